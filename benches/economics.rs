@@ -1,0 +1,3 @@
+//! Criterion benchmarks for `loyalty::economics`.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The `care` module (work in progress).

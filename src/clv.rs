@@ -1,0 +1,1 @@
+//! The `clv` module (work in progress).

@@ -1,0 +1,1 @@
+//! The `economics` module (work in progress).

@@ -1,0 +1,1 @@
+//! The `points` module (work in progress).

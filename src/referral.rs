@@ -1,0 +1,1 @@
+//! The `referral` module (work in progress).

@@ -1,0 +1,1 @@
+//! The `rfm` module (work in progress).

@@ -1,0 +1,1 @@
+//! The `sla` module (work in progress).

@@ -1,0 +1,1 @@
+//! The `tiers` module (work in progress).

@@ -1,0 +1,9 @@
+//! Tests that span modules or use the bundled data files.
+
+mod care;
+mod clv;
+mod economics;
+mod points;
+mod rfm;
+mod sla;
+mod tiers;
