@@ -452,7 +452,9 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
     let mut customers: Vec<&Customer> = input.customers.iter().collect();
     customers.sort_unstable_by_key(|c| c.id);
     let mut orders: Vec<&Order> = input.orders.iter().collect();
-    orders.sort_unstable();
+    orders.sort_unstable_by(|a, b| {
+        (a.customer, a.ordered).cmp(&(b.customer, b.ordered)).then_with(|| a.cmp(b))
+    });
     let mut contacts: Vec<Contact> = input.contacts.to_vec();
     contacts.sort_unstable();
     let mut promotions: Vec<&Promotion> = input.promotions.iter().collect();

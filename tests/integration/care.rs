@@ -213,6 +213,27 @@ fn review_request_follows_a_check_in() {
 }
 
 #[test]
+fn orders_are_grouped_by_customer_whatever_their_ids() {
+    // Order ids sort the other way round from customer ids.
+    let mut w = World::new(vec![cust(1, "UTC"), cust(2, "UTC"), cust(3, "UTC")]);
+    for (id, c, day) in [("z", 1, 3), ("a", 2, 3), ("m", 3, 1), ("b", 1, 1)] {
+        w.orders.push(Order::new(id, CustomerId(c), d(2026, 6, 1), Some(d(2026, 6, day))).unwrap());
+    }
+    let plan = w.due(utc(2026, 6, 10, 12, 0), &open_config());
+    let got: Vec<_> = plan
+        .actions
+        .iter()
+        .map(|a| match &a.trigger {
+            Trigger::CheckIn { order, .. } => (a.customer.0, order.clone()),
+            t => panic!("unexpected {t:?}"),
+        })
+        .collect();
+    // Day 10 is 7 days after 3 June and 9 after 1 June: customer 1 is asked about the most
+    // recent delivery, z.
+    assert_eq!(got, [(1, "z".to_string()), (2, "a".to_string()), (3, "m".to_string())]);
+}
+
+#[test]
 fn care_tips_only_for_upkeep_categories() {
     let mut w = World::new(vec![cust(1, "UTC"), cust(2, "UTC")]);
     let o = |id: &str, c| Order::new(id, CustomerId(c), d(2026, 4, 1), Some(d(2026, 4, 3)));
@@ -786,6 +807,29 @@ proptest! {
                 prop_assert!(!plan.actions.iter().any(|a| a.customer == cu.id && a.kind == h.kind));
             }
         }
+    }
+
+    #[test]
+    fn a_batch_plans_each_customer_as_if_alone(c in case()) {
+        let cal = calendar();
+        let plan = run(&c, &cal);
+        let mut actions = Vec::new();
+        let mut held = Vec::new();
+        for cu in &c.customers {
+            // Only this customer's own orders and contacts.
+            let alone = Case {
+                customers: vec![cu.clone()],
+                orders: c.orders.iter().filter(|o| o.customer == cu.id).cloned().collect(),
+                contacts: c.contacts.iter().filter(|x| x.customer == cu.id).copied().collect(),
+                ..c.clone()
+            };
+            let p = run(&alone, &cal);
+            actions.extend(p.actions);
+            held.extend(p.held);
+        }
+        actions.sort_by_key(|a| (std::cmp::Reverse(a.priority), a.customer, a.kind));
+        held.sort_by_key(|h| (h.customer, h.kind));
+        prop_assert_eq!(plan, CarePlan { actions, held });
     }
 
     #[test]
