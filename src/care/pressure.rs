@@ -126,7 +126,10 @@ pub enum QuietHoursPolicy {
 }
 
 /// Contact pressure settings shared by all rules.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+///
+/// The default: two contacts per seven days, quiet from 21:00 to 09:00 local, actions due in
+/// quiet hours deferred.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Pressure {
     /// The per-customer cap.
@@ -135,6 +138,16 @@ pub struct Pressure {
     pub quiet_hours: Option<QuietHours>,
     /// Defer or hold actions due in quiet hours.
     pub quiet_policy: QuietHoursPolicy,
+}
+
+impl Default for Pressure {
+    fn default() -> Pressure {
+        Pressure {
+            cap: ContactCap::default(),
+            quiet_hours: Some(QuietHours::default()),
+            quiet_policy: QuietHoursPolicy::default(),
+        }
+    }
 }
 
 impl Pressure {

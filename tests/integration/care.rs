@@ -469,9 +469,14 @@ fn cool_down_blocks_a_repeat_of_the_same_kind() {
 fn quiet_hours_defer_or_hold_in_local_time() {
     // Birthday on 25 Dec in Auckland (UTC+13 in December).
     let w = World::new(vec![cust(1, "Pacific/Auckland").birthday("12-25".parse().unwrap())]);
+    // The default configuration is quiet from 21:00 to 09:00 local, deferring.
+    let defaults = CareConfig::default().pressure;
+    let hm = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+    assert_eq!(defaults.quiet_hours, Some(QuietHours::new(hm(21), hm(9)).unwrap()));
+    assert_eq!(defaults.quiet_policy, QuietHoursPolicy::Defer);
     let mut cfg = open_config();
-    cfg.pressure.quiet_hours = Some(QuietHours::default()); // 21:00 - 09:00
-                                                            // 2026-12-24 12:00 UTC = 25 Dec 01:00 in Auckland: quiet until 09:00 local = 20:00 UTC.
+    cfg.pressure.quiet_hours = defaults.quiet_hours;
+    // 2026-12-24 12:00 UTC = 25 Dec 01:00 in Auckland: quiet until 09:00 local = 20:00 UTC.
     let now = utc(2026, 12, 24, 12, 0);
     let plan = w.due(now, &cfg);
     let a: &Action = &plan.actions[0];
