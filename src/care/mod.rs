@@ -449,28 +449,38 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
     validate_input(config, input)?;
 
     // Index by sorting, never by hashing: outputs must not depend on iteration order.
-    let mut customers: Vec<&Customer> = input.customers.iter().collect();
-    customers.sort_unstable_by_key(|c| c.id);
-    let mut orders: Vec<&Order> = input.orders.iter().collect();
-    orders.sort_unstable_by(|a, b| {
-        (a.customer, a.ordered).cmp(&(b.customer, b.ordered)).then_with(|| a.cmp(b))
-    });
+    // Sort keys are kept inline next to the references, so sorting does not chase pointers;
+    // the full comparison only breaks exact key ties.
+    let mut customers: Vec<(CustomerId, &Customer)> =
+        input.customers.iter().map(|c| (c.id, c)).collect();
+    customers.sort_unstable_by_key(|c| c.0);
+    let mut keyed: Vec<((CustomerId, NaiveDate), &Order)> =
+        input.orders.iter().map(|o| ((o.customer, o.ordered), o)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let order_keys: Vec<CustomerId> = keyed.iter().map(|k| k.0 .0).collect();
+    let orders: Vec<&Order> = keyed.into_iter().map(|k| k.1).collect();
     let mut contacts: Vec<Contact> = input.contacts.to_vec();
     contacts.sort_unstable();
     let mut promotions: Vec<&Promotion> = input.promotions.iter().collect();
     promotions.sort_unstable_by(|a, b| a.valid_until.cmp(&b.valid_until).then_with(|| a.cmp(b)));
+    let mut promotion_tags: Vec<(&str, usize)> = promotions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.tags.iter().map(move |t| (t.as_str(), i)))
+        .collect();
+    promotion_tags.sort_unstable();
 
     let pressure = &config.pressure;
     let period_start = now - Duration::days(i64::from(pressure.cap.period_days));
     let mut plan = CarePlan::default();
     let mut cands = Vec::new();
     let mut passed = Vec::new();
-    for customer in customers {
-        let id = customer.id;
-        let o_lo = orders.partition_point(|o| o.customer < id);
-        let o_hi = o_lo + orders[o_lo..].partition_point(|o| o.customer <= id);
-        let c_lo = contacts.partition_point(|c| c.customer < id);
-        let c_hi = c_lo + contacts[c_lo..].partition_point(|c| c.customer <= id);
+    let (mut o_next, mut c_next) = (0, 0);
+    for (id, customer) in customers {
+        // Customers, orders and contacts are all sorted by customer id: walk them together
+        // (a merge join, sequential in memory) instead of searching per customer.
+        let (o_lo, o_hi) = run_of(&order_keys, &mut o_next, |k| *k, id);
+        let (c_lo, c_hi) = run_of(&contacts, &mut c_next, |c| c.customer, id);
         let local = now.with_timezone(&customer.time_zone);
         let view = rules::View {
             today: local.date_naive(),
@@ -479,6 +489,7 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
             contacts: &contacts[c_lo..c_hi],
             calendar: input.calendar,
             promotions: &promotions,
+            promotion_tags: &promotion_tags,
         };
         cands.clear();
         rules::candidates(config, &view, &mut cands)?;
@@ -560,6 +571,26 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
     plan.actions.sort_by_key(|a| (Reverse(a.priority), a.customer, a.kind));
     plan.held.sort_by_key(|h| (h.customer, h.kind));
     Ok(plan)
+}
+
+/// The range of `items[*next..]` whose key is `id`, skipping smaller keys; advances `next`
+/// past it. `items` is sorted by key and successive calls use increasing ids.
+fn run_of<T>(
+    items: &[T],
+    next: &mut usize,
+    key: impl Fn(&T) -> CustomerId,
+    id: CustomerId,
+) -> (usize, usize) {
+    let mut lo = *next;
+    while lo < items.len() && key(&items[lo]) < id {
+        lo += 1;
+    }
+    let mut hi = lo;
+    while hi < items.len() && key(&items[hi]) == id {
+        hi += 1;
+    }
+    *next = hi;
+    (lo, hi)
 }
 
 fn validate_input(config: &CareConfig, input: &CareInput<'_>) -> Result<()> {

@@ -349,6 +349,8 @@ pub(crate) struct View<'a> {
     pub calendar: &'a FestivalCalendar,
     /// Promotions sorted by (valid_until, id, ...).
     pub promotions: &'a [&'a Promotion],
+    /// (tag, position in `promotions`) for every tag of every promotion, sorted.
+    pub promotion_tags: &'a [(&'a str, usize)],
 }
 
 impl View<'_> {
@@ -573,14 +575,28 @@ fn preference(v: &View<'_>, out: &mut Vec<Candidate>) {
     if c.tags.is_empty() {
         return;
     }
-    // Promotions are sorted by (valid_until, id): the first match ends soonest.
-    let found = v.promotions.iter().find(|p| {
-        p.valid_from <= v.today
-            && v.today <= p.valid_until
-            && (p.markets.is_empty() || p.markets.contains(&c.market))
-            && !p.tags.is_disjoint(&c.tags)
-    });
-    let Some(p) = found else { return };
+    // Look the customer's tags up in the tag index rather than scanning every promotion.
+    // Promotions are sorted by (valid_until, id): the lowest position ends soonest.
+    let mut best: Option<usize> = None;
+    for tag in &c.tags {
+        let lo = v.promotion_tags.partition_point(|(t, _)| *t < tag.as_str());
+        for &(t, i) in &v.promotion_tags[lo..] {
+            if t != tag.as_str() {
+                break;
+            }
+            if best.is_some_and(|b| b <= i) {
+                continue;
+            }
+            let Some(p) = v.promotions.get(i) else { continue };
+            if p.valid_from <= v.today
+                && v.today <= p.valid_until
+                && (p.markets.is_empty() || p.markets.contains(&c.market))
+            {
+                best = Some(i);
+            }
+        }
+    }
+    let Some(p) = best.and_then(|i| v.promotions.get(i)) else { return };
     out.push(Candidate {
         kind: ActionKind::PreferenceMatch,
         reason: ReasonCode::PromotionMatchesTag,
