@@ -445,3 +445,33 @@ pub struct Contact {
     /// When it was sent.
     pub at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn birthday_text_form_round_trips() {
+        for text in ["02-29", "12-01", "1996-02-29", "0900-07-04"] {
+            let b: Birthday = text.parse().unwrap();
+            assert_eq!(b.to_string(), text);
+        }
+        let b: Birthday = "1990-03-14".parse().unwrap();
+        assert_eq!((b.year(), b.month(), b.day()), (Some(1990), 3, 14));
+        assert_eq!(Birthday::month_day(3, 14).unwrap().year(), None);
+    }
+
+    #[test]
+    fn ordinary_birthdays_ignore_the_leap_policy() {
+        let b = Birthday::month_day(3, 1).unwrap();
+        for p in [LeapDayPolicy::February28, LeapDayPolicy::March1] {
+            assert_eq!(b.observed_in(2027, p), NaiveDate::from_ymd_opt(2027, 3, 1));
+        }
+    }
+
+    #[test]
+    fn order_delivered_on_the_order_day_is_fine() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        assert!(Order::new("o", CustomerId(1), day, Some(day)).is_ok());
+    }
+}

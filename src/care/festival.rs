@@ -208,3 +208,44 @@ impl FestivalCalendar {
         self.markets.get(market).map_or(&[], Vec::as_slice)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_form_round_trips_and_normalises() {
+        for (text, shown) in [
+            ("12-25", "12-25"),
+            (" 02-29 ", "02-29"),
+            ("2027-02-06, 2026-02-17,2026-02-17", "2026-02-17,2027-02-06"),
+        ] {
+            let d: FestivalDate = text.parse().unwrap();
+            assert_eq!(d.to_string(), shown, "{text}");
+            assert_eq!(shown.parse::<FestivalDate>().unwrap(), d, "{text}");
+        }
+    }
+
+    #[test]
+    fn fixed_leap_day_falls_only_in_leap_years() {
+        let d = FestivalDate::fixed(2, 29).unwrap();
+        assert!(d.falls_on(NaiveDate::from_ymd_opt(2028, 2, 29).unwrap()));
+        assert!(!d.falls_on(NaiveDate::from_ymd_opt(2027, 2, 28).unwrap()));
+        assert!(!d.falls_on(NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()));
+    }
+
+    #[test]
+    fn festival_on_is_independent_of_insertion_order() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let mut a = FestivalCalendar::new();
+        a.add("X", "b", "01-01").unwrap();
+        a.add("X", "a", "2026-01-01").unwrap();
+        let mut b = FestivalCalendar::new();
+        b.add("X", "a", "2026-01-01").unwrap();
+        b.add("X", "b", "01-01").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.festival_on("X", day).map(|f| f.name.as_str()), Some("a"));
+        assert!(a.festival_on("Y", day).is_none());
+        assert!(a.festivals("Y").is_empty());
+    }
+}

@@ -471,7 +471,10 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
     promotion_tags.sort_unstable();
 
     let pressure = &config.pressure;
-    let period_start = now - Duration::days(i64::from(pressure.cap.period_days));
+    // A period reaching before the start of representable time counts all history.
+    let period_start = now
+        .checked_sub_signed(Duration::days(i64::from(pressure.cap.period_days)))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     let mut plan = CarePlan::default();
     let mut cands = Vec::new();
     let mut passed = Vec::new();
@@ -514,7 +517,10 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
                 continue;
             };
             if let Some(last) = view.last(c.kind) {
-                let until = last + Duration::days(i64::from(base.cool_down_days));
+                // A cool-down past the end of representable time never ends.
+                let until = last
+                    .checked_add_signed(Duration::days(i64::from(base.cool_down_days)))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 if now < until {
                     plan.held.push(hold(c, HoldReason::CoolDown { last, until }));
                     continue;

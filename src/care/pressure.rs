@@ -103,7 +103,7 @@ fn resolve_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Ut
         match tz.from_local_datetime(&naive) {
             LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
             LocalResult::Ambiguous(a, _) => return Some(a.with_timezone(&Utc)),
-            LocalResult::None => naive += Duration::minutes(15),
+            LocalResult::None => naive = naive.checked_add_signed(Duration::minutes(15))?,
         }
     }
     None

@@ -244,9 +244,12 @@ impl Default for ReviewRule {
 ///
 /// Plain data with defaults; [`due`](super::due) validates it on every call (cheap), and it
 /// can be checked ahead with [`CareConfig::validate`].
+///
+/// Deserialization validates too: a stored configuration with, say, a check-in delay of zero
+/// is rejected when it is read. Missing fields take their defaults.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[cfg_attr(feature = "serde", serde(try_from = "CareConfigRepr"))]
 pub struct CareConfig {
     /// Birthday greetings.
     pub birthday: BirthdayRule,
@@ -266,6 +269,60 @@ pub struct CareConfig {
     pub review: ReviewRule,
     /// Cap, quiet hours, cool-down policy.
     pub pressure: Pressure,
+}
+
+/// The unvalidated wire form of [`CareConfig`].
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+#[serde(default)]
+struct CareConfigRepr {
+    birthday: BirthdayRule,
+    festival: FestivalRule,
+    check_in: CheckInRule,
+    care_tip: CareTipRule,
+    replenish: ReplenishRule,
+    preference: PreferenceRule,
+    win_back: WinBackRule,
+    review: ReviewRule,
+    pressure: Pressure,
+}
+
+#[cfg(feature = "serde")]
+impl Default for CareConfigRepr {
+    fn default() -> CareConfigRepr {
+        let c = CareConfig::default();
+        CareConfigRepr {
+            birthday: c.birthday,
+            festival: c.festival,
+            check_in: c.check_in,
+            care_tip: c.care_tip,
+            replenish: c.replenish,
+            preference: c.preference,
+            win_back: c.win_back,
+            review: c.review,
+            pressure: c.pressure,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<CareConfigRepr> for CareConfig {
+    type Error = Error;
+    fn try_from(r: CareConfigRepr) -> Result<CareConfig> {
+        let c = CareConfig {
+            birthday: r.birthday,
+            festival: r.festival,
+            check_in: r.check_in,
+            care_tip: r.care_tip,
+            replenish: r.replenish,
+            preference: r.preference,
+            win_back: r.win_back,
+            review: r.review,
+            pressure: r.pressure,
+        };
+        c.validate()?;
+        Ok(c)
+    }
 }
 
 impl CareConfig {

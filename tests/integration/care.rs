@@ -505,6 +505,27 @@ fn quiet_hours_defer_or_hold_in_local_time() {
 }
 
 #[test]
+fn huge_periods_and_cool_downs_do_not_overflow() {
+    let mut w = busy_world();
+    w.contacts.push(Contact {
+        customer: CustomerId(1),
+        kind: ActionKind::Festival,
+        at: utc(1990, 1, 1, 0, 0),
+    });
+    let mut cfg = open_config();
+    cfg.pressure.cap = ContactCap { max_contacts: 2, period_days: u32::MAX };
+    cfg.festival.base.cool_down_days = u32::MAX;
+    let plan = w.due(utc(2026, 12, 25, 12, 0), &cfg);
+    // The 1990 contact is inside an endless period: one slot left, taken by the birthday.
+    assert_eq!(kinds_of(&plan, 1), [ActionKind::Birthday]);
+    let festival = plan.held.iter().find(|h| h.kind == ActionKind::Festival).unwrap();
+    assert_eq!(
+        festival.hold,
+        HoldReason::CoolDown { last: utc(1990, 1, 1, 0, 0), until: DateTime::<Utc>::MAX_UTC }
+    );
+}
+
+#[test]
 fn disabled_rules_do_not_fire() {
     let w = busy_world();
     let mut cfg = open_config();
@@ -636,8 +657,12 @@ mod serde_round_trips {
         let held = w.due(utc(2026, 12, 25, 23, 0), &cfg);
         assert!(!held.held.is_empty());
         assert_eq!(round_trip(&held), held);
-        // An empty config object means the defaults.
+        // An empty config object means the defaults; a bad one is rejected on reading.
         assert_eq!(serde_json::from_str::<CareConfig>("{}").unwrap(), CareConfig::default());
+        let mut zero = serde_json::to_value(CareConfig::default()).unwrap();
+        zero["check_in"]["delay_days"] = 0.into();
+        let err = serde_json::from_value::<CareConfig>(zero).unwrap_err().to_string();
+        assert!(err.contains("check_in.delay_days"), "{err}");
     }
 
     #[test]
