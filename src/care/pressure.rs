@@ -6,8 +6,8 @@ use chrono_tz::Tz;
 use crate::error::{Error, Result};
 
 /// At most `max_contacts` contacts per customer in any window of `period_days` days ending
-/// now: past contacts inside the window count, and `due` returns no more actions than the
-/// room left.
+/// now: past contacts of every kind inside the window count (as do contacts the host has
+/// already scheduled after `now`), and `due` returns no more actions than the room left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ContactCap {
