@@ -840,6 +840,24 @@ proptest! {
     }
 
     #[test]
+    fn nothing_is_sent_in_local_quiet_hours(c in case()) {
+        let plan = run(&c, &calendar());
+        let quiet = QuietHours::default();
+        for a in &plan.actions {
+            let tz = c.customers.iter().find(|x| x.id == a.customer).unwrap().time_zone;
+            let local = a.send_at.with_timezone(&tz).time();
+            if c.quiet {
+                prop_assert!(!quiet.contains(local), "{a:?} at local {local}");
+                prop_assert_eq!(a.timing == Timing::Now, a.send_at == c.now);
+                // Deferred at most to the end of the current window (12 h for 21:00-09:00).
+                prop_assert!(a.send_at >= c.now && a.send_at <= c.now + chrono::Duration::hours(12));
+            } else {
+                prop_assert_eq!((a.timing, a.send_at), (Timing::Now, c.now));
+            }
+        }
+    }
+
+    #[test]
     fn a_batch_plans_each_customer_as_if_alone(c in case()) {
         let cal = calendar();
         let plan = run(&c, &cal);
