@@ -61,13 +61,30 @@ impl FestivalDate {
         Ok(FestivalDate::Dates(dates))
     }
 
+    /// Checks a value built by hand (the variants are public): a fixed day that exists in
+    /// some year, a non-empty list of dates. Lists are normalised (sorted, deduplicated)
+    /// where the calendar stores them.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a day that exists in
+    /// no year, [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for an empty list.
+    pub fn check(&self) -> Result<()> {
+        match self {
+            FestivalDate::Fixed { month, day } => FestivalDate::fixed(*month, *day).map(drop),
+            FestivalDate::Dates(d) if d.is_empty() => Err(Error::empty("festival dates")),
+            FestivalDate::Dates(_) => Ok(()),
+        }
+    }
+
     /// Whether the festival falls on `date`.
     #[must_use]
     pub fn falls_on(&self, date: NaiveDate) -> bool {
         use chrono::Datelike;
         match self {
             FestivalDate::Fixed { month, day } => date.month() == *month && date.day() == *day,
-            FestivalDate::Dates(d) => d.binary_search(&date).is_ok(),
+            // A linear scan: a hand-built list need not be sorted, and lists are a few years.
+            FestivalDate::Dates(d) => d.contains(&date),
         }
     }
 }
@@ -91,7 +108,8 @@ impl FromStr for FestivalDate {
         let mut dates = Vec::new();
         for part in t.split(',') {
             let part = part.trim();
-            let date = NaiveDate::parse_from_str(part, "%Y-%m-%d").map_err(|_| {
+            // chrono's own text form, which writes years beyond 9999 with a sign.
+            let date = part.parse::<NaiveDate>().map_err(|_| {
                 Error::invalid(
                     "festival date",
                     part,
@@ -113,7 +131,7 @@ impl fmt::Display for FestivalDate {
                     if i > 0 {
                         f.write_str(",")?;
                     }
-                    write!(f, "{}", date.format("%Y-%m-%d"))?;
+                    write!(f, "{date}")?;
                 }
                 Ok(())
             }
@@ -162,11 +180,36 @@ pub struct Festival {
 /// assert!(cal.festival_on("DE", d).is_none());
 /// # Ok::<(), loyalty::Error>(())
 /// ```
+///
+/// Its serde form is a map from market to festivals; reading it validates every festival
+/// and sorts each market's list, as [`FestivalCalendar::insert`] does.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(transparent))]
+#[cfg_attr(
+    feature = "serde",
+    serde(try_from = "BTreeMap<String, Vec<Festival>>", into = "BTreeMap<String, Vec<Festival>>")
+)]
 pub struct FestivalCalendar {
     markets: BTreeMap<String, Vec<Festival>>,
+}
+
+impl TryFrom<BTreeMap<String, Vec<Festival>>> for FestivalCalendar {
+    type Error = Error;
+    fn try_from(markets: BTreeMap<String, Vec<Festival>>) -> Result<FestivalCalendar> {
+        let mut cal = FestivalCalendar::new();
+        for (market, festivals) in markets {
+            for f in festivals {
+                cal.insert(&market, f)?;
+            }
+        }
+        Ok(cal)
+    }
+}
+
+impl From<FestivalCalendar> for BTreeMap<String, Vec<Festival>> {
+    fn from(cal: FestivalCalendar) -> BTreeMap<String, Vec<Festival>> {
+        cal.markets
+    }
 }
 
 impl FestivalCalendar {
@@ -184,16 +227,27 @@ impl FestivalCalendar {
     /// calendar is then unchanged.
     pub fn add(&mut self, market: &str, name: &str, date: &str) -> Result<()> {
         let date: FestivalDate = date.parse()?;
-        self.insert(market, Festival { name: name.to_string(), date });
-        Ok(())
+        self.insert(market, Festival { name: name.to_string(), date })
     }
 
-    /// Adds an already built festival to a market.
-    pub fn insert(&mut self, market: &str, festival: Festival) {
+    /// Adds an already built festival to a market, normalising a list of dates (sorted,
+    /// without duplicates).
+    ///
+    /// # Errors
+    ///
+    /// As [`FestivalDate::check`]: a hand-built date that exists in no year or an empty list
+    /// of dates. The calendar is then unchanged.
+    pub fn insert(&mut self, market: &str, mut festival: Festival) -> Result<()> {
+        festival.date.check()?;
+        if let FestivalDate::Dates(d) = &mut festival.date {
+            d.sort_unstable();
+            d.dedup();
+        }
         let list = self.markets.entry(market.to_string()).or_default();
         list.push(festival);
         // Sorted so that the festival chosen on a day with two is independent of insertion order.
         list.sort();
+        Ok(())
     }
 
     /// The first festival (by name) of `market` that falls on `date`.
@@ -247,5 +301,28 @@ mod tests {
         assert_eq!(a.festival_on("X", day).map(|f| f.name.as_str()), Some("a"));
         assert!(a.festival_on("Y", day).is_none());
         assert!(a.festivals("Y").is_empty());
+    }
+
+    #[test]
+    fn hand_built_dates_are_checked_and_normalised() {
+        let mut cal = FestivalCalendar::new();
+        let bad = Festival { name: "x".into(), date: FestivalDate::Fixed { month: 2, day: 30 } };
+        assert!(cal.insert("X", bad).is_err());
+        let empty = Festival { name: "x".into(), date: FestivalDate::Dates(vec![]) };
+        assert!(cal.insert("X", empty).is_err());
+        assert_eq!(cal, FestivalCalendar::new());
+        let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+        let unsorted = FestivalDate::Dates(vec![day(2028), day(2026), day(2028)]);
+        // Unsorted lists still answer correctly.
+        assert!(unsorted.falls_on(day(2026)));
+        cal.insert("X", Festival { name: "x".into(), date: unsorted }).unwrap();
+        assert_eq!(cal.festivals("X")[0].date, FestivalDate::Dates(vec![day(2026), day(2028)]));
+    }
+
+    #[test]
+    fn far_years_keep_their_text_form() {
+        let far = FestivalDate::dates(vec![NaiveDate::from_ymd_opt(12026, 2, 1).unwrap()]).unwrap();
+        assert_eq!(far.to_string(), "+12026-02-01");
+        assert_eq!(far.to_string().parse::<FestivalDate>().unwrap(), far);
     }
 }
