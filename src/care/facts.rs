@@ -184,28 +184,48 @@ impl Birthday {
 impl FromStr for Birthday {
     type Err = Error;
 
+    /// Parses `"MM-DD"` or a date of birth in chrono's `NaiveDate` text form (`"YYYY-MM-DD"`,
+    /// with a sign for years outside 0–9999), the form [`Display`](fmt::Display) writes.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] when the text is neither form or names no real day.
     fn from_str(s: &str) -> Result<Birthday> {
         let t = s.trim();
         let bad = || Error::invalid("birthday", s, "expected MM-DD or YYYY-MM-DD");
-        match t.len() {
-            5 => {
-                let (m, d) = t.split_once('-').ok_or_else(bad)?;
-                let month = m.parse().map_err(|_| bad())?;
-                let day = d.parse().map_err(|_| bad())?;
-                Birthday::month_day(month, day)
+        let two_digits = |x: &str| x.len() == 2 && x.bytes().all(|b| b.is_ascii_digit());
+        if t.len() == 5 {
+            let (m, d) = t.split_once('-').ok_or_else(bad)?;
+            if !two_digits(m) || !two_digits(d) {
+                return Err(bad());
             }
-            10 => NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .map(Birthday::from_date)
-                .map_err(|_| Error::invalid("birthday", s, "no such date")),
-            _ => Err(bad()),
+            let month = m.parse().map_err(|_| bad())?;
+            let day = d.parse().map_err(|_| bad())?;
+            return Birthday::month_day(month, day);
         }
+        // Two-digit month and day after a year of at least four digits, as chrono writes it.
+        let (rest, d) = t.rsplit_once('-').ok_or_else(bad)?;
+        let (y, m) = rest.rsplit_once('-').ok_or_else(bad)?;
+        let digits = y.strip_prefix(['+', '-']).unwrap_or(y);
+        if !two_digits(m)
+            || !two_digits(d)
+            || digits.len() < 4
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        t.parse::<NaiveDate>()
+            .map(Birthday::from_date)
+            .map_err(|_| Error::invalid("birthday", s, "no such date"))
     }
 }
 
 impl fmt::Display for Birthday {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.year {
-            Some(y) => write!(f, "{y:04}-{:02}-{:02}", self.month, self.day),
+        // A birthday with a year was built from a real date, so the date exists; chrono's
+        // form keeps years beyond 9999 or before 0 readable by `from_str`.
+        match self.year.and_then(|y| NaiveDate::from_ymd_opt(y, self.month, self.day)) {
+            Some(date) => write!(f, "{date}"),
             None => write!(f, "{:02}-{:02}", self.month, self.day),
         }
     }
@@ -226,10 +246,12 @@ impl From<Birthday> for String {
 
 /// What the host knows about one customer.
 ///
-/// A passive record: [`due`](super::due) checks it (time zone typed at construction, no
-/// duplicate ids). Build it with [`Customer::new`] and fill in the optional facts.
+/// A passive record: the time zone is typed at construction (and when deserialized: an
+/// unknown zone name is [`ErrorKind::UnknownTimeZone`]); [`due`](super::due) checks that ids
+/// are unique. Build it with [`Customer::new`] and fill in the optional facts.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "CustomerRepr"))]
 pub struct Customer {
     /// The customer's id.
     pub id: CustomerId,
@@ -325,11 +347,47 @@ impl Customer {
     }
 }
 
+/// The wire form of [`Customer`]: the time zone as text, parsed into a typed error.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct CustomerRepr {
+    id: CustomerId,
+    time_zone: String,
+    market: String,
+    language: String,
+    birthday: Option<Birthday>,
+    tags: BTreeSet<String>,
+    consent: BTreeSet<Channel>,
+    segment: Option<String>,
+    value: Option<Money>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<CustomerRepr> for Customer {
+    type Error = Error;
+    fn try_from(r: CustomerRepr) -> Result<Customer> {
+        Ok(Customer {
+            id: r.id,
+            time_zone: parse_time_zone(&r.time_zone)?,
+            market: r.market,
+            language: r.language,
+            birthday: r.birthday,
+            tags: r.tags,
+            consent: r.consent,
+            segment: r.segment,
+            value: r.value,
+        })
+    }
+}
+
 /// One order: when it was placed, when it arrived, what it contained.
 ///
-/// Dates are calendar dates on the customer's local clock.
+/// Dates are calendar dates on the customer's local clock. The fields are public for hosts
+/// that fill records in place; [`Order::new`], deserialization and [`due`](super::due) all
+/// reject a delivery before the order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "OrderRepr"))]
 pub struct Order {
     /// The host's order id (reported in the facts of actions).
     pub id: String,
@@ -355,17 +413,27 @@ impl Order {
         ordered: NaiveDate,
         delivered: Option<NaiveDate>,
     ) -> Result<Order> {
-        let id = id.into();
-        if let Some(d) = delivered {
-            if d < ordered {
-                return Err(Error::invalid(
-                    "delivered",
-                    d,
-                    format!("order `{id}` delivered before it was ordered on {ordered}"),
-                ));
-            }
+        let order =
+            Order { id: id.into(), customer, ordered, delivered, categories: BTreeSet::new() };
+        order.check()?;
+        Ok(order)
+    }
+
+    /// Checks the invariant: not delivered before it was ordered.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for field `delivered` when the delivery date is before
+    /// the order date.
+    pub fn check(&self) -> Result<()> {
+        match self.delivered {
+            Some(d) if d < self.ordered => Err(Error::invalid(
+                "delivered",
+                d,
+                format!("order `{}` delivered before it was ordered on {}", self.id, self.ordered),
+            )),
+            _ => Ok(()),
         }
-        Ok(Order { id, customer, ordered, delivered, categories: BTreeSet::new() })
     }
 
     /// Adds a product category.
@@ -376,9 +444,40 @@ impl Order {
     }
 }
 
+/// The unvalidated wire form of [`Order`].
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct OrderRepr {
+    id: String,
+    customer: CustomerId,
+    ordered: NaiveDate,
+    delivered: Option<NaiveDate>,
+    categories: BTreeSet<String>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<OrderRepr> for Order {
+    type Error = Error;
+    fn try_from(r: OrderRepr) -> Result<Order> {
+        let order = Order {
+            id: r.id,
+            customer: r.customer,
+            ordered: r.ordered,
+            delivered: r.delivered,
+            categories: r.categories,
+        };
+        order.check()?;
+        Ok(order)
+    }
+}
+
 /// A promotion carrying tags, valid on a range of the customer's local dates.
+///
+/// [`Promotion::new`], deserialization and [`due`](super::due) all reject a window that ends
+/// before it starts.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "PromotionRepr"))]
 pub struct Promotion {
     /// The host's promotion id.
     pub id: String,
@@ -403,16 +502,31 @@ impl Promotion {
         valid_from: NaiveDate,
         valid_until: NaiveDate,
     ) -> Result<Promotion> {
-        if valid_until < valid_from {
-            return Err(Error::invalid("valid_until", valid_until, "before valid_from"));
-        }
-        Ok(Promotion {
+        let promotion = Promotion {
             id: id.into(),
             tags: BTreeSet::new(),
             valid_from,
             valid_until,
             markets: BTreeSet::new(),
-        })
+        };
+        promotion.check()?;
+        Ok(promotion)
+    }
+
+    /// Checks the invariant: the window does not end before it starts.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for field `valid_until` when it is before `valid_from`.
+    pub fn check(&self) -> Result<()> {
+        if self.valid_until < self.valid_from {
+            return Err(Error::invalid(
+                "valid_until",
+                self.valid_until,
+                format!("promotion `{}` ends before it starts on {}", self.id, self.valid_from),
+            ));
+        }
+        Ok(())
     }
 
     /// Adds a tag.
@@ -427,6 +541,33 @@ impl Promotion {
     pub fn market(mut self, market: impl Into<String>) -> Promotion {
         self.markets.insert(market.into());
         self
+    }
+}
+
+/// The unvalidated wire form of [`Promotion`].
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct PromotionRepr {
+    id: String,
+    tags: BTreeSet<String>,
+    valid_from: NaiveDate,
+    valid_until: NaiveDate,
+    markets: BTreeSet<String>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<PromotionRepr> for Promotion {
+    type Error = Error;
+    fn try_from(r: PromotionRepr) -> Result<Promotion> {
+        let promotion = Promotion {
+            id: r.id,
+            tags: r.tags,
+            valid_from: r.valid_from,
+            valid_until: r.valid_until,
+            markets: r.markets,
+        };
+        promotion.check()?;
+        Ok(promotion)
     }
 }
 

@@ -97,6 +97,8 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use self::pressure::local_or_err;
+
 pub use self::facts::{
     parse_time_zone, Birthday, Channel, Contact, Customer, CustomerId, LeapDayPolicy, Order,
     Promotion,
@@ -104,8 +106,8 @@ pub use self::facts::{
 pub use self::festival::{Festival, FestivalCalendar, FestivalDate};
 pub use self::pressure::{ContactCap, Pressure, QuietHours, QuietHoursPolicy};
 pub use self::rules::{
-    BirthdayRule, CareConfig, CareTipRule, CheckInRule, FestivalRule, IntervalPreference,
-    PreferenceRule, ReplenishRule, ReviewRule, RuleBase, Switch, WinBackRule,
+    BirthdayRule, CareConfig, CareTipRule, CheckInDelay, CheckInRule, FestivalRule,
+    IntervalPreference, PreferenceRule, ReplenishRule, ReviewRule, RuleBase, Switch, WinBackRule,
 };
 
 use crate::error::{Error, ErrorKind, Result};
@@ -438,15 +440,18 @@ pub struct CareInput<'a> {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::InvalidInput`] for a bad [`CareConfig`] (e.g. a check-in delay of zero).
+/// - [`ErrorKind::InvalidInput`] for a bad [`CareConfig`] (e.g. an enabled rule without
+///   channels), or for `now` within a day of the limits of chrono's range (where a customer's
+///   local date does not exist).
 /// - [`ErrorKind::InvalidRecord`] for a customer id given twice (`customers[index]`), an order
-///   delivered before it was ordered (`orders[index]`) or a promotion ending before it starts
-///   (`promotions[index]`).
+///   delivered before it was ordered (`orders[index]`), a promotion ending before it starts
+///   (`promotions[index]`) or a contact within a day of the limits of chrono's range
+///   (`contacts[index]`).
 /// - [`ErrorKind::CurrencyMismatch`] when a customer's value and the win-back threshold are
 ///   in different currencies.
 pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Result<CarePlan> {
     config.validate()?;
-    validate_input(config, input)?;
+    validate_input(config, now, input)?;
 
     // Index by sorting, never by hashing: outputs must not depend on iteration order.
     // Sort keys are kept inline next to the references, so sorting does not chase pointers;
@@ -484,9 +489,9 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
         // (a merge join, sequential in memory) instead of searching per customer.
         let (o_lo, o_hi) = run_of(&order_keys, &mut o_next, |k| *k, id);
         let (c_lo, c_hi) = run_of(&contacts, &mut c_next, |c| c.customer, id);
-        let local = now.with_timezone(&customer.time_zone);
+        let local = local_or_err(now, customer.time_zone, "now")?;
         let view = rules::View {
-            today: local.date_naive(),
+            today: local.date(),
             customer,
             orders: &orders[o_lo..o_hi],
             contacts: &contacts[c_lo..c_hi],
@@ -533,7 +538,7 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
         }
 
         let send_at = match pressure.quiet_hours {
-            Some(q) => q.next_allowed(now, customer.time_zone),
+            Some(q) => q.next_allowed(now, customer.time_zone)?,
             None => now,
         };
         if send_at != now && pressure.quiet_policy == QuietHoursPolicy::Hold {
@@ -599,7 +604,29 @@ fn run_of<T>(
     (lo, hi)
 }
 
-fn validate_input(config: &CareConfig, input: &CareInput<'_>) -> Result<()> {
+/// Moves an [`ErrorKind::InvalidInput`] about one record of a slice to an
+/// [`ErrorKind::InvalidRecord`] naming its position.
+fn at_record(index: usize, e: Error) -> Error {
+    match e.into_kind() {
+        ErrorKind::InvalidInput { field, value, reason } => {
+            ErrorKind::InvalidRecord { index, field, value, reason }.into()
+        }
+        kind => kind.into(),
+    }
+}
+
+/// Whether every time zone's wall clock at `at` is inside chrono's range: UTC offsets are
+/// under a day, so a day's margin from either limit is enough.
+fn local_in_range(at: DateTime<Utc>) -> bool {
+    let margin = Duration::days(1);
+    DateTime::<Utc>::MIN_UTC.checked_add_signed(margin).is_some_and(|lo| at >= lo)
+        && DateTime::<Utc>::MAX_UTC.checked_sub_signed(margin).is_some_and(|hi| at <= hi)
+}
+
+fn validate_input(config: &CareConfig, now: DateTime<Utc>, input: &CareInput<'_>) -> Result<()> {
+    if !local_in_range(now) {
+        return Err(Error::invalid("now", now, "within a day of the limits of representable time"));
+    }
     let mut ids: Vec<(CustomerId, usize)> =
         input.customers.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     ids.sort_unstable();
@@ -611,24 +638,18 @@ fn validate_input(config: &CareConfig, input: &CareInput<'_>) -> Result<()> {
         }
     }
     for (i, o) in input.orders.iter().enumerate() {
-        if let Some(d) = o.delivered {
-            if d < o.ordered {
-                return Err(Error::invalid_record(
-                    i,
-                    "delivered",
-                    d,
-                    format!("order `{}` delivered before it was ordered on {}", o.id, o.ordered),
-                ));
-            }
-        }
+        o.check().map_err(|e| at_record(i, e))?;
     }
     for (i, p) in input.promotions.iter().enumerate() {
-        if p.valid_until < p.valid_from {
+        p.check().map_err(|e| at_record(i, e))?;
+    }
+    for (i, c) in input.contacts.iter().enumerate() {
+        if !local_in_range(c.at) {
             return Err(Error::invalid_record(
                 i,
-                "valid_until",
-                p.valid_until,
-                "before valid_from",
+                "at",
+                c.at,
+                "within a day of the limits of representable time",
             ));
         }
     }

@@ -1,15 +1,39 @@
 //! Contact pressure: a cap per period, quiet hours, consent and cool-downs.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
 
+/// The wall-clock time at `at` in `tz`, or `None` when it falls outside chrono's range
+/// (within a day of `DateTime::<Utc>::MIN_UTC` or `MAX_UTC`), where chrono's own conversion
+/// panics.
+pub(crate) fn local_datetime(at: DateTime<Utc>, tz: Tz) -> Option<NaiveDateTime> {
+    let utc = at.naive_utc();
+    utc.checked_add_offset(tz.offset_from_utc_datetime(&utc).fix())
+}
+
+/// [`local_datetime`] or a typed error naming `field`.
+pub(crate) fn local_or_err(
+    at: DateTime<Utc>,
+    tz: Tz,
+    field: &'static str,
+) -> Result<NaiveDateTime> {
+    local_datetime(at, tz).ok_or_else(|| {
+        Error::invalid(field, at, format!("local time in {} is out of range", tz.name()))
+    })
+}
+
 /// At most `max_contacts` contacts per customer in any window of `period_days` days ending
 /// now: past contacts of every kind inside the window count (as do contacts the host has
 /// already scheduled after `now`), and `due` returns no more actions than the room left.
+///
+/// Deserialization validates like [`ContactCap::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "ContactCapRepr"))]
 pub struct ContactCap {
     /// Contacts allowed per period (0 silences everyone).
     pub max_contacts: u32,
@@ -24,12 +48,51 @@ impl Default for ContactCap {
     }
 }
 
+impl ContactCap {
+    /// At most `max_contacts` per `period_days` days.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for field
+    /// `cap.period_days` when the period is zero days (to silence everyone, use
+    /// `max_contacts = 0`).
+    pub fn new(max_contacts: u32, period_days: u32) -> Result<ContactCap> {
+        let cap = ContactCap { max_contacts, period_days };
+        cap.validate()?;
+        Ok(cap)
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.period_days == 0 {
+            return Err(Error::invalid("cap.period_days", 0, "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// The unvalidated wire form of [`ContactCap`].
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct ContactCapRepr {
+    max_contacts: u32,
+    period_days: u32,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ContactCapRepr> for ContactCap {
+    type Error = Error;
+    fn try_from(r: ContactCapRepr) -> Result<ContactCap> {
+        ContactCap::new(r.max_contacts, r.period_days)
+    }
+}
+
 /// Local hours in which no customer is contacted, on the customer's own clock.
 ///
 /// `start` is inclusive, `end` exclusive; a window with `start > end` wraps midnight (the
-/// default, 21:00 to 09:00).
+/// default, 21:00 to 09:00). Deserialization validates like [`QuietHours::new`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "QuietHoursRepr"))]
 pub struct QuietHours {
     /// First quiet local time.
     pub start: NaiveTime,
@@ -43,6 +106,22 @@ impl Default for QuietHours {
             start: NaiveTime::from_hms_opt(21, 0, 0).unwrap_or(NaiveTime::MIN),
             end: NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN),
         }
+    }
+}
+
+/// The unvalidated wire form of [`QuietHours`].
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct QuietHoursRepr {
+    start: NaiveTime,
+    end: NaiveTime,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<QuietHoursRepr> for QuietHours {
+    type Error = Error;
+    fn try_from(r: QuietHoursRepr) -> Result<QuietHours> {
+        QuietHours::new(r.start, r.end)
     }
 }
 
@@ -78,35 +157,82 @@ impl QuietHours {
 
     /// The first allowed instant at or after `now` on the customer's clock in `tz`.
     ///
-    /// When the local end time does not exist that day (a DST gap), the first instant after
-    /// the gap is used; when it exists twice, the earlier one.
-    #[must_use]
-    pub fn next_allowed(&self, now: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
-        let local = now.with_timezone(&tz);
-        let t = local.time();
-        if !self.contains(t) {
-            return now;
+    /// When the local end time does not exist that day (a DST gap, or a whole skipped day
+    /// such as 30 December 2011 in Samoa), the first instant after the gap is used; when it
+    /// exists twice, the earlier one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for field `now` when the
+    /// local time at `now` (or at the end of the window) is outside chrono's range, within a
+    /// day of `DateTime::<Utc>::MIN_UTC` or `MAX_UTC`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use loyalty::care::{parse_time_zone, QuietHours};
+    ///
+    /// // 13:30 UTC is 22:30 in Tokyo: quiet until 09:00 local, 00:00 UTC the next day.
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 10, 13, 30, 0).unwrap();
+    /// let next = QuietHours::default().next_allowed(now, parse_time_zone("Asia/Tokyo")?)?;
+    /// assert_eq!(next, Utc.with_ymd_and_hms(2026, 3, 11, 0, 0, 0).unwrap());
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    pub fn next_allowed(&self, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>> {
+        let mut at = now;
+        // A skipped day can land the end of the gap inside the next quiet window (Samoa's
+        // missing 30 December ends at 00:00 on the 31st): look again from there.
+        for _ in 0..3 {
+            let local = local_or_err(at, tz, "now")?;
+            let t = local.time();
+            if !self.contains(t) {
+                return Ok(at);
+            }
+            let today = local.date();
+            // In a wrapping window, times after `start` end tomorrow morning.
+            let end_date = if self.start > self.end && t >= self.start {
+                today.succ_opt()
+            } else {
+                Some(today)
+            };
+            at = end_date
+                .and_then(|d| resolve_local(tz, d, self.end))
+                .ok_or_else(|| Error::invalid("now", now, "end of quiet hours is out of range"))?;
         }
-        let today = local.date_naive();
-        // In a wrapping window, times after `start` end tomorrow morning.
-        let end_date =
-            if self.start > self.end && t >= self.start { today.succ_opt() } else { Some(today) };
-        end_date.and_then(|d| resolve_local(tz, d, self.end)).unwrap_or(now)
+        Err(Error::invalid("now", now, format!("no end of quiet hours found in {}", tz.name())))
     }
 }
 
-/// The UTC instant of a local date and time; a time in a DST gap moves forward to the gap's
-/// end (tried in 15-minute steps, gaps being at most a few hours).
+/// The UTC instant of a local date and time; a time in a DST gap (or a skipped day) moves
+/// forward to the gap's end.
 fn resolve_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    let mut naive = date.and_time(time);
-    for _ in 0..=16 {
-        match tz.from_local_datetime(&naive) {
-            LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
-            LocalResult::Ambiguous(a, _) => return Some(a.with_timezone(&Utc)),
-            LocalResult::None => naive = naive.checked_add_signed(Duration::minutes(15))?,
+    let naive = date.and_time(time);
+    match tz.from_local_datetime(&naive) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
+        LocalResult::None => {
+            // Read the wall-clock time with the offset in force before the gap: that instant
+            // lies after the transition. The transition itself is the first instant whose
+            // local time is not before `naive` once the clock jumped; search for it between
+            // a day before and that instant (gaps are at most a day, offsets under a day).
+            let day_before = naive.checked_sub_signed(Duration::days(1))?;
+            let before = tz.offset_from_local_datetime(&day_before).earliest()?;
+            let mut hi = naive.checked_sub_offset(before.fix())?.and_utc().timestamp();
+            let mut lo = hi.checked_sub(2 * 86_400)?;
+            let local_at = |secs| local_datetime(DateTime::from_timestamp(secs, 0)?, tz);
+            // Invariant: local(lo) < naive <= local(hi); transitions fall on whole seconds.
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if local_at(mid)? < naive {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            DateTime::from_timestamp(hi, 0)
         }
     }
-    None
 }
 
 /// What happens to an action that falls due inside quiet hours.
@@ -152,9 +278,7 @@ impl Default for Pressure {
 
 impl Pressure {
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.cap.period_days == 0 {
-            return Err(Error::invalid("cap.period_days", 0, "must be at least 1"));
-        }
+        self.cap.validate()?;
         if let Some(q) = &self.quiet_hours {
             q.validate()?;
         }
@@ -190,12 +314,12 @@ mod tests {
         // 2026-03-10 13:30 UTC is 22:30 in Tokyo: quiet until 09:00 the next local day,
         // which is 00:00 UTC on 2026-03-11.
         let now = Utc.with_ymd_and_hms(2026, 3, 10, 13, 30, 0).unwrap();
-        let next = QuietHours::default().next_allowed(now, tz);
+        let next = QuietHours::default().next_allowed(now, tz).unwrap();
         assert_eq!(next, Utc.with_ymd_and_hms(2026, 3, 11, 0, 0, 0).unwrap());
         // 01:00 local (16:00 UTC the day before): ends at 09:00 the same local day.
         let now = Utc.with_ymd_and_hms(2026, 3, 10, 16, 0, 0).unwrap();
         assert_eq!(
-            QuietHours::default().next_allowed(now, tz),
+            QuietHours::default().next_allowed(now, tz).unwrap(),
             Utc.with_ymd_and_hms(2026, 3, 11, 0, 0, 0).unwrap()
         );
     }
@@ -207,6 +331,54 @@ mod tests {
         let tz: Tz = "Europe/Berlin".parse().unwrap();
         let q = QuietHours::new(hm(22, 0), hm(2, 30)).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 3, 28, 23, 30, 0).unwrap(); // 00:30 CET
-        assert_eq!(q.next_allowed(now, tz), Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap());
+        assert_eq!(
+            q.next_allowed(now, tz).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()
+        );
+        // New York springs forward on 2026-03-08 at 02:00 -> 03:00 EDT (07:00 UTC).
+        let tz: Tz = "America/New_York".parse().unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 3, 8, 5, 0, 0).unwrap(); // 00:00 EST
+        assert_eq!(
+            q.next_allowed(now, tz).unwrap(),
+            Utc.with_ymd_and_hms(2026, 3, 8, 7, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn next_allowed_skips_a_whole_missing_day() {
+        // Samoa moved across the date line: 29 December 2011 23:59:59 (UTC-10) was followed
+        // by 31 December 00:00 (UTC+14), at 2011-12-30 10:00 UTC. A window due to end at
+        // 09:00 on the missing 30th ends at 09:00 on the 31st (19:00 UTC on the 30th), not at
+        // the gap's end, 00:00, which is still quiet.
+        let tz: Tz = "Pacific/Apia".parse().unwrap();
+        let now = Utc.with_ymd_and_hms(2011, 12, 30, 8, 0, 0).unwrap(); // 22:00 on the 29th
+        let next = QuietHours::default().next_allowed(now, tz).unwrap();
+        assert_eq!(next, Utc.with_ymd_and_hms(2011, 12, 30, 19, 0, 0).unwrap());
+        let local = next.with_timezone(&tz);
+        assert_eq!(local.date_naive(), NaiveDate::from_ymd_opt(2011, 12, 31).unwrap());
+        assert_eq!(local.time(), hm(9, 0));
+        // A window ending at 02:00 on the missing day: the 31st's 00:00 is still quiet too.
+        let q = QuietHours::new(hm(23, 0), hm(2, 0)).unwrap();
+        let now = Utc.with_ymd_and_hms(2011, 12, 30, 9, 30, 0).unwrap(); // 23:30 on the 29th
+        assert_eq!(
+            q.next_allowed(now, tz).unwrap(),
+            Utc.with_ymd_and_hms(2011, 12, 30, 12, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn instants_at_the_end_of_time_are_errors_not_panics() {
+        let tz: Tz = "Pacific/Kiritimati".parse().unwrap();
+        let q = QuietHours::default();
+        assert!(q.next_allowed(DateTime::<Utc>::MAX_UTC, tz).is_err());
+        let tz: Tz = "America/New_York".parse().unwrap();
+        assert!(q.next_allowed(DateTime::<Utc>::MIN_UTC, tz).is_err());
+        assert!(local_datetime(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(), tz).is_some());
+    }
+
+    #[test]
+    fn zero_period_is_rejected() {
+        assert!(ContactCap::new(3, 0).is_err());
+        assert_eq!(ContactCap::new(0, 1).unwrap(), ContactCap { max_contacts: 0, period_days: 1 });
     }
 }

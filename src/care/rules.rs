@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 
 use super::facts::{Channel, Contact, Customer, LeapDayPolicy, Order, Promotion};
 use super::festival::FestivalCalendar;
-use super::pressure::Pressure;
+use super::pressure::{local_datetime, Pressure};
 use super::{ActionKind, IntervalSource, ReasonCode, Trigger};
 use crate::error::{Error, Result};
 use crate::money::Money;
@@ -90,22 +90,94 @@ impl Default for FestivalRule {
     }
 }
 
+/// Days between delivery and the check-in: at least 1 (default 7).
+///
+/// Zero is unrepresentable: a check-in on the day of delivery asks about goods not yet used.
+/// Its serde form is the bare number of days, validated when read.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::care::CheckInDelay;
+/// use loyalty::ErrorKind;
+///
+/// assert_eq!(CheckInDelay::default().days(), 7);
+/// assert_eq!(CheckInDelay::new(5)?.days(), 5);
+/// let err = CheckInDelay::new(0).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::InvalidInput { field: "check_in.delay_days", .. }));
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "u32", into = "u32"))]
+pub struct CheckInDelay(u32);
+
+impl CheckInDelay {
+    /// A delay of `days` days after delivery.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for field
+    /// `check_in.delay_days` when `days` is zero.
+    pub fn new(days: u32) -> Result<CheckInDelay> {
+        if days == 0 {
+            return Err(Error::invalid("check_in.delay_days", 0, "must be at least 1"));
+        }
+        Ok(CheckInDelay(days))
+    }
+
+    /// The delay in days (at least 1).
+    #[must_use]
+    pub fn days(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for CheckInDelay {
+    /// Seven days: about a week after the goods arrive.
+    fn default() -> CheckInDelay {
+        CheckInDelay(7)
+    }
+}
+
+impl std::fmt::Display for CheckInDelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} days", self.0)
+    }
+}
+
+impl TryFrom<u32> for CheckInDelay {
+    type Error = Error;
+    fn try_from(days: u32) -> Result<CheckInDelay> {
+        CheckInDelay::new(days)
+    }
+}
+
+impl From<CheckInDelay> for u32 {
+    fn from(d: CheckInDelay) -> u32 {
+        d.0
+    }
+}
+
 /// Check-in a few days after delivery.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CheckInRule {
     /// Common settings (default priority 80, cool-down 3 days).
     pub base: RuleBase,
-    /// Days after delivery (default 7; zero is an error: a check-in on the day of delivery
-    /// asks about goods not yet used).
-    pub delay_days: u32,
+    /// Days after delivery (default 7, never zero).
+    pub delay_days: CheckInDelay,
     /// Extra days the check-in stays due if a daily run was missed (default 3).
     pub window_days: u32,
 }
 
 impl Default for CheckInRule {
     fn default() -> CheckInRule {
-        CheckInRule { base: RuleBase::new(80, 3), delay_days: 7, window_days: 3 }
+        CheckInRule {
+            base: RuleBase::new(80, 3),
+            delay_days: CheckInDelay::default(),
+            window_days: 3,
+        }
     }
 }
 
@@ -330,10 +402,10 @@ impl CareConfig {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter: a
-    /// check-in delay of zero, an enabled rule without channels, a zero cap period, quiet
-    /// hours with equal start and end, fewer than two purchases for an own interval, a zero
-    /// nominal cycle or give-up multiple.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter: an
+    /// enabled rule without channels, a zero cap period, quiet hours with equal start and
+    /// end, fewer than two purchases for an own interval, a zero nominal cycle or give-up
+    /// multiple. (A zero check-in delay cannot be built: see [`CheckInDelay`].)
     pub fn validate(&self) -> Result<()> {
         self.birthday.base.validate("birthday.channels")?;
         self.festival.base.validate("festival.channels")?;
@@ -343,9 +415,6 @@ impl CareConfig {
         self.preference.base.validate("preference.channels")?;
         self.win_back.base.validate("win_back.channels")?;
         self.review.base.validate("review.channels")?;
-        if self.check_in.delay_days == 0 {
-            return Err(Error::invalid("check_in.delay_days", 0, "must be at least 1"));
-        }
         let r = &self.replenish;
         if r.min_purchases_for_own < 2 {
             return Err(Error::invalid(
@@ -423,7 +492,9 @@ impl View<'_> {
     }
 
     fn local_date(&self, at: DateTime<Utc>) -> NaiveDate {
-        at.with_timezone(&self.tz()).date_naive()
+        // `due` rejects contacts whose local time is out of range, so the fallback is never
+        // taken; it keeps this path free of chrono's panicking conversion.
+        local_datetime(at, self.tz()).map_or(NaiveDate::MIN, |t| t.date())
     }
 
     /// Whether a contact of `kind` was made on or after the local date `since`.
@@ -494,7 +565,7 @@ fn birthday(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
 
 fn check_in(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
     let r = &cfg.check_in;
-    let lo = i64::from(r.delay_days);
+    let lo = i64::from(r.delay_days.days());
     let hi = lo + i64::from(r.window_days);
     // The most recent qualifying delivery; ties on the order id.
     let best = v
@@ -596,7 +667,8 @@ fn replenish(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
         }
         let since = v.days_since(last);
         let due_from = i64::from(interval) - i64::from(r.lead_days);
-        let give_up = i64::from(interval) * i64::from(r.give_up_after_intervals);
+        // Two u32 factors can exceed i64; past i64::MAX days nothing is ever given up on.
+        let give_up = i64::from(interval).saturating_mul(i64::from(r.give_up_after_intervals));
         if since < due_from || since > give_up {
             continue;
         }

@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use loyalty::care::{
-    due, Action, ActionKind, Birthday, CareConfig, CareInput, CarePlan, Channel, Contact,
-    ContactCap, Customer, CustomerId, FestivalCalendar, FestivalDate, HoldReason, IntervalSource,
-    LeapDayPolicy, Order, Promotion, QuietHours, QuietHoursPolicy, ReasonCode, Switch, Timing,
-    Trigger,
+    due, Action, ActionKind, Birthday, CareConfig, CareInput, CarePlan, Channel, CheckInDelay,
+    Contact, ContactCap, Customer, CustomerId, FestivalCalendar, FestivalDate, HoldReason,
+    IntervalSource, LeapDayPolicy, Order, Promotion, QuietHours, QuietHoursPolicy, ReasonCode,
+    Switch, Timing, Trigger,
 };
 use loyalty::{Currency, ErrorKind, Money};
 use proptest::prelude::*;
@@ -184,7 +184,7 @@ fn check_in_seven_days_after_delivery_within_window() {
     assert!(!kinds_of(&w.due(at(14), &cfg), 1).contains(&ActionKind::CheckIn));
     // Delay 5 moves it.
     let mut cfg5 = open_config();
-    cfg5.check_in.delay_days = 5;
+    cfg5.check_in.delay_days = CheckInDelay::new(5).unwrap();
     w.contacts.clear();
     assert!(kinds_of(&w.due(at(9), &cfg5), 1).contains(&ActionKind::CheckIn));
 }
@@ -599,30 +599,118 @@ fn malformed_festival_dates_are_typed_errors() {
 }
 
 #[test]
-fn bad_config_is_a_typed_error() {
-    let w = World::new(vec![cust(1, "UTC")]);
-    let now = utc(2026, 1, 1, 0, 0);
-    let mut cfg = CareConfig::default();
-    cfg.check_in.delay_days = 0;
-    let err = w.try_due(now, &cfg).unwrap_err();
+fn check_in_delay_of_zero_is_a_typed_error() {
+    let err = CheckInDelay::new(0).unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::InvalidInput { field: "check_in.delay_days", .. }),
         "{err}"
     );
+    assert_eq!(CheckInDelay::new(1).unwrap().days(), 1);
+    assert_eq!(CareConfig::default().check_in.delay_days.days(), 7, "issue 8: default 7");
+}
+
+#[test]
+fn bad_config_is_a_typed_error() {
+    let w = World::new(vec![cust(1, "UTC")]);
+    let now = utc(2026, 1, 1, 0, 0);
+    let field_of = |cfg: &CareConfig| match w.try_due(now, cfg).unwrap_err().into_kind() {
+        ErrorKind::InvalidInput { field, .. } => field,
+        k => panic!("unexpected {k:?}"),
+    };
     let mut cfg = CareConfig::default();
     cfg.pressure.cap.period_days = 0;
-    assert!(w.try_due(now, &cfg).is_err());
+    assert_eq!(field_of(&cfg), "cap.period_days");
     let mut cfg = CareConfig::default();
     cfg.birthday.base.channels.clear();
-    assert!(w.try_due(now, &cfg).is_err());
+    assert_eq!(field_of(&cfg), "birthday.channels");
+    // A disabled rule needs no channel.
+    cfg.birthday.base.switch = Switch::Off;
+    assert!(w.try_due(now, &cfg).is_ok());
     let mut cfg = CareConfig::default();
     cfg.replenish.categories.insert("x".into(), Some(0));
-    assert!(w.try_due(now, &cfg).is_err());
-    // Duplicate customers and inverted promotions name the record.
-    let w2 = World::new(vec![cust(1, "UTC"), cust(1, "UTC")]);
-    let err = w2.try_due(now, &CareConfig::default()).unwrap_err();
-    assert!(matches!(err.kind(), ErrorKind::InvalidRecord { index: 1, field: "id", .. }), "{err}");
-    assert!(Promotion::new("p", d(2026, 2, 1), d(2026, 1, 1)).is_err());
+    assert_eq!(field_of(&cfg), "replenish.categories");
+    let mut cfg = CareConfig::default();
+    cfg.replenish.min_purchases_for_own = 1;
+    assert_eq!(field_of(&cfg), "replenish.min_purchases_for_own");
+    let mut cfg = CareConfig::default();
+    cfg.replenish.give_up_after_intervals = 0;
+    assert_eq!(field_of(&cfg), "replenish.give_up_after_intervals");
+    let mut cfg = CareConfig::default();
+    let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+    cfg.pressure.quiet_hours = Some(QuietHours { start: nine, end: nine });
+    assert_eq!(field_of(&cfg), "quiet_hours");
+    assert!(QuietHours::new(nine, nine).is_err());
+    assert!(ContactCap::new(2, 0).is_err());
+}
+
+#[test]
+fn bad_records_are_typed_errors_naming_the_record() {
+    let now = utc(2026, 1, 1, 0, 0);
+    // Duplicate customers.
+    let w = World::new(vec![cust(1, "UTC"), cust(2, "UTC"), cust(1, "UTC")]);
+    let err = w.try_due(now, &CareConfig::default()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidRecord { index: 2, field: "id", .. }), "{err}");
+    // An inverted promotion window, by constructor and through the public fields.
+    let err = Promotion::new("p", d(2026, 2, 1), d(2026, 1, 1)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput { field: "valid_until", .. }), "{err}");
+    let mut w = World::new(vec![cust(1, "UTC")]);
+    w.promotions.push(Promotion::new("ok", d(2026, 1, 1), d(2026, 1, 1)).unwrap());
+    let mut bad = Promotion::new("bad", d(2026, 1, 1), d(2026, 2, 1)).unwrap();
+    bad.valid_until = d(2025, 12, 31);
+    w.promotions.push(bad);
+    let err = w.try_due(now, &CareConfig::default()).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::InvalidRecord { index: 1, field: "valid_until", .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn instants_at_the_limits_of_time_are_typed_errors_not_panics() {
+    // Kiritimati is UTC+14: its wall clock at chrono's last instant does not exist.
+    let w = World::new(vec![cust(1, "Pacific/Kiritimati"), cust(2, "Pacific/Pago_Pago")]);
+    for now in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC] {
+        let err = w.try_due(now, &CareConfig::default()).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::InvalidInput { field: "now", .. }), "{err}");
+    }
+    let mut w = w;
+    let c = |at| Contact { customer: CustomerId(1), kind: ActionKind::CheckIn, at };
+    w.contacts.push(c(utc(2026, 1, 1, 0, 0)));
+    w.contacts.push(c(DateTime::<Utc>::MAX_UTC));
+    let err = w.try_due(utc(2026, 1, 2, 0, 0), &open_config()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidRecord { index: 1, field: "at", .. }), "{err}");
+    // Orders at chrono's extreme dates are fine: only differences of dates are taken.
+    let mut w = World::new(vec![cust(1, "Pacific/Kiritimati").birthday("02-29".parse().unwrap())]);
+    w.orders.push(
+        Order::new("a", CustomerId(1), NaiveDate::MIN, Some(NaiveDate::MAX)).unwrap().category("x"),
+    );
+    w.orders.push(Order::new("b", CustomerId(1), NaiveDate::MAX, None).unwrap().category("x"));
+    let mut cfg = open_config();
+    cfg.win_back.quiet_days_without_segment = Some(0);
+    cfg.care_tip.upkeep_categories.insert("x".into());
+    cfg.care_tip.window_days = u32::MAX;
+    cfg.check_in.window_days = u32::MAX;
+    assert!(w.try_due(utc(2026, 1, 1, 0, 0), &cfg).is_ok());
+}
+
+#[test]
+fn huge_replenishment_settings_do_not_overflow() {
+    // interval x give-up multiple = (2^32 - 1)^2 days exceeds i64: nothing is ever given up.
+    let mut w = World::new(vec![cust(1, "UTC")]);
+    w.orders.push(Order::new("a", CustomerId(1), d(2026, 1, 1), None).unwrap().category("x"));
+    let mut cfg = open_config();
+    cfg.replenish.categories.insert("x".into(), Some(u32::MAX));
+    cfg.replenish.give_up_after_intervals = u32::MAX;
+    cfg.replenish.lead_days = u32::MAX;
+    let plan = w.due(utc(2026, 1, 11, 12, 0), &cfg);
+    // Lead as long as the cycle: due from the day of purchase on.
+    assert_eq!(kinds_of(&plan, 1), [ActionKind::Replenish]);
+    match &plan.actions[0].trigger {
+        Trigger::Replenish { interval_days, days_since_purchase, .. } => {
+            assert_eq!((*interval_days, *days_since_purchase), (u32::MAX, 10));
+        }
+        t => panic!("unexpected {t:?}"),
+    }
 }
 
 // ---------------------------------------------------------------- serde
@@ -660,16 +748,50 @@ mod serde_round_trips {
         // An empty config object means the defaults; a bad one is rejected on reading.
         assert_eq!(serde_json::from_str::<CareConfig>("{}").unwrap(), CareConfig::default());
         let mut zero = serde_json::to_value(CareConfig::default()).unwrap();
+        assert_eq!(zero["check_in"]["delay_days"], 7, "the delay's wire form is a bare number");
         zero["check_in"]["delay_days"] = 0.into();
         let err = serde_json::from_value::<CareConfig>(zero).unwrap_err().to_string();
         assert!(err.contains("check_in.delay_days"), "{err}");
+        assert!(serde_json::from_str::<CheckInDelay>("0").is_err());
+        assert_eq!(serde_json::from_str::<CheckInDelay>("5").unwrap().days(), 5);
+    }
+
+    /// The serde error message carries the crate error's message.
+    fn rejects<T: serde::de::DeserializeOwned + std::fmt::Debug>(json: &str, needle: &str) {
+        let err = serde_json::from_str::<T>(json).unwrap_err().to_string();
+        assert!(err.contains(needle), "{json}: {err}");
     }
 
     #[test]
     fn deserialization_rejects_bad_values() {
         let good = serde_json::to_string(&cust(1, "Asia/Tokyo")).unwrap();
+        assert_eq!(serde_json::from_str::<Customer>(&good).unwrap(), cust(1, "Asia/Tokyo"));
         let bad = good.replace("Asia/Tokyo", "Asia/Atlantis");
-        assert!(serde_json::from_str::<Customer>(&bad).is_err());
+        rejects::<Customer>(&bad, "unknown time zone `Asia/Atlantis`");
+
+        // Delivery before order.
+        let order = Order::new("o", CustomerId(1), d(2026, 5, 1), Some(d(2026, 5, 3))).unwrap();
+        let json = serde_json::to_string(&order).unwrap();
+        assert_eq!(serde_json::from_str::<Order>(&json).unwrap(), order);
+        rejects::<Order>(&json.replace("2026-05-03", "2026-04-30"), "delivered before it was");
+
+        // Inverted promotion window.
+        let promo = Promotion::new("p", d(2026, 5, 1), d(2026, 5, 31)).unwrap().tag("t");
+        let json = serde_json::to_string(&promo).unwrap();
+        assert_eq!(serde_json::from_str::<Promotion>(&json).unwrap(), promo);
+        rejects::<Promotion>(&json.replace("2026-05-31", "2026-04-30"), "ends before it starts");
+
+        // Config parts read on their own.
+        rejects::<QuietHours>(r#"{"start":"09:00:00","end":"09:00:00"}"#, "start equals end");
+        rejects::<ContactCap>(r#"{"max_contacts":2,"period_days":0}"#, "cap.period_days");
+        rejects::<CareConfig>(
+            r#"{"pressure":{"cap":{"max_contacts":2,"period_days":0},"quiet_hours":null,"quiet_policy":"defer"}}"#,
+            "cap.period_days",
+        );
+        rejects::<CareConfig>(
+            r#"{"replenish":{"base":{"switch":"on","priority":1,"cool_down_days":1,"channels":["email"]},"categories":{},"prefer":"own_then_nominal","min_purchases_for_own":1,"lead_days":3,"give_up_after_intervals":3}}"#,
+            "min_purchases_for_own",
+        );
         assert!(serde_json::from_str::<Birthday>("\"02-30\"").is_err());
         assert_eq!(serde_json::from_str::<Birthday>("\"02-29\"").unwrap().day(), 29);
         assert!(serde_json::from_str::<FestivalCalendar>(
