@@ -505,6 +505,64 @@ fn quiet_hours_defer_or_hold_in_local_time() {
 }
 
 #[test]
+fn check_in_and_quiet_hours_across_the_date_line() {
+    // Both deliveries arrive on 4 May, local. 2026-05-10 21:00 UTC is 11:00 on 11 May in
+    // Kiritimati (UTC+14), 7 local days later, and 10:00 on 10 May in Pago Pago (UTC-11),
+    // 6 days later.
+    let mut w = World::new(vec![cust(1, "Pacific/Kiritimati"), cust(2, "Pacific/Pago_Pago")]);
+    for c in [1, 2] {
+        let o = Order::new(format!("o{c}"), CustomerId(c), d(2026, 5, 1), Some(d(2026, 5, 4)));
+        w.orders.push(o.unwrap());
+    }
+    let mut cfg = CareConfig::default();
+    cfg.check_in.window_days = 0;
+    let plan = w.due(utc(2026, 5, 10, 21, 0), &cfg);
+    assert_eq!(kinds_of(&plan, 1), [ActionKind::CheckIn]);
+    assert!(kinds_of(&plan, 2).is_empty(), "only 6 days in Pago Pago");
+    assert_eq!((plan.actions[0].timing, plan.actions[0].local_date), (Timing::Now, d(2026, 5, 11)));
+    // A day later (10:00 on 11 May in Pago Pago, day 7) it is Pago Pago's turn; Kiritimati
+    // is at 11:00 on 12 May, day 8, past the zero-day window.
+    let plan = w.due(utc(2026, 5, 11, 21, 0), &cfg);
+    assert_eq!(kinds_of(&plan, 2), [ActionKind::CheckIn]);
+    assert!(kinds_of(&plan, 1).is_empty());
+    // At 2026-05-12 08:30 UTC it is 21:30 on 11 May in Pago Pago: day 7, but quiet until
+    // 09:00 local on 12 May, 20:00 UTC.
+    let plan = w.due(utc(2026, 5, 12, 8, 30), &cfg);
+    let a = &plan.actions[0];
+    assert_eq!(
+        (a.customer, a.kind, a.timing),
+        (CustomerId(2), ActionKind::CheckIn, Timing::Deferred)
+    );
+    assert_eq!((a.local_date, a.send_at), (d(2026, 5, 11), utc(2026, 5, 12, 20, 0)));
+}
+
+#[test]
+fn a_zero_cap_silences_everyone_and_scheduled_contacts_count() {
+    let mut w = busy_world();
+    let mut cfg = open_config();
+    cfg.pressure.cap = ContactCap::new(0, 7).unwrap();
+    let now = utc(2026, 12, 25, 12, 0);
+    let plan = w.due(now, &cfg);
+    assert!(plan.actions.is_empty());
+    assert_eq!(plan.held.len(), 3);
+    let capped = HoldReason::CapReached { max_contacts: 0, recent_contacts: 0 };
+    assert!(plan.held.iter().all(|h| h.hold == capped), "{plan:?}");
+    // Cap 2 with one contact already scheduled for tomorrow: room for one, the birthday.
+    cfg.pressure.cap = ContactCap::new(2, 7).unwrap();
+    let tomorrow = utc(2026, 12, 26, 9, 0);
+    w.contacts.push(Contact { customer: CustomerId(1), kind: ActionKind::WinBack, at: tomorrow });
+    let plan = w.due(now, &cfg);
+    assert_eq!(kinds_of(&plan, 1), [ActionKind::Birthday]);
+    assert!(plan
+        .held
+        .iter()
+        .all(|h| h.hold == HoldReason::CapReached { max_contacts: 2, recent_contacts: 1 }));
+    // A contact exactly one period ago has left the window (the window is (now - 7 d, ...]).
+    w.contacts[0].at = utc(2026, 12, 18, 12, 0);
+    assert_eq!(kinds_of(&w.due(now, &cfg), 1), [ActionKind::Birthday, ActionKind::Festival]);
+}
+
+#[test]
 fn huge_periods_and_cool_downs_do_not_overflow() {
     let mut w = busy_world();
     w.contacts.push(Contact {
@@ -1000,6 +1058,41 @@ proptest! {
         actions.sort_by_key(|a| (std::cmp::Reverse(a.priority), a.customer, a.kind));
         held.sort_by_key(|h| (h.customer, h.kind));
         prop_assert_eq!(plan, CarePlan { actions, held });
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn all_state_round_trips_through_serde(c in case()) {
+        fn rt<T: serde::Serialize + serde::de::DeserializeOwned>(v: &T) -> T {
+            serde_json::from_str(&serde_json::to_string(v).unwrap()).unwrap()
+        }
+        prop_assert_eq!(&rt(&c.customers), &c.customers);
+        prop_assert_eq!(&rt(&c.orders), &c.orders);
+        prop_assert_eq!(&rt(&c.contacts), &c.contacts);
+        prop_assert_eq!(&rt(&c.promotions), &c.promotions);
+        let plan = run(&c, &calendar());
+        prop_assert_eq!(&rt(&plan), &plan);
+    }
+
+    #[test]
+    fn birthdays_round_trip_through_their_text_form(
+        days in -95_000_000i64..95_000_000, // chrono: about ±262 000 years
+        with_year in any::<bool>(),
+    ) {
+        let date = d(2000, 1, 1) + chrono::Duration::days(days);
+        let b = if with_year {
+            Birthday::from_date(date)
+        } else {
+            use chrono::Datelike;
+            Birthday::month_day(date.month(), date.day()).unwrap()
+        };
+        let text = b.to_string();
+        prop_assert_eq!(text.parse::<Birthday>().unwrap(), b, "{}", text);
+        // On its observed date in the birth year, a dated birthday falls on the date itself.
+        if with_year {
+            use chrono::Datelike;
+            prop_assert_eq!(b.observed_in(date.year(), LeapDayPolicy::March1), Some(date));
+        }
     }
 
     #[test]
