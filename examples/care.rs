@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.care_tip.delay_days = 7;
     config.replenish.categories.insert("coffee-beans".into(), Some(30));
     config.win_back.min_value = Some(usd(dec!(500)));
-    config.pressure.cap = ContactCap { max_contacts: 2, period_days: 7 };
+    config.pressure.cap = ContactCap::new(2, 7)?;
 
     let now = Utc.with_ymd_and_hms(2026, 12, 25, 8, 30, 0).single().ok_or("bad time")?;
     let input = CareInput {

@@ -669,7 +669,9 @@ fn replenish(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
         let due_from = i64::from(interval) - i64::from(r.lead_days);
         // Two u32 factors can exceed i64; past i64::MAX days nothing is ever given up on.
         let give_up = i64::from(interval).saturating_mul(i64::from(r.give_up_after_intervals));
-        if since < due_from || since > give_up {
+        // A purchase dated after today (a pre-order) is nothing to replenish yet, however
+        // long the lead.
+        if since < 0 || since < due_from || since > give_up {
             continue;
         }
         let overdue = since - i64::from(interval);

@@ -763,6 +763,8 @@ fn huge_replenishment_settings_do_not_overflow() {
     let plan = w.due(utc(2026, 1, 11, 12, 0), &cfg);
     // Lead as long as the cycle: due from the day of purchase on.
     assert_eq!(kinds_of(&plan, 1), [ActionKind::Replenish]);
+    // But not before the purchase: an order dated after today is not yet to be replenished.
+    assert!(w.due(utc(2025, 12, 31, 12, 0), &cfg).actions.is_empty());
     match &plan.actions[0].trigger {
         Trigger::Replenish { interval_days, days_since_purchase, .. } => {
             assert_eq!((*interval_days, *days_since_purchase), (u32::MAX, 10));
