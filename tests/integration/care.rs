@@ -886,6 +886,8 @@ struct Case {
     now: DateTime<Utc>,
     cap: u32,
     quiet: bool,
+    /// Quiet-hours policy: hold instead of defer.
+    hold: bool,
 }
 
 fn base_day() -> NaiveDate {
@@ -923,8 +925,9 @@ fn case() -> impl Strategy<Value = Case> {
         0i64..(60 * 24),
         0u32..4,
         any::<bool>(),
+        any::<bool>(),
     )
-        .prop_map(|(customers, orders, contacts, minutes, cap, quiet)| {
+        .prop_map(|(customers, orders, contacts, minutes, cap, quiet, hold)| {
             let day0 = base_day();
             let orders = orders
                 .into_iter()
@@ -958,6 +961,7 @@ fn case() -> impl Strategy<Value = Case> {
                 now: start + chrono::Duration::minutes(minutes),
                 cap,
                 quiet,
+                hold,
             }
         })
 }
@@ -966,6 +970,9 @@ fn run(c: &Case, cal: &FestivalCalendar) -> CarePlan {
     let mut cfg = CareConfig::default();
     cfg.pressure.cap = ContactCap { max_contacts: c.cap, period_days: 7 };
     cfg.pressure.quiet_hours = c.quiet.then(QuietHours::default);
+    if c.hold {
+        cfg.pressure.quiet_policy = QuietHoursPolicy::Hold;
+    }
     cfg.care_tip.upkeep_categories.insert("c1".into());
     cfg.replenish.categories.insert("c2".into(), Some(10));
     cfg.festival.base.channels = vec![Channel::Sms];
@@ -1031,10 +1038,20 @@ proptest! {
             if c.quiet {
                 prop_assert!(!quiet.contains(local), "{a:?} at local {local}");
                 prop_assert_eq!(a.timing == Timing::Now, a.send_at == c.now);
+                if c.hold {
+                    prop_assert_eq!((a.timing, a.send_at), (Timing::Now, c.now));
+                }
                 // Deferred at most to the end of the current window (12 h for 21:00-09:00).
                 prop_assert!(a.send_at >= c.now && a.send_at <= c.now + chrono::Duration::hours(12));
             } else {
                 prop_assert_eq!((a.timing, a.send_at), (Timing::Now, c.now));
+            }
+        }
+        for h in &plan.held {
+            if let HoldReason::QuietHours { until } = h.hold {
+                prop_assert!(c.quiet && c.hold, "{h:?}");
+                let tz = c.customers.iter().find(|x| x.id == h.customer).unwrap().time_zone;
+                prop_assert!(until > c.now && !quiet.contains(until.with_timezone(&tz).time()));
             }
         }
     }
