@@ -257,6 +257,7 @@ pub enum QuietHoursPolicy {
 /// quiet hours deferred.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct Pressure {
     /// The per-customer cap.
     pub cap: ContactCap,

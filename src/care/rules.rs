@@ -63,6 +63,7 @@ impl RuleBase {
 /// Birthday greeting on the customer's local date.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct BirthdayRule {
     /// Common settings (default priority 90, cool-down 30 days).
     pub base: RuleBase,
@@ -79,6 +80,7 @@ impl Default for BirthdayRule {
 /// Festival greeting for the customer's market, on the local date.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct FestivalRule {
     /// Common settings (default priority 85, cool-down 2 days).
     pub base: RuleBase,
@@ -162,6 +164,7 @@ impl From<CheckInDelay> for u32 {
 /// Check-in a few days after delivery.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct CheckInRule {
     /// Common settings (default priority 80, cool-down 3 days).
     pub base: RuleBase,
@@ -184,6 +187,7 @@ impl Default for CheckInRule {
 /// Use-and-upkeep tips for delivered goods in categories that need care.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct CareTipRule {
     /// Common settings (default priority 45, cool-down 3 days).
     pub base: RuleBase,
@@ -222,6 +226,7 @@ pub enum IntervalPreference {
 /// Replenishment reminders for categories that run out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct ReplenishRule {
     /// Common settings (default priority 60, cool-down 7 days).
     pub base: RuleBase,
@@ -256,6 +261,7 @@ impl Default for ReplenishRule {
 /// A promotion carries one of the customer's preference tags.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct PreferenceRule {
     /// Common settings (default priority 30, cool-down 7 days).
     pub base: RuleBase,
@@ -270,6 +276,7 @@ impl Default for PreferenceRule {
 /// Win-back for valuable customers who are slipping away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct WinBackRule {
     /// Common settings (default priority 70, cool-down 90 days).
     pub base: RuleBase,
@@ -297,6 +304,7 @@ impl Default for WinBackRule {
 /// Review request a few days after a check-in was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct ReviewRule {
     /// Common settings (default priority 50, cool-down 30 days).
     pub base: RuleBase,
@@ -318,7 +326,9 @@ impl Default for ReviewRule {
 /// can be checked ahead with [`CareConfig::validate`].
 ///
 /// Deserialization validates too: a stored configuration with, say, a check-in delay of zero
-/// is rejected when it is read. Missing fields take their defaults.
+/// is rejected when it is read. Missing fields take their defaults, in the configuration and
+/// in each rule and the pressure settings (a rule's `base`, a cap and quiet hours are read
+/// whole).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "CareConfigRepr"))]

@@ -807,6 +807,15 @@ mod serde_round_trips {
         assert_eq!(round_trip(&held), held);
         // An empty config object means the defaults; a bad one is rejected on reading.
         assert_eq!(serde_json::from_str::<CareConfig>("{}").unwrap(), CareConfig::default());
+        // Partial rules too: only the fields given change.
+        let partial: CareConfig = serde_json::from_str(
+            r#"{"check_in":{"window_days":5},"pressure":{"quiet_policy":"hold"}}"#,
+        )
+        .unwrap();
+        let mut expected = CareConfig::default();
+        expected.check_in.window_days = 5;
+        expected.pressure.quiet_policy = QuietHoursPolicy::Hold;
+        assert_eq!(partial, expected);
         let mut zero = serde_json::to_value(CareConfig::default()).unwrap();
         assert_eq!(zero["check_in"]["delay_days"], 7, "the delay's wire form is a bare number");
         zero["check_in"]["delay_days"] = 0.into();
