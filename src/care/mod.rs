@@ -26,7 +26,7 @@
 //! |---|---|---|
 //! | [`ActionKind::Birthday`] | today is the birthday (29 Feb per [`LeapDayPolicy`]) | `birthday_today` |
 //! | [`ActionKind::Festival`] | a festival of the customer's market falls today | `festival_today` |
-//! | [`ActionKind::CheckIn`] | a delivery was `delay_days` (7) to `delay + window` days ago, no check-in since | `delivered_days_ago` |
+//! | [`ActionKind::CheckIn`] | a delivery was `delay_days` ([`CheckInDelay`], 7) to `delay + window` days ago, no check-in since | `delivered_days_ago` |
 //! | [`ActionKind::CareTip`] | same, for an order with an upkeep category | `upkeep_category` |
 //! | [`ActionKind::Replenish`] | the own purchase interval (or nominal cycle) is nearly up | `own_interval_elapsed` / `nominal_cycle_elapsed` |
 //! | [`ActionKind::PreferenceMatch`] | a running promotion carries one of the customer's tags | `promotion_matches_tag` |
@@ -43,6 +43,17 @@
 //!    the highest priorities win, the rest are held.
 //! 5. **Quiet hours** with [`QuietHoursPolicy::Defer`] (default): the action is returned with
 //!    [`Timing::Deferred`] and `send_at` at the end of the window, on the customer's clock.
+//!
+//! # Bad input
+//!
+//! Every input with an invariant is checked where it is built, again when it is
+//! deserialized, and again by [`due`] (the record types have public fields):
+//! an unknown time zone is [`ErrorKind::UnknownTimeZone`]; a delivery before the order, a
+//! promotion ending before it starts, a duplicate customer id or a contact at the very limits
+//! of representable time is [`ErrorKind::InvalidRecord`] naming the slice position; a
+//! malformed festival date or birthday, and a bad configuration, are
+//! [`ErrorKind::InvalidInput`] naming the field. A check-in delay of zero cannot be built at
+//! all ([`CheckInDelay`]). No input makes [`due`] panic.
 //!
 //! # Determinism
 //!

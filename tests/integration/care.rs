@@ -1124,6 +1124,26 @@ proptest! {
     }
 
     #[test]
+    fn text_parsers_return_errors_never_panic(
+        any_text in "\\PC{0,20}",
+        near in "[-+]?[0-9]{0,7}-[0-9]{1,3}-[0-9]{1,3}(,[0-9]{4}-[0-9]{2}-[0-9]{2})?",
+    ) {
+        for t in [&any_text, &near] {
+            // Whatever parses prints back to something that parses to the same value.
+            if let Ok(b) = t.parse::<Birthday>() {
+                prop_assert_eq!(b.to_string().parse::<Birthday>().unwrap(), b);
+            }
+            if let Ok(f) = t.parse::<FestivalDate>() {
+                prop_assert_eq!(f.to_string().parse::<FestivalDate>().unwrap(), f);
+            }
+            if let Err(e) = loyalty::care::parse_time_zone(t) {
+                let is_unknown_zone = matches!(e.kind(), ErrorKind::UnknownTimeZone { .. });
+                prop_assert!(is_unknown_zone);
+            }
+        }
+    }
+
+    #[test]
     fn same_inputs_same_output_in_any_input_order(c in case(), seed in any::<u64>()) {
         let cal = calendar();
         let plan = run(&c, &cal);
