@@ -155,6 +155,27 @@ fn leap_day_birthdays_in_leap_and_non_leap_years() {
     }
 }
 
+#[test]
+fn leap_day_birthday_across_the_date_line() {
+    // 2027-02-28 20:00 UTC is 10:00 on 1 March in Kiritimati and 09:00 on 28 February in
+    // Pago Pago: with the 28 February policy only Pago Pago is greeted, with 1 March only
+    // Kiritimati.
+    let b: Birthday = "02-29".parse().unwrap();
+    let w = World::new(vec![
+        cust(1, "Pacific/Kiritimati").birthday(b),
+        cust(2, "Pacific/Pago_Pago").birthday(b),
+    ]);
+    let now = utc(2027, 2, 28, 20, 0);
+    let mut cfg = open_config();
+    let plan = w.due(now, &cfg);
+    let got: Vec<_> = plan.actions.iter().map(|a| (a.customer.0, a.local_date)).collect();
+    assert_eq!(got, [(2, d(2027, 2, 28))]);
+    cfg.birthday.leap_day = LeapDayPolicy::March1;
+    let plan = w.due(now, &cfg);
+    let got: Vec<_> = plan.actions.iter().map(|a| (a.customer.0, a.local_date)).collect();
+    assert_eq!(got, [(1, d(2027, 3, 1))]);
+}
+
 // ---------------------------------------------------------------- delivery, tips, reviews
 
 #[test]
