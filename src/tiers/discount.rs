@@ -58,7 +58,12 @@ impl MemberDiscount {
         }
         for (i, &(threshold, _)) in steps.iter().enumerate() {
             if threshold.is_sign_negative() && !threshold.is_zero() {
-                return Err(Error::invalid_record(i, "threshold", threshold, "must not be negative"));
+                return Err(Error::invalid_record(
+                    i,
+                    "threshold",
+                    threshold,
+                    "must not be negative",
+                ));
             }
             if let Some(&(prev, _)) = i.checked_sub(1).and_then(|p| steps.get(p)) {
                 if prev >= threshold {
@@ -94,7 +99,12 @@ impl MemberDiscount {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative order;
     /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
-    pub fn quote(&self, cumulative_spend: Decimal, order: Money, rounding: Rounding) -> Result<Money> {
+    pub fn quote(
+        &self,
+        cumulative_spend: Decimal,
+        order: Money,
+        rounding: Rounding,
+    ) -> Result<Money> {
         if order.is_negative() {
             return Err(Error::invalid("order", order, "must not be negative"));
         }
@@ -122,7 +132,10 @@ impl From<MemberDiscount> for Vec<(Decimal, Share)> {
 ///
 /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) for a negative amount;
 /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
-pub fn cumulative_spend(history: &[QualifyingEvent], now: chrono::NaiveDateTime) -> Result<Decimal> {
+pub fn cumulative_spend(
+    history: &[QualifyingEvent],
+    now: chrono::NaiveDateTime,
+) -> Result<Decimal> {
     let mut total = Decimal::ZERO;
     for (i, e) in history.iter().enumerate() {
         if let Err((field, value, reason)) = e.check() {
@@ -246,7 +259,8 @@ impl MarginGuard {
         let currency = order.currency();
         discount.ensure_same_currency(currency)?;
         points_value.ensure_same_currency(currency)?;
-        for (field, m) in [("order", order), ("discount", discount), ("points value", points_value)] {
+        for (field, m) in [("order", order), ("discount", discount), ("points value", points_value)]
+        {
             if m.is_negative() {
                 return Err(Error::invalid(field, m, "must not be negative"));
             }
@@ -269,7 +283,10 @@ impl MarginGuard {
             Trim::Proportional => {
                 let share = discount.ratio(total)?;
                 let d = Money::new(
-                    excess.amount().checked_mul(share).ok_or_else(|| Error::overflow("margin guard"))?,
+                    excess
+                        .amount()
+                        .checked_mul(share)
+                        .ok_or_else(|| Error::overflow("margin guard"))?,
                     currency,
                 )
                 .round(Rounding::HalfUp)
@@ -301,16 +318,23 @@ mod tests {
     #[test]
     fn schedule_boundaries() {
         let pct = |p| Share::from_percent(Decimal::from(p)).unwrap();
-        let s = MemberDiscount::new(vec![(Decimal::from(1000), pct(2)), (Decimal::from(3000), pct(5))])
-            .unwrap();
+        let s =
+            MemberDiscount::new(vec![(Decimal::from(1000), pct(2)), (Decimal::from(3000), pct(5))])
+                .unwrap();
         for (spend, want) in [(0, 0), (999, 0), (1000, 2), (2999, 2), (3000, 5), (100_000, 5)] {
             assert_eq!(s.rate(Decimal::from(spend)), pct(want), "spend {spend}");
         }
         assert!(MemberDiscount::new(vec![]).is_err());
-        assert!(MemberDiscount::new(vec![(Decimal::from(3000), pct(5)), (Decimal::from(1000), pct(2))])
-            .is_err());
-        assert!(MemberDiscount::new(vec![(Decimal::from(1000), pct(2)), (Decimal::from(1000), pct(5))])
-            .is_err());
+        assert!(MemberDiscount::new(vec![
+            (Decimal::from(3000), pct(5)),
+            (Decimal::from(1000), pct(2))
+        ])
+        .is_err());
+        assert!(MemberDiscount::new(vec![
+            (Decimal::from(1000), pct(2)),
+            (Decimal::from(1000), pct(5))
+        ])
+        .is_err());
         assert!(MemberDiscount::new(vec![(Decimal::from(-1), pct(2))]).is_err());
         assert!(s.quote(Decimal::from(5000), usd(-100), Rounding::HalfUp).is_err());
     }
@@ -321,18 +345,29 @@ mod tests {
         // Order 100.00, cap 10.00; discount 6.00 + points 8.00 = 14.00, excess 4.00.
         let g = MarginGuard::new(cap).apply(usd(10_000), usd(600), usd(800)).unwrap();
         assert_eq!((g.discount, g.points_value), (usd(600), usd(400)));
-        let g = MarginGuard::new(cap).trim(Trim::DiscountFirst).apply(usd(10_000), usd(600), usd(800)).unwrap();
+        let g = MarginGuard::new(cap)
+            .trim(Trim::DiscountFirst)
+            .apply(usd(10_000), usd(600), usd(800))
+            .unwrap();
         assert_eq!((g.discount, g.points_value), (usd(200), usd(800)));
         // Proportional: 4.00 × 6/14 = 1.714… → 1.71 off the discount, 2.29 off points.
-        let g = MarginGuard::new(cap).trim(Trim::Proportional).apply(usd(10_000), usd(600), usd(800)).unwrap();
+        let g = MarginGuard::new(cap)
+            .trim(Trim::Proportional)
+            .apply(usd(10_000), usd(600), usd(800))
+            .unwrap();
         assert_eq!((g.discount, g.points_value), (usd(429), usd(571)));
         assert_eq!(
             g.applied,
-            CapApplied::Trimmed { excess: usd(400), from_discount: usd(171), from_points: usd(229) }
+            CapApplied::Trimmed {
+                excess: usd(400),
+                from_discount: usd(171),
+                from_points: usd(229)
+            }
         );
-        // Excess larger than the points: the rest comes off the discount.
-        let g = MarginGuard::new(cap).apply(usd(10_000), usd(900), usd(300)).unwrap();
-        assert_eq!((g.discount, g.points_value), (usd(700), usd(0)));
+        // Order 50.00, cap 5.00; 9.00 + 3.00 = 12.00, excess 7.00 > points 3.00: the other
+        // 4.00 comes off the discount.
+        let g = MarginGuard::new(cap).apply(usd(5_000), usd(900), usd(300)).unwrap();
+        assert_eq!((g.discount, g.points_value), (usd(500), usd(0)));
         // Within the cap.
         let g = MarginGuard::new(cap).apply(usd(10_000), usd(500), usd(500)).unwrap();
         assert_eq!(g.applied, CapApplied::WithinCap);

@@ -83,7 +83,12 @@ impl Grace {
             .ok_or_else(|| Error::invalid("grace months", months, "must be at least 1"))
     }
 
-    fn deadline(self, review: NaiveDateTime, window: Window, joined: NaiveDate) -> Result<Option<NaiveDateTime>> {
+    fn deadline(
+        self,
+        review: NaiveDateTime,
+        window: Window,
+        joined: NaiveDate,
+    ) -> Result<Option<NaiveDateTime>> {
         Ok(match self {
             Grace::None => None,
             Grace::Days(d) => Some(
@@ -294,11 +299,15 @@ impl TierEvent {
         let what = match self.kind {
             TierEventKind::Promoted => format!("promoted from {from} to {to}"),
             TierEventKind::Demoted => format!("demoted from {from} to {to}"),
-            TierEventKind::Reverted => format!("promotion to {from} undone by a refund, back to {to}"),
+            TierEventKind::Reverted => {
+                format!("promotion to {from} undone by a refund, back to {to}")
+            }
             TierEventKind::GraceStarted { until } => {
                 format!("{from} kept in grace until {until}, then {to}")
             }
-            TierEventKind::GraceCleared => format!("{from} requalified, pending demotion cancelled"),
+            TierEventKind::GraceCleared => {
+                format!("{from} requalified, pending demotion cancelled")
+            }
         };
         let passed: Vec<&str> = self
             .crossed
@@ -306,8 +315,11 @@ impl TierEvent {
             .filter(|&&r| Some(r) != self.to)
             .map(|&r| ladder.name(Some(r)))
             .collect();
-        let passing =
-            if passed.is_empty() { String::new() } else { format!(", passing {}", passed.join(", ")) };
+        let passing = if passed.is_empty() {
+            String::new()
+        } else {
+            format!(", passing {}", passed.join(", "))
+        };
         format!("{}: {what}{passing}: {}", self.at, self.explanation)
     }
 }
@@ -468,12 +480,22 @@ impl Program {
     ///   `history`) for a negative amount or points;
     /// - [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) when sums or dates leave their
     ///   range.
-    pub fn evaluate(&self, joined: NaiveDate, history: &[QualifyingEvent], now: NaiveDateTime) -> Result<Standing> {
+    pub fn evaluate(
+        &self,
+        joined: NaiveDate,
+        history: &[QualifyingEvent],
+        now: NaiveDateTime,
+    ) -> Result<Standing> {
         let prepared = Prepared::new(self.ladder.metric(), history, now)?;
         self.run(joined, &prepared, now)
     }
 
-    pub(crate) fn run(&self, joined: NaiveDate, p: &Prepared, until: NaiveDateTime) -> Result<Standing> {
+    pub(crate) fn run(
+        &self,
+        joined: NaiveDate,
+        p: &Prepared,
+        until: NaiveDateTime,
+    ) -> Result<Standing> {
         let mut m = Machine {
             program: self,
             joined,
@@ -510,7 +532,7 @@ impl Program {
             }
             // Reviews cannot change an idle member: skip them up to the next event, so the
             // cost follows the history, not the length of time covered.
-            if m.idle() {
+            if m.idle() || m.quiet(p, i, next_review)? {
                 match p.times.get(i) {
                     None => break,
                     Some(&next) => {
@@ -551,7 +573,11 @@ pub(crate) struct Prepared {
 }
 
 impl Prepared {
-    pub(crate) fn new(metric: Metric, history: &[QualifyingEvent], cutoff: NaiveDateTime) -> Result<Prepared> {
+    pub(crate) fn new(
+        metric: Metric,
+        history: &[QualifyingEvent],
+        cutoff: NaiveDateTime,
+    ) -> Result<Prepared> {
         let mut rows = Vec::with_capacity(history.len());
         for (index, e) in history.iter().enumerate() {
             if let Err((field, value, reason)) = e.check() {
@@ -616,7 +642,31 @@ impl Machine<'_> {
             && (policy.demotion == Demotion::Never || self.tier <= self.floor)
     }
 
-    fn explanation(&self, from: Lower, to: Upper, figure: Decimal, threshold: Option<Decimal>) -> Explanation {
+    /// Whether every review up to the next event sees a figure of zero that keeps the
+    /// current tier (no events left in its window and a threshold of zero or no tier).
+    fn quiet(&self, p: &Prepared, i: usize, next_review: Option<NaiveDateTime>) -> Result<bool> {
+        let program = self.program;
+        if self.pending.is_some()
+            || program.policy.promotion != Promotion::Immediate
+            || program.ladder.threshold(self.tier).is_some_and(|th| th > Decimal::ZERO)
+        {
+            return Ok(false);
+        }
+        let (Some(review), Some(last)) =
+            (next_review, i.checked_sub(1).and_then(|k| p.times.get(k)))
+        else {
+            return Ok(true);
+        };
+        Ok(!program.window.lower_for_review(review, self.joined)?.admits(*last))
+    }
+
+    fn explanation(
+        &self,
+        from: Lower,
+        to: Upper,
+        figure: Decimal,
+        threshold: Option<Decimal>,
+    ) -> Explanation {
         Explanation {
             metric: self.program.ladder.metric(),
             window: self.program.window,
@@ -627,7 +677,14 @@ impl Machine<'_> {
         }
     }
 
-    fn change(&mut self, at: NaiveDateTime, kind: TierEventKind, cause: Cause, to: Option<usize>, e: Explanation) {
+    fn change(
+        &mut self,
+        at: NaiveDateTime,
+        kind: TierEventKind,
+        cause: Cause,
+        to: Option<usize>,
+        e: Explanation,
+    ) {
         let from = self.tier;
         let crossed: Vec<usize> = if to > from {
             let first = from.map_or(0, |r| r + 1);
@@ -644,9 +701,24 @@ impl Machine<'_> {
         self.since = Some(at);
     }
 
-    fn mark(&mut self, at: NaiveDateTime, kind: TierEventKind, cause: Cause, to: Option<usize>, e: Explanation) {
+    fn mark(
+        &mut self,
+        at: NaiveDateTime,
+        kind: TierEventKind,
+        cause: Cause,
+        to: Option<usize>,
+        e: Explanation,
+    ) {
         let from = self.tier;
-        self.events.push(TierEvent { at, kind, cause, from, to, crossed: Vec::new(), explanation: e });
+        self.events.push(TierEvent {
+            at,
+            kind,
+            cause,
+            from,
+            to,
+            crossed: Vec::new(),
+            explanation: e,
+        });
     }
 
     fn batch(&mut self, p: &Prepared, t: NaiveDateTime, i: usize, j: usize) -> Result<()> {
@@ -670,7 +742,10 @@ impl Machine<'_> {
                 self.pending = None;
             }
         }
-        let refunded = p.contributions.get(i..j).is_some_and(|c| c.iter().any(|c| c.is_sign_negative() && !c.is_zero()));
+        let refunded = p
+            .contributions
+            .get(i..j)
+            .is_some_and(|c| c.iter().any(|c| c.is_sign_negative() && !c.is_zero()));
         if policy.refunds == RefundEffect::UndoPromotion && refunded && self.tier > self.secured {
             if let Some(th) = ladder.threshold(self.tier) {
                 if figure < th {
@@ -716,8 +791,18 @@ impl Machine<'_> {
                             g.explanation = e;
                         }
                         None => {
-                            self.pending = Some(PendingDemotion { target, effective_at: until, explanation: e });
-                            self.mark(b, TierEventKind::GraceStarted { until }, Cause::PeriodReview, target, e);
+                            self.pending = Some(PendingDemotion {
+                                target,
+                                effective_at: until,
+                                explanation: e,
+                            });
+                            self.mark(
+                                b,
+                                TierEventKind::GraceStarted { until },
+                                Cause::PeriodReview,
+                                target,
+                                e,
+                            );
                         }
                     },
                 }

@@ -83,7 +83,11 @@ impl QualifyingEvent {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `amount` is negative.
-    pub fn refund(at: NaiveDateTime, amount: Decimal, scope: RefundScope) -> Result<QualifyingEvent> {
+    pub fn refund(
+        at: NaiveDateTime,
+        amount: Decimal,
+        scope: RefundScope,
+    ) -> Result<QualifyingEvent> {
         let e = QualifyingEvent { at, activity: Activity::Refund { amount, scope } };
         e.check().map_err(|(field, value, reason)| Error::invalid(field, value, reason))?;
         Ok(e)
@@ -120,7 +124,9 @@ impl QualifyingEvent {
             {
                 Err(("amount", amount.to_string(), NEG))
             }
-            Activity::PointsEarned { points } | Activity::PointsReversed { points } if points < 0 => {
+            Activity::PointsEarned { points } | Activity::PointsReversed { points }
+                if points < 0 =>
+            {
                 Err(("points", points.to_string(), NEG))
             }
             _ => Ok(()),

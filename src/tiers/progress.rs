@@ -78,7 +78,12 @@ impl Program {
     /// assert!(p.next.is_none());
     /// # Ok::<(), loyalty::Error>(())
     /// ```
-    pub fn progress(&self, joined: NaiveDate, history: &[QualifyingEvent], now: NaiveDateTime) -> Result<Progress> {
+    pub fn progress(
+        &self,
+        joined: NaiveDate,
+        history: &[QualifyingEvent],
+        now: NaiveDateTime,
+    ) -> Result<Progress> {
         let ladder = self.ladder();
         let prepared = Prepared::new(ladder.metric(), history, now)?;
         let standing = self.run(joined, &prepared, now)?;
@@ -112,6 +117,14 @@ impl Program {
             Some(r) if losable => gap(r, projected_figure),
             _ => None,
         };
-        Ok(Progress { standing, next, keep, period_end, projected_figure, projected, projected_pending })
+        Ok(Progress {
+            standing,
+            next,
+            keep,
+            period_end,
+            projected_figure,
+            projected,
+            projected_pending,
+        })
     }
 }

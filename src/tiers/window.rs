@@ -118,7 +118,11 @@ impl Window {
     }
 
     /// The first review point strictly after `at` (`None` for a lifetime window).
-    pub(crate) fn next_review(self, at: NaiveDateTime, joined: NaiveDate) -> Result<Option<NaiveDateTime>> {
+    pub(crate) fn next_review(
+        self,
+        at: NaiveDateTime,
+        joined: NaiveDate,
+    ) -> Result<Option<NaiveDateTime>> {
         Ok(self.period(at, joined)?.end)
     }
 
@@ -137,7 +141,11 @@ impl Window {
 
     /// Where the measurement of the period ending at review point `review` starts (events
     /// strictly before `review` count).
-    pub(crate) fn lower_for_review(self, review: NaiveDateTime, joined: NaiveDate) -> Result<Lower> {
+    pub(crate) fn lower_for_review(
+        self,
+        review: NaiveDateTime,
+        joined: NaiveDate,
+    ) -> Result<Lower> {
         match self.cycle(joined) {
             None => Ok(Lower::Unbounded),
             Some(_) if matches!(self, Window::Rolling { .. }) => self.lower_at(review, joined),
@@ -244,7 +252,8 @@ impl fmt::Display for Lower {
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 pub fn add_months(date: NaiveDate, months: i64) -> Result<NaiveDate> {
-    let n = u32::try_from(months.unsigned_abs()).map_err(|_| Error::overflow("month arithmetic"))?;
+    let n =
+        u32::try_from(months.unsigned_abs()).map_err(|_| Error::overflow("month arithmetic"))?;
     let moved = if months >= 0 {
         date.checked_add_months(Months::new(n))
     } else {
@@ -255,7 +264,8 @@ pub fn add_months(date: NaiveDate, months: i64) -> Result<NaiveDate> {
 
 /// Boundary `k` of the sequence `anchor + k * step` months, at midnight.
 fn boundary(anchor: NaiveDate, step: u32, k: i64) -> Result<NaiveDateTime> {
-    let months = k.checked_mul(i64::from(step)).ok_or_else(|| Error::overflow("month arithmetic"))?;
+    let months =
+        k.checked_mul(i64::from(step)).ok_or_else(|| Error::overflow("month arithmetic"))?;
     Ok(add_months(anchor, months)?.and_time(NaiveTime::MIN))
 }
 
