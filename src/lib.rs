@@ -12,12 +12,21 @@
 //! # Example
 //!
 //! ```
+//! use loyalty::economics::{cac, clv_retention, ClvToCac, DiscountRate, Retention, Verdict, VerdictThresholds};
 //! use loyalty::{Currency, Money, Rounding};
-//! use rust_decimal::Decimal;
+//! use rust_decimal::dec;
 //!
-//! let order = Money::new(Decimal::new(4999, 2), Currency::USD);
-//! let with_tax = order.checked_mul(Decimal::new(108, 2))?.round(Rounding::HalfUp);
-//! assert_eq!(with_tax.to_string(), "53.99 USD");
+//! // 12,000 USD of marketing brought 400 new customers: CAC = 30 USD.
+//! let cac = cac(Money::new(dec!(12000), Currency::USD), 400)?;
+//! assert_eq!(cac.amount(), dec!(30));
+//!
+//! // 40 USD margin a year, 80 % retention, 10 % discount rate: CLV = 40 × 0.8 / 0.3.
+//! let margin = Money::new(dec!(40), Currency::USD);
+//! let clv = clv_retention(margin, Retention::new(dec!(0.8))?, DiscountRate::new(dec!(0.1))?)?;
+//! assert_eq!(clv.round(Rounding::HalfUp).amount(), dec!(106.67));
+//!
+//! let ratio = ClvToCac::new(clv, cac)?;
+//! assert_eq!(ratio.verdict(VerdictThresholds::default()), Verdict::Healthy); // 3.56
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 //!
@@ -50,3 +59,8 @@ mod units;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::money::{Currency, ExchangeRate, ExchangeRates, Money, Rounding};
 pub use crate::units::{Multiplier, Share};
+
+// The README's code blocks are compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -421,12 +421,6 @@ impl Money {
         self.amount.checked_div(other.amount).ok_or_else(|| Error::overflow("money ratio"))
     }
 
-    /// The negated amount.
-    #[must_use]
-    pub fn neg(self) -> Money {
-        Money { amount: -self.amount, ..self }
-    }
-
     /// The absolute amount.
     #[must_use]
     pub fn abs(self) -> Money {
@@ -473,6 +467,15 @@ impl Money {
     /// [`ErrorKind::CurrencyMismatch`]; [`ErrorKind::Overflow`].
     pub fn sum<I: IntoIterator<Item = Money>>(currency: Currency, items: I) -> Result<Money> {
         items.into_iter().try_fold(Money::zero(currency), Money::checked_add)
+    }
+}
+
+impl std::ops::Neg for Money {
+    type Output = Money;
+
+    /// The negated amount (a refund of the same value).
+    fn neg(self) -> Money {
+        Money { amount: -self.amount, ..self }
     }
 }
 
@@ -968,10 +971,7 @@ mod tests {
     fn arithmetic_overflow_is_an_error() {
         let max = Money::new(Decimal::MAX, Currency::USD);
         assert!(matches!(max.checked_add(max).unwrap_err().kind(), ErrorKind::Overflow { .. }));
-        assert!(matches!(
-            max.neg().checked_sub(max).unwrap_err().kind(),
-            ErrorKind::Overflow { .. }
-        ));
+        assert!(matches!((-max).checked_sub(max).unwrap_err().kind(), ErrorKind::Overflow { .. }));
         assert!(max.checked_mul(d("2")).is_err());
         assert!(max.checked_div(d("0.5")).is_err());
         assert!(max.checked_div(Decimal::ZERO).is_err());
@@ -988,7 +988,7 @@ mod tests {
         assert_eq!(a.ratio(b).unwrap(), d("14"));
         assert_eq!(Money::sum(Currency::USD, [a, b, b]).unwrap().amount(), d("12.00"));
         assert!(Money::parse("ten", Currency::USD).is_err());
-        assert!(b.neg().is_negative());
+        assert!((-b).is_negative());
         assert!(b.is_positive());
         assert!(Money::zero(Currency::JPY).is_zero());
         assert_eq!(a.try_cmp(&b).unwrap(), Ordering::Greater);
