@@ -7,6 +7,7 @@
 
 mod data;
 mod retention;
+mod tiers;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    tiers::report(&log);
     println!();
     println!("(report computed in {:.3} s)", started.elapsed().as_secs_f64());
     ExitCode::SUCCESS

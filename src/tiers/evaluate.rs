@@ -218,10 +218,15 @@ pub struct Explanation {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} over the {} from {} ", self.metric, self.figure, self.window, self.from)?;
+        write!(f, "{} {} over the {} ", self.metric, self.figure, self.window)?;
+        match self.from {
+            Lower::Unbounded => f.write_str("(start")?,
+            Lower::From(t) => write!(f, "[{t}")?,
+            Lower::After(t) => write!(f, "({t}")?,
+        }
         match self.to {
-            Upper::Through(t) => write!(f, "through {t}")?,
-            Upper::Before(t) => write!(f, "until {t}")?,
+            Upper::Through(t) => write!(f, ", {t}]")?,
+            Upper::Before(t) => write!(f, ", {t})")?,
         }
         match self.threshold {
             Some(th) if self.figure >= th => write!(f, " reached the threshold {th}"),

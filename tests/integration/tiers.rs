@@ -2,16 +2,18 @@
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use loyalty::referral::{
-    CapPeriod, MemberId, OrderOutcome, ReferralBook, ReferralRules, ReferrerCap, RejectionReason, Reward,
+    CapPeriod, MemberId, OrderOutcome, ReferralBook, ReferralRules, ReferrerCap, RejectionReason,
+    Reward,
 };
 use loyalty::tiers::{
-    Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy, Program,
-    Promotion, QualifyingEvent, RefundEffect, RefundScope, Retention, Tier, TierEventKind, Window,
+    Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy,
+    Program, Promotion, QualifyingEvent, RefundEffect, RefundScope, Retention, Tier, TierEventKind,
+    Window,
 };
 use loyalty::{Currency, ErrorKind, Money, Multiplier, Rounding, Share};
 use proptest::prelude::*;
-use rust_decimal::Decimal;
 use rust_decimal::dec;
+use rust_decimal::Decimal;
 
 fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(0, 0, 0).unwrap()
@@ -24,7 +26,11 @@ fn ladder_with(thresholds: &[i64], permanent: Option<usize>) -> Ladder {
         .enumerate()
         .map(|(i, &t)| {
             let tier = Tier::new(names[i], Decimal::from(t)).unwrap();
-            if Some(i) == permanent { tier.retention(Retention::Permanent) } else { tier }
+            if Some(i) == permanent {
+                tier.retention(Retention::Permanent)
+            } else {
+                tier
+            }
         })
         .collect();
     Ladder::new(Metric::Spend, tiers).unwrap()
@@ -52,7 +58,10 @@ fn benefits_ladder() -> Ladder {
                     Benefit::PointsMultiplier(Multiplier::new(dec!(1.5)).unwrap()),
                     Benefit::FreeShipping,
                     Benefit::EarlyAccess,
-                    Benefit::Custom { key: "personal_service".into(), value: "dedicated agent".into() },
+                    Benefit::Custom {
+                        key: "personal_service".into(),
+                        value: "dedicated agent".into(),
+                    },
                 ])
                 .unwrap(),
             ),
@@ -63,9 +72,12 @@ fn benefits_ladder() -> Ladder {
 
 #[test]
 fn benefits_follow_the_tier() {
-    let program =
-        Program::new(benefits_ladder(), Window::CalendarYear, Policy::default().demotion(Demotion::OneLevel))
-            .unwrap();
+    let program = Program::new(
+        benefits_ladder(),
+        Window::CalendarYear,
+        Policy::default().demotion(Demotion::OneLevel),
+    )
+    .unwrap();
     let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let history = [QualifyingEvent::order(at(2024, 4, 1), dec!(2400)).unwrap()];
     let s = program.evaluate(joined, &history, at(2024, 5, 1)).unwrap();
@@ -107,11 +119,16 @@ fn member_discount_apart_from_points_with_margin_guard() {
 #[test]
 fn referral_flow_with_money_rewards_and_rolling_cap() {
     let usd = |a: i64| Money::new(Decimal::from(a), Currency::USD);
-    let cap = ReferrerCap::new(1, CapPeriod::RollingDays(std::num::NonZeroU32::new(7).unwrap())).unwrap();
-    let rules =
-        ReferralRules::new(Reward::money(usd(20)).unwrap(), Reward::money(usd(10)).unwrap(), usd(50), 30)
-            .unwrap()
-            .cap(cap);
+    let cap =
+        ReferrerCap::new(1, CapPeriod::RollingDays(std::num::NonZeroU32::new(7).unwrap())).unwrap();
+    let rules = ReferralRules::new(
+        Reward::money(usd(20)).unwrap(),
+        Reward::money(usd(10)).unwrap(),
+        usd(50),
+        30,
+    )
+    .unwrap()
+    .cap(cap);
     let mut book = ReferralBook::new(rules);
     let id = |s: &str| MemberId::new(s).unwrap();
     let err = book.refer(id("ann"), id("ann"), at(2025, 1, 1)).unwrap_err();
@@ -129,7 +146,8 @@ fn referral_flow_with_money_rewards_and_rolling_cap() {
     book.first_order(&id("cat"), usd(60), at(2025, 1, 7)).unwrap();
     book.first_order(&id("dan"), usd(60), at(2025, 1, 8)).unwrap();
     let s = book.settle(at(2025, 3, 1)).unwrap();
-    let got: Vec<_> = s.payouts.iter().map(|p| (p.referee.as_str(), p.referrer_reward.is_some())).collect();
+    let got: Vec<_> =
+        s.payouts.iter().map(|p| (p.referee.as_str(), p.referrer_reward.is_some())).collect();
     assert_eq!(got, vec![("bob", true), ("cat", false), ("dan", true)]);
     assert!(s.payouts.iter().all(|p| p.referee_reward == Some(Reward::Money(usd(10)))));
     // Paid once.
@@ -160,7 +178,8 @@ mod serde_round_trips {
             .grace(Grace::days(14).unwrap())
             .promotion(Promotion::Immediate)
             .refunds(RefundEffect::AtReview);
-        let program = Program::new(benefits_ladder(), Window::rolling_months(12).unwrap(), policy).unwrap();
+        let program =
+            Program::new(benefits_ladder(), Window::rolling_months(12).unwrap(), policy).unwrap();
         let program = round_trip(&program);
         let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         let history = [
@@ -176,7 +195,8 @@ mod serde_round_trips {
 
     #[test]
     fn invalid_state_is_rejected_on_deserialize() {
-        let program = Program::new(benefits_ladder(), Window::CalendarYear, Policy::default()).unwrap();
+        let program =
+            Program::new(benefits_ladder(), Window::CalendarYear, Policy::default()).unwrap();
         let json = serde_json::to_string(&program).unwrap();
         // Swap two thresholds: unsorted ladder.
         let bad = json.replacen("\"500\"", "\"5000\"", 1);
@@ -189,7 +209,8 @@ mod serde_round_trips {
             Window::rolling_months(6).unwrap()
         );
         // Lifetime window with a demotion policy.
-        let lifetime = Program::new(benefits_ladder(), Window::Lifetime, Policy::default()).unwrap();
+        let lifetime =
+            Program::new(benefits_ladder(), Window::Lifetime, Policy::default()).unwrap();
         let json = serde_json::to_string(&lifetime).unwrap().replace("\"never\"", "\"one_level\"");
         assert!(serde_json::from_str::<Program>(&json).is_err());
         // Duplicate benefit, negative share.
@@ -201,13 +222,20 @@ mod serde_round_trips {
     fn discount_and_referral_state() {
         let pct = |p: i64| Share::from_percent(Decimal::from(p)).unwrap();
         round_trip(&MemberDiscount::new(vec![(dec!(1000), pct(2)), (dec!(3000), pct(5))]).unwrap());
-        assert!(serde_json::from_str::<MemberDiscount>(r#"[["3000","0.05"],["1000","0.02"]]"#).is_err());
+        assert!(
+            serde_json::from_str::<MemberDiscount>(r#"[["3000","0.05"],["1000","0.02"]]"#).is_err()
+        );
         round_trip(&MarginGuard::new(pct(10)));
 
         let usd = |a: i64| Money::new(Decimal::from(a), Currency::USD);
-        let rules = ReferralRules::new(Reward::points(500).unwrap(), Reward::money(usd(5)).unwrap(), usd(25), 14)
-            .unwrap()
-            .cap(ReferrerCap::new(3, CapPeriod::Month).unwrap());
+        let rules = ReferralRules::new(
+            Reward::points(500).unwrap(),
+            Reward::money(usd(5)).unwrap(),
+            usd(25),
+            14,
+        )
+        .unwrap()
+        .cap(ReferrerCap::new(3, CapPeriod::Month).unwrap());
         let mut book = ReferralBook::new(rules);
         let id = |s: &str| MemberId::new(s).unwrap();
         for f in ["b", "c", "d", "e"] {
@@ -220,7 +248,11 @@ mod serde_round_trips {
         let back = round_trip(&book);
         assert_eq!(back.referrals().count(), 4);
         // A stored self-referral is refused.
-        let json = serde_json::to_string(&book).unwrap().replacen("\"referee\":\"b\"", "\"referee\":\"a\"", 1);
+        let json = serde_json::to_string(&book).unwrap().replacen(
+            "\"referee\":\"b\"",
+            "\"referee\":\"a\"",
+            1,
+        );
         assert!(serde_json::from_str::<ReferralBook>(&json).is_err());
         assert!(serde_json::from_str::<Reward>(r#"{"points":0}"#).is_err());
         assert!(serde_json::from_str::<MemberId>(r#""""#).is_err());
@@ -241,7 +273,8 @@ fn windows() -> impl Strategy<Value = Window> {
 
 fn policies() -> impl Strategy<Value = Policy> {
     let promotion = prop_oneof![Just(Promotion::Immediate), Just(Promotion::NextPeriod)];
-    let demotion = prop_oneof![Just(Demotion::Never), Just(Demotion::OneLevel), Just(Demotion::Reevaluate)];
+    let demotion =
+        prop_oneof![Just(Demotion::Never), Just(Demotion::OneLevel), Just(Demotion::Reevaluate)];
     let grace = prop_oneof![
         Just(Grace::None),
         (1u32..60).prop_map(|d| Grace::days(d).unwrap()),
