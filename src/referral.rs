@@ -175,6 +175,15 @@ impl Reward {
     }
 }
 
+impl fmt::Display for Reward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reward::Points(p) => write!(f, "{p} points"),
+            Reward::Money(m) => write!(f, "{m}"),
+        }
+    }
+}
+
 /// The span over which a referrer's rewards are counted against the cap. Calendar spans are
 /// those containing the instant the reward clears.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

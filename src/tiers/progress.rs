@@ -34,6 +34,8 @@ pub struct Progress {
     /// tier cannot be lost: no tier, a lifetime window, [`Demotion::Never`], or a permanent
     /// tier).
     pub keep: Option<Gap>,
+    /// By when `keep` must be met: the end of a running grace period, else the period end.
+    pub keep_by: Option<NaiveDateTime>,
     /// The next review point (`None` for a lifetime window).
     pub period_end: Option<NaiveDateTime>,
     /// The figure the review at the period end will see if nothing else happens (for a
@@ -113,14 +115,18 @@ impl Program {
         let losable = period_end.is_some()
             && self.policy().demotion_policy() != Demotion::Never
             && standing.tier > standing.floor;
-        let keep = match standing.tier {
-            Some(r) if losable => gap(r, projected_figure),
-            _ => None,
+        // In a grace period the member keeps the tier by requalifying in the current window
+        // before the grace ends.
+        let (keep, keep_by) = match (standing.tier, standing.pending) {
+            (Some(r), Some(g)) => (gap(r, standing.figure), Some(g.effective_at)),
+            (Some(r), None) if losable => (gap(r, projected_figure), period_end),
+            _ => (None, None),
         };
         Ok(Progress {
             standing,
             next,
             keep,
+            keep_by,
             period_end,
             projected_figure,
             projected,

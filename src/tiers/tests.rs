@@ -374,6 +374,12 @@ fn progress_with_grace_and_never() {
     let pr = p.progress(date(2024, 1, 1), &[order(at(2024, 3, 1), 700)], at(2025, 6, 1)).unwrap();
     assert_eq!(pr.projected, Some(1));
     assert!(pr.projected_pending);
+    assert_eq!(pr.keep_by, Some(at(2026, 1, 1)));
+    // Inside the grace period (1 Jan to 1 Feb 2026): 500 in 2026 keeps silver.
+    let pr = p.progress(date(2024, 1, 1), &[order(at(2024, 3, 1), 700)], at(2026, 1, 10)).unwrap();
+    assert_eq!(pr.standing.tier, Some(1));
+    assert_eq!(pr.keep_by, Some(at(2026, 2, 1)));
+    assert_eq!(pr.keep.unwrap().needed, Decimal::from(500));
     let p = program(Window::CalendarYear, Policy::default());
     let pr = p.progress(date(2024, 1, 1), &[order(at(2024, 3, 1), 700)], at(2025, 6, 1)).unwrap();
     assert_eq!(pr.keep, None);
