@@ -23,13 +23,13 @@ fn main() -> Result<(), loyalty::Error> {
         Metric::Spend,
         vec![
             Tier::new("bronze", dec!(0))?
-                .benefits(Benefits::new(vec![Benefit::BirthdayCoupon(pct(dec!(10))?)])?),
-            Tier::new("silver", dec!(500))?.benefits(Benefits::new(vec![
+                .with_benefits(Benefits::new(vec![Benefit::BirthdayCoupon(pct(dec!(10))?)])?),
+            Tier::new("silver", dec!(500))?.with_benefits(Benefits::new(vec![
                 Benefit::Discount(pct(dec!(2))?),
                 Benefit::PointsMultiplier(Multiplier::new(dec!(1.25))?),
                 Benefit::EarlyAccess,
             ])?),
-            Tier::new("gold", dec!(2000))?.benefits(Benefits::new(vec![
+            Tier::new("gold", dec!(2000))?.with_benefits(Benefits::new(vec![
                 Benefit::Discount(pct(dec!(5))?),
                 Benefit::PointsMultiplier(Multiplier::new(dec!(1.5))?),
                 Benefit::FreeShipping,
@@ -73,7 +73,7 @@ fn main() -> Result<(), loyalty::Error> {
     }
 
     // A gold order: 5 % member discount from the tier, points at 1.5x, capped together at 8 %.
-    let gold = program.ladder().tier(2).map(|t| t.benefit_list().clone()).unwrap_or_default();
+    let gold = program.ladder().tier(2).map(|t| t.benefits().clone()).unwrap_or_default();
     let order = Money::new(dec!(240), Currency::USD);
     let discount = gold.discount().of(order)?.round(Rounding::HalfUp);
     let points_value =

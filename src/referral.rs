@@ -16,7 +16,7 @@
 //! period, a minimum first order, only the friend's first order counts, and a return inside
 //! the window that takes the order below the minimum cancels the reward. Refusals carry a
 //! typed [`RejectionReason`]; a refused call is an
-//! [`ErrorKind::RuleViolation`](crate::ErrorKind::RuleViolation) whose rule is
+//! [`ErrorKind::RuleViolation`] whose rule is
 //! [`RejectionReason::rule`] (recover it with [`RejectionReason::of`]).
 //!
 //! # Example

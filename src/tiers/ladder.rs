@@ -63,7 +63,7 @@ pub enum Retention {
 /// use loyalty::tiers::{Retention, Tier};
 /// use rust_decimal::Decimal;
 ///
-/// let gold = Tier::new("gold", Decimal::from(1000))?.retention(Retention::Permanent);
+/// let gold = Tier::new("gold", Decimal::from(1000))?.with_retention(Retention::Permanent);
 /// assert_eq!(gold.threshold(), Decimal::from(1000));
 /// assert!(Tier::new("bad", Decimal::from(-1)).is_err());
 /// # Ok::<(), loyalty::Error>(())
@@ -97,7 +97,7 @@ impl TryFrom<TierRepr> for Tier {
     type Error = Error;
 
     fn try_from(r: TierRepr) -> Result<Tier> {
-        Ok(Tier::new(r.name, r.threshold)?.benefits(r.benefits).retention(r.retention))
+        Ok(Tier::new(r.name, r.threshold)?.with_benefits(r.benefits).with_retention(r.retention))
     }
 }
 
@@ -132,14 +132,14 @@ impl Tier {
 
     /// Sets the benefits.
     #[must_use]
-    pub fn benefits(mut self, benefits: Benefits) -> Tier {
+    pub fn with_benefits(mut self, benefits: Benefits) -> Tier {
         self.benefits = benefits;
         self
     }
 
     /// Sets whether the tier can be lost.
     #[must_use]
-    pub fn retention(mut self, retention: Retention) -> Tier {
+    pub fn with_retention(mut self, retention: Retention) -> Tier {
         self.retention = retention;
         self
     }
@@ -158,13 +158,13 @@ impl Tier {
 
     /// The benefits.
     #[must_use]
-    pub fn benefit_list(&self) -> &Benefits {
+    pub fn benefits(&self) -> &Benefits {
         &self.benefits
     }
 
     /// Whether the tier can be lost.
     #[must_use]
-    pub fn retention_policy(&self) -> Retention {
+    pub fn retention(&self) -> Retention {
         self.retention
     }
 }
@@ -385,7 +385,7 @@ mod tests {
     fn permanent_floor() {
         let l = Ladder::new(
             Metric::Spend,
-            vec![tier("a", 0), tier("b", 10).retention(Retention::Permanent), tier("c", 20)],
+            vec![tier("a", 0), tier("b", 10).with_retention(Retention::Permanent), tier("c", 20)],
         )
         .unwrap();
         assert_eq!(l.permanent_floor(Some(2)), Some(1));

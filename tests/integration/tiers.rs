@@ -27,7 +27,7 @@ fn ladder_with(thresholds: &[i64], permanent: Option<usize>) -> Ladder {
         .map(|(i, &t)| {
             let tier = Tier::new(names[i], Decimal::from(t)).unwrap();
             if Some(i) == permanent {
-                tier.retention(Retention::Permanent)
+                tier.with_retention(Retention::Permanent)
             } else {
                 tier
             }
@@ -43,8 +43,8 @@ fn benefits_ladder() -> Ladder {
         vec![
             Tier::new("bronze", Decimal::ZERO)
                 .unwrap()
-                .benefits(Benefits::new(vec![Benefit::BirthdayCoupon(pct(10))]).unwrap()),
-            Tier::new("silver", dec!(500)).unwrap().benefits(
+                .with_benefits(Benefits::new(vec![Benefit::BirthdayCoupon(pct(10))]).unwrap()),
+            Tier::new("silver", dec!(500)).unwrap().with_benefits(
                 Benefits::new(vec![
                     Benefit::Discount(pct(2)),
                     Benefit::PointsMultiplier(Multiplier::new(dec!(1.25)).unwrap()),
@@ -52,7 +52,7 @@ fn benefits_ladder() -> Ladder {
                 ])
                 .unwrap(),
             ),
-            Tier::new("gold", dec!(2000)).unwrap().benefits(
+            Tier::new("gold", dec!(2000)).unwrap().with_benefits(
                 Benefits::new(vec![
                     Benefit::Discount(pct(5)),
                     Benefit::PointsMultiplier(Multiplier::new(dec!(1.5)).unwrap()),
@@ -81,14 +81,14 @@ fn benefits_follow_the_tier() {
     let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
     let history = [QualifyingEvent::order(at(2024, 4, 1), dec!(2400)).unwrap()];
     let s = program.evaluate(joined, &history, at(2024, 5, 1)).unwrap();
-    let gold = program.ladder().tier(s.tier.unwrap()).unwrap().benefit_list();
+    let gold = program.ladder().tier(s.tier.unwrap()).unwrap().benefits();
     assert_eq!(gold.multiplier().value(), dec!(1.5));
     assert_eq!(gold.discount().percent(), dec!(5));
     assert!(gold.free_shipping());
     assert_eq!(gold.custom("personal_service"), Some("dedicated agent"));
     // One level down at the end of 2025 (nothing bought in 2025).
     let s = program.evaluate(joined, &history, at(2026, 1, 1)).unwrap();
-    let silver = program.ladder().tier(s.tier.unwrap()).unwrap().benefit_list();
+    let silver = program.ladder().tier(s.tier.unwrap()).unwrap().benefits();
     assert_eq!(silver.multiplier().value(), dec!(1.25));
     assert!(!silver.free_shipping());
 }
@@ -421,7 +421,9 @@ proptest! {
                 tier = e.to;
             }
             if e.kind == TierEventKind::Reverted {
-                floor = s.floor.min(floor);
+                // A reversal can undo a permanent tier gained since the last review; the
+                // floor is then at least the permanent tier at or below the new rank.
+                floor = permanent.filter(|&p| Some(p) <= e.to && p < ts.len());
             }
         }
         prop_assert_eq!(tier, s.tier);
