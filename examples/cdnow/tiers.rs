@@ -90,6 +90,14 @@ fn run(log: &[Purchase]) -> Result<(), Error> {
             )?,
         ),
         (
+            "rolling 12 months, reviewed monthly, full re-evaluation",
+            Program::new(
+                ladder()?,
+                Window::rolling(12, 1)?,
+                Policy::default().demotion(Demotion::Reevaluate),
+            )?,
+        ),
+        (
             "calendar year, one level down per year end",
             Program::new(
                 ladder()?,

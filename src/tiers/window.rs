@@ -18,7 +18,8 @@ use crate::error::{Error, Result};
 /// Period windows (calendar year, quarter, month, anniversary) sum from the start of the
 /// period containing the instant; their period ends are the review points where demotions
 /// happen. A rolling window sums the trailing `months` months, `(t - months, t]`; its review
-/// points are cycles of `months` months anchored on the join date. A lifetime window sums
+/// points are cycles of `review_every` months anchored on the join date (by default as long
+/// as the window). A lifetime window sums
 /// everything and has no review point.
 ///
 /// # Example
@@ -44,29 +45,48 @@ pub enum Window {
     Quarter,
     /// Calendar months.
     Month,
-    /// The trailing `months` months, reviewed every `months` months from the join date.
+    /// The trailing `months` months, reviewed every `review_every` months from the join
+    /// date.
     Rolling {
         /// Length of the window (at least one month).
         months: NonZeroU32,
+        /// Months between reviews (at least one).
+        review_every: NonZeroU32,
     },
     /// Membership years starting on the anniversary of joining.
     Anniversary,
 }
 
 impl Window {
-    /// A rolling window of `months` months.
+    /// A rolling window of `months` months, reviewed every `months` months from the join
+    /// date.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `months` is zero (a
     /// zero-length window) or longer than 1200 months.
     pub fn rolling_months(months: u32) -> Result<Window> {
-        if months > 1200 {
-            return Err(Error::invalid("window months", months, "must be at most 1200"));
-        }
-        NonZeroU32::new(months)
-            .map(|months| Window::Rolling { months })
-            .ok_or_else(|| Error::invalid("window months", months, "window must not be empty"))
+        Window::rolling(months, months)
+    }
+
+    /// A rolling window of `months` months reviewed every `review_every` months from the
+    /// join date (`rolling(12, 1)`: the trailing year, re-judged monthly).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when either is zero or
+    /// above 1200 months.
+    pub fn rolling(months: u32, review_every: u32) -> Result<Window> {
+        let check = |field: &'static str, n: u32| {
+            if n > 1200 {
+                return Err(Error::invalid(field, n, "must be at most 1200"));
+            }
+            NonZeroU32::new(n).ok_or_else(|| Error::invalid(field, n, "window must not be empty"))
+        };
+        Ok(Window::Rolling {
+            months: check("window months", months)?,
+            review_every: check("review months", review_every)?,
+        })
     }
 
     /// The anchored sequence of period boundaries: (anchor, step in months).
@@ -78,7 +98,7 @@ impl Window {
             Window::CalendarYear => Some((jan1, 12)),
             Window::Quarter => Some((jan1, 3)),
             Window::Month => Some((jan1, 1)),
-            Window::Rolling { months } => Some((joined, months.get())),
+            Window::Rolling { review_every, .. } => Some((joined, review_every.get())),
             Window::Anniversary => Some((joined, 12)),
         }
     }
@@ -131,7 +151,7 @@ impl Window {
     pub(crate) fn lower_at(self, at: NaiveDateTime, joined: NaiveDate) -> Result<Lower> {
         match self {
             Window::Lifetime => Ok(Lower::Unbounded),
-            Window::Rolling { months } => at
+            Window::Rolling { months, .. } => at
                 .checked_sub_months(Months::new(months.get()))
                 .map(Lower::After)
                 .ok_or_else(|| Error::overflow("rolling window start")),
@@ -164,7 +184,15 @@ impl fmt::Display for Window {
             Window::CalendarYear => f.write_str("calendar year"),
             Window::Quarter => f.write_str("calendar quarter"),
             Window::Month => f.write_str("calendar month"),
-            Window::Rolling { months } => write!(f, "rolling {months} months"),
+            Window::Rolling { months, review_every } if months == review_every => {
+                write!(f, "rolling {months} months")
+            }
+            Window::Rolling { months, review_every } if review_every.get() == 1 => {
+                write!(f, "rolling {months} months (reviewed monthly)")
+            }
+            Window::Rolling { months, review_every } => {
+                write!(f, "rolling {months} months (reviewed every {review_every} months)")
+            }
             Window::Anniversary => f.write_str("membership year"),
         }
     }
@@ -354,6 +382,18 @@ mod tests {
         assert_eq!(add_months(d(2024, 5, 31), -3).unwrap(), d(2024, 2, 29));
         assert!(add_months(d(2024, 5, 31), i64::MAX).is_err());
         assert!(add_months(NaiveDate::MAX, 1).is_err());
+    }
+
+    #[test]
+    fn rolling_window_with_monthly_reviews() {
+        let j = d(2024, 1, 10);
+        let w = Window::rolling(12, 1).unwrap();
+        let p = w.period(t(2024, 6, 20), j).unwrap();
+        assert_eq!((p.start, p.end), (Some(t(2024, 6, 10)), Some(t(2024, 7, 10))));
+        // The review on 10 July judges the trailing year (10 Jul 2023, 10 Jul 2024).
+        assert_eq!(w.lower_for_review(t(2024, 7, 10), j).unwrap(), Lower::After(t(2023, 7, 10)));
+        assert_eq!(w.to_string(), "rolling 12 months (reviewed monthly)");
+        assert!(Window::rolling(12, 0).is_err());
     }
 
     #[test]

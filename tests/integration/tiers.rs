@@ -203,9 +203,11 @@ mod serde_round_trips {
         assert_ne!(bad, json);
         assert!(serde_json::from_str::<Program>(&bad).is_err());
         // A zero-length rolling window.
-        assert!(serde_json::from_str::<Window>(r#"{"rolling":{"months":0}}"#).is_err());
+        assert!(
+            serde_json::from_str::<Window>(r#"{"rolling":{"months":0,"review_every":1}}"#).is_err()
+        );
         assert_eq!(
-            serde_json::from_str::<Window>(r#"{"rolling":{"months":6}}"#).unwrap(),
+            serde_json::from_str::<Window>(r#"{"rolling":{"months":6,"review_every":6}}"#).unwrap(),
             Window::rolling_months(6).unwrap()
         );
         // Lifetime window with a demotion policy.
@@ -268,6 +270,7 @@ fn windows() -> impl Strategy<Value = Window> {
         Just(Window::Month),
         Just(Window::Anniversary),
         (1u32..=13).prop_map(|m| Window::rolling_months(m).unwrap()),
+        (1u32..=13, 1u32..=4).prop_map(|(m, r)| Window::rolling(m, r).unwrap()),
     ]
 }
 
@@ -428,4 +431,54 @@ proptest! {
         }
         prop_assert_eq!(tier, s.tier);
     }
+}
+
+/// The CDNOW master log, grouped by customer: (first purchase date, orders).
+fn cdnow_members() -> Vec<(NaiveDate, Vec<QualifyingEvent>)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_master.txt");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut by_customer: std::collections::BTreeMap<u32, Vec<QualifyingEvent>> = Default::default();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 4 {
+            continue;
+        }
+        let day = NaiveDate::parse_from_str(f[1], "%Y%m%d").unwrap();
+        let amount: Decimal = f[3].parse().unwrap();
+        let event = QualifyingEvent::order(day.and_hms_opt(0, 0, 0).unwrap(), amount).unwrap();
+        by_customer.entry(f[0].parse().unwrap()).or_default().push(event);
+    }
+    by_customer.into_values().map(|h| (h.iter().map(|e| e.at.date()).min().unwrap(), h)).collect()
+}
+
+#[test]
+fn cdnow_distribution_matches_direct_sums() {
+    // Counts computed independently with awk over the master log. Lifetime: spend >= 300
+    // gold, >= 100 silver:
+    //   awk 'NR>1{s[$1]+=$4} END{for(c in s) n[s[c]>=300?2:s[c]>=100?1:0]++; print n[0],n[1],n[2]}'
+    // Calendar year at 1998-06-30: the better of the 1997 and the 1998-to-date tier (the
+    // 1997 tier survives the 1998-01-01 review because its own 1997 figure qualifies it):
+    //   awk 'NR>1{if($2<19980101)a[$1]+=$4; else b[$1]+=$4; c[$1]}
+    //        END{for(k in c){x=a[k]>=300?2:a[k]>=100?1:0; y=b[k]>=300?2:b[k]>=100?1:0;
+    //            n[x>y?x:y]++}; print n[0],n[1],n[2]}'
+    let ladder = || ladder_with(&[0, 100, 300], None);
+    let members = cdnow_members();
+    assert_eq!(members.len(), 23_570);
+    let now = at(1998, 6, 30) + Duration::hours(23);
+    let count = |program: &Program| {
+        let mut c = [0usize; 3];
+        for (joined, h) in &members {
+            c[program.evaluate(*joined, h, now).unwrap().tier.unwrap()] += 1;
+        }
+        c
+    };
+    let lifetime = Program::new(ladder(), Window::Lifetime, Policy::default()).unwrap();
+    assert_eq!(count(&lifetime), [17_336, 4_487, 1_747]);
+    let calendar = Program::new(
+        ladder(),
+        Window::CalendarYear,
+        Policy::default().demotion(Demotion::OneLevel),
+    )
+    .unwrap();
+    assert_eq!(count(&calendar), [18_097, 4_231, 1_242]);
 }
