@@ -52,14 +52,14 @@ fn distribution(
     members: &[Member],
     now: NaiveDateTime,
 ) -> Result<(Vec<usize>, usize, Vec<Standing>), Error> {
+    let input: Vec<(NaiveDate, &[QualifyingEvent])> =
+        members.iter().map(|m| (m.joined, m.history.as_slice())).collect();
+    let standings = program.evaluate_all(&input, now)?;
     let mut counts = vec![0usize; program.ladder().tiers().len() + 1];
     let mut changes = 0;
-    let mut standings = Vec::with_capacity(members.len());
-    for m in members {
-        let s = program.evaluate(m.joined, &m.history, now)?;
+    for s in &standings {
         counts[s.tier.map_or(0, |r| r + 1)] += 1;
         changes += s.events.len();
-        standings.push(s);
     }
     Ok((counts, changes, standings))
 }

@@ -495,6 +495,44 @@ impl Program {
         self.run(joined, &prepared, now)
     }
 
+    /// Evaluates many members at `now`: `(join date, history)` each, results in the same
+    /// order. Buffers are reused across members; with the `rayon` feature members are spread
+    /// over threads (same results, same order).
+    ///
+    /// # Errors
+    ///
+    /// The first member (in input order) whose evaluation fails:
+    /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) with the member's index
+    /// and the underlying error as its value.
+    pub fn evaluate_all(
+        &self,
+        members: &[(NaiveDate, &[QualifyingEvent])],
+        now: NaiveDateTime,
+    ) -> Result<Vec<Standing>> {
+        let metric = self.ladder.metric();
+        let one = |p: &mut Prepared, (joined, history): &(NaiveDate, &[QualifyingEvent])| {
+            p.fill(metric, history, now)?;
+            self.run(*joined, p, now)
+        };
+        let wrap = |m: usize, e: Error| Error::invalid_record(m, "member history", e, "rejected");
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            let results: Vec<Result<Standing>> =
+                members.par_iter().map_init(Prepared::default, one).collect();
+            results.into_iter().enumerate().map(|(m, r)| r.map_err(|e| wrap(m, e))).collect()
+        }
+        #[cfg(not(feature = "rayon"))]
+        {
+            let mut p = Prepared::default();
+            members
+                .iter()
+                .enumerate()
+                .map(|(m, member)| one(&mut p, member).map_err(|e| wrap(m, e)))
+                .collect()
+        }
+    }
+
     pub(crate) fn run(
         &self,
         joined: NaiveDate,
@@ -513,11 +551,11 @@ impl Program {
             events: Vec::new(),
         };
         let joined_at = joined.and_time(NaiveTime::MIN);
-        let start = p.times.first().map_or(joined_at, |&t| t.min(joined_at));
+        let start = p.time(0).map_or(joined_at, |t| t.min(joined_at));
         let mut next_review = self.window.next_review(start, joined)?;
         let mut i = 0;
         loop {
-            let event_at = p.times.get(i).copied();
+            let event_at = p.time(i);
             let review_at = next_review.filter(|&r| r <= until);
             let grace_at = m.pending.map(|g| g.effective_at).filter(|&g| g <= until);
             let Some(t) = [event_at, review_at, grace_at].into_iter().flatten().min() else {
@@ -531,16 +569,16 @@ impl Program {
                 m.expire_grace(t);
             }
             if event_at == Some(t) {
-                let j = i + p.times[i..].partition_point(|&x| x == t);
+                let j = p.run_end(i, t);
                 m.batch(p, t, i, j)?;
                 i = j;
             }
             // Reviews cannot change an idle member: skip them up to the next event, so the
             // cost follows the history, not the length of time covered.
             if m.idle() || m.quiet(p, i, next_review)? {
-                match p.times.get(i) {
+                match p.time(i) {
                     None => break,
-                    Some(&next) => {
+                    Some(next) => {
                         if next_review.is_some_and(|r| r <= next) {
                             m.secured = m.tier;
                             m.secured_floor = m.floor;
@@ -551,7 +589,7 @@ impl Program {
             }
         }
         let lower = self.window.lower_at(until, joined)?;
-        let figure = p.sum(lower, p.times.len())?;
+        let figure = p.sum(lower, p.len())?;
         let promotion_due = match self.policy.promotion {
             Promotion::NextPeriod => self.ladder.tier_for(figure).filter(|&r| Some(r) > m.tier),
             Promotion::Immediate => None,
@@ -570,10 +608,9 @@ impl Program {
 }
 
 /// History sorted by time, reduced to the metric, with prefix sums for range queries.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Prepared {
-    times: Vec<NaiveDateTime>,
-    contributions: Vec<Decimal>,
+    rows: Vec<(NaiveDateTime, Decimal)>,
     prefix: Vec<Decimal>,
 }
 
@@ -583,40 +620,67 @@ impl Prepared {
         history: &[QualifyingEvent],
         cutoff: NaiveDateTime,
     ) -> Result<Prepared> {
-        let mut rows = Vec::with_capacity(history.len());
+        let mut p = Prepared::default();
+        p.fill(metric, history, cutoff)?;
+        Ok(p)
+    }
+
+    /// Refills the buffers (kept across members in batch evaluation).
+    pub(crate) fn fill(
+        &mut self,
+        metric: Metric,
+        history: &[QualifyingEvent],
+        cutoff: NaiveDateTime,
+    ) -> Result<()> {
+        self.rows.clear();
+        self.prefix.clear();
         for (index, e) in history.iter().enumerate() {
             if let Err((field, value, reason)) = e.check() {
                 return Err(Error::invalid_record(index, field, value, reason));
             }
             if e.at <= cutoff {
-                rows.push((e.at, e.contribution(metric)));
+                self.rows.push((e.at, e.contribution(metric)));
             }
         }
         // A total order on (time, contribution) makes the replay independent of the order
         // the history arrived in.
-        rows.sort_unstable();
-        let mut prefix = Vec::with_capacity(rows.len() + 1);
+        self.rows.sort_unstable();
         let mut acc = Decimal::ZERO;
-        prefix.push(acc);
-        for &(_, c) in &rows {
+        self.prefix.push(acc);
+        for &(_, c) in &self.rows {
             acc = acc.checked_add(c).ok_or_else(|| Error::overflow("qualifying figure"))?;
-            prefix.push(acc);
+            self.prefix.push(acc);
         }
-        let (times, contributions) = rows.into_iter().unzip();
-        Ok(Prepared { times, contributions, prefix })
+        Ok(())
     }
 
     /// The number of events.
     pub(crate) fn len(&self) -> usize {
-        self.times.len()
+        self.rows.len()
+    }
+
+    fn time(&self, i: usize) -> Option<NaiveDateTime> {
+        self.rows.get(i).map(|r| r.0)
+    }
+
+    /// The end of the run of events at instant `t` starting at `i`.
+    fn run_end(&self, i: usize, t: NaiveDateTime) -> usize {
+        i + self.rows.get(i..).map_or(0, |rest| rest.partition_point(|r| r.0 == t))
+    }
+
+    /// Whether events `[i, j)` lower the figure (refunds, reversals).
+    fn lowers(&self, i: usize, j: usize) -> bool {
+        self.rows
+            .get(i..j)
+            .is_some_and(|r| r.iter().any(|(_, c)| c.is_sign_negative() && !c.is_zero()))
     }
 
     /// The sum of contributions of events `[.., hi)` admitted by `lower`.
     pub(crate) fn sum(&self, lower: Lower, hi: usize) -> Result<Decimal> {
         let lo = match lower {
             Lower::Unbounded => 0,
-            Lower::From(s) => self.times.partition_point(|&t| t < s),
-            Lower::After(s) => self.times.partition_point(|&t| t <= s),
+            Lower::From(s) => self.rows.partition_point(|r| r.0 < s),
+            Lower::After(s) => self.rows.partition_point(|r| r.0 <= s),
         }
         .min(hi);
         let (Some(a), Some(b)) = (self.prefix.get(hi), self.prefix.get(lo)) else {
@@ -657,12 +721,11 @@ impl Machine<'_> {
         {
             return Ok(false);
         }
-        let (Some(review), Some(last)) =
-            (next_review, i.checked_sub(1).and_then(|k| p.times.get(k)))
+        let (Some(review), Some(last)) = (next_review, i.checked_sub(1).and_then(|k| p.time(k)))
         else {
             return Ok(true);
         };
-        Ok(!program.window.lower_for_review(review, self.joined)?.admits(*last))
+        Ok(!program.window.lower_for_review(review, self.joined)?.admits(last))
     }
 
     fn explanation(
@@ -747,10 +810,7 @@ impl Machine<'_> {
                 self.pending = None;
             }
         }
-        let refunded = p
-            .contributions
-            .get(i..j)
-            .is_some_and(|c| c.iter().any(|c| c.is_sign_negative() && !c.is_zero()));
+        let refunded = p.lowers(i, j);
         if policy.refunds == RefundEffect::UndoPromotion && refunded && self.tier > self.secured {
             if let Some(th) = ladder.threshold(self.tier) {
                 if figure < th {

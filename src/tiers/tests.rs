@@ -408,6 +408,13 @@ fn bad_input_is_typed() {
         let e = Program::new(ladder(), Window::Lifetime, policy).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{policy:?}");
     }
+    // In a batch, the error names the member.
+    let good = [order(at(2024, 1, 1), 5)];
+    let members: [(NaiveDate, &[QualifyingEvent]); 3] =
+        [(date(2024, 1, 1), &good), (date(2024, 1, 1), &good), (date(2024, 1, 1), &[bad])];
+    let e = p.evaluate_all(&members, at(2024, 2, 1)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 2, field: "member history", .. }));
+    assert_eq!(p.evaluate_all(&members[..2], at(2024, 2, 1)).unwrap().len(), 2);
     assert!(Grace::days(0).is_err());
     assert!(Grace::months(0).is_err());
 }

@@ -481,4 +481,12 @@ fn cdnow_distribution_matches_direct_sums() {
     )
     .unwrap();
     assert_eq!(count(&calendar), [18_097, 4_231, 1_242]);
+    // The batch API gives the same standings, in order.
+    let input: Vec<(NaiveDate, &[QualifyingEvent])> =
+        members.iter().map(|(j, h)| (*j, h.as_slice())).collect();
+    let batch = calendar.evaluate_all(&input, now).unwrap();
+    assert_eq!(batch.len(), members.len());
+    for (k, (joined, h)) in members.iter().enumerate().step_by(97) {
+        assert_eq!(batch[k], calendar.evaluate(*joined, h, now).unwrap(), "member {k}");
+    }
 }
