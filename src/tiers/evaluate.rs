@@ -477,7 +477,9 @@ impl Program {
     }
 
     /// The member's standing at `now`, from their join date and history. Events after `now`
-    /// are ignored (evaluation is "as of" `now`).
+    /// are ignored (evaluation is "as of" `now`); a review point at exactly `now` has taken
+    /// place. Events before the join date (imported history) count like any other. The join
+    /// date anchors anniversary windows and rolling review cycles.
     ///
     /// # Errors
     ///

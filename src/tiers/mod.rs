@@ -12,6 +12,7 @@
 //! - [`Program::evaluate`] replays a member's [`QualifyingEvent`]s up to `now` and returns a
 //!   [`Standing`] with every [`TierEvent`], each carrying its [`Explanation`] (window, span,
 //!   figure, threshold). Skipped tiers are listed in [`TierEvent::crossed`].
+//!   [`Program::evaluate_all`] does the same for a slice of members.
 //! - [`Program::progress`] adds how far the next tier is, what keeps the current one and the
 //!   projected tier at the period end ([`Progress`]).
 //! - [`Benefits`] attach a discount, a points multiplier (input to the points rules), free
