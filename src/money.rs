@@ -2,7 +2,7 @@
 //!
 //! Money in `loyalty` is never `f64`. A [`Money`] is a [`Decimal`] amount and a [`Currency`];
 //! arithmetic between two amounts checks that the currencies agree and that nothing
-//! overflows, and reports either problem as an [`Error`](crate::Error) instead of panicking.
+//! overflows, and reports either problem as an [`Error`] instead of panicking.
 //! Amounts keep full precision until the host rounds them with an explicit [`Rounding`]
 //! strategy, to the currency's minor units ([`Money::round`]) or to any number of decimals.
 //!

@@ -5,6 +5,7 @@
 //! The report opens with the retention basics and acquisition economics, then adds one
 //! section per capability of the crate.
 
+mod care;
 mod data;
 mod retention;
 mod tiers;
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     tiers::report(&log);
+    println!();
+    care::report(&log);
     println!();
     println!("(report computed in {:.3} s)", started.elapsed().as_secs_f64());
     ExitCode::SUCCESS

@@ -1,1 +1,0 @@
-//! The `care` module (work in progress).

@@ -1,0 +1,649 @@
+//! Care schedule: who to contact today, and why.
+//!
+//! Sellers who keep customers do a handful of things by hand: greet old customers on their
+//! birthdays and at festivals, ask how the goods are doing about a week after they arrive and
+//! explain their upkeep, remind buyers to replenish what runs out, tell customers with a known
+//! taste when a matching product is on promotion, win back valuable customers who are slipping
+//! away, and ask satisfied customers for a review. This module turns those practices into
+//! rules a host runs once (or several times) a day: [`due`] takes the current instant and the
+//! host's facts and returns the actions due now, sorted by priority, each with a
+//! [`ReasonCode`] and the facts that triggered it ([`Trigger`]), plus the actions held back by
+//! contact pressure and why ([`Held`]).
+//!
+//! # Inputs
+//!
+//! - [`Customer`]: IANA time zone, market, language, [`Birthday`], preference tags, consent
+//!   per [`Channel`], RFM segment name (from the host's RFM run, e.g. `"At Risk"`) and value
+//!   (a [`Money`] CLV or spend stand-in) when known.
+//! - [`Order`]s with order date, delivery date and categories (local calendar dates).
+//! - A [`FestivalCalendar`] per market, [`Promotion`]s with tags and validity windows.
+//! - Past [`Contact`]s (at least the last of each kind per customer; the whole log makes the
+//!   cap exact).
+//!
+//! # Rules ([`CareConfig`])
+//!
+//! | Kind | Fires when (customer's local date) | Reason |
+//! |---|---|---|
+//! | [`ActionKind::Birthday`] | today is the birthday (29 Feb per [`LeapDayPolicy`]) | `birthday_today` |
+//! | [`ActionKind::Festival`] | a festival of the customer's market falls today | `festival_today` |
+//! | [`ActionKind::CheckIn`] | a delivery was `delay_days` (7) to `delay + window` days ago, no check-in since | `delivered_days_ago` |
+//! | [`ActionKind::CareTip`] | same, for an order with an upkeep category | `upkeep_category` |
+//! | [`ActionKind::Replenish`] | the own purchase interval (or nominal cycle) is nearly up | `own_interval_elapsed` / `nominal_cycle_elapsed` |
+//! | [`ActionKind::PreferenceMatch`] | a running promotion carries one of the customer's tags | `promotion_matches_tag` |
+//! | [`ActionKind::WinBack`] | segment in the at-risk list (or no segment and quiet for N days), value over the threshold | `at_risk_segment` / `quiet_since_last_order` |
+//! | [`ActionKind::ReviewRequest`] | a check-in was sent `delay_days` (3) ago, no request since | `after_check_in` |
+//!
+//! # Contact pressure ([`Pressure`]), applied in this order
+//!
+//! 1. **Consent**: the action goes on the first channel of the rule's list the customer
+//!    consented to; none: held, [`HoldReason::NoConsent`].
+//! 2. **Cool-down**: a contact of the same kind less than `cool_down_days` ago: held.
+//! 3. **Quiet hours** with [`QuietHoursPolicy::Hold`]: held until the window ends.
+//! 4. **Cap**: at most `max_contacts` per `period_days`, counting past contacts in the period;
+//!    the highest priorities win, the rest are held.
+//! 5. **Quiet hours** with [`QuietHoursPolicy::Defer`] (default): the action is returned with
+//!    [`Timing::Deferred`] and `send_at` at the end of the window, on the customer's clock.
+//!
+//! # Determinism
+//!
+//! Customers, orders, contacts and promotions are indexed by sorting (no hash maps), so the
+//! output depends only on the set of inputs, not on their order. Actions are sorted by
+//! priority (highest first), then customer id, then kind; held actions by customer id, then
+//! kind. Each customer gets at most one action of each kind per run.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{NaiveDate, TimeZone, Utc};
+//! use loyalty::care::{
+//!     due, ActionKind, CareConfig, CareInput, Channel, Customer, CustomerId, FestivalCalendar,
+//!     Order, ReasonCode,
+//! };
+//!
+//! let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+//! let ana = Customer::new(CustomerId(1), "America/Sao_Paulo")?
+//!     .birthday("1990-03-14".parse()?)
+//!     .consent(Channel::Email);
+//! let order = Order::new("o-1", CustomerId(1), d(2026, 3, 1), Some(d(2026, 3, 7)))?;
+//! // 15:00 UTC is noon in São Paulo on 14 March: her birthday, and 7 days after delivery.
+//! let now = Utc.with_ymd_and_hms(2026, 3, 14, 15, 0, 0).unwrap();
+//! let calendar = FestivalCalendar::new();
+//! let input = CareInput {
+//!     customers: &[ana],
+//!     orders: &[order],
+//!     contacts: &[],
+//!     promotions: &[],
+//!     calendar: &calendar,
+//! };
+//! let plan = due(now, &CareConfig::default(), &input)?;
+//! let kinds: Vec<_> = plan.actions.iter().map(|a| (a.kind, a.reason)).collect();
+//! assert_eq!(
+//!     kinds,
+//!     [
+//!         (ActionKind::Birthday, ReasonCode::BirthdayToday),
+//!         (ActionKind::CheckIn, ReasonCode::DeliveredDaysAgo),
+//!     ]
+//! );
+//! # Ok::<(), loyalty::Error>(())
+//! ```
+
+mod facts;
+mod festival;
+mod pressure;
+mod rules;
+
+use std::cmp::Reverse;
+use std::fmt;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+pub use self::facts::{
+    parse_time_zone, Birthday, Channel, Contact, Customer, CustomerId, LeapDayPolicy, Order,
+    Promotion,
+};
+pub use self::festival::{Festival, FestivalCalendar, FestivalDate};
+pub use self::pressure::{ContactCap, Pressure, QuietHours, QuietHoursPolicy};
+pub use self::rules::{
+    BirthdayRule, CareConfig, CareTipRule, CheckInRule, FestivalRule, IntervalPreference,
+    PreferenceRule, ReplenishRule, ReviewRule, RuleBase, Switch, WinBackRule,
+};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::money::Money;
+
+/// The kind of a care action. Cool-downs and the contact history are kept per kind; the
+/// declaration order is the tie-break order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum ActionKind {
+    /// Birthday greeting.
+    Birthday,
+    /// Festival greeting.
+    Festival,
+    /// Post-delivery check-in.
+    CheckIn,
+    /// Use and upkeep tips.
+    CareTip,
+    /// Replenishment reminder.
+    Replenish,
+    /// A promotion matching the customer's taste.
+    PreferenceMatch,
+    /// Win-back offer.
+    WinBack,
+    /// Review request.
+    ReviewRequest,
+}
+
+impl ActionKind {
+    /// Every kind, in tie-break order.
+    pub const ALL: [ActionKind; 8] = [
+        ActionKind::Birthday,
+        ActionKind::Festival,
+        ActionKind::CheckIn,
+        ActionKind::CareTip,
+        ActionKind::Replenish,
+        ActionKind::PreferenceMatch,
+        ActionKind::WinBack,
+        ActionKind::ReviewRequest,
+    ];
+
+    /// A stable snake_case name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Birthday => "birthday",
+            ActionKind::Festival => "festival",
+            ActionKind::CheckIn => "check_in",
+            ActionKind::CareTip => "care_tip",
+            ActionKind::Replenish => "replenish",
+            ActionKind::PreferenceMatch => "preference_match",
+            ActionKind::WinBack => "win_back",
+            ActionKind::ReviewRequest => "review_request",
+        }
+    }
+}
+
+impl fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Why a rule fired: a stable code for templates and analytics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// Today (local) is the customer's birthday.
+    BirthdayToday,
+    /// Today (local) is a festival of the customer's market.
+    FestivalToday,
+    /// A delivery arrived the configured number of days ago.
+    DeliveredDaysAgo,
+    /// A delivered order contains a category that needs upkeep.
+    UpkeepCategory,
+    /// The customer's own purchase interval for a category is nearly up.
+    OwnIntervalElapsed,
+    /// The product's nominal cycle is nearly up.
+    NominalCycleElapsed,
+    /// A running promotion carries one of the customer's tags.
+    PromotionMatchesTag,
+    /// The customer is in an at-risk RFM segment and valuable enough.
+    AtRiskSegment,
+    /// The customer has no segment, has not ordered for the configured days and is valuable
+    /// enough.
+    QuietSinceLastOrder,
+    /// A check-in was sent the configured number of days ago.
+    AfterCheckIn,
+}
+
+impl ReasonCode {
+    /// A stable snake_case code.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::BirthdayToday => "birthday_today",
+            ReasonCode::FestivalToday => "festival_today",
+            ReasonCode::DeliveredDaysAgo => "delivered_days_ago",
+            ReasonCode::UpkeepCategory => "upkeep_category",
+            ReasonCode::OwnIntervalElapsed => "own_interval_elapsed",
+            ReasonCode::NominalCycleElapsed => "nominal_cycle_elapsed",
+            ReasonCode::PromotionMatchesTag => "promotion_matches_tag",
+            ReasonCode::AtRiskSegment => "at_risk_segment",
+            ReasonCode::QuietSinceLastOrder => "quiet_since_last_order",
+            ReasonCode::AfterCheckIn => "after_check_in",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Where a replenishment interval came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum IntervalSource {
+    /// The customer's own mean interval between purchase days.
+    Own,
+    /// The product's nominal cycle supplied by the host.
+    Nominal,
+}
+
+/// The facts that made a rule fire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Trigger {
+    /// Birthday.
+    Birthday {
+        /// The birthday on file.
+        birthday: Birthday,
+        /// The customer's local date it was observed on (28 Feb or 1 Mar for a 29 Feb
+        /// birthday in a non-leap year).
+        local_date: NaiveDate,
+    },
+    /// Festival.
+    Festival {
+        /// The customer's market.
+        market: String,
+        /// The festival's name.
+        festival: String,
+        /// The customer's local date.
+        local_date: NaiveDate,
+    },
+    /// Check-in.
+    CheckIn {
+        /// The order.
+        order: String,
+        /// Its order date.
+        ordered: NaiveDate,
+        /// Its delivery date.
+        delivered: NaiveDate,
+        /// Local days since delivery.
+        days_since_delivery: u32,
+    },
+    /// Care tip.
+    CareTip {
+        /// The order.
+        order: String,
+        /// The upkeep category (the first in name order if several).
+        category: String,
+        /// Its delivery date.
+        delivered: NaiveDate,
+        /// Local days since delivery.
+        days_since_delivery: u32,
+    },
+    /// Replenishment.
+    Replenish {
+        /// The category.
+        category: String,
+        /// The last purchase day of the category.
+        last_purchase: NaiveDate,
+        /// The interval used, in days.
+        interval_days: u32,
+        /// Own interval or nominal cycle.
+        source: IntervalSource,
+        /// Purchase days of the category.
+        purchases: u32,
+        /// Local days since the last purchase.
+        days_since_purchase: u32,
+    },
+    /// Preference match.
+    PreferenceMatch {
+        /// The promotion.
+        promotion: String,
+        /// Tags shared by the promotion and the customer, sorted.
+        matched_tags: Vec<String>,
+        /// The last day of the promotion.
+        valid_until: NaiveDate,
+    },
+    /// Win-back.
+    WinBack {
+        /// The customer's segment.
+        segment: Option<String>,
+        /// The customer's value.
+        value: Option<Money>,
+        /// The last order date, if any.
+        last_order: Option<NaiveDate>,
+        /// Local days since then.
+        days_since_last_order: Option<u32>,
+    },
+    /// Review request.
+    ReviewRequest {
+        /// When the check-in was sent.
+        checked_in_at: DateTime<Utc>,
+        /// Local days since then.
+        days_since_check_in: u32,
+    },
+}
+
+/// Whether an action can go now or waits for the end of quiet hours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Timing {
+    /// Send now (`send_at == now`).
+    Now,
+    /// Due in the customer's quiet hours: send at `send_at`, the end of the window.
+    Deferred,
+}
+
+/// One action due for one customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Action {
+    /// The customer.
+    pub customer: CustomerId,
+    /// What to do.
+    pub kind: ActionKind,
+    /// Why.
+    pub reason: ReasonCode,
+    /// The facts behind the reason.
+    pub trigger: Trigger,
+    /// The channel (one the customer consented to).
+    pub channel: Channel,
+    /// The rule's priority (higher first).
+    pub priority: u8,
+    /// The customer's language, for template selection.
+    pub language: String,
+    /// The customer's local date at `now`.
+    pub local_date: NaiveDate,
+    /// Now or deferred.
+    pub timing: Timing,
+    /// When to send (UTC).
+    pub send_at: DateTime<Utc>,
+}
+
+/// Why a due action was not scheduled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum HoldReason {
+    /// The customer consented to none of the rule's channels.
+    NoConsent,
+    /// A contact of the same kind was sent too recently.
+    CoolDown {
+        /// The last contact of that kind.
+        last: DateTime<Utc>,
+        /// When the cool-down ends.
+        until: DateTime<Utc>,
+    },
+    /// The per-period cap is used up.
+    CapReached {
+        /// The cap.
+        max_contacts: u32,
+        /// Contacts already made in the period.
+        recent_contacts: u32,
+    },
+    /// Quiet hours with [`QuietHoursPolicy::Hold`].
+    QuietHours {
+        /// End of the quiet window.
+        until: DateTime<Utc>,
+    },
+}
+
+/// A due action held back by contact pressure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Held {
+    /// The customer.
+    pub customer: CustomerId,
+    /// What the rule proposed.
+    pub kind: ActionKind,
+    /// Why the rule fired.
+    pub reason: ReasonCode,
+    /// The facts behind the reason.
+    pub trigger: Trigger,
+    /// Why it is held back.
+    pub hold: HoldReason,
+}
+
+/// The result of [`due`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CarePlan {
+    /// Actions to send, by priority (highest first), then customer id, then kind.
+    pub actions: Vec<Action>,
+    /// Actions held back, by customer id, then kind.
+    pub held: Vec<Held>,
+}
+
+/// The host's facts for one run of [`due`].
+#[derive(Clone, Copy, Debug)]
+pub struct CareInput<'a> {
+    /// The customers to plan for (ids unique). Orders and contacts of other customers are
+    /// ignored, so a host can plan in batches.
+    pub customers: &'a [Customer],
+    /// Orders of any customers, in any order.
+    pub orders: &'a [Order],
+    /// Past contacts of any customers, in any order.
+    pub contacts: &'a [Contact],
+    /// Promotions.
+    pub promotions: &'a [Promotion],
+    /// Festivals per market.
+    pub calendar: &'a FestivalCalendar,
+}
+
+/// The care actions due at `now`, with reasons, and the ones held back by contact pressure.
+///
+/// Cost: sorting the orders and contacts (`O(n log n)`), then for each customer its own
+/// orders and contacts plus a scan of the promotions.
+///
+/// # Errors
+///
+/// - [`ErrorKind::InvalidInput`] for a bad [`CareConfig`] (e.g. a check-in delay of zero).
+/// - [`ErrorKind::InvalidRecord`] for a customer id given twice (`customers[index]`), an order
+///   delivered before it was ordered (`orders[index]`) or a promotion ending before it starts
+///   (`promotions[index]`).
+/// - [`ErrorKind::CurrencyMismatch`] when a customer's value and the win-back threshold are
+///   in different currencies.
+pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Result<CarePlan> {
+    config.validate()?;
+    validate_input(config, input)?;
+
+    // Index by sorting, never by hashing: outputs must not depend on iteration order.
+    // Sort keys are kept inline next to the references, so sorting does not chase pointers;
+    // the full comparison only breaks exact key ties.
+    let mut customers: Vec<(CustomerId, &Customer)> =
+        input.customers.iter().map(|c| (c.id, c)).collect();
+    customers.sort_unstable_by_key(|c| c.0);
+    let mut keyed: Vec<((CustomerId, NaiveDate), &Order)> =
+        input.orders.iter().map(|o| ((o.customer, o.ordered), o)).collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
+    let order_keys: Vec<CustomerId> = keyed.iter().map(|k| k.0 .0).collect();
+    let orders: Vec<&Order> = keyed.into_iter().map(|k| k.1).collect();
+    let mut contacts: Vec<Contact> = input.contacts.to_vec();
+    contacts.sort_unstable();
+    let mut promotions: Vec<&Promotion> = input.promotions.iter().collect();
+    promotions.sort_unstable_by(|a, b| a.valid_until.cmp(&b.valid_until).then_with(|| a.cmp(b)));
+    let mut promotion_tags: Vec<(&str, usize)> = promotions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| p.tags.iter().map(move |t| (t.as_str(), i)))
+        .collect();
+    promotion_tags.sort_unstable();
+
+    let pressure = &config.pressure;
+    // A period reaching before the start of representable time counts all history.
+    let period_start = now
+        .checked_sub_signed(Duration::days(i64::from(pressure.cap.period_days)))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let mut plan = CarePlan::default();
+    let mut cands = Vec::new();
+    let mut passed = Vec::new();
+    let (mut o_next, mut c_next) = (0, 0);
+    for (id, customer) in customers {
+        // Customers, orders and contacts are all sorted by customer id: walk them together
+        // (a merge join, sequential in memory) instead of searching per customer.
+        let (o_lo, o_hi) = run_of(&order_keys, &mut o_next, |k| *k, id);
+        let (c_lo, c_hi) = run_of(&contacts, &mut c_next, |c| c.customer, id);
+        let local = now.with_timezone(&customer.time_zone);
+        let view = rules::View {
+            today: local.date_naive(),
+            customer,
+            orders: &orders[o_lo..o_hi],
+            contacts: &contacts[c_lo..c_hi],
+            calendar: input.calendar,
+            promotions: &promotions,
+            promotion_tags: &promotion_tags,
+        };
+        cands.clear();
+        rules::candidates(config, &view, &mut cands)?;
+        if cands.is_empty() {
+            continue;
+        }
+
+        let hold = |c: rules::Candidate, hold: HoldReason| Held {
+            customer: id,
+            kind: c.kind,
+            reason: c.reason,
+            trigger: c.trigger,
+            hold,
+        };
+        passed.clear();
+        for c in cands.drain(..) {
+            let base = config.base(c.kind);
+            let Some(channel) =
+                base.channels.iter().copied().find(|ch| customer.consent.contains(ch))
+            else {
+                plan.held.push(hold(c, HoldReason::NoConsent));
+                continue;
+            };
+            if let Some(last) = view.last(c.kind) {
+                // A cool-down past the end of representable time never ends.
+                let until = last
+                    .checked_add_signed(Duration::days(i64::from(base.cool_down_days)))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                if now < until {
+                    plan.held.push(hold(c, HoldReason::CoolDown { last, until }));
+                    continue;
+                }
+            }
+            passed.push((c, channel, base.priority));
+        }
+        if passed.is_empty() {
+            continue;
+        }
+
+        let send_at = match pressure.quiet_hours {
+            Some(q) => q.next_allowed(now, customer.time_zone),
+            None => now,
+        };
+        if send_at != now && pressure.quiet_policy == QuietHoursPolicy::Hold {
+            for (c, _, _) in passed.drain(..) {
+                plan.held.push(hold(c, HoldReason::QuietHours { until: send_at }));
+            }
+            continue;
+        }
+
+        let recent = view.contacts.iter().filter(|c| c.at > period_start).count();
+        let recent = u32::try_from(recent).unwrap_or(u32::MAX);
+        let room = pressure.cap.max_contacts.saturating_sub(recent);
+        passed.sort_by_key(|(c, _, p)| (Reverse(*p), c.kind));
+        for (i, (c, channel, priority)) in passed.drain(..).enumerate() {
+            if u32::try_from(i).unwrap_or(u32::MAX) >= room {
+                plan.held.push(hold(
+                    c,
+                    HoldReason::CapReached {
+                        max_contacts: pressure.cap.max_contacts,
+                        recent_contacts: recent,
+                    },
+                ));
+                continue;
+            }
+            plan.actions.push(Action {
+                customer: id,
+                kind: c.kind,
+                reason: c.reason,
+                trigger: c.trigger,
+                channel,
+                priority,
+                language: customer.language.clone(),
+                local_date: view.today,
+                timing: if send_at == now { Timing::Now } else { Timing::Deferred },
+                send_at,
+            });
+        }
+    }
+    // Customers were visited in id order, so a stable sort keeps id then kind order inside
+    // each priority.
+    plan.actions.sort_by_key(|a| (Reverse(a.priority), a.customer, a.kind));
+    plan.held.sort_by_key(|h| (h.customer, h.kind));
+    Ok(plan)
+}
+
+/// The range of `items[*next..]` whose key is `id`, skipping smaller keys; advances `next`
+/// past it. `items` is sorted by key and successive calls use increasing ids.
+fn run_of<T>(
+    items: &[T],
+    next: &mut usize,
+    key: impl Fn(&T) -> CustomerId,
+    id: CustomerId,
+) -> (usize, usize) {
+    let mut lo = *next;
+    while lo < items.len() && key(&items[lo]) < id {
+        lo += 1;
+    }
+    let mut hi = lo;
+    while hi < items.len() && key(&items[hi]) == id {
+        hi += 1;
+    }
+    *next = hi;
+    (lo, hi)
+}
+
+fn validate_input(config: &CareConfig, input: &CareInput<'_>) -> Result<()> {
+    let mut ids: Vec<(CustomerId, usize)> =
+        input.customers.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+    ids.sort_unstable();
+    for w in ids.windows(2) {
+        if let [(a, _), (b, j)] = w {
+            if a == b {
+                return Err(Error::invalid_record(*j, "id", b, "customer id given twice"));
+            }
+        }
+    }
+    for (i, o) in input.orders.iter().enumerate() {
+        if let Some(d) = o.delivered {
+            if d < o.ordered {
+                return Err(Error::invalid_record(
+                    i,
+                    "delivered",
+                    d,
+                    format!("order `{}` delivered before it was ordered on {}", o.id, o.ordered),
+                ));
+            }
+        }
+    }
+    for (i, p) in input.promotions.iter().enumerate() {
+        if p.valid_until < p.valid_from {
+            return Err(Error::invalid_record(
+                i,
+                "valid_until",
+                p.valid_until,
+                "before valid_from",
+            ));
+        }
+    }
+    if let Some(min) = &config.win_back.min_value {
+        for c in input.customers {
+            if let Some(v) = &c.value {
+                if v.currency() != min.currency() {
+                    return Err(ErrorKind::CurrencyMismatch {
+                        left: min.currency().to_string(),
+                        right: v.currency().to_string(),
+                    }
+                    .into());
+                }
+            }
+        }
+    }
+    Ok(())
+}
