@@ -286,7 +286,7 @@ pub struct TierEvent {
     pub cause: Cause,
     /// Rank before (`None`: no tier).
     pub from: Option<usize>,
-    /// Rank after.
+    /// Rank after (for grace events: the rank the pending demotion leads to).
     pub to: Option<usize>,
     /// Every tier entered or passed through, in the order crossed (upwards for a
     /// promotion, downwards for a demotion); empty for grace events.
