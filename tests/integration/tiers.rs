@@ -490,3 +490,67 @@ fn cdnow_distribution_matches_direct_sums() {
         assert_eq!(batch[k], calendar.evaluate(*joined, h, now).unwrap(), "member {k}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Each referee is paid at most once, the cap is never exceeded, and settling often or
+    /// once at the end pays the same rewards.
+    #[test]
+    fn referral_payouts_are_once_capped_and_independent_of_settling(
+        rows in prop::collection::vec((0u8..4, 0u8..12, 0i64..60, 0i64..90), 1..30),
+        settle_every in 1i64..20,
+    ) {
+        let usd = |a: i64| Money::new(Decimal::from(a), Currency::USD);
+        let cap = ReferrerCap::new(2, CapPeriod::Month).unwrap();
+        let rules = ReferralRules::new(Reward::points(100).unwrap(), Reward::points(50).unwrap(), usd(20), 14)
+            .unwrap()
+            .cap(cap);
+        let start = at(2025, 1, 1);
+        let mut once = ReferralBook::new(rules);
+        let mut often = ReferralBook::new(rules);
+        let mut paid_often = Vec::new();
+        let mut next_settle = start;
+        // Referral i by referrer r at day d; first order of amount a two days later.
+        let mut events: Vec<(NaiveDateTime, usize)> = Vec::new();
+        for (i, &(_, _, d, _)) in rows.iter().enumerate() {
+            events.push((start + Duration::days(d), i));
+        }
+        events.sort();
+        for &(t, i) in &events {
+            let (r, friend, _, amount) = rows[i];
+            let referrer = MemberId::new(format!("r{r}")).unwrap();
+            let referee = MemberId::new(format!("f{friend}")).unwrap();
+            while next_settle <= t {
+                paid_often.extend(often.settle(next_settle).unwrap().payouts);
+                next_settle += Duration::days(settle_every);
+            }
+            let a = once.refer(referrer.clone(), referee.clone(), t);
+            let b = often.refer(referrer, referee.clone(), t);
+            prop_assert_eq!(a.is_ok(), b.is_ok());
+            if a.is_ok() {
+                let x = once.first_order(&referee, usd(amount), t).unwrap();
+                let y = often.first_order(&referee, usd(amount), t).unwrap();
+                prop_assert_eq!(x, y);
+            }
+        }
+        let end = start + Duration::days(200);
+        paid_often.extend(often.settle(end).unwrap().payouts);
+        let paid_once = once.settle(end).unwrap().payouts;
+        let mut sorted_often = paid_often.clone();
+        sorted_often.sort_by(|a, b| (a.cleared_at, &a.referee).cmp(&(b.cleared_at, &b.referee)));
+        prop_assert_eq!(&sorted_often, &paid_once);
+        let mut referees: Vec<_> = paid_once.iter().map(|p| p.referee.clone()).collect();
+        referees.sort();
+        let n = referees.len();
+        referees.dedup();
+        prop_assert_eq!(n, referees.len(), "a referee paid twice");
+        let mut per_month: std::collections::BTreeMap<(String, i32, u32), u32> = Default::default();
+        for p in paid_once.iter().filter(|p| p.referrer_reward.is_some()) {
+            use chrono::Datelike;
+            *per_month.entry((p.referrer.to_string(), p.cleared_at.year(), p.cleared_at.month())).or_default() += 1;
+        }
+        prop_assert!(per_month.values().all(|&c| c <= 2), "{per_month:?}");
+        prop_assert!(paid_once.iter().all(|p| p.referrer != p.referee));
+    }
+}
