@@ -47,7 +47,7 @@ impl fmt::Display for Metric {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Retention {
+pub enum TierRetention {
     /// The demotion policy applies.
     #[default]
     Demotable,
@@ -60,10 +60,10 @@ pub enum Retention {
 /// # Example
 ///
 /// ```
-/// use loyalty::tiers::{Retention, Tier};
+/// use loyalty::tiers::{TierRetention, Tier};
 /// use rust_decimal::Decimal;
 ///
-/// let gold = Tier::new("gold", Decimal::from(1000))?.with_retention(Retention::Permanent);
+/// let gold = Tier::new("gold", Decimal::from(1000))?.with_retention(TierRetention::Permanent);
 /// assert_eq!(gold.threshold(), Decimal::from(1000));
 /// assert!(Tier::new("bad", Decimal::from(-1)).is_err());
 /// # Ok::<(), loyalty::Error>(())
@@ -78,7 +78,7 @@ pub struct Tier {
     name: String,
     threshold: Decimal,
     benefits: Benefits,
-    retention: Retention,
+    retention: TierRetention,
 }
 
 #[cfg(feature = "serde")]
@@ -89,7 +89,7 @@ struct TierRepr {
     #[serde(default)]
     benefits: Benefits,
     #[serde(default)]
-    retention: Retention,
+    retention: TierRetention,
 }
 
 #[cfg(feature = "serde")]
@@ -127,7 +127,12 @@ impl Tier {
         if threshold.is_sign_negative() && !threshold.is_zero() {
             return Err(Error::invalid("threshold", threshold, "must not be negative"));
         }
-        Ok(Tier { name, threshold, benefits: Benefits::none(), retention: Retention::Demotable })
+        Ok(Tier {
+            name,
+            threshold,
+            benefits: Benefits::none(),
+            retention: TierRetention::Demotable,
+        })
     }
 
     /// Sets the benefits.
@@ -139,7 +144,7 @@ impl Tier {
 
     /// Sets whether the tier can be lost.
     #[must_use]
-    pub fn with_retention(mut self, retention: Retention) -> Tier {
+    pub fn with_retention(mut self, retention: TierRetention) -> Tier {
         self.retention = retention;
         self
     }
@@ -164,7 +169,7 @@ impl Tier {
 
     /// Whether the tier can be lost.
     #[must_use]
-    pub fn retention(&self) -> Retention {
+    pub fn retention(&self) -> TierRetention {
         self.retention
     }
 }
@@ -328,7 +333,7 @@ impl Ladder {
         let r = rank?;
         (0..=r.min(self.tiers.len().saturating_sub(1)))
             .rev()
-            .find(|&i| self.tiers.get(i).is_some_and(|t| t.retention == Retention::Permanent))
+            .find(|&i| self.tiers.get(i).is_some_and(|t| t.retention == TierRetention::Permanent))
     }
 }
 
@@ -385,7 +390,11 @@ mod tests {
     fn permanent_floor() {
         let l = Ladder::new(
             Metric::Spend,
-            vec![tier("a", 0), tier("b", 10).with_retention(Retention::Permanent), tier("c", 20)],
+            vec![
+                tier("a", 0),
+                tier("b", 10).with_retention(TierRetention::Permanent),
+                tier("c", 20),
+            ],
         )
         .unwrap();
         assert_eq!(l.permanent_floor(Some(2)), Some(1));

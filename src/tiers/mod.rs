@@ -8,7 +8,7 @@
 //! - A [`Window`] says over which time the metric is summed: lifetime, calendar year,
 //!   quarter, month, rolling N months, or the membership year from the join date.
 //! - A [`Program`] adds a [`Policy`]: [`Promotion`] timing, [`Demotion`] policy, [`Grace`]
-//!   period and [`RefundEffect`]; tiers can be made permanent with [`Retention`].
+//!   period and [`RefundEffect`]; tiers can be made permanent with [`TierRetention`].
 //! - [`Program::evaluate`] replays a member's [`QualifyingEvent`]s up to `now` and returns a
 //!   [`Standing`] with every [`TierEvent`], each carrying its [`Explanation`] (window, span,
 //!   figure, threshold). Skipped tiers are listed in [`TierEvent::crossed`].
@@ -71,7 +71,7 @@ pub use evaluate::{
     Standing, TierEvent, TierEventKind, Upper,
 };
 pub use history::{Activity, QualifyingEvent, RefundScope};
-pub use ladder::{Ladder, Metric, Retention, Tier};
+pub use ladder::{Ladder, Metric, Tier, TierRetention};
 pub use progress::{Gap, Progress};
 pub use window::{add_months, Lower, Period, Window};
 

@@ -269,7 +269,9 @@ fn permanent_tier_is_never_lost() {
         Metric::Spend,
         vec![
             Tier::new("bronze", Decimal::ZERO).unwrap(),
-            Tier::new("silver", Decimal::from(500)).unwrap().with_retention(Retention::Permanent),
+            Tier::new("silver", Decimal::from(500))
+                .unwrap()
+                .with_retention(TierRetention::Permanent),
             Tier::new("gold", Decimal::from(2000)).unwrap(),
         ],
     )

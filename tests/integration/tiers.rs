@@ -7,8 +7,8 @@ use loyalty::referral::{
 };
 use loyalty::tiers::{
     Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy,
-    Program, Promotion, QualifyingEvent, RefundEffect, RefundScope, Retention, Tier, TierEventKind,
-    Window,
+    Program, Promotion, QualifyingEvent, RefundEffect, RefundScope, Tier, TierEventKind,
+    TierRetention, Window,
 };
 use loyalty::{Currency, ErrorKind, Money, Multiplier, Rounding, Share};
 use proptest::prelude::*;
@@ -27,7 +27,7 @@ fn ladder_with(thresholds: &[i64], permanent: Option<usize>) -> Ladder {
         .map(|(i, &t)| {
             let tier = Tier::new(names[i], Decimal::from(t)).unwrap();
             if Some(i) == permanent {
-                tier.with_retention(Retention::Permanent)
+                tier.with_retention(TierRetention::Permanent)
             } else {
                 tier
             }
