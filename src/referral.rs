@@ -1,1 +1,1022 @@
-//! The `referral` module (work in progress).
+//! Referrals: a reward for the member who refers (the referrer) and a welcome reward for the
+//! friend (the referee), paid once the friend's first order has cleared the return window.
+//!
+//! # Overview
+//!
+//! - [`ReferralRules`]: the two [`Reward`]s (points or money), the minimum first order, the
+//!   return window, an optional [`ReferrerCap`] per [`CapPeriod`] and an optional expiry of
+//!   referrals that never lead to an order.
+//! - [`ReferralBook`]: the state, one [`Referral`] per referee. [`ReferralBook::refer`]
+//!   records a referral, [`ReferralBook::first_order`] and [`ReferralBook::first_order_returned`]
+//!   the friend's first order and its returns, and [`ReferralBook::settle`] pays every
+//!   referral whose first order has cleared by `now`.
+//!
+//! Fraud limits (after Smile, Talon.One and Setono, `loyalty-programs.md` §10): no
+//! self-referral, one referral (hence one reward) per referee, a cap of referrer rewards per
+//! period, a minimum first order, only the friend's first order counts, and a return inside
+//! the window that takes the order below the minimum cancels the reward. Refusals carry a
+//! typed [`RejectionReason`]; a refused call is an
+//! [`ErrorKind::RuleViolation`] whose rule is
+//! [`RejectionReason::rule`] (recover it with [`RejectionReason::of`]).
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use loyalty::referral::{MemberId, ReferralBook, ReferralRules, RejectionReason, Reward};
+//! use loyalty::{Currency, Money};
+//! use rust_decimal::Decimal;
+//!
+//! let at = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap();
+//! let usd = |a| Money::new(Decimal::from(a), Currency::USD);
+//! let rules = ReferralRules::new(Reward::money(usd(20))?, Reward::points(250)?, usd(50), 30)?;
+//! let mut book = ReferralBook::new(rules);
+//! let (ann, bob) = (MemberId::new("ann")?, MemberId::new("bob")?);
+//!
+//! let err = book.refer(ann.clone(), ann.clone(), at(1, 1)).unwrap_err();
+//! assert_eq!(RejectionReason::of(&err), Some(RejectionReason::SelfReferral));
+//!
+//! book.refer(ann.clone(), bob.clone(), at(1, 1))?;
+//! book.first_order(&bob, usd(80), at(1, 10))?;
+//! assert!(book.settle(at(2, 8))?.payouts.is_empty()); // still inside the 30-day window
+//! let s = book.settle(at(2, 9))?;
+//! assert_eq!(s.payouts[0].referrer_reward, Some(Reward::money(usd(20))?));
+//! assert_eq!(s.payouts[0].referee_reward, Some(Reward::points(250)?));
+//! assert!(book.settle(at(3, 1))?.payouts.is_empty()); // paid once
+//! # Ok::<(), loyalty::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU32;
+
+use chrono::{Datelike, Duration, NaiveDateTime};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::money::Money;
+
+/// A member's identifier (non-empty text).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "String", into = "String")
+)]
+pub struct MemberId(String);
+
+impl MemberId {
+    /// An identifier.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] when empty or blank.
+    pub fn new(id: impl Into<String>) -> Result<MemberId> {
+        let id = id.into();
+        if id.trim().is_empty() {
+            return Err(Error::invalid("member id", id, "must not be empty"));
+        }
+        Ok(MemberId(id))
+    }
+
+    /// The identifier.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MemberId {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<MemberId> {
+        MemberId::new(s)
+    }
+}
+
+impl From<MemberId> for String {
+    fn from(m: MemberId) -> String {
+        m.0
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A reward: points or money (store credit, a voucher value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "RewardRepr", into = "RewardRepr")
+)]
+pub enum Reward {
+    /// Whole points.
+    Points(i64),
+    /// Money.
+    Money(Money),
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RewardRepr {
+    Points(i64),
+    Money(Money),
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RewardRepr> for Reward {
+    type Error = Error;
+
+    fn try_from(r: RewardRepr) -> Result<Reward> {
+        match r {
+            RewardRepr::Points(p) => Reward::points(p),
+            RewardRepr::Money(m) => Reward::money(m),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Reward> for RewardRepr {
+    fn from(r: Reward) -> RewardRepr {
+        match r {
+            Reward::Points(p) => RewardRepr::Points(p),
+            Reward::Money(m) => RewardRepr::Money(m),
+        }
+    }
+}
+
+impl Reward {
+    /// A points reward.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] unless `points` is positive.
+    pub fn points(points: i64) -> Result<Reward> {
+        if points <= 0 {
+            return Err(Error::invalid("reward points", points, "must be positive"));
+        }
+        Ok(Reward::Points(points))
+    }
+
+    /// A money reward.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] unless the amount is positive.
+    pub fn money(amount: Money) -> Result<Reward> {
+        if !amount.is_positive() {
+            return Err(Error::invalid("reward amount", amount, "must be positive"));
+        }
+        Ok(Reward::Money(amount))
+    }
+}
+
+impl fmt::Display for Reward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reward::Points(p) => write!(f, "{p} points"),
+            Reward::Money(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// The span over which a referrer's rewards are counted against the cap. Calendar spans are
+/// those containing the instant the reward clears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum CapPeriod {
+    /// The calendar day.
+    Day,
+    /// The ISO week (Monday to Sunday).
+    IsoWeek,
+    /// The calendar month.
+    Month,
+    /// The calendar year.
+    Year,
+    /// The trailing `days` days, `(t - days, t]`.
+    RollingDays(NonZeroU32),
+    /// Ever.
+    Lifetime,
+}
+
+impl CapPeriod {
+    fn same(self, a: NaiveDateTime, b: NaiveDateTime) -> bool {
+        match self {
+            CapPeriod::Day => a.date() == b.date(),
+            CapPeriod::IsoWeek => a.iso_week() == b.iso_week(),
+            CapPeriod::Month => (a.year(), a.month()) == (b.year(), b.month()),
+            CapPeriod::Year => a.year() == b.year(),
+            CapPeriod::RollingDays(d) => {
+                // `a` is the earlier (already paid) reward, `b` the one being paid.
+                let span = Duration::days(i64::from(d.get()));
+                a <= b && b.signed_duration_since(a) < span
+            }
+            CapPeriod::Lifetime => true,
+        }
+    }
+}
+
+/// At most `max` referrer rewards per period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "CapRepr", into = "CapRepr")
+)]
+pub struct ReferrerCap {
+    max: u32,
+    per: CapPeriod,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CapRepr {
+    max: u32,
+    per: CapPeriod,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<CapRepr> for ReferrerCap {
+    type Error = Error;
+
+    fn try_from(r: CapRepr) -> Result<ReferrerCap> {
+        ReferrerCap::new(r.max, r.per)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ReferrerCap> for CapRepr {
+    fn from(c: ReferrerCap) -> CapRepr {
+        CapRepr { max: c.max, per: c.per }
+    }
+}
+
+impl ReferrerCap {
+    /// A cap.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] when `max` is zero.
+    pub fn new(max: u32, per: CapPeriod) -> Result<ReferrerCap> {
+        if max == 0 {
+            return Err(Error::invalid("cap", max, "must be at least 1"));
+        }
+        Ok(ReferrerCap { max, per })
+    }
+
+    /// The most rewards per period.
+    #[must_use]
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// The period.
+    #[must_use]
+    pub fn per(&self) -> CapPeriod {
+        self.per
+    }
+}
+
+/// What a cap that is reached withholds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum CapEffect {
+    /// The referrer's reward only; the friend still gets the welcome reward.
+    #[default]
+    ReferrerOnly,
+    /// Both rewards.
+    Both,
+}
+
+/// The rules of a referral program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "RulesRepr", into = "RulesRepr")
+)]
+pub struct ReferralRules {
+    referrer_reward: Reward,
+    referee_reward: Reward,
+    min_first_order: Money,
+    return_window_days: u32,
+    cap: Option<ReferrerCap>,
+    cap_effect: CapEffect,
+    expiry_days: Option<NonZeroU32>,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RulesRepr {
+    referrer_reward: Reward,
+    referee_reward: Reward,
+    min_first_order: Money,
+    return_window_days: u32,
+    cap: Option<ReferrerCap>,
+    cap_effect: CapEffect,
+    expiry_days: Option<NonZeroU32>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RulesRepr> for ReferralRules {
+    type Error = Error;
+
+    fn try_from(r: RulesRepr) -> Result<ReferralRules> {
+        let mut rules = ReferralRules::new(
+            r.referrer_reward,
+            r.referee_reward,
+            r.min_first_order,
+            r.return_window_days,
+        )?
+        .cap_effect(r.cap_effect);
+        rules.cap = r.cap;
+        rules.expiry_days = r.expiry_days;
+        Ok(rules)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ReferralRules> for RulesRepr {
+    fn from(r: ReferralRules) -> RulesRepr {
+        RulesRepr {
+            referrer_reward: r.referrer_reward,
+            referee_reward: r.referee_reward,
+            min_first_order: r.min_first_order,
+            return_window_days: r.return_window_days,
+            cap: r.cap,
+            cap_effect: r.cap_effect,
+            expiry_days: r.expiry_days,
+        }
+    }
+}
+
+/// The longest return window accepted (ten years).
+const MAX_WINDOW_DAYS: u32 = 3660;
+
+impl ReferralRules {
+    /// Rules: the two rewards, the minimum first order (its currency is the currency orders
+    /// must be given in) and the return window in days (0: pay as soon as the order is
+    /// recorded). No cap and no expiry until set.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for a negative minimum or a window over 3660 days.
+    pub fn new(
+        referrer_reward: Reward,
+        referee_reward: Reward,
+        min_first_order: Money,
+        return_window_days: u32,
+    ) -> Result<ReferralRules> {
+        if min_first_order.is_negative() {
+            return Err(Error::invalid(
+                "minimum first order",
+                min_first_order,
+                "must not be negative",
+            ));
+        }
+        if return_window_days > MAX_WINDOW_DAYS {
+            return Err(Error::invalid(
+                "return window days",
+                return_window_days,
+                "must be at most 3660",
+            ));
+        }
+        // Rewards built by hand (not through the constructors) are checked too.
+        for r in [referrer_reward, referee_reward] {
+            match r {
+                Reward::Points(p) => drop(Reward::points(p)?),
+                Reward::Money(m) => drop(Reward::money(m)?),
+            }
+        }
+        Ok(ReferralRules {
+            referrer_reward,
+            referee_reward,
+            min_first_order,
+            return_window_days,
+            cap: None,
+            cap_effect: CapEffect::ReferrerOnly,
+            expiry_days: None,
+        })
+    }
+
+    /// Caps referrer rewards per period.
+    #[must_use]
+    pub fn cap(mut self, cap: ReferrerCap) -> ReferralRules {
+        self.cap = Some(cap);
+        self
+    }
+
+    /// What a reached cap withholds.
+    #[must_use]
+    pub fn cap_effect(mut self, effect: CapEffect) -> ReferralRules {
+        self.cap_effect = effect;
+        self
+    }
+
+    /// Referrals with no first order within `days` days expire (Setono's default is 180).
+    #[must_use]
+    pub fn expire_after(mut self, days: NonZeroU32) -> ReferralRules {
+        self.expiry_days = Some(days);
+        self
+    }
+
+    /// The return window.
+    #[must_use]
+    pub fn return_window(&self) -> Duration {
+        Duration::days(i64::from(self.return_window_days))
+    }
+
+    /// The minimum first order.
+    #[must_use]
+    pub fn min_first_order(&self) -> Money {
+        self.min_first_order
+    }
+}
+
+/// Why a referral (or one of its rewards) was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum RejectionReason {
+    /// A member referred themselves.
+    SelfReferral,
+    /// The friend was already referred (one reward per referee).
+    AlreadyReferred,
+    /// The friend had ordered before the referral: not a new customer.
+    OrderBeforeReferral,
+    /// The first order was below the minimum.
+    FirstOrderTooSmall,
+    /// A return inside the window took the first order below the minimum.
+    FirstOrderReturned,
+    /// The referrer had reached the cap for the period.
+    ReferrerCapReached,
+    /// No first order before the referral expired.
+    Expired,
+}
+
+impl RejectionReason {
+    const ALL: [RejectionReason; 7] = [
+        RejectionReason::SelfReferral,
+        RejectionReason::AlreadyReferred,
+        RejectionReason::OrderBeforeReferral,
+        RejectionReason::FirstOrderTooSmall,
+        RejectionReason::FirstOrderReturned,
+        RejectionReason::ReferrerCapReached,
+        RejectionReason::Expired,
+    ];
+
+    /// The rule name used in [`ErrorKind::RuleViolation`].
+    #[must_use]
+    pub fn rule(self) -> &'static str {
+        match self {
+            RejectionReason::SelfReferral => "no self-referral",
+            RejectionReason::AlreadyReferred => "one referral per referee",
+            RejectionReason::OrderBeforeReferral => "referee must be a new customer",
+            RejectionReason::FirstOrderTooSmall => "minimum first order",
+            RejectionReason::FirstOrderReturned => "first order returned",
+            RejectionReason::ReferrerCapReached => "referrer cap per period",
+            RejectionReason::Expired => "referral expiry",
+        }
+    }
+
+    /// The reason behind an error returned by this module, if it is a refusal.
+    #[must_use]
+    pub fn of(error: &Error) -> Option<RejectionReason> {
+        match error.kind() {
+            ErrorKind::RuleViolation { rule, .. } => {
+                Self::ALL.into_iter().find(|r| r.rule() == *rule)
+            }
+            _ => None,
+        }
+    }
+
+    fn error(self, detail: String) -> Error {
+        ErrorKind::RuleViolation { rule: self.rule(), detail }.into()
+    }
+}
+
+impl fmt::Display for RejectionReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.rule())
+    }
+}
+
+/// Where a referral stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum ReferralStatus {
+    /// Waiting for the friend's first order.
+    AwaitingFirstOrder,
+    /// The first order is inside its return window.
+    Clearing {
+        /// When the order was placed.
+        order_at: NaiveDateTime,
+        /// The order amount net of returns so far.
+        amount: Money,
+        /// When the return window closes.
+        clears_at: NaiveDateTime,
+    },
+    /// Settled: rewards paid (a reward withheld by the cap is named).
+    Paid {
+        /// When the return window closed.
+        cleared_at: NaiveDateTime,
+        /// Whether the referrer's reward was withheld by the cap.
+        withheld: Option<RejectionReason>,
+    },
+    /// Refused.
+    Rejected {
+        /// Why.
+        reason: RejectionReason,
+        /// When.
+        at: NaiveDateTime,
+    },
+}
+
+/// One referral: who referred whom, when, and where it stands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Referral {
+    /// The member who referred.
+    pub referrer: MemberId,
+    /// The friend.
+    pub referee: MemberId,
+    /// When the referral was recorded.
+    pub referred_at: NaiveDateTime,
+    /// Where it stands.
+    pub status: ReferralStatus,
+}
+
+/// What recording a first order (or its return) did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum OrderOutcome {
+    /// The order qualifies; rewards are due when the window closes.
+    Clearing {
+        /// When the return window closes.
+        clears_at: NaiveDateTime,
+    },
+    /// The referral was refused.
+    Rejected(RejectionReason),
+    /// Nothing changed: the referral already had its first order, was settled or refused,
+    /// or the return came after the window.
+    Unchanged,
+}
+
+/// Rewards paid for one referral.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Payout {
+    /// The member who referred.
+    pub referrer: MemberId,
+    /// The friend.
+    pub referee: MemberId,
+    /// The referrer's reward (`None` when withheld).
+    pub referrer_reward: Option<Reward>,
+    /// The friend's welcome reward (`None` when withheld).
+    pub referee_reward: Option<Reward>,
+    /// Why a reward was withheld.
+    pub withheld: Option<RejectionReason>,
+    /// When the first order cleared the return window.
+    pub cleared_at: NaiveDateTime,
+}
+
+/// What [`ReferralBook::settle`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Settlement {
+    /// Rewards to pay, in order of clearing time (then referee).
+    pub payouts: Vec<Payout>,
+    /// Referrals that expired, by referee.
+    pub expired: Vec<MemberId>,
+}
+
+/// The referral state: rules plus one [`Referral`] per referee.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "BookRepr", into = "BookRepr")
+)]
+pub struct ReferralBook {
+    rules: ReferralRules,
+    referrals: BTreeMap<MemberId, Referral>,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BookRepr {
+    rules: ReferralRules,
+    referrals: Vec<Referral>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<BookRepr> for ReferralBook {
+    type Error = Error;
+
+    fn try_from(r: BookRepr) -> Result<ReferralBook> {
+        let mut book = ReferralBook::new(r.rules);
+        for (i, referral) in r.referrals.into_iter().enumerate() {
+            let bad = |reason: &str| ErrorKind::InvalidState {
+                reason: format!("referral {i}: {reason}"),
+            };
+            if referral.referrer == referral.referee {
+                return Err(bad("referrer and referee are the same member").into());
+            }
+            if let ReferralStatus::Clearing { order_at, amount, clears_at } = referral.status {
+                if order_at < referral.referred_at || clears_at < order_at || amount.is_negative() {
+                    return Err(bad("inconsistent first order").into());
+                }
+                amount.ensure_same_currency(book.rules.min_first_order.currency())?;
+            }
+            if book.referrals.contains_key(&referral.referee) {
+                return Err(bad("referee listed twice").into());
+            }
+            book.referrals.insert(referral.referee.clone(), referral);
+        }
+        Ok(book)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ReferralBook> for BookRepr {
+    fn from(b: ReferralBook) -> BookRepr {
+        BookRepr { rules: b.rules, referrals: b.referrals.into_values().collect() }
+    }
+}
+
+impl ReferralBook {
+    /// An empty book.
+    #[must_use]
+    pub fn new(rules: ReferralRules) -> ReferralBook {
+        ReferralBook { rules, referrals: BTreeMap::new() }
+    }
+
+    /// The rules.
+    #[must_use]
+    pub fn rules(&self) -> &ReferralRules {
+        &self.rules
+    }
+
+    /// The referral of a referee.
+    #[must_use]
+    pub fn referral(&self, referee: &MemberId) -> Option<&Referral> {
+        self.referrals.get(referee)
+    }
+
+    /// Every referral, by referee.
+    pub fn referrals(&self) -> impl Iterator<Item = &Referral> {
+        self.referrals.values()
+    }
+
+    /// Records that `referrer` referred `referee` at `at`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::RuleViolation`] with [`RejectionReason::SelfReferral`] or
+    /// [`RejectionReason::AlreadyReferred`]; the book is unchanged.
+    pub fn refer(
+        &mut self,
+        referrer: MemberId,
+        referee: MemberId,
+        at: NaiveDateTime,
+    ) -> Result<()> {
+        if referrer == referee {
+            return Err(RejectionReason::SelfReferral
+                .error(format!("member {referrer} referred themselves")));
+        }
+        if let Some(existing) = self.referrals.get(&referee) {
+            return Err(RejectionReason::AlreadyReferred
+                .error(format!("member {referee} was already referred by {}", existing.referrer)));
+        }
+        let referral = Referral {
+            referrer,
+            referee: referee.clone(),
+            referred_at: at,
+            status: ReferralStatus::AwaitingFirstOrder,
+        };
+        self.referrals.insert(referee, referral);
+        Ok(())
+    }
+
+    /// Records an order of `referee`. Only the first order counts: later calls leave the
+    /// referral [`OrderOutcome::Unchanged`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when the referee was never referred;
+    /// [`ErrorKind::InvalidInput`] for a negative amount;
+    /// [`ErrorKind::CurrencyMismatch`] when the order is not in the currency of the minimum;
+    /// [`ErrorKind::Overflow`].
+    pub fn first_order(
+        &mut self,
+        referee: &MemberId,
+        amount: Money,
+        at: NaiveDateTime,
+    ) -> Result<OrderOutcome> {
+        amount.ensure_same_currency(self.rules.min_first_order.currency())?;
+        if amount.is_negative() {
+            return Err(Error::invalid("order amount", amount, "must not be negative"));
+        }
+        let rules = self.rules;
+        let referral = self.referral_mut(referee)?;
+        if referral.status != ReferralStatus::AwaitingFirstOrder {
+            return Ok(OrderOutcome::Unchanged);
+        }
+        let reason = if at < referral.referred_at {
+            Some(RejectionReason::OrderBeforeReferral)
+        } else if rules.expiry_days.is_some_and(|d| {
+            at.signed_duration_since(referral.referred_at) >= Duration::days(i64::from(d.get()))
+        }) {
+            Some(RejectionReason::Expired)
+        } else if amount.amount() < rules.min_first_order.amount() {
+            Some(RejectionReason::FirstOrderTooSmall)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            referral.status = ReferralStatus::Rejected { reason, at };
+            return Ok(OrderOutcome::Rejected(reason));
+        }
+        let clears_at = at
+            .checked_add_signed(rules.return_window())
+            .ok_or_else(|| Error::overflow("return window end"))?;
+        referral.status = ReferralStatus::Clearing { order_at: at, amount, clears_at };
+        Ok(OrderOutcome::Clearing { clears_at })
+    }
+
+    /// Records a return of (part of) the referee's first order. Inside the window, a return
+    /// that takes the order below the minimum refuses the referral; after the window (or
+    /// after settlement) it changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when the referee was never referred;
+    /// [`ErrorKind::InvalidInput`] for a negative refund or one larger than what is left of
+    /// the order; [`ErrorKind::CurrencyMismatch`].
+    pub fn first_order_returned(
+        &mut self,
+        referee: &MemberId,
+        refunded: Money,
+        at: NaiveDateTime,
+    ) -> Result<OrderOutcome> {
+        refunded.ensure_same_currency(self.rules.min_first_order.currency())?;
+        if refunded.is_negative() {
+            return Err(Error::invalid("refund", refunded, "must not be negative"));
+        }
+        let min = self.rules.min_first_order;
+        let referral = self.referral_mut(referee)?;
+        let ReferralStatus::Clearing { order_at, amount, clears_at } = referral.status else {
+            return Ok(OrderOutcome::Unchanged);
+        };
+        if at >= clears_at {
+            return Ok(OrderOutcome::Unchanged);
+        }
+        if refunded.amount() > amount.amount() {
+            return Err(Error::invalid(
+                "refund",
+                refunded,
+                format!("exceeds what is left of the order ({amount})"),
+            ));
+        }
+        let left = amount.checked_sub(refunded)?;
+        if left.amount() < min.amount() {
+            referral.status =
+                ReferralStatus::Rejected { reason: RejectionReason::FirstOrderReturned, at };
+            return Ok(OrderOutcome::Rejected(RejectionReason::FirstOrderReturned));
+        }
+        referral.status = ReferralStatus::Clearing { order_at, amount: left, clears_at };
+        Ok(OrderOutcome::Clearing { clears_at })
+    }
+
+    /// Pays every referral whose first order cleared at or before `now` (in order of
+    /// clearing time, then referee), applying the referrer cap, and expires referrals that
+    /// waited too long for a first order. Paying twice is impossible: paid referrals are
+    /// marked.
+    ///
+    /// The cap counts rewards by clearing time, so the result does not depend on how often
+    /// `settle` is called, as long as first orders are recorded when they happen.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Overflow`] when an expiry date leaves the calendar; the book is then
+    /// unchanged.
+    pub fn settle(&mut self, now: NaiveDateTime) -> Result<Settlement> {
+        let mut due: Vec<(NaiveDateTime, &MemberId)> = Vec::new();
+        let mut expired: Vec<MemberId> = Vec::new();
+        // Referrer reward times already paid, per referrer (for the cap).
+        let mut paid: BTreeMap<&MemberId, Vec<NaiveDateTime>> = BTreeMap::new();
+        for r in self.referrals.values() {
+            match r.status {
+                ReferralStatus::Clearing { clears_at, .. } if clears_at <= now => {
+                    due.push((clears_at, &r.referee));
+                }
+                ReferralStatus::AwaitingFirstOrder => {
+                    if let Some(d) = self.rules.expiry_days {
+                        let end = r
+                            .referred_at
+                            .checked_add_signed(Duration::days(i64::from(d.get())))
+                            .ok_or_else(|| Error::overflow("referral expiry"))?;
+                        if end <= now {
+                            expired.push(r.referee.clone());
+                        }
+                    }
+                }
+                ReferralStatus::Paid { cleared_at, withheld: None } => {
+                    paid.entry(&r.referrer).or_default().push(cleared_at);
+                }
+                _ => {}
+            }
+        }
+        due.sort();
+        let mut payouts = Vec::with_capacity(due.len());
+        for (cleared_at, referee) in due {
+            let Some(r) = self.referrals.get(referee) else { continue };
+            let times = paid.entry(&r.referrer).or_default();
+            let capped = self.rules.cap.is_some_and(|cap| {
+                let used = times.iter().filter(|&&t| cap.per.same(t, cleared_at)).count();
+                used >= cap.max as usize
+            });
+            let withheld = capped.then_some(RejectionReason::ReferrerCapReached);
+            if !capped {
+                times.push(cleared_at);
+            }
+            let both = capped && self.rules.cap_effect == CapEffect::Both;
+            payouts.push(Payout {
+                referrer: r.referrer.clone(),
+                referee: r.referee.clone(),
+                referrer_reward: (!capped).then_some(self.rules.referrer_reward),
+                referee_reward: (!both).then_some(self.rules.referee_reward),
+                withheld,
+                cleared_at,
+            });
+        }
+        // Commit: nothing above can fail from here on.
+        for p in &payouts {
+            if let Some(r) = self.referrals.get_mut(&p.referee) {
+                r.status = ReferralStatus::Paid { cleared_at: p.cleared_at, withheld: p.withheld };
+            }
+        }
+        for id in &expired {
+            if let Some(r) = self.referrals.get_mut(id) {
+                let at = r.referred_at;
+                let end = self
+                    .rules
+                    .expiry_days
+                    .and_then(|d| at.checked_add_signed(Duration::days(i64::from(d.get()))))
+                    .unwrap_or(at);
+                r.status = ReferralStatus::Rejected { reason: RejectionReason::Expired, at: end };
+            }
+        }
+        Ok(Settlement { payouts, expired })
+    }
+
+    fn referral_mut(&mut self, referee: &MemberId) -> Result<&mut Referral> {
+        self.referrals
+            .get_mut(referee)
+            .ok_or_else(|| ErrorKind::NotFound { what: "referral", id: referee.to_string() }.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+
+    fn at(m: u32, d: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2025, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap()
+    }
+    fn usd(a: i64) -> Money {
+        Money::new(Decimal::from(a), Currency::USD)
+    }
+    fn id(s: &str) -> MemberId {
+        MemberId::new(s).unwrap()
+    }
+    fn rules() -> ReferralRules {
+        ReferralRules::new(Reward::points(500).unwrap(), Reward::points(250).unwrap(), usd(25), 14)
+            .unwrap()
+    }
+
+    #[test]
+    fn fraud_limits() {
+        let mut book = ReferralBook::new(rules());
+        let e = book.refer(id("a"), id("a"), at(1, 1)).unwrap_err();
+        assert_eq!(RejectionReason::of(&e), Some(RejectionReason::SelfReferral));
+        assert_eq!(book.referrals().count(), 0);
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        let e = book.refer(id("c"), id("b"), at(1, 2)).unwrap_err();
+        assert_eq!(RejectionReason::of(&e), Some(RejectionReason::AlreadyReferred));
+        // Minimum first order: 24.99 < 25.
+        book.refer(id("a"), id("d"), at(1, 1)).unwrap();
+        let small = Money::new(Decimal::new(2499, 2), Currency::USD);
+        assert_eq!(
+            book.first_order(&id("d"), small, at(1, 3)).unwrap(),
+            OrderOutcome::Rejected(RejectionReason::FirstOrderTooSmall)
+        );
+        // Only the first order counts: a later big order does not revive it.
+        assert_eq!(
+            book.first_order(&id("d"), usd(100), at(1, 4)).unwrap(),
+            OrderOutcome::Unchanged
+        );
+        // An order before the referral: not a new customer.
+        book.refer(id("a"), id("e"), at(1, 10)).unwrap();
+        assert_eq!(
+            book.first_order(&id("e"), usd(100), at(1, 9)).unwrap(),
+            OrderOutcome::Rejected(RejectionReason::OrderBeforeReferral)
+        );
+        assert!(matches!(
+            book.first_order(&id("zz"), usd(100), at(1, 9)).unwrap_err().kind(),
+            ErrorKind::NotFound { .. }
+        ));
+        assert!(book.first_order(&id("b"), usd(-1), at(1, 9)).is_err());
+        let eur = Money::new(Decimal::ONE_HUNDRED, Currency::EUR);
+        assert!(book.first_order(&id("b"), eur, at(1, 9)).is_err());
+    }
+
+    #[test]
+    fn return_window_boundary_and_returns() {
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.first_order(&id("b"), usd(40), at(1, 5)).unwrap();
+        // Partial return to 30: still above 25.
+        assert_eq!(
+            book.first_order_returned(&id("b"), usd(10), at(1, 6)).unwrap(),
+            OrderOutcome::Clearing { clears_at: at(1, 19) }
+        );
+        // One second before the window closes: nothing due.
+        let just_before = at(1, 19) - Duration::seconds(1);
+        assert!(book.settle(just_before).unwrap().payouts.is_empty());
+        let s = book.settle(at(1, 19)).unwrap();
+        assert_eq!(s.payouts.len(), 1);
+        assert_eq!(s.payouts[0].referrer_reward, Some(Reward::Points(500)));
+        // After payment a return changes nothing.
+        assert_eq!(
+            book.first_order_returned(&id("b"), usd(30), at(1, 20)).unwrap(),
+            OrderOutcome::Unchanged
+        );
+
+        book.refer(id("a"), id("c"), at(1, 1)).unwrap();
+        book.first_order(&id("c"), usd(40), at(1, 5)).unwrap();
+        assert!(book.first_order_returned(&id("c"), usd(41), at(1, 6)).is_err());
+        assert_eq!(
+            book.first_order_returned(&id("c"), usd(16), at(1, 6)).unwrap(),
+            OrderOutcome::Rejected(RejectionReason::FirstOrderReturned)
+        );
+        assert!(book.settle(at(3, 1)).unwrap().payouts.is_empty());
+    }
+
+    #[test]
+    fn cap_per_month_withholds_the_referrer_reward() {
+        let cap = ReferrerCap::new(2, CapPeriod::Month).unwrap();
+        let mut book = ReferralBook::new(rules().cap(cap));
+        for (i, friend) in ["f1", "f2", "f3"].iter().enumerate() {
+            book.refer(id("a"), id(friend), at(1, 1)).unwrap();
+            book.first_order(&id(friend), usd(30), at(1, 2 + i as u32)).unwrap();
+        }
+        // Clears on 16, 17, 18 January: the third is over the cap of 2 per month.
+        let s = book.settle(at(1, 31)).unwrap();
+        assert_eq!(s.payouts.len(), 3);
+        assert_eq!(s.payouts[2].referee, id("f3"));
+        assert_eq!(s.payouts[2].referrer_reward, None);
+        assert_eq!(s.payouts[2].referee_reward, Some(Reward::Points(250)));
+        assert_eq!(s.payouts[2].withheld, Some(RejectionReason::ReferrerCapReached));
+        // February is a new month.
+        book.refer(id("a"), id("f4"), at(1, 30)).unwrap();
+        book.first_order(&id("f4"), usd(30), at(1, 30)).unwrap();
+        let s = book.settle(at(2, 28)).unwrap();
+        assert_eq!(s.payouts[0].referrer_reward, Some(Reward::Points(500)));
+        assert!(ReferrerCap::new(0, CapPeriod::Day).is_err());
+    }
+
+    #[test]
+    fn expiry() {
+        let mut book = ReferralBook::new(rules().expire_after(NonZeroU32::new(180).unwrap()));
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.refer(id("a"), id("c"), at(1, 1)).unwrap();
+        assert!(book.settle(at(6, 29)).unwrap().expired.is_empty()); // day 179
+        let s = book.settle(at(6, 30)).unwrap(); // day 180
+        assert_eq!(s.expired, vec![id("b"), id("c")]);
+        assert_eq!(book.first_order(&id("b"), usd(99), at(7, 1)).unwrap(), OrderOutcome::Unchanged);
+    }
+
+    #[test]
+    fn bad_rules() {
+        assert!(Reward::points(0).is_err());
+        assert!(Reward::money(usd(0)).is_err());
+        assert!(ReferralRules::new(Reward::Points(-5), Reward::Points(1), usd(0), 0).is_err());
+        assert!(ReferralRules::new(Reward::Points(5), Reward::Points(1), usd(-1), 0).is_err());
+        assert!(ReferralRules::new(Reward::Points(5), Reward::Points(1), usd(1), 4000).is_err());
+        assert!(MemberId::new(" ").is_err());
+    }
+}

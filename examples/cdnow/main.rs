@@ -8,6 +8,7 @@
 mod care;
 mod data;
 mod retention;
+mod tiers;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    tiers::report(&log);
     println!();
     care::report(&log);
     println!();

@@ -1,1 +1,0 @@
-//! The `tiers` module (work in progress).

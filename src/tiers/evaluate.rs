@@ -1,0 +1,895 @@
+//! The tier program (ladder, window, policy) and its evaluation by replaying history.
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use rust_decimal::Decimal;
+
+use super::history::QualifyingEvent;
+use super::ladder::{Ladder, Metric};
+use super::window::{add_months, Lower, Period, Window};
+use crate::error::{Error, Result};
+
+/// When a member who reaches a higher threshold moves up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Promotion {
+    /// At the event that crosses the threshold.
+    #[default]
+    Immediate,
+    /// At the next review point (the end of the period in which the threshold was reached),
+    /// judged on the figure of that whole period.
+    NextPeriod,
+}
+
+/// What happens at a review point (a period end) to a member whose figure for the ending
+/// period is below the threshold of their tier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Demotion {
+    /// Tiers are never lost (only a refund can undo a promotion, see [`RefundEffect`]).
+    #[default]
+    Never,
+    /// Down one level per period end.
+    OneLevel,
+    /// Down to whatever the figure of the ending period supports (several levels at once).
+    Reevaluate,
+}
+
+/// How long a member keeps a tier after a review decided to demote them. Meeting the
+/// tier's threshold again during the grace period (in the current window) cancels the
+/// demotion.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Grace {
+    /// Demotions take effect at the review point.
+    #[default]
+    None,
+    /// Demotions take effect this many days after the review point.
+    Days(NonZeroU32),
+    /// Demotions take effect this many months after the review point (clamped to month
+    /// ends like every month step).
+    Months(NonZeroU32),
+    /// Demotions take effect at the end of the period that starts at the review point (the
+    /// tier is kept for one more full period).
+    NextPeriodEnd,
+}
+
+impl Grace {
+    /// A grace period of `days` days.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `days` is zero.
+    pub fn days(days: u32) -> Result<Grace> {
+        NonZeroU32::new(days)
+            .map(Grace::Days)
+            .ok_or_else(|| Error::invalid("grace days", days, "must be at least 1"))
+    }
+
+    /// A grace period of `months` months.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `months` is zero.
+    pub fn months(months: u32) -> Result<Grace> {
+        NonZeroU32::new(months)
+            .map(Grace::Months)
+            .ok_or_else(|| Error::invalid("grace months", months, "must be at least 1"))
+    }
+
+    fn deadline(
+        self,
+        review: NaiveDateTime,
+        window: Window,
+        joined: NaiveDate,
+    ) -> Result<Option<NaiveDateTime>> {
+        Ok(match self {
+            Grace::None => None,
+            Grace::Days(d) => Some(
+                review
+                    .checked_add_signed(Duration::days(i64::from(d.get())))
+                    .ok_or_else(|| Error::overflow("grace deadline"))?,
+            ),
+            Grace::Months(m) => {
+                Some(add_months(review.date(), i64::from(m.get()))?.and_time(review.time()))
+            }
+            Grace::NextPeriodEnd => window.next_review(review, joined)?,
+        })
+    }
+}
+
+/// What a refund does to a promotion gained in the current period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum RefundEffect {
+    /// A refund (or points reversal) that takes the figure back below the threshold of a
+    /// tier gained since the last review undoes that promotion at once, back to the tier the
+    /// figure supports but never below the tier held at the last review (Open Loyalty's
+    /// automatic mode: "can return to previous level").
+    #[default]
+    UndoPromotion,
+    /// Refunds only lower the figure; the next review judges it.
+    AtReview,
+}
+
+/// The policy options of a program: [`Default`] plus consuming setters.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::tiers::{Demotion, Grace, Policy, Promotion};
+///
+/// let policy = Policy::default().demotion(Demotion::OneLevel).grace(Grace::days(30)?);
+/// assert_eq!(policy.promotion_timing(), Promotion::Immediate);
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Policy {
+    promotion: Promotion,
+    demotion: Demotion,
+    grace: Grace,
+    refunds: RefundEffect,
+}
+
+impl Policy {
+    /// Sets when promotions happen.
+    #[must_use]
+    pub fn promotion(mut self, p: Promotion) -> Policy {
+        self.promotion = p;
+        self
+    }
+    /// Sets the demotion policy.
+    #[must_use]
+    pub fn demotion(mut self, d: Demotion) -> Policy {
+        self.demotion = d;
+        self
+    }
+    /// Sets the grace period.
+    #[must_use]
+    pub fn grace(mut self, g: Grace) -> Policy {
+        self.grace = g;
+        self
+    }
+    /// Sets what refunds do.
+    #[must_use]
+    pub fn refunds(mut self, r: RefundEffect) -> Policy {
+        self.refunds = r;
+        self
+    }
+    /// When promotions happen.
+    #[must_use]
+    pub fn promotion_timing(&self) -> Promotion {
+        self.promotion
+    }
+    /// The demotion policy.
+    #[must_use]
+    pub fn demotion_policy(&self) -> Demotion {
+        self.demotion
+    }
+    /// The grace period.
+    #[must_use]
+    pub fn grace_period(&self) -> Grace {
+        self.grace
+    }
+    /// What refunds do.
+    #[must_use]
+    pub fn refund_effect(&self) -> RefundEffect {
+        self.refunds
+    }
+}
+
+/// The upper end of a measurement span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Upper {
+    /// Events at or before this instant count.
+    Through(NaiveDateTime),
+    /// Events strictly before this instant count (a review at a period end).
+    Before(NaiveDateTime),
+}
+
+/// Why a tier changed: the window, the span measured, the figure and the threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Explanation {
+    /// The metric measured.
+    pub metric: Metric,
+    /// The window.
+    pub window: Window,
+    /// Start of the span measured.
+    pub from: Lower,
+    /// End of the span measured.
+    pub to: Upper,
+    /// The figure of the metric over the span.
+    pub figure: Decimal,
+    /// The threshold reached (promotion) or missed (demotion, reversal); `None` for "no
+    /// tier".
+    pub threshold: Option<Decimal>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} over the {} ", self.metric, self.figure, self.window)?;
+        match self.from {
+            Lower::Unbounded => f.write_str("(start")?,
+            Lower::From(t) => write!(f, "[{t}")?,
+            Lower::After(t) => write!(f, "({t}")?,
+        }
+        match self.to {
+            Upper::Through(t) => write!(f, ", {t}]")?,
+            Upper::Before(t) => write!(f, ", {t})")?,
+        }
+        match self.threshold {
+            Some(th) if self.figure >= th => write!(f, " reached the threshold {th}"),
+            Some(th) => write!(f, " is below the threshold {th}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum TierEventKind {
+    /// Moved up.
+    Promoted,
+    /// Moved down by the demotion policy (at a review or when a grace period ran out).
+    Demoted,
+    /// Moved down because a refund undid a promotion ([`RefundEffect::UndoPromotion`]).
+    Reverted,
+    /// A review decided a demotion; it takes effect at `until` unless the member
+    /// requalifies.
+    GraceStarted {
+        /// When the demotion takes effect.
+        until: NaiveDateTime,
+    },
+    /// A pending demotion was cancelled: the member requalified.
+    GraceCleared,
+}
+
+/// What triggered a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Cause {
+    /// Activity reached a threshold.
+    Qualified,
+    /// A review at a period end.
+    PeriodReview,
+    /// A grace period ran out.
+    GraceExpired,
+    /// A refund or reversal lowered the figure.
+    Refund,
+}
+
+/// A change of tier (or of a pending demotion), explaining itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct TierEvent {
+    /// When.
+    pub at: NaiveDateTime,
+    /// What.
+    pub kind: TierEventKind,
+    /// Why.
+    pub cause: Cause,
+    /// Rank before (`None`: no tier).
+    pub from: Option<usize>,
+    /// Rank after (for grace events: the rank the pending demotion leads to).
+    pub to: Option<usize>,
+    /// Every tier entered or passed through, in the order crossed (upwards for a
+    /// promotion, downwards for a demotion); empty for grace events.
+    pub crossed: Vec<usize>,
+    /// The figures behind the change.
+    pub explanation: Explanation,
+}
+
+impl TierEvent {
+    /// A sentence naming the tiers of `ladder`, e.g. "2024-03-01 12:00:00: promoted from
+    /// bronze to gold, passing silver: spend 2500 over the calendar year ...".
+    #[must_use]
+    pub fn describe(&self, ladder: &Ladder) -> String {
+        let (from, to) = (ladder.name(self.from), ladder.name(self.to));
+        let what = match self.kind {
+            TierEventKind::Promoted => format!("promoted from {from} to {to}"),
+            TierEventKind::Demoted => format!("demoted from {from} to {to}"),
+            TierEventKind::Reverted => {
+                format!("promotion to {from} undone by a refund, back to {to}")
+            }
+            TierEventKind::GraceStarted { until } => {
+                format!("{from} kept in grace until {until}, then {to}")
+            }
+            TierEventKind::GraceCleared => {
+                format!("{from} requalified, pending demotion cancelled")
+            }
+        };
+        let passed: Vec<&str> = self
+            .crossed
+            .iter()
+            .filter(|&&r| Some(r) != self.to)
+            .map(|&r| ladder.name(Some(r)))
+            .collect();
+        let passing = if passed.is_empty() {
+            String::new()
+        } else {
+            format!(", passing {}", passed.join(", "))
+        };
+        format!("{}: {what}{passing}: {}", self.at, self.explanation)
+    }
+}
+
+/// A demotion decided at a review and waiting for its grace period to run out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct PendingDemotion {
+    /// The rank the member will drop to.
+    pub target: Option<usize>,
+    /// When.
+    pub effective_at: NaiveDateTime,
+    /// The review figures behind it.
+    pub explanation: Explanation,
+}
+
+/// A member's position on the ladder at `now`, and the history of changes that led there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Standing {
+    /// The current rank (`None`: no tier).
+    pub tier: Option<usize>,
+    /// When the current rank was entered (`None` if never changed).
+    pub since: Option<NaiveDateTime>,
+    /// The figure of the current window at `now`.
+    pub figure: Decimal,
+    /// The review period containing `now`.
+    pub period: Period,
+    /// The lowest rank the member can fall to (the highest permanent tier reached).
+    pub floor: Option<usize>,
+    /// A demotion in its grace period.
+    pub pending: Option<PendingDemotion>,
+    /// With [`Promotion::NextPeriod`]: the rank the current figure already earns, to be
+    /// granted at the period end.
+    pub promotion_due: Option<usize>,
+    /// Every change, oldest first.
+    pub events: Vec<TierEvent>,
+}
+
+/// A tier program: a ladder, a qualification window and a policy.
+///
+/// Evaluation replays the member's history from scratch, so the result depends only on the
+/// history (in any order), the join date and `now`. Events at one instant are applied
+/// together; at an instant that is also a review point the review comes first (it judges
+/// the period that ended), then an expiring grace period, then the events.
+///
+/// # Example
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use loyalty::tiers::{Demotion, Ladder, Metric, Policy, Program, QualifyingEvent, Tier, Window};
+/// use rust_decimal::Decimal;
+///
+/// let at = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(12, 0, 0).unwrap();
+/// let ladder = Ladder::new(Metric::Spend, vec![
+///     Tier::new("bronze", Decimal::ZERO)?,
+///     Tier::new("silver", Decimal::from(500))?,
+///     Tier::new("gold", Decimal::from(2000))?,
+/// ])?;
+/// let program = Program::new(ladder, Window::CalendarYear, Policy::default().demotion(Demotion::OneLevel))?;
+/// let joined = NaiveDate::from_ymd_opt(2024, 1, 10).unwrap();
+/// let history = [
+///     QualifyingEvent::order(at(2024, 1, 10), Decimal::from(100))?,
+///     QualifyingEvent::order(at(2024, 3, 5), Decimal::from(2400))?,
+/// ];
+/// let standing = program.evaluate(joined, &history, at(2025, 6, 1))?;
+/// // Gold through 2024 (skipping silver), kept through 2025 on the 2024 figure.
+/// assert_eq!(standing.tier, Some(2));
+/// assert_eq!(standing.events[1].crossed, vec![1, 2]);
+/// // Nothing bought in 2025: silver from 1 January 2026.
+/// assert_eq!(program.evaluate(joined, &history, at(2026, 1, 1))?.tier, Some(1));
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "ProgramRepr", into = "ProgramRepr")
+)]
+pub struct Program {
+    ladder: Ladder,
+    window: Window,
+    policy: Policy,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ProgramRepr {
+    ladder: Ladder,
+    window: Window,
+    policy: Policy,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ProgramRepr> for Program {
+    type Error = Error;
+
+    fn try_from(r: ProgramRepr) -> Result<Program> {
+        Program::new(r.ladder, r.window, r.policy)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Program> for ProgramRepr {
+    fn from(p: Program) -> ProgramRepr {
+        ProgramRepr { ladder: p.ladder, window: p.window, policy: p.policy }
+    }
+}
+
+impl Program {
+    /// A program.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a lifetime window
+    /// (which has no period end) is combined with a demotion policy other than
+    /// [`Demotion::Never`], a grace period or [`Promotion::NextPeriod`].
+    pub fn new(ladder: Ladder, window: Window, policy: Policy) -> Result<Program> {
+        if window == Window::Lifetime {
+            let reason = "a lifetime window has no period end";
+            if policy.demotion != Demotion::Never {
+                return Err(Error::invalid("demotion", format!("{:?}", policy.demotion), reason));
+            }
+            if policy.grace != Grace::None {
+                return Err(Error::invalid("grace", format!("{:?}", policy.grace), reason));
+            }
+            if policy.promotion == Promotion::NextPeriod {
+                return Err(Error::invalid("promotion", "NextPeriod", reason));
+            }
+        }
+        Ok(Program { ladder, window, policy })
+    }
+
+    /// The ladder.
+    #[must_use]
+    pub fn ladder(&self) -> &Ladder {
+        &self.ladder
+    }
+
+    /// The window.
+    #[must_use]
+    pub fn window(&self) -> Window {
+        self.window
+    }
+
+    /// The policy.
+    #[must_use]
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// The member's standing at `now`, from their join date and history. Events after `now`
+    /// are ignored (evaluation is "as of" `now`); a review point at exactly `now` has taken
+    /// place. Events before the join date (imported history) count like any other. The join
+    /// date anchors anniversary windows and rolling review cycles.
+    ///
+    /// # Errors
+    ///
+    /// - [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) (index into
+    ///   `history`) for a negative amount or points;
+    /// - [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) when sums or dates leave their
+    ///   range.
+    pub fn evaluate(
+        &self,
+        joined: NaiveDate,
+        history: &[QualifyingEvent],
+        now: NaiveDateTime,
+    ) -> Result<Standing> {
+        let prepared = Prepared::new(self.ladder.metric(), history, now)?;
+        self.run(joined, &prepared, now)
+    }
+
+    /// Evaluates many members at `now`: `(join date, history)` each, results in the same
+    /// order. Buffers are reused across members; with the `rayon` feature members are spread
+    /// over threads (same results, same order).
+    ///
+    /// # Errors
+    ///
+    /// The first member (in input order) whose evaluation fails:
+    /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) with the member's index
+    /// and the underlying error as its value.
+    pub fn evaluate_all(
+        &self,
+        members: &[(NaiveDate, &[QualifyingEvent])],
+        now: NaiveDateTime,
+    ) -> Result<Vec<Standing>> {
+        let metric = self.ladder.metric();
+        let one = |p: &mut Prepared, (joined, history): &(NaiveDate, &[QualifyingEvent])| {
+            p.fill(metric, history, now)?;
+            self.run(*joined, p, now)
+        };
+        let wrap = |m: usize, e: Error| Error::invalid_record(m, "member history", e, "rejected");
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            let results: Vec<Result<Standing>> =
+                members.par_iter().map_init(Prepared::default, one).collect();
+            results.into_iter().enumerate().map(|(m, r)| r.map_err(|e| wrap(m, e))).collect()
+        }
+        #[cfg(not(feature = "rayon"))]
+        {
+            let mut p = Prepared::default();
+            members
+                .iter()
+                .enumerate()
+                .map(|(m, member)| one(&mut p, member).map_err(|e| wrap(m, e)))
+                .collect()
+        }
+    }
+
+    pub(crate) fn run(
+        &self,
+        joined: NaiveDate,
+        p: &Prepared,
+        until: NaiveDateTime,
+    ) -> Result<Standing> {
+        let mut m = Machine {
+            program: self,
+            joined,
+            tier: None,
+            since: None,
+            secured: None,
+            floor: None,
+            secured_floor: None,
+            pending: None,
+            events: Vec::new(),
+        };
+        let joined_at = joined.and_time(NaiveTime::MIN);
+        let start = p.time(0).map_or(joined_at, |t| t.min(joined_at));
+        let mut next_review = self.window.next_review(start, joined)?;
+        let mut i = 0;
+        loop {
+            let event_at = p.time(i);
+            let review_at = next_review.filter(|&r| r <= until);
+            let grace_at = m.pending.map(|g| g.effective_at).filter(|&g| g <= until);
+            let Some(t) = [event_at, review_at, grace_at].into_iter().flatten().min() else {
+                break;
+            };
+            if review_at == Some(t) {
+                m.review(p, t, i)?;
+                next_review = self.window.next_review(t, joined)?;
+            }
+            if m.pending.is_some_and(|g| g.effective_at == t) {
+                m.expire_grace(t);
+            }
+            if event_at == Some(t) {
+                let j = p.run_end(i, t);
+                m.batch(p, t, i, j)?;
+                i = j;
+            }
+            // Reviews cannot change an idle member: skip them up to the next event, so the
+            // cost follows the history, not the length of time covered.
+            if m.idle() || m.quiet(p, i, next_review)? {
+                match p.time(i) {
+                    None => break,
+                    Some(next) => {
+                        if next_review.is_some_and(|r| r <= next) {
+                            m.secured = m.tier;
+                            m.secured_floor = m.floor;
+                            next_review = self.window.next_review(next, joined)?;
+                        }
+                    }
+                }
+            }
+        }
+        let lower = self.window.lower_at(until, joined)?;
+        let figure = p.sum(lower, p.len())?;
+        let promotion_due = match self.policy.promotion {
+            Promotion::NextPeriod => self.ladder.tier_for(figure).filter(|&r| Some(r) > m.tier),
+            Promotion::Immediate => None,
+        };
+        Ok(Standing {
+            tier: m.tier,
+            since: m.since,
+            figure,
+            period: self.window.period(until, joined)?,
+            floor: m.floor,
+            pending: m.pending,
+            promotion_due,
+            events: m.events,
+        })
+    }
+}
+
+/// History sorted by time, reduced to the metric, with prefix sums for range queries.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    rows: Vec<(NaiveDateTime, Decimal)>,
+    prefix: Vec<Decimal>,
+}
+
+impl Prepared {
+    pub(crate) fn new(
+        metric: Metric,
+        history: &[QualifyingEvent],
+        cutoff: NaiveDateTime,
+    ) -> Result<Prepared> {
+        let mut p = Prepared::default();
+        p.fill(metric, history, cutoff)?;
+        Ok(p)
+    }
+
+    /// Refills the buffers (kept across members in batch evaluation).
+    pub(crate) fn fill(
+        &mut self,
+        metric: Metric,
+        history: &[QualifyingEvent],
+        cutoff: NaiveDateTime,
+    ) -> Result<()> {
+        self.rows.clear();
+        self.prefix.clear();
+        for (index, e) in history.iter().enumerate() {
+            if let Err((field, value, reason)) = e.check() {
+                return Err(Error::invalid_record(index, field, value, reason));
+            }
+            if e.at <= cutoff {
+                self.rows.push((e.at, e.contribution(metric)));
+            }
+        }
+        // A total order on (time, contribution) makes the replay independent of the order
+        // the history arrived in.
+        self.rows.sort_unstable();
+        let mut acc = Decimal::ZERO;
+        self.prefix.push(acc);
+        for &(_, c) in &self.rows {
+            acc = acc.checked_add(c).ok_or_else(|| Error::overflow("qualifying figure"))?;
+            self.prefix.push(acc);
+        }
+        Ok(())
+    }
+
+    /// The number of events.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn time(&self, i: usize) -> Option<NaiveDateTime> {
+        self.rows.get(i).map(|r| r.0)
+    }
+
+    /// The end of the run of events at instant `t` starting at `i`.
+    fn run_end(&self, i: usize, t: NaiveDateTime) -> usize {
+        i + self.rows.get(i..).map_or(0, |rest| rest.partition_point(|r| r.0 == t))
+    }
+
+    /// Whether events `[i, j)` lower the figure (refunds, reversals).
+    fn lowers(&self, i: usize, j: usize) -> bool {
+        self.rows
+            .get(i..j)
+            .is_some_and(|r| r.iter().any(|(_, c)| c.is_sign_negative() && !c.is_zero()))
+    }
+
+    /// The sum of contributions of events `[.., hi)` admitted by `lower`.
+    pub(crate) fn sum(&self, lower: Lower, hi: usize) -> Result<Decimal> {
+        let lo = match lower {
+            Lower::Unbounded => 0,
+            Lower::From(s) => self.rows.partition_point(|r| r.0 < s),
+            Lower::After(s) => self.rows.partition_point(|r| r.0 <= s),
+        }
+        .min(hi);
+        let (Some(a), Some(b)) = (self.prefix.get(hi), self.prefix.get(lo)) else {
+            return Err(Error::invalid("history index", hi, "out of range"));
+        };
+        a.checked_sub(*b).ok_or_else(|| Error::overflow("qualifying figure"))
+    }
+}
+
+struct Machine<'a> {
+    program: &'a Program,
+    joined: NaiveDate,
+    tier: Option<usize>,
+    since: Option<NaiveDateTime>,
+    /// The tier held after the last review: a refund never reverts below it.
+    secured: Option<usize>,
+    floor: Option<usize>,
+    secured_floor: Option<usize>,
+    pending: Option<PendingDemotion>,
+    events: Vec<TierEvent>,
+}
+
+impl Machine<'_> {
+    fn idle(&self) -> bool {
+        let policy = self.program.policy;
+        self.pending.is_none()
+            && policy.promotion == Promotion::Immediate
+            && (policy.demotion == Demotion::Never || self.tier <= self.floor)
+    }
+
+    /// Whether every review up to the next event sees a figure of zero that keeps the
+    /// current tier (no events left in its window and a threshold of zero or no tier).
+    fn quiet(&self, p: &Prepared, i: usize, next_review: Option<NaiveDateTime>) -> Result<bool> {
+        let program = self.program;
+        if self.pending.is_some()
+            || program.policy.promotion != Promotion::Immediate
+            || program.ladder.threshold(self.tier).is_some_and(|th| th > Decimal::ZERO)
+        {
+            return Ok(false);
+        }
+        let (Some(review), Some(last)) = (next_review, i.checked_sub(1).and_then(|k| p.time(k)))
+        else {
+            return Ok(true);
+        };
+        Ok(!program.window.lower_for_review(review, self.joined)?.admits(last))
+    }
+
+    fn explanation(
+        &self,
+        from: Lower,
+        to: Upper,
+        figure: Decimal,
+        threshold: Option<Decimal>,
+    ) -> Explanation {
+        Explanation {
+            metric: self.program.ladder.metric(),
+            window: self.program.window,
+            from,
+            to,
+            figure,
+            threshold,
+        }
+    }
+
+    fn change(
+        &mut self,
+        at: NaiveDateTime,
+        kind: TierEventKind,
+        cause: Cause,
+        to: Option<usize>,
+        e: Explanation,
+    ) {
+        let from = self.tier;
+        let crossed: Vec<usize> = if to > from {
+            let first = from.map_or(0, |r| r + 1);
+            to.map_or(Vec::new(), |t| (first..=t).collect())
+        } else {
+            let last = to.map_or(0, |r| r);
+            from.map_or(Vec::new(), |f| (last..f).rev().collect())
+        };
+        self.events.push(TierEvent { at, kind, cause, from, to, crossed, explanation: e });
+        if to > from {
+            self.floor = self.floor.max(self.program.ladder.permanent_floor(to));
+        }
+        self.tier = to;
+        self.since = Some(at);
+    }
+
+    fn mark(
+        &mut self,
+        at: NaiveDateTime,
+        kind: TierEventKind,
+        cause: Cause,
+        to: Option<usize>,
+        e: Explanation,
+    ) {
+        let from = self.tier;
+        self.events.push(TierEvent {
+            at,
+            kind,
+            cause,
+            from,
+            to,
+            crossed: Vec::new(),
+            explanation: e,
+        });
+    }
+
+    fn batch(&mut self, p: &Prepared, t: NaiveDateTime, i: usize, j: usize) -> Result<()> {
+        let ladder = &self.program.ladder;
+        let policy = self.program.policy;
+        let lower = self.program.window.lower_at(t, self.joined)?;
+        let figure = p.sum(lower, j)?;
+        let upper = Upper::Through(t);
+        if policy.promotion == Promotion::Immediate {
+            let target = ladder.tier_for(figure);
+            if target > self.tier {
+                let e = self.explanation(lower, upper, figure, ladder.threshold(target));
+                self.change(t, TierEventKind::Promoted, Cause::Qualified, target, e);
+                self.pending = None;
+            }
+        }
+        if let (Some(g), Some(th)) = (self.pending, ladder.threshold(self.tier)) {
+            if figure >= th {
+                let e = self.explanation(lower, upper, figure, Some(th));
+                self.mark(t, TierEventKind::GraceCleared, Cause::Qualified, g.target, e);
+                self.pending = None;
+            }
+        }
+        let refunded = p.lowers(i, j);
+        if policy.refunds == RefundEffect::UndoPromotion && refunded && self.tier > self.secured {
+            if let Some(th) = ladder.threshold(self.tier) {
+                if figure < th {
+                    let target = ladder.tier_for(figure).max(self.secured);
+                    let e = self.explanation(lower, upper, figure, Some(th));
+                    self.change(t, TierEventKind::Reverted, Cause::Refund, target, e);
+                    self.floor = self.secured_floor.max(ladder.permanent_floor(target));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn review(&mut self, p: &Prepared, b: NaiveDateTime, i: usize) -> Result<()> {
+        let program = self.program;
+        let ladder = &program.ladder;
+        let lower = program.window.lower_for_review(b, self.joined)?;
+        let figure = p.sum(lower, i)?;
+        let upper = Upper::Before(b);
+        let qualifies = ladder.tier_for(figure);
+        if program.policy.promotion == Promotion::NextPeriod && qualifies > self.tier {
+            let e = self.explanation(lower, upper, figure, ladder.threshold(qualifies));
+            self.change(b, TierEventKind::Promoted, Cause::PeriodReview, qualifies, e);
+            self.pending = None;
+        } else {
+            let held = ladder.threshold(self.tier);
+            let keep = held.is_none_or(|th| figure >= th);
+            let target = match program.policy.demotion {
+                _ if keep => self.tier,
+                Demotion::Never => self.tier,
+                Demotion::OneLevel => self.tier.and_then(|r| r.checked_sub(1)),
+                Demotion::Reevaluate => qualifies.min(self.tier),
+            }
+            .max(self.floor);
+            let e = self.explanation(lower, upper, figure, held);
+            if target < self.tier {
+                match program.policy.grace.deadline(b, program.window, self.joined)? {
+                    None => self.change(b, TierEventKind::Demoted, Cause::PeriodReview, target, e),
+                    Some(until) => match &mut self.pending {
+                        // Still short at a later review: the first deadline stands.
+                        Some(g) => {
+                            g.target = target;
+                            g.explanation = e;
+                        }
+                        None => {
+                            self.pending = Some(PendingDemotion {
+                                target,
+                                effective_at: until,
+                                explanation: e,
+                            });
+                            self.mark(
+                                b,
+                                TierEventKind::GraceStarted { until },
+                                Cause::PeriodReview,
+                                target,
+                                e,
+                            );
+                        }
+                    },
+                }
+            } else if let Some(g) = self.pending.take() {
+                self.mark(b, TierEventKind::GraceCleared, Cause::PeriodReview, g.target, e);
+            }
+        }
+        self.secured = self.tier;
+        self.secured_floor = self.floor;
+        Ok(())
+    }
+
+    fn expire_grace(&mut self, t: NaiveDateTime) {
+        if let Some(g) = self.pending.take() {
+            let target = g.target.max(self.floor);
+            if target < self.tier {
+                self.change(t, TierEventKind::Demoted, Cause::GraceExpired, target, g.explanation);
+            }
+            self.secured = self.secured.min(self.tier);
+            self.secured_floor = self.floor;
+        }
+    }
+}
