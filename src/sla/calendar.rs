@@ -771,6 +771,40 @@ impl Calendar {
     }
 }
 
+impl Calendar {
+    /// The number of business dates `d` with `a <= d < b` (negative when `b < a`). A business
+    /// date has opening hours after holidays and overrides; weekends, holidays and closed
+    /// overrides do not count, whichever weekday `b` falls on.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for dates outside 1970..2100.
+    pub fn business_days_between(&self, a: NaiveDate, b: NaiveDate) -> Result<i64> {
+        if b < a {
+            return Ok(-self.business_days_between(b, a)?);
+        }
+        let mut d = in_range(a, "date")?;
+        let end = in_range(b, "date")?;
+        let mut c = Cursor { seg: self.table.segment_for_local(d * DAY), special_idx: 0 };
+        c.special_idx = self.special.partition_point(|&x| x < d);
+        let mut n = 0;
+        while d < end {
+            let ns = self.next_special(&mut c, d);
+            let k = ((ns.min(end) - d) / 7).max(0);
+            if k > 0 {
+                n += k * self.business_days_per_week;
+                d += 7 * k;
+                continue;
+            }
+            if self.is_business_day(d) {
+                n += 1;
+            }
+            d += 1;
+        }
+        Ok(n)
+    }
+}
+
 fn fmt_span(a: i64, b: i64) -> String {
     let hm = |s: i64| format!("{:02}:{:02}", s / 3600, (s / 60) % 60);
     format!("{}-{}", hm(a), hm(b))

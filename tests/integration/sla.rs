@@ -2,8 +2,14 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
+use loyalty::sla::{
+    evaluate, triage, CalendarSpec, CatchAll, CustomerFacts, CustomerKind, CycleState,
+    EvaluateOptions, Event, EventKind, Filter, Holiday, MessageKind, Metric, Policy,
+    PolicySet, PolicyWarning, Priority, Risk, Status, Target, Targets, TriageItem,
+};
 use loyalty::sla::{Calendar, Shift, TimeSpan};
 use loyalty::ErrorKind;
+use rust_decimal::dec;
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
@@ -60,5 +66,306 @@ fn bug03_holiday_end_is_exclusive() -> R {
     assert!(!cal.is_open(utc(2024, 12, 25, 23, 59, 59))?);
     assert!(cal.is_open(utc(2024, 12, 26, 0, 0, 0))?);
     assert_eq!(cal.between(utc(2024, 12, 24, 23, 0, 0), utc(2024, 12, 26, 1, 0, 0))?, h(2));
+    Ok(())
+}
+
+fn berlin(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    at(Tz::Europe__Berlin, y, mo, d, h, mi, 0)
+}
+
+#[test]
+fn bug04_holidays_are_closed() -> R {
+    let cal = Calendar::builder("Europe/Berlin")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .holiday(date(2024, 12, 25))
+        .holiday(date(2024, 12, 26))
+        .build()?;
+    assert_eq!(cal.between(berlin(2024, 12, 24, 16, 0), berlin(2024, 12, 27, 10, 0))?, h(2));
+    Ok(())
+}
+
+#[test]
+fn bug05_always_open_equals_calendar_time_across_sunday_midnight() -> R {
+    let cal = always("America/Los_Angeles");
+    let la = |d, hh| at(Tz::America__Los_Angeles, 2024, 6, d, hh, 0, 0);
+    assert_eq!(cal.between(la(15, 20), la(16, 20))?, h(24));
+    // Local Sunday midnight and UTC Sunday midnight both inside the span.
+    for (a, b) in [(la(15, 10), la(17, 3)), (la(16, 16), la(16, 18)), (la(9, 0), la(23, 0))] {
+        assert_eq!(cal.between(a, b)?.as_secs(), (b - a).num_seconds());
+    }
+    Ok(())
+}
+
+#[test]
+fn bug07_friday_to_saturday_counts_friday_only() -> R {
+    let cal = nine_to_five("America/New_York");
+    assert_eq!(cal.between(ny(2024, 6, 14, 10, 40), ny(2024, 6, 15, 10, 40))?, TimeSpan::seconds(6 * 3600 + 20 * 60));
+    Ok(())
+}
+
+#[test]
+fn bug08_start_outside_hours_starts_at_next_opening() -> R {
+    let cal = nine_to_five("America/New_York");
+    let mon10 = ny(2024, 6, 17, 10, 0);
+    assert_eq!(cal.add(ny(2024, 6, 15, 10, 40), h(1))?, mon10);
+    assert_eq!(cal.add(ny(2024, 6, 14, 18, 0), h(1))?, mon10);
+    assert_eq!(cal.add(ny(2024, 6, 17, 7, 0), h(1))?, mon10);
+    Ok(())
+}
+
+#[test]
+fn bug09_both_ends_after_hours_count_the_day_between() -> R {
+    let cal = nine_to_five("America/New_York");
+    assert_eq!(cal.between(ny(2024, 6, 14, 18, 0), ny(2024, 6, 17, 18, 0))?, h(8));
+    Ok(())
+}
+
+#[test]
+fn bug10_adding_zero_is_identity_and_next_open_is_separate() -> R {
+    let cal = nine_to_five("America/New_York");
+    for t in [ny(2024, 6, 16, 12, 0), ny(2024, 6, 17, 7, 0), ny(2024, 6, 17, 12, 0), ny(2024, 6, 17, 17, 0)] {
+        assert_eq!(cal.add(t, TimeSpan::ZERO)?, t);
+    }
+    assert_eq!(cal.next_open(ny(2024, 6, 16, 12, 0))?, ny(2024, 6, 17, 9, 0));
+    assert_eq!(cal.next_open(ny(2024, 6, 17, 12, 0))?, ny(2024, 6, 17, 12, 0));
+    Ok(())
+}
+
+#[test]
+fn bug12_business_day_unit_is_pinned_to_the_reference_table() -> R {
+    let cal = nine_to_five("America/New_York");
+    let fri1655 = ny(2024, 6, 14, 16, 55);
+    let fri1800 = ny(2024, 6, 14, 18, 0);
+    let sat1000 = ny(2024, 6, 15, 10, 0);
+    let mon0700 = ny(2024, 6, 17, 7, 0);
+    // "Close of the next business day", non-working start days not counted as day 0.
+    assert_eq!(cal.add_business_days(fri1655, 1)?, ny(2024, 6, 17, 17, 0));
+    assert_eq!(cal.add_business_days(fri1800, 1)?, ny(2024, 6, 18, 17, 0));
+    assert_eq!(cal.add_business_days(sat1000, 1)?, ny(2024, 6, 18, 17, 0));
+    assert_eq!(cal.add_business_days(mon0700, 1)?, ny(2024, 6, 18, 17, 0));
+    // Same day.
+    assert_eq!(cal.add_business_days(fri1655, 0)?, ny(2024, 6, 14, 17, 0));
+    assert_eq!(cal.add_business_days(sat1000, 0)?, ny(2024, 6, 17, 17, 0));
+    // The other rows of the table: calendar 24 h, 8 working hours, 24 office hours.
+    assert_eq!(fri1655 + chrono::TimeDelta::hours(24), ny(2024, 6, 15, 16, 55));
+    assert_eq!(cal.add(fri1655, h(8))?, ny(2024, 6, 17, 16, 55));
+    assert_eq!(cal.add(sat1000, h(8))?, ny(2024, 6, 17, 17, 0));
+    assert_eq!(cal.add(fri1655, h(24))?, ny(2024, 6, 19, 16, 55));
+    assert_eq!(cal.add(sat1000, h(24))?, ny(2024, 6, 19, 17, 0));
+    Ok(())
+}
+
+fn night_shift(holiday: Option<NaiveDate>) -> Calendar {
+    let mut b = Calendar::builder("America/New_York");
+    b.hours(Weekday::Fri, &[Shift::hm(22, 0, 6, 0).unwrap()]);
+    if let Some(d) = holiday {
+        b.holiday(d);
+    }
+    b.build().unwrap()
+}
+
+#[test]
+fn bug13_overnight_shift_crosses_midnight() -> R {
+    let cal = night_shift(None);
+    assert!(cal.is_open(ny(2024, 6, 15, 2, 0))?);
+    assert!(!cal.is_open(ny(2024, 6, 15, 6, 0))?);
+    assert_eq!(cal.between(ny(2024, 6, 14, 21, 0), ny(2024, 6, 15, 7, 0))?, h(8));
+    // An end of 00:00 is the end of the day.
+    let eve = Calendar::builder("UTC").weekdays(&[Shift::hm(18, 0, 0, 0)?]).build()?;
+    assert!(eve.is_open(utc(2024, 6, 14, 23, 59, 59))?);
+    assert!(!eve.is_open(utc(2024, 6, 15, 0, 0, 0))?);
+    assert_eq!(eve.between(utc(2024, 6, 14, 0, 0, 0), utc(2024, 6, 15, 0, 0, 0))?, h(6));
+    let also = Calendar::builder("UTC").weekdays(&[Shift::hm(18, 0, 24, 0)?]).build()?;
+    assert_eq!(also.between(utc(2024, 6, 14, 0, 0, 0), utc(2024, 6, 16, 0, 0, 0))?, h(6));
+    Ok(())
+}
+
+#[test]
+fn bug14_holiday_after_overnight_shift_removes_only_the_part_after_midnight() -> R {
+    let cal = night_shift(Some(date(2024, 6, 15)));
+    assert!(!cal.is_open(ny(2024, 6, 15, 2, 0))?);
+    assert!(cal.is_open(ny(2024, 6, 14, 23, 0))?);
+    assert_eq!(cal.between(ny(2024, 6, 14, 21, 0), ny(2024, 6, 15, 7, 0))?, h(2));
+    Ok(())
+}
+
+#[test]
+fn bug15_reversed_arguments_negate() -> R {
+    let cal = nine_to_five("America/New_York");
+    let (a, b) = (ny(2024, 6, 14, 10, 40), ny(2024, 6, 18, 11, 0));
+    assert_eq!(cal.between(b, a)?.as_secs(), -cal.between(a, b)?.as_secs());
+    assert_eq!(cal.between(a, b)?, TimeSpan::seconds(6 * 3600 + 20 * 60 + 8 * 3600 + 2 * 3600));
+    Ok(())
+}
+
+#[test]
+fn bug16_next_open_across_fall_back_is_not_earlier_than_t() -> R {
+    let cal = Calendar::builder("America/New_York").hours(Weekday::Sun, &[Shift::hm(2, 0, 12, 0)?]).build()?;
+    let t = DateTime::parse_from_rfc3339("2024-11-03T01:59:30-04:00")?.with_timezone(&Utc);
+    let open = cal.next_open(t)?;
+    assert_eq!(open, DateTime::parse_from_rfc3339("2024-11-03T02:00:00-05:00")?.with_timezone(&Utc));
+    assert!(open >= t);
+    Ok(())
+}
+
+#[test]
+fn bug17_fall_back_hour_counts_once_per_real_hour() -> R {
+    let cal = always("America/New_York");
+    let t = DateTime::parse_from_rfc3339("2024-11-03T01:30:00-04:00")?.with_timezone(&Utc);
+    let due = cal.add(t, h(1))?;
+    assert_eq!(due, DateTime::parse_from_rfc3339("2024-11-03T01:30:00-05:00")?.with_timezone(&Utc));
+    assert_eq!(cal.between(t, due)?, h(1));
+    Ok(())
+}
+
+#[test]
+fn bug18_paris_spring_and_fall_every_operation() -> R {
+    let cal = Calendar::builder("Europe/Paris").every_day(&[Shift::hm(0, 0, 24, 0)?]).build()?;
+    let nine = Calendar::builder("Europe/Paris").every_day(&[Shift::hm(9, 0, 17, 0)?]).build()?;
+    let p = |mo, d, hh, mi| at(Tz::Europe__Paris, 2024, mo, d, hh, mi, 0);
+    // Spring forward: 2024-03-31 02:00 -> 03:00; the day has 23 h.
+    assert_eq!(cal.between(p(3, 31, 0, 0), p(4, 1, 0, 0))?, h(23));
+    assert_eq!(nine.between(p(3, 31, 0, 0), p(4, 1, 0, 0))?, h(8));
+    assert_eq!(cal.add(p(3, 31, 1, 30), h(1))?, p(3, 31, 3, 30));
+    assert!(cal.is_open(p(3, 31, 3, 0))?);
+    assert_eq!(nine.next_open(p(3, 31, 1, 59))?, p(3, 31, 9, 0));
+    assert_eq!(nine.add(p(3, 30, 16, 0), h(2))?, p(3, 31, 10, 0));
+    // Fall back: 2024-10-27 03:00 -> 02:00; the day has 25 h.
+    assert_eq!(cal.between(p(10, 27, 0, 0), p(10, 28, 0, 0))?, h(25));
+    assert_eq!(nine.between(p(10, 27, 0, 0), p(10, 28, 0, 0))?, h(8));
+    assert_eq!(cal.add(p(10, 27, 1, 30), h(2))?, p(10, 27, 2, 30) + chrono::TimeDelta::hours(1));
+    assert_eq!(nine.add(p(10, 26, 16, 0), h(2))?, p(10, 27, 10, 0));
+    assert_eq!(nine.add_business_days(p(10, 26, 16, 0), 1)?, p(10, 27, 17, 0));
+    Ok(())
+}
+
+#[test]
+fn bug19_intervals_around_the_spring_gap_follow_the_gap_policy() -> R {
+    // 2024-03-10 America/New_York: 02:00-03:00 does not exist.
+    let sun = |s: Shift| Calendar::builder("America/New_York").hours(Weekday::Sun, &[s]).build().unwrap();
+    let day = (ny(2024, 3, 10, 0, 0), ny(2024, 3, 11, 0, 0));
+    // Starting in the gap: opens when the clock reaches 03:00.
+    let starts_in = sun(Shift::hm(2, 30, 4, 0)?);
+    assert_eq!(starts_in.between(day.0, day.1)?, h(1));
+    assert_eq!(starts_in.next_open(day.0)?, ny(2024, 3, 10, 3, 0));
+    // Ending in the gap: closes when the clock jumps.
+    let ends_in = sun(Shift::hm(1, 0, 2, 30)?);
+    assert_eq!(ends_in.between(day.0, day.1)?, h(1));
+    // Spanning the gap: 01:00-04:00 is two real hours.
+    let spans = sun(Shift::hm(1, 0, 4, 0)?);
+    assert_eq!(spans.between(day.0, day.1)?, h(2));
+    // Never negative: 02:30-03:00 lies in the gap and is empty that night only.
+    let inside = sun(Shift::hm(2, 30, 3, 0)?);
+    assert_eq!(inside.between(day.0, day.1)?, TimeSpan::ZERO);
+    assert_eq!(inside.between(ny(2024, 3, 17, 0, 0), ny(2024, 3, 18, 0, 0))?, m(30));
+    Ok(())
+}
+
+#[test]
+fn bug20_fold_resolves_to_the_earlier_instant() -> R {
+    // 2024-11-03 America/New_York: 01:00-02:00 happens twice.
+    let cal = Calendar::builder("America/New_York").hours(Weekday::Sun, &[Shift::hm(1, 30, 3, 0)?]).build()?;
+    let first_0130 = DateTime::parse_from_rfc3339("2024-11-03T01:30:00-04:00")?.with_timezone(&Utc);
+    assert_eq!(cal.next_open(ny(2024, 11, 3, 0, 0))?, first_0130);
+    // 01:30 EDT to 03:00 EST is 2.5 real hours.
+    assert_eq!(cal.between(ny(2024, 11, 3, 0, 0), ny(2024, 11, 4, 0, 0))?, TimeSpan::seconds(9000));
+    Ok(())
+}
+
+#[test]
+fn bug21_afternoon_schedule_on_berlin_spring_forward_day() -> R {
+    let cal = Calendar::builder("Europe/Berlin").every_day(&[Shift::hm(13, 0, 21, 0)?]).build()?;
+    assert!(cal.is_open(berlin(2024, 3, 31, 13, 30))?);
+    assert!(!cal.is_open(berlin(2024, 3, 31, 12, 30))?);
+    assert_eq!(cal.between(berlin(2024, 3, 31, 0, 0), berlin(2024, 4, 1, 0, 0))?, h(8));
+    Ok(())
+}
+
+#[test]
+fn bug22_no_implicit_observed_holiday() -> R {
+    let cal = Calendar::builder("America/New_York")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .holiday(date(2023, 1, 1))
+        .build()?;
+    assert!(cal.is_open(ny(2023, 1, 2, 10, 0))?);
+    // With an explicit observed date, the actual date and the observed date stay distinct.
+    let observed = Calendar::builder("America/New_York")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .add_holiday(Holiday::new(date(2023, 1, 1)).named("New Year").observed_on(date(2023, 1, 2)))
+        .build()?;
+    assert!(!observed.is_open(ny(2023, 1, 2, 10, 0))?);
+    assert_eq!(observed.spec().holidays[0].date, date(2023, 1, 1));
+    Ok(())
+}
+
+#[test]
+fn bug23_next_working_day_skips_holidays() -> R {
+    let cal = Calendar::builder("America/New_York")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .holiday(date(2024, 12, 25))
+        .build()?;
+    assert_eq!(cal.add_business_days(ny(2024, 12, 24, 10, 0), 1)?, ny(2024, 12, 26, 17, 0));
+    assert_eq!(cal.business_days_between(date(2024, 12, 23), date(2024, 12, 30))?, 4);
+    Ok(())
+}
+
+#[test]
+fn bug24_business_day_count_ending_on_a_weekend() -> R {
+    let cal = nine_to_five("America/New_York");
+    // Mon 2024-06-10 up to (excluding) Sat 06-15 and Sun 06-16: five days either way.
+    assert_eq!(cal.business_days_between(date(2024, 6, 10), date(2024, 6, 15))?, 5);
+    assert_eq!(cal.business_days_between(date(2024, 6, 10), date(2024, 6, 16))?, 5);
+    assert_eq!(cal.business_days_between(date(2024, 6, 10), date(2024, 6, 17))?, 5);
+    assert_eq!(cal.business_days_between(date(2024, 6, 16), date(2024, 6, 10))?, -5);
+    // Long spans use week skipping; 52 weeks and a day.
+    assert_eq!(cal.business_days_between(date(2024, 1, 1), date(2024, 12, 31))?, 261);
+    Ok(())
+}
+
+#[test]
+fn bug25_override_makes_a_saturday_a_working_day_across_new_year() -> R {
+    let cal = Calendar::builder("Europe/Berlin")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .holiday(date(2025, 1, 1))
+        .override_hours(date(2025, 1, 4), &[Shift::hm(9, 0, 17, 0)?])
+        .build()?;
+    assert_eq!(cal.between(berlin(2025, 1, 3, 16, 0), berlin(2025, 1, 6, 10, 0))?, h(10));
+    assert_eq!(cal.between(berlin(2024, 12, 31, 16, 0), berlin(2025, 1, 2, 10, 0))?, h(2));
+    Ok(())
+}
+
+#[test]
+fn bug26_seconds_are_kept() -> R {
+    let cal = nine_to_five("America/New_York");
+    let t = at(Tz::America__New_York, 2024, 6, 17, 9, 0, 30);
+    assert_eq!(cal.add(t, h(1))?, at(Tz::America__New_York, 2024, 6, 17, 10, 0, 30));
+    Ok(())
+}
+
+#[test]
+fn bug27_no_open_time_is_an_error_not_a_loop() -> R {
+    let empty = Calendar::builder("UTC").build().unwrap_err();
+    assert!(matches!(empty.kind(), ErrorKind::EmptyInput { .. }));
+    // The only working day is also a holiday.
+    let all_holidays = Calendar::builder("UTC")
+        .override_hours(date(2024, 6, 15), &[Shift::hm(9, 0, 17, 0)?])
+        .holiday(date(2024, 6, 15))
+        .build()
+        .unwrap_err();
+    assert!(matches!(all_holidays.kind(), ErrorKind::EmptyInput { .. }));
+    // Open time only on one date: searching after it fails instead of looping.
+    let once = Calendar::builder("UTC").override_hours(date(2024, 6, 15), &[Shift::hm(9, 0, 17, 0)?]).build()?;
+    assert_eq!(once.add(utc(2024, 6, 1, 0, 0, 0), h(8))?, utc(2024, 6, 15, 17, 0, 0));
+    let err = once.add(utc(2024, 6, 15, 12, 0, 0), h(8)).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput { .. }), "{err}");
+    assert!(once.next_open(utc(2024, 6, 16, 0, 0, 0)).is_err());
+    Ok(())
+}
+
+#[test]
+fn bug28_always_open_holiday_pushes_deadline_a_day() -> R {
+    let cal = Calendar::builder("UTC").every_day(&[Shift::full_day()]).holiday(date(2024, 6, 16)).build()?;
+    let t = utc(2024, 6, 15, 12, 0, 0);
+    assert_eq!(cal.add(t, h(48))?, t + chrono::TimeDelta::hours(72));
     Ok(())
 }
