@@ -1,6 +1,6 @@
 //! Reply SLA: calendar regression cases from `reply-sla.md` §9, policies, evaluation, triage.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use loyalty::sla::{
     evaluate, triage, CalendarSpec, CatchAll, CustomerFacts, CustomerKind, CycleState,
@@ -367,5 +367,210 @@ fn bug28_always_open_holiday_pushes_deadline_a_day() -> R {
     let cal = Calendar::builder("UTC").every_day(&[Shift::full_day()]).holiday(date(2024, 6, 16)).build()?;
     let t = utc(2024, 6, 15, 12, 0, 0);
     assert_eq!(cal.add(t, h(48))?, t + chrono::TimeDelta::hours(72));
+    Ok(())
+}
+
+fn syd(y: i32, mo: u32, d: u32, hh: u32, mi: u32) -> DateTime<Utc> {
+    at(Tz::Australia__Sydney, y, mo, d, hh, mi, 0)
+}
+
+/// (zone, spring-forward date, fall-back date, local hour inside the gap / fold)
+const DST_CASES: [(&str, (i32, u32, u32), (i32, u32, u32), u32, u32); 3] = [
+    ("America/New_York", (2024, 3, 10), (2024, 11, 3), 2, 1),
+    ("Europe/Berlin", (2024, 3, 31), (2024, 10, 27), 2, 2),
+    ("Australia/Sydney", (2024, 10, 6), (2024, 4, 7), 2, 2),
+];
+
+#[test]
+fn dst_gap_and_fold_in_three_zones() -> R {
+    for (zone, gap, fold, gap_hour, fold_hour) in DST_CASES {
+        let tz: Tz = zone.parse()?;
+        let all = always(zone);
+        let nine = Calendar::builder(zone).every_day(&[Shift::hm(9, 0, 17, 0)?]).build()?;
+        let day = |(y, mo, d): (i32, u32, u32), add: u64| {
+            let nd = date(y, mo, d) + chrono::Days::new(add);
+            at(tz, nd.year(), nd.month(), nd.day(), 0, 0, 0)
+        };
+        // Whole days are 23 h and 25 h; office days stay 8 h.
+        assert_eq!(all.between(day(gap, 0), day(gap, 1))?, h(23), "{zone} gap day");
+        assert_eq!(all.between(day(fold, 0), day(fold, 1))?, h(25), "{zone} fold day");
+        assert_eq!(nine.between(day(gap, 0), day(gap, 1))?, h(8), "{zone}");
+        assert_eq!(nine.between(day(fold, 0), day(fold, 1))?, h(8), "{zone}");
+        // A shift starting inside the gap opens at the end of the gap.
+        let (y, mo, d) = gap;
+        let wd = NaiveDate::from_ymd_opt(y, mo, d).unwrap().weekday();
+        let in_gap = Calendar::builder(zone).hours(wd, &[Shift::hm(gap_hour, 30, gap_hour + 3, 0)?]).build()?;
+        let gap_end = at(tz, y, mo, d, gap_hour + 1, 0, 0);
+        assert_eq!(in_gap.next_open(day(gap, 0))?, gap_end, "{zone}");
+        assert_eq!(in_gap.between(day(gap, 0), day(gap, 1))?, h(2), "{zone}");
+        // A shift starting inside the fold opens at the earlier instant and runs the extra hour.
+        let (y, mo, d) = fold;
+        let wd = NaiveDate::from_ymd_opt(y, mo, d).unwrap().weekday();
+        let in_fold = Calendar::builder(zone).hours(wd, &[Shift::hm(fold_hour, 30, fold_hour + 2, 0)?]).build()?;
+        let earlier = at(tz, y, mo, d, fold_hour, 30, 0);
+        assert_eq!(in_fold.next_open(day(fold, 0))?, earlier, "{zone}");
+        assert_eq!(in_fold.between(day(fold, 0), day(fold, 1))?, TimeSpan::seconds(9000), "{zone}");
+        // add/between round-trip across both nights.
+        for start in [day(gap, 0), day(fold, 0)] {
+            let due = all.add(start, h(30))?;
+            assert_eq!((due - start).num_hours(), 30, "{zone}");
+            let due = nine.add(start, h(12))?;
+            assert_eq!(nine.between(start, due)?, h(12), "{zone}");
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn sydney_fold_add_counts_real_time() -> R {
+    let cal = always("Australia/Sydney");
+    // 2024-04-07 03:00 AEDT -> 02:00 AEST.
+    let t = syd(2024, 4, 7, 1, 0);
+    assert_eq!(cal.add(t, h(3))?, t + chrono::TimeDelta::hours(3));
+    assert_eq!(cal.add(t, h(3))?, syd(2024, 4, 7, 3, 0));
+    Ok(())
+}
+
+#[test]
+fn holiday_on_a_friday() -> R {
+    let cal = Calendar::builder("Europe/Berlin")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .holiday(date(2024, 3, 29)) // Good Friday
+        .build()?;
+    assert!(!cal.is_open(berlin(2024, 3, 29, 10, 0))?);
+    // Thursday 16:00 + 2 h: Thursday's last hour, then Monday (Easter Monday is not configured).
+    assert_eq!(cal.add(berlin(2024, 3, 28, 16, 0), h(2))?, berlin(2024, 4, 1, 10, 0));
+    assert_eq!(cal.add_business_days(berlin(2024, 3, 28, 16, 0), 1)?, berlin(2024, 4, 1, 17, 0));
+    Ok(())
+}
+
+#[test]
+fn message_at_2359_on_a_friday() -> R {
+    let cal = nine_to_five("America/New_York");
+    let t = ny(2024, 6, 14, 23, 59);
+    assert!(!cal.is_open(t)?);
+    assert_eq!(cal.next_open(t)?, ny(2024, 6, 17, 9, 0));
+    assert_eq!(cal.add(t, h(4))?, ny(2024, 6, 17, 13, 0));
+    assert_eq!(cal.add_business_days(t, 0)?, ny(2024, 6, 17, 17, 0));
+    assert_eq!(cal.between(t, ny(2024, 6, 17, 9, 30))?, m(30));
+    Ok(())
+}
+
+#[test]
+fn target_spanning_a_long_holiday() -> R {
+    // Chinese New Year 2024 in Shanghai: closed Feb 10-17, extra working Sunday Feb 18 and
+    // Saturday Feb 4 (official make-up days).
+    let mut b = Calendar::builder("Asia/Shanghai");
+    b.weekdays(&[Shift::hm(9, 0, 12, 0)?, Shift::hm(13, 0, 18, 0)?]);
+    for d in 10..=17 {
+        b.holiday(date(2024, 2, d));
+    }
+    b.override_hours(date(2024, 2, 4), &[Shift::hm(9, 0, 12, 0)?, Shift::hm(13, 0, 18, 0)?]);
+    b.override_hours(date(2024, 2, 18), &[Shift::hm(9, 0, 12, 0)?, Shift::hm(13, 0, 18, 0)?]);
+    let cal = b.build()?;
+    let sh = |d, hh| at(Tz::Asia__Shanghai, 2024, 2, d, hh, 0, 0);
+    // Friday Feb 9 17:00 + 16 working hours: 1 h Friday, 8 h on Sunday Feb 18, 7 h Monday.
+    assert_eq!(cal.add(sh(9, 17), h(16))?, sh(19, 17));
+    assert_eq!(cal.between(sh(9, 17), sh(19, 17))?, h(16));
+    assert_eq!(cal.add_business_days(sh(9, 17), 1)?, sh(18, 18));
+    Ok(())
+}
+
+#[test]
+fn one_day_as_24_business_hours_versus_next_business_day() -> R {
+    let cal = nine_to_five("America/New_York");
+    let t = ny(2024, 6, 17, 10, 0); // Monday
+    assert_eq!(cal.add(t, h(24))?, ny(2024, 6, 20, 10, 0)); // three 8-hour days
+    assert_eq!(cal.add_business_days(t, 1)?, ny(2024, 6, 18, 17, 0));
+    assert_eq!(t + chrono::TimeDelta::hours(24), ny(2024, 6, 18, 10, 0));
+    Ok(())
+}
+
+#[test]
+fn long_targets_skip_weeks_and_stay_exact() -> R {
+    let mut b = Calendar::builder("America/New_York");
+    b.weekdays(&[Shift::hm(9, 0, 17, 0)?]);
+    for (mo, d) in [(1, 1), (5, 27), (7, 4), (9, 2), (11, 28), (12, 25)] {
+        b.holiday(date(2024, mo, d));
+    }
+    let cal = b.build()?;
+    let t = ny(2024, 1, 2, 9, 0);
+    // 2024 from Jan 2: 261 weekdays - 6 holidays - Jan 1 = 254 days... measured by the
+    // day-count function, independently of `add`.
+    let days = cal.business_days_between(date(2024, 1, 2), date(2025, 1, 1))?;
+    assert_eq!(days, 262 - 6); // 2024 has 262 weekdays
+    let end = cal.add(t, h(8 * days))?;
+    assert_eq!(end, ny(2024, 12, 31, 17, 0));
+    assert_eq!(cal.between(t, end)?, h(8 * days));
+    Ok(())
+}
+
+#[test]
+fn bad_input_is_typed() -> R {
+    let unknown = Calendar::builder("Mars/Olympus").weekdays(&[Shift::hm(9, 0, 17, 0)?]).build().unwrap_err();
+    assert_eq!(unknown.kind(), &ErrorKind::UnknownTimeZone { name: "Mars/Olympus".into() });
+    let overlap = Calendar::builder("UTC").weekdays(&[Shift::hm(9, 0, 13, 0)?, Shift::hm(12, 0, 17, 0)?]).build().unwrap_err();
+    assert!(matches!(overlap.kind(), ErrorKind::InvalidInput { field: "shift", .. }), "{overlap}");
+    // An overnight Friday shift running into Saturday's morning shift.
+    let spill = Calendar::builder("UTC")
+        .hours(Weekday::Fri, &[Shift::hm(22, 0, 6, 0)?])
+        .hours(Weekday::Sat, &[Shift::hm(5, 0, 9, 0)?])
+        .build()
+        .unwrap_err();
+    assert!(matches!(spill.kind(), ErrorKind::InvalidInput { .. }));
+    // Sunday overnight into Monday wraps around the week.
+    let wrap = Calendar::builder("UTC")
+        .hours(Weekday::Sun, &[Shift::hm(20, 0, 10, 0)?])
+        .hours(Weekday::Mon, &[Shift::hm(9, 0, 17, 0)?])
+        .build()
+        .unwrap_err();
+    assert!(matches!(wrap.kind(), ErrorKind::InvalidInput { .. }));
+    // An override overlapping the next day's weekly hours.
+    let over = Calendar::builder("UTC")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .override_hours(date(2024, 6, 16), &[Shift::hm(20, 0, 10, 0)?])
+        .build()
+        .unwrap_err();
+    assert!(matches!(over.kind(), ErrorKind::InvalidInput { .. }));
+    let twice = Calendar::builder("UTC")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .override_hours(date(2024, 6, 15), &[])
+        .override_hours(date(2024, 6, 15), &[])
+        .build()
+        .unwrap_err();
+    assert!(matches!(twice.kind(), ErrorKind::InvalidInput { field: "override date", .. }));
+    assert!(Shift::hm(25, 0, 1, 0).is_err());
+    assert!(Shift::hm(9, 60, 10, 0).is_err());
+    assert!(Shift::from_secs(86_400, 0).is_err());
+    assert!(Shift::from_secs(0, 86_401).is_err());
+    let cal = nine_to_five("UTC");
+    assert!(cal.add(utc(2024, 6, 17, 9, 0, 0), TimeSpan::seconds(-1)).is_err());
+    assert!(cal.is_open(utc(1969, 12, 31, 0, 0, 0)).is_err());
+    assert!(cal.add(utc(2099, 12, 30, 9, 0, 0), h(100)).is_err());
+    Ok(())
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn calendar_round_trips_and_is_validated_on_deserialize() -> R {
+    let cal = Calendar::builder("Asia/Shanghai")
+        .weekdays(&[Shift::hm(9, 0, 12, 0)?, Shift::hm(13, 0, 18, 0)?])
+        .hours(Weekday::Sat, &[Shift::hm(22, 0, 2, 0)?])
+        .add_holiday(Holiday::new(date(2024, 10, 1)).named("National Day"))
+        .override_hours(date(2024, 9, 29), &[Shift::hm(9, 0, 18, 0)?])
+        .build()?;
+    let json = serde_json::to_string(&cal)?;
+    let back: Calendar = serde_json::from_str(&json)?;
+    assert_eq!(back, cal);
+    let t = utc(2024, 9, 27, 8, 0, 0);
+    assert_eq!(back.add(t, h(20))?, cal.add(t, h(20))?);
+    let mut spec: CalendarSpec = cal.spec().clone();
+    spec.week[0].push(Shift::hm(10, 0, 11, 0)?);
+    let bad = serde_json::to_string(&spec)?;
+    assert!(serde_json::from_str::<Calendar>(&bad).is_err());
+    let bad_zone = json.replace("Asia/Shanghai", "Asia/Atlantis");
+    assert!(serde_json::from_str::<Calendar>(&bad_zone).is_err());
+    let bad_shift = r#"{"start":90000,"end":0}"#;
+    assert!(serde_json::from_str::<Shift>(bad_shift).is_err());
     Ok(())
 }
