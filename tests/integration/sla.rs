@@ -574,3 +574,348 @@ fn calendar_round_trips_and_is_validated_on_deserialize() -> R {
     assert!(serde_json::from_str::<Shift>(bad_shift).is_err());
     Ok(())
 }
+
+fn policy(targets: Targets) -> Policy {
+    Policy::new("p", Filter::any(), targets).unwrap()
+}
+
+fn working(hours: i64) -> Target {
+    Target::working(h(hours)).unwrap()
+}
+
+fn opts() -> EvaluateOptions {
+    EvaluateOptions::default()
+}
+
+fn customer(t: DateTime<Utc>) -> Event {
+    Event::customer_message(t)
+}
+
+fn reply(t: DateTime<Utc>) -> Event {
+    Event::agent_reply(t)
+}
+
+#[test]
+fn bug06_one_breach_instant_per_cycle() -> R {
+    let cal = nine_to_five("America/New_York");
+    let p = policy(Targets::none().first_reply(working(2)));
+    let events = [customer(ny(2024, 6, 17, 10, 0))];
+    let mut seen = None;
+    for now in [ny(2024, 6, 17, 13, 0), ny(2024, 6, 18, 9, 0), ny(2024, 6, 24, 9, 0)] {
+        let e = evaluate(&events, &p, std::slice::from_ref(&cal), now, &opts())?;
+        assert_eq!(e.cycles.len(), 2, "first reply and resolution only");
+        let first = e.current(Metric::FirstReply).unwrap();
+        assert_eq!(first.breached_at, Some(ny(2024, 6, 17, 12, 0)));
+        assert_eq!(first.remaining, Some(TimeSpan::seconds((ny(2024, 6, 17, 12, 0) - now).num_seconds())));
+        assert!(first.remaining.unwrap().is_negative());
+        assert_eq!(first.risk, Risk::Breached);
+        seen.get_or_insert(first.breached_at);
+        assert_eq!(Some(first.breached_at), seen);
+    }
+    Ok(())
+}
+
+#[test]
+fn bug29_breach_is_recorded_when_the_target_is_applied() -> R {
+    let cal = always("UTC");
+    let p = policy(Targets::none());
+    let events = [
+        customer(utc(2024, 6, 17, 9, 0, 0)),
+        Event::new(
+            utc(2024, 6, 17, 11, 0, 0),
+            EventKind::TargetsChange(Targets::none().first_reply(Target::calendar(h(1))?)),
+        ),
+    ];
+    let e = evaluate(&events, &p, &[cal], utc(2024, 6, 17, 11, 30, 0), &opts())?;
+    let first = e.current(Metric::FirstReply).unwrap();
+    assert_eq!(first.deadline, Some(utc(2024, 6, 17, 10, 0, 0)));
+    assert_eq!(first.breached_at, Some(utc(2024, 6, 17, 11, 0, 0)));
+    Ok(())
+}
+
+#[test]
+fn bug30_next_reply_counts_from_the_oldest_unanswered_message() -> R {
+    let cal = always("UTC");
+    let p = policy(Targets::none().first_reply(working(1)).next_reply(working(2)));
+    let events = [
+        customer(utc(2024, 6, 17, 9, 0, 0)),
+        reply(utc(2024, 6, 17, 9, 5, 0)),
+        customer(utc(2024, 6, 17, 10, 0, 0)),
+        customer(utc(2024, 6, 17, 10, 30, 0)),
+        reply(utc(2024, 6, 17, 11, 0, 0)),
+    ];
+    let e = evaluate(&events, &p, &[cal], utc(2024, 6, 17, 12, 0, 0), &opts())?;
+    let next: Vec<_> = e.cycles.iter().filter(|c| c.metric == Metric::NextReply).collect();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].started_at, utc(2024, 6, 17, 10, 0, 0));
+    assert_eq!(next[0].reply_time(), Some(m(60)));
+    assert_eq!(next[0].state, CycleState::Fulfilled);
+    assert_eq!(next[0].remaining, Some(m(60)));
+    let first = e.current(Metric::FirstReply).unwrap();
+    assert_eq!(first.reply_time(), Some(m(5)));
+    Ok(())
+}
+
+#[test]
+fn bug31_resume_moves_the_deadline_by_the_pause_in_working_time() -> R {
+    let cal = nine_to_five("America/New_York");
+    let p = policy(Targets::none().resolution(working(4)));
+    let events = [
+        customer(ny(2024, 6, 17, 9, 0)),
+        Event::status(ny(2024, 6, 17, 10, 0), Status::WaitingOnCustomer),
+        Event::status(ny(2024, 6, 18, 15, 0), Status::Open),
+    ];
+    let now = ny(2024, 6, 18, 15, 30);
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), now, &opts())?;
+    let res = e.current(Metric::Resolution).unwrap();
+    assert_eq!(res.state, CycleState::Active);
+    // Resume Tue 15:00 + 3 working hours = Wed 10:00.
+    assert_eq!(res.deadline, Some(cal.add(ny(2024, 6, 18, 15, 0), h(3))?));
+    assert_eq!(res.deadline, Some(ny(2024, 6, 19, 10, 0)));
+    // While paused, the clock stands still: the deadline is where it would fall on resume.
+    let paused = evaluate(&events[..2], &p, std::slice::from_ref(&cal), ny(2024, 6, 18, 9, 0), &opts())?;
+    let res = paused.current(Metric::Resolution).unwrap();
+    assert_eq!(res.state, CycleState::Paused);
+    assert_eq!(res.deadline, Some(ny(2024, 6, 18, 12, 0)));
+    // A customer message ends a wait on the customer.
+    let answered = [
+        customer(ny(2024, 6, 17, 9, 0)),
+        Event::status(ny(2024, 6, 17, 10, 0), Status::WaitingOnCustomer),
+        customer(ny(2024, 6, 18, 15, 0)),
+    ];
+    let e = evaluate(&answered, &p, &[cal], now, &opts())?;
+    assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(ny(2024, 6, 19, 10, 0)));
+    Ok(())
+}
+
+#[test]
+fn bug32_calendar_change_keeps_used_time() -> R {
+    let weekdays = nine_to_five("America/New_York");
+    let evenings = Calendar::builder("America/New_York").every_day(&[Shift::hm(18, 0, 22, 0)?]).build()?;
+    let p = policy(Targets::none().resolution(working(8)));
+    let events = [
+        customer(ny(2024, 6, 17, 9, 0)),
+        Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange(1)),
+    ];
+    let e = evaluate(&events, &p, &[weekdays, evenings.clone()], ny(2024, 6, 17, 12, 30), &opts())?;
+    // 3 h used; 5 h left on the evening calendar from 12:00: 18-22 Monday, 18-19 Tuesday.
+    assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(evenings.add(ny(2024, 6, 17, 12, 0), h(5))?));
+    assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(ny(2024, 6, 18, 19, 0)));
+    let bad = [customer(ny(2024, 6, 17, 9, 0)), Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange(5))];
+    let err = evaluate(&bad, &p, &[evenings], ny(2024, 6, 17, 13, 0), &opts()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidRecord { index: 1, .. }));
+    Ok(())
+}
+
+#[test]
+fn bug33_manual_due_date_survives_a_priority_change() -> R {
+    let cal = always("UTC");
+    let p = policy(Targets::none().first_reply(working(4)));
+    let due = utc(2024, 6, 20, 12, 0, 0);
+    let events = [
+        customer(utc(2024, 6, 17, 9, 0, 0)),
+        Event::new(utc(2024, 6, 17, 9, 30, 0), EventKind::DueDate { metric: Metric::FirstReply, due }),
+        Event::new(utc(2024, 6, 17, 10, 0, 0), EventKind::TargetsChange(Targets::none().first_reply(working(1)))),
+    ];
+    let e = evaluate(&events, &p, &[cal], utc(2024, 6, 17, 11, 0, 0), &opts())?;
+    let first = e.current(Metric::FirstReply).unwrap();
+    assert_eq!(first.deadline, Some(due));
+    assert!(!first.is_breached());
+    Ok(())
+}
+
+#[test]
+fn bug34_reply_kinds_are_a_policy_setting() -> R {
+    let cal = always("UTC");
+    let t0 = utc(2024, 6, 17, 9, 0, 0);
+    let t1 = utc(2024, 6, 17, 9, 1, 0);
+    for kind in [MessageKind::InternalNote, MessageKind::Bot, MessageKind::AutoAcknowledgement] {
+        let events = [customer(t0), Event::new(t1, EventKind::Message(kind))];
+        let strict = policy(Targets::none().first_reply(working(1)));
+        let e = evaluate(&events, &strict, std::slice::from_ref(&cal), t1, &opts())?;
+        assert_eq!(e.current(Metric::FirstReply).unwrap().state, CycleState::Active, "{kind:?}");
+        let lenient = strict.clone().reply_kinds(&[MessageKind::AgentReply, kind])?;
+        let e = evaluate(&events, &lenient, std::slice::from_ref(&cal), t1, &opts())?;
+        let first = e.current(Metric::FirstReply).unwrap();
+        assert_eq!(first.state, CycleState::Fulfilled, "{kind:?}");
+        assert_eq!(first.fulfilled_at, Some(t1));
+    }
+    Ok(())
+}
+
+#[test]
+fn acknowledgement_then_three_day_cap() -> R {
+    // "Reply the same day; say the message was received; never later than three days."
+    let cal = Calendar::builder("Asia/Shanghai").weekdays(&[Shift::hm(9, 0, 18, 0)?]).build()?;
+    let p = Policy::new(
+        "returning",
+        Filter::any().customer(CustomerKind::Returning),
+        Targets::none().first_reply(Target::business_days(0)).resolution(Target::business_days(10)),
+    )?
+    .reply_kinds(&[MessageKind::AgentReply, MessageKind::AutoAcknowledgement])?
+    .cap(TimeSpan::days(3)?)?;
+    let sh = |d, hh| at(Tz::Asia__Shanghai, 2024, 6, d, hh, 0, 0);
+    let events = [customer(sh(17, 10)), Event::acknowledgement(sh(17, 11))];
+    let e = evaluate(&events, &p, &[cal], sh(20, 9), &opts())?;
+    let first = e.current(Metric::FirstReply).unwrap();
+    assert_eq!(first.deadline, Some(sh(17, 18)));
+    assert_eq!(first.state, CycleState::Fulfilled);
+    let res = e.current(Metric::Resolution).unwrap();
+    // Ten business days would be July 1; the cap says June 20 10:00.
+    assert_eq!(res.deadline, Some(sh(20, 10)));
+    assert_eq!(res.remaining, Some(h(1)));
+    assert_eq!(res.risk, Risk::Warning);
+    Ok(())
+}
+
+#[test]
+fn solving_fulfils_and_a_customer_message_reopens() -> R {
+    let cal = always("UTC");
+    let p = policy(Targets::none().first_reply(working(1)).next_reply(working(1)).periodic_update(working(24)).resolution(working(48)));
+    let t = |hh| utc(2024, 6, 17, hh, 0, 0);
+    let events = [
+        customer(t(1)),
+        reply(t(2)),
+        Event::status(t(3), Status::Solved),
+        customer(t(5)),
+    ];
+    let e = evaluate(&events, &p, &[cal], t(8), &opts())?;
+    let res: Vec<_> = e.cycles.iter().filter(|c| c.metric == Metric::Resolution).collect();
+    assert_eq!(res.len(), 2);
+    assert_eq!(res[0].fulfilled_at, Some(t(3)));
+    assert_eq!(res[1].started_at, t(5));
+    let first = e.current(Metric::FirstReply).unwrap();
+    // Replied exactly one hour after the message: on time, zero slack.
+    assert!(!first.is_breached());
+    assert_eq!(first.remaining, Some(TimeSpan::ZERO));
+    let next = e.current(Metric::NextReply).unwrap();
+    assert_eq!((next.cycle, next.started_at, next.state), (1, t(5), CycleState::Active));
+    assert!(next.is_breached());
+    assert_eq!(next.breached_at, Some(t(6)));
+    // The periodic update started at the reply and was fulfilled by solving.
+    let upd = e.current(Metric::PeriodicUpdate).unwrap();
+    assert_eq!((upd.started_at, upd.fulfilled_at), (t(2), Some(t(3))));
+    assert_eq!(e.next_deadline(), Some(t(6)));
+    Ok(())
+}
+
+#[test]
+fn reply_exactly_at_the_deadline_is_on_time() -> R {
+    let cal = always("UTC");
+    let p = policy(Targets::none().first_reply(working(1)));
+    let t0 = utc(2024, 6, 17, 9, 0, 0);
+    let e = evaluate(&[customer(t0), reply(t0 + chrono::TimeDelta::hours(1))], &p, std::slice::from_ref(&cal), t0 + chrono::TimeDelta::hours(2), &opts())?;
+    assert!(!e.current(Metric::FirstReply).unwrap().is_breached());
+    let e = evaluate(&[customer(t0), reply(t0 + chrono::TimeDelta::seconds(3601))], &p, &[cal], t0 + chrono::TimeDelta::hours(2), &opts())?;
+    assert!(e.current(Metric::FirstReply).unwrap().is_breached());
+    Ok(())
+}
+
+#[test]
+fn evaluation_bad_input() -> R {
+    let cal = always("UTC");
+    let p = policy(Targets::none().first_reply(working(1)));
+    let t = |hh| utc(2024, 6, 17, hh, 0, 0);
+    let out_of_order = evaluate(&[customer(t(5)), reply(t(4))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
+    assert!(matches!(out_of_order.kind(), ErrorKind::InvalidRecord { index: 1, field: "at", .. }), "{out_of_order}");
+    let early_reply = evaluate(&[reply(t(4)), customer(t(5))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
+    assert!(matches!(early_reply.kind(), ErrorKind::InvalidRecord { index: 0, field: "kind", .. }), "{early_reply}");
+    let future = evaluate(&[customer(t(7))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
+    assert!(matches!(future.kind(), ErrorKind::InvalidRecord { index: 0, .. }));
+    let no_cycle = [customer(t(1)), Event::new(t(2), EventKind::DueDate { metric: Metric::NextReply, due: t(9) })];
+    assert!(evaluate(&no_cycle, &p, std::slice::from_ref(&cal), t(6), &opts()).is_err());
+    assert!(evaluate(&[customer(t(1))], &p, &[], t(6), &opts()).is_err());
+    assert!(EvaluateOptions::default().warn_within(TimeSpan::seconds(-1)).is_err());
+    assert!(Policy::new(" ", Filter::any(), Targets::none()).is_err());
+    assert!(policy(Targets::none()).reply_kinds(&[MessageKind::Customer]).is_err());
+    assert!(policy(Targets::none()).reply_kinds(&[]).is_err());
+    assert!(policy(Targets::none()).pause_on(&[Status::Solved]).is_err());
+    assert!(policy(Targets::none()).cap(TimeSpan::seconds(-5)).is_err());
+    Ok(())
+}
+
+#[test]
+fn policies_first_match_wins_with_shadow_warnings_and_catch_all() -> R {
+    let vip = Policy::new("vip", Filter::any().tier("gold").tier("platinum"), Targets::none().first_reply(working(1)))?;
+    let urgent = Policy::new("urgent", Filter::any().priority(Priority::Urgent), Targets::none().first_reply(working(1)))?;
+    let gold_email = Policy::new("gold email", Filter::any().tier("gold").channel("email"), Targets::none())?;
+    let returning = Policy::new("returning", Filter::any().customer(CustomerKind::Returning), Targets::none())?;
+    let rest = Policy::new("rest", Filter::any(), Targets::none())?;
+    let set = PolicySet::new(vec![vip.clone(), urgent.clone(), gold_email, returning.clone(), rest.clone()], CatchAll::Require)?;
+    assert_eq!(set.warnings(), &[PolicyWarning::Shadowed { policy: "gold email".into(), by: "vip".into() }]);
+    let facts = |tier: Option<&str>, prio, kind, tags: &[&str]| CustomerFacts {
+        customer: kind,
+        tier: tier.map(str::to_owned),
+        segment: Some("champions".into()),
+        priority: prio,
+        channel: Some("email".into()),
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+    };
+    assert_eq!(set.select(&facts(Some("gold"), Priority::Urgent, CustomerKind::New, &[])).name(), "vip");
+    assert_eq!(set.select(&facts(None, Priority::Urgent, CustomerKind::Returning, &[])).name(), "urgent");
+    assert_eq!(set.select(&facts(None, Priority::Low, CustomerKind::Returning, &[])).name(), "returning");
+    assert_eq!(set.select(&facts(Some("silver"), Priority::Low, CustomerKind::New, &[])).name(), "rest");
+    // Tags are all-of; segments are any-of.
+    let tagged = Policy::new("refund", Filter::any().tag("refund").tag("damaged").segment("champions"), Targets::none())?;
+    let set2 = PolicySet::new(vec![tagged, rest.clone()], CatchAll::Require)?;
+    assert_eq!(set2.select(&facts(None, Priority::Low, CustomerKind::New, &["refund"])).name(), "rest");
+    assert_eq!(set2.select(&facts(None, Priority::Low, CustomerKind::New, &["damaged", "refund", "x"])).name(), "refund");
+    // A catch-all is required or synthesised, and it shadows what follows.
+    let missing = PolicySet::new(vec![vip.clone()], CatchAll::Require).unwrap_err();
+    assert!(matches!(missing.kind(), ErrorKind::RuleViolation { rule: "catch-all", .. }));
+    let synth = PolicySet::new(vec![vip.clone()], CatchAll::Synthesize(Targets::none()))?;
+    assert_eq!(synth.policies().map(Policy::name).collect::<Vec<_>>(), ["vip", "catch-all"]);
+    let shadowed = PolicySet::new(vec![rest.clone(), urgent, rest.clone().clone()], CatchAll::Require);
+    assert!(shadowed.is_err(), "duplicate names");
+    let early = PolicySet::new(vec![Policy::new("all", Filter::any(), Targets::none())?, returning, rest], CatchAll::Require)?;
+    assert_eq!(early.warnings().len(), 2);
+    assert!(PolicySet::new(vec![], CatchAll::Require).is_err());
+    Ok(())
+}
+
+#[test]
+fn triage_orders_by_deadline_then_value_then_returning() {
+    let t = |hh| Some(utc(2024, 6, 17, hh, 0, 0));
+    let items = [
+        TriageItem::new("late-new", t(12), CustomerKind::New, dec!(50)),
+        TriageItem::new("none", None, CustomerKind::Returning, dec!(9999)),
+        TriageItem::new("soon", t(10), CustomerKind::New, dec!(1)),
+        TriageItem::new("late-old", t(12), CustomerKind::Returning, dec!(50)),
+        TriageItem::new("late-rich", t(12), CustomerKind::New, dec!(500)),
+        TriageItem::new("a-tie", t(12), CustomerKind::New, dec!(50)),
+    ];
+    let order: Vec<&str> = triage(&items).into_iter().map(|i| items[i].id.as_str()).collect();
+    assert_eq!(order, ["soon", "late-rich", "late-old", "a-tie", "late-new", "none"]);
+    assert!(triage(&[]).is_empty());
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn policy_state_round_trips() -> R {
+    let p = Policy::new("vip", Filter::any().tier("gold").tag("x"), Targets::none().first_reply(working(1)).resolution(Target::business_days(3)))?
+        .cap(TimeSpan::days(3)?)?
+        .reply_kinds(&[MessageKind::AgentReply, MessageKind::AutoAcknowledgement])?
+        .pause_on(&[Status::WaitingOnCustomer, Status::WaitingOnThirdParty])?;
+    let set = PolicySet::new(vec![p.clone()], CatchAll::Synthesize(Targets::none()))?;
+    let back: PolicySet = serde_json::from_str(&serde_json::to_string(&set)?)?;
+    assert_eq!(back, set);
+    // Deserialising re-validates: a list without a catch-all is rejected.
+    let only_vip = serde_json::to_string(&vec![p.clone()])?;
+    assert!(serde_json::from_str::<PolicySet>(&only_vip).is_err());
+    let bad_policy = serde_json::to_string(&p)?.replace("\"vip\"", "\"\"");
+    assert!(serde_json::from_str::<Policy>(&bad_policy).is_err());
+    let neg = serde_json::to_string(&Target::working(h(1))?)?.replace("3600", "-3600");
+    assert!(serde_json::from_str::<Target>(&neg).is_err());
+    let cal = always("UTC");
+    let events = vec![customer(utc(2024, 6, 17, 9, 0, 0)), reply(utc(2024, 6, 17, 9, 30, 0))];
+    let ev_back: Vec<Event> = serde_json::from_str(&serde_json::to_string(&events)?)?;
+    assert_eq!(ev_back, events);
+    let e = evaluate(&events, &p, &[cal], utc(2024, 6, 17, 10, 0, 0), &opts())?;
+    let e_back = serde_json::from_str(&serde_json::to_string(&e)?)?;
+    assert_eq!(e, e_back);
+    let item = TriageItem::from_evaluation("c1", &e, CustomerKind::Returning, dec!(12.5));
+    assert_eq!(serde_json::from_str::<TriageItem>(&serde_json::to_string(&item)?)?, item);
+    let o = EvaluateOptions::default().warn_within(m(30))?;
+    assert_eq!(serde_json::from_str::<EvaluateOptions>(&serde_json::to_string(&o)?)?, o);
+    Ok(())
+}
