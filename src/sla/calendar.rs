@@ -806,7 +806,7 @@ impl Calendar {
 }
 
 fn fmt_span(a: i64, b: i64) -> String {
-    let hm = |s: i64| format!("{:02}:{:02}", s / 3600, (s / 60) % 60);
+    let hm = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
     format!("{}-{}", hm(a), hm(b))
 }
 

@@ -919,3 +919,112 @@ fn policy_state_round_trips() -> R {
     assert_eq!(serde_json::from_str::<EvaluateOptions>(&serde_json::to_string(&o)?)?, o);
     Ok(())
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn calendars() -> &'static [Calendar] {
+        static CALS: OnceLock<Vec<Calendar>> = OnceLock::new();
+        CALS.get_or_init(|| {
+            let s = |a, b, c, d| Shift::hm(a, b, c, d).unwrap();
+            let mut ny = Calendar::builder("America/New_York");
+            ny.weekdays(&[s(9, 0, 17, 0)]);
+            for y in 2023..=2026 {
+                for (mo, d) in [(1, 1), (7, 4), (11, 27), (12, 25), (12, 26)] {
+                    ny.holiday(date(y, mo, d));
+                }
+            }
+            let mut syd = Calendar::builder("Australia/Sydney");
+            syd.weekdays(&[s(8, 0, 12, 0), s(13, 0, 17, 30)]).hours(Weekday::Fri, &[s(8, 0, 12, 0), s(22, 0, 6, 0)]);
+            syd.holiday(date(2024, 4, 6)).override_hours(date(2024, 10, 6), &[s(1, 0, 4, 0)]);
+            let mut ber = Calendar::builder("Europe/Berlin");
+            ber.every_day(&[Shift::full_day()]).holiday(date(2024, 10, 27)).holiday(date(2025, 3, 30));
+            let mut sh = Calendar::builder("Asia/Shanghai");
+            sh.weekdays(&[s(9, 0, 12, 0), s(13, 0, 18, 0)]);
+            for d in 10..=17 {
+                sh.holiday(date(2024, 2, d));
+            }
+            sh.override_hours(date(2024, 2, 18), &[s(9, 0, 18, 0)]);
+            vec![ny.build().unwrap(), syd.build().unwrap(), ber.build().unwrap(), sh.build().unwrap()]
+        })
+    }
+
+    fn instant() -> impl Strategy<Value = DateTime<Utc>> {
+        // 2023-01-01 .. 2026-01-01, second resolution.
+        (1_672_531_200i64..1_767_225_600).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
+    }
+
+    fn amount() -> impl Strategy<Value = TimeSpan> {
+        prop_oneof![0i64..4 * 3600, 0i64..2000 * 3600].prop_map(TimeSpan::seconds)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn add_then_between_gives_back_the_amount(ci in 0usize..4, t in instant(), d in amount()) {
+            let cal = &calendars()[ci];
+            let end = cal.add(t, d).unwrap();
+            prop_assert_eq!(cal.between(t, end).unwrap(), d);
+            if d > TimeSpan::ZERO {
+                prop_assert!(end > t);
+                // Earliest: one second less of working time ends strictly earlier.
+                let before = cal.add(t, TimeSpan::seconds(d.as_secs() - 1)).unwrap();
+                prop_assert!(before < end);
+            }
+        }
+
+        #[test]
+        fn between_then_add_does_not_pass_the_end(ci in 0usize..4, a in instant(), b in instant()) {
+            let cal = &calendars()[ci];
+            let (a, b) = if a <= b { (a, b) } else { (b, a) };
+            let d = cal.between(a, b).unwrap();
+            prop_assert_eq!(cal.between(b, a).unwrap().as_secs(), -d.as_secs());
+            let back = cal.add(a, d).unwrap();
+            prop_assert!(back <= b);
+            if b > a && cal.is_open(b - chrono::TimeDelta::seconds(1)).unwrap() {
+                prop_assert_eq!(back, b);
+            }
+        }
+
+        #[test]
+        fn between_is_additive(ci in 0usize..4, a in instant(), b in instant(), c in instant()) {
+            let cal = &calendars()[ci];
+            let ab = cal.between(a, b).unwrap().as_secs();
+            let bc = cal.between(b, c).unwrap().as_secs();
+            prop_assert_eq!(ab + bc, cal.between(a, c).unwrap().as_secs());
+        }
+
+        #[test]
+        fn deadlines_are_monotone_in_target_and_start(
+            ci in 0usize..4, t in instant(), dt in 0i64..30 * 86_400, d1 in amount(), d2 in amount(), n1 in 0u32..40, n2 in 0u32..40,
+        ) {
+            let cal = &calendars()[ci];
+            let (lo, hi) = if d1 <= d2 { (d1, d2) } else { (d2, d1) };
+            prop_assert!(cal.add(t, lo).unwrap() <= cal.add(t, hi).unwrap());
+            let later = t + chrono::TimeDelta::seconds(dt);
+            prop_assert!(cal.add(t, d1).unwrap() <= cal.add(later, d1).unwrap());
+            let (nlo, nhi) = (n1.min(n2), n1.max(n2));
+            prop_assert!(cal.add_business_days(t, nlo).unwrap() <= cal.add_business_days(t, nhi).unwrap());
+            prop_assert!(cal.add_business_days(t, n1).unwrap() <= cal.add_business_days(later, n1).unwrap());
+            prop_assert!(cal.next_open(t).unwrap() >= t);
+            prop_assert!(cal.is_open(cal.next_open(t).unwrap()).unwrap());
+        }
+
+        #[test]
+        fn evaluated_deadlines_are_monotone(ci in 0usize..4, t in instant(), dt in 0i64..5 * 86_400, h1 in 0i64..200, h2 in 0i64..200) {
+            let cal = &calendars()[ci];
+            let now = t + chrono::TimeDelta::seconds(dt);
+            let deadline = |start: DateTime<Utc>, hours: i64| {
+                let p = policy(Targets::none().first_reply(Target::working(TimeSpan::hours(hours).unwrap()).unwrap()));
+                let e = evaluate(&[customer(start)], &p, std::slice::from_ref(cal), now, &opts()).unwrap();
+                e.current(Metric::FirstReply).unwrap().deadline.unwrap()
+            };
+            let (lo, hi) = (h1.min(h2), h1.max(h2));
+            prop_assert!(deadline(t, lo) <= deadline(t, hi));
+            prop_assert!(deadline(t, h1) <= deadline(now, h1));
+        }
+    }
+}
