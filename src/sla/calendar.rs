@@ -305,6 +305,10 @@ pub struct Calendar {
     week_total: i64,
     /// Weekdays with opening hours.
     business_days_per_week: i64,
+    /// `open_prefix[w][k]`: open wall seconds of the `k` days starting on weekday `w`.
+    open_prefix: [[i64; 8]; 7],
+    /// `business_prefix[w][k]`: business days among the `k` days starting on weekday `w`.
+    business_prefix: [[i64; 8]; 7],
     /// Closed local days (days since 1970-01-01), sorted, unique.
     closed: Vec<i64>,
     /// Overridden local days with their spans, sorted by day.
@@ -431,6 +435,16 @@ impl Calendar {
         check_overlaps(ring, Some(WEEK))?;
         let week_total: i64 = week.iter().flatten().map(|(a, b)| b - a).sum();
         let business_days_per_week = week.iter().filter(|v| !v.is_empty()).count() as i64;
+        let mut open_prefix = [[0i64; 8]; 7];
+        let mut business_prefix = [[0i64; 8]; 7];
+        for w in 0..7 {
+            for k in 1..8 {
+                let day = week.get((w + k - 1) % 7).map_or(&[][..], Vec::as_slice);
+                let open: i64 = day.iter().map(|(a, b)| b - a).sum();
+                open_prefix[w][k] = open_prefix[w][k - 1] + open;
+                business_prefix[w][k] = business_prefix[w][k - 1] + i64::from(!day.is_empty());
+            }
+        }
 
         let mut closed = Vec::with_capacity(spec.holidays.len());
         for h in &spec.holidays {
@@ -461,6 +475,8 @@ impl Calendar {
             week,
             week_total,
             business_days_per_week,
+            open_prefix,
+            business_prefix,
             closed,
             overrides,
             special,
@@ -530,6 +546,20 @@ impl Calendar {
         (self.raw_shifts(day), clip)
     }
 
+    /// Open wall seconds of the `j` ordinary days starting on weekday `wd`.
+    #[inline]
+    fn open_in(&self, wd: usize, j: i64) -> i64 {
+        let part = self.open_prefix.get(wd).and_then(|p| p.get((j % 7) as usize)).copied().unwrap_or(0);
+        (j / 7) * self.week_total + part
+    }
+
+    /// Business days among the `j` ordinary days starting on weekday `wd`.
+    #[inline]
+    fn business_in(&self, wd: usize, j: i64) -> i64 {
+        let part = self.business_prefix.get(wd).and_then(|p| p.get((j % 7) as usize)).copied().unwrap_or(0);
+        (j / 7) * self.business_days_per_week + part
+    }
+
     fn is_business_day(&self, day: i64) -> bool {
         !self.is_closed(day) && !self.raw_shifts(day).is_empty()
     }
@@ -577,20 +607,31 @@ impl Calendar {
             let ns = self.next_special(&mut c, day);
             if day > first_day {
                 if self.week_total > 0 {
+                    // Skip ordinary days in O(1): no special date up to the day after the
+                    // last skipped one, one UTC offset throughout, all before `limit`, and
+                    // strictly less than the remaining budget.
                     let l0 = day * DAY;
                     self.resolve(&mut c, l0);
                     let seg = c.seg;
                     let u0 = l0 - seg.off;
                     if u0 >= seg.lo_u && u0 >= from {
-                        let k = ((ns.saturating_sub(day) - 1) / 7)
-                            .min((seg.hi_l - l0 - DAY) / WEEK)
-                            .min((budget - consumed - 1) / self.week_total)
-                            .min((limit.saturating_add(seg.off) - l0 - DAY).div_euclid(WEEK));
-                        if k > 0 {
-                            consumed += k * self.week_total;
-                            day += 7 * k;
-                            idle = 0;
-                            continue;
+                        let j_max = (ns.saturating_sub(day) - 1)
+                            .min((seg.hi_l - l0 - DAY) / DAY)
+                            .min((limit.saturating_add(seg.off) - l0 - DAY).div_euclid(DAY));
+                        if j_max > 0 {
+                            let rem = budget - consumed;
+                            let wd = weekday_index(day);
+                            let mut j = 7 * (j_max / 7).min((rem - 1) / self.week_total);
+                            while j < j_max && self.open_in(wd, j + 1) < rem {
+                                j += 1;
+                            }
+                            if j > 0 {
+                                let open = self.open_in(wd, j);
+                                consumed += open;
+                                day += j;
+                                idle = if open > 0 { 0 } else { idle + j };
+                                continue;
+                            }
                         }
                     }
                 } else if ns > day + 1 {
@@ -738,12 +779,17 @@ impl Calendar {
         let mut c = self.cursor(day * DAY, day + 1);
         while left > 0 {
             let ns = self.next_special(&mut c, day + 1);
-            let per_week = self.business_days_per_week;
-            if per_week > 0 {
-                let k = ((ns.saturating_sub(day) - 1) / 7).min((left - 1) / per_week);
-                if k > 0 {
-                    day += 7 * k;
-                    left -= k * per_week;
+            // Days day+1 ..= day+j are ordinary when day + j < ns.
+            let j_max = ns.saturating_sub(day) - 1;
+            if self.business_days_per_week > 0 && j_max > 0 {
+                let wd = weekday_index(day + 1);
+                let mut j = 7 * (j_max / 7).min((left - 1) / self.business_days_per_week);
+                while j < j_max && self.business_in(wd, j + 1) < left {
+                    j += 1;
+                }
+                if j > 0 {
+                    left -= self.business_in(wd, j);
+                    day += j;
                     continue;
                 }
             }
@@ -751,7 +797,12 @@ impl Calendar {
             if day * DAY >= RANGE_END + DAY {
                 return Err(out_of_range(u));
             }
-            if self.is_business_day(day) {
+            let business = if day < ns {
+                self.week.get(weekday_index(day)).is_some_and(|v| !v.is_empty())
+            } else {
+                self.is_business_day(day)
+            };
+            if business {
                 left -= 1;
                 idle = 0;
             } else {
