@@ -10,10 +10,23 @@ use std::hint::black_box;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use loyalty::sla::{evaluate, Calendar, EvaluateOptions, Event, Filter, Policy, Shift, Target, Targets, TimeSpan};
+use loyalty::sla::{
+    evaluate, Calendar, EvaluateOptions, Event, Filter, Policy, Shift, Target, Targets, TimeSpan,
+};
 
-const HOLIDAYS: [(u32, u32); 11] =
-    [(1, 1), (1, 15), (2, 19), (5, 27), (6, 19), (7, 4), (9, 2), (10, 14), (11, 11), (11, 28), (12, 25)];
+const HOLIDAYS: [(u32, u32); 11] = [
+    (1, 1),
+    (1, 15),
+    (2, 19),
+    (5, 27),
+    (6, 19),
+    (7, 4),
+    (9, 2),
+    (10, 14),
+    (11, 11),
+    (11, 28),
+    (12, 25),
+];
 
 fn calendar() -> Calendar {
     let mut b = Calendar::builder("America/New_York");

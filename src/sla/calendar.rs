@@ -376,7 +376,7 @@ fn check_overlaps(mut v: Vec<(i64, i64, String)>, ring: Option<i64>) -> Result<(
 
 fn in_range(date: NaiveDate, what: &'static str) -> Result<i64> {
     let d = day_number(date);
-    if d < RANGE_START / DAY || d >= RANGE_END / DAY {
+    if !(RANGE_START / DAY..RANGE_END / DAY).contains(&d) {
         return Err(Error::invalid(what, date, "outside the supported range 1970..2100"));
     }
     Ok(d)
@@ -400,7 +400,9 @@ impl Calendar {
     /// Starts a builder for a calendar in the IANA zone `time_zone` (checked in `build`).
     #[must_use]
     pub fn builder(time_zone: &str) -> CalendarBuilder {
-        CalendarBuilder { spec: CalendarSpec { time_zone: time_zone.to_owned(), ..Default::default() } }
+        CalendarBuilder {
+            spec: CalendarSpec { time_zone: time_zone.to_owned(), ..Default::default() },
+        }
     }
 
     /// Validates a calendar description and precomputes its lookup tables (the zone's offset
@@ -414,10 +416,9 @@ impl Calendar {
     ///   overrides for one date, or a date outside 1970..2100;
     /// - [`ErrorKind::EmptyInput`] when the calendar has no open time at all.
     pub fn new(spec: CalendarSpec) -> Result<Calendar> {
-        let tz: Tz = spec
-            .time_zone
-            .parse()
-            .map_err(|_| Error::from(ErrorKind::UnknownTimeZone { name: spec.time_zone.clone() }))?;
+        let tz: Tz = spec.time_zone.parse().map_err(|_| {
+            Error::from(ErrorKind::UnknownTimeZone { name: spec.time_zone.clone() })
+        })?;
         let mut spec = spec;
         let mut ring = Vec::new();
         let mut week: [Vec<(i64, i64)>; 7] = Default::default();
@@ -465,7 +466,8 @@ impl Calendar {
             }
             overrides.push((d, o.shifts.iter().map(|s| s.span()).collect()));
         }
-        let mut special: Vec<i64> = closed.iter().copied().chain(overrides.iter().map(|o| o.0)).collect();
+        let mut special: Vec<i64> =
+            closed.iter().copied().chain(overrides.iter().map(|o| o.0)).collect();
         special.sort_unstable();
         special.dedup();
 
@@ -487,7 +489,11 @@ impl Calendar {
             let mut v = Vec::new();
             for day in d - 1..=d + 1 {
                 for &(a, b) in cal.raw_shifts(day) {
-                    v.push((day * DAY + a, day * DAY + b, format!("{} {}", date_of(day), fmt_span(a, b))));
+                    v.push((
+                        day * DAY + a,
+                        day * DAY + b,
+                        format!("{} {}", date_of(day), fmt_span(a, b)),
+                    ));
                 }
             }
             check_overlaps(v, None)?;
@@ -549,14 +555,20 @@ impl Calendar {
     /// Open wall seconds of the `j` ordinary days starting on weekday `wd`.
     #[inline]
     fn open_in(&self, wd: usize, j: i64) -> i64 {
-        let part = self.open_prefix.get(wd).and_then(|p| p.get((j % 7) as usize)).copied().unwrap_or(0);
+        let part =
+            self.open_prefix.get(wd).and_then(|p| p.get((j % 7) as usize)).copied().unwrap_or(0);
         (j / 7) * self.week_total + part
     }
 
     /// Business days among the `j` ordinary days starting on weekday `wd`.
     #[inline]
     fn business_in(&self, wd: usize, j: i64) -> i64 {
-        let part = self.business_prefix.get(wd).and_then(|p| p.get((j % 7) as usize)).copied().unwrap_or(0);
+        let part = self
+            .business_prefix
+            .get(wd)
+            .and_then(|p| p.get((j % 7) as usize))
+            .copied()
+            .unwrap_or(0);
         (j / 7) * self.business_days_per_week + part
     }
 
@@ -681,7 +693,13 @@ impl Calendar {
         }
     }
 
-    fn stop_without_time(&self, from: i64, consumed: i64, limit: i64, measuring: bool) -> Result<Stop> {
+    fn stop_without_time(
+        &self,
+        from: i64,
+        consumed: i64,
+        limit: i64,
+        measuring: bool,
+    ) -> Result<Stop> {
         if measuring {
             Ok(Stop { at: limit, consumed, day: 0 })
         } else {
@@ -731,7 +749,11 @@ impl Calendar {
 
     pub(crate) fn add_secs(&self, u: i64, d: i64) -> Result<i64> {
         if d < 0 {
-            return Err(Error::invalid("working time", TimeSpan::seconds(d), "must not be negative"));
+            return Err(Error::invalid(
+                "working time",
+                TimeSpan::seconds(d),
+                "must not be negative",
+            ));
         }
         if d == 0 {
             return Ok(u);
@@ -879,7 +901,11 @@ fn out_of_range(u: i64) -> Error {
 pub(crate) fn to_secs(t: DateTime<Utc>) -> Result<i64> {
     let u = t.timestamp();
     if !(RANGE_START..RANGE_END).contains(&u) {
-        return Err(Error::invalid("instant", t.to_rfc3339(), "outside the supported range 1970..2100"));
+        return Err(Error::invalid(
+            "instant",
+            t.to_rfc3339(),
+            "outside the supported range 1970..2100",
+        ));
     }
     Ok(u)
 }

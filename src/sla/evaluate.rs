@@ -234,7 +234,11 @@ impl Evaluation {
     /// The earliest deadline among open (active or paused) cycles.
     #[must_use]
     pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
-        self.cycles.iter().filter(|c| c.state != CycleState::Fulfilled).filter_map(|c| c.deadline).min()
+        self.cycles
+            .iter()
+            .filter(|c| c.state != CycleState::Fulfilled)
+            .filter_map(|c| c.deadline)
+            .min()
     }
 
     /// Whether any cycle is breached.
@@ -310,7 +314,12 @@ impl Cycle {
     }
 
     /// The deadline computed from the target; `resume_at` is where a paused clock restarts.
-    fn computed_deadline(&self, cals: &[Calendar], cal_now: usize, resume_at: i64) -> Result<Option<i64>> {
+    fn computed_deadline(
+        &self,
+        cals: &[Calendar],
+        cal_now: usize,
+        resume_at: i64,
+    ) -> Result<Option<i64>> {
         let Some(clock) = self.target else { return Ok(None) };
         let target = match clock {
             Clock::Calendar(s) | Clock::Working(s) => s,
@@ -394,12 +403,19 @@ pub fn evaluate(
     for (i, ev) in events.iter().enumerate() {
         let t = ev.at.timestamp();
         if t < prev {
-            return Err(Error::invalid_record(i, "at", ev.at.to_rfc3339(), "earlier than the previous event"));
+            return Err(Error::invalid_record(
+                i,
+                "at",
+                ev.at.to_rfc3339(),
+                "earlier than the previous event",
+            ));
         }
         if t > now_s {
             return Err(Error::invalid_record(i, "at", ev.at.to_rfc3339(), "later than now"));
         }
-        to_secs(ev.at).map_err(|_| Error::invalid_record(i, "at", ev.at.to_rfc3339(), "outside 1970..2100"))?;
+        to_secs(ev.at).map_err(|_| {
+            Error::invalid_record(i, "at", ev.at.to_rfc3339(), "outside 1970..2100")
+        })?;
         prev = t;
         let paused = policy.pauses(status);
         match &ev.kind {
@@ -414,19 +430,51 @@ pub fn evaluate(
                 }
                 if !seen_customer {
                     seen_customer = true;
-                    start_cycle(&mut cycles, &mut counts, Metric::FirstReply, t, &targets, cal_idx, paused_now)?;
-                    start_cycle(&mut cycles, &mut counts, Metric::Resolution, t, &targets, cal_idx, paused_now)?;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::FirstReply,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused_now,
+                    )?;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::Resolution,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused_now,
+                    )?;
                     continue;
                 }
                 if status == Status::Solved {
                     status = Status::Open;
-                    start_cycle(&mut cycles, &mut counts, Metric::Resolution, t, &targets, cal_idx, false)?;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::Resolution,
+                        t,
+                        &targets,
+                        cal_idx,
+                        false,
+                    )?;
                 }
-                let awaiting = cycles
-                    .iter()
-                    .any(|c| c.is_open() && matches!(c.metric, Metric::FirstReply | Metric::NextReply));
+                let awaiting = cycles.iter().any(|c| {
+                    c.is_open() && matches!(c.metric, Metric::FirstReply | Metric::NextReply)
+                });
                 if !awaiting {
-                    start_cycle(&mut cycles, &mut counts, Metric::NextReply, t, &targets, cal_idx, paused_now)?;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::NextReply,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused_now,
+                    )?;
                 }
             }
             EventKind::Message(kind) => {
@@ -455,7 +503,15 @@ pub fn evaluate(
                     restart_periodic = targets.of(Metric::PeriodicUpdate).is_some();
                 }
                 if restart_periodic {
-                    start_cycle(&mut cycles, &mut counts, Metric::PeriodicUpdate, t, &targets, cal_idx, paused)?;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::PeriodicUpdate,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused,
+                    )?;
                 }
             }
             EventKind::Status(s) => {
@@ -499,9 +555,17 @@ pub fn evaluate(
                 }
             }
             EventKind::DueDate { metric, due } => {
-                let due_s = to_secs(*due).map_err(|_| Error::invalid_record(i, "due", due.to_rfc3339(), "outside 1970..2100"))?;
-                let Some(c) = cycles.iter_mut().rev().find(|c| c.metric == *metric && c.is_open()) else {
-                    return Err(Error::invalid_record(i, "metric", format!("{metric:?}"), "no open cycle"));
+                let due_s = to_secs(*due).map_err(|_| {
+                    Error::invalid_record(i, "due", due.to_rfc3339(), "outside 1970..2100")
+                })?;
+                let Some(c) = cycles.iter_mut().rev().find(|c| c.metric == *metric && c.is_open())
+                else {
+                    return Err(Error::invalid_record(
+                        i,
+                        "metric",
+                        format!("{metric:?}"),
+                        "no open cycle",
+                    ));
                 };
                 c.manual_due = Some(due_s);
                 c.applied_at = t;

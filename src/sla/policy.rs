@@ -347,7 +347,11 @@ impl Policy {
             return Err(Error::empty("reply kinds"));
         }
         if kinds.contains(&MessageKind::Customer) {
-            return Err(Error::invalid("reply kinds", "Customer", "a customer message is not a reply"));
+            return Err(Error::invalid(
+                "reply kinds",
+                "Customer",
+                "a customer message is not a reply",
+            ));
         }
         self.reply_kinds = kinds.iter().copied().collect();
         Ok(self)
@@ -419,7 +423,9 @@ struct PolicyRepr {
 impl TryFrom<PolicyRepr> for Policy {
     type Error = Error;
     fn try_from(r: PolicyRepr) -> Result<Policy> {
-        let p = Policy::new(r.name, r.filter, r.targets)?.reply_kinds(&r.reply_kinds)?.pause_on(&r.pause_on)?;
+        let p = Policy::new(r.name, r.filter, r.targets)?
+            .reply_kinds(&r.reply_kinds)?
+            .pause_on(&r.pause_on)?;
         match r.cap {
             Some(c) => p.cap(c),
             None => Ok(p),
@@ -507,8 +513,12 @@ impl PolicySet {
         }
         let mut warnings = Vec::new();
         for (j, later) in policies.iter().enumerate() {
-            if let Some(earlier) = policies.iter().take(j).find(|e| e.filter.covers(&later.filter)) {
-                warnings.push(PolicyWarning::Shadowed { policy: later.name.clone(), by: earlier.name.clone() });
+            if let Some(earlier) = policies.iter().take(j).find(|e| e.filter.covers(&later.filter))
+            {
+                warnings.push(PolicyWarning::Shadowed {
+                    policy: later.name.clone(),
+                    by: earlier.name.clone(),
+                });
             }
         }
         let Some(catch_all) = policies.pop() else {

@@ -46,13 +46,23 @@ pub struct TriageItem {
 impl TriageItem {
     /// An item.
     #[must_use]
-    pub fn new(id: impl Into<String>, deadline: Option<DateTime<Utc>>, customer: CustomerKind, value: Decimal) -> TriageItem {
+    pub fn new(
+        id: impl Into<String>,
+        deadline: Option<DateTime<Utc>>,
+        customer: CustomerKind,
+        value: Decimal,
+    ) -> TriageItem {
         TriageItem { id: id.into(), deadline, customer, value }
     }
 
     /// An item whose deadline is the evaluation's next open deadline.
     #[must_use]
-    pub fn from_evaluation(id: impl Into<String>, eval: &Evaluation, customer: CustomerKind, value: Decimal) -> TriageItem {
+    pub fn from_evaluation(
+        id: impl Into<String>,
+        eval: &Evaluation,
+        customer: CustomerKind,
+        value: Decimal,
+    ) -> TriageItem {
         TriageItem::new(id, eval.next_deadline(), customer, value)
     }
 }

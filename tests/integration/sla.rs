@@ -4,8 +4,8 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use loyalty::sla::{
     evaluate, triage, CalendarSpec, CatchAll, CustomerFacts, CustomerKind, CycleState,
-    EvaluateOptions, Event, EventKind, Filter, Holiday, MessageKind, Metric, Policy,
-    PolicySet, PolicyWarning, Priority, Risk, Status, Target, Targets, TriageItem,
+    EvaluateOptions, Event, EventKind, Filter, Holiday, MessageKind, Metric, Policy, PolicySet,
+    PolicyWarning, Priority, Risk, Status, Target, Targets, TriageItem,
 };
 use loyalty::sla::{Calendar, Shift, TimeSpan};
 use loyalty::ErrorKind;
@@ -19,7 +19,10 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
 
 /// A local wall time in `tz`; the earlier instant if ambiguous.
 fn at(tz: Tz, y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-    tz.with_ymd_and_hms(y, mo, d, h, mi, s).earliest().expect("wall time exists").with_timezone(&Utc)
+    tz.with_ymd_and_hms(y, mo, d, h, mi, s)
+        .earliest()
+        .expect("wall time exists")
+        .with_timezone(&Utc)
 }
 
 fn ny(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -62,7 +65,10 @@ fn bug02_weeks_across_spring_forward_are_not_merged() -> R {
 
 #[test]
 fn bug03_holiday_end_is_exclusive() -> R {
-    let cal = Calendar::builder("UTC").every_day(&[Shift::full_day()]).holiday(date(2024, 12, 25)).build()?;
+    let cal = Calendar::builder("UTC")
+        .every_day(&[Shift::full_day()])
+        .holiday(date(2024, 12, 25))
+        .build()?;
     assert!(!cal.is_open(utc(2024, 12, 25, 23, 59, 59))?);
     assert!(cal.is_open(utc(2024, 12, 26, 0, 0, 0))?);
     assert_eq!(cal.between(utc(2024, 12, 24, 23, 0, 0), utc(2024, 12, 26, 1, 0, 0))?, h(2));
@@ -99,7 +105,10 @@ fn bug05_always_open_equals_calendar_time_across_sunday_midnight() -> R {
 #[test]
 fn bug07_friday_to_saturday_counts_friday_only() -> R {
     let cal = nine_to_five("America/New_York");
-    assert_eq!(cal.between(ny(2024, 6, 14, 10, 40), ny(2024, 6, 15, 10, 40))?, TimeSpan::seconds(6 * 3600 + 20 * 60));
+    assert_eq!(
+        cal.between(ny(2024, 6, 14, 10, 40), ny(2024, 6, 15, 10, 40))?,
+        TimeSpan::seconds(6 * 3600 + 20 * 60)
+    );
     Ok(())
 }
 
@@ -123,7 +132,12 @@ fn bug09_both_ends_after_hours_count_the_day_between() -> R {
 #[test]
 fn bug10_adding_zero_is_identity_and_next_open_is_separate() -> R {
     let cal = nine_to_five("America/New_York");
-    for t in [ny(2024, 6, 16, 12, 0), ny(2024, 6, 17, 7, 0), ny(2024, 6, 17, 12, 0), ny(2024, 6, 17, 17, 0)] {
+    for t in [
+        ny(2024, 6, 16, 12, 0),
+        ny(2024, 6, 17, 7, 0),
+        ny(2024, 6, 17, 12, 0),
+        ny(2024, 6, 17, 17, 0),
+    ] {
         assert_eq!(cal.add(t, TimeSpan::ZERO)?, t);
     }
     assert_eq!(cal.next_open(ny(2024, 6, 16, 12, 0))?, ny(2024, 6, 17, 9, 0));
@@ -200,10 +214,15 @@ fn bug15_reversed_arguments_negate() -> R {
 
 #[test]
 fn bug16_next_open_across_fall_back_is_not_earlier_than_t() -> R {
-    let cal = Calendar::builder("America/New_York").hours(Weekday::Sun, &[Shift::hm(2, 0, 12, 0)?]).build()?;
+    let cal = Calendar::builder("America/New_York")
+        .hours(Weekday::Sun, &[Shift::hm(2, 0, 12, 0)?])
+        .build()?;
     let t = DateTime::parse_from_rfc3339("2024-11-03T01:59:30-04:00")?.with_timezone(&Utc);
     let open = cal.next_open(t)?;
-    assert_eq!(open, DateTime::parse_from_rfc3339("2024-11-03T02:00:00-05:00")?.with_timezone(&Utc));
+    assert_eq!(
+        open,
+        DateTime::parse_from_rfc3339("2024-11-03T02:00:00-05:00")?.with_timezone(&Utc)
+    );
     assert!(open >= t);
     Ok(())
 }
@@ -242,7 +261,8 @@ fn bug18_paris_spring_and_fall_every_operation() -> R {
 #[test]
 fn bug19_intervals_around_the_spring_gap_follow_the_gap_policy() -> R {
     // 2024-03-10 America/New_York: 02:00-03:00 does not exist.
-    let sun = |s: Shift| Calendar::builder("America/New_York").hours(Weekday::Sun, &[s]).build().unwrap();
+    let sun =
+        |s: Shift| Calendar::builder("America/New_York").hours(Weekday::Sun, &[s]).build().unwrap();
     let day = (ny(2024, 3, 10, 0, 0), ny(2024, 3, 11, 0, 0));
     // Starting in the gap: opens when the clock reaches 03:00.
     let starts_in = sun(Shift::hm(2, 30, 4, 0)?);
@@ -264,7 +284,9 @@ fn bug19_intervals_around_the_spring_gap_follow_the_gap_policy() -> R {
 #[test]
 fn bug20_fold_resolves_to_the_earlier_instant() -> R {
     // 2024-11-03 America/New_York: 01:00-02:00 happens twice.
-    let cal = Calendar::builder("America/New_York").hours(Weekday::Sun, &[Shift::hm(1, 30, 3, 0)?]).build()?;
+    let cal = Calendar::builder("America/New_York")
+        .hours(Weekday::Sun, &[Shift::hm(1, 30, 3, 0)?])
+        .build()?;
     let first_0130 = DateTime::parse_from_rfc3339("2024-11-03T01:30:00-04:00")?.with_timezone(&Utc);
     assert_eq!(cal.next_open(ny(2024, 11, 3, 0, 0))?, first_0130);
     // 01:30 EDT to 03:00 EST is 2.5 real hours.
@@ -354,7 +376,9 @@ fn bug27_no_open_time_is_an_error_not_a_loop() -> R {
         .unwrap_err();
     assert!(matches!(all_holidays.kind(), ErrorKind::EmptyInput { .. }));
     // Open time only on one date: searching after it fails instead of looping.
-    let once = Calendar::builder("UTC").override_hours(date(2024, 6, 15), &[Shift::hm(9, 0, 17, 0)?]).build()?;
+    let once = Calendar::builder("UTC")
+        .override_hours(date(2024, 6, 15), &[Shift::hm(9, 0, 17, 0)?])
+        .build()?;
     assert_eq!(once.add(utc(2024, 6, 1, 0, 0, 0), h(8))?, utc(2024, 6, 15, 17, 0, 0));
     let err = once.add(utc(2024, 6, 15, 12, 0, 0), h(8)).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidInput { .. }), "{err}");
@@ -364,7 +388,10 @@ fn bug27_no_open_time_is_an_error_not_a_loop() -> R {
 
 #[test]
 fn bug28_always_open_holiday_pushes_deadline_a_day() -> R {
-    let cal = Calendar::builder("UTC").every_day(&[Shift::full_day()]).holiday(date(2024, 6, 16)).build()?;
+    let cal = Calendar::builder("UTC")
+        .every_day(&[Shift::full_day()])
+        .holiday(date(2024, 6, 16))
+        .build()?;
     let t = utc(2024, 6, 15, 12, 0, 0);
     assert_eq!(cal.add(t, h(48))?, t + chrono::TimeDelta::hours(72));
     Ok(())
@@ -375,7 +402,9 @@ fn syd(y: i32, mo: u32, d: u32, hh: u32, mi: u32) -> DateTime<Utc> {
 }
 
 /// (zone, spring-forward date, fall-back date, local hour inside the gap / fold)
-const DST_CASES: [(&str, (i32, u32, u32), (i32, u32, u32), u32, u32); 3] = [
+type Ymd = (i32, u32, u32);
+
+const DST_CASES: [(&str, Ymd, Ymd, u32, u32); 3] = [
     ("America/New_York", (2024, 3, 10), (2024, 11, 3), 2, 1),
     ("Europe/Berlin", (2024, 3, 31), (2024, 10, 27), 2, 2),
     ("Australia/Sydney", (2024, 10, 6), (2024, 4, 7), 2, 2),
@@ -387,7 +416,7 @@ fn dst_gap_and_fold_in_three_zones() -> R {
         let tz: Tz = zone.parse()?;
         let all = always(zone);
         let nine = Calendar::builder(zone).every_day(&[Shift::hm(9, 0, 17, 0)?]).build()?;
-        let day = |(y, mo, d): (i32, u32, u32), add: u64| {
+        let day = |(y, mo, d): Ymd, add: u64| {
             let nd = date(y, mo, d) + chrono::Days::new(add);
             at(tz, nd.year(), nd.month(), nd.day(), 0, 0, 0)
         };
@@ -399,14 +428,18 @@ fn dst_gap_and_fold_in_three_zones() -> R {
         // A shift starting inside the gap opens at the end of the gap.
         let (y, mo, d) = gap;
         let wd = NaiveDate::from_ymd_opt(y, mo, d).unwrap().weekday();
-        let in_gap = Calendar::builder(zone).hours(wd, &[Shift::hm(gap_hour, 30, gap_hour + 3, 0)?]).build()?;
+        let in_gap = Calendar::builder(zone)
+            .hours(wd, &[Shift::hm(gap_hour, 30, gap_hour + 3, 0)?])
+            .build()?;
         let gap_end = at(tz, y, mo, d, gap_hour + 1, 0, 0);
         assert_eq!(in_gap.next_open(day(gap, 0))?, gap_end, "{zone}");
         assert_eq!(in_gap.between(day(gap, 0), day(gap, 1))?, h(2), "{zone}");
         // A shift starting inside the fold opens at the earlier instant and runs the extra hour.
         let (y, mo, d) = fold;
         let wd = NaiveDate::from_ymd_opt(y, mo, d).unwrap().weekday();
-        let in_fold = Calendar::builder(zone).hours(wd, &[Shift::hm(fold_hour, 30, fold_hour + 2, 0)?]).build()?;
+        let in_fold = Calendar::builder(zone)
+            .hours(wd, &[Shift::hm(fold_hour, 30, fold_hour + 2, 0)?])
+            .build()?;
         let earlier = at(tz, y, mo, d, fold_hour, 30, 0);
         assert_eq!(in_fold.next_open(day(fold, 0))?, earlier, "{zone}");
         assert_eq!(in_fold.between(day(fold, 0), day(fold, 1))?, TimeSpan::seconds(9000), "{zone}");
@@ -507,9 +540,13 @@ fn long_targets_skip_weeks_and_stay_exact() -> R {
 
 #[test]
 fn bad_input_is_typed() -> R {
-    let unknown = Calendar::builder("Mars/Olympus").weekdays(&[Shift::hm(9, 0, 17, 0)?]).build().unwrap_err();
+    let unknown =
+        Calendar::builder("Mars/Olympus").weekdays(&[Shift::hm(9, 0, 17, 0)?]).build().unwrap_err();
     assert_eq!(unknown.kind(), &ErrorKind::UnknownTimeZone { name: "Mars/Olympus".into() });
-    let overlap = Calendar::builder("UTC").weekdays(&[Shift::hm(9, 0, 13, 0)?, Shift::hm(12, 0, 17, 0)?]).build().unwrap_err();
+    let overlap = Calendar::builder("UTC")
+        .weekdays(&[Shift::hm(9, 0, 13, 0)?, Shift::hm(12, 0, 17, 0)?])
+        .build()
+        .unwrap_err();
     assert!(matches!(overlap.kind(), ErrorKind::InvalidInput { field: "shift", .. }), "{overlap}");
     // An overnight Friday shift running into Saturday's morning shift.
     let spill = Calendar::builder("UTC")
@@ -606,7 +643,10 @@ fn bug06_one_breach_instant_per_cycle() -> R {
         assert_eq!(e.cycles.len(), 2, "first reply and resolution only");
         let first = e.current(Metric::FirstReply).unwrap();
         assert_eq!(first.breached_at, Some(ny(2024, 6, 17, 12, 0)));
-        assert_eq!(first.remaining, Some(TimeSpan::seconds((ny(2024, 6, 17, 12, 0) - now).num_seconds())));
+        assert_eq!(
+            first.remaining,
+            Some(TimeSpan::seconds((ny(2024, 6, 17, 12, 0) - now).num_seconds()))
+        );
         assert!(first.remaining.unwrap().is_negative());
         assert_eq!(first.risk, Risk::Breached);
         seen.get_or_insert(first.breached_at);
@@ -673,7 +713,8 @@ fn bug31_resume_moves_the_deadline_by_the_pause_in_working_time() -> R {
     assert_eq!(res.deadline, Some(cal.add(ny(2024, 6, 18, 15, 0), h(3))?));
     assert_eq!(res.deadline, Some(ny(2024, 6, 19, 10, 0)));
     // While paused, the clock stands still: the deadline is where it would fall on resume.
-    let paused = evaluate(&events[..2], &p, std::slice::from_ref(&cal), ny(2024, 6, 18, 9, 0), &opts())?;
+    let paused =
+        evaluate(&events[..2], &p, std::slice::from_ref(&cal), ny(2024, 6, 18, 9, 0), &opts())?;
     let res = paused.current(Metric::Resolution).unwrap();
     assert_eq!(res.state, CycleState::Paused);
     assert_eq!(res.deadline, Some(ny(2024, 6, 18, 12, 0)));
@@ -691,7 +732,8 @@ fn bug31_resume_moves_the_deadline_by_the_pause_in_working_time() -> R {
 #[test]
 fn bug32_calendar_change_keeps_used_time() -> R {
     let weekdays = nine_to_five("America/New_York");
-    let evenings = Calendar::builder("America/New_York").every_day(&[Shift::hm(18, 0, 22, 0)?]).build()?;
+    let evenings =
+        Calendar::builder("America/New_York").every_day(&[Shift::hm(18, 0, 22, 0)?]).build()?;
     let p = policy(Targets::none().resolution(working(8)));
     let events = [
         customer(ny(2024, 6, 17, 9, 0)),
@@ -699,9 +741,15 @@ fn bug32_calendar_change_keeps_used_time() -> R {
     ];
     let e = evaluate(&events, &p, &[weekdays, evenings.clone()], ny(2024, 6, 17, 12, 30), &opts())?;
     // 3 h used; 5 h left on the evening calendar from 12:00: 18-22 Monday, 18-19 Tuesday.
-    assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(evenings.add(ny(2024, 6, 17, 12, 0), h(5))?));
+    assert_eq!(
+        e.current(Metric::Resolution).unwrap().deadline,
+        Some(evenings.add(ny(2024, 6, 17, 12, 0), h(5))?)
+    );
     assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(ny(2024, 6, 18, 19, 0)));
-    let bad = [customer(ny(2024, 6, 17, 9, 0)), Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange(5))];
+    let bad = [
+        customer(ny(2024, 6, 17, 9, 0)),
+        Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange(5)),
+    ];
     let err = evaluate(&bad, &p, &[evenings], ny(2024, 6, 17, 13, 0), &opts()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidRecord { index: 1, .. }));
     Ok(())
@@ -714,8 +762,14 @@ fn bug33_manual_due_date_survives_a_priority_change() -> R {
     let due = utc(2024, 6, 20, 12, 0, 0);
     let events = [
         customer(utc(2024, 6, 17, 9, 0, 0)),
-        Event::new(utc(2024, 6, 17, 9, 30, 0), EventKind::DueDate { metric: Metric::FirstReply, due }),
-        Event::new(utc(2024, 6, 17, 10, 0, 0), EventKind::TargetsChange(Targets::none().first_reply(working(1)))),
+        Event::new(
+            utc(2024, 6, 17, 9, 30, 0),
+            EventKind::DueDate { metric: Metric::FirstReply, due },
+        ),
+        Event::new(
+            utc(2024, 6, 17, 10, 0, 0),
+            EventKind::TargetsChange(Targets::none().first_reply(working(1))),
+        ),
     ];
     let e = evaluate(&events, &p, &[cal], utc(2024, 6, 17, 11, 0, 0), &opts())?;
     let first = e.current(Metric::FirstReply).unwrap();
@@ -771,14 +825,15 @@ fn acknowledgement_then_three_day_cap() -> R {
 #[test]
 fn solving_fulfils_and_a_customer_message_reopens() -> R {
     let cal = always("UTC");
-    let p = policy(Targets::none().first_reply(working(1)).next_reply(working(1)).periodic_update(working(24)).resolution(working(48)));
+    let p = policy(
+        Targets::none()
+            .first_reply(working(1))
+            .next_reply(working(1))
+            .periodic_update(working(24))
+            .resolution(working(48)),
+    );
     let t = |hh| utc(2024, 6, 17, hh, 0, 0);
-    let events = [
-        customer(t(1)),
-        reply(t(2)),
-        Event::status(t(3), Status::Solved),
-        customer(t(5)),
-    ];
+    let events = [customer(t(1)), reply(t(2)), Event::status(t(3), Status::Solved), customer(t(5))];
     let e = evaluate(&events, &p, &[cal], t(8), &opts())?;
     let res: Vec<_> = e.cycles.iter().filter(|c| c.metric == Metric::Resolution).collect();
     assert_eq!(res.len(), 2);
@@ -804,9 +859,21 @@ fn reply_exactly_at_the_deadline_is_on_time() -> R {
     let cal = always("UTC");
     let p = policy(Targets::none().first_reply(working(1)));
     let t0 = utc(2024, 6, 17, 9, 0, 0);
-    let e = evaluate(&[customer(t0), reply(t0 + chrono::TimeDelta::hours(1))], &p, std::slice::from_ref(&cal), t0 + chrono::TimeDelta::hours(2), &opts())?;
+    let e = evaluate(
+        &[customer(t0), reply(t0 + chrono::TimeDelta::hours(1))],
+        &p,
+        std::slice::from_ref(&cal),
+        t0 + chrono::TimeDelta::hours(2),
+        &opts(),
+    )?;
     assert!(!e.current(Metric::FirstReply).unwrap().is_breached());
-    let e = evaluate(&[customer(t0), reply(t0 + chrono::TimeDelta::seconds(3601))], &p, &[cal], t0 + chrono::TimeDelta::hours(2), &opts())?;
+    let e = evaluate(
+        &[customer(t0), reply(t0 + chrono::TimeDelta::seconds(3601))],
+        &p,
+        &[cal],
+        t0 + chrono::TimeDelta::hours(2),
+        &opts(),
+    )?;
     assert!(e.current(Metric::FirstReply).unwrap().is_breached());
     Ok(())
 }
@@ -816,13 +883,27 @@ fn evaluation_bad_input() -> R {
     let cal = always("UTC");
     let p = policy(Targets::none().first_reply(working(1)));
     let t = |hh| utc(2024, 6, 17, hh, 0, 0);
-    let out_of_order = evaluate(&[customer(t(5)), reply(t(4))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
-    assert!(matches!(out_of_order.kind(), ErrorKind::InvalidRecord { index: 1, field: "at", .. }), "{out_of_order}");
-    let early_reply = evaluate(&[reply(t(4)), customer(t(5))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
-    assert!(matches!(early_reply.kind(), ErrorKind::InvalidRecord { index: 0, field: "kind", .. }), "{early_reply}");
-    let future = evaluate(&[customer(t(7))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
+    let out_of_order =
+        evaluate(&[customer(t(5)), reply(t(4))], &p, std::slice::from_ref(&cal), t(6), &opts())
+            .unwrap_err();
+    assert!(
+        matches!(out_of_order.kind(), ErrorKind::InvalidRecord { index: 1, field: "at", .. }),
+        "{out_of_order}"
+    );
+    let early_reply =
+        evaluate(&[reply(t(4)), customer(t(5))], &p, std::slice::from_ref(&cal), t(6), &opts())
+            .unwrap_err();
+    assert!(
+        matches!(early_reply.kind(), ErrorKind::InvalidRecord { index: 0, field: "kind", .. }),
+        "{early_reply}"
+    );
+    let future =
+        evaluate(&[customer(t(7))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
     assert!(matches!(future.kind(), ErrorKind::InvalidRecord { index: 0, .. }));
-    let no_cycle = [customer(t(1)), Event::new(t(2), EventKind::DueDate { metric: Metric::NextReply, due: t(9) })];
+    let no_cycle = [
+        customer(t(1)),
+        Event::new(t(2), EventKind::DueDate { metric: Metric::NextReply, due: t(9) }),
+    ];
     assert!(evaluate(&no_cycle, &p, std::slice::from_ref(&cal), t(6), &opts()).is_err());
     assert!(evaluate(&[customer(t(1))], &p, &[], t(6), &opts()).is_err());
     assert!(EvaluateOptions::default().warn_within(TimeSpan::seconds(-1)).is_err());
@@ -836,13 +917,29 @@ fn evaluation_bad_input() -> R {
 
 #[test]
 fn policies_first_match_wins_with_shadow_warnings_and_catch_all() -> R {
-    let vip = Policy::new("vip", Filter::any().tier("gold").tier("platinum"), Targets::none().first_reply(working(1)))?;
-    let urgent = Policy::new("urgent", Filter::any().priority(Priority::Urgent), Targets::none().first_reply(working(1)))?;
-    let gold_email = Policy::new("gold email", Filter::any().tier("gold").channel("email"), Targets::none())?;
-    let returning = Policy::new("returning", Filter::any().customer(CustomerKind::Returning), Targets::none())?;
+    let vip = Policy::new(
+        "vip",
+        Filter::any().tier("gold").tier("platinum"),
+        Targets::none().first_reply(working(1)),
+    )?;
+    let urgent = Policy::new(
+        "urgent",
+        Filter::any().priority(Priority::Urgent),
+        Targets::none().first_reply(working(1)),
+    )?;
+    let gold_email =
+        Policy::new("gold email", Filter::any().tier("gold").channel("email"), Targets::none())?;
+    let returning =
+        Policy::new("returning", Filter::any().customer(CustomerKind::Returning), Targets::none())?;
     let rest = Policy::new("rest", Filter::any(), Targets::none())?;
-    let set = PolicySet::new(vec![vip.clone(), urgent.clone(), gold_email, returning.clone(), rest.clone()], CatchAll::Require)?;
-    assert_eq!(set.warnings(), &[PolicyWarning::Shadowed { policy: "gold email".into(), by: "vip".into() }]);
+    let set = PolicySet::new(
+        vec![vip.clone(), urgent.clone(), gold_email, returning.clone(), rest.clone()],
+        CatchAll::Require,
+    )?;
+    assert_eq!(
+        set.warnings(),
+        &[PolicyWarning::Shadowed { policy: "gold email".into(), by: "vip".into() }]
+    );
     let facts = |tier: Option<&str>, prio, kind, tags: &[&str]| CustomerFacts {
         customer: kind,
         tier: tier.map(str::to_owned),
@@ -851,23 +948,50 @@ fn policies_first_match_wins_with_shadow_warnings_and_catch_all() -> R {
         channel: Some("email".into()),
         tags: tags.iter().map(|s| s.to_string()).collect(),
     };
-    assert_eq!(set.select(&facts(Some("gold"), Priority::Urgent, CustomerKind::New, &[])).name(), "vip");
-    assert_eq!(set.select(&facts(None, Priority::Urgent, CustomerKind::Returning, &[])).name(), "urgent");
-    assert_eq!(set.select(&facts(None, Priority::Low, CustomerKind::Returning, &[])).name(), "returning");
-    assert_eq!(set.select(&facts(Some("silver"), Priority::Low, CustomerKind::New, &[])).name(), "rest");
+    assert_eq!(
+        set.select(&facts(Some("gold"), Priority::Urgent, CustomerKind::New, &[])).name(),
+        "vip"
+    );
+    assert_eq!(
+        set.select(&facts(None, Priority::Urgent, CustomerKind::Returning, &[])).name(),
+        "urgent"
+    );
+    assert_eq!(
+        set.select(&facts(None, Priority::Low, CustomerKind::Returning, &[])).name(),
+        "returning"
+    );
+    assert_eq!(
+        set.select(&facts(Some("silver"), Priority::Low, CustomerKind::New, &[])).name(),
+        "rest"
+    );
     // Tags are all-of; segments are any-of.
-    let tagged = Policy::new("refund", Filter::any().tag("refund").tag("damaged").segment("champions"), Targets::none())?;
+    let tagged = Policy::new(
+        "refund",
+        Filter::any().tag("refund").tag("damaged").segment("champions"),
+        Targets::none(),
+    )?;
     let set2 = PolicySet::new(vec![tagged, rest.clone()], CatchAll::Require)?;
-    assert_eq!(set2.select(&facts(None, Priority::Low, CustomerKind::New, &["refund"])).name(), "rest");
-    assert_eq!(set2.select(&facts(None, Priority::Low, CustomerKind::New, &["damaged", "refund", "x"])).name(), "refund");
+    assert_eq!(
+        set2.select(&facts(None, Priority::Low, CustomerKind::New, &["refund"])).name(),
+        "rest"
+    );
+    assert_eq!(
+        set2.select(&facts(None, Priority::Low, CustomerKind::New, &["damaged", "refund", "x"]))
+            .name(),
+        "refund"
+    );
     // A catch-all is required or synthesised, and it shadows what follows.
     let missing = PolicySet::new(vec![vip.clone()], CatchAll::Require).unwrap_err();
     assert!(matches!(missing.kind(), ErrorKind::RuleViolation { rule: "catch-all", .. }));
     let synth = PolicySet::new(vec![vip.clone()], CatchAll::Synthesize(Targets::none()))?;
     assert_eq!(synth.policies().map(Policy::name).collect::<Vec<_>>(), ["vip", "catch-all"]);
-    let shadowed = PolicySet::new(vec![rest.clone(), urgent, rest.clone().clone()], CatchAll::Require);
+    let shadowed =
+        PolicySet::new(vec![rest.clone(), urgent, rest.clone().clone()], CatchAll::Require);
     assert!(shadowed.is_err(), "duplicate names");
-    let early = PolicySet::new(vec![Policy::new("all", Filter::any(), Targets::none())?, returning, rest], CatchAll::Require)?;
+    let early = PolicySet::new(
+        vec![Policy::new("all", Filter::any(), Targets::none())?, returning, rest],
+        CatchAll::Require,
+    )?;
     assert_eq!(early.warnings().len(), 2);
     assert!(PolicySet::new(vec![], CatchAll::Require).is_err());
     Ok(())
@@ -892,10 +1016,14 @@ fn triage_orders_by_deadline_then_value_then_returning() {
 #[cfg(feature = "serde")]
 #[test]
 fn policy_state_round_trips() -> R {
-    let p = Policy::new("vip", Filter::any().tier("gold").tag("x"), Targets::none().first_reply(working(1)).resolution(Target::business_days(3)))?
-        .cap(TimeSpan::days(3)?)?
-        .reply_kinds(&[MessageKind::AgentReply, MessageKind::AutoAcknowledgement])?
-        .pause_on(&[Status::WaitingOnCustomer, Status::WaitingOnThirdParty])?;
+    let p = Policy::new(
+        "vip",
+        Filter::any().tier("gold").tag("x"),
+        Targets::none().first_reply(working(1)).resolution(Target::business_days(3)),
+    )?
+    .cap(TimeSpan::days(3)?)?
+    .reply_kinds(&[MessageKind::AgentReply, MessageKind::AutoAcknowledgement])?
+    .pause_on(&[Status::WaitingOnCustomer, Status::WaitingOnThirdParty])?;
     let set = PolicySet::new(vec![p.clone()], CatchAll::Synthesize(Targets::none()))?;
     let back: PolicySet = serde_json::from_str(&serde_json::to_string(&set)?)?;
     assert_eq!(back, set);
@@ -937,17 +1065,25 @@ mod props {
                 }
             }
             let mut syd = Calendar::builder("Australia/Sydney");
-            syd.weekdays(&[s(8, 0, 12, 0), s(13, 0, 17, 30)]).hours(Weekday::Fri, &[s(8, 0, 12, 0), s(22, 0, 6, 0)]);
+            syd.weekdays(&[s(8, 0, 12, 0), s(13, 0, 17, 30)])
+                .hours(Weekday::Fri, &[s(8, 0, 12, 0), s(22, 0, 6, 0)]);
             syd.holiday(date(2024, 4, 6)).override_hours(date(2024, 10, 6), &[s(1, 0, 4, 0)]);
             let mut ber = Calendar::builder("Europe/Berlin");
-            ber.every_day(&[Shift::full_day()]).holiday(date(2024, 10, 27)).holiday(date(2025, 3, 30));
+            ber.every_day(&[Shift::full_day()])
+                .holiday(date(2024, 10, 27))
+                .holiday(date(2025, 3, 30));
             let mut sh = Calendar::builder("Asia/Shanghai");
             sh.weekdays(&[s(9, 0, 12, 0), s(13, 0, 18, 0)]);
             for d in 10..=17 {
                 sh.holiday(date(2024, 2, d));
             }
             sh.override_hours(date(2024, 2, 18), &[s(9, 0, 18, 0)]);
-            vec![ny.build().unwrap(), syd.build().unwrap(), ber.build().unwrap(), sh.build().unwrap()]
+            vec![
+                ny.build().unwrap(),
+                syd.build().unwrap(),
+                ber.build().unwrap(),
+                sh.build().unwrap(),
+            ]
         })
     }
 
