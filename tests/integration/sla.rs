@@ -3,9 +3,9 @@
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use loyalty::sla::{
-    evaluate, triage, CalendarSpec, CatchAll, CustomerFacts, CustomerKind, CycleState,
-    EvaluateOptions, Event, EventKind, Filter, Holiday, MessageKind, Metric, Policy, PolicySet,
-    PolicyWarning, Priority, Risk, Status, Target, Targets, TriageItem,
+    evaluate, triage, CatchAll, CustomerFacts, CustomerKind, CycleState, EvaluateOptions, Event,
+    EventKind, Filter, Holiday, MessageKind, Metric, Policy, PolicySet, PolicyWarning, Priority,
+    Risk, Status, Target, Targets, TriageItem,
 };
 use loyalty::sla::{Calendar, Shift, TimeSpan};
 use loyalty::ErrorKind;
@@ -601,7 +601,7 @@ fn calendar_round_trips_and_is_validated_on_deserialize() -> R {
     assert_eq!(back, cal);
     let t = utc(2024, 9, 27, 8, 0, 0);
     assert_eq!(back.add(t, h(20))?, cal.add(t, h(20))?);
-    let mut spec: CalendarSpec = cal.spec().clone();
+    let mut spec: loyalty::sla::CalendarSpec = cal.spec().clone();
     spec.week[0].push(Shift::hm(10, 0, 11, 0)?);
     let bad = serde_json::to_string(&spec)?;
     assert!(serde_json::from_str::<Calendar>(&bad).is_err());
