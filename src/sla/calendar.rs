@@ -315,7 +315,19 @@ pub struct Calendar {
     overrides: Vec<(i64, Vec<(i64, i64)>)>,
     /// Sorted union of closed and overridden days.
     special: Vec<i64>,
+    /// Days whose hours differ from the weekly pattern: special days and the day before each
+    /// (whose overnight shift may be clipped), sorted.
+    irregular: Vec<i64>,
+    /// Per irregular day: open wall seconds and whether it is a business day (0/1).
+    irregular_open: Vec<i64>,
+    irregular_business: Vec<i64>,
+    /// Per irregular day: cumulative open wall seconds / business days from `ORIGIN` to it.
+    cum_open: Vec<i64>,
+    cum_business: Vec<i64>,
 }
+
+/// Origin of the cumulative tables, a week before 1970-01-01.
+const ORIGIN: i64 = -7;
 
 impl PartialEq for Calendar {
     fn eq(&self, other: &Calendar) -> bool {
@@ -471,7 +483,7 @@ impl Calendar {
         special.sort_unstable();
         special.dedup();
 
-        let cal = Calendar {
+        let mut cal = Calendar {
             tz,
             table: ZoneTable::new(tz),
             week,
@@ -483,7 +495,13 @@ impl Calendar {
             overrides,
             special,
             spec,
+            irregular: Vec::new(),
+            irregular_open: Vec::new(),
+            irregular_business: Vec::new(),
+            cum_open: Vec::new(),
+            cum_business: Vec::new(),
         };
+        cal.build_cumulative();
         // Overrides against their neighbours, holidays ignored (a conservative check).
         for (d, _) in &cal.overrides {
             let mut v = Vec::new();
@@ -600,6 +618,78 @@ impl Calendar {
         self.special.get(c.special_idx).copied().unwrap_or(i64::MAX)
     }
 
+    fn build_cumulative(&mut self) {
+        let mut irregular: Vec<i64> = self.special.iter().flat_map(|&d| [d - 1, d]).collect();
+        irregular.dedup();
+        let (mut open, mut business) = (Vec::new(), Vec::new());
+        for &d in &irregular {
+            let (shifts, clip) = self.day_shifts(d, d);
+            open.push(shifts.iter().map(|&(a, b)| b.min(clip) - a).filter(|&x| x > 0).sum());
+            business.push(i64::from(self.is_business_day(d)));
+        }
+        let (mut cum_open, mut cum_business) = (Vec::new(), Vec::new());
+        let mut prev: Option<(i64, i64, i64)> = None; // (day, cumulative open, business) at it
+        for (i, &d) in irregular.iter().enumerate() {
+            let (co, cb) = match prev {
+                None => {
+                    (self.open_from(ORIGIN, d - ORIGIN), self.business_from(ORIGIN, d - ORIGIN))
+                }
+                Some((pd, po, pb)) => {
+                    let o = po + open.get(i - 1).copied().unwrap_or(0);
+                    let b = pb + business.get(i - 1).copied().unwrap_or(0);
+                    (
+                        o + self.open_from(pd + 1, d - pd - 1),
+                        b + self.business_from(pd + 1, d - pd - 1),
+                    )
+                }
+            };
+            cum_open.push(co);
+            cum_business.push(cb);
+            prev = Some((d, co, cb));
+        }
+        self.irregular = irregular;
+        self.irregular_open = open;
+        self.irregular_business = business;
+        self.cum_open = cum_open;
+        self.cum_business = cum_business;
+    }
+
+    fn open_from(&self, start: i64, n: i64) -> i64 {
+        self.open_in(weekday_index(start), n)
+    }
+
+    fn business_from(&self, start: i64, n: i64) -> i64 {
+        self.business_in(weekday_index(start), n)
+    }
+
+    /// Open wall seconds of the local days `[ORIGIN, x)`, DST ignored, in O(log n).
+    fn cumulative_open(&self, x: i64) -> i64 {
+        let i = self.irregular.partition_point(|&d| d < x);
+        match i.checked_sub(1) {
+            None => self.open_from(ORIGIN, x - ORIGIN),
+            Some(k) => {
+                let d = self.irregular.get(k).copied().unwrap_or(ORIGIN);
+                self.cum_open.get(k).copied().unwrap_or(0)
+                    + self.irregular_open.get(k).copied().unwrap_or(0)
+                    + self.open_from(d + 1, x - d - 1)
+            }
+        }
+    }
+
+    /// Business days among the local days `[ORIGIN, x)`, in O(log n).
+    fn cumulative_business(&self, x: i64) -> i64 {
+        let i = self.irregular.partition_point(|&d| d < x);
+        match i.checked_sub(1) {
+            None => self.business_from(ORIGIN, x - ORIGIN),
+            Some(k) => {
+                let d = self.irregular.get(k).copied().unwrap_or(ORIGIN);
+                self.cum_business.get(k).copied().unwrap_or(0)
+                    + self.irregular_business.get(k).copied().unwrap_or(0)
+                    + self.business_from(d + 1, x - d - 1)
+            }
+        }
+    }
+
     fn horizon(&self) -> i64 {
         366 + 7 * self.special.len() as i64
     }
@@ -627,23 +717,36 @@ impl Calendar {
                     let seg = c.seg;
                     let u0 = l0 - seg.off;
                     if u0 >= seg.lo_u && u0 >= from {
-                        let j_max = (ns.saturating_sub(day) - 1)
-                            .min((seg.hi_l - l0 - DAY) / DAY)
+                        let j_seg = ((seg.hi_l - l0 - DAY) / DAY)
                             .min((limit.saturating_add(seg.off) - l0 - DAY).div_euclid(DAY));
+                        let j_max = (ns.saturating_sub(day) - 1).min(j_seg);
+                        let rem = budget - consumed;
+                        let mut skip = None;
                         if j_max > 0 {
-                            let rem = budget - consumed;
                             let wd = weekday_index(day);
                             let mut j = 7 * (j_max / 7).min((rem - 1) / self.week_total);
                             while j < j_max && self.open_in(wd, j + 1) < rem {
                                 j += 1;
                             }
                             if j > 0 {
-                                let open = self.open_in(wd, j);
-                                consumed += open;
-                                day += j;
-                                idle = if open > 0 { 0 } else { idle + j };
-                                continue;
+                                skip = Some((j, self.open_in(wd, j)));
                             }
+                        } else if j_seg >= 2 && day >= ORIGIN && rem > 2 * self.week_total {
+                            // At a holiday or override with a long way to go: skip through
+                            // special days with the cumulative table (galloping search).
+                            let base = self.cumulative_open(day);
+                            let hint = 7 * ((rem - 1) / self.week_total);
+                            let j =
+                                gallop(j_seg, hint, |j| self.cumulative_open(day + j) - base < rem);
+                            if j > 0 {
+                                skip = Some((j, self.cumulative_open(day + j) - base));
+                            }
+                        }
+                        if let Some((j, open)) = skip {
+                            consumed += open;
+                            day += j;
+                            idle = if open > 0 { 0 } else { idle + j };
+                            continue;
                         }
                     }
                 } else if ns > day + 1 {
@@ -814,6 +917,17 @@ impl Calendar {
                     day += j;
                     continue;
                 }
+            } else if left > 2 * self.business_days_per_week.max(1) && day >= ORIGIN {
+                let base = self.cumulative_business(day + 1);
+                let cap = RANGE_END / DAY + 1 - day;
+                let per_week = self.business_days_per_week;
+                let hint = if per_week > 0 { 7 * ((left - 1) / per_week) } else { 0 };
+                let j = gallop(cap, hint, |j| self.cumulative_business(day + 1 + j) - base < left);
+                if j > 0 {
+                    left -= self.cumulative_business(day + 1 + j) - base;
+                    day += j;
+                    continue;
+                }
             }
             day += 1;
             if day * DAY >= RANGE_END + DAY {
@@ -878,6 +992,39 @@ impl Calendar {
     }
 }
 
+/// The largest `j` in `[0, max]` with `ok(j)`, for `ok` true at 0 and monotone (true then
+/// false). Probes `hint` first (long spans are nearly linear, so the hint is usually close),
+/// then gallops and bisects: O(log |j - hint|) probes.
+fn gallop(max: i64, hint: i64, ok: impl Fn(i64) -> bool) -> i64 {
+    let h = hint.clamp(0, max);
+    let (mut lo, mut hi) = if h > 0 && ok(h) { (h, None) } else { (0, (h > 0).then_some(h)) };
+    if hi.is_none() {
+        let mut step = 1;
+        hi = loop {
+            let cand = (lo + step).min(max);
+            if cand <= lo {
+                return lo;
+            }
+            if ok(cand) {
+                lo = cand;
+                step *= 2;
+            } else {
+                break Some(cand);
+            }
+        };
+    }
+    let mut hi = hi.unwrap_or(lo);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if ok(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 fn fmt_span(a: i64, b: i64) -> String {
     let hm = |s: i64| format!("{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60);
     format!("{}-{}", hm(a), hm(b))
@@ -912,4 +1059,53 @@ pub(crate) fn to_secs(t: DateTime<Utc>) -> Result<i64> {
 
 pub(crate) fn from_secs(u: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp(u, 0).ok_or_else(|| out_of_range(u))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gallop_finds_the_last_true_from_any_hint() {
+        for max in [0i64, 1, 2, 7, 100, 1000] {
+            for answer in 0..=max.min(120) {
+                for hint in [0, 1, answer, answer + 1, answer.saturating_sub(3), max, max + 5] {
+                    assert_eq!(gallop(max, hint, |j| j <= answer), answer, "max {max} hint {hint}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn day_numbers_and_weekdays() {
+        let d = NaiveDate::from_ymd_opt(2024, 6, 17).unwrap(); // a Monday
+        assert_eq!(weekday_index(day_number(d)), 0);
+        assert_eq!(day_number(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()), 0);
+        assert_eq!(weekday_index(0), 3);
+        assert_eq!(date_of(day_number(d)), "2024-06-17");
+    }
+
+    #[test]
+    fn cumulative_tables_match_day_by_day_sums() {
+        let cal = Calendar::builder("UTC")
+            .weekdays(&[Shift::hm(9, 0, 17, 0).unwrap()])
+            .hours(Weekday::Fri, &[Shift::hm(22, 0, 6, 0).unwrap()])
+            .holiday(NaiveDate::from_ymd_opt(2024, 6, 15).unwrap())
+            .override_hours(
+                NaiveDate::from_ymd_opt(2024, 6, 22).unwrap(),
+                &[Shift::hm(10, 0, 12, 0).unwrap()],
+            )
+            .build()
+            .unwrap();
+        let start = day_number(NaiveDate::from_ymd_opt(2024, 6, 1).unwrap());
+        let mut open = cal.cumulative_open(start);
+        let mut business = cal.cumulative_business(start);
+        for day in start..start + 40 {
+            let (shifts, clip) = cal.day_shifts(day, day);
+            open += shifts.iter().map(|&(a, b)| b.min(clip) - a).filter(|&x| x > 0).sum::<i64>();
+            business += i64::from(cal.is_business_day(day));
+            assert_eq!(cal.cumulative_open(day + 1), open, "day {}", date_of(day));
+            assert_eq!(cal.cumulative_business(day + 1), business, "day {}", date_of(day));
+        }
+    }
 }

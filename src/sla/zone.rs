@@ -128,3 +128,38 @@ impl ZoneTable {
         (l - s.off).max(s.lo_u)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_york_has_two_transitions_a_year_and_resolves_gaps_and_folds() {
+        let t = ZoneTable::new(chrono_tz::America::New_York);
+        // 2024-03-10T07:00Z spring forward, 2024-11-03T06:00Z fall back.
+        let spring = 1_710_054_000;
+        let fall = 1_730_613_600;
+        assert_eq!(t.offset(spring - 1), -5 * 3600);
+        assert_eq!(t.offset(spring), -4 * 3600);
+        assert_eq!(t.offset(fall - 1), -4 * 3600);
+        assert_eq!(t.offset(fall), -5 * 3600);
+        let in_2024 =
+            t.transitions.iter().filter(|x| (1_704_067_200..1_735_689_600).contains(&x.at)).count();
+        assert_eq!(in_2024, 2);
+        // Local 02:30 on spring day (nonexistent) -> the transition instant.
+        let local_0230 = spring - 5 * 3600 + 1800;
+        assert_eq!(t.resolve(local_0230), spring);
+        // Local 01:30 on fall day (twice) -> the earlier (EDT) instant.
+        let local_0130 = fall - 4 * 3600 - 1800;
+        assert_eq!(t.resolve(local_0130), fall - 1800);
+        // An ordinary time maps exactly.
+        assert_eq!(t.resolve(local_0130 + 86_400), fall - 1800 + 86_400 + 3600);
+    }
+
+    #[test]
+    fn fixed_zone_has_no_transitions() {
+        let t = ZoneTable::new(chrono_tz::UTC);
+        assert!(t.transitions.is_empty());
+        assert_eq!(t.resolve(12_345), 12_345);
+    }
+}
