@@ -21,9 +21,16 @@
 //!
 //! Operations follow `workclock`: [`Calendar::between`] is the working time in `[a, b)`,
 //! negative when `b < a`; [`Calendar::add`] is the earliest instant with exactly `d` working
-//! time after `t`, with `add(t, 0) == t`; [`Calendar::next_open`] is `>= t`. Their cost is
-//! proportional to the days touched near holidays, overrides and DST changes; stretches of
-//! ordinary weeks are skipped in O(1) using the precomputed open seconds per weekday.
+//! time after `t`, with `add(t, 0) == t`; [`Calendar::next_open`] is `>= t`.
+//!
+//! Cost: never minute stepping. Runs of ordinary days are skipped in O(1) with per-weekday
+//! prefix sums of open seconds; long spans skip through holidays and overrides in O(log n)
+//! with cumulative tables over the (sorted) special dates; only the day a search starts on,
+//! the day it ends on and the days of a UTC-offset change are walked interval by interval.
+//! The zone's offset changes are precomputed per calendar (chrono-tz is probed once a day over
+//! 1970–2100 and each change located to the second; two changes less than a day apart that
+//! cancel out would be missed; such changes are assumed not to exist).
+//! Searches that find no open time give up after 366 days plus 7 per special date.
 //!
 //! # Example
 //!
@@ -62,7 +69,9 @@ const EPOCH_CE_DAYS: i64 = 719_163;
 /// One opening interval of a day in local wall time, `[start, end)` in seconds after midnight.
 ///
 /// `end <= start` crosses midnight (an overnight shift belonging to the day it starts on);
-/// `end == start` is a 24-hour shift; `end` may be written as 24:00 (86 400 s).
+/// `end == start` is a 24-hour shift; `end` may be written as 24:00 (86 400 s). There is no
+/// empty shift: equal ends mean a full day (reference §8.2 rule 3), and a start of 24:00 is
+/// rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "ShiftRepr", into = "ShiftRepr"))]
@@ -292,7 +301,10 @@ impl CalendarBuilder {
 }
 
 /// A validated business calendar (see the module docs for the semantics).
-#[derive(Clone, Debug)]
+///
+/// Building one probes the zone over 1970–2100 (about a millisecond): build calendars once
+/// and share them; deserialising rebuilds the tables and validates again.
+#[derive(Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "CalendarSpec", into = "CalendarSpec"))]
 pub struct Calendar {
@@ -328,6 +340,13 @@ pub struct Calendar {
 
 /// Origin of the cumulative tables, a week before 1970-01-01.
 const ORIGIN: i64 = -7;
+
+impl fmt::Debug for Calendar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The derived tables are large and follow from the spec.
+        f.debug_struct("Calendar").field("spec", &self.spec).finish_non_exhaustive()
+    }
+}
 
 impl PartialEq for Calendar {
     fn eq(&self, other: &Calendar) -> bool {
@@ -817,7 +836,21 @@ impl Calendar {
     /// [`ErrorKind::InvalidInput`] outside 1970..2100.
     pub fn is_open(&self, t: DateTime<Utc>) -> Result<bool> {
         let u = to_secs(t)?;
-        Ok(self.next_open_secs(u)?.0 == u)
+        let day = (u + self.table.offset(u)).div_euclid(DAY);
+        let mut c = self.cursor(day * DAY, day - 1);
+        // Shifts last at most 24 h, so only the day before and the day itself can cover `t`.
+        for d in [day - 1, day] {
+            let ns = self.next_special(&mut c, d);
+            let (shifts, clip) = self.day_shifts(d, ns);
+            for &(s, e) in shifts {
+                let us = self.resolve(&mut c, d * DAY + s);
+                let ue = self.resolve(&mut c, d * DAY + e.min(clip));
+                if us <= u && u < ue {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
     }
 
     fn next_open_secs(&self, u: i64) -> Result<(i64, i64)> {

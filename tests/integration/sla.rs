@@ -291,6 +291,16 @@ fn bug20_fold_resolves_to_the_earlier_instant() -> R {
     assert_eq!(cal.next_open(ny(2024, 11, 3, 0, 0))?, first_0130);
     // 01:30 EDT to 03:00 EST is 2.5 real hours.
     assert_eq!(cal.between(ny(2024, 11, 3, 0, 0), ny(2024, 11, 4, 0, 0))?, TimeSpan::seconds(9000));
+    // biz's zone: Africa/Casablanca. In the tz data chrono-tz ships, 2026-02-15 03:00 (+01)
+    // falls back to 02:00 (+00), so 02:00-03:00 happens twice; 02:30 is the first one.
+    let casa = Calendar::builder("Africa/Casablanca")
+        .hours(Weekday::Sun, &[Shift::hm(2, 30, 4, 0)?])
+        .build()?;
+    assert_eq!(casa.next_open(utc(2026, 2, 14, 12, 0, 0))?, utc(2026, 2, 15, 1, 30, 0));
+    assert_eq!(
+        casa.between(utc(2026, 2, 14, 12, 0, 0), utc(2026, 2, 16, 0, 0, 0))?,
+        TimeSpan::seconds(9000)
+    );
     Ok(())
 }
 
