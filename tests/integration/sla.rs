@@ -1102,6 +1102,14 @@ mod props {
         (1_672_531_200i64..1_767_225_600).prop_map(|s| DateTime::from_timestamp(s, 0).unwrap())
     }
 
+    /// Instants within three days of a 2024 offset change of New York, Sydney or Berlin.
+    fn near_dst() -> impl Strategy<Value = DateTime<Utc>> {
+        const CHANGES: [i64; 6] =
+            [1_710_054_000, 1_730_613_600, 1_712_419_200, 1_728_144_000, 1_711_846_800, 1_729_990_800];
+        (0usize..6, -3 * 86_400i64..3 * 86_400)
+            .prop_map(|(i, dt)| DateTime::from_timestamp(CHANGES[i] + dt, 0).unwrap())
+    }
+
     fn amount() -> impl Strategy<Value = TimeSpan> {
         prop_oneof![0i64..4 * 3600, 0i64..2000 * 3600].prop_map(TimeSpan::seconds)
     }
@@ -1136,6 +1144,17 @@ mod props {
         }
 
         #[test]
+        fn round_trips_hold_around_dst_changes(ci in 0usize..3, t in near_dst(), d in 0i64..40 * 3600, u in near_dst()) {
+            let cal = &calendars()[ci];
+            let d = TimeSpan::seconds(d);
+            let end = cal.add(t, d).unwrap();
+            prop_assert_eq!(cal.between(t, end).unwrap(), d);
+            prop_assert!(cal.add(t, cal.between(t, u.max(t)).unwrap()).unwrap() <= u.max(t));
+            let one = cal.between(u, u + chrono::TimeDelta::seconds(1)).unwrap();
+            prop_assert_eq!(cal.is_open(u).unwrap(), one == TimeSpan::seconds(1));
+        }
+
+        #[test]
         fn between_is_additive(ci in 0usize..4, a in instant(), b in instant(), c in instant()) {
             let cal = &calendars()[ci];
             let ab = cal.between(a, b).unwrap().as_secs();
@@ -1157,6 +1176,9 @@ mod props {
             prop_assert!(cal.add_business_days(t, n1).unwrap() <= cal.add_business_days(later, n1).unwrap());
             prop_assert!(cal.next_open(t).unwrap() >= t);
             prop_assert!(cal.is_open(cal.next_open(t).unwrap()).unwrap());
+            let one = cal.between(t, t + chrono::TimeDelta::seconds(1)).unwrap();
+            prop_assert_eq!(cal.is_open(t).unwrap(), one == TimeSpan::seconds(1));
+            prop_assert_eq!(cal.is_open(t).unwrap(), cal.next_open(t).unwrap() == t);
         }
 
         #[test]
