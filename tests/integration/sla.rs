@@ -1104,8 +1104,14 @@ mod props {
 
     /// Instants within three days of a 2024 offset change of New York, Sydney or Berlin.
     fn near_dst() -> impl Strategy<Value = DateTime<Utc>> {
-        const CHANGES: [i64; 6] =
-            [1_710_054_000, 1_730_613_600, 1_712_419_200, 1_728_144_000, 1_711_846_800, 1_729_990_800];
+        const CHANGES: [i64; 6] = [
+            1_710_054_000,
+            1_730_613_600,
+            1_712_419_200,
+            1_728_144_000,
+            1_711_846_800,
+            1_729_990_800,
+        ];
         (0usize..6, -3 * 86_400i64..3 * 86_400)
             .prop_map(|(i, dt)| DateTime::from_timestamp(CHANGES[i] + dt, 0).unwrap())
     }
