@@ -57,7 +57,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 
-use super::duration::TimeSpan;
+use super::duration::{Target, TimeSpan};
 use super::zone::{Segment, ZoneTable, RANGE_END, RANGE_START};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -899,6 +899,26 @@ impl Calendar {
             return Err(out_of_range(u));
         }
         Ok(stop.at)
+    }
+
+    /// The deadline of `target` for a clock starting at `start`: calendar time is added as
+    /// is, working time with [`Calendar::add`], business days with
+    /// [`Calendar::add_business_days`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Calendar::add`].
+    pub fn deadline(&self, start: DateTime<Utc>, target: Target) -> Result<DateTime<Utc>> {
+        let u = to_secs(start)?;
+        let end = match target {
+            Target::Calendar(s) => u
+                .checked_add(s.as_secs())
+                .filter(|&e| e < RANGE_END)
+                .ok_or_else(|| out_of_range(u))?,
+            Target::Working(s) => self.add_secs(u, s.as_secs())?,
+            Target::BusinessDays(n) => self.add_business_days_secs(u, n)?,
+        };
+        from_secs(end)
     }
 
     /// Working time in `[a, b)`; negative (`-between(b, a)`) when `b < a`.

@@ -166,6 +166,10 @@ fn bug12_business_day_unit_is_pinned_to_the_reference_table() -> R {
     assert_eq!(cal.add(sat1000, h(8))?, ny(2024, 6, 17, 17, 0));
     assert_eq!(cal.add(fri1655, h(24))?, ny(2024, 6, 19, 16, 55));
     assert_eq!(cal.add(sat1000, h(24))?, ny(2024, 6, 19, 17, 0));
+    // The same rows through `deadline` and the three target units.
+    assert_eq!(cal.deadline(fri1655, Target::calendar(h(24))?)?, ny(2024, 6, 15, 16, 55));
+    assert_eq!(cal.deadline(fri1655, Target::working(h(8))?)?, ny(2024, 6, 17, 16, 55));
+    assert_eq!(cal.deadline(sat1000, Target::business_days(1))?, ny(2024, 6, 18, 17, 0));
     Ok(())
 }
 
