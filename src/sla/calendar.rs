@@ -24,9 +24,10 @@
 //! time after `t`, with `add(t, 0) == t`; [`Calendar::next_open`] is `>= t`.
 //!
 //! Cost: never minute stepping. Runs of ordinary days are skipped in O(1) with per-weekday
-//! prefix sums of open seconds; long spans skip through holidays and overrides in O(log n)
-//! with cumulative tables over the (sorted) special dates; only the day a search starts on,
-//! the day it ends on and the days of a UTC-offset change are walked interval by interval.
+//! prefix sums of open seconds; long spans skip through holidays, overrides and UTC-offset
+//! changes in O(log n) with cumulative tables of real open seconds over those (sorted)
+//! "irregular" days; only the first and last days of a search, and irregular days met with
+//! less than two weeks of work left, are walked interval by interval.
 //! The zone's offset changes are precomputed per calendar (chrono-tz is probed once a day over
 //! 1970–2100 and each change located to the second; two changes less than a day apart that
 //! cancel out would be missed; such changes are assumed not to exist).
@@ -325,8 +326,10 @@ pub struct Calendar {
     closed: Vec<i64>,
     /// Overridden local days with their spans, sorted by day.
     overrides: Vec<(i64, Vec<(i64, i64)>)>,
-    /// Sorted union of closed and overridden days.
+    /// Sorted union of closed days, overridden days and days near a UTC-offset change.
     special: Vec<i64>,
+    /// Sorted union of closed and overridden days (what business-day counting cares about).
+    dated: Vec<i64>,
     /// Days whose hours differ from the weekly pattern: special days and the day before each
     /// (whose overnight shift may be clipped), sorted.
     irregular: Vec<i64>,
@@ -497,14 +500,26 @@ impl Calendar {
             }
             overrides.push((d, o.shifts.iter().map(|s| s.span()).collect()));
         }
-        let mut special: Vec<i64> =
-            closed.iter().copied().chain(overrides.iter().map(|o| o.0)).collect();
+        let table = ZoneTable::new(tz);
+        // Days near a UTC-offset change are treated like holidays by the skipping logic, so
+        // every skipped run of ordinary days has one offset and wall time equals real time.
+        let mut special: Vec<i64> = closed
+            .iter()
+            .copied()
+            .chain(overrides.iter().map(|o| o.0))
+            .chain(table.days_near_transitions())
+            .collect();
         special.sort_unstable();
         special.dedup();
+        let mut dated: Vec<i64> =
+            closed.iter().copied().chain(overrides.iter().map(|o| o.0)).collect();
+        dated.sort_unstable();
+        dated.dedup();
 
         let mut cal = Calendar {
             tz,
-            table: ZoneTable::new(tz),
+            table,
+            dated,
             week,
             week_total,
             business_days_per_week,
@@ -629,6 +644,14 @@ impl Calendar {
         (l - c.seg.off).max(c.seg.lo_u)
     }
 
+    /// The first holiday or override date `>= day`; `idx` is a forward-moving hint.
+    fn next_dated(&self, idx: &mut usize, day: i64) -> i64 {
+        while self.dated.get(*idx).is_some_and(|&d| d < day) {
+            *idx += 1;
+        }
+        self.dated.get(*idx).copied().unwrap_or(i64::MAX)
+    }
+
     #[inline]
     fn next_special(&self, c: &mut Cursor, day: i64) -> i64 {
         while self.special.get(c.special_idx).is_some_and(|&d| d < day) {
@@ -642,8 +665,13 @@ impl Calendar {
         irregular.dedup();
         let (mut open, mut business) = (Vec::new(), Vec::new());
         for &d in &irregular {
+            // Real seconds: days near an offset change differ from their wall time.
             let (shifts, clip) = self.day_shifts(d, d);
-            open.push(shifts.iter().map(|&(a, b)| b.min(clip) - a).filter(|&x| x > 0).sum());
+            let real = |&(a, b): &(i64, i64)| {
+                let us = self.table.resolve(d * DAY + a);
+                (self.table.resolve(d * DAY + b.min(clip)) - us).max(0)
+            };
+            open.push(shifts.iter().map(real).sum());
             business.push(i64::from(self.is_business_day(d)));
         }
         let (mut cum_open, mut cum_business) = (Vec::new(), Vec::new());
@@ -710,7 +738,7 @@ impl Calendar {
     }
 
     fn horizon(&self) -> i64 {
-        366 + 7 * self.special.len() as i64
+        366 + 7 * self.dated.len() as i64
     }
 
     /// Walks open time forward from `from`, consuming up to `budget` seconds before `limit`.
@@ -724,20 +752,23 @@ impl Calendar {
         let mut consumed = 0i64;
         let mut idle = 0i64;
         let horizon = self.horizon();
+        // Days before the local day of `limit` end (in real time) at or before `limit`.
+        let limit_day = if limit >= RANGE_END {
+            RANGE_END / DAY
+        } else {
+            (limit + self.table.offset(limit)).div_euclid(DAY)
+        };
         loop {
             let ns = self.next_special(&mut c, day);
             if day > first_day {
                 if self.week_total > 0 {
-                    // Skip ordinary days in O(1): no special date up to the day after the
-                    // last skipped one, one UTC offset throughout, all before `limit`, and
-                    // strictly less than the remaining budget.
+                    // Skip ordinary days in O(1): no special date (holiday, override, offset
+                    // change) up to the day after the last skipped one, all before `limit`,
+                    // and strictly less than the remaining budget.
                     let l0 = day * DAY;
-                    self.resolve(&mut c, l0);
-                    let seg = c.seg;
-                    let u0 = l0 - seg.off;
-                    if u0 >= seg.lo_u && u0 >= from {
-                        let j_seg = ((seg.hi_l - l0 - DAY) / DAY)
-                            .min((limit.saturating_add(seg.off) - l0 - DAY).div_euclid(DAY));
+                    let u0 = self.resolve(&mut c, l0);
+                    if u0 >= from {
+                        let j_seg = limit_day - day - 1;
                         let j_max = (ns.saturating_sub(day) - 1).min(j_seg);
                         let rem = budget - consumed;
                         let mut skip = None;
@@ -954,9 +985,9 @@ impl Calendar {
         let mut left = i64::from(n);
         let horizon = self.horizon();
         let mut idle = 0;
-        let mut c = self.cursor(day * DAY, day + 1);
+        let mut idx = self.dated.partition_point(|&d| d <= day);
         while left > 0 {
-            let ns = self.next_special(&mut c, day + 1);
+            let ns = self.next_dated(&mut idx, day + 1);
             // Days day+1 ..= day+j are ordinary when day + j < ns.
             let j_max = ns.saturating_sub(day) - 1;
             if self.business_days_per_week > 0 && j_max > 0 {
@@ -1025,11 +1056,10 @@ impl Calendar {
         }
         let mut d = in_range(a, "date")?;
         let end = in_range(b, "date")?;
-        let mut c = Cursor { seg: self.table.segment_for_local(d * DAY), special_idx: 0 };
-        c.special_idx = self.special.partition_point(|&x| x < d);
+        let mut idx = self.dated.partition_point(|&x| x < d);
         let mut n = 0;
         while d < end {
-            let ns = self.next_special(&mut c, d);
+            let ns = self.next_dated(&mut idx, d);
             let k = ((ns.min(end) - d) / 7).max(0);
             if k > 0 {
                 n += k * self.business_days_per_week;
@@ -1136,6 +1166,24 @@ mod tests {
         assert_eq!(day_number(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()), 0);
         assert_eq!(weekday_index(0), 3);
         assert_eq!(date_of(day_number(d)), "2024-06-17");
+    }
+
+    #[test]
+    fn cumulative_open_time_is_real_time_across_dst() {
+        let cal = Calendar::builder("America/New_York")
+            .every_day(&[Shift::full_day()])
+            .holiday(NaiveDate::from_ymd_opt(2024, 3, 11).unwrap())
+            .build()
+            .unwrap();
+        let start = day_number(NaiveDate::from_ymd_opt(2024, 1, 1).unwrap());
+        for day in start..start + 366 {
+            let a = cal.table.resolve(day * DAY);
+            let b = cal.table.resolve((day + 1) * DAY);
+            let cum = cal.cumulative_open(day + 1) - cal.cumulative_open(day);
+            assert_eq!(cum, cal.between_secs(a, b).unwrap(), "day {}", date_of(day));
+        }
+        let spring = day_number(NaiveDate::from_ymd_opt(2024, 3, 10).unwrap());
+        assert_eq!(cal.cumulative_open(spring + 1) - cal.cumulative_open(spring), 23 * 3600);
     }
 
     #[test]

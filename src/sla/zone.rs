@@ -121,6 +121,23 @@ impl ZoneTable {
         j.checked_sub(1).and_then(|i| self.transitions.get(i)).map_or(self.first, |t| t.after)
     }
 
+    /// Local days `D` whose two-day span `[D, D + 2)` of wall time contains the wall-clock
+    /// reading just before or just after an offset change, sorted and unique.
+    pub fn days_near_transitions(&self) -> Vec<i64> {
+        let mut days: Vec<i64> = self
+            .transitions
+            .iter()
+            .flat_map(|t| [t.at + t.before, t.at + t.after])
+            .flat_map(|l| {
+                let d = l.div_euclid(86_400);
+                [d - 1, d]
+            })
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        days
+    }
+
     /// The earliest instant whose wall-clock reading is at or after `l`: a time in a DST gap
     /// resolves to the end of the gap, an ambiguous time to its earlier instant.
     pub fn resolve(&self, l: i64) -> i64 {
