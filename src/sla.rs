@@ -1,1 +1,0 @@
-//! The `sla` module (work in progress).

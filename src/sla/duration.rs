@@ -1,0 +1,193 @@
+//! The three units of an SLA target: calendar time, working time and business days.
+//!
+//! "1 day" means different things in different helpdesks. For a message under a Mon–Fri
+//! 09:00–17:00 schedule without holidays (reference `reply-sla.md` §4):
+//!
+//! | Semantics | Fri 16:55 → | Sat 10:00 → |
+//! |---|---|---|
+//! | [`Target::Calendar`] 24 h | Sat 16:55 | Sun 10:00 |
+//! | [`Target::Working`] 8 h (one working day as a duration) | Mon 16:55 | Mon 17:00 |
+//! | [`Target::Working`] 24 h (Intercom: "1 day" = 24 office hours) | Wed 16:55 | Wed 17:00 |
+//! | [`Target::BusinessDays`]`(1)` (this crate's pinned "next business day") | Mon 17:00 | Tue 17:00 |
+//!
+//! A business-day count is pinned as follows: the clock starts at
+//! [`Calendar::next_open`](super::Calendar::next_open); the business date owning that opening
+//! interval is day 0; `BusinessDays(n)` ends at the close of the `n`-th business date after day
+//! 0 (so `BusinessDays(0)` is "by close of the day we start on"). A business date is a local
+//! date with opening hours after holidays and overrides. A message after Friday's close or on a
+//! weekend therefore starts on Monday (day 0) and `BusinessDays(1)` ends Tuesday at close.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// A signed number of seconds: a calendar duration or an amount of working time, depending on
+/// where it is used. Second precision is the precision of the whole module.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+pub struct TimeSpan(i64);
+
+impl TimeSpan {
+    /// No time.
+    pub const ZERO: TimeSpan = TimeSpan(0);
+
+    /// `n` seconds.
+    #[must_use]
+    pub const fn seconds(n: i64) -> TimeSpan {
+        TimeSpan(n)
+    }
+
+    /// `n` minutes.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) beyond the `i64` range of seconds.
+    pub fn minutes(n: i64) -> Result<TimeSpan> {
+        n.checked_mul(60).map(TimeSpan).ok_or_else(|| Error::overflow("minutes to seconds"))
+    }
+
+    /// `n` hours.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) beyond the `i64` range of seconds.
+    pub fn hours(n: i64) -> Result<TimeSpan> {
+        n.checked_mul(3600).map(TimeSpan).ok_or_else(|| Error::overflow("hours to seconds"))
+    }
+
+    /// `n` days of 24 hours.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) beyond the `i64` range of seconds.
+    pub fn days(n: i64) -> Result<TimeSpan> {
+        n.checked_mul(86_400).map(TimeSpan).ok_or_else(|| Error::overflow("days to seconds"))
+    }
+
+    /// The number of seconds.
+    #[must_use]
+    pub const fn as_secs(self) -> i64 {
+        self.0
+    }
+
+    /// Whether the span is negative (a deadline already passed).
+    #[must_use]
+    pub const fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+
+    /// The span as a chrono duration.
+    #[must_use]
+    pub fn to_time_delta(self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(self.0)
+    }
+}
+
+impl fmt::Display for TimeSpan {
+    /// `-1h02m03s` style: hours, minutes, seconds.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let s = self.0.unsigned_abs();
+        write!(f, "{sign}{}h{:02}m{:02}s", s / 3600, (s / 60) % 60, s % 60)
+    }
+}
+
+/// How long a metric may take, in one of three units (see the module table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "TargetRepr", into = "TargetRepr"))]
+pub enum Target {
+    /// Wall-clock time: nights, weekends and holidays count.
+    Calendar(TimeSpan),
+    /// Working time of the calendar: only open hours count.
+    Working(TimeSpan),
+    /// Close of the `n`-th business date after the day the clock starts (pinned in the
+    /// module docs).
+    BusinessDays(u32),
+}
+
+impl Target {
+    /// A calendar-time target.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative span.
+    pub fn calendar(span: TimeSpan) -> Result<Target> {
+        non_negative(span).map(Target::Calendar)
+    }
+
+    /// A working-time target.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative span.
+    pub fn working(span: TimeSpan) -> Result<Target> {
+        non_negative(span).map(Target::Working)
+    }
+
+    /// A business-day target.
+    #[must_use]
+    pub const fn business_days(n: u32) -> Target {
+        Target::BusinessDays(n)
+    }
+}
+
+fn non_negative(span: TimeSpan) -> Result<TimeSpan> {
+    if span.0 < 0 {
+        return Err(Error::invalid("target", span, "must not be negative"));
+    }
+    Ok(span)
+}
+
+/// Wire form of [`Target`], validated on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TargetRepr {
+    Calendar(TimeSpan),
+    Working(TimeSpan),
+    BusinessDays(u32),
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<TargetRepr> for Target {
+    type Error = Error;
+    fn try_from(r: TargetRepr) -> Result<Target> {
+        match r {
+            TargetRepr::Calendar(s) => Target::calendar(s),
+            TargetRepr::Working(s) => Target::working(s),
+            TargetRepr::BusinessDays(n) => Ok(Target::BusinessDays(n)),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Target> for TargetRepr {
+    fn from(t: Target) -> TargetRepr {
+        match t {
+            Target::Calendar(s) => TargetRepr::Calendar(s),
+            Target::Working(s) => TargetRepr::Working(s),
+            Target::BusinessDays(n) => TargetRepr::BusinessDays(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_convert_to_seconds() {
+        assert_eq!(TimeSpan::hours(3).unwrap().as_secs(), 10_800);
+        assert_eq!(TimeSpan::days(1).unwrap().as_secs(), 86_400);
+        assert_eq!(TimeSpan::seconds(-3723).to_string(), "-1h02m03s");
+        assert!(TimeSpan::hours(i64::MAX).is_err());
+    }
+
+    #[test]
+    fn negative_targets_are_rejected() {
+        assert!(Target::working(TimeSpan::seconds(-1)).is_err());
+        assert!(Target::calendar(TimeSpan::seconds(-1)).is_err());
+        assert!(Target::working(TimeSpan::ZERO).is_ok());
+    }
+}

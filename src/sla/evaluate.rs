@@ -1,0 +1,629 @@
+//! Evaluation: a conversation's events and `now` → the state of every metric cycle.
+//!
+//! [`evaluate`] is a pure function of (events, policy, calendars, now). Each metric is a
+//! sequence of cycles (reference §6): first reply has one cycle; a next-reply cycle starts at
+//! the **oldest** unanswered customer message after a reply; a periodic-update cycle runs from
+//! each qualifying reply to the next; a resolution cycle runs from the first (or a reopening)
+//! customer message to `Solved`.
+//!
+//! Rules pinned here:
+//!
+//! - A message fulfils reply metrics only when its kind is one of the policy's reply kinds.
+//! - Entering a status the policy pauses on pauses every running cycle; leaving it (or a
+//!   customer message, which ends the wait and sets the status back to open) resumes them. The
+//!   deadline moves forward by the paused time measured in the target's own time: a working-
+//!   time target re-counts its remaining working time from the resume (Appfire's rule).
+//! - `Solved` fulfils every open cycle; a later customer message reopens the conversation.
+//! - A calendar change keeps the time already used and measures the rest on the new calendar
+//!   from the change; a targets change keeps the time used and records a breach it causes at
+//!   the change, never earlier (Zendesk); a manual due date replaces the computed deadline of
+//!   the open cycle and survives later target changes (Freshdesk).
+//! - A [`Target::BusinessDays`] target is turned into working time at the cycle start (the
+//!   working time from the start to the business-day deadline), so pauses work the same way.
+//! - The policy cap bounds every deadline at `start + cap` in calendar time, pauses included.
+//! - A reply exactly at the deadline is on time; `remaining` is `deadline − now` in calendar
+//!   time for running and paused cycles (negative once breached), `deadline − fulfilled_at`
+//!   for fulfilled ones. A paused cycle's deadline is where it would fall if resumed at `now`.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::{TimeZone, Utc};
+//! use loyalty::sla::{
+//!     evaluate, Calendar, CycleState, EvaluateOptions, Event, Filter, Metric, Policy, Shift,
+//!     Target, Targets, TimeSpan,
+//! };
+//!
+//! let cal = Calendar::builder("Europe/Berlin").weekdays(&[Shift::hm(9, 0, 17, 0)?]).build()?;
+//! let policy = Policy::new(
+//!     "default",
+//!     Filter::any(),
+//!     Targets::none().first_reply(Target::working(TimeSpan::hours(4)?)?),
+//! )?;
+//! // A message on Friday 2024-06-14 at 15:00 CEST (13:00 UTC): 2 h on Friday, 2 h on Monday.
+//! let events = [Event::customer_message(Utc.with_ymd_and_hms(2024, 6, 14, 13, 0, 0).unwrap())];
+//! let now = Utc.with_ymd_and_hms(2024, 6, 15, 8, 0, 0).unwrap();
+//! let eval = evaluate(&events, &policy, &[cal], now, &EvaluateOptions::default())?;
+//! let first = eval.current(Metric::FirstReply).unwrap();
+//! assert_eq!(first.state, CycleState::Active);
+//! assert_eq!(first.deadline, Some(Utc.with_ymd_and_hms(2024, 6, 17, 9, 0, 0).unwrap()));
+//! assert!(!first.is_breached());
+//! # Ok::<(), loyalty::Error>(())
+//! ```
+
+use chrono::{DateTime, Utc};
+
+use super::calendar::{from_secs, to_secs, Calendar};
+use super::duration::{Target, TimeSpan};
+use super::policy::{MessageKind, Metric, Policy, Status, Targets};
+use crate::error::{Error, Result};
+
+/// What happened in a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A message (customer, reply, note, acknowledgement, bot).
+    Message(MessageKind),
+    /// A status change.
+    Status(Status),
+    /// From now on measure on `calendars[index]`.
+    CalendarChange(usize),
+    /// New targets apply from now on (a priority change re-selecting the policy, an edit).
+    TargetsChange(Targets),
+    /// A manual due date for the open cycle of `metric`.
+    DueDate {
+        /// The metric.
+        metric: Metric,
+        /// The due instant.
+        due: DateTime<Utc>,
+    },
+}
+
+/// An event with its time. Events must be given in time order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Event {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl Event {
+    /// An event.
+    #[must_use]
+    pub fn new(at: DateTime<Utc>, kind: EventKind) -> Event {
+        Event { at, kind }
+    }
+
+    /// A customer message.
+    #[must_use]
+    pub fn customer_message(at: DateTime<Utc>) -> Event {
+        Event::new(at, EventKind::Message(MessageKind::Customer))
+    }
+
+    /// An agent's public reply.
+    #[must_use]
+    pub fn agent_reply(at: DateTime<Utc>) -> Event {
+        Event::new(at, EventKind::Message(MessageKind::AgentReply))
+    }
+
+    /// An automatic acknowledgement.
+    #[must_use]
+    pub fn acknowledgement(at: DateTime<Utc>) -> Event {
+        Event::new(at, EventKind::Message(MessageKind::AutoAcknowledgement))
+    }
+
+    /// A status change.
+    #[must_use]
+    pub fn status(at: DateTime<Utc>, status: Status) -> Event {
+        Event::new(at, EventKind::Status(status))
+    }
+}
+
+/// Where a cycle is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum CycleState {
+    /// The clock runs.
+    Active,
+    /// The clock is stopped (waiting on the customer).
+    Paused,
+    /// Completed.
+    Fulfilled,
+}
+
+/// How urgent a cycle is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum Risk {
+    /// Within target with more than the warning threshold left (or no target).
+    OnTrack,
+    /// Open, not breached, at most the warning threshold left.
+    Warning,
+    /// The deadline passed before fulfilment.
+    Breached,
+}
+
+/// Options of [`evaluate`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct EvaluateOptions {
+    warn_within: TimeSpan,
+}
+
+impl Default for EvaluateOptions {
+    /// Warn one hour (calendar time) before a deadline.
+    fn default() -> EvaluateOptions {
+        EvaluateOptions { warn_within: TimeSpan::seconds(3600) }
+    }
+}
+
+impl EvaluateOptions {
+    /// Warn when at most `span` of calendar time is left.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative span.
+    pub fn warn_within(mut self, span: TimeSpan) -> Result<EvaluateOptions> {
+        if span.is_negative() {
+            return Err(Error::invalid("warning threshold", span, "must not be negative"));
+        }
+        self.warn_within = span;
+        Ok(self)
+    }
+}
+
+/// The state of one cycle of one metric at `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct CycleReport {
+    /// The metric.
+    pub metric: Metric,
+    /// 1-based cycle number within the metric.
+    pub cycle: u32,
+    /// When the cycle started.
+    pub started_at: DateTime<Utc>,
+    /// Active, paused or fulfilled.
+    pub state: CycleState,
+    /// The deadline, when the metric has a target (or a manual due date).
+    pub deadline: Option<DateTime<Utc>>,
+    /// When the breach is recorded: the deadline, or the time the target was applied if
+    /// later (never back-dated).
+    pub breached_at: Option<DateTime<Utc>>,
+    /// Calendar time left (negative once breached); see the module docs.
+    pub remaining: Option<TimeSpan>,
+    /// When the cycle was fulfilled.
+    pub fulfilled_at: Option<DateTime<Utc>>,
+    /// On track, warning or breached.
+    pub risk: Risk,
+}
+
+impl CycleReport {
+    /// Whether the deadline was missed.
+    #[must_use]
+    pub fn is_breached(&self) -> bool {
+        self.breached_at.is_some()
+    }
+
+    /// Calendar time from start to fulfilment.
+    #[must_use]
+    pub fn reply_time(&self) -> Option<TimeSpan> {
+        self.fulfilled_at.map(|f| TimeSpan::seconds(f.timestamp() - self.started_at.timestamp()))
+    }
+}
+
+/// All cycles of a conversation, in the order they started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Evaluation {
+    /// The cycles.
+    pub cycles: Vec<CycleReport>,
+}
+
+impl Evaluation {
+    /// The latest cycle of `metric`.
+    #[must_use]
+    pub fn current(&self, metric: Metric) -> Option<&CycleReport> {
+        self.cycles.iter().rev().find(|c| c.metric == metric)
+    }
+
+    /// The earliest deadline among open (active or paused) cycles.
+    #[must_use]
+    pub fn next_deadline(&self) -> Option<DateTime<Utc>> {
+        self.cycles
+            .iter()
+            .filter(|c| c.state != CycleState::Fulfilled)
+            .filter_map(|c| c.deadline)
+            .min()
+    }
+
+    /// Whether any cycle is breached.
+    #[must_use]
+    pub fn is_breached(&self) -> bool {
+        self.cycles.iter().any(CycleReport::is_breached)
+    }
+}
+
+/// Target in seconds of calendar or working time.
+#[derive(Clone, Copy, Debug)]
+enum Clock {
+    Calendar(i64),
+    Working(i64),
+}
+
+#[derive(Debug)]
+struct Cycle {
+    metric: Metric,
+    number: u32,
+    start: i64,
+    target: Option<Clock>,
+    applied_at: i64,
+    /// Closed stretches of running clock: (from, to, calendar).
+    stretches: Vec<(i64, i64, usize)>,
+    /// The running stretch: (from, calendar).
+    running: Option<(i64, usize)>,
+    fulfilled: Option<i64>,
+    manual_due: Option<i64>,
+}
+
+fn resolve_target(t: Option<Target>, cal: &Calendar, start: i64) -> Result<Option<Clock>> {
+    Ok(match t {
+        None => None,
+        Some(Target::Calendar(s)) => Some(Clock::Calendar(s.as_secs())),
+        Some(Target::Working(s)) => Some(Clock::Working(s.as_secs())),
+        Some(Target::BusinessDays(n)) => {
+            let end = cal.add_business_days_secs(start, n)?;
+            Some(Clock::Working(cal.between_secs(start, end)?))
+        }
+    })
+}
+
+fn measure(clock: Clock, cal: &Calendar, a: i64, b: i64) -> Result<i64> {
+    match clock {
+        Clock::Calendar(_) => Ok(b - a),
+        Clock::Working(_) => cal.between_secs(a, b),
+    }
+}
+
+fn advance(clock: Clock, cal: &Calendar, a: i64, d: i64) -> Result<i64> {
+    match clock {
+        Clock::Calendar(_) => a.checked_add(d).ok_or_else(|| Error::overflow("deadline")),
+        Clock::Working(_) => cal.add_secs(a, d),
+    }
+}
+
+impl Cycle {
+    fn is_open(&self) -> bool {
+        self.fulfilled.is_none()
+    }
+
+    fn pause(&mut self, t: i64) {
+        if let Some((from, cal)) = self.running.take() {
+            self.stretches.push((from, t, cal));
+        }
+    }
+
+    fn resume(&mut self, t: i64, cal: usize) {
+        if self.running.is_none() {
+            self.running = Some((t, cal));
+        }
+    }
+
+    /// The deadline computed from the target; `resume_at` is where a paused clock restarts.
+    fn computed_deadline(
+        &self,
+        cals: &[Calendar],
+        cal_now: usize,
+        resume_at: i64,
+    ) -> Result<Option<i64>> {
+        let Some(clock) = self.target else { return Ok(None) };
+        let target = match clock {
+            Clock::Calendar(s) | Clock::Working(s) => s,
+        };
+        let mut used = 0i64;
+        for &(a, b, ci) in &self.stretches {
+            let cal = calendar(cals, ci)?;
+            let m = measure(clock, cal, a, b)?;
+            if used + m >= target {
+                return Ok(Some(advance(clock, cal, a, target - used)?));
+            }
+            used += m;
+        }
+        let (from, ci) = self.running.unwrap_or((resume_at, cal_now));
+        Ok(Some(advance(clock, calendar(cals, ci)?, from, target - used)?))
+    }
+}
+
+fn calendar(cals: &[Calendar], i: usize) -> Result<&Calendar> {
+    cals.get(i).ok_or_else(|| Error::invalid("calendar index", i, "no such calendar"))
+}
+
+/// Evaluates a conversation at `now` under `policy`, measuring on `calendars[0]` until a
+/// [`EventKind::CalendarChange`] says otherwise. See the module docs for the rules.
+///
+/// # Errors
+///
+/// - [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for no calendars;
+/// - [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the event: out of
+///   time order, after `now`, an agent-side message before any customer message, an unknown
+///   calendar index, a due date with no open cycle of its metric;
+/// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for instants outside
+///   1970..2100 or deadlines past 2100.
+pub fn evaluate(
+    events: &[Event],
+    policy: &Policy,
+    calendars: &[Calendar],
+    now: DateTime<Utc>,
+    options: &EvaluateOptions,
+) -> Result<Evaluation> {
+    if calendars.is_empty() {
+        return Err(Error::empty("calendars"));
+    }
+    let now_s = to_secs(now)?;
+    let mut cycles: Vec<Cycle> = Vec::new();
+    let mut counts = [0u32; 4];
+    let mut targets = *policy.targets();
+    let mut cal_idx = 0usize;
+    let mut status = Status::Open;
+    let mut seen_customer = false;
+    let mut prev = i64::MIN;
+
+    let start_cycle = |cycles: &mut Vec<Cycle>,
+                       counts: &mut [u32; 4],
+                       metric: Metric,
+                       t: i64,
+                       targets: &Targets,
+                       cal_idx: usize,
+                       paused: bool|
+     -> Result<()> {
+        let slot = metric_slot(metric);
+        let n = counts.get(slot).copied().unwrap_or(0) + 1;
+        if let Some(c) = counts.get_mut(slot) {
+            *c = n;
+        }
+        let target = resolve_target(targets.of(metric), calendar(calendars, cal_idx)?, t)?;
+        cycles.push(Cycle {
+            metric,
+            number: n,
+            start: t,
+            target,
+            applied_at: t,
+            stretches: Vec::new(),
+            running: if paused { None } else { Some((t, cal_idx)) },
+            fulfilled: None,
+            manual_due: None,
+        });
+        Ok(())
+    };
+
+    for (i, ev) in events.iter().enumerate() {
+        let t = ev.at.timestamp();
+        if t < prev {
+            return Err(Error::invalid_record(
+                i,
+                "at",
+                ev.at.to_rfc3339(),
+                "earlier than the previous event",
+            ));
+        }
+        if t > now_s {
+            return Err(Error::invalid_record(i, "at", ev.at.to_rfc3339(), "later than now"));
+        }
+        to_secs(ev.at).map_err(|_| {
+            Error::invalid_record(i, "at", ev.at.to_rfc3339(), "outside 1970..2100")
+        })?;
+        prev = t;
+        let paused = policy.pauses(status);
+        match &ev.kind {
+            EventKind::Message(MessageKind::Customer) => {
+                let mut paused_now = paused;
+                if paused {
+                    status = Status::Open;
+                    paused_now = false;
+                    for c in cycles.iter_mut().filter(|c| c.is_open()) {
+                        c.resume(t, cal_idx);
+                    }
+                }
+                if !seen_customer {
+                    seen_customer = true;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::FirstReply,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused_now,
+                    )?;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::Resolution,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused_now,
+                    )?;
+                    continue;
+                }
+                if status == Status::Solved {
+                    status = Status::Open;
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::Resolution,
+                        t,
+                        &targets,
+                        cal_idx,
+                        false,
+                    )?;
+                }
+                let awaiting = cycles.iter().any(|c| {
+                    c.is_open() && matches!(c.metric, Metric::FirstReply | Metric::NextReply)
+                });
+                if !awaiting {
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::NextReply,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused_now,
+                    )?;
+                }
+            }
+            EventKind::Message(kind) => {
+                if !seen_customer {
+                    return Err(Error::invalid_record(
+                        i,
+                        "kind",
+                        format!("{kind:?}"),
+                        "an agent-side message before any customer message",
+                    ));
+                }
+                if !policy.counts_as_reply(*kind) {
+                    continue;
+                }
+                let mut restart_periodic = status != Status::Solved;
+                for c in cycles.iter_mut().filter(|c| c.is_open()) {
+                    match c.metric {
+                        Metric::FirstReply | Metric::NextReply | Metric::PeriodicUpdate => {
+                            c.pause(t);
+                            c.fulfilled = Some(t);
+                        }
+                        Metric::Resolution => {}
+                    }
+                }
+                if restart_periodic {
+                    restart_periodic = targets.of(Metric::PeriodicUpdate).is_some();
+                }
+                if restart_periodic {
+                    start_cycle(
+                        &mut cycles,
+                        &mut counts,
+                        Metric::PeriodicUpdate,
+                        t,
+                        &targets,
+                        cal_idx,
+                        paused,
+                    )?;
+                }
+            }
+            EventKind::Status(s) => {
+                let s = *s;
+                if s == Status::Solved {
+                    for c in cycles.iter_mut().filter(|c| c.is_open()) {
+                        c.pause(t);
+                        c.fulfilled = Some(t);
+                    }
+                } else {
+                    let was = policy.pauses(status);
+                    let will = policy.pauses(s);
+                    for c in cycles.iter_mut().filter(|c| c.is_open()) {
+                        if will && !was {
+                            c.pause(t);
+                        } else if was && !will {
+                            c.resume(t, cal_idx);
+                        }
+                    }
+                }
+                status = s;
+            }
+            EventKind::CalendarChange(ci) => {
+                if *ci >= calendars.len() {
+                    return Err(Error::invalid_record(i, "calendar index", ci, "no such calendar"));
+                }
+                for c in cycles.iter_mut().filter(|c| c.is_open()) {
+                    if c.running.is_some() {
+                        c.pause(t);
+                        c.resume(t, *ci);
+                    }
+                }
+                cal_idx = *ci;
+            }
+            EventKind::TargetsChange(new) => {
+                targets = *new;
+                let cal = calendar(calendars, cal_idx)?;
+                for c in cycles.iter_mut().filter(|c| c.is_open()) {
+                    c.target = resolve_target(targets.of(c.metric), cal, c.start)?;
+                    c.applied_at = t;
+                }
+            }
+            EventKind::DueDate { metric, due } => {
+                let due_s = to_secs(*due).map_err(|_| {
+                    Error::invalid_record(i, "due", due.to_rfc3339(), "outside 1970..2100")
+                })?;
+                let Some(c) = cycles.iter_mut().rev().find(|c| c.metric == *metric && c.is_open())
+                else {
+                    return Err(Error::invalid_record(
+                        i,
+                        "metric",
+                        format!("{metric:?}"),
+                        "no open cycle",
+                    ));
+                };
+                c.manual_due = Some(due_s);
+                c.applied_at = t;
+            }
+        }
+    }
+
+    let cap = policy.cap_span().map(TimeSpan::as_secs);
+    let mut reports = Vec::with_capacity(cycles.len());
+    for c in &cycles {
+        let end = c.fulfilled.unwrap_or(now_s);
+        let deadline = match c.manual_due {
+            Some(d) => Some(d),
+            None => {
+                let d = c.computed_deadline(calendars, cal_idx, end)?;
+                match (d, cap) {
+                    (Some(d), Some(cap)) => Some(d.min(c.start.saturating_add(cap))),
+                    (d, _) => d,
+                }
+            }
+        };
+        let state = if c.fulfilled.is_some() {
+            CycleState::Fulfilled
+        } else if c.running.is_some() {
+            CycleState::Active
+        } else {
+            CycleState::Paused
+        };
+        let breached_at = match deadline {
+            Some(d) if end > d => Some(from_secs(d.max(c.applied_at))?),
+            _ => None,
+        };
+        let remaining = deadline.map(|d| TimeSpan::seconds(d - end));
+        let risk = match (breached_at, remaining) {
+            (Some(_), _) => Risk::Breached,
+            (None, Some(r)) if c.fulfilled.is_none() && r <= options.warn_within => Risk::Warning,
+            _ => Risk::OnTrack,
+        };
+        reports.push(CycleReport {
+            metric: c.metric,
+            cycle: c.number,
+            started_at: from_secs(c.start)?,
+            state,
+            deadline: deadline.map(from_secs).transpose()?,
+            breached_at,
+            remaining,
+            fulfilled_at: c.fulfilled.map(from_secs).transpose()?,
+            risk,
+        });
+    }
+    Ok(Evaluation { cycles: reports })
+}
+
+fn metric_slot(m: Metric) -> usize {
+    match m {
+        Metric::FirstReply => 0,
+        Metric::NextReply => 1,
+        Metric::PeriodicUpdate => 2,
+        Metric::Resolution => 3,
+    }
+}
