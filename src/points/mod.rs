@@ -313,3 +313,6 @@ impl fmt::Display for ReservationId {
         write!(f, "reservation {}", self.0)
     }
 }
+
+#[cfg(test)]
+mod tests;
