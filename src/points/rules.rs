@@ -742,3 +742,202 @@ fn upsert(v: &mut Vec<(String, Multiplier)>, key: String, m: Multiplier) {
         None => v.push((key, m)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::ExchangeRate;
+
+    fn usd(cents: i64) -> Money {
+        Money::new(Decimal::new(cents, 2), Currency::USD)
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 5, 4).unwrap()
+    }
+
+    fn rules() -> EarnRules {
+        EarnRules::new(Currency::USD, Decimal::ONE).unwrap()
+    }
+
+    fn mult(x: i64, scale: u32) -> Multiplier {
+        Multiplier::new(Decimal::new(x, scale)).unwrap()
+    }
+
+    fn awarded(r: &EarnRules, o: &Order, ctx: &EarnContext<'_>) -> u64 {
+        r.quote(o, ctx).unwrap().awarded().value()
+    }
+
+    fn one(cents: i64) -> Order {
+        Order::new(vec![OrderLine::new("a", usd(cents))])
+    }
+
+    #[test]
+    fn rounding_modes_apply_once_at_the_end() {
+        let ctx = EarnContext::new(day());
+        let cases = [
+            (12_599, Rounding::Floor, 125),
+            (12_599, Rounding::HalfUp, 126),
+            (12_549, Rounding::HalfUp, 125),
+            (12_550, Rounding::HalfUp, 126),
+            (12_501, Rounding::Ceiling, 126),
+            (12_500, Rounding::Ceiling, 125),
+        ];
+        for (cents, mode, want) in cases {
+            assert_eq!(awarded(&rules().rounding(mode), &one(cents), &ctx), want, "{cents} {mode:?}");
+        }
+        // Three 40-cent lines: rounding each line would give 0; rounding once gives 1.
+        let o = Order::new((0..3).map(|i| OrderLine::new(format!("s{i}"), usd(40))).collect());
+        assert_eq!(awarded(&rules(), &o, &ctx), 1);
+    }
+
+    #[test]
+    fn shipping_tax_discount_and_points_paid_switches() {
+        let ctx = EarnContext::new(day());
+        let o = one(10_000).shipping(usd(1000)).tax(usd(800));
+        assert_eq!(awarded(&rules(), &o, &ctx), 100);
+        assert_eq!(awarded(&rules().shipping(Inclusion::Counted), &o, &ctx), 110);
+        let both = rules().shipping(Inclusion::Counted).tax(Inclusion::Counted);
+        assert_eq!(awarded(&both, &o, &ctx), 118);
+        let o = one(10_000).discount(usd(2000));
+        assert_eq!(awarded(&rules(), &o, &ctx), 80);
+        assert_eq!(awarded(&rules().discounts(DiscountBasis::BeforeDiscounts), &o, &ctx), 100);
+        let o = one(10_000).paid_with_points(usd(3000));
+        assert_eq!(awarded(&rules(), &o, &ctx), 70);
+        assert_eq!(awarded(&rules().paid_with_points(Inclusion::Counted), &o, &ctx), 100);
+    }
+
+    #[test]
+    fn sku_and_category_multipliers_stack_and_carry_through_discounts() {
+        let r = rules()
+            .sku_multiplier("vinyl", mult(2, 0))
+            .category_multiplier("books", mult(3, 0))
+            .sku_multiplier("vinyl", mult(2, 0));
+        let ctx = EarnContext::new(day());
+        let o = Order::new(vec![
+            OrderLine::new("vinyl", usd(5000)),            // 100
+            OrderLine::new("cd", usd(5000)),               // 50
+            OrderLine::new("vinyl", usd(1000)).category("books"), // 10 x 2 x 3 = 60
+        ]);
+        assert_eq!(awarded(&r, &o, &ctx), 210);
+        // A $22 discount on $110 of items removes 20% of the item points: 210 - 42 = 168.
+        assert_eq!(awarded(&r, &o.clone().discount(usd(2200)), &ctx), 168);
+    }
+
+    #[test]
+    fn tier_campaign_and_bonuses() {
+        let r = rules()
+            .order_bonus(Points::new(10))
+            .first_order_bonus(Points::new(50))
+            .birthday_bonus(Points::new(25));
+        let bday = MonthDay::new(5, 4).unwrap();
+        let ctx = EarnContext::new(day()).tier(mult(15, 1)).campaign(mult(2, 0));
+        // 10 x 1.5 x 2 = 30, + 10 order bonus (repeat customer, not their birthday).
+        assert_eq!(awarded(&r, &one(1000), &ctx), 40);
+        // First order on the birthday: 30 + 10 + 50 + 25 (bonuses are not multiplied).
+        let q = r.quote(&one(1000), &ctx.prior_orders(0).birthday(bday)).unwrap();
+        assert_eq!(q.awarded(), Points::new(115));
+        let labels: Vec<&str> = q.lines().iter().map(|l| l.label.as_str()).collect();
+        assert!(labels.iter().any(|l| l.starts_with("tier multiplier")));
+        assert!(labels.iter().any(|l| l.starts_with("campaign multiplier")));
+        assert!(labels.contains(&"first-order bonus"));
+        assert!(labels.contains(&"birthday bonus"));
+        assert_eq!(q.lines().last().unwrap().running, Decimal::from(115));
+        assert!(q.to_string().contains("awarded 115 pts"));
+    }
+
+    #[test]
+    fn caps_reduce_or_reject_and_record_requested() {
+        let ctx = EarnContext::new(day());
+        let reduce = rules().order_cap(Cap { limit: Points::new(100), mode: CapMode::Reduce });
+        let q = reduce.quote(&one(25_000), &ctx).unwrap();
+        assert_eq!((q.requested(), q.awarded(), q.cap()), (Points::new(250), Points::new(100), CapOutcome::Reduced));
+        assert_eq!(q.lines().last().unwrap().running, Decimal::from(100));
+        let reject = rules().order_cap(Cap { limit: Points::new(100), mode: CapMode::Reject });
+        let q = reject.quote(&one(25_000), &ctx).unwrap();
+        assert_eq!((q.requested(), q.awarded(), q.cap()), (Points::new(250), Points::ZERO, CapOutcome::Rejected));
+        assert_eq!(reject.quote(&one(10_000), &ctx).unwrap().cap(), CapOutcome::Uncapped);
+        let monthly = |mode| {
+            rules().period_cap(PeriodCap { cap: Cap { limit: Points::new(300), mode }, period: CapPeriod::Month })
+        };
+        let ctx = ctx.earned_in_period(Points::new(250));
+        assert_eq!(awarded(&monthly(CapMode::Reduce), &one(10_000), &ctx), 50);
+        assert_eq!(awarded(&monthly(CapMode::Reject), &one(10_000), &ctx), 0);
+        assert_eq!(awarded(&monthly(CapMode::Reject), &one(5000), &ctx), 50);
+        let full = EarnContext::new(day()).earned_in_period(Points::new(400));
+        assert_eq!(awarded(&monthly(CapMode::Reduce), &one(5000), &full), 0);
+    }
+
+    #[test]
+    fn cap_period_starts() {
+        let d = |m, dd| NaiveDate::from_ymd_opt(2026, m, dd).unwrap();
+        // 2026-05-07 is a Thursday.
+        assert_eq!(CapPeriod::Day.start(d(5, 7)), d(5, 7));
+        assert_eq!(CapPeriod::IsoWeek.start(d(5, 7)), d(5, 4));
+        assert_eq!(CapPeriod::Month.start(d(5, 7)), d(5, 1));
+        assert_eq!(CapPeriod::Year.start(d(5, 7)), d(1, 1));
+    }
+
+    #[test]
+    fn cross_border_orders_are_normalised_with_the_hosts_rate() {
+        // WooPayments #2848: a ZAR cart must not earn ZAR-many points in a EUR program.
+        let zar = Currency::from_code("ZAR").unwrap();
+        let r = EarnRules::new(Currency::EUR, Decimal::ONE).unwrap();
+        let mut rates = ExchangeRates::new(Currency::EUR);
+        rates.insert(ExchangeRate::new(zar, Currency::EUR, Decimal::new(526, 4)).unwrap()).unwrap();
+        let o = Order::new(vec![OrderLine::new("x", Money::new(Decimal::from(1900), zar))]);
+        let q = r.quote(&o, &EarnContext::new(day()).rates(&rates)).unwrap();
+        assert_eq!(q.base(), Money::new(Decimal::new(9994, 2), Currency::EUR));
+        assert_eq!(q.awarded(), Points::new(99));
+        // Without a rate: a typed error.
+        let e = r.quote(&o, &EarnContext::new(day())).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::MissingRate { .. }));
+        let gbp = Money::new(Decimal::ONE, Currency::GBP);
+        let mixed = Order::new(vec![OrderLine::new("y", gbp)]);
+        let e = r.quote(&mixed, &EarnContext::new(day()).rates(&rates)).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::MissingRate { .. }));
+        let usd_rates = ExchangeRates::new(Currency::USD);
+        let e = r.quote(&o, &EarnContext::new(day()).rates(&usd_rates)).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::CurrencyMismatch { .. }));
+        // A zero amount needs no rate.
+        let o = Order::new(vec![OrderLine::new("x", Money::new(Decimal::TEN, Currency::EUR))])
+            .shipping(Money::zero(Currency::GBP));
+        assert_eq!(r.quote(&o, &EarnContext::new(day())).unwrap().awarded(), Points::new(10));
+    }
+
+    #[test]
+    fn bad_input() {
+        assert!(EarnRules::new(Currency::USD, Decimal::ZERO).is_err());
+        assert!(EarnRules::new(Currency::USD, Decimal::NEGATIVE_ONE).is_err());
+        let ctx = EarnContext::new(day());
+        let r = rules();
+        let kinds = [
+            r.quote(&Order::new(vec![]), &ctx).unwrap_err(),
+            r.quote(&one(-100), &ctx).unwrap_err(),
+            r.quote(&one(0), &ctx).unwrap_err(),
+            r.quote(&one(1000).discount(usd(1001)), &ctx).unwrap_err(),
+            r.quote(&one(1000).discount(usd(600)).paid_with_points(usd(600)), &ctx).unwrap_err(),
+            r.quote(&one(1000).shipping(usd(-1)), &ctx).unwrap_err(),
+            r.quote(&Order::new(vec![OrderLine::new("x", Money::new(Decimal::MAX, Currency::USD))]), &ctx.tier(mult(2, 0)))
+                .unwrap_err(),
+        ];
+        assert!(matches!(kinds[0].kind(), ErrorKind::EmptyInput { .. }));
+        for e in &kinds[1..6] {
+            assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e}");
+        }
+        assert!(matches!(kinds[6].kind(), ErrorKind::Overflow { .. }));
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn rules_round_trip_and_validate() {
+        let r = rules()
+            .sku_multiplier("vinyl", mult(2, 0))
+            .order_cap(Cap { limit: Points::new(100), mode: CapMode::Reject });
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<EarnRules>(&json).unwrap(), r);
+        let bad = json.replace("\"per_unit\":\"1\"", "\"per_unit\":\"-1\"");
+        assert_ne!(bad, json);
+        assert!(serde_json::from_str::<EarnRules>(&bad).is_err());
+    }
+}
