@@ -784,7 +784,11 @@ mod tests {
             (12_500, Rounding::Ceiling, 125),
         ];
         for (cents, mode, want) in cases {
-            assert_eq!(awarded(&rules().rounding(mode), &one(cents), &ctx), want, "{cents} {mode:?}");
+            assert_eq!(
+                awarded(&rules().rounding(mode), &one(cents), &ctx),
+                want,
+                "{cents} {mode:?}"
+            );
         }
         // Three 40-cent lines: rounding each line would give 0; rounding once gives 1.
         let o = Order::new((0..3).map(|i| OrderLine::new(format!("s{i}"), usd(40))).collect());
@@ -815,8 +819,8 @@ mod tests {
             .sku_multiplier("vinyl", mult(2, 0));
         let ctx = EarnContext::new(day());
         let o = Order::new(vec![
-            OrderLine::new("vinyl", usd(5000)),            // 100
-            OrderLine::new("cd", usd(5000)),               // 50
+            OrderLine::new("vinyl", usd(5000)),                   // 100
+            OrderLine::new("cd", usd(5000)),                      // 50
             OrderLine::new("vinyl", usd(1000)).category("books"), // 10 x 2 x 3 = 60
         ]);
         assert_eq!(awarded(&r, &o, &ctx), 210);
@@ -851,14 +855,23 @@ mod tests {
         let ctx = EarnContext::new(day());
         let reduce = rules().order_cap(Cap { limit: Points::new(100), mode: CapMode::Reduce });
         let q = reduce.quote(&one(25_000), &ctx).unwrap();
-        assert_eq!((q.requested(), q.awarded(), q.cap()), (Points::new(250), Points::new(100), CapOutcome::Reduced));
+        assert_eq!(
+            (q.requested(), q.awarded(), q.cap()),
+            (Points::new(250), Points::new(100), CapOutcome::Reduced)
+        );
         assert_eq!(q.lines().last().unwrap().running, Decimal::from(100));
         let reject = rules().order_cap(Cap { limit: Points::new(100), mode: CapMode::Reject });
         let q = reject.quote(&one(25_000), &ctx).unwrap();
-        assert_eq!((q.requested(), q.awarded(), q.cap()), (Points::new(250), Points::ZERO, CapOutcome::Rejected));
+        assert_eq!(
+            (q.requested(), q.awarded(), q.cap()),
+            (Points::new(250), Points::ZERO, CapOutcome::Rejected)
+        );
         assert_eq!(reject.quote(&one(10_000), &ctx).unwrap().cap(), CapOutcome::Uncapped);
         let monthly = |mode| {
-            rules().period_cap(PeriodCap { cap: Cap { limit: Points::new(300), mode }, period: CapPeriod::Month })
+            rules().period_cap(PeriodCap {
+                cap: Cap { limit: Points::new(300), mode },
+                period: CapPeriod::Month,
+            })
         };
         let ctx = ctx.earned_in_period(Points::new(250));
         assert_eq!(awarded(&monthly(CapMode::Reduce), &one(10_000), &ctx), 50);
@@ -918,8 +931,11 @@ mod tests {
             r.quote(&one(1000).discount(usd(1001)), &ctx).unwrap_err(),
             r.quote(&one(1000).discount(usd(600)).paid_with_points(usd(600)), &ctx).unwrap_err(),
             r.quote(&one(1000).shipping(usd(-1)), &ctx).unwrap_err(),
-            r.quote(&Order::new(vec![OrderLine::new("x", Money::new(Decimal::MAX, Currency::USD))]), &ctx.tier(mult(2, 0)))
-                .unwrap_err(),
+            r.quote(
+                &Order::new(vec![OrderLine::new("x", Money::new(Decimal::MAX, Currency::USD))]),
+                &ctx.tier(mult(2, 0)),
+            )
+            .unwrap_err(),
         ];
         assert!(matches!(kinds[0].kind(), ErrorKind::EmptyInput { .. }));
         for e in &kinds[1..6] {
