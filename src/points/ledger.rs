@@ -648,9 +648,8 @@ impl Hasher for KeyHasher {
         }
     }
 
-    fn write_u128(&mut self, n: u128) {
-        let mixed = (n as u64) ^ ((n >> 64) as u64).rotate_left(32);
-        let h = (self.0 ^ mixed).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    fn write_u64(&mut self, n: u64) {
+        let h = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         self.0 = h ^ (h >> 29);
     }
 }
@@ -794,6 +793,15 @@ impl Account {
             spendable: BTreeSet::new(),
             scheduled: BTreeSet::new(),
         }
+    }
+
+    /// Reserves room for about `operations` more operations in the history and the key
+    /// index, so a bulk import or a replay of a log does not reallocate while it runs.
+    pub fn reserve_capacity(&mut self, operations: usize) {
+        self.entries.reserve(operations);
+        self.lots.reserve(operations);
+        self.draws.reserve(operations);
+        self.keys.reserve(operations);
     }
 
     /// The member.

@@ -210,28 +210,49 @@ pub(crate) fn insufficient(requested: Points, available: Points) -> Error {
 /// A host-supplied idempotency key: one per business event (an order's earn, a refund, a
 /// checkout's redemption).
 ///
-/// It is a `u128` so a UUID fits, and so checking it costs one hash lookup.
+/// It holds 128 bits so a UUID fits, and so checking it costs one hash lookup. It is stored
+/// as two `u64` halves (8-byte alignment keeps ledger entries small) and serialises as one
+/// `u128` number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
-pub struct OpKey(u128);
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(from = "u128", into = "u128")
+)]
+pub struct OpKey {
+    hi: u64,
+    lo: u64,
+}
 
 impl OpKey {
     /// A key.
     #[must_use]
     pub const fn new(key: u128) -> OpKey {
-        OpKey(key)
+        OpKey { hi: (key >> 64) as u64, lo: key as u64 }
     }
 
     /// The key's value.
     #[must_use]
     pub const fn value(self) -> u128 {
-        self.0
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+}
+
+impl From<u128> for OpKey {
+    fn from(k: u128) -> OpKey {
+        OpKey::new(k)
+    }
+}
+
+impl From<OpKey> for u128 {
+    fn from(k: OpKey) -> u128 {
+        k.value()
     }
 }
 
 impl fmt::Display for OpKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:x}", self.0)
+        write!(f, "{:x}", self.value())
     }
 }
 

@@ -169,10 +169,17 @@ impl RedemptionRules {
     ///
     /// [`ErrorKind::Overflow`].
     pub fn value_of(&self, points: Points) -> Result<Money> {
-        let v = Decimal::from(points.value())
-            .checked_mul(self.step_value.amount())
-            .and_then(|x| x.checked_div(Decimal::from(self.step.value())))
-            .ok_or_else(|| Error::overflow("redemption value"))?;
+        let (steps, rest) =
+            (points.value() / self.step.value(), points.value() % self.step.value());
+        let v = if rest == 0 {
+            // Whole steps (the usual case): a multiplication, no division.
+            Decimal::from(steps).checked_mul(self.step_value.amount())
+        } else {
+            Decimal::from(points.value())
+                .checked_mul(self.step_value.amount())
+                .and_then(|x| x.checked_div(Decimal::from(self.step.value())))
+        }
+        .ok_or_else(|| Error::overflow("redemption value"))?;
         Ok(Money::new(v, self.step_value.currency()).round(Rounding::Floor))
     }
 
