@@ -17,7 +17,7 @@
 //!   refund clawback, manual adjustment and [`transfer`] between members.
 //! - Every operation carries an [`OpKey`] from the host: an exact replay returns the original
 //!   outcome and changes nothing; the same key with a different payload is
-//!   [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict).
+//!   [`ErrorKind::IdempotencyConflict`].
 //! - [`Expiry`] policies (none, rolling days or months with optional round-up to the end of a
 //!   period, fixed calendar dates, inactivity); redemption spends the soonest-expiring lot
 //!   first, non-expiring lots last, then by earn date, then by lot id.

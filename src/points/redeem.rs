@@ -208,7 +208,7 @@ impl RedemptionRules {
                 return Err(rule("maximum redemption", format!("{points} > {max}")));
             }
         }
-        if points.value() % self.increment.value() != 0 {
+        if !points.value().is_multiple_of(self.increment.value()) {
             return Err(rule(
                 "redemption increment",
                 format!("{points} is not a multiple of {}", self.increment),

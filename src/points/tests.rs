@@ -36,7 +36,7 @@ fn earn(points: u64) -> EarnRequest {
 }
 
 fn big_order() -> Money {
-    usd(1_000_000_00)
+    usd(100_000_000)
 }
 
 fn kind(r: Result<impl std::fmt::Debug>) -> ErrorKind {
