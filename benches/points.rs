@@ -5,7 +5,9 @@
 //! can be compared as the history grows (N = 10, 10^3, 10^5). The account is reset from a
 //! template every few thousand iterations, outside the timed region, so memory stays
 //! bounded however many iterations criterion asks for; [`Account::reserve_capacity`] gives each
-//! copy room for the chunk first.
+//! copy room for the chunk first. `points/earn_redeem` reuses the copy's buffers (steady
+//! state); `points/earn_redeem_fresh_memory` allocates every copy anew, so it also counts the
+//! page faults of a history growing into new memory.
 //!
 //! Run briefly: `cargo bench --bench points -- --warm-up-time 1 --measurement-time 2`.
 
@@ -33,44 +35,73 @@ fn program() -> Program {
     .expiry(Expiry::rolling(Span::Months(12)).unwrap())
 }
 
-fn earn_redeem(c: &mut Criterion) {
-    let program = program();
-    let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+/// Times `iters` earn + redeem pairs on copies of `template`, `CHUNK` pairs per copy. With
+/// `Memory::Reused` the copy is made with `clone_from` into one account whose buffers were
+/// already grown (the steady state of a long-running host); with `Memory::Fresh` each copy
+/// is a new allocation, so the timed region also pays for first-touch page faults as the
+/// history grows.
+fn time_pairs(
+    program: &Program,
+    template: &Account,
+    first_key: u128,
+    iters: u64,
+    memory: Memory,
+) -> Duration {
+    let day = template.clock();
     let order = Money::new(Decimal::from(1_000_000), Currency::USD);
     let earn = EarnRequest::new(Points::new(10));
     let redeem = RedeemRequest::new(Points::new(10), order);
-    let mut group = c.benchmark_group("points/earn_redeem");
-    group.throughput(Throughput::Elements(2));
-    for lots in [10u64, 1_000, 100_000] {
-        let mut template = Account::new(MemberId::new(1), day);
-        for i in 0..lots {
-            template.earn(&program, OpKey::new(u128::from(i)), &earn, day).unwrap();
+    let mut total = Duration::ZERO;
+    let mut done = 0u64;
+    let mut acc = template.clone();
+    while done < iters {
+        let n = CHUNK.min(iters - done);
+        match memory {
+            Memory::Reused => acc.clone_from(template),
+            Memory::Fresh => acc = template.clone(),
         }
-        group.bench_with_input(BenchmarkId::from_parameter(lots), &lots, |b, &lots| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut done = 0u64;
-                while done < iters {
-                    let n = CHUNK.min(iters - done);
-                    let mut acc = template.clone();
-                    // Room for the chunk's history, outside the timed region (a clone has
-                    // exact capacity, so its first push would copy the whole history).
-                    acc.reserve_capacity(2 * n as usize);
-                    let mut key = u128::from(lots) + 1;
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(acc.earn(&program, OpKey::new(key), &earn, day).unwrap());
-                        black_box(acc.redeem(&program, OpKey::new(key + 1), &redeem, day).unwrap());
-                        key += 2;
-                    }
-                    total += start.elapsed();
-                    done += n;
-                }
-                total
-            });
-        });
+        acc.reserve_capacity(2 * CHUNK as usize);
+        let mut key = first_key;
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(acc.earn(program, OpKey::new(key), &earn, day).unwrap());
+            black_box(acc.redeem(program, OpKey::new(key + 1), &redeem, day).unwrap());
+            key += 2;
+        }
+        total += start.elapsed();
+        done += n;
     }
-    group.finish();
+    total
+}
+
+#[derive(Clone, Copy)]
+enum Memory {
+    Reused,
+    Fresh,
+}
+
+fn earn_redeem(c: &mut Criterion) {
+    let program = program();
+    let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
+    let earn = EarnRequest::new(Points::new(10));
+    for (name, memory) in
+        [("points/earn_redeem", Memory::Reused), ("points/earn_redeem_fresh_memory", Memory::Fresh)]
+    {
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Elements(2));
+        for lots in [10u64, 1_000, 100_000] {
+            let mut template = Account::new(MemberId::new(1), day);
+            for i in 0..lots {
+                template.earn(&program, OpKey::new(u128::from(i)), &earn, day).unwrap();
+            }
+            group.bench_with_input(BenchmarkId::from_parameter(lots), &lots, |b, &lots| {
+                b.iter_custom(|iters| {
+                    time_pairs(&program, &template, u128::from(lots) + 1, iters, memory)
+                });
+            });
+        }
+        group.finish();
+    }
 }
 
 fn replay(c: &mut Criterion) {

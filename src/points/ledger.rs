@@ -668,7 +668,10 @@ type KeyMap = HashMap<OpKey, u32, BuildHasherDefault<KeyHasher>>;
 /// 4. validates, then appends one [`Entry`] and updates lots and running totals.
 ///
 /// A failed operation leaves the account exactly as it was, including step 3.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `clone_from` reuses the target's buffers, so a host (or a benchmark) that resets an
+/// account from a template does not allocate again.
+#[derive(Debug, PartialEq)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -688,6 +691,40 @@ pub struct Account {
     keys: KeyMap,
     spendable: BTreeSet<SpendKey>,
     scheduled: BTreeSet<(NaiveDate, LotId)>,
+}
+
+impl Clone for Account {
+    fn clone(&self) -> Account {
+        Account {
+            member: self.member,
+            clock: self.clock,
+            last_activity: self.last_activity,
+            lots: self.lots.clone(),
+            entries: self.entries.clone(),
+            draws: self.draws.clone(),
+            reservations: self.reservations.clone(),
+            balances: self.balances,
+            totals: self.totals,
+            keys: self.keys.clone(),
+            spendable: self.spendable.clone(),
+            scheduled: self.scheduled.clone(),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Account) {
+        self.member = source.member;
+        self.clock = source.clock;
+        self.last_activity = source.last_activity;
+        self.lots.clone_from(&source.lots);
+        self.entries.clone_from(&source.entries);
+        self.draws.clone_from(&source.draws);
+        self.reservations.clone_from(&source.reservations);
+        self.balances = source.balances;
+        self.totals = source.totals;
+        self.keys.clone_from(&source.keys);
+        self.spendable.clone_from(&source.spendable);
+        self.scheduled.clone_from(&source.scheduled);
+    }
 }
 
 #[cfg(feature = "serde")]
