@@ -167,6 +167,7 @@ pub enum Pending {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct EarnRequest {
     points: Points,
+    requested: Points,
     order_total: Option<Money>,
     pending: Pending,
 }
@@ -175,13 +176,14 @@ impl EarnRequest {
     /// An immediate earn of `points`, not tied to an order (not refundable).
     #[must_use]
     pub fn new(points: Points) -> EarnRequest {
-        EarnRequest { points, order_total: None, pending: Pending::Immediate }
+        EarnRequest { points, requested: points, order_total: None, pending: Pending::Immediate }
     }
 
-    /// The points a quote awarded.
+    /// The points a quote awarded, recording what it requested before caps (Talon.One's
+    /// `desiredValue` vs `value`), so the ledger shows when a cap trimmed an award.
     #[must_use]
     pub fn from_quote(quote: &EarnQuote) -> EarnRequest {
-        EarnRequest::new(quote.awarded())
+        EarnRequest { requested: quote.requested(), ..EarnRequest::new(quote.awarded()) }
     }
 
     /// The order total, in the currency refunds will be given in: refunds claw back in
@@ -203,6 +205,13 @@ impl EarnRequest {
     #[must_use]
     pub fn points(&self) -> Points {
         self.points
+    }
+
+    /// The points requested before caps (equal to [`EarnRequest::points`] unless a cap
+    /// trimmed the award).
+    #[must_use]
+    pub fn requested(&self) -> Points {
+        self.requested
     }
 }
 

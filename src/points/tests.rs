@@ -47,38 +47,38 @@ fn kind(r: Result<impl std::fmt::Debug>) -> ErrorKind {
 fn spends_soonest_expiring_first_then_non_expiring_then_earn_date_then_id() {
     let never = program();
     let rolling = program().expiry(Expiry::rolling(Span::Days(30)).unwrap());
+    let short = program().expiry(Expiry::rolling(Span::Days(5)).unwrap());
     let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
-    // lot 0: no expiry, earned Jan 1.
-    a.earn(&never, k(1), &earn(10), d(2026, 1, 1)).unwrap();
-    // lot 1: valid through Mar 3 (earned Feb 1 + 30 days).
-    a.earn(&rolling, k(2), &earn(20), d(2026, 2, 1)).unwrap();
-    // lot 2: valid through Feb 9 (earned Jan 10 + 30 days): soonest.
-    let mut b = a.clone();
-    // Earning must go forward in time, so build lot 2 in a separate account order:
-    b.earn(&rolling, k(3), &earn(30), d(2026, 2, 1)).unwrap();
-    // lots 1 and 2 have the same expiry and earn date: id breaks the tie.
+    a.earn(&never, k(1), &earn(10), d(2026, 1, 1)).unwrap(); // lot 0: never expires
+    a.earn(&rolling, k(2), &earn(20), d(2026, 2, 1)).unwrap(); // lot 1: through Mar 3
+    a.earn(&rolling, k(3), &earn(30), d(2026, 2, 1)).unwrap(); // lot 2: through Mar 3
+                                                               // Lots 1 and 2 share expiry and earn date: the lower id goes first; lot 0 goes last.
     let out =
-        b.redeem(&never, k(4), &RedeemRequest::new(p(25), big_order()), d(2026, 2, 2)).unwrap();
+        a.redeem(&never, k(4), &RedeemRequest::new(p(25), big_order()), d(2026, 2, 2)).unwrap();
     assert_eq!(out.points(), p(25));
-    let lots = b.lots();
-    assert_eq!(lots[0].remaining(), p(10), "non-expiring lot is spent last");
-    assert_eq!(lots[1].remaining(), p(0), "same expiry, lower id first");
-    assert_eq!(lots[2].remaining(), p(25));
-    let e = b.entry_for(k(4)).unwrap();
+    let remaining: Vec<u64> = a.lots().iter().map(|l| l.remaining().value()).collect();
+    assert_eq!(remaining, vec![10, 0, 25]);
+    let e = a.entry_for(k(4)).unwrap();
     assert_eq!(
-        b.draws(e),
+        a.draws(e),
         &[Draw { lot: LotId::new(1), points: p(20) }, Draw { lot: LotId::new(2), points: p(5) }]
     );
-    // Then: a later-earned lot with a sooner expiry goes before an older one.
-    let short = program().expiry(Expiry::rolling(Span::Days(5)).unwrap());
-    b.earn(&short, k(5), &earn(7), d(2026, 2, 3)).unwrap(); // valid through Feb 8
-    b.redeem(&never, k(6), &RedeemRequest::new(p(8), big_order()), d(2026, 2, 3)).unwrap();
-    assert_eq!(b.lots()[3].remaining(), p(0));
-    assert_eq!(b.lots()[2].remaining(), p(24));
-    assert_eq!(b.lots()[0].remaining(), p(10));
+    // A lot earned later but expiring sooner (Feb 8) is spent before lot 2 (Mar 3).
+    a.earn(&short, k(5), &earn(7), d(2026, 2, 3)).unwrap();
+    a.redeem(&never, k(6), &RedeemRequest::new(p(8), big_order()), d(2026, 2, 3)).unwrap();
+    let remaining: Vec<u64> = a.lots().iter().map(|l| l.remaining().value()).collect();
+    assert_eq!(remaining, vec![10, 0, 24, 0]);
+    // Same expiry, different earn dates: the earlier earn goes first.
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    let fixed = program().expiry(Expiry::fixed_dates(&[MonthDay::new(12, 31).unwrap()]).unwrap());
+    b.earn(&fixed, k(1), &earn(5), d(2026, 3, 1)).unwrap();
+    b.earn(&fixed, k(2), &earn(5), d(2026, 2, 1)).unwrap_err(); // time never runs backwards
+    b.earn(&fixed, k(2), &earn(5), d(2026, 4, 1)).unwrap();
+    b.redeem(&never, k(3), &RedeemRequest::new(p(6), big_order()), d(2026, 4, 1)).unwrap();
+    let remaining: Vec<u64> = b.lots().iter().map(|l| l.remaining().value()).collect();
+    assert_eq!(remaining, vec![0, 4]);
+    a.check().unwrap();
     b.check().unwrap();
-    // Earning with a date
-    let _ = a;
 }
 
 #[test]
@@ -344,9 +344,8 @@ fn partial_refunds_add_up_to_exactly_the_points_earned() {
 
 #[test]
 fn refund_uses_recorded_points_not_todays_rules() {
-    // Earned at 1 point per dollar; the program now pays 5 per dollar with ceiling
-    // rounding. A half refund still takes half of what was recorded (ceil(25.5) = 26
-    // under today's rounding mode only affects the split, never the base).
+    // Earned at 1 point per dollar; the program now pays 5 per dollar. A half refund
+    // takes half of the 51 points recorded (floor 25.5 = 25), not half of 255.
     let prog = refund_program(ClawbackPolicy::WithinBalance);
     let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
     a.earn(&prog, k(1), &earn(51).for_order(usd(5100)), d(2026, 1, 1)).unwrap();
@@ -357,6 +356,25 @@ fn refund_uses_recorded_points_not_todays_rules() {
     .unwrap();
     let o = a.refund(&richer, k(2), &RefundRequest::new(k(1), usd(2550)), d(2026, 1, 2)).unwrap();
     assert_eq!(o.requested, p(25)); // floor(51 / 2)
+}
+
+#[test]
+fn capped_awards_record_requested_and_awarded() {
+    let rules = EarnRules::new(Currency::USD, Decimal::ONE)
+        .unwrap()
+        .order_cap(Cap { limit: p(100), mode: CapMode::Reduce });
+    let prog = Program::new(rules, RedemptionRules::new(p(100), usd(1000)).unwrap()).unwrap();
+    let order = Order::new(vec![OrderLine::new("tv", usd(49_900))]);
+    let quote = prog.earn_rules().quote(&order, &EarnContext::new(d(2026, 1, 1))).unwrap();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &EarnRequest::from_quote(&quote), d(2026, 1, 1)).unwrap();
+    match a.entries()[0].kind() {
+        EntryKind::Earn { request, .. } => {
+            assert_eq!((request.requested(), request.points()), (p(499), p(100)));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(a.balances().available(), p(100));
 }
 
 #[test]
