@@ -1628,7 +1628,8 @@ impl Account {
     /// points earned. The program's [`ClawbackPolicy`] decides what happens to points
     /// already spent. A refund never adds points anywhere.
     ///
-    /// Points of a cancelled earn are not chased again.
+    /// Points of a cancelled earn are not chased again, and points held by an open
+    /// reservation are not taken (releasing them later repays any debt first).
     ///
     /// # Errors
     ///

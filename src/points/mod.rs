@@ -27,6 +27,10 @@
 //! - [`RedemptionRules`] value points as money; [`liability`] prices outstanding points net
 //!   of [`Breakage`].
 //!
+//! The ledger records the points of an earn (awarded and requested before caps) and the
+//! order total refunds are measured against; the quote's line-by-line breakdown is the
+//! host's to keep with its order if it wants that audit trail.
+//!
 //! # Example
 //!
 //! ```

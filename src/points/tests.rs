@@ -724,3 +724,44 @@ fn earned_since_counts_the_period() {
     assert_eq!(a.earned_since(CapPeriod::Month.start(d(2026, 2, 10))), p(50));
     assert_eq!(a.earned_since(d(2026, 1, 1)), p(60));
 }
+
+#[test]
+fn debt_is_repaid_by_transfers_and_released_reservations() {
+    let prog = refund_program(ClawbackPolicy::CarryDebt);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    // 80 held at checkout; the order is refunded in full: 20 spendable taken, 80 owed
+    // (points held by an open reservation are not taken).
+    let hold =
+        a.reserve(&prog, k(2), &RedeemRequest::new(p(80), big_order()), d(2026, 1, 2)).unwrap();
+    let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 3)).unwrap();
+    assert_eq!((o.from_available, o.debt), (p(20), p(80)));
+    // The checkout is abandoned: the 80 come back and settle the debt at once.
+    let r = a.release(&prog, k(4), hold.reservation().unwrap(), d(2026, 1, 4)).unwrap();
+    assert_eq!(r, ReleaseOutcome { returned: p(80), expired: p(0), debt_repaid: p(80) });
+    assert_eq!(a.balances(), Balances::default());
+    a.check().unwrap();
+    // A debt settled by points received from another member.
+    a.earn(&prog, k(5), &earn(10).for_order(usd(1000)), d(2026, 1, 5)).unwrap();
+    a.redeem(&prog, k(6), &RedeemRequest::new(p(10), big_order()), d(2026, 1, 5)).unwrap();
+    a.refund(&prog, k(7), &RefundRequest::new(k(5), usd(1000)), d(2026, 1, 6)).unwrap();
+    assert_eq!(a.balances().debt(), p(10));
+    let mut friend = Account::new(MemberId::new(2), d(2026, 1, 1));
+    friend.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    let t = transfer(&prog, &mut friend, &mut a, k(8), p(25), d(2026, 1, 7)).unwrap();
+    assert_eq!(t.debt_repaid, p(10));
+    assert_eq!(a.balances().available(), p(15));
+    a.check().unwrap();
+    friend.check().unwrap();
+}
+
+#[test]
+fn rolling_expiry_rounded_to_year_end_in_the_ledger() {
+    let prog =
+        program().expiry(Expiry::rolling(Span::Months(12)).unwrap().rounded_up(PeriodEnd::Year));
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(10), d(2026, 2, 10)).unwrap();
+    assert_eq!(a.lots()[0].valid_through(), Some(d(2027, 12, 31)));
+    assert_eq!(a.expire(&prog, d(2027, 12, 31)).unwrap().expired, p(0));
+    assert_eq!(a.expire(&prog, d(2028, 1, 1)).unwrap().expired, p(10));
+}
