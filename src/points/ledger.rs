@@ -17,6 +17,7 @@ use crate::money::Money;
 /// `returnPolicy`, Voucherify v2 revoke modes).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum ClawbackPolicy {
     /// Take only what is still pending in the order's lot; the rest is forgiven.
     OnlyFromPending,
@@ -32,6 +33,7 @@ pub enum ClawbackPolicy {
 /// The expiry of points a member receives by transfer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum TransferExpiry {
     /// Received points keep the expiry dates of the lots they came from.
     #[default]
@@ -152,6 +154,7 @@ impl Program {
 /// When earned points become spendable.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum Pending {
     /// At once.
     #[default]
@@ -424,6 +427,7 @@ pub struct ExpiringLot {
 /// What an entry recorded: the request and its outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum EntryKind {
     /// Points earned.
     Earn {

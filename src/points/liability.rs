@@ -10,6 +10,7 @@ use crate::units::Share;
 /// The share of issued points expected never to be redeemed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum Breakage {
     /// A rate the host supplies (from its accounting policy or experience).
     Given(Share),

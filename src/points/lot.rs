@@ -8,6 +8,7 @@ use crate::money::Money;
 /// Where a lot's points came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub enum LotSource {
     /// An earn (an order or an action).
     Earn,
