@@ -950,8 +950,8 @@ impl Account {
         }
         self.spendable
             .iter()
-            .take_while(|k| k.0 < date)
-            .filter_map(|k| self.lots.get(k.2.index()))
+            .take_while(|k| k.expires_before(date))
+            .filter_map(|k| self.lots.get(k.lot().index()))
             .map(|l| ExpiringLot {
                 lot: Some(l.id),
                 points: l.remaining,
@@ -995,7 +995,7 @@ impl Account {
     /// Whether time has work to do at `now`. O(1).
     fn due(&self, program: &Program, now: NaiveDate) -> bool {
         self.scheduled.first().is_some_and(|(d, _)| *d <= now)
-            || self.spendable.first().is_some_and(|k| k.0 < now)
+            || self.spendable.first().is_some_and(|k| k.expires_before(now))
             || (!self.balances.available.is_zero()
                 && program.0.expiry.inactivity_through(self.last_activity).is_some_and(|t| t < now))
     }
@@ -1060,14 +1060,14 @@ impl Account {
         let mut need = amount.value();
         while need > 0 {
             let Some(&first) = self.spendable.first() else { break };
-            let Some(lot) = self.lots.get_mut(first.2.index()) else { break };
+            let Some(lot) = self.lots.get_mut(first.lot().index()) else { break };
             let take = need.min(lot.remaining.value());
             lot.remaining = Points::new(lot.remaining.value() - take);
             if lot.remaining.is_zero() {
                 self.spendable.pop_first();
             }
             need -= take;
-            self.draws.push(Draw { lot: first.2, points: Points::new(take) });
+            self.draws.push(Draw { lot: first.lot(), points: Points::new(take) });
         }
         let taken = amount.value() - need;
         self.balances.available = Points::new(self.balances.available.value() - taken);
@@ -1209,7 +1209,7 @@ impl Account {
                     );
                 }
                 _ => {
-                    let ids: Vec<LotId> = self.spendable.iter().map(|k| k.2).collect();
+                    let ids: Vec<LotId> = self.spendable.iter().map(|k| k.lot()).collect();
                     for id in ids {
                         let d = self.expire_lot(id);
                         gone.push(d);
@@ -1217,11 +1217,11 @@ impl Account {
                 }
             }
         }
-        while let Some(&(through, _, id)) = self.spendable.first() {
-            if through >= now {
+        while let Some(&k) = self.spendable.first() {
+            if !k.expires_before(now) {
                 break;
             }
-            let d = self.expire_lot(id);
+            let d = self.expire_lot(k.lot());
             gone.push(d);
         }
         if !gone.is_empty() {

@@ -43,6 +43,9 @@ pub struct RedemptionRules {
     maximum: Option<Points>,
     max_share: Option<Share>,
     increment: Points,
+    // Derived: the exact value of one point when `step_value / step` is exact (10 USD per
+    // 100 points: 0.1), so a redemption's value is one multiplication.
+    per_point: Option<Decimal>,
 }
 
 #[cfg(feature = "serde")]
@@ -100,6 +103,11 @@ impl RedemptionRules {
         if !step_value.is_positive() {
             return Err(Error::invalid("redemption value", step_value, "must be positive"));
         }
+        let step_d = Decimal::from(step.value());
+        let per_point = step_value
+            .amount()
+            .checked_div(step_d)
+            .filter(|p| p.checked_mul(step_d) == Some(step_value.amount()));
         Ok(RedemptionRules {
             step,
             step_value,
@@ -107,6 +115,7 @@ impl RedemptionRules {
             maximum: None,
             max_share: None,
             increment: Points::new(1),
+            per_point,
         })
     }
 
@@ -169,18 +178,19 @@ impl RedemptionRules {
     ///
     /// [`ErrorKind::Overflow`].
     pub fn value_of(&self, points: Points) -> Result<Money> {
-        let (steps, rest) =
-            (points.value() / self.step.value(), points.value() % self.step.value());
-        let v = if rest == 0 {
-            // Whole steps (the usual case): a multiplication, no division.
-            Decimal::from(steps).checked_mul(self.step_value.amount())
-        } else {
-            Decimal::from(points.value())
+        let v = match self.per_point {
+            // An exact rate: one multiplication.
+            Some(per_point) => Decimal::from(points.value()).checked_mul(per_point),
+            None => Decimal::from(points.value())
                 .checked_mul(self.step_value.amount())
-                .and_then(|x| x.checked_div(Decimal::from(self.step.value())))
+                .and_then(|x| x.checked_div(Decimal::from(self.step.value()))),
         }
         .ok_or_else(|| Error::overflow("redemption value"))?;
-        Ok(Money::new(v, self.step_value.currency()).round(Rounding::Floor))
+        let currency = self.step_value.currency();
+        if v.scale() <= u32::from(currency.minor_units()) {
+            return Ok(Money::new(v, currency));
+        }
+        Ok(Money::new(v, currency).round(Rounding::Floor))
     }
 
     /// Checks a redemption of `points` against an order of `order_total` and returns the
