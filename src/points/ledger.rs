@@ -6,7 +6,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use chrono::NaiveDate;
 
 use super::expiry::Expiry;
-use super::lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState, SpendKey};
+use super::index::SpendIndex;
+use super::lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState};
 use super::redeem::RedemptionRules;
 use super::rules::{EarnQuote, EarnRules};
 use super::{insufficient, LotId, MemberId, OpKey, Points, ReservationId};
@@ -702,7 +703,7 @@ pub struct Account {
     totals: Totals,
     // Derived (rebuilt on deserialization):
     keys: KeyMap,
-    spendable: BTreeSet<SpendKey>,
+    spendable: SpendIndex,
     scheduled: BTreeSet<(NaiveDate, LotId)>,
 }
 
@@ -770,7 +771,7 @@ impl TryFrom<AccountRepr> for Account {
             balances: r.balances,
             totals: r.totals,
             keys: KeyMap::default(),
-            spendable: BTreeSet::new(),
+            spendable: SpendIndex::default(),
             scheduled: BTreeSet::new(),
         };
         a.rebuild_indexes()?;
@@ -840,7 +841,7 @@ impl Account {
             balances: Balances::default(),
             totals: Totals::default(),
             keys: KeyMap::default(),
-            spendable: BTreeSet::new(),
+            spendable: SpendIndex::default(),
             scheduled: BTreeSet::new(),
         }
     }
@@ -852,6 +853,7 @@ impl Account {
         self.lots.reserve(operations);
         self.draws.reserve(operations);
         self.keys.reserve(operations);
+        self.spendable.reserve(operations);
     }
 
     /// The member.
@@ -1059,7 +1061,7 @@ impl Account {
     fn take_available(&mut self, amount: Points) {
         let mut need = amount.value();
         while need > 0 {
-            let Some(&first) = self.spendable.first() else { break };
+            let Some(first) = self.spendable.first() else { break };
             let Some(lot) = self.lots.get_mut(first.lot().index()) else { break };
             let take = need.min(lot.remaining.value());
             lot.remaining = Points::new(lot.remaining.value() - take);
@@ -1217,7 +1219,7 @@ impl Account {
                 }
             }
         }
-        while let Some(&k) = self.spendable.first() {
+        while let Some(k) = self.spendable.first() {
             if !k.expires_before(now) {
                 break;
             }
@@ -2049,15 +2051,18 @@ impl Account {
                 }
             }
         }
+        // Sorted first, so every key lands in the index's queue.
+        let mut keys: Vec<_> = self
+            .lots
+            .iter()
+            .filter(|l| l.state == LotState::Active && !l.remaining.is_zero())
+            .map(Lot::spend_key)
+            .collect();
+        keys.sort_unstable();
+        keys.into_iter().for_each(|k| self.spendable.insert(k));
         for lot in &self.lots {
-            match lot.state {
-                LotState::Active if !lot.remaining.is_zero() => {
-                    self.spendable.insert(lot.spend_key());
-                }
-                LotState::Pending(Some(d)) => {
-                    self.scheduled.insert((d, lot.id));
-                }
-                _ => {}
+            if let LotState::Pending(Some(d)) = lot.state {
+                self.scheduled.insert((d, lot.id));
             }
         }
         Ok(())

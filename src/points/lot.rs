@@ -136,6 +136,11 @@ fn day_index(d: NaiveDate) -> u32 {
 pub(crate) struct SpendKey(u128);
 
 impl SpendKey {
+    #[cfg(test)]
+    pub(crate) fn from_raw(raw: u128) -> SpendKey {
+        SpendKey(raw)
+    }
+
     /// The lot.
     pub(crate) fn lot(self) -> LotId {
         LotId::new(self.0 as u32)

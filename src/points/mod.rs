@@ -90,6 +90,7 @@
 //! exact replays and of [`Account::check`], which re-derives every total from the history.
 
 mod expiry;
+mod index;
 mod ledger;
 mod liability;
 mod lot;
