@@ -81,13 +81,21 @@
 //!
 //! # Performance and history
 //!
-//! Earn and redeem cost does not grow with the history: balances are running totals,
-//! spendable lots sit in an ordered index keyed by spend order (redeem takes the first ones
-//! and drops exhausted lots from the index), pending lots in an index by activation date, and
-//! idempotency keys are `u128` values in a hash map with a fixed, deterministic hasher. The
-//! full history is kept (entries are small fixed-size records; the lots a debit drew from go
-//! into one flat array), so memory grows with the number of operations: that is the price of
-//! exact replays and of [`Account::check`], which re-derives every total from the history.
+//! Earn and redeem cost does not grow with the number of lots: balances are running
+//! totals; spendable lots sit in an index in spend order whose usual case (each new lot
+//! sorts after the others, as with a rolling expiry) is a queue, so an earn is a push and a
+//! spend takes from the front, with a B-tree only for lots that arrive out of order; pending
+//! lots sit in an index by activation date; idempotency keys are 128-bit values in a hash
+//! map with a fixed, deterministic hasher. Time-driven work (activations, expiries) is found
+//! by looking at the fronts of those indexes, without scanning lots or entries.
+//!
+//! The trade-off: the account keeps its full history in memory (entries are fixed-size
+//! records of about 128 bytes; the lots a debit drew from go into one flat array), so
+//! memory grows with the number of operations. That is what makes exact replays of any
+//! earlier key and [`Account::check`] (which re-derives every total from the history)
+//! possible without the host's help. A host that must bound memory archives old accounts
+//! or keeps the history itself; the crate does not silently drop history, because a balance
+//! computed after dropping history cannot be verified.
 
 mod expiry;
 mod index;
