@@ -97,23 +97,26 @@
 //! or keeps the history itself; the crate does not silently drop history, because a balance
 //! computed after dropping history cannot be verified.
 
+mod entry;
 mod expiry;
 mod index;
 mod ledger;
 mod liability;
 mod lot;
+mod program;
 mod redeem;
 mod rules;
 
-pub use expiry::{Expiry, MonthDay, PeriodEnd, Span};
-pub use ledger::{
-    transfer, Account, ActivateOutcome, AdjustOutcome, Adjustment, Balances, ClawbackPolicy,
-    Direction, EarnOutcome, EarnRequest, Entry, EntryKind, ExpireOutcome, ExpiringLot, Pending,
-    Program, RedeemOutcome, RedeemRequest, RefundOutcome, RefundRequest, ReleaseOutcome, Totals,
-    TransferExpiry, TransferOutcome,
+pub use entry::{
+    ActivateOutcome, AdjustOutcome, Adjustment, Balances, Direction, EarnOutcome, EarnRequest,
+    Entry, EntryKind, ExpireOutcome, ExpiringLot, Pending, RedeemOutcome, RedeemRequest,
+    RefundOutcome, RefundRequest, ReleaseOutcome, Totals, TransferOutcome,
 };
+pub use expiry::{Expiry, MonthDay, PeriodEnd, Span};
+pub use ledger::{transfer, Account};
 pub use liability::{estimate_breakage, liability, Breakage, Liability};
 pub use lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState};
+pub use program::{ClawbackPolicy, Program, TransferExpiry};
 pub use redeem::RedemptionRules;
 pub use rules::{
     Cap, CapMode, CapOutcome, CapPeriod, DiscountBasis, EarnContext, EarnQuote, EarnRules,
