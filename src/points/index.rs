@@ -1,8 +1,10 @@
-//! The spend index: spendable lots in spend order.
+//! The account's indexes: spendable lots in spend order, and idempotency keys.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::lot::SpendKey;
+use super::OpKey;
 
 /// Spendable lots ordered by [`SpendKey`], split in two sorted parts: `tail`, a queue that
 /// takes every key larger than its last one (the usual case: a rolling expiry counted from
@@ -113,6 +115,104 @@ mod tests {
                 prop_assert_eq!(index.len(), model.len());
                 prop_assert!(index.iter().eq(model.iter().copied()));
                 prop_assert_eq!(index.contains(&key), model.contains(&key));
+            }
+        }
+    }
+}
+
+/// The idempotency-key index: key to entry position.
+///
+/// Keys larger than every key seen so far (hosts often use increasing ids or time-ordered
+/// UUIDs) are appended to a sorted array: deciding that such a key is new is one
+/// comparison, and recording it touches only the array's end, so the cost stays flat and
+/// cache-friendly however long the history. Other keys go to a hash map with a fixed,
+/// deterministic hasher. Since the split depends only on the order of insertion, an account
+/// rebuilt from its entries gets the same index.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct KeyIndex {
+    ordered: Vec<(OpKey, u32)>,
+    other: HashMap<OpKey, u32, BuildHasherDefault<KeyHasher>>,
+}
+
+impl KeyIndex {
+    pub(crate) fn get(&self, key: &OpKey) -> Option<u32> {
+        match self.ordered.last() {
+            // Every key in either part is at most the last ordered key.
+            Some((last, _)) if key > last => None,
+            None => self.other.get(key).copied(),
+            Some(_) => match self.ordered.binary_search_by(|(k, _)| k.cmp(key)) {
+                Ok(i) => self.ordered.get(i).map(|(_, v)| *v),
+                Err(_) => self.other.get(key).copied(),
+            },
+        }
+    }
+
+    /// Records a key; returns `false` (and changes nothing) when it is already present.
+    pub(crate) fn insert(&mut self, key: OpKey, entry: u32) -> bool {
+        if self.ordered.last().is_none_or(|(last, _)| key > *last) {
+            self.ordered.push((key, entry));
+            return true;
+        }
+        if self.get(&key).is_some() {
+            return false;
+        }
+        self.other.insert(key, entry);
+        true
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.ordered.len() + self.other.len()
+    }
+
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.ordered.reserve(additional);
+    }
+}
+
+/// A deterministic hasher for keys: no random seed (the crate uses no randomness), one
+/// multiply per word.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let h = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_map(keys in proptest::collection::vec(0u128..50, 0..200)) {
+            let mut index = KeyIndex::default();
+            let mut model = std::collections::BTreeMap::new();
+            for (i, k) in keys.into_iter().enumerate() {
+                let key = OpKey::new(k);
+                let fresh = !model.contains_key(&key);
+                prop_assert_eq!(index.insert(key, i as u32), fresh);
+                if fresh {
+                    model.insert(key, i as u32);
+                }
+                prop_assert_eq!(index.len(), model.len());
+                for probe in 0u128..52 {
+                    let p = OpKey::new(probe);
+                    prop_assert_eq!(index.get(&p), model.get(&p).copied());
+                }
             }
         }
     }

@@ -1,7 +1,6 @@
 //! The member account: an event-sourced points ledger.
 
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
@@ -10,37 +9,12 @@ use super::entry::{
     Entry, EntryKind, ExpireOutcome, ExpiringLot, Pending, RedeemOutcome, RedeemRequest,
     RefundOutcome, RefundRequest, ReleaseOutcome, Totals, TransferOutcome,
 };
-use super::index::SpendIndex;
+use super::index::{KeyIndex, SpendIndex};
 use super::lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState};
 use super::program::{ClawbackPolicy, Program, TransferExpiry};
 use super::{insufficient, LotId, MemberId, OpKey, Points, ReservationId};
 use crate::error::{Error, ErrorKind, Result};
 use crate::money::Money;
-
-/// A deterministic hasher for `u128` keys: no random seed (the crate uses no randomness),
-/// and one multiply per word.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 =
-                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let h = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
-type KeyMap = HashMap<OpKey, u32, BuildHasherDefault<KeyHasher>>;
 
 /// One member's points account.
 ///
@@ -74,7 +48,7 @@ pub struct Account {
     balances: Balances,
     totals: Totals,
     // Derived (rebuilt on deserialization):
-    keys: KeyMap,
+    keys: KeyIndex,
     spendable: SpendIndex,
     scheduled: BTreeSet<(NaiveDate, LotId)>,
 }
@@ -142,7 +116,7 @@ impl TryFrom<AccountRepr> for Account {
             reservations: r.reservations,
             balances: r.balances,
             totals: r.totals,
-            keys: KeyMap::default(),
+            keys: KeyIndex::default(),
             spendable: SpendIndex::default(),
             scheduled: BTreeSet::new(),
         };
@@ -212,7 +186,7 @@ impl Account {
             reservations: Vec::new(),
             balances: Balances::default(),
             totals: Totals::default(),
-            keys: KeyMap::default(),
+            keys: KeyIndex::default(),
             spendable: SpendIndex::default(),
             scheduled: BTreeSet::new(),
         }
@@ -288,7 +262,7 @@ impl Account {
     /// The entry recorded under a key.
     #[must_use]
     pub fn entry_for(&self, key: OpKey) -> Option<&Entry> {
-        self.keys.get(&key).and_then(|&i| self.entries.get(i as usize))
+        self.keys.get(&key).and_then(|i| self.entries.get(i as usize))
     }
 
     /// Points earned on or after `since` (for a period cap: pass
@@ -350,7 +324,7 @@ impl Account {
         key: OpKey,
         matches: impl FnOnce(&EntryKind) -> Option<T>,
     ) -> Option<Result<T>> {
-        let &i = self.keys.get(&key)?;
+        let i = self.keys.get(&key)?;
         let e = self.entries.get(i as usize)?;
         Some(matches(&e.kind).ok_or_else(|| conflict(key)))
     }
@@ -413,6 +387,7 @@ impl Account {
     ) {
         let index = self.entries.len() as u32;
         if let Some(k) = key {
+            // New keys only: the operation checked for a replay first.
             self.keys.insert(k, index);
         }
         let draws_len = (self.draws.len() - draws_start) as u32;
@@ -1418,7 +1393,7 @@ impl Account {
     fn rebuild_indexes(&mut self) -> Result<()> {
         for (i, e) in self.entries.iter().enumerate() {
             if let Some(k) = e.key {
-                if self.keys.insert(k, to_u32(i, "entry count")?).is_some() {
+                if !self.keys.insert(k, to_u32(i, "entry count")?) {
                     return Err(broken(format!("duplicate idempotency key {k}")));
                 }
             }

@@ -227,6 +227,7 @@ proptest! {
         policy in 0u8..3,
         expiry in 0u8..4,
         reset in any::<bool>(),
+        scramble in any::<bool>(),
         ops in proptest::collection::vec(op(), 1..60),
     ) {
         let program = scenario_program(policy, expiry, reset);
@@ -243,7 +244,13 @@ proptest! {
         let ix = |x: bool| usize::from(!x);
         for op in ops {
             let (before_a, before_b) = (a.clone(), b.clone());
-            let key = OpKey::new(next_key);
+            // Increasing keys, or unique keys in scrambled order (an odd multiplier is a
+            // bijection modulo 2^64), so both paths of the key index are exercised.
+            let key = OpKey::new(if scramble {
+                (next_key * 0x9e37_79b9_7f4a_7c15) % (1u128 << 64)
+            } else {
+                next_key
+            });
             let call = match op {
                 Op::Wait { days } => { now = now.checked_add_days(Days::new(days)).unwrap(); continue; }
                 Op::Expire { acct } => {
