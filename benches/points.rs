@@ -7,7 +7,9 @@
 //! bounded however many iterations criterion asks for; [`Account::reserve_capacity`] gives each
 //! copy room for the chunk first. `points/earn_redeem` reuses the copy's buffers (steady
 //! state); `points/earn_redeem_fresh_memory` allocates every copy anew, so it also counts the
-//! page faults of a history growing into new memory.
+//! page faults of a history growing into new memory; `points/earn_redeem_scrambled_keys`
+//! uses unordered idempotency keys (random UUIDs), which take the key index's hash-map
+//! path instead of its append path.
 //!
 //! Run briefly: `cargo bench --bench points -- --warm-up-time 1 --measurement-time 2`.
 
@@ -46,6 +48,7 @@ fn time_pairs(
     first_key: u128,
     iters: u64,
     memory: Memory,
+    keys: Keys,
 ) -> Duration {
     let day = template.clock();
     let order = Money::new(Decimal::from(1_000_000), Currency::USD);
@@ -64,14 +67,34 @@ fn time_pairs(
         let mut key = first_key;
         let start = Instant::now();
         for _ in 0..n {
-            black_box(acc.earn(program, OpKey::new(key), &earn, day).unwrap());
-            black_box(acc.redeem(program, OpKey::new(key + 1), &redeem, day).unwrap());
+            black_box(acc.earn(program, keys.key(key), &earn, day).unwrap());
+            black_box(acc.redeem(program, keys.key(key + 1), &redeem, day).unwrap());
             key += 2;
         }
         total += start.elapsed();
         done += n;
     }
     total
+}
+
+/// Increasing keys (the key index's append path) or unique keys in scrambled order (its
+/// hash-map path, as with random UUIDs).
+#[derive(Clone, Copy)]
+enum Keys {
+    Increasing,
+    Scrambled,
+}
+
+impl Keys {
+    fn key(self, n: u128) -> OpKey {
+        match self {
+            Keys::Increasing => OpKey::new(n),
+            // An odd multiplier is a bijection modulo 2^128: unique, unordered keys.
+            Keys::Scrambled => {
+                OpKey::new(n.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835))
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -84,19 +107,22 @@ fn earn_redeem(c: &mut Criterion) {
     let program = program();
     let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
     let earn = EarnRequest::new(Points::new(10));
-    for (name, memory) in
-        [("points/earn_redeem", Memory::Reused), ("points/earn_redeem_fresh_memory", Memory::Fresh)]
-    {
+    let cases = [
+        ("points/earn_redeem", Memory::Reused, Keys::Increasing),
+        ("points/earn_redeem_fresh_memory", Memory::Fresh, Keys::Increasing),
+        ("points/earn_redeem_scrambled_keys", Memory::Reused, Keys::Scrambled),
+    ];
+    for (name, memory, keys) in cases {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(2));
         for lots in [10u64, 1_000, 100_000] {
             let mut template = Account::new(MemberId::new(1), day);
             for i in 0..lots {
-                template.earn(&program, OpKey::new(u128::from(i)), &earn, day).unwrap();
+                template.earn(&program, keys.key(u128::from(i)), &earn, day).unwrap();
             }
             group.bench_with_input(BenchmarkId::from_parameter(lots), &lots, |b, &lots| {
                 b.iter_custom(|iters| {
-                    time_pairs(&program, &template, u128::from(lots) + 1, iters, memory)
+                    time_pairs(&program, &template, u128::from(lots) + 1, iters, memory, keys)
                 });
             });
         }
@@ -105,7 +131,7 @@ fn earn_redeem(c: &mut Criterion) {
 }
 
 fn replay(c: &mut Criterion) {
-    // An exact replay: one hash lookup and a comparison, no mutation.
+    // An exact replay of an old key: one index lookup and a comparison, no mutation.
     let program = program();
     let day = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
     let earn = EarnRequest::new(Points::new(10));

@@ -85,8 +85,9 @@
 //! totals; spendable lots sit in an index in spend order whose usual case (each new lot
 //! sorts after the others, as with a rolling expiry) is a queue, so an earn is a push and a
 //! spend takes from the front, with a B-tree only for lots that arrive out of order; pending
-//! lots sit in an index by activation date; idempotency keys are 128-bit values in a hash
-//! map with a fixed, deterministic hasher. Time-driven work (activations, expiries) is found
+//! lots sit in an index by activation date; idempotency keys are 128-bit values in an index
+//! that appends increasing keys to a sorted array (deciding a key is new is then one
+//! comparison) and puts others in a hash map with a fixed, deterministic hasher. Time-driven work (activations, expiries) is found
 //! by looking at the fronts of those indexes, without scanning lots or entries.
 //!
 //! The trade-off: the account keeps its full history in memory (entries are fixed-size
