@@ -7,6 +7,7 @@
 
 mod care;
 mod data;
+mod points;
 mod retention;
 mod tiers;
 
@@ -33,6 +34,9 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    println!();
+    points::report(&log);
+    println!();
     tiers::report(&log);
     println!();
     care::report(&log);

@@ -1,1 +1,0 @@
-//! The `points` module (work in progress).

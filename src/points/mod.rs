@@ -1,0 +1,356 @@
+//! Points programs: earning rules and a ledger that never loses or mints a point.
+//!
+//! "1 point for every dollar spent; 100 points redeem for a $10 discount." This module holds
+//! the pieces such a program needs:
+//!
+//! - [`EarnRules`] turn an [`Order`] into an [`EarnQuote`]: points per currency unit of an
+//!   eligible amount (shipping, tax, discounts and the part paid with points each counted or
+//!   not), SKU and category multipliers, tier and campaign [`Multiplier`](crate::Multiplier)s,
+//!   per-order, first-order and birthday bonuses, caps per order and per period
+//!   ([`CapMode::Reduce`] or [`CapMode::Reject`]), and one rounding at the very end. Every step
+//!   of the calculation is a [`QuoteLine`]. Cross-border orders are normalised to the program
+//!   currency with host-supplied [`ExchangeRates`](crate::ExchangeRates).
+//! - An [`Account`] is one member's event-sourced ledger: an append-only list of [`Entry`]s,
+//!   points held in [`Lot`]s, and running balances that [`Account::check`] proves against the
+//!   history. Operations: earn (immediately, pending until a date or until activated),
+//!   activate, cancel pending, redeem (directly, or reserve then commit or release), expire,
+//!   refund clawback, manual adjustment and [`transfer`] between members.
+//! - Every operation carries an [`OpKey`] from the host: an exact replay returns the original
+//!   outcome and changes nothing; the same key with a different payload is
+//!   [`ErrorKind::IdempotencyConflict`].
+//! - [`Expiry`] policies (none, rolling days or months with optional round-up to the end of a
+//!   period, fixed calendar dates, inactivity); redemption spends the soonest-expiring lot
+//!   first, non-expiring lots last, then by earn date, then by lot id.
+//! - [`ClawbackPolicy`] decides what a refund takes when the points were already spent:
+//!   only pending points, down to zero, or a debt that later earnings repay. A refund works
+//!   from the points recorded for that order, never from today's rules, and never mints.
+//! - [`RedemptionRules`] value points as money; [`liability`] prices outstanding points net
+//!   of [`Breakage`].
+//!
+//! The ledger records the points of an earn (awarded and requested before caps) and the
+//! order total refunds are measured against; the quote's line-by-line breakdown is the
+//! host's to keep with its order if it wants that audit trail.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::NaiveDate;
+//! use loyalty::points::{
+//!     Account, EarnContext, EarnRequest, EarnRules, MemberId, OpKey, Order, OrderLine,
+//!     Points, Program, RedeemRequest, RedemptionRules,
+//! };
+//! use loyalty::{Currency, Money};
+//! use rust_decimal::Decimal;
+//!
+//! let usd = |cents: i64| Money::new(Decimal::new(cents, 2), Currency::USD);
+//! // 1 point per dollar; 100 points are worth $10.
+//! let rules = EarnRules::new(Currency::USD, Decimal::ONE)?;
+//! let program = Program::new(rules, RedemptionRules::new(Points::new(100), usd(1000))?)?;
+//!
+//! let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+//! let order = Order::new(vec![OrderLine::new("sku-1", usd(12_599))]);
+//! let quote = program.earn_rules().quote(&order, &EarnContext::new(day))?;
+//! assert_eq!(quote.awarded(), Points::new(125)); // floor(125.99)
+//!
+//! let mut account = Account::new(MemberId::new(7), day);
+//! let earn = EarnRequest::from_quote(&quote).for_order(usd(12_599));
+//! account.earn(&program, OpKey::new(1), &earn, day)?;
+//! let redeemed = account.redeem(&program, OpKey::new(2), &RedeemRequest::new(Points::new(100), usd(5_000)), day)?;
+//! assert_eq!(redeemed.value(), usd(1000));
+//! assert_eq!(account.balances().available(), Points::new(25));
+//! account.check()?;
+//! # Ok::<(), loyalty::Error>(())
+//! ```
+//!
+//! # Conservation
+//!
+//! For every account, after every operation (see [`Totals`] and [`Account::check`]):
+//!
+//! ```text
+//! earned + adjusted in + transferred in
+//!   = available + pending + reserved
+//!   + redeemed + expired + clawed back + cancelled + adjusted out + transferred out
+//!   - debt
+//! ```
+//!
+//! This is the issue's form (`earned = available + pending + reserved + redeemed + expired +
+//! clawed back + transferred out - transferred in - debt`) with cancelled pending points and
+//! manual adjustments written out. A clawback is counted in full, including the part that
+//! became debt; later credits repay debt before they become available, which moves neither
+//! side.
+//!
+//! # Performance and history
+//!
+//! Earn and redeem cost does not grow with the number of lots: balances are running
+//! totals; spendable lots sit in an index in spend order whose usual case (each new lot
+//! sorts after the others, as with a rolling expiry) is a queue, so an earn is a push and a
+//! spend takes from the front, with a B-tree only for lots that arrive out of order; pending
+//! lots sit in an index by activation date; idempotency keys are 128-bit values in an index
+//! that appends increasing keys to a sorted array (deciding a key is new is then one
+//! comparison) and puts others in a hash map with a fixed, deterministic hasher. Time-driven work (activations, expiries) is found
+//! by looking at the fronts of those indexes, without scanning lots or entries.
+//!
+//! The trade-off: the account keeps its full history in memory (entries are fixed-size
+//! records of about 128 bytes; the lots a debit drew from go into one flat array), so
+//! memory grows with the number of operations. That is what makes exact replays of any
+//! earlier key and [`Account::check`] (which re-derives every total from the history)
+//! possible without the host's help. A host that must bound memory archives old accounts
+//! or keeps the history itself; the crate does not silently drop history, because a balance
+//! computed after dropping history cannot be verified.
+
+mod entry;
+mod expiry;
+mod index;
+mod ledger;
+mod liability;
+mod lot;
+mod program;
+mod redeem;
+mod rules;
+
+pub use entry::{
+    ActivateOutcome, AdjustOutcome, Adjustment, Balances, Direction, EarnOutcome, EarnRequest,
+    Entry, EntryKind, ExpireOutcome, ExpiringLot, Pending, RedeemOutcome, RedeemRequest,
+    RefundOutcome, RefundRequest, ReleaseOutcome, Totals, TransferOutcome,
+};
+pub use expiry::{Expiry, MonthDay, PeriodEnd, Span};
+pub use ledger::{transfer, Account};
+pub use liability::{estimate_breakage, liability, Breakage, Liability};
+pub use lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState};
+pub use program::{ClawbackPolicy, Program, TransferExpiry};
+pub use redeem::RedemptionRules;
+pub use rules::{
+    Cap, CapMode, CapOutcome, CapPeriod, DiscountBasis, EarnContext, EarnQuote, EarnRules,
+    Inclusion, Order, OrderLine, PeriodCap, QuoteLine,
+};
+
+use std::fmt;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// A whole number of points (never fractional, never negative).
+///
+/// Arithmetic is checked: an overflow or a subtraction below zero is an error, never a wrap.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::points::Points;
+///
+/// let p = Points::new(120);
+/// assert_eq!(p.checked_add(Points::new(5))?, Points::new(125));
+/// assert!(p.checked_sub(Points::new(121)).is_err());
+/// assert_eq!(p.to_string(), "120 pts");
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+pub struct Points(u64);
+
+impl Points {
+    /// No points.
+    pub const ZERO: Points = Points(0);
+    /// The largest representable amount.
+    pub const MAX: Points = Points(u64::MAX);
+
+    /// `n` points.
+    #[must_use]
+    pub const fn new(n: u64) -> Points {
+        Points(n)
+    }
+
+    /// The number of points.
+    #[must_use]
+    pub const fn value(self) -> u64 {
+        self.0
+    }
+
+    /// Whether this is zero.
+    #[must_use]
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// `self + other`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Overflow`] beyond `u64::MAX`.
+    pub fn checked_add(self, other: Points) -> Result<Points> {
+        self.0.checked_add(other.0).map(Points).ok_or_else(|| Error::overflow("points addition"))
+    }
+
+    /// `self - other`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Insufficient`] when `other > self`.
+    pub fn checked_sub(self, other: Points) -> Result<Points> {
+        self.0.checked_sub(other.0).map(Points).ok_or_else(|| insufficient(other, self))
+    }
+
+    /// `self - other`, or zero when `other > self`.
+    #[must_use]
+    pub const fn saturating_sub(self, other: Points) -> Points {
+        Points(self.0.saturating_sub(other.0))
+    }
+
+    /// The smaller of the two.
+    #[must_use]
+    pub fn min(self, other: Points) -> Points {
+        Points(self.0.min(other.0))
+    }
+}
+
+impl fmt::Display for Points {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} pts", self.0)
+    }
+}
+
+/// Sum helper for internal running totals (overflow is an error).
+pub(crate) fn add(a: Points, b: Points) -> Result<Points> {
+    a.checked_add(b)
+}
+
+#[cold]
+#[inline(never)]
+pub(crate) fn insufficient(requested: Points, available: Points) -> Error {
+    ErrorKind::Insufficient {
+        what: "points",
+        requested: requested.0.to_string(),
+        available: available.0.to_string(),
+    }
+    .into()
+}
+
+/// A host-supplied idempotency key: one per business event (an order's earn, a refund, a
+/// checkout's redemption).
+///
+/// It holds 128 bits so a UUID fits, and so checking it costs one hash lookup. It is stored
+/// as two `u64` halves (8-byte alignment keeps ledger entries small) and serialises as one
+/// `u128` number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(from = "u128", into = "u128")
+)]
+pub struct OpKey {
+    hi: u64,
+    lo: u64,
+}
+
+impl OpKey {
+    /// A key.
+    #[must_use]
+    pub const fn new(key: u128) -> OpKey {
+        OpKey { hi: (key >> 64) as u64, lo: key as u64 }
+    }
+
+    /// The key's value.
+    #[must_use]
+    pub const fn value(self) -> u128 {
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+}
+
+impl From<u128> for OpKey {
+    fn from(k: u128) -> OpKey {
+        OpKey::new(k)
+    }
+}
+
+impl From<OpKey> for u128 {
+    fn from(k: OpKey) -> u128 {
+        k.value()
+    }
+}
+
+impl fmt::Display for OpKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", self.value())
+    }
+}
+
+/// A member (the owner of one [`Account`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+pub struct MemberId(u64);
+
+impl MemberId {
+    /// A member id.
+    #[must_use]
+    pub const fn new(id: u64) -> MemberId {
+        MemberId(id)
+    }
+
+    /// The id's value.
+    #[must_use]
+    pub const fn value(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "member {}", self.0)
+    }
+}
+
+/// The position of a [`Lot`] in its account (lots are never removed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+pub struct LotId(u32);
+
+impl LotId {
+    /// A lot id.
+    #[must_use]
+    pub const fn new(id: u32) -> LotId {
+        LotId(id)
+    }
+
+    /// The id's value.
+    #[must_use]
+    pub const fn value(self) -> u32 {
+        self.0
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for LotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "lot {}", self.0)
+    }
+}
+
+/// A checkout reservation (points held until committed or released).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
+pub struct ReservationId(u32);
+
+impl ReservationId {
+    /// A reservation id.
+    #[must_use]
+    pub const fn new(id: u32) -> ReservationId {
+        ReservationId(id)
+    }
+
+    /// The id's value.
+    #[must_use]
+    pub const fn value(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for ReservationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "reservation {}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests;

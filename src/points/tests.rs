@@ -1,0 +1,767 @@
+//! Hand-computed scenarios for the ledger.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::error::ErrorKind;
+use crate::money::{Currency, Money};
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn usd(cents: i64) -> Money {
+    Money::new(Decimal::new(cents, 2), Currency::USD)
+}
+
+fn program() -> Program {
+    Program::new(
+        EarnRules::new(Currency::USD, Decimal::ONE).unwrap(),
+        RedemptionRules::new(Points::new(100), usd(1000)).unwrap(),
+    )
+    .unwrap()
+}
+
+fn k(n: u128) -> OpKey {
+    OpKey::new(n)
+}
+
+fn p(n: u64) -> Points {
+    Points::new(n)
+}
+
+fn earn(points: u64) -> EarnRequest {
+    EarnRequest::new(p(points))
+}
+
+fn big_order() -> Money {
+    usd(100_000_000)
+}
+
+fn kind(r: Result<impl std::fmt::Debug>) -> ErrorKind {
+    r.unwrap_err().into_kind()
+}
+
+#[test]
+fn spends_soonest_expiring_first_then_non_expiring_then_earn_date_then_id() {
+    let never = program();
+    let rolling = program().expiry(Expiry::rolling(Span::Days(30)).unwrap());
+    let short = program().expiry(Expiry::rolling(Span::Days(5)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&never, k(1), &earn(10), d(2026, 1, 1)).unwrap(); // lot 0: never expires
+    a.earn(&rolling, k(2), &earn(20), d(2026, 2, 1)).unwrap(); // lot 1: through Mar 3
+    a.earn(&rolling, k(3), &earn(30), d(2026, 2, 1)).unwrap(); // lot 2: through Mar 3
+                                                               // Lots 1 and 2 share expiry and earn date: the lower id goes first; lot 0 goes last.
+    let out =
+        a.redeem(&never, k(4), &RedeemRequest::new(p(25), big_order()), d(2026, 2, 2)).unwrap();
+    assert_eq!(out.points(), p(25));
+    let remaining: Vec<u64> = a.lots().iter().map(|l| l.remaining().value()).collect();
+    assert_eq!(remaining, vec![10, 0, 25]);
+    let e = a.entry_for(k(4)).unwrap();
+    assert_eq!(
+        a.draws(e),
+        &[Draw { lot: LotId::new(1), points: p(20) }, Draw { lot: LotId::new(2), points: p(5) }]
+    );
+    // A lot earned later but expiring sooner (Feb 8) is spent before lot 2 (Mar 3).
+    a.earn(&short, k(5), &earn(7), d(2026, 2, 3)).unwrap();
+    a.redeem(&never, k(6), &RedeemRequest::new(p(8), big_order()), d(2026, 2, 3)).unwrap();
+    let remaining: Vec<u64> = a.lots().iter().map(|l| l.remaining().value()).collect();
+    assert_eq!(remaining, vec![10, 0, 24, 0]);
+    // Same expiry, different earn dates: the earlier earn goes first.
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    let fixed = program().expiry(Expiry::fixed_dates(&[MonthDay::new(12, 31).unwrap()]).unwrap());
+    b.earn(&fixed, k(1), &earn(5), d(2026, 3, 1)).unwrap();
+    b.earn(&fixed, k(2), &earn(5), d(2026, 2, 1)).unwrap_err(); // time never runs backwards
+    b.earn(&fixed, k(2), &earn(5), d(2026, 4, 1)).unwrap();
+    b.redeem(&never, k(3), &RedeemRequest::new(p(6), big_order()), d(2026, 4, 1)).unwrap();
+    let remaining: Vec<u64> = b.lots().iter().map(|l| l.remaining().value()).collect();
+    assert_eq!(remaining, vec![0, 4]);
+    a.check().unwrap();
+    b.check().unwrap();
+}
+
+#[test]
+fn pending_until_a_date_activates_then_starts_its_expiry_clock() {
+    let prog = program().expiry(Expiry::rolling(Span::Months(1)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let req = earn(50).pending(Pending::Until(d(2026, 1, 31))).for_order(usd(5000));
+    let o = a.earn(&prog, k(1), &req, d(2026, 1, 2)).unwrap();
+    assert_eq!(o.valid_through, None);
+    assert_eq!(a.balances().pending(), p(50));
+    assert_eq!(a.balances().available(), p(0));
+    // Not spendable before the date.
+    let r = a.redeem(&prog, k(2), &RedeemRequest::new(p(10), big_order()), d(2026, 1, 30));
+    assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
+    // On the date: activated, valid through Jan 31 + 1 month = Feb 28.
+    let x = a.expire(&prog, d(2026, 1, 31)).unwrap();
+    assert_eq!(x.activated, p(50));
+    assert_eq!(a.lots()[0].valid_through(), Some(d(2026, 2, 28)));
+    assert_eq!(a.balances().available(), p(50));
+    // Still valid on Feb 28, expired on Mar 1.
+    assert_eq!(a.expire(&prog, d(2026, 2, 28)).unwrap(), ExpireOutcome::default());
+    let x = a.expire(&prog, d(2026, 3, 1)).unwrap();
+    assert_eq!(x.expired, p(50));
+    // Idempotent.
+    let before = a.clone();
+    assert_eq!(a.expire(&prog, d(2026, 3, 1)).unwrap(), ExpireOutcome::default());
+    assert_eq!(a, before);
+    assert_eq!(a.totals().expired, p(50));
+    a.check().unwrap();
+}
+
+#[test]
+fn late_advance_uses_the_scheduled_activation_date() {
+    // Nothing happens for months: the activation is dated on its day, the expiry counts
+    // from there, and both land in one call.
+    let prog = program().expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(40).pending(Pending::Until(d(2026, 1, 5))), d(2026, 1, 1)).unwrap();
+    let x = a.expire(&prog, d(2026, 6, 1)).unwrap();
+    assert_eq!((x.activated, x.expired), (p(40), p(40)));
+    assert_eq!(a.lots()[0].valid_through(), Some(d(2026, 1, 15)));
+    let kinds: Vec<_> = a.entries().iter().map(|e| (e.at(), e.key())).collect();
+    assert_eq!(kinds[1], (d(2026, 1, 5), None));
+    assert_eq!(kinds[2], (d(2026, 6, 1), None));
+    a.check().unwrap();
+}
+
+#[test]
+fn manual_activation_and_cancellation() {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(30).pending(Pending::UntilActivated), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(20).pending(Pending::UntilActivated), d(2026, 1, 1)).unwrap();
+    // A scheduled expire never activates manual lots.
+    a.expire(&prog, d(2027, 1, 1)).unwrap();
+    assert_eq!(a.balances().pending(), p(50));
+    let o = a.activate(&prog, k(3), k(1), d(2027, 1, 2)).unwrap();
+    assert_eq!(o.points, p(30));
+    assert_eq!(a.cancel_pending(&prog, k(4), k(2), d(2027, 1, 2)).unwrap(), p(20));
+    assert_eq!(a.balances().available(), p(30));
+    assert_eq!(a.balances().pending(), p(0));
+    assert_eq!(a.totals().cancelled, p(20));
+    // Not pending any more.
+    let before = a.clone();
+    assert!(matches!(
+        kind(a.activate(&prog, k(5), k(1), d(2027, 1, 2))),
+        ErrorKind::InvalidState { .. }
+    ));
+    assert!(matches!(
+        kind(a.cancel_pending(&prog, k(6), k(1), d(2027, 1, 2))),
+        ErrorKind::InvalidState { .. }
+    ));
+    assert!(matches!(
+        kind(a.activate(&prog, k(7), k(99), d(2027, 1, 2))),
+        ErrorKind::NotFound { .. }
+    ));
+    assert_eq!(a, before);
+    // Replays.
+    assert_eq!(a.cancel_pending(&prog, k(4), k(2), d(2027, 1, 2)).unwrap(), p(20));
+    assert_eq!(a.activate(&prog, k(3), k(1), d(2027, 1, 2)).unwrap(), o);
+    assert!(matches!(
+        kind(a.activate(&prog, k(3), k(2), d(2027, 1, 2))),
+        ErrorKind::IdempotencyConflict { .. }
+    ));
+    assert_eq!(a, before);
+    a.check().unwrap();
+}
+
+#[test]
+fn reserve_commit_release() {
+    let prog = program().expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap(); // valid through Jan 11
+    a.earn(&prog, k(2), &earn(100), d(2026, 1, 5)).unwrap(); // valid through Jan 15
+    let r1 =
+        a.reserve(&prog, k(3), &RedeemRequest::new(p(150), big_order()), d(2026, 1, 6)).unwrap();
+    assert_eq!(r1.value(), usd(1500));
+    let id1 = r1.reservation().unwrap();
+    assert_eq!(a.balances().available(), p(50));
+    assert_eq!(a.balances().reserved(), p(150));
+    let c = a.commit(&prog, k(4), id1, d(2026, 1, 6)).unwrap();
+    assert_eq!(c.points(), p(150));
+    assert_eq!(a.totals().redeemed, p(150));
+    assert_eq!(a.balances().reserved(), p(0));
+    // Committed is terminal.
+    let before = a.clone();
+    assert!(matches!(
+        kind(a.release(&prog, k(5), id1, d(2026, 1, 6))),
+        ErrorKind::InvalidState { .. }
+    ));
+    assert!(matches!(
+        kind(a.commit(&prog, k(5), id1, d(2026, 1, 6))),
+        ErrorKind::InvalidState { .. }
+    ));
+    assert!(matches!(
+        kind(a.commit(&prog, k(5), ReservationId::new(9), d(2026, 1, 6))),
+        ErrorKind::NotFound { .. }
+    ));
+    assert_eq!(a, before);
+    // Release puts points back into the lot they came from, with its expiry.
+    let r2 =
+        a.reserve(&prog, k(6), &RedeemRequest::new(p(50), big_order()), d(2026, 1, 7)).unwrap();
+    assert_eq!(a.lots()[1].remaining(), p(0));
+    let rel = a.release(&prog, k(7), r2.reservation().unwrap(), d(2026, 1, 8)).unwrap();
+    assert_eq!(rel, ReleaseOutcome { returned: p(50), expired: p(0), debt_repaid: p(0) });
+    assert_eq!(a.lots()[1].remaining(), p(50));
+    assert_eq!(a.lots()[1].valid_through(), Some(d(2026, 1, 15)));
+    // Reserved over the lot's expiry: released points expire.
+    let r3 =
+        a.reserve(&prog, k(8), &RedeemRequest::new(p(50), big_order()), d(2026, 1, 9)).unwrap();
+    let rel = a.release(&prog, k(9), r3.reservation().unwrap(), d(2026, 1, 20)).unwrap();
+    assert_eq!(rel, ReleaseOutcome { returned: p(0), expired: p(50), debt_repaid: p(0) });
+    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.totals().expired, p(50));
+    a.check().unwrap();
+}
+
+#[test]
+fn balance_does_not_collapse_when_a_partly_spent_lot_expires() {
+    // FloCafe #78: expiry must zero only the lot's remainder, not subtract old debits again.
+    let prog = program().expiry(Expiry::rolling(Span::Days(30)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(100), d(2026, 1, 20)).unwrap();
+    a.redeem(&prog, k(3), &RedeemRequest::new(p(80), big_order()), d(2026, 1, 25)).unwrap();
+    let x = a.expire(&prog, d(2026, 2, 1)).unwrap();
+    assert_eq!(x.expired, p(20));
+    assert_eq!(a.balances().available(), p(100));
+    a.check().unwrap();
+}
+
+#[test]
+fn inactivity_expires_the_whole_balance_but_not_pending() {
+    let prog = program().expiry(Expiry::inactivity(30).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(60), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(40).pending(Pending::UntilActivated), d(2026, 1, 1)).unwrap();
+    // Valid through Jan 31.
+    let warn = a.expiring_before(&prog, d(2026, 2, 2));
+    assert_eq!(warn, vec![ExpiringLot { lot: None, points: p(60), valid_through: d(2026, 1, 31) }]);
+    assert_eq!(a.expire(&prog, d(2026, 1, 31)).unwrap().expired, p(0));
+    assert_eq!(a.expire(&prog, d(2026, 2, 1)).unwrap().expired, p(60));
+    assert_eq!(a.balances().pending(), p(40));
+    a.check().unwrap();
+    // A redemption is activity: it restarts the window.
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    b.earn(&prog, k(1), &earn(300), d(2026, 1, 1)).unwrap();
+    b.redeem(&prog, k(2), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 20)).unwrap();
+    assert_eq!(b.expire(&prog, d(2026, 2, 15)).unwrap().expired, p(0));
+    assert_eq!(b.expire(&prog, d(2026, 2, 20)).unwrap().expired, p(200));
+}
+
+#[test]
+fn inactivity_and_scheduled_activation_interleave_by_date() {
+    let prog = program().expiry(Expiry::inactivity(10).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(60), d(2026, 1, 1)).unwrap(); // idle window ends Jan 11
+    a.earn(&prog, k(2), &earn(40).pending(Pending::Until(d(2026, 1, 20))), d(2026, 1, 1)).unwrap();
+    // On Jan 12 the 60 expired; on Jan 20 the 40 activate and restart the window.
+    let x = a.expire(&prog, d(2026, 1, 25)).unwrap();
+    assert_eq!((x.activated, x.expired), (p(40), p(60)));
+    assert_eq!(a.balances().available(), p(40));
+    a.check().unwrap();
+}
+
+#[test]
+fn expiring_before_lists_lots_soonest_first() {
+    let prog = program().expiry(Expiry::rolling(Span::Days(30)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(10), d(2026, 1, 1)).unwrap(); // through Jan 31
+    a.earn(&prog, k(2), &earn(20), d(2026, 1, 15)).unwrap(); // through Feb 14
+    a.earn(&program(), k(3), &earn(5), d(2026, 1, 15)).unwrap(); // never
+    let w = a.expiring_before(&prog, d(2026, 2, 14));
+    assert_eq!(
+        w,
+        vec![ExpiringLot {
+            lot: Some(LotId::new(0)),
+            points: p(10),
+            valid_through: d(2026, 1, 31)
+        }]
+    );
+    assert_eq!(a.expiring_before(&prog, d(2026, 2, 15)).len(), 2);
+    assert_eq!(a.expiring_before(&prog, d(9999, 1, 1)).len(), 2);
+}
+
+fn refund_program(policy: ClawbackPolicy) -> Program {
+    program().clawback(policy)
+}
+
+#[test]
+fn proportional_refund_from_recorded_points() {
+    // Open Loyalty's example: 70 points on a 40 EUR order, 20 EUR returned -> 35 points.
+    let eur = |n: i64| Money::new(Decimal::from(n), Currency::EUR);
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(70).for_order(eur(40)), d(2026, 1, 1)).unwrap();
+    let o = a.refund(&prog, k(2), &RefundRequest::new(k(1), eur(20)), d(2026, 1, 3)).unwrap();
+    assert_eq!(o.requested, p(35));
+    assert_eq!(o.from_available, p(35));
+    assert_eq!(a.balances().available(), p(35));
+    // Refund in another currency than the order: typed error, nothing changes.
+    let before = a.clone();
+    let r = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(100)), d(2026, 1, 3));
+    assert!(matches!(kind(r), ErrorKind::CurrencyMismatch { .. }));
+    // More than the order total.
+    let r = a.refund(&prog, k(3), &RefundRequest::new(k(1), eur(21)), d(2026, 1, 3));
+    assert!(matches!(kind(r), ErrorKind::InvalidInput { .. }));
+    let r = a.refund(&prog, k(3), &RefundRequest::new(k(1), eur(0)), d(2026, 1, 3));
+    assert!(matches!(kind(r), ErrorKind::InvalidInput { .. }));
+    let r = a.refund(&prog, k(3), &RefundRequest::new(k(77), eur(1)), d(2026, 1, 3));
+    assert!(matches!(kind(r), ErrorKind::NotFound { .. }));
+    assert_eq!(a, before);
+    // Replay: nothing deducted twice (Odoo #212922).
+    assert_eq!(
+        a.refund(&prog, k(2), &RefundRequest::new(k(1), eur(20)), d(2026, 1, 3)).unwrap(),
+        o
+    );
+    assert_eq!(a, before);
+}
+
+#[test]
+fn partial_refunds_add_up_to_exactly_the_points_earned() {
+    // 100 points on $30; three $10 refunds with floor rounding on the cumulative share:
+    // floor(33.3) = 33, floor(66.6) - 33 = 33, 100 - 66 = 34.
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(3000)), d(2026, 1, 1)).unwrap();
+    let got: Vec<u64> = (0..3)
+        .map(|i| {
+            a.refund(&prog, k(10 + i), &RefundRequest::new(k(1), usd(1000)), d(2026, 1, 2))
+                .unwrap()
+                .requested
+                .value()
+        })
+        .collect();
+    assert_eq!(got, vec![33, 33, 34]);
+    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.totals().clawed_back, p(100));
+    let r = a.refund(&prog, k(20), &RefundRequest::new(k(1), usd(1)), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::InvalidInput { .. }));
+    a.check().unwrap();
+}
+
+#[test]
+fn refund_uses_recorded_points_not_todays_rules() {
+    // Earned at 1 point per dollar; the program now pays 5 per dollar. A half refund
+    // takes half of the 51 points recorded (floor 25.5 = 25), not half of 255.
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(51).for_order(usd(5100)), d(2026, 1, 1)).unwrap();
+    let richer = Program::new(
+        EarnRules::new(Currency::USD, Decimal::from(5)).unwrap(),
+        RedemptionRules::new(Points::new(100), usd(1000)).unwrap(),
+    )
+    .unwrap();
+    let o = a.refund(&richer, k(2), &RefundRequest::new(k(1), usd(2550)), d(2026, 1, 2)).unwrap();
+    assert_eq!(o.requested, p(25)); // floor(51 / 2)
+}
+
+#[test]
+fn capped_awards_record_requested_and_awarded() {
+    let rules = EarnRules::new(Currency::USD, Decimal::ONE)
+        .unwrap()
+        .order_cap(Cap { limit: p(100), mode: CapMode::Reduce });
+    let prog = Program::new(rules, RedemptionRules::new(p(100), usd(1000)).unwrap()).unwrap();
+    let order = Order::new(vec![OrderLine::new("tv", usd(49_900))]);
+    let quote = prog.earn_rules().quote(&order, &EarnContext::new(d(2026, 1, 1))).unwrap();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &EarnRequest::from_quote(&quote), d(2026, 1, 1)).unwrap();
+    match a.entries()[0].kind() {
+        EntryKind::Earn { request, .. } => {
+            assert_eq!((request.requested(), request.points()), (p(499), p(100)));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(a.balances().available(), p(100));
+}
+
+#[test]
+fn clawback_policies_when_points_were_spent() {
+    // 100 points earned on $100 order (lot 0), 50 from another order (lot 1); 120 redeemed;
+    // the first order is fully refunded: 100 to claw back, 30 spendable left.
+    let setup = |policy| {
+        let prog = refund_program(policy);
+        let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+        a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+        a.earn(&prog, k(2), &earn(50).for_order(usd(5000)), d(2026, 1, 1)).unwrap();
+        a.redeem(&prog, k(3), &RedeemRequest::new(p(120), big_order()), d(2026, 1, 2)).unwrap();
+        (prog, a)
+    };
+    let full = |a: &mut Account, prog: &Program| {
+        a.refund(prog, k(4), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 3)).unwrap()
+    };
+
+    let (prog, mut a) = setup(ClawbackPolicy::OnlyFromPending);
+    let o = full(&mut a, &prog);
+    assert_eq!(o, RefundOutcome { requested: p(100), forgiven: p(100), ..Default::default() });
+    assert_eq!(a.balances().available(), p(30));
+
+    let (prog, mut a) = setup(ClawbackPolicy::WithinBalance);
+    let o = full(&mut a, &prog);
+    assert_eq!(
+        o,
+        RefundOutcome {
+            requested: p(100),
+            from_available: p(30),
+            forgiven: p(70),
+            ..Default::default()
+        }
+    );
+    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().debt(), p(0));
+
+    let (prog, mut a) = setup(ClawbackPolicy::CarryDebt);
+    let o = full(&mut a, &prog);
+    assert_eq!(
+        o,
+        RefundOutcome {
+            requested: p(100),
+            from_available: p(30),
+            debt: p(70),
+            ..Default::default()
+        }
+    );
+    assert_eq!(a.balances().debt(), p(70));
+    a.check().unwrap();
+    // Redemption checks the spendable balance only (EC-CUBE #5730 blocks checkout instead).
+    let r = a.redeem(&prog, k(5), &RedeemRequest::new(p(1), big_order()), d(2026, 1, 4));
+    assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
+    // Later earnings repay the debt first: 50 -> debt 20; 45 -> 25 spendable.
+    let e = a.earn(&prog, k(6), &earn(50), d(2026, 1, 5)).unwrap();
+    assert_eq!(e.debt_repaid, p(50));
+    assert_eq!(a.balances().debt(), p(20));
+    assert_eq!(a.balances().available(), p(0));
+    let e = a.earn(&prog, k(7), &earn(45), d(2026, 1, 6)).unwrap();
+    assert_eq!(e.debt_repaid, p(20));
+    assert_eq!(a.balances().available(), p(25));
+    assert_eq!(a.totals().debt_repaid, p(70));
+    a.check().unwrap();
+}
+
+#[test]
+fn refund_takes_pending_points_first() {
+    let prog = refund_program(ClawbackPolicy::OnlyFromPending);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let req = earn(80).for_order(usd(8000)).pending(Pending::Until(d(2026, 1, 15)));
+    a.earn(&prog, k(1), &req, d(2026, 1, 1)).unwrap();
+    let o = a.refund(&prog, k(2), &RefundRequest::new(k(1), usd(2000)), d(2026, 1, 5)).unwrap();
+    assert_eq!(o, RefundOutcome { requested: p(20), from_pending: p(20), ..Default::default() });
+    assert_eq!(a.balances().pending(), p(60));
+    a.expire(&prog, d(2026, 1, 15)).unwrap();
+    assert_eq!(a.balances().available(), p(60));
+    // After activation, only-from-pending recovers nothing more.
+    let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(6000)), d(2026, 1, 16)).unwrap();
+    assert_eq!(o, RefundOutcome { requested: p(60), forgiven: p(60), ..Default::default() });
+    // Cancelled earns are not chased again.
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    b.earn(
+        &prog,
+        k(1),
+        &earn(80).for_order(usd(8000)).pending(Pending::UntilActivated),
+        d(2026, 1, 1),
+    )
+    .unwrap();
+    b.cancel_pending(&prog, k(2), k(1), d(2026, 1, 2)).unwrap();
+    let o = b.refund(&prog, k(3), &RefundRequest::new(k(1), usd(8000)), d(2026, 1, 3)).unwrap();
+    assert_eq!(o.requested, p(0));
+    a.check().unwrap();
+    b.check().unwrap();
+}
+
+#[test]
+fn refund_never_mints() {
+    for policy in
+        [ClawbackPolicy::OnlyFromPending, ClawbackPolicy::WithinBalance, ClawbackPolicy::CarryDebt]
+    {
+        let prog = refund_program(policy);
+        let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+        a.earn(&prog, k(1), &earn(10).for_order(usd(1000)), d(2026, 1, 1)).unwrap();
+        a.redeem(&prog, k(2), &RedeemRequest::new(p(10), big_order()), d(2026, 1, 1)).unwrap();
+        let before = a.balances();
+        a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(1000)), d(2026, 1, 2)).unwrap();
+        let after = a.balances();
+        assert!(after.available() <= before.available());
+        assert!(after.pending() <= before.pending());
+        assert!(after.debt() >= before.debt());
+    }
+}
+
+#[test]
+fn idempotency_replays_and_conflicts() {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let o = a.earn(&prog, k(1), &earn(10), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(10), d(2026, 1, 5)).unwrap();
+    let snapshot = a.clone();
+    // An exact replay, even at a later or earlier date, returns the original outcome.
+    assert_eq!(a.earn(&prog, k(1), &earn(10), d(2026, 1, 1)).unwrap(), o);
+    assert_eq!(a.earn(&prog, k(1), &earn(10), d(2026, 2, 1)).unwrap(), o);
+    assert_eq!(a, snapshot);
+    // Same key, other payload or other kind of operation.
+    assert!(matches!(
+        kind(a.earn(&prog, k(1), &earn(11), d(2026, 1, 5))),
+        ErrorKind::IdempotencyConflict { .. }
+    ));
+    let r = a.redeem(&prog, k(1), &RedeemRequest::new(p(5), big_order()), d(2026, 1, 5));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    let r = a.adjust(&prog, k(1), &Adjustment::credit(p(5), "goodwill"), d(2026, 1, 5));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    assert_eq!(a, snapshot);
+    assert_eq!(a.totals().earned, p(20));
+}
+
+#[test]
+fn adjustments_carry_a_reason() {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let o =
+        a.adjust(&prog, k(1), &Adjustment::credit(p(25), "late delivery"), d(2026, 1, 1)).unwrap();
+    assert_eq!(o.lot, Some(LotId::new(0)));
+    a.adjust(&prog, k(2), &Adjustment::debit(p(5), "duplicate review bonus"), d(2026, 1, 2))
+        .unwrap();
+    assert_eq!(a.balances().available(), p(20));
+    assert_eq!((a.totals().adjusted_in, a.totals().adjusted_out), (p(25), p(5)));
+    let before = a.clone();
+    let r = a.adjust(&prog, k(3), &Adjustment::debit(p(21), "too much"), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
+    assert!(a.adjust(&prog, k(3), &Adjustment::credit(p(1), "  "), d(2026, 1, 2)).is_err());
+    assert!(a.adjust(&prog, k(3), &Adjustment::credit(p(0), "zero"), d(2026, 1, 2)).is_err());
+    assert_eq!(a, before);
+    match a.entries()[1].kind() {
+        EntryKind::Adjust { adjustment, .. } => {
+            assert_eq!(adjustment.reason(), "duplicate review bonus")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    a.check().unwrap();
+}
+
+#[test]
+fn transfers_are_atomic_pairs() {
+    let prog = program().expiry(Expiry::rolling(Span::Days(30)).unwrap());
+    let mut x = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let mut y = Account::new(MemberId::new(2), d(2026, 1, 1));
+    x.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap(); // through Jan 31
+    x.earn(&prog, k(2), &earn(50), d(2026, 1, 10)).unwrap(); // through Feb 9
+    let o = transfer(&prog, &mut x, &mut y, k(3), p(70), d(2026, 1, 12)).unwrap();
+    assert_eq!(o, TransferOutcome { points: p(70), lots: 2, debt_repaid: p(0) });
+    // Keep-source expiry: 50 through Jan 31, 20 through Feb 9.
+    let dates: Vec<_> =
+        y.lots().iter().map(|l| (l.remaining().value(), l.valid_through())).collect();
+    assert_eq!(dates, vec![(50, Some(d(2026, 1, 31))), (20, Some(d(2026, 2, 9)))]);
+    assert_eq!(x.balances().available(), p(30));
+    // Replay: nothing moves.
+    let (bx, by) = (x.clone(), y.clone());
+    assert_eq!(transfer(&prog, &mut x, &mut y, k(3), p(70), d(2026, 1, 12)).unwrap(), o);
+    let r = transfer(&prog, &mut x, &mut y, k(3), p(71), d(2026, 1, 12));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    // Failures leave both untouched.
+    let r = transfer(&prog, &mut x, &mut y, k(4), p(31), d(2026, 1, 12));
+    assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
+    assert!(transfer(&prog, &mut x, &mut y, k(4), p(0), d(2026, 1, 12)).is_err());
+    let mut x2 = x.clone();
+    assert!(transfer(&prog, &mut x, &mut x2, k(4), p(1), d(2026, 1, 12)).is_err());
+    // Including when time had work to do first (x's first lot remainder expires Feb 1).
+    let r = transfer(&prog, &mut x, &mut y, k(4), p(31), d(2026, 2, 2));
+    assert!(r.is_err());
+    assert_eq!((&x, &y), (&bx, &by));
+    // Reset expiry.
+    let reset = prog.clone().transfer_expiry(TransferExpiry::Reset);
+    transfer(&reset, &mut x, &mut y, k(5), p(10), d(2026, 1, 20)).unwrap();
+    assert_eq!(y.lots()[2].valid_through(), Some(d(2026, 2, 19)));
+    x.check().unwrap();
+    y.check().unwrap();
+}
+
+#[test]
+fn failed_operations_leave_state_unchanged_even_when_time_was_due() {
+    let prog = program().expiry(Expiry::rolling(Span::Days(5)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(10).pending(Pending::Until(d(2026, 1, 3))), d(2026, 1, 1)).unwrap();
+    let before = a.clone();
+    // On Jan 10 the 100 would expire and the 10 activate; a 50-point redemption then fails.
+    let r = a.redeem(&prog, k(3), &RedeemRequest::new(p(50), big_order()), d(2026, 1, 10));
+    assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
+    assert_eq!(a, before);
+    // Time never runs backwards.
+    a.earn(&prog, k(4), &earn(1), d(2026, 1, 2)).unwrap();
+    let before = a.clone();
+    assert!(matches!(
+        kind(a.earn(&prog, k(5), &earn(1), d(2026, 1, 1))),
+        ErrorKind::InvalidInput { .. }
+    ));
+    assert!(a.expire(&prog, d(2026, 1, 1)).is_err());
+    assert_eq!(a, before);
+}
+
+#[test]
+fn bad_input_is_typed_and_changes_nothing() {
+    let prog = program().clone();
+    let rules = RedemptionRules::new(p(100), usd(1000)).unwrap().minimum(p(200));
+    let strict = Program::new(EarnRules::new(Currency::USD, Decimal::ONE).unwrap(), rules).unwrap();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(500), d(2026, 1, 1)).unwrap();
+    let before = a.clone();
+    let day = d(2026, 1, 2);
+    let cases: Vec<(&str, crate::Result<()>)> = vec![
+        ("zero earn", a.earn(&prog, k(2), &earn(0), day).map(drop)),
+        ("zero order total", a.earn(&prog, k(2), &earn(5).for_order(usd(0)), day).map(drop)),
+        ("negative order total", a.earn(&prog, k(2), &earn(5).for_order(usd(-100)), day).map(drop)),
+        (
+            "pending in the past",
+            a.earn(&prog, k(2), &earn(5).pending(Pending::Until(day)), day).map(drop),
+        ),
+        ("overflow", a.earn(&prog, k(2), &EarnRequest::new(Points::MAX), day).map(drop)),
+        (
+            "above balance",
+            a.redeem(&prog, k(2), &RedeemRequest::new(p(501), big_order()), day).map(drop),
+        ),
+        (
+            "below minimum",
+            a.redeem(&strict, k(2), &RedeemRequest::new(p(100), big_order()), day).map(drop),
+        ),
+        (
+            "zero redemption",
+            a.redeem(&prog, k(2), &RedeemRequest::new(p(0), big_order()), day).map(drop),
+        ),
+        (
+            "negative order",
+            a.redeem(&prog, k(2), &RedeemRequest::new(p(10), usd(-1)), day).map(drop),
+        ),
+        ("unknown reservation", a.release(&prog, k(2), ReservationId::new(0), day).map(drop)),
+        ("unknown order", a.cancel_pending(&prog, k(2), k(42), day).map(drop)),
+        (
+            "refund of non-order earn",
+            a.refund(&prog, k(2), &RefundRequest::new(k(1), usd(1)), day).map(drop),
+        ),
+    ];
+    for (what, r) in cases {
+        assert!(r.is_err(), "{what}");
+    }
+    assert_eq!(a, before);
+    let e = a.redeem(&prog, k(2), &RedeemRequest::new(p(501), big_order()), day).unwrap_err();
+    assert_eq!(e.to_string(), "insufficient points: requested 501, available 500");
+    let e = a.redeem(&strict, k(2), &RedeemRequest::new(p(100), big_order()), day).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::RuleViolation { rule: "minimum redemption", .. }));
+    let e = a.earn(&prog, k(2), &EarnRequest::new(Points::MAX), day).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Overflow { .. }));
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn serde_round_trip_and_tamper_detection() {
+    let prog = program()
+        .expiry(Expiry::rolling(Span::Days(10)).unwrap())
+        .clawback(ClawbackPolicy::CarryDebt);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(30).pending(Pending::Until(d(2026, 1, 30))), d(2026, 1, 1)).unwrap();
+    let r = a.reserve(&prog, k(3), &RedeemRequest::new(p(60), big_order()), d(2026, 1, 2)).unwrap();
+    a.redeem(&prog, k(4), &RedeemRequest::new(p(40), big_order()), d(2026, 1, 2)).unwrap();
+    a.commit(&prog, k(5), r.reservation().unwrap(), d(2026, 1, 3)).unwrap();
+    a.refund(&prog, k(6), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 4)).unwrap();
+    a.adjust(&prog, k(7), &Adjustment::credit(p(7), "sorry"), d(2026, 1, 5)).unwrap();
+    a.expire(&prog, d(2026, 2, 1)).unwrap();
+    // Half the order refunded: 50 owed, repaid by the 7-point credit and the 30 activated
+    // on Jan 30: 13 still owed.
+    assert_eq!(a.balances().debt(), p(13));
+    let json = serde_json::to_string(&a).unwrap();
+    let back: Account = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, a);
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    // Tampering: mint points into a lot.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["lots"][0]["remaining"] = serde_json::json!(1000);
+    let e = serde_json::from_value::<Account>(v).unwrap_err().to_string();
+    assert!(e.contains("invalid state"), "{e}");
+    // Tampering consistently with the balance still breaks the history.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["totals"]["earned"] = serde_json::json!(1000);
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["entries"][0]["kind"]["Earn"]["request"]["points"] = serde_json::json!(90);
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    // Duplicate key.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["entries"][1]["key"] = v["entries"][0]["key"].clone();
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    // The program round-trips too.
+    let pj = serde_json::to_string(&prog).unwrap();
+    assert_eq!(serde_json::from_str::<Program>(&pj).unwrap(), prog);
+}
+
+#[test]
+fn liability_and_breakage() {
+    let prog = program().expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(400), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(300), big_order()), d(2026, 1, 2)).unwrap();
+    a.expire(&prog, d(2026, 1, 20)).unwrap(); // 100 expire
+    a.earn(&prog, k(3), &earn(1000), d(2026, 1, 20)).unwrap();
+    // Breakage = 100 / (100 + 300) = 25%; 1000 points x $0.10 x 0.75 = $75.
+    assert_eq!(estimate_breakage([&a]).unwrap().value(), Decimal::new(25, 2));
+    let l = liability([&a], prog.redemption(), Breakage::Estimated).unwrap();
+    assert_eq!(l.outstanding, p(1000));
+    assert_eq!(l.face_value.amount(), Decimal::from(100));
+    assert_eq!(l.liability, usd(7500));
+    let given = Breakage::Given(crate::units::Share::from_percent(Decimal::from(10)).unwrap());
+    assert_eq!(liability([&a], prog.redemption(), given).unwrap().liability, usd(9000));
+    let fresh = Account::new(MemberId::new(2), d(2026, 1, 1));
+    assert!(estimate_breakage([&fresh]).is_err());
+}
+
+#[test]
+fn earned_since_counts_the_period() {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(10), d(2026, 1, 30)).unwrap();
+    a.earn(&prog, k(2), &earn(20), d(2026, 2, 1)).unwrap();
+    a.redeem(&prog, k(3), &RedeemRequest::new(p(5), big_order()), d(2026, 2, 2)).unwrap();
+    a.earn(&prog, k(4), &earn(30), d(2026, 2, 3)).unwrap();
+    assert_eq!(a.earned_since(CapPeriod::Month.start(d(2026, 2, 10))), p(50));
+    assert_eq!(a.earned_since(d(2026, 1, 1)), p(60));
+}
+
+#[test]
+fn debt_is_repaid_by_transfers_and_released_reservations() {
+    let prog = refund_program(ClawbackPolicy::CarryDebt);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    // 80 held at checkout; the order is refunded in full: 20 spendable taken, 80 owed
+    // (points held by an open reservation are not taken).
+    let hold =
+        a.reserve(&prog, k(2), &RedeemRequest::new(p(80), big_order()), d(2026, 1, 2)).unwrap();
+    let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 3)).unwrap();
+    assert_eq!((o.from_available, o.debt), (p(20), p(80)));
+    // The checkout is abandoned: the 80 come back and settle the debt at once.
+    let r = a.release(&prog, k(4), hold.reservation().unwrap(), d(2026, 1, 4)).unwrap();
+    assert_eq!(r, ReleaseOutcome { returned: p(80), expired: p(0), debt_repaid: p(80) });
+    assert_eq!(a.balances(), Balances::default());
+    a.check().unwrap();
+    // A debt settled by points received from another member.
+    a.earn(&prog, k(5), &earn(10).for_order(usd(1000)), d(2026, 1, 5)).unwrap();
+    a.redeem(&prog, k(6), &RedeemRequest::new(p(10), big_order()), d(2026, 1, 5)).unwrap();
+    a.refund(&prog, k(7), &RefundRequest::new(k(5), usd(1000)), d(2026, 1, 6)).unwrap();
+    assert_eq!(a.balances().debt(), p(10));
+    let mut friend = Account::new(MemberId::new(2), d(2026, 1, 1));
+    friend.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    let t = transfer(&prog, &mut friend, &mut a, k(8), p(25), d(2026, 1, 7)).unwrap();
+    assert_eq!(t.debt_repaid, p(10));
+    assert_eq!(a.balances().available(), p(15));
+    a.check().unwrap();
+    friend.check().unwrap();
+}
+
+#[test]
+fn rolling_expiry_rounded_to_year_end_in_the_ledger() {
+    let prog =
+        program().expiry(Expiry::rolling(Span::Months(12)).unwrap().rounded_up(PeriodEnd::Year));
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(10), d(2026, 2, 10)).unwrap();
+    assert_eq!(a.lots()[0].valid_through(), Some(d(2027, 12, 31)));
+    assert_eq!(a.expire(&prog, d(2027, 12, 31)).unwrap().expired, p(0));
+    assert_eq!(a.expire(&prog, d(2028, 1, 1)).unwrap().expired, p(10));
+}
