@@ -28,7 +28,7 @@
 //!
 //! # Example
 //!
-//! ```ignore
+//! ```
 //! use loyalty::clv::{BgNbd, Customer, GammaGamma, ClvOptions, TransactionModel, score};
 //!
 //! // Parameters published for the CDNOW data set (weeks).
@@ -74,16 +74,26 @@
 //!   (<https://www.brucehardie.com/notes/>).
 //! - lifetimes 0.11.3 (Python), whose API, parameter names and CLV convention are mirrored.
 
+mod batch;
 mod bgnbd;
 mod fit;
+mod gamma_gamma;
 mod histogram;
+mod mbgnbd;
 mod optim;
+mod pareto_nbd;
 mod special;
+mod value;
 
+pub use batch::{score, score_into, Score, TransactionModel};
 pub use bgnbd::BgNbd;
 pub use fit::{Fit, FitOptions, FitReport, Method};
+pub use gamma_gamma::GammaGamma;
 pub use histogram::{Histogram, Pattern};
+pub use mbgnbd::MbgNbd;
+pub use pareto_nbd::ParetoNbd;
 pub use special::hyp2f1;
+pub use value::{ClvOptions, PeriodUnit};
 
 use crate::error::{Error, Result};
 
