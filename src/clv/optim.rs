@@ -58,7 +58,12 @@ where
         for _ in 0..60 {
             let xn: Vec<f64> = x.iter().zip(&p).map(|(a, b)| a + step * b).collect();
             if let Some((fn_, gn)) = f(&xn).filter(|(v, g)| finite(*v, g)) {
-                if fn_ <= fx + 1e-4 * step * slope {
+                // Armijo; or, once decreases are lost in rounding, a step that does not raise
+                // the value beyond rounding and shrinks the directional derivative.
+                let noise = 1e-13 * fx.abs().max(1.0);
+                if fn_ <= fx + 1e-4 * step * slope
+                    || (fn_ <= fx + noise && dot(&gn, &p).abs() < 0.5 * slope.abs())
+                {
                     accepted = Some((xn, fn_, gn));
                     break;
                 }
@@ -89,7 +94,7 @@ where
         x = xn;
         fx = fn_;
         g = gn;
-        if improvement <= 1e-15 * fx.abs().max(1.0) {
+        if improvement <= 0.0 {
             stalls += 1;
             if stalls >= 3 {
                 let ok = norm_inf(&g) <= gtol * 1e3;
