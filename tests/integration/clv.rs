@@ -338,3 +338,157 @@ fn mbgnbd_fit_on_cdnow() {
     let c = Customer::new(2.0, 30.43, 38.86).unwrap();
     assert!((p.conditional_expected_purchases(&c, 39.0).unwrap() - 1.226).abs() < 0.05);
 }
+
+// ---------------------------------------------------------------------------------------------
+// CLV (§9).
+
+#[test]
+fn clv_reproduces_lifetimes_quickstart() {
+    // BG/NBD and Gamma-Gamma fitted on CDNOW, then lifetimes' Quickstart call with its default
+    // freq = "D" on weekly data (12 × 30 weeks; lifetimes #137): first ten values.
+    let bg = BgNbd::fit(&Histogram::from_customers(&cdnow()).unwrap(), &FitOptions::default())
+        .unwrap()
+        .params;
+    let customers = cdnow_with_spend();
+    let gg = GammaGamma::fit(&customers, &FitOptions::default()).unwrap().params;
+    let options = ClvOptions::default().unit(PeriodUnit::Day);
+    let scores = score(&TransactionModel::BgNbd(bg), &gg, &customers[..10], &options).unwrap();
+    let want = [
+        140.096211, 18.943467, 38.180574, 38.180574, 38.180574, 1003.868107, 28.109683, 38.180574,
+        167.418216, 38.180574,
+    ];
+    for (s, w) in scores.iter().zip(want) {
+        assert!(rel(s.clv, w) < 1e-4, "{} vs {w}", s.clv);
+    }
+}
+
+#[test]
+fn clv_semantics_match_lifetimes() {
+    // lifetimes' known-value test structure (§9.2): daily model, m = 1 (a Gamma-Gamma whose
+    // expected spend is 1 for everybody is not expressible, so CLV is divided by the spend).
+    let bg = BgNbd::new(0.16, 1.86, 1.85, 3.18).unwrap();
+    let model = TransactionModel::BgNbd(bg);
+    let gg = GammaGamma::new(6.0, 4.0, 15.0).unwrap();
+    let customers: Vec<Customer> =
+        [(0.0, 0.0, 298.0), (0.0, 0.0, 224.0), (6.0, 142.0, 292.0), (0.0, 0.0, 147.0), (2.0, 9.0, 183.0)]
+            .iter()
+            .map(|&(x, tx, t)| Customer::new(x, tx, t).unwrap().with_monetary_value(if x > 0.0 { 5.0 } else { 0.0 }))
+            .collect();
+    let day = ClvOptions::default().unit(PeriodUnit::Day);
+    for c in &customers {
+        let m = gg.conditional_expected_average_spend(c).unwrap();
+        let e30 = bg.conditional_expected_purchases(c, 30.0).unwrap();
+        let e60 = bg.conditional_expected_purchases(c, 60.0).unwrap();
+        let clv = |h: u32, d: f64| {
+            let o = day.horizon_months(h).monthly_discount_rate(d).unwrap();
+            model.customer_lifetime_value(&gg, c, &o).unwrap() / m
+        };
+        assert!((clv(1, 0.0) - e30).abs() < 1e-12);
+        assert!((clv(1, 1.0) - e30 / 2.0).abs() < 1e-12);
+        assert!((clv(2, 0.0) - e60).abs() < 1e-12);
+        assert!((clv(2, 1.0) - (e30 / 2.0 + (e60 - e30) / 4.0)).abs() < 1e-12);
+        // lifetimes' looser checks (rtol 0.1).
+        assert!(rel(clv(2, 0.0), 2.0 * e30) < 0.1);
+        assert!(rel(clv(2, 1.0), 0.75 * e30) < 0.1);
+    }
+}
+
+#[test]
+fn continuous_discounting() {
+    let bg = TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap());
+    let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
+    let c = Customer::new(2.0, 30.43, 38.86).unwrap().with_monetary_value(22.35);
+    let m = gg.conditional_expected_average_spend(&c).unwrap();
+    // Undiscounted: spend times expected purchases.
+    let undiscounted = bg.discounted_value(&gg, &c, 52.0, 0.0).unwrap();
+    let e52 = bg.conditional_expected_purchases(&c, 52.0).unwrap();
+    assert!(rel(undiscounted, m * e52) < 1e-12);
+    // Discounting lowers value, and a fine monthly discrete sum approaches the continuous form.
+    let delta = 0.01_f64.ln_1p() / 4.345;
+    let cont = bg.discounted_value(&gg, &c, 52.14, delta).unwrap();
+    assert!(cont < m * e52);
+    let o = ClvOptions::default();
+    let discrete = bg.customer_lifetime_value(&gg, &c, &o).unwrap();
+    assert!(rel(cont, discrete) < 0.01, "{cont} vs {discrete}");
+}
+
+#[test]
+fn batch_scoring_validates_rows() {
+    let model = TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap());
+    let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
+    let mut customers = cdnow_with_spend();
+    let o = ClvOptions::default();
+    let all = score(&model, &gg, &customers, &o).unwrap();
+    assert_eq!(all.len(), 2357);
+    for (s, c) in all.iter().zip(&customers) {
+        let pa = model.probability_alive(c).unwrap();
+        assert_eq!(s.p_alive, pa);
+        let e = model.conditional_expected_purchases(c, o.horizon_periods()).unwrap();
+        assert!((s.expected_purchases - e).abs() <= 1e-12 * e.max(1.0));
+        assert!(s.clv >= 0.0);
+    }
+    customers[7].recency = customers[7].t + 1.0;
+    let e = score(&model, &gg, &customers, &o).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 7, field: "recency", .. }), "{e}");
+    customers[7].recency = 1.0;
+    customers[7].frequency = 2.0;
+    customers[7].monetary_value = -3.0;
+    let e = score(&model, &gg, &customers, &o).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 7, field: "monetary_value", .. }), "{e}");
+    assert!(matches!(score(&model, &gg, &[], &o).unwrap_err().kind(), ErrorKind::EmptyInput { .. }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input for the fits.
+
+#[test]
+fn fits_refuse_bad_input() {
+    let opts = FitOptions::default();
+    // Every frequency zero.
+    let zeros: Vec<Customer> = (1..5).map(|t| Customer::new(0.0, 0.0, t as f64).unwrap()).collect();
+    let h = Histogram::from_customers(&zeros).unwrap();
+    assert!(BgNbd::fit(&h, &opts).is_err());
+    assert!(MbgNbd::fit(&h, &opts).is_err());
+    assert!(ParetoNbd::fit(&h, &opts).is_err());
+    // Empty input.
+    assert!(matches!(Histogram::from_customers(&[]).unwrap_err().kind(), ErrorKind::EmptyInput { .. }));
+    // Invalid rows, named by index.
+    let mut rows = cdnow();
+    for (field, bad) in [
+        ("frequency", Customer { frequency: -1.0, recency: 0.0, t: 5.0, monetary_value: 0.0 }),
+        ("frequency", Customer { frequency: 1.5, recency: 1.0, t: 5.0, monetary_value: 0.0 }),
+        ("frequency", Customer { frequency: f64::NAN, recency: 1.0, t: 5.0, monetary_value: 0.0 }),
+        ("recency", Customer { frequency: 1.0, recency: 6.0, t: 5.0, monetary_value: 0.0 }),
+        ("recency", Customer { frequency: 0.0, recency: 1.0, t: 5.0, monetary_value: 0.0 }),
+        ("recency", Customer { frequency: 1.0, recency: -1.0, t: 5.0, monetary_value: 0.0 }),
+        ("T", Customer { frequency: 1.0, recency: 1.0, t: f64::INFINITY, monetary_value: 0.0 }),
+    ] {
+        rows[42] = bad;
+        let e = Histogram::from_customers(&rows).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::InvalidRecord { index: 42, field: f, .. } if *f == field),
+            "{e}"
+        );
+    }
+    // Options.
+    let h = Histogram::from_customers(&cdnow()).unwrap();
+    assert!(BgNbd::fit(&h, &FitOptions::default().penalizer(-1.0)).is_err());
+    assert!(BgNbd::fit(&h, &FitOptions::default().max_iterations(0)).is_err());
+}
+
+#[test]
+fn penalizer_and_weights_behave_like_lifetimes() {
+    let rows = cdnow();
+    let h = Histogram::from_customers(&rows).unwrap();
+    let plain = BgNbd::fit(&h, &FitOptions::default()).unwrap().params;
+    // The penalty pulls parameters towards 0 in squared norm on the rescaled axis.
+    let pen = BgNbd::fit(&h, &FitOptions::default().penalizer(0.1)).unwrap().params;
+    let scale = 38.86;
+    let norm = |m: &BgNbd| m.r().powi(2) + (m.alpha() / scale).powi(2) + m.a().powi(2) + m.b().powi(2);
+    assert!(norm(&pen) < norm(&plain));
+    // Fitting the merged histograms of two halves equals fitting the whole.
+    let left = Histogram::from_customers(&rows[..1000]).unwrap();
+    let right = Histogram::from_customers(&rows[1000..]).unwrap();
+    let merged = BgNbd::fit(&left.merge(&right), &FitOptions::default()).unwrap().params;
+    assert_eq!(merged, plain);
+}
