@@ -135,7 +135,7 @@ impl ParetoNbd {
     /// As [`BgNbd::fit`](super::BgNbd::fit).
     pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<ParetoNbd>> {
         let prep = Prepared::new(histogram)?;
-        let est = estimate(&Likelihood { prep: &prep }, [1.0; 4], options)?;
+        let est = estimate(&Likelihood::new(&prep), [1.0; 4], options)?;
         let [r, alpha, s, beta] = est.params;
         let params = ParetoNbd::new(r, alpha * prep.scale, s, beta * prep.scale)?;
         let log_likelihood = finite("log-likelihood", params.total_log_likelihood(histogram)?)?;
@@ -253,7 +253,28 @@ impl ParetoNbd {
 }
 
 pub(crate) struct Likelihood<'a> {
-    pub prep: &'a Prepared,
+    prep: &'a Prepared,
+    /// Distinct (frequency index, time index) pairs whose series `H` a row needs: far fewer
+    /// than rows, since `H(τ)` depends on the pattern only through `x` and `τ`.
+    pairs: Vec<(u32, u32)>,
+    /// Per row, the pair indices of `H(t_x)` and `H(T)` (unused when `t_x = T`).
+    row_pairs: Vec<(u32, u32)>,
+}
+
+impl<'a> Likelihood<'a> {
+    pub(crate) fn new(prep: &'a Prepared) -> Self {
+        let mut pairs: Vec<(u32, u32)> = prep
+            .rows
+            .iter()
+            .filter(|r| r.tx != r.t)
+            .flat_map(|r| [(r.x, r.tx), (r.x, r.t)])
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let find = |p: (u32, u32)| pairs.partition_point(|q| *q < p) as u32;
+        let row_pairs = prep.rows.iter().map(|r| (find((r.x, r.tx)), find((r.x, r.t)))).collect();
+        Likelihood { prep, pairs, row_pairs }
+    }
 }
 
 impl Objective<4> for Likelihood<'_> {
@@ -264,20 +285,47 @@ impl Objective<4> for Likelihood<'_> {
         let (m, d) = if ge { (alpha, alpha - beta) } else { (beta, beta - alpha) };
         let lg_r = r.ln_gamma();
         let head = r * alpha.ln() + s * beta.ln() - lg_r;
-        let per_x: Vec<(D, D)> = prep.xs.iter().map(|&x| ((r + x).ln_gamma(), r + x)).collect();
-        let per_t: Vec<(D, D, D)> =
-            prep.times.iter().map(|&u| (d / (m + u), (alpha + u).ln(), (beta + u).ln())).collect();
-        let mut total = D::cst(0.0);
-        for row in &prep.rows {
-            let &(lg_rx, rx) = per_x.get(row.x as usize)?;
-            let at_t = *per_t.get(row.t as usize)?;
-            let mut l = lg_rx + head - rx * at_t.1 - s * at_t.2;
-            if row.tx != row.t {
-                let at_tx = *per_t.get(row.tx as usize)?;
+        let ln_s = s.ln();
+        // Per distinct x: ln Γ(r+x), r+x, ln(s/(r+s+x)), the series' b and c.
+        let per_x: Vec<(D, D, D, D, D)> = prep
+            .xs
+            .iter()
+            .map(|&x| {
+                let rx = r + x;
                 let rsx = rx + s;
                 let b_series = if ge { rx } else { s + 1.0 };
-                if let Some(lk) = ln_k(rx, s, rsx + 1.0, b_series, ge, at_tx, at_t).ok()? {
-                    l = l + softplus((s / rsx).ln() + lk);
+                (rx.ln_gamma(), rx, ln_s - rsx.ln(), b_series, rsx + 1.0)
+            })
+            .collect();
+        let per_t: Vec<(D, D, D)> =
+            prep.times.iter().map(|&u| (d / (m + u), (alpha + u).ln(), (beta + u).ln())).collect();
+        let mut hs = Vec::with_capacity(self.pairs.len());
+        for &(ix, it) in &self.pairs {
+            let &(_, _, _, b_series, c_series) = per_x.get(ix as usize)?;
+            let z = per_t.get(it as usize)?.0;
+            let f = hyp2f1_one(b_series, c_series, z).ok()?;
+            hs.push(if ge { f } else { (D::cst(1.0) - z) * f });
+        }
+        let mut total = D::cst(0.0);
+        for (row, &(p_tx, p_t)) in prep.rows.iter().zip(&self.row_pairs) {
+            let &(lg_rx, rx, ln_c, _, _) = per_x.get(row.x as usize)?;
+            let (_, la_t, lb_t) = *per_t.get(row.t as usize)?;
+            let mut l = lg_rx + head - rx * la_t - s * lb_t;
+            if row.tx != row.t {
+                let (_, la_tx, lb_tx) = *per_t.get(row.tx as usize)?;
+                let h_tx = *hs.get(p_tx as usize)?;
+                let h_t = *hs.get(p_t as usize)?;
+                let e = rx * (la_t - la_tx) + s * (lb_t - lb_tx);
+                if e.val() < 300.0 {
+                    // K = H(t_x) e^E − H(T) ≥ 0; two transcendental calls per row.
+                    let k = h_tx * e.exp() - h_t;
+                    if k.val() > 0.0 {
+                        l = l + (ln_c.exp() * k).ln_1p();
+                    }
+                } else {
+                    let ratio = h_t / h_tx * (-e).exp();
+                    let lk = e + h_tx.ln() + (-ratio).ln_1p();
+                    l = l + softplus(ln_c + lk);
                 }
             }
             total = total + l * row.w;
@@ -333,7 +381,7 @@ mod tests {
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
-        let obj = Likelihood { prep: &prep };
+        let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1]] {
             let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
             let g = obj.mean_nll(duals).unwrap();

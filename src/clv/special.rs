@@ -44,6 +44,8 @@ pub(crate) trait Real:
     fn ln_1p(self) -> Self;
     /// `ln Γ(x)` for `x > 0`.
     fn ln_gamma(self) -> Self;
+    /// A value `v` of a function of `args`, given its partial derivatives `∂v/∂args[i]`.
+    fn lift<const K: usize>(v: f64, args: [(f64, Self); K]) -> Self;
 }
 
 impl Real for f64 {
@@ -70,6 +72,10 @@ impl Real for f64 {
     #[inline]
     fn ln_gamma(self) -> f64 {
         ln_gamma(self)
+    }
+    #[inline]
+    fn lift<const K: usize>(v: f64, _args: [(f64, f64); K]) -> f64 {
+        v
     }
 }
 
@@ -230,6 +236,16 @@ impl<const N: usize> Real for Dual<N> {
     fn ln_gamma(self) -> Self {
         self.chain(ln_gamma(self.v), statrs::function::gamma::digamma(self.v))
     }
+    #[inline]
+    fn lift<const K: usize>(v: f64, args: [(f64, Self); K]) -> Self {
+        let mut d = [0.0; N];
+        for (partial, x) in args {
+            for (o, dx) in d.iter_mut().zip(x.d) {
+                *o += partial * dx;
+            }
+        }
+        Dual { v, d }
+    }
 }
 
 /// `ln(e^a + e^b)` without overflow.
@@ -350,25 +366,37 @@ pub(crate) fn hyp2f1_many(a: f64, b: f64, c: f64, zs: &[f64], out: &mut [f64]) -
 
 /// `2F1(1, b; c; z)` for `0 ≤ z < 1` and `0 < b < c`, generic over [`Real`]: every term is
 /// positive and the term ratio `z (b+k)/(c+k)` is below `z`, so the partial sums rise
-/// monotonically (the Pareto/NBD Euler form, `clv-models.md` §8.3).
+/// monotonically (the Pareto/NBD Euler form, `clv-models.md` §8.3). The series is summed in
+/// `f64` together with its partial derivatives in `b`, `c` and `z`
+/// (`∂t_k/∂b = t_k Σ_{j<k} 1/(b+j)`, `∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j)`, `∂t_k/∂z = k t_k/z`),
+/// which are then chained onto the arguments' derivatives.
 pub(crate) fn hyp2f1_one<D: Real>(b: D, c: D, z: D) -> Result<D> {
-    if !(z.val() >= 0.0 && z.val() < 1.0) {
-        return Err(Error::invalid("z", z.val(), "must be in [0, 1)"));
+    let (bv, cv, zv) = (b.val(), c.val(), z.val());
+    if !(zv >= 0.0 && zv < 1.0) {
+        return Err(Error::invalid("z", zv, "must be in [0, 1)"));
     }
-    let mut sum = D::cst(1.0);
-    let mut term = D::cst(1.0);
+    let (mut sum, mut sb, mut sc, mut sz) = (1.0, 0.0, 0.0, 0.0);
+    let (mut term, mut hb, mut hc) = (1.0, 0.0, 0.0);
     let mut k = 0.0;
     for _ in 0..MAX_SERIES_TERMS {
-        term = term * (b + k) / (c + k) * z;
-        sum = sum + term;
-        if term.val() <= SERIES_EPS * sum.val() {
-            return if sum.val().is_finite() {
-                Ok(sum)
-            } else {
-                Err(numerical("hyp2f1 series", "sum overflowed"))
-            };
-        }
+        let ib = 1.0 / (bv + k);
+        let ic = 1.0 / (cv + k);
+        term *= (bv + k) * ic * zv;
+        hb += ib;
+        hc += ic;
         k += 1.0;
+        sum += term;
+        sb += term * hb;
+        sc -= term * hc;
+        sz += term * k;
+        if term <= SERIES_EPS * sum {
+            if !sum.is_finite() {
+                return Err(numerical("hyp2f1 series", "sum overflowed"));
+            }
+            // Σ k t_k / z, written without dividing by a possibly zero z: t_k/z = t_{k-1}·ratio/z.
+            let dz = if zv > 0.0 { sz / zv } else { bv / cv };
+            return Ok(D::lift(sum, [(sb, b), (sc, c), (dz, z)]));
+        }
     }
     Err(ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: MAX_SERIES_TERMS }.into())
 }
