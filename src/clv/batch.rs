@@ -46,6 +46,9 @@ pub struct Score {
     pub clv: f64,
 }
 
+/// Slots of the per-batch cache of alive-customer expectations (`>> 52` of a 64-bit hash).
+const CACHE_SLOTS: usize = 4096;
+
 /// Months beyond which the per-horizon series are evaluated one by one.
 const STACK_HORIZONS: usize = 64;
 
@@ -97,27 +100,42 @@ impl TransactionModel {
         zs: &mut [f64],
         out: &mut [f64],
     ) -> Result<f64> {
-        let (x, tx, t) = (c.frequency, c.recency, c.t);
-        let pa = match self {
-            TransactionModel::BgNbd(m) => {
-                m.conditional_means(x, t, ts, zs, out)?;
-                m.p_alive_unchecked(x, tx, t)
-            }
-            TransactionModel::MbgNbd(m) => {
-                m.conditional_means(x, t, ts, zs, out)?;
-                m.p_alive_unchecked(x, tx, t)
-            }
-            TransactionModel::ParetoNbd(m) => {
-                for (o, h) in out.iter_mut().zip(ts) {
-                    *o = m.alive_mean(x, t, *h);
-                }
-                m.p_alive_unchecked(x, tx, t)?
-            }
-        };
+        self.alive_means(c.frequency, c.t, ts, zs, out)?;
+        let pa = self.p_alive_unchecked(c)?;
         for o in out.iter_mut() {
             *o *= pa;
         }
         Ok(pa)
+    }
+
+    fn p_alive_unchecked(&self, c: &Customer) -> Result<f64> {
+        let (x, tx, t) = (c.frequency, c.recency, c.t);
+        Ok(match self {
+            TransactionModel::BgNbd(m) => m.p_alive_unchecked(x, tx, t),
+            TransactionModel::MbgNbd(m) => m.p_alive_unchecked(x, tx, t),
+            TransactionModel::ParetoNbd(m) => m.p_alive_unchecked(x, tx, t)?,
+        })
+    }
+
+    /// `E[Y(t_k)]` of a customer known to be alive: depends on `(x, T)` only, not on `t_x`.
+    fn alive_means(
+        &self,
+        x: f64,
+        t: f64,
+        ts: &[f64],
+        zs: &mut [f64],
+        out: &mut [f64],
+    ) -> Result<()> {
+        match self {
+            TransactionModel::BgNbd(m) => m.conditional_means(x, t, ts, zs, out),
+            TransactionModel::MbgNbd(m) => m.conditional_means(x, t, ts, zs, out),
+            TransactionModel::ParetoNbd(m) => {
+                for (o, h) in out.iter_mut().zip(ts) {
+                    *o = m.alive_mean(x, t, *h);
+                }
+                Ok(())
+            }
+        }
     }
 
     /// lifetimes-compatible CLV of one customer (`customer_lifetime_value`, see
@@ -312,6 +330,11 @@ impl Ctx {
             *t = month * self.periods;
             *d = (1.0 + self.rate).powf(-month);
         }
+        // 4096 slots of n values, allocated once per call (not per customer), and only for
+        // batches large enough to repay it.
+        let mut cache: Option<(Vec<Option<(u64, u64)>>, Vec<f64>)> =
+            (customers.len() >= 1024 && n > 0 && !matches!(model, TransactionModel::ParetoNbd(_)))
+                .then(|| (vec![None; CACHE_SLOTS], vec![0.0; CACHE_SLOTS * n]));
         for (i, (c, o)) in customers.iter().zip(out.iter_mut()).enumerate() {
             let row = |e: Error| match e.into_kind() {
                 crate::ErrorKind::InvalidInput { field, value, reason } => {
@@ -325,7 +348,30 @@ impl Ctx {
                 *o = Score { p_alive: pa, expected_purchases: 0.0, clv: 0.0 };
                 continue;
             }
-            let pa = model.cumulative(c, ts, zs, e).map_err(row)?;
+            // The alive-customer expectations depend on (x, T) only, which real summaries
+            // share widely (integer frequencies, T on a day grid): a small direct-mapped cache
+            // keyed by their bits skips the series for repeated pairs. Values are identical
+            // either way, so results do not depend on the cache.
+            let key = (c.frequency.to_bits(), c.t.to_bits());
+            let slot = cache.as_mut().map(|(keys, vals)| {
+                let h = (key.0 ^ key.1.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52;
+                (h as usize, keys, vals)
+            });
+            match slot {
+                Some((h, keys, vals)) if keys.get(h) == Some(&Some(key)) => {
+                    e.copy_from_slice(&vals[h * n..(h + 1) * n]);
+                }
+                Some((h, keys, vals)) => {
+                    model.alive_means(c.frequency, c.t, ts, zs, e).map_err(row)?;
+                    vals[h * n..(h + 1) * n].copy_from_slice(e);
+                    keys[h] = Some(key);
+                }
+                None => model.alive_means(c.frequency, c.t, ts, zs, e).map_err(row)?,
+            }
+            let pa = model.p_alive_unchecked(c).map_err(row)?;
+            for v in e.iter_mut() {
+                *v *= pa;
+            }
             let mut prev = 0.0;
             let mut clv = 0.0;
             for (v, d) in e.iter().zip(disc.iter()) {

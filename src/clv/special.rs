@@ -311,53 +311,57 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64> {
     Err(ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: MAX_SERIES_TERMS }.into())
 }
 
-/// `2F1(a, b; c; z_i)` for several `z_i` sharing the parameters: the series coefficients are
-/// computed once. Writes into `out` (same length as `zs`).
+/// `2F1(a, b; c; z_i)` for several ascending `z_i` sharing the parameters: the series
+/// coefficients are computed once, and each `z_i` drops out of the loop once its own sum has
+/// converged. Writes into `out` (same length as `zs`).
 ///
 /// # Errors
 ///
 /// As [`hyp2f1`], for the largest `z`.
 pub(crate) fn hyp2f1_many(a: f64, b: f64, c: f64, zs: &[f64], out: &mut [f64]) -> Result<()> {
-    let zmax = zs.iter().fold(0.0_f64, |m, &z| m.max(z));
-    check_hyp2f1_args(a, b, c, zmax)?;
-    for z in zs {
-        check_hyp2f1_args(a, b, c, *z)?;
-    }
     let n = zs.len().min(out.len());
     let (zs, out) = (&zs[..n], &mut out[..n]);
-    // Terms as coefficient × z^k, one power per z; the largest z converges last.
-    let mut coef = 1.0;
-    let mut pow_max = 1.0;
-    for o in out.iter_mut() {
-        *o = 1.0;
-    }
+    let (Some(&zmin), Some(&zmax)) = (zs.first(), zs.last()) else {
+        return Ok(());
+    };
+    check_hyp2f1_args(a, b, c, zmax)?;
+    check_hyp2f1_args(a, b, c, zmin)?;
     let mut pows = [1.0_f64; 64];
-    if n > pows.len() {
+    if n > pows.len() || zs.windows(2).any(|w| w[0] > w[1]) {
         for (o, z) in out.iter_mut().zip(zs) {
             *o = hyp2f1(a, b, c, *z)?;
         }
         return Ok(());
     }
-    let mut sum_max = 1.0;
+    let pows = &mut pows[..n];
+    for o in out.iter_mut() {
+        *o = 1.0;
+    }
+    let mut coef = 1.0;
+    let mut lo = 0;
     let mut k = 0.0;
     for _ in 0..MAX_SERIES_TERMS {
-        coef *= (a + k) * (b + k) / ((c + k) * (k + 1.0));
-        for ((o, p), z) in out.iter_mut().zip(pows.iter_mut()).zip(zs) {
+        let rk = (a + k) * (b + k) / ((c + k) * (k + 1.0));
+        coef *= rk;
+        if coef == 0.0 {
+            return Ok(());
+        }
+        for ((o, p), z) in out[lo..].iter_mut().zip(&mut pows[lo..]).zip(&zs[lo..]) {
             *p *= z;
             *o += coef * *p;
         }
-        pow_max *= zmax;
-        let term = coef * pow_max;
-        sum_max += term;
-        let ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * zmax;
-        if coef == 0.0 || (ratio.abs() < 1.0 && term.abs() <= SERIES_EPS * sum_max.abs()) {
-            for o in out.iter() {
-                finite_sum(*o)?;
+        while let (Some(o), Some(p), Some(z)) = (out.get(lo), pows.get(lo), zs.get(lo)) {
+            if (rk * z).abs() < 1.0 && (coef * p).abs() <= SERIES_EPS * o.abs() {
+                lo += 1;
+            } else {
+                break;
             }
-            return Ok(());
         }
-        if !sum_max.is_finite() {
-            return finite_sum(sum_max).map(|_| ());
+        if lo == n {
+            return out.iter().try_for_each(|o| finite_sum(*o).map(|_| ()));
+        }
+        if !out[lo].is_finite() {
+            return finite_sum(out[lo]).map(|_| ());
         }
         k += 1.0;
     }
