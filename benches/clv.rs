@@ -90,6 +90,13 @@ fn synthetic_pareto(n: usize) -> Vec<Customer> {
 fn fits(c: &mut Criterion) {
     let customers = cdnow();
     let opts = FitOptions::default();
+    c.bench_function("clv/histogram/build/cdnow_2357", |b| {
+        b.iter(|| Histogram::from_customers(black_box(&customers)).unwrap())
+    });
+    let hist = Histogram::from_customers(&customers).unwrap();
+    c.bench_function("clv/bgnbd/fit_histogram/cdnow_2357", |b| {
+        b.iter(|| BgNbd::fit(black_box(&hist), &opts).unwrap())
+    });
     c.bench_function("clv/bgnbd/fit/cdnow_2357", |b| {
         b.iter(|| {
             let h = Histogram::from_customers(black_box(&customers)).unwrap();

@@ -249,22 +249,26 @@ impl<const N: usize> Real for Dual<N> {
 }
 
 /// `ln(e^a + e^b)` without overflow.
+///
+/// `ln(1 + u)` for `u = e^(lo−hi) ∈ [0, 1]` is taken as `ln` of `1 + u`: its absolute error is
+/// below 2.3e-16, which is all a log-likelihood sum needs, and glibc's `ln` is several times
+/// faster than its `log1p` (the likelihoods' hot spot).
 #[inline]
 pub(crate) fn log_add_exp<D: Real>(a: D, b: D) -> D {
     let (hi, lo) = if a.val() >= b.val() { (a, b) } else { (b, a) };
     if lo.val() == f64::NEG_INFINITY {
         return hi;
     }
-    hi + (lo - hi).exp().ln_1p()
+    hi + ((lo - hi).exp() + 1.0).ln()
 }
 
-/// `ln(1 + e^a)` without overflow.
+/// `ln(1 + e^a)` without overflow (absolute accuracy, as [`log_add_exp`]).
 #[inline]
 pub(crate) fn softplus<D: Real>(a: D) -> D {
     if a.val() > 0.0 {
-        a + (-a).exp().ln_1p()
+        a + ((-a).exp() + 1.0).ln()
     } else {
-        a.exp().ln_1p()
+        (a.exp() + 1.0).ln()
     }
 }
 
