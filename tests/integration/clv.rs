@@ -492,3 +492,95 @@ fn penalizer_and_weights_behave_like_lifetimes() {
     let merged = BgNbd::fit(&left.merge(&right), &FitOptions::default()).unwrap().params;
     assert_eq!(merged, plain);
 }
+
+// ---------------------------------------------------------------------------------------------
+// No NaN or infinity ever leaves the crate: extreme parameters and inputs through every
+// prediction give a finite value or a typed error.
+
+fn finite_or_error(what: &str, r: Result<f64, loyalty::Error>) {
+    if let Ok(v) = r {
+        assert!(v.is_finite(), "{what} returned {v}");
+    }
+}
+
+#[test]
+fn extreme_sweep_never_returns_nan_or_infinity() {
+    let values = [1e-6, 0.05, 1.0, 20.0, 1e6];
+    let customers = [
+        Customer::new(0.0, 0.0, 0.0).unwrap(),
+        Customer::new(0.0, 0.0, 1e-9).unwrap(),
+        Customer::new(1.0, 1.0, 1.0).unwrap(),
+        Customer::new(3.0, 0.0, 1e6).unwrap(),
+        Customer::new(1e5, 1.0, 1e5).unwrap(),
+        Customer::new(1000.0, 10.0, 100.0).unwrap(),
+        Customer::new(7.0, 38.999, 39.0).unwrap(),
+    ]
+    .map(|c| c.with_monetary_value(if c.frequency > 0.0 { 1e-3 } else { 0.0 }));
+    let horizons = [0.0, 1.0, 1e3];
+    let spends = [GammaGamma::new(1e-6, 1.000001, 1e6).unwrap(), GammaGamma::new(1e6, 1e6, 1e-6).unwrap()];
+    let options = ClvOptions::default().horizon_months(3);
+    let mut calls = 0usize;
+    for &p1 in &values {
+        for &p2 in &values {
+            for &p3 in &values {
+                for &p4 in &values {
+                    let models = [
+                        TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
+                        TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
+                        TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+                    ];
+                    for (mi, model) in models.iter().enumerate() {
+                        for &t in &horizons {
+                            finite_or_error("E[X(t)]", model.expected_purchases(t));
+                        }
+                        for c in &customers {
+                            let ctx = format!("model {mi} ({p1}, {p2}, {p3}, {p4}) {c:?}");
+                            finite_or_error(&ctx, model.probability_alive(c));
+                            if let Ok(p) = model.probability_alive(c) {
+                                assert!((0.0..=1.0).contains(&p), "{ctx}: {p}");
+                            }
+                            for &t in &horizons {
+                                finite_or_error(&ctx, model.conditional_expected_purchases(c, t));
+                            }
+                            let ll = match model {
+                                TransactionModel::BgNbd(m) => m.log_likelihood(c),
+                                TransactionModel::MbgNbd(m) => m.log_likelihood(c),
+                                TransactionModel::ParetoNbd(m) => m.log_likelihood(c),
+                                _ => unreachable!(),
+                            };
+                            finite_or_error(&ctx, ll);
+                            for gg in &spends {
+                                finite_or_error(&ctx, model.customer_lifetime_value(gg, c, &options));
+                                finite_or_error(&ctx, model.discounted_value(gg, c, 10.0, 0.01));
+                            }
+                            calls += 1;
+                        }
+                    }
+                    if let TransactionModel::BgNbd(m) = models[0] {
+                        for n in [0, 1, 50] {
+                            for &t in &horizons {
+                                finite_or_error("pmf", m.probability_of_purchases(n, t));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for c in &customers {
+            for gg in &spends {
+                finite_or_error("spend", gg.conditional_expected_average_spend(c));
+                if c.frequency > 0.0 {
+                    finite_or_error("gg ll", gg.log_likelihood(c));
+                }
+            }
+        }
+    }
+    assert_eq!(calls, 625 * 3 * customers.len());
+    // Batch scoring over the same extreme customers: Ok values are finite.
+    let m = TransactionModel::BgNbd(BgNbd::new(1e-6, 1e6, 20.0, 1e-6).unwrap());
+    if let Ok(scores) = score(&m, &spends[0], &customers, &options) {
+        for s in scores {
+            assert!(s.p_alive.is_finite() && s.expected_purchases.is_finite() && s.clv.is_finite());
+        }
+    }
+}
