@@ -2,6 +2,7 @@
 //!
 //! `cargo run --release --example cdnow [PATH]` (default: `examples/data/CDNOW_master.txt`).
 
+mod clv;
 mod data;
 
 use std::process::ExitCode;
@@ -18,5 +19,6 @@ fn main() -> ExitCode {
         }
     };
     println!("CDNOW: {} purchases", log.len());
+    clv::report(&log);
     ExitCode::SUCCESS
 }
