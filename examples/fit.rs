@@ -40,7 +40,9 @@ fn run() -> Result<Value, String> {
         match a.as_str() {
             "--model" => model = args.next(),
             "-h" | "--help" => {
-                return Err("usage: fit --model bgnbd|mbgnbd|pareto-nbd|gamma-gamma INPUT.csv".into())
+                return Err(
+                    "usage: fit --model bgnbd|mbgnbd|pareto-nbd|gamma-gamma INPUT.csv".into()
+                )
             }
             _ => input = Some(a),
         }
@@ -60,13 +62,19 @@ fn run() -> Result<Value, String> {
                 "bgnbd" => {
                     let f = BgNbd::fit(&h, &options).map_err(|e| e.to_string())?;
                     let p = f.params;
-                    params(&mut out, &[("r", p.r()), ("alpha", p.alpha()), ("a", p.a()), ("b", p.b())]);
+                    params(
+                        &mut out,
+                        &[("r", p.r()), ("alpha", p.alpha()), ("a", p.a()), ("b", p.b())],
+                    );
                     f.report
                 }
                 "mbgnbd" => {
                     let f = MbgNbd::fit(&h, &options).map_err(|e| e.to_string())?;
                     let p = f.params;
-                    params(&mut out, &[("r", p.r()), ("alpha", p.alpha()), ("a", p.a()), ("b", p.b())]);
+                    params(
+                        &mut out,
+                        &[("r", p.r()), ("alpha", p.alpha()), ("a", p.a()), ("b", p.b())],
+                    );
                     f.report
                 }
                 _ => {
@@ -121,9 +129,11 @@ fn read(text: &str, monetary: bool) -> Result<Vec<Customer>, String> {
         }
         let f: Vec<&str> = line.split(',').collect();
         let num = |i: usize| -> Result<f64, String> {
-            f.get(i)
-                .and_then(|v| v.trim().parse().ok())
-                .ok_or(format!("line {}: bad number in column {}", n + 2, i + 1))
+            f.get(i).and_then(|v| v.trim().parse().ok()).ok_or(format!(
+                "line {}: bad number in column {}",
+                n + 2,
+                i + 1
+            ))
         };
         let c = Customer {
             frequency: num(fi)?,

@@ -55,20 +55,36 @@ pub fn report(log: &[super::data::Purchase]) {
         let g = gg.params;
         println!(
             "Gamma-Gamma on {} repeat buyers: p {:.4}, q {:.4}, v {:.4}; log-likelihood {:.2}",
-            gg.report.customers, g.p(), g.q(), g.v(), gg.report.log_likelihood
+            gg.report.customers,
+            g.p(),
+            g.q(),
+            g.v(),
+            gg.report.log_likelihood
         );
         let opts = ClvOptions::default();
         let scores = score(&TransactionModel::BgNbd(p), &g, &customers, &opts)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by(|&i, &j| scores[j].clv.total_cmp(&scores[i].clv).then(rows[i].0.cmp(&rows[j].0)));
+        order.sort_by(|&i, &j| {
+            scores[j].clv.total_cmp(&scores[i].clv).then(rows[i].0.cmp(&rows[j].0))
+        });
         println!("Top 10 customers by 12-month CLV (1 % monthly discount):");
-        println!("{:>8} {:>5} {:>8} {:>6} {:>9} {:>8} {:>9} {:>10}", "customer", "x", "t_x", "T", "m_x", "P(alive)", "E[Y(12m)]", "CLV");
+        println!(
+            "{:>8} {:>5} {:>8} {:>6} {:>9} {:>8} {:>9} {:>10}",
+            "customer", "x", "t_x", "T", "m_x", "P(alive)", "E[Y(12m)]", "CLV"
+        );
         for &i in order.iter().take(10) {
             let (id, c) = rows[i];
             let s = scores[i];
             println!(
                 "{:>8} {:>5} {:>8.2} {:>6.2} {:>9.2} {:>8.4} {:>9.3} {:>10.2}",
-                id, c.frequency, c.recency, c.t, c.monetary_value, s.p_alive, s.expected_purchases, s.clv
+                id,
+                c.frequency,
+                c.recency,
+                c.t,
+                c.monetary_value,
+                s.p_alive,
+                s.expected_purchases,
+                s.clv
             );
         }
         Ok(())

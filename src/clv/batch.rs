@@ -46,6 +46,9 @@ pub struct Score {
     pub clv: f64,
 }
 
+/// Keys (bits of `x`, `T`) and values (`n` per slot) of the per-batch cache.
+type Cache = (Vec<Option<(u64, u64)>>, Vec<f64>);
+
 /// Slots of the per-batch cache of alive-customer expectations (`>> 52` of a 64-bit hash).
 const CACHE_SLOTS: usize = 4096;
 
@@ -93,13 +96,7 @@ impl TransactionModel {
     }
 
     /// P(alive) and `E[Y(t_k)]` for every horizon `t_k` (`zs` is scratch space).
-    fn cumulative(
-        &self,
-        c: &Customer,
-        ts: &[f64],
-        zs: &mut [f64],
-        out: &mut [f64],
-    ) -> Result<f64> {
+    fn cumulative(&self, c: &Customer, ts: &[f64], zs: &mut [f64], out: &mut [f64]) -> Result<f64> {
         self.alive_means(c.frequency, c.t, ts, zs, out)?;
         let pa = self.p_alive_unchecked(c)?;
         for o in out.iter_mut() {
@@ -152,13 +149,13 @@ impl TransactionModel {
         options: &ClvOptions,
     ) -> Result<f64> {
         let mut out = [Score::default()];
-        score_into(self, spend, std::slice::from_ref(c), options, &mut out).map_err(|e| {
-            match e.into_kind() {
-                crate::ErrorKind::InvalidRecord { field, value, reason, .. } => {
-                    crate::ErrorKind::InvalidInput { field, value, reason }.into()
-                }
-                other => Error::from(other),
+        score_into(self, spend, std::slice::from_ref(c), options, &mut out).map_err(|e| match e
+            .into_kind()
+        {
+            crate::ErrorKind::InvalidRecord { field, value, reason, .. } => {
+                crate::ErrorKind::InvalidInput { field, value, reason }.into()
             }
+            other => Error::from(other),
         })?;
         Ok(out[0].clv)
     }
@@ -315,16 +312,18 @@ impl Ctx {
         let mut zs_buf = [0.0; STACK_HORIZONS];
         let mut e_buf = [0.0; STACK_HORIZONS];
         let mut disc_buf = [0.0; STACK_HORIZONS];
-        let (mut ts_v, mut zs_v, mut e_v, mut disc_v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (ts, zs, e, disc): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]) = if n <= STACK_HORIZONS {
-            (&mut ts_buf[..n], &mut zs_buf[..n], &mut e_buf[..n], &mut disc_buf[..n])
-        } else {
-            ts_v.resize(n, 0.0);
-            zs_v.resize(n, 0.0);
-            e_v.resize(n, 0.0);
-            disc_v.resize(n, 0.0);
-            (&mut ts_v, &mut zs_v, &mut e_v, &mut disc_v)
-        };
+        let (mut ts_v, mut zs_v, mut e_v, mut disc_v) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (ts, zs, e, disc): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]) =
+            if n <= STACK_HORIZONS {
+                (&mut ts_buf[..n], &mut zs_buf[..n], &mut e_buf[..n], &mut disc_buf[..n])
+            } else {
+                ts_v.resize(n, 0.0);
+                zs_v.resize(n, 0.0);
+                e_v.resize(n, 0.0);
+                disc_v.resize(n, 0.0);
+                (&mut ts_v, &mut zs_v, &mut e_v, &mut disc_v)
+            };
         for (k, (t, d)) in ts.iter_mut().zip(disc.iter_mut()).enumerate() {
             let month = (k + 1) as f64;
             *t = month * self.periods;
@@ -332,7 +331,7 @@ impl Ctx {
         }
         // 4096 slots of n values, allocated once per call (not per customer), and only for
         // batches large enough to repay it.
-        let mut cache: Option<(Vec<Option<(u64, u64)>>, Vec<f64>)> =
+        let mut cache: Option<Cache> =
             (customers.len() >= 1024 && n > 0 && !matches!(model, TransactionModel::ParetoNbd(_)))
                 .then(|| (vec![None; CACHE_SLOTS], vec![0.0; CACHE_SLOTS * n]));
         for (i, (c, o)) in customers.iter().zip(out.iter_mut()).enumerate() {
@@ -380,7 +379,10 @@ impl Ctx {
             }
             let clv = m * clv;
             if !(clv.is_finite() && prev.is_finite()) {
-                return Err(super::special::numerical("clv", format!("row {}: not finite", offset + i)));
+                return Err(super::special::numerical(
+                    "clv",
+                    format!("row {}: not finite", offset + i),
+                ));
             }
             *o = Score { p_alive: pa, expected_purchases: prev, clv };
         }

@@ -1,6 +1,8 @@
 //! BG/NBD (Fader, Hardie & Lee 2005).
 
-use crate::error::{Error, Result};
+#[cfg(feature = "serde")]
+use crate::error::Error;
+use crate::error::Result;
 
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
@@ -135,7 +137,10 @@ impl BgNbd {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
     pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
         c.check_transactions().map_err(Problem::single)?;
-        finite("log-likelihood", ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t))
+        finite(
+            "log-likelihood",
+            ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t),
+        )
     }
 
     /// Total log-likelihood of a histogram (counts as weights).
@@ -263,17 +268,16 @@ impl BgNbd {
         let ln_p = (alpha / (alpha + t)).ln();
         let ln_q = if t == 0.0 { f64::NEG_INFINITY } else { (t / (alpha + t)).ln() };
         let nq = if n == 0 { 0.0 } else { nf * ln_q };
-        let first = (ln_beta(a, b + nf) - lbab + ln_gamma(r + nf) - ln_gamma(r) - ln_gamma(nf + 1.0)
-            + r * ln_p
-            + nq)
-            .exp();
+        let first =
+            (ln_beta(a, b + nf) - lbab + ln_gamma(r + nf) - ln_gamma(r) - ln_gamma(nf + 1.0)
+                + r * ln_p
+                + nq)
+                .exp();
         let second = if n == 0 || t == 0.0 {
             0.0
         } else {
-            let tail =
-                statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t)).map_err(|e| {
-                    super::special::numerical("incomplete beta", e.to_string())
-                })?;
+            let tail = statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
+                .map_err(|e| super::special::numerical("incomplete beta", e.to_string()))?;
             (ln_beta(a + 1.0, b + nf - 1.0) - lbab).exp() * tail
         };
         finite("purchase probability", first + second)
@@ -375,7 +379,11 @@ mod tests {
             up[i] += step;
             dn[i] -= step;
             let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
-            assert!((g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0), "param {i}: {} vs {fd}", g.d[i]);
+            assert!(
+                (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "param {i}: {} vs {fd}",
+                g.d[i]
+            );
         }
         // And the objective equals the direct per-customer likelihood.
         let m = BgNbd::new(p[0], p[1] * prep.scale, p[2], p[3]).unwrap();

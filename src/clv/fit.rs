@@ -170,6 +170,8 @@ fn value<const N: usize, O: Objective<N>>(o: &O, theta: &[f64], penalizer: f64) 
     }
 }
 
+// Small dense matrices: index loops read best.
+#[allow(clippy::needless_range_loop)]
 /// Minimises the penalized mean NLL over log-parameters from `start` (natural, scaled axis).
 pub(crate) fn estimate<const N: usize, O: Objective<N>>(
     o: &O,

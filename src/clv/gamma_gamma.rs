@@ -150,7 +150,8 @@ impl GammaGamma {
         let [p, q, v] = est.params;
         let params = GammaGamma::new(p, q, v)?;
         let n = data.rows.len() as f64;
-        let log_likelihood = finite("log-likelihood", -data.mean_nll([p, q, v]).unwrap_or(f64::NAN) * n)?;
+        let log_likelihood =
+            finite("log-likelihood", -data.mean_nll([p, q, v]).unwrap_or(f64::NAN) * n)?;
         Ok(Fit {
             params,
             report: FitReport {
@@ -180,7 +181,8 @@ impl GammaGamma {
         let (p, q, v) = (self.p, self.q, self.v);
         finite(
             "log-likelihood",
-            ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * v.ln()
+            ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q)
+                + q * v.ln()
                 + (p * x - 1.0) * m.ln()
                 + p * x * x.ln()
                 - (p * x + q) * (v + x * m).ln(),

@@ -109,9 +109,14 @@ impl Histogram {
             if p.count == 0 {
                 return Err(Error::invalid_record(i, "count", 0, "must be at least 1"));
             }
-            Customer { frequency: f64::from(p.frequency), recency: p.recency, t: p.t, monetary_value: 0.0 }
-                .check_transactions()
-                .map_err(|e| e.at(i))?;
+            Customer {
+                frequency: f64::from(p.frequency),
+                recency: p.recency,
+                t: p.t,
+                monetary_value: 0.0,
+            }
+            .check_transactions()
+            .map_err(|e| e.at(i))?;
         }
         Ok(Histogram { patterns: compress(patterns) })
     }
@@ -145,10 +150,7 @@ impl Histogram {
 }
 
 fn key_cmp(a: &Pattern, b: &Pattern) -> std::cmp::Ordering {
-    a.frequency
-        .cmp(&b.frequency)
-        .then(a.recency.total_cmp(&b.recency))
-        .then(a.t.total_cmp(&b.t))
+    a.frequency.cmp(&b.frequency).then(a.recency.total_cmp(&b.recency)).then(a.t.total_cmp(&b.t))
 }
 
 fn compress(mut patterns: Vec<Pattern>) -> Vec<Pattern> {
@@ -216,7 +218,7 @@ impl Prepared {
             ));
         }
         let scale = h.patterns.iter().fold(0.0_f64, |m, p| m.max(p.t));
-        if !(scale > 0.0) {
+        if scale.is_nan() || scale <= 0.0 {
             return Err(Error::invalid("T", 0, "every customer has T = 0"));
         }
         let mut xs: Vec<f64> = h.patterns.iter().map(|p| f64::from(p.frequency)).collect();

@@ -1,6 +1,8 @@
 //! MBG/NBD (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008 erratum).
 
-use crate::error::{Error, Result};
+#[cfg(feature = "serde")]
+use crate::error::Error;
+use crate::error::Result;
 
 use super::bgnbd::A_ONE_STEP;
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
@@ -131,7 +133,10 @@ impl MbgNbd {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
     pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
         c.check_transactions().map_err(Problem::single)?;
-        finite("log-likelihood", ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t))
+        finite(
+            "log-likelihood",
+            ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t),
+        )
     }
 
     /// Total log-likelihood of a histogram.
@@ -301,7 +306,11 @@ mod tests {
             up[i] += step;
             dn[i] -= step;
             let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
-            assert!((g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0), "param {i}: {} vs {fd}", g.d[i]);
+            assert!(
+                (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "param {i}: {} vs {fd}",
+                g.d[i]
+            );
         }
     }
 

@@ -195,6 +195,7 @@ where
 
 /// Inverse and diagonal of a symmetric positive-definite matrix by Cholesky; `None` when not
 /// positive definite.
+#[allow(clippy::needless_range_loop)] // dense index arithmetic
 pub(crate) fn spd_inverse_diagonal(a: &[Vec<f64>]) -> Option<Vec<f64>> {
     let n = a.len();
     let mut l = vec![vec![0.0; n]; n];
@@ -205,7 +206,7 @@ pub(crate) fn spd_inverse_diagonal(a: &[Vec<f64>]) -> Option<Vec<f64>> {
                 s -= l[i][k] * l[j][k];
             }
             if i == j {
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || !s.is_finite() {
                     return None;
                 }
                 l[i][i] = s.sqrt();

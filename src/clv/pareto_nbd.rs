@@ -1,6 +1,8 @@
 //! Pareto/NBD (Schmittlein, Morrison & Colombo 1987; Fader & Hardie note 009).
 
-use crate::error::{Error, Result};
+#[cfg(feature = "serde")]
+use crate::error::Error;
+use crate::error::Result;
 
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
@@ -87,7 +89,7 @@ fn ln_k<D: Real>(
     let h_t = h(z_t)?;
     let e = rx * (la_t - la_tx) + s * (lb_t - lb_tx);
     let ratio = h_t / h_tx * (-e).exp();
-    if !(ratio.val() < 1.0) {
+    if ratio.val().is_nan() || ratio.val() >= 1.0 {
         return Ok(None);
     }
     Ok(Some(e + h_tx.ln() + (-ratio).ln_1p()))
@@ -157,9 +159,11 @@ impl ParetoNbd {
         let rx = r + x;
         let c = r + s + x + 1.0;
         let ge = alpha >= beta;
-        let (m, d, b_series) = if ge { (alpha, alpha - beta, rx) } else { (beta, beta - alpha, s + 1.0) };
+        let (m, d, b_series) =
+            if ge { (alpha, alpha - beta, rx) } else { (beta, beta - alpha, s + 1.0) };
         let at = |tau: f64| (d / (m + tau), (alpha + tau).ln(), (beta + tau).ln());
-        let base = super::special::ln_gamma(rx) - super::special::ln_gamma(r) + r * alpha.ln()
+        let base = super::special::ln_gamma(rx) - super::special::ln_gamma(r)
+            + r * alpha.ln()
             + s * beta.ln()
             - rx * (alpha + t).ln()
             - s * (beta + t).ln();
@@ -350,8 +354,7 @@ mod tests {
                     / (al + t).powf(rsx)
         } else {
             hyp2f1(rsx, r + x, rsx + 1.0, (be - al) / (be + tx)).unwrap() / (be + tx).powf(rsx)
-                - hyp2f1(rsx, r + x, rsx + 1.0, (be - al) / (be + t)).unwrap()
-                    / (be + t).powf(rsx)
+                - hyp2f1(rsx, r + x, rsx + 1.0, (be - al) / (be + t)).unwrap() / (be + t).powf(rsx)
         };
         let l = (ln_gamma(r + x) - ln_gamma(r) + r * al.ln() + s * be.ln()).exp()
             * (1.0 / ((al + t).powf(r + x) * (be + t).powf(s)) + s / rsx * a0);
@@ -360,10 +363,13 @@ mod tests {
 
     #[test]
     fn euler_form_equals_note_009() {
-        for (r, al, s, be) in [(0.55, 10.58, 0.61, 11.67), (0.55, 12.0, 0.61, 4.0), (1.2, 3.0, 2.0, 3.0)]
+        for (r, al, s, be) in
+            [(0.55, 10.58, 0.61, 11.67), (0.55, 12.0, 0.61, 4.0), (1.2, 3.0, 2.0, 3.0)]
         {
             let m = ParetoNbd::new(r, al, s, be).unwrap();
-            for (x, tx, t) in [(0.0, 0.0, 39.0), (1.0, 1.5, 12.0), (5.0, 20.0, 39.0), (3.0, 10.0, 10.0)] {
+            for (x, tx, t) in
+                [(0.0, 0.0, 39.0), (1.0, 1.5, 12.0), (5.0, 20.0, 39.0), (3.0, 10.0, 10.0)]
+            {
                 let got = m.log_likelihood(&Customer::new(x, tx, t).unwrap()).unwrap();
                 let want = ll_direct(&m, x, tx, t);
                 assert!((got - want).abs() < 1e-10 * want.abs().max(1.0), "{got} vs {want}");
@@ -391,7 +397,11 @@ mod tests {
                 up[i] += step;
                 dn[i] -= step;
                 let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
-                assert!((g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0), "{p:?} {i}: {} vs {fd}", g.d[i]);
+                assert!(
+                    (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                    "{p:?} {i}: {} vs {fd}",
+                    g.d[i]
+                );
             }
         }
     }
@@ -400,8 +410,9 @@ mod tests {
     fn s_equal_one_limit() {
         let at = |s: f64| ParetoNbd::new(0.55, 10.58, s, 11.67).unwrap();
         let v = at(1.0).expected_purchases(39.0).unwrap();
-        let near = 0.5 * (at(1.0 + 1e-6).expected_purchases(39.0).unwrap()
-            + at(1.0 - 1e-6).expected_purchases(39.0).unwrap());
+        let near = 0.5
+            * (at(1.0 + 1e-6).expected_purchases(39.0).unwrap()
+                + at(1.0 - 1e-6).expected_purchases(39.0).unwrap());
         assert!((v - near).abs() < 1e-9);
         assert!((v - 0.55 * 11.67 / 10.58 * (50.67f64 / 11.67).ln()).abs() < 1e-12);
     }

@@ -198,7 +198,9 @@ fn gamma_gamma_fit_on_cdnow() {
     assert!((fit.report.log_likelihood - -4055.9177).abs() < 1e-2, "{fit:?}");
     let exact = GammaGamma::fit(&cdnow_sample_spend(), &FitOptions::default()).unwrap();
     assert!(exact.report.log_likelihood >= -4055.9177 - 1e-4, "{exact:?}");
-    for (got, want) in [(exact.params.p(), 6.2488), (exact.params.q(), 3.7446), (exact.params.v(), 15.448)] {
+    for (got, want) in
+        [(exact.params.p(), 6.2488), (exact.params.q(), 3.7446), (exact.params.v(), 15.448)]
+    {
         assert!(rel(got, want) < 1e-3, "{got} vs {want}");
     }
     // lifetimes "Hardie spreadsheet", first 10 customers (atol 0.1).
@@ -222,8 +224,7 @@ fn gamma_gamma_refuses_infinite_mean_and_bad_spend() {
         matches!(e.kind(), ErrorKind::InvalidRecord { index: 3, field: "monetary_value", .. }),
         "{e}"
     );
-    let none: Vec<Customer> =
-        (0..5).map(|_| Customer::new(0.0, 0.0, 3.0).unwrap()).collect();
+    let none: Vec<Customer> = (0..5).map(|_| Customer::new(0.0, 0.0, 3.0).unwrap()).collect();
     assert!(GammaGamma::fit(&none, &FitOptions::default()).is_err());
     assert!(matches!(
         GammaGamma::fit(&[], &FitOptions::default()).unwrap_err().kind(),
@@ -248,7 +249,9 @@ fn pareto_nbd_fit_on_cdnow() {
     assert!((fit.report.log_likelihood - -9594.97).abs() < 5e-3, "{fit:?}");
     // CLVTools standard errors 0.0476264, 0.8427222, 0.1872594, 6.2105448 (rel 1e-3 there;
     // the Hessian here is by finite differences of exact gradients, held to 1e-2).
-    for (got, want) in fit.report.standard_errors.iter().zip([0.0476264, 0.8427222, 0.1872594, 6.2105448]) {
+    for (got, want) in
+        fit.report.standard_errors.iter().zip([0.0476264, 0.8427222, 0.1872594, 6.2105448])
+    {
         assert!(rel(*got, want) < 1e-2, "SE {got} vs {want}");
     }
 }
@@ -258,8 +261,10 @@ fn pareto_nbd_predictions() {
     let clvtools = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150).unwrap();
     let btyd = ParetoNbd::new(0.553, 10.580, 0.606, 11.656).unwrap();
     // lifetimes "from R BTYD", atol 0.01.
-    let table = [0.0, 0.05077821, 0.09916088, 0.14542507, 0.18979930, 0.23247466, 0.27361274,
-        0.31335159, 0.35181024, 0.38909211];
+    let table = [
+        0.0, 0.05077821, 0.09916088, 0.14542507, 0.18979930, 0.23247466, 0.27361274, 0.31335159,
+        0.35181024, 0.38909211,
+    ];
     for (t, want) in table.iter().enumerate() {
         let got = btyd.expected_purchases(t as f64).unwrap();
         assert!((got - want).abs() < 0.01, "E[X({t})] = {got}");
@@ -281,8 +286,11 @@ fn pareto_nbd_predictions() {
     let pa0 = btyd.probability_alive(&Customer::new(0.0, 0.0, 39.0).unwrap()).unwrap();
     assert!((pa0 - 0.2941633).abs() < 1e-3, "{pa0}");
     // Frequency paradox (BTYD): E[Y(52) | x, 20, 39] for x = 10, 15, 20, 25.
-    for (x, want) in [(10.0, 0.7062289), (15.0, 0.1442396), (20.0, 0.02250658), (25.0, 0.00309267)] {
-        let got = btyd.conditional_expected_purchases(&Customer::new(x, 20.0, 39.0).unwrap(), 52.0).unwrap();
+    for (x, want) in [(10.0, 0.7062289), (15.0, 0.1442396), (20.0, 0.02250658), (25.0, 0.00309267)]
+    {
+        let got = btyd
+            .conditional_expected_purchases(&Customer::new(x, 20.0, 39.0).unwrap(), 52.0)
+            .unwrap();
         assert!(rel(got, want) < 1e-2, "x={x}: {got} vs {want}");
     }
     // Cross-implementation LL: x = 1, t_x = 1.5, T = 12 at (0.55, 10.58, 0.61, 11.67).
@@ -295,8 +303,14 @@ fn pareto_nbd_predictions() {
 fn pareto_nbd_guards() {
     // lifetimes overflow guard: finite likelihood terms and P(alive) in [0, 1].
     let m = ParetoNbd::new(10.465, 7.98565181e-03, 3.0516, 2.820).unwrap();
-    for (x, tx, t) in [(400.0, 5.0, 6.0), (500.0, 1.0, 37.0), (500.0, 4.0, 37.0), (40.0, 5.0, 6.0),
-        (50.0, 1.0, 37.0), (50.0, 4.0, 37.0)] {
+    for (x, tx, t) in [
+        (400.0, 5.0, 6.0),
+        (500.0, 1.0, 37.0),
+        (500.0, 4.0, 37.0),
+        (40.0, 5.0, 6.0),
+        (50.0, 1.0, 37.0),
+        (50.0, 4.0, 37.0),
+    ] {
         let c = Customer::new(x, tx, t).unwrap();
         assert!(m.log_likelihood(&c).unwrap().is_finite());
         let pa = m.probability_alive(&c).unwrap();
@@ -305,14 +319,22 @@ fn pareto_nbd_guards() {
     // Underflow / smoothness guard (lifetimes): E[Y(10) | 132, 200, 200] = 6.2060517889632418,
     // x = 133 → 6.2528722475748113.
     let m = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
-    let a = m.conditional_expected_purchases(&Customer::new(132.0, 200.0, 200.0).unwrap(), 10.0).unwrap();
-    let b = m.conditional_expected_purchases(&Customer::new(133.0, 200.0, 200.0).unwrap(), 10.0).unwrap();
-    assert!(rel(a, 6.2060517889632418) < 1e-6 && rel(b, 6.2528722475748113) < 1e-6, "{a} {b}");
+    let a = m
+        .conditional_expected_purchases(&Customer::new(132.0, 200.0, 200.0).unwrap(), 10.0)
+        .unwrap();
+    let b = m
+        .conditional_expected_purchases(&Customer::new(133.0, 200.0, 200.0).unwrap(), 10.0)
+        .unwrap();
+    assert!(rel(a, 6.206_051_788_963_242) < 1e-6 && rel(b, 6.252_872_247_574_811) < 1e-6, "{a} {b}");
     assert!((a - b).abs() < 0.05);
     // CLVTools' previously-NaN case.
     let m = ParetoNbd::new(0.5143, 2.8845, 0.2856, 14.1087).unwrap();
-    for (x, tx, t) in [(221.0, 103.42857, 103.57143), (254.0, 97.14286, 97.28571),
-        (161.0, 94.71429, 98.0), (204.0, 98.57143, 99.42857)] {
+    for (x, tx, t) in [
+        (221.0, 103.42857, 103.57143),
+        (254.0, 97.14286, 97.28571),
+        (161.0, 94.71429, 98.0),
+        (204.0, 98.57143, 99.42857),
+    ] {
         let c = Customer::new(x, tx, t).unwrap();
         let pa = m.probability_alive(&c).unwrap();
         assert!(pa.is_finite() && (0.0..=1.0).contains(&pa), "{pa}");
@@ -354,8 +376,16 @@ fn clv_reproduces_lifetimes_quickstart() {
     let options = ClvOptions::default().unit(PeriodUnit::Day);
     let scores = score(&TransactionModel::BgNbd(bg), &gg, &customers[..10], &options).unwrap();
     let want = [
-        140.096211, 18.943467, 38.180574, 38.180574, 38.180574, 1003.868107, 28.109683, 38.180574,
-        167.418216, 38.180574,
+        140.096211,
+        18.943467,
+        38.180574,
+        38.180574,
+        38.180574,
+        1003.868107,
+        28.109683,
+        38.180574,
+        167.418216,
+        38.180574,
     ];
     for (s, w) in scores.iter().zip(want) {
         assert!(rel(s.clv, w) < 1e-4, "{} vs {w}", s.clv);
@@ -369,11 +399,18 @@ fn clv_semantics_match_lifetimes() {
     let bg = BgNbd::new(0.16, 1.86, 1.85, 3.18).unwrap();
     let model = TransactionModel::BgNbd(bg);
     let gg = GammaGamma::new(6.0, 4.0, 15.0).unwrap();
-    let customers: Vec<Customer> =
-        [(0.0, 0.0, 298.0), (0.0, 0.0, 224.0), (6.0, 142.0, 292.0), (0.0, 0.0, 147.0), (2.0, 9.0, 183.0)]
-            .iter()
-            .map(|&(x, tx, t)| Customer::new(x, tx, t).unwrap().with_monetary_value(if x > 0.0 { 5.0 } else { 0.0 }))
-            .collect();
+    let customers: Vec<Customer> = [
+        (0.0, 0.0, 298.0),
+        (0.0, 0.0, 224.0),
+        (6.0, 142.0, 292.0),
+        (0.0, 0.0, 147.0),
+        (2.0, 9.0, 183.0),
+    ]
+    .iter()
+    .map(|&(x, tx, t)| {
+        Customer::new(x, tx, t).unwrap().with_monetary_value(if x > 0.0 { 5.0 } else { 0.0 })
+    })
+    .collect();
     let day = ClvOptions::default().unit(PeriodUnit::Day);
     for c in &customers {
         let m = gg.conditional_expected_average_spend(c).unwrap();
@@ -434,8 +471,14 @@ fn batch_scoring_validates_rows() {
     customers[7].frequency = 2.0;
     customers[7].monetary_value = -3.0;
     let e = score(&model, &gg, &customers, &o).unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 7, field: "monetary_value", .. }), "{e}");
-    assert!(matches!(score(&model, &gg, &[], &o).unwrap_err().kind(), ErrorKind::EmptyInput { .. }));
+    assert!(
+        matches!(e.kind(), ErrorKind::InvalidRecord { index: 7, field: "monetary_value", .. }),
+        "{e}"
+    );
+    assert!(matches!(
+        score(&model, &gg, &[], &o).unwrap_err().kind(),
+        ErrorKind::EmptyInput { .. }
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -451,7 +494,10 @@ fn fits_refuse_bad_input() {
     assert!(MbgNbd::fit(&h, &opts).is_err());
     assert!(ParetoNbd::fit(&h, &opts).is_err());
     // Empty input.
-    assert!(matches!(Histogram::from_customers(&[]).unwrap_err().kind(), ErrorKind::EmptyInput { .. }));
+    assert!(matches!(
+        Histogram::from_customers(&[]).unwrap_err().kind(),
+        ErrorKind::EmptyInput { .. }
+    ));
     // Invalid rows, named by index.
     let mut rows = cdnow();
     for (field, bad) in [
@@ -484,7 +530,8 @@ fn penalizer_and_weights_behave_like_lifetimes() {
     // The penalty pulls parameters towards 0 in squared norm on the rescaled axis.
     let pen = BgNbd::fit(&h, &FitOptions::default().penalizer(0.1)).unwrap().params;
     let scale = 38.86;
-    let norm = |m: &BgNbd| m.r().powi(2) + (m.alpha() / scale).powi(2) + m.a().powi(2) + m.b().powi(2);
+    let norm =
+        |m: &BgNbd| m.r().powi(2) + (m.alpha() / scale).powi(2) + m.a().powi(2) + m.b().powi(2);
     assert!(norm(&pen) < norm(&plain));
     // Fitting the merged histograms of two halves equals fitting the whole.
     let left = Histogram::from_customers(&rows[..1000]).unwrap();
@@ -517,7 +564,8 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
     ]
     .map(|c| c.with_monetary_value(if c.frequency > 0.0 { 1e-3 } else { 0.0 }));
     let horizons = [0.0, 1.0, 1e3];
-    let spends = [GammaGamma::new(1e-6, 1.000001, 1e6).unwrap(), GammaGamma::new(1e6, 1e6, 1e-6).unwrap()];
+    let spends =
+        [GammaGamma::new(1e-6, 1.000001, 1e6).unwrap(), GammaGamma::new(1e6, 1e6, 1e-6).unwrap()];
     let options = ClvOptions::default().horizon_months(3);
     let mut calls = 0usize;
     for &p1 in &values {
@@ -550,7 +598,10 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
                             };
                             finite_or_error(&ctx, ll);
                             for gg in &spends {
-                                finite_or_error(&ctx, model.customer_lifetime_value(gg, c, &options));
+                                finite_or_error(
+                                    &ctx,
+                                    model.customer_lifetime_value(gg, c, &options),
+                                );
                                 finite_or_error(&ctx, model.discounted_value(gg, c, 10.0, 0.01));
                             }
                             calls += 1;
