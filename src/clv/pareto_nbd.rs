@@ -6,7 +6,9 @@ use crate::error::Result;
 
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
-use super::special::{hyp2f1_one, logistic_of_neg, softplus, Real};
+use super::special::{
+    hyp2f1_one, logistic_of_neg, softplus, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
+};
 use super::{check_horizon, check_param, finite, Customer, Problem};
 
 /// Pareto/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while alive, exponential lifetime
@@ -82,7 +84,7 @@ fn ln_k<D: Real>(
     (z_t, la_t, lb_t): (D, D, D),
 ) -> Result<Option<D>> {
     let h = |z: D| -> Result<D> {
-        let f = hyp2f1_one(b_series, big_c, z)?;
+        let f = hyp2f1_one(b_series, big_c, z, MAX_SERIES_TERMS)?;
         Ok(if alpha_ge_beta { f } else { (D::cst(1.0) - z) * f })
     };
     let h_tx = h(z_tx)?;
@@ -307,7 +309,7 @@ impl Objective<4> for Likelihood<'_> {
         for &(ix, it) in &self.pairs {
             let &(_, _, _, b_series, c_series) = per_x.get(ix as usize)?;
             let z = per_t.get(it as usize)?.0;
-            let f = hyp2f1_one(b_series, c_series, z).ok()?;
+            let f = hyp2f1_one(b_series, c_series, z, FIT_SERIES_TERMS).ok()?;
             hs.push(if ge { f } else { (D::cst(1.0) - z) * f });
         }
         let mut total = D::cst(0.0);

@@ -16,6 +16,11 @@ use crate::error::{Error, ErrorKind, Result};
 /// [`ErrorKind::NoConvergence`]; reached only for `z` within about `2e-4` of 1 (horizons thousands of times `α + T`).
 pub(crate) const MAX_SERIES_TERMS: usize = 200_000;
 
+/// Series-term budget inside likelihood evaluations during a fit: enough for `z` up to about
+/// 0.99 (rates `α`, `β` within a factor 100 of each other); beyond it the objective is treated
+/// as infinite so the optimiser stays where evaluations are cheap and accurate.
+pub(crate) const FIT_SERIES_TERMS: usize = 5_000;
+
 /// Relative size of the last term at which a series is considered summed.
 const SERIES_EPS: f64 = 1e-17;
 
@@ -401,7 +406,7 @@ pub(crate) fn hyp2f1_many(a: f64, b: f64, c: f64, zs: &[f64], out: &mut [f64]) -
 /// `f64` together with its partial derivatives in `b`, `c` and `z`
 /// (`∂t_k/∂b = t_k Σ_{j<k} 1/(b+j)`, `∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j)`, `∂t_k/∂z = k t_k/z`),
 /// which are then chained onto the arguments' derivatives.
-pub(crate) fn hyp2f1_one<D: Real>(b: D, c: D, z: D) -> Result<D> {
+pub(crate) fn hyp2f1_one<D: Real>(b: D, c: D, z: D, cap: usize) -> Result<D> {
     let (bv, cv, zv) = (b.val(), c.val(), z.val());
     if !(0.0..1.0).contains(&zv) {
         return Err(Error::invalid("z", zv, "must be in [0, 1)"));
@@ -409,7 +414,7 @@ pub(crate) fn hyp2f1_one<D: Real>(b: D, c: D, z: D) -> Result<D> {
     let (mut sum, mut sb, mut sc, mut sz) = (1.0, 0.0, 0.0, 0.0);
     let (mut term, mut hb, mut hc) = (1.0, 0.0, 0.0);
     let mut k = 0.0;
-    for _ in 0..MAX_SERIES_TERMS {
+    for _ in 0..cap.min(MAX_SERIES_TERMS) {
         let ib = 1.0 / (bv + k);
         let ic = 1.0 / (cv + k);
         term *= (bv + k) * ic * zv;
@@ -432,7 +437,8 @@ pub(crate) fn hyp2f1_one<D: Real>(b: D, c: D, z: D) -> Result<D> {
             break;
         }
     }
-    Err(ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: MAX_SERIES_TERMS }.into())
+    Err(ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: cap.min(MAX_SERIES_TERMS) }
+        .into())
 }
 
 fn check_hyp2f1_args(a: f64, b: f64, c: f64, z: f64) -> Result<()> {
@@ -509,12 +515,12 @@ mod tests {
 
     #[test]
     fn hyp2f1_one_matches_general_and_differentiates() {
-        let got = hyp2f1_one(2.5_f64, 4.0, 0.7).unwrap();
+        let got = hyp2f1_one(2.5_f64, 4.0, 0.7, MAX_SERIES_TERMS).unwrap();
         let want = hyp2f1(1.0, 2.5, 4.0, 0.7).unwrap();
         assert!((got - want).abs() < 1e-14 * want);
         // d/dz 2F1(1, b; c; z) = (b/c) 2F1(2, b+1; c+1; z).
         let z = Dual::<1>::var(0.7, 0, 1.0);
-        let g = hyp2f1_one(Dual::cst(2.5), Dual::cst(4.0), z).unwrap();
+        let g = hyp2f1_one(Dual::cst(2.5), Dual::cst(4.0), z, MAX_SERIES_TERMS).unwrap();
         let want_d = 2.5 / 4.0 * hyp2f1(2.0, 3.5, 5.0, 0.7).unwrap();
         assert!((g.d[0] / want_d - 1.0).abs() < 1e-12);
     }

@@ -325,7 +325,10 @@ fn pareto_nbd_guards() {
     let b = m
         .conditional_expected_purchases(&Customer::new(133.0, 200.0, 200.0).unwrap(), 10.0)
         .unwrap();
-    assert!(rel(a, 6.206_051_788_963_242) < 1e-6 && rel(b, 6.252_872_247_574_811) < 1e-6, "{a} {b}");
+    assert!(
+        rel(a, 6.206_051_788_963_242) < 1e-6 && rel(b, 6.252_872_247_574_811) < 1e-6,
+        "{a} {b}"
+    );
     assert!((a - b).abs() < 0.05);
     // CLVTools' previously-NaN case.
     let m = ParetoNbd::new(0.5143, 2.8845, 0.2856, 14.1087).unwrap();
@@ -633,5 +636,188 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
         for s in scores {
             assert!(s.p_alive.is_finite() && s.expected_purchases.is_finite() && s.clv.is_finite());
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invariants and hard cases.
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn customer() -> impl Strategy<Value = Customer> {
+        (0u32..300, 0.0f64..1.0, 0.01f64..200.0).prop_map(|(x, u, t)| {
+            let tx = if x == 0 { 0.0 } else { u * t };
+            Customer::new(f64::from(x), tx, t).unwrap()
+        })
+    }
+
+    fn params() -> impl Strategy<Value = (f64, f64, f64, f64)> {
+        (0.01f64..5.0, 0.1f64..50.0, 0.05f64..5.0, 0.05f64..20.0)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// P(alive) is a probability and expected purchases grow with the horizon.
+        #[test]
+        fn predictions_are_probabilities_and_monotone(c in customer(), (p1, p2, p3, p4) in params(),
+                                                      t in 0.5f64..100.0) {
+            let models = [
+                TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
+                TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
+                TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+            ];
+            for m in models {
+                let pa = m.probability_alive(&c).unwrap();
+                prop_assert!((0.0..=1.0).contains(&pa));
+                let e1 = m.conditional_expected_purchases(&c, t).unwrap();
+                let e2 = m.conditional_expected_purchases(&c, 2.0 * t).unwrap();
+                prop_assert!(e1 >= 0.0 && e2 >= e1 * (1.0 - 1e-12), "{e1} {e2}");
+                let u1 = m.expected_purchases(t).unwrap();
+                let u2 = m.expected_purchases(2.0 * t).unwrap();
+                prop_assert!(u1 >= 0.0 && u2 >= u1 * (1.0 - 1e-12));
+            }
+        }
+
+        /// Changing the time unit (times × k, rates ÷ k) changes no prediction (lifetimes
+        /// asserts P(alive) within 1e-4 after multiplying recency and T by 10).
+        #[test]
+        fn time_unit_does_not_matter(c in customer(), (p1, p2, p3, p4) in params(), k in 0.1f64..10.0) {
+            let scaled = Customer::new(c.frequency, c.recency * k, c.t * k).unwrap();
+            let pairs = [
+                (TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
+                 TransactionModel::BgNbd(BgNbd::new(p1, p2 * k, p3, p4).unwrap())),
+                (TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
+                 TransactionModel::MbgNbd(MbgNbd::new(p1, p2 * k, p3, p4).unwrap())),
+                (TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+                 TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2 * k, p3, p4 * k).unwrap())),
+            ];
+            for (a, b) in pairs {
+                let (pa, pb) = (a.probability_alive(&c).unwrap(), b.probability_alive(&scaled).unwrap());
+                prop_assert!((pa - pb).abs() < 1e-9, "{pa} {pb}");
+                let ea = a.conditional_expected_purchases(&c, 10.0).unwrap();
+                let eb = b.conditional_expected_purchases(&scaled, 10.0 * k).unwrap();
+                prop_assert!((ea - eb).abs() <= 1e-8 * ea.max(1.0), "{ea} {eb}");
+            }
+        }
+
+        /// The histogram does not depend on row order and merging partitions equals the whole.
+        #[test]
+        fn histogram_merge(cs in proptest::collection::vec(customer(), 1..60), cut in 0usize..60) {
+            let cut = cut.min(cs.len());
+            let whole = Histogram::from_customers(&cs).unwrap();
+            let mut rev = cs.clone();
+            rev.reverse();
+            prop_assert_eq!(&Histogram::from_customers(&rev).unwrap(), &whole);
+            if cut > 0 && cut < cs.len() {
+                let l = Histogram::from_customers(&cs[..cut]).unwrap();
+                let r = Histogram::from_customers(&cs[cut..]).unwrap();
+                prop_assert_eq!(&l.merge(&r), &whole);
+                prop_assert_eq!(&r.merge(&l), &whole);
+            }
+            prop_assert_eq!(whole.customers(), cs.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn rescaled_fit_gives_same_predictions() {
+    // lifetimes: fitting with recency and T × 10 leaves P(alive) unchanged (1e-4).
+    let rows = cdnow();
+    let scaled: Vec<Customer> = rows
+        .iter()
+        .map(|c| Customer::new(c.frequency, c.recency * 10.0, c.t * 10.0).unwrap())
+        .collect();
+    let a = BgNbd::fit(&Histogram::from_customers(&rows).unwrap(), &FitOptions::default()).unwrap();
+    let b =
+        BgNbd::fit(&Histogram::from_customers(&scaled).unwrap(), &FitOptions::default()).unwrap();
+    assert!(rel(b.params.alpha(), 10.0 * a.params.alpha()) < 1e-6);
+    for (c, s) in rows.iter().zip(&scaled).take(200) {
+        let (pa, pb) =
+            (a.params.probability_alive(c).unwrap(), b.params.probability_alive(s).unwrap());
+        assert!((pa - pb).abs() < 1e-4);
+    }
+    // Log-likelihoods differ by the Jacobian of the time change only: −Σx ln 10.
+    let sx: f64 = rows.iter().map(|c| c.frequency).sum();
+    assert!((b.report.log_likelihood - (a.report.log_likelihood - sx * 10f64.ln())).abs() < 1e-6);
+}
+
+#[test]
+fn hard_cases_converge_or_fail_with_typed_errors() {
+    let opts = FitOptions::default();
+    // Mostly one-time buyers: 5,000 customers, 1 % with repeat purchases.
+    let mut rows: Vec<Customer> =
+        (0..4950).map(|i| Customer::new(0.0, 0.0, 10.0 + (i % 30) as f64).unwrap()).collect();
+    rows.extend(
+        (0..50).map(|i| Customer::new(1.0 + (i % 3) as f64, 5.0 + (i % 5) as f64, 39.0).unwrap()),
+    );
+    let h = Histogram::from_customers(&rows).unwrap();
+    for r in [
+        BgNbd::fit(&h, &opts).map(|f| f.report.log_likelihood),
+        MbgNbd::fit(&h, &opts).map(|f| f.report.log_likelihood),
+        ParetoNbd::fit(&h, &opts).map(|f| f.report.log_likelihood),
+    ] {
+        match r {
+            Ok(ll) => assert!(ll.is_finite()),
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::NoConvergence { .. } | ErrorKind::Numerical { .. }),
+                "{e}"
+            ),
+        }
+    }
+    // Large frequencies (daily buyers with thousands of purchases) next to CDNOW.
+    let mut rows = cdnow();
+    rows.extend((0..20).map(|i| Customer::new(2000.0 + f64::from(i), 270.0, 272.0).unwrap()));
+    let h = Histogram::from_customers(&rows).unwrap();
+    let bg = BgNbd::fit(&h, &opts).unwrap();
+    assert!(bg.report.log_likelihood.is_finite());
+    let p = ParetoNbd::fit(&h, &opts).unwrap();
+    assert!(p.report.log_likelihood.is_finite());
+    // Near-degenerate: every customer identical. Either a fit or a typed error, never NaN.
+    let same = vec![Customer::new(2.0, 5.0, 10.0).unwrap(); 100];
+    let h = Histogram::from_customers(&same).unwrap();
+    for r in [
+        BgNbd::fit(&h, &opts).map(|f| f.report.standard_errors),
+        MbgNbd::fit(&h, &opts).map(|f| f.report.standard_errors),
+        ParetoNbd::fit(&h, &opts).map(|f| f.report.standard_errors),
+    ] {
+        match r {
+            Ok(se) => assert!(se.iter().all(|v| v.is_finite() && *v > 0.0)),
+            Err(e) => assert!(
+                matches!(e.kind(), ErrorKind::NoConvergence { .. } | ErrorKind::Numerical { .. }),
+                "{e}"
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn parameters_round_trip_and_validate_through_serde() {
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
+    let json = serde_json::to_string(&bg).unwrap();
+    assert_eq!(json, r#"{"r":0.2426,"alpha":4.4135,"a":0.7929,"b":2.4258}"#);
+    assert_eq!(serde_json::from_str::<BgNbd>(&json).unwrap(), bg);
+    assert!(serde_json::from_str::<BgNbd>(r#"{"r":-1,"alpha":1,"a":1,"b":1}"#).is_err());
+    assert!(serde_json::from_str::<GammaGamma>(r#"{"p":6,"q":0.5,"v":15}"#).is_err());
+    let p = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
+    assert_eq!(serde_json::from_str::<ParetoNbd>(&serde_json::to_string(&p).unwrap()).unwrap(), p);
+    let m = MbgNbd::new(0.52, 6.18, 0.89, 1.61).unwrap();
+    let model = TransactionModel::MbgNbd(m);
+    let back: TransactionModel =
+        serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+    assert_eq!(back, model);
+    let fit =
+        BgNbd::fit(&Histogram::from_customers(&cdnow()).unwrap(), &FitOptions::default()).unwrap();
+    // serde_json's default float parser may be 1 ULP off (its `float_roundtrip` feature is not
+    // enabled in this crate's dev-dependencies), so compare within 2 ULP.
+    let text = serde_json::to_string(&fit).unwrap();
+    let back: loyalty::clv::Fit<BgNbd> = serde_json::from_str(&text).unwrap();
+    assert_eq!(back.report.iterations, fit.report.iterations);
+    let (a, b) = (back.params, fit.params);
+    for (x, y) in [(a.r(), b.r()), (a.alpha(), b.alpha()), (a.a(), b.a()), (a.b(), b.b())] {
+        assert!(rel(x, y) <= 4.5e-16, "{x} {y}");
     }
 }
