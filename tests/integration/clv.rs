@@ -821,3 +821,24 @@ fn parameters_round_trip_and_validate_through_serde() {
         assert!(rel(x, y) <= 4.5e-16, "{x} {y}");
     }
 }
+
+#[test]
+fn pareto_nbd_holdout_expectations_by_frequency() {
+    // BTYD: mean E[Y(39)] by calibration frequency x = 0…6, 7+ at its estimates, with group
+    // sizes 1411, 439, 214, 100, 62, 38, 29, 64 (3 decimals).
+    let m = ParetoNbd::new(0.553, 10.580, 0.606, 11.656).unwrap();
+    let want = [0.138, 0.600, 1.196, 1.714, 2.399, 2.907, 3.819, 6.403];
+    let sizes = [1411, 439, 214, 100, 62, 38, 29, 64];
+    let mut sums = [0.0; 8];
+    let mut n = [0usize; 8];
+    for c in cdnow() {
+        let g = (c.frequency as usize).min(7);
+        sums[g] += m.conditional_expected_purchases(&c, 39.0).unwrap();
+        n[g] += 1;
+    }
+    assert_eq!(n, sizes);
+    for g in 0..8 {
+        let got = sums[g] / n[g] as f64;
+        assert!((got - want[g]).abs() < 1.5e-3, "x group {g}: {got} vs {}", want[g]);
+    }
+}
