@@ -842,3 +842,34 @@ fn pareto_nbd_holdout_expectations_by_frequency() {
         assert!((got - want[g]).abs() < 1.5e-3, "x group {g}: {got} vs {}", want[g]);
     }
 }
+
+#[test]
+fn large_batch_equals_single_customer_scoring() {
+    // 10,000 rows span several parallel chunks with the `rayon` feature and exercise the
+    // scorer's (x, T) cache; every score must equal the one-customer computation.
+    let rows = cdnow_with_spend();
+    let customers: Vec<Customer> = rows.iter().cycle().take(10_000).copied().collect();
+    let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
+    let o = ClvOptions::default().horizon_months(6);
+    for model in [
+        TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap()),
+        TransactionModel::MbgNbd(MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap()),
+        TransactionModel::ParetoNbd(ParetoNbd::new(0.5533, 10.578, 0.6062, 11.668).unwrap()),
+    ] {
+        let scores = score(&model, &gg, &customers, &o).unwrap();
+        for i in (0..customers.len()).step_by(97) {
+            let c = &customers[i];
+            assert_eq!(
+                scores[i].clv,
+                model.customer_lifetime_value(&gg, c, &o).unwrap(),
+                "row {i}"
+            );
+            assert_eq!(scores[i].p_alive, model.probability_alive(c).unwrap());
+        }
+    }
+    let mut bad = customers.clone();
+    bad[9_000].t = -1.0;
+    let e = score(&TransactionModel::BgNbd(BgNbd::new(0.3, 4.0, 0.8, 2.4).unwrap()), &gg, &bad, &o)
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 9_000, field: "T", .. }), "{e}");
+}
