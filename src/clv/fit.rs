@@ -203,8 +203,10 @@ pub(crate) fn estimate<const N: usize, O: Objective<N>>(
     // gradient (step 1e-6: truncation error ~1e-6 relative, rounding ~1e-10), symmetrised.
     let h = 1e-6;
     let mut hess = vec![vec![0.0; N]; N];
-    let Some((_, g0)) = value_grad(o, &m.x, 0.0) else {
-        return Err(hessian_error());
+    // Without a penalty the optimiser's last gradient is the one needed.
+    let g0 = match (&m.grad, pen == 0.0) {
+        (Some(g), true) => g.clone(),
+        _ => value_grad(o, &m.x, 0.0).ok_or_else(hessian_error)?.1,
     };
     for j in 0..N {
         let mut up = m.x.clone();

@@ -20,6 +20,8 @@ pub(crate) struct Minimum {
     pub f: f64,
     pub iterations: usize,
     pub converged: bool,
+    /// The gradient at `x`, when the method computed it.
+    pub grad: Option<Vec<f64>>,
 }
 
 /// BFGS on `f` (returns value and gradient; `None` or non-finite means "outside the domain").
@@ -30,14 +32,14 @@ where
     let n = x0.len();
     let mut x = x0.to_vec();
     let Some((mut fx, mut g)) = f(&x).filter(|(v, g)| finite(*v, g)) else {
-        return Minimum { x, f: f64::INFINITY, iterations: 0, converged: false };
+        return Minimum { x, f: f64::INFINITY, iterations: 0, converged: false, grad: None };
     };
     let mut h = identity(n);
     let mut iterations = 0;
     let mut stalls = 0;
     while iterations < max_iter {
         if norm_inf(&g) <= gtol {
-            return Minimum { x, f: fx, iterations, converged: true };
+            return Minimum { x, f: fx, iterations, converged: true, grad: Some(g) };
         }
         iterations += 1;
         let mut p = mat_vec(&h, &g);
@@ -73,7 +75,7 @@ where
         let Some((xn, fn_, gn)) = accepted else {
             // No decrease along the direction: either converged to rounding or stuck.
             let ok = norm_inf(&g) <= gtol * 1e3;
-            return Minimum { x, f: fx, iterations, converged: ok };
+            return Minimum { x, f: fx, iterations, converged: ok, grad: Some(g) };
         };
         let s: Vec<f64> = xn.iter().zip(&x).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
@@ -98,14 +100,14 @@ where
             stalls += 1;
             if stalls >= 3 {
                 let ok = norm_inf(&g) <= gtol * 1e3;
-                return Minimum { x, f: fx, iterations, converged: ok };
+                return Minimum { x, f: fx, iterations, converged: ok, grad: Some(g) };
             }
         } else {
             stalls = 0;
         }
     }
     let converged = norm_inf(&g) <= gtol;
-    Minimum { x, f: fx, iterations, converged }
+    Minimum { x, f: fx, iterations, converged, grad: Some(g) }
 }
 
 /// Nelder–Mead with the standard coefficients; converged when the simplex's function values
@@ -190,7 +192,7 @@ where
     }
     simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
     let (x, f) = simplex.swap_remove(0);
-    Minimum { x, f, iterations, converged }
+    Minimum { x, f, iterations, converged, grad: None }
 }
 
 /// Inverse and diagonal of a symmetric positive-definite matrix by Cholesky; `None` when not
