@@ -1,11 +1,13 @@
 //! A small quasi-Newton minimiser (BFGS with a backtracking Armijo line search) and a
 //! Nelder–Mead fallback, for the 3–4 log-parameters of the CLV models.
 //!
-//! Why not `argmin`: the objectives here have at most four parameters and exact gradients (dual
-//! numbers), so the solver is a few dozen lines; `argmin` would add `anyhow`, `paste`, `rand`
-//! and its own error type for no gain in iterations (its L-BFGS with More–Thuente needs the
-//! same gradient calls). Measured on the CDNOW sample, the whole BG/NBD fit (data preparation,
-//! about 20 BFGS iterations and the Hessian for standard errors) takes well under a millisecond.
+//! Why not `argmin`: the objectives have at most four parameters and exact gradients (dual
+//! numbers), so the solver is a few dozen lines with the crate's own error type, and it keeps
+//! `anyhow`, `paste` and `rand` out of the dependency tree. It has not been benchmarked against
+//! argmin's L-BFGS; what was measured is that on the CDNOW sample the BG/NBD fit converges in
+//! 25 BFGS iterations and 30 objective evaluations in all (Hessian for the standard errors
+//! included), about 1.1 ms, with parameters and standard errors equal to lifetimes' to six
+//! digits. A method that needs fewer evaluations than that would be the only way to be faster.
 //!
 //! # References
 //!

@@ -74,6 +74,13 @@ fn bgnbd_fit_on_cdnow() {
         assert!(rel(got, want) < 1e-3, "{got} vs {want}");
     }
     assert!(fit.report.log_likelihood >= -9582.43 - 1e-4, "{}", fit.report.log_likelihood);
+    // lifetimes Quickstart standard errors 0.012557, 0.378221, 0.185719, 0.705345.
+    for (got, want) in
+        fit.report.standard_errors.iter().zip([0.012557, 0.378221, 0.185719, 0.705345])
+    {
+        assert!(rel(*got, want) < 1e-3, "SE {got} vs {want}");
+    }
+    assert!(fit.report.iterations > 0);
 }
 
 // ---------------------------------------------------------------------------------------------
