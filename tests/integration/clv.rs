@@ -880,3 +880,34 @@ fn large_batch_equals_single_customer_scoring() {
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 9_000, field: "T", .. }), "{e}");
 }
+
+#[test]
+fn mbgnbd_and_pareto_fits_do_not_depend_on_the_time_unit() {
+    // lifetimes: hourly and daily MBG/NBD fits give equal 30-day predictions. Here: weeks vs
+    // days (× 7) on CDNOW, 4 weeks vs 28 days.
+    let weeks = cdnow();
+    let days: Vec<Customer> = weeks
+        .iter()
+        .map(|c| Customer::new(c.frequency, c.recency * 7.0, c.t * 7.0).unwrap())
+        .collect();
+    let hw = Histogram::from_customers(&weeks).unwrap();
+    let hd = Histogram::from_customers(&days).unwrap();
+    let o = FitOptions::default();
+    let pairs = [
+        (
+            TransactionModel::MbgNbd(MbgNbd::fit(&hw, &o).unwrap().params),
+            TransactionModel::MbgNbd(MbgNbd::fit(&hd, &o).unwrap().params),
+        ),
+        (
+            TransactionModel::ParetoNbd(ParetoNbd::fit(&hw, &o).unwrap().params),
+            TransactionModel::ParetoNbd(ParetoNbd::fit(&hd, &o).unwrap().params),
+        ),
+    ];
+    for (w, d) in pairs {
+        for (cw, cd) in weeks.iter().zip(&days).step_by(50) {
+            let ew = w.conditional_expected_purchases(cw, 4.0).unwrap();
+            let ed = d.conditional_expected_purchases(cd, 28.0).unwrap();
+            assert!((ew - ed).abs() <= 1e-5 * ew.max(1e-3), "{ew} vs {ed}");
+        }
+    }
+}
