@@ -119,6 +119,17 @@ pub(crate) trait Objective<const N: usize> {
     /// Mean negative log-likelihood (unpenalized) at natural parameters `p` (on the scaled
     /// axis); `None` outside the domain or when a series fails.
     fn mean_nll<D: Real>(&self, p: [D; N]) -> Option<D>;
+
+    /// Value and gradient with respect to the natural parameters. By default by forward-mode
+    /// dual numbers through [`Objective::mean_nll`]; a model may supply a hand-derived form.
+    fn mean_nll_grad(&self, p: [f64; N]) -> Option<(f64, [f64; N])> {
+        let mut d = [Dual::<N>::cst(0.0); N];
+        for (i, (slot, v)) in d.iter_mut().zip(p).enumerate() {
+            *slot = Dual::var(v, i, 1.0);
+        }
+        let f = self.mean_nll(d)?;
+        Some((f.v, f.d))
+    }
 }
 
 pub(crate) struct Estimate<const N: usize> {
@@ -135,25 +146,23 @@ fn value_grad<const N: usize, O: Objective<N>>(
     theta: &[f64],
     penalizer: f64,
 ) -> Option<(f64, Vec<f64>)> {
-    let mut p = [Dual::<N>::cst(0.0); N];
-    for (i, (slot, th)) in p.iter_mut().zip(theta).enumerate() {
+    let mut p = [0.0; N];
+    for (slot, th) in p.iter_mut().zip(theta) {
         if th.abs() > 40.0 {
             return None;
         }
-        let e = th.exp();
-        *slot = Dual::var(e, i, e);
+        *slot = th.exp();
     }
-    let mut f = o.mean_nll(p)?;
+    let (mut f, mut g) = o.mean_nll_grad(p)?;
     if penalizer > 0.0 {
-        for q in p {
-            f = f + q * q * penalizer;
+        for (gi, q) in g.iter_mut().zip(p) {
+            f += penalizer * q * q;
+            *gi += 2.0 * penalizer * q;
         }
     }
-    if f.v.is_finite() {
-        Some((f.v, f.d.to_vec()))
-    } else {
-        None
-    }
+    // d/dθ = p d/dp on log-parameters.
+    let g: Vec<f64> = g.iter().zip(p).map(|(gi, q)| gi * q).collect();
+    (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
 }
 
 fn value<const N: usize, O: Objective<N>>(o: &O, theta: &[f64], penalizer: f64) -> f64 {
