@@ -280,6 +280,61 @@ impl Objective<4> for Likelihood<'_> {
         let f = -(total / prep.weight);
         f.val().is_finite().then_some(f)
     }
+
+    /// Hand-derived gradient, as BG/NBD's (the softplus term applies to every row here).
+    fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
+        use super::special::Dual;
+        let [r, alpha, a, b] = p;
+        let prep = self.prep;
+        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        let [rd, alphad, ad, bd] = vars;
+        let lg_r = rd.ln_gamma();
+        let lg_b = bd.ln_gamma();
+        let lg_ab = (ad + bd).ln_gamma();
+        let r_ln_alpha = rd * alphad.ln();
+        let mut per_x = Vec::with_capacity(prep.xs.len());
+        for &x in &prep.xs {
+            let a12 = (rd + x).ln_gamma() - lg_r + r_ln_alpha + lg_ab + (bd + (x + 1.0)).ln_gamma()
+                - lg_b
+                - (ad + bd + (x + 1.0)).ln_gamma();
+            per_x.push((a12, a.ln() - (b + x).ln()));
+        }
+        let lq: Vec<(f64, f64)> =
+            prep.times.iter().map(|&u| ((alpha + u).ln(), 1.0 / (alpha + u))).collect();
+        let mut sums = vec![[0.0_f64; 7]; prep.xs.len()];
+        for row in &prep.rows {
+            let s = sums.get_mut(row.x as usize)?;
+            let &(l_t, q_t) = lq.get(row.t as usize)?;
+            let &(l_tx, q_tx) = lq.get(row.tx as usize)?;
+            let c4 = per_x.get(row.x as usize)?.1;
+            let w = row.w;
+            let dl = l_tx - l_t;
+            let d = c4 - (r + row.xf) * dl;
+            let e = (-d.abs()).exp();
+            let sp = d.max(0.0) + (1.0 + e).ln();
+            let sigma = if d > 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            s[0] += w;
+            s[1] += w * l_t;
+            s[2] += w * q_t;
+            s[3] += w * sp;
+            s[4] += w * sigma;
+            s[5] += w * sigma * dl;
+            s[6] += w * sigma * (q_tx - q_t);
+        }
+        let mut ll = 0.0;
+        let mut g = [0.0; 4];
+        for ((&x, (a12, _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
+            let rx = r + x;
+            ll += s[0] * a12.v - rx * s[1] + s[3];
+            g[0] += s[0] * a12.d[0] - s[1] - s[5];
+            g[1] += s[0] * a12.d[1] - rx * s[2] - rx * s[6];
+            g[2] += s[0] * a12.d[2] + s[4] / a;
+            g[3] += s[0] * a12.d[3] - s[4] / (b + x);
+        }
+        let f = -ll / prep.weight;
+        let g = g.map(|v| -v / prep.weight);
+        (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
+    }
 }
 
 #[cfg(test)]
@@ -311,6 +366,28 @@ mod tests {
                 "param {i}: {} vs {fd}",
                 g.d[i]
             );
+        }
+    }
+
+    #[test]
+    fn hand_gradient_equals_dual_gradient() {
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0).unwrap(),
+            Customer::new(2.0, 30.43, 38.86).unwrap(),
+            Customer::new(2.0, 10.0, 38.86).unwrap(),
+            Customer::new(300.0, 20.0, 38.0).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood { prep: &prep };
+        for p in [[0.5, 0.16, 0.9, 1.6], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
+            let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+            let want = obj.mean_nll(duals).unwrap();
+            let (f, g) = obj.mean_nll_grad(p).unwrap();
+            assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0));
+            for i in 0..4 {
+                assert!((g[i] - want.d[i]).abs() < 1e-10 * want.d[i].abs().max(1.0), "{p:?} {i}");
+            }
         }
     }
 
