@@ -483,13 +483,8 @@ mod tests {
             let want = obj.mean_nll(duals).unwrap();
             let (f, g) = obj.mean_nll_grad(p).unwrap();
             assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0), "{f} vs {}", want.v);
-            for i in 0..4 {
-                assert!(
-                    (g[i] - want.d[i]).abs() < 1e-10 * want.d[i].abs().max(1.0),
-                    "{p:?} {i}: {} vs {}",
-                    g[i],
-                    want.d[i]
-                );
+            for (i, (gi, wi)) in g.iter().zip(want.d).enumerate() {
+                assert!((gi - wi).abs() < 1e-10 * wi.abs().max(1.0), "{p:?} {i}: {gi} vs {wi}");
             }
         }
     }
