@@ -218,6 +218,10 @@ impl ParetoNbd {
     /// `[1 − (β/(β+t))^(s−1)]/(s−1)` with its limit `ln((β+t)/β)` at `s = 1`, computed with
     /// `expm1` so it is accurate for any `s`.
     fn dropout_integral(&self, beta: f64, t: f64) -> f64 {
+        if t == 0.0 {
+            // Exactly 0 (not −0 from −expm1(0)).
+            return 0.0;
+        }
         let l = (beta / (beta + t)).ln();
         let u = self.s - 1.0;
         if u == 0.0 {

@@ -272,6 +272,7 @@ fn pareto_nbd_predictions() {
         0.0, 0.05077821, 0.09916088, 0.14542507, 0.18979930, 0.23247466, 0.27361274, 0.31335159,
         0.35181024, 0.38909211,
     ];
+    assert_eq!(btyd.expected_purchases(0.0).unwrap().to_bits(), 0.0f64.to_bits());
     for (t, want) in table.iter().enumerate() {
         let got = btyd.expected_purchases(t as f64).unwrap();
         assert!((got - want).abs() < 0.01, "E[X({t})] = {got}");
