@@ -6,6 +6,7 @@
 //! section per capability of the crate.
 
 mod care;
+mod clv;
 mod data;
 mod points;
 mod retention;
@@ -34,6 +35,8 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    println!();
+    clv::report(&log);
     println!();
     points::report(&log);
     println!();

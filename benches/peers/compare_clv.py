@@ -1,0 +1,175 @@
+"""Peer comparison for loyalty::clv against lifetimes 0.11.3 (Python).
+
+Times, on this machine and in the same run:
+  1. BG/NBD fit on the CDNOW sample summary (2,357 customers);
+  2. Pareto/NBD fit on a 20,000-customer synthetic summary (deterministic: simulated from the
+     CDNOW Pareto/NBD estimates with a 64-bit LCG, days / 7 as in the CDNOW summary);
+  3. CLV scoring (BG/NBD + Gamma-Gamma, 12 months, 1 % monthly, weekly model) of the CDNOW
+     summary replicated to 100,000 customers;
+and prints each time, the parameters both found, and the ratio lifetimes / loyalty.
+
+Setup (once):
+    python3 -m venv benches/peers/.venv
+    benches/peers/.venv/bin/pip install lifetimes
+    cargo build --release --examples
+Run from the crate root:
+    benches/peers/.venv/bin/python benches/peers/compare_clv.py [--skip-slow]
+`--skip-slow` skips lifetimes' Pareto/NBD fit (about 17 s here).
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "benches", "peers", "out")
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+EXAMPLES = os.path.join(TARGET, "release", "examples")
+CDNOW = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary.csv")
+CDNOW_SPEND = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary_with_transactions.csv")
+
+
+class Lcg:
+    """Knuth's MMIX LCG; uniform in (0, 1) from the top 53 bits. Same as benches/clv.rs."""
+
+    def __init__(self, seed):
+        self.state = seed & 0xFFFFFFFFFFFFFFFF
+
+    def uniform(self):
+        self.state = (self.state * 6364136223846793005 + 1442695040888963407) & 0xFFFFFFFFFFFFFFFF
+        return ((self.state >> 11) + 0.5) / 9007199254740992.0
+
+    def normal(self):
+        u1, u2 = self.uniform(), self.uniform()
+        return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+    def gamma(self, shape):
+        """Marsaglia & Tsang (2000); shape < 1 boosted by U^(1/shape)."""
+        if shape < 1.0:
+            return self.gamma(shape + 1.0) * self.uniform() ** (1.0 / shape)
+        d = shape - 1.0 / 3.0
+        c = 1.0 / math.sqrt(9.0 * d)
+        while True:
+            x = self.normal()
+            v = (1.0 + c * x) ** 3
+            if v > 0.0 and math.log(self.uniform()) < 0.5 * x * x + d - d * v + d * math.log(v):
+                return d * v
+
+
+def synthetic_pareto(n, seed=20260101, r=0.5533, alpha=10.578, s=0.6062, beta=11.668):
+    """(frequency, recency, T) in weeks: first purchases spread over 12 weeks, 39-week window,
+    purchases on the same day merged, times as days / 7."""
+    rng = Lcg(seed)
+    rows = []
+    for _ in range(n):
+        start = math.floor(rng.uniform() * 84.0)
+        t_days = 273 - start
+        lam = rng.gamma(r) / alpha
+        mu = rng.gamma(s) / beta
+        death = -math.log(rng.uniform()) / mu
+        end = min(death, t_days / 7.0)
+        t, last_day, x = 0.0, 0, 0
+        for _ in range(100000):
+            t += -math.log(rng.uniform()) / lam
+            if t > end:
+                break
+            day = math.floor(t * 7.0)
+            if day > last_day:
+                x += 1
+                last_day = day
+        rows.append((x, last_day / 7.0, t_days / 7.0))
+    return rows
+
+
+def write_csv(path, rows):
+    with open(path, "w") as f:
+        f.write("frequency,recency,T\n")
+        for x, tx, t in rows:
+            f.write(f"{x},{tx!r},{t!r}\n")
+
+
+def ours_fit(model, path, repeat):
+    best = None
+    for _ in range(repeat):
+        out = subprocess.run(
+            [os.path.join(EXAMPLES, "fit"), "--model", model, path],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        res = json.loads(out)
+        if best is None or res["seconds"] < best["seconds"]:
+            best = res
+    return best
+
+
+def ours_score(n, distinct=False):
+    out = subprocess.run(
+        [os.path.join(EXAMPLES, "clv_score"), CDNOW_SPEND, str(n)] + (["--distinct"] if distinct else []),
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)
+
+
+def main():
+    import pandas as pd
+    from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
+
+    os.makedirs(OUT, exist_ok=True)
+    skip_slow = "--skip-slow" in sys.argv
+    rows = []
+
+    # 1. BG/NBD on CDNOW.
+    data = pd.read_csv(CDNOW)
+    times = []
+    for _ in range(3):
+        bgf = BetaGeoFitter()
+        t0 = time.perf_counter()
+        bgf.fit(data["frequency"], data["recency"], data["T"])
+        times.append(time.perf_counter() - t0)
+    ours = ours_fit("bgnbd", CDNOW, 20)
+    print("BG/NBD CDNOW   lifetimes", dict(bgf.params_.round(6)), "ours",
+          {k: round(ours[k], 6) for k in ("r", "alpha", "a", "b")})
+    rows.append(("BG/NBD fit, CDNOW (2,357)", min(times), ours["seconds"]))
+
+    # 2. Pareto/NBD on the synthetic summary.
+    synth = os.path.join(OUT, "synthetic_pareto_20000.csv")
+    write_csv(synth, synthetic_pareto(20000))
+    ours = ours_fit("pareto-nbd", synth, 5)
+    print("Pareto/NBD synthetic ours", {k: round(ours[k], 6) for k in ("r", "alpha", "s", "beta")},
+          "LL", round(ours["log_likelihood"], 3))
+    if not skip_slow:
+        sd = pd.read_csv(synth)
+        pnbd = ParetoNBDFitter()
+        t0 = time.perf_counter()
+        pnbd.fit(sd["frequency"], sd["recency"], sd["T"])
+        lt = time.perf_counter() - t0
+        print("Pareto/NBD synthetic lifetimes", dict(pnbd.params_.round(6)))
+        rows.append(("Pareto/NBD fit, synthetic (20,000)", lt, ours["seconds"]))
+
+    # 3. CLV scoring, 12 months, BG/NBD + Gamma-Gamma, weekly.
+    spend = pd.read_csv(CDNOW_SPEND)
+    bgf = BetaGeoFitter().fit(spend["x"], spend["t_x"], spend["T"])
+    rep = spend[spend["x"] > 0]
+    ggf = GammaGammaFitter().fit(rep["x"], rep["zbar"])
+    n = 100_000
+    big = pd.concat([spend] * math.ceil(n / len(spend)), ignore_index=True).iloc[:n]
+    t0 = time.perf_counter()
+    clv = ggf.customer_lifetime_value(bgf, big["x"], big["t_x"], big["T"], big["zbar"],
+                                      time=12, discount_rate=0.01, freq="W")
+    lt = time.perf_counter() - t0
+    ours = ours_score(n)
+    print("CLV first 3: lifetimes", [round(v, 6) for v in clv.iloc[:3]], "ours", ours["first"])
+    rows.append((f"CLV scoring, {n:,} customers (CDNOW rows repeated)", lt, ours["seconds"]))
+    worst = ours_score(n, distinct=True)
+    rows.append((f"CLV scoring, {n:,} customers, every T distinct", lt, worst["seconds"]))
+
+    print()
+    print("| task | lifetimes 0.11.3 | loyalty | ratio |")
+    print("|---|---|---|---|")
+    for name, theirs, mine in rows:
+        print(f"| {name} | {theirs * 1e3:.1f} ms | {mine * 1e3:.3f} ms | {theirs / mine:.0f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,1 +1,0 @@
-//! The `clv` module (work in progress).

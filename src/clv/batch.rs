@@ -1,0 +1,394 @@
+//! Batch scoring: `P(alive)`, expected purchases and CLV for every customer of a slice.
+
+use crate::error::{Error, Result};
+
+use super::value::{gauss_legendre, ClvOptions};
+use super::{check_horizon, finite, BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd, Problem};
+
+/// A fitted purchase-process model, for scoring.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum TransactionModel {
+    /// BG/NBD.
+    BgNbd(BgNbd),
+    /// MBG/NBD.
+    MbgNbd(MbgNbd),
+    /// Pareto/NBD.
+    ParetoNbd(ParetoNbd),
+}
+
+impl From<BgNbd> for TransactionModel {
+    fn from(m: BgNbd) -> Self {
+        TransactionModel::BgNbd(m)
+    }
+}
+impl From<MbgNbd> for TransactionModel {
+    fn from(m: MbgNbd) -> Self {
+        TransactionModel::MbgNbd(m)
+    }
+}
+impl From<ParetoNbd> for TransactionModel {
+    fn from(m: ParetoNbd) -> Self {
+        TransactionModel::ParetoNbd(m)
+    }
+}
+
+/// One customer's scores.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Score {
+    /// Probability the customer is still active at `T`.
+    pub p_alive: f64,
+    /// Expected purchases over the CLV horizon `E[Y(H f) | x, t_x, T]`.
+    pub expected_purchases: f64,
+    /// Discounted value over the horizon (see [`ClvOptions`]).
+    pub clv: f64,
+}
+
+/// Keys (bits of `x`, `T`) and values (`n` per slot) of the per-batch cache.
+type Cache = (Vec<Option<(u64, u64)>>, Vec<f64>);
+
+/// Slots of the per-batch cache of alive-customer expectations (`>> 52` of a 64-bit hash).
+const CACHE_SLOTS: usize = 4096;
+
+/// Months beyond which the per-horizon series are evaluated one by one.
+const STACK_HORIZONS: usize = 64;
+
+impl TransactionModel {
+    /// `P(alive | x, t_x, T)`.
+    ///
+    /// # Errors
+    ///
+    /// As the model's `probability_alive`.
+    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
+        match self {
+            TransactionModel::BgNbd(m) => m.probability_alive(c),
+            TransactionModel::MbgNbd(m) => m.probability_alive(c),
+            TransactionModel::ParetoNbd(m) => m.probability_alive(c),
+        }
+    }
+
+    /// `E[Y(t) | x, t_x, T]`.
+    ///
+    /// # Errors
+    ///
+    /// As the model's `conditional_expected_purchases`.
+    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
+        match self {
+            TransactionModel::BgNbd(m) => m.conditional_expected_purchases(c, t),
+            TransactionModel::MbgNbd(m) => m.conditional_expected_purchases(c, t),
+            TransactionModel::ParetoNbd(m) => m.conditional_expected_purchases(c, t),
+        }
+    }
+
+    /// `E[X(t)]` for a customer just acquired.
+    ///
+    /// # Errors
+    ///
+    /// As the model's `expected_purchases`.
+    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
+        match self {
+            TransactionModel::BgNbd(m) => m.expected_purchases(t),
+            TransactionModel::MbgNbd(m) => m.expected_purchases(t),
+            TransactionModel::ParetoNbd(m) => m.expected_purchases(t),
+        }
+    }
+
+    /// P(alive) and `E[Y(t_k)]` for every horizon `t_k` (`zs` is scratch space).
+    fn cumulative(&self, c: &Customer, ts: &[f64], zs: &mut [f64], out: &mut [f64]) -> Result<f64> {
+        self.alive_means(c.frequency, c.t, ts, zs, out)?;
+        let pa = self.p_alive_unchecked(c)?;
+        for o in out.iter_mut() {
+            *o *= pa;
+        }
+        Ok(pa)
+    }
+
+    fn p_alive_unchecked(&self, c: &Customer) -> Result<f64> {
+        let (x, tx, t) = (c.frequency, c.recency, c.t);
+        Ok(match self {
+            TransactionModel::BgNbd(m) => m.p_alive_unchecked(x, tx, t),
+            TransactionModel::MbgNbd(m) => m.p_alive_unchecked(x, tx, t),
+            TransactionModel::ParetoNbd(m) => m.p_alive_unchecked(x, tx, t)?,
+        })
+    }
+
+    /// `E[Y(t_k)]` of a customer known to be alive: depends on `(x, T)` only, not on `t_x`.
+    fn alive_means(
+        &self,
+        x: f64,
+        t: f64,
+        ts: &[f64],
+        zs: &mut [f64],
+        out: &mut [f64],
+    ) -> Result<()> {
+        match self {
+            TransactionModel::BgNbd(m) => m.conditional_means(x, t, ts, zs, out),
+            TransactionModel::MbgNbd(m) => m.conditional_means(x, t, ts, zs, out),
+            TransactionModel::ParetoNbd(m) => {
+                for (o, h) in out.iter_mut().zip(ts) {
+                    *o = m.alive_mean(x, t, *h);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// lifetimes-compatible CLV of one customer (`customer_lifetime_value`, see
+    /// [`ClvOptions`]), with Gamma-Gamma expected spend.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer
+    /// (including its monetary value); numerical errors of the model.
+    pub fn customer_lifetime_value(
+        &self,
+        spend: &GammaGamma,
+        c: &Customer,
+        options: &ClvOptions,
+    ) -> Result<f64> {
+        let mut out = [Score::default()];
+        score_into(self, spend, std::slice::from_ref(c), options, &mut out).map_err(|e| match e
+            .into_kind()
+        {
+            crate::ErrorKind::InvalidRecord { field, value, reason, .. } => {
+                crate::ErrorKind::InvalidInput { field, value, reason }.into()
+            }
+            other => Error::from(other),
+        })?;
+        Ok(out[0].clv)
+    }
+
+    /// Continuous-time discounted value `m ∫_0^H e^(−δt) dE[Y(t)]` over a horizon of `H` model
+    /// periods with continuous discount rate `δ` per model period (FHL 2005 JMR's DERT with a
+    /// finite horizon; an annual rate `d` is `δ = ln(1+d)/k` for `k` periods a year). Integrated
+    /// by parts and 32-point Gauss–Legendre quadrature.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer,
+    /// horizon or rate; numerical errors of the model.
+    pub fn discounted_value(
+        &self,
+        spend: &GammaGamma,
+        c: &Customer,
+        horizon: f64,
+        rate: f64,
+    ) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        c.check_monetary().map_err(Problem::single)?;
+        check_horizon(horizon)?;
+        if !(rate.is_finite() && rate >= 0.0) {
+            return Err(Error::invalid("rate", rate, "must be finite and >= 0"));
+        }
+        let m = spend.spend_unchecked(c.frequency, c.monetary_value);
+        let (nodes, weights) = gauss_legendre::<32>();
+        let mut ts = [0.0; 33];
+        for (t, u) in ts.iter_mut().zip(nodes) {
+            *t = u * horizon;
+        }
+        ts[32] = horizon;
+        let mut zs = [0.0; 33];
+        let mut e = [0.0; 33];
+        if horizon == 0.0 {
+            return Ok(0.0);
+        }
+        self.cumulative(c, &ts, &mut zs, &mut e)?;
+        let integral: f64 = weights
+            .iter()
+            .zip(&ts)
+            .zip(&e)
+            .map(|((w, t), v)| w * (-rate * t).exp() * v)
+            .sum::<f64>()
+            * horizon;
+        finite("discounted value", m * ((-rate * horizon).exp() * e[32] + rate * integral))
+    }
+}
+
+/// Scores every customer: `P(alive)`, expected purchases over the horizon and
+/// lifetimes-compatible CLV with Gamma-Gamma spend. Allocates the result once; nothing per
+/// customer.
+///
+/// # Errors
+///
+/// [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for no customers;
+/// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the first invalid row
+/// (checked before anything is computed); the first numerical error, by row order.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::clv::{score, BgNbd, ClvOptions, Customer, GammaGamma, TransactionModel};
+///
+/// let model = TransactionModel::from(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?);
+/// let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
+/// let customers = [Customer::new(2.0, 30.43, 38.86)?.with_monetary_value(22.35)];
+/// let scores = score(&model, &spend, &customers, &ClvOptions::default())?;
+/// assert!(scores[0].p_alive > 0.5 && scores[0].clv > 0.0);
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+pub fn score(
+    model: &TransactionModel,
+    spend: &GammaGamma,
+    customers: &[Customer],
+    options: &ClvOptions,
+) -> Result<Vec<Score>> {
+    let mut out = vec![Score::default(); customers.len()];
+    score_into(model, spend, customers, options, &mut out)?;
+    Ok(out)
+}
+
+/// [`score`] into a caller-provided slice of the same length. Nothing is allocated per
+/// customer: horizons up to 64 months use stack buffers, and batches of 1,024 customers or
+/// more get one fixed-size cache (4,096 slots) of alive-customer expectations keyed by
+/// `(x, T)`, which customers on a day grid share widely. With the `rayon` feature the slice is
+/// scored in parallel chunks of 4,096 customers; results are identical either way.
+///
+/// # Errors
+///
+/// As [`score`], plus [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `out`
+/// has a different length. On error `out` may be partly written.
+pub fn score_into(
+    model: &TransactionModel,
+    spend: &GammaGamma,
+    customers: &[Customer],
+    options: &ClvOptions,
+    out: &mut [Score],
+) -> Result<()> {
+    if customers.is_empty() {
+        return Err(Error::empty("customers"));
+    }
+    if out.len() != customers.len() {
+        return Err(Error::invalid("out", out.len(), "must have one slot per customer"));
+    }
+    options.validate()?;
+    for (i, c) in customers.iter().enumerate() {
+        c.check_transactions().map_err(|p| p.at(i))?;
+        c.check_monetary().map_err(|p| p.at(i))?;
+    }
+    let ctx = Ctx::new(options);
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        const CHUNK: usize = 4096;
+        let results: Vec<Result<()>> = customers
+            .par_chunks(CHUNK)
+            .zip(out.par_chunks_mut(CHUNK))
+            .enumerate()
+            .map(|(k, (cs, os))| ctx.run(model, spend, cs, os, k * CHUNK))
+            .collect();
+        results.into_iter().collect::<Result<Vec<()>>>()?;
+        Ok(())
+    }
+    #[cfg(not(feature = "rayon"))]
+    {
+        ctx.run(model, spend, customers, out, 0)
+    }
+}
+
+struct Ctx {
+    months: usize,
+    periods: f64,
+    rate: f64,
+}
+
+impl Ctx {
+    fn new(o: &ClvOptions) -> Ctx {
+        Ctx {
+            months: o.horizon_months_value() as usize,
+            periods: o.periods_per_month_value(),
+            rate: o.monthly_discount_rate_value(),
+        }
+    }
+
+    fn run(
+        &self,
+        model: &TransactionModel,
+        spend: &GammaGamma,
+        customers: &[Customer],
+        out: &mut [Score],
+        offset: usize,
+    ) -> Result<()> {
+        let n = self.months;
+        let mut ts_buf = [0.0; STACK_HORIZONS];
+        let mut zs_buf = [0.0; STACK_HORIZONS];
+        let mut e_buf = [0.0; STACK_HORIZONS];
+        let mut disc_buf = [0.0; STACK_HORIZONS];
+        let (mut ts_v, mut zs_v, mut e_v, mut disc_v) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (ts, zs, e, disc): (&mut [f64], &mut [f64], &mut [f64], &mut [f64]) =
+            if n <= STACK_HORIZONS {
+                (&mut ts_buf[..n], &mut zs_buf[..n], &mut e_buf[..n], &mut disc_buf[..n])
+            } else {
+                ts_v.resize(n, 0.0);
+                zs_v.resize(n, 0.0);
+                e_v.resize(n, 0.0);
+                disc_v.resize(n, 0.0);
+                (&mut ts_v, &mut zs_v, &mut e_v, &mut disc_v)
+            };
+        for (k, (t, d)) in ts.iter_mut().zip(disc.iter_mut()).enumerate() {
+            let month = (k + 1) as f64;
+            *t = month * self.periods;
+            *d = (1.0 + self.rate).powf(-month);
+        }
+        // 4096 slots of n values, allocated once per call (not per customer), and only for
+        // batches large enough to repay it.
+        let mut cache: Option<Cache> =
+            (customers.len() >= 1024 && n > 0 && !matches!(model, TransactionModel::ParetoNbd(_)))
+                .then(|| (vec![None; CACHE_SLOTS], vec![0.0; CACHE_SLOTS * n]));
+        for (i, (c, o)) in customers.iter().zip(out.iter_mut()).enumerate() {
+            let row = |e: Error| match e.into_kind() {
+                crate::ErrorKind::InvalidInput { field, value, reason } => {
+                    Error::invalid_record(offset + i, field, value, reason)
+                }
+                other => Error::from(other),
+            };
+            let m = spend.spend_unchecked(c.frequency, c.monetary_value);
+            if n == 0 {
+                let pa = model.probability_alive(c).map_err(row)?;
+                *o = Score { p_alive: pa, expected_purchases: 0.0, clv: 0.0 };
+                continue;
+            }
+            // The alive-customer expectations depend on (x, T) only, which real summaries
+            // share widely (integer frequencies, T on a day grid): a small direct-mapped cache
+            // keyed by their bits skips the series for repeated pairs. Values are identical
+            // either way, so results do not depend on the cache.
+            let key = (c.frequency.to_bits(), c.t.to_bits());
+            let slot = cache.as_mut().map(|(keys, vals)| {
+                let h = (key.0 ^ key.1.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 52;
+                (h as usize, keys, vals)
+            });
+            match slot {
+                Some((h, keys, vals)) if keys.get(h) == Some(&Some(key)) => {
+                    e.copy_from_slice(&vals[h * n..(h + 1) * n]);
+                }
+                Some((h, keys, vals)) => {
+                    model.alive_means(c.frequency, c.t, ts, zs, e).map_err(row)?;
+                    vals[h * n..(h + 1) * n].copy_from_slice(e);
+                    keys[h] = Some(key);
+                }
+                None => model.alive_means(c.frequency, c.t, ts, zs, e).map_err(row)?,
+            }
+            let pa = model.p_alive_unchecked(c).map_err(row)?;
+            for v in e.iter_mut() {
+                *v *= pa;
+            }
+            let mut prev = 0.0;
+            let mut clv = 0.0;
+            for (v, d) in e.iter().zip(disc.iter()) {
+                clv += (v - prev) * d;
+                prev = *v;
+            }
+            let clv = m * clv;
+            if !(clv.is_finite() && prev.is_finite()) {
+                return Err(super::special::numerical(
+                    "clv",
+                    format!("row {}: not finite", offset + i),
+                ));
+            }
+            *o = Score { p_alive: pa, expected_purchases: prev, clv };
+        }
+        Ok(())
+    }
+}

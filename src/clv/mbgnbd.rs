@@ -1,0 +1,405 @@
+//! MBG/NBD (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008 erratum).
+
+#[cfg(feature = "serde")]
+use crate::error::Error;
+use crate::error::Result;
+
+use super::bgnbd::A_ONE_STEP;
+use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::histogram::{Histogram, Prepared};
+use super::special::{hyp2f1, hyp2f1_many, ln_gamma, logistic_of_neg, softplus, Real};
+use super::{check_horizon, check_param, finite, Customer, Problem};
+
+/// MBG/NBD parameters `r, α, a, b`: as BG/NBD, but a customer may also drop out right after
+/// the first purchase, so customers without repeat purchases are not certainly alive.
+///
+/// Batislam, Denizel & Filiztekin (2007), *IJRM* 24(3), with the Wagner & Hoppe (2008)
+/// correction; likelihood and predictions as implemented in lifetimes 0.11.3
+/// (`ModifiedBetaGeoFitter`), with Euler-transformed hypergeometric functions so large
+/// frequencies do not overflow (lifetimes #374).
+///
+/// # Example
+///
+/// ```
+/// use loyalty::clv::{Customer, MbgNbd};
+///
+/// let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614)?;
+/// let c = Customer::new(2.0, 30.43, 38.86)?;
+/// assert!((m.conditional_expected_purchases(&c, 39.0)? - 1.226).abs() < 0.05);
+/// // Unlike BG/NBD, a customer without repeat purchases may have left.
+/// assert!(m.probability_alive(&Customer::new(0.0, 0.0, 38.0)?)? < 1.0);
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "MbgNbdRepr", into = "MbgNbdRepr")
+)]
+pub struct MbgNbd {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MbgNbdRepr {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<MbgNbdRepr> for MbgNbd {
+    type Error = Error;
+    fn try_from(v: MbgNbdRepr) -> Result<MbgNbd> {
+        MbgNbd::new(v.r, v.alpha, v.a, v.b)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<MbgNbd> for MbgNbdRepr {
+    fn from(v: MbgNbd) -> MbgNbdRepr {
+        MbgNbdRepr { r: v.r, alpha: v.alpha, a: v.a, b: v.b }
+    }
+}
+
+impl MbgNbd {
+    /// Parameters `r, α, a, b`, all finite and positive.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
+    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<MbgNbd> {
+        check_param("r", r)?;
+        check_param("alpha", alpha)?;
+        check_param("a", a)?;
+        check_param("b", b)?;
+        Ok(MbgNbd { r, alpha, a, b })
+    }
+
+    /// Shape `r` of the purchase-rate distribution.
+    #[must_use]
+    pub fn r(&self) -> f64 {
+        self.r
+    }
+    /// Rate `α` of the purchase-rate distribution.
+    #[must_use]
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+    /// Beta parameter `a` of the dropout probability.
+    #[must_use]
+    pub fn a(&self) -> f64 {
+        self.a
+    }
+    /// Beta parameter `b` of the dropout probability.
+    #[must_use]
+    pub fn b(&self) -> f64 {
+        self.b
+    }
+
+    /// Maximum-likelihood fit on a histogram of `(x, t_x, T)` patterns.
+    ///
+    /// # Errors
+    ///
+    /// As [`BgNbd::fit`](super::BgNbd::fit).
+    pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<MbgNbd>> {
+        let prep = Prepared::new(histogram)?;
+        let est = estimate(&Likelihood { prep: &prep }, [1.0; 4], options)?;
+        let [r, alpha, a, b] = est.params;
+        let params = MbgNbd::new(r, alpha * prep.scale, a, b)?;
+        let log_likelihood = finite("log-likelihood", params.total_log_likelihood(histogram))?;
+        let p = [params.r, params.alpha, params.a, params.b];
+        Ok(Fit {
+            params,
+            report: FitReport {
+                log_likelihood,
+                iterations: est.iterations,
+                method: est.method,
+                standard_errors: est.standard_errors(&p, prep.weight),
+                customers: histogram.customers(),
+            },
+        })
+    }
+
+    /// Log-likelihood of one customer.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
+    pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        finite(
+            "log-likelihood",
+            ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t),
+        )
+    }
+
+    /// Total log-likelihood of a histogram.
+    #[must_use]
+    pub fn total_log_likelihood(&self, h: &Histogram) -> f64 {
+        h.patterns()
+            .iter()
+            .map(|p| {
+                p.count as f64
+                    * ll(self.r, self.alpha, self.a, self.b, f64::from(p.frequency), p.recency, p.t)
+            })
+            .sum()
+    }
+
+    /// `P(alive | x, t_x, T) = 1/(1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x))`, for every `x`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
+    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        Ok(self.p_alive_unchecked(c.frequency, c.recency, c.t))
+    }
+
+    pub(crate) fn p_alive_unchecked(&self, x: f64, tx: f64, t: f64) -> f64 {
+        let d = (self.r + x) * ((self.alpha + t) / (self.alpha + tx)).ln()
+            + (self.a / (self.b + x)).ln();
+        logistic_of_neg(d)
+    }
+
+    /// Unconditional `E[X(t)] = b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`BgNbd::expected_purchases`](super::BgNbd::expected_purchases).
+    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
+        check_horizon(t)?;
+        // Same bracket as the conditional form at x = 0, T = 0, with prefactor b/(a−1).
+        let scale = self.b / (self.a + self.b);
+        finite("expected purchases", scale * self.conditional_mean(0.0, 0.0, t)?)
+    }
+
+    /// `E[Y(t) | x, t_x, T]`, expected purchases in `(T, T+t]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`MbgNbd::expected_purchases`], plus an invalid customer.
+    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        check_horizon(t)?;
+        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
+        finite("conditional expected purchases", self.conditional_mean(c.frequency, c.t, t)? * pa)
+    }
+
+    /// `(a+b+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(a−1) 2F1(a+b−r, a−1; a+b+x; z)]`.
+    fn conditional_mean(&self, x: f64, big_t: f64, t: f64) -> Result<f64> {
+        if t == 0.0 {
+            return Ok(0.0);
+        }
+        let z = t / (self.alpha + big_t + t);
+        let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
+        let f = |a: f64| -> Result<f64> {
+            let h = hyp2f1(a + self.b - self.r, a - 1.0, a + self.b + x, z)?;
+            let bracket = -(((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
+            Ok((a + self.b + x) / (a - 1.0) * bracket)
+        };
+        if (self.a - 1.0).abs() < A_ONE_STEP {
+            Ok(0.5 * (f(1.0 + A_ONE_STEP)? + f(1.0 - A_ONE_STEP)?))
+        } else {
+            f(self.a)
+        }
+    }
+
+    pub(crate) fn conditional_means(
+        &self,
+        x: f64,
+        big_t: f64,
+        ts: &[f64],
+        zs: &mut [f64],
+        out: &mut [f64],
+    ) -> Result<()> {
+        if (self.a - 1.0).abs() < A_ONE_STEP {
+            for (o, t) in out.iter_mut().zip(ts) {
+                *o = self.conditional_mean(x, big_t, *t)?;
+            }
+            return Ok(());
+        }
+        let a = self.a;
+        for (z, t) in zs.iter_mut().zip(ts) {
+            *z = t / (self.alpha + big_t + t);
+        }
+        hyp2f1_many(a + self.b - self.r, a - 1.0, a + self.b + x, zs, out)?;
+        let k = (a + self.b + x) / (a - 1.0);
+        for (o, t) in out.iter_mut().zip(ts) {
+            let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
+            let h = *o;
+            *o = -k * (((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
+        }
+        Ok(())
+    }
+}
+
+fn ll(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
+    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+    let a2 = ln_gamma(a + b) + ln_gamma(b + x + 1.0) - ln_gamma(b) - ln_gamma(a + b + x + 1.0);
+    let a3 = -(r + x) * (alpha + t).ln();
+    let a4 = a.ln() - (b + x).ln() + (r + x) * ((alpha + t).ln() - (alpha + tx).ln());
+    a1 + a2 + a3 + softplus(a4)
+}
+
+pub(crate) struct Likelihood<'a> {
+    pub prep: &'a Prepared,
+}
+
+impl Objective<4> for Likelihood<'_> {
+    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
+        let [r, alpha, a, b] = p;
+        let prep = self.prep;
+        let lg_r = r.ln_gamma();
+        let lg_b = b.ln_gamma();
+        let lg_ab = (a + b).ln_gamma();
+        let r_ln_alpha = r * alpha.ln();
+        let ln_a = a.ln();
+        let mut per_x = Vec::with_capacity(prep.xs.len());
+        for &x in &prep.xs {
+            let rx = r + x;
+            let a12 = rx.ln_gamma() - lg_r + r_ln_alpha + lg_ab + (b + (x + 1.0)).ln_gamma()
+                - lg_b
+                - (a + b + (x + 1.0)).ln_gamma();
+            per_x.push((a12, rx, ln_a - (b + x).ln()));
+        }
+        let ln_at: Vec<D> = prep.times.iter().map(|&u| (alpha + u).ln()).collect();
+        let mut total = D::cst(0.0);
+        for row in &prep.rows {
+            let (a12, rx, c4) = *per_x.get(row.x as usize)?;
+            let lt = *ln_at.get(row.t as usize)?;
+            let ltx = *ln_at.get(row.tx as usize)?;
+            let l = a12 - rx * lt + softplus(c4 + rx * (lt - ltx));
+            total = total + l * row.w;
+        }
+        let f = -(total / prep.weight);
+        f.val().is_finite().then_some(f)
+    }
+
+    /// Hand-derived gradient, as BG/NBD's (the softplus term applies to every row here).
+    fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
+        use super::special::Dual;
+        let [r, alpha, a, b] = p;
+        let prep = self.prep;
+        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        let [rd, alphad, ad, bd] = vars;
+        let lg_r = rd.ln_gamma();
+        let lg_b = bd.ln_gamma();
+        let lg_ab = (ad + bd).ln_gamma();
+        let r_ln_alpha = rd * alphad.ln();
+        let mut per_x = Vec::with_capacity(prep.xs.len());
+        for &x in &prep.xs {
+            let a12 = (rd + x).ln_gamma() - lg_r + r_ln_alpha + lg_ab + (bd + (x + 1.0)).ln_gamma()
+                - lg_b
+                - (ad + bd + (x + 1.0)).ln_gamma();
+            per_x.push((a12, a.ln() - (b + x).ln()));
+        }
+        let lq: Vec<(f64, f64)> =
+            prep.times.iter().map(|&u| ((alpha + u).ln(), 1.0 / (alpha + u))).collect();
+        let mut sums = vec![[0.0_f64; 7]; prep.xs.len()];
+        for row in &prep.rows {
+            let s = sums.get_mut(row.x as usize)?;
+            let &(l_t, q_t) = lq.get(row.t as usize)?;
+            let &(l_tx, q_tx) = lq.get(row.tx as usize)?;
+            let c4 = per_x.get(row.x as usize)?.1;
+            let w = row.w;
+            let dl = l_tx - l_t;
+            let d = c4 - (r + row.xf) * dl;
+            let e = (-d.abs()).exp();
+            let sp = d.max(0.0) + (1.0 + e).ln();
+            let sigma = if d > 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
+            s[0] += w;
+            s[1] += w * l_t;
+            s[2] += w * q_t;
+            s[3] += w * sp;
+            s[4] += w * sigma;
+            s[5] += w * sigma * dl;
+            s[6] += w * sigma * (q_tx - q_t);
+        }
+        let mut ll = 0.0;
+        let mut g = [0.0; 4];
+        for ((&x, (a12, _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
+            let rx = r + x;
+            ll += s[0] * a12.v - rx * s[1] + s[3];
+            g[0] += s[0] * a12.d[0] - s[1] - s[5];
+            g[1] += s[0] * a12.d[1] - rx * s[2] - rx * s[6];
+            g[2] += s[0] * a12.d[2] + s[4] / a;
+            g[3] += s[0] * a12.d[3] - s[4] / (b + x);
+        }
+        let f = -ll / prep.weight;
+        let g = g.map(|v| -v / prep.weight);
+        (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::special::Dual;
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0).unwrap(),
+            Customer::new(2.0, 30.43, 38.86).unwrap(),
+            Customer::new(300.0, 20.0, 38.0).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood { prep: &prep };
+        let p = [0.5, 0.16, 0.9, 1.6];
+        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        let g = obj.mean_nll(duals).unwrap();
+        for i in 0..4 {
+            let step = 1e-6 * p[i];
+            let (mut up, mut dn) = (p, p);
+            up[i] += step;
+            dn[i] -= step;
+            let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
+            assert!(
+                (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "param {i}: {} vs {fd}",
+                g.d[i]
+            );
+        }
+    }
+
+    #[test]
+    fn hand_gradient_equals_dual_gradient() {
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0).unwrap(),
+            Customer::new(2.0, 30.43, 38.86).unwrap(),
+            Customer::new(2.0, 10.0, 38.86).unwrap(),
+            Customer::new(300.0, 20.0, 38.0).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood { prep: &prep };
+        for p in [[0.5, 0.16, 0.9, 1.6], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
+            let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+            let want = obj.mean_nll(duals).unwrap();
+            let (f, g) = obj.mean_nll_grad(p).unwrap();
+            assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0));
+            for (i, (gi, wi)) in g.iter().zip(want.d).enumerate() {
+                assert!((gi - wi).abs() < 1e-10 * wi.abs().max(1.0), "{p:?} {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn unconditional_equals_direct_formula() {
+        // b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))], untransformed.
+        let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614).unwrap();
+        let t = 20.0;
+        let (r, al, a, b): (f64, f64, f64, f64) = (0.525, 6.183, 0.891, 1.614);
+        let direct = b / (a - 1.0)
+            * (1.0 - (al / (al + t)).powf(r) * hyp2f1(r, b + 1.0, a + b, t / (al + t)).unwrap());
+        let got = m.expected_purchases(t).unwrap();
+        assert!((got / direct - 1.0).abs() < 1e-12, "{got} vs {direct}");
+    }
+}

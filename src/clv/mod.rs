@@ -1,0 +1,275 @@
+//! Predictive customer lifetime value: the "buy till you die" models BG/NBD, MBG/NBD and
+//! Pareto/NBD for the purchase process and Gamma-Gamma for spend, fitted by maximum likelihood
+//! and scored in batch.
+//!
+//! # Overview
+//!
+//! A customer who has not bought for a while may be gone for good or merely between
+//! purchases. The models here read each customer's purchase history as three numbers (the
+//! lifetimes "summary"): `frequency` `x`, the number of **repeat** purchases; `recency`
+//! `t_x`, the time from the first to the last purchase; and `T`, the time from the first
+//! purchase to the end of the observation window, all in one time unit (a "model period", for
+//! example weeks). From these they estimate how likely each customer is to be still active
+//! ([`BgNbd::probability_alive`]), how many purchases each will make in a horizon
+//! ([`BgNbd::conditional_expected_purchases`]) and, with the average spend of the repeat
+//! purchases ([`GammaGamma`]), what each is worth ([`ClvOptions`], [`score`]).
+//!
+//! | Type | Model |
+//! |---|---|
+//! | [`BgNbd`] | BG/NBD, Fader, Hardie & Lee (2005) "Counting your customers the easy way" |
+//! | [`MbgNbd`] | MBG/NBD, Batislam, Denizel & Filiztekin (2007) |
+//! | [`ParetoNbd`] | Pareto/NBD, Schmittlein, Morrison & Colombo (1987); Fader & Hardie note 009 |
+//! | [`GammaGamma`] | spend, Fader, Hardie & Lee (2005, JMR); Fader & Hardie (2013) note 025 |
+//!
+//! Fits take a [`Histogram`] (identical `(x, t_x, T)` rows counted once; mergeable across
+//! partitions) and [`FitOptions`] and return a [`Fit`]: the parameters and a [`FitReport`]
+//! with the total log-likelihood, the iteration count, the optimiser and standard errors. A fit
+//! that does not converge is an error, never a silently returned start point.
+//!
+//! # Example
+//!
+//! ```
+//! use loyalty::clv::{BgNbd, Customer, GammaGamma, ClvOptions, TransactionModel, score};
+//!
+//! // Parameters published for the CDNOW data set (weeks).
+//! let bg = BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262)?;
+//! let regular = Customer::new(26.0, 30.86, 31.0)?.with_monetary_value(32.0);
+//! let lapsed = Customer::new(26.0, 5.0, 31.0)?.with_monetary_value(32.0);
+//! assert!(bg.probability_alive(&regular)? > 0.9);
+//! assert!(bg.probability_alive(&lapsed)? < 0.01);
+//!
+//! // 12 months of value, 1 % monthly discount, weekly model (4.345 weeks per month).
+//! let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
+//! let scores = score(
+//!     &TransactionModel::BgNbd(bg),
+//!     &spend,
+//!     &[regular, lapsed],
+//!     &ClvOptions::default(),
+//! )?;
+//! assert!(scores[0].clv > 100.0 * scores[1].clv);
+//! # Ok::<(), loyalty::Error>(())
+//! ```
+//!
+//! # Numerics
+//!
+//! Likelihoods are evaluated in log space (log-sum-exp, differences of `ln Γ`), predictions
+//! use Euler-transformed Gauss hypergeometric functions ([`hyp2f1`]) whose series have small
+//! parameters whatever the frequency, `P(alive)` is a logistic of a log-ratio (exactly 0 or 1
+//! at the extremes), and removable singularities (`a = 1` in BG/NBD and MBG/NBD, `s = 1` in
+//! Pareto/NBD) are handled. Nothing returns NaN or infinity: a computation that cannot be
+//! carried out returns [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) or
+//! [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence).
+//!
+//! # References
+//!
+//! - Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the
+//!   Pareto/NBD model", *Marketing Science* 24(2).
+//! - Fader, Hardie & Lee (2005), "RFM and CLV: using iso-value curves for customer base
+//!   analysis", *JMR* 42(4).
+//! - Schmittlein, Morrison & Colombo (1987), "Counting your customers: who are they and what
+//!   will they do next?", *Management Science* 33(1).
+//! - Batislam, Denizel & Filiztekin (2007), "Empirical validation and comparison of models for
+//!   customer base analysis", *IJRM* 24(3); Wagner & Hoppe (2008) erratum.
+//! - Fader & Hardie, technical notes 004, 008, 009, 021, 025, 027
+//!   (<https://www.brucehardie.com/notes/>).
+//! - lifetimes 0.11.3 (Python), whose API, parameter names and CLV convention are mirrored.
+
+mod batch;
+mod bgnbd;
+mod fit;
+mod gamma_gamma;
+mod histogram;
+mod mbgnbd;
+mod optim;
+mod pareto_nbd;
+mod special;
+mod value;
+
+pub use batch::{score, score_into, Score, TransactionModel};
+pub use bgnbd::BgNbd;
+pub use fit::{Fit, FitOptions, FitReport, Method};
+pub use gamma_gamma::GammaGamma;
+pub use histogram::{Histogram, Pattern};
+pub use mbgnbd::MbgNbd;
+pub use pareto_nbd::ParetoNbd;
+pub use special::hyp2f1;
+pub use value::{ClvOptions, PeriodUnit};
+
+use crate::error::{Error, Result};
+
+/// One customer's purchase summary (lifetimes' `frequency, recency, T, monetary_value`).
+///
+/// A passive record: fields are public and checked where used. All times are in the model's
+/// period (the unit the model is fitted in).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Customer {
+    /// Number of repeat purchase periods `x` (a non-negative integer, stored as `f64` as in
+    /// lifetimes' summaries).
+    pub frequency: f64,
+    /// Time from the first to the last purchase `t_x` (0 when `frequency` is 0).
+    pub recency: f64,
+    /// Time from the first purchase to the end of the observation window `T`.
+    pub t: f64,
+    /// Mean spend per repeat purchase period (0 when `frequency` is 0); used by
+    /// [`GammaGamma`] and CLV only.
+    pub monetary_value: f64,
+}
+
+/// A problem found in a record: field, value, reason.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    field: &'static str,
+    value: f64,
+    reason: &'static str,
+}
+
+impl Problem {
+    #[cold]
+    pub(crate) fn at(self, index: usize) -> Error {
+        Error::invalid_record(index, self.field, self.value, self.reason)
+    }
+
+    #[cold]
+    pub(crate) fn single(self) -> Error {
+        Error::invalid(self.field, self.value, self.reason)
+    }
+}
+
+impl Customer {
+    /// A customer without monetary value.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) as [`Customer::validate`].
+    pub fn new(frequency: f64, recency: f64, t: f64) -> Result<Customer> {
+        let c = Customer { frequency, recency, t, monetary_value: 0.0 };
+        c.check_transactions().map_err(Problem::single)?;
+        Ok(c)
+    }
+
+    /// The same customer with a mean repeat spend.
+    #[must_use]
+    pub fn with_monetary_value(self, monetary_value: f64) -> Customer {
+        Customer { monetary_value, ..self }
+    }
+
+    /// Checks the purchase summary: `frequency`, `recency` and `T` finite and non-negative,
+    /// `frequency` an integer (at most `u32::MAX`), `recency <= T`, and `recency = 0` when
+    /// `frequency = 0` (lifetimes' checks). The monetary value is checked only where it is
+    /// used.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.check_transactions().map_err(Problem::single)
+    }
+
+    pub(crate) fn check_transactions(&self) -> std::result::Result<(), Problem> {
+        let p = |field, value, reason| Err(Problem { field, value, reason });
+        for (field, v) in [("frequency", self.frequency), ("recency", self.recency), ("T", self.t)]
+        {
+            if !v.is_finite() {
+                return p(field, v, "must be finite");
+            }
+            if v < 0.0 {
+                return p(field, v, "must not be negative");
+            }
+        }
+        if self.frequency.fract() != 0.0 || self.frequency > f64::from(u32::MAX) {
+            return p("frequency", self.frequency, "must be a whole number of repeat purchases");
+        }
+        if self.recency > self.t {
+            return p("recency", self.recency, "must not exceed T");
+        }
+        if self.frequency == 0.0 && self.recency != 0.0 {
+            return p("recency", self.recency, "must be 0 when frequency is 0");
+        }
+        Ok(())
+    }
+
+    /// Checks the monetary value for spend models: finite, non-negative, and positive for a
+    /// repeat buyer.
+    pub(crate) fn check_monetary(&self) -> std::result::Result<(), Problem> {
+        let m = self.monetary_value;
+        if !m.is_finite() || m < 0.0 {
+            return Err(Problem {
+                field: "monetary_value",
+                value: m,
+                reason: "must be finite and not negative",
+            });
+        }
+        if self.frequency > 0.0 && m <= 0.0 {
+            return Err(Problem {
+                field: "monetary_value",
+                value: m,
+                reason: "must be positive for a repeat buyer",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks a horizon argument `t`.
+pub(crate) fn check_horizon(t: f64) -> Result<()> {
+    if !(t.is_finite() && t >= 0.0) {
+        return Err(Error::invalid("t", t, "horizon must be finite and not negative"));
+    }
+    Ok(())
+}
+
+/// Checks a model parameter.
+pub(crate) fn check_param(name: &'static str, v: f64) -> Result<()> {
+    if !(v.is_finite() && v > 0.0) {
+        return Err(Error::invalid(name, v, "must be finite and positive"));
+    }
+    Ok(())
+}
+
+/// A finite result or a numerical error.
+pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(special::numerical(what, format!("result is {v}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn customer_validation_names_the_field() {
+        let cases = [
+            (-1.0, 0.0, 1.0, "frequency"),
+            (f64::NAN, 0.0, 1.0, "frequency"),
+            (1.5, 0.5, 1.0, "frequency"),
+            (1.0, -0.5, 1.0, "recency"),
+            (1.0, 2.0, 1.0, "recency"),
+            (0.0, 0.5, 1.0, "recency"),
+            (1.0, 0.5, f64::INFINITY, "T"),
+        ];
+        for (x, tx, t, field) in cases {
+            let e = Customer::new(x, tx, t).unwrap_err();
+            match e.kind() {
+                ErrorKind::InvalidInput { field: f, .. } => assert_eq!(*f, field, "{e}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(Customer::new(0.0, 0.0, 0.0).is_ok());
+    }
+
+    #[test]
+    fn monetary_checks() {
+        let c = Customer::new(2.0, 1.0, 3.0).unwrap();
+        assert!(c.with_monetary_value(0.0).check_monetary().is_err());
+        assert!(c.with_monetary_value(-1.0).check_monetary().is_err());
+        assert!(c.with_monetary_value(f64::NAN).check_monetary().is_err());
+        assert!(c.with_monetary_value(3.0).check_monetary().is_ok());
+        let new = Customer::new(0.0, 0.0, 3.0).unwrap();
+        assert!(new.check_monetary().is_ok());
+    }
+}

@@ -1,0 +1,425 @@
+//! Pareto/NBD (Schmittlein, Morrison & Colombo 1987; Fader & Hardie note 009).
+
+#[cfg(feature = "serde")]
+use crate::error::Error;
+use crate::error::Result;
+
+use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::histogram::{Histogram, Prepared};
+use super::special::{
+    hyp2f1_one, logistic_of_neg, softplus, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
+};
+use super::{check_horizon, check_param, finite, Customer, Problem};
+
+/// Pareto/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while alive, exponential lifetime
+/// with rate `μ ~ Gamma(s, β)`.
+///
+/// Likelihood of note 009 (eqs. 18–20) evaluated in the Euler-transformed form of
+/// `clv-models.md` §8.3: with `H(τ) = 2F1(1, r+x; r+s+x+1; (α−β)/(α+τ))` for `α ≥ β`, else
+/// `(1−z_τ) 2F1(1, s+1; r+s+x+1; z_τ)` with `z_τ = (β−α)/(β+τ)`, every series has first
+/// parameter 1 and positive, shrinking terms, and
+/// `K = H(t_x) ((α+T)/(α+t_x))^(r+x) ((β+T)/(β+t_x))^s − H(T)` gives
+/// `P(alive) = 1/(1 + s K/(r+s+x))` and
+/// `ln L = ln Γ(r+x) − ln Γ(r) + r ln α + s ln β − (r+x) ln(α+T) − s ln(β+T) − ln P(alive)`.
+/// `α = β` (all series equal 1) and `t_x = T` (`K = 0`) need no special case, and `K` is handled
+/// in logs so large frequencies neither overflow nor lose precision.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::clv::{Customer, ParetoNbd};
+///
+/// let m = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150)?;
+/// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
+/// assert!((m.probability_alive(&c1516)? - 0.997874).abs() < 1e-4);
+/// assert!((m.expected_purchases(52.0)? - 1.473434).abs() < 1e-3);
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "ParetoNbdRepr", into = "ParetoNbdRepr")
+)]
+pub struct ParetoNbd {
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParetoNbdRepr {
+    r: f64,
+    alpha: f64,
+    s: f64,
+    beta: f64,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ParetoNbdRepr> for ParetoNbd {
+    type Error = Error;
+    fn try_from(v: ParetoNbdRepr) -> Result<ParetoNbd> {
+        ParetoNbd::new(v.r, v.alpha, v.s, v.beta)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ParetoNbd> for ParetoNbdRepr {
+    fn from(v: ParetoNbd) -> ParetoNbdRepr {
+        ParetoNbdRepr { r: v.r, alpha: v.alpha, s: v.s, beta: v.beta }
+    }
+}
+
+/// `ln K` of the likelihood (`None` when `K = 0`), generic for the fit.
+#[allow(clippy::too_many_arguments)]
+fn ln_k<D: Real>(
+    rx: D,
+    s: D,
+    big_c: D,
+    b_series: D,
+    alpha_ge_beta: bool,
+    (z_tx, la_tx, lb_tx): (D, D, D),
+    (z_t, la_t, lb_t): (D, D, D),
+) -> Result<Option<D>> {
+    let h = |z: D| -> Result<D> {
+        let f = hyp2f1_one(b_series, big_c, z, MAX_SERIES_TERMS)?;
+        Ok(if alpha_ge_beta { f } else { (D::cst(1.0) - z) * f })
+    };
+    let h_tx = h(z_tx)?;
+    let h_t = h(z_t)?;
+    let e = rx * (la_t - la_tx) + s * (lb_t - lb_tx);
+    let ratio = h_t / h_tx * (-e).exp();
+    if ratio.val().is_nan() || ratio.val() >= 1.0 {
+        return Ok(None);
+    }
+    Ok(Some(e + h_tx.ln() + (-ratio).ln_1p()))
+}
+
+impl ParetoNbd {
+    /// Parameters `r, α, s, β` (lifetimes' names), all finite and positive.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
+    pub fn new(r: f64, alpha: f64, s: f64, beta: f64) -> Result<ParetoNbd> {
+        check_param("r", r)?;
+        check_param("alpha", alpha)?;
+        check_param("s", s)?;
+        check_param("beta", beta)?;
+        Ok(ParetoNbd { r, alpha, s, beta })
+    }
+
+    /// Shape `r` of the purchase rate.
+    #[must_use]
+    pub fn r(&self) -> f64 {
+        self.r
+    }
+    /// Rate `α` of the purchase rate.
+    #[must_use]
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+    /// Shape `s` of the dropout rate.
+    #[must_use]
+    pub fn s(&self) -> f64 {
+        self.s
+    }
+    /// Rate `β` of the dropout rate.
+    #[must_use]
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// Maximum-likelihood fit on a histogram of `(x, t_x, T)` patterns.
+    ///
+    /// # Errors
+    ///
+    /// As [`BgNbd::fit`](super::BgNbd::fit).
+    pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<ParetoNbd>> {
+        let prep = Prepared::new(histogram)?;
+        let est = estimate(&Likelihood::new(&prep), [1.0; 4], options)?;
+        let [r, alpha, s, beta] = est.params;
+        let params = ParetoNbd::new(r, alpha * prep.scale, s, beta * prep.scale)?;
+        let log_likelihood = finite("log-likelihood", params.total_log_likelihood(histogram)?)?;
+        let p = [params.r, params.alpha, params.s, params.beta];
+        Ok(Fit {
+            params,
+            report: FitReport {
+                log_likelihood,
+                iterations: est.iterations,
+                method: est.method,
+                standard_errors: est.standard_errors(&p, prep.weight),
+                customers: histogram.customers(),
+            },
+        })
+    }
+
+    fn parts(&self, x: f64, tx: f64, t: f64) -> Result<(f64, Option<f64>)> {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let rx = r + x;
+        let c = r + s + x + 1.0;
+        let ge = alpha >= beta;
+        let (m, d, b_series) =
+            if ge { (alpha, alpha - beta, rx) } else { (beta, beta - alpha, s + 1.0) };
+        let at = |tau: f64| (d / (m + tau), (alpha + tau).ln(), (beta + tau).ln());
+        let base = super::special::ln_gamma(rx) - super::special::ln_gamma(r)
+            + r * alpha.ln()
+            + s * beta.ln()
+            - rx * (alpha + t).ln()
+            - s * (beta + t).ln();
+        let lk = if tx == t { None } else { ln_k(rx, s, c, b_series, ge, at(tx), at(t))? };
+        Ok((base, lk.map(|lk| (s / (r + s + x)).ln() + lk)))
+    }
+
+    /// Log-likelihood of one customer.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer;
+    /// [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence) when a series cannot be
+    /// summed (`min(α, β)` tiny relative to `max(α, β)`).
+    pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        let (base, lk) = self.parts(c.frequency, c.recency, c.t)?;
+        finite("log-likelihood", base + lk.map_or(0.0, softplus))
+    }
+
+    /// Total log-likelihood of a histogram.
+    ///
+    /// # Errors
+    ///
+    /// As [`ParetoNbd::log_likelihood`].
+    pub fn total_log_likelihood(&self, h: &Histogram) -> Result<f64> {
+        let mut total = 0.0;
+        for p in h.patterns() {
+            let (base, lk) = self.parts(f64::from(p.frequency), p.recency, p.t)?;
+            total += p.count as f64 * (base + lk.map_or(0.0, softplus));
+        }
+        finite("log-likelihood", total)
+    }
+
+    /// `P(alive | x, t_x, T)` (note 009 eq. 21 via the Euler form), exactly 1 when `t_x = T`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ParetoNbd::log_likelihood`].
+    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        self.p_alive_unchecked(c.frequency, c.recency, c.t)
+    }
+
+    pub(crate) fn p_alive_unchecked(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        let (_, lk) = self.parts(x, tx, t)?;
+        Ok(lk.map_or(1.0, logistic_of_neg))
+    }
+
+    /// `[1 − (β/(β+t))^(s−1)]/(s−1)` with its limit `ln((β+t)/β)` at `s = 1`, computed with
+    /// `expm1` so it is accurate for any `s`.
+    fn dropout_integral(&self, beta: f64, t: f64) -> f64 {
+        if t == 0.0 {
+            // Exactly 0 (not −0 from −expm1(0)).
+            return 0.0;
+        }
+        let l = (beta / (beta + t)).ln();
+        let u = self.s - 1.0;
+        if u == 0.0 {
+            -l
+        } else {
+            -(u * l).exp_m1() / u
+        }
+    }
+
+    /// Unconditional `E[X(t)] = rβ/(α(s−1)) [1 − (β/(β+t))^(s−1)]` (SMC 1987; note 009).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid `t`.
+    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
+        check_horizon(t)?;
+        finite(
+            "expected purchases",
+            self.r * self.beta / self.alpha * self.dropout_integral(self.beta, t),
+        )
+    }
+
+    /// `E[Y(t) | x, t_x, T] = (r+x)(β+T)/((α+T)(s−1)) [1 − ((β+T)/(β+T+t))^(s−1)] P(alive)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ParetoNbd::log_likelihood`], plus an invalid `t`.
+    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        check_horizon(t)?;
+        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t)?;
+        finite("conditional expected purchases", self.alive_mean(c.frequency, c.t, t) * pa)
+    }
+
+    pub(crate) fn alive_mean(&self, x: f64, big_t: f64, t: f64) -> f64 {
+        (self.r + x) * (self.beta + big_t) / (self.alpha + big_t)
+            * self.dropout_integral(self.beta + big_t, t)
+    }
+}
+
+pub(crate) struct Likelihood<'a> {
+    prep: &'a Prepared,
+    /// Distinct (frequency index, time index) pairs whose series `H` a row needs: far fewer
+    /// than rows, since `H(τ)` depends on the pattern only through `x` and `τ`.
+    pairs: Vec<(u32, u32)>,
+    /// Per row, the pair indices of `H(t_x)` and `H(T)` (unused when `t_x = T`).
+    row_pairs: Vec<(u32, u32)>,
+}
+
+impl<'a> Likelihood<'a> {
+    pub(crate) fn new(prep: &'a Prepared) -> Self {
+        let mut pairs: Vec<(u32, u32)> = prep
+            .rows
+            .iter()
+            .filter(|r| r.tx != r.t)
+            .flat_map(|r| [(r.x, r.tx), (r.x, r.t)])
+            .collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        let find = |p: (u32, u32)| pairs.partition_point(|q| *q < p) as u32;
+        let row_pairs = prep.rows.iter().map(|r| (find((r.x, r.tx)), find((r.x, r.t)))).collect();
+        Likelihood { prep, pairs, row_pairs }
+    }
+}
+
+impl Objective<4> for Likelihood<'_> {
+    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
+        let [r, alpha, s, beta] = p;
+        let prep = self.prep;
+        let ge = alpha.val() >= beta.val();
+        let (m, d) = if ge { (alpha, alpha - beta) } else { (beta, beta - alpha) };
+        let lg_r = r.ln_gamma();
+        let head = r * alpha.ln() + s * beta.ln() - lg_r;
+        let ln_s = s.ln();
+        // Per distinct x: ln Γ(r+x), r+x, ln(s/(r+s+x)), the series' b and c.
+        let per_x: Vec<(D, D, D, D, D)> = prep
+            .xs
+            .iter()
+            .map(|&x| {
+                let rx = r + x;
+                let rsx = rx + s;
+                let b_series = if ge { rx } else { s + 1.0 };
+                (rx.ln_gamma(), rx, ln_s - rsx.ln(), b_series, rsx + 1.0)
+            })
+            .collect();
+        let per_t: Vec<(D, D, D)> =
+            prep.times.iter().map(|&u| (d / (m + u), (alpha + u).ln(), (beta + u).ln())).collect();
+        let mut hs = Vec::with_capacity(self.pairs.len());
+        for &(ix, it) in &self.pairs {
+            let &(_, _, _, b_series, c_series) = per_x.get(ix as usize)?;
+            let z = per_t.get(it as usize)?.0;
+            let f = hyp2f1_one(b_series, c_series, z, FIT_SERIES_TERMS).ok()?;
+            hs.push(if ge { f } else { (D::cst(1.0) - z) * f });
+        }
+        let mut total = D::cst(0.0);
+        for (row, &(p_tx, p_t)) in prep.rows.iter().zip(&self.row_pairs) {
+            let &(lg_rx, rx, ln_c, _, _) = per_x.get(row.x as usize)?;
+            let (_, la_t, lb_t) = *per_t.get(row.t as usize)?;
+            let mut l = lg_rx + head - rx * la_t - s * lb_t;
+            if row.tx != row.t {
+                let (_, la_tx, lb_tx) = *per_t.get(row.tx as usize)?;
+                let h_tx = *hs.get(p_tx as usize)?;
+                let h_t = *hs.get(p_t as usize)?;
+                let e = rx * (la_t - la_tx) + s * (lb_t - lb_tx);
+                if e.val() < 300.0 {
+                    // K = H(t_x) e^E − H(T) ≥ 0; two transcendental calls per row.
+                    let k = h_tx * e.exp() - h_t;
+                    if k.val() > 0.0 {
+                        l = l + (ln_c.exp() * k).ln_1p();
+                    }
+                } else {
+                    let ratio = h_t / h_tx * (-e).exp();
+                    let lk = e + h_tx.ln() + (-ratio).ln_1p();
+                    l = l + softplus(ln_c + lk);
+                }
+            }
+            total = total + l * row.w;
+        }
+        let f = -(total / prep.weight);
+        f.val().is_finite().then_some(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::special::{hyp2f1, ln_gamma, Dual};
+
+    /// Note 009 eqs. 18–20 directly (untransformed), for moderate inputs.
+    fn ll_direct(m: &ParetoNbd, x: f64, tx: f64, t: f64) -> f64 {
+        let (r, al, s, be) = (m.r, m.alpha, m.s, m.beta);
+        let rsx = r + s + x;
+        let a0 = if al >= be {
+            hyp2f1(rsx, s + 1.0, rsx + 1.0, (al - be) / (al + tx)).unwrap() / (al + tx).powf(rsx)
+                - hyp2f1(rsx, s + 1.0, rsx + 1.0, (al - be) / (al + t)).unwrap()
+                    / (al + t).powf(rsx)
+        } else {
+            hyp2f1(rsx, r + x, rsx + 1.0, (be - al) / (be + tx)).unwrap() / (be + tx).powf(rsx)
+                - hyp2f1(rsx, r + x, rsx + 1.0, (be - al) / (be + t)).unwrap() / (be + t).powf(rsx)
+        };
+        let l = (ln_gamma(r + x) - ln_gamma(r) + r * al.ln() + s * be.ln()).exp()
+            * (1.0 / ((al + t).powf(r + x) * (be + t).powf(s)) + s / rsx * a0);
+        l.ln()
+    }
+
+    #[test]
+    fn euler_form_equals_note_009() {
+        for (r, al, s, be) in
+            [(0.55, 10.58, 0.61, 11.67), (0.55, 12.0, 0.61, 4.0), (1.2, 3.0, 2.0, 3.0)]
+        {
+            let m = ParetoNbd::new(r, al, s, be).unwrap();
+            for (x, tx, t) in
+                [(0.0, 0.0, 39.0), (1.0, 1.5, 12.0), (5.0, 20.0, 39.0), (3.0, 10.0, 10.0)]
+            {
+                let got = m.log_likelihood(&Customer::new(x, tx, t).unwrap()).unwrap();
+                let want = ll_direct(&m, x, tx, t);
+                assert!((got - want).abs() < 1e-10 * want.abs().max(1.0), "{got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0).unwrap(),
+            Customer::new(2.0, 30.43, 38.86).unwrap(),
+            Customer::new(400.0, 20.0, 38.0).unwrap(),
+            Customer::new(3.0, 38.0, 38.0).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood::new(&prep);
+        for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1]] {
+            let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+            let g = obj.mean_nll(duals).unwrap();
+            for i in 0..4 {
+                let step = 1e-6 * p[i];
+                let (mut up, mut dn) = (p, p);
+                up[i] += step;
+                dn[i] -= step;
+                let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
+                assert!(
+                    (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                    "{p:?} {i}: {} vs {fd}",
+                    g.d[i]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn s_equal_one_limit() {
+        let at = |s: f64| ParetoNbd::new(0.55, 10.58, s, 11.67).unwrap();
+        let v = at(1.0).expected_purchases(39.0).unwrap();
+        let near = 0.5
+            * (at(1.0 + 1e-6).expected_purchases(39.0).unwrap()
+                + at(1.0 - 1e-6).expected_purchases(39.0).unwrap());
+        assert!((v - near).abs() < 1e-9);
+        assert!((v - 0.55 * 11.67 / 10.58 * (50.67f64 / 11.67).ln()).abs() < 1e-12);
+    }
+}
