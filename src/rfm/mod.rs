@@ -86,8 +86,8 @@ pub use holdout::{calibration_and_holdout, CalibrationHoldout, HoldoutRow};
 pub use index::{Derivative, LoyaltyIndex, LoyaltyWeights, Saturation};
 pub use period::{MonthLength, Period, PeriodUnit};
 pub use score::{
-    Binning, Dimension, RfmMeasures, RfmScore, RfmScorer, RfmScores, RfmValues, ScoreMethod,
-    ScoreOptions, ScoreWarning, Thresholds,
+    Binning, Dimension, RfmFrequency, RfmMeasures, RfmMonetary, RfmScore, RfmScorer, RfmScores,
+    RfmValues, ScoreMethod, ScoreOptions, ScoreWarning, Thresholds,
 };
 pub use segment::{SegmentId, SegmentMap, SegmentRule};
 #[cfg(feature = "rayon")]

@@ -708,7 +708,7 @@ impl Ctx<'_> {
             }
         }
         for (a, &c) in counts.iter().enumerate().take(usize::from(k)) {
-            if c == 0 {
+            if c == 0 && !group.is_empty() {
                 self.warnings.push(ScoreWarning::EmptyBin {
                     dimension: dim,
                     score: score(a as u8 + 1),
