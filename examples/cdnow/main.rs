@@ -3,6 +3,7 @@
 //! `cargo run --release --example cdnow [PATH]` (default: `examples/data/CDNOW_master.txt`).
 
 mod data;
+mod rfm;
 
 use std::process::ExitCode;
 
@@ -18,5 +19,6 @@ fn main() -> ExitCode {
         }
     };
     println!("CDNOW: {} purchases", log.len());
+    rfm::report(&log);
     ExitCode::SUCCESS
 }

@@ -55,12 +55,13 @@
 //! assert_eq!(summary.get(&"cy").unwrap().frequency(), 1);
 //! assert_eq!(summary.get(&"cy").unwrap().total_spend(), Decimal::new(12500, 2));
 //!
-//! let scores = RfmScorer::new(ScoreOptions::default().bins(3)?)?
+//! let scores = RfmScorer::new(ScoreOptions::default().bins(3))?
 //!     .score_summary(&summary, RfmMeasures::default())?;
 //! let ann = scores.scores()[0]; // rows are in customer order: ann, bob, cy
-//! assert_eq!((ann.r(), ann.f(), ann.m()), (2, 3, 2));
+//! assert_eq!((ann.r(), ann.f(), ann.m()), (2, 2, 2));
 //! assert_eq!(scores.scores()[2].r(), 3); // cy bought most recently
-//! assert!(SegmentMap::eleven_segments().segment(ann).is_err()); // a 5-bin map needs 5 bins
+//! // The 11-segment preset is a 5 × 5 × 5 map: 3-bin scores are refused, not misread.
+//! assert!(SegmentMap::eleven_segments().assign(&scores).is_err());
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 //!
