@@ -268,13 +268,17 @@ pub struct CustomerSummary<K> {
     t: f64,
     recency_periods: u32,
     t_periods: u32,
-    monetary_value: Decimal,
+    /// Spend of what frequency counts; monetary value is `spend / divisor` (0 when the
+    /// divisor is 0), computed on demand: the division is the costly part of a row.
+    spend: Decimal,
+    divisor: u32,
     purchase_periods: u32,
     orders: u32,
     total_spend: Decimal,
     first_purchase_amount: Decimal,
-    first_purchase: NaiveDateTime,
-    last_purchase: NaiveDateTime,
+    period: Period,
+    first_period: i32,
+    last_period: i32,
 }
 
 #[cfg(feature = "serde")]
@@ -287,13 +291,15 @@ struct CustomerSummaryRepr<K> {
     t: f64,
     recency_periods: u32,
     t_periods: u32,
-    monetary_value: Decimal,
+    spend: Decimal,
+    divisor: u32,
     purchase_periods: u32,
     orders: u32,
     total_spend: Decimal,
     first_purchase_amount: Decimal,
-    first_purchase: NaiveDateTime,
-    last_purchase: NaiveDateTime,
+    period: Period,
+    first_period: i32,
+    last_period: i32,
 }
 
 #[cfg(feature = "serde")]
@@ -303,8 +309,10 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
         let bad = |reason: &str| -> Error {
             ErrorKind::InvalidState { reason: format!("customer summary: {reason}") }.into()
         };
-        if r.recency_periods > r.t_periods {
-            return Err(bad("recency_periods exceeds t_periods"));
+        if r.recency_periods > r.t_periods
+            || i64::from(r.last_period) - i64::from(r.first_period) != i64::from(r.recency_periods)
+        {
+            return Err(bad("periods must satisfy first + recency = last and recency <= T"));
         }
         if !(r.recency.is_finite() && r.t.is_finite() && 0.0 <= r.recency && r.recency <= r.t) {
             return Err(bad("recency and T must be finite with 0 <= recency <= T"));
@@ -312,11 +320,13 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
         if r.purchase_periods == 0 || r.orders < r.purchase_periods {
             return Err(bad("needs at least one purchase period and one order per period"));
         }
-        if r.frequency > r.orders {
-            return Err(bad("frequency exceeds orders"));
+        if r.frequency > r.orders || r.divisor > r.frequency.max(1) {
+            return Err(bad("frequency exceeds orders, or divisor exceeds frequency"));
         }
-        if r.first_purchase > r.last_purchase {
-            return Err(bad("first purchase after last purchase"));
+        if r.period.start(i64::from(r.first_period)).is_none()
+            || r.period.start(i64::from(r.last_period)).is_none()
+        {
+            return Err(bad("purchase periods outside the calendar"));
         }
         Ok(CustomerSummary {
             customer: r.customer,
@@ -325,13 +335,15 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
             t: r.t,
             recency_periods: r.recency_periods,
             t_periods: r.t_periods,
-            monetary_value: r.monetary_value,
+            spend: r.spend,
+            divisor: r.divisor,
             purchase_periods: r.purchase_periods,
             orders: r.orders,
             total_spend: r.total_spend,
             first_purchase_amount: r.first_purchase_amount,
-            first_purchase: r.first_purchase,
-            last_purchase: r.last_purchase,
+            period: r.period,
+            first_period: r.first_period,
+            last_period: r.last_period,
         })
     }
 }
@@ -346,13 +358,15 @@ impl<K> From<CustomerSummary<K>> for CustomerSummaryRepr<K> {
             t: s.t,
             recency_periods: s.recency_periods,
             t_periods: s.t_periods,
-            monetary_value: s.monetary_value,
+            spend: s.spend,
+            divisor: s.divisor,
             purchase_periods: s.purchase_periods,
             orders: s.orders,
             total_spend: s.total_spend,
             first_purchase_amount: s.first_purchase_amount,
-            first_purchase: s.first_purchase,
-            last_purchase: s.last_purchase,
+            period: s.period,
+            first_period: s.first_period,
+            last_period: s.last_period,
         }
     }
 }
@@ -404,10 +418,16 @@ impl<K> CustomerSummary<K> {
     }
 
     /// Monetary value: by default the mean of the repeat periods' spend, 0 without a repeat;
-    /// see [`MonetaryMeasure`].
+    /// see [`MonetaryMeasure`]. Computed on each call from the exact sum (one decimal
+    /// division).
     #[must_use]
     pub fn monetary_value(&self) -> Decimal {
-        self.monetary_value
+        match self.divisor {
+            0 => Decimal::ZERO,
+            1 => self.spend,
+            // Dividing by n >= 2 cannot overflow.
+            n => self.spend / Decimal::from(n),
+        }
     }
 
     /// Distinct purchase periods, first included.
@@ -437,13 +457,14 @@ impl<K> CustomerSummary<K> {
     /// Start of the first purchase period (the date, for daily periods).
     #[must_use]
     pub fn first_purchase(&self) -> NaiveDateTime {
-        self.first_purchase
+        // Checked when the row was made (or deserialized).
+        self.period.start(i64::from(self.first_period)).unwrap_or_default()
     }
 
     /// Start of the last purchase period.
     #[must_use]
     pub fn last_purchase(&self) -> NaiveDateTime {
-        self.last_purchase
+        self.period.start(i64::from(self.last_period)).unwrap_or_default()
     }
 
     /// `(frequency, recency, T, monetary_value)` as `f64`: the input of the CLV models
@@ -456,7 +477,10 @@ impl<K> CustomerSummary<K> {
             recency: self.recency,
             t: self.t,
             // A `Decimal` is at most 7.9e28, always finite as f64.
-            monetary_value: self.monetary_value.to_f64().unwrap_or(0.0),
+            monetary_value: match self.divisor {
+                0 => 0.0,
+                n => self.spend.to_f64().unwrap_or(0.0) / f64::from(n),
+            },
         }
     }
 }
@@ -669,15 +693,6 @@ impl<K> Summary<K> {
     }
 }
 
-/// An exact running sum of decimals as an `i128` mantissa and a scale. Adding two `Decimal`s
-/// directly is several times slower (it goes through 32-bit limbs and a rescale check), and
-/// this loop adds one amount per transaction.
-#[derive(Clone, Copy)]
-struct Sum {
-    mantissa: i128,
-    scale: u32,
-}
-
 /// `10^k` for the scale differences of `Decimal` (at most 28).
 const POW10: [i128; 29] = {
     let mut t = [1i128; 29];
@@ -689,99 +704,126 @@ const POW10: [i128; 29] = {
     t
 };
 
-impl Sum {
-    #[inline]
-    fn of(d: Decimal) -> Sum {
-        Sum { mantissa: d.mantissa(), scale: d.scale() }
-    }
+/// Amounts as `i128` mantissas at one scale shared by the whole pass (the largest scale seen
+/// so far). Adding `Decimal`s directly is several times slower: each addition goes through
+/// 32-bit limbs and a scale check, and this runs once per transaction.
+struct Scale {
+    scale: u32,
+}
 
+impl Scale {
+    /// The mantissa of `d` at the shared scale, or `None` when `d` has a finer scale (the
+    /// caller then rescales every running sum with [`Scale::widen`]).
     #[inline]
-    fn add(&mut self, other: Sum) -> Result<()> {
-        let overflow = || Error::overflow("spend sum");
-        let m = if other.scale == self.scale {
-            other.mantissa
-        } else if other.scale < self.scale {
-            let f = POW10[(self.scale - other.scale) as usize];
-            other.mantissa.checked_mul(f).ok_or_else(overflow)?
+    fn mantissa(&self, d: Decimal) -> Option<Result<i128>> {
+        let s = d.scale();
+        if s == self.scale {
+            Some(Ok(d.mantissa()))
+        } else if s < self.scale {
+            let f = POW10[(self.scale - s) as usize];
+            Some(d.mantissa().checked_mul(f).ok_or_else(|| Error::overflow("spend sum")))
         } else {
-            let f = POW10[(other.scale - self.scale) as usize];
-            self.mantissa = self.mantissa.checked_mul(f).ok_or_else(overflow)?;
-            self.scale = other.scale;
-            other.mantissa
-        };
-        self.mantissa = self.mantissa.checked_add(m).ok_or_else(overflow)?;
-        Ok(())
+            None
+        }
+    }
+
+    /// Moves to the finer scale of `d`, returning the factor running sums must be multiplied
+    /// by.
+    fn widen(&mut self, d: Decimal) -> i128 {
+        let f = POW10[(d.scale() - self.scale) as usize];
+        self.scale = d.scale();
+        f
+    }
+
+    fn to_decimal(&self, m: i128) -> Result<Decimal> {
+        Decimal::try_from_i128_with_scale(m, self.scale)
+            .map_err(|_| Error::overflow("spend sum beyond the range of Decimal"))
+    }
+}
+
+/// An `i128` stored as two words, so that it needs only 8-byte alignment: [`Acc`] then takes
+/// 56 bytes and an entry keyed by a `u64` 64, where 16-byte alignment would pad it to 80.
+#[derive(Clone, Copy)]
+struct Wide([u64; 2]);
+
+impl Wide {
+    #[inline]
+    fn get(self) -> i128 {
+        ((u128::from(self.0[1]) << 64) | u128::from(self.0[0])) as i128
     }
 
     #[inline]
-    fn sub(self, other: Sum) -> Result<Sum> {
-        let mut s = self;
-        s.add(Sum {
-            mantissa: other.mantissa.checked_neg().ok_or_else(|| Error::overflow("spend sum"))?,
-            scale: other.scale,
-        })?;
-        Ok(s)
+    fn set(&mut self, v: i128) {
+        self.0 = [v as u64, ((v as u128) >> 64) as u64];
     }
 
-    fn to_decimal(self) -> Result<Decimal> {
-        Decimal::try_from_i128_with_scale(self.mantissa, self.scale)
-            .map_err(|_| Error::overflow("spend sum beyond the range of Decimal"))
+    #[inline]
+    fn of(v: i128) -> Wide {
+        let mut w = Wide([0; 2]);
+        w.set(v);
+        w
     }
 }
 
 /// Running totals of one customer (or of one run of consecutive transactions of a customer).
 #[derive(Clone, Copy)]
 struct Acc {
+    /// Sum of all amounts (mantissa at the pass's scale).
+    total: Wide,
+    /// Sum of the amounts in the first period.
+    first_sum: Wide,
     first_p: i32,
+    /// Latest period so far; while periods arrive in order it is also the latest arrival.
     last_p: i32,
-    /// Period of the latest arrival.
-    prev_p: i32,
-    /// Changes of period in arrival order, plus one: the distinct period count as long as the
-    /// customer's transactions arrive in time order.
+    /// Distinct periods, exact unless `out_of_order`.
     runs: u32,
     orders: u32,
     first_orders: u32,
     out_of_order: bool,
-    total: Sum,
-    first_sum: Sum,
+}
+
+#[inline]
+fn add_sum(a: i128, b: i128) -> Result<i128> {
+    a.checked_add(b).ok_or_else(|| Error::overflow("spend sum"))
 }
 
 impl Acc {
     #[inline]
-    fn new(p: i32, amount: Sum) -> Acc {
+    fn new(p: i32, amount: i128) -> Acc {
         Acc {
+            total: Wide::of(amount),
+            first_sum: Wide::of(amount),
             first_p: p,
             last_p: p,
-            prev_p: p,
             runs: 1,
             orders: 1,
             first_orders: 1,
             out_of_order: false,
-            total: amount,
-            first_sum: amount,
         }
     }
 
     #[inline]
-    fn add(&mut self, p: i32, amount: Sum) -> Result<()> {
+    fn add(&mut self, p: i32, amount: i128) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
-        self.total.add(amount)?;
-        if p != self.prev_p {
+        self.total.set(add_sum(self.total.get(), amount)?);
+        if p > self.last_p {
             self.runs += 1;
-            self.out_of_order |= p < self.prev_p;
-            self.prev_p = p;
+            self.last_p = p;
+        } else if p < self.last_p {
+            // Counted again exactly by `recount_out_of_order`.
+            self.out_of_order = true;
+            self.runs += 1;
         }
         if p <= self.first_p {
             if p < self.first_p {
                 self.first_p = p;
-                self.first_sum = amount;
+                self.first_sum.set(amount);
                 self.first_orders = 1;
             } else {
-                self.first_sum.add(amount)?;
+                self.first_sum.set(add_sum(self.first_sum.get(), amount)?);
                 self.first_orders += 1;
             }
         }
-        self.last_p = self.last_p.max(p);
         Ok(())
     }
 
@@ -789,25 +831,31 @@ impl Acc {
     fn absorb(&mut self, o: &Acc) -> Result<()> {
         self.orders =
             self.orders.checked_add(o.orders).ok_or_else(|| Error::overflow("order count"))?;
-        self.total.add(o.total)?;
+        self.total.set(add_sum(self.total.get(), o.total.get())?);
         // Exact when the run starts no earlier than everything before it: the periods then
         // overlap in at most the one shared boundary period.
-        if o.out_of_order || o.first_p < self.prev_p || o.first_p < self.last_p {
+        if o.out_of_order || o.first_p < self.last_p {
             self.out_of_order = true;
             self.runs = self.runs.saturating_add(o.runs);
         } else {
             self.runs += o.runs - u32::from(o.first_p == self.last_p);
         }
-        self.prev_p = o.prev_p;
         if o.first_p < self.first_p {
             self.first_p = o.first_p;
             self.first_sum = o.first_sum;
             self.first_orders = o.first_orders;
         } else if o.first_p == self.first_p {
-            self.first_sum.add(o.first_sum)?;
+            self.first_sum.set(add_sum(self.first_sum.get(), o.first_sum.get())?);
             self.first_orders += o.first_orders;
         }
         self.last_p = self.last_p.max(o.last_p);
+        Ok(())
+    }
+
+    fn rescale(&mut self, factor: i128) -> Result<()> {
+        let mul = |m: i128| m.checked_mul(factor).ok_or_else(|| Error::overflow("spend sum"));
+        self.total.set(mul(self.total.get())?);
+        self.first_sum.set(mul(self.first_sum.get())?);
         Ok(())
     }
 }
@@ -927,6 +975,7 @@ where
     let end_p = period.index(as_of);
     let reject = options.negative == NegativeAmounts::Reject;
     let mut indexer = Indexer::new(period);
+    let mut scale = Scale { scale: 0 };
 
     // While run keys strictly ascend (a log sorted by customer, as CDNOW's) every run is a
     // new customer and `ascending` already holds the result in key order: no hashing, no
@@ -970,7 +1019,20 @@ where
                 continue;
             }
             negatives += u64::from(negative);
-            let amount = Sum::of(tx.amount);
+            let amount = match scale.mantissa(tx.amount) {
+                Some(m) => m?,
+                None => {
+                    // A finer scale than any so far: rescale every running sum (rare).
+                    let f = scale.widen(tx.amount);
+                    for acc in ascending.iter_mut().map(|(_, a)| a).chain(accs.values_mut()) {
+                        acc.rescale(f)?;
+                    }
+                    if let Some(acc) = &mut run {
+                        acc.rescale(f)?;
+                    }
+                    tx.amount.mantissa()
+                }
+            };
             match &mut run {
                 Some(acc) => acc.add(p, amount)?,
                 None => run = Some(Acc::new(p, amount)),
@@ -1019,7 +1081,7 @@ where
     let mut total_orders = 0u64;
     for (customer, acc) in keyed {
         total_orders += u64::from(acc.orders);
-        rows.push(row(customer, &acc, end_p, &options)?);
+        rows.push(row(customer, &acc, end_p, &options, &scale)?);
     }
     Ok(Summary {
         rows,
@@ -1087,6 +1149,7 @@ fn row<K>(
     acc: &Acc,
     end_p: i64,
     options: &SummaryOptions,
+    scale: &Scale,
 ) -> Result<CustomerSummary<K>> {
     let period = options.period;
     let (first_p, last_p) = (i64::from(acc.first_p), i64::from(acc.last_p));
@@ -1096,9 +1159,16 @@ fn row<K>(
     let recency_periods = span(first_p, last_p)?;
     let t_periods = span(first_p, end_p)?;
     let periods = acc.runs;
-    let total = acc.total.to_decimal()?;
-    let first_sum = acc.first_sum.to_decimal()?;
-    let repeat_spend = || acc.total.sub(acc.first_sum)?.to_decimal();
+    let total = scale.to_decimal(acc.total.get())?;
+    let first_sum = scale.to_decimal(acc.first_sum.get())?;
+    let repeat_spend = || {
+        let m = acc
+            .total
+            .get()
+            .checked_sub(acc.first_sum.get())
+            .ok_or_else(|| Error::overflow("spend sum"))?;
+        scale.to_decimal(m)
+    };
     let (count, spend) = match (options.frequency, options.first_purchase) {
         (FrequencyCount::Periods, FirstPurchase::Excluded) => (periods - 1, repeat_spend()?),
         (FrequencyCount::Periods, FirstPurchase::Included) => (periods, total),
@@ -1107,18 +1177,19 @@ fn row<K>(
         }
         (FrequencyCount::Orders, FirstPurchase::Included) => (acc.orders, total),
     };
-    let monetary_value = match options.monetary {
-        MonetaryMeasure::Total => spend,
-        MonetaryMeasure::Mean => match count {
-            0 => Decimal::ZERO,
-            1 => spend,
-            // Dividing by n >= 2 cannot overflow.
-            n => spend / Decimal::from(n),
-        },
+    let divisor = match (options.monetary, count) {
+        (MonetaryMeasure::Total, _) => 1,
+        (MonetaryMeasure::Mean, n) => n,
     };
-    let start = |p: i64| {
-        period.start(p).ok_or_else(|| Error::overflow("period start outside the calendar"))
-    };
+    // The period starts must be dates, so the accessors cannot fail. Only the first and last
+    // period of chrono's calendar can start outside it (a week starting before its first day).
+    let edge =
+        |p: i64| p <= period.index(NaiveDateTime::MIN) || p >= period.index(NaiveDateTime::MAX);
+    if (edge(first_p) || edge(last_p))
+        && (period.start(first_p).is_none() || period.start(last_p).is_none())
+    {
+        return Err(Error::overflow("period start outside the calendar"));
+    }
     Ok(CustomerSummary {
         customer,
         frequency: count,
@@ -1126,13 +1197,15 @@ fn row<K>(
         t: period.duration(first_p, t_periods, options.month_length),
         recency_periods,
         t_periods,
-        monetary_value,
+        spend,
+        divisor,
         purchase_periods: periods,
         orders: acc.orders,
         total_spend: total,
         first_purchase_amount: first_sum,
-        first_purchase: start(first_p)?,
-        last_purchase: start(last_p)?,
+        period,
+        first_period: acc.first_p,
+        last_period: acc.last_p,
     })
 }
 
