@@ -743,3 +743,36 @@ fn quantile_breaks(sorted: &[f64], k: u8) -> Vec<f64> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_rfm_worked_example_breaks() {
+        // reference rfm.md §2.1: {60 × 1, 20 × 2, 10 × 3, 10 × 5} → 2, 2, 2.4, 3.2.
+        let mut v = vec![1.0; 60];
+        v.extend([2.0; 20]);
+        v.extend([3.0; 10]);
+        v.extend([5.0; 10]);
+        let b = quantile_breaks(&v, 5);
+        let expected = [2.0, 2.0, 2.4, 3.2];
+        assert!(b.iter().zip(expected).all(|(x, y)| (x - y).abs() < 1e-12), "{b:?}");
+        assert_eq!([1.0, 2.0, 3.0, 5.0].map(|x| ascending_bin(&b, x)), [1, 3, 4, 5]);
+    }
+
+    #[test]
+    fn bins_are_half_open_on_the_right() {
+        assert_eq!(ascending_bin(&[2.0, 4.0], 1.999), 1);
+        assert_eq!(ascending_bin(&[2.0, 4.0], 2.0), 2);
+        assert_eq!(ascending_bin(&[2.0, 4.0], 4.0), 3);
+        assert!(quantile_breaks(&[], 5).is_empty());
+        assert_eq!(quantile_breaks(&[7.0], 3), [8.0, 8.0]);
+    }
+
+    #[test]
+    fn code_and_display() {
+        let s = RfmScore::new(5, 4, 3).unwrap();
+        assert_eq!((s.code(), s.to_string()), (543, "543".to_string()));
+    }
+}

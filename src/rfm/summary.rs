@@ -1285,3 +1285,63 @@ where
         negative_amounts: negatives,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_round_trips_extremes() {
+        for v in [0i128, 1, -1, i128::MAX, i128::MIN, 79_228_162_514_264_337_593_543_950_335] {
+            assert_eq!(Wide::of(v).get(), v);
+        }
+        assert_eq!(std::mem::size_of::<Acc>(), 56);
+    }
+
+    #[test]
+    fn shared_scale_widens_and_converts_back() {
+        let mut scale = Scale { scale: 0 };
+        assert_eq!(scale.mantissa(Decimal::new(7, 0)).unwrap().unwrap(), 7);
+        // 1.25 has a finer scale: the caller must rescale, by 100.
+        assert!(scale.mantissa(Decimal::new(125, 2)).is_none());
+        assert_eq!(scale.widen(Decimal::new(125, 2)), 100);
+        assert_eq!(scale.mantissa(Decimal::new(3, 1)).unwrap().unwrap(), 30);
+        assert_eq!(scale.to_decimal(700 + 125 + 30).unwrap(), Decimal::new(855, 2));
+        assert!(scale.to_decimal(i128::MAX).is_err());
+    }
+
+    #[test]
+    fn runs_merge_exactly_when_in_order() {
+        // Periods 1, 2 | 2, 5: three distinct periods.
+        let mut a = Acc::new(1, 10);
+        a.add(2, 20).unwrap();
+        let mut b = Acc::new(2, 5);
+        b.add(5, 1).unwrap();
+        a.absorb(&b).unwrap();
+        assert_eq!((a.runs, a.orders, a.first_p, a.last_p, a.out_of_order), (3, 4, 1, 5, false));
+        assert_eq!((a.total.get(), a.first_sum.get()), (36, 10));
+        // A run starting before the last period seen is flagged for the exact recount.
+        let mut c = Acc::new(3, 1);
+        c.absorb(&Acc::new(1, 1)).unwrap();
+        assert!(c.out_of_order);
+        assert_eq!((c.first_p, c.first_sum.get(), c.first_orders), (1, 1, 1));
+    }
+
+    #[test]
+    fn out_of_order_customers_are_recounted() {
+        let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+        // Customer 1 arrives as days 5, 1, 5, 3: three distinct days.
+        let log = [
+            Transaction::on(1u8, day(5), Decimal::ONE),
+            Transaction::on(1, day(1), Decimal::ONE),
+            Transaction::on(1, day(5), Decimal::ONE),
+            Transaction::on(2, day(2), Decimal::ONE),
+            Transaction::on(1, day(3), Decimal::ONE),
+        ];
+        let s = summarize(&log, day(10), SummaryOptions::default()).unwrap();
+        let r = s.get(&1).unwrap();
+        assert_eq!((r.purchase_periods(), r.frequency(), r.recency(), r.t()), (3, 2, 4.0, 9.0));
+        assert_eq!(r.first_purchase_amount(), Decimal::ONE);
+        assert_eq!(r.monetary_value(), Decimal::new(15, 1)); // days 3 and 5: 1 and 2
+    }
+}
