@@ -12,7 +12,7 @@
 //!
 //! # Pipeline
 //!
-//! 1. [`summarize`] ([`summarize_par`] with the `rayon` feature): a slice of
+//! 1. [`summarize`] (`summarize_par` with the `rayon` feature): a slice of
 //!    [`Transaction`]s, an `as_of` and [`SummaryOptions`] give a [`Summary`], one
 //!    [`CustomerSummary`] per customer. The defaults are exactly lifetimes'
 //!    `summary_data_from_transaction_data` (period flooring, one purchase per period,

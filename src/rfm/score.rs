@@ -233,7 +233,7 @@ impl RfmScore {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] unless each score is in `1..=9`.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) unless each score is in `1..=9`.
     pub fn new(r: u8, f: u8, m: u8) -> Result<RfmScore> {
         for (name, s) in [("r score", r), ("f score", f), ("m score", m)] {
             if !(1..=MAX_BINS).contains(&s) {
@@ -396,7 +396,7 @@ impl RfmScorer {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] when a bin count is outside `1..=9`, fixed breaks are not
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a bin count is outside `1..=9`, fixed breaks are not
     /// `k − 1` strictly increasing finite values, or fixed breaks are combined with nested
     /// binning (fixed breaks do not depend on the parent cell).
     pub fn new(options: ScoreOptions) -> Result<RfmScorer> {
@@ -465,8 +465,8 @@ impl RfmScorer {
     ///
     /// # Errors
     ///
-    /// - [`ErrorKind::InvalidInput`] when the slices differ in length.
-    /// - [`ErrorKind::InvalidRecord`] for a non-finite value or a repeated key.
+    /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the slices differ in length.
+    /// - [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) for a non-finite value or a repeated key.
     pub fn score<K: Ord>(&self, customers: &[K], values: &[RfmValues]) -> Result<RfmScores> {
         if customers.len() != values.len() {
             return Err(Error::invalid(

@@ -10,7 +10,9 @@ use rust_decimal::Decimal;
 
 use super::hash::FxBuild;
 use super::period::{MonthLength, Period};
-use crate::error::{Error, ErrorKind, Result};
+#[cfg(any(feature = "serde", feature = "rayon"))]
+use crate::error::ErrorKind;
+use crate::error::{Error, Result};
 
 /// One purchase (or refund) of a customer: a passive input record.
 ///
@@ -90,7 +92,7 @@ pub enum NegativeAmounts {
     /// how many there were.
     #[default]
     Subtract,
-    /// Reject the log with an [`ErrorKind::InvalidRecord`] naming the first one.
+    /// Reject the log with an [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the first one.
     Reject,
 }
 
@@ -639,7 +641,7 @@ impl<K> Summary<K> {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] when the two were made with different `as_of` or options,
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the two were made with different `as_of` or options,
     /// or when a customer appears in both (the inputs were not a partition of customers).
     pub fn merge(self, other: Summary<K>) -> Result<Summary<K>>
     where
@@ -910,12 +912,12 @@ impl Indexer {
 ///
 /// # Errors
 ///
-/// - [`ErrorKind::EmptyInput`] for an empty log.
-/// - [`ErrorKind::InvalidRecord`] for the first negative amount under
+/// - [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for an empty log.
+/// - [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) for the first negative amount under
 ///   [`NegativeAmounts::Reject`].
-/// - [`ErrorKind::Overflow`] if a customer's spend overflows `Decimal` or its order count
+/// - [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) if a customer's spend overflows `Decimal` or its order count
 ///   `u32`, or a duration exceeds `u32` periods.
-/// - [`ErrorKind::InvalidInput`] for timestamps beyond year ±245,000 with hourly periods.
+/// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for timestamps beyond year ±245,000 with hourly periods.
 ///
 /// An `as_of` before all data is not an error: the summary is empty and every transaction is
 /// counted in [`Summary::excluded_after_as_of`].
