@@ -324,12 +324,59 @@ pub enum ScoreWarning {
 
 /// The scores of a batch of customers.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "RfmScoresRepr", into = "RfmScoresRepr")
+)]
 pub struct RfmScores {
     scores: Vec<RfmScore>,
     bins: [u8; 3],
     thresholds: Thresholds,
     warnings: Vec<ScoreWarning>,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RfmScoresRepr {
+    scores: Vec<RfmScore>,
+    bins: [u8; 3],
+    thresholds: Thresholds,
+    warnings: Vec<ScoreWarning>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<RfmScoresRepr> for RfmScores {
+    type Error = Error;
+    fn try_from(r: RfmScoresRepr) -> Result<RfmScores> {
+        let [kr, kf, km] = r.bins;
+        if r.bins.iter().any(|k| !(1..=MAX_BINS).contains(k))
+            || r.scores.iter().any(|s| s.r > kr || s.f > kf || s.m > km)
+        {
+            return Err(crate::ErrorKind::InvalidState {
+                reason: "scores must lie within bins of 1..=9".into(),
+            }
+            .into());
+        }
+        Ok(RfmScores {
+            scores: r.scores,
+            bins: r.bins,
+            thresholds: r.thresholds,
+            warnings: r.warnings,
+        })
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<RfmScores> for RfmScoresRepr {
+    fn from(s: RfmScores) -> RfmScoresRepr {
+        RfmScoresRepr {
+            scores: s.scores,
+            bins: s.bins,
+            thresholds: s.thresholds,
+            warnings: s.warnings,
+        }
+    }
 }
 
 impl RfmScores {

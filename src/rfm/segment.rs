@@ -317,11 +317,7 @@ impl SegmentMap {
                 format!("bins differ from the segment map's {:?}", self.bins),
             ));
         }
-        Ok(scores
-            .scores()
-            .iter()
-            .map(|s| SegmentId(self.table[cell_index(self.bins, s.r(), s.f(), s.m())]))
-            .collect())
+        scores.scores().iter().map(|&s| self.segment(s)).collect()
     }
 }
 

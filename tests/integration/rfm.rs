@@ -836,6 +836,11 @@ fn serde_round_trips() {
         serde_json::from_str(&serde_json::to_string(&scores).unwrap()).unwrap();
     assert_eq!(back, scores);
     // Invariants are checked on the way in.
+    let too_high =
+        serde_json::to_string(&scores).unwrap().replacen("\"bins\":[5,5,5]", "\"bins\":[5,5,1]", 1);
+    assert_ne!(too_high, serde_json::to_string(&scores).unwrap());
+    assert!(scores.scores().iter().any(|s| s.m() > 1));
+    assert!(serde_json::from_str::<loyalty::rfm::RfmScores>(&too_high).is_err());
     assert!(serde_json::from_str::<RfmScore>("[0, 1, 1]").is_err());
     assert!(serde_json::from_str::<Period>(r#"{"unit":"Day","multiple":0}"#).is_err());
     let unsorted = json.replacen("\"customer\":1", "\"customer\":9", 1);
