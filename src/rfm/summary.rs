@@ -902,13 +902,16 @@ impl Indexer {
 ///
 /// # Performance
 ///
-/// One pass over the log. Consecutive transactions of one customer (a log grouped by
-/// customer, as CDNOW's) are accumulated in registers and cost one hash lookup per run; a log
-/// in time order costs one lookup per transaction (a deterministic multiply-rotate hasher).
-/// Distinct periods are counted on the fly while each customer's transactions arrive in time
-/// order, and by sorting just the out-of-order customers' transactions otherwise. Memory is
-/// about 64 bytes per customer; nothing is allocated per customer unless cloning `K`
-/// allocates (use an integer or `&str` key to avoid it).
+/// One pass over the log. Consecutive transactions of one customer are accumulated in
+/// registers; while the customers' runs come in ascending key order (a log sorted by customer,
+/// as CDNOW's) no hashing and no final sort are needed at all. Otherwise each run costs one
+/// hash lookup (a deterministic multiply-rotate hasher), so a log in time order pays one
+/// lookup, usually a cache miss, per transaction. Distinct periods are counted on the fly
+/// while each customer's transactions arrive in time order, and by sorting just the
+/// out-of-order customers' transactions otherwise. Memory is about 64 bytes per customer and
+/// nothing is allocated per customer unless cloning `K` allocates. Keys compared without
+/// following a pointer (integers, small inline ids) are fastest; a `&str` key works but every
+/// probe reads the id's bytes where they lie.
 ///
 /// # Errors
 ///
@@ -1096,7 +1099,8 @@ where
 }
 
 /// Exact distinct-period counts for customers whose transactions arrived out of time order:
-/// sort their `(customer, period)` pairs and count the distinct ones.
+/// number those customers densely, collect their `(number, period)` pairs, sort them and count
+/// the distinct ones.
 fn recount_out_of_order<K, F>(
     transactions: &[Transaction<K>],
     accs: &mut HashMap<K, Acc, FxBuild>,
@@ -1109,39 +1113,37 @@ where
     K: Ord + Hash,
     F: Fn(&K) -> bool,
 {
+    // `runs` is meaningless for these customers until recounted: it holds the number.
+    let mut out_of_order = 0u32;
+    for acc in accs.values_mut().filter(|a| a.out_of_order) {
+        acc.runs = out_of_order;
+        out_of_order += 1;
+    }
     let mut indexer = Indexer::new(options.period);
     let mut pairs: Vec<(u32, i32)> = Vec::new();
-    for (i, tx) in transactions.iter().enumerate() {
-        if !keep(&tx.customer) || !accs.get(&tx.customer).is_some_and(|a| a.out_of_order) {
-            continue;
-        }
+    for tx in transactions {
+        let number = match accs.get(&tx.customer) {
+            Some(a) if a.out_of_order && keep(&tx.customer) => a.runs,
+            _ => continue,
+        };
         let p = indexer.index(tx.at)?;
         let inside = match options.cutoff {
             Cutoff::EndOfPeriod => i64::from(p) <= end_p,
             Cutoff::Instant => tx.at <= as_of,
         };
         if inside {
-            let i = u32::try_from(i).map_err(|_| Error::overflow("transaction index"))?;
-            pairs.push((i, p));
+            pairs.push((number, p));
         }
     }
-    let key = |i: u32| &transactions[i as usize].customer;
-    pairs.sort_unstable_by(|a, b| key(a.0).cmp(key(b.0)).then(a.1.cmp(&b.1)));
-    let mut s = 0;
-    while s < pairs.len() {
-        let customer = key(pairs[s].0);
-        let mut e = s;
-        let mut distinct = 0u32;
-        while e < pairs.len() && key(pairs[e].0) == customer {
-            if e == s || pairs[e].1 != pairs[e - 1].1 {
-                distinct += 1;
-            }
-            e += 1;
-        }
-        if let Some(acc) = accs.get_mut(customer) {
-            acc.runs = distinct;
-        }
-        s = e;
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut distinct = vec![0u32; out_of_order as usize];
+    for (number, _) in &pairs {
+        distinct[*number as usize] += 1;
+    }
+    // The same iteration order as the numbering: the map was not changed in between.
+    for acc in accs.values_mut().filter(|a| a.out_of_order) {
+        acc.runs = distinct[acc.runs as usize];
     }
     Ok(())
 }
