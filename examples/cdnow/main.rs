@@ -11,6 +11,7 @@ mod data;
 mod points;
 mod retention;
 mod tiers;
+mod rfm;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -35,6 +36,8 @@ fn main() -> ExitCode {
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
+    println!();
+    rfm::report(&log);
     println!();
     clv::report(&log);
     println!();

@@ -1,1 +1,1013 @@
 //! Integration tests for `loyalty::rfm`.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use loyalty::rfm::{
+    calibration_and_holdout, summarize, Binning, Cutoff, Derivative, Dimension, FirstPurchase,
+    FrequencyCount, LoyaltyIndex, LoyaltyWeights, MonetaryMeasure, MonthLength, NegativeAmounts,
+    Period, PeriodUnit, RfmFrequency, RfmMeasures, RfmMonetary, RfmScore, RfmScorer, RfmValues,
+    Saturation, ScoreMethod, ScoreOptions, ScoreWarning, SegmentMap, SegmentRule, Summary,
+    SummaryOptions, Transaction,
+};
+use loyalty::ErrorKind;
+use proptest::prelude::*;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{dec, Decimal};
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn tx<K>(k: K, date: &str, amount: Decimal) -> Transaction<K> {
+    Transaction::on(k, d(date), amount)
+}
+
+/// `(id, frequency, recency, T)` of every row.
+fn frt<K: Copy>(s: &Summary<K>) -> Vec<(K, u32, f64, f64)> {
+    s.rows().iter().map(|r| (*r.customer(), r.frequency(), r.recency(), r.t())).collect()
+}
+
+/// lifetimes' `large_transaction_level_data_with_monetary_value` fixture.
+fn lifetimes_large() -> Vec<Transaction<u32>> {
+    [
+        (1, "2015-01-01", 1),
+        (1, "2015-02-06", 2),
+        (2, "2015-01-01", 2),
+        (3, "2015-01-01", 3),
+        (3, "2015-01-02", 1),
+        (3, "2015-01-05", 5),
+        (4, "2015-01-16", 6),
+        (4, "2015-02-02", 3),
+        (4, "2015-02-05", 3),
+        (5, "2015-01-16", 3),
+        (5, "2015-01-17", 1),
+        (5, "2015-01-18", 8),
+        (6, "2015-02-02", 5),
+    ]
+    .into_iter()
+    .map(|(k, date, m)| tx(k, date, Decimal::from(m)))
+    .collect()
+}
+
+// ---- clv-models.md §2.1 pinned cases (lifetimes' tests) ----
+
+#[test]
+fn pinned_daily_fixture() {
+    let one = Decimal::ONE;
+    let log = vec![
+        tx(1, "2015-02-01", one),
+        tx(1, "2015-02-06", one),
+        tx(2, "2015-01-01", one),
+        tx(3, "2015-01-01", one),
+        tx(3, "2015-01-02", one),
+        tx(3, "2015-01-05", one),
+    ];
+    let s = summarize(&log, d("2015-02-07"), SummaryOptions::default()).unwrap();
+    assert_eq!(frt(&s), [(1, 1, 5.0, 6.0), (2, 0, 0.0, 37.0), (3, 2, 4.0, 37.0)]);
+}
+
+#[test]
+fn pinned_same_day_purchases_are_one_weekly_period() {
+    let log = vec![tx(1, "2015-01-01", dec!(1)), tx(1, "2015-01-01", dec!(2))];
+    let s =
+        summarize(&log, d("2015-02-07"), SummaryOptions::default().period(Period::WEEK)).unwrap();
+    assert_eq!(s.rows()[0].frequency(), 0);
+    assert_eq!(s.rows()[0].orders(), 2);
+}
+
+#[test]
+fn pinned_weekly_fixture() {
+    let s = summarize(
+        &lifetimes_large(),
+        d("2015-02-07"),
+        SummaryOptions::default().period(Period::WEEK),
+    )
+    .unwrap();
+    assert_eq!(
+        frt(&s),
+        [
+            (1, 1, 5.0, 5.0),
+            (2, 0, 0.0, 5.0),
+            (3, 1, 1.0, 5.0),
+            (4, 1, 3.0, 3.0),
+            (5, 0, 0.0, 3.0),
+            (6, 0, 0.0, 0.0)
+        ]
+    );
+}
+
+#[test]
+fn pinned_monetary_fixture() {
+    let s = summarize(&lifetimes_large(), d("2015-02-07"), SummaryOptions::default()).unwrap();
+    let got: Vec<_> = s
+        .rows()
+        .iter()
+        .map(|r| (*r.customer(), r.frequency(), r.recency(), r.t(), r.monetary_value()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, 1, 36.0, 37.0, dec!(2)),
+            (2, 0, 0.0, 37.0, dec!(0)),
+            (3, 2, 4.0, 37.0, dec!(3)),
+            (4, 2, 20.0, 22.0, dec!(3)),
+            (5, 2, 2.0, 22.0, dec!(4.5)),
+            (6, 0, 0.0, 5.0, dec!(0)),
+        ]
+    );
+    // The other columns, by hand: customer 3 spent 3 + 1 + 5, 3 of it on the first day.
+    let c3 = s.get(&3).unwrap();
+    assert_eq!((c3.orders(), c3.purchase_periods()), (3, 3));
+    assert_eq!((c3.total_spend(), c3.first_purchase_amount()), (dec!(9), dec!(3)));
+    assert_eq!(c3.first_purchase(), d("2015-01-01").into());
+    assert_eq!(c3.last_purchase(), d("2015-01-05").into());
+    assert_eq!(c3.periods_since_last_purchase(), 33);
+    let clv = c3.clv_inputs();
+    assert_eq!((clv.frequency, clv.recency, clv.t, clv.monetary_value), (2.0, 4.0, 37.0, 3.0));
+}
+
+#[test]
+fn pinned_shuffled_dates_mean_excludes_the_earliest() {
+    let log = vec![
+        tx("a", "2015-03-01", dec!(25)),
+        tx("a", "2015-01-01", dec!(10)),
+        tx("a", "2015-02-01", dec!(20)),
+    ];
+    let s = summarize(&log, d("2015-04-01"), SummaryOptions::default()).unwrap();
+    assert_eq!(s.rows()[0].monetary_value(), dec!(22.5));
+    assert_eq!(s.rows()[0].frequency(), 2);
+}
+
+#[test]
+fn weekly_multiple_two_with_first_purchase_matches_lifetimes() {
+    // lifetimes 0.11.3: freq="W", freq_multiplier=2, include_first_transaction=True.
+    let options = SummaryOptions::default()
+        .period(Period::new(PeriodUnit::Week, 2).unwrap())
+        .first_purchase(FirstPurchase::Included);
+    let s = summarize(&lifetimes_large(), d("2015-02-07"), options).unwrap();
+    let got: Vec<_> =
+        s.rows().iter().map(|r| (r.frequency(), r.recency(), r.t(), r.monetary_value())).collect();
+    assert_eq!(
+        got,
+        [
+            (2, 2.5, 2.5, dec!(1.5)),
+            (1, 0.0, 2.5, dec!(2)),
+            (2, 0.5, 2.5, dec!(4.5)),
+            (2, 1.5, 1.5, dec!(6)),
+            (1, 0.0, 1.5, dec!(12)),
+            (1, 0.0, 0.0, dec!(5)),
+        ]
+    );
+}
+
+#[test]
+fn hourly_periods_expressed_in_days() {
+    // Floored to hours 03:00 and 06:00 the next day: 27 hours apart; as_of is 45 hours after
+    // the first. With a multiple of 24 both are reported in days.
+    let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let log = vec![
+        Transaction::new(1, at("2015-01-01 03:59"), dec!(1)),
+        Transaction::new(1, at("2015-01-02 06:10"), dec!(1)),
+    ];
+    let options = SummaryOptions::default().period(Period::new(PeriodUnit::Hour, 24).unwrap());
+    let s = summarize(&log, at("2015-01-03 00:00"), options).unwrap();
+    assert_eq!((s.rows()[0].recency(), s.rows()[0].t()), (1.125, 1.875));
+    assert_eq!((s.rows()[0].recency_periods(), s.rows()[0].t_periods()), (27, 45));
+}
+
+// ---- clv-models.md §2.2 ----
+
+#[test]
+fn pinned_calibration_holdout_weekly() {
+    let split = calibration_and_holdout(
+        &lifetimes_large(),
+        d("2015-02-01"),
+        d("2015-02-07"),
+        SummaryOptions::default().period(Period::WEEK),
+    )
+    .unwrap();
+    let got: Vec<_> = split
+        .rows
+        .iter()
+        .map(|r| {
+            let c = &r.calibration;
+            (*c.customer(), c.frequency(), c.recency(), c.t(), r.frequency_holdout)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (1, 0, 0.0, 4.0, 1),
+            (2, 0, 0.0, 4.0, 0),
+            (3, 1, 1.0, 4.0, 0),
+            (4, 0, 0.0, 2.0, 1),
+            (5, 0, 0.0, 2.0, 0)
+        ]
+    );
+    assert_eq!(split.duration_holdout, 1.0);
+    // lifetimes: monetary_value_holdout 2 and 3 for customers 1 and 4; customer 6 (first seen
+    // on 2015-02-02) is dropped.
+    assert_eq!(split.rows[0].monetary_value_holdout, dec!(2));
+    assert_eq!(split.rows[3].monetary_value_holdout, dec!(3));
+    assert_eq!(split.holdout_only_transactions, 1);
+    assert_eq!(split.holdout_transactions, 4);
+}
+
+#[test]
+fn holdout_errors() {
+    let log = lifetimes_large();
+    let weekly = SummaryOptions::default().period(Period::WEEK);
+    let err = calibration_and_holdout(&log, d("2015-03-01"), d("2015-04-01"), weekly).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::EmptyInput { .. }), "{err}");
+    let err = calibration_and_holdout(&log, d("2015-02-07"), d("2015-02-01"), weekly).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput { field: "observation_end", .. }));
+}
+
+// ---- CDNOW against lifetimes ----
+
+fn cdnow_master() -> Vec<Transaction<String>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_master.txt");
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let date = NaiveDate::parse_from_str(f[1], "%Y%m%d").unwrap();
+            Transaction::on(f[0].to_string(), date, f[3].parse().unwrap())
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    // lifetimes averages in f64; the crate in Decimal.
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+fn expected_csv(name: &str) -> Vec<Vec<String>> {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn cdnow_master_daily_and_weekly_equal_lifetimes() {
+    let log = cdnow_master();
+    let expected = expected_csv("rfm_cdnow_master_lifetimes.csv");
+    assert_eq!(expected.len(), 23_570);
+    for (period, col) in [(Period::DAY, 1), (Period::WEEK, 5)] {
+        let s = summarize(&log, d("1998-06-30"), SummaryOptions::default().period(period)).unwrap();
+        assert_eq!(s.len(), expected.len());
+        assert_eq!(s.excluded_after_as_of(), 0);
+        assert_eq!(s.transactions(), 69_659);
+        for (row, e) in s.rows().iter().zip(&expected) {
+            let who = format!("{period} customer {}", e[0]);
+            assert_eq!(row.customer(), &e[0], "{who}");
+            assert_eq!(row.frequency().to_string(), e[col], "{who}");
+            assert_eq!(row.recency().to_string(), e[col + 1], "{who}");
+            assert_eq!(row.t().to_string(), e[col + 2], "{who}");
+            let m: f64 = e[col + 3].parse().unwrap();
+            assert!(close(row.monetary_value().to_f64().unwrap(), m), "{who}: {m}");
+        }
+    }
+}
+
+#[test]
+fn cdnow_sample_holdout_equals_lifetimes() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_sample.txt");
+    let log: Vec<Transaction<u32>> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let date = NaiveDate::parse_from_str(f[2], "%Y%m%d").unwrap();
+            Transaction::on(f[1].parse().unwrap(), date, f[4].parse().unwrap())
+        })
+        .collect();
+    let split = calibration_and_holdout(
+        &log,
+        d("1997-09-30"),
+        d("1998-06-30"),
+        SummaryOptions::default().period(Period::WEEK),
+    )
+    .unwrap();
+    let expected = expected_csv("rfm_cdnow_sample_holdout_lifetimes.csv");
+    assert_eq!(split.rows.len(), expected.len());
+    for (row, e) in split.rows.iter().zip(&expected) {
+        let c = &row.calibration;
+        let who = format!("customer {}", e[0]);
+        assert_eq!(c.customer().to_string(), e[0], "{who}");
+        assert_eq!(c.frequency().to_string(), e[1], "{who}");
+        assert_eq!(c.recency().to_string(), e[2], "{who}");
+        assert_eq!(c.t().to_string(), e[3], "{who}");
+        assert_eq!(row.frequency_holdout.to_string(), e[4], "{who}");
+        assert_eq!(split.duration_holdout.to_string(), e[5], "{who}");
+        assert!(close(c.monetary_value().to_f64().unwrap(), e[6].parse().unwrap()), "{who}");
+        let mh = row.monetary_value_holdout.to_f64().unwrap();
+        assert!(close(mh, e[7].parse().unwrap()), "{who}");
+    }
+}
+
+#[test]
+fn cdnow_sample_published_monetary_statistics() {
+    // clv-models.md §2.1: CDNOW sample before 1997-10-01, repeat customers: count 946,
+    // mean 35, min 3, median 27, max 300 (rounded).
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_sample.txt");
+    let log: Vec<Transaction<u32>> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let date = NaiveDate::parse_from_str(f[2], "%Y%m%d").unwrap();
+            Transaction::on(f[1].parse().unwrap(), date, f[4].parse().unwrap())
+        })
+        .filter(|t| t.at < d("1997-10-01").into())
+        .collect();
+    let s = summarize(&log, d("1997-09-30"), SummaryOptions::default()).unwrap();
+    let mut m: Vec<f64> = s
+        .rows()
+        .iter()
+        .filter(|r| r.frequency() > 0)
+        .map(|r| r.monetary_value().to_f64().unwrap())
+        .collect();
+    m.sort_by(f64::total_cmp);
+    assert_eq!(m.len(), 946);
+    let mean = m.iter().sum::<f64>() / m.len() as f64;
+    assert_eq!(mean.round(), 35.0);
+    assert_eq!((m[0].round(), m[m.len() - 1].round()), (3.0, 300.0));
+    assert_eq!(((m[472] + m[473]) / 2.0).round(), 27.0);
+}
+
+// ---- hand-built summary cases ----
+
+#[test]
+fn weekly_boundary_sunday_and_monday() {
+    // 2024-06-09 is a Sunday, 2024-06-10 a Monday: two weeks, one week apart.
+    let log = vec![tx(1, "2024-06-09", dec!(5)), tx(1, "2024-06-10", dec!(7))];
+    let s =
+        summarize(&log, d("2024-06-16"), SummaryOptions::default().period(Period::WEEK)).unwrap();
+    let r = &s.rows()[0];
+    assert_eq!((r.frequency(), r.recency(), r.t()), (1, 1.0, 1.0));
+    assert_eq!(r.first_purchase(), d("2024-06-03").into()); // the Monday of its week
+                                                            // The Saturday before and the Sunday after as_of's Monday week.
+    let s =
+        summarize(&log, d("2024-06-10"), SummaryOptions::default().period(Period::WEEK)).unwrap();
+    assert_eq!(s.rows()[0].frequency(), 1);
+}
+
+#[test]
+fn cutoff_end_of_period_versus_instant() {
+    // as_of Wednesday 2024-06-12; the Thursday purchase is in as_of's week.
+    let log = vec![tx(1, "2024-06-03", dec!(5)), tx(1, "2024-06-13", dec!(7))];
+    let weekly = SummaryOptions::default().period(Period::WEEK);
+    let s = summarize(&log, d("2024-06-12"), weekly).unwrap();
+    assert_eq!((s.rows()[0].frequency(), s.excluded_after_as_of()), (1, 0));
+    let s = summarize(&log, d("2024-06-12"), weekly.cutoff(Cutoff::Instant)).unwrap();
+    assert_eq!((s.rows()[0].frequency(), s.excluded_after_as_of()), (0, 1));
+}
+
+#[test]
+fn month_periods_and_lengths() {
+    let log = vec![
+        tx(1, "2015-01-31", dec!(1)),
+        tx(1, "2015-03-01", dec!(2)),
+        tx(1, "2015-05-15", dec!(3)),
+    ];
+    let monthly = SummaryOptions::default().period(Period::MONTH);
+    // lifetimes 0.11.3 (freq="M"): recency 3.942586, T 4.961087 (days / 30.436875).
+    let s = summarize(&log, d("2015-06-10"), monthly).unwrap();
+    let r = &s.rows()[0];
+    assert!((r.recency() - 120.0 / 30.436875).abs() < 1e-12);
+    assert!((r.t() - 151.0 / 30.436875).abs() < 1e-12);
+    assert_eq!(r.monetary_value(), dec!(2.5));
+    let s = summarize(&log, d("2015-06-10"), monthly.month_length(MonthLength::Calendar)).unwrap();
+    assert_eq!((s.rows()[0].recency(), s.rows()[0].t()), (4.0, 5.0));
+}
+
+#[test]
+fn leap_days() {
+    let log = vec![
+        tx(1, "2016-02-28", dec!(1)),
+        tx(1, "2016-02-29", dec!(1)),
+        tx(1, "2016-03-01", dec!(1)),
+    ];
+    let s = summarize(&log, d("2017-02-28"), SummaryOptions::default()).unwrap();
+    let r = &s.rows()[0];
+    assert_eq!((r.frequency(), r.recency(), r.t()), (2, 2.0, 366.0));
+    // A non-leap year has one day fewer between the same dates.
+    let log = vec![tx(1, "2015-02-28", dec!(1)), tx(1, "2015-03-01", dec!(1))];
+    let s = summarize(&log, d("2016-02-28"), SummaryOptions::default()).unwrap();
+    assert_eq!((s.rows()[0].recency(), s.rows()[0].t()), (1.0, 365.0));
+}
+
+#[test]
+fn as_of_before_the_first_purchase_gives_an_empty_counted_summary() {
+    let log = lifetimes_large();
+    let s = summarize(&log, d("2014-12-31"), SummaryOptions::default()).unwrap();
+    assert!(s.is_empty());
+    assert_eq!(s.excluded_after_as_of(), 13);
+    assert_eq!(s.transactions(), 0);
+    // Partly before: customers first seen later are absent; their rows are counted.
+    let s = summarize(&log, d("2015-01-10"), SummaryOptions::default()).unwrap();
+    assert_eq!(s.len(), 3);
+    assert_eq!(s.excluded_after_as_of(), 8);
+}
+
+#[test]
+fn empty_log_and_zero_period_are_errors() {
+    let empty: Vec<Transaction<u32>> = Vec::new();
+    let err = summarize(&empty, d("2015-01-01"), SummaryOptions::default()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::EmptyInput { .. }));
+    let err = Period::new(PeriodUnit::Day, 0).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput { field: "period multiple", .. }));
+}
+
+#[test]
+fn refunds_subtracted_or_rejected() {
+    let log = vec![
+        tx(1, "2015-01-01", dec!(10)),
+        tx(1, "2015-01-05", dec!(30)),
+        tx(1, "2015-01-05", dec!(-12.5)),
+        tx(1, "2015-01-09", dec!(20)),
+    ];
+    let s = summarize(&log, d("2015-02-01"), SummaryOptions::default()).unwrap();
+    // Repeat days: 30 − 12.5 = 17.5 and 20.
+    assert_eq!(s.rows()[0].monetary_value(), dec!(18.75));
+    assert_eq!(s.rows()[0].total_spend(), dec!(47.5));
+    assert_eq!(s.negative_amounts(), 1);
+    let reject = SummaryOptions::default().negative_amounts(NegativeAmounts::Reject);
+    let err = summarize(&log, d("2015-02-01"), reject).unwrap_err();
+    match err.kind() {
+        ErrorKind::InvalidRecord { index, field, value, .. } => {
+            assert_eq!((*index, *field, value.as_str()), (2, "amount", "-12.5"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn frequency_and_monetary_conventions() {
+    // Day 1: 10 + 5, day 2: 20, day 3: 30 + 40.
+    let log = vec![
+        tx(1, "2015-01-01", dec!(10)),
+        tx(1, "2015-01-01", dec!(5)),
+        tx(1, "2015-01-02", dec!(20)),
+        tx(1, "2015-01-03", dec!(30)),
+        tx(1, "2015-01-03", dec!(40)),
+    ];
+    let get = |o: SummaryOptions| {
+        let s = summarize(&log, d("2015-01-10"), o).unwrap();
+        (s.rows()[0].frequency(), s.rows()[0].monetary_value())
+    };
+    let o = SummaryOptions::default();
+    assert_eq!(get(o), (2, dec!(45)));
+    assert_eq!(get(o.monetary(MonetaryMeasure::Total)), (2, dec!(90)));
+    assert_eq!(get(o.first_purchase(FirstPurchase::Included)), (3, dec!(35)));
+    assert_eq!(get(o.frequency(FrequencyCount::Orders)), (3, dec!(30)));
+    let rfm = o
+        .frequency(FrequencyCount::Orders)
+        .first_purchase(FirstPurchase::Included)
+        .monetary(MonetaryMeasure::Total);
+    assert_eq!(get(rfm), (5, dec!(105)));
+}
+
+#[test]
+fn merge_requires_disjoint_customers_and_equal_settings() {
+    let log = lifetimes_large();
+    let (a, b): (Vec<_>, Vec<_>) = log.iter().cloned().partition(|t| t.customer % 2 == 0);
+    let o = SummaryOptions::default();
+    let sa = summarize(&a, d("2015-02-07"), o).unwrap();
+    let sb = summarize(&b, d("2015-02-07"), o).unwrap();
+    let whole = summarize(&log, d("2015-02-07"), o).unwrap();
+    assert_eq!(sa.clone().merge(sb.clone()).unwrap(), whole);
+    let err = sa.clone().merge(sa.clone()).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidInput { field: "customer", .. }));
+    let later = summarize(&b, d("2015-02-08"), o).unwrap();
+    assert!(sa.clone().merge(later).is_err());
+    let weekly = summarize(&b, d("2015-02-07"), o.period(Period::WEEK)).unwrap();
+    assert!(sa.merge(weekly).is_err());
+}
+
+// ---- scores ----
+
+fn values(r: &[f64], f: &[f64], m: &[f64]) -> Vec<RfmValues> {
+    r.iter()
+        .zip(f)
+        .zip(m)
+        .map(|((&recency, &frequency), &monetary)| RfmValues { recency, frequency, monetary })
+        .collect()
+}
+
+#[test]
+fn quantile_ties_share_a_bin_and_recent_scores_high() {
+    // recency (days since last order) 1..10, ties in F.
+    let r: Vec<f64> = (1..=10).map(f64::from).collect();
+    let f = [1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 3.0, 3.0, 9.0];
+    let m = [5.0; 10];
+    let keys: Vec<u8> = (0..10).collect();
+    let s =
+        RfmScorer::new(ScoreOptions::default()).unwrap().score(&keys, &values(&r, &f, &m)).unwrap();
+    // Type-7 quantiles of 1..10 at 0.2..0.8: 2.8, 4.6, 6.4, 8.2 → breaks 3.8, 5.6, 7.4, 9.2.
+    let close4 = |a: &[f64], b: [f64; 4]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
+    assert!(close4(&s.thresholds().recency, [3.8, 5.6, 7.4, 9.2]), "{:?}", s.thresholds());
+    let rs: Vec<u8> = s.scores().iter().map(|x| x.r()).collect();
+    assert_eq!(rs, [5, 5, 5, 4, 4, 3, 3, 2, 2, 1]);
+    // F quantiles: 1, 1.8, 2, 3 → breaks 2, 2.8, 3, 4: 1 → 1, 2 → 2, 3 → 4, 9 → 5.
+    let fs: Vec<u8> = s.scores().iter().map(|x| x.f()).collect();
+    assert_eq!(fs, [1, 1, 1, 1, 2, 2, 2, 4, 4, 5]);
+    assert!(s.warnings().contains(&ScoreWarning::EmptyBin {
+        dimension: Dimension::Frequency,
+        score: 3,
+        parent: None
+    }));
+    // Identical monetary values: one bin, a warning.
+    assert!(s.scores().iter().all(|x| x.m() == 1));
+    assert!(s
+        .warnings()
+        .contains(&ScoreWarning::IdenticalValues { dimension: Dimension::Monetary, parent: None }));
+}
+
+#[test]
+fn rank_first_breaks_ties_by_key_not_input_order() {
+    // Four customers with equal frequency, two bins: keys decide, whatever the input order.
+    let v = values(&[1.0; 4], &[3.0; 4], &[1.0, 2.0, 3.0, 4.0]);
+    let scorer =
+        RfmScorer::new(ScoreOptions::default().bins(2).method(ScoreMethod::RankFirst)).unwrap();
+    let s = scorer.score(&["d", "b", "a", "c"], &v).unwrap();
+    let f: Vec<u8> = s.scores().iter().map(|x| x.f()).collect();
+    // Ranks by key a, b, c, d → 1, 2, 3, 4; qcut into 2: ranks 1–2.5 → 1, the rest → 2.
+    assert_eq!(f, [2, 1, 1, 2]);
+    let s2 = scorer
+        .score(&["a", "b", "c", "d"], &values(&[1.0; 4], &[3.0; 4], &[3.0, 2.0, 4.0, 1.0]))
+        .unwrap();
+    let f2: Vec<u8> = s2.scores().iter().map(|x| x.f()).collect();
+    assert_eq!(f2, [1, 1, 2, 2]);
+    // Equal recency: the smaller key is ranked first on "days since", so it scores higher R.
+    let r2: Vec<u8> = s2.scores().iter().map(|x| x.r()).collect();
+    assert_eq!(r2, [2, 2, 1, 1]);
+    // Bins are equal-sized: 10 customers, 5 bins, 2 each.
+    let v = values(&[0.0; 10], &[1.0; 10], &[1.0; 10]);
+    let keys: Vec<u32> = (0..10).collect();
+    let s = RfmScorer::new(ScoreOptions::default().method(ScoreMethod::RankFirst))
+        .unwrap()
+        .score(&keys, &v)
+        .unwrap();
+    let mut counts = [0; 5];
+    for x in s.scores() {
+        counts[usize::from(x.m() - 1)] += 1;
+    }
+    assert_eq!(counts, [2; 5]);
+    let err =
+        scorer.score(&["a", "a", "b", "c"], &values(&[1.0; 4], &[3.0; 4], &[3.0; 4])).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidRecord { field: "customer", .. }));
+}
+
+#[test]
+fn fixed_breaks_as_r_rfm_custom_bins() {
+    // R rfm's documented example: recency_bins = c(115, 181, 297, 482).
+    let method = ScoreMethod::Fixed {
+        recency: vec![115.0, 181.0, 297.0, 482.0],
+        frequency: vec![4.0, 5.0, 6.0, 8.0],
+        monetary: vec![256.0, 382.0, 506.0, 666.0],
+    };
+    let scorer = RfmScorer::new(ScoreOptions::default().method(method)).unwrap();
+    let v =
+        values(&[114.0, 115.0, 481.0, 482.0], &[3.0, 4.0, 7.0, 8.0], &[0.0, 300.0, 600.0, 666.0]);
+    let s = scorer.score(&[1, 2, 3, 4], &v).unwrap();
+    let codes: Vec<u16> = s.scores().iter().map(|x| x.code()).collect();
+    assert_eq!(codes, [511, 422, 244, 155]);
+    assert_eq!(s.thresholds().frequency[0], [4.0, 5.0, 6.0, 8.0]);
+    let bad = ScoreMethod::Fixed {
+        recency: vec![1.0, 1.0, 2.0, 3.0],
+        frequency: vec![1.0, 2.0, 3.0, 4.0],
+        monetary: vec![1.0, 2.0, 3.0, 4.0],
+    };
+    assert!(RfmScorer::new(ScoreOptions::default().method(bad.clone())).is_err());
+    let short = ScoreMethod::Fixed {
+        recency: vec![1.0],
+        frequency: vec![1.0, 2.0, 3.0, 4.0],
+        monetary: vec![1.0, 2.0, 3.0, 4.0],
+    };
+    assert!(RfmScorer::new(ScoreOptions::default().method(short)).is_err());
+    let nested = ScoreOptions::default()
+        .method(ScoreMethod::Fixed {
+            recency: vec![1.0, 2.0, 3.0, 4.0],
+            frequency: vec![1.0, 2.0, 3.0, 4.0],
+            monetary: vec![1.0, 2.0, 3.0, 4.0],
+        })
+        .binning(Binning::Nested);
+    assert!(RfmScorer::new(nested).is_err());
+}
+
+#[test]
+fn nested_binning_bins_within_the_parent() {
+    // Two R groups (recent: 0, old: 9) with different frequency ranges.
+    let r = [0.0, 0.0, 0.0, 0.0, 9.0, 9.0, 9.0, 9.0];
+    let f = [10.0, 20.0, 30.0, 40.0, 1.0, 2.0, 3.0, 4.0];
+    let m = [1.0; 8];
+    let keys: Vec<u32> = (0..8).collect();
+    let opts = ScoreOptions::default().bins(2).binning(Binning::Nested);
+    let s = RfmScorer::new(opts).unwrap().score(&keys, &values(&r, &f, &m)).unwrap();
+    let fs: Vec<u8> = s.scores().iter().map(|x| x.f()).collect();
+    // Within each R group F is binned on its own values: breaks median + 1 = 26 and 3.5
+    // (R rfm adds one to every quantile); independently the old group would all score 1.
+    assert_eq!(fs, [1, 1, 2, 2, 1, 1, 1, 2]);
+    // Indexed by R − 1: the old group (R 1) first.
+    assert_eq!(s.thresholds().frequency, [vec![3.5], vec![26.0]]);
+    assert_eq!(s.thresholds().frequency.len(), 2);
+    assert_eq!(s.thresholds().monetary.len(), 4);
+    let ind = RfmScorer::new(ScoreOptions::default().bins(2))
+        .unwrap()
+        .score(&keys, &values(&r, &f, &m))
+        .unwrap();
+    let fi: Vec<u8> = ind.scores().iter().map(|x| x.f()).collect();
+    assert_eq!(fi, [2, 2, 2, 2, 1, 1, 1, 1]);
+}
+
+#[test]
+fn degenerate_scoring_gives_warnings_not_panics() {
+    let one = RfmScorer::new(ScoreOptions::default())
+        .unwrap()
+        .score(&[7], &values(&[3.0], &[1.0], &[9.0]))
+        .unwrap();
+    assert_eq!(one.scores()[0], RfmScore::new(5, 1, 1).unwrap());
+    assert!(one.warnings().contains(&ScoreWarning::SingleCustomer));
+    let none = RfmScorer::new(ScoreOptions::default()).unwrap().score::<u8>(&[], &[]).unwrap();
+    assert_eq!(none.warnings(), [ScoreWarning::NoCustomers]);
+    let err = RfmScorer::new(ScoreOptions::default())
+        .unwrap()
+        .score(&[1], &values(&[f64::NAN], &[1.0], &[1.0]))
+        .unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::InvalidRecord { field: "recency", .. }));
+    assert!(RfmScorer::new(ScoreOptions::default().bins(0)).is_err());
+    assert!(RfmScorer::new(ScoreOptions::default().bins(10)).is_err());
+    let k1 = RfmScorer::new(ScoreOptions::default().bins(1))
+        .unwrap()
+        .score(&[1, 2], &values(&[1.0, 2.0], &[1.0, 2.0], &[1.0, 2.0]))
+        .unwrap();
+    assert!(k1.scores().iter().all(|s| s.code() == 111));
+    assert!(RfmScore::new(0, 1, 1).is_err());
+}
+
+#[test]
+fn score_summary_uses_rfm_measures() {
+    // Customer 1 bought 3 times, 2 of them on one day; customer 2 once, last.
+    let log = vec![
+        tx(1, "2015-01-01", dec!(10)),
+        tx(1, "2015-01-02", dec!(10)),
+        tx(1, "2015-01-02", dec!(10)),
+        tx(2, "2015-01-09", dec!(5)),
+    ];
+    let s = summarize(&log, d("2015-01-10"), SummaryOptions::default()).unwrap();
+    let breaks =
+        ScoreMethod::Fixed { recency: vec![5.0], frequency: vec![2.0], monetary: vec![25.0] };
+    let scorer = RfmScorer::new(ScoreOptions::default().bins(2).method(breaks)).unwrap();
+    let rfm = scorer.score_summary(&s, RfmMeasures::default()).unwrap();
+    // R: 8 vs 1 day since the last purchase; F: 2 vs 1 purchase day; M: 30 vs 5 total.
+    assert_eq!(rfm.scores()[0].code(), 122);
+    assert_eq!(rfm.scores()[1].code(), 211);
+    // With lifetimes' measures customer 1 has one repeat day worth 20.
+    let clv =
+        RfmMeasures::default().frequency(RfmFrequency::Summary).monetary(RfmMonetary::Summary);
+    assert_eq!(scorer.score_summary(&s, clv).unwrap().scores()[0].code(), 111);
+    let orders = RfmMeasures::default().frequency(RfmFrequency::Orders);
+    assert_eq!(scorer.score_summary(&s, orders).unwrap().scores()[0].code(), 122);
+}
+
+// ---- segments ----
+
+#[test]
+fn eleven_segment_preset_table() {
+    let map = SegmentMap::eleven_segments();
+    let name = |c: u16| {
+        let s = RfmScore::new((c / 100) as u8, (c / 10 % 10) as u8, (c % 10) as u8).unwrap();
+        map.name(map.segment(s).unwrap()).to_string()
+    };
+    // The irregular spots of the published map.
+    assert_eq!(name(543), "Loyal");
+    assert_eq!(name(544), "Champions");
+    assert_eq!(name(144), "Cannot Lose Them");
+    assert_eq!(name(145), "At Risk");
+    assert_eq!(name(111), "Lost");
+    assert_eq!(name(311), "New Customers");
+    assert_eq!(name(535), "Need Attention");
+    // Every code once, cell counts as published.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in 1..=5 {
+        for f in 1..=5 {
+            for m in 1..=5 {
+                *counts.entry(name(r * 100 + f * 10 + m)).or_default() += 1;
+            }
+        }
+    }
+    let expected = [
+        ("About To Sleep", 8),
+        ("At Risk", 22),
+        ("Cannot Lose Them", 8),
+        ("Champions", 7),
+        ("Hibernating", 11),
+        ("Lost", 6),
+        ("Loyal", 8),
+        ("Need Attention", 8),
+        ("New Customers", 7),
+        ("Potential Loyalist", 24),
+        ("Promising", 16),
+    ];
+    let got: Vec<(&str, usize)> = counts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn rf_preset_matches_whole_pairs() {
+    let map = SegmentMap::rf_ten_segments();
+    let name =
+        |r, f, m| map.name(map.segment(RfmScore::new(r, f, m).unwrap()).unwrap()).to_string();
+    assert_eq!(name(1, 5, 1), "Can't Lose");
+    assert_eq!(name(2, 5, 5), "Can't Lose");
+    assert_eq!(name(3, 3, 2), "Need Attention");
+    assert_eq!(name(4, 1, 4), "Promising");
+    assert_eq!(name(5, 1, 1), "New Customers");
+    // An unanchored regex `51` would also hit "351"; the whole pair (3, 5) is Loyal.
+    assert_eq!(name(3, 5, 1), "Loyal Customers");
+    for m in 1..=5 {
+        assert_eq!(name(5, 4, m), "Champions");
+    }
+}
+
+#[test]
+fn segment_maps_are_checked_when_built() {
+    let all = |name: &str| SegmentRule::new(name).cells(1..=2, 1..=2, 1..=2);
+    assert!(SegmentMap::new([2, 2, 2], vec![all("everyone")]).is_ok());
+    let twice = SegmentMap::new([2, 2, 2], vec![all("a"), SegmentRule::new("b").codes(&[111])])
+        .unwrap_err();
+    assert!(twice.to_string().contains("111"), "{twice}");
+    assert!(twice.to_string().contains("`a` and `b`"), "{twice}");
+    let gap = SegmentMap::new([2, 2, 2], vec![SegmentRule::new("a").cells(1..=2, 1..=2, 1..=1)])
+        .unwrap_err();
+    assert!(gap.to_string().contains("112") && gap.to_string().contains("no segment"), "{gap}");
+    let outside =
+        SegmentMap::new([2, 2, 2], vec![SegmentRule::new("a").cells(1..=3, 1..=2, 1..=2)]);
+    assert!(outside.is_err());
+    let empty_rule = SegmentMap::new([2, 2, 2], vec![all("a"), SegmentRule::new("b")]);
+    assert!(empty_rule.is_err());
+    let dup_name = SegmentMap::new(
+        [2, 2, 2],
+        vec![
+            SegmentRule::new("a").cells(1..=1, 1..=2, 1..=2),
+            SegmentRule::new("a").cells(2..=2, 1..=2, 1..=2),
+        ],
+    );
+    assert!(dup_name.is_err());
+    assert!(SegmentMap::new([2, 2, 2], vec![]).is_err());
+    // Scores from other bins are refused.
+    let scores = RfmScorer::new(ScoreOptions::default().bins(3))
+        .unwrap()
+        .score(&[1], &values(&[1.0], &[1.0], &[1.0]))
+        .unwrap();
+    assert!(SegmentMap::eleven_segments().assign(&scores).is_err());
+}
+
+// ---- loyalty index ----
+
+#[test]
+fn loyalty_index_combines_scores_and_derivative_behaviour() {
+    let idx = LoyaltyIndex::new(LoyaltyWeights::default(), Saturation::default()).unwrap();
+    let lowest = RfmScore::new(1, 1, 1).unwrap();
+    assert_eq!(idx.value(lowest, [5, 5, 5], &Derivative::default()).unwrap(), 0.0);
+    // Referrals only: 0.15 · 1/(1 + 1) of the weight.
+    let one_referral = Derivative { referrals: 1, ..Derivative::default() };
+    assert!((idx.value(lowest, [5, 5, 5], &one_referral).unwrap() - 7.5).abs() < 1e-12);
+    // Mid scores: (3 − 1)/4 = 0.5 of 70 %.
+    let mid = RfmScore::new(3, 3, 3).unwrap();
+    assert!((idx.value(mid, [5, 5, 5], &Derivative::default()).unwrap() - 35.0).abs() < 1e-12);
+    // Custom weights: R only.
+    let w = LoyaltyWeights {
+        recency: 1.0,
+        frequency: 0.0,
+        monetary: 0.0,
+        referrals: 0.0,
+        reviews: 0.0,
+        mentions: 0.0,
+        tips: 0.0,
+    };
+    let r_only = LoyaltyIndex::new(w, Saturation::default()).unwrap();
+    assert_eq!(
+        r_only.value(RfmScore::new(5, 1, 1).unwrap(), [5, 5, 5], &Derivative::default()).unwrap(),
+        100.0
+    );
+    // Errors.
+    assert!(
+        LoyaltyIndex::new(LoyaltyWeights { recency: -1.0, ..w }, Saturation::default()).is_err()
+    );
+    assert!(LoyaltyIndex::new(LoyaltyWeights { recency: 0.0, ..w }, Saturation::default()).is_err());
+    assert!(LoyaltyIndex::new(w, Saturation { reviews: 0.0, ..Saturation::default() }).is_err());
+    assert!(idx.value(mid, [2, 5, 5], &Derivative::default()).is_err());
+    let refund = Derivative { tips: dec!(-1), ..Derivative::default() };
+    assert!(idx.value(mid, [5, 5, 5], &refund).is_err());
+    let batch =
+        idx.values(&[lowest, mid], [5, 5, 5], &[one_referral, Derivative::default()]).unwrap();
+    assert_eq!(batch.len(), 2);
+    assert!(idx.values(&[lowest], [5, 5, 5], &[]).is_err());
+}
+
+// ---- serde ----
+
+#[cfg(feature = "serde")]
+#[test]
+fn serde_round_trips() {
+    let s = summarize(&lifetimes_large(), d("2015-02-07"), SummaryOptions::default()).unwrap();
+    let json = serde_json::to_string(&s).unwrap();
+    let back: Summary<u32> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+    let map = SegmentMap::eleven_segments();
+    let back: SegmentMap = serde_json::from_str(&serde_json::to_string(&map).unwrap()).unwrap();
+    assert_eq!(back, map);
+    let idx = LoyaltyIndex::new(LoyaltyWeights::default(), Saturation::default()).unwrap();
+    let back: LoyaltyIndex = serde_json::from_str(&serde_json::to_string(&idx).unwrap()).unwrap();
+    assert_eq!(back, idx);
+    let scores = RfmScorer::new(ScoreOptions::default())
+        .unwrap()
+        .score_summary(&s, RfmMeasures::default())
+        .unwrap();
+    let back: loyalty::rfm::RfmScores =
+        serde_json::from_str(&serde_json::to_string(&scores).unwrap()).unwrap();
+    assert_eq!(back, scores);
+    // Invariants are checked on the way in.
+    let too_high =
+        serde_json::to_string(&scores).unwrap().replacen("\"bins\":[5,5,5]", "\"bins\":[5,5,1]", 1);
+    assert_ne!(too_high, serde_json::to_string(&scores).unwrap());
+    assert!(scores.scores().iter().any(|s| s.m() > 1));
+    assert!(serde_json::from_str::<loyalty::rfm::RfmScores>(&too_high).is_err());
+    assert!(serde_json::from_str::<RfmScore>("[0, 1, 1]").is_err());
+    assert!(serde_json::from_str::<Period>(r#"{"unit":"Day","multiple":0}"#).is_err());
+    let unsorted = json.replacen("\"customer\":1", "\"customer\":9", 1);
+    assert!(serde_json::from_str::<Summary<u32>>(&unsorted).is_err());
+    let bad_map = serde_json::to_string(&map).unwrap().replacen("[5,5,5]", "[5,5,6]", 1);
+    assert!(serde_json::from_str::<SegmentMap>(&bad_map).is_err());
+}
+
+// ---- properties ----
+
+fn arb_log() -> impl Strategy<Value = Vec<Transaction<u16>>> {
+    prop::collection::vec((0u16..40, 0i64..400, -500i64..50_000), 1..120).prop_map(|v| {
+        let base = d("2023-12-01");
+        v.into_iter()
+            .map(|(c, day, cents)| {
+                Transaction::new(
+                    c,
+                    (base + chrono::Duration::days(day)).into(),
+                    Decimal::new(cents, 2),
+                )
+            })
+            .collect()
+    })
+}
+
+fn arb_options() -> impl Strategy<Value = SummaryOptions> {
+    (0usize..3, 1u32..4, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(unit, multiple, first, orders, total)| {
+            let unit = [PeriodUnit::Day, PeriodUnit::Week, PeriodUnit::Month][unit];
+            let mut o = SummaryOptions::default().period(Period::new(unit, multiple).unwrap());
+            if first {
+                o = o.first_purchase(FirstPurchase::Included);
+            }
+            if orders {
+                o = o.frequency(FrequencyCount::Orders);
+            }
+            if total {
+                o = o.monetary(MonetaryMeasure::Total);
+            }
+            o
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn summary_does_not_depend_on_input_order(
+        log in arb_log(), options in arb_options(), seed in any::<u64>(), as_of in 0i64..450,
+    ) {
+        let as_of = d("2023-12-01") + chrono::Duration::days(as_of);
+        let whole = summarize(&log, as_of, options).unwrap();
+        let mut shuffled = log.clone();
+        // A deterministic shuffle from the seed.
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (s >> 33) as usize % (i + 1));
+        }
+        prop_assert_eq!(summarize(&shuffled, as_of, options).unwrap(), whole.clone());
+        let mut by_customer = log.clone();
+        by_customer.sort_by_key(|t| t.customer);
+        prop_assert_eq!(summarize(&by_customer, as_of, options).unwrap(), whole.clone());
+        by_customer.reverse();
+        prop_assert_eq!(summarize(&by_customer, as_of, options).unwrap(), whole);
+    }
+
+    #[test]
+    fn partitions_combined_equal_the_whole(log in arb_log(), options in arb_options(), parts in 1u16..5) {
+        let as_of = d("2025-01-31");
+        let whole = summarize(&log, as_of, options).unwrap();
+        let mut merged: Option<Summary<u16>> = None;
+        for p in 0..parts {
+            let part: Vec<_> = log.iter().filter(|t| t.customer % parts == p).cloned().collect();
+            if part.is_empty() {
+                continue;
+            }
+            let s = summarize(&part, as_of, options).unwrap();
+            merged = Some(match merged {
+                None => s,
+                Some(m) => m.merge(s).unwrap(),
+            });
+        }
+        prop_assert_eq!(merged.unwrap(), whole);
+    }
+
+    #[test]
+    fn summary_agrees_with_a_naive_count(log in arb_log()) {
+        let as_of = d("2024-06-30");
+        let s = summarize(&log, as_of, SummaryOptions::default()).unwrap();
+        let mut days: BTreeMap<u16, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
+        for t in log.iter().filter(|t| t.at.date() <= as_of) {
+            *days.entry(t.customer).or_default().entry(t.at.date()).or_default() += t.amount;
+        }
+        prop_assert_eq!(s.len(), days.len());
+        for (row, (c, per_day)) in s.rows().iter().zip(&days) {
+            prop_assert_eq!(row.customer(), c);
+            let first = *per_day.keys().next().unwrap();
+            let last = *per_day.keys().last().unwrap();
+            prop_assert_eq!(row.frequency() as usize, per_day.len() - 1);
+            prop_assert_eq!(row.recency(), (last - first).num_days() as f64);
+            prop_assert_eq!(row.t(), (as_of - first).num_days() as f64);
+            let repeat: Decimal = per_day.values().skip(1).sum();
+            let expected = if per_day.len() > 1 { repeat / Decimal::from(per_day.len() - 1) } else { Decimal::ZERO };
+            prop_assert_eq!(row.monetary_value(), expected);
+        }
+    }
+
+    #[test]
+    fn scores_lie_in_range_and_recency_is_monotone(
+        v in prop::collection::vec((0u32..60, 0u32..20, 0u32..1000), 1..200),
+        k in 1u8..=9,
+        rank_first in any::<bool>(),
+        nested in any::<bool>(),
+    ) {
+        let vals: Vec<RfmValues> = v.iter().map(|&(r, f, m)| RfmValues {
+            recency: f64::from(r), frequency: f64::from(f), monetary: f64::from(m) / 10.0,
+        }).collect();
+        let keys: Vec<usize> = (0..vals.len()).rev().collect();
+        let method = if rank_first { ScoreMethod::RankFirst } else { ScoreMethod::Quantile };
+        let binning = if nested { Binning::Nested } else { Binning::Independent };
+        let opts = ScoreOptions::default().bins(k).method(method).binning(binning);
+        let s = RfmScorer::new(opts).unwrap().score(&keys, &vals).unwrap();
+        for x in s.scores() {
+            prop_assert!((1..=k).contains(&x.r()) && (1..=k).contains(&x.f()) && (1..=k).contains(&x.m()));
+        }
+        for i in 0..vals.len() {
+            for j in 0..vals.len() {
+                // More recent (fewer days since) never scores lower on R.
+                if vals[i].recency < vals[j].recency {
+                    prop_assert!(s.scores()[i].r() >= s.scores()[j].r());
+                }
+                // Ties share a bin under value quantiles (independent binning).
+                if !rank_first && !nested && vals[i].frequency == vals[j].frequency {
+                    prop_assert_eq!(s.scores()[i].f(), s.scores()[j].f());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn presets_cover_every_code_exactly_once(r in 1u8..=5, f in 1u8..=5, m in 1u8..=5) {
+        let code = u16::from(r) * 100 + u16::from(f) * 10 + u16::from(m);
+        for map in [SegmentMap::eleven_segments(), SegmentMap::rf_ten_segments()] {
+            let id = map.segment(RfmScore::new(r, f, m).unwrap()).unwrap();
+            // The code is claimed (above) and by that one rule: a second claim is refused,
+            // naming the owner.
+            let mut rules = map.rules().to_vec();
+            rules.push(SegmentRule::new("extra").codes(&[code]));
+            let err = SegmentMap::new(map.bins(), rules).unwrap_err().to_string();
+            let owner = format!("`{}` and `extra`", map.name(id));
+            prop_assert!(err.contains(&owner) && err.contains(&code.to_string()), "{}", err);
+        }
+    }
+}
+
+#[cfg(feature = "rayon")]
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn parallel_summary_equals_sequential(log in arb_log(), options in arb_options()) {
+        let as_of = d("2024-12-31");
+        prop_assert_eq!(
+            loyalty::rfm::summarize_par(&log, as_of, options).unwrap(),
+            summarize(&log, as_of, options).unwrap()
+        );
+    }
+}

@@ -1,1 +1,0 @@
-//! The `rfm` module (work in progress).
