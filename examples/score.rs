@@ -1,19 +1,32 @@
-//! Scores a transaction log: RFM summary, R/F/M scores and the 11-segment map, as CSV.
+//! Scores a transaction log: RFM summary, R/F/M scores, the 11-segment map and predictive CLV,
+//! as CSV.
 //!
 //! ```text
 //! cargo run --release --example score -- [--as-of YYYY-MM-DD] [--period day|week|month]
+//!     [--model bgnbd|mbgnbd|pareto-nbd] [--horizon-months N] [--discount-rate D]
 //!     [--summary-only] [--timings] PATH
 //! ```
 //!
 //! Input: CSV with the header `customer_id,date,amount`; `date` is `YYYY-MM-DD` or RFC 3339
 //! (the clock time as written is used). Output on stdout:
-//! `customer_id,frequency,recency,T,monetary_value,r_score,f_score,m_score,segment`, one row
-//! per customer in customer id order (text order). The summary columns follow lifetimes'
-//! `summary_data_from_transaction_data`; the scores use R `rfm`'s value quantiles on the RFM
-//! measures (purchase periods, total spend). `--as-of` defaults to the last date in the data.
-//! `--timings` writes `phase seconds` lines (parse, summary, score) to stderr. A bad row is
-//! reported on stderr with its line number; nothing is written to stdout and the exit status
-//! is 1.
+//! `customer_id,frequency,recency,T,monetary_value,r_score,f_score,m_score,segment,p_alive,expected_purchases,clv`,
+//! one row per customer in customer id order (text order). The summary columns follow
+//! lifetimes' `summary_data_from_transaction_data`; the scores use R `rfm`'s value quantiles on
+//! the RFM measures (purchase periods, total spend). `--as-of` defaults to the last date in the
+//! data.
+//!
+//! The CLV columns come from the transaction model named by `--model` (default `bgnbd`),
+//! fitted by maximum likelihood on the summary in the `--period` unit, and a Gamma-Gamma spend
+//! model fitted on the repeat buyers: `p_alive` is P(alive) at the end of observation,
+//! `expected_purchases` the purchases expected over the next `--horizon-months` (default 12)
+//! and `clv` lifetimes' `customer_lifetime_value` over that horizon at the monthly
+//! `--discount-rate` (default 0.01), with lifetimes' periods per month (day 30, week 4.345,
+//! month 1). Repeat buyers whose repeat purchases net to zero or less (refunds) are left out of
+//! the spend fit and valued at the population mean spend; stderr says how many.
+//!
+//! `--timings` writes `phase seconds` lines (parse, summary, fit, score) to stderr. A bad row
+//! is reported on stderr with its line number; nothing is written to stdout and the exit
+//! status is 1.
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -21,15 +34,30 @@ use std::str::FromStr;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use loyalty::clv::{
+    self, BgNbd, ClvOptions, FitOptions, GammaGamma, Histogram, MbgNbd, ParetoNbd, PeriodUnit,
+    TransactionModel,
+};
 use loyalty::rfm::{
     summarize, CustomerSummary, Period, RfmMeasures, RfmScorer, ScoreOptions, SegmentMap,
     SummaryOptions, Transaction,
 };
 use rust_decimal::Decimal;
 
+#[derive(Clone, Copy)]
+enum Model {
+    BgNbd,
+    MbgNbd,
+    ParetoNbd,
+}
+
 struct Args {
     as_of: Option<NaiveDate>,
     period: Period,
+    unit: PeriodUnit,
+    model: Model,
+    horizon_months: u32,
+    discount_rate: f64,
     summary_only: bool,
     timings: bool,
     path: String,
@@ -37,12 +65,25 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.pop().ok_or("usage: score [--as-of YYYY-MM-DD] [--period day|week|month] [--summary-only] [--timings] PATH")?;
+    let path = args.pop().ok_or(
+        "usage: score [--as-of YYYY-MM-DD] [--period day|week|month] \
+         [--model bgnbd|mbgnbd|pareto-nbd] [--horizon-months N] [--discount-rate D] \
+         [--summary-only] [--timings] PATH",
+    )?;
     if path.starts_with("--") {
         return Err(format!("the last argument must be the input path, not `{path}`"));
     }
-    let mut out =
-        Args { as_of: None, period: Period::DAY, summary_only: false, timings: false, path };
+    let mut out = Args {
+        as_of: None,
+        period: Period::DAY,
+        unit: PeriodUnit::Day,
+        model: Model::BgNbd,
+        horizon_months: 12,
+        discount_rate: 0.01,
+        summary_only: false,
+        timings: false,
+        path,
+    };
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -53,14 +94,36 @@ fn parse_args() -> Result<Args, String> {
                 out.as_of = Some(d);
             }
             "--period" => {
-                out.period = match it.next().as_deref() {
-                    Some("day") => Period::DAY,
-                    Some("week") => Period::WEEK,
-                    Some("month") => Period::MONTH,
+                (out.period, out.unit) = match it.next().as_deref() {
+                    Some("day") => (Period::DAY, PeriodUnit::Day),
+                    Some("week") => (Period::WEEK, PeriodUnit::Week),
+                    Some("month") => (Period::MONTH, PeriodUnit::Month),
                     other => {
                         return Err(format!("--period must be day, week or month, not {other:?}"))
                     }
                 }
+            }
+            "--model" => {
+                out.model = match it.next().as_deref() {
+                    Some("bgnbd") => Model::BgNbd,
+                    Some("mbgnbd") => Model::MbgNbd,
+                    Some("pareto-nbd") => Model::ParetoNbd,
+                    other => {
+                        return Err(format!(
+                            "--model must be bgnbd, mbgnbd or pareto-nbd, not {other:?}"
+                        ))
+                    }
+                }
+            }
+            "--horizon-months" => {
+                let v = it.next().ok_or("--horizon-months needs a number")?;
+                out.horizon_months =
+                    v.parse().map_err(|_| format!("--horizon-months `{v}`: not a whole number"))?;
+            }
+            "--discount-rate" => {
+                let v = it.next().ok_or("--discount-rate needs a number")?;
+                out.discount_rate =
+                    v.parse().map_err(|_| format!("--discount-rate `{v}`: not a number"))?;
             }
             "--summary-only" => out.summary_only = true,
             "--timings" => out.timings = true,
@@ -238,6 +301,7 @@ where
     // Declared before the columns that borrow them.
     let scored;
     let segments;
+    let clv_scores;
     let map = SegmentMap::eleven_segments();
 
     let mut columns: Vec<(&str, Cell<'_>)> = vec![
@@ -260,7 +324,29 @@ where
         columns.push(("m_score", Box::new(move |i, w| write!(w, "{}", s[i].m()))));
         columns.push(("segment", Box::new(move |i, w| w.write_all(map.name(seg[i]).as_bytes()))));
     }
-    let t_score = t2.elapsed().as_secs_f64();
+    let mut t_score = t2.elapsed().as_secs_f64();
+
+    let mut t_fit = 0.0;
+    if !args.summary_only {
+        let t3 = Instant::now();
+        let (customers, model, spend) = fit(args, rows)?;
+        t_fit = t3.elapsed().as_secs_f64();
+        let t4 = Instant::now();
+        let options = ClvOptions::default()
+            .horizon_months(args.horizon_months)
+            .monthly_discount_rate(args.discount_rate)
+            .map_err(|e| e.to_string())?
+            .unit(args.unit);
+        clv_scores = clv::score(&model, &spend, &customers, &options).map_err(|e| e.to_string())?;
+        t_score += t4.elapsed().as_secs_f64();
+        let c = &clv_scores;
+        columns.push(("p_alive", Box::new(move |i, w| write!(w, "{}", c[i].p_alive))));
+        columns.push((
+            "expected_purchases",
+            Box::new(move |i, w| write!(w, "{}", c[i].expected_purchases)),
+        ));
+        columns.push(("clv", Box::new(move |i, w| write!(w, "{}", c[i].clv))));
+    }
 
     let stdout = io::stdout();
     let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -283,8 +369,55 @@ where
         eprintln!("parse {t_parse:.6}");
         eprintln!("summary {t_summary:.6}");
         if !args.summary_only {
+            eprintln!("fit {t_fit:.6}");
             eprintln!("score {t_score:.6}");
         }
     }
     Ok(())
+}
+
+/// Fits the transaction model and the Gamma-Gamma spend model on the summary; returns the
+/// model inputs, with the population mean spend standing in for repeat buyers whose repeat
+/// purchases net to zero or less.
+fn fit<K>(
+    args: &Args,
+    rows: &[CustomerSummary<K>],
+) -> Result<(Vec<clv::Customer>, TransactionModel, GammaGamma), String> {
+    let mut customers: Vec<clv::Customer> = rows
+        .iter()
+        .map(|r| {
+            let c = r.clv_inputs();
+            clv::Customer {
+                frequency: c.frequency,
+                recency: c.recency,
+                t: c.t,
+                monetary_value: c.monetary_value,
+            }
+        })
+        .collect();
+    let options = FitOptions::default();
+    let histogram = Histogram::from_customers(&customers).map_err(|e| e.to_string())?;
+    let model: TransactionModel = match args.model {
+        Model::BgNbd => BgNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into(),
+        Model::MbgNbd => {
+            MbgNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into()
+        }
+        Model::ParetoNbd => {
+            ParetoNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into()
+        }
+    };
+    let spenders: Vec<clv::Customer> =
+        customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect();
+    let spend =
+        GammaGamma::fit(&spenders, &options).map_err(|e| format!("spend model: {e}"))?.params;
+    let mean = spend.mean_spend();
+    let mut stand_ins = 0usize;
+    for c in customers.iter_mut().filter(|c| c.frequency > 0.0 && c.monetary_value <= 0.0) {
+        c.monetary_value = mean;
+        stand_ins += 1;
+    }
+    if stand_ins > 0 {
+        eprintln!("note: {stand_ins} repeat buyers with no positive repeat spend valued at the mean spend {mean:.2}");
+    }
+    Ok((customers, model, spend))
 }
