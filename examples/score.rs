@@ -46,9 +46,9 @@ use rust_decimal::Decimal;
 
 #[derive(Clone, Copy)]
 enum Model {
-    BgNbd,
-    MbgNbd,
-    ParetoNbd,
+    Bg,
+    Mbg,
+    Pareto,
 }
 
 struct Args {
@@ -77,7 +77,7 @@ fn parse_args() -> Result<Args, String> {
         as_of: None,
         period: Period::DAY,
         unit: PeriodUnit::Day,
-        model: Model::BgNbd,
+        model: Model::Bg,
         horizon_months: 12,
         discount_rate: 0.01,
         summary_only: false,
@@ -105,9 +105,9 @@ fn parse_args() -> Result<Args, String> {
             }
             "--model" => {
                 out.model = match it.next().as_deref() {
-                    Some("bgnbd") => Model::BgNbd,
-                    Some("mbgnbd") => Model::MbgNbd,
-                    Some("pareto-nbd") => Model::ParetoNbd,
+                    Some("bgnbd") => Model::Bg,
+                    Some("mbgnbd") => Model::Mbg,
+                    Some("pareto-nbd") => Model::Pareto,
                     other => {
                         return Err(format!(
                             "--model must be bgnbd, mbgnbd or pareto-nbd, not {other:?}"
@@ -383,26 +383,14 @@ fn fit<K>(
     args: &Args,
     rows: &[CustomerSummary<K>],
 ) -> Result<(Vec<clv::Customer>, TransactionModel, GammaGamma), String> {
-    let mut customers: Vec<clv::Customer> = rows
-        .iter()
-        .map(|r| {
-            let c = r.clv_inputs();
-            clv::Customer {
-                frequency: c.frequency,
-                recency: c.recency,
-                t: c.t,
-                monetary_value: c.monetary_value,
-            }
-        })
-        .collect();
+    let mut customers: Vec<clv::Customer> =
+        rows.iter().map(|r| clv::Customer::from(r.clv_inputs())).collect();
     let options = FitOptions::default();
     let histogram = Histogram::from_customers(&customers).map_err(|e| e.to_string())?;
     let model: TransactionModel = match args.model {
-        Model::BgNbd => BgNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into(),
-        Model::MbgNbd => {
-            MbgNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into()
-        }
-        Model::ParetoNbd => {
+        Model::Bg => BgNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into(),
+        Model::Mbg => MbgNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into(),
+        Model::Pareto => {
             ParetoNbd::fit(&histogram, &options).map_err(|e| e.to_string())?.params.into()
         }
     };

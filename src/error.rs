@@ -180,7 +180,6 @@ impl Error {
     }
 
     /// Shorthand for an [`ErrorKind::InvalidRecord`] error.
-    #[allow(dead_code)] // used by the batch modules (rfm, clv) as they land
     #[cold]
     #[inline(never)]
     pub(crate) fn invalid_record(

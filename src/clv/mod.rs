@@ -116,6 +116,21 @@ pub struct Customer {
     pub monetary_value: f64,
 }
 
+impl From<crate::rfm::ClvInputs> for Customer {
+    /// The model inputs of an RFM summary row ([`CustomerSummary::clv_inputs`]), in the
+    /// summary's period unit. Validation happens where the customer is used.
+    ///
+    /// [`CustomerSummary::clv_inputs`]: crate::rfm::CustomerSummary::clv_inputs
+    fn from(c: crate::rfm::ClvInputs) -> Customer {
+        Customer {
+            frequency: c.frequency,
+            recency: c.recency,
+            t: c.t,
+            monetary_value: c.monetary_value,
+        }
+    }
+}
+
 /// A problem found in a record: field, value, reason.
 #[derive(Debug)]
 pub(crate) struct Problem {
