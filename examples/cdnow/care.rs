@@ -4,9 +4,9 @@
 //! uses only what it can derive: purchase history (each purchase day is an order of one
 //! category, `"cd"`), the customer's own purchase interval for replenishment reminders, and
 //! win-back for high-spend customers gone quiet. Every customer is treated as consenting to
-//! email and living in UTC. There is no RFM segment yet: historic spend stands in for CLV and
-//! "no purchase for 180 days" for the at-risk segments (`quiet_days_without_segment`); a host
-//! with real segments fills `Customer::segment` and `Customer::value` instead.
+//! email and living in UTC. Segments come from the RFM section (the 11-segment map); win-back
+//! goes to the "At Risk" and "Cannot Lose Them" customers whose historic spend (standing in
+//! for CLV) is at least $250.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -19,11 +19,11 @@ use loyalty::care::{
 use loyalty::{Currency, Money};
 use rust_decimal::Decimal;
 
-pub fn report(log: &[super::data::Purchase]) {
+pub fn report(log: &[super::data::Purchase], segments: &BTreeMap<u32, String>) {
     println!("\n== Today's care actions (as of 1998-06-30) ==");
     println!(
         "assumptions: every customer consents to email and lives in UTC; \
-         spend stands in for CLV; no RFM segments yet"
+         RFM segments from the table above; historic spend stands in for CLV"
     );
     // One order per customer and purchase day; spend per customer.
     let mut days: BTreeMap<(u32, NaiveDate), ()> = BTreeMap::new();
@@ -43,13 +43,16 @@ pub fn report(log: &[super::data::Purchase]) {
     let mut customers = Vec::with_capacity(spend.len());
     for (&c, &total) in &spend {
         let Ok(cu) = Customer::new(CustomerId(c.into()), "UTC") else { return };
-        customers.push(cu.consent(Channel::Email).value(Money::new(total, Currency::USD)));
+        let cu = cu.consent(Channel::Email).value(Money::new(total, Currency::USD));
+        customers.push(match segments.get(&c) {
+            Some(s) => cu.segment(s.as_str()),
+            None => cu,
+        });
     }
 
     let mut config = CareConfig::default();
     config.replenish.categories.insert("cd".into(), None);
     config.replenish.min_purchases_for_own = 3;
-    config.win_back.quiet_days_without_segment = Some(180);
     config.win_back.min_value = Some(Money::new(Decimal::from(250), Currency::USD));
     let Some(now) = Utc.with_ymd_and_hms(1998, 6, 30, 12, 0, 0).single() else { return };
     let calendar = FestivalCalendar::new();

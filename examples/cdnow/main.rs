@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!();
-    rfm::report(&log);
+    let segments = rfm::report(&log);
     println!();
     clv::report(&log);
     println!();
@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     println!();
     tiers::report(&log);
     println!();
-    care::report(&log);
+    care::report(&log, &segments);
     println!();
     println!("(report computed in {:.3} s)", started.elapsed().as_secs_f64());
     ExitCode::SUCCESS

@@ -99,7 +99,9 @@ fn run(log: &[Purchase]) -> loyalty::Result<()> {
     let redeemed = sum(|a| a.totals().redeemed);
     let expired = sum(|a| a.totals().expired);
     let outstanding = sum(|a| a.balances().available());
-    println!("Points program (1 pt per $1, 100 pts = $10, 12-month expiry, redeem when possible)");
+    println!(
+        "== Points program (1 pt per $1, 100 pts = $10, 12-month expiry, redeem when possible) =="
+    );
     println!("  customers                {:>12}", accounts.len());
     println!("  points issued            {issued:>12}");
     println!("  points redeemed          {redeemed:>12}   (${discount} of discounts)");

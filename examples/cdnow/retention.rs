@@ -97,8 +97,7 @@ pub fn report(path: &str, log: &[Purchase]) -> loyalty::Result<()> {
     let repeat_revenue: Decimal = customers.values().map(|c| c.repeat_revenue).sum();
     let repeater_revenue: Decimal = repeaters.iter().map(|c| c.revenue).sum();
 
-    println!("CDNOW retention report");
-    println!("======================");
+    println!("== CDNOW retention report ==");
     println!("log: {path}");
     println!("period: {first} .. {last}");
     println!();
@@ -164,7 +163,7 @@ pub fn report(path: &str, log: &[Purchase]) -> loyalty::Result<()> {
         .collect::<loyalty::Result<Vec<_>>>()?;
     let cac = cac_by_channel(&spend)?;
     println!();
-    println!("acquisition economics (example budget; margin 30%)");
+    println!("== Acquisition economics (example budget; margin 30%) ==");
     println!("  {:<12}{:>14}{:>15}{:>12}", "channel", "spend", "new customers", "CAC");
     for ch in cac.channels() {
         println!(

@@ -1,5 +1,7 @@
 //! RFM section of the CDNOW report: customers and revenue per segment of the 11-segment map.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use loyalty::rfm::{
     summarize, RfmMeasures, RfmScorer, ScoreOptions, SegmentMap, SummaryOptions, Transaction,
@@ -9,8 +11,9 @@ use rust_decimal::Decimal;
 use super::data::Purchase;
 
 /// Prints the segment table as of 1998-06-30 (R `rfm` value quantiles, 5 bins, on days since
-/// the last purchase, purchase days and total spend).
-pub fn report(log: &[Purchase]) {
+/// the last purchase, purchase days and total spend) and returns each customer's segment for
+/// the care section.
+pub fn report(log: &[Purchase]) -> BTreeMap<u32, String> {
     let txs: Vec<Transaction<u32>> =
         log.iter().map(|p| Transaction::on(p.customer, p.date, p.amount)).collect();
     let as_of = NaiveDate::from_ymd_opt(1998, 6, 30).expect("valid date");
@@ -23,7 +26,7 @@ pub fn report(log: &[Purchase]) {
         Ok(x) => x,
         Err(e) => {
             println!("RFM: {e}");
-            return;
+            return BTreeMap::new();
         }
     };
     let map = SegmentMap::eleven_segments();
@@ -31,7 +34,7 @@ pub fn report(log: &[Purchase]) {
         Ok(s) => s,
         Err(e) => {
             println!("RFM: {e}");
-            return;
+            return BTreeMap::new();
         }
     };
     let mut customers = vec![0usize; map.len()];
@@ -43,7 +46,7 @@ pub fn report(log: &[Purchase]) {
     let total_customers = summary.len() as f64;
     let total_revenue: Decimal = revenue.iter().sum();
     println!();
-    println!("RFM segments as of {as_of} (11-segment map, 5 value-quantile bins)");
+    println!("== RFM segments as of {as_of} (11-segment map, 5 value-quantile bins) ==");
     println!("{:<20} {:>9} {:>7} {:>13} {:>7}", "segment", "customers", "%", "revenue", "%");
     for (i, rule) in map.rules().iter().enumerate() {
         let share = |x: Decimal| {
@@ -71,4 +74,10 @@ pub fn report(log: &[Purchase]) {
     if !scores.warnings().is_empty() {
         println!("warnings: {:?}", scores.warnings());
     }
+    summary
+        .rows()
+        .iter()
+        .zip(&segments)
+        .map(|(row, seg)| (*row.customer(), map.name(*seg).to_string()))
+        .collect()
 }
