@@ -441,8 +441,13 @@ impl Program {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a lifetime window
     /// (which has no period end) is combined with a demotion policy other than
-    /// [`Demotion::Never`], a grace period or [`Promotion::NextPeriod`].
+    /// [`Demotion::Never`], a grace period or [`Promotion::NextPeriod`]; or a rolling
+    /// window longer than [`Window::rolling`] allows.
     pub fn new(ladder: Ladder, window: Window, policy: Policy) -> Result<Program> {
+        // A window deserialized directly skips `Window::rolling`'s bounds.
+        if let Window::Rolling { months, review_every } = window {
+            Window::rolling(months.get(), review_every.get())?;
+        }
         if window == Window::Lifetime {
             let reason = "a lifetime window has no period end";
             if policy.demotion != Demotion::Never {

@@ -210,6 +210,14 @@ mod serde_round_trips {
             serde_json::from_str::<Window>(r#"{"rolling":{"months":6,"review_every":6}}"#).unwrap(),
             Window::rolling_months(6).unwrap()
         );
+        // A rolling window beyond the 1200-month bound, smuggled in through a program.
+        let rolling =
+            Program::new(benefits_ladder(), Window::rolling_months(6).unwrap(), Policy::default())
+                .unwrap();
+        let json = serde_json::to_string(&rolling).unwrap();
+        let bad = json.replace("\"months\":6", "\"months\":5000");
+        assert_ne!(bad, json);
+        assert!(serde_json::from_str::<Program>(&bad).is_err());
         // Lifetime window with a demotion policy.
         let lifetime =
             Program::new(benefits_ladder(), Window::Lifetime, Policy::default()).unwrap();
