@@ -8,7 +8,7 @@ use loyalty::referral::{
 use loyalty::tiers::{
     Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy,
     Program, Promotion, QualifyingEvent, RefundEffect, RefundScope, Tier, TierEventKind,
-    TierRetention, Window,
+    TierRetention, Trim, Window,
 };
 use loyalty::{Currency, ErrorKind, Money, Multiplier, Rounding, Share};
 use proptest::prelude::*;
@@ -560,5 +560,67 @@ proptest! {
         }
         prop_assert!(per_month.values().all(|&c| c <= 2), "{per_month:?}");
         prop_assert!(paid_once.iter().all(|p| p.referrer != p.referee));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Evaluation "as of" `t1` is the prefix up to `t1` of the evaluation at a later `t2`:
+    /// skipping idle reviews, grace deadlines and review points at `now` agree however far
+    /// the replay runs.
+    #[test]
+    fn evaluation_is_consistent_across_as_of_times(
+        ts in thresholds(),
+        permanent in prop::option::of(0usize..5),
+        window in windows(),
+        policy in policies(),
+        history in histories(),
+        h1 in 0i64..(4 * 366 * 24),
+        extra in 0i64..(2 * 366 * 24),
+    ) {
+        let ladder = ladder_with(&ts, permanent.filter(|&p| p < ts.len()));
+        let program = Program::new(ladder, window, policy).unwrap();
+        let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let t1 = at(2023, 1, 1) + Duration::hours(h1);
+        let t2 = t1 + Duration::hours(extra);
+        let early = program.evaluate(joined, &history, t1).unwrap();
+        let late = program.evaluate(joined, &history, t2).unwrap();
+        let prefix: Vec<_> = late.events.iter().filter(|e| e.at <= t1).cloned().collect();
+        prop_assert_eq!(&early.events, &prefix);
+        let tier_then = prefix
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, TierEventKind::Promoted | TierEventKind::Demoted | TierEventKind::Reverted))
+            .and_then(|e| e.to);
+        prop_assert_eq!(early.tier, tier_then);
+    }
+
+    /// The margin guard never gives away more than the cap, never trims more than was
+    /// offered and never leaves a negative amount, whatever the trim mode and precision.
+    #[test]
+    fn margin_guard_respects_the_cap(
+        order in 0i64..1_000_000,
+        discount in 0i64..200_000,
+        points in 0i64..200_000,
+        cap_pct in 0i64..=100,
+        scale in 0u32..4,
+        mode in 0u8..3,
+    ) {
+        let usd = |v: i64, s: u32| Money::new(Decimal::new(v, s), Currency::USD);
+        let trim = [Trim::PointsFirst, Trim::DiscountFirst, Trim::Proportional][usize::from(mode)];
+        let guard = MarginGuard::new(Share::from_percent(Decimal::from(cap_pct)).unwrap()).trim(trim);
+        let (o, d, p) = (usd(order, 2), usd(discount, scale), usd(points, scale));
+        let g = guard.apply(o, d, p).unwrap();
+        prop_assert!(!g.discount.is_negative() && !g.points_value.is_negative(), "{:?}", g);
+        prop_assert!(g.discount.amount() <= d.amount() && g.points_value.amount() <= p.amount());
+        let total = g.discount.amount() + g.points_value.amount();
+        prop_assert!(total <= g.cap.amount().max(d.amount() + p.amount()));
+        prop_assert!(g.cap.amount() <= o.amount() * Decimal::from(cap_pct) / Decimal::ONE_HUNDRED);
+        if d.amount() + p.amount() > g.cap.amount() {
+            prop_assert_eq!(total, g.cap.amount());
+        } else {
+            prop_assert_eq!((g.discount, g.points_value), (d, p));
+        }
     }
 }
