@@ -690,3 +690,40 @@ fn extreme_figures_and_dates_are_errors_not_panics() {
     assert!(add_months(NaiveDate::MIN, -1).is_err());
     assert!(add_months(NaiveDate::MAX, i64::MIN).is_err());
 }
+
+#[test]
+fn refund_leaving_a_rolling_window_promotes_without_an_event() {
+    // Rolling 12 months, reviewed yearly from 1 Jan 2023. A 300 refund of an order from
+    // before the window on 10 Feb 2023 09:00 (counted when it happens) and 600 spent on
+    // 1 Mar 2023: the live figure is 300, bronze.
+    let p = program(Window::rolling_months(12).unwrap(), Policy::default());
+    let j = date(2023, 1, 1);
+    let h = [refund(at_hms(2023, 2, 10, 9, 0, 0), 300), order(at(2023, 3, 1), 600)];
+    let before = p.evaluate(j, &h, at_hms(2024, 2, 10, 8, 59, 59)).unwrap();
+    assert_eq!((before.figure, before.tier), (Decimal::from(300), Some(0)));
+    // The refund leaves the window (t - 12 months, t] at 10 Feb 2024 09:00: 600, silver,
+    // with no event on that day.
+    let after = p.evaluate(j, &h, at_hms(2024, 2, 10, 9, 0, 0)).unwrap();
+    assert_eq!((after.figure, after.tier), (Decimal::from(600), Some(1)));
+    let e = after.events.last().unwrap();
+    assert_eq!((e.at, e.kind), (at_hms(2024, 2, 10, 9, 0, 0), TierEventKind::Promoted));
+    assert_eq!(e.explanation.figure, Decimal::from(600));
+    // A refund on 31 March (a month end) with a one-month window leaves on 1 May, not on
+    // 30 April (whose window still reaches back to 30 March).
+    let p = program(Window::rolling_months(1).unwrap(), Policy::default());
+    let h = [
+        order(at(2023, 3, 1), 100),
+        refund(at_hms(2023, 3, 31, 10, 0, 0), 100),
+        order(at(2023, 4, 2), 550),
+    ];
+    let s = p.evaluate(j, &h, at_hms(2023, 4, 30, 23, 59, 59)).unwrap();
+    assert_eq!((s.figure, s.tier), (Decimal::from(450), Some(0)));
+    let s = p.evaluate(j, &h, at(2023, 5, 1)).unwrap();
+    assert_eq!((s.figure, s.tier), (Decimal::from(550), Some(1)));
+    let e = s.events.last().unwrap();
+    assert_eq!(
+        (e.at, e.kind, e.cause),
+        (at(2023, 5, 1), TierEventKind::Promoted, Cause::Qualified)
+    );
+    assert_eq!(e.explanation.from, Lower::After(at(2023, 4, 1)));
+}
