@@ -194,6 +194,72 @@ mod serde_round_trips {
     }
 
     #[test]
+    fn every_other_state_type() {
+        for w in [
+            Window::Lifetime,
+            Window::CalendarYear,
+            Window::Quarter,
+            Window::Month,
+            Window::Anniversary,
+            Window::rolling(12, 1).unwrap(),
+        ] {
+            round_trip(&w);
+            round_trip(
+                &w.period(at(2024, 2, 29), NaiveDate::from_ymd_opt(2020, 2, 29).unwrap()).unwrap(),
+            );
+        }
+        for g in
+            [Grace::None, Grace::days(3).unwrap(), Grace::months(2).unwrap(), Grace::NextPeriodEnd]
+        {
+            for d in [Demotion::Never, Demotion::OneLevel, Demotion::Reevaluate] {
+                round_trip(
+                    &Policy::default().grace(g).demotion(d).promotion(Promotion::NextPeriod),
+                );
+            }
+        }
+        round_trip(&benefits_ladder());
+        round_trip(&benefits_ladder().tiers()[1].clone());
+        let usd = |c: i64| Money::new(Decimal::new(c, 2), Currency::USD);
+        let pct = |p: i64| Share::from_percent(Decimal::from(p)).unwrap();
+        for trim in [Trim::PointsFirst, Trim::DiscountFirst, Trim::Proportional] {
+            let guard = round_trip(&MarginGuard::new(pct(10)).trim(trim));
+            round_trip(&guard.apply(usd(10_000), usd(600), usd(800)).unwrap());
+            round_trip(&guard.apply(usd(10_000), usd(100), usd(100)).unwrap());
+        }
+        // A cap above 100 % is refused.
+        let json = serde_json::to_string(&MarginGuard::new(pct(10))).unwrap().replace("0.1", "1.5");
+        assert!(serde_json::from_str::<MarginGuard>(&json).is_err());
+
+        let rules = ReferralRules::new(
+            Reward::points(500).unwrap(),
+            Reward::money(usd(500)).unwrap(),
+            usd(2500),
+            14,
+        )
+        .unwrap()
+        .cap(ReferrerCap::new(1, CapPeriod::IsoWeek).unwrap());
+        let rules = round_trip(&rules);
+        let mut book = ReferralBook::new(rules);
+        let id = |s: &str| MemberId::new(s).unwrap();
+        book.refer(id("a"), id("b"), at(2025, 1, 1)).unwrap();
+        book.refer(id("a"), id("c"), at(2025, 1, 1)).unwrap();
+        round_trip(&book.first_order(&id("b"), usd(3000), at(2025, 1, 2)).unwrap());
+        round_trip(&book.first_order(&id("c"), usd(3000), at(2025, 1, 2)).unwrap());
+        let settlement = book.settle(at(2025, 2, 1)).unwrap();
+        assert_eq!(settlement.payouts.len(), 2);
+        assert_eq!(settlement.payouts[1].withheld, Some(RejectionReason::ReferrerCapReached));
+        round_trip(&settlement);
+        let back = round_trip(&book);
+        assert_eq!(back.referral(&id("c")), book.referral(&id("c")));
+        // Tampered: a paid referral withheld for a reason the cap never gives.
+        let json =
+            serde_json::to_string(&book).unwrap().replace("referrer_cap_reached", "self_referral");
+        assert!(serde_json::from_str::<ReferralBook>(&json).is_err());
+        // Tampered: a member id with surrounding whitespace.
+        assert!(serde_json::from_str::<MemberId>(r#"" a""#).is_err());
+    }
+
+    #[test]
     fn invalid_state_is_rejected_on_deserialize() {
         let program =
             Program::new(benefits_ladder(), Window::CalendarYear, Policy::default()).unwrap();
