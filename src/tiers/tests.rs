@@ -727,3 +727,34 @@ fn refund_leaving_a_rolling_window_promotes_without_an_event() {
     );
     assert_eq!(e.explanation.from, Lower::After(at(2023, 4, 1)));
 }
+
+#[test]
+fn next_period_promotion_at_the_exact_period_start() {
+    let policy = Policy::default().promotion(Promotion::NextPeriod).demotion(Demotion::OneLevel);
+    let p = program(Window::Quarter, policy);
+    let j = date(2024, 1, 1);
+    // 2500 at exactly midnight 1 April belongs to Q2: the 1 April review judges Q1 (figure
+    // 0, which earns bronze's threshold of 0), gold only on 1 July, crossing silver.
+    let h = [order(at(2024, 4, 1), 2500)];
+    let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
+    assert_eq!((s.tier, s.promotion_due), (Some(0), Some(2)));
+    let s = p.evaluate(j, &h, at(2024, 7, 1)).unwrap();
+    assert_eq!(
+        kinds(&s),
+        vec![
+            (at(2024, 4, 1), TierEventKind::Promoted, Some(0)),
+            (at(2024, 7, 1), TierEventKind::Promoted, Some(2)),
+        ]
+    );
+    assert_eq!(s.events[1].crossed, vec![1, 2]);
+    assert_eq!(s.events[1].explanation.from, Lower::From(at(2024, 4, 1)));
+    assert_eq!(s.events[1].explanation.to, Upper::Before(at(2024, 7, 1)));
+    // Immediate promotion instead: gold at the order itself.
+    let p = program(Window::Quarter, Policy::default().demotion(Demotion::OneLevel));
+    let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
+    assert_eq!(kinds(&s), vec![(at(2024, 4, 1), TierEventKind::Promoted, Some(2))]);
+    // Q3 figure 0: one level down on 1 Oct, another on 1 Jan 2025 (year end).
+    let s = p.evaluate(j, &h, at(2025, 1, 1)).unwrap();
+    assert_eq!(s.tier, Some(0));
+    assert_eq!(s.events.last().unwrap().at, at(2025, 1, 1));
+}
