@@ -1125,6 +1125,25 @@ mod tests {
     }
 
     #[test]
+    fn iso_week_and_year_caps_across_the_year_end() {
+        // Monday 30 Dec 2024 and Wednesday 1 Jan 2025 share ISO week 2025-W01 but not a
+        // calendar year.
+        let t = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(8, 0, 0).unwrap();
+        for (per, second_paid) in [(CapPeriod::IsoWeek, false), (CapPeriod::Year, true)] {
+            let mut book = ReferralBook::new(rules().cap(ReferrerCap::new(1, per).unwrap()));
+            for (f, day) in [("f1", t(2024, 12, 16)), ("f2", t(2024, 12, 18))] {
+                book.refer(id("a"), id(f), t(2024, 12, 1)).unwrap();
+                book.first_order(&id(f), usd(30), day).unwrap();
+            }
+            let s = book.settle(t(2025, 2, 1)).unwrap();
+            assert_eq!(s.payouts[0].cleared_at, t(2024, 12, 30));
+            assert_eq!(s.payouts[1].cleared_at, t(2025, 1, 1));
+            assert!(s.payouts[0].referrer_reward.is_some());
+            assert_eq!(s.payouts[1].referrer_reward.is_some(), second_paid, "{per:?}");
+        }
+    }
+
+    #[test]
     fn member_ids_with_surrounding_whitespace_are_refused() {
         assert!(MemberId::new("ann ").is_err());
         assert!(MemberId::new(" ann").is_err());
