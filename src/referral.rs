@@ -69,11 +69,16 @@ impl MemberId {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] when empty or blank.
+    /// [`ErrorKind::InvalidInput`] when empty or blank, or with leading or trailing
+    /// whitespace (so that `"ann"` and `"ann "` cannot pose as two members to slip past the
+    /// self-referral and one-referral-per-referee checks).
     pub fn new(id: impl Into<String>) -> Result<MemberId> {
         let id = id.into();
         if id.trim().is_empty() {
             return Err(Error::invalid("member id", id, "must not be empty"));
+        }
+        if id.trim() != id {
+            return Err(Error::invalid("member id", id, "must not start or end with whitespace"));
         }
         Ok(MemberId(id))
     }
@@ -199,7 +204,8 @@ pub enum CapPeriod {
     Month,
     /// The calendar year.
     Year,
-    /// The trailing `days` days, `(t - days, t]`.
+    /// Any `days` days: rewards that cleared less than `days` days apart (either way
+    /// round) count together, so the trailing `(t - days, t]` of each new reward.
     RollingDays(NonZeroU32),
     /// Ever.
     Lifetime,
@@ -213,9 +219,11 @@ impl CapPeriod {
             CapPeriod::Month => (a.year(), a.month()) == (b.year(), b.month()),
             CapPeriod::Year => a.year() == b.year(),
             CapPeriod::RollingDays(d) => {
-                // `a` is the earlier (already paid) reward, `b` the one being paid.
+                // Symmetric, so a first order recorded late (clearing before rewards already
+                // paid) is still counted against the rewards around it.
                 let span = Duration::days(i64::from(d.get()));
-                a <= b && b.signed_duration_since(a) < span
+                let gap = if a <= b { b - a } else { a - b };
+                gap < span
             }
             CapPeriod::Lifetime => true,
         }
@@ -632,11 +640,36 @@ impl TryFrom<BookRepr> for ReferralBook {
             if referral.referrer == referral.referee {
                 return Err(bad("referrer and referee are the same member").into());
             }
-            if let ReferralStatus::Clearing { order_at, amount, clears_at } = referral.status {
-                if order_at < referral.referred_at || clears_at < order_at || amount.is_negative() {
-                    return Err(bad("inconsistent first order").into());
+            match referral.status {
+                ReferralStatus::Clearing { order_at, amount, clears_at } => {
+                    amount.ensure_same_currency(book.rules.min_first_order.currency())?;
+                    if order_at < referral.referred_at
+                        || clears_at < order_at
+                        || amount.amount() < book.rules.min_first_order.amount()
+                        || amount.is_zero()
+                    {
+                        return Err(bad("inconsistent first order").into());
+                    }
                 }
-                amount.ensure_same_currency(book.rules.min_first_order.currency())?;
+                ReferralStatus::Paid { cleared_at, withheld } => {
+                    if cleared_at < referral.referred_at {
+                        return Err(bad("paid before it was referred").into());
+                    }
+                    if withheld.is_some_and(|w| w != RejectionReason::ReferrerCapReached) {
+                        return Err(bad("only the referrer cap withholds a paid reward").into());
+                    }
+                }
+                ReferralStatus::Rejected { reason, .. } => {
+                    if matches!(
+                        reason,
+                        RejectionReason::SelfReferral
+                            | RejectionReason::AlreadyReferred
+                            | RejectionReason::ReferrerCapReached
+                    ) {
+                        return Err(bad("refusals of that kind are never stored").into());
+                    }
+                }
+                ReferralStatus::AwaitingFirstOrder => {}
             }
             if book.referrals.contains_key(&referral.referee) {
                 return Err(bad("referee listed twice").into());
@@ -709,7 +742,8 @@ impl ReferralBook {
     }
 
     /// Records an order of `referee`. Only the first order counts: later calls leave the
-    /// referral [`OrderOutcome::Unchanged`].
+    /// referral [`OrderOutcome::Unchanged`]. An order of exactly the minimum qualifies; an
+    /// order of zero never does.
     ///
     /// # Errors
     ///
@@ -738,7 +772,8 @@ impl ReferralBook {
             at.signed_duration_since(referral.referred_at) >= Duration::days(i64::from(d.get()))
         }) {
             Some(RejectionReason::Expired)
-        } else if amount.amount() < rules.min_first_order.amount() {
+        } else if amount.amount() < rules.min_first_order.amount() || amount.is_zero() {
+            // An order of nothing never qualifies, even with a minimum of zero.
             Some(RejectionReason::FirstOrderTooSmall)
         } else {
             None
@@ -761,8 +796,8 @@ impl ReferralBook {
     /// # Errors
     ///
     /// [`ErrorKind::NotFound`] when the referee was never referred;
-    /// [`ErrorKind::InvalidInput`] for a negative refund or one larger than what is left of
-    /// the order; [`ErrorKind::CurrencyMismatch`].
+    /// [`ErrorKind::InvalidInput`] for a negative refund, one larger than what is left of
+    /// the order or one dated before the order; [`ErrorKind::CurrencyMismatch`].
     pub fn first_order_returned(
         &mut self,
         referee: &MemberId,
@@ -781,6 +816,9 @@ impl ReferralBook {
         if at >= clears_at {
             return Ok(OrderOutcome::Unchanged);
         }
+        if at < order_at {
+            return Err(Error::invalid("return time", at, "before the first order"));
+        }
         if refunded.amount() > amount.amount() {
             return Err(Error::invalid(
                 "refund",
@@ -789,7 +827,8 @@ impl ReferralBook {
             ));
         }
         let left = amount.checked_sub(refunded)?;
-        if left.amount() < min.amount() {
+        // A fully returned order never earns a reward, even with a minimum of zero.
+        if left.amount() < min.amount() || left.is_zero() {
             referral.status =
                 ReferralStatus::Rejected { reason: RejectionReason::FirstOrderReturned, at };
             return Ok(OrderOutcome::Rejected(RejectionReason::FirstOrderReturned));
@@ -1008,6 +1047,107 @@ mod tests {
         let s = book.settle(at(6, 30)).unwrap(); // day 180
         assert_eq!(s.expired, vec![id("b"), id("c")]);
         assert_eq!(book.first_order(&id("b"), usd(99), at(7, 1)).unwrap(), OrderOutcome::Unchanged);
+    }
+
+    #[test]
+    fn exact_minimum_exact_window_end_and_full_returns() {
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        // Exactly the minimum of 25 qualifies.
+        assert_eq!(
+            book.first_order(&id("b"), usd(25), at(1, 1)).unwrap(),
+            OrderOutcome::Clearing { clears_at: at(1, 15) }
+        );
+        // A return at exactly the end of the 14-day window is outside it.
+        assert_eq!(
+            book.first_order_returned(&id("b"), usd(25), at(1, 15)).unwrap(),
+            OrderOutcome::Unchanged
+        );
+        // A return dated before the order is refused, state untouched.
+        book.refer(id("a"), id("c"), at(1, 1)).unwrap();
+        book.first_order(&id("c"), usd(30), at(1, 5)).unwrap();
+        assert!(book.first_order_returned(&id("c"), usd(1), at(1, 4)).is_err());
+        assert!(matches!(book.referral(&id("c")).unwrap().status, ReferralStatus::Clearing { .. }));
+        // With no minimum, a fully returned first order still earns nothing; nor does a
+        // zero order.
+        let free = ReferralRules::new(
+            Reward::points(500).unwrap(),
+            Reward::points(250).unwrap(),
+            usd(0),
+            14,
+        )
+        .unwrap();
+        let mut book = ReferralBook::new(free);
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.first_order(&id("b"), usd(10), at(1, 2)).unwrap();
+        assert_eq!(
+            book.first_order_returned(&id("b"), usd(10), at(1, 3)).unwrap(),
+            OrderOutcome::Rejected(RejectionReason::FirstOrderReturned)
+        );
+        book.refer(id("a"), id("c"), at(1, 1)).unwrap();
+        assert_eq!(
+            book.first_order(&id("c"), usd(0), at(1, 2)).unwrap(),
+            OrderOutcome::Rejected(RejectionReason::FirstOrderTooSmall)
+        );
+        assert!(book.settle(at(12, 31)).unwrap().payouts.is_empty());
+        // Settling again pays nothing more.
+        let s = book.settle(at(12, 31)).unwrap();
+        assert_eq!(s, Settlement::default());
+    }
+
+    #[test]
+    fn cap_at_period_boundaries() {
+        // One reward per calendar month: clearing at 31 Jan 23:59:59 and at 1 Feb 00:00 are
+        // in different months, so both are paid; a third on 1 Feb 12:00 is withheld.
+        let cap = ReferrerCap::new(1, CapPeriod::Month).unwrap();
+        let mut book = ReferralBook::new(rules().cap(cap));
+        let jan31 = NaiveDate::from_ymd_opt(2025, 1, 17).unwrap().and_hms_opt(23, 59, 59).unwrap();
+        let feb1 = NaiveDate::from_ymd_opt(2025, 1, 18).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        for (f, t) in [("f1", jan31), ("f2", feb1), ("f3", at(1, 18))] {
+            book.refer(id("a"), id(f), at(1, 1)).unwrap();
+            book.first_order(&id(f), usd(30), t).unwrap();
+        }
+        let s = book.settle(at(3, 1)).unwrap();
+        let paid: Vec<bool> = s.payouts.iter().map(|p| p.referrer_reward.is_some()).collect();
+        assert_eq!(paid, vec![true, true, false]);
+        assert_eq!(s.payouts[0].cleared_at.date(), NaiveDate::from_ymd_opt(2025, 1, 31).unwrap());
+        // Rolling 7 days, one reward: a first order recorded late whose reward clears three
+        // days before one already paid is withheld (the two are less than 7 days apart).
+        let cap = ReferrerCap::new(1, CapPeriod::RollingDays(NonZeroU32::new(7).unwrap())).unwrap();
+        let mut book = ReferralBook::new(rules().cap(cap));
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.refer(id("a"), id("c"), at(1, 1)).unwrap();
+        book.first_order(&id("b"), usd(30), at(1, 10)).unwrap();
+        assert_eq!(book.settle(at(1, 24)).unwrap().payouts.len(), 1);
+        book.first_order(&id("c"), usd(30), at(1, 7)).unwrap();
+        let s = book.settle(at(1, 25)).unwrap();
+        assert_eq!(s.payouts[0].withheld, Some(RejectionReason::ReferrerCapReached));
+    }
+
+    #[test]
+    fn iso_week_and_year_caps_across_the_year_end() {
+        // Monday 30 Dec 2024 and Wednesday 1 Jan 2025 share ISO week 2025-W01 but not a
+        // calendar year.
+        let t = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(8, 0, 0).unwrap();
+        for (per, second_paid) in [(CapPeriod::IsoWeek, false), (CapPeriod::Year, true)] {
+            let mut book = ReferralBook::new(rules().cap(ReferrerCap::new(1, per).unwrap()));
+            for (f, day) in [("f1", t(2024, 12, 16)), ("f2", t(2024, 12, 18))] {
+                book.refer(id("a"), id(f), t(2024, 12, 1)).unwrap();
+                book.first_order(&id(f), usd(30), day).unwrap();
+            }
+            let s = book.settle(t(2025, 2, 1)).unwrap();
+            assert_eq!(s.payouts[0].cleared_at, t(2024, 12, 30));
+            assert_eq!(s.payouts[1].cleared_at, t(2025, 1, 1));
+            assert!(s.payouts[0].referrer_reward.is_some());
+            assert_eq!(s.payouts[1].referrer_reward.is_some(), second_paid, "{per:?}");
+        }
+    }
+
+    #[test]
+    fn member_ids_with_surrounding_whitespace_are_refused() {
+        assert!(MemberId::new("ann ").is_err());
+        assert!(MemberId::new(" ann").is_err());
+        assert!(MemberId::new("ann lee").is_ok());
     }
 
     #[test]

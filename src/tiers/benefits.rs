@@ -32,7 +32,18 @@ pub enum Benefit {
 }
 
 impl Benefit {
-    /// The slot a benefit occupies: two benefits of the same slot cannot sit on one tier.
+    /// Whether two benefits fill the same slot (two of one slot cannot sit on one tier):
+    /// built-ins by kind, custom ones by key, so a custom key may share a built-in's name
+    /// without clashing with it.
+    fn same_slot(&self, other: &Benefit) -> bool {
+        match (self, other) {
+            (Benefit::Custom { key: a, .. }, Benefit::Custom { key: b, .. }) => a == b,
+            (Benefit::Custom { .. }, _) | (_, Benefit::Custom { .. }) => false,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
+
+    /// The name of a benefit's slot, for error messages.
     fn slot(&self) -> Option<&str> {
         match self {
             Benefit::Discount(_) => Some("discount"),
@@ -89,7 +100,7 @@ impl Benefits {
                     return Err(Error::invalid("benefit key", key, "must not be empty"));
                 }
             }
-            if list[..i].iter().any(|other| other.slot() == b.slot()) {
+            if list[..i].iter().any(|other| other.same_slot(b)) {
                 return Err(ErrorKind::InvalidInput {
                     field: "benefits",
                     value: b.slot().unwrap_or_default().to_string(),
@@ -187,6 +198,9 @@ mod tests {
         assert!(Benefits::new(vec![c("a"), c("a")]).is_err());
         assert!(Benefits::new(vec![c(" ")]).is_err());
         assert!(Benefits::new(vec![c("a"), c("b")]).is_ok());
+        // A custom key named like a built-in is its own slot.
+        let both = Benefits::new(vec![Benefit::Discount(five), c("discount")]).unwrap();
+        assert_eq!((both.discount(), both.custom("discount")), (five, Some("x")));
     }
 
     #[test]

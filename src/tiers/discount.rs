@@ -291,6 +291,9 @@ impl MarginGuard {
                 )
                 .round(Rounding::HalfUp)
                 .amount()
+                // Rounding must not push either share below zero (inputs finer than the
+                // currency's minor unit can otherwise leave the points a fraction short).
+                .max(excess.amount() - points_value.amount())
                 .min(discount.amount());
                 (d, excess.amount() - d)
             }
@@ -374,6 +377,17 @@ mod tests {
         // Cap rounds down: 10 % of 0.99 = 0.099 → 0.09.
         let g = MarginGuard::new(cap).apply(usd(99), usd(0), usd(10)).unwrap();
         assert_eq!((g.cap, g.points_value), (usd(9), usd(9)));
+    }
+
+    #[test]
+    fn proportional_trim_with_sub_cent_inputs_stays_non_negative() {
+        // Cap 0: everything is excess. 0.004 of discount and 0.001 of points: the discount's
+        // share rounds to 0.00, which would leave the points at -0.004.
+        let g = MarginGuard::new(Share::ZERO).trim(Trim::Proportional);
+        let m = |v: i64| Money::new(Decimal::new(v, 3), Currency::USD);
+        let out = g.apply(usd(100), m(4), m(1)).unwrap();
+        assert_eq!((out.discount, out.points_value), (m(0), m(0)));
+        assert!(!out.discount.is_negative() && !out.points_value.is_negative());
     }
 
     #[test]

@@ -369,7 +369,14 @@ pub struct Standing {
 /// Evaluation replays the member's history from scratch, so the result depends only on the
 /// history (in any order), the join date and `now`. Events at one instant are applied
 /// together; at an instant that is also a review point the review comes first (it judges
-/// the period that ended), then an expiring grace period, then the events.
+/// the period that ended), then an expiring grace period, then the events. Under
+/// [`Promotion::Immediate`] on a rolling window, the instant a refund leaves the window
+/// (its time plus the window length, or the next midnight where month ends clamp) is
+/// visited too: the figure rises without any event and may earn a promotion then.
+///
+/// Refunds count when they happen, not in the period of the order they refund (the
+/// history carries no link between the two); hosts that want the other rule date the
+/// refund event at the original order.
 ///
 /// # Example
 ///
@@ -441,8 +448,13 @@ impl Program {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a lifetime window
     /// (which has no period end) is combined with a demotion policy other than
-    /// [`Demotion::Never`], a grace period or [`Promotion::NextPeriod`].
+    /// [`Demotion::Never`], a grace period or [`Promotion::NextPeriod`]; or a rolling
+    /// window longer than [`Window::rolling`] allows.
     pub fn new(ladder: Ladder, window: Window, policy: Policy) -> Result<Program> {
+        // A window deserialized directly skips `Window::rolling`'s bounds.
+        if let Window::Rolling { months, review_every } = window {
+            Window::rolling(months.get(), review_every.get())?;
+        }
         if window == Window::Lifetime {
             let reason = "a lifetime window has no period end";
             if policy.demotion != Demotion::Never {
@@ -556,11 +568,20 @@ impl Program {
         let start = p.time(0).map_or(joined_at, |t| t.min(joined_at));
         let mut next_review = self.window.next_review(start, joined)?;
         let mut i = 0;
+        // Refunds leaving a rolling window raise its figure without any event; under
+        // immediate promotion those instants are visited too (`k`: the next refund row).
+        let mut k = 0;
+        let mut drop_at = None;
         loop {
             let event_at = p.time(i);
+            if self.policy.promotion == Promotion::Immediate {
+                (k, drop_at) = p.next_dropout(self.window, k, drop_at)?;
+            }
+            let dropout_at = drop_at.filter(|&d| d <= until);
             let review_at = next_review.filter(|&r| r <= until);
             let grace_at = m.pending.map(|g| g.effective_at).filter(|&g| g <= until);
-            let Some(t) = [event_at, review_at, grace_at].into_iter().flatten().min() else {
+            let Some(t) = [event_at, review_at, grace_at, dropout_at].into_iter().flatten().min()
+            else {
                 break;
             };
             if review_at == Some(t) {
@@ -575,10 +596,18 @@ impl Program {
                 m.batch(p, t, i, j)?;
                 i = j;
             }
+            if dropout_at == Some(t) {
+                m.dropout(p, t, i)?;
+                drop_at = None;
+            }
             // Reviews cannot change an idle member: skip them up to the next event, so the
             // cost follows the history, not the length of time covered.
             if m.idle() || m.quiet(p, i, next_review)? {
-                match p.time(i) {
+                let next = match (p.time(i), drop_at.filter(|&d| d <= until)) {
+                    (Some(e), Some(d)) => Some(e.min(d)),
+                    (e, d) => e.or(d),
+                };
+                match next {
                     None => break,
                     Some(next) => {
                         if next_review.is_some_and(|r| r <= next) {
@@ -668,6 +697,38 @@ impl Prepared {
     /// The end of the run of events at instant `t` starting at `i`.
     fn run_end(&self, i: usize, t: NaiveDateTime) -> usize {
         i + self.rows.get(i..).map_or(0, |rest| rest.partition_point(|r| r.0 == t))
+    }
+
+    /// The next instant after which a figure-lowering row (from row `k` on) has left a
+    /// rolling window (row time + window length: the window `(t - months, t]` excludes it
+    /// from then on), and the row index after it. `current` is kept while unvisited.
+    fn next_dropout(
+        &self,
+        window: Window,
+        k: usize,
+        current: Option<NaiveDateTime>,
+    ) -> Result<(usize, Option<NaiveDateTime>)> {
+        let Window::Rolling { months, .. } = window else { return Ok((k, None)) };
+        if current.is_some() {
+            return Ok((k, current));
+        }
+        let mut k = k;
+        while let Some(&(t, c)) = self.rows.get(k) {
+            k += 1;
+            if c.is_sign_negative() && !c.is_zero() {
+                // Past chrono's range the refund never leaves the window.
+                let n = chrono::Months::new(months.get());
+                let Some(d) = t.checked_add_months(n) else { return Ok((k, None)) };
+                // Month ends clamp: 31 March + 1 month is 30 April, whose window still
+                // reaches back past 31 March; the refund is out from the next midnight.
+                if d.checked_sub_months(n).is_some_and(|back| back >= t) {
+                    return Ok((k, Some(d)));
+                }
+                let next_day = d.date().succ_opt().map(|day| day.and_time(NaiveTime::MIN));
+                return Ok((k, next_day));
+            }
+        }
+        Ok((k, None))
     }
 
     /// Whether events `[i, j)` lower the figure (refunds, reversals).
@@ -822,6 +883,20 @@ impl Machine<'_> {
                     self.floor = self.secured_floor.max(ladder.permanent_floor(target));
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// A refund has just left the rolling window: the live figure may now earn a promotion.
+    fn dropout(&mut self, p: &Prepared, t: NaiveDateTime, i: usize) -> Result<()> {
+        let ladder = &self.program.ladder;
+        let lower = self.program.window.lower_at(t, self.joined)?;
+        let figure = p.sum(lower, i)?;
+        let target = ladder.tier_for(figure);
+        if target > self.tier {
+            let e = self.explanation(lower, Upper::Through(t), figure, ladder.threshold(target));
+            self.change(t, TierEventKind::Promoted, Cause::Qualified, target, e);
+            self.pending = None;
         }
         Ok(())
     }

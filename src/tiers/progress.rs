@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::evaluate::{Demotion, Prepared, Program, Promotion, Standing};
 use super::history::QualifyingEvent;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A distance to a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,17 +100,23 @@ impl Program {
                 (figure, at_end.tier, pending)
             }
         };
-        let gap = |tier: usize, basis: Decimal| {
-            ladder.tier(tier).map(|t| Gap {
-                tier,
-                threshold: t.threshold(),
-                needed: (t.threshold() - basis).max(Decimal::ZERO),
-            })
+        // A figure driven far below zero by refunds can make the gap exceed `Decimal`.
+        let gap = |tier: usize, basis: Decimal| -> Result<Option<Gap>> {
+            ladder
+                .tier(tier)
+                .map(|t| {
+                    let needed = t
+                        .threshold()
+                        .checked_sub(basis)
+                        .ok_or_else(|| Error::overflow("amount needed for a tier"))?;
+                    Ok(Gap { tier, threshold: t.threshold(), needed: needed.max(Decimal::ZERO) })
+                })
+                .transpose()
         };
         let next_rank = standing.tier.map_or(0, |r| r + 1);
         let next = match self.policy().promotion_timing() {
-            Promotion::Immediate => gap(next_rank, standing.figure),
-            Promotion::NextPeriod => gap(next_rank, projected_figure),
+            Promotion::Immediate => gap(next_rank, standing.figure)?,
+            Promotion::NextPeriod => gap(next_rank, projected_figure)?,
         };
         let losable = period_end.is_some()
             && self.policy().demotion_policy() != Demotion::Never
@@ -118,8 +124,8 @@ impl Program {
         // In a grace period the member keeps the tier by requalifying in the current window
         // before the grace ends.
         let (keep, keep_by) = match (standing.tier, standing.pending) {
-            (Some(r), Some(g)) => (gap(r, standing.figure), Some(g.effective_at)),
-            (Some(r), None) if losable => (gap(r, projected_figure), period_end),
+            (Some(r), Some(g)) => (gap(r, standing.figure)?, Some(g.effective_at)),
+            (Some(r), None) if losable => (gap(r, projected_figure)?, period_end),
             _ => (None, None),
         };
         Ok(Progress {

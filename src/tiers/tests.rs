@@ -440,3 +440,321 @@ fn long_idle_spans_are_cheap_and_exact() {
         ]
     );
 }
+
+// ---- Review probes: boundaries, calendars, policies, panics at the limits ----
+
+#[test]
+fn rolling_reviews_tile_time_at_the_review_instant() {
+    // Rolling 12 months reviewed yearly from 1 Jan 2024: reviews on 1 Jan 2025, 2026, ...
+    // An order at exactly midnight 1 Jan 2025 belongs to the review of 1 Jan 2026
+    // ([2025-01-01, 2026-01-01)), so gold is kept then and lost on 1 Jan 2027.
+    let p = program(
+        Window::rolling_months(12).unwrap(),
+        Policy::default().demotion(Demotion::Reevaluate),
+    );
+    let j = date(2024, 1, 1);
+    let h = [order(at(2025, 1, 1), 2500)];
+    let s = p.evaluate(j, &h, at(2026, 1, 1)).unwrap();
+    assert_eq!(s.tier, Some(2));
+    let s = p.evaluate(j, &h, at(2027, 1, 1)).unwrap();
+    assert_eq!(s.tier, Some(0));
+    let e = s.events.last().unwrap();
+    assert_eq!(e.explanation.from, Lower::From(at(2026, 1, 1)));
+    assert_eq!(e.explanation.to, Upper::Before(at(2027, 1, 1)));
+}
+
+#[test]
+fn quarter_and_month_windows_across_the_year_end() {
+    let p = program(Window::Quarter, Policy::default().demotion(Demotion::Reevaluate));
+    let j = date(2024, 1, 1);
+    // Q4 2024: 300 + 300 on 31 Dec 23:59:59 → silver; an order at 1 Jan 00:00 is Q1 2025.
+    let h = [
+        order(at(2024, 10, 1), 300),
+        order(at_hms(2024, 12, 31, 23, 59, 59), 300),
+        order(at(2025, 1, 1), 100),
+    ];
+    let s = p.evaluate(j, &h, at(2025, 1, 1)).unwrap();
+    // The 1 Jan review judged Q4 (600) and kept silver; the figure now is Q1's 100.
+    assert_eq!(s.tier, Some(1));
+    assert_eq!(s.figure, Decimal::from(100));
+    assert_eq!(s.period.start(), Some(at(2025, 1, 1)));
+    assert_eq!(s.period.end(), Some(at(2025, 4, 1)));
+    assert_eq!(p.evaluate(j, &h, at(2025, 4, 1)).unwrap().tier, Some(0));
+    let p = program(Window::Month, Policy::default().demotion(Demotion::OneLevel));
+    let h = [order(at_hms(2024, 12, 31, 12, 0, 0), 2500)];
+    // Gold in December; January figure 0 → silver on 1 Feb, bronze on 1 Mar.
+    assert_eq!(p.evaluate(j, &h, at_hms(2025, 1, 31, 23, 59, 59)).unwrap().tier, Some(2));
+    assert_eq!(p.evaluate(j, &h, at(2025, 2, 1)).unwrap().tier, Some(1));
+    assert_eq!(p.evaluate(j, &h, at(2025, 3, 1)).unwrap().tier, Some(0));
+}
+
+#[test]
+fn rolling_cycles_from_month_ends() {
+    let w = Window::rolling_months(1).unwrap();
+    // From 30 March 2023: 30 Apr, 30 May, ..., 28 Feb 2024? No: 29 Feb 2024 (leap), 30 Mar.
+    let j = date(2023, 3, 30);
+    let p = w.period(at(2024, 2, 29), j).unwrap();
+    assert_eq!((p.start(), p.end()), (Some(at(2024, 2, 29)), Some(at(2024, 3, 30))));
+    let p = w.period(at(2023, 2, 28), date(2022, 3, 30)).unwrap();
+    assert_eq!((p.start(), p.end()), (Some(at(2023, 2, 28)), Some(at(2023, 3, 30))));
+    // From 29 February, 12-month cycles: 28 Feb 2025, 28 Feb 2026, 28 Feb 2027, 29 Feb 2028.
+    let w = Window::rolling_months(12).unwrap();
+    let j = date(2024, 2, 29);
+    let p = w.period(at(2027, 6, 1), j).unwrap();
+    assert_eq!((p.start(), p.end()), (Some(at(2027, 2, 28)), Some(at(2028, 2, 29))));
+    // From 31 January, 1-month cycles in a common year: 28 Feb, 31 Mar.
+    let p = Window::rolling_months(1).unwrap().period(at(2023, 3, 1), date(2023, 1, 31)).unwrap();
+    assert_eq!((p.start(), p.end()), (Some(at(2023, 2, 28)), Some(at(2023, 3, 31))));
+}
+
+#[test]
+fn one_level_per_period_end_across_idle_periods_and_permanent_floor() {
+    let l = Ladder::new(
+        Metric::Spend,
+        vec![
+            Tier::new("bronze", Decimal::ZERO).unwrap(),
+            Tier::new("silver", Decimal::from(500)).unwrap(),
+            Tier::new("gold", Decimal::from(2000)).unwrap(),
+            Tier::new("platinum", Decimal::from(5000)).unwrap(),
+        ],
+    )
+    .unwrap();
+    let j = date(2024, 1, 1);
+    let h = [order(at(2024, 3, 1), 6000)];
+    let p = Program::new(
+        l.clone(),
+        Window::CalendarYear,
+        Policy::default().demotion(Demotion::OneLevel),
+    )
+    .unwrap();
+    let s = p.evaluate(j, &h, at(2030, 1, 1)).unwrap();
+    assert_eq!(
+        kinds(&s),
+        vec![
+            (at(2024, 3, 1), TierEventKind::Promoted, Some(3)),
+            (at(2026, 1, 1), TierEventKind::Demoted, Some(2)),
+            (at(2027, 1, 1), TierEventKind::Demoted, Some(1)),
+            (at(2028, 1, 1), TierEventKind::Demoted, Some(0)),
+        ]
+    );
+    assert_eq!(s.events[0].crossed, vec![0, 1, 2, 3]);
+    assert_eq!(s.events[1].crossed, vec![2]);
+    // Gold permanent: OneLevel and Reevaluate both stop at gold.
+    let mut tiers = l.tiers().to_vec();
+    tiers[2] = tiers[2].clone().with_retention(TierRetention::Permanent);
+    let l = Ladder::new(Metric::Spend, tiers).unwrap();
+    for d in [Demotion::OneLevel, Demotion::Reevaluate] {
+        let p =
+            Program::new(l.clone(), Window::CalendarYear, Policy::default().demotion(d)).unwrap();
+        let s = p.evaluate(j, &h, at(2030, 1, 1)).unwrap();
+        assert_eq!(s.tier, Some(2), "{d:?}");
+        assert_eq!(s.floor, Some(2));
+        assert_eq!(s.events.len(), 2, "{d:?}");
+        assert_eq!(s.events[1].crossed, vec![2]);
+    }
+}
+
+#[test]
+fn grace_ending_exactly_at_a_period_end() {
+    // Grace of 12 months from the 1 Jan 2026 review ends at the 1 Jan 2027 review.
+    let policy = Policy::default().demotion(Demotion::OneLevel).grace(Grace::months(12).unwrap());
+    let p = program(Window::CalendarYear, policy);
+    let j = date(2024, 1, 1);
+    let h = [order(at(2024, 3, 1), 2500)];
+    let s = p.evaluate(j, &h, at_hms(2026, 12, 31, 23, 59, 59)).unwrap();
+    assert_eq!(s.tier, Some(2));
+    assert_eq!(s.pending.unwrap().effective_at, at(2027, 1, 1));
+    // At the deadline: review first (2026 figure 0, still short), then the grace runs out:
+    // one level only.
+    let s = p.evaluate(j, &h, at(2027, 1, 1)).unwrap();
+    assert_eq!(s.tier, Some(1));
+    let e = s.events.last().unwrap();
+    assert_eq!(
+        (e.at, e.kind, e.cause),
+        (at(2027, 1, 1), TierEventKind::Demoted, Cause::GraceExpired)
+    );
+    // 2000 spent in 2026 (a full year of requalification) clears the grace at once.
+    let h2 = [order(at(2024, 3, 1), 2500), order(at(2026, 12, 31), 2000)];
+    let s = p.evaluate(j, &h2, at(2027, 1, 1)).unwrap();
+    assert_eq!(s.tier, Some(2));
+    assert!(s.pending.is_none());
+}
+
+#[test]
+fn refund_undoes_then_new_order_repromotes() {
+    let p = program(Window::CalendarYear, Policy::default().demotion(Demotion::OneLevel));
+    let j = date(2024, 1, 1);
+    let h =
+        [order(at(2024, 3, 1), 2100), refund(at(2024, 3, 5), 1700), order(at(2024, 4, 1), 1600)];
+    let s = p.evaluate(j, &h, at(2024, 5, 1)).unwrap();
+    assert_eq!(
+        kinds(&s),
+        vec![
+            (at(2024, 3, 1), TierEventKind::Promoted, Some(2)),
+            (at(2024, 3, 5), TierEventKind::Reverted, Some(0)),
+            (at(2024, 4, 1), TierEventKind::Promoted, Some(2)),
+        ]
+    );
+    // Reverting gold → bronze passes silver; re-promotion crosses silver and gold again.
+    assert_eq!(s.events[1].crossed, vec![1, 0]);
+    assert_eq!(s.events[2].crossed, vec![1, 2]);
+    assert_eq!(s.events[1].explanation.figure, Decimal::from(400));
+    assert_eq!(s.events[2].explanation.figure, Decimal::from(2000));
+}
+
+#[test]
+fn progress_at_the_top_and_at_no_tier() {
+    let l = Ladder::new(
+        Metric::Spend,
+        vec![
+            Tier::new("silver", Decimal::from(500)).unwrap(),
+            Tier::new("gold", Decimal::from(2000)).unwrap(),
+        ],
+    )
+    .unwrap();
+    let p = Program::new(l, Window::CalendarYear, Policy::default().demotion(Demotion::OneLevel))
+        .unwrap();
+    let j = date(2024, 1, 1);
+    // No tier: 120 spent, 380 to silver; nothing to keep; projected none.
+    let pr = p.progress(j, &[order(at(2024, 2, 1), 120)], at(2024, 6, 1)).unwrap();
+    assert_eq!(pr.standing.tier, None);
+    assert_eq!(
+        pr.next.unwrap(),
+        Gap { tier: 0, threshold: Decimal::from(500), needed: Decimal::from(380) }
+    );
+    assert_eq!((pr.keep, pr.keep_by, pr.projected), (None, None, None));
+    // Top tier: no next; 2000 needed by year end to keep gold, 2600 already → 0 needed.
+    let pr = p.progress(j, &[order(at(2024, 2, 1), 2600)], at(2024, 6, 1)).unwrap();
+    assert_eq!(pr.next, None);
+    assert_eq!(pr.keep.unwrap().needed, Decimal::ZERO);
+    assert_eq!(pr.keep_by, Some(at(2025, 1, 1)));
+    assert_eq!(pr.projected, Some(1));
+    // Gold kept at the 1 Jan 2025 review; demoted at the 1 Jan 2026 one.
+    let pr = p.progress(j, &[order(at(2024, 2, 1), 2600)], at(2025, 6, 1)).unwrap();
+    assert_eq!((pr.standing.tier, pr.projected), (Some(1), Some(0)));
+    assert_eq!(pr.keep.unwrap().needed, Decimal::from(2000));
+}
+
+#[test]
+fn extreme_figures_and_dates_are_errors_not_panics() {
+    let no_zero_tier =
+        Ladder::new(Metric::Spend, vec![Tier::new("silver", Decimal::from(500)).unwrap()]).unwrap();
+    let p = Program::new(no_zero_tier, Window::CalendarYear, Policy::default()).unwrap();
+    let j = date(2024, 1, 1);
+    // A refund of Decimal::MAX: the gap to silver (500 + MAX) overflows.
+    let h = [QualifyingEvent::refund(at(2024, 2, 1), Decimal::MAX, RefundScope::Partial).unwrap()];
+    assert!(p.evaluate(j, &h, at(2024, 3, 1)).is_ok());
+    let e = p.progress(j, &h, at(2024, 3, 1)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Overflow { .. }), "{e}");
+    // Two orders of Decimal::MAX overflow the sum.
+    let p = program(Window::CalendarYear, Policy::default().demotion(Demotion::OneLevel));
+    let h = [
+        QualifyingEvent::order(at(2024, 2, 1), Decimal::MAX).unwrap(),
+        QualifyingEvent::order(at(2024, 2, 2), Decimal::MAX).unwrap(),
+    ];
+    assert!(matches!(
+        p.evaluate(j, &h, at(2024, 3, 1)).unwrap_err().kind(),
+        ErrorKind::Overflow { .. }
+    ));
+    // At chrono's limits every window answers or errors.
+    let max = NaiveDateTime::MAX;
+    let min = NaiveDateTime::MIN;
+    let windows = [
+        Window::Lifetime,
+        Window::CalendarYear,
+        Window::Quarter,
+        Window::Month,
+        Window::rolling(1200, 1).unwrap(),
+        Window::Anniversary,
+    ];
+    for w in windows {
+        for (joined, now) in [
+            (NaiveDate::MAX, max),
+            (NaiveDate::MIN, min),
+            (NaiveDate::MIN, max),
+            (NaiveDate::MAX, min),
+        ] {
+            let _ = w.period(now, joined);
+            let _ = w.lower_for_review(now, joined);
+            let _ = w.lower_at(now, joined);
+            let demotion = if w == Window::Lifetime { Demotion::Never } else { Demotion::OneLevel };
+            let grace =
+                if w == Window::Lifetime { Grace::None } else { Grace::months(1200).unwrap() };
+            let p = Program::new(ladder(), w, Policy::default().demotion(demotion).grace(grace))
+                .unwrap();
+            let h = [order(now, 2500), order(min, 1), refund(max, 1)];
+            let _ = p.evaluate(joined, &h, now);
+            let _ = p.progress(joined, &h, now);
+        }
+    }
+    assert!(add_months(NaiveDate::MIN, -1).is_err());
+    assert!(add_months(NaiveDate::MAX, i64::MIN).is_err());
+}
+
+#[test]
+fn refund_leaving_a_rolling_window_promotes_without_an_event() {
+    // Rolling 12 months, reviewed yearly from 1 Jan 2023. A 300 refund of an order from
+    // before the window on 10 Feb 2023 09:00 (counted when it happens) and 600 spent on
+    // 1 Mar 2023: the live figure is 300, bronze.
+    let p = program(Window::rolling_months(12).unwrap(), Policy::default());
+    let j = date(2023, 1, 1);
+    let h = [refund(at_hms(2023, 2, 10, 9, 0, 0), 300), order(at(2023, 3, 1), 600)];
+    let before = p.evaluate(j, &h, at_hms(2024, 2, 10, 8, 59, 59)).unwrap();
+    assert_eq!((before.figure, before.tier), (Decimal::from(300), Some(0)));
+    // The refund leaves the window (t - 12 months, t] at 10 Feb 2024 09:00: 600, silver,
+    // with no event on that day.
+    let after = p.evaluate(j, &h, at_hms(2024, 2, 10, 9, 0, 0)).unwrap();
+    assert_eq!((after.figure, after.tier), (Decimal::from(600), Some(1)));
+    let e = after.events.last().unwrap();
+    assert_eq!((e.at, e.kind), (at_hms(2024, 2, 10, 9, 0, 0), TierEventKind::Promoted));
+    assert_eq!(e.explanation.figure, Decimal::from(600));
+    // A refund on 31 March (a month end) with a one-month window leaves on 1 May, not on
+    // 30 April (whose window still reaches back to 30 March).
+    let p = program(Window::rolling_months(1).unwrap(), Policy::default());
+    let h = [
+        order(at(2023, 3, 1), 100),
+        refund(at_hms(2023, 3, 31, 10, 0, 0), 100),
+        order(at(2023, 4, 2), 550),
+    ];
+    let s = p.evaluate(j, &h, at_hms(2023, 4, 30, 23, 59, 59)).unwrap();
+    assert_eq!((s.figure, s.tier), (Decimal::from(450), Some(0)));
+    let s = p.evaluate(j, &h, at(2023, 5, 1)).unwrap();
+    assert_eq!((s.figure, s.tier), (Decimal::from(550), Some(1)));
+    let e = s.events.last().unwrap();
+    assert_eq!(
+        (e.at, e.kind, e.cause),
+        (at(2023, 5, 1), TierEventKind::Promoted, Cause::Qualified)
+    );
+    assert_eq!(e.explanation.from, Lower::After(at(2023, 4, 1)));
+}
+
+#[test]
+fn next_period_promotion_at_the_exact_period_start() {
+    let policy = Policy::default().promotion(Promotion::NextPeriod).demotion(Demotion::OneLevel);
+    let p = program(Window::Quarter, policy);
+    let j = date(2024, 1, 1);
+    // 2500 at exactly midnight 1 April belongs to Q2: the 1 April review judges Q1 (figure
+    // 0, which earns bronze's threshold of 0), gold only on 1 July, crossing silver.
+    let h = [order(at(2024, 4, 1), 2500)];
+    let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
+    assert_eq!((s.tier, s.promotion_due), (Some(0), Some(2)));
+    let s = p.evaluate(j, &h, at(2024, 7, 1)).unwrap();
+    assert_eq!(
+        kinds(&s),
+        vec![
+            (at(2024, 4, 1), TierEventKind::Promoted, Some(0)),
+            (at(2024, 7, 1), TierEventKind::Promoted, Some(2)),
+        ]
+    );
+    assert_eq!(s.events[1].crossed, vec![1, 2]);
+    assert_eq!(s.events[1].explanation.from, Lower::From(at(2024, 4, 1)));
+    assert_eq!(s.events[1].explanation.to, Upper::Before(at(2024, 7, 1)));
+    // Immediate promotion instead: gold at the order itself.
+    let p = program(Window::Quarter, Policy::default().demotion(Demotion::OneLevel));
+    let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
+    assert_eq!(kinds(&s), vec![(at(2024, 4, 1), TierEventKind::Promoted, Some(2))]);
+    // Q3 figure 0: one level down on 1 Oct, another on 1 Jan 2025 (year end).
+    let s = p.evaluate(j, &h, at(2025, 1, 1)).unwrap();
+    assert_eq!(s.tier, Some(0));
+    assert_eq!(s.events.last().unwrap().at, at(2025, 1, 1));
+}

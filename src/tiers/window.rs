@@ -17,10 +17,12 @@ use crate::error::{Error, Result};
 ///
 /// Period windows (calendar year, quarter, month, anniversary) sum from the start of the
 /// period containing the instant; their period ends are the review points where demotions
-/// happen. A rolling window sums the trailing `months` months, `(t - months, t]`; its review
-/// points are cycles of `review_every` months anchored on the join date (by default as long
-/// as the window). A lifetime window sums
-/// everything and has no review point.
+/// happen. Periods are half-open, `[start, end)`: an event at exactly midnight of a period
+/// start belongs to the new period. A rolling window sums the trailing `months` months at an
+/// instant `t`, `(t - months, t]`; its review points `b` are cycles of `review_every` months
+/// anchored on the join date (by default as long as the window), and a review judges
+/// `[b - months, b)`, so back-to-back reviews cover every instant exactly once. A lifetime
+/// window sums everything and has no review point.
 ///
 /// # Example
 ///
@@ -168,7 +170,15 @@ impl Window {
     ) -> Result<Lower> {
         match self.cycle(joined) {
             None => Ok(Lower::Unbounded),
-            Some(_) if matches!(self, Window::Rolling { .. }) => self.lower_at(review, joined),
+            // Reviews measure `[review - months, review)`, so that consecutive reviews of
+            // a rolling window whose review cycle equals its length tile time: an event at
+            // exactly a review point belongs to the next review, never to neither.
+            Some(_) if matches!(self, Window::Rolling { .. }) => {
+                match self.lower_at(review, joined)? {
+                    Lower::After(s) => Ok(Lower::From(s)),
+                    other => Ok(other),
+                }
+            }
             Some((anchor, step)) => {
                 let k = index_of(anchor, step, review)?;
                 Ok(Lower::From(boundary(anchor, step, k - 1)?))
@@ -390,8 +400,8 @@ mod tests {
         let w = Window::rolling(12, 1).unwrap();
         let p = w.period(t(2024, 6, 20), j).unwrap();
         assert_eq!((p.start, p.end), (Some(t(2024, 6, 10)), Some(t(2024, 7, 10))));
-        // The review on 10 July judges the trailing year (10 Jul 2023, 10 Jul 2024).
-        assert_eq!(w.lower_for_review(t(2024, 7, 10), j).unwrap(), Lower::After(t(2023, 7, 10)));
+        // The review on 10 July judges the trailing year [10 Jul 2023, 10 Jul 2024).
+        assert_eq!(w.lower_for_review(t(2024, 7, 10), j).unwrap(), Lower::From(t(2023, 7, 10)));
         assert_eq!(w.to_string(), "rolling 12 months (reviewed monthly)");
         assert!(Window::rolling(12, 0).is_err());
     }

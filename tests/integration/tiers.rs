@@ -8,7 +8,7 @@ use loyalty::referral::{
 use loyalty::tiers::{
     Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy,
     Program, Promotion, QualifyingEvent, RefundEffect, RefundScope, Tier, TierEventKind,
-    TierRetention, Window,
+    TierRetention, Trim, Window,
 };
 use loyalty::{Currency, ErrorKind, Money, Multiplier, Rounding, Share};
 use proptest::prelude::*;
@@ -194,6 +194,72 @@ mod serde_round_trips {
     }
 
     #[test]
+    fn every_other_state_type() {
+        for w in [
+            Window::Lifetime,
+            Window::CalendarYear,
+            Window::Quarter,
+            Window::Month,
+            Window::Anniversary,
+            Window::rolling(12, 1).unwrap(),
+        ] {
+            round_trip(&w);
+            round_trip(
+                &w.period(at(2024, 2, 29), NaiveDate::from_ymd_opt(2020, 2, 29).unwrap()).unwrap(),
+            );
+        }
+        for g in
+            [Grace::None, Grace::days(3).unwrap(), Grace::months(2).unwrap(), Grace::NextPeriodEnd]
+        {
+            for d in [Demotion::Never, Demotion::OneLevel, Demotion::Reevaluate] {
+                round_trip(
+                    &Policy::default().grace(g).demotion(d).promotion(Promotion::NextPeriod),
+                );
+            }
+        }
+        round_trip(&benefits_ladder());
+        round_trip(&benefits_ladder().tiers()[1].clone());
+        let usd = |c: i64| Money::new(Decimal::new(c, 2), Currency::USD);
+        let pct = |p: i64| Share::from_percent(Decimal::from(p)).unwrap();
+        for trim in [Trim::PointsFirst, Trim::DiscountFirst, Trim::Proportional] {
+            let guard = round_trip(&MarginGuard::new(pct(10)).trim(trim));
+            round_trip(&guard.apply(usd(10_000), usd(600), usd(800)).unwrap());
+            round_trip(&guard.apply(usd(10_000), usd(100), usd(100)).unwrap());
+        }
+        // A cap above 100 % is refused.
+        let json = serde_json::to_string(&MarginGuard::new(pct(10))).unwrap().replace("0.1", "1.5");
+        assert!(serde_json::from_str::<MarginGuard>(&json).is_err());
+
+        let rules = ReferralRules::new(
+            Reward::points(500).unwrap(),
+            Reward::money(usd(500)).unwrap(),
+            usd(2500),
+            14,
+        )
+        .unwrap()
+        .cap(ReferrerCap::new(1, CapPeriod::IsoWeek).unwrap());
+        let rules = round_trip(&rules);
+        let mut book = ReferralBook::new(rules);
+        let id = |s: &str| MemberId::new(s).unwrap();
+        book.refer(id("a"), id("b"), at(2025, 1, 1)).unwrap();
+        book.refer(id("a"), id("c"), at(2025, 1, 1)).unwrap();
+        round_trip(&book.first_order(&id("b"), usd(3000), at(2025, 1, 2)).unwrap());
+        round_trip(&book.first_order(&id("c"), usd(3000), at(2025, 1, 2)).unwrap());
+        let settlement = book.settle(at(2025, 2, 1)).unwrap();
+        assert_eq!(settlement.payouts.len(), 2);
+        assert_eq!(settlement.payouts[1].withheld, Some(RejectionReason::ReferrerCapReached));
+        round_trip(&settlement);
+        let back = round_trip(&book);
+        assert_eq!(back.referral(&id("c")), book.referral(&id("c")));
+        // Tampered: a paid referral withheld for a reason the cap never gives.
+        let json =
+            serde_json::to_string(&book).unwrap().replace("referrer_cap_reached", "self_referral");
+        assert!(serde_json::from_str::<ReferralBook>(&json).is_err());
+        // Tampered: a member id with surrounding whitespace.
+        assert!(serde_json::from_str::<MemberId>(r#"" a""#).is_err());
+    }
+
+    #[test]
     fn invalid_state_is_rejected_on_deserialize() {
         let program =
             Program::new(benefits_ladder(), Window::CalendarYear, Policy::default()).unwrap();
@@ -210,6 +276,14 @@ mod serde_round_trips {
             serde_json::from_str::<Window>(r#"{"rolling":{"months":6,"review_every":6}}"#).unwrap(),
             Window::rolling_months(6).unwrap()
         );
+        // A rolling window beyond the 1200-month bound, smuggled in through a program.
+        let rolling =
+            Program::new(benefits_ladder(), Window::rolling_months(6).unwrap(), Policy::default())
+                .unwrap();
+        let json = serde_json::to_string(&rolling).unwrap();
+        let bad = json.replace("\"months\":6", "\"months\":5000");
+        assert_ne!(bad, json);
+        assert!(serde_json::from_str::<Program>(&bad).is_err());
         // Lifetime window with a demotion policy.
         let lifetime =
             Program::new(benefits_ladder(), Window::Lifetime, Policy::default()).unwrap();
@@ -552,5 +626,67 @@ proptest! {
         }
         prop_assert!(per_month.values().all(|&c| c <= 2), "{per_month:?}");
         prop_assert!(paid_once.iter().all(|p| p.referrer != p.referee));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Evaluation "as of" `t1` is the prefix up to `t1` of the evaluation at a later `t2`:
+    /// skipping idle reviews, grace deadlines and review points at `now` agree however far
+    /// the replay runs.
+    #[test]
+    fn evaluation_is_consistent_across_as_of_times(
+        ts in thresholds(),
+        permanent in prop::option::of(0usize..5),
+        window in windows(),
+        policy in policies(),
+        history in histories(),
+        h1 in 0i64..(4 * 366 * 24),
+        extra in 0i64..(2 * 366 * 24),
+    ) {
+        let ladder = ladder_with(&ts, permanent.filter(|&p| p < ts.len()));
+        let program = Program::new(ladder, window, policy).unwrap();
+        let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        let t1 = at(2023, 1, 1) + Duration::hours(h1);
+        let t2 = t1 + Duration::hours(extra);
+        let early = program.evaluate(joined, &history, t1).unwrap();
+        let late = program.evaluate(joined, &history, t2).unwrap();
+        let prefix: Vec<_> = late.events.iter().filter(|e| e.at <= t1).cloned().collect();
+        prop_assert_eq!(&early.events, &prefix);
+        let tier_then = prefix
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, TierEventKind::Promoted | TierEventKind::Demoted | TierEventKind::Reverted))
+            .and_then(|e| e.to);
+        prop_assert_eq!(early.tier, tier_then);
+    }
+
+    /// The margin guard never gives away more than the cap, never trims more than was
+    /// offered and never leaves a negative amount, whatever the trim mode and precision.
+    #[test]
+    fn margin_guard_respects_the_cap(
+        order in 0i64..1_000_000,
+        discount in 0i64..200_000,
+        points in 0i64..200_000,
+        cap_pct in 0i64..=100,
+        scale in 0u32..4,
+        mode in 0u8..3,
+    ) {
+        let usd = |v: i64, s: u32| Money::new(Decimal::new(v, s), Currency::USD);
+        let trim = [Trim::PointsFirst, Trim::DiscountFirst, Trim::Proportional][usize::from(mode)];
+        let guard = MarginGuard::new(Share::from_percent(Decimal::from(cap_pct)).unwrap()).trim(trim);
+        let (o, d, p) = (usd(order, 2), usd(discount, scale), usd(points, scale));
+        let g = guard.apply(o, d, p).unwrap();
+        prop_assert!(!g.discount.is_negative() && !g.points_value.is_negative(), "{:?}", g);
+        prop_assert!(g.discount.amount() <= d.amount() && g.points_value.amount() <= p.amount());
+        let total = g.discount.amount() + g.points_value.amount();
+        prop_assert!(total <= g.cap.amount().max(d.amount() + p.amount()));
+        prop_assert!(g.cap.amount() <= o.amount() * Decimal::from(cap_pct) / Decimal::ONE_HUNDRED);
+        if d.amount() + p.amount() > g.cap.amount() {
+            prop_assert_eq!(total, g.cap.amount());
+        } else {
+            prop_assert_eq!((g.discount, g.points_value), (d, p));
+        }
     }
 }
