@@ -988,3 +988,25 @@ fn probe_tampered_refund_records_and_expiry_are_rejected() {
     });
     assert!(e.contains("invalid state") || e.contains("overflow"), "{e}");
 }
+
+#[test]
+fn probe_reserved_lot_expires_then_release_then_refund() {
+    let prog =
+        refund_program(ClawbackPolicy::CarryDebt).expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap(); // through Jan 11
+    let r = a.reserve(&prog, k(2), &RedeemRequest::new(p(60), big_order()), d(2026, 1, 2)).unwrap();
+    a.expire(&prog, d(2026, 1, 12)).unwrap(); // the 40 left in the lot expire
+    assert_eq!(a.totals().expired, p(40));
+    // Released after the lot's last day: the 60 expire now rather than coming back.
+    let o = a.release(&prog, k(3), r.reservation().unwrap(), d(2026, 1, 13)).unwrap();
+    assert_eq!((o.returned, o.expired), (p(0), p(60)));
+    assert_eq!(a.lots()[0].expired(), p(100));
+    assert_eq!(a.balances().available(), p(0));
+    // All 100 of the order's points expired unused: a full refund takes nothing and books
+    // no debt.
+    let o = a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 14)).unwrap();
+    assert_eq!((o.requested, o.debt), (p(0), p(0)));
+    assert_eq!(a.balances().debt(), p(0));
+    a.check().unwrap();
+}
