@@ -1235,6 +1235,18 @@ impl Account {
         };
         // What the history says each lot's refund record must be: (claw requested, refunded).
         let mut refunds: Vec<(Points, Option<Money>)> = vec![(Points::ZERO, None); self.lots.len()];
+        // What the history says each reservation must be.
+        let mut held: Vec<Reservation> = Vec::with_capacity(self.reservations.len());
+        let resolve =
+            |held: &mut Vec<Reservation>, id: ReservationId, to: ReservationState| match held
+                .get_mut(id.value() as usize)
+            {
+                Some(r) if r.state == ReservationState::Held => {
+                    r.state = to;
+                    Ok(r.points)
+                }
+                _ => Err(broken(format!("{id} resolved without being held"))),
+            };
         let mut prev: Option<NaiveDate> = None;
         for (i, e) in self.entries.iter().enumerate() {
             if prev.is_some_and(|p| e.at < p) {
@@ -1278,13 +1290,33 @@ impl Account {
                 EntryKind::Activate { outcome, .. } => rep = outcome.debt_repaid,
                 EntryKind::Cancel { points, .. } => acc(&mut t.cancelled, *points)?,
                 EntryKind::Reserve { outcome, .. } => {
-                    if drawn != outcome.points.value() {
+                    if drawn != outcome.points.value()
+                        || outcome.reservation
+                            != Some(ReservationId::new(to_u32(held.len(), "reservations")?))
+                    {
                         return Err(broken(format!("entry {i} draws do not add up")));
                     }
+                    held.push(Reservation {
+                        id: ReservationId::new(to_u32(held.len(), "reservations")?),
+                        points: outcome.points,
+                        value: outcome.value,
+                        draws_start: e.draws_start,
+                        draws_len: e.draws_len,
+                        state: ReservationState::Held,
+                    });
                 }
-                EntryKind::Commit { points, .. } => acc(&mut t.redeemed, *points)?,
-                EntryKind::Release { outcome, .. } => {
+                EntryKind::Commit { points, reservation } => {
+                    acc(&mut t.redeemed, *points)?;
+                    if resolve(&mut held, *reservation, ReservationState::Committed)? != *points {
+                        return Err(broken(format!("entry {i} commits other points")));
+                    }
+                }
+                EntryKind::Release { outcome, reservation } => {
                     acc(&mut t.expired, outcome.expired)?;
+                    let points = resolve(&mut held, *reservation, ReservationState::Released)?;
+                    if outcome.returned.checked_add(outcome.expired)? != points {
+                        return Err(broken(format!("entry {i} releases other points")));
+                    }
                     rep = outcome.debt_repaid;
                 }
                 EntryKind::Redeem { outcome, .. } => {
@@ -1429,6 +1461,9 @@ impl Account {
         }
         if spendable != self.spendable.len() || scheduled != self.scheduled.len() {
             return Err(broken("index holds closed lots"));
+        }
+        if held != self.reservations {
+            return Err(broken("reservations differ from the history"));
         }
         let mut reserved = 0u64;
         for (i, r) in self.reservations.iter().enumerate() {

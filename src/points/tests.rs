@@ -1010,3 +1010,33 @@ fn probe_reserved_lot_expires_then_release_then_refund() {
     assert_eq!(a.balances().debt(), p(0));
     a.check().unwrap();
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn probe_tampered_reservations_are_rejected() {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(100), d(2026, 1, 2)).unwrap();
+    a.redeem(&prog, k(3), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
+    let r =
+        a.reserve(&prog, k(4), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 3)).unwrap();
+    let c = a.reserve(&prog, k(5), &RedeemRequest::new(p(0), big_order()), d(2026, 1, 3));
+    assert!(c.is_err());
+    let json = serde_json::to_string(&a).unwrap();
+    assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
+    // Point the held reservation at the redemption's draws: releasing it would refill the
+    // redeemed lot and mint 100 points.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["reservations"][0]["draws_start"] = serde_json::json!(0);
+    let e = serde_json::from_value::<Account>(v).unwrap_err().to_string();
+    assert!(e.contains("reservations differ"), "{e}");
+    // Mark it released without a release entry.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["reservations"][0]["state"] = serde_json::json!("Released");
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    // The untampered account releases normally.
+    a.release(&prog, k(6), r.reservation().unwrap(), d(2026, 1, 4)).unwrap();
+    let json = serde_json::to_string(&a).unwrap();
+    assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
+}
