@@ -1052,9 +1052,17 @@ impl Account {
         let target = if lot.state == LotState::Cancelled {
             lot.claw_requested
         } else {
+            // Multiply before dividing: refunded x points / total is exact whenever the
+            // answer is a whole number (a third of 3.00 on 3 points is 1, where the share
+            // 0.333... x 3 would round down to 0). The share form is the fallback for
+            // amounts too large to multiply.
+            let pts = rust_decimal::Decimal::from(lot.points.value());
             let share = after.ratio(total)?;
-            let raw = share
-                .checked_mul(rust_decimal::Decimal::from(lot.points.value()))
+            let raw = after
+                .amount()
+                .checked_mul(pts)
+                .and_then(|x| x.checked_div(total.amount()))
+                .or_else(|| share.checked_mul(pts))
                 .ok_or_else(|| Error::overflow("clawback"))?;
             let rounded = program.0.earn.rounding_mode().round(raw, 0);
             let p = rust_decimal::prelude::ToPrimitive::to_u64(&rounded)

@@ -1040,3 +1040,27 @@ fn probe_tampered_reservations_are_rejected() {
     let json = serde_json::to_string(&a).unwrap();
     assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
 }
+
+#[test]
+fn probe_thirds_of_an_order_claw_back_exact_thirds() {
+    // 3 points on a 3.00 order, refunded 1.00 at a time: 1 point each time (1/3 of 3 is
+    // exactly 1, whatever the rounding mode).
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(3).for_order(usd(300)), d(2026, 1, 1)).unwrap();
+    for i in 0..3 {
+        let o =
+            a.refund(&prog, k(10 + i), &RefundRequest::new(k(1), usd(100)), d(2026, 1, 2)).unwrap();
+        assert_eq!(o.requested, p(1), "refund {i}");
+    }
+    // 7 points on a 0.07 order, refunded 0.01 at a time (Open Loyalty-style small amounts).
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    b.earn(&prog, k(1), &earn(70).for_order(usd(7)), d(2026, 1, 1)).unwrap();
+    for i in 0..7 {
+        let o =
+            b.refund(&prog, k(10 + i), &RefundRequest::new(k(1), usd(1)), d(2026, 1, 2)).unwrap();
+        assert_eq!(o.requested, p(10), "refund {i}");
+    }
+    a.check().unwrap();
+    b.check().unwrap();
+}
