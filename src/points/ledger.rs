@@ -272,9 +272,11 @@ impl Account {
         self.keys.get(&key).and_then(|i| self.entries.get(i as usize))
     }
 
-    /// Points earned on or after `since` (for a period cap: pass
-    /// [`CapPeriod::start`](super::CapPeriod::start)). Walks the history backwards from the
-    /// newest entry, so its cost is the number of entries in the period.
+    /// Points earned on or after `since`, net of what was cancelled or clawed back by
+    /// refunds since (for a period cap: pass [`CapPeriod::start`](super::CapPeriod::start)),
+    /// so a refunded order does not use up the member's room under the cap. Walks the
+    /// history backwards from the newest entry, so its cost is the number of entries in the
+    /// period.
     #[must_use]
     pub fn earned_since(&self, since: NaiveDate) -> Points {
         let mut sum = 0u64;
@@ -282,8 +284,13 @@ impl Account {
             if e.at < since {
                 break;
             }
-            if let EntryKind::Earn { request, .. } = &e.kind {
-                sum = sum.saturating_add(request.points.value());
+            if let EntryKind::Earn { request, outcome } = &e.kind {
+                let net = match self.lots.get(outcome.lot.index()) {
+                    Some(l) if l.state == LotState::Cancelled => 0,
+                    Some(l) => l.points.value().saturating_sub(l.claw_requested.value()),
+                    None => request.points.value(),
+                };
+                sum = sum.saturating_add(net);
             }
         }
         Points::new(sum)

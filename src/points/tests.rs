@@ -1064,3 +1064,23 @@ fn probe_thirds_of_an_order_claw_back_exact_thirds() {
     a.check().unwrap();
     b.check().unwrap();
 }
+
+#[test]
+fn probe_refunded_and_cancelled_earns_free_room_under_a_period_cap() {
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 2, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 2, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(40).pending(Pending::UntilActivated), d(2026, 2, 1)).unwrap();
+    a.earn(&prog, k(3), &earn(10), d(2026, 2, 2)).unwrap();
+    assert_eq!(a.earned_since(d(2026, 2, 1)), p(150));
+    // A quarter of the order refunded (25 points back), the pending earn cancelled.
+    a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(2_500)), d(2026, 2, 3)).unwrap();
+    a.cancel_pending(&prog, k(5), k(2), d(2026, 2, 3)).unwrap();
+    assert_eq!(a.earned_since(d(2026, 2, 1)), p(85));
+    let cap =
+        PeriodCap { cap: Cap { limit: p(100), mode: CapMode::Reduce }, period: CapPeriod::Month };
+    let rules = EarnRules::new(Currency::USD, Decimal::ONE).unwrap().period_cap(cap);
+    let ctx = EarnContext::new(d(2026, 2, 4)).earned_in_period(a.earned_since(d(2026, 2, 1)));
+    let q = rules.quote(&Order::new(vec![OrderLine::new("x", usd(5_000))]), &ctx).unwrap();
+    assert_eq!(q.awarded(), p(15));
+}
