@@ -1084,3 +1084,36 @@ fn probe_refunded_and_cancelled_earns_free_room_under_a_period_cap() {
     let q = rules.quote(&Order::new(vec![OrderLine::new("x", usd(5_000))]), &ctx).unwrap();
     assert_eq!(q.awarded(), p(15));
 }
+
+#[test]
+fn probe_errors_after_catch_up_and_transfer_key_reuse_change_nothing() {
+    // The refund refused for an open reservation runs after time expired a lot: the
+    // expiry is rolled back with it.
+    let prog = refund_program(ClawbackPolicy::WithinBalance)
+        .expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(5), d(2026, 1, 1)).unwrap(); // through Jan 11
+    a.earn(&prog, k(2), &earn(100).for_order(usd(10_000)), d(2026, 1, 5)).unwrap();
+    a.reserve(&prog, k(3), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 5)).unwrap();
+    let snapshot = a.clone();
+    let e = a.refund(&prog, k(4), &RefundRequest::new(k(1 + 1), usd(10_000)), d(2026, 1, 13));
+    assert!(matches!(kind(e), ErrorKind::InvalidState { .. }));
+    assert_eq!(a, snapshot);
+    assert_eq!(a.totals().expired, p(0));
+    // A transfer key reused towards another receiver, or from another sender.
+    let prog = program();
+    let mut x = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let mut y = Account::new(MemberId::new(2), d(2026, 1, 1));
+    let mut z = Account::new(MemberId::new(3), d(2026, 1, 1));
+    x.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    z.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    transfer(&prog, &mut x, &mut y, k(9), p(20), d(2026, 1, 2)).unwrap();
+    let (sx, sy, sz) = (x.clone(), y.clone(), z.clone());
+    let r = transfer(&prog, &mut x, &mut z, k(9), p(20), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    let r = transfer(&prog, &mut z, &mut y, k(9), p(20), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    let r = transfer(&prog, &mut x, &mut y, k(9), p(21), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    assert_eq!((x, y, z), (sx, sy, sz));
+}
