@@ -481,21 +481,26 @@ pub struct Totals {
 }
 
 impl Totals {
-    pub(crate) fn credits(&self) -> Result<Points> {
-        self.earned.checked_add(self.adjusted_in)?.checked_add(self.transferred_in)
+    /// Credits, in u128: lifetime flows may pass `u64::MAX` while no balance does.
+    pub(crate) fn credits(&self) -> u128 {
+        [self.earned, self.adjusted_in, self.transferred_in]
+            .iter()
+            .map(|p| u128::from(p.value()))
+            .sum()
     }
 
-    pub(crate) fn debits(&self) -> Result<Points> {
-        let mut d = self.redeemed;
-        for x in [
+    /// Debits, in u128 (six u64 values cannot overflow it).
+    pub(crate) fn debits(&self) -> u128 {
+        [
+            self.redeemed,
             self.expired,
             self.clawed_back,
             self.cancelled,
             self.adjusted_out,
             self.transferred_out,
-        ] {
-            d = d.checked_add(x)?;
-        }
-        Ok(d)
+        ]
+        .iter()
+        .map(|p| u128::from(p.value()))
+        .sum()
     }
 }

@@ -1,5 +1,6 @@
 //! The account's indexes: spendable lots in spend order, and idempotency keys.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -153,11 +154,17 @@ impl KeyIndex {
             self.ordered.push((key, entry));
             return true;
         }
-        if self.get(&key).is_some() {
+        if self.ordered.binary_search_by(|(k, _)| k.cmp(&key)).is_ok() {
             return false;
         }
-        self.other.insert(key, entry);
-        true
+        // One hash lookup, not a `get` then an `insert`.
+        match self.other.entry(key) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(v) => {
+                v.insert(entry);
+                true
+            }
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -166,6 +173,12 @@ impl KeyIndex {
 
     pub(crate) fn reserve(&mut self, additional: usize) {
         self.ordered.reserve(additional);
+        // An account that has seen unordered keys (random UUIDs) will likely see more: room
+        // in the map too, so a bulk run does not rehash midway. Accounts with increasing
+        // keys never allocate the map.
+        if !self.other.is_empty() {
+            self.other.reserve(additional);
+        }
     }
 }
 

@@ -168,6 +168,13 @@ fn positive(field: &'static str, p: Points) -> Result<()> {
     Ok(())
 }
 
+fn sum_draws(draws: &[Draw]) -> Result<u64> {
+    draws
+        .iter()
+        .try_fold(0u64, |s, d| s.checked_add(d.points.value()))
+        .ok_or_else(|| broken("draws add up beyond u64::MAX"))
+}
+
 fn to_u32(n: usize, what: &'static str) -> Result<u32> {
     u32::try_from(n).map_err(|_| Error::overflow(what))
 }
@@ -265,9 +272,11 @@ impl Account {
         self.keys.get(&key).and_then(|i| self.entries.get(i as usize))
     }
 
-    /// Points earned on or after `since` (for a period cap: pass
-    /// [`CapPeriod::start`](super::CapPeriod::start)). Walks the history backwards from the
-    /// newest entry, so its cost is the number of entries in the period.
+    /// Points earned on or after `since`, net of what was cancelled or clawed back by
+    /// refunds since (for a period cap: pass [`CapPeriod::start`](super::CapPeriod::start)),
+    /// so a refunded order does not use up the member's room under the cap. Walks the
+    /// history backwards from the newest entry, so its cost is the number of entries in the
+    /// period.
     #[must_use]
     pub fn earned_since(&self, since: NaiveDate) -> Points {
         let mut sum = 0u64;
@@ -275,8 +284,13 @@ impl Account {
             if e.at < since {
                 break;
             }
-            if let EntryKind::Earn { request, .. } = &e.kind {
-                sum = sum.saturating_add(request.points.value());
+            if let EntryKind::Earn { request, outcome } = &e.kind {
+                let net = match self.lots.get(outcome.lot.index()) {
+                    Some(l) if l.state == LotState::Cancelled => 0,
+                    Some(l) => l.points.value().saturating_sub(l.claw_requested.value()),
+                    None => request.points.value(),
+                };
+                sum = sum.saturating_add(net);
             }
         }
         Points::new(sum)
@@ -462,6 +476,7 @@ impl Account {
             order_total,
             refunded: order_total.map(|m| Money::zero(m.currency())),
             claw_requested: Points::ZERO,
+            expired: Points::ZERO,
         };
         match state {
             LotState::Active => {
@@ -519,6 +534,8 @@ impl Account {
         let key = lot.spend_key();
         lot.remaining = Points::ZERO;
         lot.state = LotState::Expired;
+        // remaining + expired <= points, so this cannot overflow.
+        lot.expired = Points::new(lot.expired.value() + pts.value());
         self.spendable.remove(&key);
         self.balances.available = Points::new(self.balances.available.value() - pts.value());
         Draw { lot: id, points: pts }
@@ -667,7 +684,7 @@ impl Account {
             _ => None,
         };
         let earned = self.totals.earned.checked_add(req.points)?;
-        self.balances.available.checked_add(self.balances.pending)?.checked_add(req.points)?;
+        self.balances.outstanding()?.checked_add(req.points)?;
         self.room(1, 1)?;
         let start = self.draws.len();
         self.totals.earned = earned;
@@ -946,6 +963,8 @@ impl Account {
                     if lot.remaining.is_zero() && lot.state != LotState::Expired {
                         lot.state = LotState::Expired;
                     }
+                    // The drawn points left the lot, so remaining + expired stays <= points.
+                    lot.expired = Points::new(lot.expired.value() + d.points.value());
                     continue;
                 }
                 let was_empty = lot.remaining.is_zero();
@@ -981,15 +1000,22 @@ impl Account {
     /// points earned. The program's [`ClawbackPolicy`] decides what happens to points
     /// already spent. A refund never adds points anywhere.
     ///
-    /// Points of a cancelled earn are not chased again, and points held by an open
-    /// reservation are not taken (releasing them later repays any debt first).
+    /// Points of a cancelled earn are not chased again, and points of the order's lot that
+    /// expired unused are not chased at all (they already left the member: only what was
+    /// spent or is still held is clawed back). Points held by an open reservation are not
+    /// taken: under [`ClawbackPolicy::CarryDebt`] releasing them later repays the debt
+    /// first; under [`ClawbackPolicy::WithinBalance`] a refund that would forgive points
+    /// while a reservation is open is refused, since releasing it afterwards would leave
+    /// the member holding points of a refunded order.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::NotFound`] for an unknown earn;
     /// [`ErrorKind::InvalidInput`] for an earn without an order total, a non-positive
     /// refund, or refunds beyond the order total; [`ErrorKind::CurrencyMismatch`];
-    /// [`ErrorKind::Overflow`].
+    /// [`ErrorKind::InvalidState`] under [`ClawbackPolicy::WithinBalance`] when the refund
+    /// would forgive points while a reservation holds some (commit or release it first,
+    /// then retry with the same key); [`ErrorKind::Overflow`].
     pub fn refund(
         &mut self,
         program: &Program,
@@ -1033,15 +1059,27 @@ impl Account {
         let target = if lot.state == LotState::Cancelled {
             lot.claw_requested
         } else {
+            // Multiply before dividing: refunded x points / total is exact whenever the
+            // answer is a whole number (a third of 3.00 on 3 points is 1, where the share
+            // 0.333... x 3 would round down to 0). The share form is the fallback for
+            // amounts too large to multiply.
+            let pts = rust_decimal::Decimal::from(lot.points.value());
             let share = after.ratio(total)?;
-            let raw = share
-                .checked_mul(rust_decimal::Decimal::from(lot.points.value()))
+            let raw = after
+                .amount()
+                .checked_mul(pts)
+                .and_then(|x| x.checked_div(total.amount()))
+                .or_else(|| share.checked_mul(pts))
                 .ok_or_else(|| Error::overflow("clawback"))?;
             let rounded = program.0.earn.rounding_mode().round(raw, 0);
             let p = rust_decimal::prelude::ToPrimitive::to_u64(&rounded)
                 .ok_or_else(|| Error::overflow("clawback"))?;
-            // Rounding up can never take more than the lot's points.
-            Points::new(p.min(lot.points.value())).max(lot.claw_requested)
+            // Rounding up can never take more than the lot's points. Points of the lot
+            // that expired unused already left the member: they count as clawed first,
+            // so only what was spent (or is still held) is chased.
+            Points::new(p.min(lot.points.value()))
+                .saturating_sub(lot.expired)
+                .max(lot.claw_requested)
         };
         let requested = target.saturating_sub(lot.claw_requested);
         let policy = program.0.clawback;
@@ -1066,6 +1104,18 @@ impl Account {
         } else {
             (Points::ZERO, rest)
         };
+        // Forgiving points while a reservation holds some would let the member release
+        // them afterwards and keep points of a refunded order: the checkout resolves first.
+        if policy == ClawbackPolicy::WithinBalance
+            && !forgiven.is_zero()
+            && !self.balances.reserved.is_zero()
+        {
+            return Err(broken(format!(
+                "open reservations hold {} that this refund would claw back: commit or \
+                 release them first",
+                self.balances.reserved
+            )));
+        }
         let clawed =
             from_pending.checked_add(own_available)?.checked_add(others)?.checked_add(debt)?;
         let clawed_back = self.totals.clawed_back.checked_add(clawed)?;
@@ -1139,7 +1189,7 @@ impl Account {
             let outcome = match adjustment.direction {
                 Direction::Credit => {
                     let total = a.totals.adjusted_in.checked_add(p)?;
-                    a.balances.available.checked_add(a.balances.pending)?.checked_add(p)?;
+                    a.balances.outstanding()?.checked_add(p)?;
                     let valid_through = program.0.expiry.valid_through(now)?;
                     a.room(1, 1)?;
                     a.totals.adjusted_in = total;
@@ -1198,6 +1248,20 @@ impl Account {
             *x = x.checked_add(p)?;
             Ok(())
         };
+        // What the history says each lot's refund record must be: (claw requested, refunded).
+        let mut refunds: Vec<(Points, Option<Money>)> = vec![(Points::ZERO, None); self.lots.len()];
+        // What the history says each reservation must be.
+        let mut held: Vec<Reservation> = Vec::with_capacity(self.reservations.len());
+        let resolve =
+            |held: &mut Vec<Reservation>, id: ReservationId, to: ReservationState| match held
+                .get_mut(id.value() as usize)
+            {
+                Some(r) if r.state == ReservationState::Held => {
+                    r.state = to;
+                    Ok(r.points)
+                }
+                _ => Err(broken(format!("{id} resolved without being held"))),
+            };
         let mut prev: Option<NaiveDate> = None;
         for (i, e) in self.entries.iter().enumerate() {
             if prev.is_some_and(|p| e.at < p) {
@@ -1212,7 +1276,7 @@ impl Account {
             if draws.iter().any(|d| d.lot.index() >= self.lots.len()) {
                 return Err(broken(format!("entry {i} draws from an unknown lot")));
             }
-            let drawn: u64 = draws.iter().map(|d| d.points.value()).sum();
+            let drawn = sum_draws(draws)?;
             let mut rep = Points::ZERO;
             match &e.kind {
                 EntryKind::Earn { request, outcome } => {
@@ -1222,18 +1286,52 @@ impl Account {
                             "entry {i} earn outcome differs from its request"
                         )));
                     }
+                    // The lot a refund measures against must be the one the earn recorded.
+                    let lot = self.lots.get(outcome.lot.index());
+                    let matches = lot.is_some_and(|l| {
+                        l.source == LotSource::Earn
+                            && l.key == e.key
+                            && l.earned_on == e.at
+                            && l.points == request.points
+                            && l.order_total == request.order_total
+                    });
+                    let Some(slot) = refunds.get_mut(outcome.lot.index()).filter(|_| matches)
+                    else {
+                        return Err(broken(format!("entry {i} earn differs from its lot")));
+                    };
+                    slot.1 = request.order_total.map(|m| Money::zero(m.currency()));
                     rep = outcome.debt_repaid;
                 }
                 EntryKind::Activate { outcome, .. } => rep = outcome.debt_repaid,
                 EntryKind::Cancel { points, .. } => acc(&mut t.cancelled, *points)?,
                 EntryKind::Reserve { outcome, .. } => {
-                    if drawn != outcome.points.value() {
+                    if drawn != outcome.points.value()
+                        || outcome.reservation
+                            != Some(ReservationId::new(to_u32(held.len(), "reservations")?))
+                    {
                         return Err(broken(format!("entry {i} draws do not add up")));
                     }
+                    held.push(Reservation {
+                        id: ReservationId::new(to_u32(held.len(), "reservations")?),
+                        points: outcome.points,
+                        value: outcome.value,
+                        draws_start: e.draws_start,
+                        draws_len: e.draws_len,
+                        state: ReservationState::Held,
+                    });
                 }
-                EntryKind::Commit { points, .. } => acc(&mut t.redeemed, *points)?,
-                EntryKind::Release { outcome, .. } => {
+                EntryKind::Commit { points, reservation } => {
+                    acc(&mut t.redeemed, *points)?;
+                    if resolve(&mut held, *reservation, ReservationState::Committed)? != *points {
+                        return Err(broken(format!("entry {i} commits other points")));
+                    }
+                }
+                EntryKind::Release { outcome, reservation } => {
                     acc(&mut t.expired, outcome.expired)?;
+                    let points = resolve(&mut held, *reservation, ReservationState::Released)?;
+                    if outcome.returned.checked_add(outcome.expired)? != points {
+                        return Err(broken(format!("entry {i} releases other points")));
+                    }
                     rep = outcome.debt_repaid;
                 }
                 EntryKind::Redeem { outcome, .. } => {
@@ -1248,7 +1346,17 @@ impl Account {
                         return Err(broken(format!("entry {i} draws do not add up")));
                     }
                 }
-                EntryKind::Refund { outcome, .. } => {
+                EntryKind::Refund { request, outcome } => {
+                    let earn = self.entry_for(request.order).map(|x| &x.kind);
+                    let slot = match earn {
+                        Some(EntryKind::Earn { outcome: o, .. }) => refunds.get_mut(o.lot.index()),
+                        _ => None,
+                    };
+                    let Some((claw, Some(refunded))) = slot else {
+                        return Err(broken(format!("entry {i} refunds an unknown order")));
+                    };
+                    *claw = claw.checked_add(outcome.requested)?;
+                    *refunded = refunded.checked_add(request.refunded)?;
                     let taken = outcome.from_pending.checked_add(outcome.from_available)?;
                     acc(&mut t.clawed_back, taken.checked_add(outcome.debt)?)?;
                     acc(&mut t.forgiven, outcome.forgiven)?;
@@ -1310,10 +1418,28 @@ impl Account {
         let (mut available, mut pending) = (0u64, 0u64);
         let mut spendable = 0usize;
         let mut scheduled = 0usize;
+        let mut lot_expired = 0u64;
         for (i, lot) in self.lots.iter().enumerate() {
-            if lot.id.index() != i || lot.remaining > lot.points {
+            let held = lot.remaining.value().checked_add(lot.expired.value());
+            if lot.id.index() != i || !matches!(held, Some(h) if h <= lot.points.value()) {
                 return Err(broken(format!("lot {i} is malformed")));
             }
+            let history = refunds.get(i).copied().unwrap_or((Points::ZERO, None));
+            let refunded_ok = match (lot.refunded, history.1) {
+                (None, None) => true,
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            };
+            if lot.claw_requested != history.0
+                || !refunded_ok
+                || lot.claw_requested > lot.points
+                || lot.refunded.zip(lot.order_total).is_some_and(|(r, o)| r.amount() > o.amount())
+            {
+                return Err(broken(format!("lot {i} refund record differs from the history")));
+            }
+            lot_expired = lot_expired
+                .checked_add(lot.expired.value())
+                .ok_or_else(|| Error::overflow("expired"))?;
             let sum = |x: &mut u64| {
                 x.checked_add(lot.remaining.value()).ok_or_else(|| Error::overflow("balance"))
             };
@@ -1345,8 +1471,14 @@ impl Account {
                 }
             }
         }
+        if lot_expired != t.expired.value() {
+            return Err(broken("expired points of the lots differ from the history"));
+        }
         if spendable != self.spendable.len() || scheduled != self.scheduled.len() {
             return Err(broken("index holds closed lots"));
+        }
+        if held != self.reservations {
+            return Err(broken("reservations differ from the history"));
         }
         let mut reserved = 0u64;
         for (i, r) in self.reservations.iter().enumerate() {
@@ -1355,7 +1487,7 @@ impl Account {
                 .draws
                 .get(s..s + r.draws_len as usize)
                 .ok_or_else(|| broken(format!("reservation {i} draws out of range")))?;
-            let drawn: u64 = draws.iter().map(|d| d.points.value()).sum();
+            let drawn = sum_draws(draws)?;
             if r.id.value() as usize != i || drawn != r.points.value() {
                 return Err(broken(format!("reservation {i} is malformed")));
             }
@@ -1375,9 +1507,10 @@ impl Account {
         if !b.debt.is_zero() && !b.available.is_zero() {
             return Err(broken("debt and spendable points at once"));
         }
-        let left = t.credits()?;
-        let right = b.outstanding()?.checked_add(t.debits()?)?;
-        if left.value().checked_add(b.debt.value()) != Some(right.value()) {
+        // Lifetime flows may pass u64::MAX while no balance does: compare in u128.
+        let left = t.credits();
+        let right = u128::from(b.outstanding()?.value()) + t.debits();
+        if left + u128::from(b.debt.value()) != right {
             return Err(broken(format!(
                 "conservation violated: credits {left} + debt {} != held and debited {right}",
                 b.debt
@@ -1510,7 +1643,7 @@ fn transfer_now(
     }
     let out_total = from.totals.transferred_out.checked_add(points)?;
     let in_total = to.totals.transferred_in.checked_add(points)?;
-    to.balances.available.checked_add(to.balances.pending)?.checked_add(points)?;
+    to.balances.outstanding()?.checked_add(points)?;
     let reset = program.0.expiry.valid_through(now)?;
     from.room(0, from.spendable.len())?;
     to.room(from.spendable.len().min(points.value() as usize) + 1, 1)?;

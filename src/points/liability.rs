@@ -44,15 +44,17 @@ pub struct Liability {
 /// # Errors
 ///
 /// [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) when nothing was redeemed or
-/// expired yet.
+/// expired yet; [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
 pub fn estimate_breakage<'a>(accounts: impl IntoIterator<Item = &'a Account>) -> Result<Share> {
     let (mut expired, mut redeemed) = (Decimal::ZERO, Decimal::ZERO);
     for a in accounts {
         let t = a.totals();
-        expired += Decimal::from(t.expired.value());
-        redeemed += Decimal::from(t.redeemed.value());
+        let ov = || Error::overflow("breakage totals");
+        expired = expired.checked_add(Decimal::from(t.expired.value())).ok_or_else(ov)?;
+        redeemed = redeemed.checked_add(Decimal::from(t.redeemed.value())).ok_or_else(ov)?;
     }
-    let settled = expired + redeemed;
+    let settled =
+        expired.checked_add(redeemed).ok_or_else(|| Error::overflow("breakage totals"))?;
     if settled.is_zero() {
         return Err(Error::empty("redeemed or expired points"));
     }

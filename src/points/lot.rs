@@ -47,6 +47,9 @@ pub struct Lot {
     pub(crate) order_total: Option<Money>,
     pub(crate) refunded: Option<Money>,
     pub(crate) claw_requested: Points,
+    /// Points of this lot that expired (at its date, by inactivity, or on release of a
+    /// reservation after its date): a refund does not chase them.
+    pub(crate) expired: Points,
 }
 
 impl Lot {
@@ -103,6 +106,12 @@ impl Lot {
     #[must_use]
     pub fn order_total(&self) -> Option<Money> {
         self.order_total
+    }
+
+    /// Its points that expired unused.
+    #[must_use]
+    pub fn expired(&self) -> Points {
+        self.expired
     }
 
     /// The order amount refunded so far.

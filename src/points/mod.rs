@@ -23,7 +23,10 @@
 //!   first, non-expiring lots last, then by earn date, then by lot id.
 //! - [`ClawbackPolicy`] decides what a refund takes when the points were already spent:
 //!   only pending points, down to zero, or a debt that later earnings repay. A refund works
-//!   from the points recorded for that order, never from today's rules, and never mints.
+//!   from the points recorded for that order, never from today's rules, and never mints:
+//!   points of the order that expired unused are not chased again, and under
+//!   [`ClawbackPolicy::WithinBalance`] a refund that would forgive points while a
+//!   reservation is open is refused until the checkout is committed or released.
 //! - [`RedemptionRules`] value points as money; [`liability`] prices outstanding points net
 //!   of [`Breakage`].
 //!
@@ -78,6 +81,15 @@
 //! manual adjustments written out. A clawback is counted in full, including the part that
 //! became debt; later credits repay debt before they become available, which moves neither
 //! side.
+//!
+//! Per lot, `points = remaining + expired + drawn`, where `drawn` is what debits took from
+//! it (redemptions, reservations, transfers, manual debits, clawbacks, debt repayments)
+//! less the points of released reservations (which go back into the lot, or into `expired`
+//! when its last valid day has passed); a cancelled lot's remainder counts as cancelled.
+//! [`Account::check`] verifies the account-level sums against the history (and, per lot,
+//! `remaining + expired <= points`, with the lots' expired points adding up to the
+//! expired total), and re-derives each lot's refund record and each reservation from the
+//! entries, so deserialized state that breaks any of them is rejected.
 //!
 //! # Performance and history
 //!

@@ -765,3 +765,355 @@ fn rolling_expiry_rounded_to_year_end_in_the_ledger() {
     assert_eq!(a.expire(&prog, d(2027, 12, 31)).unwrap().expired, p(0));
     assert_eq!(a.expire(&prog, d(2028, 1, 1)).unwrap().expired, p(10));
 }
+
+// ----- adversarial probes (review) ---------------------------------------------------------
+
+#[test]
+fn probe_reserve_refund_release_does_not_keep_refunded_points() {
+    // Buy, reserve every point, refund the order, release: the member must not end up
+    // holding points of a fully refunded order.
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    let r =
+        a.reserve(&prog, k(2), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 1)).unwrap();
+    let snapshot = a.clone();
+    let e = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 2));
+    assert!(matches!(kind(e), ErrorKind::InvalidState { .. }));
+    assert_eq!(a, snapshot);
+    // Once the checkout resolves, the refund goes through and takes the points back.
+    a.release(&prog, k(4), r.reservation().unwrap(), d(2026, 1, 2)).unwrap();
+    let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 2)).unwrap();
+    assert_eq!(o.from_available, p(100));
+    assert_eq!(a.balances().available(), p(0));
+    a.check().unwrap();
+    // A refund that the balance covers is not blocked by an open reservation.
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    b.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    b.earn(&prog, k(2), &earn(100), d(2026, 1, 1)).unwrap();
+    b.reserve(&prog, k(3), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 1)).unwrap();
+    let o = b.refund(&prog, k(4), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 2)).unwrap();
+    assert_eq!((o.from_available, o.forgiven), (p(100), p(0)));
+    b.check().unwrap();
+}
+
+#[test]
+fn probe_refund_after_the_orders_lot_expired_does_not_chase_expired_points() {
+    // 100 points earned, 40 spent, the other 60 expired unused. A full refund should take
+    // back the 40 the member enjoyed, not the 60 that already went to breakage.
+    for policy in [ClawbackPolicy::WithinBalance, ClawbackPolicy::CarryDebt] {
+        let prog = refund_program(policy).expiry(Expiry::rolling(Span::Days(10)).unwrap());
+        let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+        a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap(); // through Jan 11
+        a.redeem(&prog, k(2), &RedeemRequest::new(p(40), big_order()), d(2026, 1, 2)).unwrap();
+        a.earn(&prog, k(3), &earn(500), d(2026, 1, 12)).unwrap(); // lot 0 expired: 60
+        assert_eq!(a.totals().expired, p(60));
+        // Half refunded: 50 of the order's points; the 60 that expired cover it.
+        let o =
+            a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 13)).unwrap();
+        assert_eq!((o.requested, o.from_available, o.debt), (p(0), p(0), p(0)));
+        // The rest refunded: 100 of the order's points, 60 expired, so the 40 spent.
+        let o =
+            a.refund(&prog, k(5), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 13)).unwrap();
+        assert_eq!((o.requested, o.from_available), (p(40), p(40)));
+        assert_eq!(a.balances().available(), p(460));
+        a.check().unwrap();
+    }
+}
+
+#[test]
+fn probe_refund_at_the_sender_after_a_transfer() {
+    let prog = refund_program(ClawbackPolicy::CarryDebt);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    transfer(&prog, &mut a, &mut b, k(2), p(100), d(2026, 1, 1)).unwrap();
+    let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 2)).unwrap();
+    assert_eq!(o.debt, p(100));
+    // The sender's next earn repays the debt; the receiver keeps what was given.
+    let e = a.earn(&prog, k(4), &earn(30), d(2026, 1, 3)).unwrap();
+    assert_eq!(e.debt_repaid, p(30));
+    assert_eq!(a.balances().debt(), p(70));
+    assert_eq!(b.balances().available(), p(100));
+    // The transfer key cannot be reused for an earn in either account, nor replayed in
+    // the other direction.
+    assert!(matches!(
+        kind(a.earn(&prog, k(2), &earn(1), d(2026, 1, 3))),
+        ErrorKind::IdempotencyConflict { .. }
+    ));
+    assert!(matches!(
+        kind(b.earn(&prog, k(2), &earn(1), d(2026, 1, 3))),
+        ErrorKind::IdempotencyConflict { .. }
+    ));
+    let (sa, sb) = (a.clone(), b.clone());
+    let r = transfer(&prog, &mut b, &mut a, k(2), p(100), d(2026, 1, 3));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    assert_eq!((a.clone(), b.clone()), (sa, sb));
+    a.check().unwrap();
+    b.check().unwrap();
+}
+
+#[test]
+fn probe_refund_edge_cases() {
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(30), big_order()), d(2026, 1, 1)).unwrap();
+    let snapshot = a.clone();
+    // Larger than the order; an order never earned; a key of another kind as the order.
+    assert!(a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_001)), d(2026, 1, 2)).is_err());
+    assert!(matches!(
+        kind(a.refund(&prog, k(3), &RefundRequest::new(k(9), usd(1)), d(2026, 1, 2))),
+        ErrorKind::NotFound { .. }
+    ));
+    assert!(matches!(
+        kind(a.refund(&prog, k(3), &RefundRequest::new(k(2), usd(1)), d(2026, 1, 2))),
+        ErrorKind::NotFound { .. }
+    ));
+    assert_eq!(a, snapshot);
+    // Two partial refunds summing above the order: the second is refused whole.
+    a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(6000)), d(2026, 1, 2)).unwrap();
+    let s2 = a.clone();
+    assert!(a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 2)).is_err());
+    assert_eq!(a, s2);
+    // After partial redemption: 60 requested, all 70 left in the lot can cover it.
+    assert_eq!(a.balances().available(), p(10));
+    // Replaying the first refund after other operations changes nothing.
+    a.earn(&prog, k(5), &earn(5), d(2026, 1, 3)).unwrap();
+    let s3 = a.clone();
+    a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(6000)), d(2026, 1, 9)).unwrap();
+    assert_eq!(a, s3);
+    a.check().unwrap();
+}
+
+#[test]
+fn probe_expiry_on_the_last_valid_day_and_the_day_after() {
+    let prog = program().expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let o = a.earn(&prog, k(1), &earn(10), d(2026, 1, 1)).unwrap();
+    let last = o.valid_through.unwrap();
+    assert_eq!(last, d(2026, 1, 11));
+    assert_eq!(a.expire(&prog, last).unwrap().expired, p(0));
+    assert_eq!(a.balances().available(), p(10));
+    let next = last.succ_opt().unwrap();
+    assert_eq!(a.expire(&prog, next).unwrap().expired, p(10));
+    assert_eq!(a.expire(&prog, next).unwrap().expired, p(0));
+    a.check().unwrap();
+}
+
+#[test]
+fn probe_overflow_at_the_u64_limit_never_panics() {
+    let prog = program();
+    let half = p(1 << 63);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &EarnRequest::new(half), d(2026, 1, 1)).unwrap();
+    let r = a.reserve(&prog, k(2), &RedeemRequest::new(half, big_order()), d(2026, 1, 1));
+    // The redemption value may overflow money first; either way nothing panics.
+    if r.is_ok() {
+        // available 0, reserved 2^63: another 2^63 would overflow on release.
+        let snapshot = a.clone();
+        let e = a.adjust(&prog, k(3), &Adjustment::credit(half, "big"), d(2026, 1, 1));
+        assert!(matches!(kind(e), ErrorKind::Overflow { .. }));
+        let e = a.earn(&prog, k(3), &EarnRequest::new(half), d(2026, 1, 1));
+        assert!(matches!(kind(e), ErrorKind::Overflow { .. }));
+        assert_eq!(a, snapshot);
+    }
+    // Credits whose lifetime sum passes u64 while the balance never does still verify.
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    let big = p(u64::MAX - 5);
+    b.earn(&prog, k(1), &EarnRequest::new(big), d(2026, 1, 1)).unwrap();
+    b.adjust(&prog, k(2), &Adjustment::debit(big, "clear"), d(2026, 1, 1)).unwrap();
+    b.adjust(&prog, k(3), &Adjustment::credit(big, "again"), d(2026, 1, 1)).unwrap();
+    b.check().unwrap();
+    let e = b.earn(&prog, k(4), &earn(6), d(2026, 1, 1));
+    assert!(matches!(kind(e), ErrorKind::Overflow { .. }));
+    b.check().unwrap();
+}
+
+#[test]
+fn probe_overflow_on_release_is_refused_before_it_happens() {
+    // Reserve points, then credit so much that putting them back would pass u64::MAX.
+    let prog = Program::new(
+        EarnRules::new(Currency::USD, Decimal::ONE).unwrap(),
+        RedemptionRules::new(Points::new(1 << 40), usd(1)).unwrap(),
+    )
+    .unwrap();
+    let half = p(1 << 63);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &EarnRequest::new(half), d(2026, 1, 1)).unwrap();
+    let r = a.reserve(&prog, k(2), &RedeemRequest::new(half, big_order()), d(2026, 1, 1)).unwrap();
+    let snapshot = a.clone();
+    let e = a.adjust(&prog, k(3), &Adjustment::credit(half, "big"), d(2026, 1, 1));
+    assert!(matches!(kind(e), ErrorKind::Overflow { .. }));
+    assert_eq!(a, snapshot);
+    a.release(&prog, k(4), r.reservation().unwrap(), d(2026, 1, 2)).unwrap();
+    assert_eq!(a.balances().available(), half);
+    a.check().unwrap();
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn probe_tampered_refund_records_and_expiry_are_rejected() {
+    let prog =
+        refund_program(ClawbackPolicy::CarryDebt).expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(50).for_order(usd(5_000)), d(2026, 1, 5)).unwrap();
+    a.refund(&prog, k(3), &RefundRequest::new(k(2), usd(1_000)), d(2026, 1, 6)).unwrap();
+    a.expire(&prog, d(2026, 1, 12)).unwrap(); // lot 0 expires: 100
+    let json = serde_json::to_string(&a).unwrap();
+    let back: Account = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, a);
+    let tampered = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v);
+        serde_json::from_value::<Account>(v).unwrap_err().to_string()
+    };
+    // Marking an order as already refunded (so a real refund is refused and the points
+    // kept), or as already clawed back.
+    let e = tampered(&|v| v["lots"][1]["refunded"]["amount"] = serde_json::json!("50.00"));
+    assert!(e.contains("refund record"), "{e}");
+    let e = tampered(&|v| v["lots"][1]["claw_requested"] = serde_json::json!(50));
+    assert!(e.contains("refund record"), "{e}");
+    // Shrinking the order total the clawback is measured against.
+    let e = tampered(&|v| v["lots"][1]["order_total"]["amount"] = serde_json::json!("10.00"));
+    assert!(e.contains("differs from its lot"), "{e}");
+    // Pretending more of a lot expired, so refunds chase less.
+    let e = tampered(&|v| v["lots"][1]["expired"] = serde_json::json!(10));
+    assert!(e.contains("invalid state"), "{e}");
+    // Draws that add up past u64::MAX are an error, not a panic.
+    let e = tampered(&|v| {
+        v["draws"][0]["points"] = serde_json::json!(u64::MAX);
+        v["draws"][1]["points"] = serde_json::json!(u64::MAX);
+    });
+    assert!(e.contains("invalid state") || e.contains("overflow"), "{e}");
+}
+
+#[test]
+fn probe_reserved_lot_expires_then_release_then_refund() {
+    let prog =
+        refund_program(ClawbackPolicy::CarryDebt).expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap(); // through Jan 11
+    let r = a.reserve(&prog, k(2), &RedeemRequest::new(p(60), big_order()), d(2026, 1, 2)).unwrap();
+    a.expire(&prog, d(2026, 1, 12)).unwrap(); // the 40 left in the lot expire
+    assert_eq!(a.totals().expired, p(40));
+    // Released after the lot's last day: the 60 expire now rather than coming back.
+    let o = a.release(&prog, k(3), r.reservation().unwrap(), d(2026, 1, 13)).unwrap();
+    assert_eq!((o.returned, o.expired), (p(0), p(60)));
+    assert_eq!(a.lots()[0].expired(), p(100));
+    assert_eq!(a.balances().available(), p(0));
+    // All 100 of the order's points expired unused: a full refund takes nothing and books
+    // no debt.
+    let o = a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 14)).unwrap();
+    assert_eq!((o.requested, o.debt), (p(0), p(0)));
+    assert_eq!(a.balances().debt(), p(0));
+    a.check().unwrap();
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn probe_tampered_reservations_are_rejected() {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(100), d(2026, 1, 2)).unwrap();
+    a.redeem(&prog, k(3), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
+    let r =
+        a.reserve(&prog, k(4), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 3)).unwrap();
+    let c = a.reserve(&prog, k(5), &RedeemRequest::new(p(0), big_order()), d(2026, 1, 3));
+    assert!(c.is_err());
+    let json = serde_json::to_string(&a).unwrap();
+    assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
+    // Point the held reservation at the redemption's draws: releasing it would refill the
+    // redeemed lot and mint 100 points.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["reservations"][0]["draws_start"] = serde_json::json!(0);
+    let e = serde_json::from_value::<Account>(v).unwrap_err().to_string();
+    assert!(e.contains("reservations differ"), "{e}");
+    // Mark it released without a release entry.
+    let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    v["reservations"][0]["state"] = serde_json::json!("Released");
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    // The untampered account releases normally.
+    a.release(&prog, k(6), r.reservation().unwrap(), d(2026, 1, 4)).unwrap();
+    let json = serde_json::to_string(&a).unwrap();
+    assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
+}
+
+#[test]
+fn probe_thirds_of_an_order_claw_back_exact_thirds() {
+    // 3 points on a 3.00 order, refunded 1.00 at a time: 1 point each time (1/3 of 3 is
+    // exactly 1, whatever the rounding mode).
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(3).for_order(usd(300)), d(2026, 1, 1)).unwrap();
+    for i in 0..3 {
+        let o =
+            a.refund(&prog, k(10 + i), &RefundRequest::new(k(1), usd(100)), d(2026, 1, 2)).unwrap();
+        assert_eq!(o.requested, p(1), "refund {i}");
+    }
+    // 7 points on a 0.07 order, refunded 0.01 at a time (Open Loyalty-style small amounts).
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    b.earn(&prog, k(1), &earn(70).for_order(usd(7)), d(2026, 1, 1)).unwrap();
+    for i in 0..7 {
+        let o =
+            b.refund(&prog, k(10 + i), &RefundRequest::new(k(1), usd(1)), d(2026, 1, 2)).unwrap();
+        assert_eq!(o.requested, p(10), "refund {i}");
+    }
+    a.check().unwrap();
+    b.check().unwrap();
+}
+
+#[test]
+fn probe_refunded_and_cancelled_earns_free_room_under_a_period_cap() {
+    let prog = refund_program(ClawbackPolicy::WithinBalance);
+    let mut a = Account::new(MemberId::new(1), d(2026, 2, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 2, 1)).unwrap();
+    a.earn(&prog, k(2), &earn(40).pending(Pending::UntilActivated), d(2026, 2, 1)).unwrap();
+    a.earn(&prog, k(3), &earn(10), d(2026, 2, 2)).unwrap();
+    assert_eq!(a.earned_since(d(2026, 2, 1)), p(150));
+    // A quarter of the order refunded (25 points back), the pending earn cancelled.
+    a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(2_500)), d(2026, 2, 3)).unwrap();
+    a.cancel_pending(&prog, k(5), k(2), d(2026, 2, 3)).unwrap();
+    assert_eq!(a.earned_since(d(2026, 2, 1)), p(85));
+    let cap =
+        PeriodCap { cap: Cap { limit: p(100), mode: CapMode::Reduce }, period: CapPeriod::Month };
+    let rules = EarnRules::new(Currency::USD, Decimal::ONE).unwrap().period_cap(cap);
+    let ctx = EarnContext::new(d(2026, 2, 4)).earned_in_period(a.earned_since(d(2026, 2, 1)));
+    let q = rules.quote(&Order::new(vec![OrderLine::new("x", usd(5_000))]), &ctx).unwrap();
+    assert_eq!(q.awarded(), p(15));
+}
+
+#[test]
+fn probe_errors_after_catch_up_and_transfer_key_reuse_change_nothing() {
+    // The refund refused for an open reservation runs after time expired a lot: the
+    // expiry is rolled back with it.
+    let prog = refund_program(ClawbackPolicy::WithinBalance)
+        .expiry(Expiry::rolling(Span::Days(10)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(5), d(2026, 1, 1)).unwrap(); // through Jan 11
+    a.earn(&prog, k(2), &earn(100).for_order(usd(10_000)), d(2026, 1, 5)).unwrap();
+    a.reserve(&prog, k(3), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 5)).unwrap();
+    let snapshot = a.clone();
+    let e = a.refund(&prog, k(4), &RefundRequest::new(k(1 + 1), usd(10_000)), d(2026, 1, 13));
+    assert!(matches!(kind(e), ErrorKind::InvalidState { .. }));
+    assert_eq!(a, snapshot);
+    assert_eq!(a.totals().expired, p(0));
+    // A transfer key reused towards another receiver, or from another sender.
+    let prog = program();
+    let mut x = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let mut y = Account::new(MemberId::new(2), d(2026, 1, 1));
+    let mut z = Account::new(MemberId::new(3), d(2026, 1, 1));
+    x.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    z.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    transfer(&prog, &mut x, &mut y, k(9), p(20), d(2026, 1, 2)).unwrap();
+    let (sx, sy, sz) = (x.clone(), y.clone(), z.clone());
+    let r = transfer(&prog, &mut x, &mut z, k(9), p(20), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    let r = transfer(&prog, &mut z, &mut y, k(9), p(20), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    let r = transfer(&prog, &mut x, &mut y, k(9), p(21), d(2026, 1, 2));
+    assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
+    assert_eq!((x, y, z), (sx, sy, sz));
+}

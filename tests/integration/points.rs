@@ -317,6 +317,18 @@ proptest! {
             match run(&program, &mut a, &mut b, &call, key, now) {
                 Ok(outcome) => {
                     next_key += 1;
+                    // A refund never adds points anywhere, in either account.
+                    if let Call::Refund(x, _) = &call {
+                        let (was, is) = if *x { (&before_a, &a) } else { (&before_b, &b) };
+                        // Compared with the account brought up to `now`, since time's own
+                        // activations run first.
+                        let mut caught_up = was.clone();
+                        caught_up.expire(&program, now).unwrap();
+                        let (w, n) = (caught_up.balances(), is.balances());
+                        prop_assert!(n.available() <= w.available() && n.pending() <= w.pending());
+                        prop_assert!(n.reserved() == w.reserved() && n.debt() >= w.debt());
+                        prop_assert_eq!(if *x { &b } else { &a }, if *x { &before_b } else { &before_a });
+                    }
                     match &call {
                         Call::Earn(x, _) => {
                             // Earns without an order total stay in the list: refunding one
