@@ -6,8 +6,10 @@ use crate::error::Result;
 
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
-use super::special::{hyp2f1, hyp2f1_many, ln_beta, ln_gamma, log_add_exp, logistic_of_neg, Real};
-use super::{check_horizon, check_param, finite, Customer, Problem};
+use super::special::{
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg, Real,
+};
+use super::{check_horizon, check_param, finite, probability, Customer, Problem};
 
 /// BG/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while active, dropout probability after
 /// each purchase `p ~ Beta(a, b)`.
@@ -262,25 +264,28 @@ impl BgNbd {
     /// [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) if the incomplete beta fails.
     pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
         check_horizon(t)?;
+        if t == 0.0 {
+            // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
+            return Ok(if n == 0 { 1.0 } else { 0.0 });
+        }
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         let nf = f64::from(n);
-        let lbab = ln_beta(a, b);
-        let ln_p = (alpha / (alpha + t)).ln();
-        let ln_q = if t == 0.0 { f64::NEG_INFINITY } else { (t / (alpha + t)).ln() };
-        let nq = if n == 0 { 0.0 } else { nf * ln_q };
-        let first =
-            (ln_beta(a, b + nf) - lbab + ln_gamma(r + nf) - ln_gamma(r) - ln_gamma(nf + 1.0)
-                + r * ln_p
-                + nq)
-                .exp();
-        let second = if n == 0 || t == 0.0 {
+        let nq = if n == 0 { 0.0 } else { nf * (t / (alpha + t)).ln() };
+        // B(a, b+n)/B(a,b) = Π_{k<n} (b+k)/(a+b+k); Γ(r+n)/(Γ(r) n!) = Π_{k<n} (r+k)/(1+k).
+        let first = (ln_rising_ratio(b, a + b, n)
+            + ln_rising_ratio(r, 1.0, n)
+            + r * (alpha / (alpha + t)).ln()
+            + nq)
+            .exp();
+        let second = if n == 0 {
             0.0
         } else {
             let tail = statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
                 .map_err(|e| super::special::numerical("incomplete beta", e.to_string()))?;
-            (ln_beta(a + 1.0, b + nf - 1.0) - lbab).exp() * tail
+            // B(a+1, b+n−1)/B(a,b) = a/(a+b) · Π_{k<n−1} (b+k)/(a+b+1+k).
+            ((a / (a + b)).ln() + ln_rising_ratio(b, a + b + 1.0, n - 1)).exp() * tail
         };
-        finite("purchase probability", first + second)
+        probability("purchase probability", first + second)
     }
 }
 

@@ -7,8 +7,10 @@ use crate::error::Result;
 use super::bgnbd::A_ONE_STEP;
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
-use super::special::{hyp2f1, hyp2f1_many, ln_beta, ln_gamma, logistic_of_neg, softplus, Real};
-use super::{check_horizon, check_param, finite, Customer, Problem};
+use super::special::{
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus, Real,
+};
+use super::{check_horizon, check_param, finite, probability, Customer, Problem};
 
 /// MBG/NBD parameters `r, α, a, b`: as BG/NBD, but a customer may also drop out right after
 /// the first purchase, so customers without repeat purchases are not certainly alive.
@@ -203,32 +205,28 @@ impl MbgNbd {
     /// `t`; [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) if the incomplete beta fails.
     pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
         check_horizon(t)?;
+        if t == 0.0 {
+            // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
+            return Ok(if n == 0 { 1.0 } else { 0.0 });
+        }
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         let nf = f64::from(n);
-        let lbab = ln_beta(a, b);
-        let ln_p = (alpha / (alpha + t)).ln();
-        let nq = if n == 0 {
-            0.0
-        } else if t == 0.0 {
-            f64::NEG_INFINITY
-        } else {
-            nf * (t / (alpha + t)).ln()
-        };
-        let first =
-            (ln_beta(a, b + nf + 1.0) - lbab + ln_gamma(r + nf) - ln_gamma(r) - ln_gamma(nf + 1.0)
-                + r * ln_p
-                + nq)
-                .exp();
+        let nq = if n == 0 { 0.0 } else { nf * (t / (alpha + t)).ln() };
+        // B(a, b+n+1)/B(a,b) = Π_{k≤n} (b+k)/(a+b+k); Γ(r+n)/(Γ(r) n!) = Π_{k<n} (r+k)/(1+k).
+        let first = (ln_rising_ratio(b, a + b, n.saturating_add(1))
+            + ln_rising_ratio(r, 1.0, n)
+            + r * (alpha / (alpha + t)).ln()
+            + nq)
+            .exp();
         let tail = if n == 0 {
             1.0
-        } else if t == 0.0 {
-            0.0
         } else {
             statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
                 .map_err(|e| super::special::numerical("incomplete beta", e.to_string()))?
         };
-        let second = (ln_beta(a + 1.0, b + nf) - lbab).exp() * tail;
-        finite("purchase probability", first + second)
+        // B(a+1, b+n)/B(a,b) = a/(a+b) · Π_{k<n} (b+k)/(a+b+1+k).
+        let second = ((a / (a + b)).ln() + ln_rising_ratio(b, a + b + 1.0, n)).exp() * tail;
+        probability("purchase probability", first + second)
     }
 
     /// `E[Y(t) | x, t_x, T]`, expected purchases in `(T, T+t]`.

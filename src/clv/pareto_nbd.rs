@@ -7,13 +7,13 @@ use crate::error::{ErrorKind, Result};
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
 use super::special::{
-    hyp2f1_one, ln_beta, ln_gamma, ln_positive_series, logistic_of_neg, numerical, softplus, Real,
-    FIT_SERIES_TERMS, MAX_SERIES_TERMS,
+    hyp2f1_one, ln_beta, ln_gamma, ln_positive_series, ln_rising_ratio, logistic_of_neg, numerical,
+    softplus, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
 };
+use super::{check_horizon, check_param, finite, probability, Customer, Problem};
+
 /// Cap on the Poisson-tail terms of [`ParetoNbd::probability_of_purchases`].
 const PMF_TAIL_TERMS: usize = 10_000;
-
-use super::{check_horizon, check_param, finite, Customer, Problem};
 
 /// Pareto/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while alive, exponential lifetime
 /// with rate `μ ~ Gamma(s, β)`.
@@ -263,9 +263,10 @@ impl ParetoNbd {
     ///
     /// with `m = max(α, β)` and `b' = s+1` if `α ≥ β`, else `b' = r+n`. The bracket is the
     /// Poisson tail `Σ_{i>n}` of the same terms (the dead customer's `n`-th purchase and death
-    /// both fall in `(0, t]`); when `t` is small against `min(α, β)` that tail, whose terms
-    /// shrink like `(t/(min(α,β)+t))^i`, is summed directly (positive terms, no cancellation),
-    /// otherwise `B1 − Σ_{i≤n}` is used, where the head is the smaller part. Every Gamma ratio
+    /// both fall in `(0, t]`); when `t ≤ min(α, β)` or `n` is large that tail, whose terms
+    /// shrink like `(t/(min(α,β)+t))^i`, is summed directly (positive terms, no cancellation,
+    /// cost independent of `n`), otherwise `B1 − Σ_{i≤n}` is used, where the head is the
+    /// smaller part. Every Gamma ratio
     /// and power is taken in log space; each 2F1 has positive parameters and `0 ≤ z < 1`, so
     /// its series has positive terms.
     ///
@@ -284,7 +285,7 @@ impl ParetoNbd {
         let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
         let x = f64::from(n);
         let nq = if n == 0 { 0.0 } else { x * (t / (alpha + t)).ln() };
-        let alive = (ln_gamma(r + x) - ln_gamma(r) - ln_gamma(x + 1.0)
+        let alive = (ln_rising_ratio(r, 1.0, n)
             + r * (alpha / (alpha + t)).ln()
             + nq
             + s * (beta / (beta + t)).ln())
@@ -320,8 +321,13 @@ impl ParetoNbd {
                 + ln_f(i, zt)?)
             .exp())
         };
-        let dead = if t <= lo {
-            // Tail Σ_{i>n}: terms eventually shrink by t/(lo+t) ≤ 1/2 per step.
+        // The tail's terms shrink by about q = t/(lo+t) per step once past their mode, so it
+        // costs about 40/(−ln q) terms; the head costs n+1. The tail is also the accurate
+        // choice for large n (the head is then nearly all of B1).
+        let q = t / (lo + t);
+        let tail_cost = 40.0 / -q.ln();
+        let dead = if t <= lo || tail_cost < x + 1.0 {
+            // Tail Σ_{i>n}.
             let mut sum = 0.0;
             let mut prev = f64::INFINITY;
             let mut i = x + 1.0;
@@ -360,11 +366,7 @@ impl ParetoNbd {
                 return Err(numerical("purchase probability", format!("negative tail {diff}")));
             }
         };
-        let p = finite("purchase probability", alive + dead)?;
-        if !(0.0..=1.0 + 1e-12).contains(&p) {
-            return Err(numerical("purchase probability", format!("{p} is not a probability")));
-        }
-        Ok(p.min(1.0))
+        probability("purchase probability", alive + dead)
     }
 
     /// `E[Y(t) | x, t_x, T] = (r+x)(β+T)/((α+T)(s−1)) [1 − ((β+T)/(β+T+t))^(s−1)] P(alive)`.
