@@ -287,6 +287,42 @@ impl BgNbd {
         };
         probability("purchase probability", first + second)
     }
+
+    /// `P(Y(t) = n | x, t_x, T)`: probability of `n` purchases in `(T, T+t]` for a customer
+    /// with history `(x, t_x, T)`.
+    ///
+    /// A customer who has dropped out makes no more purchases; given alive at `T`, the
+    /// posterior of the purchase rate is `Gamma(r+x, α+T)` (the Poisson likelihood
+    /// `λ^x e^(−λT)`), the dropout probability's is `Beta(a, b+x)` (x purchases
+    /// survived), and by memorylessness the purchases in `(T, T+t]` follow the
+    /// unconditional PMF with those parameters:
+    ///
+    /// ```text
+    /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
+    /// ```
+    ///
+    /// `P'` being [`BgNbd::probability_of_purchases`] at `(r+x, α+T, a, b+x)` (FHL 2005's
+    /// conditional argument, eq. 10, applied to the PMF). Its mean is exactly
+    /// [`BgNbd::conditional_expected_purchases`], which the tests check.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
+    /// horizon; otherwise as [`BgNbd::probability_of_purchases`].
+    pub fn conditional_probability_of_purchases(
+        &self,
+        c: &Customer,
+        n: u32,
+        t: f64,
+    ) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        check_horizon(t)?;
+        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
+        let x = c.frequency;
+        let p = BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x)?
+            .probability_of_purchases(n, t)?;
+        probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
+    }
 }
 
 /// ln L for one customer (lifetimes' A1..A4 form).

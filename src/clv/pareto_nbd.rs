@@ -369,6 +369,41 @@ impl ParetoNbd {
         probability("purchase probability", alive + dead)
     }
 
+    /// `P(Y(t) = n | x, t_x, T)`: probability of `n` purchases in `(T, T+t]` for a customer
+    /// with history `(x, t_x, T)` (the quantity of Fader & Hardie note 028 eq. 16 and lifetimes'
+    /// `conditional_probability_of_n_purchases_up_to_time`).
+    ///
+    /// A customer who has dropped out makes no more purchases; given alive at `T`, the
+    /// posterior of the purchase rate is `Gamma(r+x, α+T)` (the Poisson likelihood
+    /// `λ^x e^(−λT)`), the dropout rate's is `Gamma(s, β+T)` (survival `e^(−μT)`), and by memorylessness the purchases in `(T, T+t]` follow the
+    /// unconditional PMF with those parameters:
+    ///
+    /// ```text
+    /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
+    /// ```
+    ///
+    /// `P'` being [`ParetoNbd::probability_of_purchases`] at `(r+x, α+T, s, β+T)`. Its mean is exactly
+    /// [`ParetoNbd::conditional_expected_purchases`], which the tests check.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
+    /// horizon; otherwise as [`ParetoNbd::probability_of_purchases`].
+    pub fn conditional_probability_of_purchases(
+        &self,
+        c: &Customer,
+        n: u32,
+        t: f64,
+    ) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        check_horizon(t)?;
+        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t)?;
+        let x = c.frequency;
+        let p = ParetoNbd::new(self.r + x, self.alpha + c.t, self.s, self.beta + c.t)?
+            .probability_of_purchases(n, t)?;
+        probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
+    }
+
     /// `E[Y(t) | x, t_x, T] = (r+x)(β+T)/((α+T)(s−1)) [1 − ((β+T)/(β+T+t))^(s−1)] P(alive)`.
     ///
     /// # Errors

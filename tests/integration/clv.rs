@@ -1098,3 +1098,63 @@ fn pareto_nbd_pmf_matches_numerical_integration() {
         }
     }
 }
+
+#[test]
+fn conditional_pmf_sums_to_one_and_its_mean_is_the_conditional_expectation() {
+    // lifetimes checks that Pareto/NBD's conditional PMF over n = 0..19 sums to 1 (decimal 2) on
+    // CDNOW; here every model, to 1e-10, with the mean against the closed-form E[Y(t) | ...].
+    let models = [
+        TransactionModel::BgNbd(bg_btyd()),
+        TransactionModel::MbgNbd(MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap()),
+        TransactionModel::ParetoNbd(ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150).unwrap()),
+    ];
+    let customers = [
+        Customer::new(0.0, 0.0, 38.0).unwrap(),
+        Customer::new(2.0, 30.43, 38.86).unwrap(),
+        Customer::new(26.0, 30.85714, 31.0).unwrap(),
+        Customer::new(10.0, 20.0, 39.0).unwrap(),
+    ];
+    for m in &models {
+        for c in &customers {
+            for t in [1.0, 39.0, 52.0] {
+                let e = m.conditional_expected_purchases(c, t).unwrap();
+                let (mut total, mut mean, mut n) = (0.0, 0.0, 0u32);
+                loop {
+                    let p = m.conditional_probability_of_purchases(c, n, t).unwrap();
+                    assert!((0.0..=1.0).contains(&p), "{m:?} {c:?} {t} {n}: {p}");
+                    total += p;
+                    mean += f64::from(n) * p;
+                    if n == 19 {
+                        assert!((total - 1.0).abs() < 0.015 || e > 1.0, "lifetimes' check");
+                    }
+                    if f64::from(n) > e && p < 1e-18 {
+                        break;
+                    }
+                    n += 1;
+                    assert!(n < 20_000, "{m:?} {c:?} t {t}: tail does not vanish");
+                }
+                assert!((total - 1.0).abs() < 1e-10, "{m:?} {c:?} t {t}: Σ = {total}");
+                assert!((mean / e - 1.0).abs() < 1e-8, "{m:?} {c:?} t {t}: {mean} vs {e}");
+            }
+        }
+    }
+    // A customer just acquired (x = 0, T = 0): conditional = unconditional.
+    let new = Customer::new(0.0, 0.0, 0.0).unwrap();
+    for m in &models {
+        for n in [0, 1, 5] {
+            let a = m.conditional_probability_of_purchases(&new, n, 10.0).unwrap();
+            let b = m.probability_of_purchases(n, 10.0).unwrap();
+            // (MBG/NBD: P(alive) = b/(a+b) at x = 0, T = 0, and the alive part is BG/NBD with
+            // b + 1, so this also checks the unconditional MBG/NBD PMF a second way.)
+            assert!((a - b).abs() < 1e-13 * b, "{m:?} {n}: {a} vs {b}");
+        }
+    }
+    // Bad input: typed errors.
+    for m in &models {
+        assert!(m.conditional_probability_of_purchases(&new, 1, f64::NAN).is_err());
+        assert!(m.conditional_probability_of_purchases(&new, 1, -1.0).is_err());
+        let bad = Customer { frequency: 2.0, recency: 5.0, t: 3.0, monetary_value: 0.0 };
+        let e = m.conditional_probability_of_purchases(&bad, 1, 1.0).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e}");
+    }
+}
