@@ -211,10 +211,19 @@ impl BgNbd {
         }
         let z = t / (self.alpha + big_t + t);
         let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
-        let f = |a: f64| -> Result<f64> {
-            let h = hyp2f1(a + self.b - 1.0 - self.r, a - 1.0, a + self.b + x - 1.0, z)?;
+        let g = |a: f64, b: f64| -> Result<f64> {
+            let h = hyp2f1(a + b - 1.0 - self.r, a - 1.0, a + b + x - 1.0, z)?;
             let bracket = -(((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
-            Ok((a + self.b + x - 1.0) / (a - 1.0) * bracket)
+            Ok((a + b + x - 1.0) / (a - 1.0) * bracket)
+        };
+        // a + b + x − 1 = 0 (x = 0, a + b = 1) is a pole of the 2F1 cancelled by the prefactor:
+        // the value is smooth in b, so average b ± h there, as for a = 1 below.
+        let f = |a: f64| -> Result<f64> {
+            if (a + self.b + x - 1.0).abs() < A_ONE_STEP {
+                Ok(0.5 * (g(a, self.b + A_ONE_STEP)? + g(a, self.b - A_ONE_STEP)?))
+            } else {
+                g(a, self.b)
+            }
         };
         if (self.a - 1.0).abs() < A_ONE_STEP {
             // Removable singularity: the value is smooth in a, so the mean of a ± h is exact to
@@ -234,7 +243,8 @@ impl BgNbd {
         zs: &mut [f64],
         out: &mut [f64],
     ) -> Result<()> {
-        if (self.a - 1.0).abs() < A_ONE_STEP {
+        if (self.a - 1.0).abs() < A_ONE_STEP || (self.a + self.b + x - 1.0).abs() < 2.0 * A_ONE_STEP
+        {
             for (o, t) in out.iter_mut().zip(ts) {
                 *o = self.conditional_mean(x, big_t, *t)?;
             }
@@ -558,5 +568,22 @@ mod tests {
             (0..4000).map(|n| f64::from(n) * m.probability_of_purchases(n, 10.0).unwrap()).sum();
         let e = m.expected_purchases(10.0).unwrap();
         assert!((mean - e).abs() < 1e-8, "{mean} vs {e}");
+    }
+
+    #[test]
+    fn a_plus_b_equal_one_is_continuous() {
+        // x = 0 and a + b = 1 put the Euler-form 2F1 at its pole c = 0; E[X(t)] is smooth there.
+        let at = |b: f64| BgNbd::new(0.3, 2.0, 0.4, b).unwrap();
+        for t in [1.0, 39.0] {
+            let v1 = at(0.6).expected_purchases(t).unwrap();
+            let v2 = at(0.6 + 1e-3).expected_purchases(t).unwrap();
+            let v3 = at(0.6 - 1e-3).expected_purchases(t).unwrap();
+            assert!((v1 - 0.5 * (v2 + v3)).abs() < 1e-6 * v1, "{v1} {v2} {v3}");
+            // And it is the mean of the PMF.
+            let m = at(0.6);
+            let mean: f64 =
+                (0..4000).map(|n| f64::from(n) * m.probability_of_purchases(n, t).unwrap()).sum();
+            assert!((mean / v1 - 1.0).abs() < 1e-8, "{mean} vs {v1}");
+        }
     }
 }
