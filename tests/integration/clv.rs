@@ -717,6 +717,37 @@ mod properties {
             }
         }
 
+        /// P(X(t) = n) is a probability, sums to 1 and has mean E[X(t)] for random parameters
+        /// of every model (|Σ − 1| < 1e-9, mean to 1e-7 relative).
+        #[test]
+        fn pmf_is_a_distribution_with_the_model_mean(
+            (p1, p2, p3, p4) in (0.05f64..3.0, 1.0f64..30.0, 0.05f64..5.0, 0.5f64..20.0),
+            t in 0.05f64..40.0,
+        ) {
+            let models = [
+                TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
+                TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
+                TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+            ];
+            for m in models {
+                let e = m.expected_purchases(t).unwrap();
+                let (mut total, mut mean, mut n) = (0.0, 0.0, 0u32);
+                loop {
+                    let p = m.probability_of_purchases(n, t).unwrap();
+                    prop_assert!((0.0..=1.0).contains(&p), "{:?} {} {}: {}", m, t, n, p);
+                    total += p;
+                    mean += f64::from(n) * p;
+                    if f64::from(n) > e && p < 1e-18 {
+                        break;
+                    }
+                    n += 1;
+                    prop_assert!(n < 20_000);
+                }
+                prop_assert!((total - 1.0).abs() < 1e-9, "{:?} {}: {}", m, t, total);
+                prop_assert!((mean / e - 1.0).abs() < 1e-7, "{:?} {}: {} vs {}", m, t, mean, e);
+            }
+        }
+
         /// The histogram does not depend on row order and merging partitions equals the whole.
         #[test]
         fn histogram_merge(cs in proptest::collection::vec(customer(), 1..60), cut in 0usize..60) {
