@@ -489,4 +489,34 @@ mod tests {
         let got = m.expected_purchases(t).unwrap();
         assert!((got / direct - 1.0).abs() < 1e-12, "{got} vs {direct}");
     }
+
+    #[test]
+    fn pmf_equals_the_literal_lifetimes_expression() {
+        // lifetimes' ModifiedBetaGeoFitter.probability_of_n_purchases_up_to_time, term by term
+        // with plain Gamma/Beta functions and the finite sum over j = 0..n−1.
+        use statrs::function::gamma::gamma;
+        let (r, al, a, b) = (0.5248_f64, 6.1830_f64, 0.8914_f64, 1.6140_f64);
+        let m = MbgNbd::new(r, al, a, b).unwrap();
+        let beta = |x: f64, y: f64| gamma(x) * gamma(y) / gamma(x + y);
+        for t in [0.5, 10.0, 39.0] {
+            for n in 0..12u32 {
+                let nf = f64::from(n);
+                let first =
+                    beta(a, b + nf + 1.0) / beta(a, b) * gamma(r + nf) / gamma(r) / gamma(nf + 1.0)
+                        * (al / (al + t)).powf(r)
+                        * (t / (al + t)).powf(nf);
+                let finite_sum: f64 = (0..n)
+                    .map(|j| {
+                        let j = f64::from(j);
+                        gamma(r + j) / gamma(r) / gamma(j + 1.0) * (t / (al + t)).powf(j)
+                    })
+                    .sum();
+                let second = beta(a + 1.0, b + nf) / beta(a, b)
+                    * (1.0 - (al / (al + t)).powf(r) * finite_sum);
+                let want = first + second;
+                let got = m.probability_of_purchases(n, t).unwrap();
+                assert!((got - want).abs() < 1e-12, "t {t} n {n}: {got} vs {want}");
+            }
+        }
+    }
 }
