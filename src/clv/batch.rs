@@ -95,6 +95,39 @@ impl TransactionModel {
         }
     }
 
+    /// `P(X(t) = n)` for a customer just acquired (see each model's
+    /// `probability_of_purchases` for the formula and its source).
+    ///
+    /// # Errors
+    ///
+    /// As the model's `probability_of_purchases`.
+    pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
+        match self {
+            TransactionModel::BgNbd(m) => m.probability_of_purchases(n, t),
+            TransactionModel::MbgNbd(m) => m.probability_of_purchases(n, t),
+            TransactionModel::ParetoNbd(m) => m.probability_of_purchases(n, t),
+        }
+    }
+
+    /// `P(Y(t) = n | x, t_x, T)`, purchases in `(T, T+t]` (see each model's
+    /// `conditional_probability_of_purchases`).
+    ///
+    /// # Errors
+    ///
+    /// As the model's `conditional_probability_of_purchases`.
+    pub fn conditional_probability_of_purchases(
+        &self,
+        c: &Customer,
+        n: u32,
+        t: f64,
+    ) -> Result<f64> {
+        match self {
+            TransactionModel::BgNbd(m) => m.conditional_probability_of_purchases(c, n, t),
+            TransactionModel::MbgNbd(m) => m.conditional_probability_of_purchases(c, n, t),
+            TransactionModel::ParetoNbd(m) => m.conditional_probability_of_purchases(c, n, t),
+        }
+    }
+
     /// P(alive) and `E[Y(t_k)]` for every horizon `t_k` (`zs` is scratch space).
     fn cumulative(&self, c: &Customer, ts: &[f64], zs: &mut [f64], out: &mut [f64]) -> Result<f64> {
         self.alive_means(c.frequency, c.t, ts, zs, out)?;

@@ -6,8 +6,10 @@ use crate::error::Result;
 
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
-use super::special::{hyp2f1, hyp2f1_many, ln_beta, ln_gamma, log_add_exp, logistic_of_neg, Real};
-use super::{check_horizon, check_param, finite, Customer, Problem};
+use super::special::{
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg, Real,
+};
+use super::{check_horizon, check_param, finite, probability, Customer, Problem};
 
 /// BG/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while active, dropout probability after
 /// each purchase `p ~ Beta(a, b)`.
@@ -209,10 +211,19 @@ impl BgNbd {
         }
         let z = t / (self.alpha + big_t + t);
         let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
-        let f = |a: f64| -> Result<f64> {
-            let h = hyp2f1(a + self.b - 1.0 - self.r, a - 1.0, a + self.b + x - 1.0, z)?;
+        let g = |a: f64, b: f64| -> Result<f64> {
+            let h = hyp2f1(a + b - 1.0 - self.r, a - 1.0, a + b + x - 1.0, z)?;
             let bracket = -(((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
-            Ok((a + self.b + x - 1.0) / (a - 1.0) * bracket)
+            Ok((a + b + x - 1.0) / (a - 1.0) * bracket)
+        };
+        // a + b + x − 1 = 0 (x = 0, a + b = 1) is a pole of the 2F1 cancelled by the prefactor:
+        // the value is smooth in b, so average b ± h there, as for a = 1 below.
+        let f = |a: f64| -> Result<f64> {
+            if (a + self.b + x - 1.0).abs() < A_ONE_STEP {
+                Ok(0.5 * (g(a, self.b + A_ONE_STEP)? + g(a, self.b - A_ONE_STEP)?))
+            } else {
+                g(a, self.b)
+            }
         };
         if (self.a - 1.0).abs() < A_ONE_STEP {
             // Removable singularity: the value is smooth in a, so the mean of a ± h is exact to
@@ -232,7 +243,8 @@ impl BgNbd {
         zs: &mut [f64],
         out: &mut [f64],
     ) -> Result<()> {
-        if (self.a - 1.0).abs() < A_ONE_STEP {
+        if (self.a - 1.0).abs() < A_ONE_STEP || (self.a + self.b + x - 1.0).abs() < 2.0 * A_ONE_STEP
+        {
             for (o, t) in out.iter_mut().zip(ts) {
                 *o = self.conditional_mean(x, big_t, *t)?;
             }
@@ -262,25 +274,64 @@ impl BgNbd {
     /// [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) if the incomplete beta fails.
     pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
         check_horizon(t)?;
+        if t == 0.0 {
+            // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
+            return Ok(if n == 0 { 1.0 } else { 0.0 });
+        }
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         let nf = f64::from(n);
-        let lbab = ln_beta(a, b);
-        let ln_p = (alpha / (alpha + t)).ln();
-        let ln_q = if t == 0.0 { f64::NEG_INFINITY } else { (t / (alpha + t)).ln() };
-        let nq = if n == 0 { 0.0 } else { nf * ln_q };
-        let first =
-            (ln_beta(a, b + nf) - lbab + ln_gamma(r + nf) - ln_gamma(r) - ln_gamma(nf + 1.0)
-                + r * ln_p
-                + nq)
-                .exp();
-        let second = if n == 0 || t == 0.0 {
+        let nq = if n == 0 { 0.0 } else { nf * (t / (alpha + t)).ln() };
+        // B(a, b+n)/B(a,b) = Π_{k<n} (b+k)/(a+b+k); Γ(r+n)/(Γ(r) n!) = Π_{k<n} (r+k)/(1+k).
+        let first = (ln_rising_ratio(b, a + b, n)
+            + ln_rising_ratio(r, 1.0, n)
+            + r * (alpha / (alpha + t)).ln()
+            + nq)
+            .exp();
+        let second = if n == 0 {
             0.0
         } else {
             let tail = statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
                 .map_err(|e| super::special::numerical("incomplete beta", e.to_string()))?;
-            (ln_beta(a + 1.0, b + nf - 1.0) - lbab).exp() * tail
+            // B(a+1, b+n−1)/B(a,b) = a/(a+b) · Π_{k<n−1} (b+k)/(a+b+1+k).
+            ((a / (a + b)).ln() + ln_rising_ratio(b, a + b + 1.0, n - 1)).exp() * tail
         };
-        finite("purchase probability", first + second)
+        probability("purchase probability", first + second)
+    }
+
+    /// `P(Y(t) = n | x, t_x, T)`: probability of `n` purchases in `(T, T+t]` for a customer
+    /// with history `(x, t_x, T)`.
+    ///
+    /// A customer who has dropped out makes no more purchases; given alive at `T`, the
+    /// posterior of the purchase rate is `Gamma(r+x, α+T)` (the Poisson likelihood
+    /// `λ^x e^(−λT)`), the dropout probability's is `Beta(a, b+x)` (x purchases
+    /// survived), and by memorylessness the purchases in `(T, T+t]` follow the
+    /// unconditional PMF with those parameters:
+    ///
+    /// ```text
+    /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
+    /// ```
+    ///
+    /// `P'` being [`BgNbd::probability_of_purchases`] at `(r+x, α+T, a, b+x)` (FHL 2005's
+    /// conditional argument, eq. 10, applied to the PMF). Its mean is exactly
+    /// [`BgNbd::conditional_expected_purchases`], which the tests check.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
+    /// horizon; otherwise as [`BgNbd::probability_of_purchases`].
+    pub fn conditional_probability_of_purchases(
+        &self,
+        c: &Customer,
+        n: u32,
+        t: f64,
+    ) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        check_horizon(t)?;
+        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
+        let x = c.frequency;
+        let p = BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x)?
+            .probability_of_purchases(n, t)?;
+        probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
     }
 }
 
@@ -517,5 +568,22 @@ mod tests {
             (0..4000).map(|n| f64::from(n) * m.probability_of_purchases(n, 10.0).unwrap()).sum();
         let e = m.expected_purchases(10.0).unwrap();
         assert!((mean - e).abs() < 1e-8, "{mean} vs {e}");
+    }
+
+    #[test]
+    fn a_plus_b_equal_one_is_continuous() {
+        // x = 0 and a + b = 1 put the Euler-form 2F1 at its pole c = 0; E[X(t)] is smooth there.
+        let at = |b: f64| BgNbd::new(0.3, 2.0, 0.4, b).unwrap();
+        for t in [1.0, 39.0] {
+            let v1 = at(0.6).expected_purchases(t).unwrap();
+            let v2 = at(0.6 + 1e-3).expected_purchases(t).unwrap();
+            let v3 = at(0.6 - 1e-3).expected_purchases(t).unwrap();
+            assert!((v1 - 0.5 * (v2 + v3)).abs() < 1e-6 * v1, "{v1} {v2} {v3}");
+            // And it is the mean of the PMF.
+            let m = at(0.6);
+            let mean: f64 =
+                (0..4000).map(|n| f64::from(n) * m.probability_of_purchases(n, t).unwrap()).sum();
+            assert!((mean / v1 - 1.0).abs() < 1e-8, "{mean} vs {v1}");
+        }
     }
 }

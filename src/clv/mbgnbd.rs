@@ -7,8 +7,10 @@ use crate::error::Result;
 use super::bgnbd::A_ONE_STEP;
 use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
 use super::histogram::{Histogram, Prepared};
-use super::special::{hyp2f1, hyp2f1_many, ln_gamma, logistic_of_neg, softplus, Real};
-use super::{check_horizon, check_param, finite, Customer, Problem};
+use super::special::{
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus, Real,
+};
+use super::{check_horizon, check_param, finite, probability, Customer, Problem};
 
 /// MBG/NBD parameters `r, α, a, b`: as BG/NBD, but a customer may also drop out right after
 /// the first purchase, so customers without repeat purchases are not certainly alive.
@@ -179,6 +181,54 @@ impl MbgNbd {
         finite("expected purchases", scale * self.conditional_mean(0.0, 0.0, t)?)
     }
 
+    /// `P(X(t) = n)`: probability of `n` purchases in `(0, t]` for a customer just acquired.
+    ///
+    /// The customer survives the dropout chance at time 0 and after each of the first `n`
+    /// purchases and makes no `(n+1)`-th purchase by `t`, or drops out right after the `n`-th
+    /// purchase (at time 0 when `n = 0`), which needs that purchase by `t`:
+    ///
+    /// ```text
+    /// P(X(t)=n) = B(a, b+n+1)/B(a,b) · Γ(r+n)/(Γ(r) n!) · (α/(α+t))^r · (t/(α+t))^n
+    ///           + B(a+1, b+n)/B(a,b) · [1 − (α/(α+t))^r Σ_{j=0}^{n−1} Γ(r+j)/(Γ(r) j!) (t/(α+t))^j]
+    /// ```
+    ///
+    /// (Batislam, Denizel & Filiztekin 2007; the same expression as lifetimes'
+    /// `ModifiedBetaGeoFitter.probability_of_n_purchases_up_to_time`). Unlike BG/NBD, the second
+    /// term is present for `n = 0` too (the bracket is then 1): `P(X(t)=0)` is the time-0
+    /// dropout share `a/(a+b)` plus `b/(a+b)` times a BG/NBD-type zero. The bracket is the
+    /// negative binomial tail, evaluated as the regularised incomplete beta `I_{t/(α+t)}(n, r)`
+    /// so there is no `1 − Σ` cancellation; the Gamma and Beta ratios are taken in log space.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative or non-finite
+    /// `t`; [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) if the incomplete beta fails.
+    pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
+        check_horizon(t)?;
+        if t == 0.0 {
+            // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
+            return Ok(if n == 0 { 1.0 } else { 0.0 });
+        }
+        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
+        let nf = f64::from(n);
+        let nq = if n == 0 { 0.0 } else { nf * (t / (alpha + t)).ln() };
+        // B(a, b+n+1)/B(a,b) = Π_{k≤n} (b+k)/(a+b+k); Γ(r+n)/(Γ(r) n!) = Π_{k<n} (r+k)/(1+k).
+        let first = (ln_rising_ratio(b, a + b, n.saturating_add(1))
+            + ln_rising_ratio(r, 1.0, n)
+            + r * (alpha / (alpha + t)).ln()
+            + nq)
+            .exp();
+        let tail = if n == 0 {
+            1.0
+        } else {
+            statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
+                .map_err(|e| super::special::numerical("incomplete beta", e.to_string()))?
+        };
+        // B(a+1, b+n)/B(a,b) = a/(a+b) · Π_{k<n} (b+k)/(a+b+1+k).
+        let second = ((a / (a + b)).ln() + ln_rising_ratio(b, a + b + 1.0, n)).exp() * tail;
+        probability("purchase probability", first + second)
+    }
+
     /// `E[Y(t) | x, t_x, T]`, expected purchases in `(T, T+t]`.
     ///
     /// # Errors
@@ -236,6 +286,43 @@ impl MbgNbd {
             *o = -k * (((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
         }
         Ok(())
+    }
+
+    /// `P(Y(t) = n | x, t_x, T)`: probability of `n` purchases in `(T, T+t]` for a customer
+    /// with history `(x, t_x, T)`.
+    ///
+    /// A customer who has dropped out makes no more purchases; given alive at `T`, the
+    /// posterior of the purchase rate is `Gamma(r+x, α+T)` (the Poisson likelihood
+    /// `λ^x e^(−λT)`), the dropout probability's is `Beta(a, b+x+1)` (the time-0 chance and x
+    /// purchases survived; the next chance comes after the next purchase, as in BG/NBD), and by
+    /// memorylessness the purchases in `(T, T+t]` follow the unconditional BG/NBD PMF with
+    /// those parameters:
+    ///
+    /// ```text
+    /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
+    /// ```
+    ///
+    /// `P'` being [`BgNbd::probability_of_purchases`](super::BgNbd::probability_of_purchases)
+    /// at `(r+x, α+T, a, b+x+1)`. Its mean is exactly
+    /// [`MbgNbd::conditional_expected_purchases`], which the tests check.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
+    /// horizon; otherwise as [`MbgNbd::probability_of_purchases`].
+    pub fn conditional_probability_of_purchases(
+        &self,
+        c: &Customer,
+        n: u32,
+        t: f64,
+    ) -> Result<f64> {
+        c.check_transactions().map_err(Problem::single)?;
+        check_horizon(t)?;
+        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
+        let x = c.frequency;
+        let p = super::BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x + 1.0)?
+            .probability_of_purchases(n, t)?;
+        probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
     }
 }
 
@@ -401,5 +488,35 @@ mod tests {
             * (1.0 - (al / (al + t)).powf(r) * hyp2f1(r, b + 1.0, a + b, t / (al + t)).unwrap());
         let got = m.expected_purchases(t).unwrap();
         assert!((got / direct - 1.0).abs() < 1e-12, "{got} vs {direct}");
+    }
+
+    #[test]
+    fn pmf_equals_the_literal_lifetimes_expression() {
+        // lifetimes' ModifiedBetaGeoFitter.probability_of_n_purchases_up_to_time, term by term
+        // with plain Gamma/Beta functions and the finite sum over j = 0..n−1.
+        use statrs::function::gamma::gamma;
+        let (r, al, a, b) = (0.5248_f64, 6.1830_f64, 0.8914_f64, 1.6140_f64);
+        let m = MbgNbd::new(r, al, a, b).unwrap();
+        let beta = |x: f64, y: f64| gamma(x) * gamma(y) / gamma(x + y);
+        for t in [0.5, 10.0, 39.0] {
+            for n in 0..12u32 {
+                let nf = f64::from(n);
+                let first =
+                    beta(a, b + nf + 1.0) / beta(a, b) * gamma(r + nf) / gamma(r) / gamma(nf + 1.0)
+                        * (al / (al + t)).powf(r)
+                        * (t / (al + t)).powf(nf);
+                let finite_sum: f64 = (0..n)
+                    .map(|j| {
+                        let j = f64::from(j);
+                        gamma(r + j) / gamma(r) / gamma(j + 1.0) * (t / (al + t)).powf(j)
+                    })
+                    .sum();
+                let second = beta(a + 1.0, b + nf) / beta(a, b)
+                    * (1.0 - (al / (al + t)).powf(r) * finite_sum);
+                let want = first + second;
+                let got = m.probability_of_purchases(n, t).unwrap();
+                assert!((got - want).abs() < 1e-12, "t {t} n {n}: {got} vs {want}");
+            }
+        }
     }
 }

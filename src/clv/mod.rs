@@ -242,6 +242,18 @@ pub(crate) fn check_param(name: &'static str, v: f64) -> Result<()> {
     Ok(())
 }
 
+/// A probability: finite and within rounding (`1e-12`) of `[0, 1]`, which is then removed;
+/// anything further out is a [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) error, not a
+/// clamp.
+pub(crate) fn probability(what: &'static str, v: f64) -> Result<f64> {
+    let v = finite(what, v)?;
+    if (-1e-12..=1.0 + 1e-12).contains(&v) {
+        Ok(v.clamp(0.0, 1.0))
+    } else {
+        Err(special::numerical(what, format!("{v} is not a probability")))
+    }
+}
+
 /// A finite result or a numerical error.
 pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
     if v.is_finite() {
