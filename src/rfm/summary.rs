@@ -9,6 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 use super::hash::FxBuild;
+use super::partition::{self, partition_bits};
 use super::period::{MonthLength, Period};
 #[cfg(any(feature = "serde", feature = "rayon"))]
 use crate::error::ErrorKind;
@@ -696,7 +697,7 @@ impl<K> Summary<K> {
 }
 
 /// `10^k` for the scale differences of `Decimal` (at most 28).
-const POW10: [i128; 29] = {
+pub(super) const POW10: [i128; 29] = {
     let mut t = [1i128; 29];
     let mut k = 1;
     while k < 29 {
@@ -746,11 +747,11 @@ impl Scale {
 /// An `i128` stored as two words, so that it needs only 8-byte alignment: [`Acc`] then takes
 /// 56 bytes and an entry keyed by a `u64` 64, where 16-byte alignment would pad it to 80.
 #[derive(Clone, Copy)]
-struct Wide([u64; 2]);
+pub(super) struct Wide([u64; 2]);
 
 impl Wide {
     #[inline]
-    fn get(self) -> i128 {
+    pub(super) fn get(self) -> i128 {
         ((u128::from(self.0[1]) << 64) | u128::from(self.0[0])) as i128
     }
 
@@ -769,19 +770,19 @@ impl Wide {
 
 /// Running totals of one customer (or of one run of consecutive transactions of a customer).
 #[derive(Clone, Copy)]
-struct Acc {
+pub(super) struct Acc {
     /// Sum of all amounts (mantissa at the pass's scale).
-    total: Wide,
+    pub(super) total: Wide,
     /// Sum of the amounts in the first period.
-    first_sum: Wide,
-    first_p: i32,
+    pub(super) first_sum: Wide,
+    pub(super) first_p: i32,
     /// Latest period so far; while periods arrive in order it is also the latest arrival.
-    last_p: i32,
+    pub(super) last_p: i32,
     /// Distinct periods, exact unless `out_of_order`.
-    runs: u32,
-    orders: u32,
-    first_orders: u32,
-    out_of_order: bool,
+    pub(super) runs: u32,
+    pub(super) orders: u32,
+    pub(super) first_orders: u32,
+    pub(super) out_of_order: bool,
 }
 
 #[inline]
@@ -791,7 +792,7 @@ fn add_sum(a: i128, b: i128) -> Result<i128> {
 
 impl Acc {
     #[inline]
-    fn new(p: i32, amount: i128) -> Acc {
+    pub(super) fn new(p: i32, amount: i128) -> Acc {
         Acc {
             total: Wide::of(amount),
             first_sum: Wide::of(amount),
@@ -805,7 +806,7 @@ impl Acc {
     }
 
     #[inline]
-    fn add(&mut self, p: i32, amount: i128) -> Result<()> {
+    pub(super) fn add(&mut self, p: i32, amount: i128) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
         self.total.set(add_sum(self.total.get(), amount)?);
         if p > self.last_p {
@@ -864,20 +865,20 @@ impl Acc {
 
 /// Maps timestamps to unit-period indices, remembering the last date (logs come in runs of
 /// equal dates, and the calendar arithmetic is the costly part).
-struct Indexer {
+pub(super) struct Indexer {
     period: Period,
     date: NaiveDate,
     days: i64,
 }
 
 impl Indexer {
-    fn new(period: Period) -> Indexer {
+    pub(super) fn new(period: Period) -> Indexer {
         let date = NaiveDate::MIN;
         Indexer { period, date, days: period.day_index(date) }
     }
 
     #[inline]
-    fn index(&mut self, at: NaiveDateTime) -> Result<i32> {
+    pub(super) fn index(&mut self, at: NaiveDateTime) -> Result<i32> {
         let date = at.date();
         if date != self.date {
             self.date = date;
@@ -1051,6 +1052,12 @@ where
                 ascending.push((key.clone(), run));
                 continue;
             }
+            // Not grouped by customer: aggregate by radix partitions, from the start.
+            let bits = partition_bits(n);
+            if let Some(agg) = partition::aggregate(transactions, as_of, &options, &keep, bits)? {
+                let scale = Scale { scale: agg.scale };
+                return finish(agg.keyed, &scale, as_of, end_p, options, agg.excluded, agg.negatives);
+            }
             hashing = true;
             accs.reserve(ascending.len() * 2);
             accs.extend(ascending.drain(..));
@@ -1082,11 +1089,24 @@ where
     } else {
         ascending
     };
+    finish(keyed, &scale, as_of, end_p, options, excluded, negatives)
+}
+
+/// The rows of the accumulators (in key order) and the summary.
+fn finish<K>(
+    keyed: Vec<(K, Acc)>,
+    scale: &Scale,
+    as_of: NaiveDateTime,
+    end_p: i64,
+    options: SummaryOptions,
+    excluded: u64,
+    negatives: u64,
+) -> Result<Summary<K>> {
     let mut rows = Vec::with_capacity(keyed.len());
     let mut total_orders = 0u64;
     for (customer, acc) in keyed {
         total_orders += u64::from(acc.orders);
-        rows.push(row(customer, &acc, end_p, &options, &scale)?);
+        rows.push(row(customer, &acc, end_p, &options, scale)?);
     }
     Ok(Summary {
         rows,
