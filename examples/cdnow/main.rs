@@ -10,8 +10,8 @@ mod clv;
 mod data;
 mod points;
 mod retention;
-mod tiers;
 mod rfm;
+mod tiers;
 
 use std::process::ExitCode;
 use std::time::Instant;

@@ -1056,7 +1056,15 @@ where
             let bits = partition_bits(n);
             if let Some(agg) = partition::aggregate(transactions, as_of, &options, &keep, bits)? {
                 let scale = Scale { scale: agg.scale };
-                return finish(agg.keyed, &scale, as_of, end_p, options, agg.excluded, agg.negatives);
+                return finish(
+                    agg.keyed,
+                    &scale,
+                    as_of,
+                    end_p,
+                    options,
+                    agg.excluded,
+                    agg.negatives,
+                );
             }
             hashing = true;
             accs.reserve(ascending.len() * 2);
