@@ -903,16 +903,30 @@ impl Indexer {
 ///
 /// # Performance
 ///
-/// One pass over the log. Consecutive transactions of one customer are accumulated in
-/// registers; while the customers' runs come in ascending key order (a log sorted by customer,
-/// as CDNOW's) no hashing and no final sort are needed at all. Otherwise each run costs one
-/// hash lookup (a deterministic multiply-rotate hasher), so a log in time order pays one
-/// lookup, usually a cache miss, per transaction. Distinct periods are counted on the fly
-/// while each customer's transactions arrive in time order, and by sorting just the
-/// out-of-order customers' transactions otherwise. Memory is about 64 bytes per customer and
-/// nothing is allocated per customer unless cloning `K` allocates. Keys compared without
-/// following a pointer (integers, small inline ids) are fastest; a `&str` key works but every
-/// probe reads the id's bytes where they lie.
+/// While the customers' runs (consecutive transactions of one customer) come in ascending
+/// key order, as in a log sorted by customer like CDNOW's, one pass accumulates each run in
+/// registers and the result is already in key order: no hashing, no sort. A log in any other
+/// order (time order, shuffled) is aggregated by radix partitions instead, from the start:
+/// one sequential pass hashes each key once (a deterministic multiply-rotate hasher) and
+/// appends a 24-byte record (for an integer key) to one of up to 1,024 partitions chosen by
+/// hash bits, about 16,000 records each; each partition is then aggregated with a hash table
+/// small enough to stay in cache, sorted by key, and the sorted partitions are merged. A plain
+/// hash map over all customers would pay a cache miss per transaction instead (the previous
+/// design: 3 to 4 times slower on a time-ordered log). The partitioned path needs about 24
+/// bytes per transaction of scratch memory for the duration of the call (120 MB for 5
+/// million) besides about 64 bytes per customer; a log that is grouped except for a late
+/// out-of-order customer pays the grouped pass it abandons on top. Distinct periods are
+/// counted on the fly while each customer's transactions arrive in time order, and by sorting
+/// the periods of just the out-of-order customers otherwise (most customers of a shuffled log,
+/// hence its extra cost). Amounts whose mantissa exceeds an `i64` fall back to the hash map.
+/// Nothing is allocated per customer unless cloning `K` allocates. Integer keys and other
+/// keys without drop glue are copied into the records; other keys (`String`) are referenced,
+/// so each probe reads the key where it lies in the log.
+///
+/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers, one thread) on
+/// a shared 2-core machine at load 6 (six other jobs): grouped by customer 0.17 s, time order
+/// 0.30 s (1.31 s before the partitioned path), shuffled 0.56 s (2.2 s before). The target
+/// of 0.10 s is met only for the grouped layout on a quiet machine (about 0.09 s).
 ///
 /// # Errors
 ///
@@ -1243,7 +1257,9 @@ fn row<K>(
 
 /// Multi-core [`summarize`]: customers are split into one shard per rayon thread by the hash of
 /// their key, each shard is summarised independently and the shards are combined with
-/// [`Summary::merge`]'s rule. The result is identical to [`summarize`].
+/// [`Summary::merge`]'s rule. The result is identical to [`summarize`]. Each shard reads the
+/// whole log and takes the grouped or the radix-partitioned path of [`summarize`] for its own
+/// customers (the shard and the partition come from different bits of the key's hash).
 ///
 /// # Errors
 ///
