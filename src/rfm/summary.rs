@@ -909,10 +909,10 @@ impl Indexer {
 /// order (time order, shuffled) is aggregated by radix partitions instead, from the start:
 /// one sequential pass hashes each key once (a deterministic multiply-rotate hasher) and
 /// appends a 24-byte record (for an integer key) to one of up to 1,024 partitions chosen by
-/// hash bits, about 16,000 records each; each partition is then aggregated with a hash table
+/// hash bits, 16,000 to 32,000 records each (256 for 5 million); each partition is then aggregated with a hash table
 /// small enough to stay in cache, sorted by key, and the sorted partitions are merged. A plain
 /// hash map over all customers would pay a cache miss per transaction instead (the previous
-/// design: 3 to 4 times slower on a time-ordered log). The partitioned path needs about 24
+/// design: 2.7 times slower on a time-ordered log, 3.7 times on a shuffled one). The partitioned path needs about 24
 /// bytes per transaction of scratch memory for the duration of the call (120 MB for 5
 /// million) besides about 64 bytes per customer; a log that is grouped except for a late
 /// out-of-order customer pays the grouped pass it abandons on top. Distinct periods are
@@ -923,10 +923,13 @@ impl Indexer {
 /// keys without drop glue are copied into the records; other keys (`String`) are referenced,
 /// so each probe reads the key where it lies in the log.
 ///
-/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers, one thread) on
-/// a shared 2-core machine at load 6 (six other jobs): grouped by customer 0.17 s, time order
-/// 0.30 s (1.31 s before the partitioned path), shuffled 0.56 s (2.2 s before). The target
-/// of 0.10 s is met only for the grouped layout on a quiet machine (about 0.09 s).
+/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers, one thread;
+/// criterion medians, best of two runs) on a shared 2-core machine at load 2.3 to 3: grouped
+/// by customer 0.086 s before this path was added and 0.092 s after (the same code; noise),
+/// time order 0.63 s before and 0.23 s after, shuffled 1.14 s before and 0.31 s after. The
+/// 0.10 s target is met for the grouped layout only; the partitioned path is bound by memory
+/// traffic (reading the log, writing and reading the records, page faults on the fresh
+/// scratch buffer) rather than by cache misses.
 ///
 /// # Errors
 ///
