@@ -78,6 +78,7 @@
 mod hash;
 mod holdout;
 mod index;
+mod partition;
 mod period;
 mod score;
 mod segment;

@@ -849,6 +849,80 @@ fn serde_round_trips() {
     assert!(serde_json::from_str::<SegmentMap>(&bad_map).is_err());
 }
 
+/// A deterministic log of `n` transactions of `customers` customers in time order (several a
+/// day), with refunds and amounts at three scales: large enough that unsorted layouts are
+/// aggregated in several radix partitions.
+fn large_log(n: usize, customers: u64) -> Vec<Transaction<u64>> {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        s >> 33
+    };
+    let start = d("2023-01-01").and_hms_opt(0, 0, 0).unwrap();
+    (0..n)
+        .map(|i| {
+            let at = start + chrono::Duration::minutes(i as i64 * 7);
+            let customer = next() % customers;
+            let m = next() as i64 % 30_000 - 2_000;
+            let amount = Decimal::new(m, (next() % 3) as u32);
+            Transaction::new(customer, at, amount)
+        })
+        .collect()
+}
+
+#[test]
+fn unsorted_large_logs_equal_the_grouped_path_and_a_naive_count() {
+    let time_ordered = large_log(70_000, 3_000);
+    let mut grouped = time_ordered.clone();
+    grouped.sort_by_key(|t| t.customer); // stable: time order within a customer
+    let mut shuffled = time_ordered.clone();
+    let mut s = 7u64;
+    for i in (1..shuffled.len()).rev() {
+        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        shuffled.swap(i, (s >> 33) as usize % (i + 1));
+    }
+    let as_of = d("2023-08-31");
+    let weekly_orders = SummaryOptions::default()
+        .period(Period::WEEK)
+        .frequency(FrequencyCount::Orders)
+        .monetary(MonetaryMeasure::Total);
+    for options in [SummaryOptions::default(), weekly_orders] {
+        let reference = summarize(&grouped, as_of, options).unwrap();
+        assert!(reference.excluded_after_as_of() > 0 && reference.negative_amounts() > 0);
+        assert_eq!(summarize(&time_ordered, as_of, options).unwrap(), reference);
+        assert_eq!(summarize(&shuffled, as_of, options).unwrap(), reference);
+        // String keys are referenced, not copied, by the partitioned path.
+        let named = |log: &[Transaction<u64>]| -> Vec<Transaction<String>> {
+            log.iter()
+                .map(|t| Transaction::new(format!("c{:05}", t.customer), t.at, t.amount))
+                .collect()
+        };
+        let by_name = summarize(&named(&shuffled), as_of, options).unwrap();
+        assert_eq!(by_name.len(), reference.len());
+        for (a, b) in by_name.rows().iter().zip(reference.rows()) {
+            assert_eq!(*a.customer(), format!("c{:05}", b.customer()));
+            assert_eq!((a.frequency(), a.recency(), a.t()), (b.frequency(), b.recency(), b.t()));
+            assert_eq!(
+                (a.total_spend(), a.monetary_value()),
+                (b.total_spend(), b.monetary_value())
+            );
+        }
+    }
+    // Default options against a direct count of distinct days.
+    let s = summarize(&shuffled, as_of, SummaryOptions::default()).unwrap();
+    let mut days: BTreeMap<u64, BTreeMap<NaiveDate, Decimal>> = BTreeMap::new();
+    for t in shuffled.iter().filter(|t| t.at.date() <= as_of) {
+        *days.entry(t.customer).or_default().entry(t.at.date()).or_default() += t.amount;
+    }
+    assert_eq!(s.len(), days.len());
+    for (row, (c, per_day)) in s.rows().iter().zip(&days) {
+        assert_eq!(row.customer(), c);
+        assert_eq!(row.purchase_periods() as usize, per_day.len());
+        assert_eq!(row.total_spend(), per_day.values().copied().sum::<Decimal>());
+        assert_eq!(row.first_purchase_amount(), *per_day.values().next().unwrap());
+    }
+}
+
 // ---- properties ----
 
 fn arb_log() -> impl Strategy<Value = Vec<Transaction<u16>>> {
