@@ -120,7 +120,7 @@ impl GammaGamma {
         }
         let mut rows = Vec::new();
         for (i, c) in customers.iter().enumerate() {
-            c.check_transactions().map_err(|p| p.at(i))?;
+            c.check_for_fit().map_err(|p| p.at(i))?;
             c.check_monetary().map_err(|p| p.at(i))?;
             if c.frequency > 0.0 {
                 rows.push((c.frequency, c.monetary_value));

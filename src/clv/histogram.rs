@@ -87,7 +87,7 @@ impl Histogram {
         }
         let mut patterns = Vec::with_capacity(customers.len());
         for (i, c) in customers.iter().enumerate() {
-            c.check_transactions().map_err(|p| p.at(i))?;
+            c.check_for_fit().map_err(|p| p.at(i))?;
             patterns.push(Pattern {
                 frequency: c.frequency as u32,
                 recency: c.recency,
@@ -115,7 +115,7 @@ impl Histogram {
                 t: p.t,
                 monetary_value: 0.0,
             }
-            .check_transactions()
+            .check_for_fit()
             .map_err(|e| e.at(i))?;
         }
         Ok(Histogram { patterns: compress(patterns) })

@@ -170,9 +170,13 @@ impl Customer {
     }
 
     /// Checks the purchase summary: `frequency`, `recency` and `T` finite and non-negative,
-    /// `frequency` an integer (at most `u32::MAX`), `recency <= T`, and `recency = 0` when
-    /// `frequency = 0` (lifetimes' checks). The monetary value is checked only where it is
-    /// used.
+    /// `frequency` an integer (at most `u32::MAX`) and `recency <= T`. The monetary value is
+    /// checked only where it is used.
+    ///
+    /// Fitting ([`Histogram::from_customers`], [`GammaGamma::fit`]) also requires
+    /// `recency = 0` when `frequency = 0`, as lifetimes does before a fit: such a row cannot
+    /// come from a correct summary. Predictions accept it, as lifetimes' do (BG/NBD
+    /// `P(alive | x = 0)` is 1 whatever the recency).
     ///
     /// # Errors
     ///
@@ -198,8 +202,19 @@ impl Customer {
         if self.recency > self.t {
             return p("recency", self.recency, "must not exceed T");
         }
+        Ok(())
+    }
+
+    /// [`Customer::check_transactions`] plus the consistency a fit needs: `recency = 0` when
+    /// `frequency = 0`.
+    pub(crate) fn check_for_fit(&self) -> std::result::Result<(), Problem> {
+        self.check_transactions()?;
         if self.frequency == 0.0 && self.recency != 0.0 {
-            return p("recency", self.recency, "must be 0 when frequency is 0");
+            return Err(Problem {
+                field: "recency",
+                value: self.recency,
+                reason: "must be 0 when frequency is 0",
+            });
         }
         Ok(())
     }
@@ -276,7 +291,6 @@ mod tests {
             (1.5, 0.5, 1.0, "frequency"),
             (1.0, -0.5, 1.0, "recency"),
             (1.0, 2.0, 1.0, "recency"),
-            (0.0, 0.5, 1.0, "recency"),
             (1.0, 0.5, f64::INFINITY, "T"),
         ];
         for (x, tx, t, field) in cases {
@@ -287,6 +301,16 @@ mod tests {
             }
         }
         assert!(Customer::new(0.0, 0.0, 0.0).is_ok());
+        // A one-time buyer with a recency is accepted for predictions, refused for fits.
+        let odd = Customer::new(0.0, 0.5, 1.0).unwrap();
+        let e =
+            Histogram::from_customers(&[Customer::new(1.0, 0.5, 1.0).unwrap(), odd]).unwrap_err();
+        match e.kind() {
+            ErrorKind::InvalidRecord { index: 1, field: "recency", .. } => {}
+            other => panic!("{other:?}"),
+        }
+        let e = GammaGamma::fit(&[odd], &FitOptions::default()).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 0, field: "recency", .. }));
     }
 
     #[test]

@@ -155,10 +155,11 @@ fn bgnbd_conditional_and_alive() {
     let m = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
     assert_eq!(m.probability_alive(&Customer::new(1000.0, 10.0, 100.0).unwrap()).unwrap(), 0.0);
     assert_eq!(m.probability_alive(&Customer::new(0.0, 0.0, 1.0).unwrap()).unwrap(), 1.0);
-    // lifetimes' own case (x = 0, t_x = 1, T = 1) is an invalid summary (recency must be 0
-    // without repeat purchases), refused with a typed error rather than scored.
+    // lifetimes' pinned case: x = 0, t_x = 1, T = 1 gives exactly 1.
+    assert_eq!(m.probability_alive(&Customer::new(0.0, 1.0, 1.0).unwrap()).unwrap(), 1.0);
+    // Such a row is still refused where it matters: in a fit.
     let odd = Customer { frequency: 0.0, recency: 1.0, t: 1.0, monetary_value: 0.0 };
-    assert!(m.probability_alive(&odd).is_err());
+    assert!(loyalty::clv::Histogram::from_customers(&[odd]).is_err());
 }
 
 #[test]
