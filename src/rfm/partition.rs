@@ -3,29 +3,36 @@
 //! A log in time order (or shuffled) touches its customers' running totals in random order;
 //! with hundreds of thousands of customers those totals are far larger than the cache, so a
 //! plain hash map pays a cache miss per transaction. Here one sequential pass hashes each key
-//! once and appends a compact record `(key, amount mantissa, period, scale)` to one of `2^b`
-//! partitions chosen by hash bits; each partition is then aggregated with a hash table small
-//! enough to stay in cache, sorted by key, and the sorted partitions are merged. The records
-//! of a partition keep the log's order, so the accumulators see the same sequence of
-//! transactions per customer as a sequential pass would.
+//! once and appends a compact record (the key and one packed word of amount, scale and period)
+//! to one of `2^b` partitions chosen by hash bits; each partition is then aggregated with a
+//! hash table small enough to stay in cache, and its keys are sorted while they are there.
+//! The sorted runs of `(key, index)` entries are merged, and the rows are built in key order
+//! from the accumulators, gathered a block at a time. The records of a partition keep the
+//! log's order, so the accumulators see the same sequence of transactions per customer as a
+//! sequential pass would.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 use std::mem;
 
 use chrono::NaiveDateTime;
 
 use super::hash::FxBuild;
-use super::summary::{Acc, Cutoff, Indexer, NegativeAmounts, SummaryOptions, Transaction, POW10};
+use super::summary::{finish, Acc, Summary, SummaryOptions, Transaction, Window, POW10};
 use crate::error::{Error, Result};
 
-/// Records per partition aimed at: the partition's records (24 bytes each for an integer key)
-/// and its customers' accumulators then fit in the L2 cache of common CPUs.
+/// Records per partition aimed at: the partition's records and its customers' accumulators
+/// then fit in the L2 cache of common CPUs.
 const TARGET_PER_PARTITION: usize = 1 << 14;
 
 /// At most `2^MAX_BITS` partitions: more write streams than that defeat the write-combining
 /// of the scatter pass.
 const MAX_BITS: u32 = 10;
+
+/// Accumulators gathered at a time when the rows are built: enough independent loads in flight
+/// to hide the cache misses of the random order.
+const GATHER: usize = 64;
 
 /// The partition bits for a log of `n` transactions.
 pub(super) fn partition_bits(n: usize) -> u32 {
@@ -35,16 +42,6 @@ pub(super) fn partition_bits(n: usize) -> u32 {
     } else {
         per.ilog2().min(MAX_BITS)
     }
-}
-
-/// What the aggregation hands back to [`summarize`](super::summarize).
-pub(super) struct Aggregate<K> {
-    /// One accumulator per customer, in key order.
-    pub(super) keyed: Vec<(K, Acc)>,
-    /// The scale every sum in `keyed` is at.
-    pub(super) scale: u32,
-    pub(super) excluded: u64,
-    pub(super) negatives: u64,
 }
 
 /// How a record refers to its customer: a copy of the key when copying it is cheap (no drop
@@ -91,131 +88,279 @@ impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Borrowed<'a, K> {
 }
 
 /// One transaction inside the window, as a partition holds it.
-struct Rec<H> {
+trait Record<H>: Sized {
+    /// The record of a transaction `back` periods before the end of the window, or `None`
+    /// when its fields do not fit.
+    fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self>;
+    fn key(&self) -> &H;
+    /// The amount's mantissa and its scale, and the periods back from the end.
+    fn fields(&self) -> (i64, u32, u32);
+}
+
+/// The common record: the key and one word holding a 39-bit amount mantissa, its scale (5
+/// bits) and the periods back from the end of the window (20 bits). 16 bytes for an integer
+/// key instead of 24, so the scatter moves a third less memory.
+struct Packed<H> {
     key: H,
-    /// The amount's mantissa at its own scale.
+    word: u64,
+}
+
+const BACK_BITS: u32 = 20;
+const SCALE_BITS: u32 = 5;
+const AMOUNT_SHIFT: u32 = BACK_BITS + SCALE_BITS;
+/// The amount takes the remaining 39 bits: up to 274,877,906,943 in units of its scale.
+const AMOUNT_LIMIT: i64 = 1 << (63 - AMOUNT_SHIFT);
+
+impl<H> Record<H> for Packed<H> {
+    #[inline]
+    fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self> {
+        // A `Decimal` scale is at most 28 < 2^5.
+        let fits = (-AMOUNT_LIMIT..AMOUNT_LIMIT).contains(&amount) && back < (1 << BACK_BITS);
+        let word = ((amount as u64) << AMOUNT_SHIFT) | (u64::from(scale) << BACK_BITS);
+        fits.then_some(Packed { key, word: word | u64::from(back) })
+    }
+
+    #[inline]
+    fn key(&self) -> &H {
+        &self.key
+    }
+
+    #[inline]
+    fn fields(&self) -> (i64, u32, u32) {
+        // The arithmetic shift restores the amount's sign.
+        let amount = (self.word as i64) >> AMOUNT_SHIFT;
+        let scale = (self.word >> BACK_BITS) as u32 & ((1 << SCALE_BITS) - 1);
+        (amount, scale, self.word as u32 & ((1 << BACK_BITS) - 1))
+    }
+}
+
+/// The record for what [`Packed`] cannot hold (amounts beyond 39 bits, such as token amounts
+/// with 18 decimals, or windows longer than a million periods).
+struct Wide<H> {
+    key: H,
     amount: i64,
-    period: i32,
+    back: u32,
     scale: u8,
 }
 
-/// Aggregates the transactions `keep` accepts into `2^bits` partitions. `None` when an amount's
+impl<H> Record<H> for Wide<H> {
+    #[inline]
+    fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self> {
+        // A `Decimal` scale is at most 28.
+        Some(Wide { key, amount, back, scale: scale as u8 })
+    }
+
+    #[inline]
+    fn key(&self) -> &H {
+        &self.key
+    }
+
+    #[inline]
+    fn fields(&self) -> (i64, u32, u32) {
+        (self.amount, u32::from(self.scale), self.back)
+    }
+}
+
+/// Summarises the transactions `keep` accepts by radix partitions. `None` when an amount's
 /// mantissa does not fit an `i64` (the caller then takes the hash-map path).
-pub(super) fn aggregate<K, F>(
+pub(super) fn summarize<K, F>(
     transactions: &[Transaction<K>],
     as_of: NaiveDateTime,
     options: &SummaryOptions,
     keep: &F,
     bits: u32,
-) -> Result<Option<Aggregate<K>>>
+    end_p: i64,
+) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
 {
+    let span = Span { options, as_of, end_p };
     if mem::needs_drop::<K>() {
-        aggregate_with::<K, Borrowed<'_, K>, F>(transactions, as_of, options, keep, bits)
+        summarize_with::<K, Borrowed<'_, K>, F>(transactions, &span, keep, bits)
     } else {
-        aggregate_with::<K, Owned<K>, F>(transactions, as_of, options, keep, bits)
+        summarize_with::<K, Owned<K>, F>(transactions, &span, keep, bits)
     }
 }
 
-fn aggregate_with<'a, K, H, F>(
-    transactions: &'a [Transaction<K>],
+/// The summary's options and end of observation, which the passes share.
+struct Span<'o> {
+    options: &'o SummaryOptions,
     as_of: NaiveDateTime,
-    options: &SummaryOptions,
+    end_p: i64,
+}
+
+/// The outcome of a scatter pass.
+enum Scatter<R> {
+    /// The partitions' records, the largest scale among them, and the transactions after the
+    /// window and with a negative amount.
+    Done(Vec<Vec<R>>, u32, u64, u64),
+    /// A transaction does not fit the record type.
+    Unfit,
+}
+
+fn summarize_with<'a, K, H, F>(
+    transactions: &'a [Transaction<K>],
+    span: &Span<'_>,
     keep: &F,
     bits: u32,
-) -> Result<Option<Aggregate<K>>>
+) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone + 'a,
     H: Handle<'a, K>,
+    F: Fn(&K) -> bool,
+{
+    match scatter::<K, H, Packed<H>, F>(transactions, span, keep, bits)? {
+        Scatter::Done(buckets, scale, excluded, negatives) => {
+            reduce(buckets, scale, excluded, negatives, span).map(Some)
+        }
+        Scatter::Unfit => match scatter::<K, H, Wide<H>, F>(transactions, span, keep, bits)? {
+            Scatter::Done(buckets, scale, excluded, negatives) => {
+                reduce(buckets, scale, excluded, negatives, span).map(Some)
+            }
+            Scatter::Unfit => Ok(None),
+        },
+    }
+}
+
+/// The pass over the log: the checks of the sequential pass in the same order (so errors are
+/// the same), then a record appended to the key's partition.
+fn scatter<'a, K, H, R, F>(
+    transactions: &'a [Transaction<K>],
+    span: &Span<'_>,
+    keep: &F,
+    bits: u32,
+) -> Result<Scatter<R>>
+where
+    K: Ord + Hash + Clone + 'a,
+    H: Handle<'a, K>,
+    R: Record<H>,
     F: Fn(&K) -> bool,
 {
     let n = transactions.len();
     let parts = 1usize << bits;
     let mask = parts - 1;
     // Sized once; only a very skewed log (one customer holding a large share) grows a partition.
-    let cap = n / parts + n / parts / 8 + 16;
-    let mut buckets: Vec<Vec<Rec<H>>> = (0..parts).map(|_| Vec::with_capacity(cap)).collect();
+    let cap = n / parts + n / parts / 16 + 16;
+    let mut buckets: Vec<Vec<R>> = (0..parts).map(|_| Vec::with_capacity(cap)).collect();
 
-    let period = options.period_value();
-    let end_p = period.index(as_of);
-    let reject = options.negative_amounts_value() == NegativeAmounts::Reject;
-    let cutoff = options.cutoff_value();
+    let mut filter = Window::new(span.as_of, span.options);
+    let end_p = span.end_p;
     let hasher = FxBuild::default();
-    let mut indexer = Indexer::new(period);
-    let (mut excluded, mut negatives, mut scale) = (0u64, 0u64, 0u32);
-    // The same checks in the same order as the sequential pass, so errors are the same.
+    let mut scale = 0u32;
     for (i, tx) in transactions.iter().enumerate() {
         if !keep(&tx.customer) {
             continue;
         }
-        let negative = tx.amount.is_sign_negative() && !tx.amount.is_zero();
-        if negative && reject {
-            return Err(Error::invalid_record(
-                i,
-                "amount",
-                tx.amount,
-                "negative amounts are rejected by the options",
-            ));
-        }
-        let p = indexer.index(tx.at)?;
-        let inside = match cutoff {
-            Cutoff::EndOfPeriod => i64::from(p) <= end_p,
-            Cutoff::Instant => tx.at <= as_of,
-        };
-        if !inside {
-            excluded += 1;
-            continue;
-        }
-        negatives += u64::from(negative);
+        let Some(p) = filter.admit(i, tx)? else { continue };
         let Ok(amount) = i64::try_from(tx.amount.mantissa()) else {
-            return Ok(None);
+            return Ok(Scatter::Unfit);
         };
         let s = tx.amount.scale();
         scale = scale.max(s);
+        // Inside the window `p <= end_p`; a distance beyond `u32` does not fit either record.
+        let Ok(back) = u32::try_from(end_p - i64::from(p)) else {
+            return Ok(Scatter::Unfit);
+        };
         // Hash bits 16.. are product bits 54.. of the multiply-rotate hasher: the best mixed
         // ones, and not the bits hashbrown uses inside a partition (the low bits for the
         // bucket, the top seven for the tag), so the per-partition tables stay well spread.
         let part = ((hasher.hash_one(&tx.customer) >> 16) as usize) & mask;
+        let Some(record) = R::pack(H::of(&tx.customer), amount, s, back) else {
+            return Ok(Scatter::Unfit);
+        };
         // `part <= mask < buckets.len()`.
-        buckets[part].push(Rec { key: H::of(&tx.customer), amount, period: p, scale: s as u8 });
+        buckets[part].push(record);
     }
+    Ok(Scatter::Done(buckets, scale, filter.excluded, filter.negatives))
+}
 
-    let mut out: Vec<(H, Acc)> = Vec::new();
+/// Aggregates each partition in cache, orders the customers by key and builds the summary.
+fn reduce<'a, K, H, R>(
+    buckets: Vec<Vec<R>>,
+    scale: u32,
+    excluded: u64,
+    negatives: u64,
+    span: &Span<'_>,
+) -> Result<Summary<K>>
+where
+    K: Ord + Hash + Clone + 'a,
+    H: Handle<'a, K>,
+    R: Record<H>,
+{
+    let end_p = span.end_p;
     let mut table: HashMap<H, u32, FxBuild> = HashMap::default();
     let mut slots: Vec<u32> = Vec::new();
     let mut accs: Vec<(H, Acc)> = Vec::new();
-    let mut starts: Vec<u32> = Vec::new();
-    let mut periods: Vec<i32> = Vec::new();
-    for bucket in &mut buckets {
-        let recs = mem::take(bucket);
-        aggregate_partition(&recs, scale, &mut table, &mut slots, &mut accs)?;
+    let mut starts: Vec<usize> = Vec::new();
+    let mut backs: Vec<u32> = Vec::new();
+    // Every customer's accumulator, partition after partition, and its `(key, index)` entry:
+    // 16 bytes for an integer key, so ordering moves a quarter of what sorting the
+    // accumulators would.
+    let mut all: Vec<Acc> = Vec::new();
+    let mut order: Vec<(H, u32)> = Vec::new();
+    let parts = buckets.len();
+    for (i, recs) in buckets.into_iter().enumerate() {
+        aggregate_partition(&recs, scale, end_p, &mut table, &mut slots, &mut accs)?;
         if accs.iter().any(|(_, a)| a.out_of_order) {
-            recount(&recs, &slots, &mut accs, &mut starts, &mut periods);
+            recount(&recs, &slots, &mut accs, &mut starts, &mut backs);
         }
         drop(recs);
-        accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        if out.capacity() == 0 {
-            // Partitions hold about equally many customers: size the output once from the first.
-            out.reserve(accs.len().saturating_mul(parts + parts / 8).saturating_add(64).min(n));
-        }
-        out.append(&mut accs);
         table.clear();
+        if i == 0 {
+            // Partitions hold about equally many customers: size the outputs once.
+            let expect = accs.len().saturating_mul(parts + parts / 8).saturating_add(64);
+            all.reserve(expect);
+            order.reserve(expect);
+        }
+        let start = order.len();
+        for (h, acc) in accs.drain(..) {
+            let index = u32::try_from(all.len()).map_err(|_| Error::overflow("customers"))?;
+            all.push(acc);
+            order.push((h, index));
+        }
+        order[start..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
     }
-    drop(buckets);
-    // The stable sort finds the sorted runs and merges them (a heap merge of the runs measured
-    // slower: its comparisons go through two indirections).
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    let keyed = out.into_iter().map(|(h, a)| (h.into_key(), a)).collect();
-    Ok(Some(Aggregate { keyed, scale, excluded, negatives }))
+    // The stable sort finds the sorted runs and merges them.
+    order.sort_by(|a, b| a.0.cmp(&b.0));
+    let len = order.len();
+    let block = Vec::with_capacity(GATHER);
+    let keyed = Gathered { order: order.into_iter(), all: &all, block, key: PhantomData };
+    let Span { options, as_of, .. } = *span;
+    finish(keyed, len, scale, as_of, end_p, *options, excluded, negatives)
+}
+
+/// The accumulators in the order of `order`, loaded [`GATHER`] at a time: a short loop of
+/// independent loads keeps many cache misses in flight, where loading each one as its row is
+/// built would wait for them one by one.
+struct Gathered<'s, K, H> {
+    order: std::vec::IntoIter<(H, u32)>,
+    all: &'s [Acc],
+    block: Vec<(H, Acc)>,
+    key: PhantomData<fn() -> K>,
+}
+
+impl<'a, K: 'a, H: Handle<'a, K>> Iterator for Gathered<'_, K, H> {
+    type Item = (K, Acc);
+
+    fn next(&mut self) -> Option<(K, Acc)> {
+        if self.block.is_empty() {
+            let all = self.all;
+            // The indices were assigned from `all`'s own positions.
+            self.block.extend(self.order.by_ref().take(GATHER).map(|(h, i)| (h, all[i as usize])));
+            // Handed out from the back.
+            self.block.reverse();
+        }
+        self.block.pop().map(|(h, acc)| (h.into_key(), acc))
+    }
 }
 
 /// One accumulator per customer of a partition, in first-arrival order; `slots[i]` is the
 /// accumulator of record `i`.
-fn aggregate_partition<'a, K, H>(
-    recs: &[Rec<H>],
+fn aggregate_partition<'a, K, H, R>(
+    recs: &[R],
     scale: u32,
+    end_p: i64,
     table: &mut HashMap<H, u32, FxBuild>,
     slots: &mut Vec<u32>,
     accs: &mut Vec<(H, Acc)>,
@@ -223,26 +368,30 @@ fn aggregate_partition<'a, K, H>(
 where
     K: 'a,
     H: Handle<'a, K>,
+    R: Record<H>,
 {
     slots.clear();
     accs.clear();
     for r in recs {
-        let amount = if u32::from(r.scale) == scale {
-            i128::from(r.amount)
+        let (amount, s, back) = r.fields();
+        let amount = if s == scale {
+            i128::from(amount)
         } else {
-            // `r.scale <= scale <= 28`: the pass's scale is the largest seen.
-            let f = POW10[(scale - u32::from(r.scale)) as usize];
-            i128::from(r.amount).checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?
+            // `s <= scale <= 28`: the pass's scale is the largest seen.
+            let f = POW10[(scale - s) as usize];
+            i128::from(amount).checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?
         };
-        let slot = match table.get(&r.key) {
+        // `back` was `end_p - p` for a period `p` that fits an `i32`.
+        let period = (end_p - i64::from(back)) as i32;
+        let slot = match table.get(r.key()) {
             Some(&slot) => {
-                accs[slot as usize].1.add(r.period, amount)?;
+                accs[slot as usize].1.add(period, amount)?;
                 slot
             }
             None => {
                 let slot = u32::try_from(accs.len()).map_err(|_| Error::overflow("customers"))?;
-                table.insert(r.key.dup(), slot);
-                accs.push((r.key.dup(), Acc::new(r.period, amount)));
+                table.insert(r.key().dup(), slot);
+                accs.push((r.key().dup(), Acc::new(period, amount)));
                 slot
             }
         };
@@ -252,36 +401,37 @@ where
 }
 
 /// Exact distinct-period counts for the customers of a partition whose transactions arrived
-/// out of time order: their periods are grouped by customer (a counting sort, the orders of
-/// each customer are known) and each small group is sorted and counted.
-fn recount<H>(
-    recs: &[Rec<H>],
+/// out of time order: their periods (as distances back from the end) are grouped by customer
+/// with a counting sort (the orders of each customer are known), and each small group is
+/// sorted and counted.
+fn recount<H, R: Record<H>>(
+    recs: &[R],
     slots: &[u32],
     accs: &mut [(H, Acc)],
-    starts: &mut Vec<u32>,
-    periods: &mut Vec<i32>,
+    starts: &mut Vec<usize>,
+    backs: &mut Vec<u32>,
 ) {
     starts.clear();
-    let mut total = 0u32;
+    let mut total = 0usize;
     for (_, a) in accs.iter() {
         starts.push(total);
         if a.out_of_order {
-            total += a.orders;
+            total += a.orders as usize;
         }
     }
-    periods.clear();
-    periods.resize(total as usize, 0);
+    backs.clear();
+    backs.resize(total, 0);
     // `starts` becomes each group's end as the group fills.
     for (r, &slot) in recs.iter().zip(slots) {
         let s = slot as usize;
         if accs[s].1.out_of_order {
-            periods[starts[s] as usize] = r.period;
+            backs[starts[s]] = r.fields().2;
             starts[s] += 1;
         }
     }
     for ((_, a), &end) in accs.iter_mut().zip(starts.iter()) {
         if a.out_of_order {
-            let group = &mut periods[(end - a.orders) as usize..end as usize];
+            let group = &mut backs[end - a.orders as usize..end];
             group.sort_unstable();
             let distinct = 1 + group.windows(2).filter(|w| w[0] != w[1]).count();
             // At most `orders`, a `u32`.
@@ -301,44 +451,43 @@ mod tests {
     use super::*;
     use crate::rfm::Period;
 
-    /// Per customer: orders, distinct periods, first and last period, total and first-period
-    /// sums as mantissas at `scale`, orders in the first period.
-    type Naive = (u32, u32, i32, i32, i128, i128, u32);
+    /// Per customer: orders, distinct periods, periods from first to last and from first to
+    /// the end, total spend and the spend of the first period.
+    type Naive = (u32, u32, u32, u32, Decimal, Decimal);
 
     fn naive<K: Ord + Clone>(
         log: &[Transaction<K>],
         as_of: NaiveDateTime,
         options: &SummaryOptions,
-        scale: u32,
     ) -> BTreeMap<K, Naive> {
         let period = options.period_value();
         let end = period.index(as_of);
-        let mut by: BTreeMap<K, Vec<(i32, i128)>> = BTreeMap::new();
+        let mut by: BTreeMap<K, Vec<(i64, Decimal)>> = BTreeMap::new();
         for t in log {
             let p = period.index(t.at);
             if p <= end {
-                let m = t.amount.mantissa() * POW10[(scale - t.amount.scale()) as usize];
-                by.entry(t.customer.clone()).or_default().push((p as i32, m));
+                by.entry(t.customer.clone()).or_default().push((p, t.amount));
             }
         }
         by.into_iter()
             .map(|(k, v)| {
-                let distinct: BTreeSet<i32> = v.iter().map(|x| x.0).collect();
+                let distinct: BTreeSet<i64> = v.iter().map(|x| x.0).collect();
                 let first = *distinct.first().unwrap();
                 let last = *distinct.last().unwrap();
                 let total = v.iter().map(|x| x.1).sum();
-                let firsts: Vec<_> = v.iter().filter(|x| x.0 == first).collect();
-                let first_sum = firsts.iter().map(|x| x.1).sum();
-                let row = (v.len() as u32, distinct.len() as u32, first, last, total, first_sum);
-                (k, (row.0, row.1, row.2, row.3, row.4, row.5, firsts.len() as u32))
+                let first_sum = v.iter().filter(|x| x.0 == first).map(|x| x.1).sum();
+                let span = |a: i64, b: i64| u32::try_from(b - a).unwrap();
+                let row = (v.len() as u32, distinct.len() as u32, span(first, last));
+                (k, (row.0, row.1, row.2, span(first, end), total, first_sum))
             })
             .collect()
     }
 
     fn arb_log() -> impl Strategy<Value = Vec<(u8, i64, i64, u32)>> {
         // Few customers (many collisions within a partition), days in any order, amounts
-        // at mixed scales and of both signs.
-        prop::collection::vec((0u8..24, 0i64..120, -300i64..90_000, 0u32..3), 1..300)
+        // at mixed scales and of both signs, some beyond what a packed record holds.
+        let amount = prop_oneof![8 => -300i64..90_000, 1 => (1i64 << 38) - 3..(1i64 << 38) + 3];
+        prop::collection::vec((0u8..24, 0i64..120, amount, 0u32..3), 1..300)
     }
 
     fn build<K>(raw: &[(u8, i64, i64, u32)], key: impl Fn(u8) -> K) -> Vec<Transaction<K>> {
@@ -350,6 +499,16 @@ mod tests {
             .collect()
     }
 
+    fn run<K: Ord + Hash + Clone>(
+        log: &[Transaction<K>],
+        as_of: NaiveDateTime,
+        options: &SummaryOptions,
+        bits: u32,
+    ) -> Option<Summary<K>> {
+        let end_p = options.period_value().index(as_of);
+        summarize(log, as_of, options, &|_: &K| true, bits, end_p).unwrap()
+    }
+
     fn check<K: Ord + Hash + Clone + std::fmt::Debug>(
         log: &[Transaction<K>],
         bits: u32,
@@ -358,22 +517,25 @@ mod tests {
         let as_of = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into();
         let options =
             SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
-        let agg = aggregate(log, as_of, &options, &|_: &K| true, bits).unwrap().unwrap();
-        let expected = naive(log, as_of, &options, agg.scale);
-        let got: BTreeMap<K, Naive> = agg
-            .keyed
+        let summary = run(log, as_of, &options, bits).unwrap();
+        let expected = naive(log, as_of, &options);
+        let got: BTreeMap<K, Naive> = summary
+            .rows()
             .iter()
-            .map(|(k, a)| {
-                let row = (a.orders, a.runs, a.first_p, a.last_p, a.total.get());
-                (k.clone(), (row.0, row.1, row.2, row.3, row.4, a.first_sum.get(), a.first_orders))
+            .map(|r| {
+                let row = (r.orders(), r.purchase_periods(), r.recency_periods(), r.t_periods());
+                let amounts = (r.total_spend(), r.first_purchase_amount());
+                (r.customer().clone(), (row.0, row.1, row.2, row.3, amounts.0, amounts.1))
             })
             .collect();
-        // Keyed rows come out strictly ascending, one per customer.
-        prop_assert!(agg.keyed.windows(2).all(|w| w[0].0 < w[1].0));
-        prop_assert_eq!(agg.keyed.len(), got.len());
+        // Rows come out strictly ascending, one per customer.
+        prop_assert!(summary.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
+        prop_assert_eq!(summary.len(), got.len());
         prop_assert_eq!(got, expected);
-        let max_scale = log.iter().map(|t| t.amount.scale()).max().unwrap();
-        prop_assert!(agg.scale <= max_scale);
+        let end = options.period_value().index(as_of);
+        let inside = log.iter().filter(|t| options.period_value().index(t.at) <= end).count();
+        prop_assert_eq!(summary.transactions(), inside as u64);
+        prop_assert_eq!(summary.excluded_after_as_of(), (log.len() - inside) as u64);
         Ok(())
     }
 
@@ -386,6 +548,42 @@ mod tests {
             check(&build(&raw, u32::from), bits, weekly)?;
             check(&build(&raw, |c| format!("customer-{c}")), bits, weekly)?;
         }
+
+        #[test]
+        fn packed_records_round_trip(amount in -(1i64 << 38)..(1i64 << 38), scale in 0u32..29, back in 0u32..(1 << 20)) {
+            let r = Packed::pack(7u8, amount, scale, back).unwrap();
+            prop_assert_eq!(r.fields(), (amount, scale, back));
+        }
+    }
+
+    #[test]
+    fn packed_records_refuse_what_they_cannot_hold() {
+        assert!(Packed::pack(0u8, 1 << 38, 2, 0).is_none());
+        assert!(Packed::pack(0u8, -(1 << 38) - 1, 2, 0).is_none());
+        assert!(Packed::pack(0u8, 1, 2, 1 << 20).is_none());
+        assert_eq!(
+            Packed::pack(0u8, -(1 << 38), 28, (1 << 20) - 1).unwrap().fields().0,
+            -(1 << 38)
+        );
+    }
+
+    #[test]
+    fn a_long_window_takes_the_wide_records() {
+        // Two million days back does not fit a packed record.
+        let early = NaiveDate::from_ymd_opt(-3000, 1, 1).unwrap();
+        let late = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let log = [
+            Transaction::on(2u32, late, Decimal::ONE),
+            Transaction::on(1, early, Decimal::TWO),
+            Transaction::on(1, late, Decimal::TEN),
+        ];
+        let s = run(&log, late.into(), &SummaryOptions::default(), 1).unwrap();
+        let r = s.get(&1).unwrap();
+        assert_eq!(
+            (r.orders(), r.purchase_periods(), r.first_purchase_amount()),
+            (2, 2, Decimal::TWO)
+        );
+        assert_eq!(r.recency_periods(), u32::try_from((late - early).num_days()).unwrap());
     }
 
     #[test]
@@ -400,8 +598,6 @@ mod tests {
     fn a_mantissa_beyond_i64_declines() {
         let day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         let log = [Transaction::on(1u8, day, Decimal::from(u64::MAX))];
-        let options = SummaryOptions::default();
-        let agg = aggregate(&log, day.into(), &options, &|_: &u8| true, 2).unwrap();
-        assert!(agg.is_none());
+        assert!(run(&log, day.into(), &SummaryOptions::default(), 2).is_none());
     }
 }

@@ -903,33 +903,43 @@ impl Indexer {
 ///
 /// # Performance
 ///
-/// While the customers' runs (consecutive transactions of one customer) come in ascending
-/// key order, as in a log sorted by customer like CDNOW's, one pass accumulates each run in
-/// registers and the result is already in key order: no hashing, no sort. A log in any other
-/// order (time order, shuffled) is aggregated by radix partitions instead, from the start:
-/// one sequential pass hashes each key once (a deterministic multiply-rotate hasher) and
-/// appends a 24-byte record (for an integer key) to one of up to 1,024 partitions chosen by
-/// hash bits, 16,000 to 32,000 records each (256 for 5 million); each partition is then aggregated with a hash table
-/// small enough to stay in cache, sorted by key, and the sorted partitions are merged. A plain
-/// hash map over all customers would pay a cache miss per transaction instead (the previous
-/// design: 2.7 times slower on a time-ordered log, 3.7 times on a shuffled one). The partitioned path needs about 24
-/// bytes per transaction of scratch memory for the duration of the call (120 MB for 5
-/// million) besides about 64 bytes per customer; a log that is grouped except for a late
-/// out-of-order customer pays the grouped pass it abandons on top. Distinct periods are
-/// counted on the fly while each customer's transactions arrive in time order, and by sorting
-/// the periods of just the out-of-order customers otherwise (most customers of a shuffled log,
-/// hence its extra cost). Amounts whose mantissa exceeds an `i64` fall back to the hash map.
-/// Nothing is allocated per customer unless cloning `K` allocates. Integer keys and other
-/// keys without drop glue are copied into the records; other keys (`String`) are referenced,
-/// so each probe reads the key where it lies in the log.
+/// One thread, and no allocation per customer unless cloning `K` allocates. Which pass runs
+/// depends on the order of the log:
 ///
-/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers, one thread;
-/// criterion medians, best of two runs) on a shared 2-core machine at load 2.3 to 3: grouped
-/// by customer 0.086 s before this path was added and 0.092 s after (the same code; noise),
-/// time order 0.63 s before and 0.23 s after, shuffled 1.14 s before and 0.31 s after. The
-/// 0.10 s target is met for the grouped layout only; the partitioned path is bound by memory
-/// traffic (reading the log, writing and reading the records, page faults on the fresh
-/// scratch buffer) rather than by cache misses.
+/// - **Grouped by customer, keys ascending** (a log sorted by customer, as CDNOW's): one
+///   streaming pass accumulates each customer in registers and builds its row as soon as its
+///   transactions end, so the rows come out in key order with no hashing, no sort and no
+///   intermediate storage. A customer whose transactions are not in time order within the
+///   group has its periods sorted and counted on the spot.
+/// - **Any other order** (time order, shuffled): a radix-partitioned aggregation, from the
+///   start. One pass hashes each key once (a deterministic multiply-rotate hasher) and appends
+///   a 16-byte record for an integer key (the key, and one word packing a 39-bit amount, its
+///   scale and the periods back from `as_of`) to one of up to 1,024 partitions chosen by hash
+///   bits (256 for 5 million transactions). Each partition is then aggregated by a hash table
+///   small enough to stay in cache, and its keys are sorted there. The sorted `(key, index)`
+///   runs are merged and the rows built in key order. A plain hash map over all customers
+///   would pay a cache miss per transaction instead (0.66 s on the time-ordered log below).
+///   Scratch memory is about 17 bytes per transaction plus 72 per customer for the duration
+///   of the call. Customers whose transactions arrive out of time order have their periods
+///   sorted and counted within their partition (most customers of a shuffled log, hence its
+///   extra cost). Amounts beyond 39 bits (token amounts with 18 decimals, say) take 24-byte
+///   records, and mantissas beyond an `i64` fall back to a hash map.
+///
+/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers; criterion
+/// medians on an otherwise idle 2-core machine):
+///
+/// | layout | seconds |
+/// |---|---|
+/// | grouped by customer | 0.072 |
+/// | grouped, no time order within a customer | 0.126 |
+/// | time order | 0.180 |
+/// | shuffled | 0.253 |
+///
+/// The 0.10 s target is met for grouped logs only. The partitioned path is bound by memory:
+/// fresh pages cost about 0.45 ms per megabyte on that machine (the page faults), the rows
+/// alone are 45 MB (112 bytes per customer), the records 85 MB, and the log is read once
+/// (200 MB). With the scratch memory already mapped (a second call in a process whose
+/// allocator kept it) the time-ordered case takes about 0.13 s.
 ///
 /// # Errors
 ///
@@ -994,140 +1004,236 @@ where
     if transactions.is_empty() {
         return Err(Error::empty("transaction log"));
     }
-    let period = options.period;
-    let end_p = period.index(as_of);
-    let reject = options.negative == NegativeAmounts::Reject;
-    let mut indexer = Indexer::new(period);
-    let mut scale = Scale { scale: 0 };
+    if let Some(summary) = grouped(transactions, as_of, options, &keep)? {
+        return Ok(summary);
+    }
+    // Not grouped by customer: aggregate by radix partitions, from the start.
+    let bits = partition_bits(transactions.len());
+    let end_p = options.period.index(as_of);
+    if let Some(summary) = partition::summarize(transactions, as_of, &options, &keep, bits, end_p)?
+    {
+        return Ok(summary);
+    }
+    hashed(transactions, as_of, options, &keep)
+}
 
-    // While run keys strictly ascend (a log sorted by customer, as CDNOW's) every run is a
-    // new customer and `ascending` already holds the result in key order: no hashing, no
-    // sort. The first out-of-order key moves everything into the hash map.
-    let mut ascending: Vec<(K, Acc)> = Vec::new();
-    let mut accs: HashMap<K, Acc, FxBuild> = HashMap::default();
-    let mut hashing = false;
-    let mut excluded = 0u64;
-    let mut negatives = 0u64;
-    let mut out_of_order = false;
-    let n = transactions.len();
-    let mut i = 0;
-    while i < n {
-        let key = &transactions[i].customer;
-        // A run: consecutive transactions of one customer, accumulated locally.
-        let mut run: Option<Acc> = None;
-        let take = keep(key);
-        let mut j = i;
-        while j < n && transactions[j].customer == *key {
-            let tx = &transactions[j];
-            j += 1;
-            if !take {
-                continue;
-            }
-            let negative = tx.amount.is_sign_negative() && !tx.amount.is_zero();
-            if negative && reject {
-                return Err(Error::invalid_record(
-                    j - 1,
-                    "amount",
-                    tx.amount,
-                    "negative amounts are rejected by the options",
-                ));
-            }
-            let p = indexer.index(tx.at)?;
-            let inside = match options.cutoff {
-                Cutoff::EndOfPeriod => i64::from(p) <= end_p,
-                Cutoff::Instant => tx.at <= as_of,
-            };
-            if !inside {
-                excluded += 1;
-                continue;
-            }
-            negatives += u64::from(negative);
-            let amount = match scale.mantissa(tx.amount) {
-                Some(m) => m?,
-                None => {
-                    // A finer scale than any so far: rescale every running sum (rare).
-                    let f = scale.widen(tx.amount);
-                    for acc in ascending.iter_mut().map(|(_, a)| a).chain(accs.values_mut()) {
-                        acc.rescale(f)?;
-                    }
-                    if let Some(acc) = &mut run {
-                        acc.rescale(f)?;
-                    }
-                    tx.amount.mantissa()
+/// The checks every pass makes of a transaction, in one order (so that every pass reports the
+/// same error), and the counts of what they leave out.
+pub(super) struct Window {
+    as_of: NaiveDateTime,
+    pub(super) end_p: i64,
+    reject: bool,
+    cutoff: Cutoff,
+    indexer: Indexer,
+    /// Transactions after the window.
+    pub(super) excluded: u64,
+    /// Transactions inside the window with a negative amount.
+    pub(super) negatives: u64,
+}
+
+impl Window {
+    pub(super) fn new(as_of: NaiveDateTime, options: &SummaryOptions) -> Window {
+        Window {
+            as_of,
+            end_p: options.period.index(as_of),
+            reject: options.negative == NegativeAmounts::Reject,
+            cutoff: options.cutoff,
+            indexer: Indexer::new(options.period),
+            excluded: 0,
+            negatives: 0,
+        }
+    }
+
+    /// The period of transaction `i` when it lies inside the window, `None` (and counted)
+    /// when it lies after it.
+    #[inline(always)]
+    pub(super) fn admit<K>(&mut self, i: usize, tx: &Transaction<K>) -> Result<Option<i32>> {
+        let negative = tx.amount.is_sign_negative() && !tx.amount.is_zero();
+        if negative && self.reject {
+            return Err(Error::invalid_record(
+                i,
+                "amount",
+                tx.amount,
+                "negative amounts are rejected by the options",
+            ));
+        }
+        let p = self.indexer.index(tx.at)?;
+        let inside = match self.cutoff {
+            Cutoff::EndOfPeriod => i64::from(p) <= self.end_p,
+            Cutoff::Instant => tx.at <= self.as_of,
+        };
+        if inside {
+            self.negatives += u64::from(negative);
+            Ok(Some(p))
+        } else {
+            self.excluded += 1;
+            Ok(None)
+        }
+    }
+}
+
+/// The accumulator of the run (consecutive transactions of one customer) that starts at `i`,
+/// and where the run ends. `None` when `keep` refuses the customer or no transaction of the
+/// run lies in the window. `periods` receives the run's periods. A finer scale than any so far
+/// rescales the run, and `widen` is called with the factor for every other running sum.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn run<K: PartialEq, F: Fn(&K) -> bool>(
+    transactions: &[Transaction<K>],
+    i: usize,
+    keep: &F,
+    window: &mut Window,
+    scale: &mut Scale,
+    periods: &mut Vec<i32>,
+    widen: &mut impl FnMut(i128) -> Result<()>,
+) -> Result<(usize, Option<Acc>)> {
+    let key = &transactions[i].customer;
+    let take = keep(key);
+    let mut acc: Option<Acc> = None;
+    periods.clear();
+    let mut j = i;
+    while let Some(tx) = transactions.get(j).filter(|tx| tx.customer == *key) {
+        j += 1;
+        if !take {
+            continue;
+        }
+        let Some(p) = window.admit(j - 1, tx)? else { continue };
+        let amount = match scale.mantissa(tx.amount) {
+            Some(m) => m?,
+            None => {
+                // A finer scale than any so far: rescale every running sum (rare).
+                let f = scale.widen(tx.amount);
+                widen(f)?;
+                if let Some(a) = &mut acc {
+                    a.rescale(f)?;
                 }
-            };
-            match &mut run {
-                Some(acc) => acc.add(p, amount)?,
-                None => run = Some(Acc::new(p, amount)),
+                tx.amount.mantissa()
             }
+        };
+        periods.push(p);
+        match &mut acc {
+            Some(a) => a.add(p, amount)?,
+            None => acc = Some(Acc::new(p, amount)),
         }
+    }
+    Ok((j, acc))
+}
+
+/// Makes the distinct-period count of a run exact when its periods came out of order.
+fn settle(acc: &mut Acc, periods: &mut [i32]) {
+    if acc.out_of_order {
+        periods.sort_unstable();
+        // At most the run's orders, a `u32`.
+        acc.runs = (1 + periods.windows(2).filter(|w| w[0] != w[1]).count()) as u32;
+        acc.out_of_order = false;
+    }
+}
+
+/// The pass for a log whose customers come in ascending key order, each one's transactions
+/// together (a log sorted by customer, as CDNOW's): each run is a whole customer, whose row is
+/// built as soon as the run ends, already in key order; no hashing, no sort, no intermediate
+/// storage. `None` as soon as a customer comes out of order.
+fn grouped<K, F>(
+    transactions: &[Transaction<K>],
+    as_of: NaiveDateTime,
+    options: SummaryOptions,
+    keep: &F,
+) -> Result<Option<Summary<K>>>
+where
+    K: Ord + Clone,
+    F: Fn(&K) -> bool,
+{
+    let mut window = Window::new(as_of, &options);
+    let mut scale = Scale { scale: 0 };
+    let mut rows: Vec<CustomerSummary<K>> = Vec::new();
+    let mut periods: Vec<i32> = Vec::new();
+    let mut orders = 0u64;
+    let mut i = 0;
+    while i < transactions.len() {
+        let mut widen = |f: i128| rows.iter_mut().try_for_each(|r| r.rescale(f));
+        let (j, acc) =
+            run(transactions, i, keep, &mut window, &mut scale, &mut periods, &mut widen)?;
+        let key = &transactions[i].customer;
         i = j;
-        let Some(run) = run else { continue };
-        out_of_order |= run.out_of_order;
-        if !hashing {
-            if ascending.last().is_none_or(|(last, _)| last < key) {
-                ascending.push((key.clone(), run));
-                continue;
-            }
-            // Not grouped by customer: aggregate by radix partitions, from the start.
-            let bits = partition_bits(n);
-            if let Some(agg) = partition::aggregate(transactions, as_of, &options, &keep, bits)? {
-                let scale = Scale { scale: agg.scale };
-                return finish(
-                    agg.keyed,
-                    &scale,
-                    as_of,
-                    end_p,
-                    options,
-                    agg.excluded,
-                    agg.negatives,
-                );
-            }
-            hashing = true;
-            accs.reserve(ascending.len() * 2);
-            accs.extend(ascending.drain(..));
+        let Some(mut acc) = acc else { continue };
+        if rows.last().is_some_and(|last| last.customer >= *key) {
+            return Ok(None);
         }
+        settle(&mut acc, &mut periods);
+        orders += u64::from(acc.orders);
+        rows.push(row(key.clone(), &acc, window.end_p, &options, &scale)?);
+    }
+    Ok(Some(Summary {
+        rows,
+        as_of,
+        options,
+        transactions: orders,
+        excluded_after_as_of: window.excluded,
+        negative_amounts: window.negatives,
+    }))
+}
+
+/// The pass with a hash map of accumulators, for amounts whose mantissa does not fit the
+/// partitioned path's records. Runs are accumulated locally and merged into the map.
+fn hashed<K, F>(
+    transactions: &[Transaction<K>],
+    as_of: NaiveDateTime,
+    options: SummaryOptions,
+    keep: &F,
+) -> Result<Summary<K>>
+where
+    K: Ord + Hash + Clone,
+    F: Fn(&K) -> bool,
+{
+    let mut window = Window::new(as_of, &options);
+    let mut scale = Scale { scale: 0 };
+    let mut accs: HashMap<K, Acc, FxBuild> = HashMap::default();
+    let mut periods: Vec<i32> = Vec::new();
+    let mut out_of_order = false;
+    let mut i = 0;
+    while i < transactions.len() {
+        let mut widen = |f: i128| accs.values_mut().try_for_each(|a| a.rescale(f));
+        let (j, acc) =
+            run(transactions, i, keep, &mut window, &mut scale, &mut periods, &mut widen)?;
+        let key = &transactions[i].customer;
+        i = j;
+        let Some(mut acc) = acc else { continue };
+        settle(&mut acc, &mut periods);
         match accs.get_mut(key) {
-            Some(acc) => {
-                acc.absorb(&run)?;
-                out_of_order |= acc.out_of_order;
+            Some(a) => {
+                a.absorb(&acc)?;
+                out_of_order |= a.out_of_order;
             }
             None => {
-                accs.insert(key.clone(), run);
+                accs.insert(key.clone(), acc);
             }
         }
     }
     if out_of_order {
-        // Only runs merged in the hash map can be out of order across runs; a single run
-        // out of order can be in `ascending` too.
-        if !hashing {
-            accs.extend(ascending.drain(..));
-            hashing = true;
-        }
-        recount_out_of_order(transactions, &mut accs, &keep, &options, as_of, end_p)?;
+        recount_out_of_order(transactions, &mut accs, keep, &options, as_of, window.end_p)?;
     }
-
-    let keyed: Vec<(K, Acc)> = if hashing {
-        let mut keyed: Vec<(K, Acc)> = accs.into_iter().collect();
-        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        keyed
-    } else {
-        ascending
-    };
-    finish(keyed, &scale, as_of, end_p, options, excluded, negatives)
+    let mut keyed: Vec<(K, Acc)> = accs.into_iter().collect();
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let len = keyed.len();
+    let (excluded, negatives) = (window.excluded, window.negatives);
+    finish(keyed, len, scale.scale, as_of, window.end_p, options, excluded, negatives)
 }
 
-/// The rows of the accumulators (in key order) and the summary.
-fn finish<K>(
-    keyed: Vec<(K, Acc)>,
-    scale: &Scale,
+/// The rows of the `len` accumulators `keyed` yields in key order (sums at `scale`) and the
+/// summary.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish<K>(
+    keyed: impl IntoIterator<Item = (K, Acc)>,
+    len: usize,
+    scale: u32,
     as_of: NaiveDateTime,
     end_p: i64,
     options: SummaryOptions,
     excluded: u64,
     negatives: u64,
 ) -> Result<Summary<K>> {
-    let mut rows = Vec::with_capacity(keyed.len());
+    let scale = &Scale { scale };
+    let mut rows = Vec::with_capacity(len);
     let mut total_orders = 0u64;
     for (customer, acc) in keyed {
         total_orders += u64::from(acc.orders);
@@ -1191,6 +1297,24 @@ where
         acc.runs = distinct[acc.runs as usize];
     }
     Ok(())
+}
+
+impl<K> CustomerSummary<K> {
+    /// Moves the row's amounts to a scale `factor` times finer (a later transaction of the pass
+    /// had a finer scale than any before).
+    fn rescale(&mut self, factor: i128) -> Result<()> {
+        let finer = |d: Decimal| -> Result<Decimal> {
+            let m = d.mantissa().checked_mul(factor).ok_or_else(|| Error::overflow("spend sum"))?;
+            // `factor` is a power of ten below 10^29, so its digits count the scale step.
+            let scale = d.scale() + factor.ilog10();
+            Decimal::try_from_i128_with_scale(m, scale)
+                .map_err(|_| Error::overflow("spend sum beyond the range of Decimal"))
+        };
+        self.spend = finer(self.spend)?;
+        self.total_spend = finer(self.total_spend)?;
+        self.first_purchase_amount = finer(self.first_purchase_amount)?;
+        Ok(())
+    }
 }
 
 fn row<K>(

@@ -881,6 +881,11 @@ fn unsorted_large_logs_equal_the_grouped_path_and_a_naive_count() {
         s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         shuffled.swap(i, (s >> 33) as usize % (i + 1));
     }
+    // Grouped by customer with each customer's transactions in shuffled order (the grouped
+    // pass, sorting each customer's periods).
+    let mut unordered = shuffled.clone();
+    unordered.sort_by_key(|t| t.customer);
+    assert!(unordered.windows(2).any(|w| w[0].customer == w[1].customer && w[0].at > w[1].at));
     let as_of = d("2023-08-31");
     let weekly_orders = SummaryOptions::default()
         .period(Period::WEEK)
@@ -891,6 +896,7 @@ fn unsorted_large_logs_equal_the_grouped_path_and_a_naive_count() {
         assert!(reference.excluded_after_as_of() > 0 && reference.negative_amounts() > 0);
         assert_eq!(summarize(&time_ordered, as_of, options).unwrap(), reference);
         assert_eq!(summarize(&shuffled, as_of, options).unwrap(), reference);
+        assert_eq!(summarize(&unordered, as_of, options).unwrap(), reference);
         // String keys are referenced, not copied, by the partitioned path.
         let named = |log: &[Transaction<u64>]| -> Vec<Transaction<String>> {
             log.iter()
@@ -1084,4 +1090,34 @@ proptest! {
             summarize(&log, as_of, options).unwrap()
         );
     }
+}
+
+#[test]
+fn every_amount_of_a_summary_is_at_the_finest_scale_of_the_log_whatever_its_order() {
+    // Customer 1's amounts come first at one decimal, customer 3 brings two, customer 2 none:
+    // the rows built before the finer scale arrived are moved to it.
+    let grouped = vec![
+        tx(1u32, "2024-01-01", dec!(1.5)),
+        tx(1, "2024-01-05", dec!(2.5)),
+        tx(2, "2024-01-02", dec!(7)),
+        tx(3, "2024-01-03", dec!(0.25)),
+        tx(3, "2024-01-04", dec!(1)),
+    ];
+    let mut time_ordered = grouped.clone();
+    time_ordered.sort_by_key(|t| t.at);
+    let mut reversed = grouped.clone();
+    reversed.reverse();
+    let as_of = d("2024-01-10");
+    let json = |log: &[Transaction<u32>]| {
+        let s = summarize(log, as_of, SummaryOptions::default()).unwrap();
+        for r in s.rows() {
+            let amounts = [r.total_spend(), r.first_purchase_amount()];
+            assert!(amounts.iter().all(|a| a.scale() == 2), "{amounts:?}");
+        }
+        serde_json::to_string(&s).unwrap()
+    };
+    let reference = json(&grouped);
+    assert!(reference.contains("\"4.00\""), "{reference}");
+    assert_eq!(json(&time_ordered), reference);
+    assert_eq!(json(&reversed), reference);
 }
