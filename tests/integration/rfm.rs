@@ -932,14 +932,16 @@ fn unsorted_large_logs_equal_the_grouped_path_and_a_naive_count() {
 // ---- properties ----
 
 fn arb_log() -> impl Strategy<Value = Vec<Transaction<u16>>> {
-    prop::collection::vec((0u16..40, 0i64..400, -500i64..50_000), 1..120).prop_map(|v| {
+    // Amounts mostly in cents, some at 0 to 3 decimals, so a pass meets finer scales late.
+    let scale = prop_oneof![6 => Just(2u32), 1 => 0u32..4];
+    prop::collection::vec((0u16..40, 0i64..400, -500i64..50_000, scale), 1..120).prop_map(|v| {
         let base = d("2023-12-01");
         v.into_iter()
-            .map(|(c, day, cents)| {
+            .map(|(c, day, units, scale)| {
                 Transaction::new(
                     c,
                     (base + chrono::Duration::days(day)).into(),
-                    Decimal::new(cents, 2),
+                    Decimal::new(units, scale),
                 )
             })
             .collect()
@@ -981,10 +983,19 @@ proptest! {
             s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             shuffled.swap(i, (s >> 33) as usize % (i + 1));
         }
-        prop_assert_eq!(summarize(&shuffled, as_of, options).unwrap(), whole.clone());
+        // Equal amounts at the same scale too (`Decimal` equality ignores the scale).
+        let scales = |s: &Summary<u16>| -> Vec<(u32, u32)> {
+            s.rows().iter().map(|r| (r.total_spend().scale(), r.first_purchase_amount().scale())).collect()
+        };
+        let other = summarize(&shuffled, as_of, options).unwrap();
+        prop_assert_eq!(scales(&other), scales(&whole));
+        prop_assert_eq!(other, whole.clone());
+        // Grouped by customer, in no time order within a customer.
         let mut by_customer = log.clone();
         by_customer.sort_by_key(|t| t.customer);
-        prop_assert_eq!(summarize(&by_customer, as_of, options).unwrap(), whole.clone());
+        let other = summarize(&by_customer, as_of, options).unwrap();
+        prop_assert_eq!(scales(&other), scales(&whole));
+        prop_assert_eq!(other, whole.clone());
         by_customer.reverse();
         prop_assert_eq!(summarize(&by_customer, as_of, options).unwrap(), whole);
     }
@@ -1092,8 +1103,8 @@ proptest! {
     }
 }
 
-#[test]
-fn every_amount_of_a_summary_is_at_the_finest_scale_of_the_log_whatever_its_order() {
+/// A log whose amounts come at three scales, grouped by customer, and two other orders of it.
+fn mixed_scale_logs() -> [Vec<Transaction<u32>>; 3] {
     // Customer 1's amounts come first at one decimal, customer 3 brings two, customer 2 none:
     // the rows built before the finer scale arrived are moved to it.
     let grouped = vec![
@@ -1107,15 +1118,30 @@ fn every_amount_of_a_summary_is_at_the_finest_scale_of_the_log_whatever_its_orde
     time_ordered.sort_by_key(|t| t.at);
     let mut reversed = grouped.clone();
     reversed.reverse();
-    let as_of = d("2024-01-10");
-    let json = |log: &[Transaction<u32>]| {
-        let s = summarize(log, as_of, SummaryOptions::default()).unwrap();
+    [grouped, time_ordered, reversed]
+}
+
+#[test]
+fn every_amount_of_a_summary_is_at_the_finest_scale_of_the_log_whatever_its_order() {
+    for log in mixed_scale_logs() {
+        let s = summarize(&log, d("2024-01-10"), SummaryOptions::default()).unwrap();
+        assert_eq!(s.len(), 3);
         for r in s.rows() {
             let amounts = [r.total_spend(), r.first_purchase_amount()];
             assert!(amounts.iter().all(|a| a.scale() == 2), "{amounts:?}");
         }
+        assert_eq!(s.get(&1).unwrap().total_spend().to_string(), "4.00");
+    }
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn summaries_of_any_order_serialize_alike() {
+    let json = |log: &[Transaction<u32>]| {
+        let s = summarize(log, d("2024-01-10"), SummaryOptions::default()).unwrap();
         serde_json::to_string(&s).unwrap()
     };
+    let [grouped, time_ordered, reversed] = mixed_scale_logs();
     let reference = json(&grouped);
     assert!(reference.contains("\"4.00\""), "{reference}");
     assert_eq!(json(&time_ordered), reference);
