@@ -638,12 +638,15 @@ impl<K> Summary<K> {
 
     /// Combines the summaries of two disjoint groups of customers (for example two partitions
     /// of a log split by customer) into the summary of both: rows merged in key order, counts
-    /// added. The result equals the summary of the concatenated logs.
+    /// added, amounts moved to the finer scale of the two. The result equals the summary of the
+    /// concatenated logs, down to the scale of each amount.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the two were made with different `as_of` or options,
-    /// or when a customer appears in both (the inputs were not a partition of customers).
+    /// or when a customer appears in both (the inputs were not a partition of customers);
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) when an amount does not fit
+    /// `Decimal` at the finer scale.
     pub fn merge(self, other: Summary<K>) -> Result<Summary<K>>
     where
         K: Ord + fmt::Debug,
@@ -685,6 +688,7 @@ impl<K> Summary<K> {
             let next = if take_a { a.next() } else { b.next() };
             rows.extend(next);
         }
+        align_scales(&mut rows)?;
         Ok(Summary {
             rows,
             as_of: self.as_of,
@@ -1150,7 +1154,9 @@ where
     let mut orders = 0u64;
     let mut i = 0;
     while i < transactions.len() {
-        let mut widen = |f: i128| rows.iter_mut().try_for_each(|r| r.rescale(f));
+        // `f` is a power of ten, so its digits count the step to the finer scale.
+        let mut widen =
+            |f: i128| rows.iter_mut().try_for_each(|r| r.move_to_scale(r.scale() + f.ilog10()));
         let (j, acc) =
             run(transactions, i, keep, &mut window, &mut scale, &mut periods, &mut widen)?;
         let key = &transactions[i].customer;
@@ -1300,13 +1306,18 @@ where
 }
 
 impl<K> CustomerSummary<K> {
-    /// Moves the row's amounts to a scale `factor` times finer (a later transaction of the pass
-    /// had a finer scale than any before).
-    fn rescale(&mut self, factor: i128) -> Result<()> {
+    /// The finest scale among the row's amounts.
+    fn scale(&self) -> u32 {
+        self.spend.scale().max(self.total_spend.scale()).max(self.first_purchase_amount.scale())
+    }
+
+    /// Moves the row's amounts to `scale`, at least as fine as each of them (a later
+    /// transaction had a finer scale than any before, or rows of two summaries are combined).
+    fn move_to_scale(&mut self, scale: u32) -> Result<()> {
         let finer = |d: Decimal| -> Result<Decimal> {
-            let m = d.mantissa().checked_mul(factor).ok_or_else(|| Error::overflow("spend sum"))?;
-            // `factor` is a power of ten below 10^29, so its digits count the scale step.
-            let scale = d.scale() + factor.ilog10();
+            // `d.scale() <= scale <= 28`.
+            let f = POW10[(scale - d.scale()) as usize];
+            let m = d.mantissa().checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?;
             Decimal::try_from_i128_with_scale(m, scale)
                 .map_err(|_| Error::overflow("spend sum beyond the range of Decimal"))
         };
@@ -1315,6 +1326,22 @@ impl<K> CustomerSummary<K> {
         self.first_purchase_amount = finer(self.first_purchase_amount)?;
         Ok(())
     }
+}
+
+/// Moves every row's amounts to the finest scale among them, as one pass over the combined
+/// logs would have summed them: the rows of summaries made apart are then the rows of the
+/// summary made at once, down to the scale of each amount.
+fn align_scales<K>(rows: &mut [CustomerSummary<K>]) -> Result<()> {
+    let Some(scale) = rows.iter().map(CustomerSummary::scale).max() else { return Ok(()) };
+    for r in rows.iter_mut() {
+        if r.spend.scale() != scale
+            || r.total_spend.scale() != scale
+            || r.first_purchase_amount.scale() != scale
+        {
+            r.move_to_scale(scale)?;
+        }
+    }
+    Ok(())
 }
 
 fn row<K>(
@@ -1382,11 +1409,16 @@ fn row<K>(
     })
 }
 
-/// Multi-core [`summarize`]: customers are split into one shard per rayon thread by the hash of
-/// their key, each shard is summarised independently and the shards are combined with
-/// [`Summary::merge`]'s rule. The result is identical to [`summarize`]. Each shard reads the
-/// whole log and takes the grouped or the radix-partitioned path of [`summarize`] for its own
-/// customers (the shard and the partition come from different bits of the key's hash).
+/// Multi-core [`summarize`], with the same result.
+///
+/// A log grouped by customer (keys ascending) is cut into one contiguous piece per rayon
+/// thread at customer boundaries; each piece takes the grouped pass, and the pieces' rows are
+/// concatenated. Any other log is split by key ranges instead, from splitters picked out of an
+/// evenly spaced sample of the keys: each shard reads the whole log, takes the transactions of
+/// its own customers (two key comparisons each) through the radix-partitioned path, and the
+/// shards' rows, in ascending key ranges, are concatenated. Either way no sort follows, and
+/// amounts are brought to the finest scale among the pieces. Logs of fewer than 65,536
+/// transactions, or a pool of one thread, take [`summarize`].
 ///
 /// # Errors
 ///
@@ -1402,20 +1434,66 @@ where
     K: Ord + Hash + Clone + Send + Sync,
 {
     use rayon::prelude::*;
-    use std::hash::BuildHasher;
 
     let as_of = as_of.into();
-    let shards = rayon::current_num_threads().max(1) as u64;
-    if shards == 1 {
+    let threads = rayon::current_num_threads().max(1);
+    if threads == 1 || transactions.len() < PAR_MIN {
         return summarize_where(transactions, as_of, options, |_| true);
     }
-    let hasher = FxBuild::default();
-    let parts: Vec<Result<Summary<K>>> = (0..shards)
+
+    // Grouped: contiguous pieces, cut where the customer changes.
+    let n = transactions.len();
+    let mut cuts = vec![0];
+    for t in 1..threads {
+        let mut at = (n * t / threads).max(*cuts.last().unwrap_or(&0));
+        while at < n && at > 0 && transactions[at].customer == transactions[at - 1].customer {
+            at += 1;
+        }
+        cuts.push(at);
+    }
+    cuts.push(n);
+    let pieces: Vec<Result<Option<Summary<K>>>> = cuts
+        .par_windows(2)
+        .map(|w| {
+            let piece = &transactions[w[0]..w[1]];
+            grouped(piece, as_of, options, &|_: &K| true).map_err(|e| shift(e, w[0]))
+        })
+        .collect();
+    let mut done = Vec::with_capacity(pieces.len());
+    let mut grouped_all = true;
+    for piece in pieces {
+        match piece {
+            Ok(Some(s)) => done.push(s),
+            Ok(None) => {
+                grouped_all = false;
+                break;
+            }
+            // The first bad row of the first piece with one: the sequential pass, grouped up
+            // to there, stops at the same row.
+            Err(e) => return Err(e),
+        }
+    }
+    // Each piece is in key order; so is their concatenation when every piece with rows ends
+    // below where the next one with rows starts.
+    let mut ranges = done.iter().filter_map(|s| Some((s.rows.first()?, s.rows.last()?)));
+    let ascending = ranges.next().is_none_or(|first| {
+        ranges
+            .try_fold(first.1, |last, (lo, hi)| (last.customer < lo.customer).then_some(hi))
+            .is_some()
+    });
+    if grouped_all && ascending {
+        return concatenate(done, as_of, options);
+    }
+
+    // Any other order: key-range shards.
+    let splitters = splitters(transactions, threads);
+    let parts: Vec<Result<Summary<K>>> = (0..=splitters.len())
         .into_par_iter()
-        .map(|shard| {
+        .map(|i| {
+            let lo = i.checked_sub(1).map(|j| splitters[j]);
+            let hi = splitters.get(i).copied();
             summarize_where(transactions, as_of, options, |k| {
-                // The high bits: the low ones select hash-map buckets inside the shard.
-                (hasher.hash_one(k) >> 40) % shards == shard
+                lo.is_none_or(|lo| lo <= k) && hi.is_none_or(|hi| k < hi)
             })
         })
         .collect();
@@ -1435,30 +1513,65 @@ where
             }
         }
     }
-    if let Some(e) = first_error {
-        return Err(e);
+    match first_error {
+        Some(e) => Err(e),
+        None => concatenate(ok, as_of, options),
     }
-    let mut rows: Vec<CustomerSummary<K>> = Vec::with_capacity(ok.iter().map(Summary::len).sum());
-    let (mut transactions_in, mut excluded, mut negatives) = (0, 0, 0);
-    for s in ok {
-        transactions_in += s.transactions;
-        excluded += s.excluded_after_as_of;
-        negatives += s.negative_amounts;
-        rows.extend(s.rows);
+}
+
+/// Logs shorter than this are summarised on one thread: splitting them costs more than it
+/// saves.
+#[cfg(feature = "rayon")]
+const PAR_MIN: usize = 1 << 16;
+
+/// An error of a piece of the log, with its row index moved to the whole log's.
+#[cfg(feature = "rayon")]
+fn shift(e: Error, offset: usize) -> Error {
+    match e.kind() {
+        ErrorKind::InvalidRecord { index, field, value, reason } => {
+            Error::invalid_record(index + offset, field, value, reason.clone())
+        }
+        _ => e,
     }
-    // Shards hold disjoint customers, so the keys are distinct.
-    rows.par_sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
-    if rows.is_empty() && transactions.is_empty() {
-        return Err(Error::empty("transaction log"));
+}
+
+/// Up to `shards - 1` distinct keys that cut an evenly spaced sample of the log's keys into
+/// `shards` parts of about equal size, ascending.
+#[cfg(feature = "rayon")]
+fn splitters<K: Ord>(transactions: &[Transaction<K>], shards: usize) -> Vec<&K> {
+    const SAMPLE_PER_SHARD: usize = 256;
+    let step = (transactions.len() / (SAMPLE_PER_SHARD * shards)).max(1);
+    let mut sample: Vec<&K> = transactions.iter().step_by(step).map(|t| &t.customer).collect();
+    sample.sort_unstable();
+    let mut out: Vec<&K> = (1..shards).map(|i| sample[i * sample.len() / shards]).collect();
+    out.dedup();
+    // The first key of the sample would leave the first shard empty.
+    out.retain(|k| *k > sample[0]);
+    out
+}
+
+/// The summary of pieces holding ascending, disjoint ranges of customers.
+#[cfg(feature = "rayon")]
+fn concatenate<K>(
+    pieces: Vec<Summary<K>>,
+    as_of: NaiveDateTime,
+    options: SummaryOptions,
+) -> Result<Summary<K>> {
+    let mut pieces = pieces.into_iter();
+    let mut whole = match pieces.next() {
+        Some(first) => first,
+        None => return Err(Error::empty("transaction log")),
+    };
+    for p in pieces {
+        whole.rows.extend(p.rows);
+        whole.transactions += p.transactions;
+        whole.excluded_after_as_of += p.excluded_after_as_of;
+        whole.negative_amounts += p.negative_amounts;
     }
-    Ok(Summary {
-        rows,
-        as_of,
-        options,
-        transactions: transactions_in,
-        excluded_after_as_of: excluded,
-        negative_amounts: negatives,
-    })
+    align_scales(&mut whole.rows)?;
+    whole.as_of = as_of;
+    whole.options = options;
+    Ok(whole)
 }
 
 #[cfg(test)]

@@ -1016,7 +1016,13 @@ proptest! {
                 Some(m) => m.merge(s).unwrap(),
             });
         }
-        prop_assert_eq!(merged.unwrap(), whole);
+        let merged = merged.unwrap();
+        // Down to the scale of each amount.
+        let scales = |s: &Summary<u16>| -> Vec<(u32, u32)> {
+            s.rows().iter().map(|r| (r.total_spend().scale(), r.first_purchase_amount().scale())).collect()
+        };
+        prop_assert_eq!(scales(&merged), scales(&whole));
+        prop_assert_eq!(merged, whole);
     }
 
     #[test]
@@ -1100,6 +1106,52 @@ proptest! {
             loyalty::rfm::summarize_par(&log, as_of, options).unwrap(),
             summarize(&log, as_of, options).unwrap()
         );
+    }
+}
+
+#[cfg(feature = "rayon")]
+#[test]
+fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
+    let mut time_ordered = large_log(90_000, 3_000);
+    // One amount at four decimals, late in the log and in the last customers: the pieces
+    // summarised apart meet it or not, and must agree on the scale anyway.
+    time_ordered[49_000].customer = 2_999;
+    time_ordered[49_000].amount = Decimal::new(12_345, 4);
+    let mut grouped = time_ordered.clone();
+    grouped.sort_by_key(|t| t.customer);
+    let mut unordered = time_ordered.clone();
+    unordered.sort_unstable_by_key(|t| t.customer);
+    let mut descending = grouped.clone();
+    descending.reverse();
+    let as_of = d("2023-08-31");
+    let weekly = SummaryOptions::default().period(Period::WEEK).frequency(FrequencyCount::Orders);
+    let scales = |s: &Summary<u64>| -> Vec<u32> {
+        s.rows().iter().map(|r| r.total_spend().scale()).collect()
+    };
+    for threads in [2, 3, 5] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        for log in [&time_ordered, &grouped, &unordered, &descending] {
+            for options in [SummaryOptions::default(), weekly] {
+                let sequential = summarize(log, as_of, options).unwrap();
+                let parallel =
+                    pool.install(|| loyalty::rfm::summarize_par(log, as_of, options)).unwrap();
+                assert!(scales(&sequential).iter().all(|&s| s == 4));
+                assert_eq!(scales(&parallel), scales(&sequential));
+                assert_eq!(parallel, sequential);
+            }
+        }
+        // The first bad row is the sequential one, wherever the pieces are cut.
+        let reject = SummaryOptions::default().negative_amounts(NegativeAmounts::Reject);
+        for log in [&time_ordered, &grouped] {
+            let first = log.iter().position(|t| t.amount.is_sign_negative()).unwrap();
+            let sequential = summarize(log, as_of, reject).unwrap_err();
+            let parallel =
+                pool.install(|| loyalty::rfm::summarize_par(log, as_of, reject)).unwrap_err();
+            assert!(
+                matches!(sequential.kind(), ErrorKind::InvalidRecord { index, .. } if *index == first)
+            );
+            assert_eq!(parallel.to_string(), sequential.to_string());
+        }
     }
 }
 
