@@ -1,108 +1,64 @@
 //! BG/NBD (Fader, Hardie & Lee 2005).
 
-#[cfg(feature = "serde")]
-use crate::error::Error;
 use crate::error::Result;
 
-use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::fit::{fit_model, Fit, FitOptions, Objective, PurchaseModel};
 use super::histogram::{Histogram, Prepared};
+use super::params::model_params;
 use super::special::{
     hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg, Real,
 };
-use super::{check_horizon, check_param, finite, probability, Customer, Problem};
+use super::{check_horizon, finite, probability, Customer, Problem};
 
-/// BG/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while active, dropout probability after
-/// each purchase `p ~ Beta(a, b)`.
-///
-/// Fader, Hardie & Lee (2005), "Counting your customers the easy way", *Marketing Science*
-/// 24(2): likelihood eq. 6, `P(X(t) = x)` eq. 8, `E[X(t)]` eq. 9, conditional expectation
-/// eq. 10; `P(alive)` from Fader & Hardie note 021; stable forms from note 027.
-///
-/// # Example
-///
-/// ```
-/// use loyalty::clv::{BgNbd, Customer};
-///
-/// // BTYD's estimates on CDNOW (weeks).
-/// let m = BgNbd::new(0.2425982, 4.4136842, 0.7929899, 2.4261667)?;
-/// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
-/// assert!((m.conditional_expected_purchases(&c1516, 52.0)? - 25.75659).abs() < 1e-4);
-/// assert!((m.probability_alive(&c1516)? - 0.9688523).abs() < 1e-6);
-/// # Ok::<(), loyalty::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(try_from = "BgNbdRepr", into = "BgNbdRepr")
-)]
-pub struct BgNbd {
-    r: f64,
-    alpha: f64,
-    a: f64,
-    b: f64,
-}
-
-#[cfg(feature = "serde")]
-#[derive(serde::Serialize, serde::Deserialize)]
-struct BgNbdRepr {
-    r: f64,
-    alpha: f64,
-    a: f64,
-    b: f64,
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<BgNbdRepr> for BgNbd {
-    type Error = Error;
-    fn try_from(v: BgNbdRepr) -> Result<BgNbd> {
-        BgNbd::new(v.r, v.alpha, v.a, v.b)
+model_params! {
+    /// BG/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while active, dropout probability after
+    /// each purchase `p ~ Beta(a, b)`.
+    ///
+    /// Fader, Hardie & Lee (2005), "Counting your customers the easy way", *Marketing Science*
+    /// 24(2): likelihood eq. 6, `P(X(t) = x)` eq. 8, `E[X(t)]` eq. 9, conditional expectation
+    /// eq. 10; `P(alive)` from Fader & Hardie note 021; stable forms from note 027.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use loyalty::clv::{BgNbd, Customer};
+    ///
+    /// // BTYD's estimates on CDNOW (weeks).
+    /// let m = BgNbd::new(0.2425982, 4.4136842, 0.7929899, 2.4261667)?;
+    /// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
+    /// assert!((m.conditional_expected_purchases(&c1516, 52.0)? - 25.75659).abs() < 1e-4);
+    /// assert!((m.probability_alive(&c1516)? - 0.9688523).abs() < 1e-6);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    pub struct BgNbd {
+        r: f64,
+        alpha: f64,
+        a: f64,
+        b: f64,
     }
-}
-
-#[cfg(feature = "serde")]
-impl From<BgNbd> for BgNbdRepr {
-    fn from(v: BgNbd) -> BgNbdRepr {
-        BgNbdRepr { r: v.r, alpha: v.alpha, a: v.a, b: v.b }
-    }
+    serde BgNbdRepr;
 }
 
 /// Half-width of the symmetric average used at the removable singularity `a = 1`.
 pub(crate) const A_ONE_STEP: f64 = 1e-5;
 
 impl BgNbd {
-    /// Parameters `r, α, a, b` (lifetimes' names), all finite and positive.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
-    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<BgNbd> {
-        check_param("r", r)?;
-        check_param("alpha", alpha)?;
-        check_param("a", a)?;
-        check_param("b", b)?;
-        Ok(BgNbd { r, alpha, a, b })
-    }
+    model_params! {
+        /// Parameters `r, α, a, b` (lifetimes' names), all finite and positive.
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
+        pub fn new(r, alpha, a, b) -> BgNbd;
 
-    /// Shape `r` of the purchase-rate distribution.
-    #[must_use]
-    pub fn r(&self) -> f64 {
-        self.r
-    }
-    /// Rate `α` of the purchase-rate distribution (per model period).
-    #[must_use]
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-    /// Beta parameter `a` of the dropout probability.
-    #[must_use]
-    pub fn a(&self) -> f64 {
-        self.a
-    }
-    /// Beta parameter `b` of the dropout probability.
-    #[must_use]
-    pub fn b(&self) -> f64 {
-        self.b
+        /// Shape `r` of the purchase-rate distribution.
+        pub fn r;
+        /// Rate `α` of the purchase-rate distribution (per model period).
+        pub fn alpha;
+        /// Beta parameter `a` of the dropout probability.
+        pub fn a;
+        /// Beta parameter `b` of the dropout probability.
+        pub fn b;
     }
 
     /// Maximum-likelihood fit on a histogram of `(x, t_x, T)` patterns.
@@ -114,22 +70,7 @@ impl BgNbd {
     /// or [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) when the optimum cannot be
     /// found or is not identified.
     pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<BgNbd>> {
-        let prep = Prepared::new(histogram)?;
-        let est = estimate(&Likelihood { prep: &prep }, [1.0; 4], options)?;
-        let [r, alpha, a, b] = est.params;
-        let params = BgNbd::new(r, alpha * prep.scale, a, b)?;
-        let log_likelihood = finite("log-likelihood", params.total_log_likelihood(histogram))?;
-        let p = [params.r, params.alpha, params.a, params.b];
-        Ok(Fit {
-            params,
-            report: FitReport {
-                log_likelihood,
-                iterations: est.iterations,
-                method: est.method,
-                standard_errors: est.standard_errors(&p, prep.weight),
-                customers: histogram.customers(),
-            },
-        })
+        fit_model(histogram, options)
     }
 
     /// Log-likelihood of one customer (FHL 2005 eq. 6, log-sum-exp form).
@@ -139,22 +80,13 @@ impl BgNbd {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
     pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
         c.check_transactions().map_err(Problem::single)?;
-        finite(
-            "log-likelihood",
-            ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t),
-        )
+        finite("log-likelihood", ll(self, c.frequency, c.recency, c.t))
     }
 
     /// Total log-likelihood of a histogram (counts as weights).
     #[must_use]
     pub fn total_log_likelihood(&self, h: &Histogram) -> f64 {
-        h.patterns()
-            .iter()
-            .map(|p| {
-                p.count as f64
-                    * ll(self.r, self.alpha, self.a, self.b, f64::from(p.frequency), p.recency, p.t)
-            })
-            .sum()
+        h.weighted_sum(|x, tx, t| ll(self, x, tx, t))
     }
 
     /// `P(alive | x, t_x, T)` (note 021): exactly 1 for `x = 0`, and exactly 0 without overflow
@@ -335,8 +267,29 @@ impl BgNbd {
     }
 }
 
+impl PurchaseModel for BgNbd {
+    type Objective<'a> = Likelihood<'a>;
+
+    fn objective(prep: &Prepared) -> Likelihood<'_> {
+        Likelihood { prep }
+    }
+
+    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64) -> Result<BgNbd> {
+        BgNbd::new(r, alpha * scale, a, b)
+    }
+
+    fn params(&self) -> [f64; 4] {
+        [self.r, self.alpha, self.a, self.b]
+    }
+
+    fn histogram_log_likelihood(&self, h: &Histogram) -> Result<f64> {
+        Ok(self.total_log_likelihood(h))
+    }
+}
+
 /// ln L for one customer (lifetimes' A1..A4 form).
-fn ll(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
+fn ll(m: &BgNbd, x: f64, tx: f64, t: f64) -> f64 {
+    let BgNbd { r, alpha, a, b } = *m;
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
     let a3 = -(r + x) * (alpha + t).ln();
@@ -470,7 +423,7 @@ impl Objective<4> for Likelihood<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clv::special::Dual;
+    use crate::clv::fit::checks;
 
     // Note 027's example, PyMC-Marketing / btyd reference (decimal 5).
     #[test]
@@ -492,23 +445,8 @@ mod tests {
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
-        let obj = Likelihood { prep: &prep };
         let p = [0.3, 0.12, 0.8, 2.4];
-        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-        let g = obj.mean_nll(duals).unwrap();
-        for i in 0..4 {
-            let step = 1e-6 * p[i];
-            let mut up = p;
-            let mut dn = p;
-            up[i] += step;
-            dn[i] -= step;
-            let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
-            assert!(
-                (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
-                "param {i}: {} vs {fd}",
-                g.d[i]
-            );
-        }
+        let g = checks::gradient_matches_finite_differences(&Likelihood { prep: &prep }, p);
         // And the objective equals the direct per-customer likelihood.
         let m = BgNbd::new(p[0], p[1] * prep.scale, p[2], p[3]).unwrap();
         let direct = -m.total_log_likelihood(&h) / 4.0;
@@ -528,15 +466,8 @@ mod tests {
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
-        let obj = Likelihood { prep: &prep };
         for p in [[0.3, 0.12, 0.8, 2.4], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-            let want = obj.mean_nll(duals).unwrap();
-            let (f, g) = obj.mean_nll_grad(p).unwrap();
-            assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0), "{f} vs {}", want.v);
-            for (i, (gi, wi)) in g.iter().zip(want.d).enumerate() {
-                assert!((gi - wi).abs() < 1e-10 * wi.abs().max(1.0), "{p:?} {i}: {gi} vs {wi}");
-            }
+            checks::hand_gradient_equals_dual_gradient(&Likelihood { prep: &prep }, p);
         }
     }
 

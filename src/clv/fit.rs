@@ -4,6 +4,8 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
+use super::finite;
+use super::histogram::{Histogram, Prepared};
 use super::optim::{bfgs, nelder_mead, spd_inverse_diagonal};
 use super::special::{Dual, Real};
 
@@ -132,6 +134,46 @@ pub(crate) trait Objective<const N: usize> {
     }
 }
 
+/// A four-parameter purchase model (BG/NBD, MBG/NBD, Pareto/NBD), fitted by [`fit_model`].
+pub(crate) trait PurchaseModel: Sized {
+    /// The model's likelihood as the optimiser sees it.
+    type Objective<'a>: Objective<4>;
+
+    fn objective(prep: &Prepared) -> Self::Objective<'_>;
+
+    /// The model at parameters estimated on the scaled time axis of [`Prepared`], so with the
+    /// parameters measured in time (`α`, and `β` for Pareto/NBD) multiplied by `scale`.
+    fn from_estimate(params: [f64; 4], scale: f64) -> Result<Self>;
+
+    /// The parameters, in the order of [`FitReport::standard_errors`].
+    fn params(&self) -> [f64; 4];
+
+    /// Count-weighted total log-likelihood of a histogram.
+    fn histogram_log_likelihood(&self, h: &Histogram) -> Result<f64>;
+}
+
+/// Maximum-likelihood fit of a purchase model on a histogram of `(x, t_x, T)` patterns.
+pub(crate) fn fit_model<M: PurchaseModel>(
+    histogram: &Histogram,
+    options: &FitOptions,
+) -> Result<Fit<M>> {
+    let prep = Prepared::new(histogram)?;
+    let est = estimate(&M::objective(&prep), [1.0; 4], options)?;
+    let params = M::from_estimate(est.params, prep.scale)?;
+    let log_likelihood = finite("log-likelihood", params.histogram_log_likelihood(histogram)?)?;
+    let standard_errors = est.standard_errors(&params.params(), prep.weight);
+    Ok(Fit {
+        params,
+        report: FitReport {
+            log_likelihood,
+            iterations: est.iterations,
+            method: est.method,
+            standard_errors,
+            customers: histogram.customers(),
+        },
+    })
+}
+
 pub(crate) struct Estimate<const N: usize> {
     /// Parameters (scaled axis).
     pub params: [f64; N],
@@ -258,5 +300,46 @@ impl<const N: usize> Estimate<N> {
     /// Standard errors of natural parameters `natural`, for `weight` customers.
     pub(crate) fn standard_errors(&self, natural: &[f64; N], weight: f64) -> Vec<f64> {
         natural.iter().zip(&self.inv_hessian_diag).map(|(p, d)| p * (d / weight).sqrt()).collect()
+    }
+}
+
+/// Gradient checks shared by the models' likelihood tests.
+#[cfg(test)]
+pub(crate) mod checks {
+    use super::Objective;
+    use crate::clv::special::Dual;
+
+    /// Asserts the dual-number gradient of [`Objective::mean_nll`] at `p` matches central
+    /// differences (step `1e-6 p`), and returns the dual value for further checks.
+    pub(crate) fn gradient_matches_finite_differences<O: Objective<4>>(
+        obj: &O,
+        p: [f64; 4],
+    ) -> Dual<4> {
+        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        let g = obj.mean_nll(duals).unwrap();
+        for i in 0..4 {
+            let step = 1e-6 * p[i];
+            let (mut up, mut dn) = (p, p);
+            up[i] += step;
+            dn[i] -= step;
+            let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
+            assert!(
+                (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                "{p:?} {i}: {} vs {fd}",
+                g.d[i]
+            );
+        }
+        g
+    }
+
+    /// Asserts a hand-derived [`Objective::mean_nll_grad`] equals the dual-number form at `p`.
+    pub(crate) fn hand_gradient_equals_dual_gradient<O: Objective<4>>(obj: &O, p: [f64; 4]) {
+        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        let want = obj.mean_nll(duals).unwrap();
+        let (f, g) = obj.mean_nll_grad(p).unwrap();
+        assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0), "{f} vs {}", want.v);
+        for (i, (gi, wi)) in g.iter().zip(want.d).enumerate() {
+            assert!((gi - wi).abs() < 1e-10 * wi.abs().max(1.0), "{p:?} {i}: {gi} vs {wi}");
+        }
     }
 }

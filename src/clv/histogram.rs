@@ -133,6 +133,14 @@ impl Histogram {
         self.patterns.iter().map(|p| p.count).fold(0, u64::saturating_add)
     }
 
+    /// `Σ count · f(x, t_x, T)` over the patterns, such as a total log-likelihood.
+    pub(crate) fn weighted_sum(&self, f: impl Fn(f64, f64, f64) -> f64) -> f64 {
+        self.patterns
+            .iter()
+            .map(|p| p.count as f64 * f(f64::from(p.frequency), p.recency, p.t))
+            .sum()
+    }
+
     /// `true` when no customer is counted.
     #[must_use]
     pub fn is_empty(&self) -> bool {

@@ -1,107 +1,63 @@
 //! MBG/NBD (Batislam, Denizel & Filiztekin 2007; Wagner & Hoppe 2008 erratum).
 
-#[cfg(feature = "serde")]
-use crate::error::Error;
 use crate::error::Result;
 
 use super::bgnbd::A_ONE_STEP;
-use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::fit::{fit_model, Fit, FitOptions, Objective, PurchaseModel};
 use super::histogram::{Histogram, Prepared};
+use super::params::model_params;
 use super::special::{
     hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus, Real,
 };
-use super::{check_horizon, check_param, finite, probability, Customer, Problem};
+use super::{check_horizon, finite, probability, Customer, Problem};
 
-/// MBG/NBD parameters `r, α, a, b`: as BG/NBD, but a customer may also drop out right after
-/// the first purchase, so customers without repeat purchases are not certainly alive.
-///
-/// Batislam, Denizel & Filiztekin (2007), *IJRM* 24(3), with the Wagner & Hoppe (2008)
-/// correction; likelihood and predictions as implemented in lifetimes 0.11.3
-/// (`ModifiedBetaGeoFitter`), with Euler-transformed hypergeometric functions so large
-/// frequencies do not overflow (lifetimes #374).
-///
-/// # Example
-///
-/// ```
-/// use loyalty::clv::{Customer, MbgNbd};
-///
-/// let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614)?;
-/// let c = Customer::new(2.0, 30.43, 38.86)?;
-/// assert!((m.conditional_expected_purchases(&c, 39.0)? - 1.226).abs() < 0.05);
-/// // Unlike BG/NBD, a customer without repeat purchases may have left.
-/// assert!(m.probability_alive(&Customer::new(0.0, 0.0, 38.0)?)? < 1.0);
-/// # Ok::<(), loyalty::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(try_from = "MbgNbdRepr", into = "MbgNbdRepr")
-)]
-pub struct MbgNbd {
-    r: f64,
-    alpha: f64,
-    a: f64,
-    b: f64,
-}
-
-#[cfg(feature = "serde")]
-#[derive(serde::Serialize, serde::Deserialize)]
-struct MbgNbdRepr {
-    r: f64,
-    alpha: f64,
-    a: f64,
-    b: f64,
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<MbgNbdRepr> for MbgNbd {
-    type Error = Error;
-    fn try_from(v: MbgNbdRepr) -> Result<MbgNbd> {
-        MbgNbd::new(v.r, v.alpha, v.a, v.b)
+model_params! {
+    /// MBG/NBD parameters `r, α, a, b`: as BG/NBD, but a customer may also drop out right after
+    /// the first purchase, so customers without repeat purchases are not certainly alive.
+    ///
+    /// Batislam, Denizel & Filiztekin (2007), *IJRM* 24(3), with the Wagner & Hoppe (2008)
+    /// correction; likelihood and predictions as implemented in lifetimes 0.11.3
+    /// (`ModifiedBetaGeoFitter`), with Euler-transformed hypergeometric functions so large
+    /// frequencies do not overflow (lifetimes #374).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use loyalty::clv::{Customer, MbgNbd};
+    ///
+    /// let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614)?;
+    /// let c = Customer::new(2.0, 30.43, 38.86)?;
+    /// assert!((m.conditional_expected_purchases(&c, 39.0)? - 1.226).abs() < 0.05);
+    /// // Unlike BG/NBD, a customer without repeat purchases may have left.
+    /// assert!(m.probability_alive(&Customer::new(0.0, 0.0, 38.0)?)? < 1.0);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    pub struct MbgNbd {
+        r: f64,
+        alpha: f64,
+        a: f64,
+        b: f64,
     }
-}
-
-#[cfg(feature = "serde")]
-impl From<MbgNbd> for MbgNbdRepr {
-    fn from(v: MbgNbd) -> MbgNbdRepr {
-        MbgNbdRepr { r: v.r, alpha: v.alpha, a: v.a, b: v.b }
-    }
+    serde MbgNbdRepr;
 }
 
 impl MbgNbd {
-    /// Parameters `r, α, a, b`, all finite and positive.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
-    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> Result<MbgNbd> {
-        check_param("r", r)?;
-        check_param("alpha", alpha)?;
-        check_param("a", a)?;
-        check_param("b", b)?;
-        Ok(MbgNbd { r, alpha, a, b })
-    }
+    model_params! {
+        /// Parameters `r, α, a, b`, all finite and positive.
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
+        pub fn new(r, alpha, a, b) -> MbgNbd;
 
-    /// Shape `r` of the purchase-rate distribution.
-    #[must_use]
-    pub fn r(&self) -> f64 {
-        self.r
-    }
-    /// Rate `α` of the purchase-rate distribution.
-    #[must_use]
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-    /// Beta parameter `a` of the dropout probability.
-    #[must_use]
-    pub fn a(&self) -> f64 {
-        self.a
-    }
-    /// Beta parameter `b` of the dropout probability.
-    #[must_use]
-    pub fn b(&self) -> f64 {
-        self.b
+        /// Shape `r` of the purchase-rate distribution.
+        pub fn r;
+        /// Rate `α` of the purchase-rate distribution.
+        pub fn alpha;
+        /// Beta parameter `a` of the dropout probability.
+        pub fn a;
+        /// Beta parameter `b` of the dropout probability.
+        pub fn b;
     }
 
     /// Maximum-likelihood fit on a histogram of `(x, t_x, T)` patterns.
@@ -110,22 +66,7 @@ impl MbgNbd {
     ///
     /// As [`BgNbd::fit`](super::BgNbd::fit).
     pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<MbgNbd>> {
-        let prep = Prepared::new(histogram)?;
-        let est = estimate(&Likelihood { prep: &prep }, [1.0; 4], options)?;
-        let [r, alpha, a, b] = est.params;
-        let params = MbgNbd::new(r, alpha * prep.scale, a, b)?;
-        let log_likelihood = finite("log-likelihood", params.total_log_likelihood(histogram))?;
-        let p = [params.r, params.alpha, params.a, params.b];
-        Ok(Fit {
-            params,
-            report: FitReport {
-                log_likelihood,
-                iterations: est.iterations,
-                method: est.method,
-                standard_errors: est.standard_errors(&p, prep.weight),
-                customers: histogram.customers(),
-            },
-        })
+        fit_model(histogram, options)
     }
 
     /// Log-likelihood of one customer.
@@ -135,22 +76,13 @@ impl MbgNbd {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
     pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
         c.check_transactions().map_err(Problem::single)?;
-        finite(
-            "log-likelihood",
-            ll(self.r, self.alpha, self.a, self.b, c.frequency, c.recency, c.t),
-        )
+        finite("log-likelihood", ll(self, c.frequency, c.recency, c.t))
     }
 
     /// Total log-likelihood of a histogram.
     #[must_use]
     pub fn total_log_likelihood(&self, h: &Histogram) -> f64 {
-        h.patterns()
-            .iter()
-            .map(|p| {
-                p.count as f64
-                    * ll(self.r, self.alpha, self.a, self.b, f64::from(p.frequency), p.recency, p.t)
-            })
-            .sum()
+        h.weighted_sum(|x, tx, t| ll(self, x, tx, t))
     }
 
     /// `P(alive | x, t_x, T) = 1/(1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x))`, for every `x`.
@@ -326,7 +258,28 @@ impl MbgNbd {
     }
 }
 
-fn ll(r: f64, alpha: f64, a: f64, b: f64, x: f64, tx: f64, t: f64) -> f64 {
+impl PurchaseModel for MbgNbd {
+    type Objective<'a> = Likelihood<'a>;
+
+    fn objective(prep: &Prepared) -> Likelihood<'_> {
+        Likelihood { prep }
+    }
+
+    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64) -> Result<MbgNbd> {
+        MbgNbd::new(r, alpha * scale, a, b)
+    }
+
+    fn params(&self) -> [f64; 4] {
+        [self.r, self.alpha, self.a, self.b]
+    }
+
+    fn histogram_log_likelihood(&self, h: &Histogram) -> Result<f64> {
+        Ok(self.total_log_likelihood(h))
+    }
+}
+
+fn ll(m: &MbgNbd, x: f64, tx: f64, t: f64) -> f64 {
+    let MbgNbd { r, alpha, a, b } = *m;
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x + 1.0) - ln_gamma(b) - ln_gamma(a + b + x + 1.0);
     let a3 = -(r + x) * (alpha + t).ln();
@@ -427,7 +380,7 @@ impl Objective<4> for Likelihood<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clv::special::Dual;
+    use crate::clv::fit::checks;
 
     #[test]
     fn gradient_matches_finite_differences() {
@@ -438,22 +391,10 @@ mod tests {
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
-        let obj = Likelihood { prep: &prep };
-        let p = [0.5, 0.16, 0.9, 1.6];
-        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-        let g = obj.mean_nll(duals).unwrap();
-        for i in 0..4 {
-            let step = 1e-6 * p[i];
-            let (mut up, mut dn) = (p, p);
-            up[i] += step;
-            dn[i] -= step;
-            let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
-            assert!(
-                (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
-                "param {i}: {} vs {fd}",
-                g.d[i]
-            );
-        }
+        checks::gradient_matches_finite_differences(
+            &Likelihood { prep: &prep },
+            [0.5, 0.16, 0.9, 1.6],
+        );
     }
 
     #[test]
@@ -466,15 +407,8 @@ mod tests {
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
-        let obj = Likelihood { prep: &prep };
         for p in [[0.5, 0.16, 0.9, 1.6], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-            let want = obj.mean_nll(duals).unwrap();
-            let (f, g) = obj.mean_nll_grad(p).unwrap();
-            assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0));
-            for (i, (gi, wi)) in g.iter().zip(want.d).enumerate() {
-                assert!((gi - wi).abs() < 1e-10 * wi.abs().max(1.0), "{p:?} {i}");
-            }
+            checks::hand_gradient_equals_dual_gradient(&Likelihood { prep: &prep }, p);
         }
     }
 

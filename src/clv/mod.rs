@@ -81,6 +81,7 @@ mod gamma_gamma;
 mod histogram;
 mod mbgnbd;
 mod optim;
+mod params;
 mod pareto_nbd;
 mod special;
 mod value;

@@ -1,79 +1,51 @@
 //! Pareto/NBD (Schmittlein, Morrison & Colombo 1987; Fader & Hardie note 009).
 
-#[cfg(feature = "serde")]
-use crate::error::Error;
 use crate::error::{ErrorKind, Result};
 
-use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::fit::{fit_model, Fit, FitOptions, Objective, PurchaseModel};
 use super::histogram::{Histogram, Prepared};
+use super::params::model_params;
 use super::special::{
     hyp2f1_one, ln_beta, ln_gamma, ln_positive_series, ln_rising_ratio, logistic_of_neg, numerical,
     softplus, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
 };
-use super::{check_horizon, check_param, finite, probability, Customer, Problem};
+use super::{check_horizon, finite, probability, Customer, Problem};
 
 /// Cap on the Poisson-tail terms of [`ParetoNbd::probability_of_purchases`].
 const PMF_TAIL_TERMS: usize = 10_000;
 
-/// Pareto/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while alive, exponential lifetime
-/// with rate `μ ~ Gamma(s, β)`.
-///
-/// Likelihood of note 009 (eqs. 18–20) evaluated in the Euler-transformed form of
-/// `clv-models.md` §8.3: with `H(τ) = 2F1(1, r+x; r+s+x+1; (α−β)/(α+τ))` for `α ≥ β`, else
-/// `(1−z_τ) 2F1(1, s+1; r+s+x+1; z_τ)` with `z_τ = (β−α)/(β+τ)`, every series has first
-/// parameter 1 and positive, shrinking terms, and
-/// `K = H(t_x) ((α+T)/(α+t_x))^(r+x) ((β+T)/(β+t_x))^s − H(T)` gives
-/// `P(alive) = 1/(1 + s K/(r+s+x))` and
-/// `ln L = ln Γ(r+x) − ln Γ(r) + r ln α + s ln β − (r+x) ln(α+T) − s ln(β+T) − ln P(alive)`.
-/// `α = β` (all series equal 1) and `t_x = T` (`K = 0`) need no special case, and `K` is handled
-/// in logs so large frequencies neither overflow nor lose precision.
-///
-/// # Example
-///
-/// ```
-/// use loyalty::clv::{Customer, ParetoNbd};
-///
-/// let m = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150)?;
-/// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
-/// assert!((m.probability_alive(&c1516)? - 0.997874).abs() < 1e-4);
-/// assert!((m.expected_purchases(52.0)? - 1.473434).abs() < 1e-3);
-/// # Ok::<(), loyalty::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(try_from = "ParetoNbdRepr", into = "ParetoNbdRepr")
-)]
-pub struct ParetoNbd {
-    r: f64,
-    alpha: f64,
-    s: f64,
-    beta: f64,
-}
-
-#[cfg(feature = "serde")]
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ParetoNbdRepr {
-    r: f64,
-    alpha: f64,
-    s: f64,
-    beta: f64,
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<ParetoNbdRepr> for ParetoNbd {
-    type Error = Error;
-    fn try_from(v: ParetoNbdRepr) -> Result<ParetoNbd> {
-        ParetoNbd::new(v.r, v.alpha, v.s, v.beta)
+model_params! {
+    /// Pareto/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while alive, exponential lifetime
+    /// with rate `μ ~ Gamma(s, β)`.
+    ///
+    /// Likelihood of note 009 (eqs. 18–20) evaluated in the Euler-transformed form of
+    /// `clv-models.md` §8.3: with `H(τ) = 2F1(1, r+x; r+s+x+1; (α−β)/(α+τ))` for `α ≥ β`, else
+    /// `(1−z_τ) 2F1(1, s+1; r+s+x+1; z_τ)` with `z_τ = (β−α)/(β+τ)`, every series has first
+    /// parameter 1 and positive, shrinking terms, and
+    /// `K = H(t_x) ((α+T)/(α+t_x))^(r+x) ((β+T)/(β+t_x))^s − H(T)` gives
+    /// `P(alive) = 1/(1 + s K/(r+s+x))` and
+    /// `ln L = ln Γ(r+x) − ln Γ(r) + r ln α + s ln β − (r+x) ln(α+T) − s ln(β+T) − ln P(alive)`.
+    /// `α = β` (all series equal 1) and `t_x = T` (`K = 0`) need no special case, and `K` is
+    /// handled in logs so large frequencies neither overflow nor lose precision.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use loyalty::clv::{Customer, ParetoNbd};
+    ///
+    /// let m = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150)?;
+    /// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
+    /// assert!((m.probability_alive(&c1516)? - 0.997874).abs() < 1e-4);
+    /// assert!((m.expected_purchases(52.0)? - 1.473434).abs() < 1e-3);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    pub struct ParetoNbd {
+        r: f64,
+        alpha: f64,
+        s: f64,
+        beta: f64,
     }
-}
-
-#[cfg(feature = "serde")]
-impl From<ParetoNbd> for ParetoNbdRepr {
-    fn from(v: ParetoNbd) -> ParetoNbdRepr {
-        ParetoNbdRepr { r: v.r, alpha: v.alpha, s: v.s, beta: v.beta }
-    }
+    serde ParetoNbdRepr;
 }
 
 /// `ln K` of the likelihood (`None` when `K = 0`), generic for the fit.
@@ -102,38 +74,22 @@ fn ln_k<D: Real>(
 }
 
 impl ParetoNbd {
-    /// Parameters `r, α, s, β` (lifetimes' names), all finite and positive.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
-    pub fn new(r: f64, alpha: f64, s: f64, beta: f64) -> Result<ParetoNbd> {
-        check_param("r", r)?;
-        check_param("alpha", alpha)?;
-        check_param("s", s)?;
-        check_param("beta", beta)?;
-        Ok(ParetoNbd { r, alpha, s, beta })
-    }
+    model_params! {
+        /// Parameters `r, α, s, β` (lifetimes' names), all finite and positive.
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming the parameter.
+        pub fn new(r, alpha, s, beta) -> ParetoNbd;
 
-    /// Shape `r` of the purchase rate.
-    #[must_use]
-    pub fn r(&self) -> f64 {
-        self.r
-    }
-    /// Rate `α` of the purchase rate.
-    #[must_use]
-    pub fn alpha(&self) -> f64 {
-        self.alpha
-    }
-    /// Shape `s` of the dropout rate.
-    #[must_use]
-    pub fn s(&self) -> f64 {
-        self.s
-    }
-    /// Rate `β` of the dropout rate.
-    #[must_use]
-    pub fn beta(&self) -> f64 {
-        self.beta
+        /// Shape `r` of the purchase rate.
+        pub fn r;
+        /// Rate `α` of the purchase rate.
+        pub fn alpha;
+        /// Shape `s` of the dropout rate.
+        pub fn s;
+        /// Rate `β` of the dropout rate.
+        pub fn beta;
     }
 
     /// Maximum-likelihood fit on a histogram of `(x, t_x, T)` patterns.
@@ -142,22 +98,7 @@ impl ParetoNbd {
     ///
     /// As [`BgNbd::fit`](super::BgNbd::fit).
     pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<ParetoNbd>> {
-        let prep = Prepared::new(histogram)?;
-        let est = estimate(&Likelihood::new(&prep), [1.0; 4], options)?;
-        let [r, alpha, s, beta] = est.params;
-        let params = ParetoNbd::new(r, alpha * prep.scale, s, beta * prep.scale)?;
-        let log_likelihood = finite("log-likelihood", params.total_log_likelihood(histogram)?)?;
-        let p = [params.r, params.alpha, params.s, params.beta];
-        Ok(Fit {
-            params,
-            report: FitReport {
-                log_likelihood,
-                iterations: est.iterations,
-                method: est.method,
-                standard_errors: est.standard_errors(&p, prep.weight),
-                customers: histogram.customers(),
-            },
-        })
+        fit_model(histogram, options)
     }
 
     fn parts(&self, x: f64, tx: f64, t: f64) -> Result<(f64, Option<f64>)> {
@@ -422,6 +363,26 @@ impl ParetoNbd {
     }
 }
 
+impl PurchaseModel for ParetoNbd {
+    type Objective<'a> = Likelihood<'a>;
+
+    fn objective(prep: &Prepared) -> Likelihood<'_> {
+        Likelihood::new(prep)
+    }
+
+    fn from_estimate([r, alpha, s, beta]: [f64; 4], scale: f64) -> Result<ParetoNbd> {
+        ParetoNbd::new(r, alpha * scale, s, beta * scale)
+    }
+
+    fn params(&self) -> [f64; 4] {
+        [self.r, self.alpha, self.s, self.beta]
+    }
+
+    fn histogram_log_likelihood(&self, h: &Histogram) -> Result<f64> {
+        self.total_log_likelihood(h)
+    }
+}
+
 pub(crate) struct Likelihood<'a> {
     prep: &'a Prepared,
     /// Distinct (frequency index, time index) pairs whose series `H` a row needs: far fewer
@@ -508,7 +469,8 @@ impl Objective<4> for Likelihood<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clv::special::{hyp2f1, ln_gamma, Dual};
+    use crate::clv::fit::checks;
+    use crate::clv::special::{hyp2f1, ln_gamma};
 
     /// Note 009 eqs. 18–20 directly (untransformed), for moderate inputs.
     fn ll_direct(m: &ParetoNbd, x: f64, tx: f64, t: f64) -> f64 {
@@ -555,20 +517,7 @@ mod tests {
         let prep = Prepared::new(&h).unwrap();
         let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1]] {
-            let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-            let g = obj.mean_nll(duals).unwrap();
-            for i in 0..4 {
-                let step = 1e-6 * p[i];
-                let (mut up, mut dn) = (p, p);
-                up[i] += step;
-                dn[i] -= step;
-                let fd = (obj.mean_nll(up).unwrap() - obj.mean_nll(dn).unwrap()) / (2.0 * step);
-                assert!(
-                    (g.d[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0),
-                    "{p:?} {i}: {} vs {fd}",
-                    g.d[i]
-                );
-            }
+            checks::gradient_matches_finite_differences(&obj, p);
         }
     }
 
