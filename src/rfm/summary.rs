@@ -932,12 +932,12 @@ impl Indexer {
 /// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers; criterion
 /// medians on an otherwise idle 2-core machine):
 ///
-/// | layout | seconds |
-/// |---|---|
-/// | grouped by customer | 0.072 |
-/// | grouped, no time order within a customer | 0.126 |
-/// | time order | 0.180 |
-/// | shuffled | 0.253 |
+/// | layout | seconds | `summarize_par`, 2 threads |
+/// |---|---|---|
+/// | grouped by customer | 0.073 | 0.059 |
+/// | grouped, no time order within a customer | 0.130 | |
+/// | time order | 0.168 | 0.103 |
+/// | shuffled | 0.249 | |
 ///
 /// The 0.10 s target is met for grouped logs only. The partitioned path is bound by memory:
 /// fresh pages cost about 0.45 ms per megabyte on that machine (the page faults), the rows
@@ -1418,7 +1418,8 @@ fn row<K>(
 /// its own customers (two key comparisons each) through the radix-partitioned path, and the
 /// shards' rows, in ascending key ranges, are concatenated. Either way no sort follows, and
 /// amounts are brought to the finest scale among the pieces. Logs of fewer than 65,536
-/// transactions, or a pool of one thread, take [`summarize`].
+/// transactions, or a pool of one thread, take [`summarize`]. Timings are in the
+/// `# Performance` section of [`summarize`].
 ///
 /// # Errors
 ///
