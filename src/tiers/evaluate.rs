@@ -600,6 +600,11 @@ impl Program {
                 m.dropout(p, t, i)?;
                 drop_at = None;
             }
+            // The next refund to leave the window, before deciding what comes next: an idle
+            // member skips ahead to it, and must not stop short when no event follows.
+            if self.policy.promotion == Promotion::Immediate {
+                (k, drop_at) = p.next_dropout(self.window, k, drop_at)?;
+            }
             // Reviews cannot change an idle member: skip them up to the next event, so the
             // cost follows the history, not the length of time covered.
             if m.idle() || m.quiet(p, i, next_review)? {

@@ -94,6 +94,33 @@ fn benefits_follow_the_tier() {
 }
 
 #[test]
+fn refunds_leaving_a_rolling_window_promote_even_with_no_event_after() {
+    // Two refunds of 10 leave the 12-month window ten days apart; only once both have left
+    // does the figure reach 115, and no event follows to wake the replay up.
+    let program = Program::new(
+        ladder_with(&[115], None),
+        Window::rolling_months(12).unwrap(),
+        Policy::default().promotion(Promotion::Immediate).demotion(Demotion::Never),
+    )
+    .unwrap();
+    let history = [
+        QualifyingEvent::refund(at(2023, 1, 10), dec!(10), RefundScope::Partial).unwrap(),
+        QualifyingEvent::refund(at(2023, 1, 20), dec!(10), RefundScope::Partial).unwrap(),
+        QualifyingEvent::order(at(2023, 2, 1), dec!(115)).unwrap(),
+    ];
+    let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    for now in [at(2024, 1, 20), at(2024, 3, 1)] {
+        let s = program.evaluate(joined, &history, now).unwrap();
+        assert_eq!(s.tier, Some(0), "as of {now}");
+        let promoted: Vec<_> =
+            s.events.iter().filter(|e| e.kind == TierEventKind::Promoted).map(|e| e.at).collect();
+        assert_eq!(promoted, [at(2024, 1, 20)], "as of {now}");
+    }
+    let before = program.evaluate(joined, &history, at(2024, 1, 19)).unwrap();
+    assert_eq!(before.tier, None);
+}
+
+#[test]
 fn member_discount_apart_from_points_with_margin_guard() {
     let pct = |p: i64| Share::from_percent(Decimal::from(p)).unwrap();
     let schedule = MemberDiscount::new(vec![(dec!(1000), pct(2)), (dec!(3000), pct(5))]).unwrap();
