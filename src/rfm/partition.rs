@@ -19,7 +19,7 @@ use std::mem;
 use chrono::NaiveDateTime;
 
 use super::hash::FxBuild;
-use super::summary::{finish, Acc, Summary, SummaryOptions, Transaction, Window, POW10};
+use super::summary::{distinct, finish, Acc, Summary, SummaryOptions, Transaction, Window, POW10};
 use crate::error::{Error, Result};
 
 /// Records per partition aimed at: the partition's records and its customers' accumulators
@@ -303,7 +303,7 @@ where
     for (i, recs) in buckets.into_iter().enumerate() {
         aggregate_partition(&recs, scale, end_p, &mut table, &mut slots, &mut accs)?;
         if accs.iter().any(|(_, a)| a.out_of_order) {
-            recount(&recs, &slots, &mut accs, &mut starts, &mut backs);
+            recount(&recs, end_p, &slots, &mut accs, &mut starts, &mut backs);
         }
         drop(recs);
         table.clear();
@@ -406,6 +406,7 @@ where
 /// sorted and counted.
 fn recount<H, R: Record<H>>(
     recs: &[R],
+    end_p: i64,
     slots: &[u32],
     accs: &mut [(H, Acc)],
     starts: &mut Vec<usize>,
@@ -432,10 +433,10 @@ fn recount<H, R: Record<H>>(
     for ((_, a), &end) in accs.iter_mut().zip(starts.iter()) {
         if a.out_of_order {
             let group = &mut backs[end - a.orders as usize..end];
-            group.sort_unstable();
-            let distinct = 1 + group.windows(2).filter(|w| w[0] != w[1]).count();
-            // At most `orders`, a `u32`.
-            a.runs = distinct as u32;
+            // The distances back from the end lie between those of the last and the first
+            // period.
+            let (lo, hi) = (end_p - i64::from(a.last_p), end_p - i64::from(a.first_p));
+            a.runs = distinct(group, |&b| i64::from(b) - lo, hi - lo);
         }
     }
 }
