@@ -1146,6 +1146,14 @@ fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
                 assert_eq!(parallel, sequential);
             }
         }
+        // String keys: referenced by the partitioned path, compared as text by the splitters.
+        let named: Vec<Transaction<String>> = unordered
+            .iter()
+            .map(|t| Transaction::new(format!("c{}", t.customer), t.at, t.amount))
+            .collect();
+        let sequential = summarize(&named, as_of, weekly).unwrap();
+        let parallel = pool.install(|| loyalty::rfm::summarize_par(&named, as_of, weekly)).unwrap();
+        assert_eq!(parallel, sequential);
         // The first bad row is the sequential one, wherever the pieces are cut.
         let reject = SummaryOptions::default().negative_amounts(NegativeAmounts::Reject);
         for log in [&time_ordered, &grouped] {
