@@ -402,8 +402,8 @@ where
 
 /// Exact distinct-period counts for the customers of a partition whose transactions arrived
 /// out of time order: their periods (as distances back from the end) are grouped by customer
-/// with a counting sort (the orders of each customer are known), and each small group is
-/// sorted and counted.
+/// with a counting sort (the orders of each customer are known), and each small group's
+/// distinct values are counted ([`distinct`]).
 fn recount<H, R: Record<H>>(
     recs: &[R],
     end_p: i64,
