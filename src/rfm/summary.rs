@@ -943,16 +943,16 @@ impl Indexer {
 ///
 /// | layout | seconds | `summarize_par`, 2 threads |
 /// |---|---|---|
-/// | grouped by customer | 0.072 | 0.059 |
-/// | grouped, no time order within a customer | 0.097 | |
-/// | time order | 0.168 | 0.103 |
-/// | shuffled | 0.216 | |
+/// | grouped by customer | 0.069 | 0.056 |
+/// | grouped, no time order within a customer | 0.100 | |
+/// | time order | 0.160 | 0.101 |
+/// | shuffled | 0.210 | |
 ///
 /// The 0.10 s target is met for grouped logs only. The partitioned path is bound by memory:
 /// fresh pages cost about 0.45 ms per megabyte on that machine (the page faults), the rows
 /// alone are 45 MB (112 bytes per customer), the records 85 MB, and the log is read once
 /// (200 MB). With the scratch memory already mapped (a second call in a process whose
-/// allocator kept it) the time-ordered case takes about 0.13 s.
+/// allocator kept it) the time-ordered case takes about 0.12 s.
 ///
 /// # Errors
 ///
