@@ -647,7 +647,12 @@ impl Program {
 #[derive(Debug, Default)]
 pub(crate) struct Prepared {
     rows: Vec<(NaiveDateTime, Decimal)>,
-    prefix: Vec<Decimal>,
+    /// Running totals as exact mantissas at `scale`. `Decimal` totals round once they need
+    /// more than 28 digits (amounts such as a third of an order), and the difference of two
+    /// rounded totals could then fall short of a threshold that the window's own sum meets.
+    prefix: Vec<i128>,
+    /// The finest scale among the contributions.
+    scale: u32,
 }
 
 impl Prepared {
@@ -681,10 +686,17 @@ impl Prepared {
         // A total order on (time, contribution) makes the replay independent of the order
         // the history arrived in.
         self.rows.sort_unstable();
-        let mut acc = Decimal::ZERO;
+        self.scale = self.rows.iter().map(|r| r.1.scale()).max().unwrap_or(0);
+        let overflow = || Error::overflow("qualifying figure");
+        let mut acc = 0i128;
         self.prefix.push(acc);
         for &(_, c) in &self.rows {
-            acc = acc.checked_add(c).ok_or_else(|| Error::overflow("qualifying figure"))?;
+            // `c.scale() <= self.scale <= 28`.
+            let m = 10i128
+                .checked_pow(self.scale - c.scale())
+                .and_then(|f| c.mantissa().checked_mul(f))
+                .ok_or_else(overflow)?;
+            acc = acc.checked_add(m).ok_or_else(overflow)?;
             self.prefix.push(acc);
         }
         Ok(())
@@ -754,8 +766,33 @@ impl Prepared {
         let (Some(a), Some(b)) = (self.prefix.get(hi), self.prefix.get(lo)) else {
             return Err(Error::invalid("history index", hi, "out of range"));
         };
-        a.checked_sub(*b).ok_or_else(|| Error::overflow("qualifying figure"))
+        let exact = a.checked_sub(*b).ok_or_else(|| Error::overflow("qualifying figure"))?;
+        figure(exact, self.scale)
     }
+}
+
+/// The `Decimal` of the exact sum `m` at `scale`. A sum that needs more digits than a
+/// `Decimal` holds (more than 28, from amounts with long fractions) drops its last digits,
+/// rounding half to even: exact zeros first, so a whole figure such as 4066 comes out exact.
+/// Rounding to nearest keeps figures monotone in the sums, so more spend never means a lower
+/// figure.
+///
+/// # Errors
+///
+/// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) for a whole figure beyond `Decimal`.
+fn figure(mut m: i128, mut scale: u32) -> Result<Decimal> {
+    while scale > 0 && m.unsigned_abs() >> 96 != 0 {
+        let (q, r) = (m / 10, m % 10);
+        // Half to even, on the magnitude (`r` has the sign of `m`).
+        let up = r.abs() > 5 || (r.abs() == 5 && q % 2 != 0);
+        m = if up { q + m.signum() } else { q };
+        scale -= 1;
+    }
+    let abs = m.unsigned_abs();
+    if abs >> 96 != 0 {
+        return Err(Error::overflow("qualifying figure"));
+    }
+    Ok(Decimal::from_parts(abs as u32, (abs >> 32) as u32, (abs >> 64) as u32, m < 0, scale))
 }
 
 struct Machine<'a> {
@@ -971,5 +1008,30 @@ impl Machine<'_> {
             self.secured = self.secured.min(self.tier);
             self.secured_floor = self.floor;
         }
+    }
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::figure;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn exact_sums_convert_exactly_or_round_half_to_even() {
+        // Fits: kept as it is, scale and all.
+        assert_eq!(figure(40_660, 1).unwrap().to_string(), "4066.0");
+        // 4066 at scale 27 needs more than 96 bits: trailing zeros go first, exactly.
+        let m = 4066 * 10i128.pow(27);
+        assert_eq!(figure(m, 27).unwrap(), Decimal::from(4066));
+        // B.5 with B just below 2^96: one digit dropped, half to even.
+        let even = (1i128 << 96) - 2;
+        assert_eq!(figure(even * 10 + 5, 1).unwrap().mantissa(), even);
+        let odd = (1i128 << 96) - 3;
+        assert_eq!(figure(odd * 10 + 5, 1).unwrap().mantissa(), odd + 1);
+        assert_eq!(figure(odd * 10 + 4, 1).unwrap().mantissa(), odd);
+        // Negative figures round symmetrically.
+        assert_eq!(figure(-(odd * 10 + 5), 1).unwrap().mantissa(), -(odd + 1));
+        // A whole figure beyond Decimal is an error, not a clamp.
+        assert!(figure(1i128 << 100, 0).is_err());
     }
 }

@@ -121,6 +121,36 @@ fn refunds_leaving_a_rolling_window_promote_even_with_no_event_after() {
 }
 
 #[test]
+fn window_figures_are_exact_sums_even_past_decimal_precision() {
+    // Thirds of orders carry 26 to 28 decimals; earlier history makes the running totals need
+    // more digits than a `Decimal` holds. The 2025 window nets exactly 4066 and must reach
+    // the 4066 threshold whatever came before it.
+    let program =
+        Program::new(ladder_with(&[4066], None), Window::CalendarYear, Policy::default()).unwrap();
+    let third = |a: i64| Decimal::from(a) / Decimal::from(3);
+    let o = |y: i32, a: i64| QualifyingEvent::order(at(y, 1, 1), Decimal::from(a)).unwrap();
+    let r =
+        |y: i32, a: Decimal| QualifyingEvent::refund(at(y, 1, 1), a, RefundScope::Partial).unwrap();
+    let mut history = vec![
+        o(2025, 4777),
+        r(2025, third(1169)),
+        r(2025, third(964)),
+        o(2023, 3395),
+        r(2023, third(82)),
+        r(2023, third(1159)),
+    ];
+    // 1169/3 + 964/3 = 711: the 2025 window is 4777 - 711 = 4066 exactly.
+    assert_eq!(third(1169) + third(964), dec!(711));
+    let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+    for extra in [0, 876, 1234] {
+        history.push(o(2023, extra.max(1)));
+        let s = program.evaluate(joined, &history, at(2025, 6, 1)).unwrap();
+        assert_eq!(s.tier, Some(0), "with {extra} more in 2023");
+        assert_eq!(s.figure, dec!(4066), "with {extra} more in 2023");
+    }
+}
+
+#[test]
 fn member_discount_apart_from_points_with_margin_guard() {
     let pct = |p: i64| Share::from_percent(Decimal::from(p)).unwrap();
     let schedule = MemberDiscount::new(vec![(dec!(1000), pct(2)), (dec!(3000), pct(5))]).unwrap();
