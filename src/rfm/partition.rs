@@ -169,13 +169,12 @@ pub(super) fn summarize<K, F>(
     options: &SummaryOptions,
     keep: &F,
     bits: u32,
-    end_p: i64,
 ) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
 {
-    let span = Span { options, as_of, end_p };
+    let span = Span { options, as_of, end_p: options.period_value().index(as_of) };
     if mem::needs_drop::<K>() {
         summarize_with::<K, Borrowed<'_, K>, F>(transactions, &span, keep, bits)
     } else {
@@ -506,8 +505,7 @@ mod tests {
         options: &SummaryOptions,
         bits: u32,
     ) -> Option<Summary<K>> {
-        let end_p = options.period_value().index(as_of);
-        summarize(log, as_of, options, &|_: &K| true, bits, end_p).unwrap()
+        summarize(log, as_of, options, &|_: &K| true, bits).unwrap()
     }
 
     fn check<K: Ord + Hash + Clone + std::fmt::Debug>(

@@ -1022,9 +1022,7 @@ where
     }
     // Not grouped by customer: aggregate by radix partitions, from the start.
     let bits = partition_bits(transactions.len());
-    let end_p = options.period.index(as_of);
-    if let Some(summary) = partition::summarize(transactions, as_of, &options, &keep, bits, end_p)?
-    {
+    if let Some(summary) = partition::summarize(transactions, as_of, &options, &keep, bits)? {
         return Ok(summary);
     }
     hashed(transactions, as_of, options, &keep)
@@ -1256,7 +1254,7 @@ where
         }
     }
     if out_of_order {
-        recount_out_of_order(transactions, &mut accs, keep, &options, as_of, window.end_p)?;
+        recount_out_of_order(transactions, &mut accs, keep, &options, as_of)?;
     }
     let mut keyed: Vec<(K, Acc)> = accs.into_iter().collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -1304,7 +1302,6 @@ fn recount_out_of_order<K, F>(
     keep: &F,
     options: &SummaryOptions,
     as_of: NaiveDateTime,
-    end_p: i64,
 ) -> Result<()>
 where
     K: Ord + Hash,
@@ -1316,19 +1313,15 @@ where
         acc.runs = out_of_order;
         out_of_order += 1;
     }
-    let mut indexer = Indexer::new(options.period);
+    // The first pass's checks; they passed for every transaction of a kept customer then.
+    let mut window = Window::new(as_of, options);
     let mut pairs: Vec<(u32, i32)> = Vec::new();
-    for tx in transactions {
+    for (i, tx) in transactions.iter().enumerate() {
         let number = match accs.get(&tx.customer) {
             Some(a) if a.out_of_order && keep(&tx.customer) => a.runs,
             _ => continue,
         };
-        let p = indexer.index(tx.at)?;
-        let inside = match options.cutoff {
-            Cutoff::EndOfPeriod => i64::from(p) <= end_p,
-            Cutoff::Instant => tx.at <= as_of,
-        };
-        if inside {
+        if let Some(p) = window.admit(i, tx)? {
             pairs.push((number, p));
         }
     }
@@ -1354,12 +1347,11 @@ impl<K> CustomerSummary<K> {
     /// Moves the row's amounts to `scale`, at least as fine as each of them (a later
     /// transaction had a finer scale than any before, or rows of two summaries are combined).
     fn move_to_scale(&mut self, scale: u32) -> Result<()> {
+        let to = Scale { scale };
         let finer = |d: Decimal| -> Result<Decimal> {
             // `d.scale() <= scale <= 28`.
             let f = POW10[(scale - d.scale()) as usize];
-            let m = d.mantissa().checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?;
-            Decimal::try_from_i128_with_scale(m, scale)
-                .map_err(|_| Error::overflow("spend sum beyond the range of Decimal"))
+            to.to_decimal(d.mantissa().checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?)
         };
         self.spend = finer(self.spend)?;
         self.total_spend = finer(self.total_spend)?;

@@ -1169,6 +1169,37 @@ fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
     }
 }
 
+#[test]
+fn amounts_beyond_i64_take_the_hash_map_and_agree_with_the_grouped_pass() {
+    // One mantissa beyond i64 sends an unsorted log past the partitioned path to the hash map,
+    // whose runs (customer 1: days 5, 1 | 5, 3) are out of order within and across runs.
+    let huge = Decimal::from_i128_with_scale(1i128 << 70, 4);
+    let shuffled = vec![
+        tx(1u32, "2024-01-05", dec!(1)),
+        tx(1, "2024-01-01", dec!(2)),
+        tx(2, "2024-01-02", huge),
+        tx(1, "2024-01-05", dec!(3)),
+        tx(1, "2024-01-03", dec!(4)),
+        tx(2, "2024-01-09", dec!(5)),
+        tx(3, "2024-03-01", dec!(6)),
+    ];
+    let mut grouped = shuffled.clone();
+    grouped.sort_by_key(|t| t.customer);
+    let as_of = d("2024-01-31");
+    for options in [SummaryOptions::default(), SummaryOptions::default().period(Period::WEEK)] {
+        let reference = summarize(&grouped, as_of, options).unwrap();
+        let s = summarize(&shuffled, as_of, options).unwrap();
+        assert_eq!(s, reference);
+        assert_eq!(s.excluded_after_as_of(), 1);
+    }
+    let s = summarize(&shuffled, as_of, SummaryOptions::default()).unwrap();
+    let one = s.get(&1).unwrap();
+    // Days 1, 3 and 5: three distinct periods out of four orders.
+    assert_eq!((one.orders(), one.purchase_periods(), one.frequency()), (4, 3, 2));
+    assert_eq!(one.total_spend(), dec!(10));
+    assert_eq!(s.get(&2).unwrap().total_spend(), huge + dec!(5));
+}
+
 /// A log whose amounts come at three scales, grouped by customer, and two other orders of it.
 fn mixed_scale_logs() -> [Vec<Transaction<u32>>; 3] {
     // Customer 1's amounts come first at one decimal, customer 3 brings two, customer 2 none:
