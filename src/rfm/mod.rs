@@ -75,6 +75,7 @@
 //! - The 11-segment 125-code map of the Squeezely and Spotler RFM apps; the 10-segment R+F map
 //!   widely copied from the same sources.
 
+mod dense;
 mod hash;
 mod holdout;
 mod index;

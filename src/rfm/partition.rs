@@ -11,7 +11,6 @@
 //! log's order, so the accumulators see the same sequence of transactions per customer as a
 //! sequential pass would.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 use std::mem;
@@ -46,15 +45,15 @@ pub(super) fn partition_bits(n: usize) -> u32 {
 
 /// How a record refers to its customer: a copy of the key when copying it is cheap (no drop
 /// glue, so no heap allocation to duplicate), a reference into the log otherwise.
-trait Handle<'a, K: 'a>: Hash + Eq + Ord {
+pub(super) trait Handle<'a, K: 'a>: Hash + Eq + Ord {
     fn of(key: &'a K) -> Self;
     /// A second handle to the same key (cheap for both kinds).
     fn dup(&self) -> Self;
     fn into_key(self) -> K;
 }
 
-#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Owned<K>(K);
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Owned<K>(pub(super) K);
 
 impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Owned<K> {
     #[inline]
@@ -88,7 +87,7 @@ impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Borrowed<'a, K> {
 }
 
 /// One transaction inside the window, as a partition holds it.
-trait Record<H>: Sized {
+pub(super) trait Record<H>: Sized {
     /// The record of a transaction `back` periods before the end of the window, or `None`
     /// when its fields do not fit.
     fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self>;
@@ -100,7 +99,7 @@ trait Record<H>: Sized {
 /// The common record: the key and one word holding a 39-bit amount mantissa, its scale (5
 /// bits) and the periods back from the end of the window (20 bits). 16 bytes for an integer
 /// key instead of 24, so the scatter moves a third less memory.
-struct Packed<H> {
+pub(super) struct Packed<H> {
     key: H,
     word: u64,
 }
@@ -183,18 +182,18 @@ where
 }
 
 /// The summary's options and end of observation, which the passes share.
-struct Span<'o> {
-    options: &'o SummaryOptions,
-    as_of: NaiveDateTime,
-    end_p: i64,
+pub(super) struct Span<'o> {
+    pub(super) options: &'o SummaryOptions,
+    pub(super) as_of: NaiveDateTime,
+    pub(super) end_p: i64,
 }
 
 /// The outcome of a scatter pass.
-enum Scatter<R> {
+pub(super) enum Scatter<R> {
     /// The partitions' records, the largest scale among them, and the transactions after the
     /// window and with a negative amount.
     Done(Vec<Vec<R>>, u32, u64, u64),
-    /// A transaction does not fit the record type.
+    /// A transaction does not fit the record type, or its key has no partition.
     Unfit,
 }
 
@@ -209,43 +208,50 @@ where
     H: Handle<'a, K>,
     F: Fn(&K) -> bool,
 {
-    match scatter::<K, H, Packed<H>, F>(transactions, span, keep, bits)? {
+    let (hasher, mask) = (FxBuild::default(), (1usize << bits) - 1);
+    // Hash bits 16.. are product bits 54.. of the multiply-rotate hasher: the best mixed ones,
+    // and not the bits a partition's index uses (the low bits), so its table stays well spread.
+    let route = |k: &K| Some(((hasher.hash_one(k) >> 16) as usize) & mask);
+    let parts = 1usize << bits;
+    // Sized once; only a very skewed log (one customer holding a large share) grows a partition.
+    let per = transactions.len() / parts;
+    let parts = (parts, per + per / 16 + 16);
+    match scatter::<K, H, Packed<H>, F, _>(transactions, span, keep, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
             reduce(buckets, scale, excluded, negatives, span).map(Some)
         }
-        Scatter::Unfit => match scatter::<K, H, Wide<H>, F>(transactions, span, keep, bits)? {
-            Scatter::Done(buckets, scale, excluded, negatives) => {
-                reduce(buckets, scale, excluded, negatives, span).map(Some)
+        Scatter::Unfit => {
+            match scatter::<K, H, Wide<H>, F, _>(transactions, span, keep, parts, &route)? {
+                Scatter::Done(buckets, scale, excluded, negatives) => {
+                    reduce(buckets, scale, excluded, negatives, span).map(Some)
+                }
+                Scatter::Unfit => Ok(None),
             }
-            Scatter::Unfit => Ok(None),
-        },
+        }
     }
 }
 
 /// The pass over the log: the checks of the sequential pass in the same order (so errors are
-/// the same), then a record appended to the key's partition.
-fn scatter<'a, K, H, R, F>(
+/// the same), then a record appended to the partition `route` gives the key (below `parts`,
+/// each made with room for `cap` records).
+pub(super) fn scatter<'a, K, H, R, F, P>(
     transactions: &'a [Transaction<K>],
     span: &Span<'_>,
     keep: &F,
-    bits: u32,
+    (parts, cap): (usize, usize),
+    route: &P,
 ) -> Result<Scatter<R>>
 where
     K: Ord + Hash + Clone + 'a,
     H: Handle<'a, K>,
     R: Record<H>,
     F: Fn(&K) -> bool,
+    P: Fn(&K) -> Option<usize>,
 {
-    let n = transactions.len();
-    let parts = 1usize << bits;
-    let mask = parts - 1;
-    // Sized once; only a very skewed log (one customer holding a large share) grows a partition.
-    let cap = n / parts + n / parts / 16 + 16;
     let mut buckets: Vec<Vec<R>> = (0..parts).map(|_| Vec::with_capacity(cap)).collect();
 
     let mut filter = Window::new(span.as_of, span.options);
     let end_p = span.end_p;
-    let hasher = FxBuild::default();
     let mut scale = 0u32;
     for (i, tx) in transactions.iter().enumerate() {
         if !keep(&tx.customer) {
@@ -261,15 +267,13 @@ where
         let Ok(back) = u32::try_from(end_p - i64::from(p)) else {
             return Ok(Scatter::Unfit);
         };
-        // Hash bits 16.. are product bits 54.. of the multiply-rotate hasher: the best mixed
-        // ones, and not the bits hashbrown uses inside a partition (the low bits for the
-        // bucket, the top seven for the tag), so the per-partition tables stay well spread.
-        let part = ((hasher.hash_one(&tx.customer) >> 16) as usize) & mask;
-        let Some(record) = R::pack(H::of(&tx.customer), amount, s, back) else {
+        let (Some(bucket), Some(record)) = (
+            route(&tx.customer).and_then(|part| buckets.get_mut(part)),
+            R::pack(H::of(&tx.customer), amount, s, back),
+        ) else {
             return Ok(Scatter::Unfit);
         };
-        // `part <= mask < buckets.len()`.
-        buckets[part].push(record);
+        bucket.push(record);
     }
     Ok(Scatter::Done(buckets, scale, filter.excluded, filter.negatives))
 }
@@ -288,7 +292,7 @@ where
     R: Record<H>,
 {
     let end_p = span.end_p;
-    let mut table: HashMap<H, u32, FxBuild> = HashMap::default();
+    let mut index = Index::new();
     let mut slots: Vec<u32> = Vec::new();
     let mut accs: Vec<(H, Acc)> = Vec::new();
     let mut starts: Vec<usize> = Vec::new();
@@ -300,12 +304,12 @@ where
     let mut order: Vec<(H, u32)> = Vec::new();
     let parts = buckets.len();
     for (i, recs) in buckets.into_iter().enumerate() {
-        aggregate_partition(&recs, scale, end_p, &mut table, &mut slots, &mut accs)?;
+        aggregate_partition(&recs, scale, end_p, &mut index, &mut slots, &mut accs)?;
         if accs.iter().any(|(_, a)| a.out_of_order) {
-            recount(&recs, end_p, &slots, &mut accs, &mut starts, &mut backs);
+            let slot = |i: usize, _: &R| slots[i] as usize;
+            recount(&recs, end_p, slot, &mut accs, &mut starts, &mut backs);
         }
         drop(recs);
-        table.clear();
         if i == 0 {
             // Partitions hold about equally many customers: size the outputs once.
             let expect = accs.len().saturating_mul(parts + parts / 8).saturating_add(64);
@@ -354,13 +358,97 @@ impl<'a, K: 'a, H: Handle<'a, K>> Iterator for Gathered<'_, K, H> {
     }
 }
 
+/// The slots of a partition's accumulators by key: open addressing with linear probing over
+/// slot numbers only. The key is compared in the accumulator itself, whose cache line the
+/// update touches next anyway, so a lookup that hits costs one load of the index and no more.
+pub(super) struct Index {
+    slots: Vec<u32>,
+    mask: usize,
+    len: usize,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl Index {
+    pub(super) fn new() -> Index {
+        Index { slots: vec![EMPTY; 16], mask: 15, len: 0 }
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(EMPTY);
+        self.len = 0;
+    }
+
+    /// The slot of `key` (hash `hash`) among `accs`, or `Err(position)` where it goes.
+    #[inline(always)]
+    fn find<H: Eq, A>(
+        &self,
+        hash: u64,
+        key: &H,
+        accs: &[(H, A)],
+    ) -> std::result::Result<u32, usize> {
+        let mut at = hash as usize & self.mask;
+        loop {
+            let s = self.slots[at];
+            if s == EMPTY {
+                return Err(at);
+            }
+            if accs[s as usize].0 == *key {
+                return Ok(s);
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+
+    /// Puts `slot` at `at` (from [`Index::find`]); doubles the table past half full.
+    #[inline]
+    fn insert<'a, K: 'a, H: Handle<'a, K>, A>(
+        &mut self,
+        at: usize,
+        slot: u32,
+        accs: &[(H, A)],
+        hasher: &FxBuild,
+    ) {
+        self.slots[at] = slot;
+        self.len += 1;
+        if 2 * self.len > self.slots.len() {
+            let size = self.slots.len() * 2;
+            self.slots.clear();
+            self.slots.resize(size, EMPTY);
+            self.mask = size - 1;
+            for (s, (h, _)) in accs.iter().enumerate() {
+                let mut at = hasher.hash_one(h) as usize & self.mask;
+                while self.slots[at] != EMPTY {
+                    at = (at + 1) & self.mask;
+                }
+                self.slots[at] = s as u32;
+            }
+        }
+    }
+}
+
+/// A record's period and its amount's mantissa at the pass's `scale`.
+#[inline(always)]
+pub(super) fn unpack<H, R: Record<H>>(r: &R, scale: u32, end_p: i64) -> Result<(i32, i128)> {
+    let (amount, s, back) = r.fields();
+    let amount = if s == scale {
+        i128::from(amount)
+    } else {
+        // `s <= scale <= 28`: the pass's scale is the largest seen.
+        let f = POW10[(scale - s) as usize];
+        i128::from(amount).checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?
+    };
+    // `back` was `end_p - p` for a period `p` that fits an `i32`.
+    Ok(((end_p - i64::from(back)) as i32, amount))
+}
+
 /// One accumulator per customer of a partition, in first-arrival order; `slots[i]` is the
 /// accumulator of record `i`.
-fn aggregate_partition<'a, K, H, R>(
+pub(super) fn aggregate_partition<'a, K, H, R>(
     recs: &[R],
     scale: u32,
     end_p: i64,
-    table: &mut HashMap<H, u32, FxBuild>,
+    index: &mut Index,
     slots: &mut Vec<u32>,
     accs: &mut Vec<(H, Acc)>,
 ) -> Result<()>
@@ -371,26 +459,19 @@ where
 {
     slots.clear();
     accs.clear();
+    index.clear();
+    let hasher = FxBuild::default();
     for r in recs {
-        let (amount, s, back) = r.fields();
-        let amount = if s == scale {
-            i128::from(amount)
-        } else {
-            // `s <= scale <= 28`: the pass's scale is the largest seen.
-            let f = POW10[(scale - s) as usize];
-            i128::from(amount).checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?
-        };
-        // `back` was `end_p - p` for a period `p` that fits an `i32`.
-        let period = (end_p - i64::from(back)) as i32;
-        let slot = match table.get(r.key()) {
-            Some(&slot) => {
+        let (period, amount) = unpack(r, scale, end_p)?;
+        let slot = match index.find(hasher.hash_one(r.key()), r.key(), accs) {
+            Ok(slot) => {
                 accs[slot as usize].1.add(period, amount)?;
                 slot
             }
-            None => {
+            Err(at) => {
                 let slot = u32::try_from(accs.len()).map_err(|_| Error::overflow("customers"))?;
-                table.insert(r.key().dup(), slot);
                 accs.push((r.key().dup(), Acc::new(period, amount)));
+                index.insert(at, slot, accs, &hasher);
                 slot
             }
         };
@@ -403,10 +484,10 @@ where
 /// out of time order: their periods (as distances back from the end) are grouped by customer
 /// with a counting sort (the orders of each customer are known), and each small group's
 /// distinct values are counted ([`distinct`]).
-fn recount<H, R: Record<H>>(
+pub(super) fn recount<H, R: Record<H>>(
     recs: &[R],
     end_p: i64,
-    slots: &[u32],
+    slot: impl Fn(usize, &R) -> usize,
     accs: &mut [(H, Acc)],
     starts: &mut Vec<usize>,
     backs: &mut Vec<u32>,
@@ -422,8 +503,8 @@ fn recount<H, R: Record<H>>(
     backs.clear();
     backs.resize(total, 0);
     // `starts` becomes each group's end as the group fills.
-    for (r, &slot) in recs.iter().zip(slots) {
-        let s = slot as usize;
+    for (i, r) in recs.iter().enumerate() {
+        let s = slot(i, r);
         if accs[s].1.out_of_order {
             backs[starts[s]] = r.fields().2;
             starts[s] += 1;

@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
+use super::dense;
 use super::hash::FxBuild;
 use super::partition::{self, partition_bits};
 use super::period::{MonthLength, Period};
@@ -1020,7 +1021,11 @@ where
     if let Some(summary) = grouped(transactions, as_of, options, &keep)? {
         return Ok(summary);
     }
-    // Not grouped by customer: aggregate by radix partitions, from the start.
+    // Not grouped by customer: aggregate by partitions, from the start; by key range for
+    // dense integer ids, by hash otherwise.
+    if let Some(summary) = dense::summarize(transactions, as_of, &options, &keep)? {
+        return Ok(summary);
+    }
     let bits = partition_bits(transactions.len());
     if let Some(summary) = partition::summarize(transactions, as_of, &options, &keep, bits)? {
         return Ok(summary);
@@ -1266,7 +1271,7 @@ where
 /// The rows of the `len` accumulators `keyed` yields in key order (sums at `scale`) and the
 /// summary.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn finish<K>(
+pub(super) fn finish<K: Ord>(
     keyed: impl IntoIterator<Item = (K, Acc)>,
     len: usize,
     scale: u32,
@@ -1276,21 +1281,62 @@ pub(super) fn finish<K>(
     excluded: u64,
     negatives: u64,
 ) -> Result<Summary<K>> {
-    let scale = &Scale { scale };
-    let mut rows = Vec::with_capacity(len);
-    let mut total_orders = 0u64;
+    let mut rows = Rows::new(len, scale, end_p, options);
     for (customer, acc) in keyed {
-        total_orders += u64::from(acc.orders);
-        rows.push(row(customer, &acc, end_p, &options, scale)?);
+        rows.push(customer, &acc)?;
     }
-    Ok(Summary {
-        rows,
-        as_of,
-        options,
-        transactions: total_orders,
-        excluded_after_as_of: excluded,
-        negative_amounts: negatives,
-    })
+    Ok(rows.into_summary(as_of, excluded, negatives))
+}
+
+/// The rows of a summary as a pass builds them, one customer at a time, meant to arrive in
+/// ascending key order (they are sorted at the end if they did not).
+pub(super) struct Rows<K> {
+    rows: Vec<CustomerSummary<K>>,
+    scale: Scale,
+    end_p: i64,
+    options: SummaryOptions,
+    orders: u64,
+    ascending: bool,
+}
+
+impl<K: Ord> Rows<K> {
+    pub(super) fn new(capacity: usize, scale: u32, end_p: i64, options: SummaryOptions) -> Self {
+        let rows = Vec::with_capacity(capacity);
+        Rows { rows, scale: Scale { scale }, end_p, options, orders: 0, ascending: true }
+    }
+
+    /// Adds the row of `customer` from its accumulator.
+    #[inline]
+    pub(super) fn push(&mut self, customer: K, acc: &Acc) -> Result<()> {
+        if let Some(last) = self.rows.last() {
+            self.ascending &= last.customer < customer;
+        }
+        self.orders += u64::from(acc.orders);
+        let row = row(customer, acc, self.end_p, &self.options, &self.scale)?;
+        self.rows.push(row);
+        Ok(())
+    }
+
+    pub(super) fn into_summary(
+        self,
+        as_of: NaiveDateTime,
+        excluded: u64,
+        negatives: u64,
+    ) -> Summary<K> {
+        let mut rows = self.rows;
+        if !self.ascending {
+            // One row per customer: no two keys are equal.
+            rows.sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
+        }
+        Summary {
+            rows,
+            as_of,
+            options: self.options,
+            transactions: self.orders,
+            excluded_after_as_of: excluded,
+            negative_amounts: negatives,
+        }
+    }
 }
 
 /// Exact distinct-period counts for customers whose transactions arrived out of time order:
