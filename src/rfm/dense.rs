@@ -177,8 +177,9 @@ where
         }
         // The view of the partition's first slot.
         let base = layout.lo + (((p - 1) as u64) << layout.shift);
-        let offset =
-            |r: &Packed<Owned<K>>| view(&r.key().0).map_or(usize::MAX, |v| (v - base) as usize);
+        let offset = |r: &Packed<Owned<K>>| {
+            view(&r.key().0).map_or(usize::MAX, |v| v.wrapping_sub(base) as usize)
+        };
         let mut out_of_order = false;
         for r in &recs {
             let (period, amount) = unpack(r, scale, end_p)?;

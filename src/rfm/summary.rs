@@ -925,35 +925,48 @@ impl Indexer {
 ///   transactions end, so the rows come out in key order with no hashing, no sort and no
 ///   intermediate storage. A customer whose transactions are not in time order within the
 ///   group has its distinct periods counted on the spot.
-/// - **Any other order** (time order, shuffled): a radix-partitioned aggregation, from the
-///   start. One pass hashes each key once (a deterministic multiply-rotate hasher) and appends
-///   a 16-byte record for an integer key (the key, and one word packing a 39-bit amount, its
-///   scale and the periods back from `as_of`) to one of up to 1,024 partitions chosen by hash
-///   bits (256 for 5 million transactions). Each partition is then aggregated by a hash table
-///   small enough to stay in cache, and its keys are sorted there. The sorted `(key, index)`
-///   runs are merged and the rows built in key order. A plain hash map over all customers
-///   would pay a cache miss per transaction instead (0.66 s on the time-ordered log below).
-///   Scratch memory is about 17 bytes per transaction plus 72 per customer for the duration
-///   of the call. Customers whose transactions arrive out of time order have their distinct
-///   periods counted again within their partition, with a bitset over their span (most
-///   customers of a shuffled log, hence its extra cost). Amounts beyond 39 bits (token amounts with 18 decimals, say) take 24-byte
-///   records, and mantissas beyond an `i64` fall back to a hash map.
+/// - **Any other order** (time order, shuffled): a partitioned aggregation, from the start.
+///   One pass appends a 16-byte record per transaction for an integer key (the key, and one
+///   word packing a 39-bit amount, its scale and the periods back from `as_of`) to one of up
+///   to 1,024 partitions; each partition is then aggregated while it fits in cache, and the
+///   rows are built in key order. A plain hash map over all customers would pay a cache miss
+///   per transaction instead (0.66 s on the time-ordered log below). How keys are partitioned:
+///   - **Dense integer ids** (a key whose `Hash` writes one integer, as the primitive
+///     integers and their newtypes do, whose sampled range holds at most about two ids per
+///     transaction, as auto-increment ids do): partitions by key range, and within one a
+///     table addressed by the id itself, so there is no hashing, no probing and no sort, and
+///     each partition's rows are built from its table while it is in cache. Every record's
+///     key is compared with its slot's, so a `Hash` that writes one integer for two different
+///     keys takes the hash partitions instead; keys outside the sampled range take two side
+///     partitions. Scratch memory: the records, and one table of 2,048 or more slots.
+///   - **Other keys** (strings, sparse ids): partitions by hash bits (a deterministic
+///     multiply-rotate hasher), a small linear-probing index per partition, the partition's
+///     keys sorted in cache, and the sorted `(key, index)` runs merged. Scratch memory: the
+///     records, plus 72 bytes per customer.
 ///
-/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers; criterion
-/// medians on an otherwise idle 2-core machine):
+///   Customers whose transactions arrive out of time order have their distinct periods
+///   counted again within their partition, with a bitset over their span (most customers of
+///   a shuffled log, hence its extra cost). Amounts beyond 39 bits (token amounts with 18
+///   decimals, say) take 24-byte records, and mantissas beyond an `i64` fall back to a hash
+///   map.
+///
+/// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers with ids
+/// `0..400_000`; criterion medians on an otherwise idle 2-core machine):
 ///
 /// | layout | seconds | `summarize_par`, 2 threads |
 /// |---|---|---|
-/// | grouped by customer | 0.069 | 0.056 |
-/// | grouped, no time order within a customer | 0.100 | |
-/// | time order | 0.160 | 0.101 |
-/// | shuffled | 0.210 | |
+/// | grouped by customer | 0.074 | 0.055 |
+/// | grouped, no time order within a customer | 0.102 | |
+/// | time order | 0.138 | 0.118 |
+/// | shuffled | 0.184 | |
 ///
-/// The 0.10 s target is met for grouped logs only. The partitioned path is bound by memory:
-/// fresh pages cost about 0.45 ms per megabyte on that machine (the page faults), the rows
-/// alone are 45 MB (112 bytes per customer), the records 85 MB, and the log is read once
-/// (200 MB). With the scratch memory already mapped (a second call in a process whose
-/// allocator kept it) the time-ordered case takes about 0.12 s.
+/// The 0.10 s target is met for grouped logs only. The partitioned passes are bound by
+/// memory: fresh pages cost about 0.45 ms per megabyte on that machine (the page faults),
+/// the rows alone are 45 MB (112 bytes per customer), the records 85 MB, and the log is read
+/// once (200 MB). How much of that a call pays depends on whether the allocator kept the
+/// previous call's memory mapped: with glibc's malloc forced to return it (a first call), the
+/// time-ordered log takes 0.14 s, where the hash partitions (the path before dense ids had
+/// their own) take 0.22 s; with it kept, both take about 0.125 s.
 ///
 /// # Errors
 ///
