@@ -393,6 +393,26 @@ mod tests {
         }
     }
 
+    fn arb_long_log() -> impl Strategy<Value = Vec<(i64, i64, i64, u32)>> {
+        // Longer than the sample, so rare ids far below or above the band of the others are
+        // often not sampled (about a third of the cases put some in the side partitions),
+        // days in any order.
+        let id = prop_oneof![700 => 1000i64..1100, 1 => 0i64..50, 1 => 2900i64..3000];
+        prop::collection::vec((id, 0i64..120, -300i64..90_000, 0u32..3), 1100..2500)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        #[test]
+        fn long_logs_with_outlying_ids_equal_the_hash_partitions(raw in arb_long_log()) {
+            let o = SummaryOptions::default();
+            let log = build(&raw, |c| c as u32);
+            let d = dense(&log, &o).unwrap();
+            prop_assert!(same(&d, &hashed(&log, &o)));
+        }
+    }
+
     #[test]
     fn keys_outside_the_sample_take_the_side_partitions() {
         // 5,000 transactions, of which 1,024 are sampled (positions `j * 4999 / 1023`), not
