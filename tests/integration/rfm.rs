@@ -240,6 +240,31 @@ fn cdnow_master() -> Vec<Transaction<String>> {
         .collect()
 }
 
+#[test]
+fn cdnow_master_in_time_order_with_integer_ids_equals_lifetimes() {
+    // The same log as an append-only file would hold it (time order, customers interleaved)
+    // with numeric ids: the dense-id partitions instead of the grouped pass.
+    let mut log: Vec<Transaction<u32>> = cdnow_master()
+        .into_iter()
+        .map(|t| Transaction::new(t.customer.parse().unwrap(), t.at, t.amount))
+        .collect();
+    log.sort_by_key(|t| t.at);
+    let expected = expected_csv("rfm_cdnow_master_lifetimes.csv");
+    for (period, col) in [(Period::DAY, 1), (Period::WEEK, 5)] {
+        let s = summarize(&log, d("1998-06-30"), SummaryOptions::default().period(period)).unwrap();
+        assert_eq!((s.len(), s.transactions()), (expected.len(), 69_659));
+        for (row, e) in s.rows().iter().zip(&expected) {
+            let who = format!("{period} customer {}", e[0]);
+            assert_eq!(*row.customer(), e[0].parse::<u32>().unwrap(), "{who}");
+            assert_eq!(row.frequency().to_string(), e[col], "{who}");
+            assert_eq!(row.recency().to_string(), e[col + 1], "{who}");
+            assert_eq!(row.t().to_string(), e[col + 2], "{who}");
+            let m: f64 = e[col + 3].parse().unwrap();
+            assert!(close(row.monetary_value().to_f64().unwrap(), m), "{who}: {m}");
+        }
+    }
+}
+
 fn close(a: f64, b: f64) -> bool {
     // lifetimes averages in f64; the crate in Decimal.
     (a - b).abs() <= 1e-9 * b.abs().max(1.0)
