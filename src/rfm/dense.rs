@@ -19,10 +19,7 @@ use std::mem;
 
 use chrono::NaiveDateTime;
 
-use super::partition::{
-    aggregate_partition, recount, scatter, unpack, Handle, Index, Owned, Packed, Record, Scatter,
-    Span,
-};
+use super::partition::{scatter, unpack, Aggregator, Handle, Owned, Packed, Record, Scatter, Span};
 use super::summary::{Acc, Rows, Summary, SummaryOptions, Transaction};
 use crate::error::Result;
 
@@ -56,7 +53,7 @@ where
     let Some(layout) = Layout::sample(transactions) else {
         return Ok(None);
     };
-    let span = Span { options, as_of, end_p: options.period_value().index(as_of) };
+    let span = Span::new(options, as_of);
     let route = |k: &K| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
     match scatter::<K, Owned<K>, Packed<Owned<K>>, F, _>(transactions, &span, keep, parts, &route)?
@@ -154,16 +151,11 @@ where
     let customers = buckets.iter().enumerate().map(most).sum();
     let mut rows = Rows::new(customers, scale, end_p, *span.options);
     let mut table: Vec<(Owned<K>, Acc)> = Vec::new();
-    let (mut starts, mut backs) = (Vec::new(), Vec::new());
-    let (mut index, mut slots, mut accs) = (Index::new(), Vec::new(), Vec::new());
+    let (mut aggregator, mut accs) = (Aggregator::new(), Vec::new());
     for (p, recs) in buckets.into_iter().enumerate() {
         if p == 0 || p == last {
             // Keys outside the range, by hashing; they sort before and after the others.
-            aggregate_partition(&recs, scale, end_p, &mut index, &mut slots, &mut accs)?;
-            if accs.iter().any(|(_, a)| a.out_of_order) {
-                let slot = |i: usize, _: &Packed<Owned<K>>| slots[i] as usize;
-                recount(&recs, end_p, slot, &mut accs, &mut starts, &mut backs);
-            }
+            aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
             accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (h, acc) in accs.drain(..) {
                 rows.push(h.into_key(), &acc)?;
@@ -195,7 +187,7 @@ where
             }
         }
         if out_of_order {
-            recount(&recs, end_p, |_, r| offset(r), &mut table, &mut starts, &mut backs);
+            aggregator.recount(&recs, end_p, |_, r| offset(r), &mut table);
         }
         drop(recs);
         for e in table.iter_mut().filter(|e| e.1.orders != 0) {

@@ -173,7 +173,7 @@ where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
 {
-    let span = Span { options, as_of, end_p: options.period_value().index(as_of) };
+    let span = Span::new(options, as_of);
     if mem::needs_drop::<K>() {
         summarize_with::<K, Borrowed<'_, K>, F>(transactions, &span, keep, bits)
     } else {
@@ -186,6 +186,12 @@ pub(super) struct Span<'o> {
     pub(super) options: &'o SummaryOptions,
     pub(super) as_of: NaiveDateTime,
     pub(super) end_p: i64,
+}
+
+impl<'o> Span<'o> {
+    pub(super) fn new(options: &'o SummaryOptions, as_of: NaiveDateTime) -> Self {
+        Span { options, as_of, end_p: options.period_value().index(as_of) }
+    }
 }
 
 /// The outcome of a scatter pass.
@@ -292,11 +298,8 @@ where
     R: Record<H>,
 {
     let end_p = span.end_p;
-    let mut index = Index::new();
-    let mut slots: Vec<u32> = Vec::new();
+    let mut aggregator = Aggregator::new();
     let mut accs: Vec<(H, Acc)> = Vec::new();
-    let mut starts: Vec<usize> = Vec::new();
-    let mut backs: Vec<u32> = Vec::new();
     // Every customer's accumulator, partition after partition, and its `(key, index)` entry:
     // 16 bytes for an integer key, so ordering moves a quarter of what sorting the
     // accumulators would.
@@ -304,11 +307,7 @@ where
     let mut order: Vec<(H, u32)> = Vec::new();
     let parts = buckets.len();
     for (i, recs) in buckets.into_iter().enumerate() {
-        aggregate_partition(&recs, scale, end_p, &mut index, &mut slots, &mut accs)?;
-        if accs.iter().any(|(_, a)| a.out_of_order) {
-            let slot = |i: usize, _: &R| slots[i] as usize;
-            recount(&recs, end_p, slot, &mut accs, &mut starts, &mut backs);
-        }
+        aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
         drop(recs);
         if i == 0 {
             // Partitions hold about equally many customers: size the outputs once.
@@ -402,13 +401,7 @@ impl Index {
 
     /// Puts `slot` at `at` (from [`Index::find`]); doubles the table past half full.
     #[inline]
-    fn insert<'a, K: 'a, H: Handle<'a, K>, A>(
-        &mut self,
-        at: usize,
-        slot: u32,
-        accs: &[(H, A)],
-        hasher: &FxBuild,
-    ) {
+    fn insert<H: Hash, A>(&mut self, at: usize, slot: u32, accs: &[(H, A)], hasher: &FxBuild) {
         self.slots[at] = slot;
         self.len += 1;
         if 2 * self.len > self.slots.len() {
@@ -442,81 +435,102 @@ pub(super) fn unpack<H, R: Record<H>>(r: &R, scale: u32, end_p: i64) -> Result<(
     Ok(((end_p - i64::from(back)) as i32, amount))
 }
 
-/// One accumulator per customer of a partition, in first-arrival order; `slots[i]` is the
-/// accumulator of record `i`.
-pub(super) fn aggregate_partition<'a, K, H, R>(
-    recs: &[R],
-    scale: u32,
-    end_p: i64,
-    index: &mut Index,
-    slots: &mut Vec<u32>,
-    accs: &mut Vec<(H, Acc)>,
-) -> Result<()>
-where
-    K: 'a,
-    H: Handle<'a, K>,
-    R: Record<H>,
-{
-    slots.clear();
-    accs.clear();
-    index.clear();
-    let hasher = FxBuild::default();
-    for r in recs {
-        let (period, amount) = unpack(r, scale, end_p)?;
-        let slot = match index.find(hasher.hash_one(r.key()), r.key(), accs) {
-            Ok(slot) => {
-                accs[slot as usize].1.add(period, amount)?;
-                slot
-            }
-            Err(at) => {
-                let slot = u32::try_from(accs.len()).map_err(|_| Error::overflow("customers"))?;
-                accs.push((r.key().dup(), Acc::new(period, amount)));
-                index.insert(at, slot, accs, &hasher);
-                slot
-            }
-        };
-        slots.push(slot);
-    }
-    Ok(())
+/// The scratch of a partition's aggregation, kept from one partition to the next.
+pub(super) struct Aggregator {
+    index: Index,
+    /// The accumulator of each record.
+    slots: Vec<u32>,
+    starts: Vec<usize>,
+    backs: Vec<u32>,
 }
 
-/// Exact distinct-period counts for the customers of a partition whose transactions arrived
-/// out of time order: their periods (as distances back from the end) are grouped by customer
-/// with a counting sort (the orders of each customer are known), and each small group's
-/// distinct values are counted ([`distinct`]).
-pub(super) fn recount<H, R: Record<H>>(
-    recs: &[R],
-    end_p: i64,
-    slot: impl Fn(usize, &R) -> usize,
-    accs: &mut [(H, Acc)],
-    starts: &mut Vec<usize>,
-    backs: &mut Vec<u32>,
-) {
-    starts.clear();
-    let mut total = 0usize;
-    for (_, a) in accs.iter() {
-        starts.push(total);
-        if a.out_of_order {
-            total += a.orders as usize;
-        }
+impl Aggregator {
+    pub(super) fn new() -> Aggregator {
+        Aggregator { index: Index::new(), slots: Vec::new(), starts: Vec::new(), backs: Vec::new() }
     }
-    backs.clear();
-    backs.resize(total, 0);
-    // `starts` becomes each group's end as the group fills.
-    for (i, r) in recs.iter().enumerate() {
-        let s = slot(i, r);
-        if accs[s].1.out_of_order {
-            backs[starts[s]] = r.fields().2;
-            starts[s] += 1;
+
+    /// One exact accumulator per customer of the partition `recs`, in first-arrival order.
+    pub(super) fn aggregate<'a, K, H, R>(
+        &mut self,
+        recs: &[R],
+        scale: u32,
+        end_p: i64,
+        accs: &mut Vec<(H, Acc)>,
+    ) -> Result<()>
+    where
+        K: 'a,
+        H: Handle<'a, K>,
+        R: Record<H>,
+    {
+        let Aggregator { index, slots, .. } = self;
+        slots.clear();
+        accs.clear();
+        index.clear();
+        let hasher = FxBuild::default();
+        for r in recs {
+            let (period, amount) = unpack(r, scale, end_p)?;
+            let slot = match index.find(hasher.hash_one(r.key()), r.key(), accs) {
+                Ok(slot) => {
+                    accs[slot as usize].1.add(period, amount)?;
+                    slot
+                }
+                Err(at) => {
+                    let slot =
+                        u32::try_from(accs.len()).map_err(|_| Error::overflow("customers"))?;
+                    accs.push((r.key().dup(), Acc::new(period, amount)));
+                    index.insert(at, slot, accs, &hasher);
+                    slot
+                }
+            };
+            slots.push(slot);
         }
+        if accs.iter().any(|(_, a)| a.out_of_order) {
+            let slots = mem::take(&mut self.slots);
+            self.recount(recs, end_p, |i, _| slots[i] as usize, accs);
+            self.slots = slots;
+        }
+        Ok(())
     }
-    for ((_, a), &end) in accs.iter_mut().zip(starts.iter()) {
-        if a.out_of_order {
-            let group = &mut backs[end - a.orders as usize..end];
-            // The distances back from the end lie between those of the last and the first
-            // period.
-            let (lo, hi) = (end_p - i64::from(a.last_p), end_p - i64::from(a.first_p));
-            a.runs = distinct(group, |&b| i64::from(b) - lo, hi - lo);
+
+    /// Exact distinct-period counts for the customers among `accs` whose transactions arrived
+    /// out of time order (`slot` gives the accumulator of record `i`): their periods (as
+    /// distances back from the end) are grouped by customer with a counting sort (the orders
+    /// of each customer are known), and each small group's distinct values are counted
+    /// ([`distinct`]).
+    pub(super) fn recount<H, R: Record<H>>(
+        &mut self,
+        recs: &[R],
+        end_p: i64,
+        slot: impl Fn(usize, &R) -> usize,
+        accs: &mut [(H, Acc)],
+    ) {
+        let Aggregator { starts, backs, .. } = self;
+        starts.clear();
+        let mut total = 0usize;
+        for (_, a) in accs.iter() {
+            starts.push(total);
+            if a.out_of_order {
+                total += a.orders as usize;
+            }
+        }
+        backs.clear();
+        backs.resize(total, 0);
+        // `starts` becomes each group's end as the group fills.
+        for (i, r) in recs.iter().enumerate() {
+            let s = slot(i, r);
+            if accs[s].1.out_of_order {
+                backs[starts[s]] = r.fields().2;
+                starts[s] += 1;
+            }
+        }
+        for ((_, a), &end) in accs.iter_mut().zip(starts.iter()) {
+            if a.out_of_order {
+                let group = &mut backs[end - a.orders as usize..end];
+                // The distances back from the end lie between those of the last and the first
+                // period.
+                let (lo, hi) = (end_p - i64::from(a.last_p), end_p - i64::from(a.first_p));
+                a.runs = distinct(group, |&b| i64::from(b) - lo, hi - lo);
+            }
         }
     }
 }
