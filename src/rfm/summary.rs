@@ -744,17 +744,24 @@ impl Scale {
     }
 
     /// The `Decimal` of mantissa `m` at the shared scale (at most 28: the largest scale of a
-    /// `Decimal` seen). Built from its parts: this runs three times per row, and the generic
-    /// conversion's call and checks were most of the cost of building a row.
+    /// `Decimal` seen), or an error when `m` is beyond the 96 bits of a `Decimal`.
     #[inline]
     fn to_decimal(&self, m: i128) -> Result<Decimal> {
-        let abs = m.unsigned_abs();
-        if abs >> 96 != 0 {
+        if m.unsigned_abs() >> 96 != 0 {
             return Err(Error::overflow("spend sum beyond the range of Decimal"));
         }
-        // The three 32-bit words of a mantissa below 2^96.
+        Ok(self.decimal(m))
+    }
+
+    /// [`Scale::to_decimal`] for a mantissa known to fit 96 bits (a larger one loses its high
+    /// bits). Built from its parts: the generic conversion's call and checks were most of the
+    /// cost of building a row.
+    #[inline(always)]
+    fn decimal(&self, m: i128) -> Decimal {
+        let abs = m.unsigned_abs();
+        // The three 32-bit words of the mantissa.
         let (lo, mid, hi) = (abs as u32, (abs >> 32) as u32, (abs >> 64) as u32);
-        Ok(Decimal::from_parts(lo, mid, hi, m < 0, self.scale))
+        Decimal::from_parts(lo, mid, hi, m < 0, self.scale)
     }
 }
 
@@ -1450,21 +1457,20 @@ fn row<K>(
     let recency_periods = span(first_p, last_p)?;
     let t_periods = span(first_p, end_p)?;
     let periods = acc.runs;
-    let total = scale.to_decimal(acc.total.get())?;
-    let first_sum = scale.to_decimal(acc.first_sum.get())?;
-    let repeat_spend = || {
-        let m = acc
-            .total
-            .get()
-            .checked_sub(acc.first_sum.get())
-            .ok_or_else(|| Error::overflow("spend sum"))?;
-        scale.to_decimal(m)
-    };
+    let (total, first_sum) = (acc.total.get(), acc.first_sum.get());
+    let repeat = total.checked_sub(first_sum).ok_or_else(|| Error::overflow("spend sum"))?;
+    // One range check for the three amounts, then conversions that cannot fail: a fallible
+    // conversion per amount went through memory as a `Result` and stalled the build of
+    // every row.
+    if (total.unsigned_abs() | first_sum.unsigned_abs() | repeat.unsigned_abs()) >> 96 != 0 {
+        return Err(Error::overflow("spend sum beyond the range of Decimal"));
+    }
+    let (total, first_sum) = (scale.decimal(total), scale.decimal(first_sum));
     let (count, spend) = match (options.frequency, options.first_purchase) {
-        (FrequencyCount::Periods, FirstPurchase::Excluded) => (periods - 1, repeat_spend()?),
+        (FrequencyCount::Periods, FirstPurchase::Excluded) => (periods - 1, scale.decimal(repeat)),
         (FrequencyCount::Periods, FirstPurchase::Included) => (periods, total),
         (FrequencyCount::Orders, FirstPurchase::Excluded) => {
-            (acc.orders - acc.first_orders, repeat_spend()?)
+            (acc.orders - acc.first_orders, scale.decimal(repeat))
         }
         (FrequencyCount::Orders, FirstPurchase::Included) => (acc.orders, total),
     };

@@ -451,6 +451,26 @@ fn empty_log_and_zero_period_are_errors() {
 }
 
 #[test]
+fn spend_beyond_the_range_of_decimal_is_an_overflow_error() {
+    let overflow = |log: &[Transaction<u32>]| {
+        let err = summarize(log, d("2015-02-01"), SummaryOptions::default()).unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Overflow { .. }), "{err}");
+    };
+    // The largest amount alone fits, and is kept exactly.
+    let one = [tx(1, "2015-01-01", Decimal::MAX)];
+    let s = summarize(&one, d("2015-02-01"), SummaryOptions::default()).unwrap();
+    assert_eq!(s.rows()[0].total_spend(), Decimal::MAX);
+    // Total spend beyond 2^96 - 1.
+    overflow(&[tx(1, "2015-01-01", Decimal::MAX), tx(1, "2015-01-02", Decimal::MAX)]);
+    // Total and first period fit, the repeat periods' spend (total less the first) does not.
+    overflow(&[
+        tx(1, "2015-01-01", Decimal::MIN),
+        tx(1, "2015-01-02", Decimal::MAX),
+        tx(1, "2015-01-03", Decimal::MAX),
+    ]);
+}
+
+#[test]
 fn refunds_subtracted_or_rejected() {
     let log = vec![
         tx(1, "2015-01-01", dec!(10)),
