@@ -252,7 +252,11 @@ pub struct ClvInputs {
 /// The lifetimes columns are [`frequency`](Self::frequency), [`recency`](Self::recency),
 /// [`t`](Self::t) and [`monetary_value`](Self::monetary_value); the rest describe the
 /// customer's purchases in the window whatever the options.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// A row keeps what it cannot derive: its period counts and two amounts. Recency and `T` come
+/// from the periods, the spend monetary value divides from the two amounts, so that a row
+/// takes 80 bytes for a 64-bit key (every summary writes one per customer).
+#[derive(Clone)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -267,22 +271,73 @@ pub struct ClvInputs {
 )]
 pub struct CustomerSummary<K> {
     customer: K,
-    frequency: u32,
-    recency: f64,
-    t: f64,
+    /// Total spend and the first period's spend, as mantissas at `scale`. The spend of the
+    /// repeat periods (their difference) is within `Decimal`'s range too when `spend` is
+    /// [`Spend::Repeat`].
+    total: Wide,
+    first: Wide,
+    first_period: i32,
     recency_periods: u32,
     t_periods: u32,
-    /// Spend of what frequency counts; monetary value is `spend / divisor` (0 when the
-    /// divisor is 0), computed on demand: the division is the costly part of a row.
-    spend: Decimal,
+    frequency: u32,
+    /// Monetary value is the spend divided by this (0 when it is 0), computed on demand:
+    /// the division is the costly part of a row.
     divisor: u32,
     purchase_periods: u32,
     orders: u32,
-    total_spend: Decimal,
-    first_purchase_amount: Decimal,
     period: Period,
-    first_period: i32,
-    last_period: i32,
+    /// At most 28, as a `Decimal`'s.
+    scale: u8,
+    spend: Spend,
+    months: MonthLength,
+}
+
+/// The spend a row's monetary value divides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Spend {
+    /// Total spend less the first period's (lifetimes' convention).
+    Repeat,
+    /// Total spend.
+    Total,
+}
+
+impl<K: fmt::Debug> fmt::Debug for CustomerSummary<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomerSummary")
+            .field("customer", &self.customer)
+            .field("frequency", &self.frequency)
+            .field("recency", &self.recency())
+            .field("t", &self.t())
+            .field("recency_periods", &self.recency_periods)
+            .field("t_periods", &self.t_periods)
+            .field("spend", &self.spend())
+            .field("divisor", &self.divisor)
+            .field("purchase_periods", &self.purchase_periods)
+            .field("orders", &self.orders)
+            .field("total_spend", &self.total_spend())
+            .field("first_purchase_amount", &self.first_purchase_amount())
+            .field("period", &self.period)
+            .field("first_period", &self.first_period)
+            .finish()
+    }
+}
+
+/// Equal rows describe the same purchases: amounts compare as numbers (`1.0 == 1.00`), as
+/// `Decimal`s do.
+impl<K: PartialEq> PartialEq for CustomerSummary<K> {
+    fn eq(&self, o: &Self) -> bool {
+        self.customer == o.customer
+            && (self.frequency, self.recency_periods, self.t_periods, self.divisor)
+                == (o.frequency, o.recency_periods, o.t_periods, o.divisor)
+            && (self.purchase_periods, self.orders, self.first_period)
+                == (o.purchase_periods, o.orders, o.first_period)
+            && self.period == o.period
+            && self.recency() == o.recency()
+            && self.t() == o.t()
+            && self.spend() == o.spend()
+            && self.total_spend() == o.total_spend()
+            && self.first_purchase_amount() == o.first_purchase_amount()
+    }
 }
 
 #[cfg(feature = "serde")]
@@ -318,9 +373,6 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
         {
             return Err(bad("periods must satisfy first + recency = last and recency <= T"));
         }
-        if !(r.recency.is_finite() && r.t.is_finite() && 0.0 <= r.recency && r.recency <= r.t) {
-            return Err(bad("recency and T must be finite with 0 <= recency <= T"));
-        }
         if r.purchase_periods == 0 || r.orders < r.purchase_periods {
             return Err(bad("needs at least one purchase period and one order per period"));
         }
@@ -332,22 +384,48 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
         {
             return Err(bad("purchase periods outside the calendar"));
         }
+        // The three amounts at the finest of their scales.
+        let scale = r.spend.scale().max(r.total_spend.scale()).max(r.first_purchase_amount.scale());
+        let at = |d: Decimal| {
+            d.mantissa()
+                .checked_mul(POW10[(scale - d.scale()) as usize])
+                .filter(|m| m.unsigned_abs() >> 96 == 0)
+                .ok_or_else(|| bad("amounts beyond the range of Decimal at their finest scale"))
+        };
+        let (total, first) = (at(r.total_spend)?, at(r.first_purchase_amount)?);
+        let spend = match at(r.spend)? {
+            m if m == total - first => Spend::Repeat,
+            m if m == total => Spend::Total,
+            _ => return Err(bad("spend must be the total spend, or the total less the first")),
+        };
+        // Recency and `T` are derived from the periods; the serialized ones pick the month
+        // length (which only monthly periods depend on) and must agree with it, up to the
+        // last bits a text format may lose.
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        let first_p = i64::from(r.first_period);
+        let months = [MonthLength::MeanGregorian, MonthLength::Calendar]
+            .into_iter()
+            .find(|&m| {
+                close(r.recency, r.period.duration(first_p, r.recency_periods, m))
+                    && close(r.t, r.period.duration(first_p, r.t_periods, m))
+            })
+            .ok_or_else(|| bad("recency and T must be the durations of their periods"))?;
         Ok(CustomerSummary {
             customer: r.customer,
-            frequency: r.frequency,
-            recency: r.recency,
-            t: r.t,
+            total: Wide::of(total),
+            first: Wide::of(first),
+            first_period: r.first_period,
             recency_periods: r.recency_periods,
             t_periods: r.t_periods,
-            spend: r.spend,
+            frequency: r.frequency,
             divisor: r.divisor,
             purchase_periods: r.purchase_periods,
             orders: r.orders,
-            total_spend: r.total_spend,
-            first_purchase_amount: r.first_purchase_amount,
             period: r.period,
-            first_period: r.first_period,
-            last_period: r.last_period,
+            // At most 28, a `Decimal`'s scale.
+            scale: scale as u8,
+            spend,
+            months,
         })
     }
 }
@@ -356,21 +434,21 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
 impl<K> From<CustomerSummary<K>> for CustomerSummaryRepr<K> {
     fn from(s: CustomerSummary<K>) -> Self {
         CustomerSummaryRepr {
-            customer: s.customer,
             frequency: s.frequency,
-            recency: s.recency,
-            t: s.t,
+            recency: s.recency(),
+            t: s.t(),
             recency_periods: s.recency_periods,
             t_periods: s.t_periods,
-            spend: s.spend,
+            spend: s.spend(),
             divisor: s.divisor,
             purchase_periods: s.purchase_periods,
             orders: s.orders,
-            total_spend: s.total_spend,
-            first_purchase_amount: s.first_purchase_amount,
+            total_spend: s.total_spend(),
+            first_purchase_amount: s.first_purchase_amount(),
             period: s.period,
             first_period: s.first_period,
-            last_period: s.last_period,
+            last_period: s.last_period(),
+            customer: s.customer,
         }
     }
 }
@@ -393,13 +471,13 @@ impl<K> CustomerSummary<K> {
     /// divided by the multiple). 0 with a single purchase period.
     #[must_use]
     pub fn recency(&self) -> f64 {
-        self.recency
+        self.period.duration(i64::from(self.first_period), self.recency_periods, self.months)
     }
 
     /// `T`: first purchase period to the period of `as_of`, in periods.
     #[must_use]
     pub fn t(&self) -> f64 {
-        self.t
+        self.period.duration(i64::from(self.first_period), self.t_periods, self.months)
     }
 
     /// Recency in whole unit periods (hours, days, weeks or calendar months).
@@ -428,9 +506,9 @@ impl<K> CustomerSummary<K> {
     pub fn monetary_value(&self) -> Decimal {
         match self.divisor {
             0 => Decimal::ZERO,
-            1 => self.spend,
+            1 => self.spend(),
             // Dividing by n >= 2 cannot overflow.
-            n => self.spend / Decimal::from(n),
+            n => self.spend() / Decimal::from(n),
         }
     }
 
@@ -449,13 +527,13 @@ impl<K> CustomerSummary<K> {
     /// Sum of all amounts in the window, first purchase included, refunds subtracted.
     #[must_use]
     pub fn total_spend(&self) -> Decimal {
-        self.total_spend
+        self.amount(self.total.get())
     }
 
     /// Spend of the first purchase period (the part lifetimes' monetary value leaves out).
     #[must_use]
     pub fn first_purchase_amount(&self) -> Decimal {
-        self.first_purchase_amount
+        self.amount(self.first.get())
     }
 
     /// Start of the first purchase period (the date, for daily periods).
@@ -468,24 +546,44 @@ impl<K> CustomerSummary<K> {
     /// Start of the last purchase period.
     #[must_use]
     pub fn last_purchase(&self) -> NaiveDateTime {
-        self.period.start(i64::from(self.last_period)).unwrap_or_default()
+        self.period.start(i64::from(self.last_period())).unwrap_or_default()
     }
 
     /// `(frequency, recency, T, monetary_value)` as `f64`: the input of the CLV models
     /// (BG/NBD, Pareto/NBD use the first three; Gamma-Gamma uses frequency and monetary
-    /// value). Cheap: three integer-to-float conversions and one decimal-to-float conversion.
+    /// value). Cheap: integer-to-float conversions and one decimal-to-float conversion.
     #[must_use]
     pub fn clv_inputs(&self) -> ClvInputs {
         ClvInputs {
             frequency: f64::from(self.frequency),
-            recency: self.recency,
-            t: self.t,
+            recency: self.recency(),
+            t: self.t(),
             // A `Decimal` is at most 7.9e28, always finite as f64.
             monetary_value: match self.divisor {
                 0 => 0.0,
-                n => self.spend.to_f64().unwrap_or(0.0) / f64::from(n),
+                n => self.spend().to_f64().unwrap_or(0.0) / f64::from(n),
             },
         }
+    }
+
+    /// The spend monetary value divides.
+    fn spend(&self) -> Decimal {
+        match self.spend {
+            // Both below 2^96 in magnitude: the difference cannot overflow, and it was
+            // checked to fit a `Decimal` when the row was made.
+            Spend::Repeat => self.amount(self.total.get() - self.first.get()),
+            Spend::Total => self.amount(self.total.get()),
+        }
+    }
+
+    /// The `Decimal` of a mantissa at the row's scale (one within range: see the fields).
+    fn amount(&self, m: i128) -> Decimal {
+        Scale { scale: u32::from(self.scale) }.decimal(m)
+    }
+
+    /// The last purchase period: an `i32` when the row was made (or deserialized).
+    fn last_period(&self) -> i32 {
+        (i64::from(self.first_period) + i64::from(self.recency_periods)) as i32
     }
 }
 
@@ -744,18 +842,9 @@ impl Scale {
     }
 
     /// The `Decimal` of mantissa `m` at the shared scale (at most 28: the largest scale of a
-    /// `Decimal` seen), or an error when `m` is beyond the 96 bits of a `Decimal`.
-    #[inline]
-    fn to_decimal(&self, m: i128) -> Result<Decimal> {
-        if m.unsigned_abs() >> 96 != 0 {
-            return Err(Error::overflow("spend sum beyond the range of Decimal"));
-        }
-        Ok(self.decimal(m))
-    }
-
-    /// [`Scale::to_decimal`] for a mantissa known to fit 96 bits (a larger one loses its high
-    /// bits). Built from its parts: the generic conversion's call and checks were most of the
-    /// cost of building a row.
+    /// `Decimal` seen), for `m` below 2^96 in magnitude (a larger one loses its high bits;
+    /// callers check the range first). Built from its parts: the generic conversion's call
+    /// and checks were most of the cost of building a row.
     #[inline(always)]
     fn decimal(&self, m: i128) -> Decimal {
         let abs = m.unsigned_abs();
@@ -1405,23 +1494,30 @@ where
 }
 
 impl<K> CustomerSummary<K> {
-    /// The finest scale among the row's amounts.
+    /// The scale of the row's amounts.
     fn scale(&self) -> u32 {
-        self.spend.scale().max(self.total_spend.scale()).max(self.first_purchase_amount.scale())
+        u32::from(self.scale)
     }
 
-    /// Moves the row's amounts to `scale`, at least as fine as each of them (a later
-    /// transaction had a finer scale than any before, or rows of two summaries are combined).
+    /// Moves the row's amounts to `scale`, at least as fine as theirs (a later transaction
+    /// had a finer scale than any before, or rows of two summaries are combined). On error
+    /// the row is left as it was.
     fn move_to_scale(&mut self, scale: u32) -> Result<()> {
-        let to = Scale { scale };
-        let finer = |d: Decimal| -> Result<Decimal> {
-            // `d.scale() <= scale <= 28`.
-            let f = POW10[(scale - d.scale()) as usize];
-            to.to_decimal(d.mantissa().checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?)
+        // `self.scale <= scale <= 28`.
+        let f = POW10[(scale - self.scale()) as usize];
+        let finer = |m: i128| {
+            m.checked_mul(f)
+                .filter(|m| m.unsigned_abs() >> 96 == 0)
+                .ok_or_else(|| Error::overflow("spend sum beyond the range of Decimal"))
         };
-        self.spend = finer(self.spend)?;
-        self.total_spend = finer(self.total_spend)?;
-        self.first_purchase_amount = finer(self.first_purchase_amount)?;
+        let (total, first) = (finer(self.total.get())?, finer(self.first.get())?);
+        if self.spend == Spend::Repeat {
+            finer(total - first)?;
+        }
+        self.total = Wide::of(total);
+        self.first = Wide::of(first);
+        // At most 28.
+        self.scale = scale as u8;
         Ok(())
     }
 }
@@ -1431,13 +1527,8 @@ impl<K> CustomerSummary<K> {
 /// summary made at once, down to the scale of each amount.
 fn align_scales<K>(rows: &mut [CustomerSummary<K>]) -> Result<()> {
     let Some(scale) = rows.iter().map(CustomerSummary::scale).max() else { return Ok(()) };
-    for r in rows.iter_mut() {
-        if r.spend.scale() != scale
-            || r.total_spend.scale() != scale
-            || r.first_purchase_amount.scale() != scale
-        {
-            r.move_to_scale(scale)?;
-        }
+    for r in rows.iter_mut().filter(|r| r.scale() != scale) {
+        r.move_to_scale(scale)?;
     }
     Ok(())
 }
@@ -1457,27 +1548,27 @@ fn row<K>(
     let recency_periods = span(first_p, last_p)?;
     let t_periods = span(first_p, end_p)?;
     let periods = acc.runs;
-    let (total, first_sum) = (acc.total.get(), acc.first_sum.get());
-    let repeat = total.checked_sub(first_sum).ok_or_else(|| Error::overflow("spend sum"))?;
-    // One range check for the three amounts, then conversions that cannot fail: a fallible
-    // conversion per amount went through memory as a `Result` and stalled the build of
-    // every row.
-    if (total.unsigned_abs() | first_sum.unsigned_abs() | repeat.unsigned_abs()) >> 96 != 0 {
-        return Err(Error::overflow("spend sum beyond the range of Decimal"));
-    }
-    let (total, first_sum) = (scale.decimal(total), scale.decimal(first_sum));
     let (count, spend) = match (options.frequency, options.first_purchase) {
-        (FrequencyCount::Periods, FirstPurchase::Excluded) => (periods - 1, scale.decimal(repeat)),
-        (FrequencyCount::Periods, FirstPurchase::Included) => (periods, total),
+        (FrequencyCount::Periods, FirstPurchase::Excluded) => (periods - 1, Spend::Repeat),
+        (FrequencyCount::Periods, FirstPurchase::Included) => (periods, Spend::Total),
         (FrequencyCount::Orders, FirstPurchase::Excluded) => {
-            (acc.orders - acc.first_orders, scale.decimal(repeat))
+            (acc.orders - acc.first_orders, Spend::Repeat)
         }
-        (FrequencyCount::Orders, FirstPurchase::Included) => (acc.orders, total),
+        (FrequencyCount::Orders, FirstPurchase::Included) => (acc.orders, Spend::Total),
     };
     let divisor = match (options.monetary, count) {
         (MonetaryMeasure::Total, _) => 1,
         (MonetaryMeasure::Mean, n) => n,
     };
+    // The amounts the row's accessors make `Decimal`s of must be within its range.
+    let (total, first) = (acc.total.get(), acc.first_sum.get());
+    let repeat = match spend {
+        Spend::Repeat => total.checked_sub(first).ok_or_else(|| Error::overflow("spend sum"))?,
+        Spend::Total => 0,
+    };
+    if (total.unsigned_abs() | first.unsigned_abs() | repeat.unsigned_abs()) >> 96 != 0 {
+        return Err(Error::overflow("spend sum beyond the range of Decimal"));
+    }
     // The period starts must be dates, so the accessors cannot fail. Only the first and last
     // period of chrono's calendar can start outside it (a week starting before its first day).
     let edge =
@@ -1489,20 +1580,20 @@ fn row<K>(
     }
     Ok(CustomerSummary {
         customer,
-        frequency: count,
-        recency: period.duration(first_p, recency_periods, options.month_length),
-        t: period.duration(first_p, t_periods, options.month_length),
+        total: acc.total,
+        first: acc.first_sum,
+        first_period: acc.first_p,
         recency_periods,
         t_periods,
-        spend,
+        frequency: count,
         divisor,
         purchase_periods: periods,
         orders: acc.orders,
-        total_spend: total,
-        first_purchase_amount: first_sum,
         period,
-        first_period: acc.first_p,
-        last_period: acc.last_p,
+        // At most 28, the largest scale of a `Decimal` seen.
+        scale: scale.scale as u8,
+        spend,
+        months: options.month_length,
     })
 }
 
@@ -1692,8 +1783,8 @@ mod tests {
         assert!(scale.mantissa(Decimal::new(125, 2)).is_none());
         assert_eq!(scale.widen(Decimal::new(125, 2)), 100);
         assert_eq!(scale.mantissa(Decimal::new(3, 1)).unwrap().unwrap(), 30);
-        assert_eq!(scale.to_decimal(700 + 125 + 30).unwrap(), Decimal::new(855, 2));
-        assert!(scale.to_decimal(i128::MAX).is_err());
+        assert_eq!(scale.decimal(700 + 125 + 30), Decimal::new(855, 2));
+        assert_eq!(scale.decimal(-(1 << 95)), Decimal::from_i128_with_scale(-(1 << 95), 2));
     }
 
     #[test]

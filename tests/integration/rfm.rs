@@ -1289,3 +1289,68 @@ fn summaries_of_any_order_serialize_alike() {
     assert_eq!(json(&time_ordered), reference);
     assert_eq!(json(&reversed), reference);
 }
+
+/// Recency, `T` and the spend are derived from a row's periods and amounts, so the serialized
+/// ones must agree with them; they also tell which month length a monthly row was made with.
+#[cfg(feature = "serde")]
+#[test]
+fn rows_deserialize_only_with_consistent_derived_fields() {
+    let log = [
+        tx(1u32, "2015-01-31", dec!(10.5)),
+        tx(1, "2015-03-01", dec!(20)),
+        tx(1, "2015-03-02", dec!(1.25)),
+        tx(2, "2015-02-14", dec!(7)),
+    ];
+    let options = [
+        SummaryOptions::default().period(Period::MONTH),
+        SummaryOptions::default().period(Period::MONTH).month_length(MonthLength::Calendar),
+        SummaryOptions::default().first_purchase(FirstPurchase::Included),
+        SummaryOptions::default().monetary(MonetaryMeasure::Total).period(Period::WEEK),
+    ];
+    for o in options {
+        let s = summarize(&log, d("2015-06-30"), o).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Summary<u32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s, "{json}");
+        // Exactly: the month length and the spend convention were recovered.
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+        assert_eq!(format!("{back:?}"), format!("{s:?}"));
+    }
+    let row = |o: SummaryOptions| {
+        let s = summarize(&log, d("2015-06-30"), o).unwrap();
+        serde_json::to_value(&s.rows()[0]).unwrap()
+    };
+    let parse = |v: &serde_json::Value| {
+        serde_json::from_value::<loyalty::rfm::CustomerSummary<u32>>(v.clone())
+    };
+    let monthly = row(SummaryOptions::default().period(Period::MONTH));
+    // Mean Gregorian months: 2015-01-01 to 2015-03-01 is 59 days.
+    assert_eq!(monthly["recency"].as_f64().unwrap(), 59.0 / 30.436875);
+    // A last bit lost in some text format is tolerated, and the exact value kept.
+    let mut v = monthly.clone();
+    v["recency"] = (59.0f64 / 30.436875 * (1.0 + f64::EPSILON)).into();
+    assert_eq!(parse(&v).unwrap().recency(), 59.0 / 30.436875);
+    // Inconsistent with the periods under either month length.
+    v["recency"] = 2.5.into();
+    assert!(parse(&v).is_err());
+    // Spend is neither the total (31.75) nor the total less the first period (21.25).
+    let mut v = monthly.clone();
+    v["spend"] = "22.5".into();
+    assert!(parse(&v).is_err());
+    v["spend"] = "31.75".into();
+    let total = parse(&v).unwrap();
+    assert_eq!(total.monetary_value(), dec!(31.75));
+    // Amounts at different scales are brought to the finest, keeping their values.
+    let mut v = monthly;
+    v["total_spend"] = "31.750".into();
+    let r = parse(&v).unwrap();
+    assert_eq!(r.total_spend().to_string(), "31.750");
+    assert_eq!(r.first_purchase_amount().to_string(), "10.500");
+    assert_eq!(r.monetary_value(), dec!(21.25));
+}
+
+#[test]
+fn a_row_takes_eighty_bytes_for_a_64_bit_key() {
+    // Every summary writes one per customer; growing it slows every summary down.
+    assert_eq!(std::mem::size_of::<loyalty::rfm::CustomerSummary<u64>>(), 80);
+}
