@@ -1533,6 +1533,10 @@ fn align_scales<K>(rows: &mut [CustomerSummary<K>]) -> Result<()> {
     Ok(())
 }
 
+/// The row of `customer` from its accumulator. Inlined into its callers: returned through
+/// memory, the row's last bytes (written one at a time) were read back as one word, which
+/// stalls on store forwarding.
+#[inline(always)]
 fn row<K>(
     customer: K,
     acc: &Acc,
