@@ -1047,22 +1047,23 @@ impl Indexer {
 ///   map.
 ///
 /// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers with ids
-/// `0..400_000`; criterion medians on an otherwise idle 2-core machine):
+/// `0..400_000`; criterion medians on an otherwise idle 2-core machine, the last two layouts
+/// each in a process of its own):
 ///
 /// | layout | seconds | `summarize_par`, 2 threads |
 /// |---|---|---|
-/// | grouped by customer | 0.074 | 0.055 |
-/// | grouped, no time order within a customer | 0.102 | |
-/// | time order | 0.138 | 0.118 |
-/// | shuffled | 0.184 | |
+/// | grouped by customer | 0.058 | 0.051 |
+/// | grouped, no time order within a customer | 0.082 | |
+/// | time order | 0.125 | 0.129 |
+/// | shuffled | 0.172 | |
 ///
 /// The 0.10 s target is met for grouped logs only. The partitioned passes are bound by
-/// memory: fresh pages cost about 0.45 ms per megabyte on that machine (the page faults),
-/// the rows alone are 45 MB (112 bytes per customer), the records 85 MB, and the log is read
-/// once (200 MB). How much of that a call pays depends on whether the allocator kept the
-/// previous call's memory mapped: with glibc's malloc forced to return it (a first call), the
-/// time-ordered log takes 0.14 s, where the hash partitions (the path before dense ids had
-/// their own) take 0.22 s; with it kept, both take about 0.125 s.
+/// memory: in time order about 70 ms go to writing 80 MB of records into fresh pages while
+/// reading the 200 MB log, 25 ms to aggregating the partitions in cache and 17 ms to writing
+/// 32 MB of rows (80 bytes per customer for a 64-bit key); page faults are about half of it,
+/// which is also why a second thread does not help there. How much of that a call pays
+/// depends on what the allocator kept mapped from earlier calls (shuffled takes 0.114 s when
+/// glibc kept it).
 ///
 /// # Errors
 ///
