@@ -318,6 +318,7 @@ impl<K: fmt::Debug> fmt::Debug for CustomerSummary<K> {
             .field("first_purchase_amount", &self.first_purchase_amount())
             .field("period", &self.period)
             .field("first_period", &self.first_period)
+            .field("last_period", &self.last_period())
             .finish()
     }
 }
@@ -399,17 +400,26 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
             _ => return Err(bad("spend must be the total spend, or the total less the first")),
         };
         // Recency and `T` are derived from the periods; the serialized ones pick the month
-        // length (which only monthly periods depend on) and must agree with it, up to the
-        // last bits a text format may lose.
-        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        // length (which only monthly periods depend on): the one whose durations are nearest,
+        // as both can lie within the tolerance of tiny durations (a huge multiple). They must
+        // then agree with it, up to the last bits a text format may lose.
         let first_p = i64::from(r.first_period);
-        let months = [MonthLength::MeanGregorian, MonthLength::Calendar]
-            .into_iter()
-            .find(|&m| {
-                close(r.recency, r.period.duration(first_p, r.recency_periods, m))
-                    && close(r.t, r.period.duration(first_p, r.t_periods, m))
-            })
-            .ok_or_else(|| bad("recency and T must be the durations of their periods"))?;
+        let durations = |m| {
+            let d = |units| r.period.duration(first_p, units, m);
+            (d(r.recency_periods), d(r.t_periods))
+        };
+        let off = |m| {
+            let (recency, t) = durations(m);
+            (r.recency - recency).abs() + (r.t - t).abs()
+        };
+        let (mean, calendar) = (MonthLength::MeanGregorian, MonthLength::Calendar);
+        // NaN distances lose the comparison and then fail the check below.
+        let months = if off(calendar) < off(mean) { calendar } else { mean };
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        let (recency, t) = durations(months);
+        if !(close(r.recency, recency) && close(r.t, t)) {
+            return Err(bad("recency and T must be the durations of their periods"));
+        }
         Ok(CustomerSummary {
             customer: r.customer,
             total: Wide::of(total),
@@ -1512,8 +1522,9 @@ impl<K> CustomerSummary<K> {
                 .ok_or_else(|| Error::overflow("spend sum beyond the range of Decimal"))
         };
         let (total, first) = (finer(self.total.get())?, finer(self.first.get())?);
-        if self.spend == Spend::Repeat {
-            finer(total - first)?;
+        // The repeat spend of the moved amounts (not moved again).
+        if self.spend == Spend::Repeat && (total - first).unsigned_abs() >> 96 != 0 {
+            return Err(Error::overflow("spend sum beyond the range of Decimal"));
         }
         self.total = Wide::of(total);
         self.first = Wide::of(first);

@@ -983,8 +983,9 @@ fn unsorted_large_logs_equal_the_grouped_path_and_a_naive_count() {
 // ---- properties ----
 
 fn arb_log() -> impl Strategy<Value = Vec<Transaction<u16>>> {
-    // Amounts mostly in cents, some at 0 to 3 decimals, so a pass meets finer scales late.
-    let scale = prop_oneof![6 => Just(2u32), 1 => 0u32..4];
+    // Amounts mostly in cents, some at 0 to 3 decimals, so a pass meets finer scales late,
+    // and a few at token-like scales, which move every earlier sum by 10^12 or more.
+    let scale = prop_oneof![12 => Just(2u32), 2 => 0u32..4, 1 => 14u32..19];
     prop::collection::vec((0u16..40, 0i64..400, -500i64..50_000, scale), 1..120).prop_map(|v| {
         let base = d("2023-12-01");
         v.into_iter()
@@ -1353,4 +1354,52 @@ fn rows_deserialize_only_with_consistent_derived_fields() {
 fn a_row_takes_eighty_bytes_for_a_64_bit_key() {
     // Every summary writes one per customer; growing it slows every summary down.
     assert_eq!(std::mem::size_of::<loyalty::rfm::CustomerSummary<u64>>(), 80);
+}
+
+/// A customer paying at a much finer scale after others (an 18-decimal token amount after
+/// cents) moves every earlier row to that scale, with the repeat spend checked once.
+#[test]
+fn a_much_finer_scale_later_in_the_log_keeps_earlier_rows() {
+    let tiny = Decimal::new(1, 18);
+    let log = [
+        tx(1u32, "2015-01-01", dec!(19.99)),
+        tx(1, "2015-01-02", dec!(5.00)),
+        tx(2, "2015-01-03", tiny),
+    ];
+    let options = SummaryOptions::default();
+    // Grouped by customer: the streaming pass rescales row 1 when customer 2 arrives.
+    let grouped = summarize(&log, d("2015-02-01"), options).unwrap();
+    assert_eq!(grouped.rows()[0].monetary_value(), dec!(5));
+    assert_eq!(grouped.rows()[0].total_spend().scale(), 18);
+    assert_eq!(grouped.rows()[1].first_purchase_amount(), tiny);
+    // Any order gives the same summary.
+    let reversed: Vec<_> = log.iter().rev().cloned().collect();
+    assert_eq!(summarize(&reversed, d("2015-02-01"), options).unwrap(), grouped);
+    // Summaries made apart and merged, too.
+    let first = summarize(&log[..2], d("2015-02-01"), options).unwrap();
+    let second = summarize(&log[2..], d("2015-02-01"), options).unwrap();
+    let merged = first.merge(second).unwrap();
+    assert_eq!(merged, grouped);
+    assert_eq!(format!("{merged:?}"), format!("{grouped:?}"));
+}
+
+/// With a huge period multiple, recency and `T` are tiny and both month lengths lie within
+/// the tolerance: the nearest one is picked, so the round trip stays exact.
+#[cfg(feature = "serde")]
+#[test]
+fn calendar_months_with_a_huge_multiple_round_trip() {
+    // `T` is 48 calendar months, or 1,461 days / 30.436875 = 48.0016 mean months: divided by
+    // the multiple, 1.2e-8 and 1.20004e-8, 4e-14 apart.
+    let log = [tx(1u32, "2015-01-15", dec!(1))];
+    for months in [MonthLength::Calendar, MonthLength::MeanGregorian] {
+        let o = SummaryOptions::default()
+            .period(Period::new(PeriodUnit::Month, 4_000_000_000).unwrap())
+            .month_length(months);
+        let s = summarize(&log, d("2019-01-31"), o).unwrap();
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Summary<u32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.rows()[0].t().to_bits(), s.rows()[0].t().to_bits());
+        assert_eq!(back.rows()[0].recency().to_bits(), s.rows()[0].recency().to_bits());
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    }
 }
