@@ -118,9 +118,11 @@ pub enum ScoreMethod {
     /// by input order); for recency the ranking runs over time since the last purchase, so
     /// among equally recent customers the smaller key gets the higher R score.
     RankFirst,
-    /// Breaks the user gives, `k − 1` strictly increasing finite values per dimension (recency
-    /// in time since the last purchase, ascending); bin `i` is `[b_{i−1}, b_i)`, as R `rfm`
-    /// treats a vector of `*_bins`.
+    /// Breaks the user gives, `k − 1` ascending finite values per dimension (recency in time
+    /// since the last purchase, ascending); bin `i` is `[b_{i−1}, b_i)`, as R `rfm` treats a
+    /// vector of `*_bins`. Equal breaks leave the bins between them empty, as the
+    /// [`Thresholds`] of a quantile scoring over tied values do, so those thresholds can score
+    /// new customers the same way.
     Fixed {
         /// Recency breaks (time since the last purchase).
         recency: Vec<f64>,
@@ -444,7 +446,7 @@ impl RfmScorer {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a bin count is outside `1..=9`, fixed breaks are not
-    /// `k − 1` strictly increasing finite values, or fixed breaks are combined with nested
+    /// `k − 1` ascending finite values, or fixed breaks are combined with nested
     /// binning (fixed breaks do not depend on the parent cell).
     pub fn new(options: ScoreOptions) -> Result<RfmScorer> {
         for (dim, k) in DIMS.iter().zip(options.bins) {
@@ -653,8 +655,8 @@ fn check_breaks(dim: Dimension, k: u8, breaks: &[f64]) -> Result<()> {
     if let Some(b) = breaks.iter().find(|b| !b.is_finite()) {
         return Err(Error::invalid(name, b, "must be finite"));
     }
-    if breaks.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::invalid(name, format!("{breaks:?}"), "must be strictly increasing"));
+    if breaks.windows(2).any(|w| w[0] > w[1]) {
+        return Err(Error::invalid(name, format!("{breaks:?}"), "must be ascending"));
     }
     Ok(())
 }

@@ -547,6 +547,29 @@ fn values(r: &[f64], f: &[f64], m: &[f64]) -> Vec<RfmValues> {
 }
 
 #[test]
+fn quantile_thresholds_score_the_same_as_fixed_breaks() {
+    // Frequency ties as in retail (most customers buy once): the quantile breaks repeat.
+    let r: Vec<f64> = (1..=12).map(f64::from).collect();
+    let f = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 5.0, 9.0];
+    let m = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0, 5.0, 3.0, 5.0, 8.0];
+    let keys: Vec<u8> = (0..12).collect();
+    let v = values(&r, &f, &m);
+    let quantile = RfmScorer::new(ScoreOptions::default()).unwrap().score(&keys, &v).unwrap();
+    let t = quantile.thresholds();
+    assert!(t.frequency[0].windows(2).any(|w| w[0] == w[1]), "{t:?}");
+    let fixed = ScoreMethod::Fixed {
+        recency: t.recency.clone(),
+        frequency: t.frequency[0].clone(),
+        monetary: t.monetary[0].clone(),
+    };
+    let again =
+        RfmScorer::new(ScoreOptions::default().method(fixed)).unwrap().score(&keys, &v).unwrap();
+    assert_eq!(again.scores(), quantile.scores());
+    assert_eq!(again.thresholds(), quantile.thresholds());
+    assert_eq!(again.warnings(), quantile.warnings());
+}
+
+#[test]
 fn quantile_ties_share_a_bin_and_recent_scores_high() {
     // recency (days since last order) 1..10, ties in F.
     let r: Vec<f64> = (1..=10).map(f64::from).collect();
@@ -626,7 +649,7 @@ fn fixed_breaks_as_r_rfm_custom_bins() {
     assert_eq!(codes, [511, 422, 244, 155]);
     assert_eq!(s.thresholds().frequency[0], [4.0, 5.0, 6.0, 8.0]);
     let bad = ScoreMethod::Fixed {
-        recency: vec![1.0, 1.0, 2.0, 3.0],
+        recency: vec![1.0, 2.0, 1.5, 3.0],
         frequency: vec![1.0, 2.0, 3.0, 4.0],
         monetary: vec![1.0, 2.0, 3.0, 4.0],
     };
