@@ -805,6 +805,85 @@ fn rf_preset_matches_whole_pairs() {
     }
 }
 
+/// The 11-segment map as the reference's five F × M grids (`reference/rfm.md` §3.1: for R = 5
+/// down to 1, rows F = 5 down to 1, columns M = 1 to 5), checked code by code.
+#[test]
+fn eleven_segment_preset_equals_the_published_grids() {
+    const GRIDS: [[&str; 5]; 5] = [
+        // R = 5
+        ["PL PL PL CH CH", "PL PL LO CH CH", "PL PL PL NA NA", "PR PR PR PR PR", "NC NC PR PR PR"],
+        // R = 4
+        ["PL PL PL CH CH", "PL PL NA LO CH", "PL PL PL NA LO", "NC NC PL PR PR", "NC NC PR PR PR"],
+        // R = 3
+        ["PL PL PL LO LO", "PL PL NA LO LO", "AS HI PL NA LO", "AS HI PL NA NA", "NC AS PR PR PR"],
+        // R = 2
+        ["AS AR AR AR AR", "AS AR AR AR AR", "AS HI HI AR AR", "AS HI HI AR AR", "HI HI AS CL CL"],
+        // R = 1
+        ["LS AR AR CL CL", "LS AR AR CL AR", "LS HI AR AR AR", "LS HI HI AR AR", "LS LS CL CL CL"],
+    ];
+    let full = |abbr: &str| match abbr {
+        "CH" => "Champions",
+        "LO" => "Loyal",
+        "PL" => "Potential Loyalist",
+        "NC" => "New Customers",
+        "PR" => "Promising",
+        "NA" => "Need Attention",
+        "AS" => "About To Sleep",
+        "AR" => "At Risk",
+        "CL" => "Cannot Lose Them",
+        "HI" => "Hibernating",
+        "LS" => "Lost",
+        other => panic!("{other}"),
+    };
+    let map = SegmentMap::eleven_segments();
+    for (i, grid) in GRIDS.iter().enumerate() {
+        let r = 5 - i as u8;
+        for (j, row) in grid.iter().enumerate() {
+            let f = 5 - j as u8;
+            for (k, abbr) in row.split(' ').enumerate() {
+                let m = 1 + k as u8;
+                let score = RfmScore::new(r, f, m).unwrap();
+                assert_eq!(map.name(map.segment(score).unwrap()), full(abbr), "{score}");
+            }
+        }
+    }
+}
+
+/// The 10-segment R + F map as the reference's 5 × 5 grid (§3.2), whatever M is.
+#[test]
+fn rf_preset_equals_the_published_grid() {
+    const GRID: [[&str; 5]; 5] = [
+        // R = 5 down to 1; F = 1 to 5.
+        ["NC", "PL", "PL", "CH", "CH"],
+        ["PR", "PL", "PL", "LO", "LO"],
+        ["AS", "AS", "NA", "LO", "LO"],
+        ["HI", "HI", "AR", "AR", "CL"],
+        ["HI", "HI", "AR", "AR", "CL"],
+    ];
+    let full = |abbr: &str| match abbr {
+        "NC" => "New Customers",
+        "PL" => "Potential Loyalists",
+        "CH" => "Champions",
+        "PR" => "Promising",
+        "LO" => "Loyal Customers",
+        "AS" => "About To Sleep",
+        "NA" => "Need Attention",
+        "HI" => "Hibernating",
+        "AR" => "At Risk",
+        "CL" => "Can't Lose",
+        other => panic!("{other}"),
+    };
+    let map = SegmentMap::rf_ten_segments();
+    for (i, row) in GRID.iter().enumerate() {
+        for (j, abbr) in row.iter().enumerate() {
+            for m in 1..=5 {
+                let score = RfmScore::new(5 - i as u8, 1 + j as u8, m).unwrap();
+                assert_eq!(map.name(map.segment(score).unwrap()), full(abbr), "{score}");
+            }
+        }
+    }
+}
+
 #[test]
 fn segment_maps_are_checked_when_built() {
     let all = |name: &str| SegmentRule::new(name).cells(1..=2, 1..=2, 1..=2);
