@@ -22,7 +22,10 @@
 //! and `clv` lifetimes' `customer_lifetime_value` over that horizon at the monthly
 //! `--discount-rate` (default 0.01), with lifetimes' periods per month (day 30, week 4.345,
 //! month 1). Repeat buyers whose repeat purchases net to zero or less (refunds) are left out of
-//! the spend fit and valued at the population mean spend; stderr says how many.
+//! the spend fit and valued at the population mean spend; stderr says how many. When the
+//! models cannot be fitted (no repeat buyer, or a likelihood with no maximum, as on data with
+//! no dropout), the CLV columns are left empty and stderr says why; the RFM columns stand.
+//! With no customer in the window (an `--as-of` before all data) only the header is written.
 //!
 //! `--timings` writes `phase seconds` lines (parse, summary, fit, score) to stderr. A bad row
 //! is reported on stderr with its line number; nothing is written to stdout and the exit
@@ -63,8 +66,8 @@ struct Args {
     path: String,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args: Vec<String> = args.collect();
     let path = args.pop().ok_or(
         "usage: score [--as-of YYYY-MM-DD] [--period day|week|month] \
          [--model bgnbd|mbgnbd|pareto-nbd] [--horizon-months N] [--discount-rate D] \
@@ -294,28 +297,40 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let args = parse_args()?;
+    let args = parse_args(std::env::args().skip(1))?;
     let t0 = Instant::now();
     let text = std::fs::read_to_string(&args.path).map_err(|e| format!("{}: {e}", args.path))?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    score_text(&args, t0, &text, &mut out)
+}
+
+/// Parses `text` and writes the scored CSV to `out` (nothing when a row is bad).
+fn score_text(args: &Args, t0: Instant, text: &str, out: &mut dyn Write) -> Result<(), String> {
     // The narrowest key that holds every id; an id longer than 24 bytes is borrowed from the
     // file instead. Ids that are all numbers of one width are kept as numbers.
     let width = text.lines().nth(1).and_then(|l| l.split(',').next()).map_or(0, str::len);
-    if let Some(log) = parse(&text, |s| Digits::new(s, width))? {
-        return report(&args, t0, &log);
+    if let Some(log) = parse(text, |s| Digits::new(s, width))? {
+        return report(args, t0, &log, out);
     }
-    if let Some(log) = parse(&text, ShortId::<1>::new)? {
-        return report(&args, t0, &log);
+    if let Some(log) = parse(text, ShortId::<1>::new)? {
+        return report(args, t0, &log, out);
     }
-    if let Some(log) = parse(&text, ShortId::<3>::new)? {
-        return report(&args, t0, &log);
+    if let Some(log) = parse(text, ShortId::<3>::new)? {
+        return report(args, t0, &log, out);
     }
-    match parse(&text, Some)? {
-        Some(log) => report(&args, t0, &log),
+    match parse(text, Some)? {
+        Some(log) => report(args, t0, &log, out),
         None => Err("unreachable: every id is a &str".into()),
     }
 }
 
-fn report<K>(args: &Args, t0: Instant, log: &[Transaction<K>]) -> Result<(), String>
+fn report<K>(
+    args: &Args,
+    t0: Instant,
+    log: &[Transaction<K>],
+    out: &mut dyn Write,
+) -> Result<(), String>
 where
     K: Ord + std::hash::Hash + Clone + KeyText,
 {
@@ -348,8 +363,10 @@ where
         ("monetary_value", Box::new(|i, w| write!(w, "{}", rows[i].monetary_value().normalize()))),
     ];
 
+    // With no customer (an `as_of` before all data) only the header is written.
+    let score = !args.summary_only && !rows.is_empty();
     let t2 = Instant::now();
-    if !args.summary_only {
+    if score {
         scored = RfmScorer::new(ScoreOptions::default())
             .and_then(|s| s.score_summary(&summary, RfmMeasures::default()))
             .map_err(|e| e.to_string())?;
@@ -363,30 +380,44 @@ where
     let mut t_score = t2.elapsed().as_secs_f64();
 
     let mut t_fit = 0.0;
-    if !args.summary_only {
-        let t3 = Instant::now();
-        let (customers, model, spend) = fit(args, rows)?;
-        t_fit = t3.elapsed().as_secs_f64();
-        let t4 = Instant::now();
+    if score {
         let options = ClvOptions::default()
             .horizon_months(args.horizon_months)
             .monthly_discount_rate(args.discount_rate)
             .map_err(|e| e.to_string())?
             .unit(args.unit);
-        clv_scores = clv::score(&model, &spend, &customers, &options).map_err(|e| e.to_string())?;
+        let t3 = Instant::now();
+        let fitted = fit(args, rows);
+        t_fit = t3.elapsed().as_secs_f64();
+        let t4 = Instant::now();
+        // The RFM columns stand without the models: when they cannot be fitted (no repeat
+        // buyer, or no maximum of the likelihood), the CLV columns are left empty.
+        clv_scores = fitted.and_then(|(customers, model, spend)| {
+            clv::score(&model, &spend, &customers, &options).map_err(|e| e.to_string())
+        });
         t_score += t4.elapsed().as_secs_f64();
-        let c = &clv_scores;
-        columns.push(("p_alive", Box::new(move |i, w| write!(w, "{}", c[i].p_alive))));
+        if let Err(e) = &clv_scores {
+            eprintln!("warning: CLV columns left empty: {e}");
+        }
+        let c = clv_scores.as_deref().ok();
+        let cell = move |i: usize, w: &mut dyn Write, f: fn(&clv::Score) -> f64| match c {
+            Some(c) => write!(w, "{}", f(&c[i])),
+            None => Ok(()),
+        };
+        columns.push(("p_alive", Box::new(move |i, w| cell(i, w, |s| s.p_alive))));
         columns.push((
             "expected_purchases",
-            Box::new(move |i, w| write!(w, "{}", c[i].expected_purchases)),
+            Box::new(move |i, w| cell(i, w, |s| s.expected_purchases)),
         ));
-        columns.push(("clv", Box::new(move |i, w| write!(w, "{}", c[i].clv))));
+        columns.push(("clv", Box::new(move |i, w| cell(i, w, |s| s.clv))));
+    } else if !args.summary_only {
+        let later = ["r_score", "f_score", "m_score", "segment", "p_alive"];
+        for name in later.into_iter().chain(["expected_purchases", "clv"]) {
+            columns.push((name, Box::new(|_, _| Ok(()))));
+        }
     }
 
-    let stdout = io::stdout();
-    let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let write_all = |w: &mut BufWriter<_>| -> io::Result<()> {
+    let write_all = |w: &mut dyn Write| -> io::Result<()> {
         let header: Vec<&str> = columns.iter().map(|(h, _)| *h).collect();
         writeln!(w, "{}", header.join(","))?;
         for i in 0..rows.len() {
@@ -400,7 +431,12 @@ where
         }
         w.flush()
     };
-    write_all(&mut w).map_err(|e| format!("writing output: {e}"))?;
+    match write_all(out) {
+        // The reader stopped early (`| head`): not an error of ours.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(format!("writing output: {e}")),
+        Ok(()) => {}
+    }
     if args.timings {
         eprintln!("parse {t_parse:.6}");
         eprintln!("summary {t_summary:.6}");
@@ -449,6 +485,63 @@ fn fit<K>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The example's output (or error) for `csv` with the flags `flags`.
+    fn score(flags: &[&str], csv: &str) -> (Result<(), String>, String) {
+        let args = flags.iter().chain(&["in.csv"]).map(|a| a.to_string());
+        let args = parse_args(args).unwrap();
+        let mut out = Vec::new();
+        let result = score_text(&args, Instant::now(), csv, &mut out);
+        (result, String::from_utf8(out).unwrap())
+    }
+
+    const HEADER: &str = "customer_id,frequency,recency,T,monetary_value,r_score,f_score,\
+                          m_score,segment,p_alive,expected_purchases,clv";
+
+    #[test]
+    fn a_bad_row_is_reported_by_line_with_no_output() {
+        let csv = "customer_id,date,amount\n1,2015-01-01,10\n2,2015-13-01,5\n";
+        let (result, out) = score(&[], csv);
+        assert_eq!(result.unwrap_err(), "line 3: bad date `2015-13-01` (YYYY-MM-DD or RFC 3339)");
+        assert_eq!(out, "");
+        let (result, out) = score(&[], "customer_id,date,amount\n1,2015-01-01,ten\n");
+        assert_eq!(result.unwrap_err(), "line 2: bad amount `ten`");
+        assert_eq!(out, "");
+    }
+
+    #[test]
+    fn rfc3339_dates_keep_their_clock_time_and_summary_only_has_five_columns() {
+        let csv = "customer_id,date,amount\n\
+                   A,2015-01-01T23:30:00+02:00,10\n\
+                   B,2015-01-02T00:30:00Z,5\n\
+                   A,2015-01-09T08:00:00-05:00,7.5\n";
+        let (result, out) = score(&["--summary-only"], csv);
+        result.unwrap();
+        // A: days 01-01 and 01-09 as written (not moved to UTC); T runs to 01-09.
+        assert_eq!(out, "customer_id,frequency,recency,T,monetary_value\nA,1,8,8,7.5\nB,0,0,7,0\n");
+    }
+
+    #[test]
+    fn scores_are_written_when_the_models_cannot_be_fitted() {
+        // Nobody bought twice: no model to fit, but the RFM columns stand.
+        let csv = "customer_id,date,amount\n1,2015-01-01,10\n2,2015-01-05,30\n";
+        let (result, out) = score(&[], csv);
+        result.unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], HEADER);
+        // Customer 1 last bought 4 days before the end, in the fourth of five recency bins of
+        // {0, 4}: R 2, and 211 is Hibernating; customer 2 bought on the last day.
+        let rows = ["1,0,0,4,0,2,1,1,Hibernating,,,", "2,0,0,0,0,5,1,5,Promising,,,"];
+        assert_eq!(&lines[1..], rows);
+    }
+
+    #[test]
+    fn an_as_of_before_all_data_writes_the_header_only() {
+        let csv = "customer_id,date,amount\n1,2015-01-01,10\n1,2015-02-01,30\n";
+        let (result, out) = score(&["--as-of", "2014-12-31"], csv);
+        result.unwrap();
+        assert_eq!(out, format!("{HEADER}\n"));
+    }
 
     fn text(k: &impl KeyText) -> String {
         let mut out = Vec::new();
