@@ -736,6 +736,43 @@ impl<K> Summary<K> {
         self.negative_amounts
     }
 
+    /// The summary of no transactions as of `as_of`: where a pipeline that summarises a log
+    /// split by customer starts folding the parts with [`Summary::merge`] (a part may be
+    /// empty, and [`summarize`] refuses an empty log).
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use loyalty::rfm::{summarize, Summary, SummaryOptions, Transaction};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+    /// let log: Vec<Transaction<u32>> = [(7, 2), (2, 3), (7, 9)]
+    ///     .map(|(c, d)| Transaction::on(c, day(d), Decimal::TEN))
+    ///     .to_vec();
+    /// let (o, as_of) = (SummaryOptions::default(), day(31));
+    /// // Customers split three ways by id: the first part is empty.
+    /// let mut whole = Summary::empty(as_of, o);
+    /// for r in 0..3 {
+    ///     let part: Vec<_> = log.iter().filter(|t| t.customer % 3 == r).cloned().collect();
+    ///     if !part.is_empty() {
+    ///         whole = whole.merge(summarize(&part, as_of, o)?)?;
+    ///     }
+    /// }
+    /// assert_eq!(whole, summarize(&log, as_of, o)?);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    #[must_use]
+    pub fn empty(as_of: impl Into<NaiveDateTime>, options: SummaryOptions) -> Summary<K> {
+        Summary {
+            rows: Vec::new(),
+            as_of: as_of.into(),
+            options,
+            transactions: 0,
+            excluded_after_as_of: 0,
+            negative_amounts: 0,
+        }
+    }
+
     /// The row of one customer.
     #[must_use]
     pub fn get(&self, customer: &K) -> Option<&CustomerSummary<K>>

@@ -533,7 +533,14 @@ fn merge_requires_disjoint_customers_and_equal_settings() {
     let later = summarize(&b, d("2015-02-08"), o).unwrap();
     assert!(sa.clone().merge(later).is_err());
     let weekly = summarize(&b, d("2015-02-07"), o.period(Period::WEEK)).unwrap();
-    assert!(sa.merge(weekly).is_err());
+    assert!(sa.clone().merge(weekly).is_err());
+    // The empty summary is the identity of merging, on either side, with the same settings.
+    let empty = || Summary::<u32>::empty(d("2015-02-07"), o);
+    assert_eq!(empty().merge(sa.clone()).unwrap(), sa);
+    assert_eq!(sa.clone().merge(empty()).unwrap(), sa);
+    let (rows, counted) = (empty().len(), empty().transactions());
+    assert_eq!((rows, counted), (0, 0));
+    assert!(Summary::<u32>::empty(d("2015-02-08"), o).merge(sa).is_err());
 }
 
 // ---- scores ----
