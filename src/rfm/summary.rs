@@ -390,7 +390,7 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
         let at = |d: Decimal| {
             d.mantissa()
                 .checked_mul(POW10[(scale - d.scale()) as usize])
-                .filter(|m| m.unsigned_abs() >> 96 == 0)
+                .filter(|&m| fits_decimal(m))
                 .ok_or_else(|| bad("amounts beyond the range of Decimal at their finest scale"))
         };
         let (total, first) = (at(r.total_spend)?, at(r.first_purchase_amount)?);
@@ -404,19 +404,16 @@ impl<K> TryFrom<CustomerSummaryRepr<K>> for CustomerSummary<K> {
         // as both can lie within the tolerance of tiny durations (a huge multiple). They must
         // then agree with it, up to the last bits a text format may lose.
         let first_p = i64::from(r.first_period);
-        let durations = |m| {
+        let [mean, calendar] = [MonthLength::MeanGregorian, MonthLength::Calendar].map(|m| {
             let d = |units| r.period.duration(first_p, units, m);
-            (d(r.recency_periods), d(r.t_periods))
-        };
-        let off = |m| {
-            let (recency, t) = durations(m);
+            (m, d(r.recency_periods), d(r.t_periods))
+        });
+        let off = |(_, recency, t): (MonthLength, f64, f64)| {
             (r.recency - recency).abs() + (r.t - t).abs()
         };
-        let (mean, calendar) = (MonthLength::MeanGregorian, MonthLength::Calendar);
         // NaN distances lose the comparison and then fail the check below.
-        let months = if off(calendar) < off(mean) { calendar } else { mean };
+        let (months, recency, t) = if off(calendar) < off(mean) { calendar } else { mean };
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
-        let (recency, t) = durations(months);
         if !(close(r.recency, recency) && close(r.t, t)) {
             return Err(bad("recency and T must be the durations of their periods"));
         }
@@ -1553,15 +1550,10 @@ impl<K> CustomerSummary<K> {
     fn move_to_scale(&mut self, scale: u32) -> Result<()> {
         // `self.scale <= scale <= 28`.
         let f = POW10[(scale - self.scale()) as usize];
-        let finer = |m: i128| {
-            m.checked_mul(f)
-                .filter(|m| m.unsigned_abs() >> 96 == 0)
-                .ok_or_else(|| Error::overflow("spend sum beyond the range of Decimal"))
-        };
+        let finer = |m: i128| m.checked_mul(f).ok_or_else(beyond_decimal);
         let (total, first) = (finer(self.total.get())?, finer(self.first.get())?);
-        // The repeat spend of the moved amounts (not moved again).
-        if self.spend == Spend::Repeat && (total - first).unsigned_abs() >> 96 != 0 {
-            return Err(Error::overflow("spend sum beyond the range of Decimal"));
+        if !amounts_fit(total, first, self.spend) {
+            return Err(beyond_decimal());
         }
         self.total = Wide::of(total);
         self.first = Wide::of(first);
@@ -1569,6 +1561,24 @@ impl<K> CustomerSummary<K> {
         self.scale = scale as u8;
         Ok(())
     }
+}
+
+/// Whether a mantissa is within the 96 bits of a `Decimal`'s.
+fn fits_decimal(m: i128) -> bool {
+    m.unsigned_abs() >> 96 == 0
+}
+
+/// Whether every amount a row's accessors make a `Decimal` of fits one: its total, its first
+/// period's spend and, when monetary value divides the repeat spend, their difference (which
+/// cannot overflow once both fit).
+fn amounts_fit(total: i128, first: i128, spend: Spend) -> bool {
+    fits_decimal(total)
+        && fits_decimal(first)
+        && (spend == Spend::Total || fits_decimal(total - first))
+}
+
+fn beyond_decimal() -> Error {
+    Error::overflow("spend sum beyond the range of Decimal")
 }
 
 /// Moves every row's amounts to the finest scale among them, as one pass over the combined
@@ -1613,14 +1623,8 @@ fn row<K>(
         (MonetaryMeasure::Total, _) => 1,
         (MonetaryMeasure::Mean, n) => n,
     };
-    // The amounts the row's accessors make `Decimal`s of must be within its range.
-    let (total, first) = (acc.total.get(), acc.first_sum.get());
-    let repeat = match spend {
-        Spend::Repeat => total.checked_sub(first).ok_or_else(|| Error::overflow("spend sum"))?,
-        Spend::Total => 0,
-    };
-    if (total.unsigned_abs() | first.unsigned_abs() | repeat.unsigned_abs()) >> 96 != 0 {
-        return Err(Error::overflow("spend sum beyond the range of Decimal"));
+    if !amounts_fit(acc.total.get(), acc.first_sum.get(), spend) {
+        return Err(beyond_decimal());
     }
     // The period starts must be dates, so the accessors cannot fail. Only the first and last
     // period of chrono's calendar can start outside it (a week starting before its first day).
