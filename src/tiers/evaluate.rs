@@ -788,11 +788,7 @@ fn figure(mut m: i128, mut scale: u32) -> Result<Decimal> {
         m = if up { q + m.signum() } else { q };
         scale -= 1;
     }
-    let abs = m.unsigned_abs();
-    if abs >> 96 != 0 {
-        return Err(Error::overflow("qualifying figure"));
-    }
-    Ok(Decimal::from_parts(abs as u32, (abs >> 32) as u32, (abs >> 64) as u32, m < 0, scale))
+    Decimal::try_from_i128_with_scale(m, scale).map_err(|_| Error::overflow("qualifying figure"))
 }
 
 struct Machine<'a> {
