@@ -310,6 +310,7 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
+    use crate::rfm::partition::tests::build;
     use crate::rfm::{partition, Period};
 
     fn at() -> NaiveDateTime {
@@ -331,15 +332,6 @@ mod tests {
     /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).
     fn same<K: std::fmt::Debug>(a: &Summary<K>, b: &Summary<K>) -> bool {
         format!("{a:?}") == format!("{b:?}")
-    }
-
-    fn build<K>(raw: &[(i64, i64, i64, u32)], key: impl Fn(i64) -> K) -> Vec<Transaction<K>> {
-        let base = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
-        raw.iter()
-            .map(|&(c, day, m, s)| {
-                Transaction::on(key(c), base + chrono::Duration::days(day), Decimal::new(m, s))
-            })
-            .collect()
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -536,7 +536,7 @@ impl Aggregator {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
     use chrono::NaiveDate;
@@ -585,7 +585,12 @@ mod tests {
         prop::collection::vec((0u8..24, 0i64..120, amount, 0u32..3), 1..300)
     }
 
-    fn build<K>(raw: &[(u8, i64, i64, u32)], key: impl Fn(u8) -> K) -> Vec<Transaction<K>> {
+    /// The log of `(customer, day from 2024-01-01, mantissa, scale)` tuples, keys made by
+    /// `key` (the dense-id tests use it too).
+    pub(in crate::rfm) fn build<C: Copy, K>(
+        raw: &[(C, i64, i64, u32)],
+        key: impl Fn(C) -> K,
+    ) -> Vec<Transaction<K>> {
         let base = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         raw.iter()
             .map(|&(c, day, m, s)| {
