@@ -411,8 +411,10 @@ where
         ));
         columns.push(("clv", Box::new(move |i, w| cell(i, w, |s| s.clv))));
     } else if !args.summary_only {
-        let later = ["r_score", "f_score", "m_score", "segment", "p_alive"];
-        for name in later.into_iter().chain(["expected_purchases", "clv"]) {
+        // No customer: the header of the columns scoring adds, with no row to fill.
+        let later =
+            ["r_score", "f_score", "m_score", "segment", "p_alive", "expected_purchases", "clv"];
+        for name in later {
             columns.push((name, Box::new(|_, _| Ok(()))));
         }
     }
