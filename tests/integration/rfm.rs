@@ -253,15 +253,8 @@ fn cdnow_master_in_time_order_with_integer_ids_equals_lifetimes() {
     for (period, col) in [(Period::DAY, 1), (Period::WEEK, 5)] {
         let s = summarize(&log, d("1998-06-30"), SummaryOptions::default().period(period)).unwrap();
         assert_eq!((s.len(), s.transactions()), (expected.len(), 69_659));
-        for (row, e) in s.rows().iter().zip(&expected) {
-            let who = format!("{period} customer {}", e[0]);
-            assert_eq!(*row.customer(), e[0].parse::<u32>().unwrap(), "{who}");
-            assert_eq!(row.frequency().to_string(), e[col], "{who}");
-            assert_eq!(row.recency().to_string(), e[col + 1], "{who}");
-            assert_eq!(row.t().to_string(), e[col + 2], "{who}");
-            let m: f64 = e[col + 3].parse().unwrap();
-            assert!(close(row.monetary_value().to_f64().unwrap(), m), "{who}: {m}");
-        }
+        let id = |c: &u32, e: &str| *c == e.parse::<u32>().unwrap();
+        assert_rows_equal_lifetimes(&s, &expected, period, col, id);
     }
 }
 
@@ -286,15 +279,28 @@ fn cdnow_master_daily_and_weekly_equal_lifetimes() {
         assert_eq!(s.len(), expected.len());
         assert_eq!(s.excluded_after_as_of(), 0);
         assert_eq!(s.transactions(), 69_659);
-        for (row, e) in s.rows().iter().zip(&expected) {
-            let who = format!("{period} customer {}", e[0]);
-            assert_eq!(row.customer(), &e[0], "{who}");
-            assert_eq!(row.frequency().to_string(), e[col], "{who}");
-            assert_eq!(row.recency().to_string(), e[col + 1], "{who}");
-            assert_eq!(row.t().to_string(), e[col + 2], "{who}");
-            let m: f64 = e[col + 3].parse().unwrap();
-            assert!(close(row.monetary_value().to_f64().unwrap(), m), "{who}: {m}");
-        }
+        assert_rows_equal_lifetimes(&s, &expected, period, col, |c: &String, e: &str| c == e);
+    }
+}
+
+/// Asserts that the rows of `s` equal lifetimes' `expected` rows one by one: the customer
+/// (`id` compares it with the expected text), and frequency, recency and `T` exactly,
+/// monetary value to `close`, from the expected column `col` on.
+fn assert_rows_equal_lifetimes<K>(
+    s: &Summary<K>,
+    expected: &[Vec<String>],
+    period: Period,
+    col: usize,
+    id: impl Fn(&K, &str) -> bool,
+) {
+    for (row, e) in s.rows().iter().zip(expected) {
+        let who = format!("{period} customer {}", e[0]);
+        assert!(id(row.customer(), &e[0]), "{who}");
+        assert_eq!(row.frequency().to_string(), e[col], "{who}");
+        assert_eq!(row.recency().to_string(), e[col + 1], "{who}");
+        assert_eq!(row.t().to_string(), e[col + 2], "{who}");
+        let m: f64 = e[col + 3].parse().unwrap();
+        assert!(close(row.monetary_value().to_f64().unwrap(), m), "{who}: {m}");
     }
 }
 
