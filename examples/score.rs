@@ -10,7 +10,8 @@
 //! Input: CSV with the header `customer_id,date,amount`; `date` is `YYYY-MM-DD` or RFC 3339
 //! (the clock time as written is used). Output on stdout:
 //! `customer_id,frequency,recency,T,monetary_value,r_score,f_score,m_score,segment,p_alive,expected_purchases,clv`,
-//! one row per customer in customer id order (text order). The summary columns follow
+//! one row per customer in customer id order (numeric order for numeric ids, else text
+//! order). The summary columns follow
 //! lifetimes' `summary_data_from_transaction_data`; the scores use R `rfm`'s value quantiles on
 //! the RFM measures (purchase periods, total spend). `--as-of` defaults to the last date in the
 //! data.
@@ -186,32 +187,52 @@ impl<const W: usize> ShortId<W> {
     }
 }
 
-/// A customer id of 1 to 15 ASCII digits, in a file whose ids all have the same number of
-/// digits (zero-padded, as CDNOW's `0000001`): the number, with the width in the top byte so
-/// the id is written back as it was read. Ids of one width order as their numbers do, which
-/// is their text order; and numbers that fill a range take the summary's dense-key path
-/// (range partitions, tables addressed by id), the fastest for a log in time order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A customer id of 1 to 15 ASCII digits, kept as its number, in a file whose ids are all
+/// plain numbers (no leading zero, as auto-increment ids) or all zero-padded to one width (as
+/// CDNOW's `0000001`). The width sits in the top byte (0 for plain numbers) so the id is
+/// written back as it was read; ids order as their numbers do. `Hash` writes the number alone
+/// (the width is the same for every id of a file), so numbers that fill a range take the
+/// summary's dense-key passes (a table addressed by id), the fastest for a log in time order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Digits(u64);
 
+/// The bits below the width byte.
+const NUMBER: u64 = (1 << 56) - 1;
+
+impl std::hash::Hash for Digits {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0 & NUMBER);
+    }
+}
+
 impl Digits {
+    /// The id of `s`, a plain number: no leading zero, but for `0` itself.
+    fn plain(s: &str) -> Option<Digits> {
+        let value = Digits::number(s)?;
+        (!s.starts_with('0') || s.len() == 1).then_some(Digits(value))
+    }
+
     /// The id of `s`, which must have `width` digits.
-    fn new(s: &str, width: usize) -> Option<Digits> {
-        if s.len() != width || !(1..=15).contains(&width) {
+    fn padded(s: &str, width: usize) -> Option<Digits> {
+        // 10^15 < 2^50: the width sits above the number.
+        let value = Digits::number(s).filter(|_| s.len() == width)?;
+        Some(Digits(((width as u64) << 56) | value))
+    }
+
+    /// The number of 1 to 15 digits `s`.
+    fn number(s: &str) -> Option<u64> {
+        if !(1..=15).contains(&s.len()) {
             return None;
         }
-        let value = s
-            .bytes()
-            .try_fold(0u64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))?;
-        // 10^15 < 2^50: the width sits above the number.
-        Some(Digits(((width as u64) << 56) | value))
+        s.bytes()
+            .try_fold(0u64, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
     }
 }
 
 impl KeyText for Digits {
     fn write_to(&self, w: &mut dyn Write) -> io::Result<()> {
         let width = (self.0 >> 56) as usize;
-        write!(w, "{:0width$}", self.0 & ((1 << 56) - 1))
+        write!(w, "{:0width$}", self.0 & NUMBER)
     }
 }
 
@@ -308,9 +329,13 @@ fn run() -> Result<(), String> {
 /// Parses `text` and writes the scored CSV to `out` (nothing when a row is bad).
 fn score_text(args: &Args, t0: Instant, text: &str, out: &mut dyn Write) -> Result<(), String> {
     // The narrowest key that holds every id; an id longer than 24 bytes is borrowed from the
-    // file instead. Ids that are all numbers of one width are kept as numbers.
+    // file instead. Ids that are all plain numbers, or all numbers zero-padded to one width,
+    // are kept as numbers.
+    if let Some(log) = parse(text, Digits::plain)? {
+        return report(args, t0, &log, out);
+    }
     let width = text.lines().nth(1).and_then(|l| l.split(',').next()).map_or(0, str::len);
-    if let Some(log) = parse(text, |s| Digits::new(s, width))? {
+    if let Some(log) = parse(text, |s| Digits::padded(s, width))? {
         return report(args, t0, &log, out);
     }
     if let Some(log) = parse(text, ShortId::<1>::new)? {
@@ -554,14 +579,40 @@ mod tests {
     #[test]
     fn digit_ids_round_trip_and_keep_text_order() {
         let ids = ["0000009", "0000010", "0265334", "9999999"];
-        let keys: Vec<Digits> = ids.iter().map(|s| Digits::new(s, 7).unwrap()).collect();
+        let keys: Vec<Digits> = ids.iter().map(|s| Digits::padded(s, 7).unwrap()).collect();
         assert_eq!(keys.iter().map(text).collect::<Vec<_>>(), ids);
         assert!(keys.windows(2).all(|w| w[0] < w[1]));
         // Another width, a sign, a letter or too many digits: not this key type.
         for bad in ["000009", "-000009", "00000a9", ""] {
-            assert!(Digits::new(bad, 7).is_none(), "{bad}");
+            assert!(Digits::padded(bad, 7).is_none(), "{bad}");
         }
-        assert!(Digits::new("1234567890123456", 16).is_none());
-        assert_eq!(text(&Digits::new("123456789012345", 15).unwrap()), "123456789012345");
+        assert!(Digits::padded("1234567890123456", 16).is_none());
+        assert_eq!(text(&Digits::padded("123456789012345", 15).unwrap()), "123456789012345");
+    }
+
+    #[test]
+    fn plain_numbers_round_trip_in_numeric_order() {
+        let ids = ["0", "9", "10", "399999", "123456789012345"];
+        let keys: Vec<Digits> = ids.iter().map(|s| Digits::plain(s).unwrap()).collect();
+        assert_eq!(keys.iter().map(text).collect::<Vec<_>>(), ids);
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        for bad in ["007", "00", "-1", "1a", "", "1234567890123456"] {
+            assert!(Digits::plain(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn plain_numeric_ids_come_out_in_numeric_order() {
+        let csv = "customer_id,date,amount\n10,2015-01-01,1\n9,2015-01-02,2\n100,2015-01-03,3\n";
+        let (result, out) = score(&["--summary-only"], csv);
+        result.unwrap();
+        let ids: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(ids, ["9", "10", "100"]);
+        // A zero-padded id among plain ones: every id is then kept as text, in text order.
+        let csv = "customer_id,date,amount\n10,2015-01-01,1\n09,2015-01-02,2\n";
+        let (result, out) = score(&["--summary-only"], csv);
+        result.unwrap();
+        let ids: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(ids, ["09", "10"]);
     }
 }

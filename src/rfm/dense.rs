@@ -19,6 +19,7 @@ use std::mem;
 
 use chrono::NaiveDateTime;
 
+use super::direct::{self, Direct};
 use super::partition::{scatter, unpack, Aggregator, Handle, Owned, Packed, Record, Scatter, Span};
 use super::summary::{Acc, Rows, Summary, SummaryOptions, Transaction};
 use crate::error::Result;
@@ -34,8 +35,10 @@ const MIN_SHIFT: u32 = 11;
 /// than that defeat the write-combining of the scatter pass).
 const MAX_BITS: u32 = 10;
 
-/// Summarises the transactions `keep` accepts by range partitions. `None` when the keys are
-/// not dense integers (or a record does not fit): the caller then takes the hash partitions.
+/// Summarises the transactions `keep` accepts when the keys are dense integers: by one pass
+/// with a table addressed by id for a log in time order ([`direct`]), by range partitions
+/// otherwise. `None` when the keys are not dense integers (or a record does not fit): the
+/// caller then takes the hash partitions.
 pub(super) fn summarize<K, F>(
     transactions: &[Transaction<K>],
     as_of: NaiveDateTime,
@@ -50,16 +53,33 @@ where
     if mem::needs_drop::<K>() {
         return Ok(None);
     }
-    let Some(layout) = Layout::sample(transactions) else {
+    let Some(layout) = Layout::sample(transactions, keep) else {
         return Ok(None);
     };
     let span = Span::new(options, as_of);
+    match direct::summarize(transactions, &layout, &span, keep)? {
+        Direct::Done(summary) => Ok(Some(summary)),
+        Direct::Lossy => Ok(None),
+        Direct::Declined => ranges(transactions, &layout, &span, keep),
+    }
+}
+
+/// The range partitions of the keys in `layout`.
+fn ranges<K, F>(
+    transactions: &[Transaction<K>],
+    layout: &Layout,
+    span: &Span<'_>,
+    keep: &F,
+) -> Result<Option<Summary<K>>>
+where
+    K: Ord + Hash + Clone,
+    F: Fn(&K) -> bool,
+{
     let route = |k: &K| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
-    match scatter::<K, Owned<K>, Packed<Owned<K>>, F, _>(transactions, &span, keep, parts, &route)?
-    {
+    match scatter::<K, Owned<K>, Packed<Owned<K>>, F, _>(transactions, span, keep, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
-            reduce(buckets, &layout, scale, (excluded, negatives), &span)
+            reduce(buckets, layout, scale, (excluded, negatives), span)
         }
         Scatter::Unfit => Ok(None),
     }
@@ -68,29 +88,36 @@ where
 /// The range partitions: views `lo..=hi` in `parts` partitions of `2^shift` ids (numbered
 /// from 1), with partition 0 for views below `lo` and `parts + 1` for views above `hi`, each
 /// made with room for `cap` records.
-struct Layout {
-    lo: u64,
-    hi: u64,
+pub(super) struct Layout {
+    pub(super) lo: u64,
+    pub(super) hi: u64,
     shift: u32,
     parts: usize,
     cap: usize,
 }
 
 impl Layout {
-    /// The layout for the range of an evenly spaced sample of the keys (the first and the
-    /// last included), or `None` when a sampled key has no view or the keys are sparse.
-    fn sample<K: Hash>(transactions: &[Transaction<K>]) -> Option<Layout> {
+    /// The layout for the range of an evenly spaced sample of the keys `keep` accepts (the
+    /// first and the last included), or `None` when a sampled key has no view, the keys are
+    /// sparse, or none sampled is kept.
+    pub(super) fn sample<K: Hash>(
+        transactions: &[Transaction<K>],
+        keep: &impl Fn(&K) -> bool,
+    ) -> Option<Layout> {
         let n = transactions.len();
         let m = n.min(SAMPLE);
         let (mut lo, mut hi) = (u64::MAX, u64::MIN);
         for j in 0..m {
             let i =
                 if m < 2 { 0 } else { (j as u128 * (n - 1) as u128 / (m - 1) as u128) as usize };
-            let v = view(&transactions.get(i)?.customer)?;
-            lo = lo.min(v);
-            hi = hi.max(v);
+            let key = &transactions.get(i)?.customer;
+            if keep(key) {
+                let v = view(key)?;
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
         }
-        if m == 0 {
+        if lo > hi {
             return None;
         }
         // Ids beyond the sample's extremes are likely (the newest customers, say): a margin
@@ -295,7 +322,7 @@ impl Hasher for Probe {
 
 /// The key's view: the one integer its `Hash` writes, as a `u64` in the integer's order.
 #[inline]
-fn view<K: Hash>(key: &K) -> Option<u64> {
+pub(super) fn view<K: Hash>(key: &K) -> Option<u64> {
     let mut probe = Probe::default();
     key.hash(&mut probe);
     (probe.writes == 1).then_some(probe.value)
@@ -317,11 +344,17 @@ mod tests {
         NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into()
     }
 
+    /// The range partitions alone (small logs would take the direct pass).
     fn dense<K: Ord + Hash + Clone>(
         log: &[Transaction<K>],
         o: &SummaryOptions,
     ) -> Option<Summary<K>> {
-        summarize(log, at(), o, &|_: &K| true).unwrap()
+        let keep = |_: &K| true;
+        if mem::needs_drop::<K>() {
+            return None;
+        }
+        let layout = Layout::sample(log, &keep)?;
+        ranges(log, &layout, &Span::new(o, at()), &keep).unwrap()
     }
 
     /// The hash partitions, which the partition tests check against a naive reference.
@@ -407,7 +440,7 @@ mod tests {
             raw[i] = (key, 60 - (i as i64 % 50), 7, 0);
         }
         let log = build(&raw, |c| c as u64);
-        let layout = Layout::sample(&log).unwrap();
+        let layout = Layout::sample(&log, &|_: &u64| true).unwrap();
         assert!(layout.part(3) == 0 && layout.part(4000) == layout.parts + 1);
         let o = SummaryOptions::default();
         let d = dense(&log, &o).unwrap();
@@ -437,12 +470,12 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         let sparse: Vec<_> =
             (0..100u64).map(|i| Transaction::on(i << 40, day, Decimal::ONE)).collect();
-        assert!(Layout::sample(&sparse).is_none());
+        assert!(Layout::sample(&sparse, &|_: &u64| true).is_none());
         let text: Vec<_> =
             (0..100).map(|i| Transaction::on(format!("c{i}"), day, Decimal::ONE)).collect();
-        assert!(Layout::sample(&text).is_none());
+        assert!(Layout::sample(&text, &|_: &String| true).is_none());
         let wide: Vec<_> = (0..100u128).map(|i| Transaction::on(i, day, Decimal::ONE)).collect();
-        assert!(Layout::sample(&wide).is_none());
+        assert!(Layout::sample(&wide, &|_: &u128| true).is_none());
     }
 
     #[test]
@@ -470,7 +503,7 @@ mod tests {
                 )
             })
             .collect();
-        let layout = Layout::sample(&log).unwrap();
+        let layout = Layout::sample(&log, &|_: &u64| true).unwrap();
         assert!(layout.parts > 1, "{}", layout.parts);
         let o = SummaryOptions::default();
         let d = summarize(&log, day.into(), &o, &|_: &u64| true).unwrap().unwrap();

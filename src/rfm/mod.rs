@@ -76,6 +76,7 @@
 //!   widely copied from the same sources.
 
 mod dense;
+mod direct;
 mod hash;
 mod holdout;
 mod index;

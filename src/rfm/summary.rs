@@ -915,20 +915,62 @@ impl Wide {
     }
 
     #[inline]
-    fn of(v: i128) -> Wide {
+    pub(super) fn of(v: i128) -> Wide {
         let mut w = Wide([0; 2]);
         w.set(v);
         w
     }
 }
 
+/// A running sum of amount mantissas: exact in 128 bits ([`Wide`]) in general, an `i64` in
+/// the direct table of [`direct`](super::direct), where a smaller slot means fewer cache lines
+/// per transaction.
+pub(super) trait Sum: Copy {
+    /// The amount a transaction adds.
+    type Amount: Copy;
+    fn start(amount: Self::Amount) -> Self;
+    /// `None` on overflow.
+    fn plus(self, amount: Self::Amount) -> Option<Self>;
+}
+
+impl Sum for Wide {
+    type Amount = i128;
+
+    #[inline]
+    fn start(amount: i128) -> Wide {
+        Wide::of(amount)
+    }
+
+    #[inline]
+    fn plus(self, amount: i128) -> Option<Wide> {
+        self.get().checked_add(amount).map(Wide::of)
+    }
+}
+
+impl Sum for i64 {
+    type Amount = i64;
+
+    #[inline]
+    fn start(amount: i64) -> i64 {
+        amount
+    }
+
+    #[inline]
+    fn plus(self, amount: i64) -> Option<i64> {
+        self.checked_add(amount)
+    }
+}
+
 /// Running totals of one customer (or of one run of consecutive transactions of a customer).
+/// `repr(C)` keeps `out_of_order` last, so a table entry's last cache line is known (see
+/// [`direct`](super::direct)).
 #[derive(Clone, Copy)]
-pub(super) struct Acc {
+#[repr(C)]
+pub(super) struct Acc<S = Wide> {
     /// Sum of all amounts (mantissa at the pass's scale).
-    pub(super) total: Wide,
+    pub(super) total: S,
     /// Sum of the amounts in the first period.
-    pub(super) first_sum: Wide,
+    pub(super) first_sum: S,
     pub(super) first_p: i32,
     /// Latest period so far; while periods arrive in order it is also the latest arrival.
     pub(super) last_p: i32,
@@ -939,17 +981,12 @@ pub(super) struct Acc {
     pub(super) out_of_order: bool,
 }
 
-#[inline]
-fn add_sum(a: i128, b: i128) -> Result<i128> {
-    a.checked_add(b).ok_or_else(|| Error::overflow("spend sum"))
-}
-
-impl Acc {
+impl<S: Sum> Acc<S> {
     #[inline]
-    pub(super) fn new(p: i32, amount: i128) -> Acc {
+    pub(super) fn new(p: i32, amount: S::Amount) -> Acc<S> {
         Acc {
-            total: Wide::of(amount),
-            first_sum: Wide::of(amount),
+            total: S::start(amount),
+            first_sum: S::start(amount),
             first_p: p,
             last_p: p,
             runs: 1,
@@ -960,9 +997,9 @@ impl Acc {
     }
 
     #[inline]
-    pub(super) fn add(&mut self, p: i32, amount: i128) -> Result<()> {
+    pub(super) fn add(&mut self, p: i32, amount: S::Amount) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
-        self.total.set(add_sum(self.total.get(), amount)?);
+        self.total = self.total.plus(amount).ok_or_else(|| Error::overflow("spend sum"))?;
         if p > self.last_p {
             self.runs += 1;
             self.last_p = p;
@@ -974,16 +1011,40 @@ impl Acc {
         if p <= self.first_p {
             if p < self.first_p {
                 self.first_p = p;
-                self.first_sum.set(amount);
+                self.first_sum = S::start(amount);
                 self.first_orders = 1;
             } else {
-                self.first_sum.set(add_sum(self.first_sum.get(), amount)?);
+                self.first_sum =
+                    self.first_sum.plus(amount).ok_or_else(|| Error::overflow("spend sum"))?;
                 self.first_orders += 1;
             }
         }
         Ok(())
     }
+}
 
+impl Acc<i64> {
+    /// The exact accumulator, its sums multiplied by `factor` (a move to a finer scale).
+    #[inline]
+    pub(super) fn widen(&self, factor: i128) -> Result<Acc> {
+        let mul = |m: i64| {
+            i128::from(m)
+                .checked_mul(factor)
+                .map(Wide::of)
+                .ok_or_else(|| Error::overflow("spend sum"))
+        };
+        let Acc { first_p, last_p, runs, orders, first_orders, out_of_order, .. } = *self;
+        let (total, first_sum) = (mul(self.total)?, mul(self.first_sum)?);
+        Ok(Acc { total, first_sum, first_p, last_p, runs, orders, first_orders, out_of_order })
+    }
+}
+
+#[inline]
+fn add_sum(a: i128, b: i128) -> Result<i128> {
+    a.checked_add(b).ok_or_else(|| Error::overflow("spend sum"))
+}
+
+impl Acc {
     /// Appends a later run of the same customer.
     fn absorb(&mut self, o: &Acc) -> Result<()> {
         self.orders =

@@ -1,0 +1,520 @@
+//! One pass over a log in time order, with one accumulator per dense integer id in a table
+//! addressed by the id.
+//!
+//! An append-only log (transactions in the order they happened) of a shop with auto-increment
+//! customer ids is the common case this pass is for. The partitioned passes write every
+//! transaction out as a record and read it back; here each transaction updates its
+//! customer's accumulator where it sits, so the only memory written besides the rows is the
+//! table (40 bytes of running totals and the key per id in the range, about a tenth of the
+//! records' size for a typical log). The table is larger than the cache, so each update
+//! would wait for memory: the slots of the transactions [`AHEAD`] positions on are
+//! prefetched, which keeps that many misses in flight and halves the pass.
+//!
+//! A customer whose transactions arrive out of time order has its distinct periods counted
+//! again at the end, by a second read of the log for those customers only. A log with many
+//! such arrivals (shuffled, or newest first) is declined after a first look at its first
+//! sixteenth, and takes the range partitions, which handle any order at one cost. Keys outside the sampled
+//! range go to two side lists aggregated by hashing, as in [`dense`](super::dense). Amounts
+//! are summed as `i64` mantissas; a sum beyond that declines the pass too, and the
+//! partitioned passes sum in 128 bits.
+
+use std::hash::Hash;
+
+use super::dense::{view, Layout};
+use super::partition::{Aggregator, Owned, Packed, Record, Span};
+use super::summary::{distinct, Acc, Indexer, Rows, Summary, Transaction, Window, POW10};
+use crate::error::Result;
+
+/// Transactions between a prefetch and the update that needs it: about the memory latency
+/// over the time an update takes, with room for the latency's spread.
+const AHEAD: usize = 32;
+
+/// Late arrivals (a transaction in an earlier period than its customer's latest) above one in
+/// `DISORDER` transactions, in the first sixteenth of the log and among a sixteenth of the
+/// customers, decline the pass.
+const DISORDER: usize = 32;
+
+/// Whether the start of the log has many late arrivals: a first look, with a table of a
+/// sixteenth of the customers' latest periods, spares a shuffled log the direct table.
+fn disordered<K: Hash, F: Fn(&K) -> bool>(
+    transactions: &[Transaction<K>],
+    lo: u64,
+    width: usize,
+    span: &Span<'_>,
+    keep: &F,
+) -> bool {
+    let mut latest = vec![i32::MIN; width / 16 + 1];
+    let mut indexer = Indexer::new(span.options.period_value());
+    let (mut seen, mut late) = (0usize, 0usize);
+    for tx in &transactions[..transactions.len() / 16] {
+        let j = view(&tx.customer).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize);
+        if j % 16 != 0 || !keep(&tx.customer) {
+            continue;
+        }
+        // A timestamp beyond the calendar is reported by the pass itself.
+        let (Some(last), Ok(p)) = (latest.get_mut(j / 16), indexer.index(tx.at)) else { continue };
+        seen += 1;
+        late += usize::from(p < *last);
+        *last = (*last).max(p);
+    }
+    late * DISORDER > seen
+}
+
+/// What the direct pass made of the log.
+pub(super) enum Direct<K> {
+    Done(Summary<K>),
+    /// Not a log for this pass (too many ids for its transactions, many late arrivals, an
+    /// amount beyond `i64`): the range partitions take it.
+    Declined,
+    /// Two different keys share a view: the hash partitions take it.
+    Lossy,
+}
+
+/// A slot of the table. `repr(C)` puts the key last, so that prefetching the slot and its key
+/// fetches both cache lines a slot can straddle.
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Entry<K> {
+    acc: Acc<i64>,
+    key: K,
+}
+
+/// Summarises the transactions `keep` accepts by one pass with a table over `layout`'s
+/// range.
+pub(super) fn summarize<K, F>(
+    transactions: &[Transaction<K>],
+    layout: &Layout,
+    span: &Span<'_>,
+    keep: &F,
+) -> Result<Direct<K>>
+where
+    K: Ord + Hash + Clone,
+    F: Fn(&K) -> bool,
+{
+    let n = transactions.len();
+    let lo = layout.lo;
+    // Slots cost 48 bytes for a 64-bit key: more than one id per four transactions and the
+    // table outgrows the records of the partitioned passes.
+    let width = match usize::try_from(layout.hi - layout.lo) {
+        Ok(w) if w < n / 4 + 4096 => w + 1,
+        _ => return Ok(Direct::Declined),
+    };
+    let Some(first) = transactions.first() else { return Ok(Direct::Declined) };
+    if disordered(transactions, lo, width, span, keep) {
+        return Ok(Direct::Declined);
+    }
+    // Vacant slots hold a placeholder key and no orders.
+    let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: first.customer.clone() };
+    let mut table = vec![vacant; width];
+    // Beyond the table for a key outside the range.
+    let slot = |k: &K| view(k).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize);
+
+    let mut window = Window::new(span.as_of, span.options);
+    let end_p = span.end_p;
+    let mut scale = 0u32;
+    let mut side = Side { below: Vec::new(), above: Vec::new(), scale: 0 };
+    let (mut late, mut customers) = (0usize, 0usize);
+    for (i, tx) in transactions.iter().enumerate() {
+        if let Some(e) = transactions.get(i + AHEAD).and_then(|t| table.get(slot(&t.customer))) {
+            prefetch(e);
+            prefetch(&e.key);
+        }
+        if !keep(&tx.customer) {
+            continue;
+        }
+        let Some(p) = window.admit(i, tx)? else { continue };
+        let (Ok(m), s) = (i64::try_from(tx.amount.mantissa()), tx.amount.scale()) else {
+            return Ok(Direct::Declined);
+        };
+        let j = slot(&tx.customer);
+        if j >= table.len() {
+            if !side.push(&tx.customer, lo, m, s, end_p - i64::from(p)) {
+                return Ok(Direct::Declined);
+            }
+            continue;
+        }
+        let amount = if s == scale {
+            Some(m)
+        } else if s < scale {
+            factor(scale - s).and_then(|f| m.checked_mul(f))
+        } else {
+            // A finer scale than any so far: every running sum moves to it (rare).
+            let moved = factor(s - scale).is_some_and(|f| rescale(&mut table, f));
+            scale = s;
+            moved.then_some(m)
+        };
+        let Some(amount) = amount else { return Ok(Direct::Declined) };
+        let e = &mut table[j];
+        if e.acc.orders == 0 {
+            *e = Entry { acc: Acc::new(p, amount), key: tx.customer.clone() };
+            customers += 1;
+        } else if e.key == tx.customer {
+            late += usize::from(p < e.acc.last_p);
+            if e.acc.add(p, amount).is_err() {
+                return Ok(Direct::Declined);
+            }
+        } else {
+            return Ok(Direct::Lossy);
+        }
+    }
+    if late > 0 {
+        recount(transactions, span, keep, &slot, &mut table)?;
+    }
+
+    // One scale for all rows: the finest of the table's and the side records'.
+    let last = scale.max(side.scale);
+    let widen = POW10[(last - scale) as usize];
+    let mut aggregator = Aggregator::new();
+    let (mut below, mut above) = (Vec::new(), Vec::new());
+    aggregator.aggregate(&side.below, last, end_p, &mut below)?;
+    aggregator.aggregate(&side.above, last, end_p, &mut above)?;
+    below.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    above.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut rows = Rows::new(customers + below.len() + above.len(), last, end_p, *span.options);
+    for (h, acc) in below {
+        rows.push(h.0, &acc)?;
+    }
+    for e in table.iter().filter(|e| e.acc.orders != 0) {
+        rows.push(e.key.clone(), &e.acc.widen(widen)?)?;
+    }
+    for (h, acc) in above {
+        rows.push(h.0, &acc)?;
+    }
+    Ok(Direct::Done(rows.into_summary(span.as_of, window.excluded, window.negatives)))
+}
+
+/// The records of the keys outside the table's range, below and above it, and their finest
+/// scale.
+struct Side<K> {
+    below: Vec<Packed<Owned<K>>>,
+    above: Vec<Packed<Owned<K>>>,
+    scale: u32,
+}
+
+impl<K: Hash + Clone> Side<K> {
+    /// Adds a transaction `back` periods before the end; `false` when its key has no view or
+    /// its record does not fit.
+    fn push(&mut self, key: &K, lo: u64, amount: i64, scale: u32, back: i64) -> bool {
+        let (Some(v), Ok(back)) = (view(key), u32::try_from(back)) else { return false };
+        let Some(record) = Packed::pack(Owned(key.clone()), amount, scale, back) else {
+            return false;
+        };
+        self.scale = self.scale.max(scale);
+        if v < lo {
+            self.below.push(record);
+        } else {
+            self.above.push(record);
+        }
+        true
+    }
+}
+
+/// `10^k` as an `i64`, when it is one.
+fn factor(k: u32) -> Option<i64> {
+    POW10.get(k as usize).and_then(|&f| i64::try_from(f).ok())
+}
+
+/// Multiplies every running sum by `f`; `false` on overflow (the table is then abandoned).
+fn rescale<K>(table: &mut [Entry<K>], f: i64) -> bool {
+    table.iter_mut().filter(|e| e.acc.orders != 0).all(|e| {
+        match (e.acc.total.checked_mul(f), e.acc.first_sum.checked_mul(f)) {
+            (Some(total), Some(first)) => {
+                (e.acc.total, e.acc.first_sum) = (total, first);
+                true
+            }
+            _ => false,
+        }
+    })
+}
+
+/// Exact distinct-period counts for the customers whose transactions arrived out of time
+/// order: their periods are gathered by a second read of the log into one group per customer
+/// (a counting sort: each one's order count is known) and each group's distinct values are
+/// counted ([`distinct`]).
+fn recount<K, F>(
+    transactions: &[Transaction<K>],
+    span: &Span<'_>,
+    keep: &F,
+    slot: &impl Fn(&K) -> usize,
+    table: &mut [Entry<K>],
+) -> Result<()>
+where
+    F: Fn(&K) -> bool,
+{
+    let mut ends: Vec<usize> = Vec::with_capacity(table.len());
+    let mut total = 0usize;
+    for e in table.iter() {
+        ends.push(total);
+        if e.acc.out_of_order {
+            total += e.acc.orders as usize;
+        }
+    }
+    let mut periods = vec![0i32; total];
+    // The first pass made the same checks and found no error.
+    let mut window = Window::new(span.as_of, span.options);
+    for (i, tx) in transactions.iter().enumerate() {
+        if !keep(&tx.customer) {
+            continue;
+        }
+        let Some(p) = window.admit(i, tx)? else { continue };
+        let j = slot(&tx.customer);
+        if table.get(j).is_some_and(|e| e.acc.out_of_order) {
+            // `ends[j]` stays below the group's end: the group holds the customer's orders.
+            periods[ends[j]] = p;
+            ends[j] += 1;
+        }
+    }
+    // `ends` now holds each group's end.
+    for (e, &end) in table.iter_mut().zip(&ends) {
+        let a = &mut e.acc;
+        if a.out_of_order {
+            let group = &mut periods[end - a.orders as usize..end];
+            let (first, last) = (i64::from(a.first_p), i64::from(a.last_p));
+            a.runs = distinct(group, |&p| i64::from(p) - first, last - first);
+            a.out_of_order = false;
+        }
+    }
+    Ok(())
+}
+
+/// Asks for the cache line holding `x` (a hint: nothing happens where it is not available).
+#[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse"))]
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    safe_arch::prefetch_t0(x);
+}
+
+/// Asks for the cache line holding `x` (a hint: nothing happens where it is not available).
+#[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse")))]
+#[inline(always)]
+fn prefetch<T>(_: &T) {}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::rfm::partition::tests::build;
+    use crate::rfm::{partition, Period, SummaryOptions};
+
+    fn at() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into()
+    }
+
+    fn direct<K: Ord + Hash + Clone>(
+        log: &[Transaction<K>],
+        o: &SummaryOptions,
+        keep: &impl Fn(&K) -> bool,
+    ) -> Direct<K> {
+        let layout = Layout::sample(log, keep).unwrap();
+        summarize(log, &layout, &Span::new(o, at()), keep).unwrap()
+    }
+
+    /// The hash partitions, which the partition tests check against a naive reference.
+    fn hashed<K: Ord + Hash + Clone>(
+        log: &[Transaction<K>],
+        o: &SummaryOptions,
+        keep: &impl Fn(&K) -> bool,
+    ) -> Summary<K> {
+        partition::summarize(log, at(), o, keep, 3).unwrap().unwrap()
+    }
+
+    /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).
+    fn same<K: std::fmt::Debug>(a: &Summary<K>, b: &Summary<K>) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    fn done<K>(d: Direct<K>) -> Option<Summary<K>> {
+        match d {
+            Direct::Done(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `(customer, day, mantissa, scale)` in time order, with a few late arrivals (the
+    /// transactions at the positions in `late` are moved `back` places earlier), and whether
+    /// there are any.
+    fn arb_time_log() -> impl Strategy<Value = (Vec<(i64, i64, i64, u32)>, bool)> {
+        // Ids in a band with rare ones below and above it (outside the sample of long logs),
+        // days in time order (after `as_of` too), amounts at mixed scales and of both signs.
+        let id = prop_oneof![60 => 1000i64..1200, 1 => 900i64..950, 1 => 1300i64..1350];
+        let tx = (id, -300i64..90_000, 0u32..4);
+        let log = prop::collection::vec(tx, 1..2000);
+        let late = prop::collection::vec((any::<prop::sample::Index>(), 1usize..60), 0..4);
+        (log, late, 0i64..10).prop_map(|(txs, late, start)| {
+            let n = txs.len();
+            let mut raw: Vec<_> = txs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (c, m, s))| (c, start + (i * 140 / n.max(1)) as i64, m, s))
+                .collect();
+            let disorder = !late.is_empty();
+            for (at, back) in late {
+                let i = at.index(raw.len());
+                let tx = raw.remove(i);
+                raw.insert(i.saturating_sub(back), tx);
+            }
+            (raw, disorder)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn time_ordered_logs_equal_the_hash_partitions((raw, disorder) in arb_time_log(), weekly in any::<bool>()) {
+            let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+            let all = |_: &u32| true;
+            let log = build(&raw, |c| c as u32);
+            match done(direct(&log, &o, &all)) {
+                Some(d) => prop_assert!(same(&d, &hashed(&log, &o, &all))),
+                // Only late arrivals decline a log.
+                None => prop_assert!(disorder),
+            }
+            // Half the customers, as a shard of the parallel version sees them.
+            let even = |c: &u32| c.is_multiple_of(2);
+            if let Some(layout) = Layout::sample(&log, &even) {
+                let s = summarize(&log, &layout, &Span::new(&o, at()), &even).unwrap();
+                if let Some(s) = done(s) {
+                    prop_assert!(same(&s, &hashed(&log, &o, &even)));
+                }
+            }
+        }
+
+        #[test]
+        fn logs_in_any_order_are_summarised_or_declined(raw in prop::collection::vec(
+            (0i64..300, 0i64..120, -300i64..90_000, 0u32..3), 1..400)) {
+            let o = SummaryOptions::default();
+            let all = |_: &i64| true;
+            let log = build(&raw, |c| c);
+            if let Some(d) = done(direct(&log, &o, &all)) {
+                prop_assert!(same(&d, &hashed(&log, &o, &all)));
+            }
+        }
+    }
+
+    /// 4,000 transactions of 200 customers in turn, 50 a day over 80 days before `at()`
+    /// (time order).
+    fn in_time_order() -> Vec<(i64, i64, i64, u32)> {
+        (0..4000).map(|i| (100 + i % 200, i / 50, 100 + i, 2)).collect()
+    }
+
+    #[test]
+    fn late_arrivals_are_counted_again() {
+        let mut raw = in_time_order();
+        // Customer 100's purchases on days 0 and 5 arrive at the end: its periods are then
+        // seen out of order, and day 5 is a new period, day 0 a repeat of the first.
+        raw.push((100, 5, 700, 2));
+        raw.push((100, 0, 300, 2));
+        let log = build(&raw, |c| c as u64);
+        let o = SummaryOptions::default();
+        let d = done(direct(&log, &o, &|_: &u64| true)).unwrap();
+        assert!(same(&d, &hashed(&log, &o, &|_: &u64| true)));
+        let r = d.get(&100).unwrap();
+        // Days 0, 4, 8, ..., 76 and the late days 5 and 0: 21 periods of 22 orders.
+        assert_eq!((r.orders(), r.purchase_periods(), r.frequency()), (22, 21, 20));
+        assert_eq!(r.first_purchase_amount(), Decimal::new(100 + 300, 2));
+    }
+
+    #[test]
+    fn a_shuffled_log_is_declined() {
+        let mut raw = in_time_order();
+        raw.reverse();
+        let log = build(&raw, |c| c as u64);
+        assert!(matches!(
+            direct(&log, &SummaryOptions::default(), &|_: &u64| true),
+            Direct::Declined
+        ));
+        // The summary is the same by the range partitions.
+        let s = crate::rfm::summarize(&log, at(), SummaryOptions::default()).unwrap();
+        assert!(same(&s, &hashed(&log, &SummaryOptions::default(), &|_: &u64| true)));
+    }
+
+    #[test]
+    fn a_finer_scale_midway_rescales_the_table() {
+        let mut raw = in_time_order();
+        raw[2000].2 = 12_345;
+        raw[2000].3 = 4;
+        raw[3000].2 = 7;
+        raw[3000].3 = 0;
+        let log = build(&raw, |c| c as u64);
+        let o = SummaryOptions::default();
+        let d = done(direct(&log, &o, &|_: &u64| true)).unwrap();
+        assert!(same(&d, &hashed(&log, &o, &|_: &u64| true)));
+        let key = raw[2000].0 as u64;
+        let expect: Decimal =
+            raw.iter().filter(|t| t.0 as u64 == key).map(|t| Decimal::new(t.2, t.3)).sum();
+        assert_eq!(d.get(&key).unwrap().total_spend(), expect);
+        assert_eq!(d.get(&key).unwrap().total_spend().scale(), 4);
+    }
+
+    #[test]
+    fn sums_beyond_i64_are_declined_and_summarised_elsewhere() {
+        let mut raw = in_time_order();
+        raw[10].2 = i64::MAX - 5;
+        raw[210].2 = i64::MAX - 5;
+        raw[10].0 = 100;
+        raw[210].0 = 100;
+        let log = build(&raw, |c| c as u64);
+        let o = SummaryOptions::default();
+        assert!(matches!(direct(&log, &o, &|_: &u64| true), Direct::Declined));
+        let s = crate::rfm::summarize(&log, at(), o).unwrap();
+        let expect: Decimal =
+            raw.iter().filter(|t| t.0 == 100).map(|t| Decimal::new(t.2, t.3)).sum();
+        assert_eq!(s.get(&100).unwrap().total_spend(), expect);
+    }
+
+    #[test]
+    fn ids_outside_the_range_and_sparse_ids() {
+        let mut raw = in_time_order();
+        // Not among the 1,024 sampled positions (`j * 3999 / 1023`): ids far below and
+        // above the band, as side records.
+        let sampled: Vec<usize> = (0..1024).map(|j| j * 3999 / 1023).collect();
+        let free: Vec<usize> = (2500..).filter(|i| !sampled.contains(i)).take(3).collect();
+        for (&i, key) in free.iter().zip([3, 90_000, 3]) {
+            raw[i].0 = key;
+        }
+        let log = build(&raw, |c| c as u64);
+        let o = SummaryOptions::default();
+        let layout = Layout::sample(&log, &|_: &u64| true).unwrap();
+        assert!(layout.lo > 3 && layout.hi < 90_000);
+        let d = done(direct(&log, &o, &|_: &u64| true)).unwrap();
+        assert!(same(&d, &hashed(&log, &o, &|_: &u64| true)));
+        assert_eq!(d.get(&3).unwrap().orders(), 2);
+        assert_eq!(d.rows().first().unwrap().customer(), &3);
+        assert_eq!(d.rows().last().unwrap().customer(), &90_000);
+        // 4,000 transactions over 8,000 ids: dense enough for the range partitions, but a
+        // table of 10,000 slots (margins included) is more than one per four transactions
+        // and 4,096: declined.
+        let wide: Vec<_> = (0..4000).map(|i| ((i * 2) % 8000, i / 50, 100, 2)).collect();
+        let log = build(&wide, |c| c as u64);
+        assert!(matches!(direct(&log, &o, &|_: &u64| true), Direct::Declined));
+        assert!(same(
+            &crate::rfm::summarize(&log, at(), o).unwrap(),
+            &hashed(&log, &o, &|_: &u64| true)
+        ));
+    }
+
+    #[test]
+    fn two_keys_with_one_view_are_lossy() {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+        struct Lossy(u16, u8);
+        impl Hash for Lossy {
+            fn hash<S: std::hash::Hasher>(&self, state: &mut S) {
+                self.0.hash(state);
+            }
+        }
+        let mut log = build(&in_time_order(), |c| Lossy(c as u16, 0));
+        assert!(done(direct(&log, &SummaryOptions::default(), &|_: &Lossy| true)).is_some());
+        log[3000].customer.1 = 1;
+        assert!(matches!(
+            direct(&log, &SummaryOptions::default(), &|_: &Lossy| true),
+            Direct::Lossy
+        ));
+        // The summary tells the two apart, through the hash partitions.
+        let s = crate::rfm::summarize(&log, at(), SummaryOptions::default()).unwrap();
+        assert_eq!(s.get(&log[3000].customer).unwrap().orders(), 1);
+    }
+}
