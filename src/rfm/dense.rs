@@ -1,18 +1,19 @@
 //! Integer customer ids that fill a range (auto-increment ids, as most shops' keys are):
-//! partitions by key range, and an accumulator table addressed by the id itself.
+//! accumulator tables addressed by the id itself.
 //!
 //! A key whose `Hash` writes one integer (a primitive integer, `char`, or a newtype of one
 //! with a derived `Hash`) has that integer as its *view*. A sample of the log gives the range
 //! of the views; when the range holds at most about two ids per transaction, the keys are
-//! dense. The log is then scattered as in [`partition`](super::partition), but into
-//! partitions by range of view, and within a partition a customer's accumulator sits at its
-//! view's offset: no hash table, no probing, no sort of keys. Each partition's rows are
-//! built while its table is in cache, by one scan of the table, in view order, which is key
-//! order for the types above (for a key whose `Ord` disagrees, the rows are sorted at the
-//! end). Every record's key is compared with its slot's key, so a `Hash` that writes one
-//! integer for two different keys sends the log to the hash partitions instead. Keys outside
-//! the sampled range (widened by an eighth on each side) go to two side partitions, which are
-//! aggregated by hashing and sorted.
+//! dense. A log in time order then takes one pass with a table over the whole range
+//! ([`direct`](super::direct)). Any other log is scattered as in
+//! [`partition`](super::partition), but into partitions by range of view, and within a
+//! partition a customer's accumulator sits at its view's offset: no hash table, no probing,
+//! no sort of keys. Each partition's rows are built while its table is in cache, by one scan
+//! of the table, in view order, which is key order for the types above (for a key whose `Ord`
+//! disagrees, the rows are sorted at the end). Every record's key is compared with its slot's
+//! key, so a `Hash` that writes one integer for two different keys sends the log to the hash
+//! partitions instead. Keys outside the sampled range (widened by an eighth on each side) go
+//! to two side partitions, which are aggregated by hashing and sorted.
 
 use std::hash::{Hash, Hasher};
 use std::mem;
@@ -337,12 +338,8 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::*;
-    use crate::rfm::partition::tests::build;
+    use crate::rfm::partition::tests::{at, build, hashed_where, same};
     use crate::rfm::{partition, Period};
-
-    fn at() -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into()
-    }
 
     /// The range partitions alone (small logs would take the direct pass).
     fn dense<K: Ord + Hash + Clone>(
@@ -357,14 +354,8 @@ mod tests {
         ranges(log, &layout, &Span::new(o, at()), &keep).unwrap()
     }
 
-    /// The hash partitions, which the partition tests check against a naive reference.
     fn hashed<K: Ord + Hash + Clone>(log: &[Transaction<K>], o: &SummaryOptions) -> Summary<K> {
-        partition::summarize(log, at(), o, &|_: &K| true, 3).unwrap().unwrap()
-    }
-
-    /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).
-    fn same<K: std::fmt::Debug>(a: &Summary<K>, b: &Summary<K>) -> bool {
-        format!("{a:?}") == format!("{b:?}")
+        hashed_where(log, o, &|_: &K| true)
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -291,17 +291,12 @@ fn prefetch<T>(_: &T) {}
 
 #[cfg(test)]
 mod tests {
-    use chrono::{NaiveDate, NaiveDateTime};
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
     use super::*;
-    use crate::rfm::partition::tests::build;
-    use crate::rfm::{partition, Period, SummaryOptions};
-
-    fn at() -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into()
-    }
+    use crate::rfm::partition::tests::{at, build, hashed_where as hashed, same};
+    use crate::rfm::{Period, SummaryOptions};
 
     fn direct<K: Ord + Hash + Clone>(
         log: &[Transaction<K>],
@@ -310,20 +305,6 @@ mod tests {
     ) -> Direct<K> {
         let layout = Layout::sample(log, keep).unwrap();
         summarize(log, &layout, &Span::new(o, at()), keep).unwrap()
-    }
-
-    /// The hash partitions, which the partition tests check against a naive reference.
-    fn hashed<K: Ord + Hash + Clone>(
-        log: &[Transaction<K>],
-        o: &SummaryOptions,
-        keep: &impl Fn(&K) -> bool,
-    ) -> Summary<K> {
-        partition::summarize(log, at(), o, keep, 3).unwrap().unwrap()
-    }
-
-    /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).
-    fn same<K: std::fmt::Debug>(a: &Summary<K>, b: &Summary<K>) -> bool {
-        format!("{a:?}") == format!("{b:?}")
     }
 
     fn done<K>(d: Direct<K>) -> Option<Summary<K>> {

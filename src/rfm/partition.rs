@@ -599,6 +599,26 @@ pub(super) mod tests {
             .collect()
     }
 
+    /// The end of observation of the dense and direct tests.
+    pub(in crate::rfm) fn at() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into()
+    }
+
+    /// The hash partitions of what `keep` accepts (checked here against a naive reference),
+    /// as of [`at`].
+    pub(in crate::rfm) fn hashed_where<K: Ord + Hash + Clone>(
+        log: &[Transaction<K>],
+        o: &SummaryOptions,
+        keep: &impl Fn(&K) -> bool,
+    ) -> Summary<K> {
+        summarize(log, at(), o, keep, 3).unwrap().unwrap()
+    }
+
+    /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).
+    pub(in crate::rfm) fn same<K: std::fmt::Debug>(a: &Summary<K>, b: &Summary<K>) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
     fn run<K: Ord + Hash + Clone>(
         log: &[Transaction<K>],
         as_of: NaiveDateTime,
