@@ -60,6 +60,15 @@ fn disordered<K: Hash, F: Fn(&K) -> bool>(
     late * DISORDER > seen
 }
 
+/// The widest spread of amount scales the pass takes. The table sums at the scale of the
+/// moment and moves sums, not amounts, to a finer scale, so a sum can stay in range where an
+/// amount moved to the finest scale would not (a purchase and its refund, say). The other
+/// passes move every amount to the finest scale in 128 bits; an `i64` amount moved by at most
+/// 18 digits stays below 2^123, and so do the sums of such amounts that fit an `i64` at a
+/// coarser scale, so within this spread both ways give the same result. A wider spread
+/// (amounts in whole units beside amounts with 19 or more decimals) declines the pass.
+const MAX_SPREAD: u32 = 18;
+
 /// What the direct pass made of the log.
 pub(super) enum Direct<K> {
     Done(Summary<K>),
@@ -111,7 +120,8 @@ where
 
     let mut window = Window::new(span.as_of, span.options);
     let end_p = span.end_p;
-    let mut scale = 0u32;
+    // The table's scale (the finest of its amounts so far) and the coarsest of all amounts.
+    let (mut scale, mut coarsest) = (0u32, u32::MAX);
     let mut side = Side { below: Vec::new(), above: Vec::new(), scale: 0 };
     let (mut late, mut customers) = (0usize, 0usize);
     for (i, tx) in transactions.iter().enumerate() {
@@ -126,6 +136,7 @@ where
         let (Ok(m), s) = (i64::try_from(tx.amount.mantissa()), tx.amount.scale()) else {
             return Ok(Direct::Declined);
         };
+        coarsest = coarsest.min(s);
         let j = slot(&tx.customer);
         if j >= table.len() {
             if !side.push(&tx.customer, lo, m, s, end_p - i64::from(p)) {
@@ -163,21 +174,27 @@ where
 
     // One scale for all rows: the finest of the table's and the side records'.
     let last = scale.max(side.scale);
+    if last.saturating_sub(coarsest) > MAX_SPREAD {
+        return Ok(Direct::Declined);
+    }
     let widen = POW10[(last - scale) as usize];
+    // Below the range, the table, above the range: the order in which the range partitions
+    // build their rows, so that the first error is the same.
     let mut aggregator = Aggregator::new();
-    let (mut below, mut above) = (Vec::new(), Vec::new());
-    aggregator.aggregate(&side.below, last, end_p, &mut below)?;
-    aggregator.aggregate(&side.above, last, end_p, &mut above)?;
-    below.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    above.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let mut rows = Rows::new(customers + below.len() + above.len(), last, end_p, *span.options);
-    for (h, acc) in below {
+    let mut accs = Vec::new();
+    aggregator.aggregate(&side.below, last, end_p, &mut accs)?;
+    let most = customers + accs.len() + side.above.len();
+    let mut rows = Rows::new(most, last, end_p, *span.options);
+    accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (h, acc) in accs.drain(..) {
         rows.push(h.0, &acc)?;
     }
     for e in table.iter().filter(|e| e.acc.orders != 0) {
         rows.push(e.key.clone(), &e.acc.widen(widen)?)?;
     }
-    for (h, acc) in above {
+    aggregator.aggregate(&side.above, last, end_p, &mut accs)?;
+    accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    for (h, acc) in accs {
         rows.push(h.0, &acc)?;
     }
     Ok(Direct::Done(rows.into_summary(span.as_of, window.excluded, window.negatives)))
@@ -476,6 +493,59 @@ mod tests {
             &crate::rfm::summarize(&log, at(), o).unwrap(),
             &hashed(&log, &o, &|_: &u64| true)
         ));
+    }
+
+    /// Positions of `in_time_order()` that `Layout::sample` does not read, from 2,500 on.
+    fn unsampled() -> Vec<usize> {
+        let sampled: Vec<usize> = (0..1024).map(|j| j * 3999 / 1023).collect();
+        (2500..).filter(|i| !sampled.contains(i)).take(3).collect()
+    }
+
+    /// The `Overflow` operation of the summary's error.
+    fn overflow(raw: &[(i64, i64, i64, u32)]) -> &'static str {
+        let log = build(raw, |c| c as u64);
+        match crate::rfm::summarize(&log, at(), SummaryOptions::default()).unwrap_err().kind() {
+            crate::ErrorKind::Overflow { operation } => operation,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn scales_far_apart_are_declined_and_the_log_order_does_not_matter() {
+        let free = unsampled();
+        // A purchase and its refund in whole units, and an amount with 28 decimals: moved to
+        // scale 28, the purchase is beyond 128 bits, although the customer's sum is not.
+        for fine in [100, 3] {
+            let mut raw = in_time_order();
+            raw[free[0]] = (150, 60, 20_000_000_000, 0);
+            raw[free[1]] = (150, 60, -20_000_000_000, 0);
+            // In the table (id 100), or below the range (id 3).
+            raw[free[2]] = (fine, 60, 1, 28);
+            let log = build(&raw, |c| c as u64);
+            let o = SummaryOptions::default();
+            assert!(matches!(direct(&log, &o, &|_: &u64| true), Direct::Declined));
+            assert_eq!(overflow(&raw), "spend sum");
+            // The same log with the fine amount first.
+            let first = raw.remove(free[2]);
+            raw.insert(0, first);
+            assert_eq!(overflow(&raw), "spend sum");
+        }
+    }
+
+    #[test]
+    fn errors_come_in_the_order_of_the_range_partitions() {
+        let free = unsampled();
+        // Customer 150's spend is beyond `Decimal` at scale 28; customer 90,000's (above the
+        // range) is beyond 128 bits there. Rows are built in key order, and the first error
+        // is 150's, as the range partitions report it.
+        let mut raw = in_time_order();
+        raw[free[0]] = (150, 60, 10_000_000_000, 0);
+        raw[free[1]] = (90_000, 60, 100_000_000_000, 0);
+        raw[free[2]] = (3, 60, 1, 28);
+        assert_eq!(overflow(&raw), "spend sum beyond the range of Decimal");
+        // Both in the table: the rescale of 299's amount fails before the rows are built.
+        raw[free[1]].0 = 299;
+        assert_eq!(overflow(&raw), "spend sum");
     }
 
     #[test]
