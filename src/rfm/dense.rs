@@ -65,6 +65,22 @@ where
     }
 }
 
+/// Whether [`summarize`] takes the direct pass for this log, as far as can be told before
+/// running it (dense ids, a table of at most one slot per four transactions, few late
+/// arrivals at the start).
+#[cfg(feature = "rayon")]
+pub(super) fn direct<K: Hash>(
+    transactions: &[Transaction<K>],
+    as_of: NaiveDateTime,
+    options: &SummaryOptions,
+) -> bool {
+    let keep = |_: &K| true;
+    !mem::needs_drop::<K>()
+        && Layout::sample(transactions, &keep).is_some_and(|layout| {
+            direct::width(transactions, &layout, &Span::new(options, as_of), &keep).is_some()
+        })
+}
+
 /// The range partitions of the keys in `layout`.
 fn ranges<K, F>(
     transactions: &[Transaction<K>],

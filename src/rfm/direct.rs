@@ -34,6 +34,23 @@ const AHEAD: usize = 32;
 /// customers, decline the pass.
 const DISORDER: usize = 32;
 
+/// The number of slots of the table for `layout`, or `None` when the pass declines the log
+/// up front: more than one id per four transactions (slots cost 48 bytes for a 64-bit key,
+/// and the table would outgrow the records of the partitioned passes), or many late arrivals
+/// at the start.
+pub(super) fn width<K: Hash, F: Fn(&K) -> bool>(
+    transactions: &[Transaction<K>],
+    layout: &Layout,
+    span: &Span<'_>,
+    keep: &F,
+) -> Option<usize> {
+    let width = usize::try_from(layout.hi - layout.lo)
+        .ok()
+        .filter(|&w| w < transactions.len() / 4 + 4096)?
+        + 1;
+    (!disordered(transactions, layout.lo, width, span, keep)).then_some(width)
+}
+
 /// Whether the start of the log has many late arrivals: a first look, with a table of a
 /// sixteenth of the customers' latest periods, spares a shuffled log the direct table.
 fn disordered<K: Hash, F: Fn(&K) -> bool>(
@@ -100,18 +117,12 @@ where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
 {
-    let n = transactions.len();
     let lo = layout.lo;
-    // Slots cost 48 bytes for a 64-bit key: more than one id per four transactions and the
-    // table outgrows the records of the partitioned passes.
-    let width = match usize::try_from(layout.hi - layout.lo) {
-        Ok(w) if w < n / 4 + 4096 => w + 1,
-        _ => return Ok(Direct::Declined),
-    };
-    let Some(first) = transactions.first() else { return Ok(Direct::Declined) };
-    if disordered(transactions, lo, width, span, keep) {
+    let (Some(width), Some(first)) =
+        (width(transactions, layout, span, keep), transactions.first())
+    else {
         return Ok(Direct::Declined);
-    }
+    };
     // Vacant slots hold a placeholder key and no orders.
     let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: first.customer.clone() };
     let mut table = vec![vacant; width];
