@@ -5,18 +5,20 @@
 //! customer ids is the common case this pass is for. The partitioned passes write every
 //! transaction out as a record and read it back; here each transaction updates its
 //! customer's accumulator where it sits, so the only memory written besides the rows is the
-//! table (40 bytes of running totals and the key per id in the range, about a tenth of the
-//! records' size for a typical log). The table is larger than the cache, so each update
-//! would wait for memory: the slots of the transactions [`AHEAD`] positions on are
-//! prefetched, which keeps that many misses in flight and halves the pass.
+//! table: 40 bytes of running totals and the key per id in the range (48 bytes for a 64-bit
+//! key), about a third of the records' 16 bytes per transaction for a log of twelve
+//! transactions per customer. The table is larger than the cache, so each update would wait
+//! for memory: the slots of the transactions [`AHEAD`] positions on are prefetched, which
+//! keeps that many misses in flight and halves the pass.
 //!
 //! A customer whose transactions arrive out of time order has its distinct periods counted
 //! again at the end, by a second read of the log for those customers only. A log with many
 //! such arrivals (shuffled, or newest first) is declined after a first look at its first
-//! sixteenth, and takes the range partitions, which handle any order at one cost. Keys outside the sampled
-//! range go to two side lists aggregated by hashing, as in [`dense`](super::dense). Amounts
-//! are summed as `i64` mantissas; a sum beyond that declines the pass too, and the
-//! partitioned passes sum in 128 bits.
+//! sixteenth, and takes the range partitions, which handle any order at one cost. Keys
+//! outside the sampled range go to two side lists aggregated by hashing, as in
+//! [`dense`](super::dense). Amounts are summed as `i64` mantissas; a sum beyond that, or
+//! scales too far apart ([`MAX_SPREAD`]), declines the pass too, and the partitioned passes
+//! sum in 128 bits.
 
 use std::hash::Hash;
 

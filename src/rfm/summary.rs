@@ -1126,20 +1126,33 @@ impl Indexer {
 ///   transactions end, so the rows come out in key order with no hashing, no sort and no
 ///   intermediate storage. A customer whose transactions are not in time order within the
 ///   group has its distinct periods counted on the spot.
-/// - **Any other order** (time order, shuffled): a partitioned aggregation, from the start.
-///   One pass appends a 16-byte record per transaction for an integer key (the key, and one
-///   word packing a 39-bit amount, its scale and the periods back from `as_of`) to one of up
-///   to 1,024 partitions; each partition is then aggregated while it fits in cache, and the
-///   rows are built in key order. A plain hash map over all customers would pay a cache miss
-///   per transaction instead (0.66 s on the time-ordered log below). How keys are partitioned:
-///   - **Dense integer ids** (a key whose `Hash` writes one integer, as the primitive
-///     integers and their newtypes do, whose sampled range holds at most about two ids per
-///     transaction, as auto-increment ids do): partitions by key range, and within one a
-///     table addressed by the id itself, so there is no hashing, no probing and no sort, and
-///     each partition's rows are built from its table while it is in cache. Every record's
-///     key is compared with its slot's, so a `Hash` that writes one integer for two different
-///     keys takes the hash partitions instead; keys outside the sampled range take two side
-///     partitions. Scratch memory: the records, and one table of 2,048 or more slots.
+/// - **Dense integer ids in time order** (an append-only log of a shop with auto-increment
+///   ids: a key whose `Hash` writes one integer, as the primitive integers and their newtypes
+///   do, a sampled range of at most one id per four transactions, and few transactions
+///   arriving after a later one of the same customer): one pass updates each customer's
+///   running totals in a table addressed by the id (48 bytes a slot for a 64-bit key),
+///   prefetching the slots of the transactions 32 positions ahead, so the table's cache
+///   misses overlap instead of being waited for one by one. The rows are built by one scan
+///   of the table, in id order (sorted afterwards for a key whose `Ord` disagrees).
+///   Customers whose periods arrived out of order are counted again by a second read of the
+///   log for them alone; keys outside the sampled range are aggregated by hashing. Every
+///   transaction's key is compared with its slot's, so a `Hash` that writes one integer for
+///   two different keys takes the hash partitions instead. Amounts whose scales lie more
+///   than 18 digits apart, or sums beyond an `i64`, take the range partitions. Scratch
+///   memory: the table, plus 16 bytes per transaction of a key outside the sampled range and
+///   4 bytes per transaction of a customer counted again.
+/// - **Any other order** (shuffled, newest first, or keys that are not dense integers): a
+///   partitioned aggregation. One pass appends a 16-byte record per transaction for an
+///   integer key (the key, and one word packing a 39-bit amount, its scale and the periods
+///   back from `as_of`) to one of up to 1,024 partitions; each partition is then aggregated
+///   while it fits in cache, and the rows are built in key order. A plain hash map over all
+///   customers would pay a cache miss per transaction instead (0.66 s on the time-ordered log
+///   below). How keys are partitioned:
+///   - **Dense integer ids** (as above, up to about two ids per transaction): partitions by
+///     key range, and within one a table addressed by the id itself, so there is no hashing,
+///     no probing and no sort, and each partition's rows are built from its table while it
+///     is in cache. Keys outside the sampled range take two side partitions. Scratch memory:
+///     the records, and one table of 2,048 or more slots.
 ///   - **Other keys** (strings, sparse ids): partitions by hash bits (a deterministic
 ///     multiply-rotate hasher), a small linear-probing index per partition, the partition's
 ///     keys sorted in cache, and the sorted `(key, index)` runs merged. Scratch memory: the
@@ -1152,23 +1165,22 @@ impl Indexer {
 ///   map.
 ///
 /// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers with ids
-/// `0..400_000`; criterion medians on an otherwise idle 2-core machine, the last two layouts
-/// each in a process of its own):
+/// `0..400_000`; criterion medians on the 2-core machine, each layout in a process of its
+/// own):
 ///
 /// | layout | seconds | `summarize_par`, 2 threads |
 /// |---|---|---|
-/// | grouped by customer | 0.058 | 0.051 |
-/// | grouped, no time order within a customer | 0.082 | |
-/// | time order | 0.125 | 0.129 |
-/// | shuffled | 0.172 | |
+/// | grouped by customer | 0.055 | 0.051 |
+/// | grouped, no time order within a customer | 0.078 | |
+/// | time order | 0.061 | 0.069 (one thread: the direct pass) |
+/// | shuffled | 0.184 | |
 ///
-/// The 0.10 s target is met for grouped logs only. The partitioned passes are bound by
-/// memory: in time order about 70 ms go to writing 80 MB of records into fresh pages while
-/// reading the 200 MB log, 25 ms to aggregating the partitions in cache and 17 ms to writing
-/// 32 MB of rows (80 bytes per customer for a 64-bit key); page faults are about half of it,
-/// which is also why a second thread does not help there. How much of that a call pays
-/// depends on what the allocator kept mapped from earlier calls (shuffled takes 0.114 s when
-/// glibc kept it).
+/// The passes are bound by memory. In time order about 40 ms go to the table's updates while
+/// the 200 MB log streams by (80 to 100 ms without the prefetch), and the rest to writing
+/// the table and the 32 MB of rows (80 bytes per customer for a 64-bit key) into fresh
+/// pages: a fresh process takes about 0.08 s, as its first call pays for every page, where
+/// the bench's repeated calls reuse pages the allocator kept. A shuffled log writes 80 MB of
+/// records as well, and most of its customers have their periods counted again.
 ///
 /// # Errors
 ///
@@ -1719,10 +1731,12 @@ fn row<K>(
 ///
 /// A log grouped by customer (keys ascending) is cut into one contiguous piece per rayon
 /// thread at customer boundaries; each piece takes the grouped pass, and the pieces' rows are
-/// concatenated. Any other log is split by key ranges instead, from splitters picked out of an
-/// evenly spaced sample of the keys: each shard reads the whole log, takes the transactions of
-/// its own customers (two key comparisons each) through the radix-partitioned path, and the
-/// shards' rows, in ascending key ranges, are concatenated. Either way no sort follows, and
+/// concatenated. A log of dense integer ids in time order takes the direct pass of
+/// [`summarize`] on one thread (shards were slower there). Any other log is split by key
+/// ranges instead, from splitters picked out of an evenly spaced sample of the keys: each
+/// shard reads the whole log, takes the transactions of its own customers (two key
+/// comparisons each) through the radix-partitioned path, and the shards' rows, in ascending
+/// key ranges, are concatenated. Either way no sort follows, and
 /// amounts are brought to the finest scale among the pieces. Logs of fewer than 65,536
 /// transactions, or a pool of one thread, take [`summarize`]. Timings are in the
 /// `# Performance` section of [`summarize`].
@@ -1790,6 +1804,13 @@ where
     });
     if grouped_all && ascending {
         return concatenate(done, as_of, options);
+    }
+
+    // Dense ids in time order: the direct pass, on one thread. Shards would each read the
+    // whole log and fault in the pages of their tables in one address space, which made two
+    // threads slower than one (0.081 s against 0.061 s on the bench's time-ordered log).
+    if dense::direct(transactions, as_of, &options) {
+        return summarize_where(transactions, as_of, options, |_| true);
     }
 
     // Any other order: key-range shards.
