@@ -12,7 +12,6 @@
 //! sequential pass would.
 
 use std::hash::{BuildHasher, Hash};
-use std::marker::PhantomData;
 use std::mem;
 
 use chrono::NaiveDateTime;
@@ -304,7 +303,9 @@ where
     // 16 bytes for an integer key, so ordering moves a quarter of what sorting the
     // accumulators would.
     let mut all: Vec<Acc> = Vec::new();
-    let mut order: Vec<(H, u32)> = Vec::new();
+    // Owned keys: a borrowed one (a `String` in the log, say) would send every comparison of
+    // the sort to its place in the log, while the clones the rows need anyway sit together.
+    let mut order: Vec<(K, u32)> = Vec::new();
     let parts = buckets.len();
     for (i, recs) in buckets.into_iter().enumerate() {
         aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
@@ -319,7 +320,7 @@ where
         for (h, acc) in accs.drain(..) {
             let index = u32::try_from(all.len()).map_err(|_| Error::overflow("customers"))?;
             all.push(acc);
-            order.push((h, index));
+            order.push((h.into_key(), index));
         }
         order[start..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
     }
@@ -327,7 +328,7 @@ where
     order.sort_by(|a, b| a.0.cmp(&b.0));
     let len = order.len();
     let block = Vec::with_capacity(GATHER);
-    let keyed = Gathered { order: order.into_iter(), all: &all, block, key: PhantomData };
+    let keyed = Gathered { order: order.into_iter(), all: &all, block };
     let Span { options, as_of, .. } = *span;
     finish(keyed, len, scale, as_of, end_p, *options, excluded, negatives)
 }
@@ -335,25 +336,24 @@ where
 /// The accumulators in the order of `order`, loaded [`GATHER`] at a time: a short loop of
 /// independent loads keeps many cache misses in flight, where loading each one as its row is
 /// built would wait for them one by one.
-struct Gathered<'s, K, H> {
-    order: std::vec::IntoIter<(H, u32)>,
+struct Gathered<'s, K> {
+    order: std::vec::IntoIter<(K, u32)>,
     all: &'s [Acc],
-    block: Vec<(H, Acc)>,
-    key: PhantomData<fn() -> K>,
+    block: Vec<(K, Acc)>,
 }
 
-impl<'a, K: 'a, H: Handle<'a, K>> Iterator for Gathered<'_, K, H> {
+impl<K> Iterator for Gathered<'_, K> {
     type Item = (K, Acc);
 
     fn next(&mut self) -> Option<(K, Acc)> {
         if self.block.is_empty() {
             let all = self.all;
             // The indices were assigned from `all`'s own positions.
-            self.block.extend(self.order.by_ref().take(GATHER).map(|(h, i)| (h, all[i as usize])));
+            self.block.extend(self.order.by_ref().take(GATHER).map(|(k, i)| (k, all[i as usize])));
             // Handed out from the back.
             self.block.reverse();
         }
-        self.block.pop().map(|(h, acc)| (h.into_key(), acc))
+        self.block.pop()
     }
 }
 

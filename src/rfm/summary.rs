@@ -1156,7 +1156,11 @@ impl Indexer {
 ///   - **Other keys** (strings, sparse ids): partitions by hash bits (a deterministic
 ///     multiply-rotate hasher), a small linear-probing index per partition, the partition's
 ///     keys sorted in cache, and the sorted `(key, index)` runs merged. Scratch memory: the
-///     records, plus 72 bytes per customer.
+///     records, plus 72 bytes per customer. Sparse 64-bit ids in time order take 0.12 to
+///     0.2 s on the log below. Keys that own heap memory (`String`) are much slower: a
+///     record refers to its key in the log, so each hash and comparison of the aggregation
+///     reads memory far from the last (1.25 s for the log below with 8-character `String`
+///     ids). Mapping such ids to integers first, or to an inline key type, avoids that.
 ///
 ///   Customers whose transactions arrive out of time order have their distinct periods
 ///   counted again within their partition, with a bitset over their span (most customers of
