@@ -962,10 +962,7 @@ impl Sum for i64 {
 }
 
 /// Running totals of one customer (or of one run of consecutive transactions of a customer).
-/// `repr(C)` keeps `out_of_order` last, so a table entry's last cache line is known (see
-/// [`direct`](super::direct)).
 #[derive(Clone, Copy)]
-#[repr(C)]
 pub(super) struct Acc<S = Wide> {
     /// Sum of all amounts (mantissa at the pass's scale).
     pub(super) total: S,
@@ -979,6 +976,12 @@ pub(super) struct Acc<S = Wide> {
     pub(super) orders: u32,
     pub(super) first_orders: u32,
     pub(super) out_of_order: bool,
+}
+
+/// `sum + amount`, or the overflow error of a spend sum.
+#[inline]
+fn add_sum<S: Sum>(sum: S, amount: S::Amount) -> Result<S> {
+    sum.plus(amount).ok_or_else(|| Error::overflow("spend sum"))
 }
 
 impl<S: Sum> Acc<S> {
@@ -999,7 +1002,7 @@ impl<S: Sum> Acc<S> {
     #[inline]
     pub(super) fn add(&mut self, p: i32, amount: S::Amount) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
-        self.total = self.total.plus(amount).ok_or_else(|| Error::overflow("spend sum"))?;
+        self.total = add_sum(self.total, amount)?;
         if p > self.last_p {
             self.runs += 1;
             self.last_p = p;
@@ -1014,8 +1017,7 @@ impl<S: Sum> Acc<S> {
                 self.first_sum = S::start(amount);
                 self.first_orders = 1;
             } else {
-                self.first_sum =
-                    self.first_sum.plus(amount).ok_or_else(|| Error::overflow("spend sum"))?;
+                self.first_sum = add_sum(self.first_sum, amount)?;
                 self.first_orders += 1;
             }
         }
@@ -1039,17 +1041,12 @@ impl Acc<i64> {
     }
 }
 
-#[inline]
-fn add_sum(a: i128, b: i128) -> Result<i128> {
-    a.checked_add(b).ok_or_else(|| Error::overflow("spend sum"))
-}
-
 impl Acc {
     /// Appends a later run of the same customer.
     fn absorb(&mut self, o: &Acc) -> Result<()> {
         self.orders =
             self.orders.checked_add(o.orders).ok_or_else(|| Error::overflow("order count"))?;
-        self.total.set(add_sum(self.total.get(), o.total.get())?);
+        self.total = add_sum(self.total, o.total.get())?;
         // Exact when the run starts no earlier than everything before it: the periods then
         // overlap in at most the one shared boundary period.
         if o.out_of_order || o.first_p < self.last_p {
@@ -1063,7 +1060,7 @@ impl Acc {
             self.first_sum = o.first_sum;
             self.first_orders = o.first_orders;
         } else if o.first_p == self.first_p {
-            self.first_sum.set(add_sum(self.first_sum.get(), o.first_sum.get())?);
+            self.first_sum = add_sum(self.first_sum, o.first_sum.get())?;
             self.first_orders += o.first_orders;
         }
         self.last_p = self.last_p.max(o.last_p);
