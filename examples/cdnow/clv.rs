@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use loyalty::clv::{
-    score, BgNbd, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, TransactionModel,
-};
+use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram};
 use rust_decimal::prelude::ToPrimitive;
 
 /// A simple (frequency, recency, T, monetary) weekly summary; the RFM module's summary will
@@ -62,7 +60,7 @@ pub fn report(log: &[super::data::Purchase]) {
             gg.report.log_likelihood
         );
         let opts = ClvOptions::default();
-        let scores = score(&TransactionModel::BgNbd(p), &g, &customers, &opts)?;
+        let scores = ClvModel::new(p, g, loyalty::rfm::Period::WEEK).score(&customers, &opts)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|&i, &j| {
             scores[j].clv.total_cmp(&scores[i].clv).then(rows[i].0.cmp(&rows[j].0))

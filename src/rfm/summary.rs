@@ -467,6 +467,12 @@ impl<K> CustomerSummary<K> {
         &self.customer
     }
 
+    /// The period recency and `T` are counted in (the summary's).
+    #[must_use]
+    pub fn period(&self) -> Period {
+        self.period
+    }
+
     /// Frequency: repeat purchase periods by default (distinct periods − 1); see
     /// [`FrequencyCount`] and [`FirstPurchase`].
     #[must_use]

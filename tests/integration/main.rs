@@ -2,6 +2,8 @@
 
 mod care;
 mod clv;
+mod clv_path;
+mod clv_validation;
 mod economics;
 mod points;
 mod rfm;
