@@ -1,6 +1,6 @@
 //! CDNOW section: predictive CLV. Summarises the calibration period (1997-01-01 to 1997-09-30,
 //! 39 weeks) in weeks the way the published CDNOW summary does (same-day purchases merged,
-//! weeks = days / 7; `clv-models.md` §2.3), fits BG/NBD and Gamma-Gamma, and prints the
+//! weeks = days / 7, as in Fader, Hardie & Lee 2005), fits BG/NBD and Gamma-Gamma, and prints the
 //! parameters and the ten customers with the highest 12-month CLV (1 % monthly discount).
 
 use std::collections::BTreeMap;

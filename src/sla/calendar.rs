@@ -1,6 +1,7 @@
 //! Business calendars: weekly opening hours in an IANA zone, holidays and date overrides.
 //!
-//! Semantics (reference `reply-sla.md` §8.2), pinned:
+//! Semantics, pinned as the business-time libraries `workclock` 0.1.2, `rickar/cal` v2 and
+//! `businesstimedelta` 1.0.1 and the `dbt_zendesk` package (PR #114) do:
 //!
 //! - **Wall time.** Opening hours are local wall-clock times, converted to instants per date, so
 //!   a 09:00–17:00 day is 8 h even on a DST change day while a 00:00–24:00 day is 23 or 25 h.
