@@ -167,6 +167,11 @@ impl Account {
     /// A manual credit (a new spendable lot with the program's expiry) or debit (spendable
     /// points only, in spend order), with its reason.
     ///
+    /// A credit counts as activity for [`Expiry::inactivity`](super::super::Expiry::inactivity)
+    /// (it restarts the member's inactivity window, like an earn): an agent's goodwill credit
+    /// after a lapse stays spendable for a full window instead of expiring with the next
+    /// operation. A debit is not activity: the member did nothing.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::InvalidInput`] for zero points or an
@@ -209,6 +214,9 @@ impl Account {
                         None,
                     );
                     let debt_repaid = a.settle_debt();
+                    // A manual credit is activity: goodwill given after an inactivity lapse
+                    // must not be expired by the next operation the same day.
+                    a.last_activity = now;
                     AdjustOutcome { lot: Some(lot), points: p, debt_repaid }
                 }
                 Direction::Debit => {

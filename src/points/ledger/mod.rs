@@ -172,8 +172,9 @@ impl Account {
         self.clock
     }
 
-    /// The date of the last earn, redemption, reservation, release, activation or transfer
-    /// (the clock of [`Expiry::inactivity`](super::Expiry::inactivity)).
+    /// The date of the last earn, redemption, reservation, release, activation, transfer or
+    /// manual credit (the clock of [`Expiry::inactivity`](super::Expiry::inactivity)).
+    /// Manual debits, refunds, cancellations and commits are not activity.
     #[must_use]
     pub fn last_activity(&self) -> NaiveDate {
         self.last_activity
@@ -276,11 +277,11 @@ impl Account {
     // ----- plumbing shared by the operations ----------------------------------------
 
     pub(super) fn lot_mut(&mut self, id: LotId) -> Result<&mut Lot> {
-        self.lots.get_mut(id.index()).ok_or_else(|| not_found("lot", id))
+        self.lots.get_mut(id.index()).ok_or_else(|| not_found("lot", id.value()))
     }
 
     pub(super) fn lot(&self, id: LotId) -> Result<&Lot> {
-        self.lots.get(id.index()).ok_or_else(|| not_found("lot", id))
+        self.lots.get(id.index()).ok_or_else(|| not_found("lot", id.value()))
     }
 
     pub(super) fn order_lot(&self, order: OpKey) -> Result<LotId> {

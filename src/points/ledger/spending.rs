@@ -99,7 +99,7 @@ impl Account {
         let r = self
             .reservations
             .get(id.value() as usize)
-            .ok_or_else(|| not_found("reservation", id))?;
+            .ok_or_else(|| not_found("reservation", id.value()))?;
         if r.state != ReservationState::Held {
             return Err(broken(format!("{id} is already {:?}", r.state).to_lowercase()));
         }
@@ -145,7 +145,12 @@ impl Account {
     }
 
     /// Puts a reservation's points back into the lots they came from (with their original
-    /// expiry; points whose lot expired meanwhile expire now).
+    /// expiry; points whose lot passed its last valid day meanwhile expire now).
+    ///
+    /// Reserved points are never idle: an [`Expiry::inactivity`](super::super::Expiry::inactivity)
+    /// lapse while the checkout held them expires only the spendable remainder, and the
+    /// release is activity, so every returned point is spendable again (a lot whose
+    /// remainder expired by inactivity becomes active again).
     ///
     /// # Errors
     ///
@@ -171,7 +176,7 @@ impl Account {
             let mut late = Points::ZERO;
             for d in &draws {
                 let lot = a.lot(d.lot)?;
-                if lot.state == LotState::Expired || lot.valid_through.is_some_and(|t| t < now) {
+                if lot.valid_through.is_some_and(|t| t < now) {
                     late = late.checked_add(d.points)?;
                 }
             }
@@ -179,7 +184,10 @@ impl Account {
             a.room(0, a.spendable.len())?;
             for d in &draws {
                 let lot = &mut a.lots[d.lot.index()];
-                if lot.state == LotState::Expired || lot.valid_through.is_some_and(|t| t < now) {
+                // Only a lot's own last valid day expires reserved points. Reserved points
+                // are not idle (the checkout holds them), so an inactivity lapse while they
+                // were held does not touch them, whatever happened to the lot's remainder.
+                if lot.valid_through.is_some_and(|t| t < now) {
                     if lot.remaining.is_zero() && lot.state != LotState::Expired {
                         lot.state = LotState::Expired;
                     }
@@ -188,6 +196,9 @@ impl Account {
                     continue;
                 }
                 let was_empty = lot.remaining.is_zero();
+                // A lot whose remainder expired by inactivity is spendable again: the
+                // release is activity, so its returned points are fresh.
+                lot.state = LotState::Active;
                 lot.remaining = Points::new(lot.remaining.value() + d.points.value());
                 let k = lot.spend_key();
                 if was_empty {
