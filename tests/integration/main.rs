@@ -1,9 +1,11 @@
 //! Tests that span modules or use the bundled data files.
 
 mod care;
+mod care_quiet;
 mod clv;
 mod economics;
 mod points;
 mod rfm;
 mod sla;
+mod sla_oracle;
 mod tiers;
