@@ -96,6 +96,7 @@ mod bgnbd;
 mod checks;
 mod fit;
 mod gamma_gamma;
+mod generate;
 mod histogram;
 mod holdout;
 mod horizon;
@@ -116,6 +117,7 @@ pub use checks::{
 };
 pub use fit::{Fit, FitOptions, FitReport, Method};
 pub use gamma_gamma::GammaGamma;
+pub use generate::generate;
 pub use histogram::{Histogram, Pattern};
 pub use holdout::{evaluate_holdout, FrequencyGroup, HoldoutEvaluation, HoldoutPrediction};
 pub use horizon::{periods_per_month, Horizon};

@@ -2,6 +2,7 @@
 
 mod care;
 mod clv;
+mod clv_generate;
 mod clv_path;
 mod clv_validation;
 mod economics;
