@@ -77,6 +77,8 @@
 //! carried out returns [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) or
 //! [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence).
 //!
+//! [`Period`]: crate::rfm::Period
+//!
 //! # References
 //!
 //! - Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the
@@ -130,8 +132,6 @@ pub use tracking::{tracking, TrackingPoint};
 pub use value::ClvOptions;
 
 use crate::error::{Error, Result};
-#[cfg(doc)]
-use crate::rfm::Period;
 
 /// One customer's purchase summary (lifetimes' `frequency, recency, T, monetary_value`).
 ///
