@@ -15,6 +15,28 @@ use super::{
     ParetoNbd, TransactionModel,
 };
 
+/// Checks that a summary counts what the models assume: repeat purchase periods as frequency
+/// and their mean spend as monetary value (lifetimes' summary).
+pub(crate) fn check_summary_options(so: &SummaryOptions) -> Result<()> {
+    if so.first_purchase_value() != FirstPurchase::Excluded
+        || so.frequency_value() != FrequencyCount::Periods
+        || so.monetary_value() != MonetaryMeasure::Mean
+    {
+        return Err(Error::invalid(
+            "summary options",
+            format!(
+                "{:?}, {:?}, {:?}",
+                so.first_purchase_value(),
+                so.frequency_value(),
+                so.monetary_value()
+            ),
+            "the models need repeat purchase periods and their mean spend \
+             (FirstPurchase::Excluded, FrequencyCount::Periods, MonetaryMeasure::Mean)",
+        ));
+    }
+    Ok(())
+}
+
 /// Which purchase-process model [`predict`] fits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -221,22 +243,7 @@ where
     K: Clone,
 {
     let so = summary.options();
-    if so.first_purchase_value() != FirstPurchase::Excluded
-        || so.frequency_value() != FrequencyCount::Periods
-        || so.monetary_value() != MonetaryMeasure::Mean
-    {
-        return Err(Error::invalid(
-            "summary options",
-            format!(
-                "{:?}, {:?}, {:?}",
-                so.first_purchase_value(),
-                so.frequency_value(),
-                so.monetary_value()
-            ),
-            "the models need repeat purchase periods and their mean spend \
-             (FirstPurchase::Excluded, FrequencyCount::Periods, MonetaryMeasure::Mean)",
-        ));
-    }
+    check_summary_options(&so)?;
     if summary.is_empty() {
         return Err(Error::empty("summary"));
     }
@@ -262,6 +269,13 @@ where
     // (free items, refunds) has no Gamma density and is left out of the fit, but scored.
     let spenders: Vec<Customer> =
         customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect();
+    if spenders.is_empty() {
+        return Err(Error::invalid(
+            "frequency",
+            0,
+            "no repeat buyer with a positive spend: the spend model has nothing to fit",
+        ));
+    }
     let spend = GammaGamma::fit(&spenders, &options.fit)?;
     let model = ClvModel::new(purchases, spend.params, period);
     let scores = model.score(&customers, &options.clv)?;
