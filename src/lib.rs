@@ -48,8 +48,8 @@
 //!
 //! ```
 //! use chrono::NaiveDate;
-//! use loyalty::clv::{self, BgNbd};
-//! use loyalty::rfm::{summarize, SummaryOptions, Transaction};
+//! use loyalty::clv::{BgNbd, ClvModel, ClvOptions, GammaGamma};
+//! use loyalty::rfm::{summarize, Period, SummaryOptions, Transaction};
 //! use rust_decimal::dec;
 //!
 //! let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).unwrap();
@@ -66,12 +66,17 @@
 //! assert_eq!((ann.frequency(), ann.recency(), ann.t()), (2, 167.0, 177.0));
 //! assert_eq!(ann.monetary_value(), dec!(35));
 //!
-//! // Published BG/NBD estimates for CDNOW (weeks), here only to show the call.
-//! let model = BgNbd::new(0.2426, 4.4137, 0.7930, 2.4262)?;
-//! let weeks = |days: f64| days / 7.0;
-//! let c = clv::Customer::new(2.0, weeks(167.0), weeks(177.0))?;
-//! let p = model.probability_alive(&c)?;
-//! assert!(p > 0.5 && p < 1.0);
+//! // Published BG/NBD estimates for CDNOW are in weeks, so the model is weekly and scores a
+//! // weekly summary (a daily one is refused). Real use fits the models: `clv::predict`.
+//! let model = ClvModel::new(
+//!     BgNbd::new(0.2426, 4.4137, 0.7930, 2.4262)?,
+//!     GammaGamma::new(6.25, 3.74, 15.44)?,
+//!     Period::WEEK,
+//! );
+//! let weekly = summarize(&log, day(6, 30), SummaryOptions::default().period(Period::WEEK))?;
+//! let scores = model.score_summary(&weekly, &ClvOptions::default())?;
+//! assert!(scores[0].p_alive > 0.5 && scores[0].p_alive < 1.0);
+//! assert!(model.score_summary(&summary, &ClvOptions::default()).is_err());
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 //!

@@ -92,6 +92,13 @@ impl BgNbd {
     /// `P(alive | x, t_x, T)` (note 021): exactly 1 for `x = 0`, and exactly 0 without overflow
     /// when the odds of having dropped out are astronomically large.
     ///
+    /// The 1 for `x = 0` is the model, not a rounding: BG/NBD customers drop out only right
+    /// after a repeat purchase, so one who never bought again is alive by construction however
+    /// long ago the first purchase was (on CDNOW, 3,018 of the 3,019 customers an RFM map
+    /// calls "Lost"). Their expected purchases still fall with `T`. Where P(alive) of one-time
+    /// buyers matters, use [`MbgNbd`](super::MbgNbd) or [`ParetoNbd`](super::ParetoNbd)
+    /// ([`ModelKind`](super::ModelKind) in [`predict`](super::predict)).
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.

@@ -77,6 +77,8 @@
 //! carried out returns [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) or
 //! [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence).
 //!
+//! [`Period`]: crate::rfm::Period
+//!
 //! # References
 //!
 //! - Fader, Hardie & Lee (2005), "Counting your customers the easy way: an alternative to the
@@ -96,6 +98,7 @@ mod bgnbd;
 mod checks;
 mod fit;
 mod gamma_gamma;
+mod generate;
 mod histogram;
 mod holdout;
 mod horizon;
@@ -116,6 +119,7 @@ pub use checks::{
 };
 pub use fit::{Fit, FitOptions, FitReport, Method};
 pub use gamma_gamma::GammaGamma;
+pub use generate::generate;
 pub use histogram::{Histogram, Pattern};
 pub use holdout::{evaluate_holdout, FrequencyGroup, HoldoutEvaluation, HoldoutPrediction};
 pub use horizon::{periods_per_month, Horizon};
@@ -128,8 +132,6 @@ pub use tracking::{tracking, TrackingPoint};
 pub use value::ClvOptions;
 
 use crate::error::{Error, Result};
-#[cfg(doc)]
-use crate::rfm::Period;
 
 /// One customer's purchase summary (lifetimes' `frequency, recency, T, monetary_value`).
 ///

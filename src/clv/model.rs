@@ -237,7 +237,9 @@ impl ClvModel {
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming `period` when the
-    /// summary's period is not the model's; otherwise as [`ClvModel::score`].
+    /// summary's period is not the model's, or `summary options` when the summary does not
+    /// count repeat purchase periods and their mean spend (the models' inputs; see
+    /// [`predict_summary`](super::predict_summary)); otherwise as [`ClvModel::score`].
     pub fn score_summary<K>(
         &self,
         summary: &Summary<K>,
@@ -249,6 +251,7 @@ impl ClvModel {
 
     /// The model inputs of `summary`'s rows, after checking its period is the model's.
     pub(crate) fn customers<K>(&self, summary: &Summary<K>) -> Result<Vec<Customer>> {
+        super::predict::check_summary_options(&summary.options())?;
         let period = summary.options().period_value();
         if period != self.period {
             return Err(Error::invalid(

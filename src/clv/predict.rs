@@ -15,6 +15,28 @@ use super::{
     ParetoNbd, TransactionModel,
 };
 
+/// Checks that a summary counts what the models assume: repeat purchase periods as frequency
+/// and their mean spend as monetary value (lifetimes' summary).
+pub(crate) fn check_summary_options(so: &SummaryOptions) -> Result<()> {
+    if so.first_purchase_value() != FirstPurchase::Excluded
+        || so.frequency_value() != FrequencyCount::Periods
+        || so.monetary_value() != MonetaryMeasure::Mean
+    {
+        return Err(Error::invalid(
+            "summary options",
+            format!(
+                "{:?}, {:?}, {:?}",
+                so.first_purchase_value(),
+                so.frequency_value(),
+                so.monetary_value()
+            ),
+            "the models need repeat purchase periods and their mean spend \
+             (FirstPurchase::Excluded, FrequencyCount::Periods, MonetaryMeasure::Mean)",
+        ));
+    }
+    Ok(())
+}
+
 /// Which purchase-process model [`predict`] fits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -176,21 +198,23 @@ pub struct Prediction<K> {
 /// use chrono::NaiveDate;
 /// use loyalty::clv::{predict, PredictOptions};
 /// use loyalty::rfm::Transaction;
-/// use rust_decimal::Decimal;
 ///
-/// let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d).unwrap();
-/// let mut log = Vec::new();
-/// for (id, visits) in [(1, 6), (2, 3), (3, 1), (4, 4), (5, 2), (6, 1), (7, 5), (8, 2)] {
-///     for k in 0..visits {
-///         let date = day(1 + (id as u32 + 3 * k) % 11, 1 + (5 * k + id as u32) % 27);
-///         log.push(Transaction::on(id, date, Decimal::from(20 + 5 * k + id as u32)));
-///     }
-/// }
-/// let prediction = predict(&log, day(12, 31), &PredictOptions::default())?;
-/// assert_eq!(prediction.rows.len(), 8);
+/// // The CDNOW 1/10 sample: sample id, date and dollar value of each purchase.
+/// let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_sample.txt");
+/// let log: Vec<Transaction<u32>> = std::fs::read_to_string(path)?
+///     .lines()
+///     .map(|line| {
+///         let f: Vec<&str> = line.split_whitespace().collect();
+///         let date = NaiveDate::parse_from_str(f[2], "%Y%m%d")?;
+///         Ok(Transaction::on(f[1].parse()?, date, f[4].parse()?))
+///     })
+///     .collect::<Result<_, Box<dyn std::error::Error>>>()?;
+/// let end = NaiveDate::from_ymd_opt(1998, 6, 30).unwrap();
+/// let prediction = predict(&log, end, &PredictOptions::default())?;
+/// assert_eq!(prediction.rows.len(), 2357);
 /// let best = prediction.rows.iter().max_by(|a, b| a.clv.total_cmp(&b.clv)).unwrap();
-/// assert!(best.clv > 0.0 && best.p_alive <= 1.0);
-/// # Ok::<(), loyalty::Error>(())
+/// assert!(best.clv > 1000.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn predict<K>(
     transactions: &[Transaction<K>],
@@ -219,22 +243,7 @@ where
     K: Clone,
 {
     let so = summary.options();
-    if so.first_purchase_value() != FirstPurchase::Excluded
-        || so.frequency_value() != FrequencyCount::Periods
-        || so.monetary_value() != MonetaryMeasure::Mean
-    {
-        return Err(Error::invalid(
-            "summary options",
-            format!(
-                "{:?}, {:?}, {:?}",
-                so.first_purchase_value(),
-                so.frequency_value(),
-                so.monetary_value()
-            ),
-            "the models need repeat purchase periods and their mean spend \
-             (FirstPurchase::Excluded, FrequencyCount::Periods, MonetaryMeasure::Mean)",
-        ));
-    }
+    check_summary_options(&so)?;
     if summary.is_empty() {
         return Err(Error::empty("summary"));
     }
@@ -260,6 +269,13 @@ where
     // (free items, refunds) has no Gamma density and is left out of the fit, but scored.
     let spenders: Vec<Customer> =
         customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect();
+    if spenders.is_empty() {
+        return Err(Error::invalid(
+            "frequency",
+            0,
+            "no repeat buyer with a positive spend: the spend model has nothing to fit",
+        ));
+    }
     let spend = GammaGamma::fit(&spenders, &options.fit)?;
     let model = ClvModel::new(purchases, spend.params, period);
     let scores = model.score(&customers, &options.clv)?;

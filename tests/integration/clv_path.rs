@@ -162,6 +162,9 @@ fn predict_equals_its_parts_and_refuses_mixed_units() {
     .unwrap();
     let e = predict_summary(&rfm, &PredictOptions::default()).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "summary options", .. }), "{e}");
+    // Nor can a fitted model score it.
+    let e = p.model.score_summary(&rfm, &p.clv).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "summary options", .. }), "{e}");
     // An empty log.
     let e = predict::<u32>(&[], d("1997-09-30"), &options).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::EmptyInput { .. }), "{e}");

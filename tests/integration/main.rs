@@ -3,6 +3,7 @@
 mod care;
 mod care_quiet;
 mod clv;
+mod clv_generate;
 mod clv_path;
 mod clv_validation;
 mod economics;
