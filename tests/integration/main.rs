@@ -3,6 +3,8 @@
 mod care;
 mod clv;
 mod economics;
+#[cfg(feature = "serde")]
+mod golden;
 mod points;
 mod rfm;
 mod sla;

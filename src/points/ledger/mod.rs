@@ -9,7 +9,7 @@ mod time;
 mod transfer;
 mod verify;
 
-pub use transfer::transfer;
+pub use transfer::{transfer, transfer_between, AccountMap};
 
 use std::collections::BTreeSet;
 
