@@ -16,6 +16,14 @@
 //! |---|---|---|
 //! | [`points::Account`](crate::points::Account) | 2 | 2: idempotency keys are decimal strings (1: JSON numbers) |
 //! | [`points::Program`](crate::points::Program) | 1 | |
+//! | [`tiers::Program`](crate::tiers::Program) | 1 | |
+//! | [`referral::ReferralBook`](crate::referral::ReferralBook) | 1 | |
+//! | [`sla::Calendar`](crate::sla::Calendar) | 1 | |
+//! | [`rfm::Summary`](crate::rfm::Summary) | 1 | |
+//! | [`clv::BgNbd`](crate::clv::BgNbd), [`clv::MbgNbd`](crate::clv::MbgNbd), [`clv::ParetoNbd`](crate::clv::ParetoNbd), [`clv::GammaGamma`](crate::clv::GammaGamma) | 1 | |
+//!
+//! Not yet versioned: [`sla::PolicySet`](crate::sla::PolicySet) (stored as a bare JSON
+//! array) and [`care::CareConfig`](crate::care::CareConfig).
 //!
 //! Binary formats carry the field too (it is an ordinary struct field).
 //!

@@ -1301,3 +1301,24 @@ fn forged_state_is_refused_on_reading() {
         assert!(err.contains("invalid state"), "{what}: {err}");
     }
 }
+
+#[test]
+fn a_lifetime_total_at_its_bound_refuses_only_what_would_pass_it() {
+    // Issue 17 item 7, the decision in the `Totals` docs: u64 totals, an operation that
+    // would carry one past u64::MAX is refused and changes nothing; the others go on.
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(u64::MAX), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(u64::MAX - 100), big_order()), d(2026, 1, 1))
+        .unwrap();
+    let before = a.clone();
+    let e = a.earn(&prog, k(3), &earn(1), d(2026, 1, 2)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Overflow { .. }), "{e}");
+    assert_eq!(a, before);
+    // Spending, manual credits and transfers do not add to `earned`.
+    a.redeem(&prog, k(4), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
+    a.adjust(&prog, k(5), &Adjustment::credit(p(7), "goodwill"), d(2026, 1, 2)).unwrap();
+    assert_eq!(a.totals().earned, p(u64::MAX));
+    assert_eq!(a.balances().available(), p(7));
+    a.check().unwrap();
+}

@@ -79,8 +79,10 @@ fn newer_or_unknown_versions_are_refused() {
 
 #[test]
 fn every_stored_type_writes_its_version_first() {
-    let versioned = ["points_program", "points_account", "points_account_receiver"];
-    for (name, json) in golden_samples().into_iter().filter(|(n, _)| versioned.contains(n)) {
+    // Not yet versioned: a policy set is stored as a bare JSON array, and a care
+    // configuration's serialized form is derived on the public struct.
+    let pending = ["sla_policies", "care_config"];
+    for (name, json) in golden_samples().into_iter().filter(|(n, _)| !pending.contains(n)) {
         assert!(json.starts_with("{\n  \"version\": "), "{name} has no version field");
     }
 }

@@ -79,7 +79,7 @@ impl Account {
     pub(super) fn rebuild_indexes(&mut self) -> Result<()> {
         for (i, e) in self.entries.iter().enumerate() {
             if let Some(k) = e.key {
-                if !self.keys.insert(k, to_u32(i, "entry count")?) {
+                if !self.keys.insert(k, to_u32(i, "entry count")?, &self.entries) {
                     return Err(broken(format!("duplicate idempotency key {k}")));
                 }
             }
