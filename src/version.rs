@@ -44,6 +44,7 @@
 //! # }
 //! ```
 
+#[cfg(feature = "serde")]
 use crate::error::{ErrorKind, Result};
 
 /// The version of a value written before versions were recorded.
@@ -57,6 +58,7 @@ pub(crate) const fn v1() -> u32 {
 /// # Errors
 ///
 /// [`ErrorKind::UnsupportedVersion`] otherwise.
+#[cfg(feature = "serde")]
 pub(crate) fn check(what: &'static str, found: u32, newest: u32) -> Result<u32> {
     if (1..=newest).contains(&found) {
         Ok(found)
@@ -65,7 +67,7 @@ pub(crate) fn check(what: &'static str, found: u32, newest: u32) -> Result<u32> 
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "serde"))]
 mod tests {
     use super::*;
 
