@@ -29,7 +29,7 @@ use crate::money::Money;
 ///
 /// 1. looks up its [`OpKey`]: an exact replay returns the recorded outcome and changes
 ///    nothing, the same key with another payload is
-///    [`ErrorKind::IdempotencyConflict`];
+///    [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict);
 /// 2. refuses a `now` earlier than the last operation's date;
 /// 3. brings the account up to `now` (the work of [`Account::expire`]);
 /// 4. validates, then appends one [`Entry`] and updates lots and running totals.

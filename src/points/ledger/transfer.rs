@@ -103,10 +103,10 @@ pub fn transfer_between<M: AccountMap + ?Sized>(
 ///
 /// # Errors
 ///
-/// [`ErrorKind::IdempotencyConflict`] when the key was used for something else in either
-/// account; [`ErrorKind::InvalidInput`] for zero points, the same member on both sides or a
-/// `now` before either account's last operation; [`ErrorKind::Insufficient`];
-/// [`ErrorKind::Overflow`].
+/// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict) when the key was used for something else in either
+/// account; [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for zero points, the same member on both sides or a
+/// `now` before either account's last operation; [`ErrorKind::Insufficient`](crate::ErrorKind::Insufficient);
+/// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
 ///
 /// # Example
 ///
