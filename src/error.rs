@@ -137,6 +137,17 @@ pub enum ErrorKind {
         /// The invariant that does not hold.
         reason: String,
     },
+    /// Stored state was written in a format version this build does not read: a newer
+    /// one (written by a later release), or one no release ever wrote.
+    #[error("unsupported {what} format version {found}: this build reads versions 1 to {newest}")]
+    UnsupportedVersion {
+        /// The stored type (for example `points account`).
+        what: &'static str,
+        /// The version found.
+        found: u32,
+        /// The newest version this build reads (and writes).
+        newest: u32,
+    },
     /// An iterative numerical method (series, optimiser) did not converge.
     #[error("{method} did not converge after {iterations} iterations")]
     NoConvergence {
@@ -263,6 +274,7 @@ mod tests {
             .into(),
             ErrorKind::RuleViolation { rule: "self-referral", detail: "a member".into() }.into(),
             ErrorKind::InvalidState { reason: "conservation violated".into() }.into(),
+            ErrorKind::UnsupportedVersion { what: "points account", found: 9, newest: 2 }.into(),
             ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: 10 }.into(),
             ErrorKind::Numerical { what: "likelihood", detail: "not finite".into() }.into(),
         ];

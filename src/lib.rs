@@ -108,6 +108,7 @@ pub mod rfm;
 pub mod sla;
 pub mod tiers;
 mod units;
+pub mod version;
 
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::money::{Currency, ExchangeRate, ExchangeRates, Money, Rounding};

@@ -623,6 +623,8 @@ pub struct ReferralBook {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct BookRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     rules: ReferralRules,
     referrals: Vec<Referral>,
 }
@@ -632,6 +634,7 @@ impl TryFrom<BookRepr> for ReferralBook {
     type Error = Error;
 
     fn try_from(r: BookRepr) -> Result<ReferralBook> {
+        crate::version::check("referral book", r.version, 1)?;
         let mut book = ReferralBook::new(r.rules);
         for (i, referral) in r.referrals.into_iter().enumerate() {
             let bad = |reason: &str| ErrorKind::InvalidState {
@@ -683,7 +686,7 @@ impl TryFrom<BookRepr> for ReferralBook {
 #[cfg(feature = "serde")]
 impl From<ReferralBook> for BookRepr {
     fn from(b: ReferralBook) -> BookRepr {
-        BookRepr { rules: b.rules, referrals: b.referrals.into_values().collect() }
+        BookRepr { version: 1, rules: b.rules, referrals: b.referrals.into_values().collect() }
     }
 }
 

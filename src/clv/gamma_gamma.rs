@@ -39,6 +39,8 @@ pub struct GammaGamma {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct GammaGammaRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     p: f64,
     q: f64,
     v: f64,
@@ -48,6 +50,7 @@ struct GammaGammaRepr {
 impl TryFrom<GammaGammaRepr> for GammaGamma {
     type Error = Error;
     fn try_from(r: GammaGammaRepr) -> Result<GammaGamma> {
+        crate::version::check("GammaGamma", r.version, 1)?;
         GammaGamma::new(r.p, r.q, r.v)
     }
 }
@@ -55,7 +58,7 @@ impl TryFrom<GammaGammaRepr> for GammaGamma {
 #[cfg(feature = "serde")]
 impl From<GammaGamma> for GammaGammaRepr {
     fn from(g: GammaGamma) -> GammaGammaRepr {
-        GammaGammaRepr { p: g.p, q: g.q, v: g.v }
+        GammaGammaRepr { version: 1, p: g.p, q: g.q, v: g.v }
     }
 }
 

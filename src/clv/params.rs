@@ -39,6 +39,8 @@ macro_rules! model_params {
         #[cfg(feature = "serde")]
         #[derive(serde::Serialize, serde::Deserialize)]
         struct $repr {
+            #[serde(default = "crate::version::v1")]
+            version: u32,
             $($field: f64,)*
         }
 
@@ -46,6 +48,7 @@ macro_rules! model_params {
         impl TryFrom<$repr> for $name {
             type Error = $crate::error::Error;
             fn try_from(v: $repr) -> $crate::error::Result<$name> {
+                $crate::version::check(stringify!($name), v.version, 1)?;
                 $name::new($(v.$field),*)
             }
         }
@@ -53,7 +56,7 @@ macro_rules! model_params {
         #[cfg(feature = "serde")]
         impl From<$name> for $repr {
             fn from(v: $name) -> $repr {
-                $repr { $($field: v.$field),* }
+                $repr { version: 1, $($field: v.$field),* }
             }
         }
     };

@@ -453,6 +453,18 @@ impl Balances {
 /// Conservation ([`Account::check`](super::Account::check)): `earned + adjusted_in + transferred_in = available +
 /// pending + reserved + redeemed + expired + clawed_back + cancelled + adjusted_out +
 /// transferred_out - debt`. `forgiven` and `debt_repaid` are informational.
+///
+/// # Bounds
+///
+/// Each total is a `u64` count of points, like every balance. That bound is deliberate
+/// (the totals keep the [`Points`] type the rest of the API uses, and stored accounts keep
+/// their format): 2^64 points is more than a billion points a day for fifty million years.
+/// An operation that would carry a total past it is refused with
+/// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) and changes nothing, like any
+/// overflow; operations that do not add to that total go on working. The totals are never
+/// saturated or wrapped, since [`Account::check`](super::Account::check) proves
+/// conservation with them. The check sums them in `u128`, where the nine flows together
+/// cannot overflow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Totals {
@@ -481,7 +493,7 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// Credits, in u128: lifetime flows may pass `u64::MAX` while no balance does.
+    /// Credits, in u128: their sum may pass `u64::MAX` while no single total does.
     pub(crate) fn credits(&self) -> u128 {
         [self.earned, self.adjusted_in, self.transferred_in]
             .iter()

@@ -1,9 +1,10 @@
 //! The account's indexes: spendable lots in spend order, and idempotency keys.
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeSet, VecDeque};
 
+use hashbrown::HashTable;
+
+use super::entry::Entry;
 use super::lot::SpendKey;
 use super::OpKey;
 
@@ -125,31 +126,71 @@ mod tests {
 ///
 /// Keys larger than every key seen so far (hosts often use increasing ids or time-ordered
 /// UUIDs) are appended to a sorted array: deciding that such a key is new is one
-/// comparison, and recording it touches only the array's end, so the cost stays flat and
-/// cache-friendly however long the history. Other keys go to a hash map with a fixed,
-/// deterministic hasher. Since the split depends only on the order of insertion, an account
-/// rebuilt from its entries gets the same index.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// comparison, and recording it touches only the array's end. Other keys (random UUIDs) go
+/// to a hash table ([`hashbrown::HashTable`]) that stores only the 4-byte entry position:
+/// the key itself is read from the entry when a probe needs it. Deciding that a random key
+/// is new then reads one group of the table's control bytes (one byte per slot, 128 KiB
+/// for 100,000 keys, so it stays in cache), where a map holding the keys (24 bytes a slot)
+/// took a cache miss per operation once the history outgrew the cache. Since the split
+/// depends only on the order of insertion, an account rebuilt from its entries gets the
+/// same index.
+///
+/// The hash is fixed and deterministic (the crate has no randomness of its own), so keys
+/// chosen to collide can slow one account's index down (never make it wrong). Idempotency
+/// keys should come from the host (random UUIDs); a host that accepts keys from clients
+/// should map them through its own keyed hash (an HMAC with a server secret) first.
+#[derive(Clone, Debug, Default)]
 pub(crate) struct KeyIndex {
     ordered: Vec<(OpKey, u32)>,
-    other: HashMap<OpKey, u32, BuildHasherDefault<KeyHasher>>,
+    other: HashTable<u32>,
+}
+
+impl PartialEq for KeyIndex {
+    // A derived cache: equal when it maps the same keys to the same entries. The accounts
+    // compared hold the same entries, so the same positions mean the same keys.
+    fn eq(&self, other: &KeyIndex) -> bool {
+        let positions = |t: &HashTable<u32>| {
+            let mut v: Vec<u32> = t.iter().copied().collect();
+            v.sort_unstable();
+            v
+        };
+        self.ordered == other.ordered && positions(&self.other) == positions(&other.other)
+    }
+}
+
+/// One multiply-fold per half: keys are random or increasing, so little mixing is needed.
+fn hash(key: OpKey) -> u64 {
+    let v = key.value();
+    let m = |x: u64, k: u64| {
+        let p = u128::from(x) * u128::from(k);
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    m(m(v as u64, 0x9e37_79b9_7f4a_7c15) ^ (v >> 64) as u64, 0xbf58_476d_1ce4_e5b9)
+}
+
+/// The key of the entry at `i` (none for entries without one, which are never indexed).
+fn key_at(entries: &[Entry], i: u32) -> Option<OpKey> {
+    entries.get(i as usize).and_then(|e| e.key)
 }
 
 impl KeyIndex {
-    pub(crate) fn get(&self, key: &OpKey) -> Option<u32> {
+    /// The position of the entry recorded under `key` in `entries`.
+    pub(crate) fn get(&self, key: &OpKey, entries: &[Entry]) -> Option<u32> {
         match self.ordered.last() {
             // Every key in either part is at most the last ordered key.
             Some((last, _)) if key > last => None,
-            None => self.other.get(key).copied(),
-            Some(_) => match self.ordered.binary_search_by(|(k, _)| k.cmp(key)) {
-                Ok(i) => self.ordered.get(i).map(|(_, v)| *v),
-                Err(_) => self.other.get(key).copied(),
-            },
+            _ => {
+                if let Ok(i) = self.ordered.binary_search_by(|(k, _)| k.cmp(key)) {
+                    return self.ordered.get(i).map(|(_, v)| *v);
+                }
+                self.other.find(hash(*key), |&i| key_at(entries, i) == Some(*key)).copied()
+            }
         }
     }
 
-    /// Records a key; returns `false` (and changes nothing) when it is already present.
-    pub(crate) fn insert(&mut self, key: OpKey, entry: u32) -> bool {
+    /// Records that `entries[entry]` (not pushed yet, or already there) holds `key`;
+    /// returns `false` (and changes nothing) when the key is already present.
+    pub(crate) fn insert(&mut self, key: OpKey, entry: u32, entries: &[Entry]) -> bool {
         if self.ordered.last().is_none_or(|(last, _)| key > *last) {
             self.ordered.push((key, entry));
             return true;
@@ -157,10 +198,11 @@ impl KeyIndex {
         if self.ordered.binary_search_by(|(k, _)| k.cmp(&key)).is_ok() {
             return false;
         }
-        // One hash lookup, not a `get` then an `insert`.
-        match self.other.entry(key) {
-            Entry::Occupied(_) => false,
-            Entry::Vacant(v) => {
+        let rehash = |&i: &u32| key_at(entries, i).map_or(0, hash);
+        // One probe sequence, not a `find` then an `insert`.
+        match self.other.entry(hash(key), |&i| key_at(entries, i) == Some(key), rehash) {
+            hashbrown::hash_table::Entry::Occupied(_) => false,
+            hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(entry);
                 true
             }
@@ -171,60 +213,54 @@ impl KeyIndex {
         self.ordered.len() + self.other.len()
     }
 
-    pub(crate) fn reserve(&mut self, additional: usize) {
+    pub(crate) fn reserve(&mut self, additional: usize, entries: &[Entry]) {
         self.ordered.reserve(additional);
         // An account that has seen unordered keys (random UUIDs) will likely see more: room
-        // in the map too, so a bulk run does not rehash midway. Accounts with increasing
-        // keys never allocate the map.
+        // in the table too, so a bulk run does not rehash midway. Accounts with increasing
+        // keys never allocate the table.
         if !self.other.is_empty() {
-            self.other.reserve(additional);
+            self.other.reserve(additional, |&i| key_at(entries, i).map_or(0, hash));
         }
-    }
-}
-
-/// A deterministic hasher for keys: no random seed (the crate uses no randomness), one
-/// multiply per word.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let h = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        self.0 = h ^ (h >> 29);
     }
 }
 
 #[cfg(test)]
 mod key_tests {
     use super::*;
+    use crate::points::EntryKind;
+    use chrono::NaiveDate;
     use proptest::prelude::*;
+
+    fn entry(key: OpKey) -> Entry {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        Entry {
+            key: Some(key),
+            at: day,
+            kind: EntryKind::Expire { points: crate::points::Points::ZERO },
+            draws_start: 0,
+            draws_len: 0,
+        }
+    }
 
     proptest! {
         #[test]
-        fn behaves_like_a_map(keys in proptest::collection::vec(0u128..50, 0..200)) {
+        fn behaves_like_a_map(keys in proptest::collection::vec(0u128..50, 0..200), wide in any::<bool>()) {
             let mut index = KeyIndex::default();
+            let mut entries = Vec::new();
             let mut model = std::collections::BTreeMap::new();
-            for (i, k) in keys.into_iter().enumerate() {
-                let key = OpKey::new(k);
+            // `wide` spreads the keys over both halves of the 128 bits.
+            let k = |x: u128| OpKey::new(if wide { x.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) } else { x });
+            for key in keys.into_iter().map(k) {
                 let fresh = !model.contains_key(&key);
-                prop_assert_eq!(index.insert(key, i as u32), fresh);
+                let at = entries.len() as u32;
+                prop_assert_eq!(index.insert(key, at, &entries), fresh);
                 if fresh {
-                    model.insert(key, i as u32);
+                    model.insert(key, at);
+                    entries.push(entry(key));
                 }
                 prop_assert_eq!(index.len(), model.len());
-                for probe in 0u128..52 {
-                    let p = OpKey::new(probe);
-                    prop_assert_eq!(index.get(&p), model.get(&p).copied());
+                for probe in (0u128..52).map(k) {
+                    prop_assert_eq!(index.get(&probe, &entries), model.get(&probe).copied());
                 }
             }
         }

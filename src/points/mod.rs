@@ -88,8 +88,24 @@
 //! when its last valid day has passed); a cancelled lot's remainder counts as cancelled.
 //! [`Account::check`] verifies the account-level sums against the history (and, per lot,
 //! `remaining + expired <= points`, with the lots' expired points adding up to the
-//! expired total), and re-derives each lot's refund record and each reservation from the
-//! entries, so deserialized state that breaks any of them is rejected.
+//! expired total), and re-derives from the entries each lot's points (`points =
+//! remaining + expired + drawn + cancelled`), creation (source, key, date), state, refund
+//! record and dates, each reservation, and each outcome against its request, so
+//! deserialized state that breaks any of them is rejected.
+//!
+//! # Activity
+//!
+//! Under [`Expiry::inactivity`] the window counts from the last earn, redemption,
+//! reservation, release, activation, transfer or manual credit ([`Account::last_activity`]).
+//! A manual credit is activity: goodwill given after a lapse stays spendable for a full
+//! window. Reserved points are never idle: a lapse while a checkout holds them expires only
+//! the spendable remainder, and releasing them makes them spendable again.
+//!
+//! # Stored state
+//!
+//! `Account` and `Program` serialize with a format version (see [`crate::version`]):
+//! accounts are at version 2, where idempotency keys are decimal strings; version 1
+//! accounts (keys as JSON numbers) still read.
 //!
 //! # Performance and history
 //!
@@ -99,8 +115,11 @@
 //! spend takes from the front, with a B-tree only for lots that arrive out of order; pending
 //! lots sit in an index by activation date; idempotency keys are 128-bit values in an index
 //! that appends increasing keys to a sorted array (deciding a key is new is then one
-//! comparison) and puts others in a hash map with a fixed, deterministic hasher. Time-driven work (activations, expiries) is found
-//! by looking at the fronts of those indexes, without scanning lots or entries.
+//! comparison) and puts others (random UUIDs) in a hash table of 4-byte entry positions,
+//! whose control bytes stay in cache however long the history, with a fixed, deterministic
+//! hash (keys taken from clients should first go through the host's own keyed hash).
+//! Time-driven work (activations, expiries) is found by looking at the fronts of those
+//! indexes, without scanning lots or entries.
 //!
 //! The trade-off: the account keeps its full history in memory (entries are fixed-size
 //! records of about 128 bytes; the lots a debit drew from go into one flat array), so
@@ -126,7 +145,7 @@ pub use entry::{
     RefundOutcome, RefundRequest, ReleaseOutcome, Totals, TransferOutcome,
 };
 pub use expiry::{Expiry, MonthDay, PeriodEnd, Span};
-pub use ledger::{transfer, Account};
+pub use ledger::{transfer, transfer_between, Account, AccountMap};
 pub use liability::{estimate_breakage, liability, Breakage, Liability};
 pub use lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState};
 pub use program::{ClawbackPolicy, Program, TransferExpiry};

@@ -42,12 +42,59 @@ pub enum TransferExpiry {
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
-    serde(try_from = "ProgramRepr", into = "ProgramRepr")
+    serde(try_from = "StoredProgram", into = "StoredProgram")
 )]
 pub struct Program(pub(crate) ProgramRepr);
 
+/// The newest format version of a stored [`Program`] (see [`crate::version`]).
+#[cfg(feature = "serde")]
+const PROGRAM_VERSION: u32 = 1;
+
+/// The stored form of a [`Program`]: its parts and a format version.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredProgram {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
+    earn: EarnRules,
+    redemption: RedemptionRules,
+    expiry: Expiry,
+    clawback: ClawbackPolicy,
+    transfer_expiry: TransferExpiry,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<StoredProgram> for Program {
+    type Error = Error;
+
+    fn try_from(r: StoredProgram) -> Result<Program> {
+        crate::version::check("points program", r.version, PROGRAM_VERSION)?;
+        Program::try_from(ProgramRepr {
+            earn: r.earn,
+            redemption: r.redemption,
+            expiry: r.expiry,
+            clawback: r.clawback,
+            transfer_expiry: r.transfer_expiry,
+        })
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Program> for StoredProgram {
+    fn from(p: Program) -> StoredProgram {
+        let r = p.0;
+        StoredProgram {
+            version: PROGRAM_VERSION,
+            earn: r.earn,
+            redemption: r.redemption,
+            expiry: r.expiry,
+            clawback: r.clawback,
+            transfer_expiry: r.transfer_expiry,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub(crate) struct ProgramRepr {
     pub(crate) earn: EarnRules,
     pub(crate) redemption: RedemptionRules,

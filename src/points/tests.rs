@@ -1207,3 +1207,118 @@ fn keys_go_to_json_as_decimal_strings() {
         assert!(serde_json::from_str::<OpKey>(bad).is_err(), "{bad}");
     }
 }
+
+/// An account that went through every kind of operation, and a partner for transfers.
+#[cfg(feature = "serde")]
+fn busy_account() -> Account {
+    let prog = program().expiry(Expiry::rolling(Span::Days(60)).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
+    b.earn(&prog, k(100), &earn(90), d(2026, 1, 1)).unwrap();
+    a.earn(&prog, k(1), &earn(500).for_order(usd(50_000)), d(2026, 1, 2)).unwrap();
+    let until = earn(80).for_order(usd(8000)).pending(Pending::Until(d(2026, 1, 20)));
+    a.earn(&prog, k(2), &until, d(2026, 1, 3)).unwrap();
+    a.earn(&prog, k(3), &earn(40).pending(Pending::UntilActivated), d(2026, 1, 3)).unwrap();
+    a.activate(&prog, k(4), k(3), d(2026, 1, 4)).unwrap();
+    let r = a.reserve(&prog, k(5), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 5));
+    a.release(&prog, k(6), r.unwrap().reservation().unwrap(), d(2026, 1, 6)).unwrap();
+    a.redeem(&prog, k(7), &RedeemRequest::new(p(200), big_order()), d(2026, 1, 7)).unwrap();
+    a.adjust(&prog, k(8), &Adjustment::credit(p(15), "goodwill"), d(2026, 1, 9)).unwrap();
+    transfer(&prog, &mut b, &mut a, k(9), p(30), d(2026, 1, 10)).unwrap();
+    a.refund(&prog, k(10), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 21)).unwrap();
+    a.check().unwrap();
+    a
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn forged_state_is_refused_on_reading() {
+    // Issue 17 item 3: each of these was accepted by `check`.
+    use serde_json::{json, Value};
+    let a = busy_account();
+    let good = serde_json::to_value(&a).unwrap();
+    assert_eq!(serde_json::from_value::<Account>(good.clone()).unwrap(), a);
+    let lot_of =
+        |source: &str| a.lots().iter().position(|l| format!("{:?}", l.source()) == source).unwrap();
+    let (adj, xfer) = (lot_of("Adjustment"), lot_of("Transfer"));
+    let entry_of = |pred: &dyn Fn(&EntryKind) -> bool| {
+        a.entries().iter().position(|e| pred(e.kind())).unwrap()
+    };
+    let activation = entry_of(&|k| matches!(k, EntryKind::Activate { order: None, .. }));
+    let adjust = entry_of(&|k| matches!(k, EntryKind::Adjust { .. }));
+    let reserve = entry_of(&|k| matches!(k, EntryKind::Reserve { .. }));
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let bump = |v: &mut Value| *v = json!(v.as_u64().unwrap() + 1);
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "raised points on an adjustment lot",
+            Box::new(move |v| bump(&mut v["lots"][adj]["points"])),
+        ),
+        (
+            "raised points on a transfer-in lot",
+            Box::new(move |v| bump(&mut v["lots"][xfer]["points"])),
+        ),
+        ("a clock before the last entry", Box::new(|v| v["clock"] = json!("2026-01-20"))),
+        (
+            "an active lot past its expiry",
+            Box::new(move |v| v["lots"][adj]["valid_through"] = json!("2026-01-20")),
+        ),
+        (
+            "a changed earned_on",
+            Box::new(move |v| v["lots"][adj]["earned_on"] = json!("2026-01-08")),
+        ),
+        (
+            "an edited activation entry",
+            Box::new(move |v| {
+                v["entries"][activation]["kind"]["Activate"]["outcome"]["valid_through"] =
+                    json!("2026-12-31");
+            }),
+        ),
+        (
+            "a deleted activation entry",
+            Box::new(move |v| {
+                v["entries"].as_array_mut().unwrap().remove(activation);
+            }),
+        ),
+        (
+            "an adjustment outcome unlike its request",
+            Box::new(move |v| {
+                bump(&mut v["entries"][adjust]["kind"]["Adjust"]["outcome"]["points"]);
+            }),
+        ),
+        (
+            "a reservation request unlike its outcome",
+            Box::new(move |v| {
+                bump(&mut v["entries"][reserve]["kind"]["Reserve"]["request"]["points"]);
+            }),
+        ),
+    ];
+    for (what, edit) in cases {
+        let mut forged = good.clone();
+        edit(&mut forged);
+        assert_ne!(forged, good, "{what}: the edit changed nothing");
+        let err = serde_json::from_value::<Account>(forged).expect_err(what).to_string();
+        assert!(err.contains("invalid state"), "{what}: {err}");
+    }
+}
+
+#[test]
+fn a_lifetime_total_at_its_bound_refuses_only_what_would_pass_it() {
+    // Issue 17 item 7, the decision in the `Totals` docs: u64 totals, an operation that
+    // would carry one past u64::MAX is refused and changes nothing; the others go on.
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(u64::MAX), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(u64::MAX - 100), big_order()), d(2026, 1, 1))
+        .unwrap();
+    let before = a.clone();
+    let e = a.earn(&prog, k(3), &earn(1), d(2026, 1, 2)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Overflow { .. }), "{e}");
+    assert_eq!(a, before);
+    // Spending, manual credits and transfers do not add to `earned`.
+    a.redeem(&prog, k(4), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
+    a.adjust(&prog, k(5), &Adjustment::credit(p(7), "goodwill"), d(2026, 1, 2)).unwrap();
+    assert_eq!(a.totals().earned, p(u64::MAX));
+    assert_eq!(a.balances().available(), p(7));
+    a.check().unwrap();
+}

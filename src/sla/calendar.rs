@@ -243,6 +243,37 @@ pub struct CalendarSpec {
     pub overrides: Vec<DateHours>,
 }
 
+/// The stored form of a [`Calendar`]: its spec and a format version (see
+/// [`crate::version`]).
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredCalendar {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
+    time_zone: String,
+    week: [Vec<Shift>; 7],
+    holidays: Vec<Holiday>,
+    overrides: Vec<DateHours>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<StoredCalendar> for Calendar {
+    type Error = Error;
+    fn try_from(r: StoredCalendar) -> Result<Calendar> {
+        crate::version::check("sla calendar", r.version, 1)?;
+        let StoredCalendar { time_zone, week, holidays, overrides, .. } = r;
+        Calendar::try_from(CalendarSpec { time_zone, week, holidays, overrides })
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Calendar> for StoredCalendar {
+    fn from(c: Calendar) -> StoredCalendar {
+        let CalendarSpec { time_zone, week, holidays, overrides } = CalendarSpec::from(c);
+        StoredCalendar { version: 1, time_zone, week, holidays, overrides }
+    }
+}
+
 /// Builds a [`Calendar`]; validation happens in [`CalendarBuilder::build`].
 #[derive(Clone, Debug)]
 pub struct CalendarBuilder {
@@ -308,7 +339,7 @@ impl CalendarBuilder {
 /// and share them; deserialising rebuilds the tables and validates again.
 #[derive(Clone)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "CalendarSpec", into = "CalendarSpec"))]
+#[cfg_attr(feature = "serde", serde(try_from = "StoredCalendar", into = "StoredCalendar"))]
 pub struct Calendar {
     spec: CalendarSpec,
     tz: Tz,

@@ -421,6 +421,8 @@ pub struct Program {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ProgramRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     ladder: Ladder,
     window: Window,
     policy: Policy,
@@ -431,6 +433,7 @@ impl TryFrom<ProgramRepr> for Program {
     type Error = Error;
 
     fn try_from(r: ProgramRepr) -> Result<Program> {
+        crate::version::check("tiers program", r.version, 1)?;
         Program::new(r.ladder, r.window, r.policy)
     }
 }
@@ -438,7 +441,7 @@ impl TryFrom<ProgramRepr> for Program {
 #[cfg(feature = "serde")]
 impl From<Program> for ProgramRepr {
     fn from(p: Program) -> ProgramRepr {
-        ProgramRepr { ladder: p.ladder, window: p.window, policy: p.policy }
+        ProgramRepr { version: 1, ladder: p.ladder, window: p.window, policy: p.policy }
     }
 }
 

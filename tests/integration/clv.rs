@@ -850,7 +850,7 @@ fn hard_cases_converge_or_fail_with_typed_errors() {
 fn parameters_round_trip_and_validate_through_serde() {
     let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
     let json = serde_json::to_string(&bg).unwrap();
-    assert_eq!(json, r#"{"r":0.2426,"alpha":4.4135,"a":0.7929,"b":2.4258}"#);
+    assert_eq!(json, r#"{"version":1,"r":0.2426,"alpha":4.4135,"a":0.7929,"b":2.4258}"#);
     assert_eq!(serde_json::from_str::<BgNbd>(&json).unwrap(), bg);
     assert!(serde_json::from_str::<BgNbd>(r#"{"r":-1,"alpha":1,"a":1,"b":1}"#).is_err());
     assert!(serde_json::from_str::<GammaGamma>(r#"{"p":6,"q":0.5,"v":15}"#).is_err());

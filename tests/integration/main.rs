@@ -7,6 +7,8 @@ mod clv_generate;
 mod clv_path;
 mod clv_validation;
 mod economics;
+#[cfg(feature = "serde")]
+mod golden;
 mod points;
 mod rfm;
 mod sla;

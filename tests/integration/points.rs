@@ -332,6 +332,16 @@ proptest! {
                         prop_assert!(n.reserved() == w.reserved() && n.debt() >= w.debt());
                         prop_assert_eq!(if *x { &b } else { &a }, if *x { &before_b } else { &before_a });
                     }
+                    // Reserved points expire only with their lot's own last valid day, never
+                    // by inactivity (issue 17 item 1): without dated lots nothing expires.
+                    if let Call::Release(x, _) = &call {
+                        let acc = if *x { &a } else { &b };
+                        if let Some(EntryKind::Release { outcome, .. }) = acc.entries().last().map(|e| e.kind()) {
+                            if expiry % 4 == 0 || expiry % 4 == 3 {
+                                prop_assert_eq!(outcome.expired, Points::ZERO);
+                            }
+                        }
+                    }
                     match &call {
                         Call::Earn(x, _) => {
                             // Earns without an order total stay in the list: refunding one
@@ -379,6 +389,20 @@ proptest! {
             let back: Account = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(&back, acc);
             prop_assert_eq!(serde_json::to_string(&back).unwrap(), json);
+            // Forged state is refused (issue 17 item 3): a lot with a point more than its
+            // history gives it, a clock before the last entry.
+            let v = serde_json::to_value(acc).unwrap();
+            for i in 0..acc.lots().len() {
+                let mut forged = v.clone();
+                let pts = forged["lots"][i]["points"].as_u64().unwrap();
+                forged["lots"][i]["points"] = (pts + 1).into();
+                prop_assert!(serde_json::from_value::<Account>(forged).is_err(), "lot {}", i);
+            }
+            if let Some(before) = acc.entries().last().and_then(|e| e.at().pred_opt()) {
+                let mut forged = v.clone();
+                forged["clock"] = serde_json::to_value(before).unwrap();
+                prop_assert!(serde_json::from_value::<Account>(forged).is_err());
+            }
         }
     }
 

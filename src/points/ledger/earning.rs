@@ -18,9 +18,9 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::InvalidInput`] for zero points, a
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for zero points, a
     /// non-positive order total, a pending date not after `now`, or a `now` before the last
-    /// operation; [`ErrorKind::Overflow`].
+    /// operation; [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
     pub fn earn(
         &mut self,
         program: &Program,
@@ -88,8 +88,8 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::NotFound`] for an unknown earn;
-    /// [`ErrorKind::InvalidState`] when its points are not pending.
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown earn;
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) when its points are not pending.
     pub fn activate(
         &mut self,
         program: &Program,
@@ -126,8 +126,8 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::NotFound`] for an unknown earn;
-    /// [`ErrorKind::InvalidState`] when its points are not pending.
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown earn;
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) when its points are not pending.
     pub fn cancel_pending(
         &mut self,
         program: &Program,
@@ -174,9 +174,9 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::InvalidInput`] for zero points or an
-    /// empty reason; [`ErrorKind::Insufficient`] for a debit above the spendable balance;
-    /// [`ErrorKind::Overflow`].
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for zero points or an
+    /// empty reason; [`ErrorKind::Insufficient`](crate::ErrorKind::Insufficient) for a debit above the spendable balance;
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
     pub fn adjust(
         &mut self,
         program: &Program,

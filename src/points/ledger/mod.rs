@@ -9,7 +9,7 @@ mod time;
 mod transfer;
 mod verify;
 
-pub use transfer::transfer;
+pub use transfer::{transfer, transfer_between, AccountMap};
 
 use std::collections::BTreeSet;
 
@@ -29,7 +29,7 @@ use crate::money::Money;
 ///
 /// 1. looks up its [`OpKey`]: an exact replay returns the recorded outcome and changes
 ///    nothing, the same key with another payload is
-///    [`ErrorKind::IdempotencyConflict`];
+///    [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict);
 /// 2. refuses a `now` earlier than the last operation's date;
 /// 3. brings the account up to `now` (the work of [`Account::expire`]);
 /// 4. validates, then appends one [`Entry`] and updates lots and running totals.
@@ -156,7 +156,7 @@ impl Account {
         self.entries.reserve(operations);
         self.lots.reserve(operations);
         self.draws.reserve(operations);
-        self.keys.reserve(operations);
+        self.keys.reserve(operations, &self.entries);
         self.spendable.reserve(operations);
     }
 
@@ -221,7 +221,7 @@ impl Account {
     /// The entry recorded under a key.
     #[must_use]
     pub fn entry_for(&self, key: OpKey) -> Option<&Entry> {
-        self.keys.get(&key).and_then(|i| self.entries.get(i as usize))
+        self.keys.get(&key, &self.entries).and_then(|i| self.entries.get(i as usize))
     }
 
     /// Points earned on or after `since`, net of what was cancelled or clawed back by
@@ -297,7 +297,7 @@ impl Account {
         key: OpKey,
         matches: impl FnOnce(&EntryKind) -> Option<T>,
     ) -> Option<Result<T>> {
-        let i = self.keys.get(&key)?;
+        let i = self.keys.get(&key, &self.entries)?;
         let e = self.entries.get(i as usize)?;
         Some(matches(&e.kind).ok_or_else(|| conflict(key)))
     }
@@ -323,7 +323,7 @@ impl Account {
         let index = self.entries.len() as u32;
         if let Some(k) = key {
             // New keys only: the operation checked for a replay first.
-            self.keys.insert(k, index);
+            self.keys.insert(k, index, &self.entries);
         }
         let draws_len = (self.draws.len() - draws_start) as u32;
         self.entries.push(Entry { key, at, kind, draws_start: draws_start as u32, draws_len });

@@ -29,12 +29,12 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::NotFound`] for an unknown earn;
-    /// [`ErrorKind::InvalidInput`] for an earn without an order total, a non-positive
-    /// refund, or refunds beyond the order total; [`ErrorKind::CurrencyMismatch`];
-    /// [`ErrorKind::InvalidState`] under [`ClawbackPolicy::WithinBalance`] when the refund
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown earn;
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an earn without an order total, a non-positive
+    /// refund, or refunds beyond the order total; [`ErrorKind::CurrencyMismatch`](crate::ErrorKind::CurrencyMismatch);
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) under [`ClawbackPolicy::WithinBalance`] when the refund
     /// would forgive points while a reservation holds some (commit or release it first,
-    /// then retry with the same key); [`ErrorKind::Overflow`].
+    /// then retry with the same key); [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
     pub fn refund(
         &mut self,
         program: &Program,

@@ -24,8 +24,8 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; the errors of [`RedemptionRules::validate`](super::RedemptionRules::validate);
-    /// [`ErrorKind::Insufficient`] above the spendable balance.
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); the errors of [`RedemptionRules::validate`](super::RedemptionRules::validate);
+    /// [`ErrorKind::Insufficient`](crate::ErrorKind::Insufficient) above the spendable balance.
     pub fn redeem(
         &mut self,
         program: &Program,
@@ -110,8 +110,8 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`]; [`ErrorKind::NotFound`] for an unknown
-    /// reservation; [`ErrorKind::InvalidState`] when it was already committed or released.
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for an unknown
+    /// reservation; [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) when it was already committed or released.
     pub fn commit(
         &mut self,
         program: &Program,

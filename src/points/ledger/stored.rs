@@ -12,8 +12,14 @@ use crate::points::index::{KeyIndex, SpendIndex};
 use crate::points::lot::{Draw, Lot, LotState, Reservation};
 use crate::points::MemberId;
 
+/// The newest format version of a stored [`Account`] (see [`crate::version`]): 2 writes
+/// idempotency keys as decimal strings; 1 wrote them as JSON numbers (still read).
+const ACCOUNT_VERSION: u32 = 2;
+
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct AccountRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     member: MemberId,
     clock: NaiveDate,
     last_activity: NaiveDate,
@@ -29,6 +35,9 @@ impl TryFrom<AccountRepr> for Account {
     type Error = Error;
 
     fn try_from(r: AccountRepr) -> Result<Account> {
+        // Versions 1 and 2 differ only in how a key is written, which `OpKey` reads either
+        // way, so both convert the same.
+        crate::version::check("points account", r.version, ACCOUNT_VERSION)?;
         let mut a = Account {
             member: r.member,
             clock: r.clock,
@@ -52,6 +61,7 @@ impl TryFrom<AccountRepr> for Account {
 impl From<Account> for AccountRepr {
     fn from(a: Account) -> AccountRepr {
         AccountRepr {
+            version: ACCOUNT_VERSION,
             member: a.member,
             clock: a.clock,
             last_activity: a.last_activity,
@@ -69,7 +79,7 @@ impl Account {
     pub(super) fn rebuild_indexes(&mut self) -> Result<()> {
         for (i, e) in self.entries.iter().enumerate() {
             if let Some(k) = e.key {
-                if !self.keys.insert(k, to_u32(i, "entry count")?) {
+                if !self.keys.insert(k, to_u32(i, "entry count")?, &self.entries) {
                     return Err(broken(format!("duplicate idempotency key {k}")));
                 }
             }

@@ -164,8 +164,8 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`] when `now` is before the last operation;
-    /// [`ErrorKind::Overflow`].
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `now` is before the last operation;
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
     pub fn expire(&mut self, program: &Program, now: NaiveDate) -> Result<ExpireOutcome> {
         self.check_clock(now)?;
         if !self.due(program, now) {

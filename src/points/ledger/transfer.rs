@@ -1,5 +1,8 @@
 //! Transfers between members.
 
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
 use chrono::NaiveDate;
 
 use super::{conflict, positive, Account};
@@ -7,7 +10,90 @@ use crate::error::{Error, Result};
 use crate::points::entry::{EntryKind, TransferOutcome};
 use crate::points::lot::{LotSource, LotState};
 use crate::points::program::{Program, TransferExpiry};
-use crate::points::{insufficient, OpKey, Points};
+use crate::points::{insufficient, MemberId, OpKey, Points};
+
+/// Accounts kept by member, from which [`transfer_between`] borrows both sides of a
+/// transfer at once.
+///
+/// A host that keeps accounts in a map cannot hand [`transfer`] two `&mut Account` from it
+/// with `get_mut` twice; this trait asks the map for both at once. It is implemented for
+/// `HashMap<MemberId, Account, S>` (with any hasher) through `HashMap::get_disjoint_mut`;
+/// a host with its own store (a cache of database rows) implements it the same way. A host
+/// that loads rows one by one needs none of this: load both accounts, call [`transfer`],
+/// and write both back in one database transaction (on an error neither changed).
+pub trait AccountMap {
+    /// The accounts of two different members, or `None` when either is missing. Never
+    /// called with the same member twice.
+    fn pair_mut(&mut self, a: MemberId, b: MemberId) -> Option<[&mut Account; 2]>;
+}
+
+impl<S: BuildHasher> AccountMap for HashMap<MemberId, Account, S> {
+    fn pair_mut(&mut self, a: MemberId, b: MemberId) -> Option<[&mut Account; 2]> {
+        match self.get_disjoint_mut([&a, &b]) {
+            [Some(x), Some(y)] => Some([x, y]),
+            _ => None,
+        }
+    }
+}
+
+/// [`transfer`] between two members of an [`AccountMap`].
+///
+/// # Errors
+///
+/// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when either member has no account in
+/// the map; [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) when the map keeps an
+/// account under another member's id; otherwise as [`transfer`] (the same member on both
+/// sides is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)).
+///
+/// # Example
+///
+/// ```
+/// use std::collections::HashMap;
+/// use chrono::NaiveDate;
+/// use loyalty::points::*;
+/// use loyalty::{Currency, Money};
+/// use rust_decimal::Decimal;
+///
+/// let usd = Money::new(Decimal::from(10), Currency::USD);
+/// let program = Program::new(
+///     EarnRules::new(Currency::USD, Decimal::ONE)?,
+///     RedemptionRules::new(Points::new(100), usd)?,
+/// )?;
+/// let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+/// let (alice, bob) = (MemberId::new(1), MemberId::new(2));
+/// let mut accounts = HashMap::new();
+/// accounts.insert(alice, Account::new(alice, day));
+/// accounts.insert(bob, Account::new(bob, day));
+/// let earn = EarnRequest::new(Points::new(300));
+/// accounts.get_mut(&alice).unwrap().earn(&program, OpKey::new(1), &earn, day)?;
+/// transfer_between(&program, &mut accounts, alice, bob, OpKey::new(2), Points::new(120), day)?;
+/// assert_eq!(accounts[&bob].balances().available(), Points::new(120));
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+pub fn transfer_between<M: AccountMap + ?Sized>(
+    program: &Program,
+    accounts: &mut M,
+    from: MemberId,
+    to: MemberId,
+    key: OpKey,
+    points: Points,
+    now: NaiveDate,
+) -> Result<TransferOutcome> {
+    if from == to {
+        return Err(Error::invalid("transfer", from, "sender and receiver are the same member"));
+    }
+    let Some([a, b]) = accounts.pair_mut(from, to) else {
+        return Err(crate::error::ErrorKind::NotFound {
+            what: "account",
+            id: format!("{} or {}", from.value(), to.value()),
+        }
+        .into());
+    };
+    if a.member != from || b.member != to {
+        return Err(super::broken("the map keeps an account under another member's id"));
+    }
+    transfer(program, a, b, key, points, now)
+}
 
 /// Moves `points` spendable points from one member to another as one atomic pair (a
 /// transfer-out entry and a transfer-in entry under the same key). Both accounts are
@@ -17,10 +103,10 @@ use crate::points::{insufficient, OpKey, Points};
 ///
 /// # Errors
 ///
-/// [`ErrorKind::IdempotencyConflict`] when the key was used for something else in either
-/// account; [`ErrorKind::InvalidInput`] for zero points, the same member on both sides or a
-/// `now` before either account's last operation; [`ErrorKind::Insufficient`];
-/// [`ErrorKind::Overflow`].
+/// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict) when the key was used for something else in either
+/// account; [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for zero points, the same member on both sides or a
+/// `now` before either account's last operation; [`ErrorKind::Insufficient`](crate::ErrorKind::Insufficient);
+/// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
 ///
 /// # Example
 ///

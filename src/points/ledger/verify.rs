@@ -29,12 +29,38 @@ struct Derived {
     refunds: Vec<(Points, Option<Money>)>,
     /// Each reservation.
     held: Vec<Reservation>,
+    /// Lots created so far (lots are created in entry order).
+    created: usize,
+    /// Each lot's life as the entries tell it.
+    life: Vec<Life>,
+    /// Points debits took from each lot (expiries excluded: they are the lot's `expired`),
+    /// less the draws of released reservations, which went back into the lot.
+    drawn: Vec<u64>,
+    /// Pending points cancelled from each lot.
+    cancelled: Vec<u64>,
+}
+
+/// A lot's state as the history tells it.
+#[derive(Clone, Copy, PartialEq)]
+enum Life {
+    /// No entry created it.
+    Unborn,
+    Pending(Option<NaiveDate>),
+    /// Spendable (or expired: the entries do not say which lot an expiry closed for good).
+    Active,
+    Cancelled,
 }
 
 #[cold]
 #[inline(never)]
 fn unbalanced(i: usize) -> Error {
     broken(format!("entry {i} draws do not add up"))
+}
+
+#[cold]
+#[inline(never)]
+fn differs(i: usize) -> Error {
+    broken(format!("entry {i} outcome differs from its request"))
 }
 
 fn acc(x: &mut Points, p: Points) -> Result<()> {
@@ -50,6 +76,10 @@ impl Derived {
             repaid: 0,
             refunds: vec![(Points::ZERO, None); a.lots.len()],
             held: Vec::with_capacity(a.reservations.len()),
+            created: 0,
+            life: vec![Life::Unborn; a.lots.len()],
+            drawn: vec![0; a.lots.len()],
+            cancelled: vec![0; a.lots.len()],
         }
     }
 
@@ -61,10 +91,27 @@ impl Derived {
         let debit = |p: Points| if drawn == p.value() { Ok(()) } else { Err(unbalanced(i)) };
         match &e.kind {
             EntryKind::Earn { request, outcome } => rep = self.earn(a, i, e, request, outcome)?,
-            EntryKind::Activate { outcome, .. } => rep = outcome.debt_repaid,
-            EntryKind::Cancel { points, .. } => acc(&mut t.cancelled, *points)?,
-            EntryKind::Reserve { outcome, .. } => {
+            EntryKind::Activate { order, outcome } => {
+                self.activate(a, i, e, *order, outcome)?;
+                rep = outcome.debt_repaid;
+            }
+            EntryKind::Cancel { order, lot, points } => {
+                acc(&mut t.cancelled, *points)?;
+                let earned = a.order_lot(*order).ok();
+                let slot = self.life.get_mut(lot.index());
+                match slot {
+                    Some(l @ Life::Pending(_)) if earned == Some(*lot) => *l = Life::Cancelled,
+                    _ => {
+                        return Err(broken(format!("entry {i} cancels a lot that was not pending")))
+                    }
+                }
+                self.cancelled[lot.index()] = points.value();
+            }
+            EntryKind::Reserve { request, outcome } => {
                 debit(outcome.points)?;
+                if request.points != outcome.points {
+                    return Err(differs(i));
+                }
                 let id = ReservationId::new(to_u32(self.held.len(), "reservations")?);
                 if outcome.reservation != Some(id) {
                     return Err(unbalanced(i));
@@ -90,11 +137,24 @@ impl Derived {
                 if outcome.returned.checked_add(outcome.expired)? != points {
                     return Err(broken(format!("entry {i} releases other points")));
                 }
+                // The reservation's draws went back into their lots.
+                if let Some(r) = self.held.get(reservation.value() as usize) {
+                    let s = r.draws_start as usize;
+                    for d in a.draws.get(s..s + r.draws_len as usize).unwrap_or(&[]) {
+                        let slot = self.drawn.get_mut(d.lot.index());
+                        if let Some(x) = slot {
+                            *x = x.wrapping_sub(d.points.value());
+                        }
+                    }
+                }
                 rep = outcome.debt_repaid;
             }
-            EntryKind::Redeem { outcome, .. } => {
+            EntryKind::Redeem { request, outcome } => {
                 acc(&mut t.redeemed, outcome.points)?;
                 debit(outcome.points)?;
+                if request.points != outcome.points || outcome.reservation.is_some() {
+                    return Err(differs(i));
+                }
             }
             EntryKind::Expire { points } => {
                 acc(&mut t.expired, *points)?;
@@ -102,11 +162,23 @@ impl Derived {
             }
             EntryKind::Refund { request, outcome } => self.refund(a, i, request, outcome, drawn)?,
             EntryKind::Adjust { adjustment, outcome } => {
+                if outcome.points != adjustment.points {
+                    return Err(differs(i));
+                }
                 match adjustment.direction {
-                    Direction::Credit => acc(&mut t.adjusted_in, adjustment.points)?,
+                    Direction::Credit => {
+                        acc(&mut t.adjusted_in, adjustment.points)?;
+                        let lot = self.born(a, i, e, LotSource::Adjustment, e.key)?;
+                        if outcome.lot != Some(lot.id) || lot.points != adjustment.points {
+                            return Err(differs(i));
+                        }
+                    }
                     Direction::Debit => {
                         acc(&mut t.adjusted_out, adjustment.points)?;
                         debit(adjustment.points)?;
+                        if outcome.lot.is_some() || !outcome.debt_repaid.is_zero() {
+                            return Err(differs(i));
+                        }
                     }
                 }
                 rep = outcome.debt_repaid;
@@ -117,10 +189,61 @@ impl Derived {
             }
             EntryKind::TransferIn { outcome, .. } => {
                 acc(&mut self.totals.transferred_in, outcome.points)?;
+                let mut sum = Points::ZERO;
+                for j in 0..outcome.lots {
+                    let key = if j == 0 { e.key } else { None };
+                    sum = sum.checked_add(self.born(a, i, e, LotSource::Transfer, key)?.points)?;
+                }
+                if sum != outcome.points {
+                    return Err(differs(i));
+                }
                 rep = outcome.debt_repaid;
             }
         }
         Ok(rep)
+    }
+
+    /// The next lot, created by entry `i` as a spendable lot from `source`: it must say so.
+    fn born<'a>(
+        &mut self,
+        a: &'a Account,
+        i: usize,
+        e: &Entry,
+        source: LotSource,
+        key: Option<crate::points::OpKey>,
+    ) -> Result<&'a crate::points::Lot> {
+        let lot = a.lots.get(self.created).filter(|l| {
+            l.source == source && l.key == key && l.earned_on == e.at && l.order_total.is_none()
+        });
+        let Some(lot) = lot else {
+            return Err(broken(format!("entry {i} differs from the lot it created")));
+        };
+        self.life[self.created] = Life::Active;
+        self.created += 1;
+        Ok(lot)
+    }
+
+    /// An activation: of a pending lot, on its date (scheduled) or of the earn it names.
+    fn activate(
+        &mut self,
+        a: &Account,
+        i: usize,
+        e: &Entry,
+        order: Option<crate::points::OpKey>,
+        outcome: &crate::points::ActivateOutcome,
+    ) -> Result<()> {
+        let id = outcome.lot;
+        let ok = match (self.life.get(id.index()), order) {
+            (Some(Life::Pending(Some(d))), None) => *d == e.at,
+            (Some(Life::Pending(_)), Some(o)) => a.order_lot(o).ok() == Some(id),
+            _ => false,
+        };
+        let valid = a.lots.get(id.index()).map(|l| l.valid_through);
+        if !ok || valid != Some(outcome.valid_through) {
+            return Err(broken(format!("entry {i} activates a lot that was not pending")));
+        }
+        self.life[id.index()] = Life::Active;
+        Ok(())
     }
 
     /// An earn: its lot must be the one the earn recorded (a refund measures against it).
@@ -144,10 +267,18 @@ impl Derived {
                 && l.points == request.points
                 && l.order_total == request.order_total
         });
-        let Some(slot) = self.refunds.get_mut(outcome.lot.index()).filter(|_| matches) else {
+        let next = outcome.lot.index() == self.created;
+        let Some(slot) = self.refunds.get_mut(outcome.lot.index()).filter(|_| matches && next)
+        else {
             return Err(broken(format!("entry {i} earn differs from its lot")));
         };
         slot.1 = request.order_total.map(|m| Money::zero(m.currency()));
+        self.life[self.created] = match request.pending {
+            crate::points::Pending::Immediate => Life::Active,
+            crate::points::Pending::Until(d) => Life::Pending(Some(d)),
+            crate::points::Pending::UntilActivated => Life::Pending(None),
+        };
+        self.created += 1;
         Ok(outcome.debt_repaid)
     }
 
@@ -171,6 +302,10 @@ impl Derived {
         *claw = claw.checked_add(outcome.requested)?;
         *refunded = refunded.checked_add(request.refunded)?;
         let taken = outcome.from_pending.checked_add(outcome.from_available)?;
+        let split = taken.checked_add(outcome.debt)?.checked_add(outcome.forgiven)?;
+        if split != outcome.requested {
+            return Err(differs(i));
+        }
         acc(&mut self.totals.clawed_back, taken.checked_add(outcome.debt)?)?;
         acc(&mut self.totals.forgiven, outcome.forgiven)?;
         self.debt =
@@ -224,20 +359,42 @@ impl Account {
     fn derive_history(&self) -> Result<Derived> {
         let mut d = Derived::new(self);
         let mut prev: Option<NaiveDate> = None;
+        let mut next_draw = 0usize;
         for (i, e) in self.entries.iter().enumerate() {
             if prev.is_some_and(|p| e.at < p) {
                 return Err(broken(format!("entry {i} is dated before its predecessor")));
             }
             prev = Some(e.at);
+            // What time did carries no key; everything a host asked for does.
+            let timed = matches!(
+                e.kind,
+                EntryKind::Expire { .. } | EntryKind::Activate { order: None, .. }
+            );
+            if timed == e.key.is_some() {
+                return Err(broken(format!("entry {i} has a key it should not, or lacks one")));
+            }
+            // Entries' draws tile the draw array in order.
             let s = e.draws_start as usize;
+            if s != next_draw {
+                return Err(broken(format!("entry {i} draws out of range")));
+            }
+            next_draw = s + e.draws_len as usize;
             let draws = self
                 .draws
-                .get(s..s + e.draws_len as usize)
+                .get(s..next_draw)
                 .ok_or_else(|| broken(format!("entry {i} draws out of range")))?;
             if draws.iter().any(|d| d.lot.index() >= self.lots.len()) {
                 return Err(broken(format!("entry {i} draws from an unknown lot")));
             }
             let drawn = sum_draws(draws)?;
+            if !matches!(e.kind, EntryKind::Expire { .. }) {
+                for x in draws {
+                    let slot = &mut d.drawn[x.lot.index()];
+                    *slot = slot
+                        .checked_add(x.points.value())
+                        .ok_or_else(|| broken("draws overflow"))?;
+                }
+            }
             let rep = d.entry(self, i, e, drawn)?;
             // Credits draw only to repay debt; the other kinds' draws were checked above.
             let credit = matches!(
@@ -258,6 +415,15 @@ impl Account {
             d.repaid = d.repaid.checked_add(rep.value()).ok_or_else(|| Error::overflow("debt"))?;
         }
         d.totals.debt_repaid = Points::new(d.repaid);
+        if next_draw != self.draws.len() {
+            return Err(broken("draws recorded by no entry"));
+        }
+        if d.created != self.lots.len() {
+            return Err(broken("lots created by no entry"));
+        }
+        if prev.is_some_and(|p| p > self.clock) || self.last_activity > self.clock {
+            return Err(broken("the clock is before the last operation"));
+        }
         Ok(d)
     }
 
@@ -296,6 +462,29 @@ impl Account {
                 || lot.refunded.zip(lot.order_total).is_some_and(|(r, o)| r.amount() > o.amount())
             {
                 return Err(broken(format!("lot {i} refund record differs from the history")));
+            }
+            // Every point of the lot is held, expired, drawn or cancelled.
+            let accounted = u128::from(lot.remaining.value())
+                + u128::from(lot.expired.value())
+                + u128::from(d.drawn[i])
+                + u128::from(d.cancelled[i]);
+            if accounted != u128::from(lot.points.value()) {
+                return Err(broken(format!("lot {i} points differ from the history")));
+            }
+            let life_ok = match (d.life[i], lot.state) {
+                (Life::Pending(a), LotState::Pending(b)) => a == b,
+                (Life::Active, LotState::Active | LotState::Expired) => true,
+                (Life::Cancelled, LotState::Cancelled) => true,
+                _ => false,
+            };
+            if !life_ok {
+                return Err(broken(format!("lot {i} state differs from the history")));
+            }
+            if lot.state == LotState::Active
+                && !lot.remaining.is_zero()
+                && lot.valid_through.is_some_and(|t| t < self.clock)
+            {
+                return Err(broken(format!("lot {i} is spendable past its last valid day")));
             }
             lot_expired = lot_expired
                 .checked_add(lot.expired.value())

@@ -47,6 +47,8 @@ pub struct Summary<K> {
     deserialize = "K: serde::Deserialize<'de>"
 ))]
 struct SummaryRepr<K> {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     rows: Vec<CustomerSummary<K>>,
     as_of: NaiveDateTime,
     options: SummaryOptions,
@@ -59,6 +61,7 @@ struct SummaryRepr<K> {
 impl<K: Ord> TryFrom<SummaryRepr<K>> for Summary<K> {
     type Error = Error;
     fn try_from(r: SummaryRepr<K>) -> Result<Self> {
+        crate::version::check("rfm summary", r.version, 1)?;
         if r.rows.windows(2).any(|w| w[0].customer >= w[1].customer) {
             return Err(ErrorKind::InvalidState {
                 reason: "summary rows must be sorted by customer with no duplicates".into(),
@@ -87,6 +90,7 @@ impl<K: Ord> TryFrom<SummaryRepr<K>> for Summary<K> {
 impl<K> From<Summary<K>> for SummaryRepr<K> {
     fn from(s: Summary<K>) -> Self {
         SummaryRepr {
+            version: 1,
             rows: s.rows,
             as_of: s.as_of,
             options: s.options,
