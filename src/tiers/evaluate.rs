@@ -401,7 +401,8 @@ pub struct Standing {
 /// let standing = program.evaluate(joined, &history, at(2025, 6, 1))?;
 /// // Gold through 2024 (skipping silver), kept through 2025 on the 2024 figure.
 /// assert_eq!(standing.tier, Some(2));
-/// assert_eq!(standing.events[1].crossed, vec![1, 2]);
+/// // Bronze (threshold 0) is held from the start: the first event is the move to gold.
+/// assert_eq!(standing.events[0].crossed, vec![1, 2]);
 /// // Nothing bought in 2025: silver from 1 January 2026.
 /// assert_eq!(program.evaluate(joined, &history, at(2026, 1, 1))?.tier, Some(1));
 /// # Ok::<(), loyalty::Error>(())
