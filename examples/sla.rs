@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use loyalty::sla::{
     evaluate, triage, Calendar, CatchAll, CustomerFacts, CustomerKind, EvaluateOptions, Event,
     Filter, MessageKind, Metric, Policy, PolicySet, Priority, Shift, Target, Targets, TimeSpan,
-    TriageItem,
+    TriageItem, TriageOptions,
 };
 use rust_decimal::Decimal;
 
@@ -144,8 +144,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         queue.push(TriageItem::from_evaluation(conv.id, &eval, conv.facts.customer, conv.value));
     }
 
+    // Breached first, then returning customers due within 24 hours, then the rest of that
+    // band, then later deadlines.
     println!("\nanswer in this order:");
-    for (rank, i) in triage(&queue).into_iter().enumerate() {
+    for (rank, i) in triage(&queue, now, &TriageOptions::default()).into_iter().enumerate() {
         let item = &queue[i];
         let due = item.deadline.map_or_else(|| "no open deadline".to_owned(), |d| show(d, Tz::UTC));
         println!(

@@ -193,6 +193,9 @@ pub struct FestivalCalendar {
     markets: BTreeMap<String, Vec<Festival>>,
 }
 
+/// The calendar without festivals, for inputs that do not set one.
+pub(crate) static NO_FESTIVALS: FestivalCalendar = FestivalCalendar { markets: BTreeMap::new() };
+
 impl TryFrom<BTreeMap<String, Vec<Festival>>> for FestivalCalendar {
     type Error = Error;
     fn try_from(markets: BTreeMap<String, Vec<Festival>>) -> Result<FestivalCalendar> {

@@ -22,6 +22,12 @@
 //!
 //! # Rules ([`CareConfig`])
 //!
+//! Greetings (birthday, festival) are judged on the customer's local date at the send
+//! time, `now` or the end of quiet hours, so a greeting found late in the customer's evening
+//! goes out the next morning only if that morning is the occasion ([`GreetingDay::OnTheDay`],
+//! the default: only on the day); [`GreetingDay::RunDate`] judges them on the date at `now`.
+//! The other rules use the local date at `now`.
+//!
 //! | Kind | Fires when (customer's local date) | Reason |
 //! |---|---|---|
 //! | [`ActionKind::Birthday`] | today is the birthday (29 Feb per [`LeapDayPolicy`]) | `birthday_today` |
@@ -115,7 +121,7 @@ pub use self::facts::{
     Promotion,
 };
 pub use self::festival::{Festival, FestivalCalendar, FestivalDate};
-pub use self::pressure::{ContactCap, Pressure, QuietHours, QuietHoursPolicy};
+pub use self::pressure::{ContactCap, GreetingDay, Pressure, QuietHours, QuietHoursPolicy};
 pub use self::rules::{
     BirthdayRule, CareConfig, CareTipRule, CheckInDelay, CheckInRule, FestivalRule,
     IntervalPreference, PreferenceRule, ReplenishRule, ReviewRule, RuleBase, Switch, WinBackRule,
@@ -444,6 +450,49 @@ pub struct CareInput<'a> {
     pub calendar: &'a FestivalCalendar,
 }
 
+impl<'a> CareInput<'a> {
+    /// The input for `customers`, with no orders, contacts, promotions or festivals; add
+    /// them with the setters below.
+    #[must_use]
+    pub fn new(customers: &'a [Customer]) -> CareInput<'a> {
+        CareInput {
+            customers,
+            orders: &[],
+            contacts: &[],
+            promotions: &[],
+            calendar: &festival::NO_FESTIVALS,
+        }
+    }
+
+    /// Sets the orders.
+    #[must_use]
+    pub fn orders(mut self, orders: &'a [Order]) -> CareInput<'a> {
+        self.orders = orders;
+        self
+    }
+
+    /// Sets the past contacts.
+    #[must_use]
+    pub fn contacts(mut self, contacts: &'a [Contact]) -> CareInput<'a> {
+        self.contacts = contacts;
+        self
+    }
+
+    /// Sets the promotions.
+    #[must_use]
+    pub fn promotions(mut self, promotions: &'a [Promotion]) -> CareInput<'a> {
+        self.promotions = promotions;
+        self
+    }
+
+    /// Sets the festival calendar.
+    #[must_use]
+    pub fn calendar(mut self, calendar: &'a FestivalCalendar) -> CareInput<'a> {
+        self.calendar = calendar;
+        self
+    }
+}
+
 /// The care actions due at `now`, with reasons, and the ones held back by contact pressure.
 ///
 /// Cost: sorting the orders and contacts (`O(n log n)`), then for each customer its own
@@ -501,8 +550,17 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
         let (o_lo, o_hi) = run_of(&order_keys, &mut o_next, |k| *k, id);
         let (c_lo, c_hi) = run_of(&contacts, &mut c_next, |c| c.customer, id);
         let local = local_or_err(now, customer.time_zone, "now")?;
+        let send_at = match pressure.quiet_hours {
+            Some(q) => q.next_allowed(now, customer.time_zone)?,
+            None => now,
+        };
+        let greeting_day = match pressure.greeting_day {
+            GreetingDay::OnTheDay => local_or_err(send_at, customer.time_zone, "now")?.date(),
+            GreetingDay::RunDate => local.date(),
+        };
         let view = rules::View {
             today: local.date(),
+            greeting_day,
             customer,
             orders: &orders[o_lo..o_hi],
             contacts: &contacts[c_lo..c_hi],
@@ -548,10 +606,6 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
             continue;
         }
 
-        let send_at = match pressure.quiet_hours {
-            Some(q) => q.next_allowed(now, customer.time_zone)?,
-            None => now,
-        };
         if send_at != now && pressure.quiet_policy == QuietHoursPolicy::Hold {
             for (c, _, _) in passed.drain(..) {
                 plan.held.push(hold(c, HoldReason::QuietHours { until: send_at }));

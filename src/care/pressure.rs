@@ -275,6 +275,25 @@ pub enum QuietHoursPolicy {
     Hold,
 }
 
+/// Which local date a greeting (birthday, festival) is judged on.
+///
+/// A run late in the customer's evening defers to the end of quiet hours, often the next
+/// morning: judged on the date of the run, a Christmas greeting found at 23:00 on 25
+/// December would go out on the 26th. The default judges it on the date it will be sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum GreetingDay {
+    /// Only on the day: a greeting is due when the customer's local date at the send time
+    /// (`now`, or the end of quiet hours) is the occasion, so it is never sent a day late.
+    /// A run at 23:00 on 24 December (quiet until 09:00) sends the Christmas greeting at
+    /// 09:00 on the 25th; the run at 23:00 on the 25th sends none.
+    #[default]
+    OnTheDay,
+    /// Judged on the local date at `now`; a deferred greeting may land the next morning.
+    RunDate,
+}
+
 /// Contact pressure settings shared by all rules.
 ///
 /// The default: two contacts per seven days, quiet from 21:00 to 09:00 local, actions due in
@@ -289,6 +308,8 @@ pub struct Pressure {
     pub quiet_hours: Option<QuietHours>,
     /// Defer or hold actions due in quiet hours.
     pub quiet_policy: QuietHoursPolicy,
+    /// The local date greetings are judged on.
+    pub greeting_day: GreetingDay,
 }
 
 impl Default for Pressure {
@@ -297,6 +318,7 @@ impl Default for Pressure {
             cap: ContactCap::default(),
             quiet_hours: Some(QuietHours::default()),
             quiet_policy: QuietHoursPolicy::default(),
+            greeting_day: GreetingDay::default(),
         }
     }
 }

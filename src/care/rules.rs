@@ -452,7 +452,10 @@ impl CareConfig {
         self.pressure.validate()
     }
 
-    pub(crate) fn base(&self, kind: ActionKind) -> &RuleBase {
+    /// The common settings (switch, priority, cool-down, channels) of the rule behind
+    /// `kind`.
+    #[must_use]
+    pub fn base(&self, kind: ActionKind) -> &RuleBase {
         match kind {
             ActionKind::Birthday => &self.birthday.base,
             ActionKind::Festival => &self.festival.base,
@@ -477,6 +480,8 @@ pub(crate) struct Candidate {
 /// Everything the rules see about one customer.
 pub(crate) struct View<'a> {
     pub today: NaiveDate,
+    /// The local date greetings are judged on ([`GreetingDay`](super::GreetingDay)).
+    pub greeting_day: NaiveDate,
     pub customer: &'a Customer,
     /// The customer's orders sorted by order date.
     pub orders: &'a [&'a Order],
@@ -527,14 +532,14 @@ pub(crate) fn candidates(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate
         birthday(cfg, v, out);
     }
     if cfg.festival.base.on() {
-        if let Some(f) = v.calendar.festival_on(&v.customer.market, v.today) {
+        if let Some(f) = v.calendar.festival_on(&v.customer.market, v.greeting_day) {
             out.push(Candidate {
                 kind: ActionKind::Festival,
                 reason: ReasonCode::FestivalToday,
                 trigger: Trigger::Festival {
                     market: v.customer.market.clone(),
                     festival: f.name.clone(),
-                    local_date: v.today,
+                    local_date: v.greeting_day,
                 },
             });
         }
@@ -563,12 +568,13 @@ pub(crate) fn candidates(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate
 fn birthday(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
     use chrono::Datelike;
     let Some(b) = v.customer.birthday else { return };
-    let Some(observed) = b.observed_in(v.today.year(), cfg.birthday.leap_day) else { return };
-    if observed == v.today {
+    let day = v.greeting_day;
+    let Some(observed) = b.observed_in(day.year(), cfg.birthday.leap_day) else { return };
+    if observed == day {
         out.push(Candidate {
             kind: ActionKind::Birthday,
             reason: ReasonCode::BirthdayToday,
-            trigger: Trigger::Birthday { birthday: b, local_date: v.today },
+            trigger: Trigger::Birthday { birthday: b, local_date: day },
         });
     }
 }

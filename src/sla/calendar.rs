@@ -11,7 +11,16 @@
 //! - **Holidays** close a local date from 00:00 to 24:00. An overnight shift from the day
 //!   before keeps its part before midnight and loses the part after.
 //! - **Overrides** replace the weekly hours of one date (extra working Saturdays, short days).
-//!   A date that is both a holiday and an override is closed.
+//!   A date that is both a holiday and an override is closed, and an override without shifts
+//!   closes its date exactly as a holiday does (the previous night's shift stops at midnight).
+//! - **Open** means one thing for every query: `t` is open when some date's interval
+//!   `[start, end)` (its shifts mapped to instants by the DST rule below) contains it;
+//!   [`Calendar::is_open`], [`Calendar::next_open`], [`Calendar::between`] and
+//!   [`Calendar::owning_date`] all follow it, even when the clock falls back across midnight
+//!   and the next date's shifts begin during the repeated evening.
+//! - **Business dates** are dates with real open time: a date the zone skips (2011-12-30 in
+//!   Pacific/Apia) or whose only shifts fall in a DST gap is not one, whatever its weekly
+//!   hours say ([`Calendar::is_business_day`], [`Calendar::open_intervals`]).
 //! - **DST.** A wall time maps to the earliest instant at which the zone's clock reads that time
 //!   or later: inside a gap that is the end of the gap (02:30 on a spring-forward night opens at
 //!   03:00), inside a fold it is the earlier instant (01:30 on a fall-back night is the first
@@ -233,6 +242,10 @@ pub struct DateHours {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CalendarSpec {
+    /// The name [`EventKind::CalendarChange`](super::EventKind::CalendarChange) refers to
+    /// the calendar by (empty: unnamed).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub name: String,
     /// IANA zone name, e.g. `Asia/Shanghai`.
     pub time_zone: String,
     /// Shifts per weekday, Monday first.
@@ -281,6 +294,12 @@ pub struct CalendarBuilder {
 }
 
 impl CalendarBuilder {
+    /// Names the calendar (see [`Calendar::name`]).
+    pub fn name(&mut self, name: &str) -> &mut CalendarBuilder {
+        name.clone_into(&mut self.spec.name);
+        self
+    }
+
     /// Sets the shifts of one weekday (replacing earlier ones).
     pub fn hours(&mut self, day: Weekday, shifts: &[Shift]) -> &mut CalendarBuilder {
         if let Some(slot) = self.spec.week.get_mut(day.num_days_from_monday() as usize) {
@@ -486,6 +505,10 @@ impl Calendar {
     ///   overnight shift running into the next day's shifts, or around an override), two
     ///   overrides for one date, or a date outside 1970..2100;
     /// - [`ErrorKind::EmptyInput`] when the calendar has no open time at all.
+    //
+    // Over 80 lines, but one straight pipeline: each table is built from the ones above it
+    // (week, closed dates, overrides, zone, special and dead days, cumulative sums), then the
+    // checks that need the finished calendar.
     pub fn new(spec: CalendarSpec) -> Result<Calendar> {
         let tz: Tz = spec.time_zone.parse().map_err(|_| {
             Error::from(ErrorKind::UnknownTimeZone { name: spec.time_zone.clone() })
@@ -613,6 +636,13 @@ impl Calendar {
     #[must_use]
     pub fn spec(&self) -> &CalendarSpec {
         &self.spec
+    }
+
+    /// The calendar's name, by which [`EventKind::CalendarChange`](super::EventKind::CalendarChange)
+    /// refers to it (empty when unnamed).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.spec.name
     }
 
     /// The time zone.
@@ -821,6 +851,10 @@ impl Calendar {
 
     /// Walks open time forward from `from`, consuming up to `budget` seconds before `limit`.
     /// `budget == i64::MAX` is the measuring mode (no search horizon).
+    ///
+    /// Over 80 lines on purpose: this is the hot loop of every query, and its O(1) skip, the
+    /// cumulative-table gallop and the interval walk share a cursor, an idle counter and the
+    /// budget that split functions would have to thread through on each day.
     fn walk(&self, from: i64, budget: i64, limit: i64) -> Result<Stop> {
         let measuring = budget == i64::MAX;
         let l_from = from + self.table.offset(from);
@@ -1015,22 +1049,40 @@ impl Calendar {
 
     /// The deadline of `target` for a clock starting at `start`: calendar time is added as
     /// is, working time with [`Calendar::add`], business days with
-    /// [`Calendar::add_business_days`].
+    /// [`Calendar::add_business_days`], calendar days as wall time in the zone.
     ///
     /// # Errors
     ///
     /// As [`Calendar::add`].
     pub fn deadline(&self, start: DateTime<Utc>, target: Target) -> Result<DateTime<Utc>> {
-        let u = to_secs(start)?;
-        let end = match target {
+        from_secs(self.deadline_secs(to_secs(start)?, target)?)
+    }
+
+    pub(crate) fn deadline_secs(&self, u: i64, target: Target) -> Result<i64> {
+        Ok(match target {
             Target::Calendar(s) => u
                 .checked_add(s.as_secs())
                 .filter(|&e| e < RANGE_END)
                 .ok_or_else(|| out_of_range(u))?,
             Target::Working(s) => self.add_secs(u, s.as_secs())?,
             Target::BusinessDays(n) => self.add_business_days_secs(u, n)?,
-        };
-        from_secs(end)
+            Target::CalendarDays(n) => {
+                let local = u + self.table.offset(u) + i64::from(n) * DAY;
+                let end = self.table.resolve(local);
+                if end >= RANGE_END {
+                    return Err(out_of_range(u));
+                }
+                end
+            }
+            Target::SameOrNextBusinessDay(min) => {
+                let today = self.add_business_days_secs(u, 0)?;
+                if self.between_secs(u, today)? >= min.as_secs() {
+                    today
+                } else {
+                    self.add_business_days_secs(u, 1)?
+                }
+            }
+        })
     }
 
     /// Working time in `[a, b)`; negative (`-between(b, a)`) when `b < a`.

@@ -105,6 +105,17 @@ pub enum Target {
     /// Close of the `n`-th business date after the day the clock starts (pinned in the
     /// module docs).
     BusinessDays(u32),
+    /// `n` calendar days in the calendar's zone: the same wall-clock time `n` dates later
+    /// (DST gaps and folds follow the calendar's rule), so "3 days" from 10:00 is 10:00
+    /// three dates later even when a DST change makes that 71 or 73 elapsed hours.
+    /// [`Target::Calendar`] with [`TimeSpan::days`] is the other reading: 72 elapsed hours.
+    CalendarDays(u32),
+    /// "Same or next business day": the close of the business date the clock starts on
+    /// ([`Target::BusinessDays`]`(0)`) when at least this much working time is left before
+    /// it, otherwise the close of the next business date. "Same day" for a message at
+    /// 16:59 under a 17:00 close gives one minute; with a minimum of two hours it is due at
+    /// the next day's close instead.
+    SameOrNextBusinessDay(TimeSpan),
 }
 
 impl Target {
@@ -131,6 +142,22 @@ impl Target {
     pub const fn business_days(n: u32) -> Target {
         Target::BusinessDays(n)
     }
+
+    /// A target of `n` calendar days in the calendar's zone (see [`Target::CalendarDays`]).
+    #[must_use]
+    pub const fn calendar_days(n: u32) -> Target {
+        Target::CalendarDays(n)
+    }
+
+    /// "Same or next business day" with at least `min` working time (see
+    /// [`Target::SameOrNextBusinessDay`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative span.
+    pub fn same_or_next_business_day(min: TimeSpan) -> Result<Target> {
+        non_negative(min).map(Target::SameOrNextBusinessDay)
+    }
 }
 
 fn non_negative(span: TimeSpan) -> Result<TimeSpan> {
@@ -148,6 +175,8 @@ enum TargetRepr {
     Calendar(TimeSpan),
     Working(TimeSpan),
     BusinessDays(u32),
+    CalendarDays(u32),
+    SameOrNextBusinessDay(TimeSpan),
 }
 
 #[cfg(feature = "serde")]
@@ -158,6 +187,8 @@ impl TryFrom<TargetRepr> for Target {
             TargetRepr::Calendar(s) => Target::calendar(s),
             TargetRepr::Working(s) => Target::working(s),
             TargetRepr::BusinessDays(n) => Ok(Target::BusinessDays(n)),
+            TargetRepr::CalendarDays(n) => Ok(Target::CalendarDays(n)),
+            TargetRepr::SameOrNextBusinessDay(s) => Target::same_or_next_business_day(s),
         }
     }
 }
@@ -169,6 +200,8 @@ impl From<Target> for TargetRepr {
             Target::Calendar(s) => TargetRepr::Calendar(s),
             Target::Working(s) => TargetRepr::Working(s),
             Target::BusinessDays(n) => TargetRepr::BusinessDays(n),
+            Target::CalendarDays(n) => TargetRepr::CalendarDays(n),
+            Target::SameOrNextBusinessDay(s) => TargetRepr::SameOrNextBusinessDay(s),
         }
     }
 }

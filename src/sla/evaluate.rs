@@ -14,13 +14,26 @@
 //!   deadline moves forward by the paused time measured in the target's own time: a working-
 //!   time target re-counts its remaining working time from the resume (Appfire's rule).
 //! - `Solved` fulfils every open cycle; a later customer message reopens the conversation.
-//! - A calendar change keeps the time already used and measures the rest on the new calendar
-//!   from the change; a targets change keeps the time used and records a breach it causes at
+//! - A calendar change keeps the time already used by an open cycle and measures the rest on
+//!   the new calendar from the change. A fulfilled cycle is frozen: its deadline and remaining
+//!   time stay as they were at fulfilment, measured on the calendar in force then. Calendars
+//!   are named ([`Calendar::name`]); [`EventKind::CalendarChange`] refers to one by name.
+//! - A targets change keeps the time used and records a breach it causes at
 //!   the change, never earlier (Zendesk); a manual due date replaces the computed deadline of
 //!   the open cycle and survives later target changes (Freshdesk).
-//! - A [`Target::BusinessDays`] target is turned into working time at the cycle start (the
-//!   working time from the start to the business-day deadline), so pauses work the same way.
-//! - The policy cap bounds every deadline at `start + cap` in calendar time, pauses included.
+//! - A [`Target::BusinessDays`] or [`Target::SameOrNextBusinessDay`] target is turned into
+//!   working time at the cycle start (the working time from the start to the business-day
+//!   deadline), and a [`Target::CalendarDays`] target into elapsed time, so pauses work the
+//!   same way.
+//! - The policy cap bounds every deadline at `start + cap` in elapsed time, pauses included:
+//!   a computed deadline, a manual due date (a due date five days out under a three-day cap
+//!   is due at three days), and a metric with no target at all (a policy with a cap and no
+//!   targets still breaches at the cap). "Three days" in a cap is 72 elapsed hours; for three
+//!   calendar days in the calendar's zone (the same wall time three dates later, 71 or 73
+//!   hours across a DST change) use the target [`Target::CalendarDays`].
+//! - A periodic-update cycle started by a reply while the status pauses the clock (waiting
+//!   on the customer) starts paused, and runs from the customer's next message or the status
+//!   change that ends the wait.
 //! - A reply exactly at the deadline is on time; `remaining` is `deadline − now` in calendar
 //!   time for running and paused cycles (negative once breached), `deadline − fulfilled_at`
 //!   for fulfilled ones. A paused cycle's deadline is where it would fall if resumed at `now`.
@@ -67,8 +80,9 @@ pub enum EventKind {
     Message(MessageKind),
     /// A status change.
     Status(Status),
-    /// From now on measure on `calendars[index]`.
-    CalendarChange(usize),
+    /// From now on measure open cycles on the calendar with this
+    /// [`name`](Calendar::name) (fulfilled cycles keep the calendar they ended on).
+    CalendarChange(String),
     /// New targets apply from now on (a priority change re-selecting the policy, an edit).
     TargetsChange(Targets),
     /// A manual due date for the open cycle of `metric`.
@@ -267,6 +281,8 @@ struct Cycle {
     /// The running stretch: (from, calendar).
     running: Option<(i64, usize)>,
     fulfilled: Option<i64>,
+    /// The calendar in force when the cycle was fulfilled: its deadline stays frozen.
+    fulfilled_on: Option<usize>,
     manual_due: Option<i64>,
 }
 
@@ -275,8 +291,11 @@ fn resolve_target(t: Option<Target>, cal: &Calendar, start: i64) -> Result<Optio
         None => None,
         Some(Target::Calendar(s)) => Some(Clock::Calendar(s.as_secs())),
         Some(Target::Working(s)) => Some(Clock::Working(s.as_secs())),
-        Some(Target::BusinessDays(n)) => {
-            let end = cal.add_business_days_secs(start, n)?;
+        Some(t @ Target::CalendarDays(_)) => {
+            Some(Clock::Calendar(cal.deadline_secs(start, t)? - start))
+        }
+        Some(t @ (Target::BusinessDays(_) | Target::SameOrNextBusinessDay(_))) => {
+            let end = cal.deadline_secs(start, t)?;
             Some(Clock::Working(cal.between_secs(start, end)?))
         }
     })
@@ -333,7 +352,7 @@ impl Cycle {
             }
             used += m;
         }
-        let (from, ci) = self.running.unwrap_or((resume_at, cal_now));
+        let (from, ci) = self.running.unwrap_or((resume_at, self.fulfilled_on.unwrap_or(cal_now)));
         Ok(Some(advance(clock, calendar(cals, ci)?, from, target - used)?))
     }
 }
@@ -343,14 +362,17 @@ fn calendar(cals: &[Calendar], i: usize) -> Result<&Calendar> {
 }
 
 /// Evaluates a conversation at `now` under `policy`, measuring on `calendars[0]` until a
-/// [`EventKind::CalendarChange`] says otherwise. See the module docs for the rules.
+/// [`EventKind::CalendarChange`] names another of `calendars` (by [`Calendar::name`]). See
+/// the module docs for the rules.
 ///
 /// # Errors
 ///
 /// - [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for no calendars;
+/// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for two calendars with the
+///   same non-empty name;
 /// - [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the event: out of
 ///   time order, after `now`, an agent-side message before any customer message, an unknown
-///   calendar index, a due date with no open cycle of its metric;
+///   calendar name, a due date with no open cycle of its metric;
 /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for instants outside
 ///   1970..2100 or deadlines past 2100.
 pub fn evaluate(
@@ -363,260 +385,278 @@ pub fn evaluate(
     if calendars.is_empty() {
         return Err(Error::empty("calendars"));
     }
+    for (i, c) in calendars.iter().enumerate() {
+        if !c.name().is_empty() && calendars[..i].iter().any(|d| d.name() == c.name()) {
+            return Err(Error::invalid("calendar name", c.name(), "given to two calendars"));
+        }
+    }
     let now_s = to_secs(now)?;
-    let mut cycles: Vec<Cycle> = Vec::new();
-    let mut counts = [0u32; 4];
-    let mut targets = *policy.targets();
-    let mut cal_idx = 0usize;
-    let mut status = Status::Open;
-    let mut seen_customer = false;
-    let mut prev = i64::MIN;
+    let mut conv = Conversation::new(policy, calendars);
+    for (i, ev) in events.iter().enumerate() {
+        let t = checked_time(i, ev, conv.prev, now_s)?;
+        conv.prev = t;
+        conv.apply(i, t, &ev.kind)?;
+    }
+    conv.report(now_s, options)
+}
 
-    let start_cycle = |cycles: &mut Vec<Cycle>,
-                       counts: &mut [u32; 4],
-                       metric: Metric,
-                       t: i64,
-                       targets: &Targets,
-                       cal_idx: usize,
-                       paused: bool|
-     -> Result<()> {
+/// The event's time in seconds, checked against the previous event, `now` and the range.
+fn checked_time(i: usize, ev: &Event, prev: i64, now_s: i64) -> Result<i64> {
+    let t = ev.at.timestamp();
+    if t < prev {
+        return Err(Error::invalid_record(
+            i,
+            "at",
+            ev.at.to_rfc3339(),
+            "earlier than the previous event",
+        ));
+    }
+    if t > now_s {
+        return Err(Error::invalid_record(i, "at", ev.at.to_rfc3339(), "later than now"));
+    }
+    to_secs(ev.at)
+        .map_err(|_| Error::invalid_record(i, "at", ev.at.to_rfc3339(), "outside 1970..2100"))
+}
+
+/// The replay state: the cycles so far and what is in force (targets, calendar, status).
+struct Conversation<'a> {
+    policy: &'a Policy,
+    calendars: &'a [Calendar],
+    cycles: Vec<Cycle>,
+    counts: [u32; 4],
+    targets: Targets,
+    cal_idx: usize,
+    status: Status,
+    seen_customer: bool,
+    prev: i64,
+}
+
+impl<'a> Conversation<'a> {
+    fn new(policy: &'a Policy, calendars: &'a [Calendar]) -> Conversation<'a> {
+        Conversation {
+            policy,
+            calendars,
+            cycles: Vec::new(),
+            counts: [0; 4],
+            targets: *policy.targets(),
+            cal_idx: 0,
+            status: Status::Open,
+            seen_customer: false,
+            prev: i64::MIN,
+        }
+    }
+
+    fn open_cycles(&mut self) -> impl Iterator<Item = &mut Cycle> {
+        self.cycles.iter_mut().filter(|c| c.is_open())
+    }
+
+    fn start_cycle(&mut self, metric: Metric, t: i64, paused: bool) -> Result<()> {
         let slot = metric_slot(metric);
-        let n = counts.get(slot).copied().unwrap_or(0) + 1;
-        if let Some(c) = counts.get_mut(slot) {
+        let n = self.counts.get(slot).copied().unwrap_or(0) + 1;
+        if let Some(c) = self.counts.get_mut(slot) {
             *c = n;
         }
-        let target = resolve_target(targets.of(metric), calendar(calendars, cal_idx)?, t)?;
-        cycles.push(Cycle {
+        let cal = calendar(self.calendars, self.cal_idx)?;
+        let target = resolve_target(self.targets.of(metric), cal, t)?;
+        self.cycles.push(Cycle {
             metric,
             number: n,
             start: t,
             target,
             applied_at: t,
             stretches: Vec::new(),
-            running: if paused { None } else { Some((t, cal_idx)) },
+            running: if paused { None } else { Some((t, self.cal_idx)) },
             fulfilled: None,
+            fulfilled_on: None,
             manual_due: None,
         });
         Ok(())
-    };
+    }
 
-    for (i, ev) in events.iter().enumerate() {
-        let t = ev.at.timestamp();
-        if t < prev {
+    /// Fulfils a cycle at `t`, freezing the calendar it is measured on from then on.
+    fn fulfil(c: &mut Cycle, t: i64, cal_idx: usize) {
+        c.pause(t);
+        c.fulfilled = Some(t);
+        c.fulfilled_on = Some(cal_idx);
+    }
+
+    fn apply(&mut self, i: usize, t: i64, kind: &EventKind) -> Result<()> {
+        match kind {
+            EventKind::Message(MessageKind::Customer) => self.customer_message(t),
+            EventKind::Message(kind) => self.reply(i, t, *kind),
+            EventKind::Status(s) => {
+                self.status_change(t, *s);
+                Ok(())
+            }
+            EventKind::CalendarChange(name) => self.calendar_change(i, t, name),
+            EventKind::TargetsChange(new) => self.targets_change(t, *new),
+            EventKind::DueDate { metric, due } => self.due_date(i, t, *metric, *due),
+        }
+    }
+
+    /// A customer message: resumes paused clocks, starts the first cycles, reopens a solved
+    /// conversation, and starts a next-reply cycle when no reply is awaited.
+    fn customer_message(&mut self, t: i64) -> Result<()> {
+        let paused = self.policy.pauses(self.status);
+        if paused {
+            self.status = Status::Open;
+            let cal_idx = self.cal_idx;
+            for c in self.open_cycles() {
+                c.resume(t, cal_idx);
+            }
+        }
+        if !self.seen_customer {
+            self.seen_customer = true;
+            self.start_cycle(Metric::FirstReply, t, false)?;
+            return self.start_cycle(Metric::Resolution, t, false);
+        }
+        if self.status == Status::Solved {
+            self.status = Status::Open;
+            self.start_cycle(Metric::Resolution, t, false)?;
+        }
+        let awaiting = self
+            .cycles
+            .iter()
+            .any(|c| c.is_open() && matches!(c.metric, Metric::FirstReply | Metric::NextReply));
+        if !awaiting {
+            self.start_cycle(Metric::NextReply, t, false)?;
+        }
+        Ok(())
+    }
+
+    /// An agent-side message: a qualifying reply fulfils the reply cycles and starts the
+    /// next periodic-update cycle (paused when the status pauses the clock).
+    fn reply(&mut self, i: usize, t: i64, kind: MessageKind) -> Result<()> {
+        if !self.seen_customer {
             return Err(Error::invalid_record(
                 i,
-                "at",
-                ev.at.to_rfc3339(),
-                "earlier than the previous event",
+                "kind",
+                format!("{kind:?}"),
+                "an agent-side message before any customer message",
             ));
         }
-        if t > now_s {
-            return Err(Error::invalid_record(i, "at", ev.at.to_rfc3339(), "later than now"));
+        if !self.policy.counts_as_reply(kind) {
+            return Ok(());
         }
-        to_secs(ev.at).map_err(|_| {
-            Error::invalid_record(i, "at", ev.at.to_rfc3339(), "outside 1970..2100")
-        })?;
-        prev = t;
-        let paused = policy.pauses(status);
-        match &ev.kind {
-            EventKind::Message(MessageKind::Customer) => {
-                let mut paused_now = paused;
-                if paused {
-                    status = Status::Open;
-                    paused_now = false;
-                    for c in cycles.iter_mut().filter(|c| c.is_open()) {
-                        c.resume(t, cal_idx);
-                    }
-                }
-                if !seen_customer {
-                    seen_customer = true;
-                    start_cycle(
-                        &mut cycles,
-                        &mut counts,
-                        Metric::FirstReply,
-                        t,
-                        &targets,
-                        cal_idx,
-                        paused_now,
-                    )?;
-                    start_cycle(
-                        &mut cycles,
-                        &mut counts,
-                        Metric::Resolution,
-                        t,
-                        &targets,
-                        cal_idx,
-                        paused_now,
-                    )?;
-                    continue;
-                }
-                if status == Status::Solved {
-                    status = Status::Open;
-                    start_cycle(
-                        &mut cycles,
-                        &mut counts,
-                        Metric::Resolution,
-                        t,
-                        &targets,
-                        cal_idx,
-                        false,
-                    )?;
-                }
-                let awaiting = cycles.iter().any(|c| {
-                    c.is_open() && matches!(c.metric, Metric::FirstReply | Metric::NextReply)
-                });
-                if !awaiting {
-                    start_cycle(
-                        &mut cycles,
-                        &mut counts,
-                        Metric::NextReply,
-                        t,
-                        &targets,
-                        cal_idx,
-                        paused_now,
-                    )?;
-                }
-            }
-            EventKind::Message(kind) => {
-                if !seen_customer {
-                    return Err(Error::invalid_record(
-                        i,
-                        "kind",
-                        format!("{kind:?}"),
-                        "an agent-side message before any customer message",
-                    ));
-                }
-                if !policy.counts_as_reply(*kind) {
-                    continue;
-                }
-                let mut restart_periodic = status != Status::Solved;
-                for c in cycles.iter_mut().filter(|c| c.is_open()) {
-                    match c.metric {
-                        Metric::FirstReply | Metric::NextReply | Metric::PeriodicUpdate => {
-                            c.pause(t);
-                            c.fulfilled = Some(t);
-                        }
-                        Metric::Resolution => {}
-                    }
-                }
-                if restart_periodic {
-                    restart_periodic = targets.of(Metric::PeriodicUpdate).is_some();
-                }
-                if restart_periodic {
-                    start_cycle(
-                        &mut cycles,
-                        &mut counts,
-                        Metric::PeriodicUpdate,
-                        t,
-                        &targets,
-                        cal_idx,
-                        paused,
-                    )?;
-                }
-            }
-            EventKind::Status(s) => {
-                let s = *s;
-                if s == Status::Solved {
-                    for c in cycles.iter_mut().filter(|c| c.is_open()) {
-                        c.pause(t);
-                        c.fulfilled = Some(t);
-                    }
-                } else {
-                    let was = policy.pauses(status);
-                    let will = policy.pauses(s);
-                    for c in cycles.iter_mut().filter(|c| c.is_open()) {
-                        if will && !was {
-                            c.pause(t);
-                        } else if was && !will {
-                            c.resume(t, cal_idx);
-                        }
-                    }
-                }
-                status = s;
-            }
-            EventKind::CalendarChange(ci) => {
-                if *ci >= calendars.len() {
-                    return Err(Error::invalid_record(i, "calendar index", ci, "no such calendar"));
-                }
-                for c in cycles.iter_mut().filter(|c| c.is_open()) {
-                    if c.running.is_some() {
-                        c.pause(t);
-                        c.resume(t, *ci);
-                    }
-                }
-                cal_idx = *ci;
-            }
-            EventKind::TargetsChange(new) => {
-                targets = *new;
-                let cal = calendar(calendars, cal_idx)?;
-                for c in cycles.iter_mut().filter(|c| c.is_open()) {
-                    c.target = resolve_target(targets.of(c.metric), cal, c.start)?;
-                    c.applied_at = t;
-                }
-            }
-            EventKind::DueDate { metric, due } => {
-                let due_s = to_secs(*due).map_err(|_| {
-                    Error::invalid_record(i, "due", due.to_rfc3339(), "outside 1970..2100")
-                })?;
-                let Some(c) = cycles.iter_mut().rev().find(|c| c.metric == *metric && c.is_open())
-                else {
-                    return Err(Error::invalid_record(
-                        i,
-                        "metric",
-                        format!("{metric:?}"),
-                        "no open cycle",
-                    ));
-                };
-                c.manual_due = Some(due_s);
-                c.applied_at = t;
+        let cal_idx = self.cal_idx;
+        for c in self.open_cycles() {
+            if c.metric != Metric::Resolution {
+                Conversation::fulfil(c, t, cal_idx);
             }
         }
+        if self.status != Status::Solved && self.targets.of(Metric::PeriodicUpdate).is_some() {
+            let paused = self.policy.pauses(self.status);
+            self.start_cycle(Metric::PeriodicUpdate, t, paused)?;
+        }
+        Ok(())
     }
 
-    let cap = policy.cap_span().map(TimeSpan::as_secs);
-    let mut reports = Vec::with_capacity(cycles.len());
-    for c in &cycles {
-        let end = c.fulfilled.unwrap_or(now_s);
-        let deadline = match c.manual_due {
-            Some(d) => Some(d),
-            None => {
-                let d = c.computed_deadline(calendars, cal_idx, end)?;
-                match (d, cap) {
-                    (Some(d), Some(cap)) => Some(d.min(c.start.saturating_add(cap))),
-                    (d, _) => d,
+    fn status_change(&mut self, t: i64, s: Status) {
+        let cal_idx = self.cal_idx;
+        if s == Status::Solved {
+            for c in self.open_cycles() {
+                Conversation::fulfil(c, t, cal_idx);
+            }
+        } else {
+            let was = self.policy.pauses(self.status);
+            let will = self.policy.pauses(s);
+            for c in self.open_cycles() {
+                if will && !was {
+                    c.pause(t);
+                } else if was && !will {
+                    c.resume(t, cal_idx);
                 }
             }
-        };
-        let state = if c.fulfilled.is_some() {
-            CycleState::Fulfilled
-        } else if c.running.is_some() {
-            CycleState::Active
-        } else {
-            CycleState::Paused
-        };
-        let breached_at = match deadline {
-            Some(d) if end > d => Some(from_secs(d.max(c.applied_at))?),
-            _ => None,
-        };
-        let remaining = deadline.map(|d| TimeSpan::seconds(d - end));
-        let risk = match (breached_at, remaining) {
-            (Some(_), _) => Risk::Breached,
-            (None, Some(r)) if c.fulfilled.is_none() && r <= options.warn_within => Risk::Warning,
-            _ => Risk::OnTrack,
-        };
-        reports.push(CycleReport {
-            metric: c.metric,
-            cycle: c.number,
-            started_at: from_secs(c.start)?,
-            state,
-            deadline: deadline.map(from_secs).transpose()?,
-            breached_at,
-            remaining,
-            fulfilled_at: c.fulfilled.map(from_secs).transpose()?,
-            risk,
-        });
+        }
+        self.status = s;
     }
-    Ok(Evaluation { cycles: reports })
+
+    fn calendar_change(&mut self, i: usize, t: i64, name: &str) -> Result<()> {
+        let Some(ci) = self.calendars.iter().position(|c| c.name() == name) else {
+            return Err(Error::invalid_record(i, "calendar", name, "no calendar of that name"));
+        };
+        // Only open cycles move to the new calendar; fulfilled ones are frozen.
+        for c in self.open_cycles() {
+            if c.running.is_some() {
+                c.pause(t);
+                c.resume(t, ci);
+            }
+        }
+        self.cal_idx = ci;
+        Ok(())
+    }
+
+    fn targets_change(&mut self, t: i64, new: Targets) -> Result<()> {
+        self.targets = new;
+        let cal = calendar(self.calendars, self.cal_idx)?;
+        for c in self.cycles.iter_mut().filter(|c| c.is_open()) {
+            c.target = resolve_target(new.of(c.metric), cal, c.start)?;
+            c.applied_at = t;
+        }
+        Ok(())
+    }
+
+    fn due_date(&mut self, i: usize, t: i64, metric: Metric, due: DateTime<Utc>) -> Result<()> {
+        let due_s = to_secs(due)
+            .map_err(|_| Error::invalid_record(i, "due", due.to_rfc3339(), "outside 1970..2100"))?;
+        let Some(c) = self.cycles.iter_mut().rev().find(|c| c.metric == metric && c.is_open())
+        else {
+            return Err(Error::invalid_record(i, "metric", format!("{metric:?}"), "no open cycle"));
+        };
+        c.manual_due = Some(due_s);
+        c.applied_at = t;
+        Ok(())
+    }
+
+    /// One report per cycle at `now`.
+    fn report(&self, now_s: i64, options: &EvaluateOptions) -> Result<Evaluation> {
+        let cap = self.policy.cap_span().map(TimeSpan::as_secs);
+        let mut reports = Vec::with_capacity(self.cycles.len());
+        for c in &self.cycles {
+            let end = c.fulfilled.unwrap_or(now_s);
+            let own = match c.manual_due {
+                Some(d) => Some(d),
+                None => c.computed_deadline(self.calendars, self.cal_idx, end)?,
+            };
+            // The cap bounds every deadline: computed, manual, or none at all.
+            let bound = cap.map(|cap| c.start.saturating_add(cap));
+            let deadline = match (own, bound) {
+                (Some(d), Some(b)) => Some(d.min(b)),
+                (d, b) => d.or(b),
+            };
+            let state = if c.fulfilled.is_some() {
+                CycleState::Fulfilled
+            } else if c.running.is_some() {
+                CycleState::Active
+            } else {
+                CycleState::Paused
+            };
+            let breached_at = match deadline {
+                Some(d) if end > d => Some(from_secs(d.max(c.applied_at))?),
+                _ => None,
+            };
+            let remaining = deadline.map(|d| TimeSpan::seconds(d - end));
+            let risk = match (breached_at, remaining) {
+                (Some(_), _) => Risk::Breached,
+                (None, Some(r)) if c.fulfilled.is_none() && r <= options.warn_within => {
+                    Risk::Warning
+                }
+                _ => Risk::OnTrack,
+            };
+            reports.push(CycleReport {
+                metric: c.metric,
+                cycle: c.number,
+                started_at: from_secs(c.start)?,
+                state,
+                deadline: deadline.map(from_secs).transpose()?,
+                breached_at,
+                remaining,
+                fulfilled_at: c.fulfilled.map(from_secs).transpose()?,
+                risk,
+            });
+        }
+        Ok(Evaluation { cycles: reports })
+    }
 }
 
 fn metric_slot(m: Metric) -> usize {

@@ -18,7 +18,9 @@
 //!   absolute cap, the [`MessageKind`]s that count as a reply, the [`Status`]es that pause.
 //! - [`evaluate`]: events → one [`CycleReport`] per metric cycle (state, deadline, breach,
 //!   remaining time, [`Risk`]).
-//! - [`triage`]: open conversations ordered by deadline, then customer value, returning first.
+//! - [`triage`]: open conversations in an explicit order ([`TriageOptions`]): breached first,
+//!   then returning (or high-value) customers due within an urgency band, then the rest of
+//!   the band, then later deadlines; by deadline within each.
 //!
 //! Everything round-trips through serde (with the `serde` feature); calendars and policies are
 //! validated again on deserialisation.
@@ -74,4 +76,4 @@ pub use policy::{
     CatchAll, CustomerFacts, CustomerKind, Filter, MessageKind, Metric, Policy, PolicySet,
     PolicyWarning, Priority, Status, Targets,
 };
-pub use triage::{triage, TriageItem};
+pub use triage::{triage, TriageItem, TriageOptions};

@@ -8,7 +8,7 @@
 use rust_decimal::Decimal;
 
 use super::history::{Activity, QualifyingEvent};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::money::{Money, Rounding};
 use crate::units::Share;
 
@@ -30,7 +30,7 @@ use crate::units::Share;
 /// assert_eq!(schedule.rate(Decimal::from(999)), Share::ZERO);
 /// assert_eq!(schedule.rate(Decimal::from(1000)), pct(2)?);
 /// let order = Money::new(Decimal::new(12_345, 2), Currency::CNY);
-/// let off = schedule.quote(Decimal::from(3200), order, Rounding::HalfUp)?;
+/// let off = schedule.quote(Money::new(Decimal::from(3200), Currency::CNY), order, Rounding::HalfUp)?;
 /// assert_eq!(off.amount(), Decimal::new(617, 2)); // 5 % of 123.45 = 6.1725
 /// # Ok::<(), loyalty::Error>(())
 /// ```
@@ -93,22 +93,28 @@ impl MemberDiscount {
     }
 
     /// The discount on `order` for a member whose cumulative spend before this order is
-    /// `cumulative_spend`, rounded to the currency's minor units.
+    /// `spend_before` (see [`spend_before`]), rounded to the currency's minor units. The
+    /// spend and the order must be in the same currency: a CNY spend against a USD order is
+    /// an error, not a silent comparison of numbers.
     ///
     /// # Errors
     ///
+    /// [`ErrorKind::CurrencyMismatch`](crate::ErrorKind::CurrencyMismatch) when the spend
+    /// and the order differ in currency;
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative order;
     /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow).
-    pub fn quote(
-        &self,
-        cumulative_spend: Decimal,
-        order: Money,
-        rounding: Rounding,
-    ) -> Result<Money> {
+    pub fn quote(&self, spend_before: Money, order: Money, rounding: Rounding) -> Result<Money> {
+        if spend_before.currency() != order.currency() {
+            return Err(ErrorKind::CurrencyMismatch {
+                left: spend_before.currency().to_string(),
+                right: order.currency().to_string(),
+            }
+            .into());
+        }
         if order.is_negative() {
             return Err(Error::invalid("order", order, "must not be negative"));
         }
-        Ok(self.rate(cumulative_spend).of(order)?.round(rounding))
+        Ok(self.rate(spend_before.amount()).of(order)?.round(rounding))
     }
 }
 
@@ -126,7 +132,9 @@ impl From<MemberDiscount> for Vec<(Decimal, Share)> {
     }
 }
 
-/// Lifetime net spend (orders minus refunds) of the events at or before `now`.
+/// Lifetime net spend (orders minus refunds) of the events at or before `now`, the order
+/// at `now` included. For the spend a [`MemberDiscount`] quote wants, the spend *before* an
+/// order, use [`spend_before`].
 ///
 /// # Errors
 ///
@@ -152,6 +160,36 @@ pub fn cumulative_spend(
         total = total.checked_add(delta).ok_or_else(|| Error::overflow("cumulative spend"))?;
     }
     Ok(total)
+}
+
+/// Lifetime net spend (orders minus refunds) of the events strictly before `at`, in the
+/// program's `currency`: what [`MemberDiscount::quote`] wants for an order placed at `at`
+/// (the order itself, and anything else at that instant, does not count).
+///
+/// # Errors
+///
+/// As [`cumulative_spend`].
+pub fn spend_before(
+    history: &[QualifyingEvent],
+    at: chrono::NaiveDateTime,
+    currency: crate::money::Currency,
+) -> Result<Money> {
+    let mut total = Decimal::ZERO;
+    for (i, e) in history.iter().enumerate() {
+        if let Err((field, value, reason)) = e.check() {
+            return Err(Error::invalid_record(i, field, value, reason));
+        }
+        if e.at >= at {
+            continue;
+        }
+        let delta = match e.activity {
+            Activity::Order { amount } => amount,
+            Activity::Refund { amount, .. } => -amount,
+            _ => Decimal::ZERO,
+        };
+        total = total.checked_add(delta).ok_or_else(|| Error::overflow("cumulative spend"))?;
+    }
+    Ok(Money::new(total, currency))
 }
 
 /// Which give-away the margin guard trims first when an order exceeds its cap.
@@ -307,6 +345,54 @@ impl MarginGuard {
             applied: CapApplied::Trimmed { excess, from_discount, from_points },
         })
     }
+
+    /// Caps any number of concessions on one order (discount, points value, free postage,
+    /// gifts, ...), given in order of precedence: the excess over the cap is trimmed from the
+    /// last concession backwards, so the first is kept longest. Returns the amounts granted,
+    /// in the same order. ([`MarginGuard::apply`] is the two-slot form with a choice of
+    /// [`Trim`]; this form ignores the guard's `Trim` setting.)
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use loyalty::tiers::MarginGuard;
+    /// use loyalty::{Currency, Money, Share};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let usd = |n| Money::new(Decimal::from(n), Currency::USD);
+    /// let guard = MarginGuard::new(Share::from_percent(Decimal::from(10))?);
+    /// // Cap 20 on a 200 order: discount 12, postage 6, points 5, gift 4 -> 20.
+    /// let granted = guard.apply_all(usd(200), &[usd(12), usd(6), usd(5), usd(4)])?;
+    /// assert_eq!(granted, vec![usd(12), usd(6), usd(2), usd(0)]);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`MarginGuard::apply`].
+    pub fn apply_all(&self, order: Money, concessions: &[Money]) -> Result<Vec<Money>> {
+        let currency = order.currency();
+        if order.is_negative() {
+            return Err(Error::invalid("order", order, "must not be negative"));
+        }
+        let mut total = Money::new(Decimal::ZERO, currency);
+        for (i, c) in concessions.iter().enumerate() {
+            c.ensure_same_currency(currency)?;
+            if c.is_negative() {
+                return Err(Error::invalid_record(i, "concession", c, "must not be negative"));
+            }
+            total = total.checked_add(*c)?;
+        }
+        let cap = self.cap.of(order)?.round(Rounding::Floor);
+        let mut excess = total.checked_sub(cap)?.amount().max(Decimal::ZERO);
+        let mut granted = concessions.to_vec();
+        for g in granted.iter_mut().rev() {
+            let cut = excess.min(g.amount());
+            *g = Money::new(g.amount() - cut, currency);
+            excess -= cut;
+        }
+        Ok(granted)
+    }
 }
 
 #[cfg(test)]
@@ -339,7 +425,7 @@ mod tests {
         ])
         .is_err());
         assert!(MemberDiscount::new(vec![(Decimal::from(-1), pct(2))]).is_err());
-        assert!(s.quote(Decimal::from(5000), usd(-100), Rounding::HalfUp).is_err());
+        assert!(s.quote(usd(5000), usd(-100), Rounding::HalfUp).is_err());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
-pub enum Promotion {
+pub enum PromotionTiming {
     /// At the event that crosses the threshold.
     #[default]
     Immediate,
@@ -124,16 +124,16 @@ pub enum RefundEffect {
 /// # Example
 ///
 /// ```
-/// use loyalty::tiers::{Demotion, Grace, Policy, Promotion};
+/// use loyalty::tiers::{Demotion, Grace, Policy, PromotionTiming};
 ///
 /// let policy = Policy::default().demotion(Demotion::OneLevel).grace(Grace::days(30)?);
-/// assert_eq!(policy.promotion_timing(), Promotion::Immediate);
+/// assert_eq!(policy.promotion_timing(), PromotionTiming::Immediate);
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Policy {
-    promotion: Promotion,
+    promotion: PromotionTiming,
     demotion: Demotion,
     grace: Grace,
     refunds: RefundEffect,
@@ -142,7 +142,7 @@ pub struct Policy {
 impl Policy {
     /// Sets when promotions happen.
     #[must_use]
-    pub fn promotion(mut self, p: Promotion) -> Policy {
+    pub fn promotion(mut self, p: PromotionTiming) -> Policy {
         self.promotion = p;
         self
     }
@@ -166,7 +166,7 @@ impl Policy {
     }
     /// When promotions happen.
     #[must_use]
-    pub fn promotion_timing(&self) -> Promotion {
+    pub fn promotion_timing(&self) -> PromotionTiming {
         self.promotion
     }
     /// The demotion policy.
@@ -358,7 +358,7 @@ pub struct Standing {
     pub floor: Option<usize>,
     /// A demotion in its grace period.
     pub pending: Option<PendingDemotion>,
-    /// With [`Promotion::NextPeriod`]: the rank the current figure already earns, to be
+    /// With [`PromotionTiming::NextPeriod`]: the rank the current figure already earns, to be
     /// granted at the period end.
     pub promotion_due: Option<usize>,
     /// Every change, oldest first.
@@ -371,7 +371,7 @@ pub struct Standing {
 /// history (in any order), the join date and `now`. Events at one instant are applied
 /// together; at an instant that is also a review point the review comes first (it judges
 /// the period that ended), then an expiring grace period, then the events. Under
-/// [`Promotion::Immediate`] on a rolling window, the instant a refund leaves the window
+/// [`PromotionTiming::Immediate`] on a rolling window, the instant a refund leaves the window
 /// (its time plus the window length, or the next midnight where month ends clamp) is
 /// visited too: the figure rises without any event and may earn a promotion then.
 ///
@@ -401,7 +401,8 @@ pub struct Standing {
 /// let standing = program.evaluate(joined, &history, at(2025, 6, 1))?;
 /// // Gold through 2024 (skipping silver), kept through 2025 on the 2024 figure.
 /// assert_eq!(standing.tier, Some(2));
-/// assert_eq!(standing.events[1].crossed, vec![1, 2]);
+/// // Bronze (threshold 0) is held from the start: the first event is the move to gold.
+/// assert_eq!(standing.events[0].crossed, vec![1, 2]);
 /// // Nothing bought in 2025: silver from 1 January 2026.
 /// assert_eq!(program.evaluate(joined, &history, at(2026, 1, 1))?.tier, Some(1));
 /// # Ok::<(), loyalty::Error>(())
@@ -452,7 +453,7 @@ impl Program {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a lifetime window
     /// (which has no period end) is combined with a demotion policy other than
-    /// [`Demotion::Never`], a grace period or [`Promotion::NextPeriod`]; or a rolling
+    /// [`Demotion::Never`], a grace period or [`PromotionTiming::NextPeriod`]; or a rolling
     /// window longer than [`Window::rolling`] allows.
     pub fn new(ladder: Ladder, window: Window, policy: Policy) -> Result<Program> {
         // A window deserialized directly skips `Window::rolling`'s bounds.
@@ -467,7 +468,7 @@ impl Program {
             if policy.grace != Grace::None {
                 return Err(Error::invalid("grace", format!("{:?}", policy.grace), reason));
             }
-            if policy.promotion == Promotion::NextPeriod {
+            if policy.promotion == PromotionTiming::NextPeriod {
                 return Err(Error::invalid("promotion", "NextPeriod", reason));
             }
         }
@@ -581,7 +582,7 @@ impl Program {
         let mut drop_at = None;
         loop {
             let event_at = p.time(i);
-            if self.policy.promotion == Promotion::Immediate {
+            if self.policy.promotion == PromotionTiming::Immediate {
                 (k, drop_at) = p.next_dropout(self.window, k, drop_at)?;
             }
             let dropout_at = drop_at.filter(|&d| d <= until);
@@ -609,7 +610,7 @@ impl Program {
             }
             // The next refund to leave the window, before deciding what comes next: an idle
             // member skips ahead to it, and must not stop short when no event follows.
-            if self.policy.promotion == Promotion::Immediate {
+            if self.policy.promotion == PromotionTiming::Immediate {
                 (k, drop_at) = p.next_dropout(self.window, k, drop_at)?;
             }
             // Reviews cannot change an idle member: skip them up to the next event, so the
@@ -634,8 +635,10 @@ impl Program {
         let lower = self.window.lower_at(until, joined)?;
         let figure = p.sum(lower, p.len())?;
         let promotion_due = match self.policy.promotion {
-            Promotion::NextPeriod => self.ladder.tier_for(figure).filter(|&r| Some(r) > m.tier),
-            Promotion::Immediate => None,
+            PromotionTiming::NextPeriod => {
+                self.ladder.tier_for(figure).filter(|&r| Some(r) > m.tier)
+            }
+            PromotionTiming::Immediate => None,
         };
         Ok(Standing {
             tier: m.tier,
@@ -815,7 +818,7 @@ impl Machine<'_> {
     fn idle(&self) -> bool {
         let policy = self.program.policy;
         self.pending.is_none()
-            && policy.promotion == Promotion::Immediate
+            && policy.promotion == PromotionTiming::Immediate
             && (policy.demotion == Demotion::Never || self.tier <= self.floor)
     }
 
@@ -824,7 +827,7 @@ impl Machine<'_> {
     fn quiet(&self, p: &Prepared, i: usize, next_review: Option<NaiveDateTime>) -> Result<bool> {
         let program = self.program;
         if self.pending.is_some()
-            || program.policy.promotion != Promotion::Immediate
+            || program.policy.promotion != PromotionTiming::Immediate
             || program.ladder.threshold(self.tier).is_some_and(|th| th > Decimal::ZERO)
         {
             return Ok(false);
@@ -903,7 +906,7 @@ impl Machine<'_> {
         let lower = self.program.window.lower_at(t, self.joined)?;
         let figure = p.sum(lower, j)?;
         let upper = Upper::Through(t);
-        if policy.promotion == Promotion::Immediate {
+        if policy.promotion == PromotionTiming::Immediate {
             let target = ladder.tier_for(figure);
             if target > self.tier {
                 let e = self.explanation(lower, upper, figure, ladder.threshold(target));
@@ -953,7 +956,7 @@ impl Machine<'_> {
         let figure = p.sum(lower, i)?;
         let upper = Upper::Before(b);
         let qualifies = ladder.tier_for(figure);
-        if program.policy.promotion == Promotion::NextPeriod && qualifies > self.tier {
+        if program.policy.promotion == PromotionTiming::NextPeriod && qualifies > self.tier {
             let e = self.explanation(lower, upper, figure, ladder.threshold(qualifies));
             self.change(b, TierEventKind::Promoted, Cause::PeriodReview, qualifies, e);
             self.pending = None;

@@ -7,7 +7,7 @@
 //!   (spend, order count or points *earned*, never the spendable balance).
 //! - A [`Window`] says over which time the metric is summed: lifetime, calendar year,
 //!   quarter, month, rolling N months, or the membership year from the join date.
-//! - A [`Program`] adds a [`Policy`]: [`Promotion`] timing, [`Demotion`] policy, [`Grace`]
+//! - A [`Program`] adds a [`Policy`]: [`PromotionTiming`], [`Demotion`] policy, [`Grace`]
 //!   period and [`RefundEffect`]; tiers can be made permanent with [`TierRetention`].
 //! - [`Program::evaluate`] replays a member's [`QualifyingEvent`]s up to `now` and returns a
 //!   [`Standing`] with every [`TierEvent`], each carrying its [`Explanation`] (window, span,
@@ -65,10 +65,12 @@ mod progress;
 mod window;
 
 pub use benefits::{Benefit, Benefits};
-pub use discount::{cumulative_spend, CapApplied, Guarded, MarginGuard, MemberDiscount, Trim};
+pub use discount::{
+    cumulative_spend, spend_before, CapApplied, Guarded, MarginGuard, MemberDiscount, Trim,
+};
 pub use evaluate::{
-    Cause, Demotion, Explanation, Grace, PendingDemotion, Policy, Program, Promotion, RefundEffect,
-    Standing, TierEvent, TierEventKind, Upper,
+    Cause, Demotion, Explanation, Grace, PendingDemotion, Policy, Program, PromotionTiming,
+    RefundEffect, Standing, TierEvent, TierEventKind, Upper,
 };
 pub use history::{Activity, QualifyingEvent, RefundScope};
 pub use ladder::{Ladder, Metric, Tier, TierRetention};

@@ -4,7 +4,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
-use super::evaluate::{Demotion, Prepared, Program, Promotion, Standing};
+use super::evaluate::{Demotion, Prepared, Program, PromotionTiming, Standing};
 use super::history::QualifyingEvent;
 use crate::error::{Error, Result};
 
@@ -115,8 +115,8 @@ impl Program {
         };
         let next_rank = standing.tier.map_or(0, |r| r + 1);
         let next = match self.policy().promotion_timing() {
-            Promotion::Immediate => gap(next_rank, standing.figure)?,
-            Promotion::NextPeriod => gap(next_rank, projected_figure)?,
+            PromotionTiming::Immediate => gap(next_rank, standing.figure)?,
+            PromotionTiming::NextPeriod => gap(next_rank, projected_figure)?,
         };
         let losable = period_end.is_some()
             && self.policy().demotion_policy() != Demotion::Never

@@ -54,7 +54,9 @@ fn calendar_year_boundary_at_midnight() {
     let h = [order(at(2024, 6, 1), 200), order(at_hms(2024, 12, 31, 23, 59, 59), 300)];
     let s = p.evaluate(j, &h, at(2025, 6, 1)).unwrap();
     assert_eq!(s.tier, Some(1));
-    assert_eq!(s.events[1].at, at_hms(2024, 12, 31, 23, 59, 59));
+    // Bronze (threshold 0) is held from the start: the first event is the promotion to
+    // silver.
+    assert_eq!(s.events[0].at, at_hms(2024, 12, 31, 23, 59, 59));
     // The 2025 figure at 1 June is 0: the review on 1 January 2026 will judge it.
     assert_eq!(s.figure, Decimal::ZERO);
     assert_eq!(p.evaluate(j, &h, at(2026, 1, 1)).unwrap().tier, Some(0));
@@ -223,17 +225,16 @@ fn refund_undoes_a_promotion_of_the_current_period() {
     let j = date(2024, 1, 1);
     let h = [order(at(2024, 3, 1), 100), order(at(2024, 3, 2), 500), refund(at(2024, 3, 10), 200)];
     let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
-    // 600 → silver; refund → 400 < 500 → back to bronze.
+    // Bronze from the start; 600 → silver; refund → 400 < 500 → back to bronze.
     assert_eq!(
         kinds(&s),
         vec![
-            (at(2024, 3, 1), TierEventKind::Promoted, Some(0)),
             (at(2024, 3, 2), TierEventKind::Promoted, Some(1)),
             (at(2024, 3, 10), TierEventKind::Reverted, Some(0)),
         ]
     );
-    assert_eq!(s.events[2].cause, Cause::Refund);
-    assert_eq!(s.events[2].explanation.figure, Decimal::from(400));
+    assert_eq!(s.events[1].cause, Cause::Refund);
+    assert_eq!(s.events[1].explanation.figure, Decimal::from(400));
     // A smaller refund that keeps 500 changes nothing.
     let h = [order(at(2024, 3, 2), 700), refund(at(2024, 3, 10), 200)];
     assert_eq!(p.evaluate(j, &h, at(2024, 4, 1)).unwrap().tier, Some(1));
@@ -287,17 +288,19 @@ fn permanent_tier_is_never_lost() {
 
 #[test]
 fn promotion_at_the_next_period() {
-    let policy = Policy::default().promotion(Promotion::NextPeriod).demotion(Demotion::Reevaluate);
+    let policy =
+        Policy::default().promotion(PromotionTiming::NextPeriod).demotion(Demotion::Reevaluate);
     let p = program(Window::Quarter, policy);
     let j = date(2024, 1, 1);
     let h = [order(at(2024, 2, 10), 2500)];
     let s = p.evaluate(j, &h, at(2024, 3, 1)).unwrap();
-    assert_eq!(s.tier, None);
+    // Bronze's threshold is 0: every member holds it from the start.
+    assert_eq!(s.tier, Some(0));
     assert_eq!(s.promotion_due, Some(2));
     let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
     assert_eq!(s.tier, Some(2));
     assert_eq!((s.events[0].at, s.events[0].cause), (at(2024, 4, 1), Cause::PeriodReview));
-    assert_eq!(s.events[0].crossed, vec![0, 1, 2]);
+    assert_eq!(s.events[0].crossed, vec![1, 2]);
     // Q2 figure 0: everything lost on 1 July (bronze threshold 0 still holds).
     assert_eq!(p.evaluate(j, &h, at(2024, 7, 1)).unwrap().tier, Some(0));
 }
@@ -405,7 +408,7 @@ fn bad_input_is_typed() {
     for policy in [
         Policy::default().demotion(Demotion::OneLevel),
         Policy::default().grace(Grace::days(3).unwrap()),
-        Policy::default().promotion(Promotion::NextPeriod),
+        Policy::default().promotion(PromotionTiming::NextPeriod),
     ] {
         let e = Program::new(ladder(), Window::Lifetime, policy).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{policy:?}");
@@ -537,7 +540,7 @@ fn one_level_per_period_end_across_idle_periods_and_permanent_floor() {
             (at(2028, 1, 1), TierEventKind::Demoted, Some(0)),
         ]
     );
-    assert_eq!(s.events[0].crossed, vec![0, 1, 2, 3]);
+    assert_eq!(s.events[0].crossed, vec![1, 2, 3]);
     assert_eq!(s.events[1].crossed, vec![2]);
     // Gold permanent: OneLevel and Reevaluate both stop at gold.
     let mut tiers = l.tiers().to_vec();
@@ -730,25 +733,20 @@ fn refund_leaving_a_rolling_window_promotes_without_an_event() {
 
 #[test]
 fn next_period_promotion_at_the_exact_period_start() {
-    let policy = Policy::default().promotion(Promotion::NextPeriod).demotion(Demotion::OneLevel);
+    let policy =
+        Policy::default().promotion(PromotionTiming::NextPeriod).demotion(Demotion::OneLevel);
     let p = program(Window::Quarter, policy);
     let j = date(2024, 1, 1);
     // 2500 at exactly midnight 1 April belongs to Q2: the 1 April review judges Q1 (figure
-    // 0, which earns bronze's threshold of 0), gold only on 1 July, crossing silver.
+    // 0, bronze's threshold, held from the start), gold only on 1 July, crossing silver.
     let h = [order(at(2024, 4, 1), 2500)];
     let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();
     assert_eq!((s.tier, s.promotion_due), (Some(0), Some(2)));
     let s = p.evaluate(j, &h, at(2024, 7, 1)).unwrap();
-    assert_eq!(
-        kinds(&s),
-        vec![
-            (at(2024, 4, 1), TierEventKind::Promoted, Some(0)),
-            (at(2024, 7, 1), TierEventKind::Promoted, Some(2)),
-        ]
-    );
-    assert_eq!(s.events[1].crossed, vec![1, 2]);
-    assert_eq!(s.events[1].explanation.from, Lower::From(at(2024, 4, 1)));
-    assert_eq!(s.events[1].explanation.to, Upper::Before(at(2024, 7, 1)));
+    assert_eq!(kinds(&s), vec![(at(2024, 7, 1), TierEventKind::Promoted, Some(2))]);
+    assert_eq!(s.events[0].crossed, vec![1, 2]);
+    assert_eq!(s.events[0].explanation.from, Lower::From(at(2024, 4, 1)));
+    assert_eq!(s.events[0].explanation.to, Upper::Before(at(2024, 7, 1)));
     // Immediate promotion instead: gold at the order itself.
     let p = program(Window::Quarter, Policy::default().demotion(Demotion::OneLevel));
     let s = p.evaluate(j, &h, at(2024, 4, 1)).unwrap();

@@ -1,6 +1,7 @@
 //! Tests that span modules or use the bundled data files.
 
 mod care;
+mod care_greetings;
 mod care_quiet;
 mod clv;
 mod clv_generate;
@@ -13,4 +14,5 @@ mod points;
 mod rfm;
 mod sla;
 mod sla_oracle;
+mod sla_promise;
 mod tiers;

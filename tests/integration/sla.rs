@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use loyalty::sla::{
     evaluate, triage, CatchAll, CustomerFacts, CustomerKind, CycleState, EvaluateOptions, Event,
     EventKind, Filter, Holiday, MessageKind, Metric, Policy, PolicySet, PolicyWarning, Priority,
-    Risk, Status, Target, Targets, TriageItem,
+    Risk, Status, Target, Targets, TriageItem, TriageOptions,
 };
 use loyalty::sla::{Calendar, Shift, TimeSpan};
 use loyalty::ErrorKind;
@@ -746,12 +746,14 @@ fn bug31_resume_moves_the_deadline_by_the_pause_in_working_time() -> R {
 #[test]
 fn bug32_calendar_change_keeps_used_time() -> R {
     let weekdays = nine_to_five("America/New_York");
-    let evenings =
-        Calendar::builder("America/New_York").every_day(&[Shift::hm(18, 0, 22, 0)?]).build()?;
+    let evenings = Calendar::builder("America/New_York")
+        .name("evenings")
+        .every_day(&[Shift::hm(18, 0, 22, 0)?])
+        .build()?;
     let p = policy(Targets::none().resolution(working(8)));
     let events = [
         customer(ny(2024, 6, 17, 9, 0)),
-        Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange(1)),
+        Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange("evenings".into())),
     ];
     let e = evaluate(&events, &p, &[weekdays, evenings.clone()], ny(2024, 6, 17, 12, 30), &opts())?;
     // 3 h used; 5 h left on the evening calendar from 12:00: 18-22 Monday, 18-19 Tuesday.
@@ -762,7 +764,7 @@ fn bug32_calendar_change_keeps_used_time() -> R {
     assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(ny(2024, 6, 18, 19, 0)));
     let bad = [
         customer(ny(2024, 6, 17, 9, 0)),
-        Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange(5)),
+        Event::new(ny(2024, 6, 17, 12, 0), EventKind::CalendarChange("nights".into())),
     ];
     let err = evaluate(&bad, &p, &[evenings], ny(2024, 6, 17, 13, 0), &opts()).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::InvalidRecord { index: 1, .. }));
@@ -1012,7 +1014,7 @@ fn policies_first_match_wins_with_shadow_warnings_and_catch_all() -> R {
 }
 
 #[test]
-fn triage_orders_by_deadline_then_value_then_returning() {
+fn triage_with_no_urgency_band_orders_by_deadline_then_returning_then_value() {
     let t = |hh| Some(utc(2024, 6, 17, hh, 0, 0));
     let items = [
         TriageItem::new("late-new", t(12), CustomerKind::New, dec!(50)),
@@ -1022,9 +1024,12 @@ fn triage_orders_by_deadline_then_value_then_returning() {
         TriageItem::new("late-rich", t(12), CustomerKind::New, dec!(500)),
         TriageItem::new("a-tie", t(12), CustomerKind::New, dec!(50)),
     ];
-    let order: Vec<&str> = triage(&items).into_iter().map(|i| items[i].id.as_str()).collect();
-    assert_eq!(order, ["soon", "late-rich", "late-old", "a-tie", "late-new", "none"]);
-    assert!(triage(&[]).is_empty());
+    let now = utc(2024, 6, 17, 0, 0, 0);
+    let plain = TriageOptions::default().urgent_within(TimeSpan::ZERO).unwrap();
+    let order: Vec<&str> =
+        triage(&items, now, &plain).into_iter().map(|i| items[i].id.as_str()).collect();
+    assert_eq!(order, ["soon", "late-old", "late-rich", "a-tie", "late-new", "none"]);
+    assert!(triage(&[], now, &plain).is_empty());
 }
 
 #[cfg(feature = "serde")]

@@ -7,7 +7,7 @@ use loyalty::referral::{
 };
 use loyalty::tiers::{
     Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy,
-    Program, Promotion, QualifyingEvent, RefundEffect, RefundScope, Tier, TierEventKind,
+    Program, PromotionTiming, QualifyingEvent, RefundEffect, RefundScope, Tier, TierEventKind,
     TierRetention, Trim, Window,
 };
 use loyalty::{Currency, ErrorKind, Money, Multiplier, Rounding, Share};
@@ -100,7 +100,7 @@ fn refunds_leaving_a_rolling_window_promote_even_with_no_event_after() {
     let program = Program::new(
         ladder_with(&[115], None),
         Window::rolling_months(12).unwrap(),
-        Policy::default().promotion(Promotion::Immediate).demotion(Demotion::Never),
+        Policy::default().promotion(PromotionTiming::Immediate).demotion(Demotion::Never),
     )
     .unwrap();
     let history = [
@@ -163,6 +163,7 @@ fn member_discount_apart_from_points_with_margin_guard() {
     let spend = loyalty::tiers::cumulative_spend(&history, at(2024, 3, 1)).unwrap();
     assert_eq!(spend, dec!(2900));
     let order = Money::new(dec!(300), Currency::CNY);
+    let spend = Money::new(spend, Currency::CNY);
     let discount = schedule.quote(spend, order, Rounding::HalfUp).unwrap();
     assert_eq!(discount.amount(), dec!(6.00));
     // Points worth 12 on this order; cap 5 % of 300 = 15 < 6 + 12: points trimmed to 9.
@@ -233,7 +234,7 @@ mod serde_round_trips {
         let policy = Policy::default()
             .demotion(Demotion::OneLevel)
             .grace(Grace::days(14).unwrap())
-            .promotion(Promotion::Immediate)
+            .promotion(PromotionTiming::Immediate)
             .refunds(RefundEffect::AtReview);
         let program =
             Program::new(benefits_ladder(), Window::rolling_months(12).unwrap(), policy).unwrap();
@@ -270,7 +271,7 @@ mod serde_round_trips {
         {
             for d in [Demotion::Never, Demotion::OneLevel, Demotion::Reevaluate] {
                 round_trip(
-                    &Policy::default().grace(g).demotion(d).promotion(Promotion::NextPeriod),
+                    &Policy::default().grace(g).demotion(d).promotion(PromotionTiming::NextPeriod),
                 );
             }
         }
@@ -406,7 +407,8 @@ fn windows() -> impl Strategy<Value = Window> {
 }
 
 fn policies() -> impl Strategy<Value = Policy> {
-    let promotion = prop_oneof![Just(Promotion::Immediate), Just(Promotion::NextPeriod)];
+    let promotion =
+        prop_oneof![Just(PromotionTiming::Immediate), Just(PromotionTiming::NextPeriod)];
     let demotion =
         prop_oneof![Just(Demotion::Never), Just(Demotion::OneLevel), Just(Demotion::Reevaluate)];
     let grace = prop_oneof![
@@ -517,7 +519,7 @@ proptest! {
                 TierEventKind::Promoted => {
                     prop_assert!(e.to > e.from);
                     prop_assert_eq!(e.crossed.len() as i64, rank(e.to) - rank(e.from));
-                    if policy.promotion_timing() == Promotion::Immediate {
+                    if policy.promotion_timing() == PromotionTiming::Immediate {
                         prop_assert_eq!(e.cause, Cause::Qualified);
                     }
                 }
@@ -767,4 +769,39 @@ fn a_zero_first_threshold_is_held_by_everyone_from_the_start() {
     assert_eq!(s.tier, Some(1));
     assert_eq!((s.events[0].from, s.events[0].to), (Some(0), Some(1)));
     assert_eq!(s.events[0].crossed, vec![1]);
+}
+
+/// Issue 18 item 12: the spend is money in a currency, and "before the order" excludes it.
+#[test]
+fn member_discount_spend_is_money_before_the_order() {
+    let pct = |p: i64| Share::from_percent(Decimal::from(p)).unwrap();
+    let schedule = MemberDiscount::new(vec![(dec!(1000), pct(2)), (dec!(3000), pct(5))]).unwrap();
+    let order = Money::new(dec!(300), Currency::USD);
+    let cny = Money::new(dec!(5000), Currency::CNY);
+    let err = schedule.quote(cny, order, Rounding::HalfUp).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::CurrencyMismatch { .. }), "{err}");
+    // 900 before, and an order of 300 at `now`: cumulative_spend counts it, spend_before not.
+    let history = [
+        QualifyingEvent::order(at(2024, 1, 1), dec!(900)).unwrap(),
+        QualifyingEvent::order(at(2024, 3, 1), dec!(300)).unwrap(),
+    ];
+    assert_eq!(loyalty::tiers::cumulative_spend(&history, at(2024, 3, 1)).unwrap(), dec!(1200));
+    let before = loyalty::tiers::spend_before(&history, at(2024, 3, 1), Currency::USD).unwrap();
+    assert_eq!(before, Money::new(dec!(900), Currency::USD));
+    assert_eq!(schedule.quote(before, order, Rounding::HalfUp).unwrap().amount(), dec!(0));
+}
+
+/// Issue 18 item 11 (margin guard part): more than two concessions, trimmed from the last.
+#[test]
+fn margin_guard_caps_any_number_of_concessions() {
+    let usd = |n: i64| Money::new(Decimal::from(n), Currency::USD);
+    let guard = MarginGuard::new(Share::from_percent(dec!(10)).unwrap());
+    // Cap 20: discount 12, free postage 6, points 5, gift 4 -> the gift and 3 of the points go.
+    let granted = guard.apply_all(usd(200), &[usd(12), usd(6), usd(5), usd(4)]).unwrap();
+    assert_eq!(granted, vec![usd(12), usd(6), usd(2), usd(0)]);
+    // Within the cap: unchanged.
+    assert_eq!(guard.apply_all(usd(200), &[usd(5), usd(5)]).unwrap(), vec![usd(5), usd(5)]);
+    let eur = Money::new(dec!(1), Currency::EUR);
+    assert!(guard.apply_all(usd(200), &[usd(1), eur]).is_err());
+    assert!(guard.apply_all(usd(200), &[usd(-1)]).is_err());
 }
