@@ -5,5 +5,6 @@ mod clv;
 mod economics;
 mod points;
 mod rfm;
+mod rfm_keys;
 mod sla;
 mod tiers;
