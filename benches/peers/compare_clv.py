@@ -8,13 +8,14 @@ Times, on this machine and in the same run:
      summary replicated to 100,000 customers;
 and prints each time, the parameters both found, and the ratio lifetimes / loyalty.
 
-Setup (once):
-    python3 -m venv benches/peers/.venv
-    benches/peers/.venv/bin/pip install lifetimes
-    cargo build --release --examples
-Run from the crate root:
-    benches/peers/.venv/bin/python benches/peers/compare_clv.py [--skip-slow]
-`--skip-slow` skips lifetimes' Pareto/NBD fit (about 17 s here).
+Run from the crate root (the venv, benches/peers/.venv with lifetimes 0.11.3 from PyPI, is
+made on first use, as by compare_rfm.py; the examples are built in release mode):
+    python3 benches/peers/compare_clv.py [--skip-slow]
+    python3 benches/peers/compare_clv.py --short
+`--skip-slow` skips lifetimes' Pareto/NBD fit (about 17 s here). `--short` (run by .ci/run)
+checks agreement only: BG/NBD, MBG/NBD and Gamma-Gamma on CDNOW and Pareto/NBD on a
+300-customer synthetic summary, each estimate within 1e-4 relative of lifetimes' (whose
+optimiser stops at a looser tolerance than ours), and exits non-zero otherwise.
 """
 import json
 import math
@@ -29,6 +30,22 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 EXAMPLES = os.path.join(TARGET, "release", "examples")
 CDNOW = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary.csv")
 CDNOW_SPEND = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary_with_transactions.csv")
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(HERE, ".venv")
+PY = os.path.join(VENV, "bin", "python")
+PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", "polars"]
+
+
+def ensure_venv():
+    """Re-runs the script in benches/peers/.venv, made on first use (shared with
+    compare_rfm.py), after building the examples."""
+    if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
+        return
+    if not os.path.exists(PY):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        subprocess.check_call([PY, "-m", "pip", "install", "-q", *PINS])
+    subprocess.check_call(["cargo", "build", "--release", "--quiet", "--examples"], cwd=ROOT)
+    os.execv(PY, [PY, *sys.argv])
 
 
 class Lcg:
@@ -111,7 +128,45 @@ def ours_score(n, distinct=False):
     return json.loads(out)
 
 
+def short():
+    """Agreement of the four fits with lifetimes on small inputs; no timing."""
+    import pandas as pd
+    from lifetimes import (BetaGeoFitter, GammaGammaFitter, ModifiedBetaGeoFitter,
+                           ParetoNBDFitter)
+
+    os.makedirs(OUT, exist_ok=True)
+    synth = os.path.join(OUT, "synthetic_pareto_300.csv")
+    write_csv(synth, synthetic_pareto(300))
+    cdnow = pd.read_csv(CDNOW)
+    spend = pd.read_csv(CDNOW_SPEND)
+    rep = spend[spend["x"] > 0]
+    cases = [
+        ("bgnbd", CDNOW, lambda: BetaGeoFitter().fit(
+            cdnow["frequency"], cdnow["recency"], cdnow["T"])),
+        ("mbgnbd", CDNOW, lambda: ModifiedBetaGeoFitter().fit(
+            cdnow["frequency"], cdnow["recency"], cdnow["T"])),
+        ("gamma-gamma", CDNOW_SPEND, lambda: GammaGammaFitter().fit(rep["x"], rep["zbar"])),
+        ("pareto-nbd", synth, lambda: ParetoNBDFitter().fit(
+            *(pd.read_csv(synth)[c] for c in ("frequency", "recency", "T")))),
+    ]
+    bad = []
+    for model, path, theirs in cases:
+        ours = ours_fit(model, path, 1)
+        params = theirs().params_
+        for name, value in params.items():
+            rel = abs(ours[name] - value) / abs(value)
+            print(f"{model:12} {name:6} lifetimes {value:.6f} ours {ours[name]:.6f} rel {rel:.1e}")
+            if not rel <= 1e-4:
+                bad.append(f"{model} {name}")
+    if bad:
+        sys.exit("compare_clv: estimates disagree: " + ", ".join(bad))
+    print("compare_clv: the four fits agree with lifetimes 0.11.3")
+
+
 def main():
+    ensure_venv()
+    if "--short" in sys.argv:
+        return short()
     import pandas as pd
     from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 

@@ -2,6 +2,10 @@
 """Peer comparison for the RFM summary: lifetimes, polars and `examples/score`.
 
     python3 benches/peers/compare_rfm.py [--transactions N] [--customers N] [--layouts L,...]
+    python3 benches/peers/compare_rfm.py --short
+
+`--short` (run by .ci/run) checks agreement only, on a 20,000-row log in every layout, and
+exits non-zero when the outputs differ; its times mean nothing.
 
 Makes a venv in benches/peers/.venv (gitignored) with lifetimes 0.11.3 (and the pandas/numpy it
 still works with) and polars, generates the same deterministic log for every tool with
@@ -53,8 +57,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--transactions", type=int, default=5_000_000)
     ap.add_argument("--customers", type=int, default=400_000)
-    ap.add_argument("--layouts", default="by_customer,time")
+    ap.add_argument("--layouts", default="by_customer,time,shuffled")
+    ap.add_argument("--short", action="store_true")
     a = ap.parse_args()
+    if a.short:
+        a.transactions, a.customers, a.layouts = 20_000, 2_000, "by_customer,time,shuffled"
 
     subprocess.check_call(
         ["cargo", "build", "--release", "--quiet", "--example", "score"], cwd=ROOT
@@ -153,6 +160,8 @@ def main():
     for layout, tl, tp, to, parse, ok, n in results:
         print(f"| {layout} | {tl:.2f} s | {tp:.3f} s | {to:.3f} s | {tp / to:.1f}x | "
               f"{tl / to:.0f}x | {parse:.2f} s | {ok} ({n:,} customers) |")
+    if not all(r[5] for r in results):
+        sys.exit("compare_rfm: the outputs disagree")
 
 
 if __name__ == "__main__":

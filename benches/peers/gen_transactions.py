@@ -9,12 +9,14 @@ zero-padded to 7 digits, as CDNOW's are, so text order is numeric order.
 Layouts:
   by_customer   grouped by customer (ascending), time order within a customer (CDNOW's layout)
   time          time order, customers interleaved (an append-only log)
+  shuffled      the time-ordered rows in a random order (Python's Random(7), Fisher-Yates)
 
 usage: gen_transactions.py OUT.csv [--transactions N] [--customers N] [--layout L]
 """
 
 import argparse
 import datetime as dt
+import random
 
 MULT = 6364136223846793005
 INC = 1442695040888963407
@@ -39,11 +41,13 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--transactions", type=int, default=5_000_000)
     ap.add_argument("--customers", type=int, default=400_000)
-    ap.add_argument("--layout", choices=["by_customer", "time"], default="by_customer")
+    ap.add_argument("--layout", choices=["by_customer", "time", "shuffled"], default="by_customer")
     a = ap.parse_args()
     data = list(rows(a.transactions, a.customers))
     if a.layout == "by_customer":
         data.sort(key=lambda r: r[0])  # stable: time order kept within a customer
+    elif a.layout == "shuffled":
+        random.Random(7).shuffle(data)
     with open(a.out, "w") as f:
         f.write("customer_id,date,amount\n")
         f.writelines(

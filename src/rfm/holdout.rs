@@ -117,7 +117,7 @@ where
     }
     let calibration =
         summarize(transactions, calibration_end, options.cutoff(Cutoff::Instant))?.into_rows();
-    let period = options.period_value();
+    let period = options.period;
 
     let mut pairs: Vec<(u32, i64)> = Vec::new();
     let mut sums = vec![Decimal::ZERO; calibration.len()];

@@ -90,9 +90,10 @@ pub use score::{
     RfmValues, ScoreMethod, ScoreOptions, ScoreWarning, Thresholds,
 };
 pub use segment::{SegmentId, SegmentMap, SegmentRule};
-#[cfg(feature = "rayon")]
-pub use summary::summarize_par;
 pub use summary::{
-    summarize, ClvInputs, CustomerSummary, Cutoff, FirstPurchase, FrequencyCount, MonetaryMeasure,
-    NegativeAmounts, Summary, SummaryOptions, Transaction,
+    summarize, summarize_with_hasher, ClvInputs, CustomerSummary, Cutoff, FirstPurchase,
+    FrequencyCount, KeyHasher, MonetaryMeasure, NegativeAmounts, Summary, SummaryOptions,
+    Transaction,
 };
+#[cfg(feature = "rayon")]
+pub use summary::{summarize_par, summarize_par_with_hasher};

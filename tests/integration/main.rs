@@ -12,6 +12,7 @@ mod economics;
 mod golden;
 mod points;
 mod rfm;
+mod rfm_keys;
 mod sla;
 mod sla_oracle;
 mod sla_promise;

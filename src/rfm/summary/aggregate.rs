@@ -5,7 +5,6 @@ use std::hash::{BuildHasher, Hash};
 use std::mem;
 
 use super::acc::{distinct, Acc};
-use super::keyhash::FxBuild;
 use super::records::{unpack, Handle, Record};
 use crate::error::{Error, Result};
 
@@ -53,7 +52,13 @@ impl Index {
 
     /// Puts `slot` at `at` (from [`Index::find`]); doubles the table past half full.
     #[inline]
-    fn insert<H: Hash, A>(&mut self, at: usize, slot: u32, accs: &[(H, A)], hasher: &FxBuild) {
+    fn insert<H: Hash, A, S: BuildHasher>(
+        &mut self,
+        at: usize,
+        slot: u32,
+        accs: &[(H, A)],
+        hasher: &S,
+    ) {
         self.slots[at] = slot;
         self.len += 1;
         if 2 * self.len > self.slots.len() {
@@ -72,8 +77,10 @@ impl Index {
     }
 }
 
-/// The scratch of a partition's aggregation, kept from one partition to the next.
-pub(super) struct Aggregator {
+/// The scratch of a partition's aggregation, kept from one partition to the next, and the
+/// hasher of its keys.
+pub(super) struct Aggregator<'s, S> {
+    hasher: &'s S,
     index: Index,
     /// The accumulator of each record.
     slots: Vec<u32>,
@@ -81,9 +88,10 @@ pub(super) struct Aggregator {
     backs: Vec<u32>,
 }
 
-impl Aggregator {
-    pub(super) fn new() -> Aggregator {
-        Aggregator { index: Index::new(), slots: Vec::new(), starts: Vec::new(), backs: Vec::new() }
+impl<'s, S: BuildHasher> Aggregator<'s, S> {
+    pub(super) fn new(hasher: &'s S) -> Aggregator<'s, S> {
+        let (slots, starts, backs) = (Vec::new(), Vec::new(), Vec::new());
+        Aggregator { hasher, index: Index::new(), slots, starts, backs }
     }
 
     /// One exact accumulator per customer of the partition `recs`, in first-arrival order.
@@ -99,11 +107,10 @@ impl Aggregator {
         H: Handle<'a, K>,
         R: Record<H>,
     {
-        let Aggregator { index, slots, .. } = self;
+        let Aggregator { hasher, index, slots, .. } = self;
         slots.clear();
         accs.clear();
         index.clear();
-        let hasher = FxBuild::default();
         for r in recs {
             let (period, amount) = unpack(r, scale, end_p)?;
             let slot = match index.find(hasher.hash_one(r.key()), r.key(), accs) {
@@ -115,7 +122,7 @@ impl Aggregator {
                     let slot =
                         u32::try_from(accs.len()).map_err(|_| Error::overflow("customers"))?;
                     accs.push((r.key().dup(), Acc::new(period, amount)));
-                    index.insert(at, slot, accs, &hasher);
+                    index.insert(at, slot, accs, *hasher);
                     slot
                 }
             };

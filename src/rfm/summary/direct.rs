@@ -20,7 +20,7 @@
 //! scales too far apart ([`MAX_SPREAD`]), declines the pass too, and the partitioned passes
 //! sum in 128 bits.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 #[cfg(feature = "rayon")]
 use chrono::NaiveDateTime;
@@ -88,7 +88,7 @@ fn disordered<K: Hash, F: Fn(&K) -> bool>(
     keep: &F,
 ) -> bool {
     let mut latest = vec![i32::MIN; width / 16 + 1];
-    let mut indexer = Indexer::new(span.options.period_value());
+    let mut indexer = Indexer::new(span.options.period);
     let (mut seen, mut late) = (0usize, 0usize);
     for tx in &transactions[..transactions.len() / 16] {
         let j = view(&tx.customer).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize);
@@ -134,15 +134,17 @@ struct Entry<K> {
 
 /// Summarises the transactions `keep` accepts by one pass with a table over `layout`'s
 /// range.
-pub(super) fn summarize<K, F>(
+pub(super) fn summarize<K, F, S>(
     transactions: &[Transaction<K>],
     layout: &Layout,
     span: &Span<'_>,
     keep: &F,
+    hasher: &S,
 ) -> Result<Direct<K>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
+    S: BuildHasher,
 {
     let (Some(width), Some(first)) =
         (width(transactions, layout, span, keep), transactions.first())
@@ -165,7 +167,7 @@ where
         let lo = table.lo;
         recount(transactions, span, keep, &|k| slot(k, lo), &mut table.entries)?;
     }
-    table.into_summary(span, &window)
+    table.into_summary(span, &window, hasher)
 }
 
 /// The slot of key `k` in a table starting at view `lo`; beyond the table for a key outside
@@ -263,7 +265,12 @@ impl<K: Ord + Hash + Clone> Table<K> {
 
     /// The rows of the side records and the table, at one scale: the finest of the table's
     /// and the side records'.
-    fn into_summary(self, span: &Span<'_>, window: &Window) -> Result<Direct<K>> {
+    fn into_summary<S: BuildHasher>(
+        self,
+        span: &Span<'_>,
+        window: &Window,
+        hasher: &S,
+    ) -> Result<Direct<K>> {
         let last = self.scale.max(self.side.scale);
         if last.saturating_sub(self.coarsest) > MAX_SPREAD {
             return Ok(Direct::Declined);
@@ -272,7 +279,7 @@ impl<K: Ord + Hash + Clone> Table<K> {
         let end_p = span.end_p;
         // Below the range, the table, above the range: the order in which the range
         // partitions build their rows, so that the first error is the same.
-        let mut aggregator = Aggregator::new();
+        let mut aggregator = Aggregator::new(hasher);
         let mut accs = Vec::new();
         aggregator.aggregate(&self.side.below, last, end_p, &mut accs)?;
         let most = self.customers + accs.len() + self.side.above.len();
@@ -404,6 +411,7 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
+    use super::super::keyhash::KeyHasher;
     use super::super::testkit::{at, build, hashed_where as hashed, same};
     use super::*;
     use crate::rfm::{Period, SummaryOptions};
@@ -414,7 +422,7 @@ mod tests {
         keep: &impl Fn(&K) -> bool,
     ) -> Direct<K> {
         let layout = Layout::sample(log, keep).unwrap();
-        summarize(log, &layout, &Span::new(o, at()), keep).unwrap()
+        summarize(log, &layout, &Span::new(o, at()), keep, &KeyHasher::default()).unwrap()
     }
 
     fn done<K>(d: Direct<K>) -> Option<Summary<K>> {
@@ -467,7 +475,7 @@ mod tests {
             // Half the customers, as a shard of the parallel version sees them.
             let even = |c: &u32| c.is_multiple_of(2);
             if let Some(layout) = Layout::sample(&log, &even) {
-                let s = summarize(&log, &layout, &Span::new(&o, at()), &even).unwrap();
+                let s = summarize(&log, &layout, &Span::new(&o, at()), &even, &KeyHasher::default()).unwrap();
                 if let Some(s) = done(s) {
                     prop_assert!(same(&s, &hashed(&log, &o, &even)));
                 }

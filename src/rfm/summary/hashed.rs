@@ -18,7 +18,6 @@ use chrono::NaiveDateTime;
 
 use super::acc::Acc;
 use super::aggregate::Aggregator;
-use super::keyhash::FxBuild;
 use super::options::{SummaryOptions, Transaction};
 use super::records::{scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
 use super::rows::finish;
@@ -50,52 +49,55 @@ pub(super) fn partition_bits(n: usize) -> u32 {
 
 /// Summarises the transactions `keep` accepts by radix partitions. `None` when an amount's
 /// mantissa does not fit an `i64` (the caller then takes the hash-map path).
-pub(super) fn summarize<K, F>(
+pub(super) fn summarize<K, F, S>(
     transactions: &[Transaction<K>],
-    as_of: NaiveDateTime,
-    options: &SummaryOptions,
+    (as_of, options): (NaiveDateTime, &SummaryOptions),
     keep: &F,
     bits: u32,
+    hasher: &S,
 ) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
+    S: BuildHasher,
 {
     let span = Span::new(options, as_of);
     if mem::needs_drop::<K>() {
-        summarize_with::<K, Borrowed<'_, K>, F>(transactions, &span, keep, bits)
+        summarize_with::<K, Borrowed<'_, K>, F, S>(transactions, &span, keep, bits, hasher)
     } else {
-        summarize_with::<K, Owned<K>, F>(transactions, &span, keep, bits)
+        summarize_with::<K, Owned<K>, F, S>(transactions, &span, keep, bits, hasher)
     }
 }
 
-fn summarize_with<'a, K, H, F>(
+fn summarize_with<'a, K, H, F, S>(
     transactions: &'a [Transaction<K>],
     span: &Span<'_>,
     keep: &F,
     bits: u32,
+    hasher: &S,
 ) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone + 'a,
     H: Handle<'a, K>,
     F: Fn(&K) -> bool,
+    S: BuildHasher,
 {
-    let (hasher, mask) = (FxBuild::default(), (1usize << bits) - 1);
-    // Hash bits 16.. are product bits 54.. of the multiply-rotate hasher: the best mixed ones,
-    // and not the bits a partition's index uses (the low bits), so its table stays well spread.
-    let route = |k: &K| Some(((hasher.hash_one(k) >> 16) as usize) & mask);
+    let mask = (1usize << bits) - 1;
+    // The high half of the hash: not the bits a partition's index uses (the low bits), so its
+    // table stays well spread.
+    let route = |k: &K| Some(((hasher.hash_one(k) >> 32) as usize) & mask);
     let parts = 1usize << bits;
     // Sized once; only a very skewed log (one customer holding a large share) grows a partition.
     let per = transactions.len() / parts;
     let parts = (parts, per + per / 16 + 16);
     match scatter::<K, H, Packed<H>, F, _>(transactions, span, keep, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
-            reduce(buckets, scale, excluded, negatives, span).map(Some)
+            reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
         }
         Scatter::Unfit => {
             match scatter::<K, H, Wide<H>, F, _>(transactions, span, keep, parts, &route)? {
                 Scatter::Done(buckets, scale, excluded, negatives) => {
-                    reduce(buckets, scale, excluded, negatives, span).map(Some)
+                    reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
                 }
                 Scatter::Unfit => Ok(None),
             }
@@ -104,20 +106,21 @@ where
 }
 
 /// Aggregates each partition in cache, orders the customers by key and builds the summary.
-fn reduce<'a, K, H, R>(
+fn reduce<'a, K, H, R, S>(
     buckets: Vec<Vec<R>>,
     scale: u32,
-    excluded: u64,
-    negatives: u64,
+    (excluded, negatives): (u64, u64),
     span: &Span<'_>,
+    hasher: &S,
 ) -> Result<Summary<K>>
 where
     K: Ord + Hash + Clone + 'a,
     H: Handle<'a, K>,
     R: Record<H>,
+    S: BuildHasher,
 {
     let end_p = span.end_p;
-    let mut aggregator = Aggregator::new();
+    let mut aggregator = Aggregator::new(hasher);
     let mut accs: Vec<(H, Acc)> = Vec::new();
     // Every customer's accumulator, partition after partition, and its `(key, index)` entry:
     // 16 bytes for an integer key, so ordering moves a quarter of what sorting the
@@ -185,6 +188,7 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
+    use super::super::keyhash::KeyHasher;
     use super::super::testkit::build;
     use super::*;
     use crate::rfm::Period;
@@ -198,7 +202,7 @@ mod tests {
         as_of: NaiveDateTime,
         options: &SummaryOptions,
     ) -> BTreeMap<K, Naive> {
-        let period = options.period_value();
+        let period = options.period;
         let end = period.index(as_of);
         let mut by: BTreeMap<K, Vec<(i64, Decimal)>> = BTreeMap::new();
         for t in log {
@@ -234,7 +238,7 @@ mod tests {
         options: &SummaryOptions,
         bits: u32,
     ) -> Option<Summary<K>> {
-        summarize(log, as_of, options, &|_: &K| true, bits).unwrap()
+        summarize(log, (as_of, options), &|_: &K| true, bits, &KeyHasher::default()).unwrap()
     }
 
     fn check<K: Ord + Hash + Clone + std::fmt::Debug>(
@@ -260,8 +264,8 @@ mod tests {
         prop_assert!(summary.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
         prop_assert_eq!(summary.len(), got.len());
         prop_assert_eq!(got, expected);
-        let end = options.period_value().index(as_of);
-        let inside = log.iter().filter(|t| options.period_value().index(t.at) <= end).count();
+        let end = options.period.index(as_of);
+        let inside = log.iter().filter(|t| options.period.index(t.at) <= end).count();
         prop_assert_eq!(summary.transactions(), inside as u64);
         prop_assert_eq!(summary.excluded_after_as_of(), (log.len() - inside) as u64);
         Ok(())

@@ -1,96 +1,67 @@
-//! A small deterministic hasher for customer keys.
+//! The hasher of customer keys: [`KeyHasher`], foldhash's quality hasher keyed by a seed the
+//! host chooses.
 //!
-//! The standard `RandomState` seeds itself from the operating system, which the crate does not
-//! do (no randomness in `src/`), and SipHash is slower than needed for integer and short string
-//! keys. This is the multiply-rotate scheme of `rustc-hash` 2 (the hasher of the Rust
-//! compiler): one add and one multiply per word, and a final rotation so that the low bits
-//! hashbrown uses for bucket selection depend on every input bit. It is not resistant to
-//! deliberately colliding keys; customer ids in a seller's own log are not chosen by an
-//! attacker.
+//! The summary's hash tables (the partitions' indexes, the hash map of the widest amounts)
+//! probe linearly, so keys whose hashes collide make each lookup walk past all the others:
+//! quadratic time in the number of such keys. With an unkeyed hasher (the crate used a copy
+//! of `rustc-hash`'s multiply-rotate hasher) anyone can compute colliding keys offline, and
+//! customer ids are not always the seller's own: e-mail addresses are chosen by whoever signs
+//! up. A hasher keyed by a secret seed leaves an attacker nothing to compute collisions
+//! against. The crate has no randomness of its own, so the seed comes from the host
+//! ([`KeyHasher::with_seed`]); for a given seed every hash, hence every run, is the same.
+//! The default seed is fixed and public: enough for ids the seller assigns.
+//!
+//! foldhash (Orson Peters, the default hasher of `hashbrown`) costs about a multiply and a
+//! fold per word; its `quality` variant adds a final avalanche, so that the low bits the
+//! indexes use and the high bits the partitions use are both well mixed.
 
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 
-/// The multiplier of `rustc-hash` 2 (an odd constant with well-spread bits).
-const K: u64 = 0xf135_7aea_2e62_a9c5;
-
-/// Multiply-rotate hasher; see the module docs.
-#[derive(Clone, Copy, Default)]
-pub(crate) struct FxHasher {
-    hash: u64,
+/// Builds the hashers of customer keys: foldhash's quality hasher with a 64-bit seed.
+///
+/// Pass one to [`summarize_with_hasher`](crate::rfm::summarize_with_hasher) with a seed drawn
+/// by the host (from the operating system, say) when customer ids may be chosen by an
+/// attacker; the result does not depend on the seed, only the time it takes can. Any other
+/// [`BuildHasher`] works too, such as the standard library's `RandomState`.
+///
+/// ```
+/// use std::hash::BuildHasher;
+///
+/// use loyalty::rfm::KeyHasher;
+///
+/// let (a, b) = (KeyHasher::with_seed(7), KeyHasher::with_seed(8));
+/// // Deterministic for a given seed, different across seeds.
+/// assert_eq!(a.hash_one("ann@example.com"), KeyHasher::with_seed(7).hash_one("ann@example.com"));
+/// assert_ne!(a.hash_one("ann@example.com"), b.hash_one("ann@example.com"));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct KeyHasher {
+    state: foldhash::quality::FixedState,
 }
 
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = self.hash.wrapping_add(word).wrapping_mul(K);
-    }
-}
-
-impl Hasher for FxHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            // The length keeps "a" and "a\0" apart.
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.add(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.add(i);
-    }
-
-    #[inline]
-    fn write_u128(&mut self, i: u128) {
-        self.add(i as u64);
-        self.add((i >> 64) as u64);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.hash.rotate_left(26)
+impl KeyHasher {
+    /// A hasher keyed by `seed`.
+    #[must_use]
+    pub fn with_seed(seed: u64) -> KeyHasher {
+        KeyHasher { state: foldhash::quality::FixedState::with_seed(seed) }
     }
 }
 
-/// `BuildHasher` for [`FxHasher`].
-pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+impl BuildHasher for KeyHasher {
+    type Hasher = foldhash::quality::FoldHasher<'static>;
+
+    #[inline]
+    fn build_hasher(&self) -> Self::Hasher {
+        self.state.build_hasher()
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::hash::{BuildHasher, Hash};
 
-    fn h<T: Hash>(t: &T) -> u64 {
-        FxBuild::default().hash_one(t)
+    fn h<T: std::hash::Hash>(t: &T) -> u64 {
+        KeyHasher::default().hash_one(t)
     }
 
     #[test]
@@ -99,10 +70,15 @@ mod tests {
         assert_ne!(h(&1u64), h(&2u64));
         assert_ne!(h(&"a"), h(&"a\0"));
         assert_ne!(h(&"abcdefgh1"), h(&"abcdefgh2"));
-        // Consecutive ids spread over the low bits used for bucket selection.
-        let mut low: Vec<u64> = (0u64..64).map(|i| h(&i) & 63).collect();
-        low.sort_unstable();
-        low.dedup();
-        assert!(low.len() > 32, "{}", low.len());
+        assert_eq!(KeyHasher::with_seed(0).hash_one(9u64), h(&9u64));
+        assert_ne!(KeyHasher::with_seed(1).hash_one(9u64), h(&9u64));
+        // Consecutive ids spread over the low bits the indexes use and the high bits the
+        // partitions use.
+        for bits in [|x: u64| x & 63, |x: u64| x >> 58] {
+            let mut v: Vec<u64> = (0u64..64).map(|i| bits(h(&i))).collect();
+            v.sort_unstable();
+            v.dedup();
+            assert!(v.len() > 32, "{}", v.len());
+        }
     }
 }

@@ -2,12 +2,11 @@
 //! (mantissas beyond an `i64`).
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use chrono::NaiveDateTime;
 
 use super::acc::Acc;
-use super::keyhash::FxBuild;
 use super::mantissa::Scale;
 use super::options::{SummaryOptions, Transaction};
 use super::rows::finish;
@@ -18,19 +17,21 @@ use crate::error::Result;
 
 /// The pass with a hash map of accumulators, for amounts whose mantissa does not fit the
 /// partitioned path's records. Runs are accumulated locally and merged into the map.
-pub(super) fn summarize<K, F>(
+pub(super) fn summarize<K, F, S>(
     transactions: &[Transaction<K>],
     as_of: NaiveDateTime,
     options: SummaryOptions,
     keep: &F,
+    hasher: &S,
 ) -> Result<Summary<K>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
+    S: BuildHasher + Clone,
 {
     let mut window = Window::new(as_of, &options);
     let mut scale = Scale { scale: 0 };
-    let mut accs: HashMap<K, Acc, FxBuild> = HashMap::default();
+    let mut accs: HashMap<K, Acc, S> = HashMap::with_hasher(hasher.clone());
     let mut periods: Vec<i32> = Vec::new();
     let mut out_of_order = false;
     let mut i = 0;
@@ -65,9 +66,9 @@ where
 /// Exact distinct-period counts for customers whose transactions arrived out of time order:
 /// number those customers densely, collect their `(number, period)` pairs, sort them and count
 /// the distinct ones.
-fn recount_out_of_order<K, F>(
+fn recount_out_of_order<K, F, S: BuildHasher>(
     transactions: &[Transaction<K>],
-    accs: &mut HashMap<K, Acc, FxBuild>,
+    accs: &mut HashMap<K, Acc, S>,
     keep: &F,
     options: &SummaryOptions,
     as_of: NaiveDateTime,

@@ -48,11 +48,12 @@ mod testkit;
 mod window;
 
 pub use customer::{ClvInputs, CustomerSummary};
+pub use keyhash::KeyHasher;
 pub use options::{
     Cutoff, FirstPurchase, FrequencyCount, MonetaryMeasure, NegativeAmounts, SummaryOptions,
     Transaction,
 };
 #[cfg(feature = "rayon")]
-pub use parallel::summarize_par;
-pub use summarize::summarize;
+pub use parallel::{summarize_par, summarize_par_with_hasher};
+pub use summarize::{summarize, summarize_with_hasher};
 pub use table::Summary;

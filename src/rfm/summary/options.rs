@@ -106,6 +106,9 @@ pub enum Cutoff {
 /// Options of [`summarize`](crate::rfm::summarize); the default reproduces lifetimes'
 /// `summary_data_from_transaction_data` with daily periods.
 ///
+/// A plain record of choices with no invariant between them: each is set by the consuming
+/// setter of the same name and read as a field.
+///
 /// # Example
 ///
 /// ```
@@ -116,18 +119,29 @@ pub enum Cutoff {
 ///     .period(Period::WEEK)
 ///     .first_purchase(FirstPurchase::Included)
 ///     .monetary(MonetaryMeasure::Total);
-/// assert_eq!(rfm.period_value(), Period::WEEK);
+/// assert_eq!(rfm.period, Period::WEEK);
+/// assert_eq!(rfm.monetary, MonetaryMeasure::Total);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct SummaryOptions {
-    pub(super) period: Period,
-    pub(super) month_length: MonthLength,
-    pub(super) first_purchase: FirstPurchase,
-    pub(super) frequency: FrequencyCount,
-    pub(super) monetary: MonetaryMeasure,
-    pub(super) negative: NegativeAmounts,
-    pub(super) cutoff: Cutoff,
+    /// The period grid (default: one day).
+    pub period: Period,
+    /// How month durations are measured (default: lifetimes' mean Gregorian month).
+    pub month_length: MonthLength,
+    /// Whether the first purchase counts (default: excluded, as lifetimes).
+    pub first_purchase: FirstPurchase,
+    /// What frequency counts (default: distinct periods).
+    pub frequency: FrequencyCount,
+    /// What monetary value measures (default: mean).
+    pub monetary: MonetaryMeasure,
+    /// What to do with refunds (default: subtract).
+    // The name it has always been stored under.
+    #[cfg_attr(feature = "serde", serde(rename = "negative"))]
+    pub negative_amounts: NegativeAmounts,
+    /// Which transactions are inside the window (default: by period, as lifetimes).
+    pub cutoff: Cutoff,
 }
 
 impl SummaryOptions {
@@ -169,7 +183,7 @@ impl SummaryOptions {
     /// What to do with refunds (default: subtract).
     #[must_use]
     pub fn negative_amounts(mut self, negative: NegativeAmounts) -> Self {
-        self.negative = negative;
+        self.negative_amounts = negative;
         self
     }
 
@@ -179,46 +193,18 @@ impl SummaryOptions {
         self.cutoff = cutoff;
         self
     }
+}
 
-    /// The period grid.
-    #[must_use]
-    pub fn period_value(&self) -> Period {
-        self.period
-    }
+#[cfg(all(test, feature = "serde"))]
+mod tests {
+    use super::*;
 
-    /// The month-length convention.
-    #[must_use]
-    pub fn month_length_value(&self) -> MonthLength {
-        self.month_length
-    }
-
-    /// The first-purchase convention.
-    #[must_use]
-    pub fn first_purchase_value(&self) -> FirstPurchase {
-        self.first_purchase
-    }
-
-    /// The frequency convention.
-    #[must_use]
-    pub fn frequency_value(&self) -> FrequencyCount {
-        self.frequency
-    }
-
-    /// The monetary convention.
-    #[must_use]
-    pub fn monetary_value(&self) -> MonetaryMeasure {
-        self.monetary
-    }
-
-    /// The refund policy.
-    #[must_use]
-    pub fn negative_amounts_value(&self) -> NegativeAmounts {
-        self.negative
-    }
-
-    /// The window policy.
-    #[must_use]
-    pub fn cutoff_value(&self) -> Cutoff {
-        self.cutoff
+    #[test]
+    fn options_keep_their_stored_names() {
+        // Summaries stored before the options' fields were public read back unchanged.
+        let o = SummaryOptions::default().negative_amounts(NegativeAmounts::Reject);
+        let json = serde_json::to_string(&o).unwrap();
+        assert!(json.contains(r#""negative":"Reject""#), "{json}");
+        assert_eq!(serde_json::from_str::<SummaryOptions>(&json).unwrap(), o);
     }
 }

@@ -12,7 +12,7 @@
 //! partitions instead. Keys outside the sampled range (widened by an eighth on each side) go
 //! to two side partitions, which are aggregated by hashing and sorted.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use super::acc::Acc;
 use super::aggregate::Aggregator;
@@ -26,21 +26,23 @@ use crate::error::Result;
 
 /// The range partitions of the keys in `layout`. `None` when a record does not fit, or two
 /// different keys share a view: the hash partitions take the log then.
-pub(super) fn summarize<K, F>(
+pub(super) fn summarize<K, F, S>(
     transactions: &[Transaction<K>],
     layout: &Layout,
     span: &Span<'_>,
     keep: &F,
+    hasher: &S,
 ) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
+    S: BuildHasher,
 {
     let route = |k: &K| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
     match scatter::<K, Owned<K>, Packed<Owned<K>>, F, _>(transactions, span, keep, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
-            reduce(buckets, layout, scale, (excluded, negatives), span)
+            reduce(buckets, layout, scale, (excluded, negatives), span, hasher)
         }
         Scatter::Unfit => Ok(None),
     }
@@ -48,12 +50,13 @@ where
 
 /// Aggregates the partitions in key order and builds their rows. `None` when two different
 /// keys share a view.
-fn reduce<K>(
+fn reduce<K, S: BuildHasher>(
     buckets: Vec<Vec<Packed<Owned<K>>>>,
     layout: &Layout,
     scale: u32,
     (excluded, negatives): (u64, u64),
     span: &Span<'_>,
+    hasher: &S,
 ) -> Result<Option<Summary<K>>>
 where
     K: Ord + Hash + Clone,
@@ -72,7 +75,7 @@ where
     let customers = buckets.iter().enumerate().map(most).sum();
     let mut rows = Rows::new(customers, scale, end_p, *span.options);
     let mut table: Vec<(Owned<K>, Acc)> = Vec::new();
-    let (mut aggregator, mut accs) = (Aggregator::new(), Vec::new());
+    let (mut aggregator, mut accs) = (Aggregator::new(hasher), Vec::new());
     for (p, recs) in buckets.into_iter().enumerate() {
         if p == 0 || p == last {
             // Keys outside the range, by hashing; they sort before and after the others.
@@ -135,6 +138,7 @@ mod tests {
     use std::hash::Hasher;
 
     use super::super::hashed;
+    use super::super::keyhash::KeyHasher;
     use super::super::options::SummaryOptions;
     use super::super::testkit::{at, build, hashed_where, same};
     use super::*;
@@ -147,7 +151,7 @@ mod tests {
     ) -> Option<Summary<K>> {
         let keep = |_: &K| true;
         let layout = Layout::sample(log, &keep)?;
-        summarize(log, &layout, &Span::new(o, at()), &keep).unwrap()
+        summarize(log, &layout, &Span::new(o, at()), &keep, &KeyHasher::default()).unwrap()
     }
 
     fn hash_partitions<K: Ord + Hash + Clone>(
@@ -297,11 +301,15 @@ mod tests {
         assert!(layout.parts > 1, "{}", layout.parts);
         let o = SummaryOptions::default();
         let span = Span::new(&o, day.into());
-        let d = summarize(&log, &layout, &span, &|_: &u64| true).unwrap().unwrap();
+        let d = summarize(&log, &layout, &span, &|_: &u64| true, &KeyHasher::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(d.len(), 60_000);
         assert!(same(
             &d,
-            &hashed::summarize(&log, day.into(), &o, &|_: &u64| true, 4).unwrap().unwrap()
+            &hashed::summarize(&log, (day.into(), &o), &|_: &u64| true, 4, &KeyHasher::default())
+                .unwrap()
+                .unwrap()
         ));
     }
 }

@@ -1,9 +1,10 @@
 //! The entry point: [`summarize`] picks a strategy from the order and the keys of the log.
 
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use chrono::NaiveDateTime;
 
+use super::keyhash::KeyHasher;
 use super::layout::Layout;
 #[cfg(doc)]
 use super::options::{Cutoff, NegativeAmounts};
@@ -61,8 +62,8 @@ use crate::error::{Error, Result};
 ///     no probing and no sort, and each partition's rows are built from its table while it
 ///     is in cache. Keys outside the sampled range take two side partitions. Scratch memory:
 ///     the records, and one table of 2,048 or more slots.
-///   - **Other keys** (strings, sparse ids): partitions by hash bits (a deterministic
-///     multiply-rotate hasher), a small linear-probing index per partition, the partition's
+///   - **Other keys** (strings, sparse ids): partitions by hash bits (foldhash, keyed by a
+///     [`KeyHasher`]: see [`summarize_with_hasher`]), a small linear-probing index per partition, the partition's
 ///     keys sorted in cache, and the sorted `(key, index)` runs merged. Scratch memory: the
 ///     records, plus 72 bytes per customer. Sparse 64-bit ids in time order take 0.12 to
 ///     0.2 s on the log below. Keys that own heap memory (`String`) are much slower: a
@@ -139,20 +140,63 @@ pub fn summarize<K>(
 where
     K: Ord + Hash + Clone,
 {
-    summarize_where(transactions, as_of.into(), options, |_| true)
+    summarize_where(transactions, as_of.into(), options, |_| true, &KeyHasher::default())
+}
+
+/// [`summarize`] with the hasher of customer keys given: a [`KeyHasher`] with a secret seed
+/// drawn by the host, or any other [`BuildHasher`], for ids an attacker may choose (customer
+/// e-mail addresses, say), which could otherwise be made to collide in the hash tables of
+/// the partitioned passes and take them to quadratic time. The summary is the same whatever
+/// the hasher; the default of [`summarize`] is a [`KeyHasher`] with a fixed, public seed.
+///
+/// # Errors
+///
+/// As [`summarize`].
+///
+/// # Example
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use loyalty::rfm::{summarize, summarize_with_hasher, KeyHasher, SummaryOptions, Transaction};
+/// use rust_decimal::Decimal;
+///
+/// let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+/// let log: Vec<_> = [("eve@example.com", 3), ("ann@example.com", 1), ("eve@example.com", 9)]
+///     .map(|(c, d)| Transaction::on(c, day(d), Decimal::TEN))
+///     .to_vec();
+/// // In a host: a seed from the operating system, drawn once per process or per call.
+/// let seed = 0x5eed_1234_abcd_0042;
+/// let o = SummaryOptions::default();
+/// let s = summarize_with_hasher(&log, day(31), o, &KeyHasher::with_seed(seed))?;
+/// assert_eq!(s, summarize(&log, day(31), o)?);
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+pub fn summarize_with_hasher<K, S>(
+    transactions: &[Transaction<K>],
+    as_of: impl Into<NaiveDateTime>,
+    options: SummaryOptions,
+    hasher: &S,
+) -> Result<Summary<K>>
+where
+    K: Ord + Hash + Clone,
+    S: BuildHasher + Clone,
+{
+    summarize_where(transactions, as_of.into(), options, |_| true, hasher)
 }
 
 /// [`summarize`] restricted to the customers `keep` accepts (the shards of the parallel
-/// version).
-pub(super) fn summarize_where<K, F>(
+/// version), with keys hashed by `hasher`.
+pub(super) fn summarize_where<K, F, S>(
     transactions: &[Transaction<K>],
     as_of: NaiveDateTime,
     options: SummaryOptions,
     keep: F,
+    hasher: &S,
 ) -> Result<Summary<K>>
 where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
+    S: BuildHasher + Clone,
 {
     if transactions.is_empty() {
         return Err(Error::empty("transaction log"));
@@ -164,21 +208,23 @@ where
     // partitions otherwise, by one hash map for amounts no record holds.
     if let Some(layout) = Layout::sample(transactions, &keep) {
         let span = Span::new(&options, as_of);
-        match direct::summarize(transactions, &layout, &span, &keep)? {
+        match direct::summarize(transactions, &layout, &span, &keep, hasher)? {
             direct::Direct::Done(summary) => return Ok(summary),
             direct::Direct::Lossy => {}
             direct::Direct::Declined => {
-                if let Some(summary) = ranges::summarize(transactions, &layout, &span, &keep)? {
+                let ranges = ranges::summarize(transactions, &layout, &span, &keep, hasher)?;
+                if let Some(summary) = ranges {
                     return Ok(summary);
                 }
             }
         }
     }
     let bits = hashed::partition_bits(transactions.len());
-    if let Some(summary) = hashed::summarize(transactions, as_of, &options, &keep, bits)? {
+    let window = (as_of, &options);
+    if let Some(summary) = hashed::summarize(transactions, window, &keep, bits, hasher)? {
         return Ok(summary);
     }
-    map::summarize(transactions, as_of, options, &keep)
+    map::summarize(transactions, as_of, options, &keep, hasher)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
 use super::hashed;
+use super::keyhash::KeyHasher;
 use super::options::{SummaryOptions, Transaction};
 use super::table::Summary;
 
@@ -35,7 +36,7 @@ pub(super) fn hashed_where<K: Ord + Hash + Clone>(
     o: &SummaryOptions,
     keep: &impl Fn(&K) -> bool,
 ) -> Summary<K> {
-    hashed::summarize(log, at(), o, keep, 3).unwrap().unwrap()
+    hashed::summarize(log, (at(), o), keep, 3, &KeyHasher::default()).unwrap().unwrap()
 }
 
 /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).

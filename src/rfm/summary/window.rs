@@ -53,7 +53,7 @@ impl Window {
         Window {
             as_of,
             end_p: options.period.index(as_of),
-            reject: options.negative == NegativeAmounts::Reject,
+            reject: options.negative_amounts == NegativeAmounts::Reject,
             cutoff: options.cutoff,
             indexer: Indexer::new(options.period),
             excluded: 0,
@@ -98,6 +98,6 @@ pub(super) struct Span<'o> {
 
 impl<'o> Span<'o> {
     pub(super) fn new(options: &'o SummaryOptions, as_of: NaiveDateTime) -> Self {
-        Span { options, as_of, end_p: options.period_value().index(as_of) }
+        Span { options, as_of, end_p: options.period.index(as_of) }
     }
 }
