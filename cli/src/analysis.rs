@@ -38,13 +38,9 @@ impl PeriodArg {
         }
     }
 
-    /// The CLV models' unit.
-    pub fn unit(self) -> clv::PeriodUnit {
-        match self {
-            PeriodArg::Day => clv::PeriodUnit::Day,
-            PeriodArg::Week => clv::PeriodUnit::Week,
-            PeriodArg::Month => clv::PeriodUnit::Month,
-        }
+    /// lifetimes' model periods per month (30 days, 4.345 weeks, 1 month).
+    pub fn per_month(self) -> f64 {
+        clv::periods_per_month(self.period())
     }
 
     /// The unit's name, singular.
@@ -135,8 +131,10 @@ pub struct Models {
     pub expected_spend: Vec<f64>,
     /// Repeat buyers valued at the mean spend (refunds netted their spend to zero or less).
     pub stand_ins: usize,
-    /// The CLV options used.
-    pub options: ClvOptions,
+    /// Months of the CLV horizon.
+    pub horizon_months: u32,
+    /// Monthly discount rate.
+    pub discount: f64,
 }
 
 /// Fits `model` on the customers' inputs.
@@ -221,13 +219,21 @@ pub fn models_of(
         stand_ins += 1;
     }
     let options = ClvOptions::default()
-        .horizon_months(horizon_months)
-        .monthly_discount_rate(discount)?
-        .unit(period.unit());
-    let scores = clv::score(&m, &spend, &customers, &options)?;
+        .with_horizon(clv::Horizon::months(horizon_months)?)
+        .with_monthly_discount_rate(discount)?;
+    let scores = clv::ClvModel::new(m, spend, period.period()).score(&customers, &options)?;
     let expected_spend = customers
         .iter()
         .map(|c| spend.conditional_expected_average_spend(c))
         .collect::<loyalty::Result<Vec<f64>>>()?;
-    Ok(Models { model: m, spend, customers, scores, expected_spend, stand_ins, options })
+    Ok(Models {
+        model: m,
+        spend,
+        customers,
+        scores,
+        expected_spend,
+        stand_ins,
+        horizon_months,
+        discount,
+    })
 }

@@ -100,7 +100,8 @@ fn headline_matches_the_log() {
     let repeaters = days.values().filter(|d| d.len() > 1).count();
     assert_eq!(days.len(), 23570);
     let d = cents / 100;
-    let revenue = format!("{},{:03},{:03}.{:02}", d / 1_000_000, d / 1000 % 1000, d % 1000, cents % 100);
+    let revenue =
+        format!("{},{:03},{:03}.{:02}", d / 1_000_000, d / 1000 % 1000, d % 1000, cents % 100);
     assert_eq!(revenue, "2,500,315.63");
     assert!(html.contains(&format!("<b>{revenue}</b><span>revenue</span>")), "{revenue}");
     assert!(html.contains("<b>23,570</b><span>customers</span>"));

@@ -297,7 +297,7 @@ pub fn model_facts(
     let frows = (max_f as usize + 1).min(GRID_ROWS);
     let recency_grid: Vec<f64> =
         (0..GRID_COLS).map(|j| max_t * j as f64 / (GRID_COLS - 1) as f64).collect();
-    let ppm = period.unit().lifetimes_periods_per_month();
+    let ppm = period.per_month();
     let (mut p_alive, mut next_month) = (Vec::new(), Vec::new());
     for f in 0..frows {
         let (mut pa, mut nm) = (Vec::new(), Vec::new());
@@ -341,8 +341,8 @@ pub fn model_facts(
         .take(10)
         .map(|&i| ranked(i))
         .collect();
-    let horizon_months = m.options.horizon_months_value();
-    let discount = m.options.monthly_discount_rate_value();
+    let horizon_months = m.horizon_months;
+    let discount = m.discount;
     let mean_spend = m.spend.mean_spend();
     let mut new_customer_monthly = Vec::new();
     let mut prev = 0.0;
