@@ -228,7 +228,6 @@ impl<'a> Sink<'a> {
             return Err(Failure::in_file(self.path, "no transactions: the file has a header only"));
         }
         let ids = self.ids.finish(&mut self.log);
-        self.log.shrink_to_fit();
         Ok(Log { transactions: self.log, ids })
     }
 }
