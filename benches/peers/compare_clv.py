@@ -9,7 +9,7 @@ Times, on this machine and in the same run:
 and prints each time, the parameters both found, and the ratio lifetimes / loyalty.
 
 Run from the crate root (the venv, benches/peers/.venv with lifetimes 0.11.3 from PyPI, is
-made on first use, as by compare_rfm.py; the examples are built in release mode):
+made on first use, as by compare_rfm.py; the `loyalty` command is built in release mode):
     python3 benches/peers/compare_clv.py [--skip-slow]
     python3 benches/peers/compare_clv.py --short
 `--skip-slow` skips lifetimes' Pareto/NBD fit (about 17 s here). `--short` (run by .ci/run)
@@ -27,7 +27,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "benches", "peers", "out")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-EXAMPLES = os.path.join(TARGET, "release", "examples")
+LOYALTY = os.path.join(TARGET, "release", "loyalty")
 CDNOW = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary.csv")
 CDNOW_SPEND = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary_with_transactions.csv")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,13 +38,13 @@ PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", 
 
 def ensure_venv():
     """Re-runs the script in benches/peers/.venv, made on first use (shared with
-    compare_rfm.py), after building the examples."""
+    compare_rfm.py), after building the `loyalty` command."""
     if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
         return
     if not os.path.exists(PY):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
         subprocess.check_call([PY, "-m", "pip", "install", "-q", *PINS])
-    subprocess.check_call(["cargo", "build", "--release", "--quiet", "--examples"], cwd=ROOT)
+    subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "loyalty-cli"], cwd=ROOT)
     os.execv(PY, [PY, *sys.argv])
 
 
@@ -111,21 +111,40 @@ def ours_fit(model, path, repeat):
     best = None
     for _ in range(repeat):
         out = subprocess.run(
-            [os.path.join(EXAMPLES, "fit"), "--model", model, path],
+            [LOYALTY, "fit", "--model", model, "--summary-input", path],
             check=True, capture_output=True, text=True,
         ).stdout
         res = json.loads(out)
+        res.update(res.pop("params"))
         if best is None or res["seconds"] < best["seconds"]:
             best = res
     return best
 
 
 def ours_score(n, distinct=False):
-    out = subprocess.run(
-        [os.path.join(EXAMPLES, "clv_score"), CDNOW_SPEND, str(n)] + (["--distinct"] if distinct else []),
-        check=True, capture_output=True, text=True,
-    ).stdout
-    return json.loads(out)
+    """`loyalty score --summary-input` on the CDNOW summary repeated to n rows (with
+    --distinct, every row's T shifted by a multiple of 1e-9 weeks, which defeats the scorer's
+    reuse of shared (x, T) pairs). Times the whole process (reading, fitting both models,
+    scoring, writing), best of 3, and returns the first three CLVs."""
+    with open(CDNOW_SPEND) as f:
+        lines = f.read().splitlines()[1:]
+    path = os.path.join(OUT, f"cdnow_repeated_{n}{'_distinct' if distinct else ''}.csv")
+    with open(path, "w") as f:
+        f.write("customer_id,frequency,recency,T,monetary_value\n")
+        for i in range(n):
+            _id, x, tx, t, m = lines[i % len(lines)].split(",")
+            t = float(t) + (i * 1e-9 if distinct else 0.0)
+            f.write(f"{i},{x},{tx},{t!r},{m}\n")
+    best, out = None, None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = subprocess.run([LOYALTY, "score", "--summary-input", "--period", "week", path],
+                           check=True, capture_output=True, text=True)
+        dt = time.perf_counter() - t0
+        if best is None or dt < best:
+            best, out = dt, r.stdout
+    first = [round(float(l.split(",")[-1]), 6) for l in out.splitlines()[1:4]]
+    return {"seconds": best, "first": first}
 
 
 def short():
@@ -215,6 +234,7 @@ def main():
     lt = time.perf_counter() - t0
     ours = ours_score(n)
     print("CLV first 3: lifetimes", [round(v, 6) for v in clv.iloc[:3]], "ours", ours["first"])
+    # loyalty's time is a whole process (read, fit, score, write); lifetimes' is scoring alone.
     rows.append((f"CLV scoring, {n:,} customers (CDNOW rows repeated)", lt, ours["seconds"]))
     worst = ours_score(n, distinct=True)
     rows.append((f"CLV scoring, {n:,} customers, every T distinct", lt, worst["seconds"]))

@@ -1,29 +1,28 @@
 #!/usr/bin/env python3
-"""Peer comparison for the RFM summary: lifetimes, polars and `examples/score`.
+"""End-to-end peer comparison of the RFM summary: `loyalty summary` against polars and DuckDB,
+whole processes on the same file in one run.
 
     python3 benches/peers/compare_rfm.py [--transactions N] [--customers N] [--layouts L,...]
-    python3 benches/peers/compare_rfm.py --short
+                                         [--rounds N] [--short]
 
-`--short` (run by .ci/run) checks agreement only, on a 20,000-row log in every layout, and
-exits non-zero when the outputs differ; its times mean nothing.
+Makes a venv in benches/peers/.venv (gitignored) with polars and duckdb, generates the log with
+gen_transactions.py (benches/peers/out/, gitignored) and a Parquet copy of it (written by
+polars: ids as text, dates as Date, amounts as float64), builds `loyalty` in release, and times,
+alternating tools, `--rounds` rounds (best kept), each a fresh process reading the file and
+writing the per-customer summary (frequency, recency, T, monetary_value) as CSV:
 
-Makes a venv in benches/peers/.venv (gitignored) with lifetimes 0.11.3 (and the pandas/numpy it
-still works with) and polars, generates the same deterministic log for every tool with
-gen_transactions.py (benches/peers/out/, gitignored), and times, on that file:
+  loyalty  `loyalty summary FILE -o OUT.csv`
+  polars   `pl.scan_csv(FILE, try_parse_dates=True)` (or `scan_parquet`), the summary as a lazy
+           group-by, `sink_csv`; POLARS_MAX_THREADS=2
+  duckdb   `read_csv_auto(FILE)` (or `read_parquet`), the summary in SQL (`arg_min` for the
+           first purchase's amount), `COPY ... TO` CSV; 2 threads
 
-  lifetimes  summary_data_from_transaction_data(..., monetary_value_col="amount") on the
-             DataFrame already in memory (dates parsed), one run
-  polars     the same summary as a lazy group-by (floor to day, sum per (customer, day), then
-             per customer count/min/max/sum/first), POLARS_MAX_THREADS=2, best of 3
-  loyalty    `target/release/examples/score --summary-only --timings`, the `summary` phase
-             (in memory, one thread; parsing is reported separately), best of 3
-
-It also checks that the three agree on frequency, recency and T for every customer (and on
-monetary value within 1e-6), then prints the times and the ratios.
+Peak memory is each process's maximum resident set (`wait4`'s rusage). The three outputs
+must agree on every customer's frequency, recency and T, and on monetary value within 1e-6.
+`--short` runs 20,000 transactions once and only checks the agreement (for CI).
 """
 
 import argparse
-import io
 import os
 import subprocess
 import sys
@@ -34,7 +33,51 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 VENV = os.path.join(HERE, ".venv")
 OUT = os.path.join(HERE, "out")
 PY = os.path.join(VENV, "bin", "python")
-PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", "polars"]
+PINS = ["polars", "duckdb"]
+
+POLARS = r"""
+import sys, polars as pl
+src, out = sys.argv[1], sys.argv[2]
+lf = pl.scan_parquet(src) if src.endswith(".parquet") else pl.scan_csv(
+    src, try_parse_dates=True, schema_overrides={"customer_id": pl.Utf8})
+lf = lf.with_columns(pl.col("date").cast(pl.Date))
+end = lf.select(pl.col("date").max()).collect().item()
+(lf.group_by(["customer_id", "date"]).agg(pl.col("amount").sum())
+   .group_by("customer_id").agg(
+       pl.len().alias("n"), pl.col("date").min().alias("first"), pl.col("date").max().alias("last"),
+       pl.col("amount").sum().alias("total"),
+       pl.col("amount").sort_by("date").first().alias("first_amount"))
+   .with_columns(
+       (pl.col("n") - 1).alias("frequency"),
+       (pl.col("last") - pl.col("first")).dt.total_days().cast(pl.Float64).alias("recency"),
+       (pl.lit(end) - pl.col("first")).dt.total_days().cast(pl.Float64).alias("T"),
+       pl.when(pl.col("n") > 1).then((pl.col("total") - pl.col("first_amount")) / (pl.col("n") - 1))
+         .otherwise(0.0).alias("monetary_value"))
+   .select(["customer_id", "frequency", "recency", "T", "monetary_value"])
+   .sort("customer_id")
+   .sink_csv(out))
+"""
+
+DUCKDB = r"""
+import sys, duckdb
+src, out = sys.argv[1], sys.argv[2]
+con = duckdb.connect()
+con.execute("SET threads = 2")
+read = f"read_parquet('{src}')" if src.endswith(".parquet") else \
+    f"read_csv_auto('{src}', types={{'customer_id': 'VARCHAR'}})"
+con.execute(f'''
+COPY (
+  WITH tx AS (SELECT customer_id, CAST(date AS DATE) AS d, amount FROM {read}),
+  days AS (SELECT customer_id, d, sum(amount) AS amount FROM tx GROUP BY customer_id, d),
+  ends AS (SELECT max(d) AS e FROM days)
+  SELECT customer_id, count(*) - 1 AS frequency,
+         CAST(max(d) - min(d) AS DOUBLE) AS recency,
+         CAST((SELECT e FROM ends) - min(d) AS DOUBLE) AS "T",
+         CASE WHEN count(*) > 1 THEN (sum(amount) - arg_min(amount, d)) / (count(*) - 1)
+              ELSE 0 END AS monetary_value
+  FROM days GROUP BY customer_id ORDER BY customer_id
+) TO '{out}' (HEADER, DELIMITER ',')''')
+"""
 
 
 def ensure_venv():
@@ -46,122 +89,105 @@ def ensure_venv():
     os.execv(PY, [PY, *sys.argv])
 
 
+def timed(cmd, env=None):
+    """Wall seconds and peak RSS (bytes) of one process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    err = p.stderr.read().decode()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed: {err}")
+    return dt, usage.ru_maxrss * 1024
+
+
+def load(path):
+    import polars as pl
+    df = pl.read_csv(path, schema_overrides={"customer_id": pl.Utf8}).sort("customer_id")
+    return df
+
+
+def agree(a, b):
+    import numpy as np
+    if a.height != b.height or (a["customer_id"] != b["customer_id"]).any():
+        return False
+    for col in ["frequency", "recency", "T"]:
+        if not np.array_equal(a[col].to_numpy().astype(float), b[col].to_numpy().astype(float)):
+            return False
+    return bool(np.allclose(a["monetary_value"].to_numpy(), b["monetary_value"].to_numpy(), rtol=1e-6))
+
+
 def main():
     ensure_venv()
-    os.environ["POLARS_MAX_THREADS"] = "2"
-    import numpy as np
-    import pandas as pd
     import polars as pl
-    from lifetimes.utils import summary_data_from_transaction_data
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--transactions", type=int, default=5_000_000)
     ap.add_argument("--customers", type=int, default=400_000)
     ap.add_argument("--layouts", default="by_customer,time,shuffled")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--short", action="store_true")
     a = ap.parse_args()
     if a.short:
-        a.transactions, a.customers, a.layouts = 20_000, 2_000, "by_customer,time,shuffled"
+        a.transactions, a.customers, a.rounds = 20_000, 2_000, 1
 
-    subprocess.check_call(
-        ["cargo", "build", "--release", "--quiet", "--example", "score"], cwd=ROOT
-    )
+    subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "loyalty-cli"], cwd=ROOT)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    score = os.path.join(target, "release", "examples", "score")
+    loyalty = os.path.join(target, "release", "loyalty")
     os.makedirs(OUT, exist_ok=True)
+    env = dict(os.environ, POLARS_MAX_THREADS="2")
 
     print(f"load average before: {os.getloadavg()}")
     results = []
+    failed = False
     for layout in a.layouts.split(","):
-        path = os.path.join(OUT, f"tx_{a.transactions}_{a.customers}_{layout}.csv")
-        if not os.path.exists(path):
+        csv = os.path.join(OUT, f"tx_{a.transactions}_{a.customers}_{layout}.csv")
+        if not os.path.exists(csv):
             subprocess.check_call([
-                sys.executable, os.path.join(HERE, "gen_transactions.py"), path,
+                sys.executable, os.path.join(HERE, "gen_transactions.py"), csv,
                 "--transactions", str(a.transactions), "--customers", str(a.customers),
                 "--layout", layout,
             ])
-
-        # loyalty
-        best, parse = None, None
-        for _ in range(3):
-            with open(os.devnull, "w") as devnull:
-                r = subprocess.run([score, "--summary-only", "--timings", path],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   check=True)
-            t = dict(line.split() for line in r.stderr.splitlines() if len(line.split()) == 2)
-            if best is None or float(t["summary"]) < best:
-                best, parse = float(t["summary"]), float(t["parse"])
-                ours = r.stdout
-        ours_df = pd.read_csv(io.StringIO(ours), dtype={"customer_id": str})
-
-        # lifetimes
-        df = pd.read_csv(path, dtype={"customer_id": str})
-        df["date"] = pd.to_datetime(df["date"], format="%Y-%m-%d")
-        end = df["date"].max()
-        t0 = time.perf_counter()
-        lt = summary_data_from_transaction_data(
-            df, "customer_id", "date", monetary_value_col="amount", observation_period_end=end)
-        t_lifetimes = time.perf_counter() - t0
-
-        # polars
-        pdf = pl.read_csv(path, schema_overrides={"customer_id": pl.Utf8}).with_columns(
-            pl.col("date").str.to_date("%Y-%m-%d"))
-        end_pl = pdf["date"].max()
-        t_polars = None
-        for _ in range(3):
-            t0 = time.perf_counter()
-            pol = (
-                pdf.lazy()
-                .group_by(["customer_id", "date"]).agg(pl.col("amount").sum())
-                .group_by("customer_id").agg(
-                    pl.len().alias("n"),
-                    pl.col("date").min().alias("first"),
-                    pl.col("date").max().alias("last"),
-                    pl.col("amount").sum().alias("total"),
-                    pl.col("amount").sort_by("date").first().alias("first_amount"),
-                )
-                .with_columns(
-                    (pl.col("n") - 1).alias("frequency"),
-                    (pl.col("last") - pl.col("first")).dt.total_days().alias("recency"),
-                    (pl.lit(end_pl) - pl.col("first")).dt.total_days().alias("T"),
-                    pl.when(pl.col("n") > 1)
-                    .then((pl.col("total") - pl.col("first_amount")) / (pl.col("n") - 1))
-                    .otherwise(0.0).alias("monetary_value"),
-                )
-                .select(["customer_id", "frequency", "recency", "T", "monetary_value"])
-                .sort("customer_id")
-                .collect()
-            )
-            dt = time.perf_counter() - t0
-            t_polars = dt if t_polars is None else min(t_polars, dt)
-
-        # agreement
-        # Rows in lifetimes' order (text order of the ids; the score example writes numeric
-        # ids in numeric order).
-        lt = lt.sort_index()
-        ok = len(lt) == len(ours_df) == pol.height
-        ok = ok and set(ours_df["customer_id"]) == set(lt.index)
-        ok = ok and (pol["customer_id"].to_numpy() == lt.index.to_numpy()).all()
-        if ok:
-            ours_df = ours_df.set_index("customer_id").loc[lt.index]
-        for col in ["frequency", "recency", "T"]:
-            ok = ok and np.array_equal(ours_df[col].to_numpy(), lt[col].to_numpy())
-            ok = ok and np.array_equal(pol[col].to_numpy(), lt[col].to_numpy())
-        ok = ok and np.allclose(ours_df["monetary_value"], lt["monetary_value"], rtol=1e-6)
-        ok = ok and np.allclose(pol["monetary_value"].to_numpy(), lt["monetary_value"], rtol=1e-6)
-        results.append((layout, t_lifetimes, t_polars, best, parse, ok, len(lt)))
+        pq = csv[:-4] + ".parquet"
+        if not os.path.exists(pq):
+            (pl.read_csv(csv, schema_overrides={"customer_id": pl.Utf8})
+               .with_columns(pl.col("date").str.to_date("%Y-%m-%d"))
+               .write_parquet(pq))
+        for src in [csv, pq]:
+            kind = "csv" if src == csv else "parquet"
+            outs = {t: os.path.join(OUT, f"out_{t}_{layout}_{kind}.csv") for t in ["loyalty", "polars", "duckdb"]}
+            cmds = {
+                "loyalty": [loyalty, "summary", "--quiet", src, "-o", outs["loyalty"]],
+                "polars": [PY, "-c", POLARS, src, outs["polars"]],
+                "duckdb": [PY, "-c", DUCKDB, src, outs["duckdb"]],
+            }
+            best = {t: (float("inf"), 0) for t in cmds}
+            for _ in range(a.rounds):
+                for t, cmd in cmds.items():
+                    dt, rss = timed(cmd, env)
+                    if dt < best[t][0]:
+                        best[t] = (dt, rss)
+            ours = load(outs["loyalty"])
+            ok = agree(ours, load(outs["polars"])) and agree(ours, load(outs["duckdb"]))
+            failed |= not ok
+            results.append((layout, kind, os.path.getsize(src), best, ok, ours.height))
 
     print(f"load average after: {os.getloadavg()}")
     print()
-    print(f"{a.transactions:,} transactions, ~{a.customers:,} customers, daily periods")
-    print("| layout | lifetimes 0.11.3 | polars (2 threads) | loyalty (1 thread) | "
-          "vs polars | vs lifetimes | loyalty parse | outputs agree |")
-    print("|---|---|---|---|---|---|---|---|")
-    for layout, tl, tp, to, parse, ok, n in results:
-        print(f"| {layout} | {tl:.2f} s | {tp:.3f} s | {to:.3f} s | {tp / to:.1f}x | "
-              f"{tl / to:.0f}x | {parse:.2f} s | {ok} ({n:,} customers) |")
-    if not all(r[5] for r in results):
-        sys.exit("compare_rfm: the outputs disagree")
+    print(f"{a.transactions:,} transactions, ~{a.customers:,} customers, daily periods, "
+          f"whole processes, best of {a.rounds}")
+    print("| layout | input | file | loyalty | polars (2 threads) | DuckDB (2 threads) | "
+          "vs polars | vs DuckDB | loyalty peak RSS | polars RSS | DuckDB RSS | agree |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    mb = lambda b: f"{b / 1e6:.0f} MB"
+    for layout, kind, size, best, ok, n in results:
+        lo, po, du = best["loyalty"], best["polars"], best["duckdb"]
+        print(f"| {layout} | {kind} | {mb(size)} | {lo[0]:.3f} s | {po[0]:.3f} s | {du[0]:.3f} s | "
+              f"{po[0] / lo[0]:.1f}x | {du[0] / lo[0]:.1f}x | {mb(lo[1])} ({lo[1] / size:.2f}x file) | "
+              f"{mb(po[1])} | {mb(du[1])} | {ok} ({n:,} customers) |")
+    if failed:
+        raise SystemExit("outputs disagree")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,239 @@
+//! The per-customer analysis shared by `summary`, `score`, `fit` and `report`: the library's
+//! summary, R/F/M scores and segments, and the fitted CLV models.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use clap::ValueEnum;
+use loyalty::clv::{
+    self, BgNbd, ClvOptions, FitOptions, FitReport, GammaGamma, Histogram, MbgNbd, ParetoNbd,
+    TransactionModel,
+};
+use loyalty::rfm::{
+    summarize_par, Period, RfmMeasures, RfmScore, RfmScorer, ScoreOptions, SegmentId, SegmentMap,
+    Summary, SummaryOptions,
+};
+
+use crate::error::{Failure, Result};
+use crate::ids::Id;
+use crate::input::Log;
+
+/// The time unit of recency, `T` and the models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PeriodArg {
+    /// Days (lifetimes' default `freq="D"`).
+    #[default]
+    Day,
+    /// Weeks.
+    Week,
+    /// Calendar months.
+    Month,
+}
+
+impl PeriodArg {
+    /// The summary's period.
+    pub fn period(self) -> Period {
+        match self {
+            PeriodArg::Day => Period::DAY,
+            PeriodArg::Week => Period::WEEK,
+            PeriodArg::Month => Period::MONTH,
+        }
+    }
+
+    /// lifetimes' model periods per month (30 days, 4.345 weeks, 1 month).
+    pub fn per_month(self) -> f64 {
+        clv::periods_per_month(self.period())
+    }
+
+    /// The unit's name, singular.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeriodArg::Day => "day",
+            PeriodArg::Week => "week",
+            PeriodArg::Month => "month",
+        }
+    }
+}
+
+/// The purchase-process model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ModelArg {
+    /// BG/NBD (Fader, Hardie & Lee 2005), lifetimes' `BetaGeoFitter`.
+    #[default]
+    Bgnbd,
+    /// MBG/NBD (Batislam et al. 2007), lifetimes' `ModifiedBetaGeoFitter`.
+    Mbgnbd,
+    /// Pareto/NBD (Schmittlein et al. 1987), lifetimes' `ParetoNBDFitter`.
+    ParetoNbd,
+}
+
+impl ModelArg {
+    /// The model's name in outputs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelArg::Bgnbd => "BG/NBD",
+            ModelArg::Mbgnbd => "MBG/NBD",
+            ModelArg::ParetoNbd => "Pareto/NBD",
+        }
+    }
+}
+
+/// The observation end: `as_of` (the whole day) or, by default, the last purchase's day, as
+/// lifetimes' `observation_period_end` defaults to the last date.
+///
+/// # Errors
+///
+/// An `as_of` before the first purchase.
+pub fn observation_end(log: &Log, as_of: Option<NaiveDate>, input: &str) -> Result<NaiveDateTime> {
+    let first = log.first().ok_or_else(|| Failure::in_file(input, "no transactions"))?;
+    match as_of {
+        None => log.last().ok_or_else(|| Failure::in_file(input, "no transactions")),
+        Some(d) if d < first.date() => Err(Failure::new(format!(
+            "--as-of {d} is before the first transaction in {input} ({})",
+            first.date()
+        ))),
+        Some(d) => Ok(d.into()),
+    }
+}
+
+/// The library's summary of `log` at `end` in `period`s.
+///
+/// # Errors
+///
+/// The library's (a spend overflow, say).
+pub fn summary(log: &Log, end: NaiveDateTime, period: PeriodArg) -> Result<Summary<Id>> {
+    Ok(summarize_par(&log.transactions, end, SummaryOptions::default().period(period.period()))?)
+}
+
+/// R/F/M scores (R `rfm`'s quantile bins on the RFM measures) and the eleven named segments.
+///
+/// # Errors
+///
+/// The library's.
+pub fn segments(summary: &Summary<Id>) -> Result<(Vec<RfmScore>, Vec<SegmentId>, SegmentMap)> {
+    let scored =
+        RfmScorer::new(ScoreOptions::default())?.score_summary(summary, RfmMeasures::default())?;
+    let map = SegmentMap::eleven_segments();
+    let ids = map.assign(&scored)?;
+    Ok((scored.scores().to_vec(), ids, map))
+}
+
+/// The fitted models of a summary and what they predict per customer.
+pub struct Models {
+    /// The purchase model.
+    pub model: TransactionModel,
+    /// The spend model.
+    pub spend: GammaGamma,
+    /// The model inputs per customer (summary order), the population mean spend standing in
+    /// for repeat buyers with no positive repeat spend.
+    pub customers: Vec<clv::Customer>,
+    /// Scores per customer.
+    pub scores: Vec<clv::Score>,
+    /// Expected mean spend per purchase per customer (Gamma-Gamma).
+    pub expected_spend: Vec<f64>,
+    /// Repeat buyers valued at the mean spend (refunds netted their spend to zero or less).
+    pub stand_ins: usize,
+    /// Months of the CLV horizon.
+    pub horizon_months: u32,
+    /// Monthly discount rate.
+    pub discount: f64,
+}
+
+/// Fits `model` on the customers' inputs.
+///
+/// # Errors
+///
+/// No repeat buyer, a likelihood with no maximum.
+pub fn fit_model(
+    model: ModelArg,
+    customers: &[clv::Customer],
+) -> Result<(TransactionModel, FitReport)> {
+    let h = Histogram::from_customers(customers)?;
+    let o = FitOptions::default();
+    Ok(match model {
+        ModelArg::Bgnbd => {
+            let f = BgNbd::fit(&h, &o)?;
+            (f.params.into(), f.report)
+        }
+        ModelArg::Mbgnbd => {
+            let f = MbgNbd::fit(&h, &o)?;
+            (f.params.into(), f.report)
+        }
+        ModelArg::ParetoNbd => {
+            let f = ParetoNbd::fit(&h, &o)?;
+            (f.params.into(), f.report)
+        }
+    })
+}
+
+/// Fits the spend model on the repeat buyers with a positive mean repeat spend.
+///
+/// # Errors
+///
+/// Fewer repeat buyers than the model needs, no maximum.
+pub fn fit_spend(customers: &[clv::Customer]) -> Result<clv::Fit<GammaGamma>> {
+    let spenders: Vec<clv::Customer> =
+        customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect();
+    GammaGamma::fit(&spenders, &FitOptions::default())
+        .map_err(|e| Failure::new(format!("spend model: {e}")))
+}
+
+/// The models' inputs of a summary.
+pub fn customers(summary: &Summary<Id>) -> Vec<clv::Customer> {
+    summary.rows().iter().map(|r| clv::Customer::from(r.clv_inputs())).collect()
+}
+
+/// Fits both models and scores every customer over `horizon_months` at the monthly
+/// `discount` rate.
+///
+/// # Errors
+///
+/// A model that cannot be fitted, a bad option.
+pub fn models(
+    summary: &Summary<Id>,
+    model: ModelArg,
+    period: PeriodArg,
+    horizon_months: u32,
+    discount: f64,
+) -> Result<Models> {
+    models_of(customers(summary), model, period, horizon_months, discount)
+}
+
+/// [`models`] on the models' inputs directly (a summary read from a file).
+///
+/// # Errors
+///
+/// As [`models`].
+pub fn models_of(
+    mut customers: Vec<clv::Customer>,
+    model: ModelArg,
+    period: PeriodArg,
+    horizon_months: u32,
+    discount: f64,
+) -> Result<Models> {
+    let (m, _) = fit_model(model, &customers)?;
+    let spend_fit = fit_spend(&customers)?;
+    let spend = spend_fit.params;
+    let mean = spend.mean_spend();
+    let mut stand_ins = 0;
+    for c in customers.iter_mut().filter(|c| c.frequency > 0.0 && c.monetary_value <= 0.0) {
+        c.monetary_value = mean;
+        stand_ins += 1;
+    }
+    let options = ClvOptions::default()
+        .with_horizon(clv::Horizon::months(horizon_months)?)
+        .with_monthly_discount_rate(discount)?;
+    let scores = clv::ClvModel::new(m, spend, period.period()).score(&customers, &options)?;
+    let expected_spend = customers
+        .iter()
+        .map(|c| spend.conditional_expected_average_spend(c))
+        .collect::<loyalty::Result<Vec<f64>>>()?;
+    Ok(Models {
+        model: m,
+        spend,
+        customers,
+        scores,
+        expected_spend,
+        stand_ins,
+        horizon_months,
+        discount,
+    })
+}

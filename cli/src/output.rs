@@ -1,0 +1,264 @@
+//! Writing a table of per-customer results as CSV, JSON lines or Parquet, to stdout or to a
+//! file that appears whole or not at all (written beside its destination, then renamed).
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, Decimal128Array, Float64Array, StringArray, UInt32Array};
+use arrow_schema::{DataType, Field, Schema};
+use clap::ValueEnum;
+use rust_decimal::Decimal;
+
+use crate::error::{Failure, Result};
+use crate::input::os_reason;
+
+/// An output layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Apache Parquet (to a file only).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The format of `path` by its extension (CSV when unknown).
+    pub fn from_path(path: &str) -> OutputFormat {
+        match Path::new(path)
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("parquet" | "pq") => OutputFormat::Parquet,
+            Some("jsonl" | "ndjson" | "json") => OutputFormat::Jsonl,
+            _ => OutputFormat::Csv,
+        }
+    }
+}
+
+/// One column's values.
+pub enum Values {
+    /// Text.
+    Text(Vec<String>),
+    /// Counts.
+    Count(Vec<u32>),
+    /// Model outputs; `None` is an empty cell (a model that could not be fitted).
+    Real(Vec<Option<f64>>),
+    /// Money and other exact amounts.
+    Exact(Vec<Decimal>),
+}
+
+/// A named column.
+pub struct Column {
+    /// Header.
+    pub name: &'static str,
+    /// Values, one per row.
+    pub values: Values,
+}
+
+/// Columns of equal length.
+#[derive(Default)]
+pub struct Table {
+    /// The columns in output order.
+    pub columns: Vec<Column>,
+}
+
+impl Table {
+    /// Adds a column.
+    pub fn push(&mut self, name: &'static str, values: Values) {
+        self.columns.push(Column { name, values });
+    }
+
+    fn rows(&self) -> usize {
+        self.columns.first().map_or(0, |c| match &c.values {
+            Values::Text(v) => v.len(),
+            Values::Count(v) => v.len(),
+            Values::Real(v) => v.len(),
+            Values::Exact(v) => v.len(),
+        })
+    }
+
+    fn csv(&self, w: &mut dyn Write) -> io::Result<()> {
+        // The csv crate wraps I/O errors; unwrapped, a broken pipe stays a broken pipe.
+        let io = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(e) => e,
+            other => io::Error::other(format!("{other:?}")),
+        };
+        let mut out = csv::WriterBuilder::new().from_writer(w);
+        out.write_record(self.columns.iter().map(|c| c.name)).map_err(io)?;
+        let mut cells: Vec<String> = vec![String::new(); self.columns.len()];
+        for i in 0..self.rows() {
+            for (cell, c) in cells.iter_mut().zip(&self.columns) {
+                cell.clear();
+                use std::fmt::Write as _;
+                let _ = match &c.values {
+                    Values::Text(v) => write!(cell, "{}", v[i]),
+                    Values::Count(v) => write!(cell, "{}", v[i]),
+                    Values::Real(v) => match v[i] {
+                        Some(x) => write!(cell, "{x}"),
+                        None => Ok(()),
+                    },
+                    Values::Exact(v) => write!(cell, "{}", v[i].normalize()),
+                };
+            }
+            out.write_record(&cells).map_err(io)?;
+        }
+        out.flush()
+    }
+
+    fn jsonl(&self, w: &mut dyn Write) -> io::Result<()> {
+        use serde_json::{Map, Value};
+        for i in 0..self.rows() {
+            let mut m = Map::new();
+            for c in &self.columns {
+                let v = match &c.values {
+                    Values::Text(v) => Value::from(v[i].clone()),
+                    Values::Count(v) => Value::from(v[i]),
+                    Values::Real(v) => v[i].map_or(Value::Null, Value::from),
+                    // Exact amounts as JSON numbers in their decimal form (no float detour).
+                    Values::Exact(v) => {
+                        serde_json::from_str(&v[i].normalize().to_string()).unwrap_or(Value::Null)
+                    }
+                };
+                m.insert(c.name.to_string(), v);
+            }
+            serde_json::to_writer(&mut *w, &Value::Object(m))?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    }
+
+    fn batch(&self) -> std::result::Result<RecordBatch, arrow_schema::ArrowError> {
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for c in &self.columns {
+            let (ty, a): (DataType, ArrayRef) = match &c.values {
+                Values::Text(v) => (DataType::Utf8, Arc::new(StringArray::from_iter_values(v))),
+                Values::Count(v) => (DataType::UInt32, Arc::new(UInt32Array::from(v.clone()))),
+                Values::Real(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
+                Values::Exact(v) => {
+                    // One scale for the column: the finest among its values.
+                    let scale = v.iter().map(Decimal::scale).max().unwrap_or(0);
+                    let m = v.iter().map(|d| {
+                        let mut d = *d;
+                        d.rescale(scale);
+                        d.mantissa()
+                    });
+                    let a = Decimal128Array::from_iter_values(m)
+                        .with_precision_and_scale(38, scale as i8)?;
+                    (DataType::Decimal128(38, scale as i8), Arc::new(a))
+                }
+            };
+            fields.push(Field::new(c.name, ty, matches!(c.values, Values::Real(_))));
+            arrays.push(a);
+        }
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)
+    }
+
+    fn parquet(&self, w: std::fs::File) -> std::result::Result<(), String> {
+        let batch = self.batch().map_err(|e| e.to_string())?;
+        let mut writer = parquet::arrow::ArrowWriter::try_new(w, batch.schema(), None)
+            .map_err(|e| e.to_string())?;
+        writer.write(&batch).map_err(|e| e.to_string())?;
+        writer.close().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+/// Where results go.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// A file, or stdout when `None`.
+    pub path: Option<String>,
+    /// The layout; `None` takes it from the path's extension (CSV on stdout).
+    pub format: Option<OutputFormat>,
+}
+
+/// Writes `table` to `dest`.
+///
+/// # Errors
+///
+/// An output that cannot be written (nothing is left at its path), or Parquet to stdout.
+pub fn write(table: &Table, dest: &Destination) -> Result<()> {
+    match &dest.path {
+        None => {
+            let format = dest.format.unwrap_or(OutputFormat::Csv);
+            let stdout = io::stdout();
+            let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
+            let r = match format {
+                OutputFormat::Csv => table.csv(&mut w),
+                OutputFormat::Jsonl => table.jsonl(&mut w),
+                OutputFormat::Parquet => {
+                    return Err(Failure::new("parquet output needs a file: give -o PATH.parquet"))
+                }
+            };
+            stdout_result(r)
+        }
+        Some(path) => {
+            let format = dest.format.unwrap_or_else(|| OutputFormat::from_path(path));
+            atomic_write(path, |file| match format {
+                OutputFormat::Csv => {
+                    table.csv(&mut BufWriter::new(file)).map_err(|e| os_reason(&e))
+                }
+                OutputFormat::Jsonl => {
+                    table.jsonl(&mut BufWriter::new(file)).map_err(|e| os_reason(&e))
+                }
+                OutputFormat::Parquet => table.parquet(file),
+            })
+        }
+    }
+}
+
+/// A write to stdout: a reader that went away (`| head`) is not a failure of ours.
+pub fn stdout_result(r: io::Result<()>) -> Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::new(BROKEN_PIPE)),
+        Err(e) => Err(Failure::new(format!("writing to stdout: {}", os_reason(&e)))),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// The reason of a broken pipe, which `main` ends quietly on.
+pub const BROKEN_PIPE: &str = "broken pipe";
+
+/// Writes a file through `fill` into a temporary file in the destination's directory and
+/// renames it into place: a failure leaves nothing at `path` (and no temporary file).
+///
+/// # Errors
+///
+/// A directory that cannot be written, or `fill`'s error.
+pub fn atomic_write(
+    path: &str,
+    fill: impl FnOnce(std::fs::File) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let p = Path::new(path);
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if p.is_dir() {
+        return Err(Failure::in_file(path, "cannot write the output: is a directory"));
+    }
+    let tmp = tempfile::Builder::new().prefix(".loyalty-").tempfile_in(dir).map_err(|e| {
+        Failure::in_file(path, format!("cannot write the output: {}", os_reason(&e)))
+    })?;
+    let file = tmp.reopen().map_err(|e| {
+        Failure::in_file(path, format!("cannot write the output: {}", os_reason(&e)))
+    })?;
+    fill(file).map_err(|e| Failure::in_file(path, format!("cannot write the output: {e}")))?;
+    // A temporary file is private (0600); the output gets an ordinary file's mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(path).map_err(|e| {
+        Failure::in_file(path, format!("cannot write the output: {}", os_reason(&e.error)))
+    })?;
+    Ok(())
+}

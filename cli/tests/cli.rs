@@ -1,0 +1,391 @@
+//! The `loyalty` binary run as a user runs it: every bad input of the issue gives one line
+//! on stderr naming the file, line, column and value, exit status 1 (2 for usage), nothing at
+//! the output path and no panic; good inputs in every format give the library's numbers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_loyalty"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).stdin(Stdio::null()).output().expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+/// A fresh directory under the target dir for one test.
+fn dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn file(d: &Path, name: &str, text: &str) -> String {
+    let p = d.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// Asserts a failure with exit status 1, one line on stderr equal to `expected`, and no
+/// panic.
+fn fails(o: &Output, expected: &str) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "stderr: {e}");
+    assert_eq!(e.trim_end(), expected);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(o.stdout.is_empty(), "{}", stdout(o));
+}
+
+/// lifetimes' first pinned case (tests of `summary_data_from_transaction_data`), written
+/// three ways below.
+const LOG: &str = "customer_id,date,amount\n1,2015-02-01,1\n1,2015-02-06,1\n2,2015-01-01,1\n3,2015-01-01,1\n3,2015-01-02,1\n3,2015-01-05,1\n";
+const SUMMARY: &str =
+    "customer_id,frequency,recency,T,monetary_value\n1,1,5,5,1\n2,0,0,36,0\n3,2,4,36,1\n";
+
+#[test]
+fn summary_of_lifetimes_pinned_case() {
+    let d = dir("summary_pinned");
+    let p = file(&d, "log.csv", LOG);
+    let o = run(&["summary", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), SUMMARY);
+    // With --as-of 2015-02-07 the published T values (6 and 37) follow.
+    let o = run(&["summary", "--as-of", "2015-02-07", &p]);
+    assert_eq!(
+        stdout(&o),
+        "customer_id,frequency,recency,T,monetary_value\n1,1,5,6,1\n2,0,0,37,0\n3,2,4,37,1\n"
+    );
+}
+
+#[test]
+fn quoted_fields_bom_column_order_and_extra_columns() {
+    let d = dir("quoting");
+    let text = "\u{feff}amount,note,date,customer_id\n\
+                1,\"a, quoted note\",2015-02-01,\"1\"\n\
+                1,,2015-02-06,1\n\
+                \"1\",\"line\nbreak\",2015-01-01,2\n\
+                1,x,2015-01-01,3\n1,x,2015-01-02,3\n1,x,2015-01-05,3\n";
+    let p = file(&d, "odd.csv", text);
+    let o = run(&["summary", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), SUMMARY);
+}
+
+#[test]
+fn other_column_names_tsv_and_date_format() {
+    let d = dir("names");
+    let text = "who\twhen\tpaid\n1\t01/02/2015\t1\n1\t06/02/2015\t1\n2\t01/01/2015\t1\n3\t01/01/2015\t1\n3\t02/01/2015\t1\n3\t05/01/2015\t1\n";
+    let p = file(&d, "log.tsv", text);
+    let o = run(&[
+        "summary",
+        "--customer-col",
+        "who",
+        "--date-col",
+        "when",
+        "--amount-col",
+        "paid",
+        "--date-format",
+        "%d/%m/%Y",
+        &p,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), SUMMARY);
+}
+
+#[test]
+fn json_lines_in_and_out() {
+    let d = dir("jsonl");
+    let text = "{\"customer_id\":1,\"date\":\"2015-02-01\",\"amount\":1}\n{\"customer_id\":1,\"date\":\"2015-02-06\",\"amount\":1.0}\n\n{\"customer_id\":\"2\",\"date\":\"2015-01-01\",\"amount\":\"1\"}\n{\"customer_id\":3,\"date\":\"2015-01-01\",\"amount\":1}\n{\"customer_id\":3,\"date\":\"2015-01-02\",\"amount\":1}\n{\"customer_id\":3,\"date\":\"2015-01-05\",\"amount\":1}\n";
+    let p = file(&d, "log.jsonl", text);
+    let o = run(&["summary", &p]);
+    assert_eq!(stdout(&o), SUMMARY, "{}", stderr(&o));
+    let o = run(&["summary", "--format", "jsonl", &p]);
+    let first = stdout(&o).lines().next().unwrap().to_string();
+    assert_eq!(
+        first,
+        "{\"T\":5.0,\"customer_id\":\"1\",\"frequency\":1,\"monetary_value\":1,\"recency\":5.0}"
+    );
+}
+
+/// The pinned log as Parquet: ids as `id_type`, dates as Date32, amounts as Decimal128(10, 2),
+/// with an extra column first.
+fn log_parquet(path: &Path, text_ids: bool, dates_as_int: bool) {
+    use arrow_array::RecordBatch;
+    use arrow_array::{ArrayRef, Date32Array, Decimal128Array, Int64Array, StringArray};
+    use std::sync::Arc;
+    let ids = [1i64, 1, 2, 3, 3, 3];
+    // Days since 1970-01-01 of 2015-02-01, 02-06, 01-01, 01-01, 01-02, 01-05.
+    let days = [16467i32, 16472, 16436, 16436, 16437, 16440];
+    let id: ArrayRef = if text_ids {
+        Arc::new(StringArray::from_iter_values(ids.iter().map(|i| i.to_string())))
+    } else {
+        Arc::new(Int64Array::from(ids.to_vec()))
+    };
+    let date: ArrayRef = if dates_as_int {
+        Arc::new(Int64Array::from(days.iter().map(|&d| i64::from(d)).collect::<Vec<_>>()))
+    } else {
+        Arc::new(Date32Array::from(days.to_vec()))
+    };
+    let amount: ArrayRef =
+        Arc::new(Decimal128Array::from(vec![100i128; 6]).with_precision_and_scale(10, 2).unwrap());
+    let extra: ArrayRef = Arc::new(StringArray::from_iter_values(["x"; 6]));
+    let batch = RecordBatch::try_from_iter([
+        ("extra", extra),
+        ("amount", amount),
+        ("date", date),
+        ("customer_id", id),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn parquet_in_and_out() {
+    let d = dir("parquet");
+    for text_ids in [false, true] {
+        let log = d.join("log.parquet");
+        log_parquet(&log, text_ids, false);
+        let o = run(&["summary", log.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), SUMMARY);
+    }
+    // Written as Parquet and read back with the reader of the tests.
+    let csv = file(&d, "log.csv", LOG);
+    let out = d.join("summary.parquet");
+    let o = run(&["summary", "-o", out.to_str().unwrap(), &csv]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    use arrow_array::cast::AsArray;
+    let f = std::fs::File::open(&out).unwrap();
+    let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = r.map(Result::unwrap).collect();
+    let b = &batches[0];
+    assert_eq!(b.num_rows(), 3);
+    let ids = b.column_by_name("customer_id").unwrap().as_string::<i32>();
+    assert_eq!((0..3).map(|i| ids.value(i)).collect::<Vec<_>>(), ["1", "2", "3"]);
+    let t = b.column_by_name("T").unwrap().as_primitive::<arrow_array::types::Float64Type>();
+    assert_eq!(t.values().to_vec(), [5.0, 36.0, 36.0]);
+    let m = b.column_by_name("monetary_value").unwrap();
+    assert_eq!(m.data_type(), &arrow_schema::DataType::Decimal128(38, 0));
+    // Parquet to stdout is a usage mistake, said in one line.
+    let o = run(&["summary", "--format", "parquet", &csv]);
+    fails(&o, "parquet output needs a file: give -o PATH.parquet");
+}
+
+#[test]
+fn parquet_with_wrong_column_types() {
+    let d = dir("parquet_types");
+    let log = d.join("log.parquet");
+    log_parquet(&log, false, true);
+    let o = run(&["summary", log.to_str().unwrap()]);
+    fails(
+        &o,
+        &format!(
+            "{}: column `date` has type Int64: expected dates, timestamps or text",
+            log.display()
+        ),
+    );
+}
+
+#[test]
+fn arrow_ipc_input() {
+    use arrow_array::{ArrayRef, Float64Array, StringArray};
+    use std::sync::Arc;
+    let d = dir("ipc");
+    let ids: ArrayRef = Arc::new(StringArray::from(vec!["1", "1", "2", "3", "3", "3"]));
+    let dates: ArrayRef = Arc::new(StringArray::from(vec![
+        "2015-02-01",
+        "2015-02-06",
+        "2015-01-01",
+        "2015-01-01",
+        "2015-01-02",
+        "2015-01-05",
+    ]));
+    let amounts: ArrayRef = Arc::new(Float64Array::from(vec![1.0; 6]));
+    let batch = arrow_array::RecordBatch::try_from_iter([
+        ("customer_id", ids),
+        ("date", dates),
+        ("amount", amounts),
+    ])
+    .unwrap();
+    let p = d.join("log.arrow");
+    let mut w =
+        arrow_ipc::writer::FileWriter::try_new(std::fs::File::create(&p).unwrap(), &batch.schema())
+            .unwrap();
+    w.write(&batch).unwrap();
+    w.finish().unwrap();
+    let o = run(&["summary", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), SUMMARY);
+}
+
+#[test]
+fn score_columns_and_values() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/cdnow_transactions.csv");
+    let o = run(&["score", "--quiet", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "customer_id,frequency,recency,T,monetary_value,r_score,f_score,m_score,segment,p_alive,expected_purchases,expected_spend,clv"
+    );
+    assert_eq!(lines.count(), 23570);
+}
+
+#[test]
+fn missing_file() {
+    let o = run(&["summary", "/nonexistent/x.csv"]);
+    fails(&o, "/nonexistent/x.csv: no such file or directory");
+}
+
+#[test]
+fn unknown_column() {
+    let d = dir("unknown_column");
+    let p = file(&d, "log.csv", "id,date,amount\n1,2015-01-01,1\n");
+    let o = run(&["summary", &p]);
+    fails(&o, &format!("{p}:1: no column `customer_id` (name it with --customer-col); the header has: id, date, amount"));
+}
+
+#[test]
+fn unparsable_date_and_amount() {
+    let d = dir("bad_values");
+    let p = file(&d, "log.csv", "customer_id,date,amount\n1,2015-01-01,1\n2,2015-13-01,5\n");
+    let o = run(&["summary", &p]);
+    fails(&o, &format!("{p}:3: date: 2015-13-01: not a date (YYYY-MM-DD, YYYY-MM-DD HH:MM:SS, RFC 3339 or YYYYMMDD; see --date-format)"));
+    let p = file(&d, "log2.csv", "customer_id,date,amount\n1,2015-01-01,1\n1,2015-01-02,ten\n");
+    let o = run(&["summary", &p]);
+    fails(&o, &format!("{p}:3: amount: ten: not a decimal amount"));
+    let p = file(&d, "log3.csv", "customer_id,date,amount\n,2015-01-01,1\n");
+    let o = run(&["summary", &p]);
+    fails(&o, &format!("{p}:2: customer_id: (empty): empty customer id"));
+}
+
+#[test]
+fn empty_file_and_header_only() {
+    let d = dir("empty");
+    let p = file(&d, "empty.csv", "");
+    fails(&run(&["summary", &p]), &format!("{p}: empty file: no header"));
+    let p = file(&d, "header.csv", "customer_id,date,amount\n");
+    fails(&run(&["summary", &p]), &format!("{p}: no transactions: the file has a header only"));
+}
+
+#[test]
+fn as_of_before_all_data() {
+    let d = dir("as_of");
+    let p = file(&d, "log.csv", LOG);
+    let o = run(&["score", "--as-of", "2014-12-31", &p]);
+    fails(&o, &format!("--as-of 2014-12-31 is before the first transaction in {p} (2015-01-01)"));
+}
+
+#[test]
+fn output_that_cannot_be_written_leaves_nothing() {
+    let d = dir("unwritable");
+    let p = file(&d, "log.csv", LOG);
+    let out = d.join("no/such/dir/out.csv");
+    let o = run(&["summary", "-o", out.to_str().unwrap(), &p]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.starts_with(&format!(
+            "{}: cannot write the output: no such file or directory",
+            out.display()
+        )),
+        "{e}"
+    );
+    // A bad row: the output file (which existed before) is left as it was, no temp file.
+    let target = file(&d, "out.csv", "before\n");
+    let bad = file(&d, "bad.csv", "customer_id,date,amount\n1,2015-01-01,x\n");
+    let o = run(&["summary", "-o", &target, &bad]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "before\n");
+    let leftovers: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".loyalty-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn broken_pipe_is_quiet() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/cdnow_transactions.csv");
+    let mut child = bin()
+        .args(["summary", p.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end at once.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_works() {
+    let o = run(&["summary"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["fit", "--model", "nope", "x.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    for sub in ["summary", "fit", "score", "validate", "report"] {
+        let o = run(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub}");
+        assert!(stdout(&o).contains("--as-of"), "{sub}");
+    }
+    let o = run(&["--version"]);
+    assert_eq!(stdout(&o), format!("loyalty {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn cdnow_text_format_matches_the_csv() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+    let a = run(&[
+        "summary",
+        "--input-format",
+        "cdnow",
+        data.join("CDNOW_master.txt").to_str().unwrap(),
+    ]);
+    let b = run(&["summary", data.join("cdnow_transactions.csv").to_str().unwrap()]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    // CDNOW's ids are zero-padded in the text file and plain in the CSV.
+    let strip =
+        |s: String| s.lines().map(|l| l.trim_start_matches('0').to_string()).collect::<Vec<_>>();
+    assert_eq!(strip(stdout(&a)), strip(stdout(&b)));
+}
+
+#[test]
+fn fit_bgnbd_on_the_published_cdnow_summary() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/cdnow_customers_summary.csv");
+    let o = run(&["fit", "--model", "bgnbd", "--summary-input", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // Fader, Hardie & Lee (2005): r 0.243, alpha 4.414, a 0.793, b 2.426, LL -9582.4.
+    let close = |k: &str, want: f64| {
+        let got = v["params"][k].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-3, "{k} {got}");
+    };
+    close("r", 0.2426);
+    close("alpha", 4.4136);
+    close("a", 0.7930);
+    close("b", 2.4259);
+    assert!((v["log_likelihood"].as_f64().unwrap() + 9582.43).abs() < 0.01);
+    assert_eq!(v["converged"], true);
+    assert!(v["standard_errors"]["r"].as_f64().unwrap() > 0.0);
+}
