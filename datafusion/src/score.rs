@@ -70,7 +70,7 @@ impl Score {
 
 /// A model read from a struct row.
 enum Parsed {
-    Purchase(TransactionModel),
+    Purchase(TransactionModel, &'static str),
     Spend(GammaGamma),
 }
 
@@ -143,15 +143,18 @@ impl<'a> Models<'a> {
         }
         let fail = |e| library_arg(self.function, e);
         let parsed = match model {
-            Model::BgNbd => {
-                Parsed::Purchase(BgNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into())
-            }
-            Model::MbgNbd => {
-                Parsed::Purchase(MbgNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into())
-            }
-            Model::ParetoNbd => {
-                Parsed::Purchase(ParetoNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into())
-            }
+            Model::BgNbd => Parsed::Purchase(
+                BgNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into(),
+                model.key(),
+            ),
+            Model::MbgNbd => Parsed::Purchase(
+                MbgNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into(),
+                model.key(),
+            ),
+            Model::ParetoNbd => Parsed::Purchase(
+                ParetoNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into(),
+                model.key(),
+            ),
             Model::GammaGamma => Parsed::Spend(GammaGamma::new(p[0], p[1], p[2]).map_err(fail)?),
         };
         Ok(Some(parsed))
@@ -160,7 +163,7 @@ impl<'a> Models<'a> {
 
 fn purchase(function: &str, argument: &str, m: Parsed) -> Result<TransactionModel> {
     match m {
-        Parsed::Purchase(m) => Ok(m),
+        Parsed::Purchase(m, _) => Ok(m),
         Parsed::Spend(_) => Err(bad_arg(
             function,
             argument,
@@ -170,10 +173,10 @@ fn purchase(function: &str, argument: &str, m: Parsed) -> Result<TransactionMode
     }
 }
 
-fn spend(function: &str, argument: &str, m: Parsed, key: &str) -> Result<GammaGamma> {
+fn spend(function: &str, argument: &str, m: Parsed) -> Result<GammaGamma> {
     match m {
         Parsed::Spend(g) => Ok(g),
-        Parsed::Purchase(_) => Err(bad_arg(
+        Parsed::Purchase(_, key) => Err(bad_arg(
             function,
             argument,
             key,
@@ -291,7 +294,7 @@ impl ScalarUDFImpl for Score {
                     m.conditional_expected_purchases(&c, v[0]).map_err(fail)?
                 }
                 Kind::ExpectedSpend => {
-                    let g = spend(f, names[0], first, "a purchase model")?;
+                    let g = spend(f, names[0], first)?;
                     let c =
                         Customer { frequency: v[0], recency: 0.0, t: v[0], monetary_value: v[1] };
                     g.conditional_expected_average_spend(&c).map_err(fail)?
@@ -306,7 +309,7 @@ impl ScalarUDFImpl for Score {
                         out.push(None);
                         continue;
                     };
-                    let g = spend(f, names[1], second, "a purchase model")?;
+                    let g = spend(f, names[1], second)?;
                     let c =
                         Customer::new(v[0], v[1], v[2]).map_err(fail)?.with_monetary_value(v[3]);
                     m.customer_lifetime_value(&g, &c, &options).map_err(fail)?

@@ -437,12 +437,10 @@ fn struct_array(rows: &[Option<Row>]) -> Result<ArrayRef> {
     fn col<T, A: Array + 'static>(
         rows: &[Option<Row>],
         f: impl Fn(&Row) -> T,
-        make: impl Fn(Vec<T>) -> A,
-    ) -> ArrayRef
-    where
-        T: Default,
-    {
-        Arc::new(make(rows.iter().map(|r| r.as_ref().map(&f).unwrap_or_default()).collect()))
+        make: impl Fn(Vec<Option<T>>) -> A,
+    ) -> ArrayRef {
+        // NULL where the struct is NULL, so a field read from a NULL summary is NULL too.
+        Arc::new(make(rows.iter().map(|r| r.as_ref().map(&f)).collect()))
     }
     let u32s = |f: fn(&Row) -> u32| col(rows, f, UInt32Array::from);
     let u64s = |f: fn(&Row) -> u64| col(rows, f, UInt64Array::from);
