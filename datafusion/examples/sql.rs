@@ -68,7 +68,10 @@ async fn context(a: &Args) -> datafusion::error::Result<SessionContext> {
                 config = config.with_target_partitions(a.threads);
             }
             let state = loyalty_datafusion::ballista::session_state(config)?;
-            SessionContext::remote_with_state(url, state).await
+            let ctx = SessionContext::remote_with_state(url, state).await?;
+            // `remote_with_state` resets the functions to Ballista's: register ours again.
+            loyalty_datafusion::register(&ctx);
+            Ok(ctx)
         }
         #[cfg(not(feature = "ballista"))]
         Some(_) => Err(datafusion::error::DataFusionError::Plan(

@@ -15,6 +15,8 @@
 //! # async fn run() -> datafusion::error::Result<()> {
 //! let state = loyalty_datafusion::ballista::session_state(SessionConfig::new_with_ballista())?;
 //! let ctx = SessionContext::remote_with_state("df://127.0.0.1:50050", state).await?;
+//! // Ballista's `remote_with_state` resets the state's functions to its own defaults.
+//! loyalty_datafusion::register(&ctx);
 //! ctx.sql("SELECT 1").await?.show().await?;
 //! # Ok(())
 //! # }
