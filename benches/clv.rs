@@ -10,8 +10,8 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use loyalty::clv::{
-    hyp2f1, score, BgNbd, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, MbgNbd,
-    ParetoNbd, TransactionModel,
+    hyp2f1, BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, MbgNbd,
+    ParetoNbd,
 };
 
 const SUMMARY: &str = include_str!("../tests/data/cdnow_customers_summary_with_transactions.csv");
@@ -124,8 +124,10 @@ fn fits(c: &mut Criterion) {
 fn scoring(c: &mut Criterion) {
     let rows = cdnow();
     let h = Histogram::from_customers(&rows).unwrap();
-    let model = TransactionModel::BgNbd(BgNbd::fit(&h, &FitOptions::default()).unwrap().params);
+    let bg = BgNbd::fit(&h, &FitOptions::default()).unwrap().params;
     let gg = GammaGamma::fit(&rows, &FitOptions::default()).unwrap().params;
+    // The CDNOW summary is in weeks.
+    let model = ClvModel::new(bg, gg, loyalty::rfm::Period::WEEK);
     let o = ClvOptions::default();
     let n = 100_000;
     let repeated: Vec<Customer> = rows.iter().cycle().take(n).copied().collect();
@@ -136,10 +138,10 @@ fn scoring(c: &mut Criterion) {
     let mut group = c.benchmark_group("clv/score/bgnbd_gg_12m");
     group.throughput(criterion::Throughput::Elements(n as u64));
     group.bench_function("cdnow_repeated_100000", |b| {
-        b.iter(|| score(&model, &gg, black_box(&repeated), &o).unwrap())
+        b.iter(|| model.score(black_box(&repeated), &o).unwrap())
     });
     group.bench_function("distinct_t_100000", |b| {
-        b.iter(|| score(&model, &gg, black_box(&distinct), &o).unwrap())
+        b.iter(|| model.score(black_box(&distinct), &o).unwrap())
     });
     group.finish();
 }

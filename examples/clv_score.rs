@@ -15,9 +15,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use loyalty::clv::{
-    score, BgNbd, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, TransactionModel,
-};
+use loyalty::rfm::Period;
+
+use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram};
 
 fn main() -> ExitCode {
     match run() {
@@ -51,7 +51,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let start = Instant::now();
-    let scores = score(&TransactionModel::BgNbd(bg), &gg, &customers, &ClvOptions::default())?;
+    // The summary is in weeks, so the model is: 12 months are 52.14 weeks.
+    let model = ClvModel::new(bg, gg, Period::WEEK);
+    let scores = model.score(&customers, &ClvOptions::default())?;
     let seconds = start.elapsed().as_secs_f64();
     let first: Vec<String> = scores.iter().take(3).map(|s| format!("{:.6}", s.clv)).collect();
     println!(

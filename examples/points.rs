@@ -25,7 +25,7 @@ fn main() -> Result<(), loyalty::Error> {
         .rounding(Rounding::HalfUp)
         .first_order_bonus(Points::new(50));
     let redemption = RedemptionRules::new(Points::new(100), usd(dec!(10)))?
-        .minimum(Points::new(100))
+        .minimum(Points::new(100))?
         .max_share_of_order(Share::from_percent(dec!(50))?);
     let program = Program::new(rules, redemption)?
         .expiry(Expiry::rolling(Span::Months(6))?.rounded_up(PeriodEnd::Month))

@@ -39,8 +39,8 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use loyalty::clv::{
-    self, BgNbd, ClvOptions, FitOptions, GammaGamma, Histogram, MbgNbd, ParetoNbd, PeriodUnit,
-    TransactionModel,
+    self, BgNbd, ClvModel, ClvOptions, FitOptions, GammaGamma, Histogram, Horizon, MbgNbd,
+    ParetoNbd, TransactionModel,
 };
 use loyalty::rfm::{
     summarize, CustomerSummary, Period, RfmMeasures, RfmScorer, ScoreOptions, SegmentMap,
@@ -58,7 +58,6 @@ enum Model {
 struct Args {
     as_of: Option<NaiveDate>,
     period: Period,
-    unit: PeriodUnit,
     model: Model,
     horizon_months: u32,
     discount_rate: f64,
@@ -80,7 +79,6 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut out = Args {
         as_of: None,
         period: Period::DAY,
-        unit: PeriodUnit::Day,
         model: Model::Bg,
         horizon_months: 12,
         discount_rate: 0.01,
@@ -98,10 +96,10 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
                 out.as_of = Some(d);
             }
             "--period" => {
-                (out.period, out.unit) = match it.next().as_deref() {
-                    Some("day") => (Period::DAY, PeriodUnit::Day),
-                    Some("week") => (Period::WEEK, PeriodUnit::Week),
-                    Some("month") => (Period::MONTH, PeriodUnit::Month),
+                out.period = match it.next().as_deref() {
+                    Some("day") => Period::DAY,
+                    Some("week") => Period::WEEK,
+                    Some("month") => Period::MONTH,
                     other => {
                         return Err(format!("--period must be day, week or month, not {other:?}"))
                     }
@@ -406,11 +404,12 @@ where
 
     let mut t_fit = 0.0;
     if score {
-        let options = ClvOptions::default()
-            .horizon_months(args.horizon_months)
-            .monthly_discount_rate(args.discount_rate)
-            .map_err(|e| e.to_string())?
-            .unit(args.unit);
+        // The models are fitted on the summary's period, which converts the horizon.
+        let period = args.period;
+        let options = Horizon::months(args.horizon_months)
+            .map(|h| ClvOptions::default().with_horizon(h))
+            .and_then(|o| o.with_monthly_discount_rate(args.discount_rate))
+            .map_err(|e| e.to_string())?;
         let t3 = Instant::now();
         let fitted = fit(args, rows);
         t_fit = t3.elapsed().as_secs_f64();
@@ -418,7 +417,9 @@ where
         // The RFM columns stand without the models: when they cannot be fitted (no repeat
         // buyer, or no maximum of the likelihood), the CLV columns are left empty.
         clv_scores = fitted.and_then(|(customers, model, spend)| {
-            clv::score(&model, &spend, &customers, &options).map_err(|e| e.to_string())
+            ClvModel::new(model, spend, period)
+                .score(&customers, &options)
+                .map_err(|e| e.to_string())
         });
         t_score += t4.elapsed().as_secs_f64();
         if let Err(e) = &clv_scores {

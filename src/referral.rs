@@ -11,7 +11,7 @@
 //!   the friend's first order and its returns, and [`ReferralBook::settle`] pays every
 //!   referral whose first order has cleared by `now`.
 //!
-//! Fraud limits (after Smile, Talon.One and Setono, `loyalty-programs.md` §10): no
+//! Fraud limits (after the referral checks Smile, Talon.One and Setono document): no
 //! self-referral, one referral (hence one reward) per referee, a cap of referrer rewards per
 //! period, a minimum first order, only the friend's first order counts, and a return inside
 //! the window that takes the order below the minimum cancels the reward. Refusals carry a

@@ -1,14 +1,12 @@
 //! CDNOW section: predictive CLV. Summarises the calibration period (1997-01-01 to 1997-09-30,
 //! 39 weeks) in weeks the way the published CDNOW summary does (same-day purchases merged,
-//! weeks = days / 7; `clv-models.md` §2.3), fits BG/NBD and Gamma-Gamma, and prints the
+//! weeks = days / 7, as in Fader, Hardie & Lee 2005), fits BG/NBD and Gamma-Gamma, and prints the
 //! parameters and the ten customers with the highest 12-month CLV (1 % monthly discount).
 
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use loyalty::clv::{
-    score, BgNbd, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, TransactionModel,
-};
+use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram};
 use rust_decimal::prelude::ToPrimitive;
 
 /// A simple (frequency, recency, T, monetary) weekly summary; the RFM module's summary will
@@ -62,7 +60,7 @@ pub fn report(log: &[super::data::Purchase]) {
             gg.report.log_likelihood
         );
         let opts = ClvOptions::default();
-        let scores = score(&TransactionModel::BgNbd(p), &g, &customers, &opts)?;
+        let scores = ClvModel::new(p, g, loyalty::rfm::Period::WEEK).score(&customers, &opts)?;
         let mut order: Vec<usize> = (0..rows.len()).collect();
         order.sort_by(|&i, &j| {
             scores[j].clv.total_cmp(&scores[i].clv).then(rows[i].0.cmp(&rows[j].0))

@@ -25,7 +25,7 @@ pub fn report(log: &[Purchase]) {
 fn run(log: &[Purchase]) -> loyalty::Result<()> {
     let usd = |x: Decimal| Money::new(x, Currency::USD);
     let redemption = RedemptionRules::new(Points::new(100), usd(Decimal::TEN))?
-        .minimum(Points::new(100))
+        .minimum(Points::new(100))?
         .increment(Points::new(100))?
         .max_share_of_order(Share::ONE);
     let program = Program::new(EarnRules::new(Currency::USD, Decimal::ONE)?, redemption)?

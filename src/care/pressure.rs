@@ -155,11 +155,18 @@ impl QuietHours {
         }
     }
 
-    /// The first allowed instant at or after `now` on the customer's clock in `tz`.
+    /// The first allowed instant at or after `now` on the customer's clock in `tz`: never
+    /// before `now`, and never an instant whose local time is inside the window.
     ///
-    /// When the local end time does not exist that day (a DST gap, or a whole skipped day
-    /// such as 30 December 2011 in Samoa), the first instant after the gap is used; when it
-    /// exists twice, the earlier one.
+    /// The local clock only leaves the window by reading `end` or by jumping at an offset
+    /// change, so the answer is the earliest of those after `now`, checked again until it
+    /// is allowed. On a fall-back night `end` can be read twice: the later reading is used
+    /// when the earlier one is already past (Berlin, 22:00-02:30, at 02:10 CET on
+    /// 2026-10-25: 02:30 CET, not 02:30 CEST 40 minutes before `now`); and a jump back out
+    /// of the window ends it (a window from 23:30 ends at a midnight that falls back to
+    /// 23:00). When the local end time does not exist that day (a DST gap, or a whole
+    /// skipped day such as 30 December 2011 in Samoa), the end of the gap is used if it is
+    /// allowed, else the next reading of `end`.
     ///
     /// # Errors
     ///
@@ -180,59 +187,76 @@ impl QuietHours {
     /// # Ok::<(), loyalty::Error>(())
     /// ```
     pub fn next_allowed(&self, now: DateTime<Utc>, tz: Tz) -> Result<DateTime<Utc>> {
+        let out_of_range = || Error::invalid("now", now, "end of quiet hours is out of range");
         let mut at = now;
-        // A skipped day can land the end of the gap inside the next quiet window (Samoa's
-        // missing 30 December ends at 00:00 on the 31st): look again from there.
-        for _ in 0..3 {
+        // Each step lands on a reading of `end` (allowed) or an offset change; zones change
+        // offset at most a few times in two days, so a handful of steps always suffices.
+        for _ in 0..8 {
             let local = local_or_err(at, tz, "now")?;
-            let t = local.time();
-            if !self.contains(t) {
+            if !self.contains(local.time()) {
                 return Ok(at);
             }
             let today = local.date();
-            // In a wrapping window, times after `start` end tomorrow morning.
-            let end_date = if self.start > self.end && t >= self.start {
-                today.succ_opt()
-            } else {
-                Some(today)
+            let mut end: Option<DateTime<Utc>> = None;
+            for offset in -1..=2 {
+                let Some(date) = today.checked_add_signed(Duration::days(offset)) else {
+                    continue;
+                };
+                for cand in readings(tz, date, self.end) {
+                    if cand > at && end.is_none_or(|e| cand < e) {
+                        end = Some(cand);
+                    }
+                }
+            }
+            let horizon = end.map_or_else(
+                || at.checked_add_signed(Duration::days(3)).ok_or_else(out_of_range),
+                Ok,
+            )?;
+            // An offset change before that reading moves the clock discontinuously: look
+            // again from the change.
+            at = match first_change(tz, at, horizon) {
+                Some(change) => change,
+                None => end.ok_or_else(out_of_range)?,
             };
-            at = end_date
-                .and_then(|d| resolve_local(tz, d, self.end))
-                .ok_or_else(|| Error::invalid("now", now, "end of quiet hours is out of range"))?;
         }
         Err(Error::invalid("now", now, format!("no end of quiet hours found in {}", tz.name())))
     }
 }
 
-/// The UTC instant of a local date and time; a time in a DST gap (or a skipped day) moves
-/// forward to the gap's end.
-fn resolve_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    let naive = date.and_time(time);
-    match tz.from_local_datetime(&naive) {
-        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(a, _) => Some(a.with_timezone(&Utc)),
-        LocalResult::None => {
-            // Read the wall-clock time with the offset in force before the gap: that instant
-            // lies after the transition. The transition itself is the first instant whose
-            // local time is not before `naive` once the clock jumped; search for it between
-            // a day before and that instant (gaps are at most a day, offsets under a day).
-            let day_before = naive.checked_sub_signed(Duration::days(1))?;
-            let before = tz.offset_from_local_datetime(&day_before).earliest()?;
-            let mut hi = naive.checked_sub_offset(before.fix())?.and_utc().timestamp();
-            let mut lo = hi.checked_sub(2 * 86_400)?;
-            let local_at = |secs| local_datetime(DateTime::from_timestamp(secs, 0)?, tz);
-            // Invariant: local(lo) < naive <= local(hi); transitions fall on whole seconds.
-            while hi - lo > 1 {
-                let mid = lo + (hi - lo) / 2;
-                if local_at(mid)? < naive {
-                    lo = mid;
-                } else {
-                    hi = mid;
-                }
-            }
-            DateTime::from_timestamp(hi, 0)
+/// Every instant at which the clock in `tz` reads `time` on `date` (none in a gap, two in a
+/// fold).
+fn readings(tz: Tz, date: NaiveDate, time: NaiveTime) -> Vec<DateTime<Utc>> {
+    match tz.from_local_datetime(&date.and_time(time)) {
+        LocalResult::Single(t) => vec![t.with_timezone(&Utc)],
+        LocalResult::Ambiguous(a, b) => vec![a.with_timezone(&Utc), b.with_timezone(&Utc)],
+        LocalResult::None => Vec::new(),
+    }
+}
+
+/// The UTC offset of `tz` at `at`, in seconds.
+fn offset_secs(tz: Tz, at: DateTime<Utc>) -> i32 {
+    tz.offset_from_utc_datetime(&at.naive_utc()).fix().local_minus_utc()
+}
+
+/// The first instant in `(from, to]` with an offset other than the one at `from`, if the
+/// offset at `to` differs (offsets are assumed not to change and change back in between).
+fn first_change(tz: Tz, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let before = offset_secs(tz, from);
+    if offset_secs(tz, to) == before {
+        return None;
+    }
+    let (mut lo, mut hi) = (from.timestamp(), to.timestamp());
+    // Invariant: offset(lo) == before != offset(hi); transitions fall on whole seconds.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let t = DateTime::from_timestamp(mid, 0)?;
+        if offset_secs(tz, t) == before {
+            lo = mid;
+        } else {
+            hi = mid;
         }
     }
+    DateTime::from_timestamp(hi, 0)
 }
 
 /// What happens to an action that falls due inside quiet hours.

@@ -1,11 +1,17 @@
 //! Batch scoring: `P(alive)`, expected purchases and CLV for every customer of a slice.
 
 use crate::error::{Error, Result};
+use crate::rfm::Period;
 
-use super::value::{gauss_legendre, ClvOptions};
-use super::{check_horizon, finite, BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd, Problem};
+use super::horizon::periods_per_month;
+use super::value::ClvOptions;
+use super::{BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd};
 
-/// A fitted purchase-process model, for scoring.
+/// The parameters of a purchase-process model, for scoring.
+///
+/// Its methods take times `t` in the period of the data the parameters were fitted on; the
+/// typed layer, [`ClvModel`](super::ClvModel), keeps that period with the parameters and takes
+/// [`Horizon`](super::Horizon)s instead.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -39,9 +45,22 @@ impl From<ParetoNbd> for TransactionModel {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Score {
     /// Probability the customer is still active at `T`.
+    ///
+    /// Under BG/NBD this is exactly 1 for a customer without repeat purchases (`frequency`
+    /// 0), however long ago the first purchase was: the model lets a customer drop out only
+    /// right after a purchase, so one who never bought again cannot have dropped out (Fader,
+    /// Hardie & Lee 2005, eq. 11; lifetimes behaves the same). Such customers still get a
+    /// low expected purchase count when `T` is long. MBG/NBD and Pareto/NBD let customers
+    /// drop out at time 0 too and give them a P(alive) below 1: choose them
+    /// ([`ModelKind`](super::ModelKind)) when P(alive) of one-time buyers matters.
     pub p_alive: f64,
-    /// Expected purchases over the CLV horizon `E[Y(H f) | x, t_x, T]`.
+    /// Expected purchases over the CLV horizon `E[Y(H f) | x, t_x, T]`, `H f` the horizon in
+    /// model periods.
     pub expected_purchases: f64,
+    /// Gamma-Gamma expected mean spend per future purchase (lifetimes'
+    /// `conditional_expected_average_profit`): the population mean spend for a customer
+    /// without repeat purchases, as lifetimes uses in its CLV.
+    pub expected_spend: f64,
     /// Discounted value over the horizon (see [`ClvOptions`]).
     pub clv: f64,
 }
@@ -51,6 +70,9 @@ type Cache = (Vec<Option<(u64, u64)>>, Vec<f64>);
 
 /// Slots of the per-batch cache of alive-customer expectations (`>> 52` of a 64-bit hash).
 const CACHE_SLOTS: usize = 4096;
+
+/// The longest CLV horizon in months.
+const MAX_MONTHS: u32 = 120_000;
 
 /// Months beyond which the per-horizon series are evaluated one by one.
 const STACK_HORIZONS: usize = 64;
@@ -129,7 +151,13 @@ impl TransactionModel {
     }
 
     /// P(alive) and `E[Y(t_k)]` for every horizon `t_k` (`zs` is scratch space).
-    fn cumulative(&self, c: &Customer, ts: &[f64], zs: &mut [f64], out: &mut [f64]) -> Result<f64> {
+    pub(super) fn cumulative(
+        &self,
+        c: &Customer,
+        ts: &[f64],
+        zs: &mut [f64],
+        out: &mut [f64],
+    ) -> Result<f64> {
         self.alive_means(c.frequency, c.t, ts, zs, out)?;
         let pa = self.p_alive_unchecked(c)?;
         for o in out.iter_mut() {
@@ -167,124 +195,14 @@ impl TransactionModel {
             }
         }
     }
-
-    /// lifetimes-compatible CLV of one customer (`customer_lifetime_value`, see
-    /// [`ClvOptions`]), with Gamma-Gamma expected spend.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer
-    /// (including its monetary value); numerical errors of the model.
-    pub fn customer_lifetime_value(
-        &self,
-        spend: &GammaGamma,
-        c: &Customer,
-        options: &ClvOptions,
-    ) -> Result<f64> {
-        let mut out = [Score::default()];
-        score_into(self, spend, std::slice::from_ref(c), options, &mut out).map_err(|e| match e
-            .into_kind()
-        {
-            crate::ErrorKind::InvalidRecord { field, value, reason, .. } => {
-                crate::ErrorKind::InvalidInput { field, value, reason }.into()
-            }
-            other => Error::from(other),
-        })?;
-        Ok(out[0].clv)
-    }
-
-    /// Continuous-time discounted value `m ∫_0^H e^(−δt) dE[Y(t)]` over a horizon of `H` model
-    /// periods with continuous discount rate `δ` per model period (FHL 2005 JMR's DERT with a
-    /// finite horizon; an annual rate `d` is `δ = ln(1+d)/k` for `k` periods a year). Integrated
-    /// by parts and 32-point Gauss–Legendre quadrature.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer,
-    /// horizon or rate; numerical errors of the model.
-    pub fn discounted_value(
-        &self,
-        spend: &GammaGamma,
-        c: &Customer,
-        horizon: f64,
-        rate: f64,
-    ) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        c.check_monetary().map_err(Problem::single)?;
-        check_horizon(horizon)?;
-        if !(rate.is_finite() && rate >= 0.0) {
-            return Err(Error::invalid("rate", rate, "must be finite and >= 0"));
-        }
-        let m = spend.spend_unchecked(c.frequency, c.monetary_value);
-        let (nodes, weights) = gauss_legendre::<32>();
-        let mut ts = [0.0; 33];
-        for (t, u) in ts.iter_mut().zip(nodes) {
-            *t = u * horizon;
-        }
-        ts[32] = horizon;
-        let mut zs = [0.0; 33];
-        let mut e = [0.0; 33];
-        if horizon == 0.0 {
-            return Ok(0.0);
-        }
-        self.cumulative(c, &ts, &mut zs, &mut e)?;
-        let integral: f64 = weights
-            .iter()
-            .zip(&ts)
-            .zip(&e)
-            .map(|((w, t), v)| w * (-rate * t).exp() * v)
-            .sum::<f64>()
-            * horizon;
-        finite("discounted value", m * ((-rate * horizon).exp() * e[32] + rate * integral))
-    }
 }
 
-/// Scores every customer: `P(alive)`, expected purchases over the horizon and
-/// lifetimes-compatible CLV with Gamma-Gamma spend. Allocates the result once; nothing per
-/// customer.
-///
-/// # Errors
-///
-/// [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for no customers;
-/// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the first invalid row
-/// (checked before anything is computed); the first numerical error, by row order.
-///
-/// # Example
-///
-/// ```
-/// use loyalty::clv::{score, BgNbd, ClvOptions, Customer, GammaGamma, TransactionModel};
-///
-/// let model = TransactionModel::from(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?);
-/// let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
-/// let customers = [Customer::new(2.0, 30.43, 38.86)?.with_monetary_value(22.35)];
-/// let scores = score(&model, &spend, &customers, &ClvOptions::default())?;
-/// assert!(scores[0].p_alive > 0.5 && scores[0].clv > 0.0);
-/// # Ok::<(), loyalty::Error>(())
-/// ```
-pub fn score(
+/// Scores every customer into `out` (one slot per customer; see
+/// [`ClvModel::score_into`](super::ClvModel::score_into)).
+pub(super) fn score_into(
     model: &TransactionModel,
     spend: &GammaGamma,
-    customers: &[Customer],
-    options: &ClvOptions,
-) -> Result<Vec<Score>> {
-    let mut out = vec![Score::default(); customers.len()];
-    score_into(model, spend, customers, options, &mut out)?;
-    Ok(out)
-}
-
-/// [`score`] into a caller-provided slice of the same length. Nothing is allocated per
-/// customer: horizons up to 64 months use stack buffers, and batches of 1,024 customers or
-/// more get one fixed-size cache (4,096 slots) of alive-customer expectations keyed by
-/// `(x, T)`, which customers on a day grid share widely. With the `rayon` feature the slice is
-/// scored in parallel chunks of 4,096 customers; results are identical either way.
-///
-/// # Errors
-///
-/// As [`score`], plus [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `out`
-/// has a different length. On error `out` may be partly written.
-pub fn score_into(
-    model: &TransactionModel,
-    spend: &GammaGamma,
+    period: Period,
     customers: &[Customer],
     options: &ClvOptions,
     out: &mut [Score],
@@ -295,12 +213,11 @@ pub fn score_into(
     if out.len() != customers.len() {
         return Err(Error::invalid("out", out.len(), "must have one slot per customer"));
     }
-    options.validate()?;
+    let ctx = Ctx::new(options, period)?;
     for (i, c) in customers.iter().enumerate() {
         c.check_transactions().map_err(|p| p.at(i))?;
         c.check_monetary().map_err(|p| p.at(i))?;
     }
-    let ctx = Ctx::new(options);
     #[cfg(feature = "rayon")]
     {
         use rayon::prelude::*;
@@ -327,12 +244,18 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn new(o: &ClvOptions) -> Ctx {
-        Ctx {
-            months: o.horizon_months_value() as usize,
-            periods: o.periods_per_month_value(),
-            rate: o.monthly_discount_rate_value(),
+    fn new(o: &ClvOptions, period: Period) -> Result<Ctx> {
+        let months = o.horizon().whole_months()?;
+        // The per-month buffers are allocated per call: a bound keeps a typo from asking for
+        // gigabytes (10,000 years is beyond any use of a retention model).
+        if months > MAX_MONTHS {
+            return Err(Error::invalid("horizon", months, "must be at most 120,000 months"));
         }
+        Ok(Ctx {
+            months: months as usize,
+            periods: periods_per_month(period),
+            rate: o.monthly_discount_rate(),
+        })
     }
 
     fn run(
@@ -380,7 +303,7 @@ impl Ctx {
             let m = spend.spend_unchecked(c.frequency, c.monetary_value);
             if n == 0 {
                 let pa = model.probability_alive(c).map_err(row)?;
-                *o = Score { p_alive: pa, expected_purchases: 0.0, clv: 0.0 };
+                *o = Score { p_alive: pa, expected_purchases: 0.0, expected_spend: m, clv: 0.0 };
                 continue;
             }
             // The alive-customer expectations depend on (x, T) only, which real summaries
@@ -420,7 +343,7 @@ impl Ctx {
                     format!("row {}: not finite", offset + i),
                 ));
             }
-            *o = Score { p_alive: pa, expected_purchases: prev, clv };
+            *o = Score { p_alive: pa, expected_purchases: prev, expected_spend: m, clv };
         }
         Ok(())
     }

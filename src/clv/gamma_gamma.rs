@@ -121,7 +121,7 @@ impl GammaGamma {
         let mut rows = Vec::new();
         for (i, c) in customers.iter().enumerate() {
             c.check_for_fit().map_err(|p| p.at(i))?;
-            c.check_monetary().map_err(|p| p.at(i))?;
+            c.check_monetary_for_fit().map_err(|p| p.at(i))?;
             if c.frequency > 0.0 {
                 rows.push((c.frequency, c.monetary_value));
             }
@@ -173,7 +173,7 @@ impl GammaGamma {
     /// `frequency = 0` (no repeat spend to explain).
     pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
         c.check_transactions().map_err(Problem::single)?;
-        c.check_monetary().map_err(Problem::single)?;
+        c.check_monetary_for_fit().map_err(Problem::single)?;
         if c.frequency == 0.0 {
             return Err(Error::invalid("frequency", 0, "the spend model needs a repeat buyer"));
         }

@@ -8,11 +8,11 @@
 //! purchases. The models here read each customer's purchase history as three numbers (the
 //! lifetimes "summary"): `frequency` `x`, the number of **repeat** purchases; `recency`
 //! `t_x`, the time from the first to the last purchase; and `T`, the time from the first
-//! purchase to the end of the observation window, all in one time unit (a "model period", for
-//! example weeks). From these they estimate how likely each customer is to be still active
-//! ([`BgNbd::probability_alive`]), how many purchases each will make in a horizon
-//! ([`BgNbd::conditional_expected_purchases`]) and, with the average spend of the repeat
-//! purchases ([`GammaGamma`]), what each is worth ([`ClvOptions`], [`score`]).
+//! purchase to the end of the observation window, all in one time unit, the [`Period`] of the
+//! summary (a day by default, as lifetimes' `freq="D"`). From these they estimate how likely
+//! each customer is to be still active, how many purchases each will make over a
+//! [`Horizon`] and, with the average spend of the repeat purchases ([`GammaGamma`]), what each
+//! is worth ([`ClvOptions`]).
 //!
 //! | Type | Model |
 //! |---|---|
@@ -21,31 +21,48 @@
 //! | [`ParetoNbd`] | Pareto/NBD, Schmittlein, Morrison & Colombo (1987); Fader & Hardie note 009 |
 //! | [`GammaGamma`] | spend, Fader, Hardie & Lee (2005, JMR); Fader & Hardie (2013) note 025 |
 //!
-//! Fits take a [`Histogram`] (identical `(x, t_x, T)` rows counted once; mergeable across
-//! partitions) and [`FitOptions`] and return a [`Fit`]: the parameters and a [`FitReport`]
-//! with the total log-likelihood, the iteration count, the optimiser and standard errors. A fit
-//! that does not converge is an error, never a silently returned start point.
+//! # From a log to values
+//!
+//! [`predict`] does the whole job in one call: [`summarize`](crate::rfm::summarize) the log as
+//! of a date, fit the chosen purchase model ([`ModelKind`], BG/NBD by default) and
+//! Gamma-Gamma, and score every customer (P(alive), expected purchases over the horizon,
+//! expected spend, CLV), returning the fitted [`ClvModel`] with both [`FitReport`]s. Its
+//! defaults are lifetimes' defaults, and its output equals lifetimes'.
+//!
+//! The parts stay public. Fits take a [`Histogram`] (identical `(x, t_x, T)` rows counted
+//! once; mergeable across partitions) and [`FitOptions`] and return a [`Fit`]: the parameters
+//! and a [`FitReport`] with the total log-likelihood, the iteration count, the optimiser and
+//! standard errors. A fit that does not converge is an error, never a silently returned start
+//! point. A [`ClvModel`] keeps the fitted parameters with the [`Period`] they are in, so a
+//! horizon "in months" means the same whatever the period, and
+//! [`ClvModel::score_summary`] refuses a summary in another period.
+//!
+//! # One-time buyers under BG/NBD
+//!
+//! BG/NBD lets a customer drop out only right after a repeat purchase, so a customer with no
+//! repeat purchase has P(alive) = 1 however long ago the only purchase was (lifetimes gives the
+//! same). On CDNOW this is nearly every customer a segment map calls "Lost". Their expected
+//! purchases do fall with `T`, so CLV still ranks them sensibly, but do not read their
+//! P(alive) as a churn signal: choose [`ModelKind::MbgNbd`] or [`ModelKind::ParetoNbd`], which
+//! let customers drop out at any time, where that matters.
 //!
 //! # Example
 //!
 //! ```
-//! use loyalty::clv::{BgNbd, Customer, GammaGamma, ClvOptions, TransactionModel, score};
+//! use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, GammaGamma};
+//! use loyalty::rfm::Period;
 //!
-//! // Parameters published for the CDNOW data set (weeks).
+//! // Parameters published for the CDNOW data set, fitted in weeks.
 //! let bg = BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262)?;
 //! let regular = Customer::new(26.0, 30.86, 31.0)?.with_monetary_value(32.0);
 //! let lapsed = Customer::new(26.0, 5.0, 31.0)?.with_monetary_value(32.0);
 //! assert!(bg.probability_alive(&regular)? > 0.9);
 //! assert!(bg.probability_alive(&lapsed)? < 0.01);
 //!
-//! // 12 months of value, 1 % monthly discount, weekly model (4.345 weeks per month).
+//! // 12 months of value, 1 % monthly discount; the model is weekly (4.345 weeks a month).
 //! let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
-//! let scores = score(
-//!     &TransactionModel::BgNbd(bg),
-//!     &spend,
-//!     &[regular, lapsed],
-//!     &ClvOptions::default(),
-//! )?;
+//! let model = ClvModel::new(bg, spend, Period::WEEK);
+//! let scores = model.score(&[regular, lapsed], &ClvOptions::default())?;
 //! assert!(scores[0].clv > 100.0 * scores[1].clv);
 //! # Ok::<(), loyalty::Error>(())
 //! ```
@@ -76,27 +93,43 @@
 
 mod batch;
 mod bgnbd;
+mod checks;
 mod fit;
 mod gamma_gamma;
 mod histogram;
+mod holdout;
+mod horizon;
 mod mbgnbd;
+mod model;
 mod optim;
 mod params;
 mod pareto_nbd;
+mod predict;
 mod special;
+mod tracking;
 mod value;
 
-pub use batch::{score, score_into, Score, TransactionModel};
+pub use batch::{Score, TransactionModel};
 pub use bgnbd::BgNbd;
+pub use checks::{
+    frequency_recency_matrix, period_transactions, FrequencyRecencyMatrix, RepeatCount,
+};
 pub use fit::{Fit, FitOptions, FitReport, Method};
 pub use gamma_gamma::GammaGamma;
 pub use histogram::{Histogram, Pattern};
+pub use holdout::{evaluate_holdout, FrequencyGroup, HoldoutEvaluation, HoldoutPrediction};
+pub use horizon::{periods_per_month, Horizon};
 pub use mbgnbd::MbgNbd;
+pub use model::ClvModel;
 pub use pareto_nbd::ParetoNbd;
+pub use predict::{predict, predict_summary, ModelKind, PredictOptions, Prediction, PredictionRow};
 pub use special::hyp2f1;
-pub use value::{ClvOptions, PeriodUnit};
+pub use tracking::{tracking, TrackingPoint};
+pub use value::ClvOptions;
 
 use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::rfm::Period;
 
 /// One customer's purchase summary (lifetimes' `frequency, recency, T, monetary_value`).
 ///
@@ -220,8 +253,9 @@ impl Customer {
         Ok(())
     }
 
-    /// Checks the monetary value for spend models: finite, non-negative, and positive for a
-    /// repeat buyer.
+    /// Checks the monetary value for scoring: finite and not negative. A repeat buyer whose
+    /// repeat purchases sum to 0 is scored (Gamma-Gamma's expected spend is defined for
+    /// `m_x = 0`, and lifetimes scores such a customer) but cannot be fitted on.
     pub(crate) fn check_monetary(&self) -> std::result::Result<(), Problem> {
         let m = self.monetary_value;
         if !m.is_finite() || m < 0.0 {
@@ -231,6 +265,14 @@ impl Customer {
                 reason: "must be finite and not negative",
             });
         }
+        Ok(())
+    }
+
+    /// [`Customer::check_monetary`] plus what the spend model's likelihood needs: a positive
+    /// mean spend for a repeat buyer.
+    pub(crate) fn check_monetary_for_fit(&self) -> std::result::Result<(), Problem> {
+        self.check_monetary()?;
+        let m = self.monetary_value;
         if self.frequency > 0.0 && m <= 0.0 {
             return Err(Problem {
                 field: "monetary_value",
@@ -317,7 +359,8 @@ mod tests {
     #[test]
     fn monetary_checks() {
         let c = Customer::new(2.0, 1.0, 3.0).unwrap();
-        assert!(c.with_monetary_value(0.0).check_monetary().is_err());
+        assert!(c.with_monetary_value(0.0).check_monetary().is_ok());
+        assert!(c.with_monetary_value(0.0).check_monetary_for_fit().is_err());
         assert!(c.with_monetary_value(-1.0).check_monetary().is_err());
         assert!(c.with_monetary_value(f64::NAN).check_monetary().is_err());
         assert!(c.with_monetary_value(3.0).check_monetary().is_ok());

@@ -18,8 +18,8 @@ model_params! {
     /// Pareto/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while alive, exponential lifetime
     /// with rate `μ ~ Gamma(s, β)`.
     ///
-    /// Likelihood of note 009 (eqs. 18–20) evaluated in the Euler-transformed form of
-    /// `clv-models.md` §8.3: with `H(τ) = 2F1(1, r+x; r+s+x+1; (α−β)/(α+τ))` for `α ≥ β`, else
+    /// Likelihood of note 009 (eqs. 18–20) evaluated after Euler's transformation
+    /// `2F1(a, b; c; z) = (1−z)^(c−a−b) 2F1(c−a, c−b; c; z)` (Abramowitz & Stegun 15.3.3): with `H(τ) = 2F1(1, r+x; r+s+x+1; (α−β)/(α+τ))` for `α ≥ β`, else
     /// `(1−z_τ) 2F1(1, s+1; r+s+x+1; z_τ)` with `z_τ = (β−α)/(β+τ)`, every series has first
     /// parameter 1 and positive, shrinking terms, and
     /// `K = H(t_x) ((α+T)/(α+t_x))^(r+x) ((β+T)/(β+t_x))^s − H(T)` gives

@@ -402,7 +402,7 @@ pub(crate) fn hyp2f1_many(a: f64, b: f64, c: f64, zs: &[f64], out: &mut [f64]) -
 
 /// `2F1(1, b; c; z)` for `0 ≤ z < 1` and `0 < b < c`, generic over [`Real`]: every term is
 /// positive and the term ratio `z (b+k)/(c+k)` is below `z`, so the partial sums rise
-/// monotonically (the Pareto/NBD Euler form, `clv-models.md` §8.3). The series is summed in
+/// monotonically (the Pareto/NBD likelihood after Euler's transformation, Abramowitz & Stegun 15.3.3). The series is summed in
 /// `f64` together with its partial derivatives in `b`, `c` and `z`
 /// (`∂t_k/∂b = t_k Σ_{j<k} 1/(b+j)`, `∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j)`, `∂t_k/∂z = k t_k/z`),
 /// which are then chained onto the arguments' derivatives.

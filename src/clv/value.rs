@@ -1,144 +1,108 @@
-//! Customer lifetime value: lifetimes' discrete monthly convention and a continuous-time form.
+//! Customer lifetime value options: lifetimes' discrete monthly convention.
 
+use super::horizon::Horizon;
 use crate::error::{Error, Result};
-
-/// The lifetimes `freq` presets: model periods per month in `customer_lifetime_value`.
-///
-/// These are a compatibility preset (`clv-models.md` §9.1): a month is 4.345 weeks, 30 days or
-/// 720 hours there. Use [`ClvOptions::periods_per_month`] to state your own (for example
-/// 30.4375 days).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub enum PeriodUnit {
-    /// Weeks: 4.345 per month (lifetimes `freq = "W"`).
-    #[default]
-    Week,
-    /// Months: 1 per month (`"M"`).
-    Month,
-    /// Days: 30 per month (`"D"`).
-    Day,
-    /// Hours: 720 per month (`"H"`).
-    Hour,
-}
-
-impl PeriodUnit {
-    /// lifetimes' factor: model periods per month.
-    #[must_use]
-    pub fn lifetimes_periods_per_month(self) -> f64 {
-        match self {
-            PeriodUnit::Week => 4.345,
-            PeriodUnit::Month => 1.0,
-            PeriodUnit::Day => 30.0,
-            PeriodUnit::Hour => 720.0,
-        }
-    }
-}
 
 /// How CLV is computed: lifetimes' `customer_lifetime_value` convention,
 ///
 /// `CLV = Σ_{k=1..H} m · [E(Y(k f)) − E(Y((k−1) f))] / (1+d)^k`,
 ///
 /// with `H` the horizon in months, `d` the monthly discount rate, `f` model periods per month
-/// and `m` the Gamma-Gamma expected average spend. Defaults: 12 months, `d = 0.01`, weekly model
-/// (`f = 4.345`), as lifetimes with `freq = "W"`.
+/// and `m` the Gamma-Gamma expected average spend. The options say nothing about the model's
+/// period: `f` comes from the period the model was fitted in ([`ClvModel::period`]) through
+/// lifetimes' table ([`periods_per_month`]: 30 a day, 4.345 a week, 720 an hour), so a daily
+/// model with the defaults equals lifetimes' `customer_lifetime_value(..., freq="D")`.
+///
+/// Defaults: 12 months, `d = 0.01`, as lifetimes.
+///
+/// [`ClvModel::period`]: super::ClvModel::period
+/// [`periods_per_month`]: super::periods_per_month
 ///
 /// # Example
 ///
 /// ```
-/// use loyalty::clv::{ClvOptions, PeriodUnit};
+/// use loyalty::clv::{ClvOptions, Horizon};
 ///
-/// let daily = ClvOptions::default().unit(PeriodUnit::Day).horizon_months(6);
-/// assert_eq!(daily.periods_per_month_value(), 30.0);
-/// let exact = daily.periods_per_month(30.4375)?;
-/// assert_eq!(exact.periods_per_month_value(), 30.4375);
+/// let options = ClvOptions::default()
+///     .with_horizon(Horizon::months(6)?)
+///     .with_monthly_discount_rate(0.02)?;
+/// assert_eq!(options.horizon().whole_months()?, 6);
+/// assert_eq!(options.monthly_discount_rate(), 0.02);
+/// assert!(ClvOptions::default().with_monthly_discount_rate(-1.0).is_err());
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "ClvOptionsRepr", into = "ClvOptionsRepr")
+)]
 pub struct ClvOptions {
-    horizon_months: u32,
+    horizon: Horizon,
     monthly_discount_rate: f64,
-    periods_per_month: f64,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClvOptionsRepr {
+    horizon: Horizon,
+    monthly_discount_rate: f64,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ClvOptionsRepr> for ClvOptions {
+    type Error = Error;
+    fn try_from(r: ClvOptionsRepr) -> Result<ClvOptions> {
+        ClvOptions::default()
+            .with_horizon(r.horizon)
+            .with_monthly_discount_rate(r.monthly_discount_rate)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ClvOptions> for ClvOptionsRepr {
+    fn from(o: ClvOptions) -> ClvOptionsRepr {
+        ClvOptionsRepr { horizon: o.horizon, monthly_discount_rate: o.monthly_discount_rate }
+    }
 }
 
 impl Default for ClvOptions {
     fn default() -> Self {
-        ClvOptions {
-            horizon_months: 12,
-            monthly_discount_rate: 0.01,
-            periods_per_month: PeriodUnit::Week.lifetimes_periods_per_month(),
-        }
+        ClvOptions { horizon: Horizon::default(), monthly_discount_rate: 0.01 }
     }
 }
 
 impl ClvOptions {
-    /// Horizon in months (lifetimes' `time`). Default 12.
+    /// The horizon (lifetimes' `time`, in months). Default 12 months. CLV needs a whole number
+    /// of months ([`Horizon::whole_months`]); scoring checks it.
     #[must_use]
-    pub fn horizon_months(self, horizon_months: u32) -> Self {
-        ClvOptions { horizon_months, ..self }
+    pub fn with_horizon(self, horizon: Horizon) -> Self {
+        ClvOptions { horizon, ..self }
     }
 
-    /// Monthly discount rate `d` (lifetimes' `discount_rate`). Default 0.01.
+    /// Monthly discount rate `d` (lifetimes' `discount_rate`). Default 0.01. A negative rate
+    /// above −1 (value growing with time) is accepted, as the formula allows.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) unless finite and `>= 0`.
-    pub fn monthly_discount_rate(self, rate: f64) -> Result<Self> {
-        if !(rate.is_finite() && rate >= 0.0) {
-            return Err(Error::invalid("discount_rate", rate, "must be finite and >= 0"));
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) unless finite and `> -1`.
+    pub fn with_monthly_discount_rate(self, rate: f64) -> Result<Self> {
+        if !(rate.is_finite() && rate > -1.0) {
+            return Err(Error::invalid("discount rate", rate, "must be finite and > -1"));
         }
         Ok(ClvOptions { monthly_discount_rate: rate, ..self })
     }
 
-    /// Model periods per month, stated explicitly.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) unless finite and `> 0`.
-    pub fn periods_per_month(self, periods: f64) -> Result<Self> {
-        if !(periods.is_finite() && periods > 0.0) {
-            return Err(Error::invalid("periods_per_month", periods, "must be finite and > 0"));
-        }
-        Ok(ClvOptions { periods_per_month: periods, ..self })
-    }
-
-    /// Model periods per month from lifetimes' preset table.
+    /// The horizon.
     #[must_use]
-    pub fn unit(self, unit: PeriodUnit) -> Self {
-        ClvOptions { periods_per_month: unit.lifetimes_periods_per_month(), ..self }
-    }
-
-    /// The horizon in months.
-    #[must_use]
-    pub fn horizon_months_value(&self) -> u32 {
-        self.horizon_months
+    pub fn horizon(&self) -> Horizon {
+        self.horizon
     }
 
     /// The monthly discount rate.
     #[must_use]
-    pub fn monthly_discount_rate_value(&self) -> f64 {
+    pub fn monthly_discount_rate(&self) -> f64 {
         self.monthly_discount_rate
-    }
-
-    /// Model periods per month.
-    #[must_use]
-    pub fn periods_per_month_value(&self) -> f64 {
-        self.periods_per_month
-    }
-
-    /// The horizon in model periods.
-    #[must_use]
-    pub fn horizon_periods(&self) -> f64 {
-        f64::from(self.horizon_months) * self.periods_per_month
-    }
-
-    pub(crate) fn validate(&self) -> Result<()> {
-        // Deserialized options bypass the setters.
-        ClvOptions::default()
-            .monthly_discount_rate(self.monthly_discount_rate)?
-            .periods_per_month(self.periods_per_month)?;
-        Ok(())
     }
 }
 
@@ -188,10 +152,13 @@ mod tests {
 
     #[test]
     fn options_validate() {
-        assert!(ClvOptions::default().monthly_discount_rate(-0.1).is_err());
-        assert!(ClvOptions::default().monthly_discount_rate(f64::NAN).is_err());
-        assert!(ClvOptions::default().periods_per_month(0.0).is_err());
-        assert_eq!(ClvOptions::default().unit(PeriodUnit::Hour).periods_per_month_value(), 720.0);
-        assert!((ClvOptions::default().horizon_periods() - 52.14).abs() < 1e-12);
+        let o = ClvOptions::default();
+        assert!(o.with_monthly_discount_rate(-1.0).is_err());
+        assert!(o.with_monthly_discount_rate(-1.5).is_err());
+        assert!(o.with_monthly_discount_rate(f64::NAN).is_err());
+        assert!(o.with_monthly_discount_rate(f64::INFINITY).is_err());
+        assert_eq!(o.with_monthly_discount_rate(-0.5).unwrap().monthly_discount_rate(), -0.5);
+        assert_eq!(o.horizon(), Horizon::months(12).unwrap());
+        assert_eq!(o.monthly_discount_rate(), 0.01);
     }
 }

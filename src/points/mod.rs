@@ -240,14 +240,29 @@ pub(crate) fn insufficient(requested: Points, available: Points) -> Error {
 /// checkout's redemption).
 ///
 /// It holds 128 bits so a UUID fits, and so checking it costs one hash lookup. It is stored
-/// as two `u64` halves (8-byte alignment keeps ledger entries small) and serialises as one
-/// `u128` number.
+/// as two `u64` halves (8-byte alignment keeps ledger entries small).
+///
+/// # Serialization
+///
+/// In human-readable formats (JSON) a key is a string holding its value in decimal, e.g.
+/// `"340282366920938463463374607431768211455"`: a JSON number above 2^53 loses precision
+/// in JavaScript, and many JSON libraries (serde_json's `Value` among them) cannot hold one
+/// above 2^64 at all. The same string reads back to the same key. A plain JSON number is
+/// still read (stored state written before keys became strings), as long as it is an
+/// exact unsigned integer. Binary formats carry the key as one `u128`.
+///
+/// ```
+/// # #[cfg(feature = "serde")] {
+/// use loyalty::points::OpKey;
+///
+/// let key = OpKey::new(u128::MAX);
+/// let json = serde_json::to_string(&key).unwrap();
+/// assert_eq!(json, "\"340282366920938463463374607431768211455\"");
+/// assert_eq!(serde_json::from_str::<OpKey>(&json).unwrap(), key);
+/// assert_eq!(serde_json::from_str::<OpKey>("42").unwrap(), OpKey::new(42));
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[cfg_attr(
-    feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(from = "u128", into = "u128")
-)]
 pub struct OpKey {
     hi: u64,
     lo: u64,
@@ -276,6 +291,62 @@ impl From<u128> for OpKey {
 impl From<OpKey> for u128 {
     fn from(k: OpKey) -> u128 {
         k.value()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for OpKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.collect_str(&self.value())
+        } else {
+            s.serialize_u128(self.value())
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for OpKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<OpKey, D::Error> {
+        struct KeyVisitor;
+
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = OpKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an idempotency key: a decimal string or an unsigned integer")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<OpKey, E> {
+                // Digits only: `u128::from_str` would also take a leading `+`.
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(E::invalid_value(serde::de::Unexpected::Str(v), &self));
+                }
+                v.parse::<u128>()
+                    .map(OpKey::new)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<OpKey, E> {
+                Ok(OpKey::new(u128::from(v)))
+            }
+
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> std::result::Result<OpKey, E> {
+                Ok(OpKey::new(v))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<OpKey, E> {
+                u64::try_from(v)
+                    .map(|v| OpKey::new(u128::from(v)))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+        }
+
+        if d.is_human_readable() {
+            d.deserialize_any(KeyVisitor)
+        } else {
+            d.deserialize_u128(KeyVisitor)
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use crate::units::Share;
 ///
 /// let usd = |cents: i64| Money::new(Decimal::new(cents, 2), Currency::USD);
 /// let rules = RedemptionRules::new(Points::new(100), usd(1000))? // 100 points = $10
-///     .minimum(Points::new(500))
+///     .minimum(Points::new(500))?
 ///     .max_share_of_order(Share::from_percent(Decimal::from(50))?);
 /// assert_eq!(rules.value_of(Points::new(550))?, usd(5500));
 /// assert!(rules.validate(Points::new(400), usd(10_000)).is_err()); // below the minimum
@@ -65,6 +65,7 @@ impl TryFrom<RedemptionRepr> for RedemptionRules {
 
     fn try_from(r: RedemptionRepr) -> Result<RedemptionRules> {
         let mut rules = RedemptionRules::new(r.step, r.step_value)?;
+        check_limits(r.minimum, r.maximum)?;
         rules.minimum = r.minimum;
         rules.maximum = r.maximum;
         rules.max_share = r.max_share;
@@ -87,6 +88,18 @@ impl From<RedemptionRules> for RedemptionRepr {
             max_share: r.max_share,
             increment: r.increment,
         }
+    }
+}
+
+/// A minimum above the maximum would refuse every redemption.
+fn check_limits(minimum: Points, maximum: Option<Points>) -> Result<()> {
+    match maximum {
+        Some(max) if minimum > max => Err(Error::invalid(
+            "redemption minimum",
+            minimum,
+            format!("is above the maximum ({max})"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -120,17 +133,27 @@ impl RedemptionRules {
     }
 
     /// The smallest redemption accepted.
-    #[must_use]
-    pub fn minimum(mut self, minimum: Points) -> RedemptionRules {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) above the maximum (no
+    /// redemption could pass both).
+    pub fn minimum(mut self, minimum: Points) -> Result<RedemptionRules> {
+        check_limits(minimum, self.maximum)?;
         self.minimum = minimum;
-        self
+        Ok(self)
     }
 
     /// The largest redemption accepted.
-    #[must_use]
-    pub fn maximum(mut self, maximum: Points) -> RedemptionRules {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) below the minimum (no
+    /// redemption could pass both).
+    pub fn maximum(mut self, maximum: Points) -> Result<RedemptionRules> {
+        check_limits(self.minimum, Some(maximum))?;
         self.maximum = Some(maximum);
-        self
+        Ok(self)
     }
 
     /// The largest share of an order's total the discount may cover.
@@ -267,7 +290,9 @@ mod tests {
         let r = RedemptionRules::new(Points::new(100), usd(1000))
             .unwrap()
             .minimum(Points::new(100))
+            .unwrap()
             .maximum(Points::new(1000))
+            .unwrap()
             .increment(Points::new(50))
             .unwrap()
             .max_share_of_order(Share::from_percent(Decimal::from(50)).unwrap());
@@ -294,6 +319,17 @@ mod tests {
         assert!(RedemptionRules::new(Points::new(100), usd(0)).is_err());
         assert!(RedemptionRules::new(Points::new(100), usd(-5)).is_err());
         let r = RedemptionRules::new(Points::new(100), usd(1000)).unwrap();
-        assert!(r.increment(Points::ZERO).is_err());
+        assert!(r.clone().increment(Points::ZERO).is_err());
+        // Issue 18: a minimum above the maximum refuses every redemption, so it is refused,
+        // in either order and when read back.
+        let min = r.clone().minimum(Points::new(500)).unwrap();
+        assert!(min.clone().maximum(Points::new(499)).is_err());
+        assert!(min.maximum(Points::new(500)).is_ok());
+        let max = r.maximum(Points::new(300)).unwrap();
+        let e = max.minimum(Points::new(301)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid redemption minimum `301 pts`: is above the maximum (300 pts)"
+        );
     }
 }

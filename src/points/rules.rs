@@ -674,7 +674,10 @@ impl EarnRules {
                 steps.push(what.to_string(), Decimal::from(bonus.value()))?;
             }
         }
-        let raw = steps.running;
+        // Deductions never exceed the items total, so the exact running total is never
+        // negative; a pro-rata division can leave a residue of -1e-28 or a negative zero
+        // (a zero-point order with a coupon), which must round to zero points, not fail.
+        let raw = if steps.running <= Decimal::ZERO { Decimal::ZERO } else { steps.running };
         let rounded = r.rounding.round(raw, 0);
         let requested = rust_decimal::prelude::ToPrimitive::to_u64(&rounded)
             .map(Points::new)
@@ -809,6 +812,23 @@ mod tests {
         let o = one(10_000).paid_with_points(usd(3000));
         assert_eq!(awarded(&rules(), &o, &ctx), 70);
         assert_eq!(awarded(&rules().paid_with_points(Inclusion::Counted), &o, &ctx), 100);
+    }
+
+    #[test]
+    fn a_zero_point_order_with_a_deduction_earns_zero_points() {
+        // Issue 17 item 2: a gift card earning nothing, with a coupon or paid with points,
+        // made the pro-rata deduction a negative zero that failed to round.
+        let r = rules().sku_multiplier("gift-card", Multiplier::new(Decimal::ZERO).unwrap());
+        let ctx = EarnContext::new(day());
+        let card = Order::new(vec![OrderLine::new("gift-card", usd(5000))]);
+        for o in [card.clone().discount(usd(500)), card.paid_with_points(usd(500))] {
+            let q = r.quote(&o, &ctx).unwrap();
+            assert_eq!(q.awarded(), Points::ZERO);
+            assert_eq!(q.requested(), Points::ZERO);
+        }
+        // A residue of an inexact pro-rata share (a third off) also rounds to whole points.
+        let o = Order::new(vec![OrderLine::new("a", usd(300))]).discount(usd(100));
+        assert_eq!(awarded(&rules().rounding(Rounding::Floor), &o, &ctx), 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 
 use super::*;
 use crate::error::ErrorKind;
-use crate::money::{Currency, Money};
+use crate::money::{Currency, Money, Rounding};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
@@ -600,7 +600,7 @@ fn failed_operations_leave_state_unchanged_even_when_time_was_due() {
 #[test]
 fn bad_input_is_typed_and_changes_nothing() {
     let prog = program().clone();
-    let rules = RedemptionRules::new(p(100), usd(1000)).unwrap().minimum(p(200));
+    let rules = RedemptionRules::new(p(100), usd(1000)).unwrap().minimum(p(200)).unwrap();
     let strict = Program::new(EarnRules::new(Currency::USD, Decimal::ONE).unwrap(), rules).unwrap();
     let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
     a.earn(&prog, k(1), &earn(500), d(2026, 1, 1)).unwrap();
@@ -1116,4 +1116,94 @@ fn probe_errors_after_catch_up_and_transfer_key_reuse_change_nothing() {
     let r = transfer(&prog, &mut x, &mut y, k(9), p(21), d(2026, 1, 2));
     assert!(matches!(kind(r), ErrorKind::IdempotencyConflict { .. }));
     assert_eq!((x, y, z), (sx, sy, sz));
+}
+
+#[test]
+fn reserved_points_survive_an_inactivity_lapse_whatever_the_remainder() {
+    // Issue 17 item 1: with 60 of 100 reserved the release returned 0 and expired 60;
+    // with all 100 reserved it returned 100. Both now return every reserved point.
+    let prog = program().expiry(Expiry::inactivity(30).unwrap());
+    for reserved in [60, 100] {
+        let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+        a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+        let r =
+            a.reserve(&prog, k(2), &RedeemRequest::new(p(reserved), big_order()), d(2026, 1, 1));
+        let id = r.unwrap().reservation().unwrap();
+        let out = a.release(&prog, k(3), id, d(2026, 2, 2)).unwrap();
+        assert_eq!((out.returned, out.expired), (p(reserved), p(0)), "{reserved} reserved");
+        // The idle remainder expired; the released points are spendable again, for a
+        // fresh window (the release is activity).
+        assert_eq!(a.totals().expired, p(100 - reserved));
+        assert_eq!(a.balances().available(), p(reserved));
+        assert_eq!(a.lots()[0].state(), LotState::Active);
+        assert_eq!(a.last_activity(), d(2026, 2, 2));
+        a.expire(&prog, d(2026, 3, 4)).unwrap();
+        assert_eq!(a.balances().available(), p(reserved));
+        a.check().unwrap();
+        a.redeem(&prog, k(4), &RedeemRequest::new(p(reserved), big_order()), d(2026, 3, 4))
+            .unwrap();
+        a.check().unwrap();
+    }
+}
+
+#[test]
+fn a_manual_credit_is_activity() {
+    // Issue 17 item 6: goodwill after a lapse was expired by the next operation that day.
+    let prog = program().expiry(Expiry::inactivity(30).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
+    a.expire(&prog, d(2026, 2, 5)).unwrap();
+    assert_eq!(a.totals().expired, p(50));
+    a.adjust(&prog, k(2), &Adjustment::credit(p(20), "sorry"), d(2026, 2, 5)).unwrap();
+    assert_eq!(a.last_activity(), d(2026, 2, 5));
+    assert_eq!(a.expire(&prog, d(2026, 2, 5)).unwrap().expired, p(0));
+    // A debit is not activity: the window still counts from the credit (through Mar 7).
+    a.adjust(&prog, k(3), &Adjustment::debit(p(5), "fix"), d(2026, 3, 1)).unwrap();
+    assert_eq!(a.last_activity(), d(2026, 2, 5));
+    assert_eq!(a.expire(&prog, d(2026, 3, 7)).unwrap().expired, p(0));
+    assert_eq!(a.balances().available(), p(15));
+    assert_eq!(a.expire(&prog, d(2026, 3, 8)).unwrap().expired, p(15));
+    a.check().unwrap();
+}
+
+#[test]
+fn not_found_errors_name_the_id_once() {
+    // Issue 18: "unknown reservation `reservation 3`".
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let e = a.commit(&program(), k(1), ReservationId::new(3), d(2026, 1, 1)).unwrap_err();
+    assert_eq!(e.to_string(), "unknown reservation `3`");
+}
+
+#[test]
+fn a_partial_refund_of_a_huge_order_is_exact() {
+    // Issue 17 item 4: refunded x points overflowed Decimal and the share path was one
+    // point short (999999999999999999 of 1e18).
+    let rules = EarnRules::new(Currency::USD, Decimal::ONE).unwrap().rounding(Rounding::Floor);
+    let prog = Program::new(rules, RedemptionRules::new(p(100), usd(1000)).unwrap()).unwrap();
+    let huge = 3_000_000_000_000_000_000u64;
+    let total = Money::new(Decimal::from(huge), Currency::USD);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(huge).for_order(total), d(2026, 1, 1)).unwrap();
+    let third = Money::new(Decimal::from(huge / 3), Currency::USD);
+    let out = a.refund(&prog, k(2), &RefundRequest::new(k(1), third), d(2026, 1, 2)).unwrap();
+    assert_eq!(out.requested, p(huge / 3));
+    a.check().unwrap();
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn keys_go_to_json_as_decimal_strings() {
+    // Issue 17 item 5: `serde_json::to_value` failed for keys above u64::MAX.
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    let uuid = 0x6ba7_b810_9dad_11d1_80b4_00c0_4fd4_30c8_u128;
+    a.earn(&prog, k(uuid), &earn(10), d(2026, 1, 1)).unwrap();
+    let value = serde_json::to_value(&a).unwrap();
+    let text = value.to_string();
+    assert!(text.contains(&format!("\"{uuid}\"")), "{text}");
+    let back: Account = serde_json::from_value(value).unwrap();
+    assert_eq!(back, a);
+    for bad in ["\"-1\"", "\"+1\"", "\"\"", "\"0x10\"", "-1", "1.5"] {
+        assert!(serde_json::from_str::<OpKey>(bad).is_err(), "{bad}");
+    }
 }

@@ -75,12 +75,8 @@
 //! - The 11-segment 125-code map of the Squeezely and Spotler RFM apps; the 10-segment R+F map
 //!   widely copied from the same sources.
 
-mod dense;
-mod direct;
-mod hash;
 mod holdout;
 mod index;
-mod partition;
 mod period;
 mod score;
 mod segment;

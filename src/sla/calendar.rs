@@ -1,6 +1,7 @@
 //! Business calendars: weekly opening hours in an IANA zone, holidays and date overrides.
 //!
-//! Semantics (reference `reply-sla.md` §8.2), pinned:
+//! Semantics, pinned as the business-time libraries `workclock` 0.1.2, `rickar/cal` v2 and
+//! `businesstimedelta` 1.0.1 and the `dbt_zendesk` package (PR #114) do:
 //!
 //! - **Wall time.** Opening hours are local wall-clock times, converted to instants per date, so
 //!   a 09:00–17:00 day is 8 h even on a DST change day while a 00:00–24:00 day is 23 or 25 h.
@@ -328,8 +329,13 @@ pub struct Calendar {
     overrides: Vec<(i64, Vec<(i64, i64)>)>,
     /// Sorted union of closed days, overridden days and days near a UTC-offset change.
     special: Vec<i64>,
-    /// Sorted union of closed and overridden days (what business-day counting cares about).
+    /// Sorted union of closed, overridden and dead days (what business-day counting cares
+    /// about).
     dated: Vec<i64>,
+    /// Days with opening hours on paper whose every interval falls in a UTC-offset gap (a
+    /// skipped date such as Samoa's 2011-12-30, or shifts wholly inside a spring-forward
+    /// hour): no open time, so not business days. Sorted.
+    dead: Vec<i64>,
     /// Days whose hours differ from the weekly pattern: special days and the day before each
     /// (whose overnight shift may be clipped), sorted.
     irregular: Vec<i64>,
@@ -486,8 +492,6 @@ impl Calendar {
             in_range(h.date, "holiday")?;
             closed.push(in_range(h.closed_date(), "holiday")?);
         }
-        closed.sort_unstable();
-        closed.dedup();
         spec.holidays.sort();
 
         spec.overrides.sort();
@@ -498,8 +502,15 @@ impl Calendar {
             if overrides.last().is_some_and(|(p, _)| *p == d) {
                 return Err(Error::invalid("override date", o.date, "given twice"));
             }
+            // An override without shifts closes its date exactly as a holiday does,
+            // clipping the previous night's overnight shift at midnight too.
+            if o.shifts.is_empty() {
+                closed.push(d);
+            }
             overrides.push((d, o.shifts.iter().map(|s| s.span()).collect()));
         }
+        closed.sort_unstable();
+        closed.dedup();
         let table = ZoneTable::new(tz);
         // Days near a UTC-offset change are treated like holidays by the skipping logic, so
         // every skipped run of ordinary days has one offset and wall time equals real time.
@@ -520,6 +531,7 @@ impl Calendar {
             tz,
             table,
             dated,
+            dead: Vec::new(),
             week,
             week_total,
             business_days_per_week,
@@ -535,6 +547,12 @@ impl Calendar {
             cum_open: Vec::new(),
             cum_business: Vec::new(),
         };
+        cal.dead = cal.find_dead_days();
+        if !cal.dead.is_empty() {
+            cal.dated.extend_from_slice(&cal.dead);
+            cal.dated.sort_unstable();
+            cal.dated.dedup();
+        }
         cal.build_cumulative();
         // Overrides against their neighbours, holidays ignored (a conservative check).
         for (d, _) in &cal.overrides {
@@ -624,8 +642,37 @@ impl Calendar {
         (j / 7) * self.business_days_per_week + part
     }
 
-    fn is_business_day(&self, day: i64) -> bool {
-        !self.is_closed(day) && !self.raw_shifts(day).is_empty()
+    fn business_day(&self, day: i64) -> bool {
+        !self.is_closed(day)
+            && !self.raw_shifts(day).is_empty()
+            && self.dead.binary_search(&day).is_err()
+    }
+
+    /// Days near an offset change with shifts on paper and no real open time (see `dead`).
+    /// Only those days can lose time to a gap; all others keep every interval non-empty.
+    fn find_dead_days(&self) -> Vec<i64> {
+        self.table
+            .days_near_transitions()
+            .into_iter()
+            .filter(|&d| !self.is_closed(d) && !self.raw_shifts(d).is_empty())
+            .filter(|&d| self.real_intervals(d).is_empty())
+            .collect()
+    }
+
+    /// The non-empty real intervals `[start, end)` (UTC seconds) of the shifts owned by the
+    /// local day `day`, after holidays, overrides and the DST mapping.
+    fn real_intervals(&self, day: i64) -> Vec<(i64, i64)> {
+        if self.is_closed(day) {
+            return Vec::new();
+        }
+        let clip = if self.is_closed(day + 1) { DAY } else { 2 * DAY };
+        self.raw_shifts(day)
+            .iter()
+            .map(|&(s, e)| {
+                (self.table.resolve(day * DAY + s), self.table.resolve(day * DAY + e.min(clip)))
+            })
+            .filter(|(a, b)| b > a)
+            .collect()
     }
 
     fn cursor(&self, l: i64, day: i64) -> Cursor {
@@ -672,7 +719,7 @@ impl Calendar {
                 (self.table.resolve(d * DAY + b.min(clip)) - us).max(0)
             };
             open.push(shifts.iter().map(real).sum());
-            business.push(i64::from(self.is_business_day(d)));
+            business.push(i64::from(self.business_day(d)));
         }
         let (mut cum_open, mut cum_business) = (Vec::new(), Vec::new());
         let mut prev: Option<(i64, i64, i64)> = None; // (day, cumulative open, business) at it
@@ -868,9 +915,12 @@ impl Calendar {
     pub fn is_open(&self, t: DateTime<Utc>) -> Result<bool> {
         let u = to_secs(t)?;
         let day = (u + self.table.offset(u)).div_euclid(DAY);
-        let mut c = self.cursor(day * DAY, day - 1);
-        // Shifts last at most 24 h, so only the day before and the day itself can cover `t`.
-        for d in [day - 1, day] {
+        let mut c = self.cursor((day - 1) * DAY, day - 1);
+        // Shifts last at most 24 h, so the day before and the day itself can cover `t`; so
+        // can the next day when the clock has fallen back across midnight (St John's
+        // 1992-10-25: 00:01 NDT became 23:01 NST, and the new date's shifts began at the
+        // first 00:00, before `t`'s repeated wall time of the previous evening).
+        for d in [day - 1, day, day + 1] {
             let ns = self.next_special(&mut c, d);
             let (shifts, clip) = self.day_shifts(d, ns);
             for &(s, e) in shifts {
@@ -1020,7 +1070,7 @@ impl Calendar {
             let business = if day < ns {
                 self.week.get(weekday_index(day)).is_some_and(|v| !v.is_empty())
             } else {
-                self.is_business_day(day)
+                self.business_day(day)
             };
             if business {
                 left -= 1;
@@ -1066,12 +1116,65 @@ impl Calendar {
                 d += 7 * k;
                 continue;
             }
-            if self.is_business_day(d) {
+            if self.business_day(d) {
                 n += 1;
             }
             d += 1;
         }
         Ok(n)
+    }
+}
+
+impl Calendar {
+    /// Whether `date` is a business date: it has opening hours after holidays and overrides,
+    /// and at least one of them exists on the clock (a date skipped by its zone, such as
+    /// 2011-12-30 in Pacific/Apia, or one whose only shifts fall in a spring-forward gap, is
+    /// not). This is the day [`Target::BusinessDays`] and
+    /// [`Calendar::business_days_between`] count.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for a date outside 1970..2100.
+    pub fn is_business_day(&self, date: NaiveDate) -> Result<bool> {
+        Ok(self.business_day(in_range(date, "date")?))
+    }
+
+    /// The opening intervals `[start, end)` owned by `date`, as instants, in time order:
+    /// its shifts after holidays and overrides, an overnight shift running into the next
+    /// date (cut at midnight when that date is closed), mapped through the zone by the
+    /// module's DST rule. Intervals that vanish in a gap are left out, so the list is empty
+    /// exactly when the date is not a business date.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] for a date outside 1970..2100.
+    pub fn open_intervals(&self, date: NaiveDate) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+        let day = in_range(date, "date")?;
+        self.real_intervals(day)
+            .into_iter()
+            .map(|(a, b)| Ok((from_secs(a)?, from_secs(b)?)))
+            .collect()
+    }
+
+    /// The local date that owns `t`: the date whose opening interval contains `t` when the
+    /// calendar is open (Friday for 02:00 on Saturday inside Friday's 22:00-06:00 shift),
+    /// otherwise the zone's calendar date at `t`. [`Calendar::is_open`] is true exactly when
+    /// some date's [`Calendar::open_intervals`] contains `t`, and this is that date.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`] outside 1970..2100.
+    pub fn owning_date(&self, t: DateTime<Utc>) -> Result<NaiveDate> {
+        let u = to_secs(t)?;
+        let day = (u + self.table.offset(u)).div_euclid(DAY);
+        let owner = [day - 1, day, day + 1]
+            .into_iter()
+            .find(|&d| self.real_intervals(d).iter().any(|&(a, b)| a <= u && u < b))
+            .unwrap_or(day);
+        i32::try_from(owner + EPOCH_CE_DAYS)
+            .ok()
+            .and_then(NaiveDate::from_num_days_from_ce_opt)
+            .ok_or_else(|| out_of_range(u))
     }
 }
 
@@ -1204,7 +1307,7 @@ mod tests {
         for day in start..start + 40 {
             let (shifts, clip) = cal.day_shifts(day, day);
             open += shifts.iter().map(|&(a, b)| b.min(clip) - a).filter(|&x| x > 0).sum::<i64>();
-            business += i64::from(cal.is_business_day(day));
+            business += i64::from(cal.business_day(day));
             assert_eq!(cal.cumulative_open(day + 1), open, "day {}", date_of(day));
             assert_eq!(cal.cumulative_business(day + 1), business, "day {}", date_of(day));
         }

@@ -1,7 +1,8 @@
 //! The three units of an SLA target: calendar time, working time and business days.
 //!
 //! "1 day" means different things in different helpdesks. For a message under a Mon–Fri
-//! 09:00–17:00 schedule without holidays (reference `reply-sla.md` §4):
+//! 09:00–17:00 schedule without holidays (from the rules Zendesk, Intercom, Freshdesk and
+//! Zammad document, and the `biz` and `business_time` libraries):
 //!
 //! | Semantics | Fri 16:55 → | Sat 10:00 → |
 //! |---|---|---|

@@ -353,7 +353,8 @@ pub struct Standing {
     pub figure: Decimal,
     /// The review period containing `now`.
     pub period: Period,
-    /// The lowest rank the member can fall to (the highest permanent tier reached).
+    /// The lowest rank the member can fall to: the highest permanent tier reached, or the
+    /// entry tier (a first threshold of 0) that every member holds.
     pub floor: Option<usize>,
     /// A demotion in its grace period.
     pub pending: Option<PendingDemotion>,
@@ -553,14 +554,17 @@ impl Program {
         p: &Prepared,
         until: NaiveDateTime,
     ) -> Result<Standing> {
+        // A first threshold of 0 is an entry tier everyone holds from the start: never
+        // "promoted" into, and the floor no demotion or refund goes below.
+        let entry = self.ladder.tier_for(Decimal::ZERO);
         let mut m = Machine {
             program: self,
             joined,
-            tier: None,
+            tier: entry,
             since: None,
-            secured: None,
-            floor: None,
-            secured_floor: None,
+            secured: entry,
+            floor: entry,
+            secured_floor: entry,
             pending: None,
             events: Vec::new(),
         };

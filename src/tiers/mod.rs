@@ -52,9 +52,9 @@
 //!
 //! # References
 //!
-//! Feature bar: `loyalty-programs.md` §9 (Talon.One tiers, Voucherify v2 downgrade and grace
-//! options, Yotpo tier terms, Smile entry rewards for every tier passed, Open Loyalty #131 and
-//! ERPNext #22167).
+//! Feature bar: the tier behaviour these vendors document (Talon.One tiers, Voucherify v2
+//! downgrade and grace options, Yotpo tier terms, Smile entry rewards for every tier passed,
+//! Open Loyalty #131 and ERPNext #22167).
 
 mod benefits;
 mod discount;

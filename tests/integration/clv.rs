@@ -2,9 +2,10 @@
 //! published reference values of `clv-models.md` §10 at their stated tolerances.
 
 use loyalty::clv::{
-    score, BgNbd, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, MbgNbd, ParetoNbd,
-    PeriodUnit, TransactionModel,
+    BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, Horizon, MbgNbd,
+    ParetoNbd, TransactionModel,
 };
+use loyalty::rfm::Period;
 use loyalty::ErrorKind;
 
 const SUMMARY: &str = include_str!("../data/cdnow_customers_summary.csv");
@@ -385,8 +386,9 @@ fn clv_reproduces_lifetimes_quickstart() {
         .params;
     let customers = cdnow_with_spend();
     let gg = GammaGamma::fit(&customers, &FitOptions::default()).unwrap().params;
-    let options = ClvOptions::default().unit(PeriodUnit::Day);
-    let scores = score(&TransactionModel::BgNbd(bg), &gg, &customers[..10], &options).unwrap();
+    // The Quickstart's weekly data scored as if daily: the model is told it is in days.
+    let model = ClvModel::new(bg, gg, Period::DAY);
+    let scores = model.score(&customers[..10], &ClvOptions::default()).unwrap();
     let want = [
         140.096211,
         18.943467,
@@ -409,8 +411,8 @@ fn clv_semantics_match_lifetimes() {
     // lifetimes' known-value test structure (§9.2): daily model, m = 1 (a Gamma-Gamma whose
     // expected spend is 1 for everybody is not expressible, so CLV is divided by the spend).
     let bg = BgNbd::new(0.16, 1.86, 1.85, 3.18).unwrap();
-    let model = TransactionModel::BgNbd(bg);
     let gg = GammaGamma::new(6.0, 4.0, 15.0).unwrap();
+    let model = ClvModel::new(bg, gg, Period::DAY);
     let customers: Vec<Customer> = [
         (0.0, 0.0, 298.0),
         (0.0, 0.0, 224.0),
@@ -423,14 +425,17 @@ fn clv_semantics_match_lifetimes() {
         Customer::new(x, tx, t).unwrap().with_monetary_value(if x > 0.0 { 5.0 } else { 0.0 })
     })
     .collect();
-    let day = ClvOptions::default().unit(PeriodUnit::Day);
+    let day = ClvOptions::default();
     for c in &customers {
         let m = gg.conditional_expected_average_spend(c).unwrap();
         let e30 = bg.conditional_expected_purchases(c, 30.0).unwrap();
         let e60 = bg.conditional_expected_purchases(c, 60.0).unwrap();
         let clv = |h: u32, d: f64| {
-            let o = day.horizon_months(h).monthly_discount_rate(d).unwrap();
-            model.customer_lifetime_value(&gg, c, &o).unwrap() / m
+            let o = day
+                .with_horizon(Horizon::months(h).unwrap())
+                .with_monthly_discount_rate(d)
+                .unwrap();
+            model.customer_lifetime_value(c, &o).unwrap() / m
         };
         assert!((clv(1, 0.0) - e30).abs() < 1e-12);
         assert!((clv(1, 1.0) - e30 / 2.0).abs() < 1e-12);
@@ -444,53 +449,55 @@ fn clv_semantics_match_lifetimes() {
 
 #[test]
 fn continuous_discounting() {
-    let bg = TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap());
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
     let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
+    let model = ClvModel::new(bg, gg, Period::WEEK);
     let c = Customer::new(2.0, 30.43, 38.86).unwrap().with_monetary_value(22.35);
     let m = gg.conditional_expected_average_spend(&c).unwrap();
     // Undiscounted: spend times expected purchases.
-    let undiscounted = bg.discounted_value(&gg, &c, 52.0, 0.0).unwrap();
+    let weeks52 = Horizon::new(52, Period::WEEK).unwrap();
+    let undiscounted = model.discounted_value(&c, weeks52, 0.0).unwrap();
     let e52 = bg.conditional_expected_purchases(&c, 52.0).unwrap();
     assert!(rel(undiscounted, m * e52) < 1e-12);
     // Discounting lowers value, and a fine monthly discrete sum approaches the continuous form.
-    let delta = 0.01_f64.ln_1p() / 4.345;
-    let cont = bg.discounted_value(&gg, &c, 52.14, delta).unwrap();
+    let delta = 0.01_f64.ln_1p();
+    let cont = model.discounted_value(&c, Horizon::months(12).unwrap(), delta).unwrap();
     assert!(cont < m * e52);
     let o = ClvOptions::default();
-    let discrete = bg.customer_lifetime_value(&gg, &c, &o).unwrap();
+    let discrete = model.customer_lifetime_value(&c, &o).unwrap();
     assert!(rel(cont, discrete) < 0.01, "{cont} vs {discrete}");
 }
 
 #[test]
 fn batch_scoring_validates_rows() {
-    let model = TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap());
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
     let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
+    let model = ClvModel::new(bg, gg, Period::WEEK);
     let mut customers = cdnow_with_spend();
     let o = ClvOptions::default();
-    let all = score(&model, &gg, &customers, &o).unwrap();
+    let all = model.score(&customers, &o).unwrap();
     assert_eq!(all.len(), 2357);
     for (s, c) in all.iter().zip(&customers) {
         let pa = model.probability_alive(c).unwrap();
         assert_eq!(s.p_alive, pa);
-        let e = model.conditional_expected_purchases(c, o.horizon_periods()).unwrap();
+        let e = model.conditional_expected_purchases(c, o.horizon()).unwrap();
+        // 12 months of a weekly model are 52.14 weeks.
+        assert_eq!(e, bg.conditional_expected_purchases(c, 12.0 * 4.345).unwrap());
         assert!((s.expected_purchases - e).abs() <= 1e-12 * e.max(1.0));
         assert!(s.clv >= 0.0);
     }
     customers[7].recency = customers[7].t + 1.0;
-    let e = score(&model, &gg, &customers, &o).unwrap_err();
+    let e = model.score(&customers, &o).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 7, field: "recency", .. }), "{e}");
     customers[7].recency = 1.0;
     customers[7].frequency = 2.0;
     customers[7].monetary_value = -3.0;
-    let e = score(&model, &gg, &customers, &o).unwrap_err();
+    let e = model.score(&customers, &o).unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::InvalidRecord { index: 7, field: "monetary_value", .. }),
         "{e}"
     );
-    assert!(matches!(
-        score(&model, &gg, &[], &o).unwrap_err().kind(),
-        ErrorKind::EmptyInput { .. }
-    ));
+    assert!(matches!(model.score(&[], &o).unwrap_err().kind(), ErrorKind::EmptyInput { .. }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,7 +585,7 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
     let horizons = [0.0, 1.0, 1e3];
     let spends =
         [GammaGamma::new(1e-6, 1.000001, 1e6).unwrap(), GammaGamma::new(1e6, 1e6, 1e-6).unwrap()];
-    let options = ClvOptions::default().horizon_months(3);
+    let options = ClvOptions::default().with_horizon(Horizon::months(3).unwrap());
     let mut calls = 0usize;
     for &p1 in &values {
         for &p2 in &values {
@@ -610,11 +617,10 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
                             };
                             finite_or_error(&ctx, ll);
                             for gg in &spends {
-                                finite_or_error(
-                                    &ctx,
-                                    model.customer_lifetime_value(gg, c, &options),
-                                );
-                                finite_or_error(&ctx, model.discounted_value(gg, c, 10.0, 0.01));
+                                let clv = ClvModel::new(*model, *gg, Period::WEEK);
+                                finite_or_error(&ctx, clv.customer_lifetime_value(c, &options));
+                                let ten = Horizon::new(10, Period::WEEK).unwrap();
+                                finite_or_error(&ctx, clv.discounted_value(c, ten, 0.01));
                             }
                             calls += 1;
                         }
@@ -646,8 +652,8 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
     }
     assert_eq!(calls, 625 * 3 * customers.len());
     // Batch scoring over the same extreme customers: Ok values are finite.
-    let m = TransactionModel::BgNbd(BgNbd::new(1e-6, 1e6, 20.0, 1e-6).unwrap());
-    if let Ok(scores) = score(&m, &spends[0], &customers, &options) {
+    let m = ClvModel::new(BgNbd::new(1e-6, 1e6, 20.0, 1e-6).unwrap(), spends[0], Period::WEEK);
+    if let Ok(scores) = m.score(&customers, &options) {
         for s in scores {
             assert!(s.p_alive.is_finite() && s.expected_purchases.is_finite() && s.clv.is_finite());
         }
@@ -896,26 +902,24 @@ fn large_batch_equals_single_customer_scoring() {
     let rows = cdnow_with_spend();
     let customers: Vec<Customer> = rows.iter().cycle().take(10_000).copied().collect();
     let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
-    let o = ClvOptions::default().horizon_months(6);
+    let o = ClvOptions::default().with_horizon(Horizon::months(6).unwrap());
     for model in [
         TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap()),
         TransactionModel::MbgNbd(MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap()),
         TransactionModel::ParetoNbd(ParetoNbd::new(0.5533, 10.578, 0.6062, 11.668).unwrap()),
     ] {
-        let scores = score(&model, &gg, &customers, &o).unwrap();
+        let model = ClvModel::new(model, gg, Period::WEEK);
+        let scores = model.score(&customers, &o).unwrap();
         for i in (0..customers.len()).step_by(97) {
             let c = &customers[i];
-            assert_eq!(
-                scores[i].clv,
-                model.customer_lifetime_value(&gg, c, &o).unwrap(),
-                "row {i}"
-            );
+            assert_eq!(scores[i].clv, model.customer_lifetime_value(c, &o).unwrap(), "row {i}");
             assert_eq!(scores[i].p_alive, model.probability_alive(c).unwrap());
         }
     }
     let mut bad = customers.clone();
     bad[9_000].t = -1.0;
-    let e = score(&TransactionModel::BgNbd(BgNbd::new(0.3, 4.0, 0.8, 2.4).unwrap()), &gg, &bad, &o)
+    let e = ClvModel::new(BgNbd::new(0.3, 4.0, 0.8, 2.4).unwrap(), gg, Period::WEEK)
+        .score(&bad, &o)
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 9_000, field: "T", .. }), "{e}");
 }

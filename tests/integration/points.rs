@@ -27,6 +27,7 @@ fn cross_border_shop_end_to_end() {
     let redemption = RedemptionRules::new(Points::new(100), usd(dec!(10)))
         .unwrap()
         .minimum(Points::new(100))
+        .unwrap()
         .max_share_of_order(loyalty::Share::from_percent(dec!(50)).unwrap());
     let program = Program::new(earn_rules, redemption)
         .unwrap()
@@ -210,8 +211,10 @@ fn scenario_program(policy: u8, expiry: u8, reset: bool) -> Program {
         2 => Expiry::rolling(Span::Months(1)).unwrap().rounded_up(PeriodEnd::Month),
         _ => Expiry::inactivity(30).unwrap(),
     };
-    let redemption =
-        RedemptionRules::new(Points::new(100), usd(dec!(10))).unwrap().minimum(Points::new(5));
+    let redemption = RedemptionRules::new(Points::new(100), usd(dec!(10)))
+        .unwrap()
+        .minimum(Points::new(5))
+        .unwrap();
     Program::new(EarnRules::new(Currency::USD, Decimal::ONE).unwrap(), redemption)
         .unwrap()
         .clawback(clawback)

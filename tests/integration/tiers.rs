@@ -747,3 +747,24 @@ proptest! {
         }
     }
 }
+
+/// Issue 18 item 9: a first threshold of 0 is an entry tier every member holds, with no
+/// "promoted none -> bronze" event on the first purchase.
+#[test]
+fn a_zero_first_threshold_is_held_by_everyone_from_the_start() {
+    let ladder = ladder_with(&[0, 1000, 3000], None);
+    let program = Program::new(ladder, Window::Lifetime, Policy::default()).unwrap();
+    let joined = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let idle = program.evaluate(joined, &[], at(2024, 6, 1)).unwrap();
+    assert_eq!(idle.tier, Some(0));
+    assert!(idle.events.is_empty());
+    let history = [QualifyingEvent::order(at(2024, 2, 1), Decimal::from(50)).unwrap()];
+    let s = program.evaluate(joined, &history, at(2024, 6, 1)).unwrap();
+    assert_eq!(s.tier, Some(0));
+    assert!(s.events.is_empty(), "{:?}", s.events);
+    let history = [QualifyingEvent::order(at(2024, 2, 1), Decimal::from(1200)).unwrap()];
+    let s = program.evaluate(joined, &history, at(2024, 6, 1)).unwrap();
+    assert_eq!(s.tier, Some(1));
+    assert_eq!((s.events[0].from, s.events[0].to), (Some(0), Some(1)));
+    assert_eq!(s.events[0].crossed, vec![1]);
+}

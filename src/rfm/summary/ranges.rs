@@ -1,88 +1,32 @@
-//! Integer customer ids that fill a range (auto-increment ids, as most shops' keys are):
-//! accumulator tables addressed by the id itself.
+//! Range partitions: dense integer ids (auto-increment ids, as most shops' keys are) in any
+//! order, with accumulator tables addressed by the id itself.
 //!
-//! A key whose `Hash` writes one integer (a primitive integer, `char`, or a newtype of one
-//! with a derived `Hash`) has that integer as its *view*. A sample of the log gives the range
-//! of the views; when the range holds at most about two ids per transaction, the keys are
-//! dense. A log in time order then takes one pass with a table over the whole range
-//! ([`direct`](super::direct)). Any other log is scattered as in
-//! [`partition`](super::partition), but into partitions by range of view, and within a
+//! When the keys are dense ([`layout`](super::layout)) but the log is not in time order (so
+//! the [`direct`](super::direct) pass declined it), the log is scattered as in the
+//! [`hashed`](super::hashed) partitions, but into partitions by range of view, and within a
 //! partition a customer's accumulator sits at its view's offset: no hash table, no probing,
 //! no sort of keys. Each partition's rows are built while its table is in cache, by one scan
-//! of the table, in view order, which is key order for the types above (for a key whose `Ord`
+//! of the table, in view order, which is key order for integer keys (for a key whose `Ord`
 //! disagrees, the rows are sorted at the end). Every record's key is compared with its slot's
 //! key, so a `Hash` that writes one integer for two different keys sends the log to the hash
 //! partitions instead. Keys outside the sampled range (widened by an eighth on each side) go
 //! to two side partitions, which are aggregated by hashing and sorted.
 
-use std::hash::{Hash, Hasher};
-use std::mem;
+use std::hash::Hash;
 
-use chrono::NaiveDateTime;
-
-use super::direct::{self, Direct};
-use super::partition::{scatter, unpack, Aggregator, Handle, Owned, Packed, Record, Scatter, Span};
-use super::summary::{Acc, Rows, Summary, SummaryOptions, Transaction};
+use super::acc::Acc;
+use super::aggregate::Aggregator;
+use super::layout::{view, Layout};
+use super::options::Transaction;
+use super::records::{scatter, unpack, Handle, Owned, Packed, Record, Scatter};
+use super::rows::Rows;
+use super::table::Summary;
+use super::window::Span;
 use crate::error::Result;
 
-/// Transactions sampled for the range of the keys.
-const SAMPLE: usize = 1024;
-
-/// A partition's table has at least `2^MIN_SHIFT` slots: 2,048 accumulators of 64 bytes
-/// (for a 64-bit key) take 128 KiB, which stays in the L2 cache while the partition is read.
-const MIN_SHIFT: u32 = 11;
-
-/// At most `2^MAX_BITS` range partitions (as for the hash partitions: more write streams
-/// than that defeat the write-combining of the scatter pass).
-const MAX_BITS: u32 = 10;
-
-/// Summarises the transactions `keep` accepts when the keys are dense integers: by one pass
-/// with a table addressed by id for a log in time order ([`direct`]), by range partitions
-/// otherwise. `None` when the keys are not dense integers (or a record does not fit): the
-/// caller then takes the hash partitions.
+/// The range partitions of the keys in `layout`. `None` when a record does not fit, or two
+/// different keys share a view: the hash partitions take the log then.
 pub(super) fn summarize<K, F>(
-    transactions: &[Transaction<K>],
-    as_of: NaiveDateTime,
-    options: &SummaryOptions,
-    keep: &F,
-) -> Result<Option<Summary<K>>>
-where
-    K: Ord + Hash + Clone,
-    F: Fn(&K) -> bool,
-{
-    // Keys are copied into the records and the tables, which suits integers only.
-    if mem::needs_drop::<K>() {
-        return Ok(None);
-    }
-    let Some(layout) = Layout::sample(transactions, keep) else {
-        return Ok(None);
-    };
-    let span = Span::new(options, as_of);
-    match direct::summarize(transactions, &layout, &span, keep)? {
-        Direct::Done(summary) => Ok(Some(summary)),
-        Direct::Lossy => Ok(None),
-        Direct::Declined => ranges(transactions, &layout, &span, keep),
-    }
-}
-
-/// Whether [`summarize`] takes the direct pass for this log, as far as can be told before
-/// running it (dense ids, a table of at most one slot per four transactions, few late
-/// arrivals at the start).
-#[cfg(feature = "rayon")]
-pub(super) fn direct<K: Hash>(
-    transactions: &[Transaction<K>],
-    as_of: NaiveDateTime,
-    options: &SummaryOptions,
-) -> bool {
-    let keep = |_: &K| true;
-    !mem::needs_drop::<K>()
-        && Layout::sample(transactions, &keep).is_some_and(|layout| {
-            direct::width(transactions, &layout, &Span::new(options, as_of), &keep).is_some()
-        })
-}
-
-/// The range partitions of the keys in `layout`.
-fn ranges<K, F>(
     transactions: &[Transaction<K>],
     layout: &Layout,
     span: &Span<'_>,
@@ -99,73 +43,6 @@ where
             reduce(buckets, layout, scale, (excluded, negatives), span)
         }
         Scatter::Unfit => Ok(None),
-    }
-}
-
-/// The range partitions: views `lo..=hi` in `parts` partitions of `2^shift` ids (numbered
-/// from 1), with partition 0 for views below `lo` and `parts + 1` for views above `hi`, each
-/// made with room for `cap` records.
-pub(super) struct Layout {
-    pub(super) lo: u64,
-    pub(super) hi: u64,
-    shift: u32,
-    parts: usize,
-    cap: usize,
-}
-
-impl Layout {
-    /// The layout for the range of an evenly spaced sample of the keys `keep` accepts (the
-    /// first and the last included), or `None` when a sampled key has no view, the keys are
-    /// sparse, or none sampled is kept.
-    pub(super) fn sample<K: Hash>(
-        transactions: &[Transaction<K>],
-        keep: &impl Fn(&K) -> bool,
-    ) -> Option<Layout> {
-        let n = transactions.len();
-        let m = n.min(SAMPLE);
-        let (mut lo, mut hi) = (u64::MAX, u64::MIN);
-        for j in 0..m {
-            let i =
-                if m < 2 { 0 } else { (j as u128 * (n - 1) as u128 / (m - 1) as u128) as usize };
-            let key = &transactions.get(i)?.customer;
-            if keep(key) {
-                let v = view(key)?;
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-        if lo > hi {
-            return None;
-        }
-        // Ids beyond the sample's extremes are likely (the newest customers, say): a margin
-        // keeps most of them out of the side partitions.
-        let sampled = hi - lo;
-        let margin = sampled / 8 + 64;
-        let (lo, hi) = (lo.saturating_sub(margin), hi.saturating_add(margin));
-        let width = hi - lo;
-        // Dense: about two ids or fewer per transaction, so the tables' empty slots cost
-        // no more than the transactions.
-        if width / 2 > n as u64 + 2048 {
-            return None;
-        }
-        let shift = (u64::BITS - width.leading_zeros()).saturating_sub(MAX_BITS).max(MIN_SHIFT);
-        // The transactions fall in the partitions the sampled range spans (not the margins'):
-        // room for a fair share of them, and a little more, spares most partitions a copy
-        // as they grow (capacity not written to is never touched).
-        let per = n / ((sampled >> shift) as usize + 1);
-        let cap = per + per / 8 + 16;
-        Some(Layout { lo, hi, shift, parts: (width >> shift) as usize + 1, cap })
-    }
-
-    #[inline]
-    fn part(&self, v: u64) -> usize {
-        if v < self.lo {
-            0
-        } else if v > self.hi {
-            self.parts + 1
-        } else {
-            1 + ((v - self.lo) >> self.shift) as usize
-        }
     }
 }
 
@@ -247,104 +124,6 @@ fn vacant() -> Acc {
     Acc { orders: 0, ..Acc::new(0, 0) }
 }
 
-const SIGN: u64 = 1 << 63;
-
-/// What a key's `Hash` writes, kept when it is a single integer.
-#[derive(Default)]
-struct Probe {
-    value: u64,
-    writes: u32,
-}
-
-impl Probe {
-    #[inline]
-    fn int(&mut self, v: u64) {
-        self.value = v;
-        self.writes += 1;
-    }
-}
-
-impl Hasher for Probe {
-    fn finish(&self) -> u64 {
-        self.value
-    }
-
-    #[inline]
-    fn write(&mut self, _: &[u8]) {
-        // Bytes (a string, say) are not one integer.
-        self.writes += 2;
-    }
-
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.int(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.int(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.int(u64::from(i));
-    }
-
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.int(i);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.int(i as u64);
-    }
-
-    #[inline]
-    fn write_u128(&mut self, _: u128) {
-        self.writes += 2;
-    }
-
-    // Signed integers have their sign bit flipped, so that their views keep their order.
-    #[inline]
-    fn write_i8(&mut self, i: i8) {
-        self.int(i64::from(i) as u64 ^ SIGN);
-    }
-
-    #[inline]
-    fn write_i16(&mut self, i: i16) {
-        self.int(i64::from(i) as u64 ^ SIGN);
-    }
-
-    #[inline]
-    fn write_i32(&mut self, i: i32) {
-        self.int(i64::from(i) as u64 ^ SIGN);
-    }
-
-    #[inline]
-    fn write_i64(&mut self, i: i64) {
-        self.int(i as u64 ^ SIGN);
-    }
-
-    #[inline]
-    fn write_isize(&mut self, i: isize) {
-        self.int(i as i64 as u64 ^ SIGN);
-    }
-
-    #[inline]
-    fn write_i128(&mut self, _: i128) {
-        self.writes += 2;
-    }
-}
-
-/// The key's view: the one integer its `Hash` writes, as a `u64` in the integer's order.
-#[inline]
-pub(super) fn view<K: Hash>(key: &K) -> Option<u64> {
-    let mut probe = Probe::default();
-    key.hash(&mut probe);
-    (probe.writes == 1).then_some(probe.value)
-}
-
 #[cfg(test)]
 mod tests {
     use std::cmp::Reverse;
@@ -353,9 +132,13 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
+    use std::hash::Hasher;
+
+    use super::super::hashed;
+    use super::super::options::SummaryOptions;
+    use super::super::testkit::{at, build, hashed_where, same};
     use super::*;
-    use crate::rfm::partition::tests::{at, build, hashed_where, same};
-    use crate::rfm::{partition, Period};
+    use crate::rfm::Period;
 
     /// The range partitions alone (small logs would take the direct pass).
     fn dense<K: Ord + Hash + Clone>(
@@ -363,14 +146,14 @@ mod tests {
         o: &SummaryOptions,
     ) -> Option<Summary<K>> {
         let keep = |_: &K| true;
-        if mem::needs_drop::<K>() {
-            return None;
-        }
         let layout = Layout::sample(log, &keep)?;
-        ranges(log, &layout, &Span::new(o, at()), &keep).unwrap()
+        summarize(log, &layout, &Span::new(o, at()), &keep).unwrap()
     }
 
-    fn hashed<K: Ord + Hash + Clone>(log: &[Transaction<K>], o: &SummaryOptions) -> Summary<K> {
+    fn hash_partitions<K: Ord + Hash + Clone>(
+        log: &[Transaction<K>],
+        o: &SummaryOptions,
+    ) -> Summary<K> {
         hashed_where(log, o, &|_: &K| true)
     }
 
@@ -404,16 +187,16 @@ mod tests {
         fn equals_the_hash_partitions((base, raw) in arb_log(), weekly in any::<bool>()) {
             let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
             let log = build(&raw, |c| base + c);
-            prop_assert!(same(&dense(&log, &o).unwrap(), &hashed(&log, &o)));
+            prop_assert!(same(&dense(&log, &o).unwrap(), &hash_partitions(&log, &o)));
             let log = build(&raw, |c| (base + c) as i16);
-            prop_assert!(same(&dense(&log, &o).unwrap(), &hashed(&log, &o)));
+            prop_assert!(same(&dense(&log, &o).unwrap(), &hash_partitions(&log, &o)));
             let log = build(&raw, |c| Id((base + 1000 + c) as u32));
-            prop_assert!(same(&dense(&log, &o).unwrap(), &hashed(&log, &o)));
+            prop_assert!(same(&dense(&log, &o).unwrap(), &hash_partitions(&log, &o)));
             // Keys whose order is not their view's order: the rows are sorted at the end.
             let log = build(&raw, |c| Reverse((base + 1000 + c) as u64));
             let d = dense(&log, &o).unwrap();
             prop_assert!(d.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
-            prop_assert!(same(&d, &hashed(&log, &o)));
+            prop_assert!(same(&d, &hash_partitions(&log, &o)));
         }
     }
 
@@ -433,7 +216,7 @@ mod tests {
             let o = SummaryOptions::default();
             let log = build(&raw, |c| c as u32);
             let d = dense(&log, &o).unwrap();
-            prop_assert!(same(&d, &hashed(&log, &o)));
+            prop_assert!(same(&d, &hash_partitions(&log, &o)));
         }
     }
 
@@ -451,7 +234,7 @@ mod tests {
         assert!(layout.part(3) == 0 && layout.part(4000) == layout.parts + 1);
         let o = SummaryOptions::default();
         let d = dense(&log, &o).unwrap();
-        assert!(same(&d, &hashed(&log, &o)));
+        assert!(same(&d, &hash_partitions(&log, &o)));
         let r = d.get(&3).unwrap();
         assert_eq!((r.orders(), r.purchase_periods(), r.total_spend()), (2, 2, Decimal::from(14)));
         assert_eq!(d.rows().first().unwrap().customer(), &3);
@@ -513,11 +296,12 @@ mod tests {
         let layout = Layout::sample(&log, &|_: &u64| true).unwrap();
         assert!(layout.parts > 1, "{}", layout.parts);
         let o = SummaryOptions::default();
-        let d = summarize(&log, day.into(), &o, &|_: &u64| true).unwrap().unwrap();
+        let span = Span::new(&o, day.into());
+        let d = summarize(&log, &layout, &span, &|_: &u64| true).unwrap().unwrap();
         assert_eq!(d.len(), 60_000);
         assert!(same(
             &d,
-            &partition::summarize(&log, day.into(), &o, &|_: &u64| true, 4).unwrap().unwrap()
+            &hashed::summarize(&log, day.into(), &o, &|_: &u64| true, 4).unwrap().unwrap()
         ));
     }
 }

@@ -16,15 +16,26 @@
 //! such arrivals (shuffled, or newest first) is declined after a first look at its first
 //! sixteenth, and takes the range partitions, which handle any order at one cost. Keys
 //! outside the sampled range go to two side lists aggregated by hashing, as in
-//! [`dense`](super::dense). Amounts are summed as `i64` mantissas; a sum beyond that, or
+//! [`ranges`](super::ranges). Amounts are summed as `i64` mantissas; a sum beyond that, or
 //! scales too far apart ([`MAX_SPREAD`]), declines the pass too, and the partitioned passes
 //! sum in 128 bits.
 
 use std::hash::Hash;
 
-use super::dense::{view, Layout};
-use super::partition::{Aggregator, Owned, Packed, Record, Span};
-use super::summary::{distinct, Acc, Indexer, Rows, Summary, Transaction, Window, POW10};
+#[cfg(feature = "rayon")]
+use chrono::NaiveDateTime;
+
+use super::acc::{distinct, Acc};
+use super::aggregate::Aggregator;
+use super::layout::{view, Layout};
+use super::mantissa::POW10;
+#[cfg(feature = "rayon")]
+use super::options::SummaryOptions;
+use super::options::Transaction;
+use super::records::{Owned, Packed, Record};
+use super::rows::Rows;
+use super::table::Summary;
+use super::window::{Indexer, Span, Window};
 use crate::error::Result;
 
 /// Transactions between a prefetch and the update that needs it: about the memory latency
@@ -40,7 +51,7 @@ const DISORDER: usize = 32;
 /// up front: more than one id per four transactions (slots cost 48 bytes for a 64-bit key,
 /// and the table would outgrow the records of the partitioned passes), or many late arrivals
 /// at the start.
-pub(super) fn width<K: Hash, F: Fn(&K) -> bool>(
+fn width<K: Hash, F: Fn(&K) -> bool>(
     transactions: &[Transaction<K>],
     layout: &Layout,
     span: &Span<'_>,
@@ -51,6 +62,20 @@ pub(super) fn width<K: Hash, F: Fn(&K) -> bool>(
         .filter(|&w| w < transactions.len() / 4 + 4096)?
         + 1;
     (!disordered(transactions, layout.lo, width, span, keep)).then_some(width)
+}
+
+/// Whether [`summarize`] takes this log, as far as can be told before running it (dense ids,
+/// a table of at most one slot per four transactions, few late arrivals at the start).
+#[cfg(feature = "rayon")]
+pub(super) fn takes<K: Hash>(
+    transactions: &[Transaction<K>],
+    as_of: NaiveDateTime,
+    options: &SummaryOptions,
+) -> bool {
+    let keep = |_: &K| true;
+    Layout::sample(transactions, &keep).is_some_and(|layout| {
+        width(transactions, &layout, &Span::new(options, as_of), &keep).is_some()
+    })
 }
 
 /// Whether the start of the log has many late arrivals: a first look, with a table of a
@@ -119,98 +144,153 @@ where
     K: Ord + Hash + Clone,
     F: Fn(&K) -> bool,
 {
-    let lo = layout.lo;
     let (Some(width), Some(first)) =
         (width(transactions, layout, span, keep), transactions.first())
     else {
         return Ok(Direct::Declined);
     };
-    // Vacant slots hold a placeholder key and no orders.
-    let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: first.customer.clone() };
-    let mut table = vec![vacant; width];
-    // Beyond the table for a key outside the range.
-    let slot = |k: &K| view(k).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize);
-
+    let mut table = Table::new(width, layout.lo, first.customer.clone());
     let mut window = Window::new(span.as_of, span.options);
-    let end_p = span.end_p;
-    // The table's scale (the finest of its amounts so far) and the coarsest of all amounts.
-    let (mut scale, mut coarsest) = (0u32, u32::MAX);
-    let mut side = Side { below: Vec::new(), above: Vec::new(), scale: 0 };
-    let (mut late, mut customers) = (0usize, 0usize);
     for (i, tx) in transactions.iter().enumerate() {
-        if let Some(e) = transactions.get(i + AHEAD).and_then(|t| table.get(slot(&t.customer))) {
-            prefetch(e);
-            prefetch(&e.key);
-        }
+        table.prefetch(transactions.get(i + AHEAD));
         if !keep(&tx.customer) {
             continue;
         }
         let Some(p) = window.admit(i, tx)? else { continue };
-        let (Ok(m), s) = (i64::try_from(tx.amount.mantissa()), tx.amount.scale()) else {
-            return Ok(Direct::Declined);
-        };
-        coarsest = coarsest.min(s);
-        let j = slot(&tx.customer);
-        if j >= table.len() {
-            if !side.push(&tx.customer, lo, m, s, end_p - i64::from(p)) {
-                return Ok(Direct::Declined);
-            }
-            continue;
-        }
-        let amount = if s == scale {
-            Some(m)
-        } else if s < scale {
-            factor(scale - s).and_then(|f| m.checked_mul(f))
-        } else {
-            // A finer scale than any so far: every running sum moves to it (rare).
-            let moved = factor(s - scale).is_some_and(|f| rescale(&mut table, f));
-            scale = s;
-            moved.then_some(m)
-        };
-        let Some(amount) = amount else { return Ok(Direct::Declined) };
-        let e = &mut table[j];
-        if e.acc.orders == 0 {
-            *e = Entry { acc: Acc::new(p, amount), key: tx.customer.clone() };
-            customers += 1;
-        } else if e.key == tx.customer {
-            late += usize::from(p < e.acc.last_p);
-            if e.acc.add(p, amount).is_err() {
-                return Ok(Direct::Declined);
-            }
-        } else {
-            return Ok(Direct::Lossy);
+        if let Err(refusal) = table.add(tx, p, span.end_p) {
+            return Ok(refusal);
         }
     }
-    if late > 0 {
-        recount(transactions, span, keep, &slot, &mut table)?;
+    if table.late > 0 {
+        let lo = table.lo;
+        recount(transactions, span, keep, &|k| slot(k, lo), &mut table.entries)?;
+    }
+    table.into_summary(span, &window)
+}
+
+/// The slot of key `k` in a table starting at view `lo`; beyond the table for a key outside
+/// the range.
+#[inline(always)]
+fn slot<K: Hash>(k: &K, lo: u64) -> usize {
+    view(k).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize)
+}
+
+/// The table of the pass, the records of keys outside its range, and what the pass has seen.
+struct Table<K> {
+    entries: Vec<Entry<K>>,
+    /// The view of the first slot.
+    lo: u64,
+    side: Side<K>,
+    /// The table's scale (the finest of its amounts so far).
+    scale: u32,
+    /// The coarsest scale of all amounts.
+    coarsest: u32,
+    /// Transactions in an earlier period than their customer's latest.
+    late: usize,
+    customers: usize,
+}
+
+impl<K: Ord + Hash + Clone> Table<K> {
+    /// A table of `width` vacant slots from view `lo`; vacant slots hold `placeholder` and no
+    /// orders.
+    fn new(width: usize, lo: u64, placeholder: K) -> Table<K> {
+        let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: placeholder };
+        Table {
+            entries: vec![vacant; width],
+            lo,
+            side: Side { below: Vec::new(), above: Vec::new(), scale: 0 },
+            scale: 0,
+            coarsest: u32::MAX,
+            late: 0,
+            customers: 0,
+        }
     }
 
-    // One scale for all rows: the finest of the table's and the side records'.
-    let last = scale.max(side.scale);
-    if last.saturating_sub(coarsest) > MAX_SPREAD {
-        return Ok(Direct::Declined);
+    /// Asks for the slot (and its key) of a transaction to come.
+    #[inline(always)]
+    fn prefetch(&self, ahead: Option<&Transaction<K>>) {
+        if let Some(e) = ahead.and_then(|t| self.entries.get(slot(&t.customer, self.lo))) {
+            prefetch(e);
+            prefetch(&e.key);
+        }
     }
-    let widen = POW10[(last - scale) as usize];
-    // Below the range, the table, above the range: the order in which the range partitions
-    // build their rows, so that the first error is the same.
-    let mut aggregator = Aggregator::new();
-    let mut accs = Vec::new();
-    aggregator.aggregate(&side.below, last, end_p, &mut accs)?;
-    let most = customers + accs.len() + side.above.len();
-    let mut rows = Rows::new(most, last, end_p, *span.options);
-    accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (h, acc) in accs.drain(..) {
-        rows.push(h.0, &acc)?;
+
+    /// Adds transaction `tx`, inside the window in period `p`, to its slot or to the side
+    /// records; `Err` with what the pass makes of the log when it cannot take it.
+    #[inline(always)]
+    fn add(
+        &mut self,
+        tx: &Transaction<K>,
+        p: i32,
+        end_p: i64,
+    ) -> std::result::Result<(), Direct<K>> {
+        let (Ok(m), s) = (i64::try_from(tx.amount.mantissa()), tx.amount.scale()) else {
+            return Err(Direct::Declined);
+        };
+        self.coarsest = self.coarsest.min(s);
+        let j = slot(&tx.customer, self.lo);
+        if j >= self.entries.len() {
+            return match self.side.push(&tx.customer, self.lo, m, s, end_p - i64::from(p)) {
+                true => Ok(()),
+                false => Err(Direct::Declined),
+            };
+        }
+        let amount = if s == self.scale {
+            Some(m)
+        } else if s < self.scale {
+            factor(self.scale - s).and_then(|f| m.checked_mul(f))
+        } else {
+            // A finer scale than any so far: every running sum moves to it (rare).
+            let moved = factor(s - self.scale).is_some_and(|f| rescale(&mut self.entries, f));
+            self.scale = s;
+            moved.then_some(m)
+        };
+        let Some(amount) = amount else { return Err(Direct::Declined) };
+        let e = &mut self.entries[j];
+        if e.acc.orders == 0 {
+            *e = Entry { acc: Acc::new(p, amount), key: tx.customer.clone() };
+            self.customers += 1;
+        } else if e.key == tx.customer {
+            self.late += usize::from(p < e.acc.last_p);
+            if e.acc.add(p, amount).is_err() {
+                return Err(Direct::Declined);
+            }
+        } else {
+            return Err(Direct::Lossy);
+        }
+        Ok(())
     }
-    for e in table.iter().filter(|e| e.acc.orders != 0) {
-        rows.push(e.key.clone(), &e.acc.widen(widen)?)?;
+
+    /// The rows of the side records and the table, at one scale: the finest of the table's
+    /// and the side records'.
+    fn into_summary(self, span: &Span<'_>, window: &Window) -> Result<Direct<K>> {
+        let last = self.scale.max(self.side.scale);
+        if last.saturating_sub(self.coarsest) > MAX_SPREAD {
+            return Ok(Direct::Declined);
+        }
+        let widen = POW10[(last - self.scale) as usize];
+        let end_p = span.end_p;
+        // Below the range, the table, above the range: the order in which the range
+        // partitions build their rows, so that the first error is the same.
+        let mut aggregator = Aggregator::new();
+        let mut accs = Vec::new();
+        aggregator.aggregate(&self.side.below, last, end_p, &mut accs)?;
+        let most = self.customers + accs.len() + self.side.above.len();
+        let mut rows = Rows::new(most, last, end_p, *span.options);
+        accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (h, acc) in accs.drain(..) {
+            rows.push(h.0, &acc)?;
+        }
+        for e in self.entries.iter().filter(|e| e.acc.orders != 0) {
+            rows.push(e.key.clone(), &e.acc.widen(widen)?)?;
+        }
+        aggregator.aggregate(&self.side.above, last, end_p, &mut accs)?;
+        accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (h, acc) in accs {
+            rows.push(h.0, &acc)?;
+        }
+        Ok(Direct::Done(rows.into_summary(span.as_of, window.excluded, window.negatives)))
     }
-    aggregator.aggregate(&side.above, last, end_p, &mut accs)?;
-    accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    for (h, acc) in accs {
-        rows.push(h.0, &acc)?;
-    }
-    Ok(Direct::Done(rows.into_summary(span.as_of, window.excluded, window.negatives)))
 }
 
 /// The records of the keys outside the table's range, below and above it, and their finest
@@ -324,8 +404,8 @@ mod tests {
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
+    use super::super::testkit::{at, build, hashed_where as hashed, same};
     use super::*;
-    use crate::rfm::partition::tests::{at, build, hashed_where as hashed, same};
     use crate::rfm::{Period, SummaryOptions};
 
     fn direct<K: Ord + Hash + Clone>(

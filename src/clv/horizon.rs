@@ -1,0 +1,187 @@
+//! Time spans for predictions: a [`Horizon`] is a count of [`Period`]s, converted to the model's
+//! own period with lifetimes' periods per month.
+
+use crate::error::{Error, Result};
+use crate::rfm::{Period, PeriodUnit};
+
+/// lifetimes' model periods per month of a [`Period`]: 720 hours, 30 days, 4.345 weeks or one
+/// month (`customer_lifetime_value`'s `freq` table), divided by the period's multiple.
+///
+/// These factors are a convention, not calendar arithmetic (a month is 30 days but 4.345
+/// weeks, i.e. 30.415 days); they are used so that horizons and CLV equal lifetimes'.
+#[must_use]
+pub fn periods_per_month(period: Period) -> f64 {
+    let per_unit = match period.unit() {
+        PeriodUnit::Hour => 720.0,
+        PeriodUnit::Day => 30.0,
+        PeriodUnit::Week => 4.345,
+        PeriodUnit::Month => 1.0,
+    };
+    per_unit / f64::from(period.multiple())
+}
+
+/// A prediction horizon: a positive whole number of [`Period`]s (12 months by default, as
+/// lifetimes' `customer_lifetime_value`).
+///
+/// A horizon carries its own unit, so it means the same thing whatever period the model was
+/// fitted in: [`Horizon::in_periods`] converts it to the model's period with lifetimes' periods
+/// per month ([`periods_per_month`]), so 12 months of a daily model are 360 days and of a
+/// weekly model 52.14 weeks.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::clv::Horizon;
+/// use loyalty::rfm::Period;
+///
+/// let year = Horizon::months(12)?;
+/// assert_eq!(year.in_periods(Period::DAY), 360.0);
+/// assert!((year.in_periods(Period::WEEK) - 52.14).abs() < 1e-12);
+/// assert_eq!(Horizon::new(90, Period::DAY)?.whole_months()?, 3);
+/// assert!(Horizon::months(0).is_err());
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "HorizonRepr", into = "HorizonRepr")
+)]
+pub struct Horizon {
+    count: u32,
+    period: Period,
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HorizonRepr {
+    count: u32,
+    period: Period,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<HorizonRepr> for Horizon {
+    type Error = Error;
+    fn try_from(r: HorizonRepr) -> Result<Horizon> {
+        Horizon::new(r.count, r.period)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<Horizon> for HorizonRepr {
+    fn from(h: Horizon) -> HorizonRepr {
+        HorizonRepr { count: h.count, period: h.period }
+    }
+}
+
+impl Default for Horizon {
+    /// Twelve months.
+    fn default() -> Horizon {
+        Horizon { count: 12, period: Period::MONTH }
+    }
+}
+
+impl Horizon {
+    /// `count` periods.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `count` is zero.
+    pub fn new(count: u32, period: Period) -> Result<Horizon> {
+        if count == 0 {
+            return Err(Error::invalid("horizon", count, "must be at least one period"));
+        }
+        Ok(Horizon { count, period })
+    }
+
+    /// `count` calendar months.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `count` is zero.
+    pub fn months(count: u32) -> Result<Horizon> {
+        Horizon::new(count, Period::MONTH)
+    }
+
+    /// The number of periods.
+    #[must_use]
+    pub fn count(self) -> u32 {
+        self.count
+    }
+
+    /// The period the horizon is counted in.
+    #[must_use]
+    pub fn period(self) -> Period {
+        self.period
+    }
+
+    /// The horizon in periods of `model` (a model's time parameters are in the period of the
+    /// summary it was fitted on): `count · ppm(model) / ppm(self.period)` with lifetimes'
+    /// periods per month.
+    #[must_use]
+    pub fn in_periods(self, model: Period) -> f64 {
+        if self.period == model {
+            return f64::from(self.count);
+        }
+        f64::from(self.count) * periods_per_month(model) / periods_per_month(self.period)
+    }
+
+    /// The horizon as a whole number of months, which lifetimes' monthly discounted CLV sums
+    /// over.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when the horizon is not a
+    /// whole number of months by lifetimes' table (for example 52 weeks, 11.97 months).
+    pub fn whole_months(self) -> Result<u32> {
+        if self.period.unit() == PeriodUnit::Month {
+            return self
+                .count
+                .checked_mul(self.period.multiple())
+                .ok_or_else(|| Error::invalid("horizon", self.count, "too many months"));
+        }
+        let months = f64::from(self.count) / periods_per_month(self.period);
+        let whole = months.round();
+        if (months - whole).abs() > 1e-9 * whole.max(1.0) || whole < 1.0 {
+            return Err(Error::invalid(
+                "horizon",
+                format!("{} x {}", self.count, self.period),
+                format!("is {months} months; monthly CLV needs a whole number of months"),
+            ));
+        }
+        // `whole` <= count <= u32::MAX (a month is at least one period of any unit but month).
+        Ok(whole as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_factors() {
+        assert_eq!(periods_per_month(Period::HOUR), 720.0);
+        assert_eq!(periods_per_month(Period::DAY), 30.0);
+        assert_eq!(periods_per_month(Period::WEEK), 4.345);
+        assert_eq!(periods_per_month(Period::MONTH), 1.0);
+        let fortnight = Period::new(PeriodUnit::Week, 2).unwrap();
+        assert_eq!(periods_per_month(fortnight), 4.345 / 2.0);
+        let h = Horizon::months(12).unwrap();
+        assert_eq!(h.in_periods(Period::DAY), 360.0);
+        assert_eq!(h.in_periods(Period::HOUR), 8640.0);
+        assert!((h.in_periods(fortnight) - 26.07).abs() < 1e-12);
+        // A horizon in days in a weekly model goes through lifetimes' month, not 7 days.
+        let d = Horizon::new(30, Period::DAY).unwrap();
+        assert!((d.in_periods(Period::WEEK) - 4.345).abs() < 1e-12);
+    }
+
+    #[test]
+    fn whole_months() {
+        assert_eq!(Horizon::new(360, Period::DAY).unwrap().whole_months().unwrap(), 12);
+        let two = Period::new(PeriodUnit::Month, 2).unwrap();
+        assert_eq!(Horizon::new(3, two).unwrap().whole_months().unwrap(), 6);
+        assert!(Horizon::new(52, Period::WEEK).unwrap().whole_months().is_err());
+        assert!(Horizon::new(10, Period::DAY).unwrap().whole_months().is_err());
+        assert!(Horizon::new(0, Period::DAY).is_err());
+    }
+}

@@ -1,0 +1,189 @@
+//! A customer's running totals ([`Acc`]), and the count of distinct periods for customers
+//! whose transactions arrived out of time order.
+
+use super::mantissa::{Sum, Wide};
+use crate::error::{Error, Result};
+
+/// Running totals of one customer (or of one run of consecutive transactions of a customer).
+#[derive(Clone, Copy)]
+pub(super) struct Acc<S = Wide> {
+    /// Sum of all amounts (mantissa at the pass's scale).
+    pub(super) total: S,
+    /// Sum of the amounts in the first period.
+    pub(super) first_sum: S,
+    pub(super) first_p: i32,
+    /// Latest period so far; while periods arrive in order it is also the latest arrival.
+    pub(super) last_p: i32,
+    /// Distinct periods, exact unless `out_of_order`.
+    pub(super) runs: u32,
+    pub(super) orders: u32,
+    pub(super) first_orders: u32,
+    pub(super) out_of_order: bool,
+}
+
+/// `sum + amount`, or the overflow error of a spend sum.
+#[inline]
+fn add_sum<S: Sum>(sum: S, amount: S::Amount) -> Result<S> {
+    sum.plus(amount).ok_or_else(|| Error::overflow("spend sum"))
+}
+
+impl<S: Sum> Acc<S> {
+    #[inline]
+    pub(super) fn new(p: i32, amount: S::Amount) -> Acc<S> {
+        Acc {
+            total: S::start(amount),
+            first_sum: S::start(amount),
+            first_p: p,
+            last_p: p,
+            runs: 1,
+            orders: 1,
+            first_orders: 1,
+            out_of_order: false,
+        }
+    }
+
+    #[inline]
+    pub(super) fn add(&mut self, p: i32, amount: S::Amount) -> Result<()> {
+        self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
+        self.total = add_sum(self.total, amount)?;
+        if p > self.last_p {
+            self.runs += 1;
+            self.last_p = p;
+        } else if p < self.last_p {
+            // Counted again exactly by `recount_out_of_order`.
+            self.out_of_order = true;
+            self.runs += 1;
+        }
+        if p <= self.first_p {
+            if p < self.first_p {
+                self.first_p = p;
+                self.first_sum = S::start(amount);
+                self.first_orders = 1;
+            } else {
+                self.first_sum = add_sum(self.first_sum, amount)?;
+                self.first_orders += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Acc<i64> {
+    /// The exact accumulator, its sums multiplied by `factor` (a move to a finer scale).
+    #[inline]
+    pub(super) fn widen(&self, factor: i128) -> Result<Acc> {
+        let mul = |m: i64| {
+            i128::from(m)
+                .checked_mul(factor)
+                .map(Wide::of)
+                .ok_or_else(|| Error::overflow("spend sum"))
+        };
+        let Acc { first_p, last_p, runs, orders, first_orders, out_of_order, .. } = *self;
+        let (total, first_sum) = (mul(self.total)?, mul(self.first_sum)?);
+        Ok(Acc { total, first_sum, first_p, last_p, runs, orders, first_orders, out_of_order })
+    }
+}
+
+impl Acc {
+    /// Appends a later run of the same customer.
+    pub(super) fn absorb(&mut self, o: &Acc) -> Result<()> {
+        self.orders =
+            self.orders.checked_add(o.orders).ok_or_else(|| Error::overflow("order count"))?;
+        self.total = add_sum(self.total, o.total.get())?;
+        // Exact when the run starts no earlier than everything before it: the periods then
+        // overlap in at most the one shared boundary period.
+        if o.out_of_order || o.first_p < self.last_p {
+            self.out_of_order = true;
+            self.runs = self.runs.saturating_add(o.runs);
+        } else {
+            self.runs += o.runs - u32::from(o.first_p == self.last_p);
+        }
+        if o.first_p < self.first_p {
+            self.first_p = o.first_p;
+            self.first_sum = o.first_sum;
+            self.first_orders = o.first_orders;
+        } else if o.first_p == self.first_p {
+            self.first_sum = add_sum(self.first_sum, o.first_sum.get())?;
+            self.first_orders += o.first_orders;
+        }
+        self.last_p = self.last_p.max(o.last_p);
+        Ok(())
+    }
+
+    pub(super) fn rescale(&mut self, factor: i128) -> Result<()> {
+        let mul = |m: i128| m.checked_mul(factor).ok_or_else(|| Error::overflow("spend sum"));
+        self.total.set(mul(self.total.get())?);
+        self.first_sum.set(mul(self.first_sum.get())?);
+        Ok(())
+    }
+}
+
+/// Periods a stack bitset covers: over 5 years of days.
+const BITSET_SPAN: usize = 2048;
+
+/// The number of distinct values among `values`, whose offsets (`offset`) lie in
+/// `0..=max_offset`. A customer's periods usually span a few years of days, so a bitset over
+/// that span counts them in a few operations per value; a longer span (or an offset outside
+/// it) falls back to sorting.
+pub(super) fn distinct<T: Ord>(
+    values: &mut [T],
+    offset: impl Fn(&T) -> i64,
+    max_offset: i64,
+) -> u32 {
+    if usize::try_from(max_offset).is_ok_and(|m| m < BITSET_SPAN) {
+        let mut bits = [0u64; BITSET_SPAN / 64];
+        let mut inside = true;
+        for v in values.iter() {
+            match usize::try_from(offset(v)).ok().and_then(|o| bits.get_mut(o >> 6).map(|w| (w, o)))
+            {
+                Some((w, o)) => *w |= 1 << (o & 63),
+                None => inside = false,
+            }
+        }
+        if inside {
+            // At most `values.len()`, which callers count in `u32`.
+            return bits.iter().map(|w| w.count_ones()).sum();
+        }
+    }
+    values.sort_unstable();
+    // At most `values.len()`, which callers count in `u32`.
+    (1 + values.windows(2).filter(|w| w[0] != w[1]).count()) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_merge_exactly_when_in_order() {
+        // Periods 1, 2 | 2, 5: three distinct periods.
+        let mut a = Acc::new(1, 10);
+        a.add(2, 20).unwrap();
+        let mut b = Acc::new(2, 5);
+        b.add(5, 1).unwrap();
+        a.absorb(&b).unwrap();
+        assert_eq!((a.runs, a.orders, a.first_p, a.last_p, a.out_of_order), (3, 4, 1, 5, false));
+        assert_eq!((a.total.get(), a.first_sum.get()), (36, 10));
+        // A run starting before the last period seen is flagged for the exact recount.
+        let mut c = Acc::new(3, 1);
+        c.absorb(&Acc::new(1, 1)).unwrap();
+        assert!(c.out_of_order);
+        assert_eq!((c.first_p, c.first_sum.get(), c.first_orders), (1, 1, 1));
+    }
+
+    #[test]
+    fn distinct_counts_by_bitset_or_by_sort() {
+        let off = |v: &i64| *v - 100;
+        // A short span: the bitset, including both ends of the range.
+        let mut v = vec![105, 100, 105, 2147, 100, 120];
+        assert_eq!(distinct(&mut v, off, 2047), 4);
+        // A span beyond the bitset: sorted and counted.
+        let mut v = vec![100, 5000, 100, 2148, 3000];
+        assert_eq!(distinct(&mut v, off, 4900), 4);
+        // An offset outside the stated range falls back to sorting rather than miscount.
+        let mut v = vec![100, 99, 100, 101];
+        assert_eq!(distinct(&mut v, off, 10), 3);
+        let mut one = vec![7];
+        assert_eq!(distinct(&mut one, |v: &i64| *v - 7, 0), 1);
+    }
+}

@@ -1,0 +1,58 @@
+//! Per-customer summaries of a transaction log (lifetimes-compatible by default).
+//!
+//! # How this folder reads
+//!
+//! Read it from the public types down to the bottom; no file imports a file that imports it
+//! (the entry points import the strategies, the strategies what they share, and everything
+//! the accumulator, the row building and the public types, which import only the amounts).
+//!
+//! 1. **Public types and options**: `options` (a [`Transaction`] and the [`SummaryOptions`]
+//!    that say how to count it), `customer` (a [`CustomerSummary`] row) and `table` (the
+//!    [`Summary`] of a whole log, and [`Summary::merge`]).
+//! 2. **Entry points**: `summarize` ([`summarize()`]) picks a strategy from the order and
+//!    the keys of the log; `parallel` is its multi-core sibling.
+//! 3. **Strategies**, one file each: `grouped` (a log grouped by customer, streamed),
+//!    `direct` (dense integer ids in time order, one table addressed by id), `ranges` (dense
+//!    integer ids in any order, partitions by key range), `hashed` (any other key,
+//!    partitions by hash), and `map` (one hash map, for amounts the partitions' records
+//!    cannot hold).
+//! 4. **What strategies share**: `layout` (which integer ids are dense, over what range),
+//!    `records` (the scatter of a log into partitions of compact records), `aggregate` (one
+//!    partition's customers in a small hash index), `runs` (a customer's consecutive
+//!    transactions).
+//! 5. **At the bottom**: `rows` (a row from an accumulator, rows into a summary), `acc` (a
+//!    customer's running totals), `window` (what every pass checks of a transaction),
+//!    `mantissa` (amounts as integers at one scale) and `keyhash` (the key hasher).
+
+mod acc;
+mod aggregate;
+mod customer;
+mod direct;
+mod grouped;
+mod hashed;
+mod keyhash;
+mod layout;
+mod mantissa;
+mod map;
+mod options;
+#[cfg(feature = "rayon")]
+mod parallel;
+mod ranges;
+mod records;
+mod rows;
+mod runs;
+mod summarize;
+mod table;
+#[cfg(test)]
+mod testkit;
+mod window;
+
+pub use customer::{ClvInputs, CustomerSummary};
+pub use options::{
+    Cutoff, FirstPurchase, FrequencyCount, MonetaryMeasure, NegativeAmounts, SummaryOptions,
+    Transaction,
+};
+#[cfg(feature = "rayon")]
+pub use parallel::summarize_par;
+pub use summarize::summarize;
+pub use table::Summary;

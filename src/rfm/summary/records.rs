@@ -1,0 +1,197 @@
+//! The scatter pass of the partitioned strategies: each transaction inside the window becomes
+//! a compact record appended to the partition its key is routed to.
+
+use std::hash::Hash;
+
+use super::mantissa::POW10;
+use super::options::Transaction;
+use super::window::{Span, Window};
+use crate::error::{Error, Result};
+
+/// How a record refers to its customer: a copy of the key when copying it is cheap (no drop
+/// glue, so no heap allocation to duplicate), a reference into the log otherwise.
+pub(super) trait Handle<'a, K: 'a>: Hash + Eq + Ord {
+    fn of(key: &'a K) -> Self;
+    /// A second handle to the same key (cheap for both kinds).
+    fn dup(&self) -> Self;
+    fn into_key(self) -> K;
+}
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Owned<K>(pub(super) K);
+
+impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Owned<K> {
+    #[inline]
+    fn of(key: &'a K) -> Self {
+        Owned(key.clone())
+    }
+    #[inline]
+    fn dup(&self) -> Self {
+        Owned(self.0.clone())
+    }
+    fn into_key(self) -> K {
+        self.0
+    }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) struct Borrowed<'a, K>(&'a K);
+
+impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Borrowed<'a, K> {
+    #[inline]
+    fn of(key: &'a K) -> Self {
+        Borrowed(key)
+    }
+    #[inline]
+    fn dup(&self) -> Self {
+        Borrowed(self.0)
+    }
+    fn into_key(self) -> K {
+        self.0.clone()
+    }
+}
+
+/// One transaction inside the window, as a partition holds it.
+pub(super) trait Record<H>: Sized {
+    /// The record of a transaction `back` periods before the end of the window, or `None`
+    /// when its fields do not fit.
+    fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self>;
+    fn key(&self) -> &H;
+    /// The amount's mantissa and its scale, and the periods back from the end.
+    fn fields(&self) -> (i64, u32, u32);
+}
+
+/// The common record: the key and one word holding a 39-bit amount mantissa, its scale (5
+/// bits) and the periods back from the end of the window (20 bits). 16 bytes for an integer
+/// key instead of 24, so the scatter moves a third less memory.
+pub(super) struct Packed<H> {
+    key: H,
+    word: u64,
+}
+
+const BACK_BITS: u32 = 20;
+const SCALE_BITS: u32 = 5;
+const AMOUNT_SHIFT: u32 = BACK_BITS + SCALE_BITS;
+/// The amount takes the remaining 39 bits: up to 274,877,906,943 in units of its scale.
+const AMOUNT_LIMIT: i64 = 1 << (63 - AMOUNT_SHIFT);
+
+impl<H> Record<H> for Packed<H> {
+    #[inline]
+    fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self> {
+        // A `Decimal` scale is at most 28 < 2^5.
+        let fits = (-AMOUNT_LIMIT..AMOUNT_LIMIT).contains(&amount) && back < (1 << BACK_BITS);
+        let word = ((amount as u64) << AMOUNT_SHIFT) | (u64::from(scale) << BACK_BITS);
+        fits.then_some(Packed { key, word: word | u64::from(back) })
+    }
+
+    #[inline]
+    fn key(&self) -> &H {
+        &self.key
+    }
+
+    #[inline]
+    fn fields(&self) -> (i64, u32, u32) {
+        // The arithmetic shift restores the amount's sign.
+        let amount = (self.word as i64) >> AMOUNT_SHIFT;
+        let scale = (self.word >> BACK_BITS) as u32 & ((1 << SCALE_BITS) - 1);
+        (amount, scale, self.word as u32 & ((1 << BACK_BITS) - 1))
+    }
+}
+
+/// The record for what [`Packed`] cannot hold (amounts beyond 39 bits, such as token amounts
+/// with 18 decimals, or windows longer than a million periods).
+pub(super) struct Wide<H> {
+    key: H,
+    amount: i64,
+    back: u32,
+    scale: u8,
+}
+
+impl<H> Record<H> for Wide<H> {
+    #[inline]
+    fn pack(key: H, amount: i64, scale: u32, back: u32) -> Option<Self> {
+        // A `Decimal` scale is at most 28.
+        Some(Wide { key, amount, back, scale: scale as u8 })
+    }
+
+    #[inline]
+    fn key(&self) -> &H {
+        &self.key
+    }
+
+    #[inline]
+    fn fields(&self) -> (i64, u32, u32) {
+        (self.amount, u32::from(self.scale), self.back)
+    }
+}
+
+/// The outcome of a scatter pass.
+pub(super) enum Scatter<R> {
+    /// The partitions' records, the largest scale among them, and the transactions after the
+    /// window and with a negative amount.
+    Done(Vec<Vec<R>>, u32, u64, u64),
+    /// A transaction does not fit the record type, or its key has no partition.
+    Unfit,
+}
+
+/// The pass over the log: the checks of the sequential pass in the same order (so errors are
+/// the same), then a record appended to the partition `route` gives the key (below `parts`,
+/// each made with room for `cap` records).
+pub(super) fn scatter<'a, K, H, R, F, P>(
+    transactions: &'a [Transaction<K>],
+    span: &Span<'_>,
+    keep: &F,
+    (parts, cap): (usize, usize),
+    route: &P,
+) -> Result<Scatter<R>>
+where
+    K: Ord + Hash + Clone + 'a,
+    H: Handle<'a, K>,
+    R: Record<H>,
+    F: Fn(&K) -> bool,
+    P: Fn(&K) -> Option<usize>,
+{
+    let mut buckets: Vec<Vec<R>> = (0..parts).map(|_| Vec::with_capacity(cap)).collect();
+
+    let mut filter = Window::new(span.as_of, span.options);
+    let end_p = span.end_p;
+    let mut scale = 0u32;
+    for (i, tx) in transactions.iter().enumerate() {
+        if !keep(&tx.customer) {
+            continue;
+        }
+        let Some(p) = filter.admit(i, tx)? else { continue };
+        let Ok(amount) = i64::try_from(tx.amount.mantissa()) else {
+            return Ok(Scatter::Unfit);
+        };
+        let s = tx.amount.scale();
+        scale = scale.max(s);
+        // Inside the window `p <= end_p`; a distance beyond `u32` does not fit either record.
+        let Ok(back) = u32::try_from(end_p - i64::from(p)) else {
+            return Ok(Scatter::Unfit);
+        };
+        let (Some(bucket), Some(record)) = (
+            route(&tx.customer).and_then(|part| buckets.get_mut(part)),
+            R::pack(H::of(&tx.customer), amount, s, back),
+        ) else {
+            return Ok(Scatter::Unfit);
+        };
+        bucket.push(record);
+    }
+    Ok(Scatter::Done(buckets, scale, filter.excluded, filter.negatives))
+}
+
+/// A record's period and its amount's mantissa at the pass's `scale`.
+#[inline(always)]
+pub(super) fn unpack<H, R: Record<H>>(r: &R, scale: u32, end_p: i64) -> Result<(i32, i128)> {
+    let (amount, s, back) = r.fields();
+    let amount = if s == scale {
+        i128::from(amount)
+    } else {
+        // `s <= scale <= 28`: the pass's scale is the largest seen.
+        let f = POW10[(scale - s) as usize];
+        i128::from(amount).checked_mul(f).ok_or_else(|| Error::overflow("spend sum"))?
+    };
+    // `back` was `end_p - p` for a period `p` that fits an `i32`.
+    Ok(((end_p - i64::from(back)) as i32, amount))
+}

@@ -1,0 +1,44 @@
+//! What the strategies' tests share: a log builder, the end of observation they summarise
+//! to, the hash partitions as the reference, and equality down to the scale of each amount.
+
+use std::hash::Hash;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+
+use super::hashed;
+use super::options::{SummaryOptions, Transaction};
+use super::table::Summary;
+
+/// The log of `(customer, day from 2024-01-01, mantissa, scale)` tuples, keys made by `key`.
+pub(super) fn build<C: Copy, K>(
+    raw: &[(C, i64, i64, u32)],
+    key: impl Fn(C) -> K,
+) -> Vec<Transaction<K>> {
+    let base = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    raw.iter()
+        .map(|&(c, day, m, s)| {
+            Transaction::on(key(c), base + chrono::Duration::days(day), Decimal::new(m, s))
+        })
+        .collect()
+}
+
+/// The end of observation of the strategies' tests.
+pub(super) fn at() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into()
+}
+
+/// The hash partitions of what `keep` accepts (checked against a naive reference in their
+/// own tests), as of [`at`].
+pub(super) fn hashed_where<K: Ord + Hash + Clone>(
+    log: &[Transaction<K>],
+    o: &SummaryOptions,
+    keep: &impl Fn(&K) -> bool,
+) -> Summary<K> {
+    hashed::summarize(log, at(), o, keep, 3).unwrap().unwrap()
+}
+
+/// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).
+pub(super) fn same<K: std::fmt::Debug>(a: &Summary<K>, b: &Summary<K>) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}

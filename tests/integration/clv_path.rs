@@ -1,0 +1,192 @@
+//! The CLV path from a transaction log to per-customer values ([`loyalty::clv::predict`]):
+//! equal to lifetimes' defaults-only workflow on CDNOW, one time unit from log to value, and
+//! typed errors for the inputs that cannot be scored.
+
+use chrono::NaiveDate;
+use loyalty::clv::{
+    predict, predict_summary, BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon,
+    ModelKind, PredictOptions,
+};
+use loyalty::rfm::{summarize, FirstPurchase, Period, SummaryOptions, Transaction};
+use loyalty::ErrorKind;
+use rust_decimal::Decimal;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// The CDNOW master log with numeric customer ids.
+fn cdnow_master() -> Vec<Transaction<u32>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_master.txt");
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let date = NaiveDate::parse_from_str(f[1], "%Y%m%d").unwrap();
+            Transaction::on(f[0].parse().unwrap(), date, f[3].parse().unwrap())
+        })
+        .collect()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+/// `(customer, values...)` rows of a CSV with a header.
+fn csv(name: &str) -> Vec<(u32, Vec<f64>)> {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split(',');
+            let id = f.next().unwrap().parse().unwrap();
+            (id, f.map(|v| v.parse().unwrap()).collect())
+        })
+        .collect()
+}
+
+#[test]
+fn defaults_only_pipeline_equals_lifetimes_daily_clv_on_cdnow_master() {
+    // lifetimes 0.11.3, all defaults (tests/data/generate_clv_expected.py): daily summary as of
+    // 1998-06-30, BetaGeoFitter, GammaGammaFitter on the repeat buyers, P(alive), expected
+    // purchases over 360 days, expected spend, customer_lifetime_value(time=12,
+    // discount_rate=0.01, freq="D"), for all 23,570 customers.
+    let p = predict(&cdnow_master(), d("1998-06-30"), &PredictOptions::default()).unwrap();
+    assert_eq!(p.model.period(), Period::DAY);
+    let params: Vec<f64> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/clv_cdnow_master_daily_params.csv"
+    ))
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+    .collect();
+    let loyalty::clv::TransactionModel::BgNbd(bg) = p.model.purchases() else { panic!() };
+    let gg = p.model.spend();
+    let ours = [bg.r(), bg.alpha(), bg.a(), bg.b(), gg.p(), gg.q(), gg.v()];
+    for (o, l) in ours.iter().zip(&params) {
+        assert!(rel(*o, *l) < 1e-6, "parameter {o} vs lifetimes {l}");
+    }
+    assert_eq!(p.spend_fit.customers, 11_515);
+    let expected = csv("clv_cdnow_master_daily_lifetimes.csv");
+    assert_eq!(p.rows.len(), 23_570);
+    assert_eq!(expected.len(), 23_570);
+    // 1e-6 relative; values below 1e-6 (a P(alive) of 6e-17) to 1e-12 absolute, as the
+    // parameters themselves agree to ~1e-7 only.
+    let mut worst = [0.0f64; 4];
+    for (row, (id, want)) in p.rows.iter().zip(&expected) {
+        assert_eq!(row.customer, *id);
+        let got = [row.p_alive, row.expected_purchases, row.expected_spend, row.clv];
+        for k in 0..4 {
+            let e = (got[k] - want[k]).abs() / want[k].abs().max(1e-6);
+            worst[k] = worst[k].max(e);
+            assert!(e < 1e-6, "customer {id} column {k}: {} vs lifetimes {}", got[k], want[k]);
+        }
+    }
+    eprintln!("worst relative differences (p_alive, E[Y], spend, clv): {worst:?}");
+}
+
+#[test]
+fn horizon_goes_through_the_model_period() {
+    // 12 months of a daily model are 360 days (lifetimes' 30 days a month), of a weekly model
+    // 52.14 weeks; the same numbers read in another period give other expectations.
+    let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
+    let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
+    let c = Customer::new(2.0, 30.0, 38.0).unwrap().with_monetary_value(20.0);
+    let year = Horizon::months(12).unwrap();
+    let daily = ClvModel::new(bg, gg, Period::DAY);
+    let weekly = ClvModel::new(bg, gg, Period::WEEK);
+    assert_eq!(
+        daily.conditional_expected_purchases(&c, year).unwrap(),
+        bg.conditional_expected_purchases(&c, 360.0).unwrap()
+    );
+    assert_eq!(
+        weekly.conditional_expected_purchases(&c, year).unwrap(),
+        bg.conditional_expected_purchases(&c, 12.0 * 4.345).unwrap()
+    );
+    let s = daily.score(&[c], &ClvOptions::default()).unwrap();
+    assert_eq!(s[0].expected_purchases, bg.conditional_expected_purchases(&c, 360.0).unwrap());
+    // A fortnightly model: 26.07 fortnights a year.
+    let fortnight = Period::new(loyalty::rfm::PeriodUnit::Week, 2).unwrap();
+    let f = ClvModel::new(bg, gg, fortnight);
+    let e = f.conditional_expected_purchases(&c, year).unwrap();
+    assert!(rel(e, bg.conditional_expected_purchases(&c, 26.07).unwrap()) < 1e-12);
+}
+
+/// The CDNOW 1/10 sample keyed by the sample id.
+fn cdnow_sample() -> Vec<Transaction<u32>> {
+    include_str!("../../examples/data/CDNOW_sample.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let date = NaiveDate::parse_from_str(f[2], "%Y%m%d").unwrap();
+            Transaction::on(f[1].parse().unwrap(), date, f[4].parse::<Decimal>().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn predict_equals_its_parts_and_refuses_mixed_units() {
+    let log = cdnow_sample();
+    let weekly = SummaryOptions::default().period(Period::WEEK);
+    let options = PredictOptions::default().with_summary(weekly).with_model(ModelKind::ParetoNbd);
+    let p = predict(&log, d("1997-09-30"), &options).unwrap();
+    assert_eq!(p.model.period(), Period::WEEK);
+    let summary = summarize(&log, d("1997-09-30"), weekly).unwrap();
+    let again = predict_summary(&summary, &options).unwrap();
+    assert_eq!(p, again);
+    // The parts: the model scores the summary it was fitted on to the same rows.
+    let scores = p.model.score_summary(&summary, &p.clv).unwrap();
+    for (s, r) in scores.iter().zip(&p.rows) {
+        assert_eq!(
+            (s.p_alive, s.expected_purchases, s.clv),
+            (r.p_alive, r.expected_purchases, r.clv)
+        );
+    }
+    // A daily summary cannot be scored with the weekly model.
+    let daily = summarize(&log, d("1997-09-30"), SummaryOptions::default()).unwrap();
+    let e = p.model.score_summary(&daily, &p.clv).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "period", .. }), "{e}");
+    // A summary that counts the first purchase is not what the models assume.
+    let rfm = summarize(
+        &log,
+        d("1997-09-30"),
+        SummaryOptions::default().first_purchase(FirstPurchase::Included),
+    )
+    .unwrap();
+    let e = predict_summary(&rfm, &PredictOptions::default()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "summary options", .. }), "{e}");
+    // An empty log.
+    let e = predict::<u32>(&[], d("1997-09-30"), &options).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::EmptyInput { .. }), "{e}");
+}
+
+#[test]
+fn bad_horizons_and_rates_are_typed_errors() {
+    assert!(matches!(
+        Horizon::months(0).unwrap_err().kind(),
+        ErrorKind::InvalidInput { field: "horizon", .. }
+    ));
+    for rate in [-1.0, -2.0, f64::NAN, f64::INFINITY] {
+        let e = ClvOptions::default().with_monthly_discount_rate(rate).unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "discount rate", .. }));
+    }
+    // 52 weeks are not a whole number of lifetimes months: monthly CLV refuses them.
+    let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
+    let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
+    let model = ClvModel::new(bg, gg, Period::WEEK);
+    let c = Customer::new(2.0, 30.0, 38.0).unwrap().with_monetary_value(20.0);
+    let weeks = ClvOptions::default().with_horizon(Horizon::new(52, Period::WEEK).unwrap());
+    let e = model.score(&[c], &weeks).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "horizon", .. }), "{e}");
+    // 90 days are 3 months.
+    let days = ClvOptions::default().with_horizon(Horizon::new(90, Period::DAY).unwrap());
+    let three = ClvOptions::default().with_horizon(Horizon::months(3).unwrap());
+    assert_eq!(model.score(&[c], &days).unwrap(), model.score(&[c], &three).unwrap());
+}
