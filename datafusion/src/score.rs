@@ -14,7 +14,10 @@ use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
-use loyalty::clv::{BgNbd, ClvOptions, Customer, GammaGamma, MbgNbd, ParetoNbd, TransactionModel};
+use loyalty::clv::{
+    BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon, MbgNbd, ParetoNbd, TransactionModel,
+};
+use loyalty::rfm::Period;
 
 use crate::args::{bad_arg, bad_type, check_count, coerce_f64, coerce_text, library_arg, options};
 use crate::fit::Model;
@@ -185,26 +188,29 @@ fn spend(function: &str, argument: &str, m: Parsed) -> Result<GammaGamma> {
     }
 }
 
-/// Parses `'horizon_months=12, discount_rate=0.01, periods_per_month=4.345'`.
-fn parse_clv_options(text: &str) -> Result<ClvOptions> {
+/// Parses `'horizon_months=12, discount_rate=0.01, period=week'`: `period` is the period the
+/// purchase model was fitted in (the summary's), which converts months to model periods with
+/// lifetimes' table (4.345 weeks, 30 days a month).
+fn parse_clv_options(text: &str) -> Result<(ClvOptions, Period)> {
     let f = "clv";
     let mut o = ClvOptions::default();
-    for (key, value) in options(f, text, &["horizon_months", "discount_rate", "periods_per_month"])?
-    {
+    let mut period = Period::WEEK;
+    for (key, value) in options(f, text, &["horizon_months", "discount_rate", "period"])? {
         let bad = |reason: String| bad_arg(f, "options", format!("{key}={value}"), reason);
-        o = match key {
-            "horizon_months" => o.horizon_months(
-                value.parse().map_err(|_| bad("must be a whole number of months".into()))?,
-            ),
-            "discount_rate" => o
-                .monthly_discount_rate(value.parse().map_err(|_| bad("must be a number".into()))?)
-                .map_err(|e| bad(e.to_string()))?,
-            _ => o
-                .periods_per_month(value.parse().map_err(|_| bad("must be a number".into()))?)
-                .map_err(|e| bad(e.to_string()))?,
-        };
+        match key {
+            "horizon_months" => {
+                let months: u32 =
+                    value.parse().map_err(|_| bad("must be a whole number of months".into()))?;
+                o = o.with_horizon(Horizon::months(months).map_err(|e| bad(e.to_string()))?);
+            }
+            "discount_rate" => {
+                let rate: f64 = value.parse().map_err(|_| bad("must be a number".into()))?;
+                o = o.with_monthly_discount_rate(rate).map_err(|e| bad(e.to_string()))?;
+            }
+            _ => period = crate::summary::parse_period_for(f, "options", value)?,
+        }
     }
-    Ok(o)
+    Ok((o, period))
 }
 
 impl ScalarUDFImpl for Score {
@@ -242,21 +248,21 @@ impl ScalarUDFImpl for Score {
         let n = args.number_rows;
         let arrays: Vec<ArrayRef> =
             args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
-        let options = if self.kind == Kind::Clv {
+        let (options, period) = if self.kind == Kind::Clv {
             match arrays.get(6) {
                 Some(a) => {
                     let a = a.as_string::<i32>();
                     // One set of options per call: the first row's (it is a constant in SQL).
                     if a.is_empty() || a.is_null(0) {
-                        ClvOptions::default()
+                        (ClvOptions::default(), Period::WEEK)
                     } else {
                         parse_clv_options(a.value(0))?
                     }
                 }
-                None => ClvOptions::default(),
+                None => (ClvOptions::default(), Period::WEEK),
             }
         } else {
-            ClvOptions::default()
+            (ClvOptions::default(), Period::WEEK)
         };
         let mut first_models = Models::new(f, names[0], &arrays[0])?;
         let mut second_models =
@@ -312,7 +318,9 @@ impl ScalarUDFImpl for Score {
                     let g = spend(f, names[1], second)?;
                     let c =
                         Customer::new(v[0], v[1], v[2]).map_err(fail)?.with_monetary_value(v[3]);
-                    m.customer_lifetime_value(&g, &c, &options).map_err(fail)?
+                    ClvModel::new(m, g, period)
+                        .customer_lifetime_value(&c, &options)
+                        .map_err(fail)?
                 }
             };
             out.push(Some(value));
@@ -327,8 +335,9 @@ mod tests {
 
     #[test]
     fn clv_options_parse_and_check() {
-        let o = parse_clv_options("horizon_months=6, discount_rate=0.02").unwrap();
-        assert_eq!((o.horizon_months_value(), o.monthly_discount_rate_value()), (6, 0.02));
+        let (o, p) = parse_clv_options("horizon_months=6, discount_rate=0.02, period=day").unwrap();
+        assert_eq!((o.horizon().whole_months().unwrap(), o.monthly_discount_rate()), (6, 0.02));
+        assert_eq!(p, Period::DAY);
         let e = parse_clv_options("discount_rate=-1").unwrap_err().to_string();
         assert!(e.contains("clv: argument options = discount_rate=-1"), "{e}");
     }

@@ -91,7 +91,12 @@ struct Config {
 
 /// Parses a period such as `'day'`, `'week'`, `'2 weeks'` or `'24 hours'`.
 fn parse_period(text: &str) -> Result<Period> {
-    let bad = |reason: &str| bad_arg(NAME, "period", format!("'{text}'"), reason);
+    parse_period_for(NAME, "period", text)
+}
+
+/// [`parse_period`] for another function's argument.
+pub(crate) fn parse_period_for(function: &str, argument: &str, text: &str) -> Result<Period> {
+    let bad = |reason: &str| bad_arg(function, argument, format!("'{text}'"), reason);
     let lower = text.trim().to_ascii_lowercase();
     let mut words = lower.split_whitespace();
     let (multiple, unit) = match (words.next(), words.next(), words.next()) {

@@ -547,7 +547,9 @@ async fn fits_and_scores_equal_the_library() {
         .await
         .unwrap();
         let model = TransactionModel::BgNbd(bg.params);
-        let clv_o = loyalty::clv::ClvOptions::default().horizon_months(6);
+        let clv_o = loyalty::clv::ClvOptions::default()
+            .with_horizon(loyalty::clv::Horizon::months(6).unwrap());
+        let clv_model = loyalty::clv::ClvModel::new(bg.params, gg.params, Period::WEEK);
         let mut n = 0;
         for b in &scored {
             for r in 0..b.num_rows() {
@@ -556,7 +558,7 @@ async fn fits_and_scores_equal_the_library() {
                 assert_eq!(col(1), model.probability_alive(&c).unwrap(), "row {n}");
                 assert_eq!(col(2), model.conditional_expected_purchases(&c, 10.0).unwrap());
                 assert_eq!(col(3), gg.params.conditional_expected_average_spend(&c).unwrap());
-                assert_eq!(col(4), model.customer_lifetime_value(&gg.params, &c, &clv_o).unwrap());
+                assert_eq!(col(4), clv_model.customer_lifetime_value(&c, &clv_o).unwrap());
                 n += 1;
             }
         }
@@ -634,7 +636,9 @@ async fn readme_pipeline_runs() {
                 b.column(1).as_primitive::<Float64Type>().value(r),
                 bg.probability_alive(c).unwrap()
             );
-            let clv = bg.customer_lifetime_value(&gg, c, &Default::default()).unwrap();
+            let clv = loyalty::clv::ClvModel::new(bg, gg, Period::WEEK)
+                .customer_lifetime_value(c, &Default::default())
+                .unwrap();
             assert_eq!(b.column(2).as_primitive::<Float64Type>().value(r), clv);
             n += 1;
         }
