@@ -252,7 +252,7 @@ impl ClvModel {
     /// The model inputs of `summary`'s rows, after checking its period is the model's.
     pub(crate) fn customers<K>(&self, summary: &Summary<K>) -> Result<Vec<Customer>> {
         super::predict::check_summary_options(&summary.options())?;
-        let period = summary.options().period_value();
+        let period = summary.options().period;
         if period != self.period {
             return Err(Error::invalid(
                 "period",

@@ -18,17 +18,17 @@ use super::{
 /// Checks that a summary counts what the models assume: repeat purchase periods as frequency
 /// and their mean spend as monetary value (lifetimes' summary).
 pub(crate) fn check_summary_options(so: &SummaryOptions) -> Result<()> {
-    if so.first_purchase_value() != FirstPurchase::Excluded
-        || so.frequency_value() != FrequencyCount::Periods
-        || so.monetary_value() != MonetaryMeasure::Mean
+    if so.first_purchase != FirstPurchase::Excluded
+        || so.frequency != FrequencyCount::Periods
+        || so.monetary != MonetaryMeasure::Mean
     {
         return Err(Error::invalid(
             "summary options",
             format!(
                 "{:?}, {:?}, {:?}",
-                so.first_purchase_value(),
-                so.frequency_value(),
-                so.monetary_value()
+                so.first_purchase,
+                so.frequency,
+                so.monetary
             ),
             "the models need repeat purchase periods and their mean spend \
              (FirstPurchase::Excluded, FrequencyCount::Periods, MonetaryMeasure::Mean)",
@@ -247,7 +247,7 @@ where
     if summary.is_empty() {
         return Err(Error::empty("summary"));
     }
-    let period = so.period_value();
+    let period = so.period;
     let customers: Vec<Customer> =
         summary.rows().iter().map(|r| Customer::from(r.clv_inputs())).collect();
     let histogram = Histogram::from_customers(&customers)?;

@@ -263,6 +263,8 @@ pub struct CalendarSpec {
 struct StoredCalendar {
     #[serde(default = "crate::version::v1")]
     version: u32,
+    #[serde(default)]
+    name: String,
     time_zone: String,
     week: [Vec<Shift>; 7],
     holidays: Vec<Holiday>,
@@ -274,16 +276,16 @@ impl TryFrom<StoredCalendar> for Calendar {
     type Error = Error;
     fn try_from(r: StoredCalendar) -> Result<Calendar> {
         crate::version::check("sla calendar", r.version, 1)?;
-        let StoredCalendar { time_zone, week, holidays, overrides, .. } = r;
-        Calendar::try_from(CalendarSpec { time_zone, week, holidays, overrides })
+        let StoredCalendar { name, time_zone, week, holidays, overrides, .. } = r;
+        Calendar::try_from(CalendarSpec { name, time_zone, week, holidays, overrides })
     }
 }
 
 #[cfg(feature = "serde")]
 impl From<Calendar> for StoredCalendar {
     fn from(c: Calendar) -> StoredCalendar {
-        let CalendarSpec { time_zone, week, holidays, overrides } = CalendarSpec::from(c);
-        StoredCalendar { version: 1, time_zone, week, holidays, overrides }
+        let CalendarSpec { name, time_zone, week, holidays, overrides } = CalendarSpec::from(c);
+        StoredCalendar { version: 1, name, time_zone, week, holidays, overrides }
     }
 }
 
