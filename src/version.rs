@@ -9,7 +9,7 @@
 //!   ones on the way in; a value without the field is version 1, the format written
 //!   before versions were recorded, so state stored by earlier releases still reads;
 //! - a newer or unknown version is refused with
-//!   [`ErrorKind::UnsupportedVersion`](crate::ErrorKind::UnsupportedVersion), naming the
+//!   [`UnsupportedVersion`](crate::ErrorKind::UnsupportedVersion), naming the
 //!   type and both versions, rather than being guessed at.
 //!
 //! | Type | Newest | Changes |

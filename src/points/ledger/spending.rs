@@ -24,7 +24,7 @@ impl Account {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); the errors of [`RedemptionRules::validate`](super::RedemptionRules::validate);
+    /// [`ErrorKind::IdempotencyConflict`](crate::ErrorKind::IdempotencyConflict); the errors of [`RedemptionRules::validate`](crate::points::RedemptionRules::validate);
     /// [`ErrorKind::Insufficient`](crate::ErrorKind::Insufficient) above the spendable balance.
     pub fn redeem(
         &mut self,
