@@ -260,12 +260,12 @@ impl FitAccumulator {
             ))
         };
         if self.model == Model::GammaGamma {
-            if bytes.len() % BUYER != 0 {
+            if !bytes.len().is_multiple_of(BUYER) {
                 return Err(corrupt(bytes.len()));
             }
             self.spend.extend(bytes.chunks_exact(BUYER).map(|c| (f64_at(c, 0), f64_at(c, 8))));
         } else {
-            if bytes.len() % PATTERN != 0 {
+            if !bytes.len().is_multiple_of(PATTERN) {
                 return Err(corrupt(bytes.len()));
             }
             let patterns: Vec<Pattern> = bytes
@@ -419,7 +419,7 @@ impl Accumulator for FitAccumulator {
 
     fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.histogram.patterns().len() * std::mem::size_of::<Pattern>()
+            + std::mem::size_of_val(self.histogram.patterns())
             + self.spend.capacity() * BUYER
     }
 

@@ -205,7 +205,7 @@ impl Config {
     fn read(&self, values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Read>> {
         let times = values[0].as_primitive::<TimestampMicrosecondType>();
         let amounts = &values[1];
-        let reject = self.options.negative_amounts_value() == NegativeAmounts::Reject;
+        let reject = self.options.negative_amounts == NegativeAmounts::Reject;
         let mut out = Vec::with_capacity(times.len());
         for i in 0..times.len() {
             if filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) {
@@ -634,8 +634,8 @@ mod tests {
             Default::default(),
         )
         .unwrap();
-        assert_eq!(o.monetary_value(), MonetaryMeasure::Total);
-        assert_eq!(o.first_purchase_value(), FirstPurchase::Included);
+        assert_eq!(o.monetary, MonetaryMeasure::Total);
+        assert_eq!(o.first_purchase, FirstPurchase::Included);
         assert_eq!(nulls, Nulls::Skip);
         let e = parse_options("monetary=median", Default::default()).unwrap_err().to_string();
         assert!(e.contains("argument options = monetary=median"), "{e}");

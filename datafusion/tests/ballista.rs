@@ -4,7 +4,7 @@
 #![cfg(feature = "ballista")]
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,7 @@ SELECT customer_id, x, t_x, t, m, p_alive(bg, x, t_x, t) AS p_alive,
        expected_purchases(bg, 26, x, t_x, t) AS purchases_26w
 FROM summary CROSS JOIN models ORDER BY customer_id";
 
-async fn scores(ctx: &SessionContext, orders: &PathBuf) -> Vec<RecordBatch> {
+async fn scores(ctx: &SessionContext, orders: &Path) -> Vec<RecordBatch> {
     ctx.register_parquet("tx", orders.to_str().unwrap(), ParquetReadOptions::default())
         .await
         .unwrap();

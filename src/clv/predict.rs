@@ -24,12 +24,7 @@ pub(crate) fn check_summary_options(so: &SummaryOptions) -> Result<()> {
     {
         return Err(Error::invalid(
             "summary options",
-            format!(
-                "{:?}, {:?}, {:?}",
-                so.first_purchase,
-                so.frequency,
-                so.monetary
-            ),
+            format!("{:?}, {:?}, {:?}", so.first_purchase, so.frequency, so.monetary),
             "the models need repeat purchase periods and their mean spend \
              (FirstPurchase::Excluded, FrequencyCount::Periods, MonetaryMeasure::Mean)",
         ));
