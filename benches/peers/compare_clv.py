@@ -33,7 +33,8 @@ CDNOW_SPEND = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary_with_
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 PY = os.path.join(VENV, "bin", "python")
-PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", "polars"]
+# One venv for both peer scripts, so one list of what it holds.
+PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", "polars", "duckdb"]
 
 
 def ensure_venv():
@@ -41,9 +42,14 @@ def ensure_venv():
     compare_rfm.py), after building the `loyalty` command."""
     if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
         return
+    marker = os.path.join(VENV, "pins.txt")
     if not os.path.exists(PY):
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
+    # Installs again when the list changed (the other script may have made the venv first).
+    if not os.path.exists(marker) or open(marker).read() != "\n".join(PINS):
         subprocess.check_call([PY, "-m", "pip", "install", "-q", *PINS])
+        with open(marker, "w") as f:
+            f.write("\n".join(PINS))
     subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "loyalty-cli"], cwd=ROOT)
     os.execv(PY, [PY, *sys.argv])
 
