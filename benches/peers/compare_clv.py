@@ -30,6 +30,8 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 LOYALTY = os.path.join(TARGET, "release", "loyalty")
 CDNOW = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary.csv")
 CDNOW_SPEND = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary_with_transactions.csv")
+# The same CDNOW summary with lifetimes' column names, as `loyalty fit --summary-input` reads it.
+CDNOW_NAMED = os.path.join(ROOT, "examples", "data", "cdnow_summary.csv")
 HERE = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(HERE, ".venv")
 PY = os.path.join(VENV, "bin", "python")
@@ -170,7 +172,7 @@ def short():
             cdnow["frequency"], cdnow["recency"], cdnow["T"])),
         ("mbgnbd", CDNOW, lambda: ModifiedBetaGeoFitter().fit(
             cdnow["frequency"], cdnow["recency"], cdnow["T"])),
-        ("gamma-gamma", CDNOW_SPEND, lambda: GammaGammaFitter().fit(rep["x"], rep["zbar"])),
+        ("gamma-gamma", CDNOW_NAMED, lambda: GammaGammaFitter().fit(rep["x"], rep["zbar"])),
         ("pareto-nbd", synth, lambda: ParetoNBDFitter().fit(
             *(pd.read_csv(synth)[c] for c in ("frequency", "recency", "T")))),
     ]
