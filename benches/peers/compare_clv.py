@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+import peer_venv
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "benches", "peers", "out")
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -33,27 +35,14 @@ CDNOW_SPEND = os.path.join(ROOT, "tests", "data", "cdnow_customers_summary_with_
 # The same CDNOW summary with lifetimes' column names, as `loyalty fit --summary-input` reads it.
 CDNOW_NAMED = os.path.join(ROOT, "examples", "data", "cdnow_summary.csv")
 HERE = os.path.dirname(os.path.abspath(__file__))
-VENV = os.path.join(HERE, ".venv")
-PY = os.path.join(VENV, "bin", "python")
-# One venv for both peer scripts, so one list of what it holds.
-PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", "polars", "duckdb"]
+PY = peer_venv.PY
 
 
 def ensure_venv():
-    """Re-runs the script in benches/peers/.venv, made on first use (shared with
-    compare_rfm.py), after building the `loyalty` command."""
-    if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
-        return
-    marker = os.path.join(VENV, "pins.txt")
-    if not os.path.exists(PY):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-    # Installs again when the list changed (the other script may have made the venv first).
-    if not os.path.exists(marker) or open(marker).read() != "\n".join(PINS):
-        subprocess.check_call([PY, "-m", "pip", "install", "-q", *PINS])
-        with open(marker, "w") as f:
-            f.write("\n".join(PINS))
-    subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "loyalty-cli"], cwd=ROOT)
-    os.execv(PY, [PY, *sys.argv])
+    """Re-runs the script in the shared venv (peer_venv.py), after building the `loyalty`
+    command."""
+    peer_venv.ensure_venv(lambda: subprocess.check_call(
+        ["cargo", "build", "--release", "--quiet", "-p", "loyalty-cli"], cwd=ROOT))
 
 
 class Lcg:

@@ -28,13 +28,12 @@ import subprocess
 import sys
 import time
 
+import peer_venv
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-VENV = os.path.join(HERE, ".venv")
 OUT = os.path.join(HERE, "out")
-PY = os.path.join(VENV, "bin", "python")
-# One venv for both peer scripts, so one list of what it holds.
-PINS = ["numpy==1.26.4", "pandas==1.5.3", "scipy==1.11.4", "lifetimes==0.11.3", "polars", "duckdb"]
+PY = peer_venv.PY
 
 POLARS = r"""
 import sys, polars as pl
@@ -82,17 +81,7 @@ COPY (
 
 
 def ensure_venv():
-    if os.path.abspath(sys.prefix) == os.path.abspath(VENV):
-        return
-    marker = os.path.join(VENV, "pins.txt")
-    if not os.path.exists(PY):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-    # Installs again when the list changed (the other script may have made the venv first).
-    if not os.path.exists(marker) or open(marker).read() != "\n".join(PINS):
-        subprocess.check_call([PY, "-m", "pip", "install", "-q", *PINS])
-        with open(marker, "w") as f:
-            f.write("\n".join(PINS))
-    os.execv(PY, [PY, *sys.argv])
+    peer_venv.ensure_venv()
 
 
 def timed(cmd, env=None):
