@@ -440,7 +440,14 @@ fn histories() -> impl Strategy<Value = Vec<QualifyingEvent>> {
 }
 
 fn thresholds() -> impl Strategy<Value = Vec<i64>> {
-    prop::collection::btree_set(0i64..5000, 1..5).prop_map(|s| s.into_iter().collect())
+    // One ladder in four starts with an entry tier (threshold 0), which a uniform draw would
+    // almost never produce.
+    (prop::collection::btree_set(0i64..5000, 1..5), 0u8..4).prop_map(|(mut s, entry)| {
+        if entry == 0 {
+            s.insert(0);
+        }
+        s.into_iter().take(5).collect()
+    })
 }
 
 proptest! {
@@ -511,8 +518,10 @@ proptest! {
         let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
         let s = program.evaluate(joined, &history, at(2026, 6, 1)).unwrap();
         let rank = |r: Option<usize>| r.map_or(-1i64, |r| r as i64);
-        let mut floor: Option<usize> = None;
-        let mut tier: Option<usize> = None;
+        // A first threshold of 0 is an entry tier held from the start, and the floor.
+        let entry = ladder.tier_for(Decimal::ZERO);
+        let mut floor: Option<usize> = entry;
+        let mut tier: Option<usize> = entry;
         for e in &s.events {
             prop_assert_eq!(e.from, tier, "events chain");
             match e.kind {
@@ -559,7 +568,7 @@ proptest! {
             if e.kind == TierEventKind::Reverted {
                 // A reversal can undo a permanent tier gained since the last review; the
                 // floor is then at least the permanent tier at or below the new rank.
-                floor = permanent.filter(|&p| Some(p) <= e.to && p < ts.len());
+                floor = permanent.filter(|&p| Some(p) <= e.to && p < ts.len()).max(entry);
             }
         }
         prop_assert_eq!(tier, s.tier);
@@ -705,6 +714,7 @@ proptest! {
         extra in 0i64..(2 * 366 * 24),
     ) {
         let ladder = ladder_with(&ts, permanent.filter(|&p| p < ts.len()));
+        let entry = ladder.tier_for(Decimal::ZERO);
         let program = Program::new(ladder, window, policy).unwrap();
         let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
         let t1 = at(2023, 1, 1) + Duration::hours(h1);
@@ -717,7 +727,7 @@ proptest! {
             .iter()
             .rev()
             .find(|e| matches!(e.kind, TierEventKind::Promoted | TierEventKind::Demoted | TierEventKind::Reverted))
-            .and_then(|e| e.to);
+            .map_or(entry, |e| e.to);
         prop_assert_eq!(early.tier, tier_then);
     }
 
