@@ -113,6 +113,14 @@ pub enum ErrorKind {
         /// The key.
         key: String,
     },
+    /// An idempotency key was used by an operation older than the replay window an
+    /// account was compacted with: its outcome is no longer kept, so the call is refused
+    /// rather than carried out as a new operation.
+    #[error("idempotency key `{key}` belongs to an operation folded into a checkpoint before its replay window")]
+    ReplayExpired {
+        /// The key.
+        key: String,
+    },
     /// Not enough points (or another quantity) to carry out the operation.
     #[error("insufficient {what}: requested {requested}, available {available}")]
     Insufficient {

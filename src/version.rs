@@ -14,7 +14,8 @@
 //!
 //! | Type | Newest | Changes |
 //! |---|---|---|
-//! | [`points::Account`](crate::points::Account) | 2 | 2: idempotency keys are decimal strings (1: JSON numbers) |
+//! | [`points::Account`](crate::points::Account) | 3 | 3: optional `checkpoint` of a compacted account; 2: idempotency keys are decimal strings (1: JSON numbers) |
+//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 1 | |
 //! | [`points::Program`](crate::points::Program) | 1 | |
 //! | [`tiers::Program`](crate::tiers::Program) | 1 | |
 //! | [`referral::ReferralBook`](crate::referral::ReferralBook) | 1 | |
@@ -37,10 +38,10 @@
 //!
 //! let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
 //! let json = serde_json::to_string(&Account::new(MemberId::new(7), day)).unwrap();
-//! assert!(json.starts_with(r#"{"version":2,"#));
-//! let newer = json.replace(r#""version":2"#, r#""version":3"#);
+//! assert!(json.starts_with(r#"{"version":3,"#));
+//! let newer = json.replace(r#""version":3"#, r#""version":4"#);
 //! let err = serde_json::from_str::<Account>(&newer).unwrap_err();
-//! assert!(err.to_string().contains("unsupported points account format version 3"));
+//! assert!(err.to_string().contains("unsupported points account format version 4"));
 //! # }
 //! ```
 

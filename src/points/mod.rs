@@ -145,7 +145,7 @@ pub use entry::{
     RefundOutcome, RefundRequest, ReleaseOutcome, Totals, TransferOutcome,
 };
 pub use expiry::{Expiry, MonthDay, PeriodEnd, Span};
-pub use ledger::{transfer, transfer_between, Account, AccountMap};
+pub use ledger::{transfer, transfer_between, Account, AccountMap, Checkpoint, Compaction};
 pub use liability::{estimate_breakage, liability, Breakage, Liability};
 pub use lot::{Draw, Lot, LotSource, LotState, Reservation, ReservationState};
 pub use program::{ClawbackPolicy, Program, TransferExpiry};

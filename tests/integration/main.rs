@@ -11,6 +11,7 @@ mod economics;
 #[cfg(feature = "serde")]
 mod golden;
 mod points;
+mod points_compact;
 mod rfm;
 mod rfm_keys;
 mod sla;

@@ -8,11 +8,11 @@ use proptest::prelude::*;
 use rust_decimal::dec;
 use rust_decimal::Decimal;
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(crate) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn usd(amount: Decimal) -> Money {
+pub(crate) fn usd(amount: Decimal) -> Money {
     Money::new(amount, Currency::USD)
 }
 
@@ -104,7 +104,7 @@ fn cross_border_shop_end_to_end() {
 // ----- property tests -------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     Earn { acct: bool, points: u64, pending: u8, order: bool },
     Activate { acct: bool, pick: usize },
     Cancel { acct: bool, pick: usize },
@@ -121,7 +121,7 @@ enum Op {
     Wait { days: u64 },
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     let acct = any::<bool>();
     prop_oneof![
         4 => (acct, 0u64..400, 0u8..4, any::<bool>()).prop_map(|(acct, points, pending, order)| Op::Earn { acct, points, pending, order }),
@@ -143,7 +143,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// A resolved call: exactly the payload sent, so it can be replayed.
 #[derive(Clone, Debug)]
-enum Call {
+pub(crate) enum Call {
     Earn(bool, EarnRequest),
     Activate(bool, OpKey),
     Cancel(bool, OpKey),
@@ -156,7 +156,7 @@ enum Call {
     Transfer(bool, Points),
 }
 
-fn run(
+pub(crate) fn run(
     program: &Program,
     a: &mut Account,
     b: &mut Account,
@@ -193,7 +193,7 @@ fn run(
     })
 }
 
-fn pick<T: Copy>(v: &[T], i: usize) -> Option<T> {
+pub(crate) fn pick<T: Copy>(v: &[T], i: usize) -> Option<T> {
     if v.is_empty() {
         None
     } else {
@@ -201,7 +201,7 @@ fn pick<T: Copy>(v: &[T], i: usize) -> Option<T> {
     }
 }
 
-fn scenario_program(policy: u8, expiry: u8, reset: bool) -> Program {
+pub(crate) fn scenario_program(policy: u8, expiry: u8, reset: bool) -> Program {
     let clawback =
         [ClawbackPolicy::OnlyFromPending, ClawbackPolicy::WithinBalance, ClawbackPolicy::CarryDebt]
             [policy as usize % 3];

@@ -1,5 +1,6 @@
 //! The member account: an event-sourced points ledger.
 
+mod compact;
 mod earning;
 mod refund;
 mod spending;
@@ -9,6 +10,7 @@ mod time;
 mod transfer;
 mod verify;
 
+pub use compact::{Checkpoint, Compaction};
 pub use transfer::{transfer, transfer_between, AccountMap};
 
 use std::collections::BTreeSet;
@@ -54,6 +56,8 @@ pub struct Account {
     reservations: Vec<Reservation>,
     balances: Balances,
     totals: Totals,
+    /// The folded start of the history (see [`Account::compact`]).
+    checkpoint: Option<Box<Checkpoint>>,
     // Derived (rebuilt on deserialization):
     keys: KeyIndex,
     spendable: SpendIndex,
@@ -72,6 +76,7 @@ impl Clone for Account {
             reservations: self.reservations.clone(),
             balances: self.balances,
             totals: self.totals,
+            checkpoint: self.checkpoint.clone(),
             keys: self.keys.clone(),
             spendable: self.spendable.clone(),
             scheduled: self.scheduled.clone(),
@@ -88,6 +93,7 @@ impl Clone for Account {
         self.reservations.clone_from(&source.reservations);
         self.balances = source.balances;
         self.totals = source.totals;
+        self.checkpoint.clone_from(&source.checkpoint);
         self.keys.clone_from(&source.keys);
         self.spendable.clone_from(&source.spendable);
         self.scheduled.clone_from(&source.scheduled);
@@ -144,6 +150,7 @@ impl Account {
             reservations: Vec::new(),
             balances: Balances::default(),
             totals: Totals::default(),
+            checkpoint: None,
             keys: KeyIndex::default(),
             spendable: SpendIndex::default(),
             scheduled: BTreeSet::new(),
@@ -287,19 +294,37 @@ impl Account {
     pub(super) fn order_lot(&self, order: OpKey) -> Result<LotId> {
         match self.entry_for(order).map(|e| &e.kind) {
             Some(EntryKind::Earn { outcome, .. }) => Ok(outcome.lot),
-            _ => Err(not_found("earn", order)),
+            Some(_) => Err(not_found("earn", order)),
+            // An earn folded into the checkpoint still names its lot.
+            None => self.forgotten(order).and_then(|f| f.1).ok_or_else(|| not_found("earn", order)),
         }
     }
 
-    /// The recorded outcome of a replay, or a conflict; `None` when the key is new.
+    /// The recorded outcome of a replay, or a conflict; `None` when the key is new. A key
+    /// whose outcome compaction dropped is [`ErrorKind::ReplayExpired`].
     pub(super) fn replay<T>(
         &self,
         key: OpKey,
         matches: impl FnOnce(&EntryKind) -> Option<T>,
     ) -> Option<Result<T>> {
-        let i = self.keys.get(&key, &self.entries)?;
+        let Some(i) = self.keys.get(&key, &self.entries) else {
+            return self.forgotten(key).map(|_| Err(compact::expired_key(key)));
+        };
         let e = self.entries.get(i as usize)?;
         Some(matches(&e.kind).ok_or_else(|| conflict(key)))
+    }
+
+    /// Rebuilds the key index from the entries.
+    pub(super) fn rebuild_keys(&mut self) -> Result<()> {
+        self.keys = KeyIndex::default();
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(k) = e.key {
+                if !self.keys.insert(k, to_u32(i, "entry count")?, &self.entries) {
+                    return Err(broken(format!("duplicate idempotency key {k}")));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn check_clock(&self, now: NaiveDate) -> Result<()> {

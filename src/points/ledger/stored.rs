@@ -5,16 +5,17 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::{broken, to_u32, Account};
+use super::{broken, Account, Checkpoint};
 use crate::error::{Error, Result};
 use crate::points::entry::{Balances, Entry, Totals};
 use crate::points::index::{KeyIndex, SpendIndex};
 use crate::points::lot::{Draw, Lot, LotState, Reservation};
 use crate::points::MemberId;
 
-/// The newest format version of a stored [`Account`] (see [`crate::version`]): 2 writes
-/// idempotency keys as decimal strings; 1 wrote them as JSON numbers (still read).
-const ACCOUNT_VERSION: u32 = 2;
+/// The newest format version of a stored [`Account`] (see [`crate::version`]): 3 adds the
+/// optional `checkpoint` of a compacted account; 2 writes idempotency keys as decimal
+/// strings; 1 wrote them as JSON numbers (still read).
+const ACCOUNT_VERSION: u32 = 3;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct AccountRepr {
@@ -29,6 +30,9 @@ pub(super) struct AccountRepr {
     reservations: Vec<Reservation>,
     balances: Balances,
     totals: Totals,
+    /// Absent before version 3, and in accounts never compacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<Box<Checkpoint>>,
 }
 
 impl TryFrom<AccountRepr> for Account {
@@ -36,8 +40,11 @@ impl TryFrom<AccountRepr> for Account {
 
     fn try_from(r: AccountRepr) -> Result<Account> {
         // Versions 1 and 2 differ only in how a key is written, which `OpKey` reads either
-        // way, so both convert the same.
-        crate::version::check("points account", r.version, ACCOUNT_VERSION)?;
+        // way, and neither has a checkpoint, so all three convert the same.
+        let version = crate::version::check("points account", r.version, ACCOUNT_VERSION)?;
+        if version < 3 && r.checkpoint.is_some() {
+            return Err(broken(format!("a version {version} account has no checkpoint")));
+        }
         let mut a = Account {
             member: r.member,
             clock: r.clock,
@@ -48,6 +55,7 @@ impl TryFrom<AccountRepr> for Account {
             reservations: r.reservations,
             balances: r.balances,
             totals: r.totals,
+            checkpoint: r.checkpoint,
             keys: KeyIndex::default(),
             spendable: SpendIndex::default(),
             scheduled: BTreeSet::new(),
@@ -71,19 +79,14 @@ impl From<Account> for AccountRepr {
             reservations: a.reservations,
             balances: a.balances,
             totals: a.totals,
+            checkpoint: a.checkpoint,
         }
     }
 }
 
 impl Account {
     pub(super) fn rebuild_indexes(&mut self) -> Result<()> {
-        for (i, e) in self.entries.iter().enumerate() {
-            if let Some(k) = e.key {
-                if !self.keys.insert(k, to_u32(i, "entry count")?, &self.entries) {
-                    return Err(broken(format!("duplicate idempotency key {k}")));
-                }
-            }
-        }
+        self.rebuild_keys()?;
         // Sorted first, so every key lands in the index's queue.
         let mut keys: Vec<_> = self
             .lots

@@ -153,6 +153,12 @@ pub fn transfer(
     match (sent, got) {
         (Some(Ok(())), Some(Ok(o))) => return Ok(o),
         (None, None) => {}
+        // A side that compacted the key away says so.
+        (Some(Err(e)), _) | (_, Some(Err(e)))
+            if matches!(e.kind(), crate::ErrorKind::ReplayExpired { .. }) =>
+        {
+            return Err(e)
+        }
         _ => return Err(conflict(key)),
     }
     if from_id == to_id {

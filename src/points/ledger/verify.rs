@@ -18,37 +18,58 @@ use crate::points::entry::{
 use crate::points::lot::{LotSource, LotState, Reservation, ReservationState};
 use crate::points::{Points, ReservationId};
 
-/// What the history says the account must be.
-struct Derived {
-    totals: Totals,
+/// What the history says the account must be (from its checkpoint on, if compacted).
+pub(super) struct Derived {
+    pub(super) totals: Totals,
     /// Debt booked by refunds.
-    debt: u64,
+    pub(super) debt: u64,
     /// Debt repaid by credits.
-    repaid: u64,
+    pub(super) repaid: u64,
     /// Each lot's refund record: (claw requested, refunded).
-    refunds: Vec<(Points, Option<Money>)>,
+    pub(super) refunds: Vec<(Points, Option<Money>)>,
     /// Each reservation.
-    held: Vec<Reservation>,
+    pub(super) held: Vec<Reservation>,
     /// Lots created so far (lots are created in entry order).
-    created: usize,
+    pub(super) created: usize,
     /// Each lot's life as the entries tell it.
-    life: Vec<Life>,
+    pub(super) life: Vec<Life>,
     /// Points debits took from each lot (expiries excluded: they are the lot's `expired`),
     /// less the draws of released reservations, which went back into the lot.
-    drawn: Vec<u64>,
+    pub(super) drawn: Vec<u64>,
     /// Pending points cancelled from each lot.
-    cancelled: Vec<u64>,
+    pub(super) cancelled: Vec<u64>,
+    /// Points of each lot that expired (by an expiry entry, or released after its date).
+    pub(super) expired: Vec<u64>,
 }
 
 /// A lot's state as the history tells it.
 #[derive(Clone, Copy, PartialEq)]
-enum Life {
+pub(super) enum Life {
     /// No entry created it.
     Unborn,
     Pending(Option<NaiveDate>),
     /// Spendable (or expired: the entries do not say which lot an expiry closed for good).
     Active,
     Cancelled,
+}
+
+impl Life {
+    /// As a lot state (an unborn lot has none: it is never asked).
+    pub(super) fn state(self) -> LotState {
+        match self {
+            Life::Pending(d) => LotState::Pending(d),
+            Life::Active | Life::Unborn => LotState::Active,
+            Life::Cancelled => LotState::Cancelled,
+        }
+    }
+
+    fn of(state: LotState) -> Life {
+        match state {
+            LotState::Pending(d) => Life::Pending(d),
+            LotState::Active | LotState::Expired => Life::Active,
+            LotState::Cancelled => Life::Cancelled,
+        }
+    }
 }
 
 #[cold]
@@ -69,18 +90,40 @@ fn acc(x: &mut Points, p: Points) -> Result<()> {
 }
 
 impl Derived {
+    /// An empty history, or the checkpoint's.
     fn new(a: &Account) -> Derived {
-        Derived {
+        let n = a.lots.len();
+        let mut d = Derived {
             totals: Totals::default(),
             debt: 0,
             repaid: 0,
-            refunds: vec![(Points::ZERO, None); a.lots.len()],
+            refunds: vec![(Points::ZERO, None); n],
             held: Vec::with_capacity(a.reservations.len()),
             created: 0,
-            life: vec![Life::Unborn; a.lots.len()],
-            drawn: vec![0; a.lots.len()],
-            cancelled: vec![0; a.lots.len()],
+            life: vec![Life::Unborn; n],
+            drawn: vec![0; n],
+            cancelled: vec![0; n],
+            expired: vec![0; n],
+        };
+        if let Some(c) = a.checkpoint.as_deref() {
+            d.totals = c.totals;
+            d.repaid = c.totals.debt_repaid.value();
+            // Debt booked = debt still owed + debt repaid (checked against the running
+            // balance at the end).
+            d.debt = c.balances.debt.value().saturating_add(d.repaid);
+            for (i, m) in c.lots.iter().enumerate().take(n) {
+                d.refunds[i] = (m.claw_requested, m.refunded);
+                d.life[i] = Life::of(m.state);
+                d.drawn[i] = m.drawn.value();
+                d.cancelled[i] = m.cancelled.value();
+                d.expired[i] = m.expired.value();
+            }
+            d.created = c.lots.len().min(n);
+            for (r, state) in a.reservations.iter().zip(&c.reservations) {
+                d.held.push(Reservation { state: *state, ..r.clone() });
+            }
         }
+        d
     }
 
     /// Applies entry `i` (which drew `drawn` points); returns the debt it repaid.
@@ -144,6 +187,12 @@ impl Derived {
                         let slot = self.drawn.get_mut(d.lot.index());
                         if let Some(x) = slot {
                             *x = x.wrapping_sub(d.points.value());
+                        }
+                        // Points whose lot passed its last valid day expire on release.
+                        let late = a.lots.get(d.lot.index()).and_then(|l| l.valid_through);
+                        if late.is_some_and(|t| t < e.at) {
+                            let slot = &mut self.expired[d.lot.index()];
+                            *slot = slot.wrapping_add(d.points.value());
                         }
                     }
                 }
@@ -291,11 +340,7 @@ impl Derived {
         outcome: &RefundOutcome,
         drawn: u64,
     ) -> Result<()> {
-        let earn = a.entry_for(request.order).map(|x| &x.kind);
-        let slot = match earn {
-            Some(EntryKind::Earn { outcome: o, .. }) => self.refunds.get_mut(o.lot.index()),
-            _ => None,
-        };
+        let slot = a.order_lot(request.order).ok().and_then(|l| self.refunds.get_mut(l.index()));
         let Some((claw, Some(refunded))) = slot else {
             return Err(broken(format!("entry {i} refunds an unknown order")));
         };
@@ -345,6 +390,7 @@ impl Account {
     /// [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) naming the first
     /// invariant that does not hold.
     pub fn check(&self) -> Result<()> {
+        self.check_checkpoint()?;
         let derived = self.derive_history()?;
         self.check_totals(&derived)?;
         let (available, pending) = self.check_lots(&derived)?;
@@ -357,14 +403,36 @@ impl Account {
     /// Walks the entries once: dates in order, draws in range and adding up, and what the
     /// history says the totals, refund records and reservations must be.
     fn derive_history(&self) -> Result<Derived> {
+        let (d, next_draw) = self.derive(self.entries.len())?;
+        if next_draw != self.draws.len() {
+            return Err(broken("draws recorded by no entry"));
+        }
+        if d.created != self.lots.len() {
+            return Err(broken("lots created by no entry"));
+        }
+        let last = self.entries.last().map(|e| e.at);
+        if last.is_some_and(|p| p > self.clock) || self.last_activity > self.clock {
+            return Err(broken("the clock is before the last operation"));
+        }
+        Ok(d)
+    }
+
+    /// What the history says the account was after its first `upto` entries (from the
+    /// checkpoint on; the entries it keeps for replays are not applied again), and the
+    /// draws those entries recorded.
+    pub(super) fn derive(&self, upto: usize) -> Result<(Derived, usize)> {
         let mut d = Derived::new(self);
         let mut prev: Option<NaiveDate> = None;
         let mut next_draw = 0usize;
-        for (i, e) in self.entries.iter().enumerate() {
+        let retained = self.retained();
+        for (i, e) in self.entries.iter().enumerate().take(upto) {
             if prev.is_some_and(|p| e.at < p) {
                 return Err(broken(format!("entry {i} is dated before its predecessor")));
             }
             prev = Some(e.at);
+            if i < retained {
+                continue;
+            }
             // What time did carries no key; everything a host asked for does.
             let timed = matches!(
                 e.kind,
@@ -387,7 +455,14 @@ impl Account {
                 return Err(broken(format!("entry {i} draws from an unknown lot")));
             }
             let drawn = sum_draws(draws)?;
-            if !matches!(e.kind, EntryKind::Expire { .. }) {
+            if matches!(e.kind, EntryKind::Expire { .. }) {
+                for x in draws {
+                    let slot = &mut d.expired[x.lot.index()];
+                    *slot = slot
+                        .checked_add(x.points.value())
+                        .ok_or_else(|| broken("draws overflow"))?;
+                }
+            } else {
                 for x in draws {
                     let slot = &mut d.drawn[x.lot.index()];
                     *slot = slot
@@ -415,16 +490,7 @@ impl Account {
             d.repaid = d.repaid.checked_add(rep.value()).ok_or_else(|| Error::overflow("debt"))?;
         }
         d.totals.debt_repaid = Points::new(d.repaid);
-        if next_draw != self.draws.len() {
-            return Err(broken("draws recorded by no entry"));
-        }
-        if d.created != self.lots.len() {
-            return Err(broken("lots created by no entry"));
-        }
-        if prev.is_some_and(|p| p > self.clock) || self.last_activity > self.clock {
-            return Err(broken("the clock is before the last operation"));
-        }
-        Ok(d)
+        Ok((d, next_draw))
     }
 
     /// Running totals and debt against the history.
@@ -470,6 +536,9 @@ impl Account {
                 + u128::from(d.cancelled[i]);
             if accounted != u128::from(lot.points.value()) {
                 return Err(broken(format!("lot {i} points differ from the history")));
+            }
+            if d.expired[i] != lot.expired.value() {
+                return Err(broken(format!("lot {i} expired points differ from the history")));
             }
             let life_ok = match (d.life[i], lot.state) {
                 (Life::Pending(a), LotState::Pending(b)) => a == b,
@@ -535,7 +604,15 @@ impl Account {
             return Err(broken("reservations differ from the history"));
         }
         let mut reserved = 0u64;
+        // Reservations closed before the checkpoint no longer have their draws.
+        let folded = self.checkpoint.as_ref().map_or(0, |c| c.reservations.len());
         for (i, r) in self.reservations.iter().enumerate() {
+            if i < folded {
+                if r.id.value() as usize != i || (r.draws_start, r.draws_len) != (0, 0) {
+                    return Err(broken(format!("reservation {i} is malformed")));
+                }
+                continue;
+            }
             let s = r.draws_start as usize;
             let draws = self
                 .draws
