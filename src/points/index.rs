@@ -127,11 +127,11 @@ mod tests {
 /// Keys larger than every key seen so far (hosts often use increasing ids or time-ordered
 /// UUIDs) are appended to a sorted array: deciding that such a key is new is one
 /// comparison, and recording it touches only the array's end. Other keys (random UUIDs) go
-/// to a hash table ([`hashbrown::HashTable`]) that stores only the 4-byte entry position:
-/// the key itself is read from the entry when a probe needs it. Deciding that a random key
-/// is new then reads one group of the table's control bytes (one byte per slot, 128 KiB
-/// for 100,000 keys, so it stays in cache), where a map holding the keys (24 bytes a slot)
-/// took a cache miss per operation once the history outgrew the cache. Since the split
+/// to a hash table ([`hashbrown::HashTable`]) whose slots hold a 32-bit tag of the key's
+/// hash and the 4-byte entry position (8 bytes, where a map holding the keys took 24): a
+/// probe reads the entry (a cache miss once the history outgrows the cache) only when the
+/// tag matches, which for a new key happens about once in 2^32 probes, and growing the table
+/// rehashes from the tags without touching the entries. Since the split
 /// depends only on the order of insertion, an account rebuilt from its entries gets the
 /// same index.
 ///
@@ -142,15 +142,16 @@ mod tests {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyIndex {
     ordered: Vec<(OpKey, u32)>,
-    other: HashTable<u32>,
+    /// (tag, entry position).
+    other: HashTable<(u32, u32)>,
 }
 
 impl PartialEq for KeyIndex {
     // A derived cache: equal when it maps the same keys to the same entries. The accounts
     // compared hold the same entries, so the same positions mean the same keys.
     fn eq(&self, other: &KeyIndex) -> bool {
-        let positions = |t: &HashTable<u32>| {
-            let mut v: Vec<u32> = t.iter().copied().collect();
+        let positions = |t: &HashTable<(u32, u32)>| {
+            let mut v: Vec<(u32, u32)> = t.iter().copied().collect();
             v.sort_unstable();
             v
         };
@@ -168,6 +169,17 @@ fn hash(key: OpKey) -> u64 {
     m(m(v as u64, 0x9e37_79b9_7f4a_7c15) ^ (v >> 64) as u64, 0xbf58_476d_1ce4_e5b9)
 }
 
+/// A key's tag: 32 bits of its hash.
+fn tag(key: OpKey) -> u32 {
+    (hash(key) >> 32) as u32
+}
+
+/// The table's hash of a slot, from its tag alone (the tag is already well mixed: one
+/// multiply spreads it over the 64 bits hashbrown takes its bucket and control byte from).
+fn slot_hash(&(tag, _): &(u32, u32)) -> u64 {
+    u64::from(tag).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
 /// The key of the entry at `i` (none for entries without one, which are never indexed).
 fn key_at(entries: &[Entry], i: u32) -> Option<OpKey> {
     entries.get(i as usize).and_then(|e| e.key)
@@ -183,7 +195,10 @@ impl KeyIndex {
                 if let Ok(i) = self.ordered.binary_search_by(|(k, _)| k.cmp(key)) {
                     return self.ordered.get(i).map(|(_, v)| *v);
                 }
-                self.other.find(hash(*key), |&i| key_at(entries, i) == Some(*key)).copied()
+                let t = tag(*key);
+                self.other
+                    .find(slot_hash(&(t, 0)), |&(s, i)| s == t && key_at(entries, i) == Some(*key))
+                    .map(|&(_, i)| i)
             }
         }
     }
@@ -198,12 +213,13 @@ impl KeyIndex {
         if self.ordered.binary_search_by(|(k, _)| k.cmp(&key)).is_ok() {
             return false;
         }
-        let rehash = |&i: &u32| key_at(entries, i).map_or(0, hash);
+        let t = tag(key);
         // One probe sequence, not a `find` then an `insert`.
-        match self.other.entry(hash(key), |&i| key_at(entries, i) == Some(key), rehash) {
+        let same = |&(s, i): &(u32, u32)| s == t && key_at(entries, i) == Some(key);
+        match self.other.entry(slot_hash(&(t, 0)), same, slot_hash) {
             hashbrown::hash_table::Entry::Occupied(_) => false,
             hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(entry);
+                v.insert((t, entry));
                 true
             }
         }
@@ -213,13 +229,13 @@ impl KeyIndex {
         self.ordered.len() + self.other.len()
     }
 
-    pub(crate) fn reserve(&mut self, additional: usize, entries: &[Entry]) {
+    pub(crate) fn reserve(&mut self, additional: usize) {
         self.ordered.reserve(additional);
         // An account that has seen unordered keys (random UUIDs) will likely see more: room
         // in the table too, so a bulk run does not rehash midway. Accounts with increasing
         // keys never allocate the table.
         if !self.other.is_empty() {
-            self.other.reserve(additional, |&i| key_at(entries, i).map_or(0, hash));
+            self.other.reserve(additional, slot_hash);
         }
     }
 }

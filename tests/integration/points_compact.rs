@@ -329,3 +329,56 @@ fn side(c: &Call) -> bool {
         | Call::Transfer(x, _) => *x,
     }
 }
+
+/// Issue 17 item 3: each kind of forged stored state is refused when read back (the golden
+/// account, touched by every kind of operation, edited one field at a time).
+#[cfg(feature = "serde")]
+#[test]
+fn forged_stored_state_is_refused() {
+    let path = format!("{}/tests/data/golden/points_account.json", env!("CARGO_MANIFEST_DIR"));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::from_value::<Account>(v.clone()).unwrap();
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 14] = [
+        ("a transfer-in or adjustment lot raised", |a| a["lots"][3]["points"] = 16.into()),
+        ("an earn lot raised", |a| a["lots"][0]["points"] = 501.into()),
+        ("a clock before the last entry", |a| a["clock"] = "2026-02-01".into()),
+        ("an active lot past its last valid day", |a| {
+            a["lots"][0]["valid_through"] = "2026-01-31".into()
+        }),
+        ("a changed earned_on", |a| a["lots"][0]["earned_on"] = "2026-01-01".into()),
+        ("an edited activation", |a| {
+            a["entries"][3]["kind"]["Activate"]["outcome"]["lot"] = 0.into()
+        }),
+        ("an activation's expiry edited", |a| {
+            a["entries"][13]["kind"]["Activate"]["outcome"]["valid_through"] = "2027-03-31".into()
+        }),
+        ("a deleted activation", |a| {
+            a["entries"].as_array_mut().unwrap().remove(3);
+        }),
+        ("an earn outcome other than its request", |a| {
+            a["entries"][0]["kind"]["Earn"]["outcome"]["points"] = 499.into()
+        }),
+        ("a redemption outcome other than its request", |a| {
+            a["entries"][8]["kind"]["Redeem"]["outcome"]["points"] = 199.into()
+        }),
+        ("a reservation outcome other than its request", |a| {
+            a["entries"][4]["kind"]["Reserve"]["outcome"]["points"] = 99.into()
+        }),
+        ("an adjustment outcome other than its request", |a| {
+            a["entries"][10]["kind"]["Adjust"]["outcome"]["points"] = 14.into()
+        }),
+        ("a release outcome other than its reservation", |a| {
+            a["entries"][7]["kind"]["Release"]["outcome"]["returned"] = 49.into()
+        }),
+        ("a refund split that does not add up", |a| {
+            a["entries"][9]["kind"]["Refund"]["outcome"]["requested"] = 99.into()
+        }),
+    ];
+    for (what, edit) in edits {
+        let mut forged = v.clone();
+        edit(&mut forged);
+        assert!(serde_json::from_value::<Account>(forged).is_err(), "{what} was accepted");
+    }
+}

@@ -163,7 +163,7 @@ impl Account {
         self.entries.reserve(operations);
         self.lots.reserve(operations);
         self.draws.reserve(operations);
-        self.keys.reserve(operations, &self.entries);
+        self.keys.reserve(operations);
         self.spendable.reserve(operations);
     }
 

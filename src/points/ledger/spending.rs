@@ -11,6 +11,13 @@ use crate::points::lot::{Draw, LotState, Reservation, ReservationState};
 use crate::points::program::Program;
 use crate::points::{insufficient, OpKey, Points, ReservationId};
 
+/// The two ways to spend points, which share replay and validation.
+#[derive(Clone, Copy, PartialEq)]
+enum Spend {
+    Redeem,
+    Reserve,
+}
+
 impl Account {
     pub(super) fn check_spend(&self, program: &Program, req: &RedeemRequest) -> Result<Money> {
         let value = program.0.redemption.validate(req.points, req.order_total)?;
@@ -18,6 +25,35 @@ impl Account {
             return Err(insufficient(req.points, self.balances.available));
         }
         Ok(value)
+    }
+
+    /// A redemption or a reservation: the replay of its key, then (at `now`) the checks
+    /// both share, then `take` with the points' money value.
+    fn spend(
+        &mut self,
+        program: &Program,
+        key: OpKey,
+        request: &RedeemRequest,
+        now: NaiveDate,
+        how: Spend,
+        take: impl FnOnce(&mut Account, Money) -> Result<RedeemOutcome>,
+    ) -> Result<RedeemOutcome> {
+        if let Some(r) = self.replay(key, |k| match (k, how) {
+            (EntryKind::Redeem { request: r, outcome }, Spend::Redeem)
+            | (EntryKind::Reserve { request: r, outcome }, Spend::Reserve)
+                if r == request =>
+            {
+                Some(*outcome)
+            }
+            _ => None,
+        }) {
+            return r;
+        }
+        self.run(program, now, |a| {
+            let value = a.check_spend(program, request)?;
+            a.room(0, a.spendable.len())?;
+            take(a, value)
+        })
     }
 
     /// Redeems points at once (reserve and commit in one step), soonest-expiring first.
@@ -33,16 +69,8 @@ impl Account {
         request: &RedeemRequest,
         now: NaiveDate,
     ) -> Result<RedeemOutcome> {
-        if let Some(r) = self.replay(key, |k| match k {
-            EntryKind::Redeem { request: r, outcome } if r == request => Some(*outcome),
-            _ => None,
-        }) {
-            return r;
-        }
-        self.run(program, now, |a| {
-            let value = a.check_spend(program, request)?;
+        self.spend(program, key, request, now, Spend::Redeem, |a, value| {
             let redeemed = a.totals.redeemed.checked_add(request.points)?;
-            a.room(0, a.spendable.len())?;
             let start = a.draws.len();
             a.take_available(request.points);
             a.totals.redeemed = redeemed;
@@ -66,16 +94,8 @@ impl Account {
         request: &RedeemRequest,
         now: NaiveDate,
     ) -> Result<RedeemOutcome> {
-        if let Some(r) = self.replay(key, |k| match k {
-            EntryKind::Reserve { request: r, outcome } if r == request => Some(*outcome),
-            _ => None,
-        }) {
-            return r;
-        }
-        self.run(program, now, |a| {
-            let value = a.check_spend(program, request)?;
+        self.spend(program, key, request, now, Spend::Reserve, |a, value| {
             let reserved = a.balances.reserved.checked_add(request.points)?;
-            a.room(0, a.spendable.len())?;
             let id = ReservationId::new(a.reservations.len() as u32);
             let start = a.draws.len();
             a.take_available(request.points);
