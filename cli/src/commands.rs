@@ -169,11 +169,7 @@ pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()
         }
     };
     value["seconds"] = json!(start.elapsed().as_secs_f64());
-    output::stdout_result({
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{value}").and_then(|()| out.flush())
-    })
+    output::print(&format!("{value}\n"))
 }
 
 /// A per-customer summary CSV: `frequency`, `recency`, `T` and (optional)

@@ -148,6 +148,10 @@ pub struct Facts {
     pub validation: std::result::Result<Validation, String>,
     /// Economics (needs the models).
     pub economics: Option<Economics>,
+    /// Points earned and their liability, with `--points-program`.
+    pub points: Option<super::programs::PointsFacts>,
+    /// Members per tier, with `--tiers`.
+    pub tiers: Option<super::programs::Tiers>,
 }
 
 /// What each of the eleven segments means.
