@@ -363,3 +363,79 @@ fn cohort_sizes_add_up_to_the_customers() {
     let january = days.values().filter(|d| d.iter().next().unwrap().starts_with("1997-01")).count();
     assert_eq!(number(&rows[0][1]) as usize, january);
 }
+
+#[test]
+fn heat_maps_and_clv_bars_equal_the_library() {
+    use loyalty::clv::{BgNbd, Customer};
+    let (_, html) = report();
+    // The report fits as `loyalty fit` does: the same parameters, printed in full there.
+    let o = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .args(["fit", "--quiet", "--model", "bgnbd", &data("cdnow_transactions.csv")])
+        .output()
+        .unwrap();
+    let fit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = |k: &str| fit["params"][k].as_f64().unwrap();
+    let bg = BgNbd::new(p("r"), p("alpha"), p("a"), p("b")).unwrap();
+    // Cells: repeat purchases 0..=15 by twelve recencies from 0 to the longest T (545 days,
+    // 1997-01-01 to 1998-06-30); no repeat purchase means recency 0.
+    let t = 545.0;
+    for (id, next_month) in [("p-alive", false), ("expected-purchases", true)] {
+        let rows = table(&html, id);
+        assert_eq!(rows.len(), 16, "{id}");
+        for (f, row) in rows.iter().enumerate() {
+            assert_eq!(row[0], f.to_string());
+            assert_eq!(row.len(), 13);
+            for (j, cell) in row[1..].iter().enumerate() {
+                let r = if f == 0 { 0.0 } else { t * j as f64 / 11.0 };
+                let c = Customer::new(f as f64, r, t).unwrap();
+                let want = if next_month {
+                    bg.conditional_expected_purchases(&c, 30.0).unwrap()
+                } else {
+                    bg.probability_alive(&c).unwrap()
+                };
+                assert_eq!(cell, &format!("{want:.4}"), "{id} f {f} r {r}");
+            }
+        }
+    }
+    // CLV bars: the counts of `loyalty score`'s CLV column in the table's bins, and the
+    // bars' heights proportional to them.
+    let o = Command::new(env!("CARGO_BIN_EXE_loyalty"))
+        .args(["score", "--quiet", &data("cdnow_transactions.csv")])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    let clv: Vec<f64> =
+        out.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let rows = table(&html, "clv");
+    assert_eq!(rows.len(), 20);
+    let counts: Vec<f64> = rows.iter().map(|r| number(&r[1])).collect();
+    assert_eq!(counts.iter().sum::<f64>() as usize, clv.len());
+    // Every bin but the last holds the CLVs up to its edge above the previous edge.
+    let edges: Vec<f64> = rows.iter().map(|r| number(&r[0])).collect();
+    for b in 0..19 {
+        let lo = if b == 0 { f64::NEG_INFINITY } else { edges[b - 1] };
+        let n = clv.iter().filter(|&&v| v > lo + 0.01 && v < edges[b] - 0.01).count() as f64;
+        let edge_cases =
+            clv.iter().filter(|&&v| (v - lo).abs() <= 0.01 || (v - edges[b]).abs() <= 0.01).count()
+                as f64;
+        assert!(n <= counts[b] && counts[b] <= n + edge_cases, "bin {b}: {} vs {n}", counts[b]);
+    }
+    proportional(&bar_heights(svg(&html, "clv"), BLUE), &counts, "clv");
+    // Top customers: the ten largest CLVs of `loyalty score`, in order.
+    let mut sorted = clv.clone();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let start = html.find("<table id=\"top\">").unwrap();
+    let end = start + html[start..].find("</table>").unwrap();
+    let shown: Vec<f64> = html[start..end]
+        .split("<tr>")
+        .skip(2)
+        .map(|r| {
+            let last = r.rsplit("<td>").next().unwrap();
+            number(&last[..last.find("</td>").unwrap()])
+        })
+        .collect();
+    assert_eq!(shown.len(), 10);
+    for (s, w) in shown.iter().zip(&sorted) {
+        assert!((s - w).abs() <= 0.005 + 1e-9, "{s} vs {w}");
+    }
+}
