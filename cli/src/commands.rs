@@ -29,11 +29,11 @@ fn summary_table(log: &Log, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> 
 
 fn note(quiet: bool, summary: &loyalty::rfm::Summary<crate::ids::Id>) {
     if !quiet && summary.excluded_after_as_of() > 0 {
-        eprintln!(
+        crate::output::note(format_args!(
             "note: {} transactions after {} left out",
             summary.excluded_after_as_of(),
             summary.as_of().date()
-        );
+        ));
     }
 }
 
@@ -77,14 +77,16 @@ pub fn score(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<
     match &m {
         Ok(m) => {
             if m.stand_ins > 0 && !input.quiet {
-                eprintln!(
+                crate::output::note(format_args!(
                     "note: {} repeat buyers with no positive repeat spend valued at the mean spend {:.2}",
                     m.stand_ins,
                     m.spend.mean_spend()
-                );
+                ));
             }
         }
-        Err(e) => eprintln!("warning: model columns left empty: {}", e.reason()),
+        Err(e) => {
+            crate::output::note(format_args!("warning: model columns left empty: {}", e.reason()))
+        }
     }
     let get =
         |f: fn(&analysis::Models, usize) -> f64| col(&|i| m.as_ref().map_or(0.0, |m| f(m, i)));

@@ -30,8 +30,7 @@ fn main() -> ExitCode {
         // --help and --version: clap prints them and exits 0.
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "{}", usage_line(&e.render().to_string()));
+            output::note(format_args!("{}", usage_line(&e.render().to_string())));
             return ExitCode::from(2);
         }
     };
@@ -74,9 +73,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Not `eprintln!`, which panics when stderr is closed too.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "{e}");
+            output::note(format_args!("{e}"));
             ExitCode::FAILURE
         }
     }

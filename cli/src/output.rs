@@ -224,6 +224,12 @@ pub fn stdout_result(r: io::Result<()>) -> Result<()> {
     r.map_err(|e| Failure::new(format!("writing to stdout: {}", os_reason(&e))))
 }
 
+/// A note or warning on stderr, one line; a closed stderr is ignored (`eprintln!` would
+/// panic).
+pub fn note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
 /// Writes `text` to stdout in one write and flushes it.
 ///
 /// # Errors

@@ -607,3 +607,36 @@ fn bad_program_files_name_the_file_line_and_column() {
     let o = run(&["report", "--breakage", "0.1", &p]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn every_command_reports_bad_input_the_same_way() {
+    let d = dir("every_command");
+    let bad = file(&d, "bad.csv", "customer_id,date,amount\n1,2015-01-01,1\n2,2015-01-02,ten\n");
+    let header = file(&d, "header.csv", "customer_id,date,amount\n");
+    let ok = file(&d, "log.csv", LOG);
+    let cases: [&[&str]; 5] = [
+        &["summary"],
+        &["score", "--quiet"],
+        &["fit", "--model", "bgnbd"],
+        &["validate", "--calibration-end", "2015-01-15"],
+        &["report", "--quiet"],
+    ];
+    for sub in cases {
+        fn args_of<'a>(sub: &[&'a str], input: &'a str) -> Vec<&'a str> {
+            [sub, &[input]].concat()
+        }
+        let with = |input| args_of(sub, input);
+        fails(&run(&with("/nonexistent/x.csv")), "/nonexistent/x.csv: no such file or directory");
+        fails(&run(&with(&bad)), &format!("{bad}:3: amount: ten: not a decimal amount"));
+        fails(
+            &run(&with(&header)),
+            &format!("{header}: no transactions: the file has a header only"),
+        );
+        let mut early = with(&ok);
+        early.splice(1..1, ["--as-of", "2014-12-31"]);
+        fails(
+            &run(&early),
+            &format!("--as-of 2014-12-31 is before the first transaction in {ok} (2015-01-01)"),
+        );
+    }
+}
