@@ -198,6 +198,24 @@ fn validation_tables_and_bars_equal_loyalty_validate() {
     let v = validate_json();
     assert!(html.contains("fitted on purchases up to 1997-12-30 and compared with what customers did from then to 1998-06-30"));
     let f = |x: &serde_json::Value| x.as_f64().unwrap();
+    let thousands = |n: u64| {
+        let s = n.to_string();
+        let head = s.len() % 3;
+        let mut out = s[..head].to_string();
+        for (i, c) in s[head..].chars().enumerate() {
+            if i % 3 == 0 && !out.is_empty() {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let expected = thousands(f(&v["holdout"]["predicted_total"]).round() as u64);
+    let made = thousands(v["holdout"]["actual_total"].as_u64().unwrap());
+    assert!(
+        html.contains(&format!(": {expected} repeat purchases expected, {made} made")),
+        "{expected} {made}"
+    );
     // Holdout: every group in the table, the first seven drawn.
     let groups = v["holdout"]["by_calibration_frequency"].as_array().unwrap();
     let rows = table(&html, "holdout");

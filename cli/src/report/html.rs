@@ -358,7 +358,7 @@ fn matrix(o: &mut String, id: &str, values: &[Vec<f64>], grid: &[f64], x: &str, 
 /// The model check: tracking, holdout and period transactions, from the library's checks.
 fn validation(o: &mut String, v: &Validation) {
     let h = &v.holdout;
-    let _ = write!(o, "<p>The {} model was fitted on purchases up to {} and compared with what customers did from then to {}: {:.0} repeat purchases expected, {} made (mean absolute error per customer {:.3}).</p>", v.model_name, v.calibration_end, v.observation_end, h.total_predicted, h.total_actual, h.mae);
+    let _ = write!(o, "<p>The {} model was fitted on purchases up to {} and compared with what customers did from then to {}: {} repeat purchases expected, {} made (mean absolute error per customer {:.3}).</p>", v.model_name, v.calibration_end, v.observation_end, count(h.total_predicted.round() as u64), count(h.total_actual), h.mae);
     let actual: Vec<f64> = v.tracking.iter().map(|t| t.actual_cumulative as f64).collect();
     let expected: Vec<f64> = v.tracking.iter().map(|t| t.expected_cumulative).collect();
     let mark = v

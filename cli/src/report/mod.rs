@@ -235,8 +235,11 @@ pub fn text(f: &Facts) -> String {
         Ok(v) => {
             let _ = writeln!(
                 s,
-                "Model check: fitted up to {}, holdout to {}: {:.0} repeat purchases expected, {:.0} made",
-                v.calibration_end, v.observation_end, v.holdout.total_predicted, v.holdout.total_actual
+                "Model check: fitted up to {}, holdout to {}: {} repeat purchases expected, {} made",
+                v.calibration_end,
+                v.observation_end,
+                count(v.holdout.total_predicted.round() as u64),
+                count(v.holdout.total_actual)
             );
         }
         Err(e) => {
