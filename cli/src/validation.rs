@@ -55,7 +55,7 @@ pub struct Validation {
 ///
 /// # Errors
 ///
-/// A calibration end that leaves no holdout, a model that cannot be fitted, the library's
+/// A calibration end that leaves no calibration or no holdout, a model that cannot be fitted, the library's
 /// errors.
 pub fn validate(
     log: &Log,
@@ -70,6 +70,12 @@ pub fn validate(
         return Err(Failure::new(format!(
             "--calibration-end {calibration_end} leaves no holdout: the data end on {}",
             end.date()
+        )));
+    }
+    if let Some(first) = log.first().filter(|f| cal_end < *f) {
+        return Err(Failure::new(format!(
+            "--calibration-end {calibration_end} leaves no calibration: the data start on {}",
+            first.date()
         )));
     }
     let options = SummaryOptions::default().period(period.period());

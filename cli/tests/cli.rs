@@ -609,6 +609,22 @@ fn bad_program_files_name_the_file_line_and_column() {
 }
 
 #[test]
+fn a_calibration_end_outside_the_data() {
+    let d = dir("calibration_end");
+    let p = file(&d, "log.csv", LOG);
+    let o = run(&["validate", "--calibration-end", "2014-12-31", &p]);
+    fails(&o, "--calibration-end 2014-12-31 leaves no calibration: the data start on 2015-01-01");
+    let o = run(&["validate", "--calibration-end", "2015-02-06", &p]);
+    fails(&o, "--calibration-end 2015-02-06 leaves no holdout: the data end on 2015-02-06");
+    // The report says so in its model check and goes on.
+    let o = run(&["report", "--quiet", "--calibration-end", "2014-12-31", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(
+        "Model check: not available (--calibration-end 2014-12-31 leaves no calibration: the data start on 2015-01-01)"
+    ));
+}
+
+#[test]
 fn every_command_reports_bad_input_the_same_way() {
     let d = dir("every_command");
     let bad = file(&d, "bad.csv", "customer_id,date,amount\n1,2015-01-01,1\n2,2015-01-02,ten\n");
