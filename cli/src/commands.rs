@@ -4,7 +4,7 @@ use loyalty::clv::{self, FitReport, Method, TransactionModel};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
 
-use crate::analysis::{self, ModelArg};
+use crate::analysis::{self, ModelArg, PeriodArg};
 use crate::cli::{ClvArgs, FitModel, InputArgs, OutputArgs};
 use crate::error::{Failure, Result};
 use crate::input::{self, Log};
@@ -61,13 +61,7 @@ pub fn score(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<
     let n = s.len();
     // The RFM columns stand without the models: when they cannot be fitted (nobody bought
     // twice, no maximum of the likelihood) the model columns are empty and stderr says why.
-    let m = analysis::models(
-        &s,
-        clv_args.model,
-        input.period,
-        clv_args.horizon_months,
-        clv_args.discount_rate,
-    );
+    let m = analysis::models(&s, clv_args.model, clv_args.horizon_months, clv_args.discount_rate);
     let col = |f: &dyn Fn(usize) -> f64| -> Values {
         Values::Real(match &m {
             Ok(_) => (0..n).map(|i| Some(f(i))).collect(),
@@ -144,7 +138,7 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
 /// `loyalty fit`.
 pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()> {
     let customers = if summary_input {
-        read_summary(&input.input)?.1
+        read_summary(&input.input, input.period)?.1
     } else {
         let log = read(input)?;
         let end = analysis::observation_end(&log, input.as_of, &input.input)?;
@@ -176,7 +170,7 @@ pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()
 
 /// A per-customer summary CSV: `frequency`, `recency`, `T` and (optional)
 /// `monetary_value`, or CDNOW's `x`, `t_x`, `T`, `zbar`.
-fn read_summary(path: &str) -> Result<(Vec<String>, Vec<clv::Customer>)> {
+fn read_summary(path: &str, period: PeriodArg) -> Result<(Vec<String>, Vec<clv::Customer>)> {
     let file =
         std::fs::File::open(path).map_err(|e| Failure::in_file(path, input::os_reason(&e)))?;
     let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(file);
@@ -215,7 +209,7 @@ fn read_summary(path: &str) -> Result<(Vec<String>, Vec<clv::Customer>)> {
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| Failure::at(path, line, &header[i], v, "not a number"))
         };
-        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?)
+        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?, period.period())
             .map_err(|e| Failure::at_line(path, line, e.to_string()))?;
         let c = match mi {
             Some(i) => c.with_monetary_value(num(i)?),
@@ -240,7 +234,7 @@ pub fn to_f64(d: rust_decimal::Decimal) -> f64 {
 
 /// `loyalty score --summary-input`: the model columns for a summary read from a file.
 pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<()> {
-    let (ids, customers) = read_summary(&input.input)?;
+    let (ids, customers) = read_summary(&input.input, input.period)?;
     let mut t = Table::default();
     t.push("customer_id", Values::Text(ids));
     t.push("frequency", Values::Real(customers.iter().map(|c| Some(c.frequency)).collect()));
@@ -253,7 +247,6 @@ pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) ->
     let m = analysis::models_of(
         customers,
         clv_args.model,
-        input.period,
         clv_args.horizon_months,
         clv_args.discount_rate,
     )?;

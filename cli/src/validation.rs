@@ -86,7 +86,7 @@ pub fn validate(
     // which they never consult, so any valid one does (fitting Gamma-Gamma here could only
     // make the check fail for a reason that is not the check's).
     let spend = GammaGamma::new(6.0, 4.0, 15.0)?;
-    let m = ClvModel::new(purchases, spend, period.period());
+    let m = ClvModel::new(purchases, spend);
     let holdout = evaluate_holdout(&m, &split)?;
     // Tracking stops at the observation end: a later transaction in the same period as
     // `end` (an `--as-of` inside the log) is not counted.

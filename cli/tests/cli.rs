@@ -475,7 +475,7 @@ fn validate_on_the_cdnow_sample_equals_the_library_and_lifetimes() {
         evaluate_holdout, period_transactions, tracking, BgNbd, ClvModel, FitOptions, GammaGamma,
         Histogram,
     };
-    use loyalty::rfm::{calibration_and_holdout, summarize, Period, SummaryOptions, Transaction};
+    use loyalty::rfm::{calibration_and_holdout, summarize, SummaryOptions, Transaction};
     use rust_decimal::Decimal;
 
     let d = dir("validate_sample");
@@ -506,7 +506,7 @@ fn validate_on_the_cdnow_sample_equals_the_library_and_lifetimes() {
         calibration.rows().iter().map(|r| loyalty::clv::Customer::from(r.clv_inputs())).collect();
     let h = Histogram::from_customers(&customers).unwrap();
     let bg = BgNbd::fit(&h, &FitOptions::default()).unwrap().params;
-    let m = ClvModel::new(bg, GammaGamma::new(6.0, 4.0, 15.0).unwrap(), Period::DAY);
+    let m = ClvModel::new(bg, GammaGamma::new(6.0, 4.0, 15.0).unwrap());
     let eval = evaluate_holdout(&m, &split).unwrap();
     let track = tracking(&m, &log, end).unwrap();
     let bins = period_transactions(&m, &calibration, 6).unwrap();

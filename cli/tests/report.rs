@@ -384,7 +384,8 @@ fn cohort_sizes_add_up_to_the_customers() {
 
 #[test]
 fn heat_maps_and_clv_bars_equal_the_library() {
-    use loyalty::clv::{BgNbd, Customer};
+    use loyalty::clv::{BgNbd, Customer, PurchaseModel, Span};
+    use loyalty::rfm::Period;
     let (_, html) = report();
     // The report fits as `loyalty fit` does: the same parameters, printed in full there.
     let o = Command::new(env!("CARGO_BIN_EXE_loyalty"))
@@ -393,7 +394,7 @@ fn heat_maps_and_clv_bars_equal_the_library() {
         .unwrap();
     let fit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let p = |k: &str| fit["params"][k].as_f64().unwrap();
-    let bg = BgNbd::new(p("r"), p("alpha"), p("a"), p("b")).unwrap();
+    let bg = BgNbd::new(p("r"), p("alpha"), p("a"), p("b"), Period::DAY).unwrap();
     // Cells: repeat purchases 0..=15 by twelve recencies from 0 to the longest T (545 days,
     // 1997-01-01 to 1998-06-30); no repeat purchase means recency 0.
     let t = 545.0;
@@ -405,9 +406,9 @@ fn heat_maps_and_clv_bars_equal_the_library() {
             assert_eq!(row.len(), 13);
             for (j, cell) in row[1..].iter().enumerate() {
                 let r = if f == 0 { 0.0 } else { t * j as f64 / 11.0 };
-                let c = Customer::new(f as f64, r, t).unwrap();
+                let c = Customer::new(f as f64, r, t, Period::DAY).unwrap();
                 let want = if next_month {
-                    bg.conditional_expected_purchases(&c, 30.0).unwrap()
+                    bg.conditional_expected_purchases(&c, Span::months(1.0).unwrap()).unwrap()
                 } else {
                     bg.probability_alive(&c).unwrap()
                 };

@@ -88,17 +88,12 @@ pub fn facts(args: &ReportArgs<'_>) -> Result<Facts> {
     }
     let (headline, cohorts) = facts::basics(&log, end, &summary);
     let (segments, names) = facts::segment_rows(&summary)?;
-    let models = analysis::models(
-        &summary,
-        args.clv.model,
-        input.period,
-        args.clv.horizon_months,
-        args.clv.discount_rate,
-    )
-    .and_then(|m| {
-        facts::model_facts(&log, &summary, &names, &m, args.clv.model.name(), input.period)
-    })
-    .map_err(|e| e.reason().to_string());
+    let models =
+        analysis::models(&summary, args.clv.model, args.clv.horizon_months, args.clv.discount_rate)
+            .and_then(|m| {
+                facts::model_facts(&log, &summary, &names, &m, args.clv.model.name(), input.period)
+            })
+            .map_err(|e| e.reason().to_string());
     // Two thirds of the way through by default, as a common calibration split.
     let first = headline.first;
     let cal = args.calibration_end.unwrap_or_else(|| first + (end.date() - first) * 2 / 3);
