@@ -642,6 +642,7 @@ pub enum OrderOutcome {
 /// Rewards paid for one referral.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Payout {
     /// The member who referred.
     pub referrer: MemberId,
@@ -661,6 +662,7 @@ pub struct Payout {
 /// What [`ReferralBook::settle`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Settlement {
     /// Rewards to pay, in order of clearing time (then referee).
     pub payouts: Vec<Payout>,

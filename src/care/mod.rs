@@ -387,6 +387,7 @@ pub enum Timing {
 /// One action due for one customer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Action {
     /// The customer.
     pub customer: CustomerId,
@@ -444,6 +445,7 @@ pub enum HoldReason {
 /// A due action held back by contact pressure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Held {
     /// The customer.
     pub customer: CustomerId,
@@ -460,6 +462,7 @@ pub struct Held {
 /// The result of [`due`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct CarePlan {
     /// Actions to send, by priority (highest first), then customer id, then kind.
     pub actions: Vec<Action>,

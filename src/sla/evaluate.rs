@@ -196,6 +196,7 @@ impl EvaluateOptions {
 /// The state of one cycle of one metric at `now`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct CycleReport {
     /// The metric.
     pub metric: Metric,
@@ -235,6 +236,7 @@ impl CycleReport {
 /// All cycles of a conversation, in the order they started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Evaluation {
     /// The cycles.
     pub cycles: Vec<CycleReport>,

@@ -19,4 +19,5 @@ mod sla;
 mod sla_oracle;
 mod sla_promise;
 mod tiers;
+mod tiers_as_known;
 mod zones;
