@@ -38,11 +38,6 @@ impl PeriodArg {
         }
     }
 
-    /// lifetimes' model periods per month (30 days, 4.345 weeks, 1 month).
-    pub fn per_month(self) -> f64 {
-        clv::periods_per_month(self.period())
-    }
-
     /// The unit's name, singular.
     pub fn name(self) -> &'static str {
         match self {
@@ -221,7 +216,8 @@ pub fn models_of(
     let options = ClvOptions::default()
         .with_horizon(clv::Horizon::months(horizon_months)?)
         .with_monthly_discount_rate(discount)?;
-    let scores = clv::ClvModel::new(m, spend, period.period()).score(&customers, &options)?;
+    debug_assert_eq!(clv::PurchaseModel::period(&m), period.period());
+    let scores = clv::ClvModel::new(m, spend).score(&customers, &options)?;
     let expected_spend = customers
         .iter()
         .map(|c| spend.conditional_expected_average_spend(c))

@@ -142,7 +142,7 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
 /// `loyalty fit`.
 pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()> {
     let customers = if summary_input {
-        read_summary(&input.input)?.1
+        read_summary(&input.input, input.period.period())?.1
     } else {
         let log = read(input)?;
         let end = analysis::observation_end(&log, input.as_of, &input.input)?;
@@ -178,7 +178,10 @@ pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()
 
 /// A per-customer summary CSV: `frequency`, `recency`, `T` and (optional)
 /// `monetary_value`, or CDNOW's `x`, `t_x`, `T`, `zbar`.
-fn read_summary(path: &str) -> Result<(Vec<String>, Vec<clv::Customer>)> {
+fn read_summary(
+    path: &str,
+    period: loyalty::rfm::Period,
+) -> Result<(Vec<String>, Vec<clv::Customer>)> {
     let file =
         std::fs::File::open(path).map_err(|e| Failure::in_file(path, input::os_reason(&e)))?;
     let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(file);
@@ -217,7 +220,7 @@ fn read_summary(path: &str) -> Result<(Vec<String>, Vec<clv::Customer>)> {
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| Failure::at(path, line, &header[i], v, "not a number"))
         };
-        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?)
+        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?, period)
             .map_err(|e| Failure::at_line(path, line, e.to_string()))?;
         let c = match mi {
             Some(i) => c.with_monetary_value(num(i)?),
@@ -242,7 +245,7 @@ pub fn to_f64(d: rust_decimal::Decimal) -> f64 {
 
 /// `loyalty score --summary-input`: the model columns for a summary read from a file.
 pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<()> {
-    let (ids, customers) = read_summary(&input.input)?;
+    let (ids, customers) = read_summary(&input.input, input.period.period())?;
     let mut t = Table::default();
     t.push("customer_id", Values::Text(ids));
     t.push("frequency", Values::Real(customers.iter().map(|c| Some(c.frequency)).collect()));

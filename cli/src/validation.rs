@@ -14,7 +14,7 @@
 //!   `plot_period_transactions` (exact rather than simulated).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use loyalty::clv::{self, TransactionModel};
+use loyalty::clv::{self, PurchaseModel, Span, TransactionModel};
 use loyalty::rfm::{calibration_and_holdout, SummaryOptions};
 use serde_json::{json, Value};
 
@@ -134,7 +134,7 @@ pub fn validate(
     let customers: Vec<clv::Customer> =
         split.rows.iter().map(|r| clv::Customer::from(r.calibration.clv_inputs())).collect();
     let (m, _) = analysis::fit_model(model, &customers)?;
-    let h = split.duration_holdout;
+    let h = Span::new(split.duration_holdout, period.period())?;
 
     let mut groups = vec![(0u64, 0.0f64, 0.0f64); GROUPS as usize];
     let mut counts = vec![0u64; GROUPS as usize];
@@ -177,7 +177,7 @@ pub fn validate(
         let n = (j - i) as f64;
         let mut below = 0.0;
         for (k, e) in expected.iter_mut().enumerate().take(GROUPS as usize - 1) {
-            let p = m.probability_of_purchases(k as u32, ts[i])?;
+            let p = m.probability_of_purchases(k as u32, Span::new(ts[i], period.period())?)?;
             below += p;
             *e += n * p;
         }
@@ -196,7 +196,7 @@ pub fn validate(
     Ok(Validation {
         calibration_end,
         observation_end: end.date(),
-        holdout_periods: h,
+        holdout_periods: h.count(),
         model_name: model.name(),
         holdout,
         tracking,
@@ -237,8 +237,9 @@ fn tracking(
         prev = Some(c);
     }
     // E[X(a)] by age a in periods, once per age.
-    let ex =
-        (0..len).map(|a| m.expected_purchases(a as f64)).collect::<loyalty::Result<Vec<f64>>>()?;
+    let ex = (0..len)
+        .map(|a| m.expected_purchases(Span::new(a as f64, period.period())?))
+        .collect::<loyalty::Result<Vec<f64>>>()?;
     let born: Vec<(usize, f64)> =
         births.iter().enumerate().filter(|(_, &n)| n > 0).map(|(s, &n)| (s, n as f64)).collect();
     let mut out = Vec::with_capacity(len);
@@ -250,10 +251,11 @@ fn tracking(
             .iter()
             .take_while(|(s, _)| *s <= t)
             .map(|&(s, n)| {
-                n * ex
-                    .get(t - s + 1)
-                    .copied()
-                    .unwrap_or_else(|| m.expected_purchases((t - s + 1) as f64).unwrap_or(0.0))
+                n * ex.get(t - s + 1).copied().unwrap_or_else(|| {
+                    Span::new((t - s + 1) as f64, period.period())
+                        .and_then(|a| m.expected_purchases(a))
+                        .unwrap_or(0.0)
+                })
             })
             .sum();
         let Some(day) = start(first + t as i64, period) else { continue };

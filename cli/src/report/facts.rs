@@ -2,7 +2,7 @@
 //! segments and models; the text and HTML pages only format them.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use loyalty::clv;
+use loyalty::clv::{self, PurchaseModel, Span};
 use rust_decimal::Decimal;
 
 use crate::analysis::{self, Models, PeriodArg};
@@ -297,16 +297,15 @@ pub fn model_facts(
     let frows = (max_f as usize + 1).min(GRID_ROWS);
     let recency_grid: Vec<f64> =
         (0..GRID_COLS).map(|j| max_t * j as f64 / (GRID_COLS - 1) as f64).collect();
-    let ppm = period.per_month();
     let (mut p_alive, mut next_month) = (Vec::new(), Vec::new());
     for f in 0..frows {
         let (mut pa, mut nm) = (Vec::new(), Vec::new());
         for &r in &recency_grid {
             // A customer with no repeat purchase has recency 0 whatever the column.
             let r = if f == 0 { 0.0 } else { r };
-            let c = clv::Customer::new(f as f64, r, max_t)?;
+            let c = clv::Customer::new(f as f64, r, max_t, period.period())?;
             pa.push(m.model.probability_alive(&c)?);
-            nm.push(m.model.conditional_expected_purchases(&c, ppm)?);
+            nm.push(m.model.conditional_expected_purchases(&c, Span::months(1.0)?)?);
         }
         p_alive.push(pa);
         next_month.push(nm);
@@ -347,7 +346,7 @@ pub fn model_facts(
     let mut new_customer_monthly = Vec::new();
     let mut prev = 0.0;
     for k in 1..=horizon_months {
-        let e = m.model.expected_purchases(f64::from(k) * ppm)?;
+        let e = m.model.expected_purchases(Span::months(f64::from(k))?)?;
         new_customer_monthly.push((e - prev) * mean_spend / (1.0 + discount).powi(k as i32));
         prev = e;
     }
