@@ -11,8 +11,9 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use loyalty::clv::{
     hyp2f1, BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, MbgNbd,
-    ParetoNbd, PurchaseModel, Span,
+    ParetoNbd,
 };
+use loyalty::rfm::Period;
 
 const SUMMARY: &str = include_str!("../tests/data/cdnow_customers_summary_with_transactions.csv");
 

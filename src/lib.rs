@@ -69,9 +69,8 @@
 //! // Published BG/NBD estimates for CDNOW are in weeks, so the model is weekly and scores a
 //! // weekly summary (a daily one is refused). Real use fits the models: `clv::predict`.
 //! let model = ClvModel::new(
-//!     BgNbd::new(0.2426, 4.4137, 0.7930, 2.4262)?,
+//!     BgNbd::new(0.2426, 4.4137, 0.7930, 2.4262, Period::WEEK)?,
 //!     GammaGamma::new(6.25, 3.74, 15.44)?,
-//!     Period::WEEK,
 //! );
 //! let weekly = summarize(&log, day(6, 30), SummaryOptions::default().period(Period::WEEK))?;
 //! let scores = model.score_summary(&weekly, &ClvOptions::default())?;

@@ -158,17 +158,9 @@ pub(crate) fn fit_model<M: Estimable>(
     let est = estimate(&M::objective(&prep), [1.0; 4], options)?;
     let params = M::from_estimate(est.params, prep.scale, histogram.period())?;
     let log_likelihood = params.total_log_likelihood(histogram)?;
-    let standard_errors = est.standard_errors(&params.parameters(), prep.weight);
-    Ok(Fit {
-        params,
-        report: FitReport {
-            log_likelihood,
-            iterations: est.iterations,
-            method: est.method,
-            standard_errors,
-            customers: histogram.customers(),
-        },
-    })
+    let report =
+        est.report(&params.parameters(), prep.weight, log_likelihood, histogram.customers());
+    Ok(Fit { params, report })
 }
 
 pub(crate) struct Estimate<const N: usize> {
@@ -294,6 +286,23 @@ fn hessian_error() -> Error {
 }
 
 impl<const N: usize> Estimate<N> {
+    /// The report of a fit at natural parameters `natural` on `weight` customers.
+    pub(crate) fn report(
+        &self,
+        natural: &[f64; N],
+        weight: f64,
+        log_likelihood: f64,
+        customers: u64,
+    ) -> FitReport {
+        FitReport {
+            log_likelihood,
+            iterations: self.iterations,
+            method: self.method,
+            standard_errors: self.standard_errors(natural, weight),
+            customers,
+        }
+    }
+
     /// Standard errors of natural parameters `natural`, for `weight` customers.
     pub(crate) fn standard_errors(&self, natural: &[f64; N], weight: f64) -> Vec<f64> {
         natural.iter().zip(&self.inv_hessian_diag).map(|(p, d)| p * (d / weight).sqrt()).collect()

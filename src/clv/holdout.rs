@@ -88,7 +88,7 @@ pub struct HoldoutEvaluation<K> {
 /// ];
 /// let split = calibration_and_holdout(&log, day(6, 30), day(12, 31), SummaryOptions::default())?;
 /// // A daily model (in practice fitted on the calibration summary).
-/// let bg = BgNbd::new(0.27, 41.9, 0.48, 2.11)?;
+/// let bg = BgNbd::new(0.27, 41.9, 0.48, 2.11, Period::DAY)?;
 /// let model = ClvModel::new(bg, GammaGamma::new(5.1, 4.0, 21.3)?);
 /// let eval = evaluate_holdout(&model, &split)?;
 /// assert_eq!(eval.total_actual, 2);

@@ -33,9 +33,11 @@
 //! once; mergeable across partitions) and [`FitOptions`] and return a [`Fit`]: the parameters
 //! and a [`FitReport`] with the total log-likelihood, the iteration count, the optimiser and
 //! standard errors. A fit that does not converge is an error, never a silently returned start
-//! point. A [`ClvModel`] keeps the fitted parameters with the [`Period`] they are in, so a
-//! horizon "in months" means the same whatever the period, and
-//! [`ClvModel::score_summary`] refuses a summary in another period.
+//! point. The fitted model keeps the [`Period`] of its histogram, so a horizon "in months"
+//! means the same whatever the period, and [`ClvModel::score_summary`] refuses a summary in
+//! another period. [`PurchaseModel`] is the one shape of the three purchase models: their
+//! parameters, checks, fit report and predictions are written once over each model's own
+//! formulas.
 //!
 //! # One-time buyers under BG/NBD
 //!
@@ -46,24 +48,40 @@
 //! P(alive) as a churn signal: choose [`ModelKind::MbgNbd`] or [`ModelKind::ParetoNbd`], which
 //! let customers drop out at any time, where that matters.
 //!
+//! # Units
+//!
+//! Every time in this module carries its unit. A [`Customer`]'s recency and `T` are counts of
+//! its [`Period`]; a fitted model keeps the period of the histogram it was fitted on
+//! ([`PurchaseModel::period`]) and refuses customers in another; predictions take a [`Span`]
+//! (or a [`Horizon`]), converted to the model's period exactly between hours, days and weeks
+//! and with lifetimes' periods per month where a month is involved. No function takes a bare
+//! count whose unit the caller must remember, so a daily model cannot be asked about "52"
+//! meaning weeks.
+//!
 //! # Example
 //!
 //! ```
-//! use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, GammaGamma};
+//! use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, PurchaseModel, Span};
 //! use loyalty::rfm::Period;
 //!
 //! // Parameters published for the CDNOW data set, fitted in weeks.
-//! let bg = BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262)?;
-//! let regular = Customer::new(26.0, 30.86, 31.0)?.with_monetary_value(32.0);
-//! let lapsed = Customer::new(26.0, 5.0, 31.0)?.with_monetary_value(32.0);
+//! let bg = BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262, Period::WEEK)?;
+//! let regular = Customer::new(26.0, 30.86, 31.0, Period::WEEK)?.with_monetary_value(32.0);
+//! let lapsed = Customer::new(26.0, 5.0, 31.0, Period::WEEK)?.with_monetary_value(32.0);
 //! assert!(bg.probability_alive(&regular)? > 0.9);
 //! assert!(bg.probability_alive(&lapsed)? < 0.01);
+//! // The next 28 days are 4 weeks to this model.
+//! let four_weeks = bg.conditional_expected_purchases(&regular, Span::weeks(4.0)?)?;
+//! assert_eq!(bg.conditional_expected_purchases(&regular, Span::days(28.0)?)?, four_weeks);
 //!
 //! // 12 months of value, 1 % monthly discount; the model is weekly (4.345 weeks a month).
 //! let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
 //! let model = ClvModel::new(bg, spend);
 //! let scores = model.score(&[regular, lapsed], &ClvOptions::default())?;
 //! assert!(scores[0].clv > 100.0 * scores[1].clv);
+//! // A customer counted in days is refused by the weekly model.
+//! let in_days = Customer::new(26.0, 216.0, 217.0, Period::DAY)?;
+//! assert!(model.score(&[in_days], &ClvOptions::default()).is_err());
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 //!
