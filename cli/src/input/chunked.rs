@@ -458,6 +458,11 @@ mod tests {
             let fast = fast.expect("a plain file is read in parallel");
             assert_eq!(slow.transactions.len(), 200_000);
             assert_eq!(fast.transactions, slow.transactions);
+            // Decimal equality ignores the scale; the written digits do not.
+            let scales = |l: &super::super::Log| -> Vec<(i128, u32)> {
+                l.transactions.iter().map(|t| (t.amount.mantissa(), t.amount.scale())).collect()
+            };
+            assert_eq!(scales(&fast), scales(&slow));
             assert_eq!(fast.ids, slow.ids);
             assert_eq!(fast.ids, IdBook::Padded(7));
         }

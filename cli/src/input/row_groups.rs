@@ -335,4 +335,77 @@ mod tests {
         assert_eq!(id_bytes(&a, 2, &mut d), Some(&b"1234567890123"[..]));
         assert_eq!(id_bytes(&a, 3, &mut d), None);
     }
+
+    /// A log of `rows` rows in row groups of `group` rows: zero-padded text ids (or integer
+    /// ids), Date32 days, float amounts at cents and mills; the same rows as the LCG gives.
+    fn write_log(path: &std::path::Path, rows: usize, group: usize, text_ids: bool) {
+        use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+        let mut state = 11u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let (mut ids, mut days, mut amounts) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..rows {
+            ids.push(next() % 5_000);
+            days.push(19_000 + (next() % 730) as i32);
+            let m = next() % 1_000_000;
+            amounts.push(if i % 3 == 0 { m as f64 / 1000.0 } else { m as f64 / 100.0 });
+        }
+        let id: ArrayRef = if text_ids {
+            Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("{i:06}"))))
+        } else {
+            Arc::new(Int64Array::from(ids.iter().map(|&i| i as i64).collect::<Vec<_>>()))
+        };
+        let batch = RecordBatch::try_from_iter([
+            ("amount", Arc::new(Float64Array::from(amounts)) as ArrayRef),
+            ("customer_id", id),
+            ("date", Arc::new(Date32Array::from(days)) as ArrayRef),
+        ])
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
+        let file = File::create(path).unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn row_groups_on_every_core_read_what_the_sequential_reader_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = super::super::ReadOptions {
+            columns: super::super::Columns {
+                customer: "customer_id".into(),
+                date: "date".into(),
+                amount: "amount".into(),
+            },
+            format: None,
+            date_format: None,
+            quiet: true,
+        };
+        for (text_ids, group) in [(true, 7_000), (false, 30_000), (true, 1_000_000)] {
+            let path = dir.path().join(format!("log_{text_ids}_{group}.parquet"));
+            write_log(&path, 50_000, group, text_ids);
+            let path = path.to_str().unwrap().to_string();
+            let mut fast = Sink::new(&path, &o, 1);
+            parquet(&mut fast).expect("read on every core");
+            let fast = fast.finish().unwrap();
+            let mut slow = Sink::new(&path, &o, 1);
+            super::super::columnar::parquet(&mut slow).unwrap();
+            let slow = slow.finish().unwrap();
+            assert_eq!(fast.transactions.len(), 50_000);
+            assert_eq!(fast.transactions, slow.transactions);
+            // Decimal equality ignores the scale; the written digits do not.
+            let scales = |l: &super::super::Log| -> Vec<(i128, u32)> {
+                l.transactions.iter().map(|t| (t.amount.mantissa(), t.amount.scale())).collect()
+            };
+            assert_eq!(scales(&fast), scales(&slow));
+            assert_eq!(fast.ids, slow.ids);
+        }
+    }
 }
