@@ -80,6 +80,19 @@
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 //!
+//! # Outcomes are plain data
+//!
+//! What an operation or an evaluation returns (a points [`EarnQuote`](points::EarnQuote) or
+//! [`RedeemOutcome`](points::RedeemOutcome), a tier [`Standing`](tiers::Standing), an SLA
+//! [`Evaluation`](sla::Evaluation), a [`CarePlan`], a referral
+//! [`Settlement`](referral::Settlement), ...) is a plain record: public fields, read
+//! directly, and `#[non_exhaustive]`, so the crate can add a field without breaking a host
+//! (match them with `..`; hosts never build them). Accessor methods are kept for what holds
+//! an invariant: configuration, stored state and validated values (a
+//! [`Ladder`], a [`Calendar`], a points [`Account`](points::Account)), whose fields are
+//! private and checked when built or read back. A few outcomes that had accessors before
+//! keep them beside their now public fields.
+//!
 //! Each module's documentation continues the story with its own runnable example; the
 //! programs in `examples/` run the whole chain on the bundled CDNOW data.
 //!

@@ -240,17 +240,31 @@ pub fn write(table: &Table, dest: &Destination) -> Result<()> {
     }
 }
 
-/// A write to stdout: a reader that went away (`| head`) is not a failure of ours.
+/// The result of a write to stdout as the command's: a reader that went away (`| head`)
+/// is a failure like any other (the output is incomplete), reported as one line.
+///
+/// # Errors
+///
+/// `r`'s error, as `writing to stdout: broken pipe` and the like.
 pub fn stdout_result(r: io::Result<()>) -> Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::new(BROKEN_PIPE)),
-        Err(e) => Err(Failure::new(format!("writing to stdout: {}", os_reason(&e)))),
-        Ok(()) => Ok(()),
-    }
+    r.map_err(|e| Failure::new(format!("writing to stdout: {}", os_reason(&e))))
 }
 
-/// The reason of a broken pipe, which `main` ends quietly on.
-pub const BROKEN_PIPE: &str = "broken pipe";
+/// A note or warning on stderr, one line; a closed stderr is ignored (`eprintln!` would
+/// panic).
+pub fn note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// Writes `text` to stdout in one write and flushes it.
+///
+/// # Errors
+///
+/// As [`stdout_result`].
+pub fn print(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
 
 /// Writes a file through `fill` into a temporary file in the destination's directory and
 /// renames it into place: a failure leaves nothing at `path` (and no temporary file).

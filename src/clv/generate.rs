@@ -90,7 +90,13 @@ pub fn generate<R: Rng + ?Sized>(
             let nu = gamma(rng, spend.q()) / spend.v();
             (0..x).map(|_| gamma(rng, spend.p()) / nu).sum::<f64>() / f64::from(x)
         };
-        out.push(Customer { frequency: f64::from(x), recency, t, monetary_value });
+        out.push(Customer {
+            frequency: f64::from(x),
+            recency,
+            t,
+            monetary_value,
+            period: model.period(),
+        });
     }
     Ok(out)
 }

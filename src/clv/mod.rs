@@ -61,7 +61,7 @@
 //!
 //! // 12 months of value, 1 % monthly discount; the model is weekly (4.345 weeks a month).
 //! let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
-//! let model = ClvModel::new(bg, spend, Period::WEEK);
+//! let model = ClvModel::new(bg, spend);
 //! let scores = model.score(&[regular, lapsed], &ClvOptions::default())?;
 //! assert!(scores[0].clv > 100.0 * scores[1].clv);
 //! # Ok::<(), loyalty::Error>(())
@@ -108,6 +108,7 @@ mod optim;
 mod params;
 mod pareto_nbd;
 mod predict;
+mod purchase;
 mod special;
 mod tracking;
 mod value;
@@ -122,21 +123,24 @@ pub use gamma_gamma::GammaGamma;
 pub use generate::generate;
 pub use histogram::{Histogram, Pattern};
 pub use holdout::{evaluate_holdout, FrequencyGroup, HoldoutEvaluation, HoldoutPrediction};
-pub use horizon::{periods_per_month, Horizon};
+pub use horizon::{periods_per_month, Horizon, Span};
 pub use mbgnbd::MbgNbd;
 pub use model::ClvModel;
 pub use pareto_nbd::ParetoNbd;
 pub use predict::{predict, predict_summary, ModelKind, PredictOptions, Prediction, PredictionRow};
+pub use purchase::{PurchaseModel, Version1};
 pub use special::hyp2f1;
 pub use tracking::{tracking, TrackingPoint};
 pub use value::ClvOptions;
 
 use crate::error::{Error, Result};
+use crate::rfm::Period;
 
 /// One customer's purchase summary (lifetimes' `frequency, recency, T, monetary_value`).
 ///
-/// A passive record: fields are public and checked where used. All times are in the model's
-/// period (the unit the model is fitted in).
+/// A passive record: fields are public and checked where used. Recency and `T` are counts of
+/// [`period`](Customer::period)s; a model refuses a customer in another period than its own
+/// ([`PurchaseModel::period`]), so the two cannot be paired by mistake.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Customer {
@@ -150,11 +154,13 @@ pub struct Customer {
     /// Mean spend per repeat purchase period (0 when `frequency` is 0); used by
     /// [`GammaGamma`] and CLV only.
     pub monetary_value: f64,
+    /// The period recency and `T` are counted in (that of the summary they come from).
+    pub period: Period,
 }
 
 impl From<crate::rfm::ClvInputs> for Customer {
     /// The model inputs of an RFM summary row ([`CustomerSummary::clv_inputs`]), in the
-    /// summary's period unit. Validation happens where the customer is used.
+    /// summary's period. Validation happens where the customer is used.
     ///
     /// [`CustomerSummary::clv_inputs`]: crate::rfm::CustomerSummary::clv_inputs
     fn from(c: crate::rfm::ClvInputs) -> Customer {
@@ -163,6 +169,7 @@ impl From<crate::rfm::ClvInputs> for Customer {
             recency: c.recency,
             t: c.t,
             monetary_value: c.monetary_value,
+            period: c.period,
         }
     }
 }
@@ -188,13 +195,13 @@ impl Problem {
 }
 
 impl Customer {
-    /// A customer without monetary value.
+    /// A customer without monetary value, with recency and `T` counted in `period`.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) as [`Customer::validate`].
-    pub fn new(frequency: f64, recency: f64, t: f64) -> Result<Customer> {
-        let c = Customer { frequency, recency, t, monetary_value: 0.0 };
+    pub fn new(frequency: f64, recency: f64, t: f64, period: Period) -> Result<Customer> {
+        let c = Customer { frequency, recency, t, monetary_value: 0.0, period };
         c.check_transactions().map_err(Problem::single)?;
         Ok(c)
     }
@@ -286,14 +293,6 @@ impl Customer {
     }
 }
 
-/// Checks a horizon argument `t`.
-pub(crate) fn check_horizon(t: f64) -> Result<()> {
-    if !(t.is_finite() && t >= 0.0) {
-        return Err(Error::invalid("t", t, "horizon must be finite and not negative"));
-    }
-    Ok(())
-}
-
 /// Checks a model parameter.
 pub(crate) fn check_param(name: &'static str, v: f64) -> Result<()> {
     if !(v.is_finite() && v > 0.0) {
@@ -326,6 +325,10 @@ pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::clv::{PurchaseModel, Span};
+    #[allow(unused_imports)]
+    use crate::rfm::Period;
     use crate::ErrorKind;
 
     #[test]
@@ -339,17 +342,18 @@ mod tests {
             (1.0, 0.5, f64::INFINITY, "T"),
         ];
         for (x, tx, t, field) in cases {
-            let e = Customer::new(x, tx, t).unwrap_err();
+            let e = Customer::new(x, tx, t, Period::WEEK).unwrap_err();
             match e.kind() {
                 ErrorKind::InvalidInput { field: f, .. } => assert_eq!(*f, field, "{e}"),
                 other => panic!("{other:?}"),
             }
         }
-        assert!(Customer::new(0.0, 0.0, 0.0).is_ok());
+        assert!(Customer::new(0.0, 0.0, 0.0, Period::WEEK).is_ok());
         // A one-time buyer with a recency is accepted for predictions, refused for fits.
-        let odd = Customer::new(0.0, 0.5, 1.0).unwrap();
+        let odd = Customer::new(0.0, 0.5, 1.0, Period::WEEK).unwrap();
         let e =
-            Histogram::from_customers(&[Customer::new(1.0, 0.5, 1.0).unwrap(), odd]).unwrap_err();
+            Histogram::from_customers(&[Customer::new(1.0, 0.5, 1.0, Period::WEEK).unwrap(), odd])
+                .unwrap_err();
         match e.kind() {
             ErrorKind::InvalidRecord { index: 1, field: "recency", .. } => {}
             other => panic!("{other:?}"),
@@ -360,13 +364,13 @@ mod tests {
 
     #[test]
     fn monetary_checks() {
-        let c = Customer::new(2.0, 1.0, 3.0).unwrap();
+        let c = Customer::new(2.0, 1.0, 3.0, Period::WEEK).unwrap();
         assert!(c.with_monetary_value(0.0).check_monetary().is_ok());
         assert!(c.with_monetary_value(0.0).check_monetary_for_fit().is_err());
         assert!(c.with_monetary_value(-1.0).check_monetary().is_err());
         assert!(c.with_monetary_value(f64::NAN).check_monetary().is_err());
         assert!(c.with_monetary_value(3.0).check_monetary().is_ok());
-        let new = Customer::new(0.0, 0.0, 3.0).unwrap();
+        let new = Customer::new(0.0, 0.0, 3.0, Period::WEEK).unwrap();
         assert!(new.check_monetary().is_ok());
     }
 }
