@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::analysis::{self, ModelArg, PeriodArg};
 use crate::cli::{ClvArgs, FitModel, InputArgs, OutputArgs};
 use crate::error::{Failure, Result};
+use crate::ids::IdBook;
 use crate::input::{self, Log};
 use crate::output::{self, Table, Values};
 
@@ -16,10 +17,10 @@ pub fn read(args: &InputArgs) -> Result<Log> {
 }
 
 /// The summary columns of lifetimes' `summary_data_from_transaction_data`.
-fn summary_table(log: &Log, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> Table {
+fn summary_table(ids: &IdBook, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> Table {
     let rows = summary.rows();
     let mut t = Table::default();
-    t.push("customer_id", Values::Text(rows.iter().map(|r| log.ids.text(*r.customer())).collect()));
+    t.push("customer_id", Values::Text(rows.iter().map(|r| ids.text(*r.customer())).collect()));
     t.push("frequency", Values::Count(rows.iter().map(|r| r.frequency()).collect()));
     t.push("recency", Values::Real(rows.iter().map(|r| Some(r.recency())).collect()));
     t.push("T", Values::Real(rows.iter().map(|r| Some(r.t())).collect()));
@@ -43,7 +44,11 @@ pub fn summary(input: &InputArgs, out: &OutputArgs) -> Result<()> {
     let end = analysis::observation_end(&log, input.as_of, &input.input)?;
     let s = analysis::summary(&log, end, input.period)?;
     note(input.quiet, &s);
-    output::write(&summary_table(&log, &s), &out.destination())
+    // The transactions go before the output's columns are built: the peak memory is the
+    // log's or the output's, not both.
+    let Log { transactions, ids } = log;
+    drop(transactions);
+    output::write(&summary_table(&ids, &s), &out.destination())
 }
 
 /// `loyalty score`.
@@ -52,7 +57,7 @@ pub fn score(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<
     let end = analysis::observation_end(&log, input.as_of, &input.input)?;
     let s = analysis::summary(&log, end, input.period)?;
     note(input.quiet, &s);
-    let mut t = summary_table(&log, &s);
+    let mut t = summary_table(&log.ids, &s);
     let (scores, ids, map) = analysis::segments(&s)?;
     t.push("r_score", Values::Count(scores.iter().map(|s| u32::from(s.r())).collect()));
     t.push("f_score", Values::Count(scores.iter().map(|s| u32::from(s.f())).collect()));
