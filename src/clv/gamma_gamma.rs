@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 
-use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::fit::{estimate, Fit, FitOptions, Objective};
 use super::special::{ln_gamma, Real};
 use super::{check_param, finite, Customer, Problem};
 
@@ -17,9 +17,10 @@ use super::{check_param, finite, Customer, Problem};
 ///
 /// ```
 /// use loyalty::clv::{Customer, GammaGamma};
+/// use loyalty::rfm::Period;
 ///
 /// let gg = GammaGamma::new(6.25, 3.74, 15.44)?;
-/// let c = Customer::new(2.0, 30.43, 38.86)?.with_monetary_value(22.35);
+/// let c = Customer::new(2.0, 30.43, 38.86, Period::WEEK)?.with_monetary_value(22.35);
 /// assert!((gg.conditional_expected_average_spend(&c)? - 24.65).abs() < 0.1);
 /// assert!(GammaGamma::new(6.25, 0.9, 15.44).is_err());
 /// # Ok::<(), loyalty::Error>(())
@@ -155,16 +156,8 @@ impl GammaGamma {
         let n = data.rows.len() as f64;
         let log_likelihood =
             finite("log-likelihood", -data.mean_nll([p, q, v]).unwrap_or(f64::NAN) * n)?;
-        Ok(Fit {
-            params,
-            report: FitReport {
-                log_likelihood,
-                iterations: est.iterations,
-                method: est.method,
-                standard_errors: est.standard_errors(&[p, q, v], n),
-                customers: data.rows.len() as u64,
-            },
-        })
+        let report = est.report(&[p, q, v], n, log_likelihood, data.rows.len() as u64);
+        Ok(Fit { params, report })
     }
 
     /// Log-density of a repeat buyer's mean spend `m_x` over `x` repeat purchases (note 025
