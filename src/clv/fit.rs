@@ -147,9 +147,6 @@ pub(crate) trait PurchaseModel: Sized {
 
     /// The parameters, in the order of [`FitReport::standard_errors`].
     fn params(&self) -> [f64; 4];
-
-    /// Count-weighted total log-likelihood of a histogram.
-    fn histogram_log_likelihood(&self, h: &Histogram) -> Result<f64>;
 }
 
 /// Maximum-likelihood fit of a purchase model on a histogram of `(x, t_x, T)` patterns.
@@ -160,7 +157,11 @@ pub(crate) fn fit_model<M: PurchaseModel>(
     let prep = Prepared::new(histogram)?;
     let est = estimate(&M::objective(&prep), [1.0; 4], options)?;
     let params = M::from_estimate(est.params, prep.scale)?;
-    let log_likelihood = finite("log-likelihood", params.histogram_log_likelihood(histogram)?)?;
+    // The likelihood of `x` purchase times carries the unit time^−x, so on the data's own axis
+    // it is the scaled one less Σ x ln(scale): no second pass over the patterns.
+    let purchases: f64 = prep.rows.iter().map(|r| r.w * r.xf).sum();
+    let log_likelihood =
+        finite("log-likelihood", -est.nll * prep.weight - purchases * prep.scale.ln())?;
     let standard_errors = est.standard_errors(&params.params(), prep.weight);
     Ok(Fit {
         params,
@@ -181,6 +182,8 @@ pub(crate) struct Estimate<const N: usize> {
     pub method: Method,
     /// `diag(H⁻¹)` of the mean NLL in log space (multiply by `p²/weight` for variances).
     pub inv_hessian_diag: [f64; N],
+    /// The unpenalized mean negative log-likelihood at `params`.
+    pub nll: f64,
 }
 
 fn value_grad<const N: usize, O: Objective<N>>(
@@ -254,10 +257,10 @@ pub(crate) fn estimate<const N: usize, O: Objective<N>>(
     // gradient (step 1e-6: truncation error ~1e-6 relative, rounding ~1e-10), symmetrised.
     let h = 1e-6;
     let mut hess = vec![vec![0.0; N]; N];
-    // Without a penalty the optimiser's last gradient is the one needed.
-    let g0 = match (&m.grad, pen == 0.0) {
-        (Some(g), true) => g.clone(),
-        _ => value_grad(o, &m.x, 0.0).ok_or_else(hessian_error)?.1,
+    // Without a penalty the optimiser's last value and gradient are the ones needed.
+    let (nll, g0) = match (&m.grad, pen == 0.0) {
+        (Some(g), true) => (m.f, g.clone()),
+        _ => value_grad(o, &m.x, 0.0).ok_or_else(hessian_error)?,
     };
     for j in 0..N {
         let mut up = m.x.clone();
@@ -283,7 +286,7 @@ pub(crate) fn estimate<const N: usize, O: Objective<N>>(
         params[i] = m.x[i].exp();
         inv_hessian_diag[i] = diag[i];
     }
-    Ok(Estimate { params, iterations, method, inv_hessian_diag })
+    Ok(Estimate { params, iterations, method, inv_hessian_diag, nll })
 }
 
 fn hessian_error() -> Error {
@@ -311,13 +314,13 @@ pub(crate) mod checks {
 
     /// Asserts the dual-number gradient of [`Objective::mean_nll`] at `p` matches central
     /// differences (step `1e-6 p`), and returns the dual value for further checks.
-    pub(crate) fn gradient_matches_finite_differences<O: Objective<4>>(
+    pub(crate) fn gradient_matches_finite_differences<const N: usize, O: Objective<N>>(
         obj: &O,
-        p: [f64; 4],
-    ) -> Dual<4> {
-        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        p: [f64; N],
+    ) -> Dual<N> {
+        let duals: [Dual<N>; N] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
         let g = obj.mean_nll(duals).unwrap();
-        for i in 0..4 {
+        for i in 0..N {
             let step = 1e-6 * p[i];
             let (mut up, mut dn) = (p, p);
             up[i] += step;
@@ -333,8 +336,11 @@ pub(crate) mod checks {
     }
 
     /// Asserts a hand-derived [`Objective::mean_nll_grad`] equals the dual-number form at `p`.
-    pub(crate) fn hand_gradient_equals_dual_gradient<O: Objective<4>>(obj: &O, p: [f64; 4]) {
-        let duals: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+    pub(crate) fn hand_gradient_equals_dual_gradient<const N: usize, O: Objective<N>>(
+        obj: &O,
+        p: [f64; N],
+    ) {
+        let duals: [Dual<N>; N] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
         let want = obj.mean_nll(duals).unwrap();
         let (f, g) = obj.mean_nll_grad(p).unwrap();
         assert!((f - want.v).abs() < 1e-12 * want.v.abs().max(1.0), "{f} vs {}", want.v);
