@@ -243,7 +243,7 @@ impl Data {
             Data { groups: Vec::new(), xm: Vec::new(), count: Vec::new(), weight: 0.0, scale };
         let mut last: Option<(f64, f64)> = None;
         for (x, m) in rows {
-            if data.groups.last().map_or(true, |g| g.x != x) {
+            if data.groups.last().is_none_or(|g| g.x != x) {
                 let start = data.xm.len();
                 data.groups.push(Group { x, count: 0.0, sum_ln_m: 0.0, start, end: start });
             }

@@ -558,8 +558,8 @@ impl Objective<4> for Likelihood<'_> {
         for (&(lg_rx, rx, _), acc) in t.per_x.iter().zip(&sums) {
             let [n, la, qa, lb, qb] = *acc;
             ll += n * (lg_rx.v + t.head.v) - rx.v * la - s * lb;
-            for i in 0..4 {
-                g[i] += n * (lg_rx.d[i] + t.head.d[i]);
+            for ((gi, dl), dh) in g.iter_mut().zip(lg_rx.d).zip(t.head.d) {
+                *gi += n * (dl + dh);
             }
             g[0] -= la;
             g[1] -= rx.v * qa;

@@ -329,7 +329,9 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> Result<f64> {
 /// [`MAX_SERIES_TERMS`], so callers fail fast instead of spinning to the cap.
 #[inline]
 fn hopeless(k: f64, term: f64, sum: f64, ratio: f64, z: f64) -> bool {
-    if k % 4096.0 != 0.0 {
+    // `k` counts terms (a whole number below 2^53): an integer test, where `k % 4096.0` is a
+    // call to `fmod` on every term (a tenth of a Pareto/NBD fit's time).
+    if (k as u64) & 4095 != 0 {
         return false;
     }
     let rate = ratio.abs().min(z);
