@@ -59,6 +59,7 @@ fn world(n: u64) -> World {
                 customer: CustomerId(id),
                 kind: ActionKind::ALL[next(8) as usize],
                 at: now - Duration::hours(next(24 * 60) as i64),
+                channel: None,
             });
         }
     }

@@ -13,6 +13,7 @@ use loyalty::clv::{
     hyp2f1, BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, MbgNbd,
     ParetoNbd,
 };
+use loyalty::rfm::Period;
 
 const SUMMARY: &str = include_str!("../tests/data/cdnow_customers_summary_with_transactions.csv");
 
@@ -22,7 +23,7 @@ fn cdnow() -> Vec<Customer> {
         .skip(1)
         .map(|l| {
             let f: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
-            Customer::new(f[1], f[2], f[3]).unwrap().with_monetary_value(f[4])
+            Customer::new(f[1], f[2], f[3], Period::WEEK).unwrap().with_monetary_value(f[4])
         })
         .collect()
 }
@@ -82,7 +83,7 @@ fn synthetic_pareto(n: usize) -> Vec<Customer> {
                     last = day;
                 }
             }
-            Customer::new(x, last / 7.0, t_days / 7.0).unwrap()
+            Customer::new(x, last / 7.0, t_days / 7.0, Period::WEEK).unwrap()
         })
         .collect()
 }
@@ -127,7 +128,7 @@ fn scoring(c: &mut Criterion) {
     let bg = BgNbd::fit(&h, &FitOptions::default()).unwrap().params;
     let gg = GammaGamma::fit(&rows, &FitOptions::default()).unwrap().params;
     // The CDNOW summary is in weeks.
-    let model = ClvModel::new(bg, gg, loyalty::rfm::Period::WEEK);
+    let model = ClvModel::new(bg, gg);
     let o = ClvOptions::default();
     let n = 100_000;
     let repeated: Vec<Customer> = rows.iter().cycle().take(n).copied().collect();

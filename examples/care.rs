@@ -89,6 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         customer: CustomerId(103),
         kind: loyalty::care::ActionKind::WinBack,
         at: Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).single().ok_or("bad time")?,
+        channel: None,
     }];
 
     let mut config = CareConfig::default();

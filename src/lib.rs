@@ -69,9 +69,8 @@
 //! // Published BG/NBD estimates for CDNOW are in weeks, so the model is weekly and scores a
 //! // weekly summary (a daily one is refused). Real use fits the models: `clv::predict`.
 //! let model = ClvModel::new(
-//!     BgNbd::new(0.2426, 4.4137, 0.7930, 2.4262)?,
+//!     BgNbd::new(0.2426, 4.4137, 0.7930, 2.4262, Period::WEEK)?,
 //!     GammaGamma::new(6.25, 3.74, 15.44)?,
-//!     Period::WEEK,
 //! );
 //! let weekly = summarize(&log, day(6, 30), SummaryOptions::default().period(Period::WEEK))?;
 //! let scores = model.score_summary(&weekly, &ClvOptions::default())?;
@@ -79,6 +78,19 @@
 //! assert!(model.score_summary(&summary, &ClvOptions::default()).is_err());
 //! # Ok::<(), loyalty::Error>(())
 //! ```
+//!
+//! # Outcomes are plain data
+//!
+//! What an operation or an evaluation returns (a points [`EarnQuote`](points::EarnQuote) or
+//! [`RedeemOutcome`](points::RedeemOutcome), a tier [`Standing`](tiers::Standing), an SLA
+//! [`Evaluation`](sla::Evaluation), a [`CarePlan`], a referral
+//! [`Settlement`](referral::Settlement), ...) is a plain record: public fields, read
+//! directly, and `#[non_exhaustive]`, so the crate can add a field without breaking a host
+//! (match them with `..`; hosts never build them). Accessor methods are kept for what holds
+//! an invariant: configuration, stored state and validated values (a
+//! [`Ladder`], a [`Calendar`], a points [`Account`](points::Account)), whose fields are
+//! private and checked when built or read back. A few outcomes that had accessors before
+//! keep them beside their now public fields.
 //!
 //! Each module's documentation continues the story with its own runnable example; the
 //! programs in `examples/` run the whole chain on the bundled CDNOW data.

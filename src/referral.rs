@@ -10,6 +10,9 @@
 //!   records a referral, [`ReferralBook::first_order`] and [`ReferralBook::first_order_returned`]
 //!   the friend's first order and its returns, and [`ReferralBook::settle`] pays every
 //!   referral whose first order has cleared by `now`.
+//! - [`WelcomeTiming`]: the friend's welcome reward is paid with the referrer's once the
+//!   first order clears (the default), or granted at the referral (sign-up) so the friend can
+//!   spend it on the first order itself; [`ReferralBook::refer`] then returns it.
 //!
 //! Fraud limits (after the referral checks Smile, Talon.One and Setono document): no
 //! self-referral, one referral (hence one reward) per referee, a cap of referrer rewards per
@@ -303,6 +306,24 @@ pub enum CapEffect {
     Both,
 }
 
+/// When the friend's welcome reward is granted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum WelcomeTiming {
+    /// With the referrer's reward, once the first order has cleared the return window.
+    #[default]
+    OnClearing,
+    /// When the referral is recorded (the friend's sign-up), so that the friend can spend it
+    /// on the first order itself ("20 USD off your first order"): [`ReferralBook::refer`]
+    /// returns it. The first order is then judged on its amount before the welcome reward
+    /// is taken off; the reward is never withheld by the referrer cap (it was granted before
+    /// any order) and a payout carries only the referrer's reward. A first order returned in
+    /// full refunds what the friend paid, so the spent welcome reward is not paid out again.
+    AtReferral,
+}
+
 /// The rules of a referral program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(
@@ -318,6 +339,7 @@ pub struct ReferralRules {
     cap: Option<ReferrerCap>,
     cap_effect: CapEffect,
     expiry_days: Option<NonZeroU32>,
+    welcome: WelcomeTiming,
 }
 
 #[cfg(feature = "serde")]
@@ -330,6 +352,15 @@ struct RulesRepr {
     cap: Option<ReferrerCap>,
     cap_effect: CapEffect,
     expiry_days: Option<NonZeroU32>,
+    // Absent in books written before the choice existed (and left out when it is the
+    // default, so those books are written as before).
+    #[serde(default, skip_serializing_if = "is_on_clearing")]
+    welcome: WelcomeTiming,
+}
+
+#[cfg(feature = "serde")]
+fn is_on_clearing(w: &WelcomeTiming) -> bool {
+    *w == WelcomeTiming::OnClearing
 }
 
 #[cfg(feature = "serde")]
@@ -343,7 +374,8 @@ impl TryFrom<RulesRepr> for ReferralRules {
             r.min_first_order,
             r.return_window_days,
         )?
-        .cap_effect(r.cap_effect);
+        .cap_effect(r.cap_effect)
+        .welcome(r.welcome);
         rules.cap = r.cap;
         rules.expiry_days = r.expiry_days;
         Ok(rules)
@@ -361,6 +393,7 @@ impl From<ReferralRules> for RulesRepr {
             cap: r.cap,
             cap_effect: r.cap_effect,
             expiry_days: r.expiry_days,
+            welcome: r.welcome,
         }
     }
 }
@@ -411,6 +444,7 @@ impl ReferralRules {
             cap: None,
             cap_effect: CapEffect::ReferrerOnly,
             expiry_days: None,
+            welcome: WelcomeTiming::OnClearing,
         })
     }
 
@@ -426,6 +460,31 @@ impl ReferralRules {
     pub fn cap_effect(mut self, effect: CapEffect) -> ReferralRules {
         self.cap_effect = effect;
         self
+    }
+
+    /// Sets when the friend's welcome reward is granted (see [`WelcomeTiming`]).
+    #[must_use]
+    pub fn welcome(mut self, timing: WelcomeTiming) -> ReferralRules {
+        self.welcome = timing;
+        self
+    }
+
+    /// When the friend's welcome reward is granted.
+    #[must_use]
+    pub fn welcome_timing(&self) -> WelcomeTiming {
+        self.welcome
+    }
+
+    /// The friend's welcome reward.
+    #[must_use]
+    pub fn referee_reward(&self) -> Reward {
+        self.referee_reward
+    }
+
+    /// The referrer's reward.
+    #[must_use]
+    pub fn referrer_reward(&self) -> Reward {
+        self.referrer_reward
     }
 
     /// Referrals with no first order within `days` days expire (Setono's default is 180).
@@ -583,6 +642,7 @@ pub enum OrderOutcome {
 /// Rewards paid for one referral.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Payout {
     /// The member who referred.
     pub referrer: MemberId,
@@ -590,7 +650,8 @@ pub struct Payout {
     pub referee: MemberId,
     /// The referrer's reward (`None` when withheld).
     pub referrer_reward: Option<Reward>,
-    /// The friend's welcome reward (`None` when withheld).
+    /// The friend's welcome reward (`None` when withheld, or granted at the referral under
+    /// [`WelcomeTiming::AtReferral`]).
     pub referee_reward: Option<Reward>,
     /// Why a reward was withheld.
     pub withheld: Option<RejectionReason>,
@@ -601,6 +662,7 @@ pub struct Payout {
 /// What [`ReferralBook::settle`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Settlement {
     /// Rewards to pay, in order of clearing time (then referee).
     pub payouts: Vec<Payout>,
@@ -714,7 +776,9 @@ impl ReferralBook {
         self.referrals.values()
     }
 
-    /// Records that `referrer` referred `referee` at `at`.
+    /// Records that `referrer` referred `referee` at `at`. Returns the friend's welcome
+    /// reward when the rules grant it at the referral ([`WelcomeTiming::AtReferral`]), to be
+    /// credited now and spent on the first order; `None` when it is paid at settlement.
     ///
     /// # Errors
     ///
@@ -725,7 +789,7 @@ impl ReferralBook {
         referrer: MemberId,
         referee: MemberId,
         at: NaiveDateTime,
-    ) -> Result<()> {
+    ) -> Result<Option<Reward>> {
         if referrer == referee {
             return Err(RejectionReason::SelfReferral
                 .error(format!("member {referrer} referred themselves")));
@@ -741,12 +805,13 @@ impl ReferralBook {
             status: ReferralStatus::AwaitingFirstOrder,
         };
         self.referrals.insert(referee, referral);
-        Ok(())
+        Ok((self.rules.welcome == WelcomeTiming::AtReferral).then_some(self.rules.referee_reward))
     }
 
     /// Records an order of `referee`. Only the first order counts: later calls leave the
     /// referral [`OrderOutcome::Unchanged`]. An order of exactly the minimum qualifies; an
-    /// order of zero never does.
+    /// order of zero never does. `amount` is the order's value before a welcome reward
+    /// granted at the referral is taken off ([`WelcomeTiming::AtReferral`]).
     ///
     /// # Errors
     ///
@@ -893,11 +958,13 @@ impl ReferralBook {
                 times.push(cleared_at);
             }
             let both = capped && self.rules.cap_effect == CapEffect::Both;
+            // A welcome reward granted at the referral is not paid again.
+            let welcomed = self.rules.welcome == WelcomeTiming::AtReferral;
             payouts.push(Payout {
                 referrer: r.referrer.clone(),
                 referee: r.referee.clone(),
                 referrer_reward: (!capped).then_some(self.rules.referrer_reward),
-                referee_reward: (!both).then_some(self.rules.referee_reward),
+                referee_reward: (!both && !welcomed).then_some(self.rules.referee_reward),
                 withheld,
                 cleared_at,
             });

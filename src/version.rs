@@ -20,7 +20,8 @@
 //! | [`referral::ReferralBook`](crate::referral::ReferralBook) | 1 | |
 //! | [`sla::Calendar`](crate::sla::Calendar) | 1 | |
 //! | [`rfm::Summary`](crate::rfm::Summary) | 1 | |
-//! | [`clv::BgNbd`](crate::clv::BgNbd), [`clv::MbgNbd`](crate::clv::MbgNbd), [`clv::ParetoNbd`](crate::clv::ParetoNbd), [`clv::GammaGamma`](crate::clv::GammaGamma) | 1 | |
+//! | [`clv::BgNbd`](crate::clv::BgNbd), [`clv::MbgNbd`](crate::clv::MbgNbd), [`clv::ParetoNbd`](crate::clv::ParetoNbd) | 2 | 2: the period of the parameters (1 had none: read it with [`clv::Version1`](crate::clv::Version1), giving the period) |
+//! | [`clv::GammaGamma`](crate::clv::GammaGamma) | 1 | |
 //!
 //! Not yet versioned: [`sla::PolicySet`](crate::sla::PolicySet) (stored as a bare JSON
 //! array) and [`care::CareConfig`](crate::care::CareConfig).

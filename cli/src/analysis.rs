@@ -38,11 +38,6 @@ impl PeriodArg {
         }
     }
 
-    /// lifetimes' model periods per month (30 days, 4.345 weeks, 1 month).
-    pub fn per_month(self) -> f64 {
-        clv::periods_per_month(self.period())
-    }
-
     /// The unit's name, singular.
     pub fn name(self) -> &'static str {
         match self {
@@ -190,11 +185,10 @@ pub fn customers(summary: &Summary<Id>) -> Vec<clv::Customer> {
 pub fn models(
     summary: &Summary<Id>,
     model: ModelArg,
-    period: PeriodArg,
     horizon_months: u32,
     discount: f64,
 ) -> Result<Models> {
-    models_of(customers(summary), model, period, horizon_months, discount)
+    models_of(customers(summary), model, horizon_months, discount)
 }
 
 /// [`models`] on the models' inputs directly (a summary read from a file).
@@ -205,7 +199,6 @@ pub fn models(
 pub fn models_of(
     mut customers: Vec<clv::Customer>,
     model: ModelArg,
-    period: PeriodArg,
     horizon_months: u32,
     discount: f64,
 ) -> Result<Models> {
@@ -221,7 +214,7 @@ pub fn models_of(
     let options = ClvOptions::default()
         .with_horizon(clv::Horizon::months(horizon_months)?)
         .with_monthly_discount_rate(discount)?;
-    let scores = clv::ClvModel::new(m, spend, period.period()).score(&customers, &options)?;
+    let scores = clv::ClvModel::new(m, spend).score(&customers, &options)?;
     let expected_spend = customers
         .iter()
         .map(|c| spend.conditional_expected_average_spend(c))

@@ -91,6 +91,17 @@ pub enum Command {
         /// without it the economics section shows the break-even cost instead.
         #[arg(long)]
         cac: Option<rust_decimal::Decimal>,
+        /// The points program, as the library's `points::Program` in JSON: adds the points
+        /// every purchase earned and their liability.
+        #[arg(long, value_name = "FILE")]
+        points_program: Option<String>,
+        /// The share of outstanding points expected never to be redeemed, in [0, 1], for the
+        /// points liability.
+        #[arg(long, default_value = "0", requires = "points_program")]
+        breakage: rust_decimal::Decimal,
+        /// The tier program, as the library's `tiers::Program` in JSON: adds members per tier.
+        #[arg(long, value_name = "FILE")]
+        tiers: Option<String>,
         #[command(flatten)]
         input: InputArgs,
         #[command(flatten)]

@@ -4,9 +4,10 @@ use loyalty::clv::{self, FitReport, Method, TransactionModel};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
 
-use crate::analysis::{self, ModelArg};
+use crate::analysis::{self, ModelArg, PeriodArg};
 use crate::cli::{ClvArgs, FitModel, InputArgs, OutputArgs};
 use crate::error::{Failure, Result};
+use crate::ids::IdBook;
 use crate::input::{self, Log};
 use crate::output::{self, Table, Values};
 
@@ -16,10 +17,10 @@ pub fn read(args: &InputArgs) -> Result<Log> {
 }
 
 /// The summary columns of lifetimes' `summary_data_from_transaction_data`.
-fn summary_table(log: &Log, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> Table {
+fn summary_table(ids: &IdBook, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> Table {
     let rows = summary.rows();
     let mut t = Table::default();
-    t.push("customer_id", Values::Text(rows.iter().map(|r| log.ids.text(*r.customer())).collect()));
+    t.push("customer_id", Values::Text(rows.iter().map(|r| ids.text(*r.customer())).collect()));
     t.push("frequency", Values::Count(rows.iter().map(|r| r.frequency()).collect()));
     t.push("recency", Values::Real(rows.iter().map(|r| Some(r.recency())).collect()));
     t.push("T", Values::Real(rows.iter().map(|r| Some(r.t())).collect()));
@@ -29,11 +30,11 @@ fn summary_table(log: &Log, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> 
 
 fn note(quiet: bool, summary: &loyalty::rfm::Summary<crate::ids::Id>) {
     if !quiet && summary.excluded_after_as_of() > 0 {
-        eprintln!(
+        crate::output::note(format_args!(
             "note: {} transactions after {} left out",
             summary.excluded_after_as_of(),
             summary.as_of().date()
-        );
+        ));
     }
 }
 
@@ -43,7 +44,11 @@ pub fn summary(input: &InputArgs, out: &OutputArgs) -> Result<()> {
     let end = analysis::observation_end(&log, input.as_of, &input.input)?;
     let s = analysis::summary(&log, end, input.period)?;
     note(input.quiet, &s);
-    output::write(&summary_table(&log, &s), &out.destination())
+    // The transactions go before the output's columns are built: the peak memory is the
+    // log's or the output's, not both.
+    let Log { transactions, ids } = log;
+    drop(transactions);
+    output::write(&summary_table(&ids, &s), &out.destination())
 }
 
 /// `loyalty score`.
@@ -52,7 +57,7 @@ pub fn score(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<
     let end = analysis::observation_end(&log, input.as_of, &input.input)?;
     let s = analysis::summary(&log, end, input.period)?;
     note(input.quiet, &s);
-    let mut t = summary_table(&log, &s);
+    let mut t = summary_table(&log.ids, &s);
     let (scores, ids, map) = analysis::segments(&s)?;
     t.push("r_score", Values::Count(scores.iter().map(|s| u32::from(s.r())).collect()));
     t.push("f_score", Values::Count(scores.iter().map(|s| u32::from(s.f())).collect()));
@@ -61,13 +66,7 @@ pub fn score(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<
     let n = s.len();
     // The RFM columns stand without the models: when they cannot be fitted (nobody bought
     // twice, no maximum of the likelihood) the model columns are empty and stderr says why.
-    let m = analysis::models(
-        &s,
-        clv_args.model,
-        input.period,
-        clv_args.horizon_months,
-        clv_args.discount_rate,
-    );
+    let m = analysis::models(&s, clv_args.model, clv_args.horizon_months, clv_args.discount_rate);
     let col = |f: &dyn Fn(usize) -> f64| -> Values {
         Values::Real(match &m {
             Ok(_) => (0..n).map(|i| Some(f(i))).collect(),
@@ -77,14 +76,16 @@ pub fn score(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<
     match &m {
         Ok(m) => {
             if m.stand_ins > 0 && !input.quiet {
-                eprintln!(
+                crate::output::note(format_args!(
                     "note: {} repeat buyers with no positive repeat spend valued at the mean spend {:.2}",
                     m.stand_ins,
                     m.spend.mean_spend()
-                );
+                ));
             }
         }
-        Err(e) => eprintln!("warning: model columns left empty: {}", e.reason()),
+        Err(e) => {
+            crate::output::note(format_args!("warning: model columns left empty: {}", e.reason()))
+        }
     }
     let get =
         |f: fn(&analysis::Models, usize) -> f64| col(&|i| m.as_ref().map_or(0.0, |m| f(m, i)));
@@ -142,7 +143,7 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
 /// `loyalty fit`.
 pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()> {
     let customers = if summary_input {
-        read_summary(&input.input)?.1
+        read_summary(&input.input, input.period)?.1
     } else {
         let log = read(input)?;
         let end = analysis::observation_end(&log, input.as_of, &input.input)?;
@@ -169,16 +170,12 @@ pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()
         }
     };
     value["seconds"] = json!(start.elapsed().as_secs_f64());
-    output::stdout_result({
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{value}").and_then(|()| out.flush())
-    })
+    output::print(&format!("{value}\n"))
 }
 
 /// A per-customer summary CSV: `frequency`, `recency`, `T` and (optional)
 /// `monetary_value`, or CDNOW's `x`, `t_x`, `T`, `zbar`.
-fn read_summary(path: &str) -> Result<(Vec<String>, Vec<clv::Customer>)> {
+fn read_summary(path: &str, period: PeriodArg) -> Result<(Vec<String>, Vec<clv::Customer>)> {
     let file =
         std::fs::File::open(path).map_err(|e| Failure::in_file(path, input::os_reason(&e)))?;
     let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(file);
@@ -217,7 +214,7 @@ fn read_summary(path: &str) -> Result<(Vec<String>, Vec<clv::Customer>)> {
                 .filter(|x| x.is_finite())
                 .ok_or_else(|| Failure::at(path, line, &header[i], v, "not a number"))
         };
-        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?)
+        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?, period.period())
             .map_err(|e| Failure::at_line(path, line, e.to_string()))?;
         let c = match mi {
             Some(i) => c.with_monetary_value(num(i)?),
@@ -242,7 +239,7 @@ pub fn to_f64(d: rust_decimal::Decimal) -> f64 {
 
 /// `loyalty score --summary-input`: the model columns for a summary read from a file.
 pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<()> {
-    let (ids, customers) = read_summary(&input.input)?;
+    let (ids, customers) = read_summary(&input.input, input.period)?;
     let mut t = Table::default();
     t.push("customer_id", Values::Text(ids));
     t.push("frequency", Values::Real(customers.iter().map(|c| Some(c.frequency)).collect()));
@@ -255,7 +252,6 @@ pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) ->
     let m = analysis::models_of(
         customers,
         clv_args.model,
-        input.period,
         clv_args.horizon_months,
         clv_args.discount_rate,
     )?;

@@ -110,6 +110,22 @@ impl Ids {
         Some(Id(u64::from(i)))
     }
 
+    /// The key of `raw` when it is a number in the style the ids have taken (plain or
+    /// zero-padded to one width), without changing that style: `None` for any id that
+    /// [`Ids::key`] would turn into text, or before the first id. Shared across threads.
+    pub fn numeric(&self, raw: &[u8]) -> Option<Id> {
+        let ok = match self.mode {
+            Mode::Plain => !raw.is_empty() && (raw[0] != b'0' || raw.len() == 1),
+            Mode::Padded(w) => raw.len() == w,
+            Mode::Unknown | Mode::Text { .. } => false,
+        };
+        if ok {
+            number(raw).map(Id)
+        } else {
+            None
+        }
+    }
+
     /// Turns numeric keys into interned text (no-op once text).
     fn become_text(&mut self, log: &mut [Transaction<Id>]) {
         let book = match self.mode {

@@ -25,7 +25,15 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version: clap prints them and exits 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            output::note(format_args!("{}", usage_line(&e.render().to_string())));
+            return ExitCode::from(2);
+        }
+    };
     let result = match &cli.command {
         Command::Summary { input, output } => commands::summary(input, output),
         Command::Fit { model, summary_input, input } => {
@@ -40,24 +48,58 @@ fn main() -> ExitCode {
         Command::Validate { calibration_end, model, input } => {
             validation::command(*calibration_end, *model, input)
         }
-        Command::Report { html, calibration_end, margin, cac, input, clv } => {
-            report::command(&report::ReportArgs {
-                html: html.clone(),
-                calibration_end: *calibration_end,
-                margin: *margin,
-                cac: *cac,
-                input,
-                clv,
-            })
-        }
+        Command::Report {
+            html,
+            calibration_end,
+            margin,
+            cac,
+            points_program,
+            breakage,
+            tiers,
+            input,
+            clv,
+        } => report::command(&report::ReportArgs {
+            html: html.clone(),
+            calibration_end: *calibration_end,
+            margin: *margin,
+            cac: *cac,
+            points_program: points_program.clone(),
+            breakage: *breakage,
+            tiers: tiers.clone(),
+            input,
+            clv,
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // The reader of stdout went away (`| head`): stop quietly, as other Unix tools do.
-        Err(e) if e.reason() == output::BROKEN_PIPE => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{e}");
+            output::note(format_args!("{e}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// clap's usage error as one line: its message and tip without the usage block, and where
+/// to read more.
+fn usage_line(rendered: &str) -> String {
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:"))
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
+        .collect();
+    let message = message.join(" ");
+    format!("{}: see --help", message.strip_prefix("error: ").unwrap_or(&message))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_usage_error_is_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  --calibration-end <CALIBRATION_END>\n\nUsage: loyalty validate --calibration-end <CALIBRATION_END> <INPUT>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::usage_line(rendered),
+            "the following required arguments were not provided: --calibration-end <CALIBRATION_END>: see --help"
+        );
     }
 }

@@ -84,31 +84,57 @@ impl Table {
     }
 
     fn csv(&self, w: &mut dyn Write) -> io::Result<()> {
-        // The csv crate wraps I/O errors; unwrapped, a broken pipe stays a broken pipe.
-        let io = |e: csv::Error| match e.into_kind() {
-            csv::ErrorKind::Io(e) => e,
-            other => io::Error::other(format!("{other:?}")),
-        };
-        let mut out = csv::WriterBuilder::new().from_writer(w);
-        out.write_record(self.columns.iter().map(|c| c.name)).map_err(io)?;
-        let mut cells: Vec<String> = vec![String::new(); self.columns.len()];
-        for i in 0..self.rows() {
-            for (cell, c) in cells.iter_mut().zip(&self.columns) {
-                cell.clear();
-                use std::fmt::Write as _;
-                let _ = match &c.values {
-                    Values::Text(v) => write!(cell, "{}", v[i]),
-                    Values::Count(v) => write!(cell, "{}", v[i]),
-                    Values::Real(v) => match v[i] {
-                        Some(x) => write!(cell, "{x}"),
-                        None => Ok(()),
-                    },
-                    Values::Exact(v) => write!(cell, "{}", v[i].normalize()),
-                };
+        use rayon::prelude::*;
+        /// Rows formatted at a time by one thread.
+        const ROWS: usize = 16 * 1024;
+        let header = self.csv_text(|out| out.write_record(self.columns.iter().map(|c| c.name)))?;
+        w.write_all(&header)?;
+        // Formatting numbers is most of the work: blocks of rows are formatted on every core,
+        // a few at a time, and written in order.
+        let blocks: Vec<std::ops::Range<usize>> =
+            (0..self.rows()).step_by(ROWS).map(|i| i..(i + ROWS).min(self.rows())).collect();
+        for wave in blocks.chunks(2 * rayon::current_num_threads().max(1)) {
+            let texts: Vec<io::Result<Vec<u8>>> =
+                wave.par_iter().map(|rows| self.csv_rows(rows.clone())).collect();
+            for text in texts {
+                w.write_all(&text?)?;
             }
-            out.write_record(&cells).map_err(io)?;
         }
-        out.flush()
+        w.flush()
+    }
+
+    /// The CSV text of `rows`.
+    fn csv_rows(&self, rows: std::ops::Range<usize>) -> io::Result<Vec<u8>> {
+        self.csv_text(|out| {
+            let mut cells: Vec<String> = vec![String::new(); self.columns.len()];
+            for i in rows {
+                for (cell, c) in cells.iter_mut().zip(&self.columns) {
+                    cell.clear();
+                    use std::fmt::Write as _;
+                    let _ = match &c.values {
+                        Values::Text(v) => write!(cell, "{}", v[i]),
+                        Values::Count(v) => write!(cell, "{}", v[i]),
+                        Values::Real(v) => match v[i] {
+                            Some(x) => write!(cell, "{x}"),
+                            None => Ok(()),
+                        },
+                        Values::Exact(v) => write!(cell, "{}", v[i].normalize()),
+                    };
+                }
+                out.write_record(&cells)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The text `fill` writes through a CSV writer (quoting as RFC 4180 asks).
+    fn csv_text(
+        &self,
+        fill: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> csv::Result<()>,
+    ) -> io::Result<Vec<u8>> {
+        let mut out = csv::WriterBuilder::new().from_writer(Vec::new());
+        fill(&mut out).map_err(|e| io::Error::other(e.to_string()))?;
+        out.into_inner().map_err(|e| io::Error::other(e.to_string()))
     }
 
     fn jsonl(&self, w: &mut dyn Write) -> io::Result<()> {
@@ -214,17 +240,31 @@ pub fn write(table: &Table, dest: &Destination) -> Result<()> {
     }
 }
 
-/// A write to stdout: a reader that went away (`| head`) is not a failure of ours.
+/// The result of a write to stdout as the command's: a reader that went away (`| head`)
+/// is a failure like any other (the output is incomplete), reported as one line.
+///
+/// # Errors
+///
+/// `r`'s error, as `writing to stdout: broken pipe` and the like.
 pub fn stdout_result(r: io::Result<()>) -> Result<()> {
-    match r {
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(Failure::new(BROKEN_PIPE)),
-        Err(e) => Err(Failure::new(format!("writing to stdout: {}", os_reason(&e)))),
-        Ok(()) => Ok(()),
-    }
+    r.map_err(|e| Failure::new(format!("writing to stdout: {}", os_reason(&e))))
 }
 
-/// The reason of a broken pipe, which `main` ends quietly on.
-pub const BROKEN_PIPE: &str = "broken pipe";
+/// A note or warning on stderr, one line; a closed stderr is ignored (`eprintln!` would
+/// panic).
+pub fn note(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
+/// Writes `text` to stdout in one write and flushes it.
+///
+/// # Errors
+///
+/// As [`stdout_result`].
+pub fn print(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
 
 /// Writes a file through `fill` into a temporary file in the destination's directory and
 /// renames it into place: a failure leaves nothing at `path` (and no temporary file).

@@ -299,14 +299,14 @@ fn output_that_cannot_be_written_leaves_nothing() {
     let out = d.join("no/such/dir/out.csv");
     let o = run(&["summary", "-o", out.to_str().unwrap(), &p]);
     assert_eq!(o.status.code(), Some(1));
-    let e = stderr(&o);
-    assert!(
-        e.starts_with(&format!(
-            "{}: cannot write the output: no such file or directory",
-            out.display()
-        )),
-        "{e}"
-    );
+    fails(&o, &format!("{}: cannot write the output: no such file or directory", out.display()));
+    // The report's page too, and its stdout stays empty.
+    let page = d.join("no/such/dir/report.html");
+    let o = run(&["report", "--quiet", "--html", page.to_str().unwrap(), &p]);
+    fails(&o, &format!("{}: cannot write the output: no such file or directory", page.display()));
+    // A directory is not a file.
+    let o = run(&["summary", "-o", d.to_str().unwrap(), &p]);
+    fails(&o, &format!("{}: cannot write the output: is a directory", d.display()));
     // A bad row: the output file (which existed before) is left as it was, no temp file.
     let target = file(&d, "out.csv", "before\n");
     let bad = file(&d, "bad.csv", "customer_id,date,amount\n1,2015-01-01,x\n");
@@ -322,28 +322,68 @@ fn output_that_cannot_be_written_leaves_nothing() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-#[test]
-fn broken_pipe_is_quiet() {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/cdnow_transactions.csv");
+/// Runs `args` with stdout closed before the command writes: a reader that went away, as
+/// `loyalty summary big.csv | head -1` after the first line.
+fn run_into_closed_pipe(args: &[&str]) -> Output {
     let mut child = bin()
-        .args(["summary", p.to_str().unwrap()])
+        .args(args)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Close the reading end at once.
+    // Close the only reading end before the command has read its input.
     drop(child.stdout.take());
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    assert_eq!(stderr(&o), "");
+    child.wait_with_output().unwrap()
 }
 
 #[test]
-fn usage_errors_exit_2_and_help_works() {
-    let o = run(&["summary"]);
-    assert_eq!(o.status.code(), Some(2));
-    let o = run(&["fit", "--model", "nope", "x.csv"]);
-    assert_eq!(o.status.code(), Some(2));
+fn a_broken_pipe_fails_with_one_line_for_every_command() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data");
+    let log = data.join("cdnow_transactions.csv");
+    let log = log.to_str().unwrap();
+    let summary = data.join("cdnow_summary.csv");
+    let runs: [&[&str]; 7] = [
+        &["summary", log],
+        &["summary", "--format", "jsonl", log],
+        &["score", "--quiet", log],
+        &["fit", "--model", "bgnbd", log],
+        &["fit", "--model", "gamma-gamma", "--summary-input", summary.to_str().unwrap()],
+        &["validate", "--calibration-end", "1997-09-30", "--period", "week", log],
+        &["report", "--quiet", log],
+    ];
+    for args in runs {
+        let o = run_into_closed_pipe(args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {e}");
+        assert_eq!(e, "writing to stdout: broken pipe\n", "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line_and_help_works() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["summary"], "the following required arguments were not provided: <INPUT>: see --help"),
+        (
+            &["fit", "--model", "nope", "x.csv"],
+            "invalid value 'nope' for '--model <MODEL>' [possible values: bgnbd, mbgnbd, pareto-nbd, gamma-gamma]: see --help",
+        ),
+        (
+            &["validate", "x.csv"],
+            "the following required arguments were not provided: --calibration-end <CALIBRATION_END>: see --help",
+        ),
+        (
+            &["validate", "--calibration-end", "1997-13-01", "x.csv"],
+            "invalid value '1997-13-01' for '--calibration-end <CALIBRATION_END>': `1997-13-01` is not a YYYY-MM-DD date: input is out of range: see --help",
+        ),
+        (&["sumary", "x.csv"], "unrecognized subcommand 'sumary' tip: a similar subcommand exists: 'summary': see --help"),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o), format!("{want}\n"), "{args:?}");
+        assert!(o.stdout.is_empty());
+    }
     for sub in ["summary", "fit", "score", "validate", "report"] {
         let o = run(&[sub, "--help"]);
         assert!(o.status.success(), "{sub}");
@@ -388,4 +428,231 @@ fn fit_bgnbd_on_the_published_cdnow_summary() {
     assert!((v["log_likelihood"].as_f64().unwrap() + 9582.43).abs() < 0.01);
     assert_eq!(v["converged"], true);
     assert!(v["standard_errors"]["r"].as_f64().unwrap() > 0.0);
+}
+
+/// The CDNOW 1/10 sample as `customer_id,date,amount` (the sample id), as the library's
+/// validation tests and lifetimes read it.
+fn cdnow_sample_csv(d: &Path) -> String {
+    let text = include_str!("../../examples/data/CDNOW_sample.txt");
+    let mut csv = String::from("customer_id,date,amount\n");
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        let id: u32 = f[1].parse().unwrap();
+        csv.push_str(&format!("{id},{},{}\n", f[2], f[4]));
+    }
+    file(d, "cdnow_sample.csv", &csv)
+}
+
+/// Rows of numbers of a committed lifetimes output.
+fn lifetimes(name: &str) -> Vec<Vec<f64>> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name);
+    std::fs::read_to_string(p)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect()
+}
+
+fn f(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Equal up to the last bits serde_json's float parsing may change.
+fn same(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() <= 1e-12 * b.abs().max(1e-12), "{what}: {a} vs the library's {b}");
+}
+
+/// Within the fit's agreement with lifetimes (parameters to 1e-5 relative).
+fn near(a: f64, b: f64, what: &str) {
+    assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-3), "{what}: {a} vs lifetimes' {b}");
+}
+
+#[test]
+fn validate_on_the_cdnow_sample_equals_the_library_and_lifetimes() {
+    use chrono::NaiveDate;
+    use loyalty::clv::{
+        evaluate_holdout, period_transactions, tracking, BgNbd, ClvModel, FitOptions, GammaGamma,
+        Histogram,
+    };
+    use loyalty::rfm::{calibration_and_holdout, summarize, SummaryOptions, Transaction};
+    use rust_decimal::Decimal;
+
+    let d = dir("validate_sample");
+    let p = cdnow_sample_csv(&d);
+    let o = run(&["validate", "--calibration-end", "1997-09-30", "--as-of", "1998-06-30", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["model"], "BG/NBD");
+    assert_eq!(v["calibration_end"], "1997-09-30");
+    assert_eq!(v["observation_end"], "1998-06-30");
+    assert_eq!(f(&v["holdout_periods"]), 273.0);
+
+    // The library on the same log, fitted as the command fits.
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y%m%d").unwrap();
+    let log: Vec<Transaction<u32>> = include_str!("../../examples/data/CDNOW_sample.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            Transaction::on(f[1].parse().unwrap(), day(f[2]), f[4].parse::<Decimal>().unwrap())
+        })
+        .collect();
+    let cal = NaiveDate::from_ymd_opt(1997, 9, 30).unwrap().and_hms_opt(23, 59, 59).unwrap();
+    let end = NaiveDate::from_ymd_opt(1998, 6, 30).unwrap().and_hms_opt(0, 0, 0).unwrap();
+    let split = calibration_and_holdout(&log, cal, end, SummaryOptions::default()).unwrap();
+    let calibration = summarize(&log, cal, SummaryOptions::default()).unwrap();
+    let customers: Vec<_> =
+        calibration.rows().iter().map(|r| loyalty::clv::Customer::from(r.clv_inputs())).collect();
+    let h = Histogram::from_customers(&customers).unwrap();
+    let bg = BgNbd::fit(&h, &FitOptions::default()).unwrap().params;
+    let m = ClvModel::new(bg, GammaGamma::new(6.0, 4.0, 15.0).unwrap());
+    let eval = evaluate_holdout(&m, &split).unwrap();
+    let track = tracking(&m, &log, end).unwrap();
+    let bins = period_transactions(&m, &calibration, 6).unwrap();
+
+    // Parameters: the library's fit, and lifetimes' to 1e-5.
+    let params = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/clv_cdnow_sample_validation_params.csv");
+    let params = std::fs::read_to_string(params).unwrap();
+    for (line, (k, mine)) in params.lines().skip(1).zip([
+        ("r", bg.r()),
+        ("alpha", bg.alpha()),
+        ("a", bg.a()),
+        ("b", bg.b()),
+    ]) {
+        let (name, value) = line.split_once(',').unwrap();
+        assert_eq!(name, k);
+        same(f(&v["params"][k]), mine, k);
+        near(f(&v["params"][k]), value.parse().unwrap(), k);
+    }
+
+    // Holdout: totals and groups, the library's exactly and lifetimes' groups.
+    let hv = &v["holdout"];
+    assert_eq!(hv["customers"], 2357);
+    assert_eq!(hv["actual_total"].as_u64().unwrap(), eval.total_actual);
+    same(f(&hv["predicted_total"]), eval.total_predicted, "predicted total");
+    same(f(&hv["mean_absolute_error"]), eval.mae, "mae");
+    same(f(&hv["root_mean_squared_error"]), eval.rmse, "rmse");
+    let groups = hv["by_calibration_frequency"].as_array().unwrap();
+    let want = lifetimes("clv_cdnow_sample_holdout_by_frequency_lifetimes.csv");
+    assert_eq!(groups.len(), eval.by_frequency.len());
+    assert_eq!(groups.len(), want.len());
+    for ((g, lib), w) in groups.iter().zip(&eval.by_frequency).zip(&want) {
+        assert_eq!(f(&g["frequency_cal"]), w[0]);
+        assert_eq!(f(&g["customers"]), w[1]);
+        assert_eq!(g["customers"].as_u64().unwrap(), lib.customers);
+        same(f(&g["actual_mean"]), lib.actual, "actual mean");
+        assert!((f(&g["actual_mean"]) - w[2]).abs() < 1e-12, "actual mean vs lifetimes");
+        same(f(&g["predicted_mean"]), lib.predicted, "predicted mean");
+        near(f(&g["predicted_mean"]), w[3], "predicted mean");
+    }
+
+    // Tracking: 546 days from 1997-01-01, cumulative repeat purchases.
+    let t = v["tracking"].as_array().unwrap();
+    let want = lifetimes("clv_cdnow_sample_tracking_lifetimes.csv");
+    assert_eq!(t.len(), 546);
+    assert_eq!(want.len(), 546);
+    assert_eq!(t[0]["period_start"], "1997-01-01");
+    assert_eq!(t[545]["period_start"], "1998-06-30");
+    for ((p, lib), w) in t.iter().zip(&track).zip(&want) {
+        assert_eq!(p["actual_cumulative"].as_u64().unwrap(), lib.actual_cumulative);
+        assert_eq!(f(&p["actual_cumulative"]), w[1], "day {}", w[0]);
+        same(f(&p["expected_cumulative"]), lib.expected_cumulative, "expected cumulative");
+        near(f(&p["expected_cumulative"]), w[2], "expected cumulative");
+    }
+
+    // Period transactions: 0..5 and 6+.
+    let pt = v["period_transactions"].as_array().unwrap();
+    let want = lifetimes("clv_cdnow_sample_period_transactions_lifetimes.csv");
+    assert_eq!(pt.len(), 7);
+    for ((p, lib), w) in pt.iter().zip(&bins).zip(&want) {
+        assert_eq!(f(&p["repeat_purchases"]), w[0]);
+        assert_eq!(p["or_more"], w[0] == 6.0);
+        assert_eq!(f(&p["actual_customers"]), w[1]);
+        same(f(&p["expected_customers"]), lib.expected, "expected customers");
+        near(f(&p["expected_customers"]), w[2], "expected customers");
+    }
+}
+
+#[test]
+fn bad_program_files_name_the_file_line_and_column() {
+    let d = dir("bad_programs");
+    let p = file(&d, "log.csv", LOG);
+    let tiers = file(&d, "tiers.json", "{\n  \"version\": 1,\n  \"ladder\": 7\n}\n");
+    let o = run(&["report", "--quiet", "--tiers", &tiers, &p]);
+    fails(
+        &o,
+        &format!("{tiers}:3: column 13: invalid type: integer `7`, expected struct LadderRepr"),
+    );
+    let o = run(&["report", "--quiet", "--tiers", "/nonexistent/t.json", &p]);
+    fails(&o, "/nonexistent/t.json: no such file or directory");
+    let points = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/points_program.json");
+    let points = points.to_str().unwrap();
+    let o = run(&["report", "--quiet", "--points-program", points, "--breakage", "1.5", &p]);
+    fails(&o, "--breakage 1.5: must be a share in [0, 1]");
+    // A ladder by points earned cannot be fed from purchases.
+    let by_points = file(
+        &d,
+        "by_points.json",
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/tiers_program.json"),
+        )
+        .unwrap()
+        .replace("\"spend\"", "\"points_earned\""),
+    );
+    let o = run(&["report", "--quiet", "--tiers", &by_points, &p]);
+    fails(&o, &format!("{by_points}: a ladder by points earned needs points events, which a purchase log does not have; use spend or orders"));
+    // --breakage needs a points program: a usage error.
+    let o = run(&["report", "--breakage", "0.1", &p]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn a_calibration_end_outside_the_data() {
+    let d = dir("calibration_end");
+    let p = file(&d, "log.csv", LOG);
+    let o = run(&["validate", "--calibration-end", "2014-12-31", &p]);
+    fails(&o, "--calibration-end 2014-12-31 leaves no calibration: the data start on 2015-01-01");
+    let o = run(&["validate", "--calibration-end", "2015-02-06", &p]);
+    fails(&o, "--calibration-end 2015-02-06 leaves no holdout: the data end on 2015-02-06");
+    // The report says so in its model check and goes on.
+    let o = run(&["report", "--quiet", "--calibration-end", "2014-12-31", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(
+        "Model check: not available (--calibration-end 2014-12-31 leaves no calibration: the data start on 2015-01-01)"
+    ));
+}
+
+#[test]
+fn every_command_reports_bad_input_the_same_way() {
+    let d = dir("every_command");
+    let bad = file(&d, "bad.csv", "customer_id,date,amount\n1,2015-01-01,1\n2,2015-01-02,ten\n");
+    let header = file(&d, "header.csv", "customer_id,date,amount\n");
+    let ok = file(&d, "log.csv", LOG);
+    let cases: [&[&str]; 5] = [
+        &["summary"],
+        &["score", "--quiet"],
+        &["fit", "--model", "bgnbd"],
+        &["validate", "--calibration-end", "2015-01-15"],
+        &["report", "--quiet"],
+    ];
+    for sub in cases {
+        fn args_of<'a>(sub: &[&'a str], input: &'a str) -> Vec<&'a str> {
+            [sub, &[input]].concat()
+        }
+        let with = |input| args_of(sub, input);
+        fails(&run(&with("/nonexistent/x.csv")), "/nonexistent/x.csv: no such file or directory");
+        fails(&run(&with(&bad)), &format!("{bad}:3: amount: ten: not a decimal amount"));
+        fails(
+            &run(&with(&header)),
+            &format!("{header}: no transactions: the file has a header only"),
+        );
+        let mut early = with(&ok);
+        early.splice(1..1, ["--as-of", "2014-12-31"]);
+        fails(
+            &run(&early),
+            &format!("--as-of 2014-12-31 is before the first transaction in {ok} (2015-01-01)"),
+        );
+    }
 }

@@ -194,7 +194,8 @@ impl AggregateUDFImpl for FitUdaf {
         Ok(Box::new(FitAccumulator {
             model: self.model,
             options,
-            histogram: Histogram::default(),
+            histogram: Histogram::from_patterns(Vec::new(), TABLE_PERIOD)
+                .map_err(|e| library(self.model.function(), e))?,
             spend: Vec::new(),
             customers: 0,
             skipped: 0,
@@ -213,6 +214,13 @@ struct FitAccumulator {
     customers: u64,
     skipped: u64,
 }
+
+/// The period label of a fit's rows. SQL columns carry no unit: recency and T are counts of
+/// the table's own periods, and a fitted model's parameters are per that period, whatever it
+/// is. The fit labels them with one period so the library's checks pair like with like; the
+/// scoring functions read horizons in the same table periods, and `clv`'s `period` option says
+/// what that period is.
+const TABLE_PERIOD: loyalty::rfm::Period = loyalty::rfm::Period::DAY;
 
 /// Bytes of a histogram pattern in the state: x (u32), t_x, T (f64) and the count (u64).
 const PATTERN: usize = 28;
@@ -284,8 +292,9 @@ impl FitAccumulator {
                 })
                 .collect();
             // Validated again: a state read back is checked like any input.
-            let part = Histogram::from_patterns(patterns).map_err(|e| self.row_error(e))?;
-            self.histogram = self.histogram.merge(&part);
+            let part =
+                Histogram::from_patterns(patterns, TABLE_PERIOD).map_err(|e| self.row_error(e))?;
+            self.histogram = self.histogram.merge(&part).map_err(|e| self.row_error(e))?;
         }
         Ok(())
     }
@@ -313,7 +322,13 @@ impl Accumulator for FitAccumulator {
         if self.model == Model::GammaGamma {
             let mut buyers = Vec::new();
             for v in &rows {
-                let c = Customer { frequency: v[0], recency: 0.0, t: v[0], monetary_value: v[1] };
+                let c = Customer {
+                    frequency: v[0],
+                    recency: 0.0,
+                    t: v[0],
+                    monetary_value: v[1],
+                    period: TABLE_PERIOD,
+                };
                 c.validate().map_err(|e| self.row_error(e))?;
                 if v[0] > 0.0 {
                     if !(v[1].is_finite() && v[1] > 0.0) {
@@ -331,10 +346,16 @@ impl Accumulator for FitAccumulator {
         } else if !rows.is_empty() {
             let customers: Vec<Customer> = rows
                 .iter()
-                .map(|v| Customer { frequency: v[0], recency: v[1], t: v[2], monetary_value: 0.0 })
+                .map(|v| Customer {
+                    frequency: v[0],
+                    recency: v[1],
+                    t: v[2],
+                    monetary_value: 0.0,
+                    period: TABLE_PERIOD,
+                })
                 .collect();
             let part = Histogram::from_customers(&customers).map_err(|e| self.row_error(e))?;
-            self.histogram = self.histogram.merge(&part);
+            self.histogram = self.histogram.merge(&part).map_err(|e| self.row_error(e))?;
         }
         self.customers += rows.len() as u64;
         self.skipped += skipped;
@@ -381,7 +402,13 @@ impl Accumulator for FitAccumulator {
                 let customers: Vec<Customer> = self
                     .spend
                     .iter()
-                    .map(|&(x, m)| Customer { frequency: x, recency: 0.0, t: x, monetary_value: m })
+                    .map(|&(x, m)| Customer {
+                        frequency: x,
+                        recency: 0.0,
+                        t: x,
+                        monetary_value: m,
+                        period: TABLE_PERIOD,
+                    })
                     .collect();
                 let Fit { params: p, report } =
                     GammaGamma::fit(&customers, &self.options).map_err(fail)?;

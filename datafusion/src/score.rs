@@ -15,7 +15,8 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 use loyalty::clv::{
-    BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon, MbgNbd, ParetoNbd, TransactionModel,
+    BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon, MbgNbd, ParetoNbd, PurchaseModel,
+    Span, TransactionModel,
 };
 use loyalty::rfm::Period;
 
@@ -112,8 +113,8 @@ impl<'a> Models<'a> {
         )
     }
 
-    /// The model of row `i` (`None` when the row or one of its fields is NULL).
-    fn at(&mut self, i: usize) -> Result<Option<Parsed>> {
+    /// The model of row `i` in `period` (`None` when the row or one of its fields is NULL).
+    fn at_in(&mut self, i: usize, period: Period) -> Result<Option<Parsed>> {
         if self.structs.is_null(i) {
             return Ok(None);
         }
@@ -147,15 +148,15 @@ impl<'a> Models<'a> {
         let fail = |e| library_arg(self.function, e);
         let parsed = match model {
             Model::BgNbd => Parsed::Purchase(
-                BgNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into(),
+                BgNbd::new(p[0], p[1], p[2], p[3], period).map_err(fail)?.into(),
                 model.key(),
             ),
             Model::MbgNbd => Parsed::Purchase(
-                MbgNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into(),
+                MbgNbd::new(p[0], p[1], p[2], p[3], period).map_err(fail)?.into(),
                 model.key(),
             ),
             Model::ParetoNbd => Parsed::Purchase(
-                ParetoNbd::new(p[0], p[1], p[2], p[3]).map_err(fail)?.into(),
+                ParetoNbd::new(p[0], p[1], p[2], p[3], period).map_err(fail)?.into(),
                 model.key(),
             ),
             Model::GammaGamma => Parsed::Spend(GammaGamma::new(p[0], p[1], p[2]).map_err(fail)?),
@@ -280,7 +281,7 @@ impl ScalarUDFImpl for Score {
                 continue;
             }
             let v: Vec<f64> = numbers.iter().map(|c| c.value(i)).collect();
-            let Some(first) = first_models.at(i)? else {
+            let Some(first) = first_models.at_in(i, period)? else {
                 out.push(None);
                 continue;
             };
@@ -288,27 +289,34 @@ impl ScalarUDFImpl for Score {
             let value = match self.kind {
                 Kind::PAlive => {
                     let m = purchase(f, names[0], first)?;
-                    let c = Customer::new(v[0], v[1], v[2]).map_err(fail)?;
+                    let c = Customer::new(v[0], v[1], v[2], period).map_err(fail)?;
                     m.probability_alive(&c).map_err(fail)?
                 }
                 Kind::ExpectedPurchases => {
                     let m = purchase(f, names[0], first)?;
-                    let c = Customer::new(v[1], v[2], v[3]).map_err(fail)?;
+                    let c = Customer::new(v[1], v[2], v[3], period).map_err(fail)?;
                     if !(v[0].is_finite() && v[0] >= 0.0) {
                         return Err(bad_arg(f, "horizon", v[0], "must be finite and >= 0"));
                     }
-                    m.conditional_expected_purchases(&c, v[0]).map_err(fail)?
+                    // The horizon is a count of the table's periods, as recency and T are.
+                    let h = Span::new(v[0], period).map_err(fail)?;
+                    m.conditional_expected_purchases(&c, h).map_err(fail)?
                 }
                 Kind::ExpectedSpend => {
                     let g = spend(f, names[0], first)?;
-                    let c =
-                        Customer { frequency: v[0], recency: 0.0, t: v[0], monetary_value: v[1] };
+                    let c = Customer {
+                        frequency: v[0],
+                        recency: 0.0,
+                        t: v[0],
+                        monetary_value: v[1],
+                        period,
+                    };
                     g.conditional_expected_average_spend(&c).map_err(fail)?
                 }
                 Kind::Clv => {
                     let m = purchase(f, names[0], first)?;
                     let second = match second_models.as_mut() {
-                        Some(m) => m.at(i)?,
+                        Some(m) => m.at_in(i, period)?,
                         None => None,
                     };
                     let Some(second) = second else {
@@ -316,11 +324,10 @@ impl ScalarUDFImpl for Score {
                         continue;
                     };
                     let g = spend(f, names[1], second)?;
-                    let c =
-                        Customer::new(v[0], v[1], v[2]).map_err(fail)?.with_monetary_value(v[3]);
-                    ClvModel::new(m, g, period)
-                        .customer_lifetime_value(&c, &options)
+                    let c = Customer::new(v[0], v[1], v[2], period)
                         .map_err(fail)?
+                        .with_monetary_value(v[3]);
+                    ClvModel::new(m, g).customer_lifetime_value(&c, &options).map_err(fail)?
                 }
             };
             out.push(Some(value));

@@ -23,6 +23,41 @@ impl fmt::Display for CustomerId {
     }
 }
 
+/// Why a message is sent: to serve an order the customer placed, or to sell.
+///
+/// Consent, caps and quiet hours can differ by purpose ([`Customer::consents`],
+/// [`Pressure::caps`](super::Pressure::caps), [`Pressure::quiet`](super::Pressure::quiet)): a
+/// customer who withdrew marketing consent still gets the check-in about the order they
+/// placed on a channel they gave for service messages. Each [`ActionKind`](super::ActionKind)
+/// has one purpose ([`ActionKind::purpose`](super::ActionKind::purpose)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
+pub enum Purpose {
+    /// About an order the customer placed: check-ins and upkeep tips.
+    Service,
+    /// Greetings, reminders, offers, win-backs and review requests.
+    Marketing,
+}
+
+impl Purpose {
+    /// A stable lowercase name (`"service"`, `"marketing"`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Service => "service",
+            Purpose::Marketing => "marketing",
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// A contact channel. Every action goes out on one channel the customer consented to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -267,8 +302,14 @@ pub struct Customer {
     pub birthday: Option<Birthday>,
     /// Preference tags (`"matcha"`, `"vinyl"`, ...), matched against promotion tags.
     pub tags: BTreeSet<String>,
-    /// Channels the customer consented to be contacted on. Empty: no action is ever sent.
+    /// Channels the customer consented to be contacted on for every purpose, marketing
+    /// included.
     pub consent: BTreeSet<Channel>,
+    /// Further channels the customer may be contacted on for [`Purpose::Service`] only (an
+    /// address given for order updates without marketing consent). With both sets empty no
+    /// action is ever sent.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "BTreeSet::is_empty"))]
+    pub service_consent: BTreeSet<Channel>,
     /// The RFM segment name from the host's RFM run (the 11-segment map's names, e.g.
     /// `"At Risk"`, `"Cannot Lose Them"`), when known.
     pub segment: Option<String>,
@@ -292,6 +333,7 @@ impl Customer {
             birthday: None,
             tags: BTreeSet::new(),
             consent: BTreeSet::new(),
+            service_consent: BTreeSet::new(),
             segment: None,
             value: None,
         })
@@ -325,11 +367,32 @@ impl Customer {
         self
     }
 
-    /// Records consent for a channel.
+    /// Records consent for a channel, for every purpose.
     #[must_use]
     pub fn consent(mut self, channel: Channel) -> Customer {
         self.consent.insert(channel);
         self
+    }
+
+    /// Records consent for a channel and one purpose: [`Purpose::Marketing`] is consent for
+    /// every purpose (as [`Customer::consent`]); [`Purpose::Service`] for service messages
+    /// only.
+    #[must_use]
+    pub fn consent_for(mut self, channel: Channel, purpose: Purpose) -> Customer {
+        match purpose {
+            Purpose::Marketing => self.consent.insert(channel),
+            Purpose::Service => self.service_consent.insert(channel),
+        };
+        self
+    }
+
+    /// Whether the customer may be contacted on `channel` for `purpose`: marketing needs
+    /// [`Customer::consent`]; service messages need either set, so withdrawn marketing
+    /// consent never blocks them on a channel given for service.
+    #[must_use]
+    pub fn consents(&self, channel: Channel, purpose: Purpose) -> bool {
+        self.consent.contains(&channel)
+            || (purpose == Purpose::Service && self.service_consent.contains(&channel))
     }
 
     /// Sets the RFM segment name.
@@ -358,6 +421,9 @@ struct CustomerRepr {
     birthday: Option<Birthday>,
     tags: BTreeSet<String>,
     consent: BTreeSet<Channel>,
+    // Absent from records written before per-purpose consent.
+    #[serde(default)]
+    service_consent: BTreeSet<Channel>,
     segment: Option<String>,
     value: Option<Money>,
 }
@@ -374,6 +440,7 @@ impl TryFrom<CustomerRepr> for Customer {
             birthday: r.birthday,
             tags: r.tags,
             consent: r.consent,
+            service_consent: r.service_consent,
             segment: r.segment,
             value: r.value,
         })
@@ -571,11 +638,13 @@ impl TryFrom<PromotionRepr> for Promotion {
     }
 }
 
-/// A past contact: who was contacted, with what kind of action, when.
+/// A past contact: who was contacted, with what kind of action, when, and on which channel
+/// when known.
 ///
 /// The host may pass only the last contact of each kind per customer, or its whole contact
 /// log; the per-period cap counts every contact given inside the period, so a full log makes
-/// it exact.
+/// it exact. The purpose is the kind's ([`ActionKind::purpose`](super::ActionKind::purpose));
+/// a contact without a channel counts against the caps of every channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Contact {
@@ -585,6 +654,25 @@ pub struct Contact {
     pub kind: super::ActionKind,
     /// When it was sent.
     pub at: DateTime<Utc>,
+    /// The channel it went out on, if known (absent in records written before channels
+    /// were recorded).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub channel: Option<Channel>,
+}
+
+impl Contact {
+    /// A contact of `kind` at `at`, channel unknown.
+    #[must_use]
+    pub fn new(customer: CustomerId, kind: super::ActionKind, at: DateTime<Utc>) -> Contact {
+        Contact { customer, kind, at, channel: None }
+    }
+
+    /// Sets the channel.
+    #[must_use]
+    pub fn on(mut self, channel: Channel) -> Contact {
+        self.channel = Some(channel);
+        self
+    }
 }
 
 #[cfg(test)]

@@ -41,14 +41,26 @@
 //!
 //! # Contact pressure ([`Pressure`]), applied in this order
 //!
+//! Every action has a channel and a [`Purpose`] ([`ActionKind::purpose`]: check-ins and care
+//! tips serve an order, [`Purpose::Service`]; the rest are [`Purpose::Marketing`]). Consent,
+//! caps and quiet hours are per channel and purpose:
+//!
 //! 1. **Consent**: the action goes on the first channel of the rule's list the customer
-//!    consented to; none: held, [`HoldReason::NoConsent`].
+//!    consented to for its purpose ([`Customer::consents`]: marketing needs
+//!    [`Customer::consent`]; service messages also go on channels given for service only,
+//!    [`Customer::service_consent`], so withdrawn marketing consent never blocks them);
+//!    none: held, [`HoldReason::NoConsent`].
 //! 2. **Cool-down**: a contact of the same kind less than `cool_down_days` ago: held.
-//! 3. **Quiet hours** with [`QuietHoursPolicy::Hold`]: held until the window ends.
-//! 4. **Cap**: at most `max_contacts` per `period_days`, counting past contacts in the period;
-//!    the highest priorities win, the rest are held.
+//! 3. **Quiet hours** with [`QuietHoursPolicy::Hold`]: held until the window ends. The
+//!    window is the one of the action's channel and purpose ([`Pressure::quiet`], else
+//!    [`Pressure::quiet_hours`]).
+//! 4. **Caps**: at most `max_contacts` per `period_days`, counting past contacts in the
+//!    period: the overall [`Pressure::cap`] counts every contact, each of [`Pressure::caps`]
+//!    the contacts of its [`Scope`] (channel, purpose or both; a past contact recorded
+//!    without a channel counts for every channel). The highest priorities win; an action
+//!    goes out only when every cap covering it has room, the rest are held.
 //! 5. **Quiet hours** with [`QuietHoursPolicy::Defer`] (default): the action is returned with
-//!    [`Timing::Deferred`] and `send_at` at the end of the window, on the customer's clock.
+//!    [`Timing::Deferred`] and `send_at` at the end of its window, on the customer's clock.
 //!
 //! # Bad input
 //!
@@ -118,10 +130,13 @@ use self::pressure::local_or_err;
 
 pub use self::facts::{
     parse_time_zone, Birthday, Channel, Contact, Customer, CustomerId, LeapDayPolicy, Order,
-    Promotion,
+    Promotion, Purpose,
 };
 pub use self::festival::{Festival, FestivalCalendar, FestivalDate};
-pub use self::pressure::{ContactCap, GreetingDay, Pressure, QuietHours, QuietHoursPolicy};
+pub use self::pressure::{
+    ContactCap, GreetingDay, Pressure, QuietHours, QuietHoursPolicy, Scope, ScopedCap,
+    ScopedQuietHours,
+};
 pub use self::rules::{
     BirthdayRule, CareConfig, CareTipRule, CheckInDelay, CheckInRule, FestivalRule,
     IntervalPreference, PreferenceRule, ReplenishRule, ReviewRule, RuleBase, Switch, WinBackRule,
@@ -166,6 +181,21 @@ impl ActionKind {
         ActionKind::WinBack,
         ActionKind::ReviewRequest,
     ];
+
+    /// The purpose of actions of this kind: [`Purpose::Service`] for check-ins and care
+    /// tips (about an order the customer placed), [`Purpose::Marketing`] for the rest.
+    #[must_use]
+    pub fn purpose(self) -> Purpose {
+        match self {
+            ActionKind::CheckIn | ActionKind::CareTip => Purpose::Service,
+            ActionKind::Birthday
+            | ActionKind::Festival
+            | ActionKind::Replenish
+            | ActionKind::PreferenceMatch
+            | ActionKind::WinBack
+            | ActionKind::ReviewRequest => Purpose::Marketing,
+        }
+    }
 
     /// A stable snake_case name.
     #[must_use]
@@ -357,6 +387,7 @@ pub enum Timing {
 /// One action due for one customer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Action {
     /// The customer.
     pub customer: CustomerId,
@@ -366,8 +397,10 @@ pub struct Action {
     pub reason: ReasonCode,
     /// The facts behind the reason.
     pub trigger: Trigger,
-    /// The channel (one the customer consented to).
+    /// The channel (one the customer consented to for the action's purpose).
     pub channel: Channel,
+    /// Service or marketing ([`ActionKind::purpose`]).
+    pub purpose: Purpose,
     /// The rule's priority (higher first).
     pub priority: u8,
     /// The customer's language, for template selection.
@@ -385,7 +418,7 @@ pub struct Action {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum HoldReason {
-    /// The customer consented to none of the rule's channels.
+    /// The customer consented to none of the rule's channels for the action's purpose.
     NoConsent,
     /// A contact of the same kind was sent too recently.
     CoolDown {
@@ -394,11 +427,12 @@ pub enum HoldReason {
         /// When the cool-down ends.
         until: DateTime<Utc>,
     },
-    /// The per-period cap is used up.
+    /// A per-period cap is used up: the overall cap or one of [`Pressure::caps`] (the first
+    /// full one, overall cap first).
     CapReached {
         /// The cap.
         max_contacts: u32,
-        /// Contacts already made in the period.
+        /// Contacts already made in the period, in the cap's scope.
         recent_contacts: u32,
     },
     /// Quiet hours with [`QuietHoursPolicy::Hold`].
@@ -411,6 +445,7 @@ pub enum HoldReason {
 /// A due action held back by contact pressure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Held {
     /// The customer.
     pub customer: CustomerId,
@@ -427,6 +462,7 @@ pub struct Held {
 /// The result of [`due`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct CarePlan {
     /// Actions to send, by priority (highest first), then customer id, then kind.
     pub actions: Vec<Action>,
@@ -537,30 +573,56 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
 
     let pressure = &config.pressure;
     // A period reaching before the start of representable time counts all history.
-    let period_start = now
-        .checked_sub_signed(Duration::days(i64::from(pressure.cap.period_days)))
-        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let period_start = |days: u32| {
+        now.checked_sub_signed(Duration::days(i64::from(days))).unwrap_or(DateTime::<Utc>::MIN_UTC)
+    };
+    // The overall cap first, then the scoped ones: (scope, cap, start of its period).
+    let caps: Vec<(Scope, ContactCap, DateTime<Utc>)> =
+        std::iter::once((Scope::all(), pressure.cap))
+            .chain(pressure.caps.iter().map(|c| (c.scope, c.cap)))
+            .map(|(scope, cap)| (scope, cap, period_start(cap.period_days)))
+            .collect();
     let mut plan = CarePlan::default();
     let mut cands = Vec::new();
     let mut passed = Vec::new();
+    let mut recent = vec![0u32; caps.len()];
+    let mut used = vec![0u32; caps.len()];
     let (mut o_next, mut c_next) = (0, 0);
     for (id, customer) in customers {
         // Customers, orders and contacts are all sorted by customer id: walk them together
         // (a merge join, sequential in memory) instead of searching per customer.
         let (o_lo, o_hi) = run_of(&order_keys, &mut o_next, |k| *k, id);
         let (c_lo, c_hi) = run_of(&contacts, &mut c_next, |c| c.customer, id);
-        let local = local_or_err(now, customer.time_zone, "now")?;
-        let send_at = match pressure.quiet_hours {
-            Some(q) => q.next_allowed(now, customer.time_zone)?,
-            None => now,
+        let tz = customer.time_zone;
+        let local = local_or_err(now, tz, "now")?;
+        // The first channel of a rule the customer consented to for its purpose.
+        let channel_of = |kind: ActionKind| {
+            let purpose = kind.purpose();
+            config.base(kind).channels.iter().copied().find(|&ch| customer.consents(ch, purpose))
         };
-        let greeting_day = match pressure.greeting_day {
-            GreetingDay::OnTheDay => local_or_err(send_at, customer.time_zone, "now")?.date(),
-            GreetingDay::RunDate => local.date(),
+        // When a message may go out: the end of the quiet hours of its channel and purpose.
+        let send_time = |channel: Option<Channel>, purpose: Purpose| {
+            let quiet = match channel {
+                Some(ch) => pressure.quiet_hours_for(ch, purpose),
+                None => pressure.quiet_hours,
+            };
+            match quiet {
+                Some(q) => q.next_allowed(now, tz),
+                None => Ok(now),
+            }
+        };
+        let greeting_day = |kind: ActionKind| -> Result<NaiveDate> {
+            Ok(match pressure.greeting_day {
+                GreetingDay::OnTheDay => {
+                    local_or_err(send_time(channel_of(kind), kind.purpose())?, tz, "now")?.date()
+                }
+                GreetingDay::RunDate => local.date(),
+            })
         };
         let view = rules::View {
             today: local.date(),
-            greeting_day,
+            greeting_day: greeting_day(ActionKind::Birthday)?,
+            festival_day: greeting_day(ActionKind::Festival)?,
             customer,
             orders: &orders[o_lo..o_hi],
             contacts: &contacts[c_lo..c_hi],
@@ -584,9 +646,7 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
         passed.clear();
         for c in cands.drain(..) {
             let base = config.base(c.kind);
-            let Some(channel) =
-                base.channels.iter().copied().find(|ch| customer.consent.contains(ch))
-            else {
+            let Some(channel) = channel_of(c.kind) else {
                 plan.held.push(hold(c, HoldReason::NoConsent));
                 continue;
             };
@@ -600,33 +660,46 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
                     continue;
                 }
             }
-            passed.push((c, channel, base.priority));
+            let send_at = send_time(Some(channel), c.kind.purpose())?;
+            if send_at != now && pressure.quiet_policy == QuietHoursPolicy::Hold {
+                plan.held.push(hold(c, HoldReason::QuietHours { until: send_at }));
+                continue;
+            }
+            passed.push((c, channel, base.priority, send_at));
         }
         if passed.is_empty() {
             continue;
         }
 
-        if send_at != now && pressure.quiet_policy == QuietHoursPolicy::Hold {
-            for (c, _, _) in passed.drain(..) {
-                plan.held.push(hold(c, HoldReason::QuietHours { until: send_at }));
-            }
-            continue;
+        for (k, (scope, _, start)) in caps.iter().enumerate() {
+            let n = view
+                .contacts
+                .iter()
+                .filter(|c| c.at > *start && scope.covers(c.channel, c.kind.purpose()))
+                .count();
+            recent[k] = u32::try_from(n).unwrap_or(u32::MAX);
+            used[k] = recent[k];
         }
-
-        let recent = view.contacts.iter().filter(|c| c.at > period_start).count();
-        let recent = u32::try_from(recent).unwrap_or(u32::MAX);
-        let room = pressure.cap.max_contacts.saturating_sub(recent);
-        passed.sort_by_key(|(c, _, p)| (Reverse(*p), c.kind));
-        for (i, (c, channel, priority)) in passed.drain(..).enumerate() {
-            if u32::try_from(i).unwrap_or(u32::MAX) >= room {
+        passed.sort_by_key(|(c, _, p, _)| (Reverse(*p), c.kind));
+        for (c, channel, priority, send_at) in passed.drain(..) {
+            let purpose = c.kind.purpose();
+            let applies = |k: usize| caps[k].0.covers(Some(channel), purpose);
+            if let Some(k) =
+                (0..caps.len()).find(|&k| applies(k) && used[k] >= caps[k].1.max_contacts)
+            {
                 plan.held.push(hold(
                     c,
                     HoldReason::CapReached {
-                        max_contacts: pressure.cap.max_contacts,
-                        recent_contacts: recent,
+                        max_contacts: caps[k].1.max_contacts,
+                        recent_contacts: recent[k],
                     },
                 ));
                 continue;
+            }
+            for (k, u) in used.iter_mut().enumerate() {
+                if applies(k) {
+                    *u = u.saturating_add(1);
+                }
             }
             plan.actions.push(Action {
                 customer: id,
@@ -634,6 +707,7 @@ pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Re
                 reason: c.reason,
                 trigger: c.trigger,
                 channel,
+                purpose,
                 priority,
                 language: customer.language.clone(),
                 local_date: view.today,

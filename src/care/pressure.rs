@@ -5,6 +5,7 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
+use super::facts::{Channel, Purpose};
 use crate::error::{Error, Result};
 
 /// The wall-clock time at `at` in `tz`, or `None` when it falls outside chrono's range
@@ -294,18 +295,100 @@ pub enum GreetingDay {
     RunDate,
 }
 
+/// Which messages a scoped setting applies to: a channel, a purpose, both, or (both `None`)
+/// every message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
+pub struct Scope {
+    /// Only messages on this channel (`None`: every channel).
+    pub channel: Option<Channel>,
+    /// Only messages of this purpose (`None`: every purpose).
+    pub purpose: Option<Purpose>,
+}
+
+impl Scope {
+    /// Every message.
+    #[must_use]
+    pub fn all() -> Scope {
+        Scope::default()
+    }
+
+    /// Messages of one purpose, on any channel.
+    #[must_use]
+    pub fn purpose(purpose: Purpose) -> Scope {
+        Scope { channel: None, purpose: Some(purpose) }
+    }
+
+    /// Messages on one channel, of any purpose.
+    #[must_use]
+    pub fn channel(channel: Channel) -> Scope {
+        Scope { channel: Some(channel), purpose: None }
+    }
+
+    /// Messages on one channel and of one purpose.
+    #[must_use]
+    pub fn of(channel: Channel, purpose: Purpose) -> Scope {
+        Scope { channel: Some(channel), purpose: Some(purpose) }
+    }
+
+    /// Whether a message on `channel` for `purpose` is in scope. A message whose channel is
+    /// unknown (`None`, a past contact recorded without one) is in the scope of every
+    /// channel, so a cap never undercounts.
+    #[must_use]
+    pub fn covers(&self, channel: Option<Channel>, purpose: Purpose) -> bool {
+        self.purpose.is_none_or(|p| p == purpose)
+            && match (self.channel, channel) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+}
+
+/// A cap on the contacts of one [`Scope`] ("at most one marketing SMS a week"), on top of
+/// the overall [`Pressure::cap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ScopedCap {
+    /// The messages counted.
+    pub scope: Scope,
+    /// The cap on them.
+    pub cap: ContactCap,
+}
+
+/// Quiet hours for one [`Scope`], replacing [`Pressure::quiet_hours`] for the messages in
+/// it ("service e-mails at any hour": `quiet_hours: None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct ScopedQuietHours {
+    /// The messages concerned.
+    pub scope: Scope,
+    /// Their quiet hours (`None`: any hour).
+    pub quiet_hours: Option<QuietHours>,
+}
+
 /// Contact pressure settings shared by all rules.
 ///
 /// The default: two contacts per seven days, quiet from 21:00 to 09:00 local, actions due in
-/// quiet hours deferred.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// quiet hours deferred, nothing scoped. Consent, caps and quiet hours can differ per
+/// channel and per [`Purpose`]: consent through [`Customer::consents`](super::Customer::consents),
+/// extra caps through [`Pressure::caps`], other quiet hours through [`Pressure::quiet`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(default))]
 pub struct Pressure {
-    /// The per-customer cap.
+    /// The per-customer cap on every contact.
     pub cap: ContactCap,
+    /// Further caps, each on the contacts of its scope; an action goes out only when the
+    /// overall cap and every cap whose scope covers it have room.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    pub caps: Vec<ScopedCap>,
     /// Quiet hours on the customer's clock; `None`: contact at any hour.
     pub quiet_hours: Option<QuietHours>,
+    /// Quiet hours per scope: the first entry whose scope covers an action replaces
+    /// `quiet_hours` for it.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Vec::is_empty"))]
+    pub quiet: Vec<ScopedQuietHours>,
     /// Defer or hold actions due in quiet hours.
     pub quiet_policy: QuietHoursPolicy,
     /// The local date greetings are judged on.
@@ -316,7 +399,9 @@ impl Default for Pressure {
     fn default() -> Pressure {
         Pressure {
             cap: ContactCap::default(),
+            caps: Vec::new(),
             quiet_hours: Some(QuietHours::default()),
+            quiet: Vec::new(),
             quiet_policy: QuietHoursPolicy::default(),
             greeting_day: GreetingDay::default(),
         }
@@ -326,10 +411,24 @@ impl Default for Pressure {
 impl Pressure {
     pub(crate) fn validate(&self) -> Result<()> {
         self.cap.validate()?;
-        if let Some(q) = &self.quiet_hours {
+        for c in &self.caps {
+            c.cap.validate()?;
+        }
+        for q in
+            self.quiet_hours.iter().chain(self.quiet.iter().filter_map(|q| q.quiet_hours.as_ref()))
+        {
             q.validate()?;
         }
         Ok(())
+    }
+
+    /// The quiet hours that apply to a message on `channel` for `purpose`.
+    #[must_use]
+    pub fn quiet_hours_for(&self, channel: Channel, purpose: Purpose) -> Option<QuietHours> {
+        self.quiet
+            .iter()
+            .find(|q| q.scope.covers(Some(channel), purpose))
+            .map_or(self.quiet_hours, |q| q.quiet_hours)
     }
 }
 

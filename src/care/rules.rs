@@ -480,8 +480,10 @@ pub(crate) struct Candidate {
 /// Everything the rules see about one customer.
 pub(crate) struct View<'a> {
     pub today: NaiveDate,
-    /// The local date greetings are judged on ([`GreetingDay`](super::GreetingDay)).
+    /// The local date birthday greetings are judged on ([`GreetingDay`](super::GreetingDay)).
     pub greeting_day: NaiveDate,
+    /// The same for festival greetings (their channel's quiet hours may differ).
+    pub festival_day: NaiveDate,
     pub customer: &'a Customer,
     /// The customer's orders sorted by order date.
     pub orders: &'a [&'a Order],
@@ -532,14 +534,14 @@ pub(crate) fn candidates(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate
         birthday(cfg, v, out);
     }
     if cfg.festival.base.on() {
-        if let Some(f) = v.calendar.festival_on(&v.customer.market, v.greeting_day) {
+        if let Some(f) = v.calendar.festival_on(&v.customer.market, v.festival_day) {
             out.push(Candidate {
                 kind: ActionKind::Festival,
                 reason: ReasonCode::FestivalToday,
                 trigger: Trigger::Festival {
                     market: v.customer.market.clone(),
                     festival: f.name.clone(),
-                    local_date: v.greeting_day,
+                    local_date: v.festival_day,
                 },
             });
         }

@@ -4,14 +4,13 @@ use crate::error::{Error, Result};
 use crate::rfm::Period;
 
 use super::horizon::periods_per_month;
+use super::purchase::sealed::Formulas;
 use super::value::ClvOptions;
-use super::{BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd};
+use super::{BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel};
 
 /// The parameters of a purchase-process model, for scoring.
 ///
-/// Its methods take times `t` in the period of the data the parameters were fitted on; the
-/// typed layer, [`ClvModel`](super::ClvModel), keeps that period with the parameters and takes
-/// [`Horizon`](super::Horizon)s instead.
+/// Its predictions are those of [`PurchaseModel`], in the period of the model inside.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -77,79 +76,58 @@ const MAX_MONTHS: u32 = 120_000;
 /// Months beyond which the per-horizon series are evaluated one by one.
 const STACK_HORIZONS: usize = 64;
 
+/// Calls `$e` with the model inside, whichever it is.
+macro_rules! each {
+    ($self:ident, $m:ident => $e:expr) => {
+        match $self {
+            TransactionModel::BgNbd($m) => $e,
+            TransactionModel::MbgNbd($m) => $e,
+            TransactionModel::ParetoNbd($m) => $e,
+        }
+    };
+}
+
+impl PurchaseModel for TransactionModel {
+    fn parameters(&self) -> [f64; 4] {
+        each!(self, m => m.parameters())
+    }
+
+    fn parameter_names(&self) -> [&'static str; 4] {
+        each!(self, m => m.parameter_names())
+    }
+
+    fn period(&self) -> Period {
+        each!(self, m => m.period())
+    }
+}
+
+impl Formulas for TransactionModel {
+    fn ll_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        each!(self, m => m.ll_at(x, tx, t))
+    }
+
+    fn p_alive_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        each!(self, m => m.p_alive_at(x, tx, t))
+    }
+
+    fn expected_at(&self, t: f64) -> Result<f64> {
+        each!(self, m => m.expected_at(t))
+    }
+
+    fn conditional_expected_at(&self, c: &Customer, t: f64) -> Result<f64> {
+        each!(self, m => m.conditional_expected_at(c, t))
+    }
+
+    fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
+        each!(self, m => m.pmf_at(n, t))
+    }
+
+    fn conditional_pmf_at(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
+        each!(self, m => m.conditional_pmf_at(c, n, t))
+    }
+}
+
 impl TransactionModel {
-    /// `P(alive | x, t_x, T)`.
-    ///
-    /// # Errors
-    ///
-    /// As the model's `probability_alive`.
-    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
-        match self {
-            TransactionModel::BgNbd(m) => m.probability_alive(c),
-            TransactionModel::MbgNbd(m) => m.probability_alive(c),
-            TransactionModel::ParetoNbd(m) => m.probability_alive(c),
-        }
-    }
-
-    /// `E[Y(t) | x, t_x, T]`.
-    ///
-    /// # Errors
-    ///
-    /// As the model's `conditional_expected_purchases`.
-    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
-        match self {
-            TransactionModel::BgNbd(m) => m.conditional_expected_purchases(c, t),
-            TransactionModel::MbgNbd(m) => m.conditional_expected_purchases(c, t),
-            TransactionModel::ParetoNbd(m) => m.conditional_expected_purchases(c, t),
-        }
-    }
-
-    /// `E[X(t)]` for a customer just acquired.
-    ///
-    /// # Errors
-    ///
-    /// As the model's `expected_purchases`.
-    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
-        match self {
-            TransactionModel::BgNbd(m) => m.expected_purchases(t),
-            TransactionModel::MbgNbd(m) => m.expected_purchases(t),
-            TransactionModel::ParetoNbd(m) => m.expected_purchases(t),
-        }
-    }
-
-    /// `P(X(t) = n)` for a customer just acquired (see each model's
-    /// `probability_of_purchases` for the formula and its source).
-    ///
-    /// # Errors
-    ///
-    /// As the model's `probability_of_purchases`.
-    pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
-        match self {
-            TransactionModel::BgNbd(m) => m.probability_of_purchases(n, t),
-            TransactionModel::MbgNbd(m) => m.probability_of_purchases(n, t),
-            TransactionModel::ParetoNbd(m) => m.probability_of_purchases(n, t),
-        }
-    }
-
-    /// `P(Y(t) = n | x, t_x, T)`, purchases in `(T, T+t]` (see each model's
-    /// `conditional_probability_of_purchases`).
-    ///
-    /// # Errors
-    ///
-    /// As the model's `conditional_probability_of_purchases`.
-    pub fn conditional_probability_of_purchases(
-        &self,
-        c: &Customer,
-        n: u32,
-        t: f64,
-    ) -> Result<f64> {
-        match self {
-            TransactionModel::BgNbd(m) => m.conditional_probability_of_purchases(c, n, t),
-            TransactionModel::MbgNbd(m) => m.conditional_probability_of_purchases(c, n, t),
-            TransactionModel::ParetoNbd(m) => m.conditional_probability_of_purchases(c, n, t),
-        }
-    }
-
     /// P(alive) and `E[Y(t_k)]` for every horizon `t_k` (`zs` is scratch space).
     pub(super) fn cumulative(
         &self,
@@ -167,12 +145,7 @@ impl TransactionModel {
     }
 
     fn p_alive_unchecked(&self, c: &Customer) -> Result<f64> {
-        let (x, tx, t) = (c.frequency, c.recency, c.t);
-        Ok(match self {
-            TransactionModel::BgNbd(m) => m.p_alive_unchecked(x, tx, t),
-            TransactionModel::MbgNbd(m) => m.p_alive_unchecked(x, tx, t),
-            TransactionModel::ParetoNbd(m) => m.p_alive_unchecked(x, tx, t)?,
-        })
+        self.p_alive_at(c.frequency, c.recency, c.t)
     }
 
     /// `E[Y(t_k)]` of a customer known to be alive: depends on `(x, T)` only, not on `t_x`.
@@ -202,7 +175,6 @@ impl TransactionModel {
 pub(super) fn score_into(
     model: &TransactionModel,
     spend: &GammaGamma,
-    period: Period,
     customers: &[Customer],
     options: &ClvOptions,
     out: &mut [Score],
@@ -213,10 +185,19 @@ pub(super) fn score_into(
     if out.len() != customers.len() {
         return Err(Error::invalid("out", out.len(), "must have one slot per customer"));
     }
+    let period = model.period();
     let ctx = Ctx::new(options, period)?;
     for (i, c) in customers.iter().enumerate() {
         c.check_transactions().map_err(|p| p.at(i))?;
         c.check_monetary().map_err(|p| p.at(i))?;
+        if c.period != period {
+            return Err(Error::invalid_record(
+                i,
+                "period",
+                c.period,
+                format!("the model is in periods of {period}"),
+            ));
+        }
     }
     #[cfg(feature = "rayon")]
     {

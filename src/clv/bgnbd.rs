@@ -2,14 +2,16 @@
 
 use crate::error::Result;
 
-use super::fit::{fit_model, Fit, FitOptions, Objective, PurchaseModel};
+use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
 use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
+use super::purchase::formulas;
 use super::special::{
     hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, ln_rising_table, log_add_exp, logistic_of_neg,
     Real,
 };
-use super::{check_horizon, finite, probability, Customer, Problem};
+use super::{finite, probability, Customer};
+use crate::rfm::Period;
 
 model_params! {
     /// BG/NBD parameters: purchase rate `λ ~ Gamma(r, α)` while active, dropout probability after
@@ -21,13 +23,28 @@ model_params! {
     ///
     /// # Example
     ///
+    /// Predictions are the methods of [`PurchaseModel`](super::PurchaseModel).
+    ///
+    /// # P(alive) of one-time buyers
+    ///
+    /// `P(alive)` (note 021) is exactly 1 for `x = 0`, and exactly 0 without overflow when the
+    /// odds of having dropped out are astronomically large. The 1 for `x = 0` is the model, not
+    /// a rounding: BG/NBD customers drop out only right after a repeat purchase, so one who
+    /// never bought again is alive by construction however long ago the first purchase was (on
+    /// CDNOW, 3,018 of the 3,019 customers an RFM map calls "Lost"). Their expected purchases
+    /// still fall with `T`. Where P(alive) of one-time buyers matters, use
+    /// [`MbgNbd`](super::MbgNbd) or [`ParetoNbd`](super::ParetoNbd)
+    /// ([`ModelKind`](super::ModelKind) in [`predict`](super::predict)).
+    ///
     /// ```
-    /// use loyalty::clv::{BgNbd, Customer};
+    /// use loyalty::clv::{BgNbd, Customer, PurchaseModel, Span};
+    /// use loyalty::rfm::Period;
     ///
     /// // BTYD's estimates on CDNOW (weeks).
-    /// let m = BgNbd::new(0.2425982, 4.4136842, 0.7929899, 2.4261667)?;
-    /// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
-    /// assert!((m.conditional_expected_purchases(&c1516, 52.0)? - 25.75659).abs() < 1e-4);
+    /// let m = BgNbd::new(0.2425982, 4.4136842, 0.7929899, 2.4261667, Period::WEEK)?;
+    /// let c1516 = Customer::new(26.0, 30.85714, 31.0, Period::WEEK)?;
+    /// let year = Span::weeks(52.0)?;
+    /// assert!((m.conditional_expected_purchases(&c1516, year)? - 25.75659).abs() < 1e-4);
     /// assert!((m.probability_alive(&c1516)? - 0.9688523).abs() < 1e-6);
     /// # Ok::<(), loyalty::Error>(())
     /// ```
@@ -45,7 +62,8 @@ pub(crate) const A_ONE_STEP: f64 = 1e-5;
 
 impl BgNbd {
     model_params! {
-        /// Parameters `r, α, a, b` (lifetimes' names), all finite and positive.
+        /// Parameters `r, α, a, b` (lifetimes' names), all finite and positive, with `α` per
+        /// `period`.
         ///
         /// # Errors
         ///
@@ -75,37 +93,13 @@ impl BgNbd {
     }
 
     /// Log-likelihood of one customer (FHL 2005 eq. 6, log-sum-exp form).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
-    pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        finite("log-likelihood", ll(self, c.frequency, c.recency, c.t))
+    pub(crate) fn ll_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        Ok(ll(self, x, tx, t))
     }
 
-    /// Total log-likelihood of a histogram (counts as weights).
-    #[must_use]
-    pub fn total_log_likelihood(&self, h: &Histogram) -> f64 {
-        h.weighted_sum(|x, tx, t| ll(self, x, tx, t))
-    }
-
-    /// `P(alive | x, t_x, T)` (note 021): exactly 1 for `x = 0`, and exactly 0 without overflow
-    /// when the odds of having dropped out are astronomically large.
-    ///
-    /// The 1 for `x = 0` is the model, not a rounding: BG/NBD customers drop out only right
-    /// after a repeat purchase, so one who never bought again is alive by construction however
-    /// long ago the first purchase was (on CDNOW, 3,018 of the 3,019 customers an RFM map
-    /// calls "Lost"). Their expected purchases still fall with `T`. Where P(alive) of one-time
-    /// buyers matters, use [`MbgNbd`](super::MbgNbd) or [`ParetoNbd`](super::ParetoNbd)
-    /// ([`ModelKind`](super::ModelKind) in [`predict`](super::predict)).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
-    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        Ok(self.p_alive_unchecked(c.frequency, c.recency, c.t))
+    /// `P(alive | x, t_x, T)` (note 021; see the type's docs).
+    pub(crate) fn p_alive_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        Ok(self.p_alive_unchecked(x, tx, t))
     }
 
     pub(crate) fn p_alive_unchecked(&self, x: f64, tx: f64, t: f64) -> f64 {
@@ -118,27 +112,15 @@ impl BgNbd {
     }
 
     /// Unconditional `E[X(t)]`: expected purchases in `(0, t]` of a customer just acquired
-    /// (FHL 2005 eq. 9, Euler-transformed).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative or non-finite
-    /// `t`; [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence) when `t/(α+t)` is so
-    /// close to 1 that the series cannot be summed.
-    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    /// (FHL 2005 eq. 9, Euler-transformed); no convergence when `t/(α+t)` is so close to 1
+    /// that the series cannot be summed.
+    pub(crate) fn expected_at(&self, t: f64) -> Result<f64> {
         finite("expected purchases", self.conditional_mean(0.0, 0.0, t)?)
     }
 
     /// `E[Y(t) | x, t_x, T]`: expected purchases in `(T, T+t]` (FHL 2005 eq. 10, lifetimes'
     /// `conditional_expected_number_of_purchases_up_to_time`).
-    ///
-    /// # Errors
-    ///
-    /// As [`BgNbd::expected_purchases`], plus an invalid customer.
-    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        check_horizon(t)?;
+    pub(crate) fn conditional_expected_at(&self, c: &Customer, t: f64) -> Result<f64> {
         let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
         finite("conditional expected purchases", self.conditional_mean(c.frequency, c.t, t)? * pa)
     }
@@ -208,12 +190,8 @@ impl BgNbd {
     /// binomial is the regularised incomplete beta `I_{t/(α+t)}(n, r)`, so no `1 − Σ`
     /// cancellation.
     ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid `t`;
-    /// [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) if the incomplete beta fails.
-    pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    /// A numerical error if the incomplete beta fails.
+    pub(crate) fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
         if t == 0.0 {
             // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
             return Ok(if n == 0 { 1.0 } else { 0.0 });
@@ -251,49 +229,35 @@ impl BgNbd {
     /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
     /// ```
     ///
-    /// `P'` being [`BgNbd::probability_of_purchases`] at `(r+x, α+T, a, b+x)` (FHL 2005's
-    /// conditional argument, eq. 10, applied to the PMF). Its mean is exactly
-    /// [`BgNbd::conditional_expected_purchases`], which the tests check.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
-    /// horizon; otherwise as [`BgNbd::probability_of_purchases`].
-    pub fn conditional_probability_of_purchases(
-        &self,
-        c: &Customer,
-        n: u32,
-        t: f64,
-    ) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        check_horizon(t)?;
+    /// `P'` being [`BgNbd::pmf_at`] at `(r+x, α+T, a, b+x)` (FHL 2005's conditional
+    /// argument, eq. 10, applied to the PMF). Its mean is exactly
+    /// [`BgNbd::conditional_expected_at`], which the tests check.
+    pub(crate) fn conditional_pmf_at(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
         let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
         let x = c.frequency;
-        let p = BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x)?
-            .probability_of_purchases(n, t)?;
+        let p = BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x, self.period)?
+            .pmf_at(n, t)?;
         probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
     }
 }
 
-impl PurchaseModel for BgNbd {
+formulas!(BgNbd);
+
+impl Estimable for BgNbd {
     type Objective<'a> = Likelihood<'a>;
 
     fn objective(prep: &Prepared) -> Likelihood<'_> {
         Likelihood { prep }
     }
 
-    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64) -> Result<BgNbd> {
-        BgNbd::new(r, alpha * scale, a, b)
-    }
-
-    fn params(&self) -> [f64; 4] {
-        [self.r, self.alpha, self.a, self.b]
+    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<BgNbd> {
+        BgNbd::new(r, alpha * scale, a, b, period)
     }
 }
 
 /// ln L for one customer (lifetimes' A1..A4 form).
 fn ll(m: &BgNbd, x: f64, tx: f64, t: f64) -> f64 {
-    let BgNbd { r, alpha, a, b } = *m;
+    let BgNbd { r, alpha, a, b, .. } = *m;
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
     let a3 = -(r + x) * (alpha + t).ln();
@@ -422,32 +386,37 @@ impl Objective<4> for Likelihood<'_> {
 mod tests {
     use super::*;
     use crate::clv::fit::checks;
+    #[allow(unused_imports)]
+    use crate::clv::{PurchaseModel, Span};
+    #[allow(unused_imports)]
+    use crate::rfm::Period;
 
     // Note 027's example, PyMC-Marketing / btyd reference (decimal 5).
     #[test]
     fn single_customer_likelihood_note_027() {
-        let m = BgNbd::new(0.25, 4.0, 0.8, 2.5).unwrap();
-        let l0 = m.log_likelihood(&Customer::new(0.0, 0.0, 40.0).unwrap()).unwrap();
+        let m = BgNbd::new(0.25, 4.0, 0.8, 2.5, Period::WEEK).unwrap();
+        let l0 = m.log_likelihood(&Customer::new(0.0, 0.0, 40.0, Period::WEEK).unwrap()).unwrap();
         assert!((l0 - -0.59947382).abs() < 1.5e-5, "{l0}");
-        let l200 = m.log_likelihood(&Customer::new(200.0, 38.0, 40.0).unwrap()).unwrap();
+        let l200 =
+            m.log_likelihood(&Customer::new(200.0, 38.0, 40.0, Period::WEEK).unwrap()).unwrap();
         assert!((l200 - 100.7957).abs() < 1.5e-4, "{l200}");
     }
 
     #[test]
     fn gradient_matches_finite_differences() {
         let customers = [
-            Customer::new(0.0, 0.0, 38.0).unwrap(),
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(26.0, 30.85714, 31.0).unwrap(),
-            Customer::new(500.0, 20.0, 38.0).unwrap(),
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap(),
+            Customer::new(500.0, 20.0, 38.0, Period::WEEK).unwrap(),
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
         let p = [0.3, 0.12, 0.8, 2.4];
         let g = checks::gradient_matches_finite_differences(&Likelihood { prep: &prep }, p);
         // And the objective equals the direct per-customer likelihood.
-        let m = BgNbd::new(p[0], p[1] * prep.scale, p[2], p[3]).unwrap();
-        let direct = -m.total_log_likelihood(&h) / 4.0;
+        let m = BgNbd::new(p[0], p[1] * prep.scale, p[2], p[3], Period::WEEK).unwrap();
+        let direct = -m.total_log_likelihood(&h).unwrap() / 4.0;
         let shift: f64 = customers.iter().map(|c| c.frequency).sum::<f64>() * prep.scale.ln() / 4.0;
         assert!((g.v - (direct - shift)).abs() < 1e-9, "{} vs {}", g.v, direct - shift);
     }
@@ -455,12 +424,12 @@ mod tests {
     #[test]
     fn hand_gradient_equals_dual_gradient() {
         let customers = [
-            Customer::new(0.0, 0.0, 38.0).unwrap(),
-            Customer::new(0.0, 0.0, 30.0).unwrap(),
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(2.0, 10.0, 38.86).unwrap(),
-            Customer::new(26.0, 30.85714, 31.0).unwrap(),
-            Customer::new(500.0, 20.0, 38.0).unwrap(),
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(0.0, 0.0, 30.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap(),
+            Customer::new(500.0, 20.0, 38.0, Period::WEEK).unwrap(),
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
@@ -471,47 +440,64 @@ mod tests {
 
     #[test]
     fn p_alive_extremes() {
-        let m = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
-        assert_eq!(m.probability_alive(&Customer::new(1000.0, 10.0, 100.0).unwrap()).unwrap(), 0.0);
-        assert_eq!(m.probability_alive(&Customer::new(0.0, 0.0, 1.0).unwrap()).unwrap(), 1.0);
+        let m = BgNbd::new(0.243, 4.414, 0.793, 2.426, Period::WEEK).unwrap();
+        assert_eq!(
+            m.probability_alive(&Customer::new(1000.0, 10.0, 100.0, Period::WEEK).unwrap())
+                .unwrap(),
+            0.0
+        );
+        assert_eq!(
+            m.probability_alive(&Customer::new(0.0, 0.0, 1.0, Period::WEEK).unwrap()).unwrap(),
+            1.0
+        );
     }
 
     #[test]
     fn a_equal_one_is_continuous() {
-        let at = |a: f64| BgNbd::new(0.3, 4.0, a, 2.0).unwrap();
-        let c = Customer::new(3.0, 20.0, 30.0).unwrap();
-        let v1 = at(1.0).conditional_expected_purchases(&c, 10.0).unwrap();
-        let v2 = at(1.0 + 1e-3).conditional_expected_purchases(&c, 10.0).unwrap();
-        let v3 = at(1.0 - 1e-3).conditional_expected_purchases(&c, 10.0).unwrap();
+        let at = |a: f64| BgNbd::new(0.3, 4.0, a, 2.0, Period::WEEK).unwrap();
+        let c = Customer::new(3.0, 20.0, 30.0, Period::WEEK).unwrap();
+        let v1 = at(1.0).conditional_expected_purchases(&c, Span::weeks(10.0).unwrap()).unwrap();
+        let v2 =
+            at(1.0 + 1e-3).conditional_expected_purchases(&c, Span::weeks(10.0).unwrap()).unwrap();
+        let v3 =
+            at(1.0 - 1e-3).conditional_expected_purchases(&c, Span::weeks(10.0).unwrap()).unwrap();
         assert!((v1 - 0.5 * (v2 + v3)).abs() < 1e-6, "{v1} {v2} {v3}");
-        assert!(at(1.0).expected_purchases(52.0).unwrap() > 0.0);
+        assert!(at(1.0).expected_purchases(Span::weeks(52.0).unwrap()).unwrap() > 0.0);
     }
 
     #[test]
     fn pmf_sums_to_one() {
-        let m = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
-        let s: f64 = (0..2000).map(|n| m.probability_of_purchases(n, 10.0).unwrap()).sum();
+        let m = BgNbd::new(0.243, 4.414, 0.793, 2.426, Period::WEEK).unwrap();
+        let s: f64 = (0..2000)
+            .map(|n| m.probability_of_purchases(n, Span::weeks(10.0).unwrap()).unwrap())
+            .sum();
         assert!((s - 1.0).abs() < 1e-9, "{s}");
         // Mean of the PMF equals E[X(t)].
-        let mean: f64 =
-            (0..4000).map(|n| f64::from(n) * m.probability_of_purchases(n, 10.0).unwrap()).sum();
-        let e = m.expected_purchases(10.0).unwrap();
+        let mean: f64 = (0..4000)
+            .map(|n| {
+                f64::from(n) * m.probability_of_purchases(n, Span::weeks(10.0).unwrap()).unwrap()
+            })
+            .sum();
+        let e = m.expected_purchases(Span::weeks(10.0).unwrap()).unwrap();
         assert!((mean - e).abs() < 1e-8, "{mean} vs {e}");
     }
 
     #[test]
     fn a_plus_b_equal_one_is_continuous() {
         // x = 0 and a + b = 1 put the Euler-form 2F1 at its pole c = 0; E[X(t)] is smooth there.
-        let at = |b: f64| BgNbd::new(0.3, 2.0, 0.4, b).unwrap();
+        let at = |b: f64| BgNbd::new(0.3, 2.0, 0.4, b, Period::WEEK).unwrap();
         for t in [1.0, 39.0] {
-            let v1 = at(0.6).expected_purchases(t).unwrap();
-            let v2 = at(0.6 + 1e-3).expected_purchases(t).unwrap();
-            let v3 = at(0.6 - 1e-3).expected_purchases(t).unwrap();
+            let v1 = at(0.6).expected_purchases(Span::weeks(t).unwrap()).unwrap();
+            let v2 = at(0.6 + 1e-3).expected_purchases(Span::weeks(t).unwrap()).unwrap();
+            let v3 = at(0.6 - 1e-3).expected_purchases(Span::weeks(t).unwrap()).unwrap();
             assert!((v1 - 0.5 * (v2 + v3)).abs() < 1e-6 * v1, "{v1} {v2} {v3}");
             // And it is the mean of the PMF.
             let m = at(0.6);
-            let mean: f64 =
-                (0..4000).map(|n| f64::from(n) * m.probability_of_purchases(n, t).unwrap()).sum();
+            let mean: f64 = (0..4000)
+                .map(|n| {
+                    f64::from(n) * m.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap()
+                })
+                .sum();
             assert!((mean / v1 - 1.0).abs() < 1e-8, "{mean} vs {v1}");
         }
     }

@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::rfm::Summary;
 
-use super::{ClvModel, Customer, Horizon};
+use super::{ClvModel, Customer, Horizon, PurchaseModel, Span};
 
 /// Customers with a number of repeat purchases in the calibration window: actual and expected.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,7 +55,8 @@ pub fn period_transactions<K>(
         bins[x as usize].actual += 1;
         let mut below = 0.0;
         for (x, bin) in bins.iter_mut().take(last as usize).enumerate() {
-            let p = model.purchases().probability_of_purchases(x as u32, c.t)?;
+            let p =
+                model.purchases().probability_of_purchases(x as u32, Span::new(c.t, c.period)?)?;
             bin.expected += p;
             below += p;
         }
@@ -106,15 +107,14 @@ pub fn frequency_recency_matrix<K>(
     // T of a summary is at most u32::MAX periods; lifetimes truncates it to whole periods.
     let max_recency = customers.iter().map(|c| c.t).fold(0.0, f64::max).floor() as u32;
     let t = f64::from(max_recency);
-    let h = horizon.in_periods(model.period());
     let mut expected_purchases = Vec::with_capacity(max_recency as usize + 1);
     let mut p_alive = Vec::with_capacity(max_recency as usize + 1);
     for recency in 0..=max_recency {
         let mut e = Vec::with_capacity(max_frequency as usize + 1);
         let mut a = Vec::with_capacity(max_frequency as usize + 1);
         for frequency in 0..=max_frequency {
-            let c = Customer::new(f64::from(frequency), f64::from(recency), t)?;
-            e.push(model.purchases().conditional_expected_purchases(&c, h)?);
+            let c = Customer::new(f64::from(frequency), f64::from(recency), t, model.period())?;
+            e.push(model.purchases().conditional_expected_purchases(&c, horizon)?);
             a.push(model.purchases().probability_alive(&c)?);
         }
         expected_purchases.push(e);

@@ -31,10 +31,11 @@
 
 use crate::error::{Error, ErrorKind, Result};
 
-use super::finite;
 use super::histogram::{Histogram, Prepared};
 use super::optim::{bfgs, nelder_mead, spd_inverse_diagonal};
 use super::special::{Dual, Real};
+use super::{finite, PurchaseModel};
+use crate::rfm::Period;
 
 /// Options of a maximum-likelihood fit.
 ///
@@ -162,44 +163,35 @@ pub(crate) trait Objective<const N: usize> {
 }
 
 /// A four-parameter purchase model (BG/NBD, MBG/NBD, Pareto/NBD), fitted by [`fit_model`].
-pub(crate) trait PurchaseModel: Sized {
+pub(crate) trait Estimable: PurchaseModel + Sized {
     /// The model's likelihood as the optimiser sees it.
     type Objective<'a>: Objective<4>;
 
     fn objective(prep: &Prepared) -> Self::Objective<'_>;
 
-    /// The model at parameters estimated on the scaled time axis of [`Prepared`], so with the
-    /// parameters measured in time (`α`, and `β` for Pareto/NBD) multiplied by `scale`.
-    fn from_estimate(params: [f64; 4], scale: f64) -> Result<Self>;
-
-    /// The parameters, in the order of [`FitReport::standard_errors`].
-    fn params(&self) -> [f64; 4];
+    /// The model in `period` at parameters estimated on the scaled time axis of [`Prepared`],
+    /// so with the parameters measured in time (`α`, and `β` for Pareto/NBD) multiplied by
+    /// `scale`.
+    fn from_estimate(params: [f64; 4], scale: f64, period: Period) -> Result<Self>;
 }
 
-/// Maximum-likelihood fit of a purchase model on a histogram of `(x, t_x, T)` patterns.
-pub(crate) fn fit_model<M: PurchaseModel>(
+/// Maximum-likelihood fit of a purchase model on a histogram of `(x, t_x, T)` patterns; the
+/// model is in the histogram's period.
+pub(crate) fn fit_model<M: Estimable>(
     histogram: &Histogram,
     options: &FitOptions,
 ) -> Result<Fit<M>> {
     let prep = Prepared::new(histogram)?;
     let est = estimate(&M::objective(&prep), [1.0; 4], options)?;
-    let params = M::from_estimate(est.params, prep.scale)?;
+    let params = M::from_estimate(est.params, prep.scale, histogram.period())?;
     // The likelihood of `x` purchase times carries the unit time^−x, so on the data's own axis
     // it is the scaled one less Σ x ln(scale): no second pass over the patterns.
     let purchases: f64 = prep.rows.iter().map(|r| r.w * r.xf).sum();
     let log_likelihood =
         finite("log-likelihood", -est.nll * prep.weight - purchases * prep.scale.ln())?;
-    let standard_errors = est.standard_errors(&params.params(), prep.weight);
-    Ok(Fit {
-        params,
-        report: FitReport {
-            log_likelihood,
-            iterations: est.iterations,
-            method: est.method,
-            standard_errors,
-            customers: histogram.customers(),
-        },
-    })
+    let report =
+        est.report(&params.parameters(), prep.weight, log_likelihood, histogram.customers());
+    Ok(Fit { params, report })
 }
 
 pub(crate) struct Estimate<const N: usize> {
@@ -327,6 +319,23 @@ fn hessian_error() -> Error {
 }
 
 impl<const N: usize> Estimate<N> {
+    /// The report of a fit at natural parameters `natural` on `weight` customers.
+    pub(crate) fn report(
+        &self,
+        natural: &[f64; N],
+        weight: f64,
+        log_likelihood: f64,
+        customers: u64,
+    ) -> FitReport {
+        FitReport {
+            log_likelihood,
+            iterations: self.iterations,
+            method: self.method,
+            standard_errors: self.standard_errors(natural, weight),
+            customers,
+        }
+    }
+
     /// Standard errors of natural parameters `natural`, for `weight` customers.
     pub(crate) fn standard_errors(&self, natural: &[f64; N], weight: f64) -> Vec<f64> {
         natural.iter().zip(&self.inv_hessian_diag).map(|(p, d)| p * (d / weight).sqrt()).collect()

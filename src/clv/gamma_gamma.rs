@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 
-use super::fit::{estimate, Fit, FitOptions, FitReport, Objective};
+use super::fit::{estimate, Fit, FitOptions, Objective};
 use super::special::{ln_gamma, Real};
 use super::{check_param, finite, Customer, Problem};
 
@@ -17,9 +17,10 @@ use super::{check_param, finite, Customer, Problem};
 ///
 /// ```
 /// use loyalty::clv::{Customer, GammaGamma};
+/// use loyalty::rfm::Period;
 ///
 /// let gg = GammaGamma::new(6.25, 3.74, 15.44)?;
-/// let c = Customer::new(2.0, 30.43, 38.86)?.with_monetary_value(22.35);
+/// let c = Customer::new(2.0, 30.43, 38.86, Period::WEEK)?.with_monetary_value(22.35);
 /// assert!((gg.conditional_expected_average_spend(&c)? - 24.65).abs() < 0.1);
 /// assert!(GammaGamma::new(6.25, 0.9, 15.44).is_err());
 /// # Ok::<(), loyalty::Error>(())
@@ -145,16 +146,8 @@ impl GammaGamma {
         let params = GammaGamma::new(p, q, v)?;
         let n = data.weight;
         let log_likelihood = finite("log-likelihood", -(est.nll + data.scale.ln()) * n)?;
-        Ok(Fit {
-            params,
-            report: FitReport {
-                log_likelihood,
-                iterations: est.iterations,
-                method: est.method,
-                standard_errors: est.standard_errors(&[p, q, v], n),
-                customers: n as u64,
-            },
-        })
+        let report = est.report(&[p, q, v], n, log_likelihood, n as u64);
+        Ok(Fit { params, report })
     }
 
     /// Log-density of a repeat buyer's mean spend `m_x` over `x` repeat purchases (note 025
@@ -333,6 +326,7 @@ impl Objective<3> for Data {
 mod tests {
     use super::*;
     use crate::clv::fit::checks;
+    use crate::rfm::Period;
 
     /// Repeat buyers with shared frequencies and a repeated `(x, m)` pair.
     fn data() -> Data {
@@ -363,7 +357,7 @@ mod tests {
         let direct: f64 = rows
             .iter()
             .map(|&(x, m)| {
-                let c = Customer::new(x, x, 10.0).unwrap().with_monetary_value(m);
+                let c = Customer::new(x, x, 10.0, Period::WEEK).unwrap().with_monetary_value(m);
                 gg.log_likelihood(&c).unwrap()
             })
             .sum();

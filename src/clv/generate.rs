@@ -41,9 +41,8 @@ use super::{ClvModel, Customer, Horizon, TransactionModel};
 /// use rand_core::SeedableRng;
 ///
 /// let truth = ClvModel::new(
-///     BgNbd::new(0.25, 4.0, 0.8, 2.5)?,
+///     BgNbd::new(0.25, 4.0, 0.8, 2.5, Period::WEEK)?,
 ///     GammaGamma::new(6.0, 4.0, 15.0)?,
-///     Period::WEEK,
 /// );
 /// let mut rng = XorShiftRng::seed_from_u64(7);
 /// let customers = generate(&truth, Horizon::new(52, Period::WEEK)?, 2000, &mut rng)?;
@@ -90,7 +89,13 @@ pub fn generate<R: Rng + ?Sized>(
             let nu = gamma(rng, spend.q()) / spend.v();
             (0..x).map(|_| gamma(rng, spend.p()) / nu).sum::<f64>() / f64::from(x)
         };
-        out.push(Customer { frequency: f64::from(x), recency, t, monetary_value });
+        out.push(Customer {
+            frequency: f64::from(x),
+            recency,
+            t,
+            monetary_value,
+            period: model.period(),
+        });
     }
     Ok(out)
 }

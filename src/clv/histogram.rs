@@ -3,7 +3,9 @@
 
 use crate::error::{Error, Result};
 
+use super::purchase::check_period;
 use super::Customer;
+use crate::rfm::Period;
 
 /// One distinct `(frequency, recency, T)` pattern and how many customers share it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -11,16 +13,18 @@ use super::Customer;
 pub struct Pattern {
     /// Number of repeat purchases `x`.
     pub frequency: u32,
-    /// Time from first to last purchase `t_x`, in model periods.
+    /// Time from first to last purchase `t_x`, in periods of the histogram.
     pub recency: f64,
-    /// Time from first purchase to the end of the calibration window `T`, in model periods.
+    /// Time from first purchase to the end of the calibration window `T`, in periods of the
+    /// histogram.
     pub t: f64,
     /// Number of customers with this pattern (at least 1).
     pub count: u64,
 }
 
 /// A histogram of identical `(x, t_x, T)` rows with counts: the input of every
-/// transaction-model fit.
+/// transaction-model fit, in the [`Period`] its times are counted in (which the fitted model
+/// keeps).
 ///
 /// Patterns are kept sorted by `(frequency, recency, T)` and unique, so equal data give equal
 /// histograms whatever the input order. Histograms built on different partitions of a customer
@@ -31,18 +35,24 @@ pub struct Pattern {
 ///
 /// ```
 /// use loyalty::clv::{Customer, Histogram};
+/// use loyalty::rfm::Period;
 ///
-/// let day1 = Histogram::from_customers(&[Customer::new(0.0, 0.0, 10.0)?])?;
+/// let day = Period::DAY;
+/// let day1 = Histogram::from_customers(&[Customer::new(0.0, 0.0, 10.0, day)?])?;
 /// let day2 = Histogram::from_customers(&[
-///     Customer::new(0.0, 0.0, 10.0)?,
-///     Customer::new(2.0, 4.0, 10.0)?,
+///     Customer::new(0.0, 0.0, 10.0, day)?,
+///     Customer::new(2.0, 4.0, 10.0, day)?,
 /// ])?;
-/// let all = day1.merge(&day2);
+/// let all = day1.merge(&day2)?;
 /// assert_eq!(all.patterns().len(), 2);
 /// assert_eq!(all.customers(), 3);
+/// assert_eq!(all.period(), day);
+/// // Histograms in different periods do not merge.
+/// let weekly = Histogram::from_customers(&[Customer::new(0.0, 0.0, 2.0, Period::WEEK)?])?;
+/// assert!(all.merge(&weekly).is_err());
 /// # Ok::<(), loyalty::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(
     feature = "serde",
     derive(serde::Serialize, serde::Deserialize),
@@ -50,44 +60,56 @@ pub struct Pattern {
 )]
 pub struct Histogram {
     patterns: Vec<Pattern>,
+    period: Period,
 }
 
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct HistogramRepr {
     patterns: Vec<Pattern>,
+    period: Period,
 }
 
 #[cfg(feature = "serde")]
 impl TryFrom<HistogramRepr> for Histogram {
     type Error = Error;
     fn try_from(r: HistogramRepr) -> Result<Histogram> {
-        Histogram::from_patterns(r.patterns)
+        Histogram::from_patterns(r.patterns, r.period)
     }
 }
 
 #[cfg(feature = "serde")]
 impl From<Histogram> for HistogramRepr {
     fn from(h: Histogram) -> HistogramRepr {
-        HistogramRepr { patterns: h.patterns }
+        HistogramRepr { patterns: h.patterns, period: h.period }
     }
 }
 
 impl Histogram {
-    /// Counts the `(x, t_x, T)` patterns of `customers` (their monetary values are ignored).
+    /// Counts the `(x, t_x, T)` patterns of `customers` (their monetary values are ignored),
+    /// in their period.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the first bad row
-    /// (see [`Customer::validate`]); [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput)
-    /// for an empty slice.
+    /// (see [`Customer::validate`]) or the first row in another period than the first row's;
+    /// [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for an empty slice.
     pub fn from_customers(customers: &[Customer]) -> Result<Histogram> {
-        if customers.is_empty() {
+        let Some(first) = customers.first() else {
             return Err(Error::empty("customers"));
-        }
+        };
+        let period = first.period;
         let mut patterns = Vec::with_capacity(customers.len());
         for (i, c) in customers.iter().enumerate() {
             c.check_for_fit().map_err(|p| p.at(i))?;
+            if c.period != period {
+                return Err(Error::invalid_record(
+                    i,
+                    "period",
+                    c.period,
+                    format!("differs from the first row's ({period})"),
+                ));
+            }
             patterns.push(Pattern {
                 frequency: c.frequency as u32,
                 recency: c.recency,
@@ -95,16 +117,16 @@ impl Histogram {
                 count: 1,
             });
         }
-        Ok(Histogram { patterns: compress(patterns) })
+        Ok(Histogram { patterns: compress(patterns), period })
     }
 
-    /// A histogram from patterns, which may repeat (their counts add up) and come in any order.
+    /// A histogram from patterns with times in `period`, which may repeat (their counts add up) and come in any order.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) for a pattern with a zero
     /// count or invalid times (as [`Customer::validate`]).
-    pub fn from_patterns(patterns: Vec<Pattern>) -> Result<Histogram> {
+    pub fn from_patterns(patterns: Vec<Pattern>, period: Period) -> Result<Histogram> {
         for (i, p) in patterns.iter().enumerate() {
             if p.count == 0 {
                 return Err(Error::invalid_record(i, "count", 0, "must be at least 1"));
@@ -114,11 +136,18 @@ impl Histogram {
                 recency: p.recency,
                 t: p.t,
                 monetary_value: 0.0,
+                period,
             }
             .check_for_fit()
             .map_err(|e| e.at(i))?;
         }
-        Ok(Histogram { patterns: compress(patterns) })
+        Ok(Histogram { patterns: compress(patterns), period })
+    }
+
+    /// The period the patterns' times are counted in.
+    #[must_use]
+    pub fn period(&self) -> Period {
+        self.period
     }
 
     /// The distinct patterns, sorted by `(frequency, recency, T)`.
@@ -133,14 +162,6 @@ impl Histogram {
         self.patterns.iter().map(|p| p.count).fold(0, u64::saturating_add)
     }
 
-    /// `Σ count · f(x, t_x, T)` over the patterns, such as a total log-likelihood.
-    pub(crate) fn weighted_sum(&self, f: impl Fn(f64, f64, f64) -> f64) -> f64 {
-        self.patterns
-            .iter()
-            .map(|p| p.count as f64 * f(f64::from(p.frequency), p.recency, p.t))
-            .sum()
-    }
-
     /// `true` when no customer is counted.
     #[must_use]
     pub fn is_empty(&self) -> bool {
@@ -148,12 +169,17 @@ impl Histogram {
     }
 
     /// The histogram of both inputs together.
-    #[must_use]
-    pub fn merge(&self, other: &Histogram) -> Histogram {
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming `period` when the
+    /// two are in different periods.
+    pub fn merge(&self, other: &Histogram) -> Result<Histogram> {
+        check_period(self.period, other.period)?;
         let mut all = Vec::with_capacity(self.patterns.len() + other.patterns.len());
         all.extend_from_slice(&self.patterns);
         all.extend_from_slice(&other.patterns);
-        Histogram { patterns: compress(all) }
+        Ok(Histogram { patterns: compress(all), period: self.period })
     }
 }
 
@@ -259,7 +285,7 @@ mod tests {
 
     #[test]
     fn compresses_and_is_order_independent() {
-        let c = |x: f64, tx: f64, t: f64| Customer::new(x, tx, t).unwrap();
+        let c = |x: f64, tx: f64, t: f64| Customer::new(x, tx, t, Period::DAY).unwrap();
         let a = vec![c(1.0, 2.0, 5.0), c(0.0, 0.0, 5.0), c(1.0, 2.0, 5.0), c(0.0, 0.0, 3.0)];
         let mut b = a.clone();
         b.reverse();
@@ -272,33 +298,33 @@ mod tests {
 
     #[test]
     fn merge_equals_whole() {
-        let c = |x: f64, tx: f64, t: f64| Customer::new(x, tx, t).unwrap();
+        let c = |x: f64, tx: f64, t: f64| Customer::new(x, tx, t, Period::DAY).unwrap();
         let all = vec![c(1.0, 2.0, 5.0), c(0.0, 0.0, 5.0), c(1.0, 2.0, 5.0), c(3.0, 4.0, 4.0)];
         let whole = Histogram::from_customers(&all).unwrap();
         let left = Histogram::from_customers(&all[..2]).unwrap();
         let right = Histogram::from_customers(&all[2..]).unwrap();
-        assert_eq!(left.merge(&right), whole);
+        assert_eq!(left.merge(&right).unwrap(), whole);
     }
 
     #[test]
     fn zero_count_pattern_is_refused() {
         let p = Pattern { frequency: 1, recency: 1.0, t: 2.0, count: 0 };
-        assert!(Histogram::from_patterns(vec![p]).is_err());
+        assert!(Histogram::from_patterns(vec![p], Period::DAY).is_err());
         let bad = Pattern { frequency: 1, recency: 3.0, t: 2.0, count: 1 };
-        assert!(Histogram::from_patterns(vec![bad]).is_err());
+        assert!(Histogram::from_patterns(vec![bad], Period::DAY).is_err());
     }
 
     #[cfg(feature = "serde")]
     #[test]
     fn serde_round_trip_and_validation() {
         let h = Histogram::from_customers(&[
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(0.0, 0.0, 38.86).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(0.0, 0.0, 38.86, Period::WEEK).unwrap(),
         ])
         .unwrap();
         let json = serde_json::to_string(&h).unwrap();
         assert_eq!(serde_json::from_str::<Histogram>(&json).unwrap(), h);
-        let bad = r#"{"patterns":[{"frequency":0,"recency":1.0,"t":2.0,"count":1}]}"#;
+        let bad = r#"{"patterns":[{"frequency":0,"recency":1.0,"t":2.0,"count":1}],"period":{"unit":"Day","multiple":1}}"#;
         assert!(serde_json::from_str::<Histogram>(bad).is_err());
     }
 }

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::rfm::CalibrationHoldout;
 
-use super::{ClvModel, Customer};
+use super::{ClvModel, Customer, PurchaseModel, Span};
 
 /// One customer's holdout prediction.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,8 +88,8 @@ pub struct HoldoutEvaluation<K> {
 /// ];
 /// let split = calibration_and_holdout(&log, day(6, 30), day(12, 31), SummaryOptions::default())?;
 /// // A daily model (in practice fitted on the calibration summary).
-/// let bg = BgNbd::new(0.27, 41.9, 0.48, 2.11)?;
-/// let model = ClvModel::new(bg, GammaGamma::new(5.1, 4.0, 21.3)?, Period::DAY);
+/// let bg = BgNbd::new(0.27, 41.9, 0.48, 2.11, Period::DAY)?;
+/// let model = ClvModel::new(bg, GammaGamma::new(5.1, 4.0, 21.3)?);
 /// let eval = evaluate_holdout(&model, &split)?;
 /// assert_eq!(eval.total_actual, 2);
 /// assert_eq!(eval.by_frequency.len(), 2); // calibration frequencies 0 and 1
@@ -114,7 +114,7 @@ pub fn evaluate_holdout<K: Clone>(
             ),
         ));
     }
-    let d = split.duration_holdout;
+    let d = Span::new(split.duration_holdout, period)?;
     let mut customers = Vec::with_capacity(split.rows.len());
     for r in &split.rows {
         let c = Customer::from(r.calibration.clv_inputs());

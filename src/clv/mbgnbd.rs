@@ -3,14 +3,16 @@
 use crate::error::Result;
 
 use super::bgnbd::A_ONE_STEP;
-use super::fit::{fit_model, Fit, FitOptions, Objective, PurchaseModel};
+use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
 use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
+use super::purchase::formulas;
 use super::special::{
     hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, ln_rising_table, logistic_of_neg, softplus,
     Real,
 };
-use super::{check_horizon, finite, probability, Customer, Problem};
+use super::{finite, probability, Customer};
+use crate::rfm::Period;
 
 model_params! {
     /// MBG/NBD parameters `r, α, a, b`: as BG/NBD, but a customer may also drop out right after
@@ -24,13 +26,14 @@ model_params! {
     /// # Example
     ///
     /// ```
-    /// use loyalty::clv::{Customer, MbgNbd};
+    /// use loyalty::clv::{Customer, MbgNbd, PurchaseModel, Span};
+    /// use loyalty::rfm::Period;
     ///
-    /// let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614)?;
-    /// let c = Customer::new(2.0, 30.43, 38.86)?;
-    /// assert!((m.conditional_expected_purchases(&c, 39.0)? - 1.226).abs() < 0.05);
+    /// let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614, Period::WEEK)?;
+    /// let c = Customer::new(2.0, 30.43, 38.86, Period::WEEK)?;
+    /// assert!((m.conditional_expected_purchases(&c, Span::weeks(39.0)?)? - 1.226).abs() < 0.05);
     /// // Unlike BG/NBD, a customer without repeat purchases may have left.
-    /// assert!(m.probability_alive(&Customer::new(0.0, 0.0, 38.0)?)? < 1.0);
+    /// assert!(m.probability_alive(&Customer::new(0.0, 0.0, 38.0, Period::WEEK)?)? < 1.0);
     /// # Ok::<(), loyalty::Error>(())
     /// ```
     pub struct MbgNbd {
@@ -44,7 +47,7 @@ model_params! {
 
 impl MbgNbd {
     model_params! {
-        /// Parameters `r, α, a, b`, all finite and positive.
+        /// Parameters `r, α, a, b`, all finite and positive, with `α` per `period`.
         ///
         /// # Errors
         ///
@@ -71,29 +74,13 @@ impl MbgNbd {
     }
 
     /// Log-likelihood of one customer.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
-    pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        finite("log-likelihood", ll(self, c.frequency, c.recency, c.t))
-    }
-
-    /// Total log-likelihood of a histogram.
-    #[must_use]
-    pub fn total_log_likelihood(&self, h: &Histogram) -> f64 {
-        h.weighted_sum(|x, tx, t| ll(self, x, tx, t))
+    pub(crate) fn ll_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        Ok(ll(self, x, tx, t))
     }
 
     /// `P(alive | x, t_x, T) = 1/(1 + a/(b+x) · ((α+T)/(α+t_x))^(r+x))`, for every `x`.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer.
-    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        Ok(self.p_alive_unchecked(c.frequency, c.recency, c.t))
+    pub(crate) fn p_alive_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        Ok(self.p_alive_unchecked(x, tx, t))
     }
 
     pub(crate) fn p_alive_unchecked(&self, x: f64, tx: f64, t: f64) -> f64 {
@@ -104,11 +91,7 @@ impl MbgNbd {
 
     /// Unconditional `E[X(t)] = b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))]`.
     ///
-    /// # Errors
-    ///
-    /// As [`BgNbd::expected_purchases`](super::BgNbd::expected_purchases).
-    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    pub(crate) fn expected_at(&self, t: f64) -> Result<f64> {
         // Same bracket as the conditional form at x = 0, T = 0, with prefactor b/(a−1).
         let scale = self.b / (self.a + self.b);
         finite("expected purchases", scale * self.conditional_mean(0.0, 0.0, t)?)
@@ -132,12 +115,8 @@ impl MbgNbd {
     /// negative binomial tail, evaluated as the regularised incomplete beta `I_{t/(α+t)}(n, r)`
     /// so there is no `1 − Σ` cancellation; the Gamma and Beta ratios are taken in log space.
     ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative or non-finite
-    /// `t`; [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) if the incomplete beta fails.
-    pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    /// A numerical error if the incomplete beta fails.
+    pub(crate) fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
         if t == 0.0 {
             // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
             return Ok(if n == 0 { 1.0 } else { 0.0 });
@@ -163,13 +142,7 @@ impl MbgNbd {
     }
 
     /// `E[Y(t) | x, t_x, T]`, expected purchases in `(T, T+t]`.
-    ///
-    /// # Errors
-    ///
-    /// As [`MbgNbd::expected_purchases`], plus an invalid customer.
-    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        check_horizon(t)?;
+    pub(crate) fn conditional_expected_at(&self, c: &Customer, t: f64) -> Result<f64> {
         let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
         finite("conditional expected purchases", self.conditional_mean(c.frequency, c.t, t)? * pa)
     }
@@ -235,48 +208,34 @@ impl MbgNbd {
     /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
     /// ```
     ///
-    /// `P'` being [`BgNbd::probability_of_purchases`](super::BgNbd::probability_of_purchases)
-    /// at `(r+x, α+T, a, b+x+1)`. Its mean is exactly
-    /// [`MbgNbd::conditional_expected_purchases`], which the tests check.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
-    /// horizon; otherwise as [`MbgNbd::probability_of_purchases`].
-    pub fn conditional_probability_of_purchases(
-        &self,
-        c: &Customer,
-        n: u32,
-        t: f64,
-    ) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        check_horizon(t)?;
+    /// `P'` being the BG/NBD PMF at `(r+x, α+T, a, b+x+1)`. Its mean is exactly
+    /// [`MbgNbd::conditional_expected_at`], which the tests check.
+    pub(crate) fn conditional_pmf_at(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
         let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
         let x = c.frequency;
-        let p = super::BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x + 1.0)?
-            .probability_of_purchases(n, t)?;
+        let bg =
+            super::BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x + 1.0, self.period)?;
+        let p = bg.pmf_at(n, t)?;
         probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
     }
 }
 
-impl PurchaseModel for MbgNbd {
+formulas!(MbgNbd);
+
+impl Estimable for MbgNbd {
     type Objective<'a> = Likelihood<'a>;
 
     fn objective(prep: &Prepared) -> Likelihood<'_> {
         Likelihood { prep }
     }
 
-    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64) -> Result<MbgNbd> {
-        MbgNbd::new(r, alpha * scale, a, b)
-    }
-
-    fn params(&self) -> [f64; 4] {
-        [self.r, self.alpha, self.a, self.b]
+    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<MbgNbd> {
+        MbgNbd::new(r, alpha * scale, a, b, period)
     }
 }
 
 fn ll(m: &MbgNbd, x: f64, tx: f64, t: f64) -> f64 {
-    let MbgNbd { r, alpha, a, b } = *m;
+    let MbgNbd { r, alpha, a, b, .. } = *m;
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x + 1.0) - ln_gamma(b) - ln_gamma(a + b + x + 1.0);
     let a3 = -(r + x) * (alpha + t).ln();
@@ -377,13 +336,17 @@ impl Objective<4> for Likelihood<'_> {
 mod tests {
     use super::*;
     use crate::clv::fit::checks;
+    #[allow(unused_imports)]
+    use crate::clv::{PurchaseModel, Span};
+    #[allow(unused_imports)]
+    use crate::rfm::Period;
 
     #[test]
     fn gradient_matches_finite_differences() {
         let customers = [
-            Customer::new(0.0, 0.0, 38.0).unwrap(),
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(300.0, 20.0, 38.0).unwrap(),
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(300.0, 20.0, 38.0, Period::WEEK).unwrap(),
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
@@ -396,10 +359,10 @@ mod tests {
     #[test]
     fn hand_gradient_equals_dual_gradient() {
         let customers = [
-            Customer::new(0.0, 0.0, 38.0).unwrap(),
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(2.0, 10.0, 38.86).unwrap(),
-            Customer::new(300.0, 20.0, 38.0).unwrap(),
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(300.0, 20.0, 38.0, Period::WEEK).unwrap(),
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
@@ -411,12 +374,12 @@ mod tests {
     #[test]
     fn unconditional_equals_direct_formula() {
         // b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))], untransformed.
-        let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614).unwrap();
+        let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614, Period::WEEK).unwrap();
         let t = 20.0;
         let (r, al, a, b): (f64, f64, f64, f64) = (0.525, 6.183, 0.891, 1.614);
         let direct = b / (a - 1.0)
             * (1.0 - (al / (al + t)).powf(r) * hyp2f1(r, b + 1.0, a + b, t / (al + t)).unwrap());
-        let got = m.expected_purchases(t).unwrap();
+        let got = m.expected_purchases(Span::weeks(t).unwrap()).unwrap();
         assert!((got / direct - 1.0).abs() < 1e-12, "{got} vs {direct}");
     }
 
@@ -426,7 +389,7 @@ mod tests {
         // with plain Gamma/Beta functions and the finite sum over j = 0..n−1.
         use statrs::function::gamma::gamma;
         let (r, al, a, b) = (0.5248_f64, 6.1830_f64, 0.8914_f64, 1.6140_f64);
-        let m = MbgNbd::new(r, al, a, b).unwrap();
+        let m = MbgNbd::new(r, al, a, b, Period::WEEK).unwrap();
         let beta = |x: f64, y: f64| gamma(x) * gamma(y) / gamma(x + y);
         for t in [0.5, 10.0, 39.0] {
             for n in 0..12u32 {
@@ -444,7 +407,7 @@ mod tests {
                 let second = beta(a + 1.0, b + nf) / beta(a, b)
                     * (1.0 - (al / (al + t)).powf(r) * finite_sum);
                 let want = first + second;
-                let got = m.probability_of_purchases(n, t).unwrap();
+                let got = m.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
                 assert!((got - want).abs() < 1e-12, "t {t} n {n}: {got} vs {want}");
             }
         }

@@ -33,9 +33,11 @@
 //! once; mergeable across partitions) and [`FitOptions`] and return a [`Fit`]: the parameters
 //! and a [`FitReport`] with the total log-likelihood, the iteration count, the optimiser and
 //! standard errors. A fit that does not converge is an error, never a silently returned start
-//! point. A [`ClvModel`] keeps the fitted parameters with the [`Period`] they are in, so a
-//! horizon "in months" means the same whatever the period, and
-//! [`ClvModel::score_summary`] refuses a summary in another period.
+//! point. The fitted model keeps the [`Period`] of its histogram, so a horizon "in months"
+//! means the same whatever the period, and [`ClvModel::score_summary`] refuses a summary in
+//! another period. [`PurchaseModel`] is the one shape of the three purchase models: their
+//! parameters, checks, fit report and predictions are written once over each model's own
+//! formulas.
 //!
 //! # One-time buyers under BG/NBD
 //!
@@ -46,24 +48,40 @@
 //! P(alive) as a churn signal: choose [`ModelKind::MbgNbd`] or [`ModelKind::ParetoNbd`], which
 //! let customers drop out at any time, where that matters.
 //!
+//! # Units
+//!
+//! Every time in this module carries its unit. A [`Customer`]'s recency and `T` are counts of
+//! its [`Period`]; a fitted model keeps the period of the histogram it was fitted on
+//! ([`PurchaseModel::period`]) and refuses customers in another; predictions take a [`Span`]
+//! (or a [`Horizon`]), converted to the model's period exactly between hours, days and weeks
+//! and with lifetimes' periods per month where a month is involved. No function takes a bare
+//! count whose unit the caller must remember, so a daily model cannot be asked about "52"
+//! meaning weeks.
+//!
 //! # Example
 //!
 //! ```
-//! use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, GammaGamma};
+//! use loyalty::clv::{BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, PurchaseModel, Span};
 //! use loyalty::rfm::Period;
 //!
 //! // Parameters published for the CDNOW data set, fitted in weeks.
-//! let bg = BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262)?;
-//! let regular = Customer::new(26.0, 30.86, 31.0)?.with_monetary_value(32.0);
-//! let lapsed = Customer::new(26.0, 5.0, 31.0)?.with_monetary_value(32.0);
+//! let bg = BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262, Period::WEEK)?;
+//! let regular = Customer::new(26.0, 30.86, 31.0, Period::WEEK)?.with_monetary_value(32.0);
+//! let lapsed = Customer::new(26.0, 5.0, 31.0, Period::WEEK)?.with_monetary_value(32.0);
 //! assert!(bg.probability_alive(&regular)? > 0.9);
 //! assert!(bg.probability_alive(&lapsed)? < 0.01);
+//! // The next 28 days are 4 weeks to this model.
+//! let four_weeks = bg.conditional_expected_purchases(&regular, Span::weeks(4.0)?)?;
+//! assert_eq!(bg.conditional_expected_purchases(&regular, Span::days(28.0)?)?, four_weeks);
 //!
 //! // 12 months of value, 1 % monthly discount; the model is weekly (4.345 weeks a month).
 //! let spend = GammaGamma::new(6.2488, 3.7446, 15.448)?;
-//! let model = ClvModel::new(bg, spend, Period::WEEK);
+//! let model = ClvModel::new(bg, spend);
 //! let scores = model.score(&[regular, lapsed], &ClvOptions::default())?;
 //! assert!(scores[0].clv > 100.0 * scores[1].clv);
+//! // A customer counted in days is refused by the weekly model.
+//! let in_days = Customer::new(26.0, 216.0, 217.0, Period::DAY)?;
+//! assert!(model.score(&[in_days], &ClvOptions::default()).is_err());
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 //!
@@ -108,6 +126,7 @@ mod optim;
 mod params;
 mod pareto_nbd;
 mod predict;
+mod purchase;
 mod special;
 mod tracking;
 mod value;
@@ -122,21 +141,24 @@ pub use gamma_gamma::GammaGamma;
 pub use generate::generate;
 pub use histogram::{Histogram, Pattern};
 pub use holdout::{evaluate_holdout, FrequencyGroup, HoldoutEvaluation, HoldoutPrediction};
-pub use horizon::{periods_per_month, Horizon};
+pub use horizon::{periods_per_month, Horizon, Span};
 pub use mbgnbd::MbgNbd;
 pub use model::ClvModel;
 pub use pareto_nbd::ParetoNbd;
 pub use predict::{predict, predict_summary, ModelKind, PredictOptions, Prediction, PredictionRow};
+pub use purchase::{PurchaseModel, Version1};
 pub use special::hyp2f1;
 pub use tracking::{tracking, TrackingPoint};
 pub use value::ClvOptions;
 
 use crate::error::{Error, Result};
+use crate::rfm::Period;
 
 /// One customer's purchase summary (lifetimes' `frequency, recency, T, monetary_value`).
 ///
-/// A passive record: fields are public and checked where used. All times are in the model's
-/// period (the unit the model is fitted in).
+/// A passive record: fields are public and checked where used. Recency and `T` are counts of
+/// [`period`](Customer::period)s; a model refuses a customer in another period than its own
+/// ([`PurchaseModel::period`]), so the two cannot be paired by mistake.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Customer {
@@ -150,11 +172,13 @@ pub struct Customer {
     /// Mean spend per repeat purchase period (0 when `frequency` is 0); used by
     /// [`GammaGamma`] and CLV only.
     pub monetary_value: f64,
+    /// The period recency and `T` are counted in (that of the summary they come from).
+    pub period: Period,
 }
 
 impl From<crate::rfm::ClvInputs> for Customer {
     /// The model inputs of an RFM summary row ([`CustomerSummary::clv_inputs`]), in the
-    /// summary's period unit. Validation happens where the customer is used.
+    /// summary's period. Validation happens where the customer is used.
     ///
     /// [`CustomerSummary::clv_inputs`]: crate::rfm::CustomerSummary::clv_inputs
     fn from(c: crate::rfm::ClvInputs) -> Customer {
@@ -163,6 +187,7 @@ impl From<crate::rfm::ClvInputs> for Customer {
             recency: c.recency,
             t: c.t,
             monetary_value: c.monetary_value,
+            period: c.period,
         }
     }
 }
@@ -188,13 +213,13 @@ impl Problem {
 }
 
 impl Customer {
-    /// A customer without monetary value.
+    /// A customer without monetary value, with recency and `T` counted in `period`.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) as [`Customer::validate`].
-    pub fn new(frequency: f64, recency: f64, t: f64) -> Result<Customer> {
-        let c = Customer { frequency, recency, t, monetary_value: 0.0 };
+    pub fn new(frequency: f64, recency: f64, t: f64, period: Period) -> Result<Customer> {
+        let c = Customer { frequency, recency, t, monetary_value: 0.0, period };
         c.check_transactions().map_err(Problem::single)?;
         Ok(c)
     }
@@ -286,14 +311,6 @@ impl Customer {
     }
 }
 
-/// Checks a horizon argument `t`.
-pub(crate) fn check_horizon(t: f64) -> Result<()> {
-    if !(t.is_finite() && t >= 0.0) {
-        return Err(Error::invalid("t", t, "horizon must be finite and not negative"));
-    }
-    Ok(())
-}
-
 /// Checks a model parameter.
 pub(crate) fn check_param(name: &'static str, v: f64) -> Result<()> {
     if !(v.is_finite() && v > 0.0) {
@@ -326,6 +343,10 @@ pub(crate) fn finite(what: &'static str, v: f64) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::clv::{PurchaseModel, Span};
+    #[allow(unused_imports)]
+    use crate::rfm::Period;
     use crate::ErrorKind;
 
     #[test]
@@ -339,17 +360,18 @@ mod tests {
             (1.0, 0.5, f64::INFINITY, "T"),
         ];
         for (x, tx, t, field) in cases {
-            let e = Customer::new(x, tx, t).unwrap_err();
+            let e = Customer::new(x, tx, t, Period::WEEK).unwrap_err();
             match e.kind() {
                 ErrorKind::InvalidInput { field: f, .. } => assert_eq!(*f, field, "{e}"),
                 other => panic!("{other:?}"),
             }
         }
-        assert!(Customer::new(0.0, 0.0, 0.0).is_ok());
+        assert!(Customer::new(0.0, 0.0, 0.0, Period::WEEK).is_ok());
         // A one-time buyer with a recency is accepted for predictions, refused for fits.
-        let odd = Customer::new(0.0, 0.5, 1.0).unwrap();
+        let odd = Customer::new(0.0, 0.5, 1.0, Period::WEEK).unwrap();
         let e =
-            Histogram::from_customers(&[Customer::new(1.0, 0.5, 1.0).unwrap(), odd]).unwrap_err();
+            Histogram::from_customers(&[Customer::new(1.0, 0.5, 1.0, Period::WEEK).unwrap(), odd])
+                .unwrap_err();
         match e.kind() {
             ErrorKind::InvalidRecord { index: 1, field: "recency", .. } => {}
             other => panic!("{other:?}"),
@@ -360,13 +382,13 @@ mod tests {
 
     #[test]
     fn monetary_checks() {
-        let c = Customer::new(2.0, 1.0, 3.0).unwrap();
+        let c = Customer::new(2.0, 1.0, 3.0, Period::WEEK).unwrap();
         assert!(c.with_monetary_value(0.0).check_monetary().is_ok());
         assert!(c.with_monetary_value(0.0).check_monetary_for_fit().is_err());
         assert!(c.with_monetary_value(-1.0).check_monetary().is_err());
         assert!(c.with_monetary_value(f64::NAN).check_monetary().is_err());
         assert!(c.with_monetary_value(3.0).check_monetary().is_ok());
-        let new = Customer::new(0.0, 0.0, 3.0).unwrap();
+        let new = Customer::new(0.0, 0.0, 3.0, Period::WEEK).unwrap();
         assert!(new.check_monetary().is_ok());
     }
 }

@@ -5,9 +5,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::rfm::{Period, Summary};
 
 use super::batch::{self, Score, TransactionModel};
-use super::horizon::{periods_per_month, Horizon};
+use super::horizon::{periods_per_month, Horizon, Span};
+use super::purchase::{check, check_period};
 use super::value::{gauss_legendre, ClvOptions};
-use super::{finite, Customer, GammaGamma, Problem};
+use super::{finite, Customer, GammaGamma, Problem, PurchaseModel};
 
 /// A purchase model and a Gamma-Gamma spend model with the [`Period`] the purchase model's
 /// time parameters are in: what scores customers.
@@ -30,11 +31,10 @@ use super::{finite, Customer, GammaGamma, Problem};
 ///
 /// // Parameters published for the CDNOW sample, fitted in weeks.
 /// let model = ClvModel::new(
-///     BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262)?,
+///     BgNbd::new(0.2426, 4.4136, 0.7930, 2.4262, Period::WEEK)?,
 ///     GammaGamma::new(6.2488, 3.7446, 15.448)?,
-///     Period::WEEK,
 /// );
-/// let regular = Customer::new(26.0, 30.86, 31.0)?.with_monetary_value(32.0);
+/// let regular = Customer::new(26.0, 30.86, 31.0, Period::WEEK)?.with_monetary_value(32.0);
 /// // A year is 52.14 weeks (lifetimes' 4.345 weeks a month).
 /// let a_year = model.conditional_expected_purchases(&regular, Horizon::months(12)?)?;
 /// let scores = model.score(&[regular], &ClvOptions::default())?;
@@ -47,15 +47,13 @@ use super::{finite, Customer, GammaGamma, Problem};
 pub struct ClvModel {
     purchases: TransactionModel,
     spend: GammaGamma,
-    period: Period,
 }
 
 impl ClvModel {
-    /// A model whose purchase parameters are in `period` (the period of the summary they were
-    /// fitted on).
+    /// A model of purchases (in their period) and spend.
     #[must_use]
-    pub fn new(purchases: impl Into<TransactionModel>, spend: GammaGamma, period: Period) -> Self {
-        ClvModel { purchases: purchases.into(), spend, period }
+    pub fn new(purchases: impl Into<TransactionModel>, spend: GammaGamma) -> Self {
+        ClvModel { purchases: purchases.into(), spend }
     }
 
     /// The purchase model.
@@ -73,7 +71,7 @@ impl ClvModel {
     /// The period the purchase model's time parameters, and customers' recency and `T`, are in.
     #[must_use]
     pub fn period(&self) -> Period {
-        self.period
+        self.purchases.period()
     }
 
     /// `P(alive | x, t_x, T)`. Under BG/NBD, 1 for a customer without repeat purchases (see
@@ -81,7 +79,7 @@ impl ClvModel {
     ///
     /// # Errors
     ///
-    /// As [`TransactionModel::probability_alive`].
+    /// As [`PurchaseModel::probability_alive`].
     pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
         self.purchases.probability_alive(c)
     }
@@ -90,18 +88,22 @@ impl ClvModel {
     ///
     /// # Errors
     ///
-    /// As [`TransactionModel::conditional_expected_purchases`].
-    pub fn conditional_expected_purchases(&self, c: &Customer, horizon: Horizon) -> Result<f64> {
-        self.purchases.conditional_expected_purchases(c, horizon.in_periods(self.period))
+    /// As [`PurchaseModel::conditional_expected_purchases`].
+    pub fn conditional_expected_purchases(
+        &self,
+        c: &Customer,
+        horizon: impl Into<Span>,
+    ) -> Result<f64> {
+        self.purchases.conditional_expected_purchases(c, horizon)
     }
 
     /// Expected purchases of a customer just acquired over `horizon`, `E[X(h)]`.
     ///
     /// # Errors
     ///
-    /// As [`TransactionModel::expected_purchases`].
-    pub fn expected_purchases(&self, horizon: Horizon) -> Result<f64> {
-        self.purchases.expected_purchases(horizon.in_periods(self.period))
+    /// As [`PurchaseModel::expected_purchases`].
+    pub fn expected_purchases(&self, horizon: impl Into<Span>) -> Result<f64> {
+        self.purchases.expected_purchases(horizon)
     }
 
     /// Gamma-Gamma expected mean spend of `c`'s future purchases; the population mean for a
@@ -151,13 +153,13 @@ impl ClvModel {
         horizon: Horizon,
         monthly_rate: f64,
     ) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
+        check(self.period(), c)?;
         c.check_monetary().map_err(Problem::single)?;
         if !(monthly_rate.is_finite() && monthly_rate >= 0.0) {
             return Err(Error::invalid("rate", monthly_rate, "must be finite and >= 0"));
         }
-        let horizon_periods = horizon.in_periods(self.period);
-        let rate = monthly_rate / periods_per_month(self.period);
+        let horizon_periods = horizon.in_periods(self.period());
+        let rate = monthly_rate / periods_per_month(self.period());
         let m = self.spend.spend_unchecked(c.frequency, c.monetary_value);
         let (nodes, weights) = gauss_legendre::<32>();
         let mut ts = [0.0; 33];
@@ -197,11 +199,10 @@ impl ClvModel {
     /// use loyalty::rfm::Period;
     ///
     /// let model = ClvModel::new(
-    ///     BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258)?,
+    ///     BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK)?,
     ///     GammaGamma::new(6.2488, 3.7446, 15.448)?,
-    ///     Period::WEEK,
     /// );
-    /// let customers = [Customer::new(2.0, 30.43, 38.86)?.with_monetary_value(22.35)];
+    /// let customers = [Customer::new(2.0, 30.43, 38.86, Period::WEEK)?.with_monetary_value(22.35)];
     /// let scores = model.score(&customers, &ClvOptions::default())?;
     /// assert!(scores[0].p_alive > 0.5 && scores[0].clv > 0.0);
     /// # Ok::<(), loyalty::Error>(())
@@ -229,7 +230,7 @@ impl ClvModel {
         options: &ClvOptions,
         out: &mut [Score],
     ) -> Result<()> {
-        batch::score_into(&self.purchases, &self.spend, self.period, customers, options, out)
+        batch::score_into(&self.purchases, &self.spend, customers, options, out)
     }
 
     /// Scores every row of `summary`, in the summary's (customer key) order.
@@ -252,17 +253,7 @@ impl ClvModel {
     /// The model inputs of `summary`'s rows, after checking its period is the model's.
     pub(crate) fn customers<K>(&self, summary: &Summary<K>) -> Result<Vec<Customer>> {
         super::predict::check_summary_options(&summary.options())?;
-        let period = summary.options().period;
-        if period != self.period {
-            return Err(Error::invalid(
-                "period",
-                period,
-                format!(
-                    "the summary is in periods of {period}, the model in periods of {}",
-                    self.period
-                ),
-            ));
-        }
+        check_period(self.period(), summary.options().period)?;
         Ok(summary.rows().iter().map(|r| Customer::from(r.clv_inputs())).collect())
     }
 }

@@ -2,14 +2,16 @@
 
 use crate::error::{ErrorKind, Result};
 
-use super::fit::{fit_model, Fit, FitOptions, Objective, PurchaseModel};
+use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
 use super::histogram::{Histogram, Prepared, Row};
 use super::params::model_params;
+use super::purchase::formulas;
 use super::special::{
     hyp2f1_one, ln_beta, ln_gamma, ln_positive_series, ln_rising_ratio, logistic_of_neg, numerical,
     softplus, Dual, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
 };
-use super::{check_horizon, finite, probability, Customer, Problem};
+use super::{finite, probability, Customer};
+use crate::rfm::Period;
 
 /// Cap on the Poisson-tail terms of [`ParetoNbd::probability_of_purchases`].
 const PMF_TAIL_TERMS: usize = 10_000;
@@ -31,12 +33,13 @@ model_params! {
     /// # Example
     ///
     /// ```
-    /// use loyalty::clv::{Customer, ParetoNbd};
+    /// use loyalty::clv::{Customer, ParetoNbd, PurchaseModel, Span};
+    /// use loyalty::rfm::Period;
     ///
-    /// let m = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150)?;
-    /// let c1516 = Customer::new(26.0, 30.85714, 31.0)?;
+    /// let m = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150, Period::WEEK)?;
+    /// let c1516 = Customer::new(26.0, 30.85714, 31.0, Period::WEEK)?;
     /// assert!((m.probability_alive(&c1516)? - 0.997874).abs() < 1e-4);
-    /// assert!((m.expected_purchases(52.0)? - 1.473434).abs() < 1e-3);
+    /// assert!((m.expected_purchases(Span::weeks(52.0)?)? - 1.473434).abs() < 1e-3);
     /// # Ok::<(), loyalty::Error>(())
     /// ```
     pub struct ParetoNbd {
@@ -75,7 +78,8 @@ fn ln_k<D: Real>(
 
 impl ParetoNbd {
     model_params! {
-        /// Parameters `r, α, s, β` (lifetimes' names), all finite and positive.
+        /// Parameters `r, α, s, β` (lifetimes' names), all finite and positive, with `α` and `β`
+        /// per `period`.
         ///
         /// # Errors
         ///
@@ -118,41 +122,16 @@ impl ParetoNbd {
         Ok((base, lk.map(|lk| (s / (r + s + x)).ln() + lk)))
     }
 
-    /// Log-likelihood of one customer.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer;
-    /// [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence) when a series cannot be
-    /// summed (`min(α, β)` tiny relative to `max(α, β)`).
-    pub fn log_likelihood(&self, c: &Customer) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        let (base, lk) = self.parts(c.frequency, c.recency, c.t)?;
-        finite("log-likelihood", base + lk.map_or(0.0, softplus))
-    }
-
-    /// Total log-likelihood of a histogram.
-    ///
-    /// # Errors
-    ///
-    /// As [`ParetoNbd::log_likelihood`].
-    pub fn total_log_likelihood(&self, h: &Histogram) -> Result<f64> {
-        let mut total = 0.0;
-        for p in h.patterns() {
-            let (base, lk) = self.parts(f64::from(p.frequency), p.recency, p.t)?;
-            total += p.count as f64 * (base + lk.map_or(0.0, softplus));
-        }
-        finite("log-likelihood", total)
+    /// Log-likelihood of one customer; no convergence when a series cannot be summed
+    /// (`min(α, β)` tiny relative to `max(α, β)`).
+    pub(crate) fn ll_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        let (base, lk) = self.parts(x, tx, t)?;
+        Ok(base + lk.map_or(0.0, softplus))
     }
 
     /// `P(alive | x, t_x, T)` (note 009 eq. 21 via the Euler form), exactly 1 when `t_x = T`.
-    ///
-    /// # Errors
-    ///
-    /// As [`ParetoNbd::log_likelihood`].
-    pub fn probability_alive(&self, c: &Customer) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        self.p_alive_unchecked(c.frequency, c.recency, c.t)
+    pub(crate) fn p_alive_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        self.p_alive_unchecked(x, tx, t)
     }
 
     pub(crate) fn p_alive_unchecked(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
@@ -177,12 +156,7 @@ impl ParetoNbd {
     }
 
     /// Unconditional `E[X(t)] = rβ/(α(s−1)) [1 − (β/(β+t))^(s−1)]` (SMC 1987; note 009).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid `t`.
-    pub fn expected_purchases(&self, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    pub(crate) fn expected_at(&self, t: f64) -> Result<f64> {
         finite(
             "expected purchases",
             self.r * self.beta / self.alpha * self.dropout_integral(self.beta, t),
@@ -211,15 +185,9 @@ impl ParetoNbd {
     /// and power is taken in log space; each 2F1 has positive parameters and `0 ≤ z < 1`, so
     /// its series has positive terms.
     ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative or non-finite
-    /// `t`; [`ErrorKind::NoConvergence`](crate::ErrorKind::NoConvergence) or
-    /// [`ErrorKind::Numerical`](crate::ErrorKind::Numerical) when a hypergeometric series cannot
-    /// be summed (`min(α, β)/max(α, β)` within about `2e-4` of 0) or the result is not a
-    /// probability.
-    pub fn probability_of_purchases(&self, n: u32, t: f64) -> Result<f64> {
-        check_horizon(t)?;
+    /// No convergence or a numerical error when a hypergeometric series cannot be summed
+    /// (`min(α, β)/max(α, β)` within about `2e-4` of 0) or the result is not a probability.
+    pub(crate) fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
         if t == 0.0 {
             return Ok(if n == 0 { 1.0 } else { 0.0 });
         }
@@ -323,36 +291,18 @@ impl ParetoNbd {
     /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
     /// ```
     ///
-    /// `P'` being [`ParetoNbd::probability_of_purchases`] at `(r+x, α+T, s, β+T)`. Its mean is exactly
-    /// [`ParetoNbd::conditional_expected_purchases`], which the tests check.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an invalid customer or
-    /// horizon; otherwise as [`ParetoNbd::probability_of_purchases`].
-    pub fn conditional_probability_of_purchases(
-        &self,
-        c: &Customer,
-        n: u32,
-        t: f64,
-    ) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        check_horizon(t)?;
+    /// `P'` being [`ParetoNbd::pmf_at`] at `(r+x, α+T, s, β+T)`. Its mean is exactly
+    /// [`ParetoNbd::conditional_expected_at`], which the tests check.
+    pub(crate) fn conditional_pmf_at(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
         let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t)?;
         let x = c.frequency;
-        let p = ParetoNbd::new(self.r + x, self.alpha + c.t, self.s, self.beta + c.t)?
-            .probability_of_purchases(n, t)?;
+        let p = ParetoNbd::new(self.r + x, self.alpha + c.t, self.s, self.beta + c.t, self.period)?
+            .pmf_at(n, t)?;
         probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
     }
 
     /// `E[Y(t) | x, t_x, T] = (r+x)(β+T)/((α+T)(s−1)) [1 − ((β+T)/(β+T+t))^(s−1)] P(alive)`.
-    ///
-    /// # Errors
-    ///
-    /// As [`ParetoNbd::log_likelihood`], plus an invalid `t`.
-    pub fn conditional_expected_purchases(&self, c: &Customer, t: f64) -> Result<f64> {
-        c.check_transactions().map_err(Problem::single)?;
-        check_horizon(t)?;
+    pub(crate) fn conditional_expected_at(&self, c: &Customer, t: f64) -> Result<f64> {
         let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t)?;
         finite("conditional expected purchases", self.alive_mean(c.frequency, c.t, t) * pa)
     }
@@ -363,19 +313,21 @@ impl ParetoNbd {
     }
 }
 
-impl PurchaseModel for ParetoNbd {
+formulas!(ParetoNbd);
+
+impl Estimable for ParetoNbd {
     type Objective<'a> = Likelihood<'a>;
 
     fn objective(prep: &Prepared) -> Likelihood<'_> {
         Likelihood::new(prep)
     }
 
-    fn from_estimate([r, alpha, s, beta]: [f64; 4], scale: f64) -> Result<ParetoNbd> {
-        ParetoNbd::new(r, alpha * scale, s, beta * scale)
-    }
-
-    fn params(&self) -> [f64; 4] {
-        [self.r, self.alpha, self.s, self.beta]
+    fn from_estimate(
+        [r, alpha, s, beta]: [f64; 4],
+        scale: f64,
+        period: Period,
+    ) -> Result<ParetoNbd> {
+        ParetoNbd::new(r, alpha * scale, s, beta * scale, period)
     }
 }
 
@@ -577,6 +529,10 @@ mod tests {
     use super::*;
     use crate::clv::fit::checks;
     use crate::clv::special::{hyp2f1, ln_gamma};
+    #[allow(unused_imports)]
+    use crate::clv::{PurchaseModel, Span};
+    #[allow(unused_imports)]
+    use crate::rfm::Period;
 
     /// Note 009 eqs. 18–20 directly (untransformed), for moderate inputs.
     fn ll_direct(m: &ParetoNbd, x: f64, tx: f64, t: f64) -> f64 {
@@ -600,11 +556,12 @@ mod tests {
         for (r, al, s, be) in
             [(0.55, 10.58, 0.61, 11.67), (0.55, 12.0, 0.61, 4.0), (1.2, 3.0, 2.0, 3.0)]
         {
-            let m = ParetoNbd::new(r, al, s, be).unwrap();
+            let m = ParetoNbd::new(r, al, s, be, Period::WEEK).unwrap();
             for (x, tx, t) in
                 [(0.0, 0.0, 39.0), (1.0, 1.5, 12.0), (5.0, 20.0, 39.0), (3.0, 10.0, 10.0)]
             {
-                let got = m.log_likelihood(&Customer::new(x, tx, t).unwrap()).unwrap();
+                let got =
+                    m.log_likelihood(&Customer::new(x, tx, t, Period::WEEK).unwrap()).unwrap();
                 let want = ll_direct(&m, x, tx, t);
                 assert!((got - want).abs() < 1e-10 * want.abs().max(1.0), "{got} vs {want}");
             }
@@ -614,10 +571,10 @@ mod tests {
     #[test]
     fn gradient_matches_finite_differences() {
         let customers = [
-            Customer::new(0.0, 0.0, 38.0).unwrap(),
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(400.0, 20.0, 38.0).unwrap(),
-            Customer::new(3.0, 38.0, 38.0).unwrap(),
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
@@ -632,12 +589,12 @@ mod tests {
         // Rows with t_x = T, t_x < T, a zero frequency, and (x = 1000 long before T) a row
         // whose exponent E passes 300, so both branches of the hand-derived row term run.
         let customers = [
-            Customer::new(0.0, 0.0, 38.0).unwrap(),
-            Customer::new(2.0, 30.43, 38.86).unwrap(),
-            Customer::new(2.0, 10.0, 38.86).unwrap(),
-            Customer::new(400.0, 20.0, 38.0).unwrap(),
-            Customer::new(1000.0, 5.0, 38.0).unwrap(),
-            Customer::new(3.0, 38.0, 38.0).unwrap(),
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(1000.0, 5.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
         ];
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
@@ -649,11 +606,11 @@ mod tests {
 
     #[test]
     fn s_equal_one_limit() {
-        let at = |s: f64| ParetoNbd::new(0.55, 10.58, s, 11.67).unwrap();
-        let v = at(1.0).expected_purchases(39.0).unwrap();
+        let at = |s: f64| ParetoNbd::new(0.55, 10.58, s, 11.67, Period::WEEK).unwrap();
+        let v = at(1.0).expected_purchases(Span::weeks(39.0).unwrap()).unwrap();
         let near = 0.5
-            * (at(1.0 + 1e-6).expected_purchases(39.0).unwrap()
-                + at(1.0 - 1e-6).expected_purchases(39.0).unwrap());
+            * (at(1.0 + 1e-6).expected_purchases(Span::weeks(39.0).unwrap()).unwrap()
+                + at(1.0 - 1e-6).expected_purchases(Span::weeks(39.0).unwrap()).unwrap());
         assert!((v - near).abs() < 1e-9);
         assert!((v - 0.55 * 11.67 / 10.58 * (50.67f64 / 11.67).ln()).abs() < 1e-12);
     }
@@ -662,7 +619,7 @@ mod tests {
     fn pmf_moments(m: &ParetoNbd, t: f64, cap: u32) -> (f64, f64) {
         let (mut s0, mut s1) = (0.0, 0.0);
         for n in 0..=cap {
-            let p = m.probability_of_purchases(n, t).unwrap();
+            let p = m.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
             assert!(p.is_finite() && (0.0..=1.0).contains(&p), "n {n} t {t}: {p}");
             s0 += p;
             s1 += f64::from(n) * p;
@@ -681,10 +638,10 @@ mod tests {
             (2.5, 3.0, 0.3, 40.0),
         ];
         for (r, al, s, be) in cases {
-            let m = ParetoNbd::new(r, al, s, be).unwrap();
+            let m = ParetoNbd::new(r, al, s, be, Period::WEEK).unwrap();
             for t in [0.5, 4.0, 10.0, 39.0] {
                 let (s0, s1) = pmf_moments(&m, t, 400);
-                let e = m.expected_purchases(t).unwrap();
+                let e = m.expected_purchases(Span::weeks(t).unwrap()).unwrap();
                 assert!((s0 - 1.0).abs() < 1e-10, "{r} {al} {s} {be} t {t}: Σ = {s0}");
                 assert!((s1 / e - 1.0).abs() < 1e-8, "{r} {al} {s} {be} t {t}: {s1} vs {e}");
             }

@@ -242,7 +242,6 @@ where
     if summary.is_empty() {
         return Err(Error::empty("summary"));
     }
-    let period = so.period;
     let customers: Vec<Customer> =
         summary.rows().iter().map(|r| Customer::from(r.clv_inputs())).collect();
     let histogram = Histogram::from_customers(&customers)?;
@@ -272,7 +271,7 @@ where
         ));
     }
     let spend = GammaGamma::fit(&spenders, &options.fit)?;
-    let model = ClvModel::new(purchases, spend.params, period);
+    let model = ClvModel::new(purchases, spend.params);
     let scores = model.score(&customers, &options.clv)?;
     let rows = summary
         .rows()

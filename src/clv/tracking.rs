@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use crate::error::{Error, Result};
 use crate::rfm::Transaction;
 
-use super::ClvModel;
+use super::{ClvModel, PurchaseModel, Span};
 
 /// Repeat transactions in one period of a [`tracking`] series.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -108,7 +108,7 @@ pub fn tracking<K: Ord>(
     // E[X(τ)] for τ = 1..=n periods after a cohort's first period.
     let mut expected_new = Vec::with_capacity(n);
     for tau in 1..=n {
-        expected_new.push(model.purchases().expected_purchases(tau as f64)?);
+        expected_new.push(model.purchases().expected_purchases(Span::new(tau as f64, period)?)?);
     }
     let mut points = Vec::with_capacity(n);
     let (mut actual_cumulative, mut previous_expected) = (0u64, 0.0);

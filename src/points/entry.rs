@@ -77,6 +77,7 @@ impl EarnRequest {
 /// The result of an earn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct EarnOutcome {
     /// The lot holding the points.
     pub lot: LotId,
@@ -91,6 +92,7 @@ pub struct EarnOutcome {
 /// The result of an activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct ActivateOutcome {
     /// The lot.
     pub lot: LotId,
@@ -122,12 +124,17 @@ impl RedeemRequest {
 /// The result of a redemption or a reservation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RedeemOutcome {
-    pub(crate) points: Points,
-    pub(crate) value: Money,
-    pub(crate) reservation: Option<ReservationId>,
+    /// The points taken.
+    pub points: Points,
+    /// The discount they are worth.
+    pub value: Money,
+    /// The reservation (for [`Account::reserve`](super::Account::reserve)).
+    pub reservation: Option<ReservationId>,
 }
 
+/// Accessors kept from before outcomes were plain data (the fields are public).
 impl RedeemOutcome {
     /// The points taken.
     #[must_use]
@@ -151,6 +158,7 @@ impl RedeemOutcome {
 /// The result of releasing a reservation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct ReleaseOutcome {
     /// Points returned to their lots.
     pub returned: Points,
@@ -180,6 +188,7 @@ impl RefundRequest {
 /// The result of a refund clawback.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct RefundOutcome {
     /// Points this refund should remove (proportional to the refunded share of the order,
     /// from the points recorded for it, cumulative over partial refunds).
@@ -236,6 +245,7 @@ impl Adjustment {
 /// The result of a manual adjustment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct AdjustOutcome {
     /// The lot a credit created.
     pub lot: Option<LotId>,
@@ -248,6 +258,7 @@ pub struct AdjustOutcome {
 /// The result of [`Account::expire`](super::Account::expire): what time did to the account.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct ExpireOutcome {
     /// Pending points that became spendable.
     pub activated: Points,
@@ -260,6 +271,7 @@ pub struct ExpireOutcome {
 /// The result of a [`transfer`](super::transfer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct TransferOutcome {
     /// Points moved.
     pub points: Points,
@@ -271,6 +283,7 @@ pub struct TransferOutcome {
 
 /// A lot that will have expired by a date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ExpiringLot {
     /// The lot (`None` for an inactivity expiry of the whole balance).
     pub lot: Option<LotId>,
@@ -406,13 +419,21 @@ impl Entry {
 /// The account's balances.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Balances {
-    pub(crate) available: Points,
-    pub(crate) pending: Points,
-    pub(crate) reserved: Points,
-    pub(crate) debt: Points,
+    /// Spendable points.
+    pub available: Points,
+    /// Points not yet spendable.
+    pub pending: Points,
+    /// Points held by open reservations.
+    pub reserved: Points,
+    /// Points owed (clawed back beyond the balance under
+    /// [`ClawbackPolicy::CarryDebt`](super::ClawbackPolicy::CarryDebt)).
+    pub debt: Points,
 }
 
+/// Accessors kept from before outcomes were plain data (the fields are public), and the
+/// derived total.
 impl Balances {
     /// Spendable points.
     #[must_use]
@@ -467,6 +488,7 @@ impl Balances {
 /// cannot overflow.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Totals {
     /// Points earned (including pending points, later cancelled or not).
     pub earned: Points,

@@ -21,6 +21,7 @@ pub enum Breakage {
 /// Outstanding points priced as a liability.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Liability {
     /// Points held: available + pending + reserved (debt is not netted: it is owed points,
     /// not cash).

@@ -266,6 +266,7 @@ impl<'a> EarnContext<'a> {
 /// One line of an earn quote: what was added (or removed) and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct QuoteLine {
     /// What the line is.
     pub label: String,
@@ -279,15 +280,23 @@ pub struct QuoteLine {
 /// the rounded points requested and the points awarded after caps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct EarnQuote {
-    lines: Vec<QuoteLine>,
-    base: Money,
-    raw: Decimal,
-    requested: Points,
-    awarded: Points,
-    cap: CapOutcome,
+    /// The calculation, line by line.
+    pub lines: Vec<QuoteLine>,
+    /// The eligible amount in the program currency.
+    pub base: Money,
+    /// The unrounded points.
+    pub raw: Decimal,
+    /// The points after the single rounding, before caps.
+    pub requested: Points,
+    /// The points awarded.
+    pub awarded: Points,
+    /// Whether a cap trimmed or rejected the award.
+    pub cap: CapOutcome,
 }
 
+/// Accessors kept from before outcomes were plain data (the fields are public).
 impl EarnQuote {
     /// The calculation, line by line.
     #[must_use]

@@ -160,6 +160,102 @@ impl Target {
     }
 }
 
+/// The policy cap: an absolute bound on every deadline of a cycle ("never later than three
+/// days"), counted from the cycle start in calendar time, pauses included. Like a target, "3
+/// days" has two readings, and the policy says which:
+///
+/// | Cap | message Sat 2024-10-26 10:00 Europe/Berlin (clocks go back on the 27th) |
+/// |---|---|
+/// | [`Cap::Elapsed`]`(`[`TimeSpan::days`]`(3))`: 72 elapsed hours | Tue 09:00 local |
+/// | [`Cap::CalendarDays`]`(3)`: the same wall time three dates later | Tue 10:00 local (73 h) |
+///
+/// Calendar days are counted in the zone of the calendar in force at the cycle start; a
+/// wall time that falls in a DST gap or fold is resolved by that calendar's rule, as for
+/// [`Target::CalendarDays`]. A later calendar change does not move the cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Cap {
+    /// Elapsed time: [`TimeSpan::days`]`(3)` is 72 hours whatever the clocks do.
+    Elapsed(TimeSpan),
+    /// `n` calendar days in the calendar's zone (71 or 73 elapsed hours across a DST
+    /// change for `n = 3`).
+    CalendarDays(u32),
+}
+
+impl Cap {
+    /// A cap of elapsed time.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative span.
+    pub fn elapsed(span: TimeSpan) -> Result<Cap> {
+        if span.is_negative() {
+            return Err(Error::invalid("cap", span, "must not be negative"));
+        }
+        Ok(Cap::Elapsed(span))
+    }
+
+    /// A cap of `n` calendar days in the calendar's zone.
+    #[must_use]
+    pub const fn calendar_days(n: u32) -> Cap {
+        Cap::CalendarDays(n)
+    }
+
+    /// The same bound as a target, for computing it on a calendar.
+    pub(crate) fn as_target(self) -> Target {
+        match self {
+            Cap::Elapsed(s) => Target::Calendar(s),
+            Cap::CalendarDays(n) => Target::CalendarDays(n),
+        }
+    }
+}
+
+impl From<TimeSpan> for Cap {
+    /// Elapsed time (the reading of a bare span).
+    fn from(span: TimeSpan) -> Cap {
+        Cap::Elapsed(span)
+    }
+}
+
+/// Wire form of [`Cap`]: an elapsed cap is a bare number of seconds, as written before
+/// calendar-day caps existed, so stored policies read unchanged; a calendar-day cap is
+/// `{"calendar_days": n}`.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum CapRepr {
+    Elapsed(TimeSpan),
+    Tagged(CapTagged),
+}
+
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum CapTagged {
+    CalendarDays(u32),
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Cap {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        match *self {
+            Cap::Elapsed(span) => CapRepr::Elapsed(span),
+            Cap::CalendarDays(n) => CapRepr::Tagged(CapTagged::CalendarDays(n)),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Cap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Cap, D::Error> {
+        match CapRepr::deserialize(d)? {
+            CapRepr::Elapsed(span) => Cap::elapsed(span).map_err(serde::de::Error::custom),
+            CapRepr::Tagged(CapTagged::CalendarDays(n)) => Ok(Cap::CalendarDays(n)),
+        }
+    }
+}
+
 fn non_negative(span: TimeSpan) -> Result<TimeSpan> {
     if span.0 < 0 {
         return Err(Error::invalid("target", span, "must not be negative"));
@@ -223,5 +319,19 @@ mod tests {
         assert!(Target::working(TimeSpan::seconds(-1)).is_err());
         assert!(Target::calendar(TimeSpan::seconds(-1)).is_err());
         assert!(Target::working(TimeSpan::ZERO).is_ok());
+        assert!(Cap::elapsed(TimeSpan::seconds(-1)).is_err());
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn caps_keep_the_bare_seconds_format() {
+        let elapsed = Cap::from(TimeSpan::days(3).unwrap());
+        assert_eq!(serde_json::to_string(&elapsed).unwrap(), "259200");
+        assert_eq!(serde_json::from_str::<Cap>("259200").unwrap(), elapsed);
+        let days = Cap::calendar_days(3);
+        assert_eq!(serde_json::to_string(&days).unwrap(), r#"{"calendar_days":3}"#);
+        assert_eq!(serde_json::from_str::<Cap>(r#"{"calendar_days":3}"#).unwrap(), days);
+        assert!(serde_json::from_str::<Cap>("-5").is_err());
+        assert!(serde_json::from_str::<Cap>(r#"{"weeks":3}"#).is_err());
     }
 }

@@ -25,12 +25,14 @@
 //!   working time at the cycle start (the working time from the start to the business-day
 //!   deadline), and a [`Target::CalendarDays`] target into elapsed time, so pauses work the
 //!   same way.
-//! - The policy cap bounds every deadline at `start + cap` in elapsed time, pauses included:
+//! - The policy cap bounds every deadline at `start + cap` in calendar time, pauses included:
 //!   a computed deadline, a manual due date (a due date five days out under a three-day cap
 //!   is due at three days), and a metric with no target at all (a policy with a cap and no
-//!   targets still breaches at the cap). "Three days" in a cap is 72 elapsed hours; for three
-//!   calendar days in the calendar's zone (the same wall time three dates later, 71 or 73
-//!   hours across a DST change) use the target [`Target::CalendarDays`].
+//!   targets still breaches at the cap). "Three days" in a cap is 72 elapsed hours given as a
+//!   [`TimeSpan`] ([`Cap::Elapsed`](super::Cap::Elapsed)), or three calendar days in the zone of the calendar in
+//!   force at the cycle start ([`Cap::CalendarDays`](super::Cap::CalendarDays): the same wall time three dates later,
+//!   71 or 73 hours across a DST change), the same choice as [`Target::Calendar`] vs
+//!   [`Target::CalendarDays`]. The cap instant is fixed at the cycle start.
 //! - A periodic-update cycle started by a reply while the status pauses the clock (waiting
 //!   on the customer) starts paused, and runs from the customer's next message or the status
 //!   change that ends the wait.
@@ -67,7 +69,7 @@
 use chrono::{DateTime, Utc};
 
 use super::calendar::{from_secs, to_secs, Calendar};
-use super::duration::{Target, TimeSpan};
+use super::duration::{Cap, Target, TimeSpan};
 use super::policy::{MessageKind, Metric, Policy, Status, Targets};
 use crate::error::{Error, Result};
 
@@ -194,6 +196,7 @@ impl EvaluateOptions {
 /// The state of one cycle of one metric at `now`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct CycleReport {
     /// The metric.
     pub metric: Metric,
@@ -233,6 +236,7 @@ impl CycleReport {
 /// All cycles of a conversation, in the order they started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Evaluation {
     /// The cycles.
     pub cycles: Vec<CycleReport>,
@@ -284,6 +288,8 @@ struct Cycle {
     /// The calendar in force when the cycle was fulfilled: its deadline stays frozen.
     fulfilled_on: Option<usize>,
     manual_due: Option<i64>,
+    /// The policy cap as an instant, fixed at the cycle start.
+    cap_at: Option<i64>,
 }
 
 fn resolve_target(t: Option<Target>, cal: &Calendar, start: i64) -> Result<Option<Clock>> {
@@ -458,6 +464,13 @@ impl<'a> Conversation<'a> {
         }
         let cal = calendar(self.calendars, self.cal_idx)?;
         let target = resolve_target(self.targets.of(metric), cal, t)?;
+        // Fixed at the start on the calendar in force then: a later calendar change does not
+        // move an absolute bound.
+        // A cap past the supported range (2100) never binds within it.
+        let cap_at = self.policy.cap_bound().map(|c| match c {
+            Cap::Elapsed(span) => t.saturating_add(span.as_secs()),
+            Cap::CalendarDays(_) => cal.deadline_secs(t, c.as_target()).unwrap_or(i64::MAX),
+        });
         self.cycles.push(Cycle {
             metric,
             number: n,
@@ -469,6 +482,7 @@ impl<'a> Conversation<'a> {
             fulfilled: None,
             fulfilled_on: None,
             manual_due: None,
+            cap_at,
         });
         Ok(())
     }
@@ -610,7 +624,6 @@ impl<'a> Conversation<'a> {
 
     /// One report per cycle at `now`.
     fn report(&self, now_s: i64, options: &EvaluateOptions) -> Result<Evaluation> {
-        let cap = self.policy.cap_span().map(TimeSpan::as_secs);
         let mut reports = Vec::with_capacity(self.cycles.len());
         for c in &self.cycles {
             let end = c.fulfilled.unwrap_or(now_s);
@@ -619,7 +632,7 @@ impl<'a> Conversation<'a> {
                 None => c.computed_deadline(self.calendars, self.cal_idx, end)?,
             };
             // The cap bounds every deadline: computed, manual, or none at all.
-            let bound = cap.map(|cap| c.start.saturating_add(cap));
+            let bound = c.cap_at;
             let deadline = match (own, bound) {
                 (Some(d), Some(b)) => Some(d.min(b)),
                 (d, b) => d.or(b),

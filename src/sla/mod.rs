@@ -68,7 +68,7 @@ mod triage;
 mod zone;
 
 pub use calendar::{Calendar, CalendarBuilder, CalendarSpec, DateHours, Holiday, Shift};
-pub use duration::{Target, TimeSpan};
+pub use duration::{Cap, Target, TimeSpan};
 pub use evaluate::{
     evaluate, CycleReport, CycleState, EvaluateOptions, Evaluation, Event, EventKind, Risk,
 };

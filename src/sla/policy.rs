@@ -34,7 +34,7 @@
 
 use std::collections::BTreeSet;
 
-use super::duration::{Target, TimeSpan};
+use super::duration::{Cap, Target, TimeSpan};
 use crate::error::{Error, Result};
 
 /// Whether the customer has bought or written before.
@@ -295,7 +295,7 @@ pub struct Policy {
     name: String,
     filter: Filter,
     targets: Targets,
-    cap: Option<TimeSpan>,
+    cap: Option<Cap>,
     reply_kinds: BTreeSet<MessageKind>,
     pause_on: BTreeSet<Status>,
 }
@@ -322,15 +322,17 @@ impl Policy {
         })
     }
 
-    /// Sets an absolute calendar-time cap per cycle, counted from the cycle start and not
-    /// moved by pauses ("never later than three days").
+    /// Sets an absolute cap per cycle, counted from the cycle start and not moved by pauses
+    /// ("never later than three days"). A [`TimeSpan`] is elapsed time (72 hours for three
+    /// days); [`Cap::CalendarDays`] counts dates in the calendar's zone (see [`Cap`]).
     ///
     /// # Errors
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative cap.
-    pub fn cap(mut self, cap: TimeSpan) -> Result<Policy> {
-        if cap.is_negative() {
-            return Err(Error::invalid("cap", cap, "must not be negative"));
+    pub fn cap(mut self, cap: impl Into<Cap>) -> Result<Policy> {
+        let cap = cap.into();
+        if let Cap::Elapsed(span) = cap {
+            Cap::elapsed(span)?;
         }
         self.cap = Some(cap);
         Ok(self)
@@ -391,8 +393,17 @@ impl Policy {
 
     /// The absolute cap, if any.
     #[must_use]
-    pub fn cap_span(&self) -> Option<TimeSpan> {
+    pub fn cap_bound(&self) -> Option<Cap> {
         self.cap
+    }
+
+    /// The absolute cap as elapsed time, if the cap is one ([`Cap::Elapsed`]).
+    #[must_use]
+    pub fn cap_span(&self) -> Option<TimeSpan> {
+        match self.cap {
+            Some(Cap::Elapsed(span)) => Some(span),
+            _ => None,
+        }
     }
 
     /// Whether a message of `kind` fulfils reply metrics under this policy.
@@ -414,7 +425,7 @@ struct PolicyRepr {
     name: String,
     filter: Filter,
     targets: Targets,
-    cap: Option<TimeSpan>,
+    cap: Option<Cap>,
     reply_kinds: Vec<MessageKind>,
     pause_on: Vec<Status>,
 }

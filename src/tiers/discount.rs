@@ -228,6 +228,7 @@ pub enum CapApplied {
 /// The give-aways of one order after the margin guard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Guarded {
     /// The discount to grant.
     pub discount: Money,

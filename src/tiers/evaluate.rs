@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
 
-use super::history::QualifyingEvent;
+use super::history::{QualifyingEvent, Recorded};
 use super::ladder::{Ladder, Metric};
 use super::window::{add_months, Lower, Period, Window};
 use crate::error::{Error, Result};
@@ -200,6 +200,7 @@ pub enum Upper {
 /// Why a tier changed: the window, the span measured, the figure and the threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Explanation {
     /// The metric measured.
     pub metric: Metric,
@@ -277,6 +278,7 @@ pub enum Cause {
 /// A change of tier (or of a pending demotion), explaining itself.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct TierEvent {
     /// When.
     pub at: NaiveDateTime,
@@ -332,6 +334,7 @@ impl TierEvent {
 /// A demotion decided at a review and waiting for its grace period to run out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct PendingDemotion {
     /// The rank the member will drop to.
     pub target: Option<usize>,
@@ -344,6 +347,7 @@ pub struct PendingDemotion {
 /// A member's position on the ladder at `now`, and the history of changes that led there.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Standing {
     /// The current rank (`None`: no tier).
     pub tier: Option<usize>,
@@ -376,8 +380,10 @@ pub struct Standing {
 /// visited too: the figure rises without any event and may earn a promotion then.
 ///
 /// Refunds count when they happen, not in the period of the order they refund (the
-/// history carries no link between the two); hosts that want the other rule date the
-/// refund event at the original order.
+/// history carries no link between the two). For the other rule (a refund of last period's
+/// order undoes that period's promotion) date the refund at the original order and record
+/// when it was made ([`Recorded::late`]), then evaluate with [`Program::evaluate_as_known`]:
+/// evaluations dated before the refund do not see it.
 ///
 /// # Example
 ///
@@ -512,6 +518,42 @@ impl Program {
     ) -> Result<Standing> {
         let prepared = Prepared::new(self.ladder.metric(), history, now)?;
         self.run(joined, &prepared, now)
+    }
+
+    /// The member's standing at `now` as known at `now`: only events known by then
+    /// (`known_at <= now`) count, each at its own `event.at` ([`Recorded`]). A refund of
+    /// last period's order recorded at the order and known at the refund restates that
+    /// period: an evaluation dated after the refund no longer sees the promotion the order
+    /// earned (the standing and its events are the history as now known), while one dated
+    /// before the refund is exactly what it was, so the refund never leaks backwards.
+    /// Evaluations as of `t` depend on the events known at `t` only.
+    ///
+    /// # Errors
+    ///
+    /// As [`Program::evaluate`], and
+    /// [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) (index into `history`)
+    /// for an event known before it happened.
+    pub fn evaluate_as_known(
+        &self,
+        joined: NaiveDate,
+        history: &[Recorded],
+        now: NaiveDateTime,
+    ) -> Result<Standing> {
+        let mut known = Vec::with_capacity(history.len());
+        for (i, r) in history.iter().enumerate() {
+            if r.known_at < r.event.at {
+                return Err(Error::invalid_record(
+                    i,
+                    "known at",
+                    r.known_at,
+                    "before the event it records",
+                ));
+            }
+            if r.known_at <= now {
+                known.push(r.event);
+            }
+        }
+        self.evaluate(joined, &known, now)
     }
 
     /// Evaluates many members at `now`: `(join date, history)` each, results in the same

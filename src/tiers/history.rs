@@ -148,3 +148,41 @@ impl QualifyingEvent {
         }
     }
 }
+
+/// A [`QualifyingEvent`] with the instant it became known, for evaluations "as known at" a
+/// time ([`Program::evaluate_as_known`](super::Program::evaluate_as_known)).
+///
+/// Most events are known when they happen (`known_at == event.at`). A refund of an order
+/// from an earlier period is known only when it is made, yet counts in the order's period:
+/// record it with `event.at` at the order (so it lowers that period's figure) and `known_at`
+/// at the refund (so no evaluation dated before the refund sees it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Recorded {
+    /// When the host learnt of the event (never before `event.at`).
+    pub known_at: NaiveDateTime,
+    /// The event, dated where it counts.
+    pub event: QualifyingEvent,
+}
+
+impl Recorded {
+    /// An event known when it happened.
+    #[must_use]
+    pub fn now(event: QualifyingEvent) -> Recorded {
+        Recorded { known_at: event.at, event }
+    }
+
+    /// An event that counts at `event.at` but was learnt of at `known_at` (a refund of an
+    /// earlier period's order).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when `known_at` is before
+    /// `event.at`.
+    pub fn late(event: QualifyingEvent, known_at: NaiveDateTime) -> Result<Recorded> {
+        if known_at < event.at {
+            return Err(Error::invalid("known at", known_at, "before the event it records"));
+        }
+        Ok(Recorded { known_at, event })
+    }
+}

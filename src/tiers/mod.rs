@@ -72,7 +72,7 @@ pub use evaluate::{
     Cause, Demotion, Explanation, Grace, PendingDemotion, Policy, Program, PromotionTiming,
     RefundEffect, Standing, TierEvent, TierEventKind, Upper,
 };
-pub use history::{Activity, QualifyingEvent, RefundScope};
+pub use history::{Activity, QualifyingEvent, Recorded, RefundScope};
 pub use ladder::{Ladder, Metric, Tier, TierRetention};
 pub use progress::{Gap, Progress};
 pub use window::{add_months, Lower, Period, Window};

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 /// A distance to a threshold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Gap {
     /// The rank concerned.
     pub tier: usize,
@@ -23,6 +24,7 @@ pub struct Gap {
 /// Progress on the ladder at `now`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Progress {
     /// The standing at `now`.
     pub standing: Standing,

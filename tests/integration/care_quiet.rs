@@ -4,24 +4,11 @@
 //! offset change of 2026 (2021 for Tehran, 2018 for São Paulo, 2011 for Samoa), in zones
 //! with changes at 02:00, at midnight, by half an hour, by two hours and at odd minutes.
 
-use chrono::{DateTime, NaiveTime, Offset, TimeZone, Utc};
+use chrono::{DateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use loyalty::care::QuietHours;
 
-fn local_time(tz: Tz, u: i64) -> NaiveTime {
-    DateTime::from_timestamp(u, 0).unwrap().with_timezone(&tz).time()
-}
-
-fn transitions(tz: Tz, year: i32) -> Vec<i64> {
-    let off = |u: i64| {
-        tz.offset_from_utc_datetime(&DateTime::from_timestamp(u, 0).unwrap().naive_utc())
-            .fix()
-            .local_minus_utc()
-    };
-    let start = Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0).unwrap().timestamp();
-    let end = Utc.with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0).unwrap().timestamp();
-    (start..end).step_by(3600).filter(|&u| off(u) != off(u + 3600)).collect()
-}
+use super::zones::{local_time, transitions};
 
 #[test]
 fn send_at_is_never_before_now_nor_inside_the_window() {

@@ -3,7 +3,7 @@
 
 use loyalty::clv::{
     BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma, Histogram, Horizon, MbgNbd,
-    ParetoNbd, TransactionModel,
+    ParetoNbd, PurchaseModel, Span, TransactionModel,
 };
 use loyalty::rfm::Period;
 use loyalty::ErrorKind;
@@ -18,7 +18,7 @@ fn cdnow() -> Vec<Customer> {
         .skip(1)
         .map(|l| {
             let f: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
-            Customer::new(f[1], f[2], f[3]).unwrap()
+            Customer::new(f[1], f[2], f[3], Period::WEEK).unwrap()
         })
         .collect()
 }
@@ -30,7 +30,7 @@ fn cdnow_with_spend() -> Vec<Customer> {
         .skip(1)
         .map(|l| {
             let f: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
-            Customer::new(f[1], f[2], f[3]).unwrap().with_monetary_value(f[4])
+            Customer::new(f[1], f[2], f[3], Period::WEEK).unwrap().with_monetary_value(f[4])
         })
         .collect()
 }
@@ -55,7 +55,7 @@ fn cdnow_sample_spend() -> Vec<Customer> {
         .map(|d| {
             let x = (d.len() - 1) as f64;
             let m = d.values().skip(1).sum::<f64>() / x;
-            Customer::new(x, 1.0, 1.0).unwrap().with_monetary_value(m)
+            Customer::new(x, 1.0, 1.0, Period::WEEK).unwrap().with_monetary_value(m)
         })
         .collect()
 }
@@ -108,7 +108,7 @@ fn hyp2f1_matches_mpmath_table() {
 
 /// BTYD vignette estimates (§10.1 "precise").
 fn bg_btyd() -> BgNbd {
-    BgNbd::new(0.2425982, 4.4136842, 0.7929899, 2.4261667).unwrap()
+    BgNbd::new(0.2425982, 4.4136842, 0.7929899, 2.4261667, Period::WEEK).unwrap()
 }
 
 #[test]
@@ -126,11 +126,11 @@ fn bgnbd_unconditional_expectations() {
         (78.0, 1.8576),
     ];
     for (t, want) in cases {
-        let got = fit.expected_purchases(t).unwrap();
+        let got = fit.expected_purchases(Span::weeks(t).unwrap()).unwrap();
         assert!((got - want).abs() < 1.5e-3, "E[X({t})] = {got}, want {want}");
     }
     // BTYD E[X(52)] = 1.444004 at its own estimates (7 significant digits).
-    let got = bg_btyd().expected_purchases(52.0).unwrap();
+    let got = bg_btyd().expected_purchases(Span::weeks(52.0).unwrap()).unwrap();
     assert!(rel(got, 1.444004) < 1e-6, "{got}");
 }
 
@@ -140,36 +140,51 @@ fn bgnbd_conditional_and_alive() {
         .unwrap()
         .params;
     // lifetimes: E[Y(39) | 2, 30.43, 38.86] = 1.226 (abs 1e-3).
-    let c = Customer::new(2.0, 30.43, 38.86).unwrap();
-    let got = fit.conditional_expected_purchases(&c, 39.0).unwrap();
+    let c = Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap();
+    let got = fit.conditional_expected_purchases(&c, Span::weeks(39.0).unwrap()).unwrap();
     assert!((got - 1.226).abs() < 1e-3, "{got}");
     // BTYD customer 1516 at BTYD's estimates: 25.75659 and 0.9688523. The printed parameters
     // reproduce 25.75659 only to 2.2e-6 relative (mpmath at 30 digits gives
     // 25.756536041055002, which is asserted at 1e-12), so the published value is held to 5e-6.
-    let c1516 = Customer::new(26.0, 30.85714, 31.0).unwrap();
-    let e = bg_btyd().conditional_expected_purchases(&c1516, 52.0).unwrap();
+    let c1516 = Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap();
+    let e = bg_btyd().conditional_expected_purchases(&c1516, Span::weeks(52.0).unwrap()).unwrap();
     assert!(rel(e, 25.75659) < 5e-6, "{e}");
     assert!(rel(e, 25.756536041055002) < 1e-12, "{e}");
     let pa = bg_btyd().probability_alive(&c1516).unwrap();
     assert!(rel(pa, 0.9688523) < 1e-6, "{pa}");
     // lifetimes: exactly 0 and exactly 1.
-    let m = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
-    assert_eq!(m.probability_alive(&Customer::new(1000.0, 10.0, 100.0).unwrap()).unwrap(), 0.0);
-    assert_eq!(m.probability_alive(&Customer::new(0.0, 0.0, 1.0).unwrap()).unwrap(), 1.0);
+    let m = BgNbd::new(0.243, 4.414, 0.793, 2.426, Period::WEEK).unwrap();
+    assert_eq!(
+        m.probability_alive(&Customer::new(1000.0, 10.0, 100.0, Period::WEEK).unwrap()).unwrap(),
+        0.0
+    );
+    assert_eq!(
+        m.probability_alive(&Customer::new(0.0, 0.0, 1.0, Period::WEEK).unwrap()).unwrap(),
+        1.0
+    );
     // lifetimes' pinned case: x = 0, t_x = 1, T = 1 gives exactly 1.
-    assert_eq!(m.probability_alive(&Customer::new(0.0, 1.0, 1.0).unwrap()).unwrap(), 1.0);
+    assert_eq!(
+        m.probability_alive(&Customer::new(0.0, 1.0, 1.0, Period::WEEK).unwrap()).unwrap(),
+        1.0
+    );
     // Such a row is still refused where it matters: in a fit.
-    let odd = Customer { frequency: 0.0, recency: 1.0, t: 1.0, monetary_value: 0.0 };
+    let odd = Customer {
+        frequency: 0.0,
+        recency: 1.0,
+        t: 1.0,
+        monetary_value: 0.0,
+        period: Period::WEEK,
+    };
     assert!(loyalty::clv::Histogram::from_customers(&[odd]).is_err());
 }
 
 #[test]
 fn bgnbd_purchase_probabilities() {
     // lifetimes at (0.243, 4.414, 0.793, 2.426): P(X(2)=10), P(X(39)=0), P(X(30)=11..20).
-    let m = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
-    let p = m.probability_of_purchases(10, 2.0).unwrap();
+    let m = BgNbd::new(0.243, 4.414, 0.793, 2.426, Period::WEEK).unwrap();
+    let p = m.probability_of_purchases(10, Span::weeks(2.0).unwrap()).unwrap();
     assert!(rel(p, 1.07869e-07) < 1e-5, "{p}");
-    let p = m.probability_of_purchases(0, 39.0).unwrap();
+    let p = m.probability_of_purchases(0, Span::weeks(39.0).unwrap()).unwrap();
     assert!(rel(p, 0.5737864) < 1e-6, "{p}");
     let table = [
         0.0019995214,
@@ -184,7 +199,7 @@ fn bgnbd_purchase_probabilities() {
         0.0002222260,
     ];
     for (n, want) in (11..=20).zip(table) {
-        let got = m.probability_of_purchases(n, 30.0).unwrap();
+        let got = m.probability_of_purchases(n, Span::weeks(30.0).unwrap()).unwrap();
         assert!(rel(got, want) < 1e-6, "P(X(30)={n}) = {got}, want {want}");
     }
 }
@@ -227,13 +242,14 @@ fn gamma_gamma_refuses_infinite_mean_and_bad_spend() {
         assert!(e.to_string().contains("mean spend is infinite"), "{e}");
     }
     let mut customers = cdnow_with_spend();
-    customers[3] = Customer::new(2.0, 5.0, 30.0).unwrap().with_monetary_value(0.0);
+    customers[3] = Customer::new(2.0, 5.0, 30.0, Period::WEEK).unwrap().with_monetary_value(0.0);
     let e = GammaGamma::fit(&customers, &FitOptions::default()).unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::InvalidRecord { index: 3, field: "monetary_value", .. }),
         "{e}"
     );
-    let none: Vec<Customer> = (0..5).map(|_| Customer::new(0.0, 0.0, 3.0).unwrap()).collect();
+    let none: Vec<Customer> =
+        (0..5).map(|_| Customer::new(0.0, 0.0, 3.0, Period::WEEK).unwrap()).collect();
     assert!(GammaGamma::fit(&none, &FitOptions::default()).is_err());
     assert!(matches!(
         GammaGamma::fit(&[], &FitOptions::default()).unwrap_err().kind(),
@@ -267,52 +283,63 @@ fn pareto_nbd_fit_on_cdnow() {
 
 #[test]
 fn pareto_nbd_predictions() {
-    let clvtools = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150).unwrap();
-    let btyd = ParetoNbd::new(0.553, 10.580, 0.606, 11.656).unwrap();
+    let clvtools = ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150, Period::WEEK).unwrap();
+    let btyd = ParetoNbd::new(0.553, 10.580, 0.606, 11.656, Period::WEEK).unwrap();
     // lifetimes "from R BTYD", atol 0.01.
     let table = [
         0.0, 0.05077821, 0.09916088, 0.14542507, 0.18979930, 0.23247466, 0.27361274, 0.31335159,
         0.35181024, 0.38909211,
     ];
-    assert_eq!(btyd.expected_purchases(0.0).unwrap().to_bits(), 0.0f64.to_bits());
+    assert_eq!(
+        btyd.expected_purchases(Span::weeks(0.0).unwrap()).unwrap().to_bits(),
+        0.0f64.to_bits()
+    );
     for (t, want) in table.iter().enumerate() {
-        let got = btyd.expected_purchases(t as f64).unwrap();
+        let got = btyd.expected_purchases(Span::weeks(t as f64).unwrap()).unwrap();
         assert!((got - want).abs() < 0.01, "E[X({t})] = {got}");
     }
     // BTYD E[X(52)] = 1.473434; customer 1516 E[Y(52)] 25.45647, P(alive) 0.997874.
-    let got = btyd.expected_purchases(52.0).unwrap();
+    let got = btyd.expected_purchases(Span::weeks(52.0).unwrap()).unwrap();
     assert!(rel(got, 1.473434) < 1e-3, "{got}");
-    let c1516 = Customer::new(26.0, 30.85714, 31.0).unwrap();
-    let e = clvtools.conditional_expected_purchases(&c1516, 52.0).unwrap();
+    let c1516 = Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap();
+    let e = clvtools.conditional_expected_purchases(&c1516, Span::weeks(52.0).unwrap()).unwrap();
     assert!((e - 25.45647).abs() < 0.01, "{e}");
     let pa = clvtools.probability_alive(&c1516).unwrap();
     assert!((pa - 0.997874).abs() < 1e-3, "{pa}");
     // lifetimes at PyMC-Marketing's parameters, t_x = 30.86: 25.46 (abs 0.01), 0.9979 (1e-3).
-    let pymc = ParetoNbd::new(0.5534, 10.5802, 0.6061, 11.6562).unwrap();
-    let c = Customer::new(26.0, 30.86, 31.0).unwrap();
-    assert!((pymc.conditional_expected_purchases(&c, 52.0).unwrap() - 25.46).abs() < 0.01);
+    let pymc = ParetoNbd::new(0.5534, 10.5802, 0.6061, 11.6562, Period::WEEK).unwrap();
+    let c = Customer::new(26.0, 30.86, 31.0, Period::WEEK).unwrap();
+    assert!(
+        (pymc.conditional_expected_purchases(&c, Span::weeks(52.0).unwrap()).unwrap() - 25.46)
+            .abs()
+            < 0.01
+    );
     assert!((pymc.probability_alive(&c).unwrap() - 0.9979).abs() < 1e-3);
     // BTYD example: P(alive)(0, 0, 39) = 0.2941633.
-    let pa0 = btyd.probability_alive(&Customer::new(0.0, 0.0, 39.0).unwrap()).unwrap();
+    let pa0 =
+        btyd.probability_alive(&Customer::new(0.0, 0.0, 39.0, Period::WEEK).unwrap()).unwrap();
     assert!((pa0 - 0.2941633).abs() < 1e-3, "{pa0}");
     // Frequency paradox (BTYD): E[Y(52) | x, 20, 39] for x = 10, 15, 20, 25.
     for (x, want) in [(10.0, 0.7062289), (15.0, 0.1442396), (20.0, 0.02250658), (25.0, 0.00309267)]
     {
         let got = btyd
-            .conditional_expected_purchases(&Customer::new(x, 20.0, 39.0).unwrap(), 52.0)
+            .conditional_expected_purchases(
+                &Customer::new(x, 20.0, 39.0, Period::WEEK).unwrap(),
+                Span::weeks(52.0).unwrap(),
+            )
             .unwrap();
         assert!(rel(got, want) < 1e-2, "x={x}: {got} vs {want}");
     }
     // Cross-implementation LL: x = 1, t_x = 1.5, T = 12 at (0.55, 10.58, 0.61, 11.67).
-    let m = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
-    let ll = m.log_likelihood(&Customer::new(1.0, 1.5, 12.0).unwrap()).unwrap();
+    let m = ParetoNbd::new(0.55, 10.58, 0.61, 11.67, Period::WEEK).unwrap();
+    let ll = m.log_likelihood(&Customer::new(1.0, 1.5, 12.0, Period::WEEK).unwrap()).unwrap();
     assert!((ll - -4.0069487).abs() < 1.5e-6, "{ll}");
 }
 
 #[test]
 fn pareto_nbd_guards() {
     // lifetimes overflow guard: finite likelihood terms and P(alive) in [0, 1].
-    let m = ParetoNbd::new(10.465, 7.98565181e-03, 3.0516, 2.820).unwrap();
+    let m = ParetoNbd::new(10.465, 7.98565181e-03, 3.0516, 2.820, Period::WEEK).unwrap();
     for (x, tx, t) in [
         (400.0, 5.0, 6.0),
         (500.0, 1.0, 37.0),
@@ -321,19 +348,25 @@ fn pareto_nbd_guards() {
         (50.0, 1.0, 37.0),
         (50.0, 4.0, 37.0),
     ] {
-        let c = Customer::new(x, tx, t).unwrap();
+        let c = Customer::new(x, tx, t, Period::WEEK).unwrap();
         assert!(m.log_likelihood(&c).unwrap().is_finite());
         let pa = m.probability_alive(&c).unwrap();
         assert!((0.0..=1.0).contains(&pa), "{pa}");
     }
     // Underflow / smoothness guard (lifetimes): E[Y(10) | 132, 200, 200] = 6.2060517889632418,
     // x = 133 → 6.2528722475748113.
-    let m = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
+    let m = ParetoNbd::new(0.55, 10.58, 0.61, 11.67, Period::WEEK).unwrap();
     let a = m
-        .conditional_expected_purchases(&Customer::new(132.0, 200.0, 200.0).unwrap(), 10.0)
+        .conditional_expected_purchases(
+            &Customer::new(132.0, 200.0, 200.0, Period::WEEK).unwrap(),
+            Span::weeks(10.0).unwrap(),
+        )
         .unwrap();
     let b = m
-        .conditional_expected_purchases(&Customer::new(133.0, 200.0, 200.0).unwrap(), 10.0)
+        .conditional_expected_purchases(
+            &Customer::new(133.0, 200.0, 200.0, Period::WEEK).unwrap(),
+            Span::weeks(10.0).unwrap(),
+        )
         .unwrap();
     assert!(
         rel(a, 6.206_051_788_963_242) < 1e-6 && rel(b, 6.252_872_247_574_811) < 1e-6,
@@ -341,14 +374,14 @@ fn pareto_nbd_guards() {
     );
     assert!((a - b).abs() < 0.05);
     // CLVTools' previously-NaN case.
-    let m = ParetoNbd::new(0.5143, 2.8845, 0.2856, 14.1087).unwrap();
+    let m = ParetoNbd::new(0.5143, 2.8845, 0.2856, 14.1087, Period::WEEK).unwrap();
     for (x, tx, t) in [
         (221.0, 103.42857, 103.57143),
         (254.0, 97.14286, 97.28571),
         (161.0, 94.71429, 98.0),
         (204.0, 98.57143, 99.42857),
     ] {
-        let c = Customer::new(x, tx, t).unwrap();
+        let c = Customer::new(x, tx, t, Period::WEEK).unwrap();
         let pa = m.probability_alive(&c).unwrap();
         assert!(pa.is_finite() && (0.0..=1.0).contains(&pa), "{pa}");
         assert!(m.log_likelihood(&c).unwrap().is_finite());
@@ -370,8 +403,11 @@ fn mbgnbd_fit_on_cdnow() {
     // so the check is half a unit of the last published digit.
     assert!((fit.report.log_likelihood - -9582.13).abs() < 5e-3, "{fit:?}");
     // lifetimes: E[Y(39) | 2, 30.43, 38.86] ≈ 1.226 (abs 0.05).
-    let c = Customer::new(2.0, 30.43, 38.86).unwrap();
-    assert!((p.conditional_expected_purchases(&c, 39.0).unwrap() - 1.226).abs() < 0.05);
+    let c = Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap();
+    assert!(
+        (p.conditional_expected_purchases(&c, Span::weeks(39.0).unwrap()).unwrap() - 1.226).abs()
+            < 0.05
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -386,8 +422,12 @@ fn clv_reproduces_lifetimes_quickstart() {
         .params;
     let customers = cdnow_with_spend();
     let gg = GammaGamma::fit(&customers, &FitOptions::default()).unwrap().params;
-    // The Quickstart's weekly data scored as if daily: the model is told it is in days.
-    let model = ClvModel::new(bg, gg, Period::DAY);
+    // The Quickstart's weekly data scored as if daily: the mistake now takes relabelling both
+    // the model and the customers on purpose.
+    let bg = BgNbd::new(bg.r(), bg.alpha(), bg.a(), bg.b(), Period::DAY).unwrap();
+    let customers: Vec<Customer> =
+        customers.iter().map(|c| Customer { period: Period::DAY, ..*c }).collect();
+    let model = ClvModel::new(bg, gg);
     let scores = model.score(&customers[..10], &ClvOptions::default()).unwrap();
     let want = [
         140.096211,
@@ -410,9 +450,9 @@ fn clv_reproduces_lifetimes_quickstart() {
 fn clv_semantics_match_lifetimes() {
     // lifetimes' known-value test structure (§9.2): daily model, m = 1 (a Gamma-Gamma whose
     // expected spend is 1 for everybody is not expressible, so CLV is divided by the spend).
-    let bg = BgNbd::new(0.16, 1.86, 1.85, 3.18).unwrap();
+    let bg = BgNbd::new(0.16, 1.86, 1.85, 3.18, Period::DAY).unwrap();
     let gg = GammaGamma::new(6.0, 4.0, 15.0).unwrap();
-    let model = ClvModel::new(bg, gg, Period::DAY);
+    let model = ClvModel::new(bg, gg);
     let customers: Vec<Customer> = [
         (0.0, 0.0, 298.0),
         (0.0, 0.0, 224.0),
@@ -422,14 +462,18 @@ fn clv_semantics_match_lifetimes() {
     ]
     .iter()
     .map(|&(x, tx, t)| {
-        Customer::new(x, tx, t).unwrap().with_monetary_value(if x > 0.0 { 5.0 } else { 0.0 })
+        Customer::new(x, tx, t, Period::DAY).unwrap().with_monetary_value(if x > 0.0 {
+            5.0
+        } else {
+            0.0
+        })
     })
     .collect();
     let day = ClvOptions::default();
     for c in &customers {
         let m = gg.conditional_expected_average_spend(c).unwrap();
-        let e30 = bg.conditional_expected_purchases(c, 30.0).unwrap();
-        let e60 = bg.conditional_expected_purchases(c, 60.0).unwrap();
+        let e30 = bg.conditional_expected_purchases(c, Span::days(30.0).unwrap()).unwrap();
+        let e60 = bg.conditional_expected_purchases(c, Span::days(60.0).unwrap()).unwrap();
         let clv = |h: u32, d: f64| {
             let o = day
                 .with_horizon(Horizon::months(h).unwrap())
@@ -449,15 +493,15 @@ fn clv_semantics_match_lifetimes() {
 
 #[test]
 fn continuous_discounting() {
-    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK).unwrap();
     let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
-    let model = ClvModel::new(bg, gg, Period::WEEK);
-    let c = Customer::new(2.0, 30.43, 38.86).unwrap().with_monetary_value(22.35);
+    let model = ClvModel::new(bg, gg);
+    let c = Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap().with_monetary_value(22.35);
     let m = gg.conditional_expected_average_spend(&c).unwrap();
     // Undiscounted: spend times expected purchases.
     let weeks52 = Horizon::new(52, Period::WEEK).unwrap();
     let undiscounted = model.discounted_value(&c, weeks52, 0.0).unwrap();
-    let e52 = bg.conditional_expected_purchases(&c, 52.0).unwrap();
+    let e52 = bg.conditional_expected_purchases(&c, Span::weeks(52.0).unwrap()).unwrap();
     assert!(rel(undiscounted, m * e52) < 1e-12);
     // Discounting lowers value, and a fine monthly discrete sum approaches the continuous form.
     let delta = 0.01_f64.ln_1p();
@@ -470,9 +514,9 @@ fn continuous_discounting() {
 
 #[test]
 fn batch_scoring_validates_rows() {
-    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK).unwrap();
     let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
-    let model = ClvModel::new(bg, gg, Period::WEEK);
+    let model = ClvModel::new(bg, gg);
     let mut customers = cdnow_with_spend();
     let o = ClvOptions::default();
     let all = model.score(&customers, &o).unwrap();
@@ -482,7 +526,10 @@ fn batch_scoring_validates_rows() {
         assert_eq!(s.p_alive, pa);
         let e = model.conditional_expected_purchases(c, o.horizon()).unwrap();
         // 12 months of a weekly model are 52.14 weeks.
-        assert_eq!(e, bg.conditional_expected_purchases(c, 12.0 * 4.345).unwrap());
+        assert_eq!(
+            e,
+            bg.conditional_expected_purchases(c, Span::weeks(12.0 * 4.345).unwrap()).unwrap()
+        );
         assert!((s.expected_purchases - e).abs() <= 1e-12 * e.max(1.0));
         assert!(s.clv >= 0.0);
     }
@@ -507,7 +554,8 @@ fn batch_scoring_validates_rows() {
 fn fits_refuse_bad_input() {
     let opts = FitOptions::default();
     // Every frequency zero.
-    let zeros: Vec<Customer> = (1..5).map(|t| Customer::new(0.0, 0.0, t as f64).unwrap()).collect();
+    let zeros: Vec<Customer> =
+        (1..5).map(|t| Customer::new(0.0, 0.0, t as f64, Period::WEEK).unwrap()).collect();
     let h = Histogram::from_customers(&zeros).unwrap();
     assert!(BgNbd::fit(&h, &opts).is_err());
     assert!(MbgNbd::fit(&h, &opts).is_err());
@@ -520,13 +568,76 @@ fn fits_refuse_bad_input() {
     // Invalid rows, named by index.
     let mut rows = cdnow();
     for (field, bad) in [
-        ("frequency", Customer { frequency: -1.0, recency: 0.0, t: 5.0, monetary_value: 0.0 }),
-        ("frequency", Customer { frequency: 1.5, recency: 1.0, t: 5.0, monetary_value: 0.0 }),
-        ("frequency", Customer { frequency: f64::NAN, recency: 1.0, t: 5.0, monetary_value: 0.0 }),
-        ("recency", Customer { frequency: 1.0, recency: 6.0, t: 5.0, monetary_value: 0.0 }),
-        ("recency", Customer { frequency: 0.0, recency: 1.0, t: 5.0, monetary_value: 0.0 }),
-        ("recency", Customer { frequency: 1.0, recency: -1.0, t: 5.0, monetary_value: 0.0 }),
-        ("T", Customer { frequency: 1.0, recency: 1.0, t: f64::INFINITY, monetary_value: 0.0 }),
+        (
+            "frequency",
+            Customer {
+                frequency: -1.0,
+                recency: 0.0,
+                t: 5.0,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
+        (
+            "frequency",
+            Customer {
+                frequency: 1.5,
+                recency: 1.0,
+                t: 5.0,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
+        (
+            "frequency",
+            Customer {
+                frequency: f64::NAN,
+                recency: 1.0,
+                t: 5.0,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
+        (
+            "recency",
+            Customer {
+                frequency: 1.0,
+                recency: 6.0,
+                t: 5.0,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
+        (
+            "recency",
+            Customer {
+                frequency: 0.0,
+                recency: 1.0,
+                t: 5.0,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
+        (
+            "recency",
+            Customer {
+                frequency: 1.0,
+                recency: -1.0,
+                t: 5.0,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
+        (
+            "T",
+            Customer {
+                frequency: 1.0,
+                recency: 1.0,
+                t: f64::INFINITY,
+                monetary_value: 0.0,
+                period: Period::WEEK,
+            },
+        ),
     ] {
         rows[42] = bad;
         let e = Histogram::from_customers(&rows).unwrap_err();
@@ -555,7 +666,7 @@ fn penalizer_and_weights_behave_like_lifetimes() {
     // Fitting the merged histograms of two halves equals fitting the whole.
     let left = Histogram::from_customers(&rows[..1000]).unwrap();
     let right = Histogram::from_customers(&rows[1000..]).unwrap();
-    let merged = BgNbd::fit(&left.merge(&right), &FitOptions::default()).unwrap().params;
+    let merged = BgNbd::fit(&left.merge(&right).unwrap(), &FitOptions::default()).unwrap().params;
     assert_eq!(merged, plain);
 }
 
@@ -573,13 +684,13 @@ fn finite_or_error(what: &str, r: Result<f64, loyalty::Error>) {
 fn extreme_sweep_never_returns_nan_or_infinity() {
     let values = [1e-6, 0.05, 1.0, 20.0, 1e6];
     let customers = [
-        Customer::new(0.0, 0.0, 0.0).unwrap(),
-        Customer::new(0.0, 0.0, 1e-9).unwrap(),
-        Customer::new(1.0, 1.0, 1.0).unwrap(),
-        Customer::new(3.0, 0.0, 1e6).unwrap(),
-        Customer::new(1e5, 1.0, 1e5).unwrap(),
-        Customer::new(1000.0, 10.0, 100.0).unwrap(),
-        Customer::new(7.0, 38.999, 39.0).unwrap(),
+        Customer::new(0.0, 0.0, 0.0, Period::WEEK).unwrap(),
+        Customer::new(0.0, 0.0, 1e-9, Period::WEEK).unwrap(),
+        Customer::new(1.0, 1.0, 1.0, Period::WEEK).unwrap(),
+        Customer::new(3.0, 0.0, 1e6, Period::WEEK).unwrap(),
+        Customer::new(1e5, 1.0, 1e5, Period::WEEK).unwrap(),
+        Customer::new(1000.0, 10.0, 100.0, Period::WEEK).unwrap(),
+        Customer::new(7.0, 38.999, 39.0, Period::WEEK).unwrap(),
     ]
     .map(|c| c.with_monetary_value(if c.frequency > 0.0 { 1e-3 } else { 0.0 }));
     let horizons = [0.0, 1.0, 1e3];
@@ -592,13 +703,20 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
             for &p3 in &values {
                 for &p4 in &values {
                     let models = [
-                        TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
-                        TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
-                        TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+                        TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                        TransactionModel::MbgNbd(
+                            MbgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap(),
+                        ),
+                        TransactionModel::ParetoNbd(
+                            ParetoNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap(),
+                        ),
                     ];
                     for (mi, model) in models.iter().enumerate() {
                         for &t in &horizons {
-                            finite_or_error("E[X(t)]", model.expected_purchases(t));
+                            finite_or_error(
+                                "E[X(t)]",
+                                model.expected_purchases(Span::weeks(t).unwrap()),
+                            );
                         }
                         for c in &customers {
                             let ctx = format!("model {mi} ({p1}, {p2}, {p3}, {p4}) {c:?}");
@@ -607,7 +725,11 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
                                 assert!((0.0..=1.0).contains(&p), "{ctx}: {p}");
                             }
                             for &t in &horizons {
-                                finite_or_error(&ctx, model.conditional_expected_purchases(c, t));
+                                finite_or_error(
+                                    &ctx,
+                                    model
+                                        .conditional_expected_purchases(c, Span::weeks(t).unwrap()),
+                                );
                             }
                             let ll = match model {
                                 TransactionModel::BgNbd(m) => m.log_likelihood(c),
@@ -617,7 +739,7 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
                             };
                             finite_or_error(&ctx, ll);
                             for gg in &spends {
-                                let clv = ClvModel::new(*model, *gg, Period::WEEK);
+                                let clv = ClvModel::new(*model, *gg);
                                 finite_or_error(&ctx, clv.customer_lifetime_value(c, &options));
                                 let ten = Horizon::new(10, Period::WEEK).unwrap();
                                 finite_or_error(&ctx, clv.discounted_value(c, ten, 0.01));
@@ -630,7 +752,7 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
                             for &t in &horizons {
                                 let ctx =
                                     format!("pmf model {mi} ({p1}, {p2}, {p3}, {p4}) {n} {t}");
-                                let r = model.probability_of_purchases(n, t);
+                                let r = model.probability_of_purchases(n, Span::weeks(t).unwrap());
                                 if let Ok(p) = r {
                                     assert!((0.0..=1.0).contains(&p), "{ctx}: {p}");
                                 }
@@ -652,7 +774,7 @@ fn extreme_sweep_never_returns_nan_or_infinity() {
     }
     assert_eq!(calls, 625 * 3 * customers.len());
     // Batch scoring over the same extreme customers: Ok values are finite.
-    let m = ClvModel::new(BgNbd::new(1e-6, 1e6, 20.0, 1e-6).unwrap(), spends[0], Period::WEEK);
+    let m = ClvModel::new(BgNbd::new(1e-6, 1e6, 20.0, 1e-6, Period::WEEK).unwrap(), spends[0]);
     if let Ok(scores) = m.score(&customers, &options) {
         for s in scores {
             assert!(s.p_alive.is_finite() && s.expected_purchases.is_finite() && s.clv.is_finite());
@@ -670,7 +792,7 @@ mod properties {
     fn customer() -> impl Strategy<Value = Customer> {
         (0u32..300, 0.0f64..1.0, 0.01f64..200.0).prop_map(|(x, u, t)| {
             let tx = if x == 0 { 0.0 } else { u * t };
-            Customer::new(f64::from(x), tx, t).unwrap()
+            Customer::new(f64::from(x), tx, t, Period::WEEK).unwrap()
         })
     }
 
@@ -686,18 +808,18 @@ mod properties {
         fn predictions_are_probabilities_and_monotone(c in customer(), (p1, p2, p3, p4) in params(),
                                                       t in 0.5f64..100.0) {
             let models = [
-                TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
-                TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
-                TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+                TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
             ];
             for m in models {
                 let pa = m.probability_alive(&c).unwrap();
                 prop_assert!((0.0..=1.0).contains(&pa));
-                let e1 = m.conditional_expected_purchases(&c, t).unwrap();
-                let e2 = m.conditional_expected_purchases(&c, 2.0 * t).unwrap();
+                let e1 = m.conditional_expected_purchases(&c, Span::weeks(t).unwrap()).unwrap();
+                let e2 = m.conditional_expected_purchases(&c, Span::weeks(2.0 * t).unwrap()).unwrap();
                 prop_assert!(e1 >= 0.0 && e2 >= e1 * (1.0 - 1e-12), "{e1} {e2}");
-                let u1 = m.expected_purchases(t).unwrap();
-                let u2 = m.expected_purchases(2.0 * t).unwrap();
+                let u1 = m.expected_purchases(Span::weeks(t).unwrap()).unwrap();
+                let u2 = m.expected_purchases(Span::weeks(2.0 * t).unwrap()).unwrap();
                 prop_assert!(u1 >= 0.0 && u2 >= u1 * (1.0 - 1e-12));
             }
         }
@@ -706,20 +828,20 @@ mod properties {
         /// asserts P(alive) within 1e-4 after multiplying recency and T by 10).
         #[test]
         fn time_unit_does_not_matter(c in customer(), (p1, p2, p3, p4) in params(), k in 0.1f64..10.0) {
-            let scaled = Customer::new(c.frequency, c.recency * k, c.t * k).unwrap();
+            let scaled = Customer::new(c.frequency, c.recency * k, c.t * k, Period::WEEK).unwrap();
             let pairs = [
-                (TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
-                 TransactionModel::BgNbd(BgNbd::new(p1, p2 * k, p3, p4).unwrap())),
-                (TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
-                 TransactionModel::MbgNbd(MbgNbd::new(p1, p2 * k, p3, p4).unwrap())),
-                (TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
-                 TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2 * k, p3, p4 * k).unwrap())),
+                (TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                 TransactionModel::BgNbd(BgNbd::new(p1, p2 * k, p3, p4, Period::WEEK).unwrap())),
+                (TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                 TransactionModel::MbgNbd(MbgNbd::new(p1, p2 * k, p3, p4, Period::WEEK).unwrap())),
+                (TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                 TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2 * k, p3, p4 * k, Period::WEEK).unwrap())),
             ];
             for (a, b) in pairs {
                 let (pa, pb) = (a.probability_alive(&c).unwrap(), b.probability_alive(&scaled).unwrap());
                 prop_assert!((pa - pb).abs() < 1e-9, "{pa} {pb}");
-                let ea = a.conditional_expected_purchases(&c, 10.0).unwrap();
-                let eb = b.conditional_expected_purchases(&scaled, 10.0 * k).unwrap();
+                let ea = a.conditional_expected_purchases(&c, Span::weeks(10.0).unwrap()).unwrap();
+                let eb = b.conditional_expected_purchases(&scaled, Span::weeks(10.0 * k).unwrap()).unwrap();
                 prop_assert!((ea - eb).abs() <= 1e-8 * ea.max(1.0), "{ea} {eb}");
             }
         }
@@ -732,15 +854,15 @@ mod properties {
             t in 0.05f64..40.0,
         ) {
             let models = [
-                TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4).unwrap()),
-                TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4).unwrap()),
-                TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4).unwrap()),
+                TransactionModel::BgNbd(BgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                TransactionModel::MbgNbd(MbgNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
+                TransactionModel::ParetoNbd(ParetoNbd::new(p1, p2, p3, p4, Period::WEEK).unwrap()),
             ];
             for m in models {
-                let e = m.expected_purchases(t).unwrap();
+                let e = m.expected_purchases(Span::weeks(t).unwrap()).unwrap();
                 let (mut total, mut mean, mut n) = (0.0, 0.0, 0u32);
                 loop {
-                    let p = m.probability_of_purchases(n, t).unwrap();
+                    let p = m.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
                     prop_assert!((0.0..=1.0).contains(&p), "{:?} {} {}: {}", m, t, n, p);
                     total += p;
                     mean += f64::from(n) * p;
@@ -766,8 +888,8 @@ mod properties {
             if cut > 0 && cut < cs.len() {
                 let l = Histogram::from_customers(&cs[..cut]).unwrap();
                 let r = Histogram::from_customers(&cs[cut..]).unwrap();
-                prop_assert_eq!(&l.merge(&r), &whole);
-                prop_assert_eq!(&r.merge(&l), &whole);
+                prop_assert_eq!(&l.merge(&r).unwrap(), &whole);
+                prop_assert_eq!(&r.merge(&l).unwrap(), &whole);
             }
             prop_assert_eq!(whole.customers(), cs.len() as u64);
         }
@@ -780,7 +902,7 @@ fn rescaled_fit_gives_same_predictions() {
     let rows = cdnow();
     let scaled: Vec<Customer> = rows
         .iter()
-        .map(|c| Customer::new(c.frequency, c.recency * 10.0, c.t * 10.0).unwrap())
+        .map(|c| Customer::new(c.frequency, c.recency * 10.0, c.t * 10.0, Period::WEEK).unwrap())
         .collect();
     let a = BgNbd::fit(&Histogram::from_customers(&rows).unwrap(), &FitOptions::default()).unwrap();
     let b =
@@ -800,11 +922,12 @@ fn rescaled_fit_gives_same_predictions() {
 fn hard_cases_converge_or_fail_with_typed_errors() {
     let opts = FitOptions::default();
     // Mostly one-time buyers: 5,000 customers, 1 % with repeat purchases.
-    let mut rows: Vec<Customer> =
-        (0..4950).map(|i| Customer::new(0.0, 0.0, 10.0 + (i % 30) as f64).unwrap()).collect();
-    rows.extend(
-        (0..50).map(|i| Customer::new(1.0 + (i % 3) as f64, 5.0 + (i % 5) as f64, 39.0).unwrap()),
-    );
+    let mut rows: Vec<Customer> = (0..4950)
+        .map(|i| Customer::new(0.0, 0.0, 10.0 + (i % 30) as f64, Period::WEEK).unwrap())
+        .collect();
+    rows.extend((0..50).map(|i| {
+        Customer::new(1.0 + (i % 3) as f64, 5.0 + (i % 5) as f64, 39.0, Period::WEEK).unwrap()
+    }));
     let h = Histogram::from_customers(&rows).unwrap();
     for r in [
         BgNbd::fit(&h, &opts).map(|f| f.report.log_likelihood),
@@ -821,14 +944,16 @@ fn hard_cases_converge_or_fail_with_typed_errors() {
     }
     // Large frequencies (daily buyers with thousands of purchases) next to CDNOW.
     let mut rows = cdnow();
-    rows.extend((0..20).map(|i| Customer::new(2000.0 + f64::from(i), 270.0, 272.0).unwrap()));
+    rows.extend(
+        (0..20).map(|i| Customer::new(2000.0 + f64::from(i), 270.0, 272.0, Period::WEEK).unwrap()),
+    );
     let h = Histogram::from_customers(&rows).unwrap();
     let bg = BgNbd::fit(&h, &opts).unwrap();
     assert!(bg.report.log_likelihood.is_finite());
     let p = ParetoNbd::fit(&h, &opts).unwrap();
     assert!(p.report.log_likelihood.is_finite());
     // Near-degenerate: every customer identical. Either a fit or a typed error, never NaN.
-    let same = vec![Customer::new(2.0, 5.0, 10.0).unwrap(); 100];
+    let same = vec![Customer::new(2.0, 5.0, 10.0, Period::WEEK).unwrap(); 100];
     let h = Histogram::from_customers(&same).unwrap();
     for r in [
         BgNbd::fit(&h, &opts).map(|f| f.report.standard_errors),
@@ -848,15 +973,18 @@ fn hard_cases_converge_or_fail_with_typed_errors() {
 #[cfg(feature = "serde")]
 #[test]
 fn parameters_round_trip_and_validate_through_serde() {
-    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap();
+    let bg = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK).unwrap();
     let json = serde_json::to_string(&bg).unwrap();
-    assert_eq!(json, r#"{"version":1,"r":0.2426,"alpha":4.4135,"a":0.7929,"b":2.4258}"#);
+    assert_eq!(
+        json,
+        r#"{"version":2,"r":0.2426,"alpha":4.4135,"a":0.7929,"b":2.4258,"period":{"unit":"Week","multiple":1}}"#
+    );
     assert_eq!(serde_json::from_str::<BgNbd>(&json).unwrap(), bg);
     assert!(serde_json::from_str::<BgNbd>(r#"{"r":-1,"alpha":1,"a":1,"b":1}"#).is_err());
     assert!(serde_json::from_str::<GammaGamma>(r#"{"p":6,"q":0.5,"v":15}"#).is_err());
-    let p = ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap();
+    let p = ParetoNbd::new(0.55, 10.58, 0.61, 11.67, Period::WEEK).unwrap();
     assert_eq!(serde_json::from_str::<ParetoNbd>(&serde_json::to_string(&p).unwrap()).unwrap(), p);
-    let m = MbgNbd::new(0.52, 6.18, 0.89, 1.61).unwrap();
+    let m = MbgNbd::new(0.52, 6.18, 0.89, 1.61, Period::WEEK).unwrap();
     let model = TransactionModel::MbgNbd(m);
     let back: TransactionModel =
         serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
@@ -878,14 +1006,14 @@ fn parameters_round_trip_and_validate_through_serde() {
 fn pareto_nbd_holdout_expectations_by_frequency() {
     // BTYD: mean E[Y(39)] by calibration frequency x = 0…6, 7+ at its estimates, with group
     // sizes 1411, 439, 214, 100, 62, 38, 29, 64 (3 decimals).
-    let m = ParetoNbd::new(0.553, 10.580, 0.606, 11.656).unwrap();
+    let m = ParetoNbd::new(0.553, 10.580, 0.606, 11.656, Period::WEEK).unwrap();
     let want = [0.138, 0.600, 1.196, 1.714, 2.399, 2.907, 3.819, 6.403];
     let sizes = [1411, 439, 214, 100, 62, 38, 29, 64];
     let mut sums = [0.0; 8];
     let mut n = [0usize; 8];
     for c in cdnow() {
         let g = (c.frequency as usize).min(7);
-        sums[g] += m.conditional_expected_purchases(&c, 39.0).unwrap();
+        sums[g] += m.conditional_expected_purchases(&c, Span::weeks(39.0).unwrap()).unwrap();
         n[g] += 1;
     }
     assert_eq!(n, sizes);
@@ -904,11 +1032,15 @@ fn large_batch_equals_single_customer_scoring() {
     let gg = GammaGamma::new(6.2488, 3.7446, 15.448).unwrap();
     let o = ClvOptions::default().with_horizon(Horizon::months(6).unwrap());
     for model in [
-        TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap()),
-        TransactionModel::MbgNbd(MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap()),
-        TransactionModel::ParetoNbd(ParetoNbd::new(0.5533, 10.578, 0.6062, 11.668).unwrap()),
+        TransactionModel::BgNbd(BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK).unwrap()),
+        TransactionModel::MbgNbd(
+            MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140, Period::WEEK).unwrap(),
+        ),
+        TransactionModel::ParetoNbd(
+            ParetoNbd::new(0.5533, 10.578, 0.6062, 11.668, Period::WEEK).unwrap(),
+        ),
     ] {
-        let model = ClvModel::new(model, gg, Period::WEEK);
+        let model = ClvModel::new(model, gg);
         let scores = model.score(&customers, &o).unwrap();
         for i in (0..customers.len()).step_by(97) {
             let c = &customers[i];
@@ -918,7 +1050,7 @@ fn large_batch_equals_single_customer_scoring() {
     }
     let mut bad = customers.clone();
     bad[9_000].t = -1.0;
-    let e = ClvModel::new(BgNbd::new(0.3, 4.0, 0.8, 2.4).unwrap(), gg, Period::WEEK)
+    let e = ClvModel::new(BgNbd::new(0.3, 4.0, 0.8, 2.4, Period::WEEK).unwrap(), gg)
         .score(&bad, &o)
         .unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 9_000, field: "T", .. }), "{e}");
@@ -931,7 +1063,7 @@ fn mbgnbd_and_pareto_fits_do_not_depend_on_the_time_unit() {
     let weeks = cdnow();
     let days: Vec<Customer> = weeks
         .iter()
-        .map(|c| Customer::new(c.frequency, c.recency * 7.0, c.t * 7.0).unwrap())
+        .map(|c| Customer::new(c.frequency, c.recency * 7.0, c.t * 7.0, Period::WEEK).unwrap())
         .collect();
     let hw = Histogram::from_customers(&weeks).unwrap();
     let hd = Histogram::from_customers(&days).unwrap();
@@ -948,8 +1080,8 @@ fn mbgnbd_and_pareto_fits_do_not_depend_on_the_time_unit() {
     ];
     for (w, d) in pairs {
         for (cw, cd) in weeks.iter().zip(&days).step_by(50) {
-            let ew = w.conditional_expected_purchases(cw, 4.0).unwrap();
-            let ed = d.conditional_expected_purchases(cd, 28.0).unwrap();
+            let ew = w.conditional_expected_purchases(cw, Span::weeks(4.0).unwrap()).unwrap();
+            let ed = d.conditional_expected_purchases(cd, Span::weeks(28.0).unwrap()).unwrap();
             assert!((ew - ed).abs() <= 1e-5 * ew.max(1e-3), "{ew} vs {ed}");
         }
     }
@@ -980,11 +1112,11 @@ fn pmf_models() -> Vec<TransactionModel> {
     ];
     let mut v = Vec::new();
     for (r, al, a, b) in bg_like {
-        v.push(TransactionModel::BgNbd(BgNbd::new(r, al, a, b).unwrap()));
-        v.push(TransactionModel::MbgNbd(MbgNbd::new(r, al, a, b).unwrap()));
+        v.push(TransactionModel::BgNbd(BgNbd::new(r, al, a, b, Period::WEEK).unwrap()));
+        v.push(TransactionModel::MbgNbd(MbgNbd::new(r, al, a, b, Period::WEEK).unwrap()));
     }
     for (r, al, s, be) in pareto {
-        v.push(TransactionModel::ParetoNbd(ParetoNbd::new(r, al, s, be).unwrap()));
+        v.push(TransactionModel::ParetoNbd(ParetoNbd::new(r, al, s, be, Period::WEEK).unwrap()));
     }
     v
 }
@@ -993,10 +1125,10 @@ fn pmf_models() -> Vec<TransactionModel> {
 fn pmf_sums_to_one_and_its_mean_is_expected_purchases() {
     for m in pmf_models() {
         for t in [0.01, 1.0, 39.0, 78.0] {
-            let e = m.expected_purchases(t).unwrap();
+            let e = m.expected_purchases(Span::weeks(t).unwrap()).unwrap();
             let (mut total, mut mean, mut n) = (0.0, 0.0, 0u32);
             loop {
-                let p = m.probability_of_purchases(n, t).unwrap();
+                let p = m.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
                 assert!(p.is_finite() && (0.0..=1.0).contains(&p), "{m:?} t {t} n {n}: {p}");
                 total += p;
                 mean += f64::from(n) * p;
@@ -1016,9 +1148,13 @@ fn pmf_sums_to_one_and_its_mean_is_expected_purchases() {
 #[test]
 fn pmf_at_time_zero_is_a_point_mass_at_zero() {
     for m in pmf_models() {
-        assert_eq!(m.probability_of_purchases(0, 0.0).unwrap(), 1.0, "{m:?}");
+        assert_eq!(m.probability_of_purchases(0, Span::weeks(0.0).unwrap()).unwrap(), 1.0, "{m:?}");
         for n in [1, 2, 100] {
-            assert_eq!(m.probability_of_purchases(n, 0.0).unwrap(), 0.0, "{m:?}");
+            assert_eq!(
+                m.probability_of_purchases(n, Span::weeks(0.0).unwrap()).unwrap(),
+                0.0,
+                "{m:?}"
+            );
         }
     }
 }
@@ -1027,11 +1163,14 @@ fn pmf_at_time_zero_is_a_point_mass_at_zero() {
 fn pmf_refuses_bad_horizons_and_handles_huge_n() {
     for m in pmf_models() {
         for t in [-1.0, -1e-300, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-            let e = m.probability_of_purchases(3, t).unwrap_err();
-            assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{m:?} {t}: {e}");
+            let e = Span::weeks(t).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::InvalidInput { field: "span", .. }),
+                "{m:?} {t}: {e}"
+            );
         }
         for n in [10_000, u32::MAX] {
-            let p = m.probability_of_purchases(n, 39.0).unwrap();
+            let p = m.probability_of_purchases(n, Span::weeks(39.0).unwrap()).unwrap();
             assert!((0.0..1e-20).contains(&p), "{m:?} n {n}: {p}");
         }
     }
@@ -1046,19 +1185,20 @@ fn mbgnbd_pmf_adds_the_time_zero_dropout_share() {
     for (r, al, a, b) in
         [(0.5248, 6.1830, 0.8914, 1.6140), (0.3, 2.0, 0.4, 0.6), (4.0, 1.0, 3.0, 0.2)]
     {
-        let mbg = MbgNbd::new(r, al, a, b).unwrap();
-        let bg = BgNbd::new(r, al, a, b).unwrap();
-        let bg1 = BgNbd::new(r, al, a, b + 1.0).unwrap();
+        let mbg = MbgNbd::new(r, al, a, b, Period::WEEK).unwrap();
+        let bg = BgNbd::new(r, al, a, b, Period::WEEK).unwrap();
+        let bg1 = BgNbd::new(r, al, a, b + 1.0, Period::WEEK).unwrap();
         let share = a / (a + b);
         for t in [0.5, 10.0, 39.0, 200.0] {
-            let p0 = mbg.probability_of_purchases(0, t).unwrap();
-            let q0 = bg.probability_of_purchases(0, t).unwrap();
+            let p0 = mbg.probability_of_purchases(0, Span::weeks(t).unwrap()).unwrap();
+            let q0 = bg.probability_of_purchases(0, Span::weeks(t).unwrap()).unwrap();
             let want = q0 + share * (1.0 - q0);
             assert!((p0 - want).abs() < 1e-14, "t {t}: {p0} vs {want}");
             assert!(p0 >= share, "time-0 dropouts alone give P(X=0) ≥ a/(a+b)");
             for n in [1, 2, 5, 30] {
-                let p = mbg.probability_of_purchases(n, t).unwrap();
-                let want = (1.0 - share) * bg1.probability_of_purchases(n, t).unwrap();
+                let p = mbg.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
+                let want = (1.0 - share)
+                    * bg1.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
                 assert!((p - want).abs() <= 1e-12 * want.max(1e-300), "t {t} n {n}: {p} vs {want}");
             }
         }
@@ -1120,11 +1260,11 @@ fn pareto_nbd_pmf_matches_numerical_integration() {
     for (r, al, s, be) in
         [(0.55315, 10.57633, 0.60625, 11.67150), (0.4, 30.0, 0.3, 2.0), (3.0, 2.0, 1.5, 8.0)]
     {
-        let m = ParetoNbd::new(r, al, s, be).unwrap();
+        let m = ParetoNbd::new(r, al, s, be, Period::WEEK).unwrap();
         // t below and above min(α, β): both evaluation paths.
         for t in [0.7, 5.0, 39.0, 78.0] {
             for n in [0, 1, 2, 7, 20] {
-                let got = m.probability_of_purchases(n, t).unwrap();
+                let got = m.probability_of_purchases(n, Span::weeks(t).unwrap()).unwrap();
                 let want = pareto_pmf_by_quadrature(r, al, s, be, n, t);
                 assert!(
                     (got - want).abs() <= 1e-9 * want + 1e-13,
@@ -1141,22 +1281,28 @@ fn conditional_pmf_sums_to_one_and_its_mean_is_the_conditional_expectation() {
     // CDNOW; here every model, to 1e-10, with the mean against the closed-form E[Y(t) | ...].
     let models = [
         TransactionModel::BgNbd(bg_btyd()),
-        TransactionModel::MbgNbd(MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140).unwrap()),
-        TransactionModel::ParetoNbd(ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150).unwrap()),
+        TransactionModel::MbgNbd(
+            MbgNbd::new(0.5248, 6.1830, 0.8914, 1.6140, Period::WEEK).unwrap(),
+        ),
+        TransactionModel::ParetoNbd(
+            ParetoNbd::new(0.55315, 10.57633, 0.60625, 11.67150, Period::WEEK).unwrap(),
+        ),
     ];
     let customers = [
-        Customer::new(0.0, 0.0, 38.0).unwrap(),
-        Customer::new(2.0, 30.43, 38.86).unwrap(),
-        Customer::new(26.0, 30.85714, 31.0).unwrap(),
-        Customer::new(10.0, 20.0, 39.0).unwrap(),
+        Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+        Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+        Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap(),
+        Customer::new(10.0, 20.0, 39.0, Period::WEEK).unwrap(),
     ];
     for m in &models {
         for c in &customers {
             for t in [1.0, 39.0, 52.0] {
-                let e = m.conditional_expected_purchases(c, t).unwrap();
+                let e = m.conditional_expected_purchases(c, Span::weeks(t).unwrap()).unwrap();
                 let (mut total, mut mean, mut n) = (0.0, 0.0, 0u32);
                 loop {
-                    let p = m.conditional_probability_of_purchases(c, n, t).unwrap();
+                    let p = m
+                        .conditional_probability_of_purchases(c, n, Span::weeks(t).unwrap())
+                        .unwrap();
                     assert!((0.0..=1.0).contains(&p), "{m:?} {c:?} {t} {n}: {p}");
                     total += p;
                     mean += f64::from(n) * p;
@@ -1175,11 +1321,13 @@ fn conditional_pmf_sums_to_one_and_its_mean_is_the_conditional_expectation() {
         }
     }
     // A customer just acquired (x = 0, T = 0): conditional = unconditional.
-    let new = Customer::new(0.0, 0.0, 0.0).unwrap();
+    let new = Customer::new(0.0, 0.0, 0.0, Period::WEEK).unwrap();
     for m in &models {
         for n in [0, 1, 5] {
-            let a = m.conditional_probability_of_purchases(&new, n, 10.0).unwrap();
-            let b = m.probability_of_purchases(n, 10.0).unwrap();
+            let a = m
+                .conditional_probability_of_purchases(&new, n, Span::weeks(10.0).unwrap())
+                .unwrap();
+            let b = m.probability_of_purchases(n, Span::weeks(10.0).unwrap()).unwrap();
             // (MBG/NBD: P(alive) = b/(a+b) at x = 0, T = 0, and the alive part is BG/NBD with
             // b + 1, so this also checks the unconditional MBG/NBD PMF a second way.)
             assert!((a - b).abs() < 1e-13 * b, "{m:?} {n}: {a} vs {b}");
@@ -1187,10 +1335,17 @@ fn conditional_pmf_sums_to_one_and_its_mean_is_the_conditional_expectation() {
     }
     // Bad input: typed errors.
     for m in &models {
-        assert!(m.conditional_probability_of_purchases(&new, 1, f64::NAN).is_err());
-        assert!(m.conditional_probability_of_purchases(&new, 1, -1.0).is_err());
-        let bad = Customer { frequency: 2.0, recency: 5.0, t: 3.0, monetary_value: 0.0 };
-        let e = m.conditional_probability_of_purchases(&bad, 1, 1.0).unwrap_err();
+        assert!(Span::weeks(f64::NAN).is_err());
+        assert!(Span::weeks(-1.0).is_err());
+        let bad = Customer {
+            frequency: 2.0,
+            recency: 5.0,
+            t: 3.0,
+            monetary_value: 0.0,
+            period: Period::WEEK,
+        };
+        let e =
+            m.conditional_probability_of_purchases(&bad, 1, Span::weeks(1.0).unwrap()).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e}");
     }
 }

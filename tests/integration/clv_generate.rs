@@ -21,7 +21,7 @@ fn within_three_se(name: &str, truth: &[f64], estimate: &[f64], report: &FitRepo
 
 fn draw(purchases: impl Into<TransactionModel>, seed: u64) -> Vec<loyalty::clv::Customer> {
     let spend = GammaGamma::new(SPEND[0], SPEND[1], SPEND[2]).unwrap();
-    let model = ClvModel::new(purchases, spend, Period::WEEK);
+    let model = ClvModel::new(purchases, spend);
     let mut rng = XorShiftRng::seed_from_u64(seed);
     generate(&model, Horizon::new(78, Period::WEEK).unwrap(), 4000, &mut rng).unwrap()
 }
@@ -29,7 +29,8 @@ fn draw(purchases: impl Into<TransactionModel>, seed: u64) -> Vec<loyalty::clv::
 #[test]
 fn bgnbd_and_gamma_gamma_fits_recover_the_truth() {
     let truth = [0.25, 4.0, 0.8, 2.5];
-    let customers = draw(BgNbd::new(truth[0], truth[1], truth[2], truth[3]).unwrap(), 11);
+    let customers =
+        draw(BgNbd::new(truth[0], truth[1], truth[2], truth[3], Period::WEEK).unwrap(), 11);
     let fit = BgNbd::fit(&Histogram::from_customers(&customers).unwrap(), &FitOptions::default())
         .unwrap();
     let p = fit.params;
@@ -42,7 +43,8 @@ fn bgnbd_and_gamma_gamma_fits_recover_the_truth() {
 #[test]
 fn mbgnbd_fit_recovers_the_truth() {
     let truth = [0.5, 6.0, 0.9, 1.6];
-    let customers = draw(MbgNbd::new(truth[0], truth[1], truth[2], truth[3]).unwrap(), 12);
+    let customers =
+        draw(MbgNbd::new(truth[0], truth[1], truth[2], truth[3], Period::WEEK).unwrap(), 12);
     let fit = MbgNbd::fit(&Histogram::from_customers(&customers).unwrap(), &FitOptions::default())
         .unwrap();
     let p = fit.params;
@@ -54,7 +56,8 @@ fn mbgnbd_fit_recovers_the_truth() {
 #[test]
 fn pareto_nbd_fit_recovers_the_truth() {
     let truth = [0.55, 10.5, 0.6, 11.7];
-    let customers = draw(ParetoNbd::new(truth[0], truth[1], truth[2], truth[3]).unwrap(), 13);
+    let customers =
+        draw(ParetoNbd::new(truth[0], truth[1], truth[2], truth[3], Period::WEEK).unwrap(), 13);
     let fit =
         ParetoNbd::fit(&Histogram::from_customers(&customers).unwrap(), &FitOptions::default())
             .unwrap();
@@ -64,7 +67,7 @@ fn pareto_nbd_fit_recovers_the_truth() {
 
 #[test]
 fn generation_is_deterministic_and_checked() {
-    let bg = BgNbd::new(0.25, 4.0, 0.8, 2.5).unwrap();
+    let bg = BgNbd::new(0.25, 4.0, 0.8, 2.5, Period::WEEK).unwrap();
     let a = draw(bg, 5);
     let b = draw(bg, 5);
     assert_eq!(a, b);
@@ -74,7 +77,8 @@ fn generation_is_deterministic_and_checked() {
         assert_eq!(c.t, 78.0);
         assert!(c.recency <= c.t && (c.frequency == 0.0) == (c.monetary_value == 0.0));
     }
-    let model = ClvModel::new(bg, GammaGamma::new(6.0, 4.0, 15.0).unwrap(), Period::DAY);
+    let daily = BgNbd::new(0.25, 4.0, 0.8, 2.5, Period::DAY).unwrap();
+    let model = ClvModel::new(daily, GammaGamma::new(6.0, 4.0, 15.0).unwrap());
     let mut rng = XorShiftRng::seed_from_u64(1);
     // A year of a daily model is 360 days.
     let year = generate(&model, Horizon::months(12).unwrap(), 3, &mut rng).unwrap();

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use loyalty::clv::{
     predict, predict_summary, BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon,
-    ModelKind, PredictOptions,
+    ModelKind, PredictOptions, PurchaseModel, Span,
 };
 use loyalty::rfm::{summarize, FirstPurchase, Period, SummaryOptions, Transaction};
 use loyalty::ErrorKind;
@@ -94,28 +94,76 @@ fn defaults_only_pipeline_equals_lifetimes_daily_clv_on_cdnow_master() {
 #[test]
 fn horizon_goes_through_the_model_period() {
     // 12 months of a daily model are 360 days (lifetimes' 30 days a month), of a weekly model
-    // 52.14 weeks; the same numbers read in another period give other expectations.
-    let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
+    // 52.14 weeks, of a fortnightly one 26.07 fortnights.
     let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
-    let c = Customer::new(2.0, 30.0, 38.0).unwrap().with_monetary_value(20.0);
     let year = Horizon::months(12).unwrap();
-    let daily = ClvModel::new(bg, gg, Period::DAY);
-    let weekly = ClvModel::new(bg, gg, Period::WEEK);
-    assert_eq!(
-        daily.conditional_expected_purchases(&c, year).unwrap(),
-        bg.conditional_expected_purchases(&c, 360.0).unwrap()
-    );
-    assert_eq!(
-        weekly.conditional_expected_purchases(&c, year).unwrap(),
-        bg.conditional_expected_purchases(&c, 12.0 * 4.345).unwrap()
-    );
-    let s = daily.score(&[c], &ClvOptions::default()).unwrap();
-    assert_eq!(s[0].expected_purchases, bg.conditional_expected_purchases(&c, 360.0).unwrap());
-    // A fortnightly model: 26.07 fortnights a year.
-    let fortnight = Period::new(loyalty::rfm::PeriodUnit::Week, 2).unwrap();
-    let f = ClvModel::new(bg, gg, fortnight);
-    let e = f.conditional_expected_purchases(&c, year).unwrap();
-    assert!(rel(e, bg.conditional_expected_purchases(&c, 26.07).unwrap()) < 1e-12);
+    for (period, periods) in [
+        (Period::DAY, 360.0),
+        (Period::WEEK, 12.0 * 4.345),
+        (Period::new(loyalty::rfm::PeriodUnit::Week, 2).unwrap(), 26.07),
+    ] {
+        let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426, period).unwrap();
+        let c = Customer::new(2.0, 30.0, 38.0, period).unwrap().with_monetary_value(20.0);
+        let model = ClvModel::new(bg, gg);
+        let e = model.conditional_expected_purchases(&c, year).unwrap();
+        let by_count =
+            bg.conditional_expected_purchases(&c, Span::new(periods, period).unwrap()).unwrap();
+        assert!(rel(e, by_count) < 1e-12, "{period}: {e} vs {by_count}");
+        let s = model.score(&[c], &ClvOptions::default()).unwrap();
+        assert!(rel(s[0].expected_purchases, by_count) < 1e-12);
+        // A customer in another period is refused, not read in the model's unit.
+        let other = if period == Period::DAY { Period::WEEK } else { Period::DAY };
+        let wrong = Customer { period: other, ..c };
+        for e in [
+            bg.probability_alive(&wrong).unwrap_err(),
+            model.score(&[c, wrong], &ClvOptions::default()).unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    e.kind(),
+                    ErrorKind::InvalidInput { field: "period", .. }
+                        | ErrorKind::InvalidRecord { index: 1, field: "period", .. }
+                ),
+                "{e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_day_model_asked_about_weeks_counts_seven_days() {
+    // BTYD's BG/NBD estimates on CDNOW, in weeks, and the same model in days (α × 7).
+    let (r, alpha, a, b) = (0.2425982, 4.4136842, 0.7929899, 2.4261667);
+    let weekly = BgNbd::new(r, alpha, a, b, Period::WEEK).unwrap();
+    let daily = BgNbd::new(r, 7.0 * alpha, a, b, Period::DAY).unwrap();
+    let c1516_weeks = Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap();
+    let c1516_days = Customer::new(26.0, 7.0 * 30.85714, 7.0 * 31.0, Period::DAY).unwrap();
+    for k in [1.0, 4.0, 39.0, 52.0] {
+        // The conversion is exact: k weeks are 7k days, not k / 4.345 lifetimes months.
+        assert_eq!(Span::weeks(k).unwrap().in_periods(Period::DAY).unwrap(), 7.0 * k);
+        let in_weeks = daily.conditional_expected_purchases(&c1516_days, Span::weeks(k).unwrap());
+        let in_days =
+            daily.conditional_expected_purchases(&c1516_days, Span::days(7.0 * k).unwrap());
+        assert_eq!(in_weeks.unwrap(), in_days.unwrap());
+        // And agrees with the weekly model (the same model in another unit).
+        let w = weekly.conditional_expected_purchases(&c1516_weeks, Span::weeks(k).unwrap());
+        let d = daily.conditional_expected_purchases(&c1516_days, Span::weeks(k).unwrap());
+        assert!(rel(w.unwrap(), d.unwrap()) < 1e-12);
+        let (ew, ed) = (
+            weekly.expected_purchases(Span::weeks(k).unwrap()).unwrap(),
+            daily.expected_purchases(Span::weeks(k).unwrap()).unwrap(),
+        );
+        assert!(rel(ew, ed) < 1e-12, "{k}: {ew} vs {ed}");
+    }
+    // FHL 2005 / BTYD: customer 1516's expected purchases over the next 52 weeks, 25.75659,
+    // from the daily model asked in weeks.
+    let e = daily.conditional_expected_purchases(&c1516_days, Span::weeks(52.0).unwrap());
+    assert!((e.unwrap() - 25.75659).abs() < 1e-4);
+    // lifetimes' daily CDNOW fit (tests/data/clv_cdnow_master_daily_params.csv) asked about
+    // 12 months equals the same model asked about 360 days and 8,640 hours.
+    let year_days = daily.expected_purchases(Span::days(360.0).unwrap()).unwrap();
+    assert_eq!(daily.expected_purchases(Horizon::months(12).unwrap()).unwrap(), year_days);
+    assert_eq!(daily.expected_purchases(Span::hours(8640.0).unwrap()).unwrap(), year_days);
 }
 
 /// The CDNOW 1/10 sample keyed by the sample id.
@@ -181,10 +229,10 @@ fn bad_horizons_and_rates_are_typed_errors() {
         assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "discount rate", .. }));
     }
     // 52 weeks are not a whole number of lifetimes months: monthly CLV refuses them.
-    let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426).unwrap();
+    let bg = BgNbd::new(0.243, 4.414, 0.793, 2.426, Period::WEEK).unwrap();
     let gg = GammaGamma::new(6.25, 3.74, 15.44).unwrap();
-    let model = ClvModel::new(bg, gg, Period::WEEK);
-    let c = Customer::new(2.0, 30.0, 38.0).unwrap().with_monetary_value(20.0);
+    let model = ClvModel::new(bg, gg);
+    let c = Customer::new(2.0, 30.0, 38.0, Period::WEEK).unwrap().with_monetary_value(20.0);
     let weeks = ClvOptions::default().with_horizon(Horizon::new(52, Period::WEEK).unwrap());
     let e = model.score(&[c], &weeks).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "horizon", .. }), "{e}");

@@ -48,9 +48,9 @@ fn lifetimes_model() -> ClvModel {
         .skip(1)
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
-    let bg = BgNbd::new(p[0], p[1], p[2], p[3]).unwrap();
+    let bg = BgNbd::new(p[0], p[1], p[2], p[3], Period::DAY).unwrap();
     // The spend model plays no part in these checks.
-    ClvModel::new(bg, GammaGamma::new(6.0, 4.0, 15.0).unwrap(), Period::DAY)
+    ClvModel::new(bg, GammaGamma::new(6.0, 4.0, 15.0).unwrap())
 }
 
 fn close(a: f64, b: f64, what: &str) {

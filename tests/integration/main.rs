@@ -1,6 +1,7 @@
 //! Tests that span modules or use the bundled data files.
 
 mod care;
+mod care_channels;
 mod care_greetings;
 mod care_quiet;
 mod clv;
@@ -11,9 +12,12 @@ mod economics;
 #[cfg(feature = "serde")]
 mod golden;
 mod points;
+mod referral;
 mod rfm;
 mod rfm_keys;
 mod sla;
 mod sla_oracle;
 mod sla_promise;
 mod tiers;
+mod tiers_as_known;
+mod zones;

@@ -10,6 +10,8 @@
 
 use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+
+use super::zones::{local, transitions};
 use loyalty::sla::{Calendar, Shift};
 
 /// Weekly shifts (Monday first) plus closed dates and date overrides.
@@ -74,35 +76,6 @@ fn resolve(tz: Tz, l: NaiveDateTime) -> i64 {
             u
         }
     }
-}
-
-fn local(tz: Tz, u: i64) -> NaiveDateTime {
-    DateTime::from_timestamp(u, 0).unwrap().with_timezone(&tz).naive_local()
-}
-
-/// The instants of the offset changes of `tz` during `year`, to the minute.
-fn transitions(tz: Tz, year: i32) -> Vec<i64> {
-    let off = |u: i64| {
-        use chrono::Offset;
-        tz.offset_from_utc_datetime(&DateTime::from_timestamp(u, 0).unwrap().naive_utc())
-            .fix()
-            .local_minus_utc()
-    };
-    let start = Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0).unwrap().timestamp();
-    let end = Utc.with_ymd_and_hms(year + 1, 1, 1, 0, 0, 0).unwrap().timestamp();
-    let mut out = Vec::new();
-    let mut u = start;
-    while u < end {
-        if off(u) != off(u + 3600) {
-            let mut m = u;
-            while off(m) == off(u) {
-                m += 60;
-            }
-            out.push(m);
-        }
-        u += 3600;
-    }
-    out
 }
 
 /// Checks the calendar against the oracle over the four days around `tau`.

@@ -198,3 +198,85 @@ fn triage_answers_returning_customers_first_within_the_urgency_band() {
     let narrow = TriageOptions::default().urgent_within(TimeSpan::hours(2).unwrap()).unwrap();
     assert_eq!(triage(&items, now, &narrow), vec![2, 0, 4, 1, 3]);
 }
+
+/// Item 5: the cap in calendar days as well as elapsed hours, across both DST changes.
+#[test]
+fn a_cap_of_three_calendar_days_versus_72_hours_across_dst() -> R {
+    use loyalty::sla::Cap;
+    // (cycle start, what 72 elapsed hours end at, what three calendar days end at), Berlin.
+    let cases = [
+        // Spring forward on Sun 2024-03-31: three dates later is 71 elapsed hours.
+        (berlin(2024, 3, 29, 10, 0), berlin(2024, 4, 1, 11, 0), berlin(2024, 4, 1, 10, 0)),
+        // Fall back on Sun 2024-10-27: three dates later is 73 elapsed hours.
+        (berlin(2024, 10, 26, 10, 0), berlin(2024, 10, 29, 9, 0), berlin(2024, 10, 29, 10, 0)),
+        // No change in between: both readings agree.
+        (berlin(2024, 6, 17, 9, 0), berlin(2024, 6, 20, 9, 0), berlin(2024, 6, 20, 9, 0)),
+    ];
+    for (start, elapsed_end, days_end) in cases {
+        assert_eq!(elapsed_end - start, chrono::TimeDelta::hours(72));
+        for (cap, end) in [
+            (Cap::from(TimeSpan::days(3)?), elapsed_end),
+            (Cap::elapsed(TimeSpan::hours(72)?)?, elapsed_end),
+            (Cap::calendar_days(3), days_end),
+        ] {
+            // A cap alone (no target): due at the cap, breached one second after it.
+            let p = Policy::new("cap only", Filter::any(), Targets::none())?.cap(cap)?;
+            assert_eq!(p.cap_bound(), Some(cap));
+            let events = [Event::customer_message(start)];
+            let on_time = evaluate(&events, &p, &[office()], end, &opts())?;
+            let first = on_time.current(Metric::FirstReply).unwrap();
+            assert_eq!(first.deadline, Some(end), "{cap:?} from {start}");
+            assert_eq!(first.breached_at, None);
+            let late = end + chrono::TimeDelta::seconds(1);
+            let e = evaluate(&events, &p, &[office()], late, &opts())?;
+            assert_eq!(e.current(Metric::FirstReply).unwrap().breached_at, Some(end));
+            // The cap bounds a ten-business-day target and a manual due date alike.
+            let p = Policy::new(
+                "capped",
+                Filter::any(),
+                Targets::none().resolution(Target::business_days(10)),
+            )?
+            .cap(cap)?;
+            let e = evaluate(&events, &p, &[office()], start, &opts())?;
+            assert_eq!(e.current(Metric::Resolution).unwrap().deadline, Some(end));
+        }
+    }
+    // A pause does not move a calendar-day cap either (it is an absolute bound).
+    let start = berlin(2024, 10, 26, 10, 0);
+    let p = Policy::new(
+        "p",
+        Filter::any(),
+        Targets::none().resolution(Target::calendar(TimeSpan::days(2)?)?),
+    )?
+    .cap(Cap::calendar_days(3))?;
+    let events = [
+        Event::customer_message(start),
+        Event::new(berlin(2024, 10, 26, 11, 0), EventKind::Status(Status::WaitingOnCustomer)),
+    ];
+    let e = evaluate(&events, &p, &[office()], berlin(2024, 10, 28, 10, 0), &opts())?;
+    let res = e.current(Metric::Resolution).unwrap();
+    assert_eq!(res.state, CycleState::Paused);
+    assert_eq!(res.deadline, Some(berlin(2024, 10, 29, 10, 0)));
+    Ok(())
+}
+
+/// The cap is fixed on the calendar in force at the cycle start: a later change of calendar
+/// (another zone) does not move it.
+#[test]
+fn a_calendar_day_cap_is_fixed_at_the_cycle_start() -> R {
+    use loyalty::sla::Cap;
+    let sydney = Calendar::builder("Australia/Sydney")
+        .name("sydney")
+        .weekdays(&[Shift::hm(9, 0, 17, 0)?])
+        .build()?;
+    // Sydney leaves DST on Sun 2024-04-07 (03:00 -> 02:00); Berlin changed on 03-31.
+    let start = berlin(2024, 4, 5, 10, 0);
+    let p = Policy::new("p", Filter::any(), Targets::none())?.cap(Cap::calendar_days(3))?;
+    let events = [
+        Event::customer_message(start),
+        Event::new(berlin(2024, 4, 5, 12, 0), EventKind::CalendarChange("sydney".into())),
+    ];
+    let e = evaluate(&events, &p, &[office(), sydney], berlin(2024, 4, 6, 10, 0), &opts())?;
+    assert_eq!(e.current(Metric::FirstReply).unwrap().deadline, Some(berlin(2024, 4, 8, 10, 0)));
+    Ok(())
+}

@@ -23,7 +23,7 @@ fn open(sink: &Sink<'_>) -> Result<File> {
 }
 
 /// Positions of the three columns in `schema`, with their types checked.
-fn columns(sink: &Sink<'_>, schema: &Schema) -> Result<[usize; 3]> {
+pub(super) fn columns(sink: &Sink<'_>, schema: &Schema) -> Result<[usize; 3]> {
     let c = &sink.options.columns;
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let mut out = [0; 3];
@@ -228,7 +228,7 @@ fn value_text(a: &dyn Array, i: usize) -> String {
 }
 
 /// The date at `i`: typed (`Ok`), text to parse (`Err`), or `None` out of range.
-fn date(a: &dyn Array, i: usize) -> Option<std::result::Result<NaiveDateTime, String>> {
+pub(super) fn date(a: &dyn Array, i: usize) -> Option<std::result::Result<NaiveDateTime, String>> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
     let ts = |v: i64, unit: &TimeUnit| -> Option<NaiveDateTime> {
         let t = match unit {
@@ -270,7 +270,7 @@ fn date(a: &dyn Array, i: usize) -> Option<std::result::Result<NaiveDateTime, St
 
 /// The amount at `i`: typed (`Ok`), text to parse (`Err`), or `None` for a non-finite float
 /// or a decimal beyond 28 places.
-fn amount(a: &dyn Array, i: usize) -> Option<std::result::Result<Decimal, String>> {
+pub(super) fn amount(a: &dyn Array, i: usize) -> Option<std::result::Result<Decimal, String>> {
     Some(Ok(match a.data_type() {
         DataType::Decimal128(_, scale) => {
             let v = a.as_any().downcast_ref::<Decimal128Array>()?.value(i);

@@ -1,6 +1,7 @@
 //! The report's charts: plotters drawing SVG into a `String` (no fonts loaded, no script),
 //! inlined in the page. Each function draws one kind of chart from plain numbers.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -42,6 +43,20 @@ fn top(max: f64) -> f64 {
     } else {
         1.0
     }
+}
+
+/// The series' names and swatches in a box at `position`.
+fn legend<'a, 'b: 'a>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    position: SeriesLabelPosition,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(fail)
 }
 
 /// Bars of one or two series over `labels` (two series side by side).
@@ -87,13 +102,7 @@ pub fn bars(labels: &[String], series: &[(&str, &[f64])], y_desc: &str) -> Resul
                 });
         }
         if series.len() > 1 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .draw()
-                .map_err(fail)?;
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     })
@@ -145,13 +154,7 @@ pub fn lines(
                 .label(label)
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], GREY));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .draw()
-            .map_err(fail)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     })
 }

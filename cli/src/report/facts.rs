@@ -2,7 +2,7 @@
 //! segments and models; the text and HTML pages only format them.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use loyalty::clv;
+use loyalty::clv::{self, PurchaseModel};
 use rust_decimal::Decimal;
 
 use crate::analysis::{self, Models, PeriodArg};
@@ -148,6 +148,10 @@ pub struct Facts {
     pub validation: std::result::Result<Validation, String>,
     /// Economics (needs the models).
     pub economics: Option<Economics>,
+    /// Points earned and their liability, with `--points-program`.
+    pub points: Option<super::programs::PointsFacts>,
+    /// Members per tier, with `--tiers`.
+    pub tiers: Option<super::programs::Tiers>,
 }
 
 /// What each of the eleven segments means.
@@ -297,16 +301,15 @@ pub fn model_facts(
     let frows = (max_f as usize + 1).min(GRID_ROWS);
     let recency_grid: Vec<f64> =
         (0..GRID_COLS).map(|j| max_t * j as f64 / (GRID_COLS - 1) as f64).collect();
-    let ppm = period.per_month();
     let (mut p_alive, mut next_month) = (Vec::new(), Vec::new());
     for f in 0..frows {
         let (mut pa, mut nm) = (Vec::new(), Vec::new());
         for &r in &recency_grid {
             // A customer with no repeat purchase has recency 0 whatever the column.
             let r = if f == 0 { 0.0 } else { r };
-            let c = clv::Customer::new(f as f64, r, max_t)?;
+            let c = clv::Customer::new(f as f64, r, max_t, period.period())?;
             pa.push(m.model.probability_alive(&c)?);
-            nm.push(m.model.conditional_expected_purchases(&c, ppm)?);
+            nm.push(m.model.conditional_expected_purchases(&c, clv::Span::months(1.0)?)?);
         }
         p_alive.push(pa);
         next_month.push(nm);
@@ -347,7 +350,7 @@ pub fn model_facts(
     let mut new_customer_monthly = Vec::new();
     let mut prev = 0.0;
     for k in 1..=horizon_months {
-        let e = m.model.expected_purchases(f64::from(k) * ppm)?;
+        let e = m.model.expected_purchases(clv::Span::months(f64::from(k))?)?;
         new_customer_monthly.push((e - prev) * mean_spend / (1.0 + discount).powi(k as i32));
         prev = e;
     }

@@ -9,6 +9,7 @@ use rust_decimal::prelude::ToPrimitive;
 use super::charts;
 use super::facts::Facts;
 use super::{count, money, money_f};
+use crate::validation::Validation;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;\
 max-width:980px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
@@ -204,97 +205,7 @@ pub fn page(f: &Facts) -> Result<String, String> {
     // Model check.
     o.push_str("<h2>Does the model predict well?</h2>");
     match &f.validation {
-        Ok(v) => {
-            let _ = write!(o, "<p>The {} model was fitted on purchases up to {} and compared with what customers did from then to {}: {:.0} repeat purchases expected, {:.0} made (mean absolute error per customer {:.3}).</p>", v.model_name, v.calibration_end, v.observation_end, v.totals.1, v.totals.0, v.mae);
-            let actual: Vec<f64> = v.tracking.iter().map(|t| t.actual).collect();
-            let expected: Vec<f64> = v.tracking.iter().map(|t| t.expected).collect();
-            let mark = v
-                .tracking
-                .iter()
-                .position(|t| t.start > v.calibration_end)
-                .map(|i| (i, "calibration end"));
-            let days: Vec<String> = v.tracking.iter().map(|t| t.start.to_string()).collect();
-            let svg = charts::lines(
-                v.tracking.len(),
-                &|i| days.get(i).cloned().unwrap_or_default(),
-                &[("actual", &actual), ("model", &expected)],
-                mark,
-                "cumulative repeat purchases",
-            );
-            let step = (v.tracking.len() / 40).max(1);
-            let rows: Vec<Vec<String>> = v
-                .tracking
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % step == 0 || *i + 1 == v.tracking.len())
-                .map(|(_, t)| {
-                    vec![
-                        t.start.to_string(),
-                        format!("{:.0}", t.actual),
-                        format!("{:.1}", t.expected),
-                    ]
-                })
-                .collect();
-            figure(&mut o, "tracking", svg, "Cumulative repeat purchases, actual and expected; the grey line marks the calibration end", &["period start", "actual", "model"], &rows);
-            let labels: Vec<String> = v
-                .holdout
-                .iter()
-                .map(|g| {
-                    if g.frequency_cal + 1 == 8 {
-                        "7+".to_string()
-                    } else {
-                        g.frequency_cal.to_string()
-                    }
-                })
-                .collect();
-            let a: Vec<f64> = v.holdout.iter().map(|g| g.actual).collect();
-            let p: Vec<f64> = v.holdout.iter().map(|g| g.predicted).collect();
-            let svg =
-                charts::bars(&labels, &[("actual", &a), ("model", &p)], "mean holdout purchases");
-            let rows: Vec<Vec<String>> = v
-                .holdout
-                .iter()
-                .zip(&labels)
-                .map(|(g, l)| {
-                    vec![
-                        l.clone(),
-                        count(g.customers),
-                        format!("{:.3}", g.actual),
-                        format!("{:.3}", g.predicted),
-                    ]
-                })
-                .collect();
-            figure(
-                &mut o,
-                "holdout",
-                svg,
-                "Mean repeat purchases in the holdout window by repeat purchases in calibration",
-                &["calibration repeats", "customers", "actual", "model"],
-                &rows,
-            );
-            let labels: Vec<String> = v
-                .period_counts
-                .iter()
-                .map(|c| if c.repeat == 7 { "7+".to_string() } else { c.repeat.to_string() })
-                .collect();
-            let a: Vec<f64> = v.period_counts.iter().map(|c| c.actual as f64).collect();
-            let p: Vec<f64> = v.period_counts.iter().map(|c| c.expected).collect();
-            let svg = charts::bars(&labels, &[("actual", &a), ("model", &p)], "customers");
-            let rows: Vec<Vec<String>> = v
-                .period_counts
-                .iter()
-                .zip(&labels)
-                .map(|(c, l)| vec![l.clone(), count(c.actual), format!("{:.1}", c.expected)])
-                .collect();
-            figure(
-                &mut o,
-                "period-transactions",
-                svg,
-                "Customers by number of repeat purchases in calibration, actual and expected",
-                &["repeat purchases", "actual", "model"],
-                &rows,
-            );
-        }
+        Ok(v) => validation(&mut o, v),
         Err(e) => {
             let _ = write!(o, "<p class=\"note\">Not available: {}.</p>", esc(e));
         }
@@ -308,59 +219,12 @@ pub fn page(f: &Facts) -> Result<String, String> {
                 m.params.iter().map(|(k, v)| format!("{k} = {v:.4}")).collect();
             let _ = write!(o, "<p>{} ({}) for purchases and Gamma-Gamma (p = {:.3}, q = {:.3}, v = {:.3}) for spend; value over {} months discounted at {}% a month.</p>", m.name, params.join(", "), m.spend_params[0], m.spend_params[1], m.spend_params[2], m.horizon_months, m.discount * 100.0);
             let unit = f.period.name();
-            let grid = &m.recency_grid;
-            let col = |c: usize| grid.get(c).map(|r| format!("{r:.0}")).unwrap_or_default();
-            let row = |r: usize| r.to_string();
-            let two = |v: f64| format!("{v:.2}");
-            let svg = charts::heat(
-                &m.p_alive,
-                &col,
-                &row,
-                &format!("recency ({unit}s from first to last purchase)"),
-                "repeat purchases",
-                Some(&two),
-            );
-            let rows: Vec<Vec<String>> = m
-                .p_alive
-                .iter()
-                .enumerate()
-                .map(|(f, r)| {
-                    std::iter::once(f.to_string())
-                        .chain(r.iter().map(|v| format!("{v:.4}")))
-                        .collect()
-                })
-                .collect();
-            let header: Vec<String> = std::iter::once("repeat purchases \\ recency".to_string())
-                .chain(grid.iter().map(|r| format!("{r:.1}")))
-                .collect();
-            let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
-            figure(&mut o, "p-alive", svg, &format!("Probability a customer is still active, by repeat purchases and recency, for a customer first seen {:.0} {unit}s ago", m.grid_t), &hdr, &rows);
-            let svg = charts::heat(
-                &m.next_month,
-                &col,
-                &row,
-                &format!("recency ({unit}s)"),
-                "repeat purchases",
-                Some(&two),
-            );
-            let rows: Vec<Vec<String>> = m
-                .next_month
-                .iter()
-                .enumerate()
-                .map(|(f, r)| {
-                    std::iter::once(f.to_string())
-                        .chain(r.iter().map(|v| format!("{v:.4}")))
-                        .collect()
-                })
-                .collect();
-            figure(
-                &mut o,
-                "expected-purchases",
-                svg,
-                "Expected purchases in the next month, same grid",
-                &hdr,
-                &rows,
-            );
+            let caption = format!("Probability a customer is still active, by repeat purchases and recency, for a customer first seen {:.0} {unit}s ago", m.grid_t);
+            let x = format!("recency ({unit}s from first to last purchase)");
+            matrix(&mut o, "p-alive", &m.p_alive, &m.recency_grid, &x, &caption);
+            let x = format!("recency ({unit}s)");
+            let caption = "Expected purchases in the next month, same grid";
+            matrix(&mut o, "expected-purchases", &m.next_month, &m.recency_grid, &x, caption);
             let labels: Vec<String> = m.clv_bins.iter().map(|(e, _)| format!("≤{e:.0}")).collect();
             let counts: Vec<f64> = m.clv_bins.iter().map(|(_, n)| *n as f64).collect();
             let svg = charts::bars(&labels, &[("customers", &counts)], "customers");
@@ -418,10 +282,172 @@ pub fn page(f: &Facts) -> Result<String, String> {
         }
         None => o.push_str("<p class=\"note\">Needs the models, which could not be fitted.</p>"),
     }
-    o.push_str("<h2>Points and tiers</h2><p class=\"note\">Points liability and tiers need a points ledger or tier rules; a purchase log alone does not support them.</p>");
+    programs(&mut o, f);
     o.push_str("</body></html>\n");
     Ok(o)
 }
+
+/// Points liability and tiers, or what they need.
+fn programs(o: &mut String, f: &Facts) {
+    o.push_str("<h2>Points and tiers</h2>");
+    match &f.points {
+        Some(p) => {
+            let l = &p.liability;
+            let _ = write!(o, "<p>Every purchase earned the points of the program in <code>{}</code>; a purchase log records no redemptions, so every point not expired by {} is outstanding, valued at the program's redemption rate less {}% breakage.</p>", esc(&p.source), f.headline.end, l.breakage.percent().normalize());
+            o.push_str("<table id=\"points\">");
+            let mut row = |k: &str, v: String| {
+                let _ = write!(o, "<tr><td>{}</td><td>{}</td></tr>", esc(k), esc(&v));
+            };
+            row("members who earned points", count(p.members));
+            row("points earned", count(p.earned.value()));
+            row("points expired", count(p.expired.value()));
+            row("points outstanding", count(l.outstanding.value()));
+            row("face value", format!("{} {}", money(l.face_value.amount()), l.face_value.currency()));
+            row("liability", format!("{} {}", money(l.liability.amount()), l.liability.currency()));
+            if p.without_points > 0 {
+                row("purchases that earned no points", count(p.without_points));
+            }
+            o.push_str("</table>");
+        }
+        None => o.push_str("<p class=\"note\">Give <code>--points-program FILE</code> (the points program as JSON) for the points every purchase earned and their liability.</p>"),
+    }
+    match &f.tiers {
+        Some(t) => {
+            let _ = write!(o, "<p>Members by tier at {} under the tier program in <code>{}</code> (by {}), each customer's purchases replayed from their first.</p>", f.headline.end, esc(&t.source), t.metric);
+            let names: Vec<String> = t.rows.iter().map(|r| r.name.clone()).collect();
+            let members: Vec<f64> = t.rows.iter().map(|r| r.members as f64).collect();
+            let svg = charts::bars(&names, &[("members", &members)], "members");
+            let rows: Vec<Vec<String>> = t
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.threshold.map_or(String::new(), |d| d.normalize().to_string()),
+                        count(r.members),
+                        money(r.revenue),
+                    ]
+                })
+                .collect();
+            figure(o, "tiers", svg, "Members per tier", &["tier", "from", "members", "revenue"], &rows);
+        }
+        None => o.push_str("<p class=\"note\">Give <code>--tiers FILE</code> (the tier program as JSON) for members per tier.</p>"),
+    }
+}
+
+/// A heat map of `values[repeat purchases][recency column]` with its table.
+fn matrix(o: &mut String, id: &str, values: &[Vec<f64>], grid: &[f64], x: &str, caption: &str) {
+    let col = |c: usize| grid.get(c).map(|r| format!("{r:.0}")).unwrap_or_default();
+    let row = |r: usize| r.to_string();
+    let two = |v: f64| format!("{v:.2}");
+    let svg = charts::heat(values, &col, &row, x, "repeat purchases", Some(&two));
+    let rows: Vec<Vec<String>> = values
+        .iter()
+        .enumerate()
+        .map(|(f, r)| {
+            std::iter::once(f.to_string()).chain(r.iter().map(|v| format!("{v:.4}"))).collect()
+        })
+        .collect();
+    let header: Vec<String> = std::iter::once("repeat purchases \\ recency".to_string())
+        .chain(grid.iter().map(|r| format!("{r:.1}")))
+        .collect();
+    let hdr: Vec<&str> = header.iter().map(String::as_str).collect();
+    figure(o, id, svg, caption, &hdr, &rows);
+}
+
+/// The model check: tracking, holdout and period transactions, from the library's checks.
+fn validation(o: &mut String, v: &Validation) {
+    let h = &v.holdout;
+    let _ = write!(o, "<p>The {} model was fitted on purchases up to {} and compared with what customers did from then to {}: {} repeat purchases expected, {} made (mean absolute error per customer {:.3}).</p>", v.model_name, v.calibration_end, v.observation_end, count(h.total_predicted.round() as u64), count(h.total_actual), h.mae);
+    let actual: Vec<f64> = v.tracking.iter().map(|t| t.actual_cumulative as f64).collect();
+    let expected: Vec<f64> = v.tracking.iter().map(|t| t.expected_cumulative).collect();
+    let mark = v
+        .tracking
+        .iter()
+        .position(|t| t.period_start.date() > v.calibration_end)
+        .map(|i| (i, "calibration end"));
+    let days: Vec<String> = v.tracking.iter().map(|t| t.period_start.date().to_string()).collect();
+    let svg = charts::lines(
+        v.tracking.len(),
+        &|i| days.get(i).cloned().unwrap_or_default(),
+        &[("actual", &actual), ("model", &expected)],
+        mark,
+        "cumulative repeat purchases",
+    );
+    let step = (v.tracking.len() / 40).max(1);
+    let rows: Vec<Vec<String>> = v
+        .tracking
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || *i + 1 == v.tracking.len())
+        .map(|(i, t)| {
+            vec![
+                days[i].clone(),
+                t.actual_cumulative.to_string(),
+                format!("{:.1}", t.expected_cumulative),
+            ]
+        })
+        .collect();
+    figure(
+        o,
+        "tracking",
+        svg,
+        "Cumulative repeat purchases, actual and expected; the grey line marks the calibration end",
+        &["period start", "actual", "model"],
+        &rows,
+    );
+    // lifetimes plots the first seven groups; the table lists them all.
+    let groups = &h.by_frequency;
+    let shown = &groups[..groups.len().min(HOLDOUT_BARS)];
+    let labels: Vec<String> = shown.iter().map(|g| g.calibration_frequency.to_string()).collect();
+    let a: Vec<f64> = shown.iter().map(|g| g.actual).collect();
+    let p: Vec<f64> = shown.iter().map(|g| g.predicted).collect();
+    let svg = charts::bars(&labels, &[("actual", &a), ("model", &p)], "mean holdout purchases");
+    let rows: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            vec![
+                g.calibration_frequency.to_string(),
+                count(g.customers),
+                format!("{:.3}", g.actual),
+                format!("{:.3}", g.predicted),
+            ]
+        })
+        .collect();
+    figure(
+        o,
+        "holdout",
+        svg,
+        "Mean repeat purchases in the holdout window by repeat purchases in calibration",
+        &["calibration repeats", "customers", "actual", "model"],
+        &rows,
+    );
+    let labels: Vec<String> = v
+        .period_counts
+        .iter()
+        .map(|c| format!("{}{}", c.repeat_purchases, if c.or_more { "+" } else { "" }))
+        .collect();
+    let a: Vec<f64> = v.period_counts.iter().map(|c| c.actual as f64).collect();
+    let p: Vec<f64> = v.period_counts.iter().map(|c| c.expected).collect();
+    let svg = charts::bars(&labels, &[("actual", &a), ("model", &p)], "customers");
+    let rows: Vec<Vec<String>> = v
+        .period_counts
+        .iter()
+        .zip(&labels)
+        .map(|(c, l)| vec![l.clone(), count(c.actual), format!("{:.1}", c.expected)])
+        .collect();
+    figure(
+        o,
+        "period-transactions",
+        svg,
+        "Customers by number of repeat purchases in calibration, actual and expected",
+        &["repeat purchases", "actual", "model"],
+        &rows,
+    );
+}
+
+/// Holdout groups drawn (calibration repeat purchases 0 to 6), as lifetimes' plot.
+const HOLDOUT_BARS: usize = 7;
 
 fn ranked(o: &mut String, title: &str, id: &str, rows: &[super::facts::Ranked]) {
     let _ = write!(o, "<h3>{}</h3><table id=\"{id}\"><tr><th>customer</th><th>segment</th><th>repeat purchases</th><th>spend so far</th><th>P(alive)</th><th>expected purchases</th><th>CLV</th></tr>", esc(title));

@@ -4,6 +4,7 @@
 mod charts;
 mod facts;
 mod html;
+mod programs;
 
 use chrono::NaiveDate;
 use rust_decimal::prelude::ToPrimitive;
@@ -25,6 +26,12 @@ pub struct ReportArgs<'a> {
     pub margin: Decimal,
     /// Acquisition cost per new customer.
     pub cac: Option<Decimal>,
+    /// The points program's JSON file.
+    pub points_program: Option<String>,
+    /// Breakage of the points liability.
+    pub breakage: Decimal,
+    /// The tier program's JSON file.
+    pub tiers: Option<String>,
     /// The input.
     pub input: &'a InputArgs,
     /// The models.
@@ -81,17 +88,12 @@ pub fn facts(args: &ReportArgs<'_>) -> Result<Facts> {
     }
     let (headline, cohorts) = facts::basics(&log, end, &summary);
     let (segments, names) = facts::segment_rows(&summary)?;
-    let models = analysis::models(
-        &summary,
-        args.clv.model,
-        input.period,
-        args.clv.horizon_months,
-        args.clv.discount_rate,
-    )
-    .and_then(|m| {
-        facts::model_facts(&log, &summary, &names, &m, args.clv.model.name(), input.period)
-    })
-    .map_err(|e| e.reason().to_string());
+    let models =
+        analysis::models(&summary, args.clv.model, args.clv.horizon_months, args.clv.discount_rate)
+            .and_then(|m| {
+                facts::model_facts(&log, &summary, &names, &m, args.clv.model.name(), input.period)
+            })
+            .map_err(|e| e.reason().to_string());
     // Two thirds of the way through by default, as a common calibration split.
     let first = headline.first;
     let cal = args.calibration_end.unwrap_or_else(|| first + (end.date() - first) * 2 / 3);
@@ -106,6 +108,20 @@ pub fn facts(args: &ReportArgs<'_>) -> Result<Facts> {
         return Err(Failure::new("--cac: must be positive"));
     }
     let economics = models.as_ref().ok().map(|mf| facts::economics(&summary, mf, margin, cac));
+    let points = match &args.points_program {
+        Some(path) => {
+            let breakage = loyalty::Share::new(args.breakage).map_err(|_| {
+                Failure::new(format!("--breakage {}: must be a share in [0, 1]", args.breakage))
+            })?;
+            let program = programs::read_json(path)?;
+            Some(programs::points(&log, end, &program, breakage, path)?)
+        }
+        None => None,
+    };
+    let tiers = match &args.tiers {
+        Some(path) => Some(programs::tiers(&log, end, &programs::read_json(path)?, path)?),
+        None => None,
+    };
     Ok(Facts {
         input: input.input.clone(),
         period: input.period,
@@ -115,6 +131,8 @@ pub fn facts(args: &ReportArgs<'_>) -> Result<Facts> {
         models,
         validation,
         economics,
+        points,
+        tiers,
     })
 }
 
@@ -129,11 +147,7 @@ pub fn command(args: &ReportArgs<'_>) -> Result<()> {
             file.write_all(page.as_bytes()).map_err(|e| crate::input::os_reason(&e))
         })?;
     }
-    crate::output::stdout_result({
-        use std::io::Write;
-        let mut out = std::io::stdout().lock();
-        out.write_all(text(&f).as_bytes()).and_then(|()| out.flush())
-    })
+    crate::output::print(&text(&f))
 }
 
 /// The text report.
@@ -216,8 +230,11 @@ pub fn text(f: &Facts) -> String {
         Ok(v) => {
             let _ = writeln!(
                 s,
-                "Model check: fitted up to {}, holdout to {}: {:.0} repeat purchases expected, {:.0} made",
-                v.calibration_end, v.observation_end, v.totals.1, v.totals.0
+                "Model check: fitted up to {}, holdout to {}: {} repeat purchases expected, {} made",
+                v.calibration_end,
+                v.observation_end,
+                count(v.holdout.total_predicted.round() as u64),
+                count(v.holdout.total_actual)
             );
         }
         Err(e) => {
@@ -245,7 +262,44 @@ pub fn text(f: &Facts) -> String {
             );
         }
     }
+    programs_text(&mut s, f);
     s
+}
+
+/// The points and tiers sections of the text report.
+fn programs_text(s: &mut String, f: &Facts) {
+    use std::fmt::Write;
+    let line = |s: &mut String, k: &str, v: String| {
+        let _ = writeln!(s, "  {k:<42}{v:>22}");
+    };
+    if let Some(p) = &f.points {
+        let l = &p.liability;
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Points liability ({}, {})", p.source, l.face_value.currency());
+        line(s, "members who earned points", count(p.members));
+        line(s, "points earned", count(p.earned.value()));
+        line(s, "points expired", count(p.expired.value()));
+        line(s, "points outstanding", count(l.outstanding.value()));
+        line(s, "face value", money(l.face_value.amount()));
+        line(s, "breakage", format!("{}%", l.breakage.percent().normalize()));
+        line(s, "liability", money(l.liability.amount()));
+    }
+    if let Some(t) = &f.tiers {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Tiers ({}, by {})", t.source, t.metric);
+        let _ = writeln!(s, "  {:<20}{:>14}{:>10}{:>18}", "tier", "from", "members", "revenue");
+        for r in &t.rows {
+            let from = r.threshold.map_or(String::new(), |d| d.normalize().to_string());
+            let _ = writeln!(
+                s,
+                "  {:<20}{:>14}{:>10}{:>18}",
+                r.name,
+                from,
+                count(r.members),
+                money(r.revenue)
+            );
+        }
+    }
 }
 
 fn ranked(s: &mut String, rows: &[facts::Ranked]) {

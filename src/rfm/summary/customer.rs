@@ -27,6 +27,8 @@ pub struct ClvInputs {
     pub t: f64,
     /// `m_x`: monetary value.
     pub monetary_value: f64,
+    /// The period recency and `T` are counted in: the summary's.
+    pub period: Period,
 }
 
 /// One customer's summary: a row of [`Summary`](crate::rfm::Summary).
@@ -358,6 +360,7 @@ impl<K> CustomerSummary<K> {
                 0 => 0.0,
                 n => self.spend().to_f64().unwrap_or(0.0) / f64::from(n),
             },
+            period: self.period,
         }
     }
 

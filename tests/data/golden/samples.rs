@@ -164,9 +164,10 @@ fn golden_samples() -> Vec<(&'static str, String)> {
     // ----- clv: fitted parameters (lifetimes 0.11.3 on CDNOW, rounded).
     {
         use loyalty::clv::{BgNbd, GammaGamma, MbgNbd, ParetoNbd};
-        out.push(("clv_bgnbd", json(&BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258).unwrap())));
-        out.push(("clv_mbgnbd", json(&MbgNbd::new(0.52, 6.18, 0.89, 1.61).unwrap())));
-        out.push(("clv_pareto_nbd", json(&ParetoNbd::new(0.55, 10.58, 0.61, 11.67).unwrap())));
+        use loyalty::rfm::Period;
+        out.push(("clv_bgnbd", json(&BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK).unwrap())));
+        out.push(("clv_mbgnbd", json(&MbgNbd::new(0.52, 6.18, 0.89, 1.61, Period::WEEK).unwrap())));
+        out.push(("clv_pareto_nbd", json(&ParetoNbd::new(0.55, 10.58, 0.61, 11.67, Period::WEEK).unwrap())));
         out.push(("clv_gamma_gamma", json(&GammaGamma::new(6.25, 3.74, 15.45).unwrap())));
     }
     out

@@ -1,0 +1,503 @@
+//! The plain CSV most logs are, read on every core: no quotes, numeric ids, one line a row.
+//!
+//! The file is read in blocks; each block's complete lines are cut at line boundaries into
+//! one part per thread and the parts are parsed in parallel, straight into transactions.
+//! Splitting at newlines is only sound where a newline always ends a row, which a quoted
+//! field can break (`"line\nbreak"`): a block with a quote (or a carriage return that does
+//! not end a line) anywhere is not split, and the whole file is read again by the `csv` crate
+//! instead. So is a file whose ids are not all numbers in one style (see [`crate::ids`]), and
+//! one with any value this pass cannot read: the `csv` crate's pass then finds the same
+//! value and reports it with its line and column, so errors read the same whichever pass ran.
+//!
+//! Values are parsed exactly as the `csv` crate's pass parses them: a `YYYY-MM-DD` date by
+//! hand (any other through [`parse_date`]) and an amount of at most 18 digits as an integer
+//! mantissa and a scale (any other through [`parse_amount`]), which is the `Decimal` that
+//! parsing its text gives.
+
+use std::fs::File;
+use std::io::Read;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use loyalty::rfm::Transaction;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use super::{parse_amount, parse_date, Sink};
+use crate::ids::{Id, Ids};
+
+/// Bytes read at a time: a few hundred thousand rows, whose transactions (40 bytes each)
+/// the parts write while the block is still in cache.
+const BLOCK: usize = 4 << 20;
+
+/// Why the parallel pass stopped: the file is left to the `csv` crate's pass.
+#[derive(Debug)]
+pub(super) struct Declined;
+
+/// What every part needs to read its rows.
+struct Plan<'a> {
+    delimiter: u8,
+    /// Positions of the customer, date and amount fields.
+    columns: [usize; 3],
+    /// Fields a row needs: one more than the last wanted.
+    need: usize,
+    ids: &'a Ids,
+    date_format: Option<&'a str>,
+}
+
+/// Reads a CSV (or TSV) log into `sink` in parallel, or declines (leaving `sink` as it was
+/// given) for the `csv` crate's pass to read it.
+///
+/// # Errors
+///
+/// [`Declined`] for a file this pass does not read; the caller reads it the other way.
+pub(super) fn csv(sink: &mut Sink<'_>, delimiter: u8) -> Result<(), Declined> {
+    let result = read(sink, delimiter);
+    if result.is_err() {
+        sink.log.clear();
+        sink.ids = Ids::default();
+        sink.header_seen = false;
+    }
+    result
+}
+
+fn read(sink: &mut Sink<'_>, delimiter: u8) -> Result<(), Declined> {
+    let mut file = File::open(sink.path).map_err(|_| Declined)?;
+    let mut buf = Vec::with_capacity(BLOCK + (64 << 10));
+    let mut eof = fill(&mut file, &mut buf)?;
+    let header_end = memchr::memchr(b'\n', &buf).ok_or(Declined)? + 1;
+    let columns = header(sink, &buf[..header_end], delimiter)?;
+    sink.header_seen = true;
+    // The first id sets the style of every id (plain numbers or zero-padded to one width).
+    let first = buf[header_end..].split(|&c| c == b'\n').next().unwrap_or_default();
+    let first = field(strip_cr(first), delimiter, columns[0]).ok_or(Declined)?;
+    sink.ids.key(first, &mut []).ok_or(Declined)?;
+    let need = columns.iter().max().copied().unwrap_or(0) + 1;
+    let threads = rayon::current_num_threads().max(1);
+    let mut outs: Vec<Vec<Transaction<Id>>> = vec![Vec::new(); threads];
+    let mut start = header_end;
+    let mut done = 0u64;
+    loop {
+        let end = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf[start..]).ok_or(Declined)? + start + 1
+        };
+        let plan = Plan {
+            delimiter,
+            columns,
+            need,
+            ids: &sink.ids,
+            date_format: sink.options.date_format.as_deref(),
+        };
+        let parts = split(&buf[start..end], threads);
+        outs.par_iter_mut()
+            .zip(parts.par_iter())
+            .try_for_each(|(out, part)| rows(&plan, part, out))?;
+        for out in &mut outs {
+            sink.log.append(out);
+        }
+        done += (end - start) as u64;
+        sink.progress.set(done);
+        if eof {
+            return Ok(());
+        }
+        buf.drain(..end);
+        start = 0;
+        eof = fill(&mut file, &mut buf)?;
+    }
+}
+
+/// Appends up to a block of the file to `buf`; `true` at the end of the file.
+fn fill(file: &mut File, buf: &mut Vec<u8>) -> Result<bool, Declined> {
+    let want = BLOCK.saturating_sub(buf.len()).max(1 << 16);
+    let got = file.take(want as u64).read_to_end(buf).map_err(|_| Declined)?;
+    Ok(got < want)
+}
+
+/// The positions of the three wanted columns in a plain header line (no quotes).
+fn header(sink: &Sink<'_>, line: &[u8], delimiter: u8) -> Result<[usize; 3], Declined> {
+    let line = strip_cr(line.strip_suffix(b"\n").unwrap_or(line));
+    let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+    if line.contains(&b'"') || line.contains(&b'\r') {
+        return Err(Declined);
+    }
+    let names: Vec<&[u8]> = line.split(|&c| c == delimiter).map(<[u8]>::trim_ascii).collect();
+    let c = &sink.options.columns;
+    let mut out = [0; 3];
+    for (slot, name) in out.iter_mut().zip([&c.customer, &c.date, &c.amount]) {
+        *slot = names.iter().position(|n| *n == name.as_bytes()).ok_or(Declined)?;
+    }
+    Ok(out)
+}
+
+/// `text` cut into at most `n` runs of whole lines.
+fn split(text: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut parts = Vec::with_capacity(n);
+    let mut rest = text;
+    for k in (1..=n).rev() {
+        if k == 1 || rest.is_empty() {
+            parts.push(rest);
+            rest = &[];
+            continue;
+        }
+        let cut = rest.len() / k;
+        let end = memchr::memchr(b'\n', &rest[cut..]).map_or(rest.len(), |i| cut + i + 1);
+        parts.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    parts.resize(n, &[]);
+    parts
+}
+
+/// Parses the lines of `part` into `out`.
+fn rows(plan: &Plan<'_>, part: &[u8], out: &mut Vec<Transaction<Id>>) -> Result<(), Declined> {
+    // A quote may hide a newline inside a field; a lone carriage return ends a row for the
+    // `csv` crate but not here.
+    for i in memchr::memchr2_iter(b'"', b'\r', part) {
+        if part[i] == b'"' || part.get(i + 1) != Some(&b'\n') {
+            return Err(Declined);
+        }
+    }
+    out.reserve(part.len() / 24);
+    let mut dates = DateCache::default();
+    let mut start = 0;
+    while start < part.len() {
+        let end = memchr::memchr(b'\n', &part[start..]).map_or(part.len(), |i| start + i);
+        let line = strip_cr(&part[start..end]);
+        start = end + 1;
+        if line.is_empty() {
+            // An empty line is no row (the `csv` crate skips it too).
+            continue;
+        }
+        let [id, date, amount] = fields(line, plan)?;
+        let id = plan.ids.numeric(id).ok_or(Declined)?;
+        let at = dates.parse(date, plan.date_format).ok_or(Declined)?;
+        let amount = amount_fast(amount).or_else(|| parse_amount(amount)).ok_or(Declined)?;
+        out.push(Transaction::new(id, at, amount));
+    }
+    Ok(())
+}
+
+/// The customer, date and amount fields of `line`, in one scan of its bytes (a row is a few
+/// dozen bytes: a byte loop beats a vectorised search per field there).
+fn fields<'a>(line: &'a [u8], plan: &Plan<'_>) -> Result<[&'a [u8]; 3], Declined> {
+    let mut out: [&[u8]; 3] = [&[]; 3];
+    let mut place = |index: usize, value: &'a [u8]| {
+        for (slot, &c) in out.iter_mut().zip(&plan.columns) {
+            if c == index {
+                *slot = value;
+            }
+        }
+    };
+    let (mut index, mut start) = (0, 0);
+    for (i, &c) in line.iter().enumerate() {
+        if c == plan.delimiter {
+            place(index, &line[start..i]);
+            index += 1;
+            start = i + 1;
+            if index == plan.need {
+                return Ok(out);
+            }
+        }
+    }
+    place(index, &line[start..]);
+    if index + 1 < plan.need {
+        // Fewer fields than the header names: the `csv` crate's pass reports the line.
+        return Err(Declined);
+    }
+    Ok(out)
+}
+
+/// Field `index` of a plain line.
+fn field(line: &[u8], delimiter: u8, index: usize) -> Option<&[u8]> {
+    line.split(|&c| c == delimiter).nth(index)
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The last date read: a log's neighbouring rows mostly share their date.
+#[derive(Default)]
+struct DateCache {
+    text: [u8; 10],
+    at: Option<NaiveDateTime>,
+}
+
+impl DateCache {
+    fn parse(&mut self, raw: &[u8], format: Option<&str>) -> Option<NaiveDateTime> {
+        if format.is_some() || raw.len() != 10 {
+            return parse_date(raw, format);
+        }
+        if let Some(at) = self.at {
+            if raw == self.text {
+                return Some(at);
+            }
+        }
+        let at = iso_date(raw).or_else(|| parse_date(raw, None))?;
+        self.text.copy_from_slice(raw);
+        self.at = Some(at);
+        Some(at)
+    }
+}
+
+/// `YYYY-MM-DD`, or `None` for anything else (left to [`parse_date`]).
+fn iso_date(b: &[u8]) -> Option<NaiveDateTime> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter()
+            .try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+    };
+    let y = i32::try_from(num(0..4)?).ok()?;
+    NaiveDate::from_ymd_opt(y, num(5..7)?, num(8..10)?).map(NaiveDate::into)
+}
+
+/// An amount `-?D+(.D+)?` of at most 18 digits as the `Decimal` its text parses to (the
+/// digits as the mantissa, the decimals as the scale); `None` for any other text, which
+/// [`parse_amount`] reads (or refuses).
+fn amount_fast(raw: &[u8]) -> Option<Decimal> {
+    let (negative, digits) = match raw.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, raw),
+    };
+    let (whole, fraction) = match digits.iter().position(|&c| c == b'.') {
+        Some(p) => (&digits[..p], Some(&digits[p + 1..])),
+        None => (digits, None),
+    };
+    let fraction = fraction.unwrap_or_default();
+    if whole.is_empty() || whole.len() + fraction.len() > 18 {
+        return None;
+    }
+    if digits.len() > whole.len() && fraction.is_empty() {
+        return None;
+    }
+    let mut mantissa = 0i64;
+    for &c in whole.iter().chain(fraction) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        mantissa = mantissa * 10 + i64::from(c - b'0');
+    }
+    // `-0` keeps its sign in a parsed `Decimal`; leave it to the parser.
+    if negative && mantissa == 0 {
+        return None;
+    }
+    let mantissa = if negative { -mantissa } else { mantissa };
+    Some(Decimal::new(mantissa, u32::try_from(fraction.len()).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_amounts_are_the_parsed_decimals_with_their_scale() {
+        let cases = [
+            "0",
+            "7",
+            "-7",
+            "11.77",
+            "-11.77",
+            "1.50",
+            "0.001",
+            "100",
+            "123456789012345678",
+            "-123456789.012345678",
+            "00012.30",
+            "0.0",
+            "1.0000",
+        ];
+        for s in cases {
+            let fast = amount_fast(s.as_bytes()).unwrap_or_else(|| panic!("{s} declined"));
+            let slow = parse_amount(s.as_bytes()).unwrap();
+            assert_eq!(
+                (fast, fast.scale(), fast.to_string()),
+                (slow, slow.scale(), slow.to_string())
+            );
+        }
+        // Beyond 18 digits, odd shapes and words go to the parser (which may accept them).
+        for s in [
+            "1234567890123456789",
+            "1.",
+            ".5",
+            "+5",
+            " 5",
+            "5 ",
+            "1e3",
+            "-0",
+            "-0.00",
+            "",
+            "-",
+            "1.2.3",
+            "ten",
+        ] {
+            assert_eq!(amount_fast(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(
+            parse_amount(b"1234567890123456789"),
+            Some(Decimal::from(1234567890123456789i64))
+        );
+    }
+
+    #[test]
+    fn every_digit_string_up_to_four_places_matches_the_parser() {
+        for n in 0..20_000i64 {
+            for scale in 0..4u32 {
+                let d = Decimal::new(n - 10_000, scale);
+                let s = d.to_string();
+                let fast = amount_fast(s.as_bytes());
+                if s.starts_with("-0") && n - 10_000 == 0 {
+                    continue;
+                }
+                let fast = fast.unwrap_or_else(|| panic!("{s} declined"));
+                let slow = parse_amount(s.as_bytes()).unwrap();
+                assert_eq!((fast.mantissa(), fast.scale()), (slow.mantissa(), slow.scale()), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn parts_are_whole_lines_and_cover_the_text() {
+        let text = b"a,1\nbb,2\nccc,3\ndddd,4\ne,5\n";
+        for n in 1..8 {
+            let parts = split(text, n);
+            assert_eq!(parts.len(), n);
+            assert_eq!(parts.concat(), text.to_vec());
+            for p in parts.iter().filter(|p| !p.is_empty()) {
+                assert_eq!(p.last(), Some(&b'\n'));
+            }
+        }
+        // No final newline: the last part ends with the text.
+        assert_eq!(split(b"a\nb", 2), [&b"a\n"[..], b"b"]);
+    }
+
+    #[test]
+    fn dates_are_cached_by_their_text() {
+        let mut c = DateCache::default();
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap().into();
+        assert_eq!(c.parse(b"2024-02-29", None), Some(d(2024, 2, 29)));
+        assert_eq!(c.parse(b"2024-02-29", None), Some(d(2024, 2, 29)));
+        assert_eq!(c.parse(b"2023-02-29", None), None);
+        assert_eq!(c.parse(b"2024-03-01", None), Some(d(2024, 3, 1)));
+        assert_eq!(c.parse(b"20240301", None), Some(d(2024, 3, 1)));
+        assert_eq!(c.parse(b"01/03/2024", Some("%d/%m/%Y")), Some(d(2024, 3, 1)));
+    }
+
+    use std::io::Write;
+
+    use super::super::{text, Columns, IdBook, ReadOptions};
+
+    fn options(date_format: Option<&str>) -> ReadOptions {
+        ReadOptions {
+            columns: Columns {
+                customer: "customer_id".into(),
+                date: "date".into(),
+                amount: "amount".into(),
+            },
+            format: None,
+            date_format: date_format.map(str::to_string),
+            quiet: true,
+        }
+    }
+
+    /// The log both ways: (parallel pass or `None` if it declined, the `csv` crate's pass).
+    fn both(
+        text: &str,
+        date_format: Option<&str>,
+    ) -> (Option<super::super::Log>, super::super::Log) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        let path = f.path().to_str().unwrap().to_string();
+        let o = options(date_format);
+        let size = text.len() as u64;
+        let mut fast = Sink::new(&path, &o, size);
+        let fast = match csv(&mut fast, b',') {
+            Ok(()) => Some(fast.finish().unwrap()),
+            Err(Declined) => {
+                // Declining leaves the sink as it was given.
+                assert!(fast.log.is_empty() && !fast.header_seen);
+                None
+            }
+        };
+        let mut slow = Sink::new(&path, &o, size);
+        text::csv(&mut slow, b',').unwrap();
+        (fast, slow.finish().unwrap())
+    }
+
+    /// Rows from a 64-bit LCG: `customers` zero-padded ids, dates over two years, amounts
+    /// with 0 to 3 decimals (some negative), an extra column first.
+    fn log(rows: usize, customers: u64, crlf: bool) -> String {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut out = format!("note,amount,customer_id,date{end}");
+        let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        for i in 0..rows {
+            let day = start + chrono::Days::new(next() % 730);
+            let cents = next() % 100_000;
+            let amount = match i % 5 {
+                0 => format!("{}", cents / 100),
+                1 => format!("{}.{:02}", cents / 100, cents % 100),
+                2 => format!("-{}.{:03}", cents / 1000, cents % 1000),
+                3 => format!("{}.{}", cents / 10, cents % 10),
+                _ => format!("{}.{:02}", cents / 100, cents % 100),
+            };
+            out.push_str(&format!("x{i},{amount},{:07},{day}{end}", next() % customers));
+            if i % 100_000 == 99_999 {
+                out.push_str(end); // an empty line
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_parallel_pass_reads_what_the_csv_crate_reads() {
+        // 200,000 rows: about 6 MB, more than one block.
+        for crlf in [false, true] {
+            let text = log(200_000, 40_000, crlf);
+            assert!(text.len() > BLOCK);
+            let (fast, slow) = both(&text, None);
+            let fast = fast.expect("a plain file is read in parallel");
+            assert_eq!(slow.transactions.len(), 200_000);
+            assert_eq!(fast.transactions, slow.transactions);
+            // Decimal equality ignores the scale; the written digits do not.
+            let scales = |l: &super::super::Log| -> Vec<(i128, u32)> {
+                l.transactions.iter().map(|t| (t.amount.mantissa(), t.amount.scale())).collect()
+            };
+            assert_eq!(scales(&fast), scales(&slow));
+            assert_eq!(fast.ids, slow.ids);
+            assert_eq!(fast.ids, IdBook::Padded(7));
+        }
+    }
+
+    #[test]
+    fn quotes_text_ids_and_bad_values_are_left_to_the_csv_crate() {
+        let plain = log(1_000, 100, false);
+        // A quoted field with a newline in the last row.
+        let quoted = format!("{plain}\"a\nb\",1.00,0000001,2024-01-01\n");
+        let (fast, slow) = both(&quoted, None);
+        assert!(fast.is_none());
+        assert_eq!(slow.transactions.len(), 1_001);
+        // A lone carriage return.
+        let (fast, _) = both(&plain.replacen("\n", "\r", 5), None);
+        assert!(fast.is_none());
+        // An id that is not a zero-padded number: every id becomes text.
+        let (fast, slow) = both(&format!("{plain}x,1,ann,2024-01-01\n"), None);
+        assert!(fast.is_none());
+        assert!(matches!(slow.ids, IdBook::Text(_)));
+        // Values the fast parsers hand to the general ones are still read in parallel.
+        let odd = "customer_id,date,amount\n1,2024-01-01T10:00:00,1e0\n2,20240102, 3.5\n";
+        let odd = odd.replace("1e0", "12345678901234567890.5");
+        let (fast, slow) = both(&odd, None);
+        assert_eq!(fast.map(|l| l.transactions), Some(slow.transactions));
+        let (fast, slow) = both("customer_id,date,amount\n1,02/01/2024,1\n", Some("%d/%m/%Y"));
+        assert_eq!(fast.map(|l| l.transactions), Some(slow.transactions));
+    }
+}

@@ -1,0 +1,411 @@
+//! Parquet read on every core: row groups decoded side by side, columns converted whole.
+//!
+//! The row groups are taken one per thread at a time, in file order, and each thread decodes
+//! its group's three columns and converts them into transactions with one type dispatch per
+//! batch (not per value); the groups' transactions are appended in file order, so the log
+//! is the one the sequential reader builds. A file with a null, a value this pass does not
+//! read or ids that are not all numbers in one style (see [`crate::ids`]) is declined and
+//! read again by the sequential reader, which reports the row and column of a bad value, so
+//! errors read the same whichever pass ran.
+//!
+//! Floating-point amounts (as polars and pandas write money) become the decimal their
+//! shortest text gives, as in the sequential reader, without formatting the text: the
+//! fewest decimals `k` at which `round(v * 10^k) / 10^k` gives `v` back are the digits of
+//! that text, since the division of two exactly represented integers is correctly rounded,
+//! as parsing the text is.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use chrono::{NaiveDate, NaiveDateTime};
+use loyalty::rfm::Transaction;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
+use rust_decimal::Decimal;
+
+use super::chunked::Declined;
+use super::columnar::{amount, columns, date};
+use super::{parse_amount, parse_date, Sink};
+use crate::ids::{Id, Ids};
+
+/// What every thread needs to convert its batches.
+struct Plan<'a> {
+    /// Positions of the customer, date and amount columns among the projected ones.
+    projected: [usize; 3],
+    ids: &'a Ids,
+    date_format: Option<&'a str>,
+}
+
+/// Reads a Parquet log into `sink` on every core, or declines (leaving `sink` as it was
+/// given) for the sequential reader.
+///
+/// # Errors
+///
+/// [`Declined`] for a file this pass does not read; the caller reads it the other way.
+pub(super) fn parquet(sink: &mut Sink<'_>) -> Result<(), Declined> {
+    let result = read(sink);
+    if result.is_err() {
+        sink.log.clear();
+        sink.ids = Ids::default();
+        sink.header_seen = false;
+    }
+    result
+}
+
+fn read(sink: &mut Sink<'_>) -> Result<(), Declined> {
+    let file = File::open(sink.path).map_err(|_| Declined)?;
+    let meta = ArrowReaderMetadata::load(&file, Default::default()).map_err(|_| Declined)?;
+    let schema = meta.schema().clone();
+    let cols = columns(sink, &schema).map_err(|_| Declined)?;
+    let mut roots = cols.to_vec();
+    roots.sort_unstable();
+    roots.dedup();
+    let at = |c: usize| roots.iter().position(|&r| r == c).unwrap_or(0);
+    let projected = [at(cols[0]), at(cols[1]), at(cols[2])];
+    let groups = meta.metadata().num_row_groups();
+    let total = meta.metadata().file_metadata().num_rows().max(1) as u64;
+    sink.header_seen = true;
+    let threads = rayon::current_num_threads().max(1);
+    let mut outs: Vec<Vec<Transaction<Id>>> = vec![Vec::new(); threads];
+    let mut rows_done = 0u64;
+    for wave in (0..groups).step_by(threads) {
+        if wave == 0 {
+            first_id(sink, &meta, &roots, projected[0])?;
+        }
+        let plan =
+            Plan { projected, ids: &sink.ids, date_format: sink.options.date_format.as_deref() };
+        outs.par_iter_mut().enumerate().try_for_each(|(t, out)| {
+            let group = wave + t;
+            if group >= groups {
+                return Ok(());
+            }
+            let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
+            let file = File::open(sink.path).map_err(|_| Declined)?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+                .with_projection(mask)
+                .with_row_groups(vec![group])
+                .with_batch_size(64 * 1024)
+                .build()
+                .map_err(|_| Declined)?;
+            for batch in reader {
+                convert(&plan, &batch.map_err(|_| Declined)?, out)?;
+            }
+            Ok(())
+        })?;
+        for out in &mut outs {
+            rows_done += out.len() as u64;
+            sink.log.append(out);
+        }
+        sink.progress.set(sink.size * rows_done / total);
+    }
+    Ok(())
+}
+
+/// Sets the style of the ids from the file's first id.
+fn first_id(
+    sink: &mut Sink<'_>,
+    meta: &ArrowReaderMetadata,
+    roots: &[usize],
+    column: usize,
+) -> Result<(), Declined> {
+    let file = File::open(sink.path).map_err(|_| Declined)?;
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
+    let mut reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+        .with_projection(mask)
+        .with_batch_size(1)
+        .with_limit(1)
+        .build()
+        .map_err(|_| Declined)?;
+    let Some(batch) = reader.next() else { return Ok(()) };
+    let batch = batch.map_err(|_| Declined)?;
+    let ids = batch.column(column);
+    if ids.is_empty() || ids.is_null(0) {
+        return Err(Declined);
+    }
+    let mut digits = [0u8; 20];
+    let id = id_bytes(ids, 0, &mut digits).ok_or(Declined)?;
+    sink.ids.key(id, &mut []).ok_or(Declined)?;
+    Ok(())
+}
+
+/// The rows of one batch into `out`.
+fn convert(
+    plan: &Plan<'_>,
+    batch: &RecordBatch,
+    out: &mut Vec<Transaction<Id>>,
+) -> Result<(), Declined> {
+    let [ids, dates, amounts] = plan.projected.map(|c| batch.column(c).clone());
+    if ids.null_count() + dates.null_count() + amounts.null_count() > 0 {
+        return Err(Declined);
+    }
+    let n = batch.num_rows();
+    let keys = keys(plan.ids, &ids)?;
+    let days = datetimes(plan, &dates)?;
+    let money = decimals(&amounts)?;
+    if keys.len() != n || days.len() != n || money.len() != n {
+        return Err(Declined);
+    }
+    out.reserve(n);
+    out.extend(
+        keys.into_iter()
+            .zip(days)
+            .zip(money)
+            .map(|((id, at), amount)| Transaction::new(id, at, amount)),
+    );
+    Ok(())
+}
+
+/// The key of every id of a column.
+fn keys(ids: &Ids, a: &Arc<dyn Array>) -> Result<Vec<Id>, Declined> {
+    let key = |raw: &[u8]| ids.numeric(raw).ok_or(Declined);
+    match a.data_type() {
+        DataType::Utf8 => {
+            a.as_string::<i32>().iter().flatten().map(|s| key(s.as_bytes())).collect()
+        }
+        DataType::LargeUtf8 => {
+            a.as_string::<i64>().iter().flatten().map(|s| key(s.as_bytes())).collect()
+        }
+        DataType::Utf8View => {
+            a.as_string_view().iter().flatten().map(|s| key(s.as_bytes())).collect()
+        }
+        _ => {
+            let mut digits = [0u8; 20];
+            (0..a.len())
+                .map(|i| {
+                    let raw = id_bytes(a, i, &mut digits).ok_or(Declined)?;
+                    ids.numeric(raw).ok_or(Declined)
+                })
+                .collect()
+        }
+    }
+}
+
+/// The id at `i` as text: its bytes, or an integer's decimal digits written into `digits`.
+fn id_bytes<'a>(a: &'a dyn Array, i: usize, digits: &'a mut [u8; 20]) -> Option<&'a [u8]> {
+    let v: i128 = match a.data_type() {
+        DataType::Utf8 => return Some(a.as_string::<i32>().value(i).as_bytes()),
+        DataType::LargeUtf8 => return Some(a.as_string::<i64>().value(i).as_bytes()),
+        DataType::Utf8View => return Some(a.as_string_view().value(i).as_bytes()),
+        DataType::Int32 => i128::from(a.as_primitive::<Int32Type>().value(i)),
+        DataType::Int64 => i128::from(a.as_primitive::<Int64Type>().value(i)),
+        DataType::UInt32 => i128::from(a.as_primitive::<arrow_array::types::UInt32Type>().value(i)),
+        DataType::UInt64 => i128::from(a.as_primitive::<arrow_array::types::UInt64Type>().value(i)),
+        _ => return None,
+    };
+    // A negative id is text to the sequential reader: leave it there.
+    let mut v = u64::try_from(v).ok()?;
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    Some(&digits[at..])
+}
+
+/// The time of every value of a date column.
+fn datetimes(plan: &Plan<'_>, a: &Arc<dyn Array>) -> Result<Vec<NaiveDateTime>, Declined> {
+    if let DataType::Date32 = a.data_type() {
+        // Days since 1970-01-01; 719,163 days from the first of the common era to then.
+        return a
+            .as_primitive::<arrow_array::types::Date32Type>()
+            .values()
+            .iter()
+            .map(|&d| {
+                d.checked_add(719_163)
+                    .and_then(NaiveDate::from_num_days_from_ce_opt)
+                    .map(NaiveDate::into)
+                    .ok_or(Declined)
+            })
+            .collect();
+    }
+    (0..a.len())
+        .map(|i| match date(a.as_ref(), i) {
+            Some(Ok(at)) => Ok(at),
+            Some(Err(text)) => parse_date(text.as_bytes(), plan.date_format).ok_or(Declined),
+            None => Err(Declined),
+        })
+        .collect()
+}
+
+/// The amount of every value of an amount column.
+fn decimals(a: &Arc<dyn Array>) -> Result<Vec<Decimal>, Declined> {
+    if let DataType::Float64 = a.data_type() {
+        return a
+            .as_primitive::<Float64Type>()
+            .values()
+            .iter()
+            .map(|&v| {
+                float_decimal(v)
+                    .or_else(|| v.is_finite().then(|| v.to_string().parse().ok()).flatten())
+                    .ok_or(Declined)
+            })
+            .collect();
+    }
+    (0..a.len())
+        .map(|i| match amount(a.as_ref(), i) {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(text)) => parse_amount(text.as_bytes()).ok_or(Declined),
+            None => Err(Declined),
+        })
+        .collect()
+}
+
+/// The decimal of `v`'s shortest text when it has at most 9 decimals and its digits fit
+/// below 2^53; `None` otherwise (and for `-0`, whose text keeps the sign).
+fn float_decimal(v: f64) -> Option<Decimal> {
+    const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if v == 0.0 {
+        return v.is_sign_positive().then_some(Decimal::ZERO);
+    }
+    let mut scale = 1.0f64;
+    for k in 0..=9u32 {
+        let m = (v * scale).round();
+        if m.abs() >= LIMIT {
+            return None;
+        }
+        if m / scale == v {
+            // `m` is an integer below 2^53 in magnitude: exact as an i64.
+            return Some(Decimal::new(m as i64, k));
+        }
+        scale *= 10.0;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The decimal the sequential reader makes of a float: its shortest text, parsed.
+    fn by_text(v: f64) -> Decimal {
+        v.to_string().parse().unwrap()
+    }
+
+    #[test]
+    fn floats_become_the_decimals_of_their_shortest_text() {
+        for v in [11.77, 0.1, 0.3, 1.0, 100.0, 1e15, 123.456, -7.25, 0.000_000_001] {
+            let d = float_decimal(v).unwrap_or_else(|| panic!("{v} declined"));
+            assert_eq!((d, d.scale()), (by_text(v), by_text(v).scale()), "{v}");
+        }
+        // A 64-bit LCG's doubles at cents, mills and beyond, and raw bit patterns.
+        let mut state = 42u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 11
+        };
+        for i in 0..200_000u64 {
+            let r = next();
+            let v = match i % 4 {
+                0 => (r % 10_000_000) as f64 / 100.0,
+                1 => -((r % 10_000_000) as f64) / 1000.0,
+                2 => (r % 1_000_000_000_000) as f64 / 1e6,
+                _ => f64::from_bits(r << 11) % 1e12,
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            if let Some(d) = float_decimal(v) {
+                let t = by_text(v);
+                assert_eq!((d, d.scale()), (t, t.scale()), "{v}");
+            }
+        }
+        assert_eq!(float_decimal(-0.0), None);
+        assert_eq!(float_decimal(0.0), Some(Decimal::ZERO));
+        assert_eq!(float_decimal(1e300), None);
+        assert_eq!(float_decimal(2.5e-10), None);
+    }
+
+    #[test]
+    fn integer_ids_are_their_digits() {
+        let a = arrow_array::Int64Array::from(vec![0, 7, 1_234_567_890_123, -5]);
+        let mut d = [0u8; 20];
+        assert_eq!(id_bytes(&a, 0, &mut d), Some(&b"0"[..]));
+        assert_eq!(id_bytes(&a, 1, &mut d), Some(&b"7"[..]));
+        assert_eq!(id_bytes(&a, 2, &mut d), Some(&b"1234567890123"[..]));
+        assert_eq!(id_bytes(&a, 3, &mut d), None);
+    }
+
+    /// A log of `rows` rows in row groups of `group` rows: zero-padded text ids (or integer
+    /// ids), Date32 days, float amounts at cents and mills; the same rows as the LCG gives.
+    fn write_log(path: &std::path::Path, rows: usize, group: usize, text_ids: bool) {
+        use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+        let mut state = 11u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let (mut ids, mut days, mut amounts) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..rows {
+            ids.push(next() % 5_000);
+            days.push(19_000 + (next() % 730) as i32);
+            let m = next() % 1_000_000;
+            amounts.push(if i % 3 == 0 { m as f64 / 1000.0 } else { m as f64 / 100.0 });
+        }
+        let id: ArrayRef = if text_ids {
+            Arc::new(StringArray::from_iter_values(ids.iter().map(|i| format!("{i:06}"))))
+        } else {
+            Arc::new(Int64Array::from(ids.iter().map(|&i| i as i64).collect::<Vec<_>>()))
+        };
+        let batch = RecordBatch::try_from_iter([
+            ("amount", Arc::new(Float64Array::from(amounts)) as ArrayRef),
+            ("customer_id", id),
+            ("date", Arc::new(Date32Array::from(days)) as ArrayRef),
+        ])
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
+        let file = File::create(path).unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+    }
+
+    #[test]
+    fn row_groups_on_every_core_read_what_the_sequential_reader_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = super::super::ReadOptions {
+            columns: super::super::Columns {
+                customer: "customer_id".into(),
+                date: "date".into(),
+                amount: "amount".into(),
+            },
+            format: None,
+            date_format: None,
+            quiet: true,
+        };
+        for (text_ids, group) in [(true, 7_000), (false, 30_000), (true, 1_000_000)] {
+            let path = dir.path().join(format!("log_{text_ids}_{group}.parquet"));
+            write_log(&path, 50_000, group, text_ids);
+            let path = path.to_str().unwrap().to_string();
+            let mut fast = Sink::new(&path, &o, 1);
+            parquet(&mut fast).expect("read on every core");
+            let fast = fast.finish().unwrap();
+            let mut slow = Sink::new(&path, &o, 1);
+            super::super::columnar::parquet(&mut slow).unwrap();
+            let slow = slow.finish().unwrap();
+            assert_eq!(fast.transactions.len(), 50_000);
+            assert_eq!(fast.transactions, slow.transactions);
+            // Decimal equality ignores the scale; the written digits do not.
+            let scales = |l: &super::super::Log| -> Vec<(i128, u32)> {
+                l.transactions.iter().map(|t| (t.amount.mantissa(), t.amount.scale())).collect()
+            };
+            assert_eq!(scales(&fast), scales(&slow));
+            assert_eq!(fast.ids, slow.ids);
+        }
+    }
+}
