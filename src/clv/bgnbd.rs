@@ -7,7 +7,8 @@ use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg, Real,
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, ln_rising_table, log_add_exp, logistic_of_neg,
+    Real,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
@@ -318,27 +319,21 @@ impl Objective<4> for Likelihood<'_> {
     /// with dual numbers, and each row adds only scalar sums, so a row costs one `exp` and one
     /// `ln`.
     fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
-        use super::special::Dual;
         let [r, alpha, a, b] = p;
         let prep = self.prep;
-        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-        let [rd, alphad, ad, bd] = vars;
-        let lg_r = rd.ln_gamma();
-        let lg_b = bd.ln_gamma();
-        let lg_ab = (ad + bd).ln_gamma();
-        let r_ln_alpha = rd * alphad.ln();
-        // Per distinct x: A1 + A2 (with its gradient), c4 = ln a − ln(b+x−1).
+        // Per distinct x: A1 + A2 = ln[Γ(r+x)/Γ(r)] + r ln α + ln[Γ(b+x)/Γ(b)] − ln[Γ(a+b+x)/Γ(a+b)]
+        // with its gradient, and c4 = ln a − ln(b+x−1).
+        let (mut rise_r, mut rise_b, mut rise_ab) = (Vec::new(), Vec::new(), Vec::new());
+        ln_rising_table(r, &prep.xs, 0.0, &mut rise_r);
+        ln_rising_table(b, &prep.xs, 0.0, &mut rise_b);
+        ln_rising_table(a + b, &prep.xs, 0.0, &mut rise_ab);
+        let ln_alpha = alpha.ln();
         let mut per_x = Vec::with_capacity(prep.xs.len());
-        for &x in &prep.xs {
-            let a12 = if x == 0.0 {
-                r_ln_alpha
-            } else {
-                (rd + x).ln_gamma() - lg_r + r_ln_alpha + lg_ab + (bd + x).ln_gamma()
-                    - lg_b
-                    - (ad + bd + x).ln_gamma()
-            };
+        for (((&x, gr), gb), gab) in prep.xs.iter().zip(&rise_r).zip(&rise_b).zip(&rise_ab) {
+            let a12 = gr.0 + r * ln_alpha + gb.0 - gab.0;
+            let d = [gr.1 + ln_alpha, r / alpha, -gab.1, gb.1 - gab.1];
             let c4 = if x > 0.0 { a.ln() - (b + (x - 1.0)).ln() } else { 0.0 };
-            per_x.push((a12, c4));
+            per_x.push(((a12, d), c4));
         }
         // Per distinct time: ln(α+τ) and 1/(α+τ).
         let lq: Vec<(f64, f64)> =
@@ -368,17 +363,17 @@ impl Objective<4> for Likelihood<'_> {
         }
         let mut ll = 0.0;
         let mut g = [0.0; 4];
-        for ((&x, (a12, _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
+        for ((&x, ((a12, d12), _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
             let rx = r + x;
-            ll += s[0] * a12.v - rx * s[1] + s[3];
-            g[0] += s[0] * a12.d[0] - s[1] - s[5];
-            g[1] += s[0] * a12.d[1] - rx * s[2] - rx * s[6];
+            ll += s[0] * a12 - rx * s[1] + s[3];
+            g[0] += s[0] * d12[0] - s[1] - s[5];
+            g[1] += s[0] * d12[1] - rx * s[2] - rx * s[6];
             if x > 0.0 {
-                g[2] += s[0] * a12.d[2] + s[4] / a;
-                g[3] += s[0] * a12.d[3] - s[4] / (b + x - 1.0);
+                g[2] += s[0] * d12[2] + s[4] / a;
+                g[3] += s[0] * d12[3] - s[4] / (b + x - 1.0);
             } else {
-                g[2] += s[0] * a12.d[2];
-                g[3] += s[0] * a12.d[3];
+                g[2] += s[0] * d12[2];
+                g[3] += s[0] * d12[3];
             }
         }
         let f = -ll / prep.weight;

@@ -8,7 +8,8 @@ use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus, Real,
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, ln_rising_table, logistic_of_neg, softplus,
+    Real,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
@@ -278,21 +279,20 @@ impl Objective<4> for Likelihood<'_> {
 
     /// Hand-derived gradient, as BG/NBD's (the softplus term applies to every row here).
     fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
-        use super::special::Dual;
         let [r, alpha, a, b] = p;
         let prep = self.prep;
-        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
-        let [rd, alphad, ad, bd] = vars;
-        let lg_r = rd.ln_gamma();
-        let lg_b = bd.ln_gamma();
-        let lg_ab = (ad + bd).ln_gamma();
-        let r_ln_alpha = rd * alphad.ln();
+        // Per distinct x: ln[Γ(r+x)/Γ(r)] + r ln α + ln[Γ(b+x+1)/Γ(b)] − ln[Γ(a+b+x+1)/Γ(a+b)]
+        // with its gradient, and ln a − ln(b+x).
+        let (mut rise_r, mut rise_b, mut rise_ab) = (Vec::new(), Vec::new(), Vec::new());
+        ln_rising_table(r, &prep.xs, 0.0, &mut rise_r);
+        ln_rising_table(b, &prep.xs, 1.0, &mut rise_b);
+        ln_rising_table(a + b, &prep.xs, 1.0, &mut rise_ab);
+        let ln_alpha = alpha.ln();
         let mut per_x = Vec::with_capacity(prep.xs.len());
-        for &x in &prep.xs {
-            let a12 = (rd + x).ln_gamma() - lg_r + r_ln_alpha + lg_ab + (bd + (x + 1.0)).ln_gamma()
-                - lg_b
-                - (ad + bd + (x + 1.0)).ln_gamma();
-            per_x.push((a12, a.ln() - (b + x).ln()));
+        for (((&x, gr), gb), gab) in prep.xs.iter().zip(&rise_r).zip(&rise_b).zip(&rise_ab) {
+            let a12 = gr.0 + r * ln_alpha + gb.0 - gab.0;
+            let d = [gr.1 + ln_alpha, r / alpha, -gab.1, gb.1 - gab.1];
+            per_x.push(((a12, d), a.ln() - (b + x).ln()));
         }
         let lq: Vec<(f64, f64)> =
             prep.times.iter().map(|&u| ((alpha + u).ln(), 1.0 / (alpha + u))).collect();
@@ -318,13 +318,13 @@ impl Objective<4> for Likelihood<'_> {
         }
         let mut ll = 0.0;
         let mut g = [0.0; 4];
-        for ((&x, (a12, _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
+        for ((&x, ((a12, d12), _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
             let rx = r + x;
-            ll += s[0] * a12.v - rx * s[1] + s[3];
-            g[0] += s[0] * a12.d[0] - s[1] - s[5];
-            g[1] += s[0] * a12.d[1] - rx * s[2] - rx * s[6];
-            g[2] += s[0] * a12.d[2] + s[4] / a;
-            g[3] += s[0] * a12.d[3] - s[4] / (b + x);
+            ll += s[0] * a12 - rx * s[1] + s[3];
+            g[0] += s[0] * d12[0] - s[1] - s[5];
+            g[1] += s[0] * d12[1] - rx * s[2] - rx * s[6];
+            g[2] += s[0] * d12[2] + s[4] / a;
+            g[3] += s[0] * d12[3] - s[4] / (b + x);
         }
         let f = -ll / prep.weight;
         let g = g.map(|v| -v / prep.weight);

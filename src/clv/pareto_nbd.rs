@@ -3,12 +3,12 @@
 use crate::error::{ErrorKind, Result};
 
 use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
-use super::histogram::{Histogram, Prepared};
+use super::histogram::{Histogram, Prepared, Row};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
     hyp2f1_one, ln_beta, ln_gamma, ln_positive_series, ln_rising_ratio, logistic_of_neg, numerical,
-    softplus, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
+    softplus, Dual, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
@@ -356,61 +356,171 @@ impl<'a> Likelihood<'a> {
     }
 }
 
-impl Objective<4> for Likelihood<'_> {
-    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
+/// What a likelihood evaluation computes once per distinct frequency, time and
+/// `(frequency, time)` pair, before the rows.
+struct Tables<D> {
+    /// `r ln α + s ln β − ln Γ(r)`.
+    head: D,
+    /// Per distinct x: `ln Γ(r+x)`, `r+x`, `ln(s/(r+s+x))`.
+    per_x: Vec<(D, D, D)>,
+    /// Per distinct time: `ln(α+τ)`, `ln(β+τ)`.
+    per_t: Vec<(D, D)>,
+    /// Per pair: the series `H`.
+    hs: Vec<D>,
+}
+
+impl Likelihood<'_> {
+    fn tables<D: Real>(&self, p: [D; 4]) -> Option<Tables<D>> {
         let [r, alpha, s, beta] = p;
         let prep = self.prep;
         let ge = alpha.val() >= beta.val();
         let (m, d) = if ge { (alpha, alpha - beta) } else { (beta, beta - alpha) };
-        let lg_r = r.ln_gamma();
-        let head = r * alpha.ln() + s * beta.ln() - lg_r;
+        let head = r * alpha.ln() + s * beta.ln() - r.ln_gamma();
         let ln_s = s.ln();
-        // Per distinct x: ln Γ(r+x), r+x, ln(s/(r+s+x)), the series' b and c.
-        let per_x: Vec<(D, D, D, D, D)> = prep
+        // The series' b and c per distinct x.
+        let mut series = Vec::with_capacity(prep.xs.len());
+        let per_x = prep
             .xs
             .iter()
             .map(|&x| {
                 let rx = r + x;
                 let rsx = rx + s;
-                let b_series = if ge { rx } else { s + 1.0 };
-                (rx.ln_gamma(), rx, ln_s - rsx.ln(), b_series, rsx + 1.0)
+                series.push((if ge { rx } else { s + 1.0 }, rsx + 1.0));
+                (rx.ln_gamma(), rx, ln_s - rsx.ln())
             })
             .collect();
-        let per_t: Vec<(D, D, D)> =
-            prep.times.iter().map(|&u| (d / (m + u), (alpha + u).ln(), (beta + u).ln())).collect();
+        let mut zs = Vec::with_capacity(prep.times.len());
+        let per_t = prep
+            .times
+            .iter()
+            .map(|&u| {
+                zs.push(d / (m + u));
+                ((alpha + u).ln(), (beta + u).ln())
+            })
+            .collect();
         let mut hs = Vec::with_capacity(self.pairs.len());
         for &(ix, it) in &self.pairs {
-            let &(_, _, _, b_series, c_series) = per_x.get(ix as usize)?;
-            let z = per_t.get(it as usize)?.0;
+            let &(b_series, c_series) = series.get(ix as usize)?;
+            let z = *zs.get(it as usize)?;
             let f = hyp2f1_one(b_series, c_series, z, FIT_SERIES_TERMS).ok()?;
             hs.push(if ge { f } else { (D::cst(1.0) - z) * f });
         }
+        Some(Tables { head, per_x, per_t, hs })
+    }
+
+    /// `ln(1 + (s/(r+s+x)) K)` of a row with `t_x < T`, `K = H(t_x) e^E − H(T) ≥ 0`.
+    fn alive_term<D: Real>(t: &Tables<D>, row: &Row, pair: (u32, u32), s: D) -> Option<D> {
+        let &(_, rx, ln_c) = t.per_x.get(row.x as usize)?;
+        let &(la_t, lb_t) = t.per_t.get(row.t as usize)?;
+        let &(la_tx, lb_tx) = t.per_t.get(row.tx as usize)?;
+        let h_tx = *t.hs.get(pair.0 as usize)?;
+        let h_t = *t.hs.get(pair.1 as usize)?;
+        let e = rx * (la_t - la_tx) + s * (lb_t - lb_tx);
+        Some(if e.val() < 300.0 {
+            // Two transcendental calls per row.
+            let k = h_tx * e.exp() - h_t;
+            if k.val() > 0.0 {
+                (ln_c.exp() * k).ln_1p()
+            } else {
+                D::cst(0.0)
+            }
+        } else {
+            let ratio = h_t / h_tx * (-e).exp();
+            let lk = e + h_tx.ln() + (-ratio).ln_1p();
+            softplus(ln_c + lk)
+        })
+    }
+}
+
+impl Objective<4> for Likelihood<'_> {
+    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
+        let s = p[2];
+        let prep = self.prep;
+        let t = self.tables(p)?;
         let mut total = D::cst(0.0);
-        for (row, &(p_tx, p_t)) in prep.rows.iter().zip(&self.row_pairs) {
-            let &(lg_rx, rx, ln_c, _, _) = per_x.get(row.x as usize)?;
-            let (_, la_t, lb_t) = *per_t.get(row.t as usize)?;
-            let mut l = lg_rx + head - rx * la_t - s * lb_t;
+        for (row, &pair) in prep.rows.iter().zip(&self.row_pairs) {
+            let &(lg_rx, rx, _) = t.per_x.get(row.x as usize)?;
+            let (la_t, lb_t) = *t.per_t.get(row.t as usize)?;
+            let mut l = lg_rx + t.head - rx * la_t - s * lb_t;
             if row.tx != row.t {
-                let (_, la_tx, lb_tx) = *per_t.get(row.tx as usize)?;
-                let h_tx = *hs.get(p_tx as usize)?;
-                let h_t = *hs.get(p_t as usize)?;
-                let e = rx * (la_t - la_tx) + s * (lb_t - lb_tx);
-                if e.val() < 300.0 {
-                    // K = H(t_x) e^E − H(T) ≥ 0; two transcendental calls per row.
-                    let k = h_tx * e.exp() - h_t;
-                    if k.val() > 0.0 {
-                        l = l + (ln_c.exp() * k).ln_1p();
-                    }
-                } else {
-                    let ratio = h_t / h_tx * (-e).exp();
-                    let lk = e + h_tx.ln() + (-ratio).ln_1p();
-                    l = l + softplus(ln_c + lk);
-                }
+                l = l + Self::alive_term(&t, row, pair, s)?;
             }
             total = total + l * row.w;
         }
         let f = -(total / prep.weight);
         f.val().is_finite().then_some(f)
+    }
+
+    /// Hand-derived row terms (the tests check them against the dual-number form): the tables
+    /// are differentiated with dual numbers, once per distinct frequency, time and pair; a row
+    /// adds scalar sums per frequency and its `ln P(alive)` term with one `exp` and one `ln_1p`.
+    fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
+        let s = p[2];
+        let prep = self.prep;
+        let vars: [Dual<4>; 4] = std::array::from_fn(|i| Dual::var(p[i], i, 1.0));
+        let t = self.tables(vars)?;
+        // Per distinct x: Σw, Σw ln(α+T), Σw/(α+T), Σw ln(β+T), Σw/(β+T).
+        let mut sums = vec![[0.0_f64; 5]; prep.xs.len()];
+        let mut ll = 0.0;
+        let mut g = [0.0; 4];
+        for (row, &pair) in prep.rows.iter().zip(&self.row_pairs) {
+            let w = row.w;
+            let acc = sums.get_mut(row.x as usize)?;
+            let &(la_t, lb_t) = t.per_t.get(row.t as usize)?;
+            // d ln(α+τ)/dα = 1/(α+τ), d ln(β+τ)/dβ = 1/(β+τ).
+            let (qa_t, qb_t) = (la_t.d[1], lb_t.d[3]);
+            acc[0] += w;
+            acc[1] += w * la_t.v;
+            acc[2] += w * qa_t;
+            acc[3] += w * lb_t.v;
+            acc[4] += w * qb_t;
+            if row.tx == row.t {
+                continue;
+            }
+            let &(_, rx, ln_c) = t.per_x.get(row.x as usize)?;
+            let &(la_tx, lb_tx) = t.per_t.get(row.tx as usize)?;
+            let h_tx = *t.hs.get(pair.0 as usize)?;
+            let h_t = *t.hs.get(pair.1 as usize)?;
+            let (dla, dlb) = (la_t.v - la_tx.v, lb_t.v - lb_tx.v);
+            let e = rx.v * dla + s * dlb;
+            if e >= 300.0 {
+                // Rare (huge frequencies or long silences): the dual-number form.
+                let term = Self::alive_term(&t, row, pair, vars[2])?;
+                ll += w * term.v;
+                for (gi, di) in g.iter_mut().zip(term.d) {
+                    *gi += w * di;
+                }
+                continue;
+            }
+            let ee = e.exp();
+            let k = h_tx.v * ee - h_t.v;
+            if k <= 0.0 {
+                continue;
+            }
+            let de = [dla, rx.v * (qa_t - la_tx.d[1]), dlb, s * (qb_t - lb_tx.d[3])];
+            let c = ln_c.v.exp();
+            let y = c * k;
+            let inv = w / (1.0 + y);
+            ll += w * y.ln_1p();
+            for i in 0..4 {
+                let dk = h_tx.d[i] * ee + h_tx.v * ee * de[i] - h_t.d[i];
+                g[i] += inv * (c * ln_c.d[i] * k + c * dk);
+            }
+        }
+        for (&(lg_rx, rx, _), acc) in t.per_x.iter().zip(&sums) {
+            let [n, la, qa, lb, qb] = *acc;
+            ll += n * (lg_rx.v + t.head.v) - rx.v * la - s * lb;
+            for ((gi, dl), dh) in g.iter_mut().zip(lg_rx.d).zip(t.head.d) {
+                *gi += n * (dl + dh);
+            }
+            g[0] -= la;
+            g[1] -= rx.v * qa;
+            g[2] -= lb;
+            g[3] -= s * qb;
+        }
+        let f = -ll / prep.weight;
+        let g = g.map(|v| -v / prep.weight);
+        (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
     }
 }
 
@@ -471,6 +581,26 @@ mod tests {
         let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1]] {
             checks::gradient_matches_finite_differences(&obj, p);
+        }
+    }
+
+    #[test]
+    fn hand_gradient_equals_dual_gradient() {
+        // Rows with t_x = T, t_x < T, a zero frequency, and (x = 1000 long before T) a row
+        // whose exponent E passes 300, so both branches of the hand-derived row term run.
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(1000.0, 5.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood::new(&prep);
+        for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1], [1.5, 0.05, 2.0, 0.05]] {
+            checks::hand_gradient_equals_dual_gradient(&obj, p);
         }
     }
 
