@@ -16,6 +16,7 @@ mod input;
 mod output;
 mod progress;
 mod report;
+mod sql;
 mod validation;
 
 use std::process::ExitCode;
@@ -50,11 +51,17 @@ fn main() -> ExitCode {
                 clv,
             })
         }
+        Command::Sql(args) => sql::command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of stdout went away (`| head`): stop quietly, as other Unix tools do.
         Err(e) if e.reason() == output::BROKEN_PIPE => ExitCode::SUCCESS,
+        // Built without the feature `sql`: a usage error.
+        Err(e) if e.reason() == sql::NOT_BUILT => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("{e}");
             ExitCode::FAILURE

@@ -2,7 +2,10 @@
 """The RFM summary as SQL on DataFusion (loyalty-datafusion) against DuckDB and polars.
 
     python3 datafusion/benches/peers/sql_pipeline.py [--rows 5000000,50000000]
-        [--customers 400000] [--runs 3] [--profile release] [--skip-ballista]
+        [--customers 400000] [--runs 3] [--profile release] [--skip-ballista] [--short]
+
+--short (what CI runs) checks agreement only, on 20,000 rows of 2,000 customers, with the dev
+profile build that CI's tests made already, one run, Ballista included, and prints no times.
 
 Makes a venv in datafusion/benches/peers/.venv (gitignored) with duckdb and polars, builds the
 `sql` example and the Ballista binaries of loyalty-datafusion (feature `ballista`) in the given
@@ -194,7 +197,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", default="release")
     ap.add_argument("--skip-ballista", action="store_true")
+    ap.add_argument("--short", action="store_true",
+                    help="agreement only: 20,000 rows, dev profile, one run, no times")
     a = ap.parse_args()
+    if a.short:
+        a.rows, a.customers, a.runs, a.profile = "20000", 2000, 1, "dev"
     os.makedirs(OUT, exist_ok=True)
 
     subprocess.check_call(
@@ -210,10 +217,12 @@ def main():
         tools = {}
         for threads in (1, 2):
             env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
+            # One output per tool and thread count: every one is checked below.
+            o = lambda tool: out(f"{tool}-{threads}")
             tools[f"loyalty/{threads}"] = [sql_bin, "--threads", str(threads), "--table",
-                                           f"tx={data}", LOYALTY_SQL.format(out=out("loyalty"))]
-            tools[f"duckdb/{threads}"] = [PY, "-c", DUCKDB, data, out("duckdb"), str(threads)]
-            tools[f"polars/{threads}"] = ([PY, "-c", POLARS, data, out("polars")], env)
+                                           f"tx={data}", LOYALTY_SQL.format(out=o("loyalty"))]
+            tools[f"duckdb/{threads}"] = [PY, "-c", DUCKDB, data, o("duckdb"), str(threads)]
+            tools[f"polars/{threads}"] = ([PY, "-c", POLARS, data, o("polars")], env)
         best = {}
         for _ in range(a.runs):
             for name, cmd in tools.items():
@@ -227,10 +236,16 @@ def main():
                 best["ballista/2x1"] = min(timed(cmd) for _ in range(a.runs))
             finally:
                 cluster.close()
-        outputs = [(n, out(n)) for n in ("loyalty", "duckdb", "polars")]
+        outputs = [(f"{n}/{t}", out(f"{n}-{t}"))
+                   for n in ("loyalty", "duckdb", "polars") for t in (1, 2)]
         if not a.skip_ballista:
             outputs.append(("ballista", out("ballista")))
         agree(outputs)
+        if a.short:
+            print(f"{rows:,} rows: loyalty (1 and 2 threads"
+                  f"{', Ballista' if not a.skip_ballista else ''}), duckdb and polars agree "
+                  "on every customer")
+            continue
 
         print(f"\n{rows:,} rows, {a.customers:,} customers (best of {a.runs}, whole processes)")
         for name, secs in best.items():
