@@ -108,8 +108,8 @@ mod engine {
                 if format == OutputFormat::Parquet {
                     return Err(Failure::new("parquet output needs a file: give -o PATH.parquet"));
                 }
-                let stdout = std::io::stdout();
-                let w = BufWriter::with_capacity(1 << 16, stdout.lock());
+                // `Stdout`, not its lock: the writers want a `Send` sink.
+                let w = BufWriter::with_capacity(1 << 16, std::io::stdout());
                 match runtime.block_on(write(format, &schema, &mut stream, w)) {
                     Err(Written::Io(e)) => output::stdout_result(Err(e)),
                     Err(Written::Other(e)) => Err(Failure::new(e)),

@@ -8,8 +8,8 @@
 profile build that CI's tests made already, one run, Ballista included, and prints no times.
 
 Makes a venv in datafusion/benches/peers/.venv (gitignored) with duckdb and polars, builds the
-`sql` example and the Ballista binaries of loyalty-datafusion (feature `ballista`) in the given
-cargo profile, generates each data set once with DuckDB (datafusion/benches/peers/out/, eight
+`sql` example and the Ballista binaries of loyalty-datafusion (all features, with loyalty-cli as
+CI builds them) in the given cargo profile, generates each data set once with DuckDB (datafusion/benches/peers/out/, eight
 Parquet files in `part=K/` directories: `customer_id BIGINT, order_time TIMESTAMP,
 amount DECIMAL(10,2)`, customers drawn by a hash of the row number, times evenly spread over
 2023-01-01 .. 2024-12-30, so the log is in time order), and times, as whole processes started
@@ -204,9 +204,11 @@ def main():
         a.rows, a.customers, a.runs, a.profile = "20000", 2000, 1, "dev"
     os.makedirs(OUT, exist_ok=True)
 
+    # The packages and features of CI's dev-profile test run, so that --short reuses its
+    # DataFusion build (features unify across the packages of one cargo run).
     subprocess.check_call(
         ["cargo", "build", "--quiet", "--profile", a.profile, "-p", "loyalty-datafusion",
-         "--features", "ballista", "--example", "sql", "--bins"], cwd=ROOT)
+         "-p", "loyalty-cli", "--all-features", "--example", "sql", "--bins"], cwd=ROOT)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     bins = os.path.join(target, "debug" if a.profile == "dev" else a.profile)
     sql_bin = os.path.join(bins, "examples", "sql")
