@@ -161,7 +161,12 @@ mod engine {
         for statement in statements {
             let plan = state.statement_to_plan(statement).await.map_err(failure)?;
             // DDL (CREATE VIEW, SET) takes effect here; a query's rows are run and dropped.
-            ctx.execute_logical_plan(plan).await.map_err(failure)?.collect().await.map_err(failure)?;
+            ctx.execute_logical_plan(plan)
+                .await
+                .map_err(failure)?
+                .collect()
+                .await
+                .map_err(failure)?;
         }
         let plan = ctx.state().statement_to_plan(last).await.map_err(failure)?;
         let frame = ctx.execute_logical_plan(plan).await.map_err(failure)?;
@@ -197,7 +202,8 @@ mod engine {
         };
         match format {
             OutputFormat::Csv => {
-                let mut out = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(w);
+                let mut out =
+                    datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(w);
                 // The header even when there are no rows.
                 let mut wrote = false;
                 while let Some(b) = next(stream.next().await)? {

@@ -105,7 +105,8 @@ fn partitioned_parquet(root: &Path) -> usize {
         let c: Vec<&str> = line.split(',').collect();
         let id: i64 = c[0].parse().unwrap();
         let day = chrono::NaiveDate::parse_from_str(c[1], "%Y-%m-%d").unwrap();
-        let cents = (c[2].parse::<rust_decimal::Decimal>().unwrap() * rust_decimal::Decimal::ONE_HUNDRED)
+        let cents = (c[2].parse::<rust_decimal::Decimal>().unwrap()
+            * rust_decimal::Decimal::ONE_HUNDRED)
             .trunc()
             .mantissa();
         let days = i32::try_from((day - epoch).num_days()).unwrap();
@@ -179,7 +180,10 @@ fn the_output_is_written_like_the_other_subcommands() {
     let jsonl = d.join("s.jsonl");
     let parquet = d.join("s.parquet");
     for p in [&csv, &jsonl, &parquet] {
-        assert_eq!(ok(&run(&["sql", "--table", &table, "-o", p.to_str().unwrap(), SUMMARY_SQL])), "");
+        assert_eq!(
+            ok(&run(&["sql", "--table", &table, "-o", p.to_str().unwrap(), SUMMARY_SQL])),
+            ""
+        );
     }
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), stdout_csv);
     let lines = std::fs::read_to_string(&jsonl).unwrap();
