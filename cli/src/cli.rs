@@ -113,8 +113,8 @@ pub struct SqlArgs {
     #[arg(long = "table", value_name = "NAME=PATH", value_parser = crate::sql::parse_table)]
     pub tables: Vec<(String, String)>,
     /// Threads and target partitions (default: one per core).
-    #[arg(long, value_parser = clap::value_parser!(usize).range(1..))]
-    pub threads: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

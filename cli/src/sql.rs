@@ -24,7 +24,10 @@ pub const NOT_BUILT: &str = "loyalty sql: this loyalty was built without the `sq
 ///
 /// Always: [`NOT_BUILT`].
 #[cfg(not(feature = "sql"))]
-pub fn command(_args: &SqlArgs) -> Result<()> {
+pub fn command(args: &SqlArgs) -> Result<()> {
+    // The arguments are parsed (and usage errors reported) the same with or without the
+    // feature; nothing reads them here.
+    let _ = (&args.query, &args.tables, args.threads, &args.output);
     Err(Failure::new(NOT_BUILT))
 }
 
@@ -79,7 +82,7 @@ mod engine {
     pub fn command(args: &SqlArgs) -> Result<()> {
         let mut runtime = tokio::runtime::Builder::new_multi_thread();
         if let Some(n) = args.threads {
-            runtime.worker_threads(n);
+            runtime.worker_threads(usize::from(n));
         }
         let runtime = runtime
             .enable_all()
@@ -116,14 +119,30 @@ mod engine {
                     Ok(()) => Ok(()),
                 }
             }
-            Some(path) => output::atomic_write(path, |file| {
-                runtime.block_on(write(format, &schema, &mut stream, BufWriter::new(file))).map_err(
-                    |e| match e {
-                        Written::Io(e) => crate::input::os_reason(&e),
-                        Written::Other(e) => e,
-                    },
-                )
-            }),
+            Some(path) => {
+                // A query that fails while it runs is the query's error, not the output's:
+                // kept aside and reported as such (the temporary file is removed either way).
+                let mut query_error = None;
+                let written = output::atomic_write(path, |file| {
+                    match runtime.block_on(write(
+                        format,
+                        &schema,
+                        &mut stream,
+                        BufWriter::new(file),
+                    )) {
+                        Ok(()) => Ok(()),
+                        Err(Written::Io(e)) => Err(crate::input::os_reason(&e)),
+                        Err(Written::Other(e)) => {
+                            query_error = Some(e);
+                            Err("the query failed".to_string())
+                        }
+                    }
+                });
+                match query_error {
+                    Some(e) => Err(Failure::new(e)),
+                    None => written,
+                }
+            }
         }
     }
 
@@ -144,22 +163,22 @@ mod engine {
     async fn plan(args: &SqlArgs) -> Result<(Arc<Schema>, SendableRecordBatchStream)> {
         let mut config = SessionConfig::new();
         if let Some(n) = args.threads {
-            config = config.with_target_partitions(n);
+            config = config.with_target_partitions(usize::from(n));
         }
         let ctx = SessionContext::new_with_config(config);
         loyalty_datafusion::register(&ctx);
         for (name, path) in &args.tables {
             loyalty_datafusion::register_table(&ctx, name, Path::new(path))
                 .await
-                .map_err(|e| Failure::in_file(path, format!("{}", e.find_root())))?;
+                .map_err(failure)?;
         }
         let mut statements = DFParser::parse_sql(&args.query).map_err(failure)?;
         let last = statements
             .pop_back()
             .ok_or_else(|| Failure::new("sql: the query holds no statement"))?;
-        let state = ctx.state();
         for statement in statements {
-            let plan = state.statement_to_plan(statement).await.map_err(failure)?;
+            // A fresh state each time: a `SET` before takes effect.
+            let plan = ctx.state().statement_to_plan(statement).await.map_err(failure)?;
             // DDL (CREATE VIEW, SET) takes effect here; a query's rows are run and dropped.
             ctx.execute_logical_plan(plan)
                 .await
@@ -230,8 +249,8 @@ mod engine {
                 while let Some(b) = next(stream.next().await)? {
                     out.write(&b).map_err(|e| Written::Other(format!("sql: {e}")))?;
                 }
-                out.close().map_err(|e| Written::Other(format!("sql: {e}")))?;
-                Ok(())
+                let mut w = out.into_inner().map_err(|e| Written::Other(format!("sql: {e}")))?;
+                w.flush().map_err(Written::Io)
             }
         }
     }
