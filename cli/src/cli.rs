@@ -107,6 +107,27 @@ pub enum Command {
         #[command(flatten)]
         clv: ClvArgs,
     },
+    /// SQL over CSV or Parquet files on Apache DataFusion, with the loyalty functions
+    /// (rfm_summary, bgnbd_fit, p_alive, clv, ...) registered; the last statement's result is
+    /// written. Needs the build feature `sql`.
+    Sql(SqlArgs),
+}
+
+/// The arguments of `loyalty sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// Statements separated by `;`, run in order; the last one's result is written.
+    #[arg(value_name = "QUERY")]
+    pub query: String,
+    /// A table: NAME=PATH, where PATH is a .csv or .parquet file or a directory of them
+    /// (Hive-style partition directories such as `day=2024-01-01/` included). Repeatable.
+    #[arg(long = "table", value_name = "NAME=PATH", value_parser = crate::sql::parse_table)]
+    pub tables: Vec<(String, String)>,
+    /// Threads and target partitions (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The model choice of `fit`.

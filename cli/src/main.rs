@@ -16,6 +16,7 @@ mod input;
 mod output;
 mod progress;
 mod report;
+mod sql;
 mod validation;
 
 use std::process::ExitCode;
@@ -69,9 +70,15 @@ fn main() -> ExitCode {
             input,
             clv,
         }),
+        Command::Sql(args) => sql::command(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // Built without the feature `sql`: a usage error.
+        Err(e) if e.reason() == sql::NOT_BUILT => {
+            output::note(format_args!("{e}"));
+            ExitCode::from(2)
+        }
         Err(e) => {
             output::note(format_args!("{e}"));
             ExitCode::FAILURE

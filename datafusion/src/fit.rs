@@ -372,6 +372,18 @@ impl Accumulator for FitAccumulator {
                 format!("no customers to fit ({} NULL rows skipped)", self.skipped),
             ));
         }
+        // Without a repeat purchase the purchase models' likelihood has no maximum (the
+        // repeat rate runs to zero): say so with the argument, as Gamma-Gamma does below.
+        if self.model != Model::GammaGamma
+            && self.histogram.patterns().iter().all(|p| p.frequency == 0)
+        {
+            return Err(bad_arg(
+                f,
+                "frequency",
+                0,
+                "every customer has frequency 0: a purchase model needs repeat buyers",
+            ));
+        }
         let fail = |e| library(f, e);
         let (params, report): (Vec<f64>, _) = match self.model {
             Model::BgNbd => {

@@ -102,6 +102,10 @@ mod tables;
 
 pub use tables::{register_table, Format};
 
+/// The DataFusion this crate is built on, so that a host (the `loyalty sql` command) names its
+/// types at exactly this version without a dependency of its own.
+pub use datafusion;
+
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::prelude::SessionContext;
 

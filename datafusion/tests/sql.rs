@@ -88,6 +88,40 @@ fn write_csv(log: &Log, dir: &Path, files: usize, reversed: bool) {
     }
 }
 
+/// Writes the log's rows in a seeded random order, dealt into `files` CSV files placed in
+/// Hive-style directories `part=K/` whose names follow neither the rows' nor the files'
+/// order: with [`write_csv`]'s two orders, "the input files in any order".
+fn write_csv_shuffled(log: &Log, dir: &Path, files: usize, seed: u64) {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let mut rows: Vec<&Transaction<i64>> = log.iter().collect();
+    // Fisher-Yates.
+    for i in (1..rows.len()).rev() {
+        rows.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    let mut names: Vec<usize> = (0..files).collect();
+    for i in (1..files).rev() {
+        names.swap(i, (next() % (i as u64 + 1)) as usize);
+    }
+    let mut out: Vec<String> = vec!["customer_id,order_time,amount\n".to_string(); files];
+    for (i, t) in rows.iter().enumerate() {
+        out[i % files].push_str(&format!(
+            "{},{},{}\n",
+            t.customer,
+            t.at.format("%Y-%m-%dT%H:%M:%S"),
+            t.amount
+        ));
+    }
+    for (text, n) in out.iter().zip(&names) {
+        let d = dir.join(format!("part={}", n % 3));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(format!("{n:03}.csv")), text).unwrap();
+    }
+}
+
 fn schema() -> Schema {
     Schema::new(vec![
         Field::new("customer_id", DataType::Int64, true),
@@ -247,12 +281,13 @@ async fn check_summary(
 async fn cdnow_master_summary_equals_the_library_for_every_customer() {
     let log = cdnow_master();
     assert_eq!(log.len(), 69_659);
-    let (a, b) = (scratch("cdnow-a"), scratch("cdnow-b"));
+    let (a, b, c) = (scratch("cdnow-a"), scratch("cdnow-b"), scratch("cdnow-c"));
     write_csv(&log, &a, 5, false);
     write_csv(&log, &b, 5, true);
+    write_csv_shuffled(&log, &c, 6, 7);
     for (period, library) in [("day", Period::DAY), ("week", Period::WEEK)] {
         let o = SummaryOptions::default().period(library);
-        check_summary(&[&a, &b], &log, "1998-06-30", period, "", o).await;
+        check_summary(&[&a, &b, &c], &log, "1998-06-30", period, "", o).await;
     }
 }
 
@@ -307,11 +342,12 @@ async fn cdnow_master_summary_is_lifetimes_summary() {
 #[tokio::test]
 async fn generated_multi_file_log_equals_the_library_under_every_option() {
     let log = generated(3_000, 40_000, 20);
-    let (a, b) = (scratch("gen-a"), scratch("gen-b"));
+    let (a, b, c) = (scratch("gen-a"), scratch("gen-b"), scratch("gen-c"));
     write_csv(&log, &a, 7, false);
     write_csv(&log, &b, 7, true);
+    write_csv_shuffled(&log, &c, 9, 21);
     let day = SummaryOptions::default();
-    check_summary(&[&a, &b], &log, "2021-06-30", "day", "", day).await;
+    check_summary(&[&a, &b, &c], &log, "2021-06-30", "day", "", day).await;
     let hourly = SummaryOptions::default()
         .period(Period::new(loyalty::rfm::PeriodUnit::Hour, 24).unwrap())
         .first_purchase(loyalty::rfm::FirstPurchase::Included)
@@ -393,6 +429,40 @@ async fn bad_input_names_the_function_the_argument_and_the_value() {
     assert_eq!(b.column(2).as_primitive::<UInt64Type>().value(0), 1);
     assert_eq!(b.column(3).as_primitive::<UInt32Type>().value(0), 1);
 
+    // A NULL customer id is one SQL group like any other (the aggregate never sees the key):
+    // the documented `WHERE customer_id IS NOT NULL` leaves it out.
+    sql(
+        &ctx,
+        "CREATE TABLE nid (customer_id INT, d DATE, amount DECIMAL(10, 2)) AS VALUES \
+         (NULL, DATE '2020-01-01', 1.00), (NULL, DATE '2020-01-05', 2.00), \
+         (1, DATE '2020-01-02', 1.00)",
+    )
+    .await
+    .unwrap();
+    let groups = |filter: &'static str| {
+        let ctx = &ctx;
+        async move {
+            let b = sql(
+                ctx,
+                &format!(
+                    "SELECT count(*), sum(s['orders']) FROM (SELECT customer_id, \
+                     rfm_summary(d, amount, DATE '2020-03-01') AS s FROM nid {filter} \
+                     GROUP BY customer_id)"
+                ),
+            )
+            .await
+            .unwrap();
+            let n = b[0].column(0).as_primitive::<Int64Type>().value(0);
+            let orders = datafusion::arrow::compute::cast(b[0].column(1), &DataType::Int64)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .value(0);
+            (n, orders)
+        }
+    };
+    assert_eq!(groups("").await, (2, 3));
+    assert_eq!(groups("WHERE customer_id IS NOT NULL").await, (1, 1));
+
     // A fit over no repeat buyers, and a model of the wrong kind.
     sql(&ctx, "CREATE TABLE one (x DOUBLE, tx DOUBLE, t DOUBLE, m DOUBLE) AS VALUES (0, 0, 5, 0), (0, 0, 7, 0)")
         .await
@@ -403,7 +473,27 @@ async fn bad_input_names_the_function_the_argument_and_the_value() {
         &["gamma_gamma_fit: argument frequency = 0", "repeat buyers"],
     )
     .await;
-    fails(&ctx, "SELECT bgnbd_fit(x, tx, t) FROM one", &["bgnbd_fit"]).await;
+    for f in ["bgnbd_fit", "mbgnbd_fit", "pareto_nbd_fit"] {
+        fails(
+            &ctx,
+            &format!("SELECT {f}(x, tx, t) FROM one"),
+            &[&format!("{f}: argument frequency = 0"), "repeat buyers"],
+        )
+        .await;
+    }
+    // Wrong column types for the fits.
+    fails(
+        &ctx,
+        "SELECT bgnbd_fit(x, tx, 'long') FROM one",
+        &["bgnbd_fit: argument t has type Utf8"],
+    )
+    .await;
+    fails(
+        &ctx,
+        "SELECT gamma_gamma_fit(x, DATE '2020-01-01') FROM one",
+        &["gamma_gamma_fit: argument monetary_value has type Date32"],
+    )
+    .await;
     fails(
         &ctx,
         "SELECT bgnbd_fit(x, tx, t) FROM one WHERE x > 1",
@@ -441,6 +531,19 @@ async fn bad_input_names_the_function_the_argument_and_the_value() {
         &ctx,
         &format!("SELECT p_alive({bg}, 'x', tx, t) FROM one"),
         &["p_alive: argument frequency has type Utf8"],
+    )
+    .await;
+    // A spend model where a purchase model is expected, the other way round too.
+    fails(
+        &ctx,
+        &format!("SELECT expected_spend({bg}, x, m) FROM one"),
+        &["expected_spend: argument spend_model = bgnbd"],
+    )
+    .await;
+    fails(
+        &ctx,
+        &format!("SELECT expected_purchases({gg}, 10, x, tx, t) FROM one"),
+        &["expected_purchases: argument model = gamma_gamma"],
     )
     .await;
     fails(&ctx, "SELECT rfm_segment(6, 1, 1) FROM one", &["rfm_segment", "6"]).await;

@@ -2,11 +2,14 @@
 """The RFM summary as SQL on DataFusion (loyalty-datafusion) against DuckDB and polars.
 
     python3 datafusion/benches/peers/sql_pipeline.py [--rows 5000000,50000000]
-        [--customers 400000] [--runs 3] [--profile release] [--skip-ballista]
+        [--customers 400000] [--runs 3] [--profile release] [--skip-ballista] [--short]
+
+--short (what CI runs) checks agreement only, on 20,000 rows of 2,000 customers, with the dev
+profile build that CI's tests made already, one run, Ballista included, and prints no times.
 
 Makes a venv in datafusion/benches/peers/.venv (gitignored) with duckdb and polars, builds the
-`sql` example and the Ballista binaries of loyalty-datafusion (feature `ballista`) in the given
-cargo profile, generates each data set once with DuckDB (datafusion/benches/peers/out/, eight
+`sql` example and the Ballista binaries of loyalty-datafusion (all features, with loyalty-cli as
+CI builds them) in the given cargo profile, generates each data set once with DuckDB (datafusion/benches/peers/out/, eight
 Parquet files in `part=K/` directories: `customer_id BIGINT, order_time TIMESTAMP,
 amount DECIMAL(10,2)`, customers drawn by a hash of the row number, times evenly spread over
 2023-01-01 .. 2024-12-30, so the log is in time order), and times, as whole processes started
@@ -194,12 +197,18 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", default="release")
     ap.add_argument("--skip-ballista", action="store_true")
+    ap.add_argument("--short", action="store_true",
+                    help="agreement only: 20,000 rows, dev profile, one run, no times")
     a = ap.parse_args()
+    if a.short:
+        a.rows, a.customers, a.runs, a.profile = "20000", 2000, 1, "dev"
     os.makedirs(OUT, exist_ok=True)
 
+    # The packages and features of CI's dev-profile test run, so that --short reuses its
+    # DataFusion build (features unify across the packages of one cargo run).
     subprocess.check_call(
         ["cargo", "build", "--quiet", "--profile", a.profile, "-p", "loyalty-datafusion",
-         "--features", "ballista", "--example", "sql", "--bins"], cwd=ROOT)
+         "-p", "loyalty-cli", "--all-features", "--example", "sql", "--bins"], cwd=ROOT)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     bins = os.path.join(target, "debug" if a.profile == "dev" else a.profile)
     sql_bin = os.path.join(bins, "examples", "sql")
@@ -210,10 +219,12 @@ def main():
         tools = {}
         for threads in (1, 2):
             env = dict(os.environ, POLARS_MAX_THREADS=str(threads))
+            # One output per tool and thread count: every one is checked below.
+            o = lambda tool: out(f"{tool}-{threads}")
             tools[f"loyalty/{threads}"] = [sql_bin, "--threads", str(threads), "--table",
-                                           f"tx={data}", LOYALTY_SQL.format(out=out("loyalty"))]
-            tools[f"duckdb/{threads}"] = [PY, "-c", DUCKDB, data, out("duckdb"), str(threads)]
-            tools[f"polars/{threads}"] = ([PY, "-c", POLARS, data, out("polars")], env)
+                                           f"tx={data}", LOYALTY_SQL.format(out=o("loyalty"))]
+            tools[f"duckdb/{threads}"] = [PY, "-c", DUCKDB, data, o("duckdb"), str(threads)]
+            tools[f"polars/{threads}"] = ([PY, "-c", POLARS, data, o("polars")], env)
         best = {}
         for _ in range(a.runs):
             for name, cmd in tools.items():
@@ -227,10 +238,16 @@ def main():
                 best["ballista/2x1"] = min(timed(cmd) for _ in range(a.runs))
             finally:
                 cluster.close()
-        outputs = [(n, out(n)) for n in ("loyalty", "duckdb", "polars")]
+        outputs = [(f"{n}/{t}", out(f"{n}-{t}"))
+                   for n in ("loyalty", "duckdb", "polars") for t in (1, 2)]
         if not a.skip_ballista:
             outputs.append(("ballista", out("ballista")))
         agree(outputs)
+        if a.short:
+            print(f"{rows:,} rows: loyalty (1 and 2 threads"
+                  f"{', Ballista' if not a.skip_ballista else ''}), duckdb and polars agree "
+                  "on every customer")
+            continue
 
         print(f"\n{rows:,} rows, {a.customers:,} customers (best of {a.runs}, whole processes)")
         for name, secs in best.items():
