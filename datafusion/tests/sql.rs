@@ -12,7 +12,10 @@ use datafusion::arrow::datatypes::{
     UInt32Type, UInt64Type,
 };
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
-use loyalty::clv::{BgNbd, Customer, GammaGamma, Histogram, MbgNbd, ParetoNbd, TransactionModel};
+use loyalty::clv::{
+    BgNbd, Customer, GammaGamma, Histogram, MbgNbd, ParetoNbd, PurchaseModel, Span,
+    TransactionModel,
+};
 use loyalty::rfm::{summarize, Period, Summary, SummaryOptions, Transaction};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -580,7 +583,7 @@ fn cdnow_customers() -> Vec<Customer> {
         .skip(1)
         .map(|l| {
             let v: Vec<f64> = l.split(',').map(|x| x.trim_matches('"').parse().unwrap()).collect();
-            Customer::new(v[1], v[2], v[3]).unwrap().with_monetary_value(v[4])
+            Customer::new(v[1], v[2], v[3], Period::WEEK).unwrap().with_monetary_value(v[4])
         })
         .collect()
 }
@@ -652,14 +655,17 @@ async fn fits_and_scores_equal_the_library() {
         let model = TransactionModel::BgNbd(bg.params);
         let clv_o = loyalty::clv::ClvOptions::default()
             .with_horizon(loyalty::clv::Horizon::months(6).unwrap());
-        let clv_model = loyalty::clv::ClvModel::new(bg.params, gg.params, Period::WEEK);
+        let clv_model = loyalty::clv::ClvModel::new(bg.params, gg.params);
         let mut n = 0;
         for b in &scored {
             for r in 0..b.num_rows() {
                 let c = customers[n];
                 let col = |i: usize| b.column(i).as_primitive::<Float64Type>().value(r);
                 assert_eq!(col(1), model.probability_alive(&c).unwrap(), "row {n}");
-                assert_eq!(col(2), model.conditional_expected_purchases(&c, 10.0).unwrap());
+                assert_eq!(
+                    col(2),
+                    model.conditional_expected_purchases(&c, Span::weeks(10.0).unwrap()).unwrap()
+                );
                 assert_eq!(col(3), gg.params.conditional_expected_average_spend(&c).unwrap());
                 assert_eq!(col(4), clv_model.customer_lifetime_value(&c, &clv_o).unwrap());
                 n += 1;
@@ -739,7 +745,7 @@ async fn readme_pipeline_runs() {
                 b.column(1).as_primitive::<Float64Type>().value(r),
                 bg.probability_alive(c).unwrap()
             );
-            let clv = loyalty::clv::ClvModel::new(bg, gg, Period::WEEK)
+            let clv = loyalty::clv::ClvModel::new(bg, gg)
                 .customer_lifetime_value(c, &Default::default())
                 .unwrap();
             assert_eq!(b.column(2).as_primitive::<Float64Type>().value(r), clv);

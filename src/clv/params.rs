@@ -49,6 +49,7 @@ macro_rules! model_params {
             }
         }
 
+        #[cfg(feature = "serde")]
         impl $name {
             /// The model at `parameters` (in the order of [`PurchaseModel::parameters`]) in
             /// `period`.

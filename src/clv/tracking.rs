@@ -49,7 +49,7 @@ pub struct TrackingPoint {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use loyalty::clv::{tracking, BgNbd, ClvModel, GammaGamma};
+/// use loyalty::clv::{tracking, BgNbd, ClvModel, GammaGamma, PurchaseModel, Span};
 /// use loyalty::rfm::{Period, Transaction};
 /// use rust_decimal::Decimal;
 ///
@@ -60,14 +60,14 @@ pub struct TrackingPoint {
 ///     Transaction::on("b", day(2), Decimal::ONE),
 ///     Transaction::on("a", day(3), Decimal::ONE), // same day: one repeat purchase
 /// ];
-/// let bg = BgNbd::new(0.27, 41.9, 0.48, 2.11)?;
-/// let model = ClvModel::new(bg, GammaGamma::new(5.1, 4.0, 21.3)?, Period::DAY);
+/// let bg = BgNbd::new(0.27, 41.9, 0.48, 2.11, Period::DAY)?;
+/// let model = ClvModel::new(bg, GammaGamma::new(5.1, 4.0, 21.3)?);
 /// let points = tracking(&model, &log, day(4))?;
 /// assert_eq!(points.len(), 4);
 /// assert_eq!(points.iter().map(|p| p.actual).collect::<Vec<_>>(), [0, 0, 1, 0]);
 /// assert_eq!(points[3].actual_cumulative, 1);
 /// // One customer is expected to repeat E[X(1)] times by the end of the first day.
-/// assert_eq!(points[0].expected, bg.expected_purchases(1.0)?);
+/// assert_eq!(points[0].expected, bg.expected_purchases(Span::days(1.0)?)?);
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 pub fn tracking<K: Ord>(
