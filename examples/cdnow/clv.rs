@@ -10,8 +10,8 @@
 
 use chrono::NaiveDate;
 use loyalty::clv::{
-    evaluate_holdout, period_transactions, predict_summary, tracking, FitOptions, ModelKind,
-    PredictOptions, TransactionModel,
+    evaluate_holdout, period_transactions, predict_summary, tracking, ModelKind, PredictOptions,
+    TransactionModel,
 };
 use loyalty::rfm::{calibration_and_holdout, summarize, SummaryOptions, Transaction};
 
@@ -37,10 +37,7 @@ pub fn report(log: &[Purchase]) {
 /// Calibration to 1997-09-30, holdout to 1998-06-30.
 fn holdout(txs: &[Transaction<u32>]) -> loyalty::Result<()> {
     let (cal_end, end) = (date(1997, 9, 30), date(1998, 6, 30));
-    // The Gamma-Gamma fit on this calibration window stops at rounding just short of the
-    // default gradient tolerance (1e-10); at 1e-9 it lands on lifetimes' estimate (p 6.275,
-    // q 3.624, v 14.98).
-    let options = PredictOptions::default().with_fit(FitOptions::default().tolerance(1e-9));
+    let options = PredictOptions::default();
     let calibration = summarize(txs, cal_end, SummaryOptions::default())?;
     let fitted = predict_summary(&calibration, &options)?;
     let split = calibration_and_holdout(txs, cal_end, end, SummaryOptions::default())?;

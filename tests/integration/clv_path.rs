@@ -241,3 +241,37 @@ fn bad_horizons_and_rates_are_typed_errors() {
     let three = ClvOptions::default().with_horizon(Horizon::months(3).unwrap());
     assert_eq!(model.score(&[c], &days).unwrap(), model.score(&[c], &three).unwrap());
 }
+
+#[test]
+fn defaults_fit_every_calibration_window_of_cdnow() {
+    // The obvious path must not fail where a looser tolerance succeeds: an earlier Gamma-Gamma
+    // fit stopped at rounding just short of the default gradient tolerance on the 1997-09-30
+    // calibration window and reported no convergence. Every month end of the log's second
+    // half is a calibration end a user may pick; the defaults fit each, and equal the fit at
+    // a tolerance ten times looser.
+    let log = cdnow_master();
+    let loose =
+        PredictOptions::default().with_fit(loyalty::clv::FitOptions::default().tolerance(1e-9));
+    for end in [
+        "1997-06-30",
+        "1997-07-31",
+        "1997-08-31",
+        "1997-09-30",
+        "1997-10-31",
+        "1997-11-30",
+        "1997-12-31",
+        "1998-01-31",
+        "1998-02-28",
+        "1998-03-31",
+        "1998-04-30",
+        "1998-05-31",
+    ] {
+        let p = predict(&log, d(end), &PredictOptions::default())
+            .unwrap_or_else(|e| panic!("defaults at {end}: {e}"));
+        let q = predict(&log, d(end), &loose).unwrap();
+        let (a, b) = (p.model.spend(), q.model.spend());
+        for (x, y) in [(a.p(), b.p()), (a.q(), b.q()), (a.v(), b.v())] {
+            assert!(rel(x, y) < 1e-5, "{end}: {x} vs {y}");
+        }
+    }
+}
