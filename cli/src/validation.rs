@@ -102,7 +102,7 @@ pub fn validate(
         observation_end: end.date(),
         model_name: model.name(),
         params: crate::commands::params(&purchases),
-        holdout_periods: split.duration_holdout,
+        holdout_periods: split.duration_holdout.count(),
         holdout,
         tracking: tracked,
         period_counts,

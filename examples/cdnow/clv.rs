@@ -45,7 +45,7 @@ fn holdout(txs: &[Transaction<u32>]) -> loyalty::Result<()> {
     println!(
         "Holdout check: fitted on {} customers to {cal_end}, predicting {} days to {end}",
         eval.customers.len(),
-        split.duration_holdout
+        split.duration_holdout.count()
     );
     println!(
         "  repeat purchases in the holdout: actual {}, predicted {:.1} ({:+.1} %)",

@@ -3,10 +3,10 @@
 use crate::error::{Error, Result};
 use crate::rfm::Period;
 
-use super::horizon::periods_per_month;
 use super::purchase::sealed::Formulas;
 use super::value::ClvOptions;
 use super::{BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel};
+use crate::rfm::periods_per_month;
 
 /// The parameters of a purchase-process model, for scoring.
 ///

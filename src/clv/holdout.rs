@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::rfm::CalibrationHoldout;
 
-use super::{ClvModel, Customer, PurchaseModel, Span};
+use super::{ClvModel, Customer, PurchaseModel};
 
 /// One customer's holdout prediction.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,7 +114,7 @@ pub fn evaluate_holdout<K: Clone>(
             ),
         ));
     }
-    let d = Span::new(split.duration_holdout, period)?;
+    let d = split.duration_holdout;
     let mut customers = Vec::with_capacity(split.rows.len());
     for r in &split.rows {
         let c = Customer::from(r.calibration.clv_inputs());

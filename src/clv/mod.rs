@@ -131,6 +131,7 @@ mod special;
 mod tracking;
 mod value;
 
+pub use crate::rfm::{periods_per_month, Span};
 pub use batch::{Score, TransactionModel};
 pub use bgnbd::BgNbd;
 pub use checks::{
@@ -141,7 +142,7 @@ pub use gamma_gamma::GammaGamma;
 pub use generate::generate;
 pub use histogram::{Histogram, Pattern};
 pub use holdout::{evaluate_holdout, FrequencyGroup, HoldoutEvaluation, HoldoutPrediction};
-pub use horizon::{periods_per_month, Horizon, Span};
+pub use horizon::Horizon;
 pub use mbgnbd::MbgNbd;
 pub use model::ClvModel;
 pub use pareto_nbd::ParetoNbd;

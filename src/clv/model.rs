@@ -5,10 +5,11 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::rfm::{Period, Summary};
 
 use super::batch::{self, Score, TransactionModel};
-use super::horizon::{periods_per_month, Horizon, Span};
+use super::horizon::Horizon;
 use super::purchase::{check, check_period};
 use super::value::{gauss_legendre, ClvOptions};
 use super::{finite, Customer, GammaGamma, Problem, PurchaseModel};
+use crate::rfm::{periods_per_month, Span};
 
 /// A purchase model and a Gamma-Gamma spend model with the [`Period`] the purchase model's
 /// time parameters are in: what scores customers.

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::rfm::Period;
 
 use super::histogram::Histogram;
-use super::horizon::Span;
 use super::{finite, Customer, Problem};
+use crate::rfm::Span;
 
 pub(crate) mod sealed {
     use crate::clv::Customer;

@@ -5,6 +5,7 @@ use std::hash::Hash;
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 
+use super::span::Span;
 use super::summary::{summarize, CustomerSummary, Cutoff, SummaryOptions, Transaction};
 use crate::error::{Error, Result};
 
@@ -42,9 +43,10 @@ pub struct HoldoutRow<K> {
 pub struct CalibrationHoldout<K> {
     /// Rows in customer key order.
     pub rows: Vec<HoldoutRow<K>>,
-    /// Unit periods between the periods of the calibration end and the observation end,
-    /// divided by the multiple (`duration_holdout`).
-    pub duration_holdout: f64,
+    /// The holdout's length in the summary's period: unit periods between the periods of the
+    /// calibration end and the observation end, divided by the multiple (lifetimes'
+    /// `duration_holdout`).
+    pub duration_holdout: Span,
     /// Transactions in the holdout window (`calibration_end < at <= observation_end`).
     pub holdout_transactions: u64,
     /// Of those, the transactions of customers first seen in the holdout, who are dropped
@@ -79,7 +81,7 @@ pub struct CalibrationHoldout<K> {
 ///
 /// ```
 /// use chrono::NaiveDate;
-/// use loyalty::rfm::{calibration_and_holdout, SummaryOptions, Transaction};
+/// use loyalty::rfm::{calibration_and_holdout, Span, SummaryOptions, Transaction};
 /// use rust_decimal::Decimal;
 ///
 /// let d = |m, day| NaiveDate::from_ymd_opt(2024, m, day).unwrap();
@@ -93,7 +95,7 @@ pub struct CalibrationHoldout<K> {
 /// assert_eq!(split.rows.len(), 1);
 /// assert_eq!(split.rows[0].frequency_holdout, 2);
 /// assert_eq!(split.rows[0].monetary_value_holdout, Decimal::from(30));
-/// assert_eq!(split.duration_holdout, 29.0);
+/// assert_eq!(split.duration_holdout, Span::days(29.0)?);
 /// assert_eq!(split.holdout_only_transactions, 1);
 /// # Ok::<(), loyalty::Error>(())
 /// ```
@@ -168,7 +170,7 @@ where
     let units = period.index(observation_end) - period.index(calibration_end);
     Ok(CalibrationHoldout {
         rows,
-        duration_holdout: units as f64 / f64::from(period.multiple()),
+        duration_holdout: Span::new(units as f64 / f64::from(period.multiple()), period)?,
         holdout_transactions: holdout,
         holdout_only_transactions: holdout_only,
         excluded_after_observation_end: after,

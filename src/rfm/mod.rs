@@ -80,6 +80,7 @@ mod index;
 mod period;
 mod score;
 mod segment;
+pub(crate) mod span;
 mod summary;
 
 pub use holdout::{calibration_and_holdout, CalibrationHoldout, HoldoutRow};
@@ -90,6 +91,7 @@ pub use score::{
     RfmValues, ScoreMethod, ScoreOptions, ScoreWarning, Thresholds,
 };
 pub use segment::{SegmentId, SegmentMap, SegmentRule};
+pub use span::{periods_per_month, Span};
 pub use summary::{
     summarize, summarize_with_hasher, ClvInputs, CustomerSummary, Cutoff, FirstPurchase,
     FrequencyCount, KeyHasher, MonetaryMeasure, NegativeAmounts, Summary, SummaryOptions,

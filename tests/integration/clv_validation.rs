@@ -82,7 +82,7 @@ fn holdout_evaluation_equals_lifetimes() {
     let split =
         calibration_and_holdout(&log, d("1997-09-30"), d("1998-06-30"), SummaryOptions::default())
             .unwrap();
-    assert_eq!(split.duration_holdout, 273.0);
+    assert_eq!(split.duration_holdout, loyalty::rfm::Span::days(273.0).unwrap());
     let eval = evaluate_holdout(&lifetimes_model(), &split).unwrap();
     let want = csv("clv_cdnow_sample_holdout_lifetimes.csv");
     assert_eq!(eval.customers.len(), want.len());

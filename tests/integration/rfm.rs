@@ -205,7 +205,7 @@ fn pinned_calibration_holdout_weekly() {
             (5, 0, 0.0, 2.0, 0)
         ]
     );
-    assert_eq!(split.duration_holdout, 1.0);
+    assert_eq!(split.duration_holdout.count(), 1.0);
     // lifetimes: monetary_value_holdout 2 and 3 for customers 1 and 4; customer 6 (first seen
     // on 2015-02-02) is dropped.
     assert_eq!(split.rows[0].monetary_value_holdout, dec!(2));
@@ -334,7 +334,7 @@ fn cdnow_sample_holdout_equals_lifetimes() {
         assert_eq!(c.recency().to_string(), e[2], "{who}");
         assert_eq!(c.t().to_string(), e[3], "{who}");
         assert_eq!(row.frequency_holdout.to_string(), e[4], "{who}");
-        assert_eq!(split.duration_holdout.to_string(), e[5], "{who}");
+        assert_eq!(split.duration_holdout.count().to_string(), e[5], "{who}");
         assert!(close(c.monetary_value().to_f64().unwrap(), e[6].parse().unwrap()), "{who}");
         let mh = row.monetary_value_holdout.to_f64().unwrap();
         assert!(close(mh, e[7].parse().unwrap()), "{who}");
