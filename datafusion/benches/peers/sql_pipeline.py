@@ -184,7 +184,7 @@ def agree(outputs):
             WHERE a.frequency IS DISTINCT FROM b.frequency
                OR a.recency IS DISTINCT FROM b.recency OR a.t IS DISTINCT FROM b.t
                OR abs(a.monetary_value - b.monetary_value)
-                  > 1e-9 * greatest(abs(a.monetary_value), 1)""").fetchone()[0]
+                  > 1e-9 * greatest(abs(a.monetary_value), 1)""").fetchall()[0][0]
         if bad:
             raise SystemExit(f"{name} disagrees with {base_name} on {bad} customers")
 
