@@ -7,27 +7,11 @@ use loyalty::clv::{
     predict, predict_summary, BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon,
     ModelKind, PredictOptions, PurchaseModel, Span,
 };
-use loyalty::rfm::{summarize, FirstPurchase, Period, SummaryOptions, Transaction};
+use loyalty::rfm::{summarize, FirstPurchase, Period, SummaryOptions};
 use loyalty::ErrorKind;
-use rust_decimal::Decimal;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-/// The CDNOW master log with numeric customer ids.
-fn cdnow_master() -> Vec<Transaction<u32>> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/CDNOW_master.txt");
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let date = NaiveDate::parse_from_str(f[1], "%Y%m%d").unwrap();
-            Transaction::on(f[0].parse().unwrap(), date, f[3].parse().unwrap())
-        })
-        .collect()
 }
 
 fn rel(a: f64, b: f64) -> f64 {
@@ -55,7 +39,7 @@ fn defaults_only_pipeline_equals_lifetimes_daily_clv_on_cdnow_master() {
     // 1998-06-30, BetaGeoFitter, GammaGammaFitter on the repeat buyers, P(alive), expected
     // purchases over 360 days, expected spend, customer_lifetime_value(time=12,
     // discount_rate=0.01, freq="D"), for all 23,570 customers.
-    let p = predict(&cdnow_master(), d("1998-06-30"), &PredictOptions::default()).unwrap();
+    let p = predict(&crate::cdnow::master(), d("1998-06-30"), &PredictOptions::default()).unwrap();
     assert_eq!(p.model.period(), Period::DAY);
     let params: Vec<f64> = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -166,22 +150,9 @@ fn a_day_model_asked_about_weeks_counts_seven_days() {
     assert_eq!(daily.expected_purchases(Span::hours(8640.0).unwrap()).unwrap(), year_days);
 }
 
-/// The CDNOW 1/10 sample keyed by the sample id.
-fn cdnow_sample() -> Vec<Transaction<u32>> {
-    include_str!("../../examples/data/CDNOW_sample.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let date = NaiveDate::parse_from_str(f[2], "%Y%m%d").unwrap();
-            Transaction::on(f[1].parse().unwrap(), date, f[4].parse::<Decimal>().unwrap())
-        })
-        .collect()
-}
-
 #[test]
 fn predict_equals_its_parts_and_refuses_mixed_units() {
-    let log = cdnow_sample();
+    let log = crate::cdnow::sample();
     let weekly = SummaryOptions::default().period(Period::WEEK);
     let options = PredictOptions::default().with_summary(weekly).with_model(ModelKind::ParetoNbd);
     let p = predict(&log, d("1997-09-30"), &options).unwrap();
@@ -249,7 +220,7 @@ fn defaults_fit_every_calibration_window_of_cdnow() {
     // calibration window and reported no convergence. Every month end of the log's second
     // half is a calibration end a user may pick; the defaults fit each, and equal the fit at
     // a tolerance ten times looser.
-    let log = cdnow_master();
+    let log = crate::cdnow::master();
     let loose =
         PredictOptions::default().with_fit(loyalty::clv::FitOptions::default().tolerance(1e-9));
     for end in [

@@ -7,24 +7,11 @@ use loyalty::clv::{
     evaluate_holdout, frequency_recency_matrix, period_transactions, predict_summary, tracking,
     BgNbd, ClvModel, GammaGamma, Horizon, PredictOptions, TransactionModel,
 };
-use loyalty::rfm::{calibration_and_holdout, summarize, Period, SummaryOptions, Transaction};
+use loyalty::rfm::{calibration_and_holdout, summarize, Period, SummaryOptions};
 use loyalty::ErrorKind;
-use rust_decimal::Decimal;
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn cdnow_sample() -> Vec<Transaction<u32>> {
-    include_str!("../../examples/data/CDNOW_sample.txt")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            let date = NaiveDate::parse_from_str(f[2], "%Y%m%d").unwrap();
-            Transaction::on(f[1].parse().unwrap(), date, f[4].parse::<Decimal>().unwrap())
-        })
-        .collect()
 }
 
 /// Rows of numbers of a CSV with a header.
@@ -60,7 +47,7 @@ fn close(a: f64, b: f64, what: &str) {
 #[test]
 fn calibration_fit_equals_lifetimes() {
     let calibration =
-        summarize(&cdnow_sample(), d("1997-09-30"), SummaryOptions::default()).unwrap();
+        summarize(&crate::cdnow::sample(), d("1997-09-30"), SummaryOptions::default()).unwrap();
     let p = predict_summary(&calibration, &PredictOptions::default()).unwrap();
     let TransactionModel::BgNbd(ours) = p.model.purchases() else { panic!() };
     let TransactionModel::BgNbd(theirs) = lifetimes_model().purchases().to_owned() else {
@@ -78,7 +65,7 @@ fn calibration_fit_equals_lifetimes() {
 
 #[test]
 fn holdout_evaluation_equals_lifetimes() {
-    let log = cdnow_sample();
+    let log = crate::cdnow::sample();
     let split =
         calibration_and_holdout(&log, d("1997-09-30"), d("1998-06-30"), SummaryOptions::default())
             .unwrap();
@@ -116,7 +103,7 @@ fn holdout_evaluation_equals_lifetimes() {
 
 #[test]
 fn tracking_equals_lifetimes() {
-    let points = tracking(&lifetimes_model(), &cdnow_sample(), d("1998-06-30")).unwrap();
+    let points = tracking(&lifetimes_model(), &crate::cdnow::sample(), d("1998-06-30")).unwrap();
     let want = csv("clv_cdnow_sample_tracking_lifetimes.csv");
     assert_eq!(points.len(), 546);
     assert_eq!(want.len(), 546);
@@ -133,7 +120,7 @@ fn tracking_equals_lifetimes() {
 #[test]
 fn period_transactions_equal_lifetimes() {
     let calibration =
-        summarize(&cdnow_sample(), d("1997-09-30"), SummaryOptions::default()).unwrap();
+        summarize(&crate::cdnow::sample(), d("1997-09-30"), SummaryOptions::default()).unwrap();
     let bins = period_transactions(&lifetimes_model(), &calibration, 6).unwrap();
     let want = csv("clv_cdnow_sample_period_transactions_lifetimes.csv");
     assert_eq!(bins.len(), 7);
@@ -150,7 +137,7 @@ fn period_transactions_equal_lifetimes() {
 #[test]
 fn frequency_recency_matrices_equal_lifetimes() {
     let calibration =
-        summarize(&cdnow_sample(), d("1997-09-30"), SummaryOptions::default()).unwrap();
+        summarize(&crate::cdnow::sample(), d("1997-09-30"), SummaryOptions::default()).unwrap();
     let one_day = Horizon::new(1, Period::DAY).unwrap();
     let m = frequency_recency_matrix(&lifetimes_model(), &calibration, one_day).unwrap();
     assert_eq!((m.max_frequency, m.max_recency, m.t), (29, 272, 272.0));
@@ -165,7 +152,7 @@ fn frequency_recency_matrices_equal_lifetimes() {
 
 #[test]
 fn validation_refuses_a_summary_in_another_period() {
-    let log = cdnow_sample();
+    let log = crate::cdnow::sample();
     let weekly = SummaryOptions::default().period(Period::WEEK);
     let calibration = summarize(&log, d("1997-09-30"), weekly).unwrap();
     let model = lifetimes_model();

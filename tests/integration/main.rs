@@ -4,6 +4,7 @@ mod care;
 mod care_channels;
 mod care_greetings;
 mod care_quiet;
+mod cdnow;
 mod clv;
 mod clv_generate;
 mod clv_path;
