@@ -32,6 +32,7 @@ use super::mantissa::POW10;
 #[cfg(feature = "rayon")]
 use super::options::SummaryOptions;
 use super::options::Transaction;
+use super::pass::{Key, Pass};
 use super::records::{Owned, Packed, Record};
 use super::rows::Rows;
 use super::table::Summary;
@@ -134,18 +135,11 @@ struct Entry<K> {
 
 /// Summarises the transactions `keep` accepts by one pass with a table over `layout`'s
 /// range.
-pub(super) fn summarize<K, F, S>(
-    transactions: &[Transaction<K>],
+pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
     layout: &Layout,
-    span: &Span<'_>,
-    keep: &F,
-    hasher: &S,
-) -> Result<Direct<K>>
-where
-    K: Ord + Hash + Clone,
-    F: Fn(&K) -> bool,
-    S: BuildHasher,
-{
+) -> Result<Direct<K>> {
+    let (transactions, span, keep) = (pass.log, &pass.span, pass.keep);
     let (Some(width), Some(first)) =
         (width(transactions, layout, span, keep), transactions.first())
     else {
@@ -167,7 +161,7 @@ where
         let lo = table.lo;
         recount(transactions, span, keep, &|k| slot(k, lo), &mut table.entries)?;
     }
-    table.into_summary(span, &window, hasher)
+    table.into_summary(span, &window, pass.hasher)
 }
 
 /// The slot of key `k` in a table starting at view `lo`; beyond the table for a key outside
@@ -412,7 +406,7 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::super::keyhash::KeyHasher;
-    use super::super::testkit::{at, build, hashed_where as hashed, same};
+    use super::super::testkit::{at, build, hashed_where as hashed, pass, same};
     use super::*;
     use crate::rfm::{Period, SummaryOptions};
 
@@ -422,7 +416,7 @@ mod tests {
         keep: &impl Fn(&K) -> bool,
     ) -> Direct<K> {
         let layout = Layout::sample(log, keep).unwrap();
-        summarize(log, &layout, &Span::new(o, at()), keep, &KeyHasher::default()).unwrap()
+        summarize(&pass(log, o, at(), keep, &KeyHasher::default()), &layout).unwrap()
     }
 
     fn done<K>(d: Direct<K>) -> Option<Summary<K>> {
@@ -475,7 +469,7 @@ mod tests {
             // Half the customers, as a shard of the parallel version sees them.
             let even = |c: &u32| c.is_multiple_of(2);
             if let Some(layout) = Layout::sample(&log, &even) {
-                let s = summarize(&log, &layout, &Span::new(&o, at()), &even, &KeyHasher::default()).unwrap();
+                let s = summarize(&pass(&log, &o, at(), &even, &KeyHasher::default()), &layout).unwrap();
                 if let Some(s) = done(s) {
                     prop_assert!(same(&s, &hashed(&log, &o, &even)));
                 }

@@ -1,11 +1,9 @@
 //! The grouped stream: a log whose customers come in ascending key order, each one's
 //! transactions together (a log sorted by customer, as CDNOW's).
 
-use chrono::NaiveDateTime;
-
 use super::customer::CustomerSummary;
 use super::mantissa::Scale;
-use super::options::{SummaryOptions, Transaction};
+use super::pass::{Key, Pass};
 use super::rows::row;
 use super::runs::{run, settle};
 use super::table::Summary;
@@ -16,16 +14,11 @@ use crate::error::Result;
 /// together (a log sorted by customer, as CDNOW's): each run is a whole customer, whose row is
 /// built as soon as the run ends, already in key order; no hashing, no sort, no intermediate
 /// storage. `None` as soon as a customer comes out of order.
-pub(super) fn summarize<K, F>(
-    transactions: &[Transaction<K>],
-    as_of: NaiveDateTime,
-    options: SummaryOptions,
-    keep: &F,
-) -> Result<Option<Summary<K>>>
-where
-    K: Ord + Clone,
-    F: Fn(&K) -> bool,
-{
+pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
+    pass: &Pass<'_, K, F, S>,
+) -> Result<Option<Summary<K>>> {
+    let (transactions, keep) = (pass.log, pass.keep);
+    let (as_of, options) = (pass.span.as_of, *pass.span.options);
     let mut window = Window::new(as_of, &options);
     let mut scale = Scale { scale: 0 };
     let mut rows: Vec<CustomerSummary<K>> = Vec::new();

@@ -14,11 +14,9 @@
 use std::hash::{BuildHasher, Hash};
 use std::mem;
 
-use chrono::NaiveDateTime;
-
 use super::acc::Acc;
 use super::aggregate::Aggregator;
-use super::options::{SummaryOptions, Transaction};
+use super::pass::{Key, Pass};
 use super::records::{scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
 use super::rows::finish;
 use super::table::Summary;
@@ -49,39 +47,23 @@ pub(super) fn partition_bits(n: usize) -> u32 {
 
 /// Summarises the transactions `keep` accepts by radix partitions. `None` when an amount's
 /// mantissa does not fit an `i64` (the caller then takes the hash-map path).
-pub(super) fn summarize<K, F, S>(
-    transactions: &[Transaction<K>],
-    (as_of, options): (NaiveDateTime, &SummaryOptions),
-    keep: &F,
+pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
     bits: u32,
-    hasher: &S,
-) -> Result<Option<Summary<K>>>
-where
-    K: Ord + Hash + Clone,
-    F: Fn(&K) -> bool,
-    S: BuildHasher,
-{
-    let span = Span::new(options, as_of);
+) -> Result<Option<Summary<K>>> {
     if mem::needs_drop::<K>() {
-        summarize_with::<K, Borrowed<'_, K>, F, S>(transactions, &span, keep, bits, hasher)
+        summarize_with::<K, Borrowed<'_, K>, F, S>(pass, bits)
     } else {
-        summarize_with::<K, Owned<K>, F, S>(transactions, &span, keep, bits, hasher)
+        summarize_with::<K, Owned<K>, F, S>(pass, bits)
     }
 }
 
-fn summarize_with<'a, K, H, F, S>(
-    transactions: &'a [Transaction<K>],
-    span: &Span<'_>,
-    keep: &F,
+/// [`summarize`] with keys held in records as `H`.
+fn summarize_with<'a, K: Key + 'a, H: Handle<'a, K>, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'a, K, F, S>,
     bits: u32,
-    hasher: &S,
-) -> Result<Option<Summary<K>>>
-where
-    K: Ord + Hash + Clone + 'a,
-    H: Handle<'a, K>,
-    F: Fn(&K) -> bool,
-    S: BuildHasher,
-{
+) -> Result<Option<Summary<K>>> {
+    let (transactions, span, hasher) = (pass.log, &pass.span, pass.hasher);
     let mask = (1usize << bits) - 1;
     // The high half of the hash: not the bits a partition's index uses (the low bits), so its
     // table stays well spread.
@@ -90,18 +72,16 @@ where
     // Sized once; only a very skewed log (one customer holding a large share) grows a partition.
     let per = transactions.len() / parts;
     let parts = (parts, per + per / 16 + 16);
-    match scatter::<K, H, Packed<H>, F, _>(transactions, span, keep, parts, &route)? {
+    match scatter::<K, H, Packed<H>, F, S, _>(pass, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
             reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
         }
-        Scatter::Unfit => {
-            match scatter::<K, H, Wide<H>, F, _>(transactions, span, keep, parts, &route)? {
-                Scatter::Done(buckets, scale, excluded, negatives) => {
-                    reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
-                }
-                Scatter::Unfit => Ok(None),
+        Scatter::Unfit => match scatter::<K, H, Wide<H>, F, S, _>(pass, parts, &route)? {
+            Scatter::Done(buckets, scale, excluded, negatives) => {
+                reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
             }
-        }
+            Scatter::Unfit => Ok(None),
+        },
     }
 }
 
@@ -184,12 +164,13 @@ impl<K> Iterator for Gathered<'_, K> {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    use chrono::NaiveDate;
+    use chrono::{NaiveDate, NaiveDateTime};
     use proptest::prelude::*;
     use rust_decimal::Decimal;
 
     use super::super::keyhash::KeyHasher;
-    use super::super::testkit::build;
+    use super::super::options::{SummaryOptions, Transaction};
+    use super::super::testkit::{build, pass};
     use super::*;
     use crate::rfm::Period;
 
@@ -238,7 +219,7 @@ mod tests {
         options: &SummaryOptions,
         bits: u32,
     ) -> Option<Summary<K>> {
-        summarize(log, (as_of, options), &|_: &K| true, bits, &KeyHasher::default()).unwrap()
+        summarize(&pass(log, options, as_of, &|_: &K| true, &KeyHasher::default()), bits).unwrap()
     }
 
     fn check<K: Ord + Hash + Clone + std::fmt::Debug>(

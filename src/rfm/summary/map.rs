@@ -2,13 +2,11 @@
 //! (mantissas beyond an `i64`).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash};
-
-use chrono::NaiveDateTime;
+use std::hash::BuildHasher;
 
 use super::acc::Acc;
 use super::mantissa::Scale;
-use super::options::{SummaryOptions, Transaction};
+use super::pass::{Key, Pass};
 use super::rows::finish;
 use super::runs::{run, settle};
 use super::table::Summary;
@@ -17,18 +15,11 @@ use crate::error::Result;
 
 /// The pass with a hash map of accumulators, for amounts whose mantissa does not fit the
 /// partitioned path's records. Runs are accumulated locally and merged into the map.
-pub(super) fn summarize<K, F, S>(
-    transactions: &[Transaction<K>],
-    as_of: NaiveDateTime,
-    options: SummaryOptions,
-    keep: &F,
-    hasher: &S,
-) -> Result<Summary<K>>
-where
-    K: Ord + Hash + Clone,
-    F: Fn(&K) -> bool,
-    S: BuildHasher + Clone,
-{
+pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher + Clone>(
+    pass: &Pass<'_, K, F, S>,
+) -> Result<Summary<K>> {
+    let (transactions, keep, hasher) = (pass.log, pass.keep, pass.hasher);
+    let (as_of, options) = (pass.span.as_of, *pass.span.options);
     let mut window = Window::new(as_of, &options);
     let mut scale = Scale { scale: 0 };
     let mut accs: HashMap<K, Acc, S> = HashMap::with_hasher(hasher.clone());
@@ -54,7 +45,7 @@ where
         }
     }
     if out_of_order {
-        recount_out_of_order(transactions, &mut accs, keep, &options, as_of)?;
+        recount_out_of_order(pass, &mut accs)?;
     }
     let mut keyed: Vec<(K, Acc)> = accs.into_iter().collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -66,17 +57,11 @@ where
 /// Exact distinct-period counts for customers whose transactions arrived out of time order:
 /// number those customers densely, collect their `(number, period)` pairs, sort them and count
 /// the distinct ones.
-fn recount_out_of_order<K, F, S: BuildHasher>(
-    transactions: &[Transaction<K>],
+fn recount_out_of_order<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
     accs: &mut HashMap<K, Acc, S>,
-    keep: &F,
-    options: &SummaryOptions,
-    as_of: NaiveDateTime,
-) -> Result<()>
-where
-    K: Ord + Hash,
-    F: Fn(&K) -> bool,
-{
+) -> Result<()> {
+    let (transactions, keep) = (pass.log, pass.keep);
     // `runs` is meaningless for these customers until recounted: it holds the number.
     let mut out_of_order = 0u32;
     for acc in accs.values_mut().filter(|a| a.out_of_order) {
@@ -84,7 +69,7 @@ where
         out_of_order += 1;
     }
     // The first pass's checks; they passed for every transaction of a kept customer then.
-    let mut window = Window::new(as_of, options);
+    let mut window = Window::new(pass.span.as_of, pass.span.options);
     let mut pairs: Vec<(u32, i32)> = Vec::new();
     for (i, tx) in transactions.iter().enumerate() {
         let number = match accs.get(&tx.customer) {

@@ -16,7 +16,9 @@
 //!    integer ids in any order, partitions by key range), `hashed` (any other key,
 //!    partitions by hash), and `map` (one hash map, for amounts the partitions' records
 //!    cannot hold).
-//! 4. **What strategies share**: `layout` (which integer ids are dense, over what range),
+//! 4. **What strategies share**: `pass` (a strategy's input: the log, the window, the
+//!    customers kept and the key hasher, built once by the entry points), `layout` (which
+//!    integer ids are dense, over what range),
 //!    `records` (the scatter of a log into partitions of compact records), `aggregate` (one
 //!    partition's customers in a small hash index), `runs` (a customer's consecutive
 //!    transactions).
@@ -37,6 +39,7 @@ mod map;
 mod options;
 #[cfg(feature = "rayon")]
 mod parallel;
+mod pass;
 mod ranges;
 mod records;
 mod rows;

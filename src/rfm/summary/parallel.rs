@@ -6,8 +6,10 @@ use chrono::NaiveDateTime;
 
 use super::keyhash::KeyHasher;
 use super::options::{SummaryOptions, Transaction};
+use super::pass::{Key, Pass};
 use super::summarize::summarize_where;
 use super::table::{concatenate, Summary};
+use super::window::Span;
 use super::{direct, grouped};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -29,14 +31,11 @@ use crate::error::{Error, ErrorKind, Result};
 ///
 /// As [`summarize`](crate::rfm::summarize); with several bad rows the first one is reported, as in the sequential
 /// version.
-pub fn summarize_par<K>(
+pub fn summarize_par<K: Ord + Hash + Clone + Send + Sync>(
     transactions: &[Transaction<K>],
     as_of: impl Into<NaiveDateTime>,
     options: SummaryOptions,
-) -> Result<Summary<K>>
-where
-    K: Ord + Hash + Clone + Send + Sync,
-{
+) -> Result<Summary<K>> {
     summarize_par_with_hasher(transactions, as_of, options, &KeyHasher::default())
 }
 
@@ -47,7 +46,7 @@ where
 /// # Errors
 ///
 /// As [`summarize`](crate::rfm::summarize).
-pub fn summarize_par_with_hasher<K, S>(
+pub fn summarize_par_with_hasher<K, S: BuildHasher + Clone + Sync>(
     transactions: &[Transaction<K>],
     as_of: impl Into<NaiveDateTime>,
     options: SummaryOptions,
@@ -55,12 +54,11 @@ pub fn summarize_par_with_hasher<K, S>(
 ) -> Result<Summary<K>>
 where
     K: Ord + Hash + Clone + Send + Sync,
-    S: BuildHasher + Clone + Sync,
 {
     let as_of = as_of.into();
     let threads = rayon::current_num_threads().max(1);
     if threads == 1 || transactions.len() < PAR_MIN {
-        return summarize_where(transactions, as_of, options, |_| true, hasher);
+        return summarize_where(transactions, (as_of, options), |_| true, hasher);
     }
     if let Some(summary) = grouped_pieces(transactions, as_of, options, threads)? {
         return Ok(summary);
@@ -69,7 +67,7 @@ where
     // whole log and fault in the pages of their tables in one address space, which made two
     // threads slower than one (0.081 s against 0.061 s on the bench's time-ordered log).
     if direct::takes(transactions, as_of, &options) {
-        return summarize_where(transactions, as_of, options, |_| true, hasher);
+        return summarize_where(transactions, (as_of, options), |_| true, hasher);
     }
     key_range_shards(transactions, (as_of, options), threads, hasher)
 }
@@ -77,15 +75,12 @@ where
 /// The grouped pass on one contiguous piece per thread, cut where the customer changes;
 /// `None` when a piece is not grouped by customer in ascending key order, or the pieces'
 /// key ranges overlap.
-fn grouped_pieces<K>(
+fn grouped_pieces<K: Key + Send + Sync>(
     transactions: &[Transaction<K>],
     as_of: NaiveDateTime,
     options: SummaryOptions,
     threads: usize,
-) -> Result<Option<Summary<K>>>
-where
-    K: Ord + Hash + Clone + Send + Sync,
-{
+) -> Result<Option<Summary<K>>> {
     use rayon::prelude::*;
 
     let n = transactions.len();
@@ -101,8 +96,10 @@ where
     let pieces: Vec<Result<Option<Summary<K>>>> = cuts
         .par_windows(2)
         .map(|w| {
-            let piece = &transactions[w[0]..w[1]];
-            grouped::summarize(piece, as_of, options, &|_: &K| true).map_err(|e| shift(e, w[0]))
+            let log = &transactions[w[0]..w[1]];
+            let span = Span::new(&options, as_of);
+            let pass = Pass { log, span, keep: &|_: &K| true, hasher: &() };
+            grouped::summarize(&pass).map_err(|e| shift(e, w[0]))
         })
         .collect();
     let mut done = Vec::with_capacity(pieces.len());
@@ -131,16 +128,12 @@ where
 
 /// One shard per key range, each reading the whole log for its own customers; the first
 /// bad row of the log is reported, whichever shard found it.
-fn key_range_shards<K, S>(
+fn key_range_shards<K: Key + Send + Sync, S: BuildHasher + Clone + Sync>(
     transactions: &[Transaction<K>],
     (as_of, options): (NaiveDateTime, SummaryOptions),
     threads: usize,
     hasher: &S,
-) -> Result<Summary<K>>
-where
-    K: Ord + Hash + Clone + Send + Sync,
-    S: BuildHasher + Clone + Sync,
-{
+) -> Result<Summary<K>> {
     use rayon::prelude::*;
 
     let splitters = splitters(transactions, threads);
@@ -150,7 +143,7 @@ where
             let lo = i.checked_sub(1).map(|j| splitters[j]);
             let hi = splitters.get(i).copied();
             let keep = |k: &K| lo.is_none_or(|lo| lo <= k) && hi.is_none_or(|hi| k < hi);
-            summarize_where(transactions, as_of, options, keep, hasher)
+            summarize_where(transactions, (as_of, options), keep, hasher)
         })
         .collect();
     let mut first_error: Option<Error> = None;

@@ -17,7 +17,7 @@ use std::hash::{BuildHasher, Hash};
 use super::acc::Acc;
 use super::aggregate::Aggregator;
 use super::layout::{view, Layout};
-use super::options::Transaction;
+use super::pass::{Key, Pass};
 use super::records::{scatter, unpack, Handle, Owned, Packed, Record, Scatter};
 use super::rows::Rows;
 use super::table::Summary;
@@ -26,23 +26,15 @@ use crate::error::Result;
 
 /// The range partitions of the keys in `layout`. `None` when a record does not fit, or two
 /// different keys share a view: the hash partitions take the log then.
-pub(super) fn summarize<K, F, S>(
-    transactions: &[Transaction<K>],
+pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
     layout: &Layout,
-    span: &Span<'_>,
-    keep: &F,
-    hasher: &S,
-) -> Result<Option<Summary<K>>>
-where
-    K: Ord + Hash + Clone,
-    F: Fn(&K) -> bool,
-    S: BuildHasher,
-{
+) -> Result<Option<Summary<K>>> {
     let route = |k: &K| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
-    match scatter::<K, Owned<K>, Packed<Owned<K>>, F, _>(transactions, span, keep, parts, &route)? {
+    match scatter::<K, Owned<K>, Packed<Owned<K>>, F, S, _>(pass, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
-            reduce(buckets, layout, scale, (excluded, negatives), span, hasher)
+            reduce(buckets, layout, scale, (excluded, negatives), &pass.span, pass.hasher)
         }
         Scatter::Unfit => Ok(None),
     }
@@ -140,7 +132,8 @@ mod tests {
     use super::super::hashed;
     use super::super::keyhash::KeyHasher;
     use super::super::options::SummaryOptions;
-    use super::super::testkit::{at, build, hashed_where, same};
+    use super::super::options::Transaction;
+    use super::super::testkit::{at, build, hashed_where, pass, same};
     use super::*;
     use crate::rfm::Period;
 
@@ -151,7 +144,7 @@ mod tests {
     ) -> Option<Summary<K>> {
         let keep = |_: &K| true;
         let layout = Layout::sample(log, &keep)?;
-        summarize(log, &layout, &Span::new(o, at()), &keep, &KeyHasher::default()).unwrap()
+        summarize(&pass(log, o, at(), &keep, &KeyHasher::default()), &layout).unwrap()
     }
 
     fn hash_partitions<K: Ord + Hash + Clone>(
@@ -300,16 +293,12 @@ mod tests {
         let layout = Layout::sample(&log, &|_: &u64| true).unwrap();
         assert!(layout.parts > 1, "{}", layout.parts);
         let o = SummaryOptions::default();
-        let span = Span::new(&o, day.into());
-        let d = summarize(&log, &layout, &span, &|_: &u64| true, &KeyHasher::default())
-            .unwrap()
-            .unwrap();
+        let (all, hasher) = (|_: &u64| true, KeyHasher::default());
+        let d = summarize(&pass(&log, &o, day.into(), &all, &hasher), &layout).unwrap().unwrap();
         assert_eq!(d.len(), 60_000);
         assert!(same(
             &d,
-            &hashed::summarize(&log, (day.into(), &o), &|_: &u64| true, 4, &KeyHasher::default())
-                .unwrap()
-                .unwrap()
+            &hashed::summarize(&pass(&log, &o, day.into(), &all, &hasher), 4).unwrap().unwrap()
         ));
     }
 }

@@ -4,8 +4,8 @@
 use std::hash::Hash;
 
 use super::mantissa::POW10;
-use super::options::Transaction;
-use super::window::{Span, Window};
+use super::pass::{Key, Pass};
+use super::window::Window;
 use crate::error::{Error, Result};
 
 /// How a record refers to its customer: a copy of the key when copying it is cheap (no drop
@@ -137,20 +137,19 @@ pub(super) enum Scatter<R> {
 /// The pass over the log: the checks of the sequential pass in the same order (so errors are
 /// the same), then a record appended to the partition `route` gives the key (below `parts`,
 /// each made with room for `cap` records).
-pub(super) fn scatter<'a, K, H, R, F, P>(
-    transactions: &'a [Transaction<K>],
-    span: &Span<'_>,
-    keep: &F,
+pub(super) fn scatter<'a, K, H, R, F, S, P>(
+    pass: &Pass<'a, K, F, S>,
     (parts, cap): (usize, usize),
     route: &P,
 ) -> Result<Scatter<R>>
 where
-    K: Ord + Hash + Clone + 'a,
+    K: Key + 'a,
     H: Handle<'a, K>,
     R: Record<H>,
     F: Fn(&K) -> bool,
     P: Fn(&K) -> Option<usize>,
 {
+    let (transactions, span, keep) = (pass.log, &pass.span, pass.keep);
     let mut buckets: Vec<Vec<R>> = (0..parts).map(|_| Vec::with_capacity(cap)).collect();
 
     let mut filter = Window::new(span.as_of, span.options);

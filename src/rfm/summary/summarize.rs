@@ -9,6 +9,7 @@ use super::layout::Layout;
 #[cfg(doc)]
 use super::options::{Cutoff, NegativeAmounts};
 use super::options::{SummaryOptions, Transaction};
+use super::pass::{Key, Pass};
 use super::table::Summary;
 use super::window::Span;
 use super::{direct, grouped, hashed, map, ranges};
@@ -140,7 +141,7 @@ pub fn summarize<K>(
 where
     K: Ord + Hash + Clone,
 {
-    summarize_where(transactions, as_of.into(), options, |_| true, &KeyHasher::default())
+    summarize_where(transactions, (as_of.into(), options), |_| true, &KeyHasher::default())
 }
 
 /// [`summarize`] with the hasher of customer keys given: a [`KeyHasher`] with a secret seed
@@ -171,60 +172,48 @@ where
 /// assert_eq!(s, summarize(&log, day(31), o)?);
 /// # Ok::<(), loyalty::Error>(())
 /// ```
-pub fn summarize_with_hasher<K, S>(
+pub fn summarize_with_hasher<K: Ord + Hash + Clone, S: BuildHasher + Clone>(
     transactions: &[Transaction<K>],
     as_of: impl Into<NaiveDateTime>,
     options: SummaryOptions,
     hasher: &S,
-) -> Result<Summary<K>>
-where
-    K: Ord + Hash + Clone,
-    S: BuildHasher + Clone,
-{
-    summarize_where(transactions, as_of.into(), options, |_| true, hasher)
+) -> Result<Summary<K>> {
+    summarize_where(transactions, (as_of.into(), options), |_| true, hasher)
 }
 
 /// [`summarize`] restricted to the customers `keep` accepts (the shards of the parallel
 /// version), with keys hashed by `hasher`.
-pub(super) fn summarize_where<K, F, S>(
+pub(super) fn summarize_where<K: Key, F: Fn(&K) -> bool, S: BuildHasher + Clone>(
     transactions: &[Transaction<K>],
-    as_of: NaiveDateTime,
-    options: SummaryOptions,
+    (as_of, options): (NaiveDateTime, SummaryOptions),
     keep: F,
     hasher: &S,
-) -> Result<Summary<K>>
-where
-    K: Ord + Hash + Clone,
-    F: Fn(&K) -> bool,
-    S: BuildHasher + Clone,
-{
+) -> Result<Summary<K>> {
     if transactions.is_empty() {
         return Err(Error::empty("transaction log"));
     }
-    if let Some(summary) = grouped::summarize(transactions, as_of, options, &keep)? {
+    let pass = Pass { log: transactions, span: Span::new(&options, as_of), keep: &keep, hasher };
+    if let Some(summary) = grouped::summarize(&pass)? {
         return Ok(summary);
     }
     // Not grouped by customer: by a table or range partitions for dense integer ids, by hash
     // partitions otherwise, by one hash map for amounts no record holds.
     if let Some(layout) = Layout::sample(transactions, &keep) {
-        let span = Span::new(&options, as_of);
-        match direct::summarize(transactions, &layout, &span, &keep, hasher)? {
+        match direct::summarize(&pass, &layout)? {
             direct::Direct::Done(summary) => return Ok(summary),
             direct::Direct::Lossy => {}
             direct::Direct::Declined => {
-                let ranges = ranges::summarize(transactions, &layout, &span, &keep, hasher)?;
-                if let Some(summary) = ranges {
+                if let Some(summary) = ranges::summarize(&pass, &layout)? {
                     return Ok(summary);
                 }
             }
         }
     }
     let bits = hashed::partition_bits(transactions.len());
-    let window = (as_of, &options);
-    if let Some(summary) = hashed::summarize(transactions, window, &keep, bits, hasher)? {
+    if let Some(summary) = hashed::summarize(&pass, bits)? {
         return Ok(summary);
     }
-    map::summarize(transactions, as_of, options, &keep, hasher)
+    map::summarize(&pass)
 }
 
 #[cfg(test)]

@@ -21,15 +21,9 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(
     feature = "serde",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(
-        try_from = "SummaryRepr<K>",
-        into = "SummaryRepr<K>",
-        bound(
-            serialize = "K: Clone + serde::Serialize",
-            deserialize = "K: Ord + serde::Deserialize<'de>"
-        )
-    )
+    derive(serde::Deserialize),
+    serde(try_from = "SummaryRepr<Vec<CustomerSummary<K>>>"),
+    serde(bound(deserialize = "K: Ord + serde::Deserialize<'de>"))
 )]
 pub struct Summary<K> {
     pub(super) rows: Vec<CustomerSummary<K>>,
@@ -40,16 +34,14 @@ pub struct Summary<K> {
     pub(super) negative_amounts: u64,
 }
 
+/// The stored form: `R` is the rows, borrowed when writing (a summary is not copied to be
+/// written) and owned when reading.
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
-#[serde(bound(
-    serialize = "K: Clone + serde::Serialize",
-    deserialize = "K: serde::Deserialize<'de>"
-))]
-struct SummaryRepr<K> {
+struct SummaryRepr<R> {
     #[serde(default = "crate::version::v1")]
     version: u32,
-    rows: Vec<CustomerSummary<K>>,
+    rows: R,
     as_of: NaiveDateTime,
     options: SummaryOptions,
     transactions: u64,
@@ -58,9 +50,9 @@ struct SummaryRepr<K> {
 }
 
 #[cfg(feature = "serde")]
-impl<K: Ord> TryFrom<SummaryRepr<K>> for Summary<K> {
+impl<K: Ord> TryFrom<SummaryRepr<Vec<CustomerSummary<K>>>> for Summary<K> {
     type Error = Error;
-    fn try_from(r: SummaryRepr<K>) -> Result<Self> {
+    fn try_from(r: SummaryRepr<Vec<CustomerSummary<K>>>) -> Result<Self> {
         crate::version::check("rfm summary", r.version, 1)?;
         if r.rows.windows(2).any(|w| w[0].customer >= w[1].customer) {
             return Err(ErrorKind::InvalidState {
@@ -87,17 +79,21 @@ impl<K: Ord> TryFrom<SummaryRepr<K>> for Summary<K> {
 }
 
 #[cfg(feature = "serde")]
-impl<K> From<Summary<K>> for SummaryRepr<K> {
-    fn from(s: Summary<K>) -> Self {
-        SummaryRepr {
+impl<K: Clone + serde::Serialize> serde::Serialize for Summary<K> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let repr = SummaryRepr {
             version: 1,
-            rows: s.rows,
-            as_of: s.as_of,
-            options: s.options,
-            transactions: s.transactions,
-            excluded_after_as_of: s.excluded_after_as_of,
-            negative_amounts: s.negative_amounts,
-        }
+            rows: &self.rows[..],
+            as_of: self.as_of,
+            options: self.options,
+            transactions: self.transactions,
+            excluded_after_as_of: self.excluded_after_as_of,
+            negative_amounts: self.negative_amounts,
+        };
+        serde::Serialize::serialize(&repr, serializer)
     }
 }
 

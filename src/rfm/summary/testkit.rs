@@ -9,7 +9,9 @@ use rust_decimal::Decimal;
 use super::hashed;
 use super::keyhash::KeyHasher;
 use super::options::{SummaryOptions, Transaction};
+use super::pass::Pass;
 use super::table::Summary;
+use super::window::Span;
 
 /// The log of `(customer, day from 2024-01-01, mantissa, scale)` tuples, keys made by `key`.
 pub(super) fn build<C: Copy, K>(
@@ -36,7 +38,18 @@ pub(super) fn hashed_where<K: Ord + Hash + Clone>(
     o: &SummaryOptions,
     keep: &impl Fn(&K) -> bool,
 ) -> Summary<K> {
-    hashed::summarize(log, (at(), o), keep, 3, &KeyHasher::default()).unwrap().unwrap()
+    hashed::summarize(&pass(log, o, at(), keep, &KeyHasher::default()), 3).unwrap().unwrap()
+}
+
+/// The input of a strategy.
+pub(super) fn pass<'a, K, F, S>(
+    log: &'a [Transaction<K>],
+    o: &'a SummaryOptions,
+    as_of: NaiveDateTime,
+    keep: &'a F,
+    hasher: &'a S,
+) -> Pass<'a, K, F, S> {
+    Pass { log, span: Span::new(o, as_of), keep, hasher }
 }
 
 /// Equal, amount scales included (`Decimal` equality ignores them, `Debug` does not).

@@ -90,6 +90,7 @@ impl Window {
 }
 
 /// The summary's options and end of observation, which the passes share.
+#[derive(Clone, Copy)]
 pub(super) struct Span<'o> {
     pub(super) options: &'o SummaryOptions,
     pub(super) as_of: NaiveDateTime,

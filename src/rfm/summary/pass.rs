@@ -1,0 +1,27 @@
+//! What a strategy is given: the log, the window of observation, the customers it keeps and
+//! the hasher of keys, as one value, so that every strategy takes the same input and the
+//! entry points build it once.
+
+use std::hash::Hash;
+
+use super::options::Transaction;
+use super::window::Span;
+
+/// A customer key as the strategies use it: ordered (rows come in key order), hashed
+/// (partitions and indexes) and copied into rows.
+pub(super) trait Key: Ord + Hash + Clone {}
+
+impl<T: Ord + Hash + Clone> Key for T {}
+
+/// The input of a strategy.
+pub(super) struct Pass<'a, K, F, S> {
+    /// The transaction log.
+    pub(super) log: &'a [Transaction<K>],
+    /// The options and the end of observation.
+    pub(super) span: Span<'a>,
+    /// The customers this pass summarises: all of them, or the key range of one shard of the
+    /// parallel summary.
+    pub(super) keep: &'a F,
+    /// The hasher of customer keys.
+    pub(super) hasher: &'a S,
+}
