@@ -324,7 +324,7 @@ fn a_null_customer_id_fails_with_one_line_or_is_skipped_by_the_nulls_option() {
     fails(&o, 1, &[]);
     assert_eq!(
         stderr(&o).trim_end(),
-        "loyalty: sql: Execution error: rfm_summary: argument customer_id = NULL: NULL in the \
+        "sql: Execution error: rfm_summary: argument customer_id = NULL: NULL in the \
          log (filter it out, or pass the option nulls=skip to skip and count it)"
     );
     // Skipped: customer 1's two orders; the group of no customer has no purchase (NULL).
