@@ -4,13 +4,14 @@
 //! Used with `GROUP BY customer_id`, one row per customer. An aggregate sees only its
 //! arguments, never the `GROUP BY` key, so the optional last argument `customer_id` (the same
 //! column as the key) is how a NULL customer id obeys the `nulls` option like a NULL order time
-//! or amount: an error naming the argument, or the row skipped and counted. The partial state of a group is its
-//! transactions inside the engine's memory (24 bytes each: the timestamp and the amount as an
-//! exact decimal), so partial states from any partitions concatenate, and the final state of a
-//! customer holds all their transactions whatever the order of the files. The row is then made
-//! by [`loyalty::rfm::summarize`] itself on that customer's transactions, so every field equals
-//! the library's to the bit. (A state of counters alone would not merge: the distinct purchase
-//! periods of two partitions overlap.)
+//! or amount: an error naming the argument, or the row skipped and counted.
+//!
+//! The partial state of a group is its transactions inside the engine's memory (24 bytes each:
+//! the timestamp and the amount as an exact decimal), so partial states from any partitions
+//! concatenate, and the final state of a customer holds all their transactions whatever the
+//! order of the files. The row is then made by [`loyalty::rfm::summarize`] itself on that
+//! customer's transactions, so every field equals the library's to the bit. (A state of
+//! counters alone would not merge: the distinct purchase periods of two partitions overlap.)
 
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
