@@ -302,3 +302,34 @@ fn bad_queries_and_table_paths_fail_with_one_line() {
     let left: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+
+#[test]
+fn a_null_customer_id_fails_with_one_line_or_is_skipped_by_the_nulls_option() {
+    let d = dir("null-ids");
+    let log = d.join("tx.csv");
+    std::fs::write(
+        &log,
+        "customer_id,date,amount\n1,2020-01-01,5.00\n,2020-01-02,2.00\n1,2020-01-09,1.50\n",
+    )
+    .unwrap();
+    let table = format!("tx={}", log.display());
+    let q = |options: &str| {
+        format!(
+            "SELECT customer_id, s['orders'] AS orders, s['skipped_nulls'] AS skipped FROM \
+             (SELECT customer_id, rfm_summary(date, amount, DATE '2020-03-01', 'day', \
+             '{options}', customer_id) AS s FROM tx GROUP BY customer_id) ORDER BY customer_id"
+        )
+    };
+    let o = run(&["sql", "--table", &table, &q("nulls=error")]);
+    fails(&o, 1, &[]);
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "sql: Execution error: rfm_summary: argument customer_id = NULL: NULL in the \
+         log (filter it out, or pass the option nulls=skip to skip and count it)"
+    );
+    // Skipped: customer 1's two orders; the group of no customer has no purchase (NULL).
+    assert_eq!(
+        ok(&run(&["sql", "--table", &table, &q("nulls=skip")])),
+        "customer_id,orders,skipped\n1,2,0\n,,\n"
+    );
+}

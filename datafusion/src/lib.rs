@@ -13,7 +13,7 @@
 //!
 //! | function | kind | what |
 //! |---|---|---|
-//! | `rfm_summary(order_time, amount, as_of [, period [, options]])` | aggregate | lifetimes' summary per `GROUP BY` customer, as a struct |
+//! | `rfm_summary(order_time, amount, as_of [, period [, options [, customer_id]]])` | aggregate | lifetimes' summary per `GROUP BY` customer, as a struct |
 //! | `bgnbd_fit`, `mbgnbd_fit`, `pareto_nbd_fit` `(frequency, recency, t [, options])` | aggregate | model fit struct |
 //! | `gamma_gamma_fit(frequency, monetary_value [, options])` | aggregate | spend model fit struct |
 //! | `p_alive(model, frequency, recency, t)` | scalar | `P(alive)` |
@@ -74,8 +74,10 @@
 //! function, the argument and the value (`rfm_summary: argument amount = -3.5: negative amounts
 //! are rejected by the option negative=reject`); nothing panics. NULL order times or amounts
 //! are an error unless `rfm_summary`'s option `nulls=skip` skips and counts them (field
-//! `skipped_nulls`); a NULL customer id is one SQL group like any other, so filter it out with
-//! `WHERE customer_id IS NOT NULL`. The fits skip rows with a NULL argument and count them.
+//! `skipped_nulls`). An aggregate never sees its `GROUP BY` key, so a NULL customer id obeys
+//! the same option only when the key is passed again as `rfm_summary`'s last argument,
+//! `customer_id`; without it the NULL key is one SQL group like any other (filter it out with
+//! `WHERE customer_id IS NOT NULL`). The fits skip rows with a NULL argument and count them.
 //!
 //! # References
 //!

@@ -1,13 +1,17 @@
-//! `rfm_summary(order_time, amount, as_of [, period [, options]])`: the library's per-customer
-//! summary as a SQL aggregate.
+//! `rfm_summary(order_time, amount, as_of [, period [, options [, customer_id]]])`: the
+//! library's per-customer summary as a SQL aggregate.
 //!
-//! Used with `GROUP BY customer_id`, one row per customer. The partial state of a group is its
-//! transactions inside the engine's memory (24 bytes each: the timestamp and the amount as an
-//! exact decimal), so partial states from any partitions concatenate, and the final state of a
-//! customer holds all their transactions whatever the order of the files. The row is then made
-//! by [`loyalty::rfm::summarize`] itself on that customer's transactions, so every field equals
-//! the library's to the bit. (A state of counters alone would not merge: the distinct purchase
-//! periods of two partitions overlap.)
+//! Used with `GROUP BY customer_id`, one row per customer. An aggregate sees only its
+//! arguments, never the `GROUP BY` key, so the optional last argument `customer_id` (the same
+//! column as the key) is how a NULL customer id obeys the `nulls` option like a NULL order time
+//! or amount: an error naming the argument, or the row skipped and counted.
+//!
+//! The partial state of a group is its transactions inside the engine's memory (24 bytes each:
+//! the timestamp and the amount as an exact decimal), so partial states from any partitions
+//! concatenate, and the final state of a customer holds all their transactions whatever the
+//! order of the files. The row is then made by [`loyalty::rfm::summarize`] itself on that
+//! customer's transactions, so every field equals the library's to the bit. (A state of
+//! counters alone would not merge: the distinct purchase periods of two partitions overlap.)
 
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
@@ -40,7 +44,9 @@ use crate::args::{
 };
 
 const NAME: &str = "rfm_summary";
-const ARGS: [&str; 5] = ["order_time", "amount", "as_of", "period", "options"];
+const ARGS: [&str; 6] = ["order_time", "amount", "as_of", "period", "options", "customer_id"];
+/// The position of the optional `customer_id` argument.
+const CUSTOMER_ID: usize = 5;
 const OPTIONS: [&str; 7] =
     ["first_purchase", "frequency", "monetary", "negative", "cutoff", "month_length", "nulls"];
 /// Bytes of one transaction in a partial state: microseconds (i64) and a serialized `Decimal`.
@@ -72,7 +78,7 @@ pub(crate) fn summary_fields() -> Fields {
     FIELDS.clone()
 }
 
-/// What to do with a NULL order time or amount.
+/// What to do with a NULL order time, amount or (when passed) customer id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Nulls {
     /// Fail the query, naming the argument (the default: a NULL is usually a broken export).
@@ -194,17 +200,20 @@ impl Config {
 enum Read {
     /// Left out by the aggregate's `FILTER (WHERE ...)`.
     Filtered,
-    /// A NULL order time or amount, skipped and counted.
+    /// A NULL order time, amount or customer id, skipped and counted.
     Null,
     /// A transaction: microseconds (little-endian `i64`) and `Decimal::serialize`.
     Record([u8; RECORD]),
 }
 
 impl Config {
-    /// Reads and checks every row of a batch (order time, amount) before anything changes.
+    /// Reads and checks every row of a batch (order time, amount and, when passed, customer
+    /// id) before anything changes.
     fn read(&self, values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Read>> {
         let times = values[0].as_primitive::<TimestampMicrosecondType>();
         let amounts = &values[1];
+        // Logical: a NULL literal's array and a dictionary's NULL values have no null buffer.
+        let null_keys = values.get(CUSTOMER_ID).map(|k| k.logical_nulls());
         let reject = self.options.negative_amounts == NegativeAmounts::Reject;
         let mut out = Vec::with_capacity(times.len());
         for i in 0..times.len() {
@@ -213,22 +222,31 @@ impl Config {
                 continue;
             }
             let at = times.is_valid(i).then(|| times.value(i));
-            let (at, amount) = match (at, amount(amounts, i)?) {
-                (Some(at), Some(amount)) => (at, amount),
-                (at, _) => {
-                    if self.nulls == Nulls::Skip {
-                        out.push(Read::Null);
-                        continue;
-                    }
-                    let which = if at.is_none() { "order_time" } else { "amount" };
-                    return Err(bad_arg(
-                        NAME,
-                        which,
-                        "NULL",
-                        "NULL in the log (filter it out, or pass the option nulls=skip to \
-                         skip and count it)",
-                    ));
+            // The key first: a row of no customer is skipped whatever its amount holds.
+            let null_key = match &null_keys {
+                Some(Some(nulls)) => nulls.is_null(i),
+                _ => false,
+            };
+            let row = if null_key { None } else { at.zip(amount(amounts, i)?) };
+            let Some((at, amount)) = row else {
+                if self.nulls == Nulls::Skip {
+                    out.push(Read::Null);
+                    continue;
                 }
+                let which = if null_key {
+                    "customer_id"
+                } else if at.is_none() {
+                    "order_time"
+                } else {
+                    "amount"
+                };
+                return Err(bad_arg(
+                    NAME,
+                    which,
+                    "NULL",
+                    "NULL in the log (filter it out, or pass the option nulls=skip to skip \
+                     and count it)",
+                ));
             };
             if civil(at).is_none() {
                 return Err(bad_arg(NAME, "order_time", at, "outside the supported calendar"));
@@ -293,7 +311,12 @@ impl AggregateUDFImpl for RfmSummary {
         });
         out.push(coerce_time(NAME, "as_of", &arg_types[2], true)?);
         for (i, t) in arg_types.iter().enumerate().skip(3) {
-            out.push(coerce_text(NAME, ARGS[i], t)?);
+            out.push(if i == CUSTOMER_ID {
+                // Any type of key: only whether it is NULL is read.
+                t.clone()
+            } else {
+                coerce_text(NAME, ARGS[i], t)?
+            });
         }
         Ok(out)
     }
@@ -625,6 +648,44 @@ mod tests {
         assert!(e.contains("rfm_summary: argument period = 'fortnight'"), "{e}");
         assert!(parse_period("0 days").is_err());
         assert!(parse_period("-1 days").is_err());
+    }
+
+    #[test]
+    fn a_null_customer_id_is_an_error_or_skipped_by_the_nulls_option() {
+        let config =
+            |nulls| Config { as_of: civil(0).unwrap(), options: SummaryOptions::default(), nulls };
+        let times: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![1, 2, 3]));
+        // Row 1 has no customer and an amount no decimal holds: the key decides first.
+        let amounts: ArrayRef =
+            Arc::new(Float64Array::from(vec![Some(1.5), Some(f64::NAN), Some(2.0)]));
+        let keys: ArrayRef =
+            Arc::new(datafusion::arrow::array::StringArray::from(vec![Some("a"), None, Some("b")]));
+        let none: ArrayRef = Arc::new(datafusion::arrow::array::NullArray::new(3));
+        let constants = [none.clone(), none.clone(), none.clone()];
+        let args = |key: Option<&ArrayRef>| {
+            let mut v = vec![times.clone(), amounts.clone()];
+            v.extend(constants.iter().cloned());
+            v.extend(key.cloned());
+            v
+        };
+        let e = config(Nulls::Error).read(&args(Some(&keys)), None).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "Execution error: rfm_summary: argument customer_id = NULL: NULL in the log \
+             (filter it out, or pass the option nulls=skip to skip and count it)"
+        );
+        let read = config(Nulls::Skip).read(&args(Some(&keys)), None).unwrap();
+        assert!(matches!(read[..], [Read::Record(_), Read::Null, Read::Record(_)]), "{read:?}");
+        // A FILTER clause that leaves the row out comes before its key.
+        let filter = BooleanArray::from(vec![true, false, true]);
+        let read = config(Nulls::Error).read(&args(Some(&keys)), Some(&filter)).unwrap();
+        assert!(matches!(read[..], [Read::Record(_), Read::Filtered, Read::Record(_)]));
+        // `customer_id` given as a NULL literal: every row has no customer.
+        let e = config(Nulls::Error).read(&args(Some(&none)), None).unwrap_err().to_string();
+        assert!(e.contains("argument customer_id = NULL"), "{e}");
+        // Without the argument the key is not read: the amount is the error, as before.
+        let e = config(Nulls::Skip).read(&args(None), None).unwrap_err().to_string();
+        assert!(e.contains("rfm_summary: argument amount = NaN"), "{e}");
     }
 
     #[test]

@@ -432,8 +432,9 @@ async fn bad_input_names_the_function_the_argument_and_the_value() {
     assert_eq!(b.column(2).as_primitive::<UInt64Type>().value(0), 1);
     assert_eq!(b.column(3).as_primitive::<UInt32Type>().value(0), 1);
 
-    // A NULL customer id is one SQL group like any other (the aggregate never sees the key):
-    // the documented `WHERE customer_id IS NOT NULL` leaves it out.
+    // Without the `customer_id` argument a NULL customer id is one SQL group like any other
+    // (the aggregate never sees the key): `WHERE customer_id IS NOT NULL` leaves it out.
+    // `null_customer_ids_obey_the_nulls_option_on_every_partitioning` has the argument.
     sql(
         &ctx,
         "CREATE TABLE nid (customer_id INT, d DATE, amount DECIMAL(10, 2)) AS VALUES \
@@ -556,6 +557,164 @@ async fn bad_input_names_the_function_the_argument_and_the_value() {
         &["rfm_segment: argument map = 'twelve'"],
     )
     .await;
+}
+
+/// The root of a failed query's error, whatever DataFusion wrapped around it on the way.
+async fn root_error(ctx: &SessionContext, query: &str) -> String {
+    sql(ctx, query).await.expect_err(query).find_root().to_string()
+}
+
+#[tokio::test]
+async fn null_customer_ids_obey_the_nulls_option_on_every_partitioning() {
+    let log = generated(200, 3_000, 33);
+    let dir = scratch("null-ids");
+    write_csv(&log, &dir, 4, false);
+    // A fifth file of seven rows of no customer (an empty field), one of them with no amount.
+    let mut nulls = "customer_id,order_time,amount\n".to_string();
+    for day in 1..=6 {
+        nulls.push_str(&format!(",2020-03-{day:02}T10:00:00,{day}.25\n"));
+    }
+    nulls.push_str(",2020-03-09T10:00:00,\n");
+    std::fs::write(dir.join("part-nul.csv"), nulls).unwrap();
+
+    let as_of = NaiveDate::from_ymd_opt(2021, 6, 30).unwrap();
+    let log: Log = log
+        .iter()
+        .map(|t| {
+            let mut amount = t.amount;
+            amount.rescale(2);
+            Transaction::new(t.customer, t.at, amount)
+        })
+        .collect();
+    let expected = expected_rows(&summarize(&log, as_of, SummaryOptions::default()).unwrap());
+    // Every customer's transactions as one customer's: the summary without `GROUP BY`.
+    let as_one: Log = log.iter().map(|t| Transaction::new(0, t.at, t.amount)).collect();
+    let all = summarize(&as_one, as_of, SummaryOptions::default()).unwrap();
+    let all_orders = all.rows()[0].orders();
+
+    let message = "Execution error: rfm_summary: argument customer_id = NULL: NULL in the log \
+                   (filter it out, or pass the option nulls=skip to skip and count it)";
+    for (partitions, skip_partial) in [(1, false), (2, false), (8, false), (4, true)] {
+        let at = format!("{partitions} partitions, skip_partial {skip_partial}");
+        let ctx = context_with(partitions, skip_partial).await;
+        register_csv(&ctx, "tx", &dir).await;
+        let q = |options: &str, key: &str| {
+            format!(
+                "SELECT customer_id, rfm_summary(order_time, amount, DATE '2021-06-30', 'day', \
+                 '{options}'{key}) AS s FROM tx GROUP BY customer_id"
+            )
+        };
+        // An error naming the argument, by default and with nulls=error.
+        for options in ["", "nulls=error", "negative=subtract"] {
+            assert_eq!(root_error(&ctx, &q(options, ", customer_id")).await, message, "{at}");
+        }
+        // Skipped: every customer's summary is the library's; the NULL group has no purchase
+        // left and is NULL, like any empty group.
+        let skip = q("nulls=skip", ", customer_id");
+        let got = rows_of(
+            &sql(&ctx, &format!("SELECT {FLAT} FROM ({skip}) WHERE s IS NOT NULL")).await.unwrap(),
+        );
+        assert_eq!(got, expected, "{at}");
+        let b = sql(
+            &ctx,
+            &format!(
+                "SELECT count(*), count(s), sum(s['skipped_nulls']), \
+                 count(*) FILTER (WHERE customer_id IS NULL AND s IS NULL) FROM ({skip})"
+            ),
+        )
+        .await
+        .unwrap();
+        let int = |i: usize| {
+            datafusion::arrow::compute::cast(b[0].column(i), &DataType::Int64)
+                .unwrap()
+                .as_primitive::<Int64Type>()
+                .value(0)
+        };
+        assert_eq!(
+            [int(0), int(1), int(2), int(3)],
+            [expected.len() as i64 + 1, expected.len() as i64, 0, 1],
+            "{at}"
+        );
+        // The count, in one summary of every row: the seven rows without a customer.
+        let b = sql(
+            &ctx,
+            "SELECT s['skipped_nulls'], s['orders'] FROM (SELECT rfm_summary(order_time, amount, \
+             DATE '2021-06-30', 'day', 'nulls=skip', customer_id) AS s FROM tx)",
+        )
+        .await
+        .unwrap();
+        assert_eq!(b[0].column(0).as_primitive::<UInt64Type>().value(0), 7, "{at}");
+        assert_eq!(b[0].column(1).as_primitive::<UInt32Type>().value(0), all_orders, "{at}");
+        // Without the argument, as before: the NULL ids are a customer of their own, and only
+        // their NULL amount obeys the option.
+        let e = root_error(&ctx, &q("", "")).await;
+        assert!(e.contains("rfm_summary: argument amount = NULL"), "{at}: {e}");
+        let b = sql(
+            &ctx,
+            &format!(
+                "SELECT s['orders'], s['skipped_nulls'] FROM ({}) WHERE customer_id IS NULL",
+                q("nulls=skip", "")
+            ),
+        )
+        .await
+        .unwrap();
+        let b = &b[0];
+        assert_eq!(b.column(0).as_primitive::<UInt32Type>().value(0), 6, "{at}");
+        assert_eq!(b.column(1).as_primitive::<UInt64Type>().value(0), 1, "{at}");
+    }
+}
+
+#[tokio::test]
+async fn fits_skip_and_count_null_rows_on_every_partitioning() {
+    // Every tenth customer of the CDNOW sample (IDs 1 to 2,357) has one NULL argument: 235
+    // rows skipped, and the fits are the library's fits of the other 2,122.
+    let customers = cdnow_customers();
+    let kept: Vec<Customer> =
+        customers.iter().enumerate().filter(|(i, _)| (i + 1) % 10 != 0).map(|(_, c)| *c).collect();
+    assert_eq!(kept.len(), 2_122);
+    let h = Histogram::from_customers(&kept).unwrap();
+    let o = loyalty::clv::FitOptions::default();
+    let bg = BgNbd::fit(&h, &o).unwrap();
+    let mbg = MbgNbd::fit(&h, &o).unwrap();
+    let pnbd = ParetoNbd::fit(&h, &o).unwrap();
+    let gg = GammaGamma::fit(&kept, &o).unwrap();
+    let null = |column: &str| format!("CASE WHEN \"ID\" % 10 = 0 THEN NULL ELSE {column} END");
+    let cases = [
+        (format!("bgnbd_fit({}, t_x, \"T\")", null("x")), "r", bg.params.r(), bg.report.customers),
+        (
+            format!("mbgnbd_fit(x, t_x, {})", null("\"T\"")),
+            "b",
+            mbg.params.b(),
+            mbg.report.customers,
+        ),
+        (
+            format!("pareto_nbd_fit(x, {}, \"T\")", null("t_x")),
+            "beta",
+            pnbd.params.beta(),
+            pnbd.report.customers,
+        ),
+        (format!("gamma_gamma_fit(x, {})", null("zbar")), "q", gg.params.q(), gg.report.customers),
+    ];
+    for partitions in [1, 2, 8] {
+        let ctx = context(partitions).await;
+        cdnow_summary_table(&ctx).await;
+        for (call, name, value, fitted) in &cases {
+            let b = sql(
+                &ctx,
+                &format!(
+                    "SELECT f['{name}'], f['customers'], f['skipped_nulls'] FROM \
+                     (SELECT {call} AS f FROM summary)"
+                ),
+            )
+            .await
+            .unwrap();
+            let b = &b[0];
+            let at = format!("{call}, {partitions} partitions");
+            assert_eq!(b.column(0).as_primitive::<Float64Type>().value(0), *value, "{at}");
+            assert_eq!(b.column(1).as_primitive::<UInt64Type>().value(0), *fitted, "{at}");
+            assert_eq!(b.column(2).as_primitive::<UInt64Type>().value(0), 235, "{at}");
+        }
+    }
 }
 
 /// CDNOW sample summary in weeks (lifetimes' dataset), split over three CSV files.
