@@ -206,7 +206,7 @@ pub fn points(
             }
             prior = prior.saturating_add(1);
             let quote = rules.quote(&order, &context)?;
-            if quote.awarded() == Points::ZERO {
+            if quote.awarded == Points::ZERO {
                 without_points += 1;
                 continue;
             }

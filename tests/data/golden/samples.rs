@@ -52,10 +52,10 @@ fn golden_samples() -> Vec<(&'static str, String)> {
         .unwrap();
         a.activate(&program, k(4), k(3), day(1, 4)).unwrap();
         let r = a.reserve(&program, k(5), &RedeemRequest::new(Points::new(100), big), day(1, 5));
-        let id = r.unwrap().reservation().unwrap();
+        let id = r.unwrap().reservation.unwrap();
         a.commit(&program, k(6), id, day(1, 5)).unwrap();
         let r = a.reserve(&program, k(7), &RedeemRequest::new(Points::new(50), big), day(1, 6));
-        let id = r.unwrap().reservation().unwrap();
+        let id = r.unwrap().reservation.unwrap();
         a.release(&program, k(8), id, day(1, 6)).unwrap();
         a.redeem(&program, k(9), &RedeemRequest::new(Points::new(200), big), day(1, 7)).unwrap();
         a.refund(&program, k(10), &RefundRequest::new(k(1), usd(10_000)), day(1, 8)).unwrap();
