@@ -57,6 +57,7 @@
 //! Open Loyalty #131 and ERPNext #22167).
 
 mod benefits;
+mod criterion;
 mod discount;
 mod evaluate;
 mod history;
@@ -65,6 +66,7 @@ mod progress;
 mod window;
 
 pub use benefits::{Benefit, Benefits};
+pub use criterion::{Criterion, Figures, Join};
 pub use discount::{
     cumulative_spend, spend_before, CapApplied, Guarded, MarginGuard, MemberDiscount, Trim,
 };
@@ -73,7 +75,7 @@ pub use evaluate::{
     RefundEffect, Standing, TierEvent, TierEventKind, Upper,
 };
 pub use history::{Activity, QualifyingEvent, Recorded, RefundScope};
-pub use ladder::{Ladder, Metric, Tier, TierRetention};
+pub use ladder::{Ladder, Metric, Requirement, Tier, TierRetention};
 pub use progress::{Gap, Progress};
 pub use window::{add_months, Lower, Period, Window};
 
