@@ -212,11 +212,13 @@ impl Criterion {
         }
     }
 
-    /// Whether everyone who meets `self` meets `other` (whatever the figures).
+    /// Whether everyone who meets `self` meets `other`, for figures not below zero.
     ///
     /// Meeting is monotone in each metric, so it is enough to look at the least figures
     /// that meet each way into `self`: one target each under any-of, all targets at once
-    /// under all-of, every other metric as low as it goes.
+    /// under all-of, every other metric at 0 (nothing done; so a first tier of threshold 0
+    /// sits below any criterion). Only refunds beyond what the window holds make a figure
+    /// negative; a member is then still placed on the highest tier they meet.
     pub(crate) fn implies(&self, other: &Criterion) -> bool {
         let routes: Vec<[Option<Decimal>; METRICS]> = match self.join {
             Join::AnyOf => (0..METRICS)
@@ -231,7 +233,7 @@ impl Criterion {
         };
         routes.iter().all(|least| {
             let mut hits =
-                other.targets().map(|(m, th)| least[slot(m)].is_some_and(|have| have >= th));
+                other.targets().map(|(m, th)| least[slot(m)].unwrap_or(Decimal::ZERO) >= th);
             match other.join {
                 Join::AnyOf => hits.any(|h| h),
                 Join::AllOf => hits.all(|h| h),

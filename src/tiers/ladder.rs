@@ -433,8 +433,9 @@ impl Ladder {
     /// `figures` count as 0.
     #[must_use]
     pub fn tier_for(&self, figures: &Figures) -> Option<usize> {
-        // Tiers are ordered (each implies the one below), so the tiers met are a prefix.
-        self.criteria.partition_point(|c| c.is_met(figures)).checked_sub(1)
+        // Tiers are ordered, so the tiers met are a prefix for figures not below zero; the
+        // highest met also places figures driven negative by refunds.
+        self.criteria.iter().rposition(|c| c.is_met(figures))
     }
 
     /// The tier every member holds, with nothing done (`None` unless the first tier is met

@@ -96,6 +96,37 @@ fn golden_samples() -> Vec<(&'static str, String)> {
         out.push(("tiers_program", json(&program)));
     }
 
+    // ----- tiers: a ladder with either-or and all-of criteria (format version 2).
+    {
+        use loyalty::tiers::{Criterion, Demotion, Ladder, Metric, Policy, Program, Tier, Window};
+        let d = Decimal::from;
+        let ladder = Ladder::new(
+            Metric::OrderCount,
+            vec![
+                Tier::new("bronze", Decimal::ZERO).unwrap(),
+                Tier::by_criterion(
+                    "silver",
+                    Criterion::any_of([(Metric::OrderCount, d(3)), (Metric::Spend, d(1000))]).unwrap(),
+                )
+                .unwrap(),
+                Tier::by_criterion(
+                    "gold",
+                    Criterion::any_of([(Metric::OrderCount, d(6)), (Metric::Spend, d(3000))]).unwrap(),
+                )
+                .unwrap(),
+                Tier::by_criterion(
+                    "platinum",
+                    Criterion::all_of([(Metric::OrderCount, d(12)), (Metric::Spend, d(8000))]).unwrap(),
+                )
+                .unwrap(),
+            ],
+        )
+        .unwrap();
+        let policy = Policy::default().demotion(Demotion::Reevaluate);
+        let program = Program::new(ladder, Window::rolling_months(12).unwrap(), policy).unwrap();
+        out.push(("tiers_program_criteria", json(&program)));
+    }
+
     // ----- referral: a book with a referral cleared by a first order.
     {
         use loyalty::referral::{MemberId, ReferralBook, ReferralRules, Reward};
