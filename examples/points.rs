@@ -60,9 +60,9 @@ fn main() -> Result<(), loyalty::Error> {
     // 3. At checkout for a $90 order the customer redeems 200 points ($20).
     let checkout = RedeemRequest::new(Points::new(200), usd(dec!(90)));
     let hold = member.reserve(&program, OpKey::new(2), &checkout, day(4, 2))?;
-    let reservation = hold.reservation().expect("a reservation");
+    let reservation = hold.reservation.expect("a reservation");
     member.commit(&program, OpKey::new(3), reservation, day(4, 2))?;
-    println!("Redeemed {} for {}", hold.points(), hold.value());
+    println!("Redeemed {} for {}", hold.points, hold.value);
 
     // 4. The boots go back: 129 of 192 EUR refunded. The points recorded for the order are
     // clawed back in proportion; what was already spent becomes debt.
@@ -97,10 +97,7 @@ fn main() -> Result<(), loyalty::Error> {
     let t = member.totals();
     println!(
         "\navailable {}, pending {}, reserved {}, debt {}",
-        b.available(),
-        b.pending(),
-        b.reserved(),
-        b.debt()
+        b.available, b.pending, b.reserved, b.debt
     );
     println!(
         "earned {} = redeemed {} + expired {} + clawed back {} + held {} - debt {}",
@@ -109,7 +106,7 @@ fn main() -> Result<(), loyalty::Error> {
         t.expired,
         t.clawed_back,
         b.outstanding()?,
-        b.debt()
+        b.debt
     );
     Ok(())
 }
@@ -133,7 +130,7 @@ fn describe(e: &Entry) -> String {
             outcome.points, outcome.lot, outcome.valid_through, outcome.debt_repaid
         ),
         EntryKind::Reserve { outcome, .. } => {
-            format!("reserve {} worth {}", outcome.points(), outcome.value())
+            format!("reserve {} worth {}", outcome.points, outcome.value)
         }
         EntryKind::Commit { reservation, points } => format!("commit {reservation}: {points}"),
         EntryKind::Refund { outcome, .. } => format!(

@@ -55,12 +55,13 @@ fn main() -> Result<(), loyalty::Error> {
     for now in [at(2024, 6, 30), at(2024, 12, 31), at(2025, 6, 30), at(2026, 1, 10)] {
         let p = program.progress(joined, &history, now)?;
         let tier = program.ladder().name(p.standing.tier);
-        print!("{now}: {tier}, {} spent this year", p.standing.figure);
+        print!("{now}: {tier}, {} this year", p.standing.figures);
         if let Some(next) = p.next {
-            print!("; {} more to reach {}", next.needed, program.ladder().name(Some(next.tier)));
+            print!("; {}", next.describe(program.ladder()));
         }
         if let Some(keep) = p.keep {
-            print!("; {} more by {} to keep {tier}", keep.needed, p.keep_by.unwrap_or(now));
+            let by = p.keep_by.unwrap_or(now);
+            print!("; to keep {tier} by {by}: {}", keep.describe(program.ladder()));
         }
         let grace = if p.projected_pending { " (in a grace period)" } else { "" };
         println!("; after the period end: {}{grace}", program.ladder().name(p.projected));

@@ -89,8 +89,9 @@
 //! (match them with `..`; hosts never build them). Accessor methods are kept for what holds
 //! an invariant: configuration, stored state and validated values (a
 //! [`Ladder`], a [`Calendar`], a points [`Account`](points::Account)), whose fields are
-//! private and checked when built or read back. A few outcomes that had accessors before
-//! keep them beside their now public fields.
+//! private and checked when built or read back. An outcome has one way to read each
+//! concept, its field; its methods compute something (such as
+//! [`Balances::outstanding`](points::Balances::outstanding)).
 //!
 //! Each module's documentation continues the story with its own runnable example; the
 //! programs in `examples/` run the whole chain on the bundled CDNOW data.

@@ -57,7 +57,7 @@ fn run(log: &[Purchase]) -> loyalty::Result<()> {
             };
             // Redeem whatever whole steps the customer holds, up to the order amount.
             acct.expire(&program, p.date)?;
-            let held = acct.balances().available().value() / 100;
+            let held = acct.balances().available.value() / 100;
             let affordable = (p.amount / Decimal::TEN).floor();
             let steps = Decimal::from(held).min(affordable);
             let mut paid_with_points = Decimal::ZERO;
@@ -69,7 +69,7 @@ fn run(log: &[Purchase]) -> loyalty::Result<()> {
                     &RedeemRequest::new(points, usd(p.amount)),
                     p.date,
                 )?;
-                paid_with_points = r.value().amount();
+                paid_with_points = r.value.amount();
                 discount += paid_with_points;
                 ops += 1;
             }
@@ -80,7 +80,7 @@ fn run(log: &[Purchase]) -> loyalty::Result<()> {
             let order = Order::new(vec![OrderLine::new("cds", usd(p.amount))])
                 .paid_with_points(usd(paid_with_points));
             let quote = program.earn_rules().quote(&order, &EarnContext::new(p.date))?;
-            if quote.awarded().is_zero() {
+            if quote.awarded.is_zero() {
                 continue;
             }
             let earn = EarnRequest::from_quote(&quote).for_order(usd(p.amount));
@@ -98,7 +98,7 @@ fn run(log: &[Purchase]) -> loyalty::Result<()> {
     let issued = sum(|a| a.totals().earned);
     let redeemed = sum(|a| a.totals().redeemed);
     let expired = sum(|a| a.totals().expired);
-    let outstanding = sum(|a| a.balances().available());
+    let outstanding = sum(|a| a.balances().available);
     println!(
         "== Points program (1 pt per $1, 100 pts = $10, 12-month expiry, redeem when possible) =="
     );

@@ -42,7 +42,7 @@ impl EarnRequest {
     /// `desiredValue` vs `value`), so the ledger shows when a cap trimmed an award.
     #[must_use]
     pub fn from_quote(quote: &EarnQuote) -> EarnRequest {
-        EarnRequest { requested: quote.requested(), ..EarnRequest::new(quote.awarded()) }
+        EarnRequest { requested: quote.requested, ..EarnRequest::new(quote.awarded) }
     }
 
     /// The order total, in the currency refunds will be given in: refunds claw back in
@@ -132,27 +132,6 @@ pub struct RedeemOutcome {
     pub value: Money,
     /// The reservation (for [`Account::reserve`](super::Account::reserve)).
     pub reservation: Option<ReservationId>,
-}
-
-/// Accessors kept from before outcomes were plain data (the fields are public).
-impl RedeemOutcome {
-    /// The points taken.
-    #[must_use]
-    pub fn points(&self) -> Points {
-        self.points
-    }
-
-    /// The discount they are worth.
-    #[must_use]
-    pub fn value(&self) -> Money {
-        self.value
-    }
-
-    /// The reservation (for [`Account::reserve`](super::Account::reserve)).
-    #[must_use]
-    pub fn reservation(&self) -> Option<ReservationId> {
-        self.reservation
-    }
 }
 
 /// The result of releasing a reservation.
@@ -432,33 +411,8 @@ pub struct Balances {
     pub debt: Points,
 }
 
-/// Accessors kept from before outcomes were plain data (the fields are public), and the
-/// derived total.
+/// The derived total.
 impl Balances {
-    /// Spendable points.
-    #[must_use]
-    pub fn available(&self) -> Points {
-        self.available
-    }
-
-    /// Points not yet spendable.
-    #[must_use]
-    pub fn pending(&self) -> Points {
-        self.pending
-    }
-
-    /// Points held by open reservations.
-    #[must_use]
-    pub fn reserved(&self) -> Points {
-        self.reserved
-    }
-
-    /// Points owed (clawed back beyond the balance under [`ClawbackPolicy::CarryDebt`](super::ClawbackPolicy::CarryDebt)).
-    #[must_use]
-    pub fn debt(&self) -> Points {
-        self.debt
-    }
-
     /// Points the member holds: available + pending + reserved.
     ///
     /// # Errors

@@ -53,14 +53,14 @@
 //! let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
 //! let order = Order::new(vec![OrderLine::new("sku-1", usd(12_599))]);
 //! let quote = program.earn_rules().quote(&order, &EarnContext::new(day))?;
-//! assert_eq!(quote.awarded(), Points::new(125)); // floor(125.99)
+//! assert_eq!(quote.awarded, Points::new(125)); // floor(125.99)
 //!
 //! let mut account = Account::new(MemberId::new(7), day);
 //! let earn = EarnRequest::from_quote(&quote).for_order(usd(12_599));
 //! account.earn(&program, OpKey::new(1), &earn, day)?;
 //! let redeemed = account.redeem(&program, OpKey::new(2), &RedeemRequest::new(Points::new(100), usd(5_000)), day)?;
-//! assert_eq!(redeemed.value(), usd(1000));
-//! assert_eq!(account.balances().available(), Points::new(25));
+//! assert_eq!(redeemed.value, usd(1000));
+//! assert_eq!(account.balances().available, Points::new(25));
 //! account.check()?;
 //! # Ok::<(), loyalty::Error>(())
 //! ```

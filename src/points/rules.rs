@@ -296,45 +296,6 @@ pub struct EarnQuote {
     pub cap: CapOutcome,
 }
 
-/// Accessors kept from before outcomes were plain data (the fields are public).
-impl EarnQuote {
-    /// The calculation, line by line.
-    #[must_use]
-    pub fn lines(&self) -> &[QuoteLine] {
-        &self.lines
-    }
-
-    /// The eligible amount in the program currency.
-    #[must_use]
-    pub fn base(&self) -> Money {
-        self.base
-    }
-
-    /// The unrounded points.
-    #[must_use]
-    pub fn raw(&self) -> Decimal {
-        self.raw
-    }
-
-    /// The points after the single rounding, before caps.
-    #[must_use]
-    pub fn requested(&self) -> Points {
-        self.requested
-    }
-
-    /// The points awarded.
-    #[must_use]
-    pub fn awarded(&self) -> Points {
-        self.awarded
-    }
-
-    /// Whether a cap trimmed or rejected the award.
-    #[must_use]
-    pub fn cap(&self) -> CapOutcome {
-        self.cap
-    }
-}
-
 impl fmt::Display for EarnQuote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for l in &self.lines {
@@ -386,7 +347,7 @@ impl fmt::Display for EarnQuote {
 /// let gold = Multiplier::new(Decimal::new(15, 1))?;
 /// let quote = rules.quote(&order, &EarnContext::new(day).tier(gold))?;
 /// // (41 + 9.99) × 1.5 = 76.485 -> 76 (half-up, once)
-/// assert_eq!(quote.awarded(), Points::new(76));
+/// assert_eq!(quote.awarded, Points::new(76));
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -777,7 +738,7 @@ mod tests {
     }
 
     fn awarded(r: &EarnRules, o: &Order, ctx: &EarnContext<'_>) -> u64 {
-        r.quote(o, ctx).unwrap().awarded().value()
+        r.quote(o, ctx).unwrap().awarded.value()
     }
 
     fn one(cents: i64) -> Order {
@@ -832,8 +793,8 @@ mod tests {
         let card = Order::new(vec![OrderLine::new("gift-card", usd(5000))]);
         for o in [card.clone().discount(usd(500)), card.paid_with_points(usd(500))] {
             let q = r.quote(&o, &ctx).unwrap();
-            assert_eq!(q.awarded(), Points::ZERO);
-            assert_eq!(q.requested(), Points::ZERO);
+            assert_eq!(q.awarded, Points::ZERO);
+            assert_eq!(q.requested, Points::ZERO);
         }
         // A residue of an inexact pro-rata share (a third off) also rounds to whole points.
         let o = Order::new(vec![OrderLine::new("a", usd(300))]).discount(usd(100));
@@ -869,13 +830,13 @@ mod tests {
         assert_eq!(awarded(&r, &one(1000), &ctx), 40);
         // First order on the birthday: 30 + 10 + 50 + 25 (bonuses are not multiplied).
         let q = r.quote(&one(1000), &ctx.prior_orders(0).birthday(bday)).unwrap();
-        assert_eq!(q.awarded(), Points::new(115));
-        let labels: Vec<&str> = q.lines().iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(q.awarded, Points::new(115));
+        let labels: Vec<&str> = q.lines.iter().map(|l| l.label.as_str()).collect();
         assert!(labels.iter().any(|l| l.starts_with("tier multiplier")));
         assert!(labels.iter().any(|l| l.starts_with("campaign multiplier")));
         assert!(labels.contains(&"first-order bonus"));
         assert!(labels.contains(&"birthday bonus"));
-        assert_eq!(q.lines().last().unwrap().running, Decimal::from(115));
+        assert_eq!(q.lines.last().unwrap().running, Decimal::from(115));
         assert!(q.to_string().contains("awarded 115 pts"));
     }
 
@@ -885,17 +846,17 @@ mod tests {
         let reduce = rules().order_cap(Cap { limit: Points::new(100), mode: CapMode::Reduce });
         let q = reduce.quote(&one(25_000), &ctx).unwrap();
         assert_eq!(
-            (q.requested(), q.awarded(), q.cap()),
+            (q.requested, q.awarded, q.cap),
             (Points::new(250), Points::new(100), CapOutcome::Reduced)
         );
-        assert_eq!(q.lines().last().unwrap().running, Decimal::from(100));
+        assert_eq!(q.lines.last().unwrap().running, Decimal::from(100));
         let reject = rules().order_cap(Cap { limit: Points::new(100), mode: CapMode::Reject });
         let q = reject.quote(&one(25_000), &ctx).unwrap();
         assert_eq!(
-            (q.requested(), q.awarded(), q.cap()),
+            (q.requested, q.awarded, q.cap),
             (Points::new(250), Points::ZERO, CapOutcome::Rejected)
         );
-        assert_eq!(reject.quote(&one(10_000), &ctx).unwrap().cap(), CapOutcome::Uncapped);
+        assert_eq!(reject.quote(&one(10_000), &ctx).unwrap().cap, CapOutcome::Uncapped);
         let monthly = |mode| {
             rules().period_cap(PeriodCap {
                 cap: Cap { limit: Points::new(300), mode },
@@ -929,8 +890,8 @@ mod tests {
         rates.insert(ExchangeRate::new(zar, Currency::EUR, Decimal::new(526, 4)).unwrap()).unwrap();
         let o = Order::new(vec![OrderLine::new("x", Money::new(Decimal::from(1900), zar))]);
         let q = r.quote(&o, &EarnContext::new(day()).rates(&rates)).unwrap();
-        assert_eq!(q.base(), Money::new(Decimal::new(9994, 2), Currency::EUR));
-        assert_eq!(q.awarded(), Points::new(99));
+        assert_eq!(q.base, Money::new(Decimal::new(9994, 2), Currency::EUR));
+        assert_eq!(q.awarded, Points::new(99));
         // Without a rate: a typed error.
         let e = r.quote(&o, &EarnContext::new(day())).unwrap_err();
         assert!(matches!(e.kind(), ErrorKind::MissingRate { .. }));
@@ -944,7 +905,7 @@ mod tests {
         // A zero amount needs no rate.
         let o = Order::new(vec![OrderLine::new("x", Money::new(Decimal::TEN, Currency::EUR))])
             .shipping(Money::zero(Currency::GBP));
-        assert_eq!(r.quote(&o, &EarnContext::new(day())).unwrap().awarded(), Points::new(10));
+        assert_eq!(r.quote(&o, &EarnContext::new(day())).unwrap().awarded, Points::new(10));
     }
 
     #[test]

@@ -55,7 +55,7 @@ fn spends_soonest_expiring_first_then_non_expiring_then_earn_date_then_id() {
                                                                // Lots 1 and 2 share expiry and earn date: the lower id goes first; lot 0 goes last.
     let out =
         a.redeem(&never, k(4), &RedeemRequest::new(p(25), big_order()), d(2026, 2, 2)).unwrap();
-    assert_eq!(out.points(), p(25));
+    assert_eq!(out.points, p(25));
     let remaining: Vec<u64> = a.lots().iter().map(|l| l.remaining().value()).collect();
     assert_eq!(remaining, vec![10, 0, 25]);
     let e = a.entry_for(k(4)).unwrap();
@@ -88,8 +88,8 @@ fn pending_until_a_date_activates_then_starts_its_expiry_clock() {
     let req = earn(50).pending(Pending::Until(d(2026, 1, 31))).for_order(usd(5000));
     let o = a.earn(&prog, k(1), &req, d(2026, 1, 2)).unwrap();
     assert_eq!(o.valid_through, None);
-    assert_eq!(a.balances().pending(), p(50));
-    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().pending, p(50));
+    assert_eq!(a.balances().available, p(0));
     // Not spendable before the date.
     let r = a.redeem(&prog, k(2), &RedeemRequest::new(p(10), big_order()), d(2026, 1, 30));
     assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
@@ -97,7 +97,7 @@ fn pending_until_a_date_activates_then_starts_its_expiry_clock() {
     let x = a.expire(&prog, d(2026, 1, 31)).unwrap();
     assert_eq!(x.activated, p(50));
     assert_eq!(a.lots()[0].valid_through(), Some(d(2026, 2, 28)));
-    assert_eq!(a.balances().available(), p(50));
+    assert_eq!(a.balances().available, p(50));
     // Still valid on Feb 28, expired on Mar 1.
     assert_eq!(a.expire(&prog, d(2026, 2, 28)).unwrap(), ExpireOutcome::default());
     let x = a.expire(&prog, d(2026, 3, 1)).unwrap();
@@ -134,12 +134,12 @@ fn manual_activation_and_cancellation() {
     a.earn(&prog, k(2), &earn(20).pending(Pending::UntilActivated), d(2026, 1, 1)).unwrap();
     // A scheduled expire never activates manual lots.
     a.expire(&prog, d(2027, 1, 1)).unwrap();
-    assert_eq!(a.balances().pending(), p(50));
+    assert_eq!(a.balances().pending, p(50));
     let o = a.activate(&prog, k(3), k(1), d(2027, 1, 2)).unwrap();
     assert_eq!(o.points, p(30));
     assert_eq!(a.cancel_pending(&prog, k(4), k(2), d(2027, 1, 2)).unwrap(), p(20));
-    assert_eq!(a.balances().available(), p(30));
-    assert_eq!(a.balances().pending(), p(0));
+    assert_eq!(a.balances().available, p(30));
+    assert_eq!(a.balances().pending, p(0));
     assert_eq!(a.totals().cancelled, p(20));
     // Not pending any more.
     let before = a.clone();
@@ -175,14 +175,14 @@ fn reserve_commit_release() {
     a.earn(&prog, k(2), &earn(100), d(2026, 1, 5)).unwrap(); // valid through Jan 15
     let r1 =
         a.reserve(&prog, k(3), &RedeemRequest::new(p(150), big_order()), d(2026, 1, 6)).unwrap();
-    assert_eq!(r1.value(), usd(1500));
-    let id1 = r1.reservation().unwrap();
-    assert_eq!(a.balances().available(), p(50));
-    assert_eq!(a.balances().reserved(), p(150));
+    assert_eq!(r1.value, usd(1500));
+    let id1 = r1.reservation.unwrap();
+    assert_eq!(a.balances().available, p(50));
+    assert_eq!(a.balances().reserved, p(150));
     let c = a.commit(&prog, k(4), id1, d(2026, 1, 6)).unwrap();
-    assert_eq!(c.points(), p(150));
+    assert_eq!(c.points, p(150));
     assert_eq!(a.totals().redeemed, p(150));
-    assert_eq!(a.balances().reserved(), p(0));
+    assert_eq!(a.balances().reserved, p(0));
     // Committed is terminal.
     let before = a.clone();
     assert!(matches!(
@@ -202,16 +202,16 @@ fn reserve_commit_release() {
     let r2 =
         a.reserve(&prog, k(6), &RedeemRequest::new(p(50), big_order()), d(2026, 1, 7)).unwrap();
     assert_eq!(a.lots()[1].remaining(), p(0));
-    let rel = a.release(&prog, k(7), r2.reservation().unwrap(), d(2026, 1, 8)).unwrap();
+    let rel = a.release(&prog, k(7), r2.reservation.unwrap(), d(2026, 1, 8)).unwrap();
     assert_eq!(rel, ReleaseOutcome { returned: p(50), expired: p(0), debt_repaid: p(0) });
     assert_eq!(a.lots()[1].remaining(), p(50));
     assert_eq!(a.lots()[1].valid_through(), Some(d(2026, 1, 15)));
     // Reserved over the lot's expiry: released points expire.
     let r3 =
         a.reserve(&prog, k(8), &RedeemRequest::new(p(50), big_order()), d(2026, 1, 9)).unwrap();
-    let rel = a.release(&prog, k(9), r3.reservation().unwrap(), d(2026, 1, 20)).unwrap();
+    let rel = a.release(&prog, k(9), r3.reservation.unwrap(), d(2026, 1, 20)).unwrap();
     assert_eq!(rel, ReleaseOutcome { returned: p(0), expired: p(50), debt_repaid: p(0) });
-    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().available, p(0));
     assert_eq!(a.totals().expired, p(50));
     a.check().unwrap();
 }
@@ -226,7 +226,7 @@ fn balance_does_not_collapse_when_a_partly_spent_lot_expires() {
     a.redeem(&prog, k(3), &RedeemRequest::new(p(80), big_order()), d(2026, 1, 25)).unwrap();
     let x = a.expire(&prog, d(2026, 2, 1)).unwrap();
     assert_eq!(x.expired, p(20));
-    assert_eq!(a.balances().available(), p(100));
+    assert_eq!(a.balances().available, p(100));
     a.check().unwrap();
 }
 
@@ -241,7 +241,7 @@ fn inactivity_expires_the_whole_balance_but_not_pending() {
     assert_eq!(warn, vec![ExpiringLot { lot: None, points: p(60), valid_through: d(2026, 1, 31) }]);
     assert_eq!(a.expire(&prog, d(2026, 1, 31)).unwrap().expired, p(0));
     assert_eq!(a.expire(&prog, d(2026, 2, 1)).unwrap().expired, p(60));
-    assert_eq!(a.balances().pending(), p(40));
+    assert_eq!(a.balances().pending, p(40));
     a.check().unwrap();
     // A redemption is activity: it restarts the window.
     let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
@@ -260,7 +260,7 @@ fn inactivity_and_scheduled_activation_interleave_by_date() {
     // On Jan 12 the 60 expired; on Jan 20 the 40 activate and restart the window.
     let x = a.expire(&prog, d(2026, 1, 25)).unwrap();
     assert_eq!((x.activated, x.expired), (p(40), p(60)));
-    assert_eq!(a.balances().available(), p(40));
+    assert_eq!(a.balances().available, p(40));
     a.check().unwrap();
 }
 
@@ -298,7 +298,7 @@ fn proportional_refund_from_recorded_points() {
     let o = a.refund(&prog, k(2), &RefundRequest::new(k(1), eur(20)), d(2026, 1, 3)).unwrap();
     assert_eq!(o.requested, p(35));
     assert_eq!(o.from_available, p(35));
-    assert_eq!(a.balances().available(), p(35));
+    assert_eq!(a.balances().available, p(35));
     // Refund in another currency than the order: typed error, nothing changes.
     let before = a.clone();
     let r = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(100)), d(2026, 1, 3));
@@ -335,7 +335,7 @@ fn partial_refunds_add_up_to_exactly_the_points_earned() {
         })
         .collect();
     assert_eq!(got, vec![33, 33, 34]);
-    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().available, p(0));
     assert_eq!(a.totals().clawed_back, p(100));
     let r = a.refund(&prog, k(20), &RefundRequest::new(k(1), usd(1)), d(2026, 1, 2));
     assert!(matches!(kind(r), ErrorKind::InvalidInput { .. }));
@@ -374,7 +374,7 @@ fn capped_awards_record_requested_and_awarded() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(a.balances().available(), p(100));
+    assert_eq!(a.balances().available, p(100));
 }
 
 #[test]
@@ -396,7 +396,7 @@ fn clawback_policies_when_points_were_spent() {
     let (prog, mut a) = setup(ClawbackPolicy::OnlyFromPending);
     let o = full(&mut a, &prog);
     assert_eq!(o, RefundOutcome { requested: p(100), forgiven: p(100), ..Default::default() });
-    assert_eq!(a.balances().available(), p(30));
+    assert_eq!(a.balances().available, p(30));
 
     let (prog, mut a) = setup(ClawbackPolicy::WithinBalance);
     let o = full(&mut a, &prog);
@@ -409,8 +409,8 @@ fn clawback_policies_when_points_were_spent() {
             ..Default::default()
         }
     );
-    assert_eq!(a.balances().available(), p(0));
-    assert_eq!(a.balances().debt(), p(0));
+    assert_eq!(a.balances().available, p(0));
+    assert_eq!(a.balances().debt, p(0));
 
     let (prog, mut a) = setup(ClawbackPolicy::CarryDebt);
     let o = full(&mut a, &prog);
@@ -423,7 +423,7 @@ fn clawback_policies_when_points_were_spent() {
             ..Default::default()
         }
     );
-    assert_eq!(a.balances().debt(), p(70));
+    assert_eq!(a.balances().debt, p(70));
     a.check().unwrap();
     // Redemption checks the spendable balance only (EC-CUBE #5730 blocks checkout instead).
     let r = a.redeem(&prog, k(5), &RedeemRequest::new(p(1), big_order()), d(2026, 1, 4));
@@ -431,11 +431,11 @@ fn clawback_policies_when_points_were_spent() {
     // Later earnings repay the debt first: 50 -> debt 20; 45 -> 25 spendable.
     let e = a.earn(&prog, k(6), &earn(50), d(2026, 1, 5)).unwrap();
     assert_eq!(e.debt_repaid, p(50));
-    assert_eq!(a.balances().debt(), p(20));
-    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().debt, p(20));
+    assert_eq!(a.balances().available, p(0));
     let e = a.earn(&prog, k(7), &earn(45), d(2026, 1, 6)).unwrap();
     assert_eq!(e.debt_repaid, p(20));
-    assert_eq!(a.balances().available(), p(25));
+    assert_eq!(a.balances().available, p(25));
     assert_eq!(a.totals().debt_repaid, p(70));
     a.check().unwrap();
 }
@@ -448,9 +448,9 @@ fn refund_takes_pending_points_first() {
     a.earn(&prog, k(1), &req, d(2026, 1, 1)).unwrap();
     let o = a.refund(&prog, k(2), &RefundRequest::new(k(1), usd(2000)), d(2026, 1, 5)).unwrap();
     assert_eq!(o, RefundOutcome { requested: p(20), from_pending: p(20), ..Default::default() });
-    assert_eq!(a.balances().pending(), p(60));
+    assert_eq!(a.balances().pending, p(60));
     a.expire(&prog, d(2026, 1, 15)).unwrap();
-    assert_eq!(a.balances().available(), p(60));
+    assert_eq!(a.balances().available, p(60));
     // After activation, only-from-pending recovers nothing more.
     let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(6000)), d(2026, 1, 16)).unwrap();
     assert_eq!(o, RefundOutcome { requested: p(60), forgiven: p(60), ..Default::default() });
@@ -482,9 +482,9 @@ fn refund_never_mints() {
         let before = a.balances();
         a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(1000)), d(2026, 1, 2)).unwrap();
         let after = a.balances();
-        assert!(after.available() <= before.available());
-        assert!(after.pending() <= before.pending());
-        assert!(after.debt() >= before.debt());
+        assert!(after.available <= before.available);
+        assert!(after.pending <= before.pending);
+        assert!(after.debt >= before.debt);
     }
 }
 
@@ -521,7 +521,7 @@ fn adjustments_carry_a_reason() {
     assert_eq!(o.lot, Some(LotId::new(0)));
     a.adjust(&prog, k(2), &Adjustment::debit(p(5), "duplicate review bonus"), d(2026, 1, 2))
         .unwrap();
-    assert_eq!(a.balances().available(), p(20));
+    assert_eq!(a.balances().available, p(20));
     assert_eq!((a.totals().adjusted_in, a.totals().adjusted_out), (p(25), p(5)));
     let before = a.clone();
     let r = a.adjust(&prog, k(3), &Adjustment::debit(p(21), "too much"), d(2026, 1, 2));
@@ -551,7 +551,7 @@ fn transfers_are_atomic_pairs() {
     let dates: Vec<_> =
         y.lots().iter().map(|l| (l.remaining().value(), l.valid_through())).collect();
     assert_eq!(dates, vec![(50, Some(d(2026, 1, 31))), (20, Some(d(2026, 2, 9)))]);
-    assert_eq!(x.balances().available(), p(30));
+    assert_eq!(x.balances().available, p(30));
     // Replay: nothing moves.
     let (bx, by) = (x.clone(), y.clone());
     assert_eq!(transfer(&prog, &mut x, &mut y, k(3), p(70), d(2026, 1, 12)).unwrap(), o);
@@ -661,13 +661,13 @@ fn serde_round_trip_and_tamper_detection() {
     a.earn(&prog, k(2), &earn(30).pending(Pending::Until(d(2026, 1, 30))), d(2026, 1, 1)).unwrap();
     let r = a.reserve(&prog, k(3), &RedeemRequest::new(p(60), big_order()), d(2026, 1, 2)).unwrap();
     a.redeem(&prog, k(4), &RedeemRequest::new(p(40), big_order()), d(2026, 1, 2)).unwrap();
-    a.commit(&prog, k(5), r.reservation().unwrap(), d(2026, 1, 3)).unwrap();
+    a.commit(&prog, k(5), r.reservation.unwrap(), d(2026, 1, 3)).unwrap();
     a.refund(&prog, k(6), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 4)).unwrap();
     a.adjust(&prog, k(7), &Adjustment::credit(p(7), "sorry"), d(2026, 1, 5)).unwrap();
     a.expire(&prog, d(2026, 2, 1)).unwrap();
     // Half the order refunded: 50 owed, repaid by the 7-point credit and the 30 activated
     // on Jan 30: 13 still owed.
-    assert_eq!(a.balances().debt(), p(13));
+    assert_eq!(a.balances().debt, p(13));
     let json = serde_json::to_string(&a).unwrap();
     let back: Account = serde_json::from_str(&json).unwrap();
     assert_eq!(back, a);
@@ -737,7 +737,7 @@ fn debt_is_repaid_by_transfers_and_released_reservations() {
     let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 3)).unwrap();
     assert_eq!((o.from_available, o.debt), (p(20), p(80)));
     // The checkout is abandoned: the 80 come back and settle the debt at once.
-    let r = a.release(&prog, k(4), hold.reservation().unwrap(), d(2026, 1, 4)).unwrap();
+    let r = a.release(&prog, k(4), hold.reservation.unwrap(), d(2026, 1, 4)).unwrap();
     assert_eq!(r, ReleaseOutcome { returned: p(80), expired: p(0), debt_repaid: p(80) });
     assert_eq!(a.balances(), Balances::default());
     a.check().unwrap();
@@ -745,12 +745,12 @@ fn debt_is_repaid_by_transfers_and_released_reservations() {
     a.earn(&prog, k(5), &earn(10).for_order(usd(1000)), d(2026, 1, 5)).unwrap();
     a.redeem(&prog, k(6), &RedeemRequest::new(p(10), big_order()), d(2026, 1, 5)).unwrap();
     a.refund(&prog, k(7), &RefundRequest::new(k(5), usd(1000)), d(2026, 1, 6)).unwrap();
-    assert_eq!(a.balances().debt(), p(10));
+    assert_eq!(a.balances().debt, p(10));
     let mut friend = Account::new(MemberId::new(2), d(2026, 1, 1));
     friend.earn(&prog, k(1), &earn(50), d(2026, 1, 1)).unwrap();
     let t = transfer(&prog, &mut friend, &mut a, k(8), p(25), d(2026, 1, 7)).unwrap();
     assert_eq!(t.debt_repaid, p(10));
-    assert_eq!(a.balances().available(), p(15));
+    assert_eq!(a.balances().available, p(15));
     a.check().unwrap();
     friend.check().unwrap();
 }
@@ -782,10 +782,10 @@ fn probe_reserve_refund_release_does_not_keep_refunded_points() {
     assert!(matches!(kind(e), ErrorKind::InvalidState { .. }));
     assert_eq!(a, snapshot);
     // Once the checkout resolves, the refund goes through and takes the points back.
-    a.release(&prog, k(4), r.reservation().unwrap(), d(2026, 1, 2)).unwrap();
+    a.release(&prog, k(4), r.reservation.unwrap(), d(2026, 1, 2)).unwrap();
     let o = a.refund(&prog, k(3), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 2)).unwrap();
     assert_eq!(o.from_available, p(100));
-    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().available, p(0));
     a.check().unwrap();
     // A refund that the balance covers is not blocked by an open reservation.
     let mut b = Account::new(MemberId::new(2), d(2026, 1, 1));
@@ -816,7 +816,7 @@ fn probe_refund_after_the_orders_lot_expired_does_not_chase_expired_points() {
         let o =
             a.refund(&prog, k(5), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 13)).unwrap();
         assert_eq!((o.requested, o.from_available), (p(40), p(40)));
-        assert_eq!(a.balances().available(), p(460));
+        assert_eq!(a.balances().available, p(460));
         a.check().unwrap();
     }
 }
@@ -833,8 +833,8 @@ fn probe_refund_at_the_sender_after_a_transfer() {
     // The sender's next earn repays the debt; the receiver keeps what was given.
     let e = a.earn(&prog, k(4), &earn(30), d(2026, 1, 3)).unwrap();
     assert_eq!(e.debt_repaid, p(30));
-    assert_eq!(a.balances().debt(), p(70));
-    assert_eq!(b.balances().available(), p(100));
+    assert_eq!(a.balances().debt, p(70));
+    assert_eq!(b.balances().available, p(100));
     // The transfer key cannot be reused for an earn in either account, nor replayed in
     // the other direction.
     assert!(matches!(
@@ -877,7 +877,7 @@ fn probe_refund_edge_cases() {
     assert!(a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(5000)), d(2026, 1, 2)).is_err());
     assert_eq!(a, s2);
     // After partial redemption: 60 requested, all 70 left in the lot can cover it.
-    assert_eq!(a.balances().available(), p(10));
+    assert_eq!(a.balances().available, p(10));
     // Replaying the first refund after other operations changes nothing.
     a.earn(&prog, k(5), &earn(5), d(2026, 1, 3)).unwrap();
     let s3 = a.clone();
@@ -894,7 +894,7 @@ fn probe_expiry_on_the_last_valid_day_and_the_day_after() {
     let last = o.valid_through.unwrap();
     assert_eq!(last, d(2026, 1, 11));
     assert_eq!(a.expire(&prog, last).unwrap().expired, p(0));
-    assert_eq!(a.balances().available(), p(10));
+    assert_eq!(a.balances().available, p(10));
     let next = last.succ_opt().unwrap();
     assert_eq!(a.expire(&prog, next).unwrap().expired, p(10));
     assert_eq!(a.expire(&prog, next).unwrap().expired, p(0));
@@ -946,8 +946,8 @@ fn probe_overflow_on_release_is_refused_before_it_happens() {
     let e = a.adjust(&prog, k(3), &Adjustment::credit(half, "big"), d(2026, 1, 1));
     assert!(matches!(kind(e), ErrorKind::Overflow { .. }));
     assert_eq!(a, snapshot);
-    a.release(&prog, k(4), r.reservation().unwrap(), d(2026, 1, 2)).unwrap();
-    assert_eq!(a.balances().available(), half);
+    a.release(&prog, k(4), r.reservation.unwrap(), d(2026, 1, 2)).unwrap();
+    assert_eq!(a.balances().available, half);
     a.check().unwrap();
 }
 
@@ -999,15 +999,15 @@ fn probe_reserved_lot_expires_then_release_then_refund() {
     a.expire(&prog, d(2026, 1, 12)).unwrap(); // the 40 left in the lot expire
     assert_eq!(a.totals().expired, p(40));
     // Released after the lot's last day: the 60 expire now rather than coming back.
-    let o = a.release(&prog, k(3), r.reservation().unwrap(), d(2026, 1, 13)).unwrap();
+    let o = a.release(&prog, k(3), r.reservation.unwrap(), d(2026, 1, 13)).unwrap();
     assert_eq!((o.returned, o.expired), (p(0), p(60)));
     assert_eq!(a.lots()[0].expired(), p(100));
-    assert_eq!(a.balances().available(), p(0));
+    assert_eq!(a.balances().available, p(0));
     // All 100 of the order's points expired unused: a full refund takes nothing and books
     // no debt.
     let o = a.refund(&prog, k(4), &RefundRequest::new(k(1), usd(10_000)), d(2026, 1, 14)).unwrap();
     assert_eq!((o.requested, o.debt), (p(0), p(0)));
-    assert_eq!(a.balances().debt(), p(0));
+    assert_eq!(a.balances().debt, p(0));
     a.check().unwrap();
 }
 
@@ -1036,7 +1036,7 @@ fn probe_tampered_reservations_are_rejected() {
     v["reservations"][0]["state"] = serde_json::json!("Released");
     assert!(serde_json::from_value::<Account>(v).is_err());
     // The untampered account releases normally.
-    a.release(&prog, k(6), r.reservation().unwrap(), d(2026, 1, 4)).unwrap();
+    a.release(&prog, k(6), r.reservation.unwrap(), d(2026, 1, 4)).unwrap();
     let json = serde_json::to_string(&a).unwrap();
     assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
 }
@@ -1082,7 +1082,7 @@ fn probe_refunded_and_cancelled_earns_free_room_under_a_period_cap() {
     let rules = EarnRules::new(Currency::USD, Decimal::ONE).unwrap().period_cap(cap);
     let ctx = EarnContext::new(d(2026, 2, 4)).earned_in_period(a.earned_since(d(2026, 2, 1)));
     let q = rules.quote(&Order::new(vec![OrderLine::new("x", usd(5_000))]), &ctx).unwrap();
-    assert_eq!(q.awarded(), p(15));
+    assert_eq!(q.awarded, p(15));
 }
 
 #[test]
@@ -1128,17 +1128,17 @@ fn reserved_points_survive_an_inactivity_lapse_whatever_the_remainder() {
         a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
         let r =
             a.reserve(&prog, k(2), &RedeemRequest::new(p(reserved), big_order()), d(2026, 1, 1));
-        let id = r.unwrap().reservation().unwrap();
+        let id = r.unwrap().reservation.unwrap();
         let out = a.release(&prog, k(3), id, d(2026, 2, 2)).unwrap();
         assert_eq!((out.returned, out.expired), (p(reserved), p(0)), "{reserved} reserved");
         // The idle remainder expired; the released points are spendable again, for a
         // fresh window (the release is activity).
         assert_eq!(a.totals().expired, p(100 - reserved));
-        assert_eq!(a.balances().available(), p(reserved));
+        assert_eq!(a.balances().available, p(reserved));
         assert_eq!(a.lots()[0].state(), LotState::Active);
         assert_eq!(a.last_activity(), d(2026, 2, 2));
         a.expire(&prog, d(2026, 3, 4)).unwrap();
-        assert_eq!(a.balances().available(), p(reserved));
+        assert_eq!(a.balances().available, p(reserved));
         a.check().unwrap();
         a.redeem(&prog, k(4), &RedeemRequest::new(p(reserved), big_order()), d(2026, 3, 4))
             .unwrap();
@@ -1161,7 +1161,7 @@ fn a_manual_credit_is_activity() {
     a.adjust(&prog, k(3), &Adjustment::debit(p(5), "fix"), d(2026, 3, 1)).unwrap();
     assert_eq!(a.last_activity(), d(2026, 2, 5));
     assert_eq!(a.expire(&prog, d(2026, 3, 7)).unwrap().expired, p(0));
-    assert_eq!(a.balances().available(), p(15));
+    assert_eq!(a.balances().available, p(15));
     assert_eq!(a.expire(&prog, d(2026, 3, 8)).unwrap().expired, p(15));
     a.check().unwrap();
 }
@@ -1221,7 +1221,7 @@ fn busy_account() -> Account {
     a.earn(&prog, k(3), &earn(40).pending(Pending::UntilActivated), d(2026, 1, 3)).unwrap();
     a.activate(&prog, k(4), k(3), d(2026, 1, 4)).unwrap();
     let r = a.reserve(&prog, k(5), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 5));
-    a.release(&prog, k(6), r.unwrap().reservation().unwrap(), d(2026, 1, 6)).unwrap();
+    a.release(&prog, k(6), r.unwrap().reservation.unwrap(), d(2026, 1, 6)).unwrap();
     a.redeem(&prog, k(7), &RedeemRequest::new(p(200), big_order()), d(2026, 1, 7)).unwrap();
     a.adjust(&prog, k(8), &Adjustment::credit(p(15), "goodwill"), d(2026, 1, 9)).unwrap();
     transfer(&prog, &mut b, &mut a, k(9), p(30), d(2026, 1, 10)).unwrap();
@@ -1319,6 +1319,6 @@ fn a_lifetime_total_at_its_bound_refuses_only_what_would_pass_it() {
     a.redeem(&prog, k(4), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
     a.adjust(&prog, k(5), &Adjustment::credit(p(7), "goodwill"), d(2026, 1, 2)).unwrap();
     assert_eq!(a.totals().earned, p(u64::MAX));
-    assert_eq!(a.balances().available(), p(7));
+    assert_eq!(a.balances().available, p(7));
     a.check().unwrap();
 }

@@ -6,8 +6,9 @@ use std::num::NonZeroU32;
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use rust_decimal::Decimal;
 
+use super::criterion::{Criterion, Figures, METRICS};
 use super::history::{QualifyingEvent, Recorded};
-use super::ladder::{Ladder, Metric};
+use super::ladder::Ladder;
 use super::window::{add_months, Lower, Period, Window};
 use crate::error::{Error, Result};
 
@@ -197,29 +198,26 @@ pub enum Upper {
     Before(NaiveDateTime),
 }
 
-/// Why a tier changed: the window, the span measured, the figure and the threshold.
+/// Why a tier changed: the window, the span measured, the figures and the criterion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Explanation {
-    /// The metric measured.
-    pub metric: Metric,
     /// The window.
     pub window: Window,
     /// Start of the span measured.
     pub from: Lower,
     /// End of the span measured.
     pub to: Upper,
-    /// The figure of the metric over the span.
-    pub figure: Decimal,
-    /// The threshold reached (promotion) or missed (demotion, reversal); `None` for "no
-    /// tier".
-    pub threshold: Option<Decimal>,
+    /// The figure of each metric the ladder measures, over the span.
+    pub figures: Figures,
+    /// The criterion met (promotion) or missed (demotion, reversal); `None` for "no tier".
+    pub criterion: Option<Criterion>,
 }
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} over the {} ", self.metric, self.figure, self.window)?;
+        write!(f, "{} over the {} ", self.figures, self.window)?;
         match self.from {
             Lower::Unbounded => f.write_str("(start")?,
             Lower::From(t) => write!(f, "[{t}")?,
@@ -229,10 +227,14 @@ impl fmt::Display for Explanation {
             Upper::Through(t) => write!(f, ", {t}]")?,
             Upper::Before(t) => write!(f, ", {t})")?,
         }
-        match self.threshold {
-            Some(th) if self.figure >= th => write!(f, " reached the threshold {th}"),
-            Some(th) => write!(f, " is below the threshold {th}"),
-            None => Ok(()),
+        let Some(c) = self.criterion else { return Ok(()) };
+        let met = c.is_met(&self.figures);
+        let mut targets = c.targets();
+        match (targets.next(), targets.next()) {
+            (Some((_, th)), None) if met => write!(f, " reached the threshold {th}"),
+            (Some((_, th)), None) => write!(f, " is below the threshold {th}"),
+            _ if met => write!(f, " met {c}"),
+            _ => write!(f, " missed {c}"),
         }
     }
 }
@@ -353,8 +355,8 @@ pub struct Standing {
     pub tier: Option<usize>,
     /// When the current rank was entered (`None` if never changed).
     pub since: Option<NaiveDateTime>,
-    /// The figure of the current window at `now`.
-    pub figure: Decimal,
+    /// The figures of the current window at `now`, one per metric the ladder measures.
+    pub figures: Figures,
     /// The review period containing `now`.
     pub period: Period,
     /// The lowest rank the member can fall to: the highest permanent tier reached, or the
@@ -440,7 +442,7 @@ impl TryFrom<ProgramRepr> for Program {
     type Error = Error;
 
     fn try_from(r: ProgramRepr) -> Result<Program> {
-        crate::version::check("tiers program", r.version, 1)?;
+        crate::version::check("tiers program", r.version, 2)?;
         Program::new(r.ladder, r.window, r.policy)
     }
 }
@@ -448,7 +450,7 @@ impl TryFrom<ProgramRepr> for Program {
 #[cfg(feature = "serde")]
 impl From<Program> for ProgramRepr {
     fn from(p: Program) -> ProgramRepr {
-        ProgramRepr { version: 1, ladder: p.ladder, window: p.window, policy: p.policy }
+        ProgramRepr { version: 2, ladder: p.ladder, window: p.window, policy: p.policy }
     }
 }
 
@@ -516,7 +518,7 @@ impl Program {
         history: &[QualifyingEvent],
         now: NaiveDateTime,
     ) -> Result<Standing> {
-        let prepared = Prepared::new(self.ladder.metric(), history, now)?;
+        let prepared = Prepared::new(self.ladder.used(), history, now)?;
         self.run(joined, &prepared, now)
     }
 
@@ -570,9 +572,9 @@ impl Program {
         members: &[(NaiveDate, &[QualifyingEvent])],
         now: NaiveDateTime,
     ) -> Result<Vec<Standing>> {
-        let metric = self.ladder.metric();
+        let used = self.ladder.used();
         let one = |p: &mut Prepared, (joined, history): &(NaiveDate, &[QualifyingEvent])| {
-            p.fill(metric, history, now)?;
+            p.fill(used, history, now)?;
             self.run(*joined, p, now)
         };
         let wrap = |m: usize, e: Error| Error::invalid_record(m, "member history", e, "rejected");
@@ -602,7 +604,7 @@ impl Program {
     ) -> Result<Standing> {
         // A first threshold of 0 is an entry tier everyone holds from the start: never
         // "promoted" into, and the floor no demotion or refund goes below.
-        let entry = self.ladder.tier_for(Decimal::ZERO);
+        let entry = self.ladder.entry();
         let mut m = Machine {
             program: self,
             joined,
@@ -675,17 +677,17 @@ impl Program {
             }
         }
         let lower = self.window.lower_at(until, joined)?;
-        let figure = p.sum(lower, p.len())?;
+        let figures = p.sum(lower, p.len())?;
         let promotion_due = match self.policy.promotion {
             PromotionTiming::NextPeriod => {
-                self.ladder.tier_for(figure).filter(|&r| Some(r) > m.tier)
+                self.ladder.tier_for(&figures).filter(|&r| Some(r) > m.tier)
             }
             PromotionTiming::Immediate => None,
         };
         Ok(Standing {
             tier: m.tier,
             since: m.since,
-            figure,
+            figures,
             period: self.window.period(until, joined)?,
             floor: m.floor,
             pending: m.pending,
@@ -695,36 +697,41 @@ impl Program {
     }
 }
 
-/// History sorted by time, reduced to the metric, with prefix sums for range queries.
+/// History sorted by time, reduced to the metrics the ladder measures, with prefix sums for
+/// range queries.
 #[derive(Debug, Default)]
 pub(crate) struct Prepared {
-    rows: Vec<(NaiveDateTime, Decimal)>,
-    /// Running totals as exact mantissas at `scale`. `Decimal` totals round once they need
-    /// more than 28 digits (amounts such as a third of an order), and the difference of two
-    /// rounded totals could then fall short of a threshold that the window's own sum meets.
-    prefix: Vec<i128>,
-    /// The finest scale among the contributions.
-    scale: u32,
+    /// Which metric slots are measured (the others stay zero and are not reported).
+    used: [bool; METRICS],
+    rows: Vec<(NaiveDateTime, [Decimal; METRICS])>,
+    /// Running totals per metric as exact mantissas at `scale`. `Decimal` totals round once
+    /// they need more than 28 digits (amounts such as a third of an order), and the
+    /// difference of two rounded totals could then fall short of a threshold that the
+    /// window's own sum meets.
+    prefix: Vec<[i128; METRICS]>,
+    /// The finest scale among the contributions, per metric.
+    scale: [u32; METRICS],
 }
 
 impl Prepared {
     pub(crate) fn new(
-        metric: Metric,
+        used: [bool; METRICS],
         history: &[QualifyingEvent],
         cutoff: NaiveDateTime,
     ) -> Result<Prepared> {
         let mut p = Prepared::default();
-        p.fill(metric, history, cutoff)?;
+        p.fill(used, history, cutoff)?;
         Ok(p)
     }
 
     /// Refills the buffers (kept across members in batch evaluation).
     pub(crate) fn fill(
         &mut self,
-        metric: Metric,
+        used: [bool; METRICS],
         history: &[QualifyingEvent],
         cutoff: NaiveDateTime,
     ) -> Result<()> {
+        self.used = used;
         self.rows.clear();
         self.prefix.clear();
         for (index, e) in history.iter().enumerate() {
@@ -732,23 +739,33 @@ impl Prepared {
                 return Err(Error::invalid_record(index, field, value, reason));
             }
             if e.at <= cutoff {
-                self.rows.push((e.at, e.contribution(metric)));
+                let mut c = [Decimal::ZERO; METRICS];
+                for (k, m) in c.iter_mut().enumerate() {
+                    if used[k] {
+                        *m = e.contribution(super::criterion::metric_of(k));
+                    }
+                }
+                self.rows.push((e.at, c));
             }
         }
-        // A total order on (time, contribution) makes the replay independent of the order
+        // A total order on (time, contributions) makes the replay independent of the order
         // the history arrived in.
         self.rows.sort_unstable();
-        self.scale = self.rows.iter().map(|r| r.1.scale()).max().unwrap_or(0);
+        for k in 0..METRICS {
+            self.scale[k] = self.rows.iter().map(|r| r.1[k].scale()).max().unwrap_or(0);
+        }
         let overflow = || Error::overflow("qualifying figure");
-        let mut acc = 0i128;
+        let mut acc = [0i128; METRICS];
         self.prefix.push(acc);
-        for &(_, c) in &self.rows {
-            // `c.scale() <= self.scale <= 28`.
-            let m = 10i128
-                .checked_pow(self.scale - c.scale())
-                .and_then(|f| c.mantissa().checked_mul(f))
-                .ok_or_else(overflow)?;
-            acc = acc.checked_add(m).ok_or_else(overflow)?;
+        for (_, c) in &self.rows {
+            for k in 0..METRICS {
+                // `c[k].scale() <= self.scale[k] <= 28`.
+                let m = 10i128
+                    .checked_pow(self.scale[k] - c[k].scale())
+                    .and_then(|f| c[k].mantissa().checked_mul(f))
+                    .ok_or_else(overflow)?;
+                acc[k] = acc[k].checked_add(m).ok_or_else(overflow)?;
+            }
             self.prefix.push(acc);
         }
         Ok(())
@@ -784,7 +801,7 @@ impl Prepared {
         let mut k = k;
         while let Some(&(t, c)) = self.rows.get(k) {
             k += 1;
-            if c.is_sign_negative() && !c.is_zero() {
+            if lowering(&c) {
                 // Past chrono's range the refund never leaves the window.
                 let n = chrono::Months::new(months.get());
                 let Some(d) = t.checked_add_months(n) else { return Ok((k, None)) };
@@ -800,15 +817,13 @@ impl Prepared {
         Ok((k, None))
     }
 
-    /// Whether events `[i, j)` lower the figure (refunds, reversals).
+    /// Whether events `[i, j)` lower a figure (refunds, reversals).
     fn lowers(&self, i: usize, j: usize) -> bool {
-        self.rows
-            .get(i..j)
-            .is_some_and(|r| r.iter().any(|(_, c)| c.is_sign_negative() && !c.is_zero()))
+        self.rows.get(i..j).is_some_and(|r| r.iter().any(|(_, c)| lowering(c)))
     }
 
-    /// The sum of contributions of events `[.., hi)` admitted by `lower`.
-    pub(crate) fn sum(&self, lower: Lower, hi: usize) -> Result<Decimal> {
+    /// The figures of events `[.., hi)` admitted by `lower`.
+    pub(crate) fn sum(&self, lower: Lower, hi: usize) -> Result<Figures> {
         let lo = match lower {
             Lower::Unbounded => 0,
             Lower::From(s) => self.rows.partition_point(|r| r.0 < s),
@@ -818,9 +833,19 @@ impl Prepared {
         let (Some(a), Some(b)) = (self.prefix.get(hi), self.prefix.get(lo)) else {
             return Err(Error::invalid("history index", hi, "out of range"));
         };
-        let exact = a.checked_sub(*b).ok_or_else(|| Error::overflow("qualifying figure"))?;
-        figure(exact, self.scale)
+        let mut out = Figures::default();
+        for k in (0..METRICS).filter(|&k| self.used[k]) {
+            let exact =
+                a[k].checked_sub(b[k]).ok_or_else(|| Error::overflow("qualifying figure"))?;
+            out = out.with(super::criterion::metric_of(k), figure(exact, self.scale[k])?);
+        }
+        Ok(out)
     }
+}
+
+/// Whether a row's contributions lower some figure.
+fn lowering(c: &[Decimal; METRICS]) -> bool {
+    c.iter().any(|x| x.is_sign_negative() && !x.is_zero())
 }
 
 /// The `Decimal` of the exact sum `m` at `scale`. A sum that needs more digits than a
@@ -870,7 +895,7 @@ impl Machine<'_> {
         let program = self.program;
         if self.pending.is_some()
             || program.policy.promotion != PromotionTiming::Immediate
-            || program.ladder.threshold(self.tier).is_some_and(|th| th > Decimal::ZERO)
+            || self.tier.is_some_and(|r| !program.ladder.meets(r, &Figures::default()))
         {
             return Ok(false);
         }
@@ -885,17 +910,10 @@ impl Machine<'_> {
         &self,
         from: Lower,
         to: Upper,
-        figure: Decimal,
-        threshold: Option<Decimal>,
+        figures: Figures,
+        criterion: Option<Criterion>,
     ) -> Explanation {
-        Explanation {
-            metric: self.program.ladder.metric(),
-            window: self.program.window,
-            from,
-            to,
-            figure,
-            threshold,
-        }
+        Explanation { window: self.program.window, from, to, figures, criterion }
     }
 
     fn change(
@@ -946,29 +964,29 @@ impl Machine<'_> {
         let ladder = &self.program.ladder;
         let policy = self.program.policy;
         let lower = self.program.window.lower_at(t, self.joined)?;
-        let figure = p.sum(lower, j)?;
+        let figures = p.sum(lower, j)?;
         let upper = Upper::Through(t);
         if policy.promotion == PromotionTiming::Immediate {
-            let target = ladder.tier_for(figure);
+            let target = ladder.tier_for(&figures);
             if target > self.tier {
-                let e = self.explanation(lower, upper, figure, ladder.threshold(target));
+                let e = self.explanation(lower, upper, figures, ladder.criterion(target));
                 self.change(t, TierEventKind::Promoted, Cause::Qualified, target, e);
                 self.pending = None;
             }
         }
-        if let (Some(g), Some(th)) = (self.pending, ladder.threshold(self.tier)) {
-            if figure >= th {
-                let e = self.explanation(lower, upper, figure, Some(th));
+        if let (Some(g), Some(c)) = (self.pending, ladder.criterion(self.tier)) {
+            if c.is_met(&figures) {
+                let e = self.explanation(lower, upper, figures, Some(c));
                 self.mark(t, TierEventKind::GraceCleared, Cause::Qualified, g.target, e);
                 self.pending = None;
             }
         }
         let refunded = p.lowers(i, j);
         if policy.refunds == RefundEffect::UndoPromotion && refunded && self.tier > self.secured {
-            if let Some(th) = ladder.threshold(self.tier) {
-                if figure < th {
-                    let target = ladder.tier_for(figure).max(self.secured);
-                    let e = self.explanation(lower, upper, figure, Some(th));
+            if let Some(c) = ladder.criterion(self.tier) {
+                if !c.is_met(&figures) {
+                    let target = ladder.tier_for(&figures).max(self.secured);
+                    let e = self.explanation(lower, upper, figures, Some(c));
                     self.change(t, TierEventKind::Reverted, Cause::Refund, target, e);
                     self.floor = self.secured_floor.max(ladder.permanent_floor(target));
                 }
@@ -981,10 +999,10 @@ impl Machine<'_> {
     fn dropout(&mut self, p: &Prepared, t: NaiveDateTime, i: usize) -> Result<()> {
         let ladder = &self.program.ladder;
         let lower = self.program.window.lower_at(t, self.joined)?;
-        let figure = p.sum(lower, i)?;
-        let target = ladder.tier_for(figure);
+        let figures = p.sum(lower, i)?;
+        let target = ladder.tier_for(&figures);
         if target > self.tier {
-            let e = self.explanation(lower, Upper::Through(t), figure, ladder.threshold(target));
+            let e = self.explanation(lower, Upper::Through(t), figures, ladder.criterion(target));
             self.change(t, TierEventKind::Promoted, Cause::Qualified, target, e);
             self.pending = None;
         }
@@ -995,16 +1013,16 @@ impl Machine<'_> {
         let program = self.program;
         let ladder = &program.ladder;
         let lower = program.window.lower_for_review(b, self.joined)?;
-        let figure = p.sum(lower, i)?;
+        let figures = p.sum(lower, i)?;
         let upper = Upper::Before(b);
-        let qualifies = ladder.tier_for(figure);
+        let qualifies = ladder.tier_for(&figures);
         if program.policy.promotion == PromotionTiming::NextPeriod && qualifies > self.tier {
-            let e = self.explanation(lower, upper, figure, ladder.threshold(qualifies));
+            let e = self.explanation(lower, upper, figures, ladder.criterion(qualifies));
             self.change(b, TierEventKind::Promoted, Cause::PeriodReview, qualifies, e);
             self.pending = None;
         } else {
-            let held = ladder.threshold(self.tier);
-            let keep = held.is_none_or(|th| figure >= th);
+            let held = ladder.criterion(self.tier);
+            let keep = held.is_none_or(|c| c.is_met(&figures));
             let target = match program.policy.demotion {
                 _ if keep => self.tier,
                 Demotion::Never => self.tier,
@@ -1012,7 +1030,7 @@ impl Machine<'_> {
                 Demotion::Reevaluate => qualifies.min(self.tier),
             }
             .max(self.floor);
-            let e = self.explanation(lower, upper, figure, held);
+            let e = self.explanation(lower, upper, figures, held);
             if target < self.tier {
                 match program.policy.grace.deadline(b, program.window, self.joined)? {
                     None => self.change(b, TierEventKind::Demoted, Cause::PeriodReview, target, e),

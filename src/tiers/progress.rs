@@ -2,23 +2,58 @@
 //! end will leave them.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use rust_decimal::Decimal;
 
+use super::criterion::{Criterion, Figures, Join};
 use super::evaluate::{Demotion, Prepared, Program, PromotionTiming, Standing};
 use super::history::QualifyingEvent;
-use crate::error::{Error, Result};
+use super::ladder::Ladder;
+use crate::error::Result;
 
-/// A distance to a threshold.
+/// What is left to meet a tier's criterion.
+///
+/// For an either-or criterion, `needed` holds the nearest route only: the metric with the
+/// smallest share of its threshold still missing (ties to the first in
+/// [`Metric`](super::Metric) order). For an all-of criterion it holds every part, 0 where
+/// met. A single threshold is one route: how much more of it (0 when met).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Gap {
     /// The rank concerned.
     pub tier: usize,
-    /// Its threshold.
-    pub threshold: Decimal,
-    /// How much more of the metric is needed (0 when already met).
-    pub needed: Decimal,
+    /// What it asks for.
+    pub criterion: Criterion,
+    /// How much more of each metric is needed.
+    pub needed: Figures,
+}
+
+impl Gap {
+    /// Whether nothing is missing.
+    #[must_use]
+    pub fn is_met(&self) -> bool {
+        self.needed.iter().all(|(_, n)| n.is_zero())
+    }
+
+    /// A sentence naming the tier of `ladder`: "2 more orders for gold (spend 3000 or
+    /// orders 6)", "1500 more spend for gold (spend 3000 and orders 3)", "gold: met (...)".
+    #[must_use]
+    pub fn describe(&self, ladder: &Ladder) -> String {
+        let name = ladder.name(Some(self.tier));
+        let parts: Vec<String> = self
+            .needed
+            .iter()
+            .filter(|(_, n)| !n.is_zero())
+            .map(|(m, n)| format!("{n} more {m}"))
+            .collect();
+        if parts.is_empty() {
+            return format!("{name}: met ({})", self.criterion);
+        }
+        let sep = match self.criterion.join() {
+            Join::AllOf => " and ",
+            Join::AnyOf => " or ",
+        };
+        format!("{} for {name} ({})", parts.join(sep), self.criterion)
+    }
 }
 
 /// Progress on the ladder at `now`.
@@ -40,9 +75,9 @@ pub struct Progress {
     pub keep_by: Option<NaiveDateTime>,
     /// The next review point (`None` for a lifetime window).
     pub period_end: Option<NaiveDateTime>,
-    /// The figure the review at the period end will see if nothing else happens (for a
+    /// The figures the review at the period end will see if nothing else happens (for a
     /// rolling window, older events will have dropped out by then).
-    pub projected_figure: Decimal,
+    pub projected_figures: Figures,
     /// The rank right after the review at the period end, if nothing else happens (a grace
     /// period keeps the current rank for now; see `projected_pending`).
     pub projected: Option<usize>,
@@ -77,7 +112,7 @@ impl Program {
     /// ];
     /// let p = program.progress(joined, &history, at(2024, 7, 1))?;
     /// assert_eq!(p.standing.tier, Some(1)); // gold, from 2023
-    /// assert_eq!(p.keep.unwrap().needed, Decimal::from(1200)); // 2000 - 800 by 31 December
+    /// assert_eq!(p.keep.unwrap().needed.get(Metric::Spend), Some(Decimal::from(1200))); // 2000 - 800 by 31 December
     /// assert_eq!(p.projected, Some(0)); // silver on 1 January
     /// assert!(p.next.is_none());
     /// # Ok::<(), loyalty::Error>(())
@@ -89,11 +124,11 @@ impl Program {
         now: NaiveDateTime,
     ) -> Result<Progress> {
         let ladder = self.ladder();
-        let prepared = Prepared::new(ladder.metric(), history, now)?;
+        let prepared = Prepared::new(ladder.used(), history, now)?;
         let standing = self.run(joined, &prepared, now)?;
         let period_end = standing.period.end();
-        let (projected_figure, projected, projected_pending) = match period_end {
-            None => (standing.figure, standing.tier, false),
+        let (projected_figures, projected, projected_pending) = match period_end {
+            None => (standing.figures, standing.tier, false),
             Some(end) => {
                 let lower = self.window().lower_for_review(end, joined)?;
                 let figure = prepared.sum(lower, prepared.len())?;
@@ -103,22 +138,16 @@ impl Program {
             }
         };
         // A figure driven far below zero by refunds can make the gap exceed `Decimal`.
-        let gap = |tier: usize, basis: Decimal| -> Result<Option<Gap>> {
+        let gap = |tier: usize, basis: &Figures| -> Result<Option<Gap>> {
             ladder
-                .tier(tier)
-                .map(|t| {
-                    let needed = t
-                        .threshold()
-                        .checked_sub(basis)
-                        .ok_or_else(|| Error::overflow("amount needed for a tier"))?;
-                    Ok(Gap { tier, threshold: t.threshold(), needed: needed.max(Decimal::ZERO) })
-                })
+                .criterion(Some(tier))
+                .map(|c| Ok(Gap { tier, criterion: c, needed: c.shortfall(basis)? }))
                 .transpose()
         };
         let next_rank = standing.tier.map_or(0, |r| r + 1);
         let next = match self.policy().promotion_timing() {
-            PromotionTiming::Immediate => gap(next_rank, standing.figure)?,
-            PromotionTiming::NextPeriod => gap(next_rank, projected_figure)?,
+            PromotionTiming::Immediate => gap(next_rank, &standing.figures)?,
+            PromotionTiming::NextPeriod => gap(next_rank, &projected_figures)?,
         };
         let losable = period_end.is_some()
             && self.policy().demotion_policy() != Demotion::Never
@@ -126,8 +155,8 @@ impl Program {
         // In a grace period the member keeps the tier by requalifying in the current window
         // before the grace ends.
         let (keep, keep_by) = match (standing.tier, standing.pending) {
-            (Some(r), Some(g)) => (gap(r, standing.figure)?, Some(g.effective_at)),
-            (Some(r), None) if losable => (gap(r, projected_figure)?, period_end),
+            (Some(r), Some(g)) => (gap(r, &standing.figures)?, Some(g.effective_at)),
+            (Some(r), None) if losable => (gap(r, &projected_figures)?, period_end),
             _ => (None, None),
         };
         Ok(Progress {
@@ -136,7 +165,7 @@ impl Program {
             keep,
             keep_by,
             period_end,
-            projected_figure,
+            projected_figures,
             projected,
             projected_pending,
         })

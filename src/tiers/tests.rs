@@ -12,6 +12,22 @@ fn at(y: i32, m: u32, d: u32) -> NaiveDateTime {
 fn at_hms(y: i32, m: u32, d: u32, h: u32, mi: u32, s: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, mi, s).unwrap()
 }
+/// The one figure of a single-metric ladder.
+fn fig(f: &Figures) -> Decimal {
+    f.iter().next().map_or(Decimal::ZERO, |(_, v)| v)
+}
+/// What is still needed of the one metric of a single-metric ladder.
+fn needed(g: Gap) -> Decimal {
+    fig(&g.needed)
+}
+/// The gap to a spend threshold.
+fn spend_gap(tier: usize, threshold: i64, needed: i64) -> Gap {
+    Gap {
+        tier,
+        criterion: Criterion::reach(Metric::Spend, Decimal::from(threshold)).unwrap(),
+        needed: Figures::default().with(Metric::Spend, Decimal::from(needed)),
+    }
+}
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
@@ -58,7 +74,7 @@ fn calendar_year_boundary_at_midnight() {
     // silver.
     assert_eq!(s.events[0].at, at_hms(2024, 12, 31, 23, 59, 59));
     // The 2025 figure at 1 June is 0: the review on 1 January 2026 will judge it.
-    assert_eq!(s.figure, Decimal::ZERO);
+    assert_eq!(fig(&s.figures), Decimal::ZERO);
     assert_eq!(p.evaluate(j, &h, at(2026, 1, 1)).unwrap().tier, Some(0));
 }
 
@@ -98,7 +114,7 @@ fn leap_day_member_is_reviewed_on_28_february() {
         (at(2027, 2, 28), TierEventKind::Demoted, Cause::PeriodReview)
     );
     assert_eq!(e.explanation.from, Lower::From(at(2026, 2, 28)));
-    assert_eq!(e.explanation.figure, Decimal::ZERO);
+    assert_eq!(fig(&e.explanation.figures), Decimal::ZERO);
     // In 2028 the anniversary is 29 February again.
     assert_eq!(
         Window::Anniversary.period(at(2028, 2, 29), j).unwrap().start(),
@@ -138,8 +154,8 @@ fn year_end_demotion_one_level_at_a_time() {
     assert_eq!(e.explanation.window, Window::CalendarYear);
     assert_eq!(e.explanation.from, Lower::From(at(2025, 1, 1)));
     assert_eq!(e.explanation.to, Upper::Before(at(2026, 1, 1)));
-    assert_eq!(e.explanation.figure, Decimal::from(100));
-    assert_eq!(e.explanation.threshold, Some(Decimal::from(2000)));
+    assert_eq!(fig(&e.explanation.figures), Decimal::from(100));
+    assert_eq!(e.explanation.criterion, Criterion::reach(Metric::Spend, Decimal::from(2000)).ok());
     assert_eq!(e.crossed, vec![1]);
     let text = e.describe(p.ladder());
     assert!(text.contains("demoted from gold to silver"), "{text}");
@@ -234,7 +250,7 @@ fn refund_undoes_a_promotion_of_the_current_period() {
         ]
     );
     assert_eq!(s.events[1].cause, Cause::Refund);
-    assert_eq!(s.events[1].explanation.figure, Decimal::from(400));
+    assert_eq!(fig(&s.events[1].explanation.figures), Decimal::from(400));
     // A smaller refund that keeps 500 changes nothing.
     let h = [order(at(2024, 3, 2), 700), refund(at(2024, 3, 10), 200)];
     assert_eq!(p.evaluate(j, &h, at(2024, 4, 1)).unwrap().tier, Some(1));
@@ -257,7 +273,7 @@ fn refund_after_a_review_does_not_undo_a_secured_tier() {
     let h = [order(at(2024, 3, 1), 2500), refund(at(2025, 2, 1), 2500)];
     let s = p.evaluate(j, &h, at(2025, 3, 1)).unwrap();
     assert_eq!(s.tier, Some(2));
-    assert_eq!(s.figure, Decimal::from(-2500));
+    assert_eq!(fig(&s.figures), Decimal::from(-2500));
     // In a lifetime program the same refund undoes the promotion.
     let p = Program::new(ladder(), Window::Lifetime, Policy::default()).unwrap();
     let s = p.evaluate(j, &h, at(2025, 3, 1)).unwrap();
@@ -353,19 +369,13 @@ fn progress_and_projection_on_a_rolling_window() {
     let pr = p.progress(j, &h, at(2024, 3, 10)).unwrap();
     // Trailing 3 months at 10 March: (10 Dec, 10 Mar] holds 600 ≥ 500.
     assert_eq!(pr.standing.tier, Some(1));
-    assert_eq!(pr.standing.figure, Decimal::from(600));
+    assert_eq!(fig(&pr.standing.figures), Decimal::from(600));
     assert_eq!(pr.period_end, Some(at(2024, 4, 15)));
     // The 15 April review counts (15 Jan, 15 Apr): the 10 January order will have left.
-    assert_eq!(pr.projected_figure, Decimal::from(200));
-    assert_eq!(
-        pr.keep.unwrap(),
-        Gap { tier: 1, threshold: Decimal::from(500), needed: Decimal::from(300) }
-    );
+    assert_eq!(fig(&pr.projected_figures), Decimal::from(200));
+    assert_eq!(pr.keep.unwrap(), spend_gap(1, 500, 300));
     assert_eq!(pr.projected, Some(0));
-    assert_eq!(
-        pr.next.unwrap(),
-        Gap { tier: 2, threshold: Decimal::from(2000), needed: Decimal::from(1400) }
-    );
+    assert_eq!(pr.next.unwrap(), spend_gap(2, 2000, 1400));
     // And so it happens.
     assert_eq!(p.evaluate(j, &h, at(2024, 4, 15)).unwrap().tier, Some(0));
     assert_eq!(p.evaluate(j, &h, at(2024, 4, 14)).unwrap().tier, Some(1));
@@ -384,7 +394,7 @@ fn progress_with_grace_and_never() {
     let pr = p.progress(date(2024, 1, 1), &[order(at(2024, 3, 1), 700)], at(2026, 1, 10)).unwrap();
     assert_eq!(pr.standing.tier, Some(1));
     assert_eq!(pr.keep_by, Some(at(2026, 2, 1)));
-    assert_eq!(pr.keep.unwrap().needed, Decimal::from(500));
+    assert_eq!(needed(pr.keep.unwrap()), Decimal::from(500));
     let p = program(Window::CalendarYear, Policy::default());
     let pr = p.progress(date(2024, 1, 1), &[order(at(2024, 3, 1), 700)], at(2025, 6, 1)).unwrap();
     assert_eq!(pr.keep, None);
@@ -479,7 +489,7 @@ fn quarter_and_month_windows_across_the_year_end() {
     let s = p.evaluate(j, &h, at(2025, 1, 1)).unwrap();
     // The 1 Jan review judged Q4 (600) and kept silver; the figure now is Q1's 100.
     assert_eq!(s.tier, Some(1));
-    assert_eq!(s.figure, Decimal::from(100));
+    assert_eq!(fig(&s.figures), Decimal::from(100));
     assert_eq!(s.period.start(), Some(at(2025, 1, 1)));
     assert_eq!(s.period.end(), Some(at(2025, 4, 1)));
     assert_eq!(p.evaluate(j, &h, at(2025, 4, 1)).unwrap().tier, Some(0));
@@ -601,8 +611,8 @@ fn refund_undoes_then_new_order_repromotes() {
     // Reverting gold → bronze passes silver; re-promotion crosses silver and gold again.
     assert_eq!(s.events[1].crossed, vec![1, 0]);
     assert_eq!(s.events[2].crossed, vec![1, 2]);
-    assert_eq!(s.events[1].explanation.figure, Decimal::from(400));
-    assert_eq!(s.events[2].explanation.figure, Decimal::from(2000));
+    assert_eq!(fig(&s.events[1].explanation.figures), Decimal::from(400));
+    assert_eq!(fig(&s.events[2].explanation.figures), Decimal::from(2000));
 }
 
 #[test]
@@ -621,21 +631,18 @@ fn progress_at_the_top_and_at_no_tier() {
     // No tier: 120 spent, 380 to silver; nothing to keep; projected none.
     let pr = p.progress(j, &[order(at(2024, 2, 1), 120)], at(2024, 6, 1)).unwrap();
     assert_eq!(pr.standing.tier, None);
-    assert_eq!(
-        pr.next.unwrap(),
-        Gap { tier: 0, threshold: Decimal::from(500), needed: Decimal::from(380) }
-    );
+    assert_eq!(pr.next.unwrap(), spend_gap(0, 500, 380));
     assert_eq!((pr.keep, pr.keep_by, pr.projected), (None, None, None));
     // Top tier: no next; 2000 needed by year end to keep gold, 2600 already → 0 needed.
     let pr = p.progress(j, &[order(at(2024, 2, 1), 2600)], at(2024, 6, 1)).unwrap();
     assert_eq!(pr.next, None);
-    assert_eq!(pr.keep.unwrap().needed, Decimal::ZERO);
+    assert_eq!(needed(pr.keep.unwrap()), Decimal::ZERO);
     assert_eq!(pr.keep_by, Some(at(2025, 1, 1)));
     assert_eq!(pr.projected, Some(1));
     // Gold kept at the 1 Jan 2025 review; demoted at the 1 Jan 2026 one.
     let pr = p.progress(j, &[order(at(2024, 2, 1), 2600)], at(2025, 6, 1)).unwrap();
     assert_eq!((pr.standing.tier, pr.projected), (Some(1), Some(0)));
-    assert_eq!(pr.keep.unwrap().needed, Decimal::from(2000));
+    assert_eq!(needed(pr.keep.unwrap()), Decimal::from(2000));
 }
 
 #[test]
@@ -703,14 +710,14 @@ fn refund_leaving_a_rolling_window_promotes_without_an_event() {
     let j = date(2023, 1, 1);
     let h = [refund(at_hms(2023, 2, 10, 9, 0, 0), 300), order(at(2023, 3, 1), 600)];
     let before = p.evaluate(j, &h, at_hms(2024, 2, 10, 8, 59, 59)).unwrap();
-    assert_eq!((before.figure, before.tier), (Decimal::from(300), Some(0)));
+    assert_eq!((fig(&before.figures), before.tier), (Decimal::from(300), Some(0)));
     // The refund leaves the window (t - 12 months, t] at 10 Feb 2024 09:00: 600, silver,
     // with no event on that day.
     let after = p.evaluate(j, &h, at_hms(2024, 2, 10, 9, 0, 0)).unwrap();
-    assert_eq!((after.figure, after.tier), (Decimal::from(600), Some(1)));
+    assert_eq!((fig(&after.figures), after.tier), (Decimal::from(600), Some(1)));
     let e = after.events.last().unwrap();
     assert_eq!((e.at, e.kind), (at_hms(2024, 2, 10, 9, 0, 0), TierEventKind::Promoted));
-    assert_eq!(e.explanation.figure, Decimal::from(600));
+    assert_eq!(fig(&e.explanation.figures), Decimal::from(600));
     // A refund on 31 March (a month end) with a one-month window leaves on 1 May, not on
     // 30 April (whose window still reaches back to 30 March).
     let p = program(Window::rolling_months(1).unwrap(), Policy::default());
@@ -720,9 +727,9 @@ fn refund_leaving_a_rolling_window_promotes_without_an_event() {
         order(at(2023, 4, 2), 550),
     ];
     let s = p.evaluate(j, &h, at_hms(2023, 4, 30, 23, 59, 59)).unwrap();
-    assert_eq!((s.figure, s.tier), (Decimal::from(450), Some(0)));
+    assert_eq!((fig(&s.figures), s.tier), (Decimal::from(450), Some(0)));
     let s = p.evaluate(j, &h, at(2023, 5, 1)).unwrap();
-    assert_eq!((s.figure, s.tier), (Decimal::from(550), Some(1)));
+    assert_eq!((fig(&s.figures), s.tier), (Decimal::from(550), Some(1)));
     let e = s.events.last().unwrap();
     assert_eq!(
         (e.at, e.kind, e.cause),

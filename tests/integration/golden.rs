@@ -18,7 +18,7 @@ fn reread(name: &str, json: &str) -> Result<String, serde_json::Error> {
         "points_account" | "points_account_receiver" | "points_account_compacted" => {
             as_type!(loyalty::points::Account)
         }
-        "tiers_program" => as_type!(loyalty::tiers::Program),
+        "tiers_program" | "tiers_program_criteria" => as_type!(loyalty::tiers::Program),
         "referral_book" => as_type!(loyalty::referral::ReferralBook),
         "sla_calendar" => as_type!(loyalty::sla::Calendar),
         "sla_policies" => as_type!(loyalty::sla::PolicySet),
@@ -83,14 +83,15 @@ fn current_golden_files_match_what_this_build_writes() {
 fn version_1_golden_files_read_back_as_the_same_values() {
     // Written by the crate before versions were recorded (no `version` field; points
     // keys as JSON numbers): each reads back, and writes out exactly as the value this
-    // build makes does.
-    for (name, json) in golden_samples() {
+    // build makes does. Shapes version 1 could not express (tier criteria) have no file.
+    let new_in_v2 = ["tiers_program_criteria"];
+    for (name, json) in golden_samples().into_iter().filter(|(n, _)| !new_in_v2.contains(n)) {
         let old = reread_v1(name, &golden(&format!("{name}.v1.json")))
             .unwrap_or_else(|e| panic!("{name} v1: {e}"));
         assert_eq!(old, json, "{name}: v1 reads back as another value");
     }
     // The purchase models as version 1 wrote them with its version field.
-    for name in ["clv_bgnbd", "clv_mbgnbd", "clv_pareto_nbd"] {
+    for name in ["clv_bgnbd", "clv_mbgnbd", "clv_pareto_nbd", "tiers_program"] {
         let json = golden_samples().into_iter().find(|(n, _)| *n == name).unwrap().1;
         let old = reread_v1(name, &golden(&format!("{name}.v1-field.json"))).unwrap();
         assert_eq!(old, json, "{name}: v1 with its field reads back as another value");

@@ -22,4 +22,5 @@ mod sla_oracle;
 mod sla_promise;
 mod tiers;
 mod tiers_as_known;
+mod tiers_criteria;
 mod zones;

@@ -48,7 +48,7 @@ fn compaction_folds_history_and_keeps_balances_refunds_and_replays() {
     assert_eq!(a.lots(), whole.lots());
     let cp = a.checkpoint().unwrap();
     assert_eq!((cp.at(), cp.replay_from(), cp.folded()), (d(2026, 3, 1), d(2026, 2, 1), 2));
-    assert_eq!(cp.balances().available(), Points::new(200));
+    assert_eq!(cp.balances().available, Points::new(200));
     assert_eq!(cp.totals().earned, Points::new(300));
     assert_eq!(cp.totals().redeemed, Points::new(100));
     a.check().unwrap();
@@ -57,7 +57,7 @@ fn compaction_folds_history_and_keeps_balances_refunds_and_replays() {
     let redeem = RedeemRequest::new(Points::new(100), usd(dec!(50)));
     let before = a.clone();
     let r = a.redeem(&p, OpKey::new(2), &redeem, d(2026, 3, 9)).unwrap();
-    assert_eq!((r.points(), r.value()), (Points::new(100), usd(dec!(10))));
+    assert_eq!((r.points, r.value), (Points::new(100), usd(dec!(10))));
     assert_eq!(a, before);
     // ... and a conflicting payload is still a conflict.
     let other = RedeemRequest::new(Points::new(200), usd(dec!(50)));
@@ -106,9 +106,9 @@ fn an_open_reservation_holds_the_cut_back() {
     assert_eq!(a.checkpoint().unwrap().at(), d(2026, 4, 1));
     assert_eq!(a.entries().len(), 2);
     // Releasing it puts the points back where they came from.
-    let out = a.release(&p, OpKey::new(6), r.reservation().unwrap(), d(2026, 7, 2)).unwrap();
+    let out = a.release(&p, OpKey::new(6), r.reservation.unwrap(), d(2026, 7, 2)).unwrap();
     assert_eq!(out.returned, Points::new(50));
-    assert_eq!(a.balances().available(), Points::new(500));
+    assert_eq!(a.balances().available, Points::new(500));
     // Now the cut can pass it.
     let c = a.compact(d(2026, 7, 3), d(2026, 7, 1)).unwrap();
     assert_eq!((c.entries, c.replayable, c.forgotten), (3, 1, 2));

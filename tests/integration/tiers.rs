@@ -6,9 +6,9 @@ use loyalty::referral::{
     Reward,
 };
 use loyalty::tiers::{
-    Benefit, Benefits, Cause, Demotion, Grace, Ladder, MarginGuard, MemberDiscount, Metric, Policy,
-    Program, PromotionTiming, QualifyingEvent, RefundEffect, RefundScope, Tier, TierEventKind,
-    TierRetention, Trim, Window,
+    Benefit, Benefits, Cause, Demotion, Figures, Grace, Ladder, MarginGuard, MemberDiscount,
+    Metric, Policy, Program, PromotionTiming, QualifyingEvent, RefundEffect, RefundScope, Tier,
+    TierEventKind, TierRetention, Trim, Window,
 };
 use loyalty::{Currency, ErrorKind, Money, Multiplier, Rounding, Share};
 use proptest::prelude::*;
@@ -146,7 +146,7 @@ fn window_figures_are_exact_sums_even_past_decimal_precision() {
         history.push(o(2023, extra.max(1)));
         let s = program.evaluate(joined, &history, at(2025, 6, 1)).unwrap();
         assert_eq!(s.tier, Some(0), "with {extra} more in 2023");
-        assert_eq!(s.figure, dec!(4066), "with {extra} more in 2023");
+        assert_eq!(s.figures.get(Metric::Spend), Some(dec!(4066)), "with {extra} more in 2023");
     }
 }
 
@@ -457,7 +457,7 @@ proptest! {
     fn tier_is_monotone_in_the_metric(ts in thresholds(), a in -100i64..6000, b in -100i64..6000) {
         let ladder = ladder_with(&ts, None);
         let (lo, hi) = (a.min(b), a.max(b));
-        prop_assert!(ladder.tier_for(Decimal::from(lo)) <= ladder.tier_for(Decimal::from(hi)));
+        prop_assert!(ladder.tier_for(&spend(lo)) <= ladder.tier_for(&spend(hi)));
     }
 
     #[test]
@@ -519,7 +519,7 @@ proptest! {
         let s = program.evaluate(joined, &history, at(2026, 6, 1)).unwrap();
         let rank = |r: Option<usize>| r.map_or(-1i64, |r| r as i64);
         // A first threshold of 0 is an entry tier held from the start, and the floor.
-        let entry = ladder.tier_for(Decimal::ZERO);
+        let entry = ladder.entry();
         let mut floor: Option<usize> = entry;
         let mut tier: Option<usize> = entry;
         for e in &s.events {
@@ -541,7 +541,7 @@ proptest! {
                     }
                     if policy.demotion_policy() == Demotion::Reevaluate {
                         // Never further than the figure of the ending period supports.
-                        prop_assert!(e.to >= ladder.tier_for(e.explanation.figure).max(floor));
+                        prop_assert!(e.to >= ladder.tier_for(&e.explanation.figures).max(floor));
                     }
                     if policy.grace_period() == Grace::None {
                         prop_assert_eq!(e.cause, Cause::PeriodReview);
@@ -714,7 +714,7 @@ proptest! {
         extra in 0i64..(2 * 366 * 24),
     ) {
         let ladder = ladder_with(&ts, permanent.filter(|&p| p < ts.len()));
-        let entry = ladder.tier_for(Decimal::ZERO);
+        let entry = ladder.entry();
         let program = Program::new(ladder, window, policy).unwrap();
         let joined = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
         let t1 = at(2023, 1, 1) + Duration::hours(h1);
@@ -814,4 +814,9 @@ fn margin_guard_caps_any_number_of_concessions() {
     let eur = Money::new(dec!(1), Currency::EUR);
     assert!(guard.apply_all(usd(200), &[usd(1), eur]).is_err());
     assert!(guard.apply_all(usd(200), &[usd(-1)]).is_err());
+}
+
+/// Spend figures.
+fn spend(x: i64) -> Figures {
+    Figures::default().with(Metric::Spend, Decimal::from(x))
 }

@@ -68,7 +68,7 @@ fn by_customer(log: &Log, end: NaiveDateTime) -> Vec<(u64, Vec<(NaiveDateTime, D
 pub struct TierRow {
     /// The tier's name ("no tier" for members below the first threshold).
     pub name: String,
-    /// Its threshold (`None` for "no tier").
+    /// Its threshold (`None` for "no tier" and for a tier with its own criterion).
     pub threshold: Option<Decimal>,
     /// Members in it at the observation end.
     pub members: u64,
@@ -99,9 +99,11 @@ pub fn tiers(
     source: &str,
 ) -> Result<Tiers> {
     let ladder = program.ladder();
-    let metric = match ladder.metric() {
-        Metric::Spend => "spend",
-        Metric::OrderCount => "orders",
+    let metrics: Vec<Metric> = ladder.metrics().collect();
+    let metric = match metrics.as_slice() {
+        [Metric::Spend] => "spend",
+        [Metric::OrderCount] => "orders",
+        [Metric::Spend, Metric::OrderCount] => "spend and orders",
         _ => {
             return Err(Failure::in_file(
                 source,
@@ -132,7 +134,7 @@ pub fn tiers(
         .iter()
         .map(|t| TierRow {
             name: t.name().to_string(),
-            threshold: Some(t.threshold()),
+            threshold: t.threshold(),
             members: 0,
             revenue: Decimal::ZERO,
         })
@@ -148,7 +150,7 @@ pub fn tiers(
         row.revenue += purchases.iter().map(|p| p.1).sum::<Decimal>();
     }
     // "No tier" is a row only when someone can be in it.
-    if none.members > 0 || ladder.tiers().first().is_some_and(|t| !t.threshold().is_zero()) {
+    if none.members > 0 || ladder.entry().is_none() {
         rows.insert(0, none);
     }
     Ok(Tiers { source: source.to_string(), metric, rows })
@@ -206,7 +208,7 @@ pub fn points(
             }
             prior = prior.saturating_add(1);
             let quote = rules.quote(&order, &context)?;
-            if quote.awarded() == Points::ZERO {
+            if quote.awarded == Points::ZERO {
                 without_points += 1;
                 continue;
             }

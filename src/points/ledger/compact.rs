@@ -65,7 +65,7 @@ use crate::points::{LotId, OpKey, Points};
 /// // Fold everything before June; keep the outcomes of operations since March.
 /// let folded = account.compact(day(6, 1), day(3, 1))?;
 /// assert_eq!((folded.entries, folded.replayable, folded.forgotten), (2, 1, 1));
-/// assert_eq!(account.balances().available(), Points::new(900));
+/// assert_eq!(account.balances().available, Points::new(900));
 /// account.check()?;
 ///
 /// // Inside the window a replay returns the stored outcome; before it, a typed error.

@@ -67,7 +67,7 @@ impl<S: BuildHasher> AccountMap for HashMap<MemberId, Account, S> {
 /// let earn = EarnRequest::new(Points::new(300));
 /// accounts.get_mut(&alice).unwrap().earn(&program, OpKey::new(1), &earn, day)?;
 /// transfer_between(&program, &mut accounts, alice, bob, OpKey::new(2), Points::new(120), day)?;
-/// assert_eq!(accounts[&bob].balances().available(), Points::new(120));
+/// assert_eq!(accounts[&bob].balances().available, Points::new(120));
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 pub fn transfer_between<M: AccountMap + ?Sized>(
@@ -127,8 +127,8 @@ pub fn transfer_between<M: AccountMap + ?Sized>(
 /// transfer(&program, &mut alice, &mut bob, OpKey::new(2), Points::new(120), day)?;
 /// // A retry changes nothing.
 /// transfer(&program, &mut alice, &mut bob, OpKey::new(2), Points::new(120), day)?;
-/// assert_eq!(alice.balances().available(), Points::new(180));
-/// assert_eq!(bob.balances().available(), Points::new(120));
+/// assert_eq!(alice.balances().available, Points::new(180));
+/// assert_eq!(bob.balances().available, Points::new(120));
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 pub fn transfer(

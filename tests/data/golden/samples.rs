@@ -52,10 +52,10 @@ fn golden_samples() -> Vec<(&'static str, String)> {
         .unwrap();
         a.activate(&program, k(4), k(3), day(1, 4)).unwrap();
         let r = a.reserve(&program, k(5), &RedeemRequest::new(Points::new(100), big), day(1, 5));
-        let id = r.unwrap().reservation().unwrap();
+        let id = r.unwrap().reservation.unwrap();
         a.commit(&program, k(6), id, day(1, 5)).unwrap();
         let r = a.reserve(&program, k(7), &RedeemRequest::new(Points::new(50), big), day(1, 6));
-        let id = r.unwrap().reservation().unwrap();
+        let id = r.unwrap().reservation.unwrap();
         a.release(&program, k(8), id, day(1, 6)).unwrap();
         a.redeem(&program, k(9), &RedeemRequest::new(Points::new(200), big), day(1, 7)).unwrap();
         a.refund(&program, k(10), &RefundRequest::new(k(1), usd(10_000)), day(1, 8)).unwrap();
@@ -94,6 +94,37 @@ fn golden_samples() -> Vec<(&'static str, String)> {
         .unwrap();
         let program = Program::new(ladder, Window::CalendarYear, Policy::default()).unwrap();
         out.push(("tiers_program", json(&program)));
+    }
+
+    // ----- tiers: a ladder with either-or and all-of criteria (format version 2).
+    {
+        use loyalty::tiers::{Criterion, Demotion, Ladder, Metric, Policy, Program, Tier, Window};
+        let d = Decimal::from;
+        let ladder = Ladder::new(
+            Metric::OrderCount,
+            vec![
+                Tier::new("bronze", Decimal::ZERO).unwrap(),
+                Tier::by_criterion(
+                    "silver",
+                    Criterion::any_of([(Metric::OrderCount, d(3)), (Metric::Spend, d(1000))]).unwrap(),
+                )
+                .unwrap(),
+                Tier::by_criterion(
+                    "gold",
+                    Criterion::any_of([(Metric::OrderCount, d(6)), (Metric::Spend, d(3000))]).unwrap(),
+                )
+                .unwrap(),
+                Tier::by_criterion(
+                    "platinum",
+                    Criterion::all_of([(Metric::OrderCount, d(12)), (Metric::Spend, d(8000))]).unwrap(),
+                )
+                .unwrap(),
+            ],
+        )
+        .unwrap();
+        let policy = Policy::default().demotion(Demotion::Reevaluate);
+        let program = Program::new(ladder, Window::rolling_months(12).unwrap(), policy).unwrap();
+        out.push(("tiers_program_criteria", json(&program)));
     }
 
     // ----- referral: a book with a referral cleared by a first order.
