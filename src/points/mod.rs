@@ -104,8 +104,11 @@
 //! # Stored state
 //!
 //! `Account` and `Program` serialize with a format version (see [`crate::version`]):
-//! accounts are at version 2, where idempotency keys are decimal strings; version 1
-//! accounts (keys as JSON numbers) still read.
+//! accounts are at version 4, where idempotency keys and lifetime totals
+//! ([`TotalPoints`], `u128`) are decimal strings; versions 1 to 3 (keys or totals as JSON
+//! numbers, no checkpoint before 3) still read. Reading runs [`Account::check`], so a
+//! forged account is refused; [`Account::check_with`] also re-derives what redemptions
+//! were worth from the program.
 //!
 //! # Performance and history
 //!
@@ -138,6 +141,7 @@ mod lot;
 mod program;
 mod redeem;
 mod rules;
+mod total;
 
 pub use entry::{
     ActivateOutcome, AdjustOutcome, Adjustment, Balances, Direction, EarnOutcome, EarnRequest,
@@ -154,6 +158,7 @@ pub use rules::{
     Cap, CapMode, CapOutcome, CapPeriod, DiscountBasis, EarnContext, EarnQuote, EarnRules,
     Inclusion, Order, OrderLine, PeriodCap, QuoteLine,
 };
+pub use total::TotalPoints;
 
 use std::fmt;
 

@@ -60,8 +60,8 @@ pub fn money_f(x: f64) -> String {
 }
 
 /// Counts with thousands separators.
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
+pub fn count(n: impl Into<u128>) -> String {
+    let s = n.into().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {

@@ -21,7 +21,7 @@ use super::entry::{Balances, Entry, EntryKind, ExpiringLot, Totals};
 use super::index::{KeyIndex, SpendIndex};
 use super::lot::{Draw, Lot, LotSource, LotState, Reservation};
 use super::program::Program;
-use super::{LotId, MemberId, OpKey, Points};
+use super::{LotId, MemberId, OpKey, Points, TotalPoints};
 use crate::error::{Error, ErrorKind, Result};
 use crate::money::Money;
 
@@ -391,8 +391,10 @@ impl Account {
         }
         self.take_available(repay);
         self.balances.debt = Points::new(self.balances.debt.value() - repay.value());
+        // Never saturates in a checked account: repaid <= debt booked <= clawed_back,
+        // a total whose every addition was checked.
         self.totals.debt_repaid =
-            Points::new(self.totals.debt_repaid.value().saturating_add(repay.value()));
+            TotalPoints::new(self.totals.debt_repaid.value().saturating_add(u128::from(repay.value())));
         repay
     }
 
