@@ -23,9 +23,19 @@
 //! | [`rfm::Summary`](crate::rfm::Summary) | 1 | |
 //! | [`clv::BgNbd`](crate::clv::BgNbd), [`clv::MbgNbd`](crate::clv::MbgNbd), [`clv::ParetoNbd`](crate::clv::ParetoNbd) | 2 | 2: the period of the parameters (1 had none: read it with [`clv::Version1`](crate::clv::Version1), giving the period) |
 //! | [`clv::GammaGamma`](crate::clv::GammaGamma) | 1 | |
+//! | [`sla::PolicySet`](crate::sla::PolicySet) | 2 | 2: an object `{"version", "policies"}` (1: the bare JSON array of policies) |
+//! | [`care::CareConfig`](crate::care::CareConfig) | 2 | 2: the `version` field (1: none) |
+//! | [`clv::Fit`](crate::clv::Fit), [`clv::ClvModel`](crate::clv::ClvModel), [`clv::Prediction`](crate::clv::Prediction), [`clv::Histogram`](crate::clv::Histogram) | 2 | 2: the `version` field (1: none) |
+//! | [`tiers::Standing`](crate::tiers::Standing) (a member's tier history) | 2 | 2: the `version` field (1: none) |
+//! | [`care::CarePlan`](crate::care::CarePlan) | 2 | 2: the `version` field (1: none) |
+//! | [`rfm::LoyaltyIndex`](crate::rfm::LoyaltyIndex), [`rfm::SegmentMap`](crate::rfm::SegmentMap), [`rfm::RfmScores`](crate::rfm::RfmScores) | 2 | 2: the `version` field (1: none) |
 //!
-//! Not yet versioned: [`sla::PolicySet`](crate::sla::PolicySet) (stored as a bare JSON
-//! array) and [`care::CareConfig`](crate::care::CareConfig).
+//! A type whose first version has no `version` field got the field as version 2, so that
+//! "absent" keeps meaning version 1. Values nested inside a stored type (a fit's report,
+//! a policy, a rule, an action, a tier event) travel with their container's version.
+//! Records a host builds from its own data and passes in (orders, transactions,
+//! customers, festivals, qualifying events) and reports computed afresh
+//! on each call (evaluations, triage lists, economics reports, fit checks) carry none.
 //!
 //! Binary formats carry the field too (it is an ordinary struct field).
 //!

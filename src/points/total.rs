@@ -135,7 +135,10 @@ impl<'de> serde::Deserialize<'de> for TotalPoints {
                 f.write_str("a points total: a decimal string or an unsigned integer")
             }
 
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<TotalPoints, E> {
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<TotalPoints, E> {
                 // Digits only: `u128::from_str` would also take a leading `+`.
                 if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(E::invalid_value(serde::de::Unexpected::Str(v), &self));

@@ -133,8 +133,7 @@ fn version_2_golden_files_read_back_as_the_same_values() {
 fn version_3_golden_files_read_back_as_the_same_values() {
     // Points accounts before lifetime totals were widened to u128 (version 3: totals as
     // u64 JSON numbers; the compacted one holds a checkpoint of version 1).
-    for (name, json) in all_samples().into_iter().filter(|(n, _)| n.starts_with("points_account"))
-    {
+    for (name, json) in all_samples().into_iter().filter(|(n, _)| n.starts_with("points_account")) {
         let old = golden(&format!("{name}.v3.json"));
         assert!(old.starts_with("{\n  \"version\": 3,"), "{name}");
         assert!(!old.contains("\"earned\": \""), "{name}: v3 totals are numbers");

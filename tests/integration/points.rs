@@ -268,7 +268,9 @@ fn tamperings(acc: &Account) -> Vec<(String, serde_json::Value)> {
             bump(&mut f["lots"][i]["points"]);
         });
         let shifted = lot.earned_on().succ_opt().unwrap();
-        edit(format!("changed earned_on of lot {i}"), &|f| f["lots"][i]["earned_on"] = date(shifted));
+        edit(format!("changed earned_on of lot {i}"), &|f| {
+            f["lots"][i]["earned_on"] = date(shifted)
+        });
         if lot.state() == LotState::Active && !lot.remaining().is_zero() {
             if let Some(past) = acc.clock().pred_opt() {
                 edit(format!("active lot {i} past its expiry"), &|f| {
@@ -301,7 +303,8 @@ fn tamperings(acc: &Account) -> Vec<(String, serde_json::Value)> {
                 bump(&mut f["entries"][i]["kind"]["Earn"]["outcome"]["points"]);
             }),
             EntryKind::Redeem { .. } | EntryKind::Reserve { .. } => {
-                let kind = if matches!(e.kind(), EntryKind::Redeem { .. }) { "Redeem" } else { "Reserve" };
+                let kind =
+                    if matches!(e.kind(), EntryKind::Redeem { .. }) { "Redeem" } else { "Reserve" };
                 edit(format!("{kind} entry {i} request points"), &|f| {
                     bump(&mut f["entries"][i]["kind"][kind]["request"]["points"]);
                 });
@@ -309,9 +312,11 @@ fn tamperings(acc: &Account) -> Vec<(String, serde_json::Value)> {
             EntryKind::Adjust { .. } => edit(format!("adjust entry {i} outcome points"), &|f| {
                 bump(&mut f["entries"][i]["kind"]["Adjust"]["outcome"]["points"]);
             }),
-            EntryKind::TransferIn { .. } => edit(format!("transfer-in entry {i} outcome points"), &|f| {
-                bump(&mut f["entries"][i]["kind"]["TransferIn"]["outcome"]["points"]);
-            }),
+            EntryKind::TransferIn { .. } => {
+                edit(format!("transfer-in entry {i} outcome points"), &|f| {
+                    bump(&mut f["entries"][i]["kind"]["TransferIn"]["outcome"]["points"]);
+                })
+            }
             _ => {}
         }
     }

@@ -15,8 +15,8 @@ use crate::points::entry::{
     Adjustment, Direction, EarnOutcome, EarnRequest, Entry, EntryKind, RefundOutcome,
     RefundRequest, Totals,
 };
-use crate::points::TotalPoints;
 use crate::points::lot::{LotSource, LotState, Reservation, ReservationState};
+use crate::points::TotalPoints;
 use crate::points::{Points, ReservationId};
 
 /// What the history says the account must be (from its checkpoint on, if compacted).
