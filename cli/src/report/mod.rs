@@ -336,6 +336,6 @@ mod tests {
         assert_eq!(money(Decimal::ZERO), "0.00");
         assert_eq!(money(Decimal::new(999995, 3)), "1,000.00");
         assert_eq!(money_f(12.345), "12.35");
-        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(1234567u64), "1,234,567");
     }
 }
