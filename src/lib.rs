@@ -110,6 +110,9 @@
 #![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// First: its `versioned_serde!` macro serves the modules below.
+#[macro_use]
+pub mod version;
 pub mod care;
 pub mod clv;
 pub mod economics;
@@ -121,7 +124,6 @@ pub mod rfm;
 pub mod sla;
 pub mod tiers;
 mod units;
-pub mod version;
 
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::money::{Currency, ExchangeRate, ExchangeRates, Money, Rounding};

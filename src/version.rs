@@ -14,8 +14,8 @@
 //!
 //! | Type | Newest | Changes |
 //! |---|---|---|
-//! | [`points::Account`](crate::points::Account) | 3 | 3: optional `checkpoint` of a compacted account; 2: idempotency keys are decimal strings (1: JSON numbers) |
-//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 1 | |
+//! | [`points::Account`](crate::points::Account) | 4 | 4: lifetime totals are `u128` decimal strings (1-3: `u64` JSON numbers); 3: optional `checkpoint` of a compacted account; 2: idempotency keys are decimal strings (1: JSON numbers) |
+//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 2 | 2: totals as in account version 4 |
 //! | [`points::Program`](crate::points::Program) | 1 | |
 //! | [`tiers::Program`](crate::tiers::Program) | 1 | |
 //! | [`referral::ReferralBook`](crate::referral::ReferralBook) | 1 | |
@@ -23,9 +23,19 @@
 //! | [`rfm::Summary`](crate::rfm::Summary) | 1 | |
 //! | [`clv::BgNbd`](crate::clv::BgNbd), [`clv::MbgNbd`](crate::clv::MbgNbd), [`clv::ParetoNbd`](crate::clv::ParetoNbd) | 2 | 2: the period of the parameters (1 had none: read it with [`clv::Version1`](crate::clv::Version1), giving the period) |
 //! | [`clv::GammaGamma`](crate::clv::GammaGamma) | 1 | |
+//! | [`sla::PolicySet`](crate::sla::PolicySet) | 2 | 2: an object `{"version", "policies"}` (1: the bare JSON array of policies) |
+//! | [`care::CareConfig`](crate::care::CareConfig) | 2 | 2: the `version` field (1: none) |
+//! | [`clv::Fit`](crate::clv::Fit), [`clv::ClvModel`](crate::clv::ClvModel), [`clv::Prediction`](crate::clv::Prediction), [`clv::Histogram`](crate::clv::Histogram) | 2 | 2: the `version` field (1: none) |
+//! | [`tiers::Standing`](crate::tiers::Standing) (a member's tier history) | 2 | 2: the `version` field (1: none) |
+//! | [`care::CarePlan`](crate::care::CarePlan) | 2 | 2: the `version` field (1: none) |
+//! | [`rfm::LoyaltyIndex`](crate::rfm::LoyaltyIndex), [`rfm::SegmentMap`](crate::rfm::SegmentMap), [`rfm::RfmScores`](crate::rfm::RfmScores) | 2 | 2: the `version` field (1: none) |
 //!
-//! Not yet versioned: [`sla::PolicySet`](crate::sla::PolicySet) (stored as a bare JSON
-//! array) and [`care::CareConfig`](crate::care::CareConfig).
+//! A type whose first version has no `version` field got the field as version 2, so that
+//! "absent" keeps meaning version 1. Values nested inside a stored type (a fit's report,
+//! a policy, a rule, an action, a tier event) travel with their container's version.
+//! Records a host builds from its own data and passes in (orders, transactions,
+//! customers, festivals, qualifying events) and reports computed afresh
+//! on each call (evaluations, triage lists, economics reports, fit checks) carry none.
 //!
 //! Binary formats carry the field too (it is an ordinary struct field).
 //!
@@ -39,10 +49,10 @@
 //!
 //! let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
 //! let json = serde_json::to_string(&Account::new(MemberId::new(7), day)).unwrap();
-//! assert!(json.starts_with(r#"{"version":3,"#));
-//! let newer = json.replace(r#""version":3"#, r#""version":4"#);
+//! assert!(json.starts_with(r#"{"version":4,"#));
+//! let newer = json.replace(r#""version":4"#, r#""version":5"#);
 //! let err = serde_json::from_str::<Account>(&newer).unwrap_err();
-//! assert!(err.to_string().contains("unsupported points account format version 4"));
+//! assert!(err.to_string().contains("unsupported points account format version 5"));
 //! # }
 //! ```
 
@@ -67,6 +77,55 @@ pub(crate) fn check(what: &'static str, found: u32, newest: u32) -> Result<u32> 
     } else {
         Err(ErrorKind::UnsupportedVersion { what, found, newest }.into())
     }
+}
+
+/// Serde for a stored struct whose fields serialize as they are: a `version` field first
+/// (`NEWEST` on writing; a missing field reads as 1), then the fields in order, with the
+/// version checked on reading. For the data records a host stores whole (a fit, a plan, a
+/// standing), which validate nothing else when read.
+///
+/// `versioned_serde!(Type<G>, "what", NEWEST, { field: FieldType, ... });` in the type's
+/// module, for a type that derives no serde itself.
+macro_rules! versioned_serde {
+    ($ty:ident $(<$g:ident>)?, $what:literal, $newest:expr, { $($f:ident : $t:ty),+ $(,)? }) => {
+        #[cfg(feature = "serde")]
+        const _: () = {
+            #[derive(serde::Serialize)]
+            struct Out<'a $(, $g)?> {
+                version: u32,
+                $($f: &'a $t,)+
+            }
+
+            #[derive(serde::Deserialize)]
+            struct In $(<$g>)? {
+                #[serde(default = "crate::version::v1")]
+                version: u32,
+                $($f: $t,)+
+            }
+
+            impl $(<$g: serde::Serialize>)? serde::Serialize for $ty $(<$g>)? {
+                fn serialize<S: serde::Serializer>(
+                    &self,
+                    s: S,
+                ) -> core::result::Result<S::Ok, S::Error> {
+                    Out { version: $newest, $($f: &self.$f,)+ }.serialize(s)
+                }
+            }
+
+            impl<'de $(, $g: serde::Deserialize<'de>)?> serde::Deserialize<'de>
+                for $ty $(<$g>)?
+            {
+                fn deserialize<D: serde::Deserializer<'de>>(
+                    d: D,
+                ) -> core::result::Result<Self, D::Error> {
+                    let r = <In $(<$g>)? as serde::Deserialize>::deserialize(d)?;
+                    crate::version::check($what, r.version, $newest)
+                        .map_err(<D::Error as serde::de::Error>::custom)?;
+                    Ok($ty { $($f: r.$f,)+ })
+                }
+            }
+        };
+    };
 }
 
 #[cfg(all(test, feature = "serde"))]

@@ -94,11 +94,11 @@ fn run(log: &[Purchase]) -> loyalty::Result<()> {
     }
     let elapsed = started.elapsed();
 
-    let sum = |f: fn(&Account) -> Points| accounts.iter().map(|a| f(a).value()).sum::<u64>();
-    let issued = sum(|a| a.totals().earned);
-    let redeemed = sum(|a| a.totals().redeemed);
-    let expired = sum(|a| a.totals().expired);
-    let outstanding = sum(|a| a.balances().available);
+    let sum = |f: fn(&Account) -> u128| accounts.iter().map(f).sum::<u128>();
+    let issued = sum(|a| a.totals().earned.value());
+    let redeemed = sum(|a| a.totals().redeemed.value());
+    let expired = sum(|a| a.totals().expired.value());
+    let outstanding = sum(|a| a.balances().available.value().into());
     println!(
         "== Points program (1 pt per $1, 100 pts = $10, 12-month expiry, redeem when possible) =="
     );

@@ -460,8 +460,10 @@ pub struct Held {
 }
 
 /// The result of [`due`].
+///
+/// Stored with a format version (see [`crate::version`]): a `version` field (2) first; a
+/// plan without it, as written before versions were recorded, reads as version 1.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct CarePlan {
     /// Actions to send, by priority (highest first), then customer id, then kind.
@@ -469,6 +471,8 @@ pub struct CarePlan {
     /// Actions held back, by customer id, then kind.
     pub held: Vec<Held>,
 }
+
+versioned_serde!(CarePlan, "care plan", 2, { actions: Vec<Action>, held: Vec<Held> });
 
 /// The host's facts for one run of [`due`].
 #[derive(Clone, Copy, Debug)]

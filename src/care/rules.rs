@@ -329,9 +329,13 @@ impl Default for ReviewRule {
 /// is rejected when it is read. Missing fields take their defaults, in the configuration and
 /// in each rule and the pressure settings (a rule's `base`, a cap and quiet hours are read
 /// whole).
+///
+/// Stored with a format version (see [`crate::version`]): a `version` field (2) before the
+/// rules; a configuration without it, as written before versions were recorded, reads as
+/// version 1 (the same fields).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "CareConfigRepr"))]
+#[cfg_attr(feature = "serde", serde(try_from = "CareConfigRepr", into = "CareConfigRepr"))]
 pub struct CareConfig {
     /// Birthday greetings.
     pub birthday: BirthdayRule,
@@ -353,11 +357,17 @@ pub struct CareConfig {
     pub pressure: Pressure,
 }
 
+/// The newest format version of a stored [`CareConfig`]: 2 adds the `version` field (1:
+/// none, the same rules).
+#[cfg(feature = "serde")]
+const CARE_CONFIG_VERSION: u32 = 2;
+
 /// The unvalidated wire form of [`CareConfig`].
 #[cfg(feature = "serde")]
-#[derive(serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 struct CareConfigRepr {
+    version: u32,
     birthday: BirthdayRule,
     festival: FestivalRule,
     check_in: CheckInRule,
@@ -373,7 +383,9 @@ struct CareConfigRepr {
 impl Default for CareConfigRepr {
     fn default() -> CareConfigRepr {
         let c = CareConfig::default();
+        // A missing field means a configuration written before versions were recorded.
         CareConfigRepr {
+            version: 1,
             birthday: c.birthday,
             festival: c.festival,
             check_in: c.check_in,
@@ -391,6 +403,7 @@ impl Default for CareConfigRepr {
 impl TryFrom<CareConfigRepr> for CareConfig {
     type Error = Error;
     fn try_from(r: CareConfigRepr) -> Result<CareConfig> {
+        crate::version::check("care configuration", r.version, CARE_CONFIG_VERSION)?;
         let c = CareConfig {
             birthday: r.birthday,
             festival: r.festival,
@@ -404,6 +417,24 @@ impl TryFrom<CareConfigRepr> for CareConfig {
         };
         c.validate()?;
         Ok(c)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<CareConfig> for CareConfigRepr {
+    fn from(c: CareConfig) -> CareConfigRepr {
+        CareConfigRepr {
+            version: CARE_CONFIG_VERSION,
+            birthday: c.birthday,
+            festival: c.festival,
+            check_in: c.check_in,
+            care_tip: c.care_tip,
+            replenish: c.replenish,
+            preference: c.preference,
+            win_back: c.win_back,
+            review: c.review,
+            pressure: c.pressure,
+        }
     }
 }
 

@@ -135,14 +135,19 @@ pub struct FitReport {
 }
 
 /// Fitted parameters and the report of the fit.
+///
+/// Stored with a format version (see [`crate::version`]): a `version` field (2) before
+/// `params` and `report`; a fit without it, as written before versions were recorded,
+/// reads as version 1 (the same fields).
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Fit<P> {
     /// The estimate.
     pub params: P,
     /// How it was obtained.
     pub report: FitReport,
 }
+
+versioned_serde!(Fit<P>, "clv fit", 2, { params: P, report: FitReport });
 
 /// A negative log-likelihood over `N` parameters on prepared data.
 pub(crate) trait Objective<const N: usize> {

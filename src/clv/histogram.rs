@@ -66,6 +66,8 @@ pub struct Histogram {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct HistogramRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     patterns: Vec<Pattern>,
     period: Period,
 }
@@ -74,6 +76,7 @@ struct HistogramRepr {
 impl TryFrom<HistogramRepr> for Histogram {
     type Error = Error;
     fn try_from(r: HistogramRepr) -> Result<Histogram> {
+        crate::version::check("clv histogram", r.version, 2)?;
         Histogram::from_patterns(r.patterns, r.period)
     }
 }
@@ -81,7 +84,7 @@ impl TryFrom<HistogramRepr> for Histogram {
 #[cfg(feature = "serde")]
 impl From<Histogram> for HistogramRepr {
     fn from(h: Histogram) -> HistogramRepr {
-        HistogramRepr { patterns: h.patterns, period: h.period }
+        HistogramRepr { version: 2, patterns: h.patterns, period: h.period }
     }
 }
 

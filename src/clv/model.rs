@@ -43,12 +43,17 @@ use crate::rfm::{periods_per_month, Span};
 /// assert!(scores[0].clv > 0.0);
 /// # Ok::<(), loyalty::Error>(())
 /// ```
+///
+/// Stored with a format version (see [`crate::version`]): a `version` field (2) before the
+/// two models (each carrying its own version); a model without it, as written before
+/// versions were recorded, reads as version 1.
 #[derive(Clone, Copy, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ClvModel {
     purchases: TransactionModel,
     spend: GammaGamma,
 }
+
+versioned_serde!(ClvModel, "clv model", 2, { purchases: TransactionModel, spend: GammaGamma });
 
 impl ClvModel {
     /// A model of purchases (in their period) and spend.

@@ -147,8 +147,10 @@ pub struct PredictionRow<K> {
 
 /// What [`predict`] returns: the fitted models with their reports, the options used and one
 /// row per customer in customer key order.
+///
+/// Stored with a format version (see [`crate::version`]): a `version` field (2) first; a
+/// prediction without it, as written before versions were recorded, reads as version 1.
 #[derive(Clone, Debug, PartialEq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Prediction<K> {
     /// The fitted purchase and spend models, in the summary's period.
     pub model: ClvModel,
@@ -162,6 +164,14 @@ pub struct Prediction<K> {
     /// One row per customer, in customer key order.
     pub rows: Vec<PredictionRow<K>>,
 }
+
+versioned_serde!(Prediction<K>, "clv prediction", 2, {
+    model: ClvModel,
+    purchase_fit: FitReport,
+    spend_fit: FitReport,
+    clv: ClvOptions,
+    rows: Vec<PredictionRow<K>>,
+});
 
 /// Summarizes `transactions` as of `as_of`, fits the chosen purchase model and Gamma-Gamma, and
 /// scores every customer: lifetimes' whole CLV workflow in one call.

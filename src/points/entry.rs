@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use super::rules::EarnQuote;
-use super::{LotId, MemberId, OpKey, Points, ReservationId};
+use super::{LotId, MemberId, OpKey, Points, ReservationId, TotalPoints};
 use crate::error::Result;
 use crate::money::Money;
 
@@ -431,64 +431,88 @@ impl Balances {
 ///
 /// # Bounds
 ///
-/// Each total is a `u64` count of points, like every balance. That bound is deliberate
-/// (the totals keep the [`Points`] type the rest of the API uses, and stored accounts keep
-/// their format): 2^64 points is more than a billion points a day for fifty million years.
-/// An operation that would carry a total past it is refused with
-/// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) and changes nothing, like any
-/// overflow; operations that do not add to that total go on working. The totals are never
-/// saturated or wrapped, since [`Account::check`](super::Account::check) proves
-/// conservation with them. The check sums them in `u128`, where the nine flows together
-/// cannot overflow.
+/// Balances are [`Points`] (`u64`); each total is a [`TotalPoints`] (`u128`), since a total
+/// keeps growing while balances come and go: an account whose redemptions pass `u64::MAX`
+/// over its life goes on working. At the widened bound the decision is the same as for
+/// any overflow: an operation that would carry a total past `u128::MAX` is refused with
+/// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) and changes nothing, operations that
+/// do not add to that total go on working, and a total is never wrapped or saturated,
+/// since [`Account::check`](super::Account::check) proves conservation with them (it sums
+/// the flows without overflow, carrying past 128 bits).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Totals {
     /// Points earned (including pending points, later cancelled or not).
-    pub earned: Points,
+    pub earned: TotalPoints,
     /// Manual credits.
-    pub adjusted_in: Points,
+    pub adjusted_in: TotalPoints,
     /// Points received by transfer.
-    pub transferred_in: Points,
+    pub transferred_in: TotalPoints,
     /// Points redeemed.
-    pub redeemed: Points,
+    pub redeemed: TotalPoints,
     /// Points expired.
-    pub expired: Points,
+    pub expired: TotalPoints,
     /// Points clawed back by refunds, including the part booked as debt.
-    pub clawed_back: Points,
+    pub clawed_back: TotalPoints,
     /// Pending points cancelled.
-    pub cancelled: Points,
+    pub cancelled: TotalPoints,
     /// Manual debits.
-    pub adjusted_out: Points,
+    pub adjusted_out: TotalPoints,
     /// Points sent by transfer.
-    pub transferred_out: Points,
+    pub transferred_out: TotalPoints,
     /// Clawbacks not recovered under the policy.
-    pub forgiven: Points,
+    pub forgiven: TotalPoints,
     /// Debt repaid from later credits.
-    pub debt_repaid: Points,
+    pub debt_repaid: TotalPoints,
 }
 
 impl Totals {
-    /// Credits, in u128: their sum may pass `u64::MAX` while no single total does.
-    pub(crate) fn credits(&self) -> u128 {
-        [self.earned, self.adjusted_in, self.transferred_in]
-            .iter()
-            .map(|p| u128::from(p.value()))
-            .sum()
+    /// Credits, as a sum that cannot overflow (a carry count and the low 128 bits).
+    pub(crate) fn credits(&self) -> WideSum {
+        WideSum::of(&[self.earned, self.adjusted_in, self.transferred_in])
     }
 
-    /// Debits, in u128 (six u64 values cannot overflow it).
-    pub(crate) fn debits(&self) -> u128 {
-        [
+    /// Debits, as a sum that cannot overflow.
+    pub(crate) fn debits(&self) -> WideSum {
+        WideSum::of(&[
             self.redeemed,
             self.expired,
             self.clawed_back,
             self.cancelled,
             self.adjusted_out,
             self.transferred_out,
-        ]
-        .iter()
-        .map(|p| u128::from(p.value()))
-        .sum()
+        ])
+    }
+}
+
+/// A sum of totals past 128 bits: `carries × 2^128 + low`. Conservation compares two of
+/// them exactly, whatever the totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct WideSum {
+    carries: u32,
+    low: u128,
+}
+
+impl WideSum {
+    pub(crate) fn of(totals: &[TotalPoints]) -> WideSum {
+        totals.iter().fold(WideSum::default(), |s, t| s.plus(t.value()))
+    }
+
+    /// `self + x`.
+    #[must_use]
+    pub(crate) fn plus(self, x: u128) -> WideSum {
+        let (low, carry) = self.low.overflowing_add(x);
+        WideSum { carries: self.carries + u32::from(carry), low }
+    }
+}
+
+impl std::fmt::Display for WideSum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.carries == 0 {
+            write!(f, "{}", self.low)
+        } else {
+            write!(f, "{} x 2^128 + {}", self.carries, self.low)
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Points liability: what outstanding points are expected to cost.
 
+use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::Decimal;
 
 use super::{Account, Points, RedemptionRules};
@@ -51,8 +52,9 @@ pub fn estimate_breakage<'a>(accounts: impl IntoIterator<Item = &'a Account>) ->
     for a in accounts {
         let t = a.totals();
         let ov = || Error::overflow("breakage totals");
-        expired = expired.checked_add(Decimal::from(t.expired.value())).ok_or_else(ov)?;
-        redeemed = redeemed.checked_add(Decimal::from(t.redeemed.value())).ok_or_else(ov)?;
+        let dec = |t: crate::points::TotalPoints| Decimal::from_u128(t.value()).ok_or_else(ov);
+        expired = expired.checked_add(dec(t.expired)?).ok_or_else(ov)?;
+        redeemed = redeemed.checked_add(dec(t.redeemed)?).ok_or_else(ov)?;
     }
     let settled =
         expired.checked_add(redeemed).ok_or_else(|| Error::overflow("breakage totals"))?;

@@ -101,11 +101,37 @@
 //! window. Reserved points are never idle: a lapse while a checkout holds them expires only
 //! the spendable remainder, and releasing them makes them spendable again.
 //!
+//! ```
+//! use chrono::NaiveDate;
+//! use loyalty::points::*;
+//! use loyalty::{Currency, Money};
+//! use rust_decimal::Decimal;
+//!
+//! let usd = Money::new(Decimal::TEN, Currency::USD);
+//! let rules = EarnRules::new(Currency::USD, Decimal::ONE)?;
+//! let program = Program::new(rules, RedemptionRules::new(Points::new(100), usd)?)?
+//!     .expiry(Expiry::inactivity(30)?);
+//! let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+//! let mut account = Account::new(MemberId::new(7), day(1, 1));
+//! account.earn(&program, OpKey::new(1), &EarnRequest::new(Points::new(50)), day(1, 1))?;
+//! // 35 idle days: the 50 points lapse. An agent credits 20 points of goodwill that day.
+//! let goodwill = Adjustment::credit(Points::new(20), "sorry for the delay");
+//! account.adjust(&program, OpKey::new(2), &goodwill, day(2, 5))?;
+//! assert_eq!(account.totals().expired, Points::new(50));
+//! // The credit is activity: it stays spendable for a full window, through March 7.
+//! assert_eq!(account.expire(&program, day(3, 7))?.expired, Points::ZERO);
+//! assert_eq!(account.expire(&program, day(3, 8))?.expired, Points::new(20));
+//! # Ok::<(), loyalty::Error>(())
+//! ```
+//!
 //! # Stored state
 //!
 //! `Account` and `Program` serialize with a format version (see [`crate::version`]):
-//! accounts are at version 2, where idempotency keys are decimal strings; version 1
-//! accounts (keys as JSON numbers) still read.
+//! accounts are at version 4, where idempotency keys and lifetime totals
+//! ([`TotalPoints`], `u128`) are decimal strings; versions 1 to 3 (keys or totals as JSON
+//! numbers, no checkpoint before 3) still read. Reading runs [`Account::check`], so a
+//! forged account is refused; [`Account::check_with`] also re-derives what redemptions
+//! were worth from the program.
 //!
 //! # Performance and history
 //!
@@ -138,6 +164,7 @@ mod lot;
 mod program;
 mod redeem;
 mod rules;
+mod total;
 
 pub use entry::{
     ActivateOutcome, AdjustOutcome, Adjustment, Balances, Direction, EarnOutcome, EarnRequest,
@@ -154,6 +181,7 @@ pub use rules::{
     Cap, CapMode, CapOutcome, CapPeriod, DiscountBasis, EarnContext, EarnQuote, EarnRules,
     Inclusion, Order, OrderLine, PeriodCap, QuoteLine,
 };
+pub use total::TotalPoints;
 
 use std::fmt;
 

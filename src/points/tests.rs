@@ -522,7 +522,7 @@ fn adjustments_carry_a_reason() {
     a.adjust(&prog, k(2), &Adjustment::debit(p(5), "duplicate review bonus"), d(2026, 1, 2))
         .unwrap();
     assert_eq!(a.balances().available, p(20));
-    assert_eq!((a.totals().adjusted_in, a.totals().adjusted_out), (p(25), p(5)));
+    assert_eq!((a.totals().adjusted_in.value(), a.totals().adjusted_out.value()), (25, 5));
     let before = a.clone();
     let r = a.adjust(&prog, k(3), &Adjustment::debit(p(21), "too much"), d(2026, 1, 2));
     assert!(matches!(kind(r), ErrorKind::Insufficient { .. }));
@@ -1275,6 +1275,12 @@ fn forged_state_is_refused_on_reading() {
             }),
         ),
         (
+            "an activation outcome with more points than its lot held",
+            Box::new(move |v| {
+                bump(&mut v["entries"][activation]["kind"]["Activate"]["outcome"]["points"]);
+            }),
+        ),
+        (
             "a deleted activation entry",
             Box::new(move |v| {
                 v["entries"].as_array_mut().unwrap().remove(activation);
@@ -1303,22 +1309,111 @@ fn forged_state_is_refused_on_reading() {
 }
 
 #[test]
-fn a_lifetime_total_at_its_bound_refuses_only_what_would_pass_it() {
-    // Issue 17 item 7, the decision in the `Totals` docs: u64 totals, an operation that
-    // would carry one past u64::MAX is refused and changes nothing; the others go on.
+fn lifetime_totals_go_past_u64_max() {
+    // Issue 17 item 7: with u64 totals, once u64::MAX points had been earned every later
+    // earn failed with an overflow, for ever, though the balance was near zero.
     let prog = program();
     let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
     a.earn(&prog, k(1), &earn(u64::MAX), d(2026, 1, 1)).unwrap();
     a.redeem(&prog, k(2), &RedeemRequest::new(p(u64::MAX - 100), big_order()), d(2026, 1, 1))
         .unwrap();
+    a.earn(&prog, k(3), &earn(1000), d(2026, 1, 2)).unwrap();
+    let wide = |n: u64| TotalPoints::new(u128::from(u64::MAX) + u128::from(n));
+    assert_eq!(a.totals().earned, wide(1000));
+    a.redeem(&prog, k(4), &RedeemRequest::new(p(1000), big_order()), d(2026, 1, 2)).unwrap();
+    assert_eq!(a.totals().redeemed, wide(900));
+    assert_eq!(a.balances().available, p(100));
+    a.check().unwrap();
+}
+
+/// A compacted account whose lifetime totals were driven to `earned` points earned (and as
+/// many more redeemed) before the cut, as a host would read it back: the totals of the
+/// checkpoint and the running ones raised alike, so conservation still holds.
+#[cfg(feature = "serde")]
+fn account_with_earned_total(earned: u128) -> Account {
+    let prog = program();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(300), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
+    a.earn(&prog, k(3), &earn(50), d(2026, 1, 5)).unwrap();
+    a.compact(d(2026, 1, 4), d(2026, 1, 4)).unwrap();
+    let mut v = serde_json::to_value(&a).unwrap();
+    let raise = earned - 350;
+    for totals in ["/totals", "/checkpoint/totals"] {
+        for field in ["earned", "redeemed"] {
+            let slot = v.pointer_mut(&format!("{totals}/{field}")).unwrap();
+            let n: u128 = slot.as_str().unwrap().parse().unwrap();
+            *slot = serde_json::Value::String((n + raise).to_string());
+        }
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn a_lifetime_total_at_its_u128_bound_refuses_only_what_would_pass_it() {
+    // The decision in the `Totals` docs: an operation that would carry a total past
+    // u128::MAX is a typed error and changes nothing; the others go on.
+    let prog = program();
+    let mut a = account_with_earned_total(u128::MAX - 10);
+    assert_eq!(a.totals().earned, TotalPoints::new(u128::MAX - 10));
+    assert_eq!(a.balances().available, p(250));
     let before = a.clone();
-    let e = a.earn(&prog, k(3), &earn(1), d(2026, 1, 2)).unwrap_err();
+    let e = a.earn(&prog, k(4), &earn(11), d(2026, 1, 6)).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Overflow { .. }), "{e}");
     assert_eq!(a, before);
-    // Spending, manual credits and transfers do not add to `earned`.
-    a.redeem(&prog, k(4), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 2)).unwrap();
-    a.adjust(&prog, k(5), &Adjustment::credit(p(7), "goodwill"), d(2026, 1, 2)).unwrap();
-    assert_eq!(a.totals().earned, p(u64::MAX));
-    assert_eq!(a.balances().available, p(7));
+    a.earn(&prog, k(4), &earn(10), d(2026, 1, 6)).unwrap();
+    assert_eq!(a.totals().earned, TotalPoints::MAX);
+    // Spending and manual credits do not add to `earned`.
+    a.redeem(&prog, k(5), &RedeemRequest::new(p(200), big_order()), d(2026, 1, 6)).unwrap();
+    a.adjust(&prog, k(6), &Adjustment::credit(p(7), "goodwill"), d(2026, 1, 6)).unwrap();
+    assert_eq!(a.totals().redeemed, TotalPoints::new(u128::MAX - 360 + 300));
+    assert_eq!(a.balances().available, p(67));
+    let before = a.clone();
+    assert!(a.earn(&prog, k(7), &earn(1), d(2026, 1, 7)).is_err());
+    assert_eq!(a, before);
     a.check().unwrap();
+    // The totals go to JSON as decimal strings and come back exactly.
+    let json = serde_json::to_string(&a).unwrap();
+    assert!(json.contains(&format!("\"earned\":\"{}\"", u128::MAX)), "{json}");
+    assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), a);
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn a_forged_redemption_value_is_refused_given_the_program() {
+    // Issue 17: `check` has no program, so a stored redemption whose money value was
+    // raised passed it; `check_with` re-derives the value from the redemption rules.
+    use serde_json::json;
+    let prog = program(); // 100 points are worth $10
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(500), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(200), big_order()), d(2026, 1, 2)).unwrap();
+    let r = a.reserve(&prog, k(3), &RedeemRequest::new(p(100), big_order()), d(2026, 1, 3));
+    a.commit(&prog, k(4), r.unwrap().reservation.unwrap(), d(2026, 1, 3)).unwrap();
+    a.check_with(&prog).unwrap();
+    let good = serde_json::to_value(&a).unwrap();
+    assert_eq!(good["entries"][1]["kind"]["Redeem"]["outcome"]["value"]["amount"], "20.00");
+    let forge = |path: &str, amount: &str| {
+        let mut v = good.clone();
+        *v.pointer_mut(path).unwrap() = json!(amount);
+        // Consistent with itself: it reads back and passes `check`.
+        let forged: Account = serde_json::from_value(v).unwrap();
+        forged.check().unwrap();
+        forged
+    };
+    let redeemed = forge("/entries/1/kind/Redeem/outcome/value/amount", "200.00");
+    let e = redeemed.check_with(&prog).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidState { .. }), "{e}");
+    assert!(e.to_string().contains("entry 1 redemption value 200.00 USD"), "{e}");
+    // A reservation's value is also the reservation record's: both edited alike.
+    let mut v = good.clone();
+    *v.pointer_mut("/entries/2/kind/Reserve/outcome/value/amount").unwrap() = json!("11.00");
+    *v.pointer_mut("/reservations/0/value/amount").unwrap() = json!("11.00");
+    let reserved: Account = serde_json::from_value(v).unwrap();
+    reserved.check().unwrap();
+    let e = reserved.check_with(&prog).unwrap_err();
+    assert!(e.to_string().contains("entry 2 redemption value"), "{e}");
+    // Rounded to the cent, an equal value passes.
+    forge("/entries/1/kind/Redeem/outcome/value/amount", "20.0").check_with(&prog).unwrap();
 }

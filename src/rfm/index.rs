@@ -129,6 +129,8 @@ pub struct LoyaltyIndex {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct LoyaltyIndexRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     weights: LoyaltyWeights,
     saturation: Saturation,
 }
@@ -137,6 +139,7 @@ struct LoyaltyIndexRepr {
 impl TryFrom<LoyaltyIndexRepr> for LoyaltyIndex {
     type Error = Error;
     fn try_from(r: LoyaltyIndexRepr) -> Result<LoyaltyIndex> {
+        crate::version::check("loyalty index", r.version, 2)?;
         LoyaltyIndex::new(r.weights, r.saturation)
     }
 }
@@ -144,7 +147,7 @@ impl TryFrom<LoyaltyIndexRepr> for LoyaltyIndex {
 #[cfg(feature = "serde")]
 impl From<LoyaltyIndex> for LoyaltyIndexRepr {
     fn from(i: LoyaltyIndex) -> LoyaltyIndexRepr {
-        LoyaltyIndexRepr { weights: i.weights, saturation: i.saturation }
+        LoyaltyIndexRepr { version: 2, weights: i.weights, saturation: i.saturation }
     }
 }
 

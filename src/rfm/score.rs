@@ -347,6 +347,8 @@ pub struct RfmScores {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RfmScoresRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     scores: Vec<RfmScore>,
     bins: [u8; 3],
     thresholds: Thresholds,
@@ -357,6 +359,7 @@ struct RfmScoresRepr {
 impl TryFrom<RfmScoresRepr> for RfmScores {
     type Error = Error;
     fn try_from(r: RfmScoresRepr) -> Result<RfmScores> {
+        crate::version::check("rfm scores", r.version, 2)?;
         let [kr, kf, km] = r.bins;
         if r.bins.iter().any(|k| !(1..=MAX_BINS).contains(k))
             || r.scores.iter().any(|s| s.r > kr || s.f > kf || s.m > km)
@@ -379,6 +382,7 @@ impl TryFrom<RfmScoresRepr> for RfmScores {
 impl From<RfmScores> for RfmScoresRepr {
     fn from(s: RfmScores) -> RfmScoresRepr {
         RfmScoresRepr {
+            version: 2,
             scores: s.scores,
             bins: s.bins,
             thresholds: s.thresholds,

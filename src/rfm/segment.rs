@@ -116,6 +116,8 @@ pub struct SegmentMap {
 #[cfg(feature = "serde")]
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SegmentMapRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
     bins: [u8; 3],
     rules: Vec<SegmentRule>,
 }
@@ -124,6 +126,7 @@ struct SegmentMapRepr {
 impl TryFrom<SegmentMapRepr> for SegmentMap {
     type Error = Error;
     fn try_from(r: SegmentMapRepr) -> Result<SegmentMap> {
+        crate::version::check("rfm segment map", r.version, 2)?;
         SegmentMap::new(r.bins, r.rules)
     }
 }
@@ -131,7 +134,7 @@ impl TryFrom<SegmentMapRepr> for SegmentMap {
 #[cfg(feature = "serde")]
 impl From<SegmentMap> for SegmentMapRepr {
     fn from(m: SegmentMap) -> SegmentMapRepr {
-        SegmentMapRepr { bins: m.bins, rules: m.rules }
+        SegmentMapRepr { version: 2, bins: m.bins, rules: m.rules }
     }
 }
 

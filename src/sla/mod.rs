@@ -64,6 +64,8 @@ mod calendar;
 mod duration;
 mod evaluate;
 mod policy;
+#[cfg(feature = "serde")]
+mod policy_stored;
 mod triage;
 mod zone;
 

@@ -483,9 +483,11 @@ pub enum PolicyWarning {
 }
 
 /// Ordered policies, first match wins, always ending in a catch-all.
+///
+/// Stored with a format version (see [`crate::version`]): `{"version": 2, "policies":
+/// [...]}`; the bare list of policies written before versions were recorded reads as
+/// version 1.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "Vec<Policy>", into = "Vec<Policy>"))]
 pub struct PolicySet {
     /// The policies before the catch-all.
     rules: Vec<Policy>,

@@ -347,8 +347,10 @@ pub struct PendingDemotion {
 }
 
 /// A member's position on the ladder at `now`, and the history of changes that led there.
+///
+/// Stored with a format version (see [`crate::version`]): a `version` field (2) first; a
+/// standing without it, as written before versions were recorded, reads as version 1.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Standing {
     /// The current rank (`None`: no tier).
@@ -370,6 +372,17 @@ pub struct Standing {
     /// Every change, oldest first.
     pub events: Vec<TierEvent>,
 }
+
+versioned_serde!(Standing, "tier standing", 2, {
+    tier: Option<usize>,
+    since: Option<NaiveDateTime>,
+    figure: Decimal,
+    period: Period,
+    floor: Option<usize>,
+    pending: Option<PendingDemotion>,
+    promotion_due: Option<usize>,
+    events: Vec<TierEvent>,
+});
 
 /// A tier program: a ladder, a qualification window and a policy.
 ///

@@ -4,6 +4,7 @@
 use loyalty::ErrorKind;
 
 include!("../data/golden/samples.rs");
+include!("../data/golden/samples_stored.rs");
 
 /// Reads `json` as the type stored under `name` and returns it written out again.
 fn reread(name: &str, json: &str) -> Result<String, serde_json::Error> {
@@ -28,6 +29,15 @@ fn reread(name: &str, json: &str) -> Result<String, serde_json::Error> {
         "clv_mbgnbd" => as_type!(loyalty::clv::MbgNbd),
         "clv_pareto_nbd" => as_type!(loyalty::clv::ParetoNbd),
         "clv_gamma_gamma" => as_type!(loyalty::clv::GammaGamma),
+        "clv_fit" => as_type!(loyalty::clv::Fit<loyalty::clv::BgNbd>),
+        "clv_model" => as_type!(loyalty::clv::ClvModel),
+        "clv_prediction" => as_type!(loyalty::clv::Prediction<u32>),
+        "clv_histogram" => as_type!(loyalty::clv::Histogram),
+        "tiers_standing" => as_type!(loyalty::tiers::Standing),
+        "care_plan" => as_type!(loyalty::care::CarePlan),
+        "rfm_loyalty_index" => as_type!(loyalty::rfm::LoyaltyIndex),
+        "rfm_segment_map" => as_type!(loyalty::rfm::SegmentMap),
+        "rfm_scores" => as_type!(loyalty::rfm::RfmScores),
         other => panic!("no type for golden file {other}"),
     }
 }
@@ -58,12 +68,14 @@ fn golden(file: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The samples of `samples.rs` (which builds against the commit that wrote version 1) and
-/// those of types or fields added since: a compacted points account (account version 3,
-/// checkpoint version 1), the sample account folded before Jan 8 with outcomes kept from
-/// Jan 6.
+/// The samples of `samples.rs` (which builds against the commit that wrote version 1), of
+/// `samples_stored.rs` (types first versioned later, built against the commit before),
+/// and those of types or fields added since: a compacted points account (account version
+/// 3 on, checkpoint version 1 on), the sample account folded before Jan 8 with outcomes
+/// kept from Jan 6.
 fn all_samples() -> Vec<(&'static str, String)> {
     let mut out = golden_samples();
+    out.extend(stored_samples());
     let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
     let account = &out.iter().find(|(n, _)| *n == "points_account").unwrap().1;
     let mut a: loyalty::points::Account = serde_json::from_str(account).unwrap();
@@ -90,6 +102,12 @@ fn version_1_golden_files_read_back_as_the_same_values() {
             .unwrap_or_else(|e| panic!("{name} v1: {e}"));
         assert_eq!(old, json, "{name}: v1 reads back as another value");
     }
+    // Types versioned later: version 1 is what the crate wrote before (commit 763a19a).
+    for (name, json) in stored_samples() {
+        let old = reread(name, &golden(&format!("{name}.v1.json")))
+            .unwrap_or_else(|e| panic!("{name} v1: {e}"));
+        assert_eq!(old, json, "{name}: v1 reads back as another value");
+    }
     // The purchase models as version 1 wrote them with its version field.
     for name in ["clv_bgnbd", "clv_mbgnbd", "clv_pareto_nbd", "tiers_program"] {
         let json = golden_samples().into_iter().find(|(n, _)| *n == name).unwrap().1;
@@ -110,6 +128,33 @@ fn version_2_golden_files_read_back_as_the_same_values() {
         let back = reread(name, &old).unwrap_or_else(|e| panic!("{name} v2: {e}"));
         assert_eq!(back, json, "{name}: v2 reads back as another value");
     }
+}
+
+#[test]
+fn version_3_golden_files_read_back_as_the_same_values() {
+    // Points accounts before lifetime totals were widened to u128 (version 3: totals as
+    // u64 JSON numbers; the compacted one holds a checkpoint of version 1).
+    for (name, json) in all_samples().into_iter().filter(|(n, _)| n.starts_with("points_account")) {
+        let old = golden(&format!("{name}.v3.json"));
+        assert!(old.starts_with("{\n  \"version\": 3,"), "{name}");
+        assert!(!old.contains("\"earned\": \""), "{name}: v3 totals are numbers");
+        let back = reread(name, &old).unwrap_or_else(|e| panic!("{name} v3: {e}"));
+        assert_eq!(back, json, "{name}: v3 reads back as another value");
+    }
+}
+
+#[test]
+fn current_golden_files_read_back_as_themselves() {
+    // Version 4 of a points account (totals as decimal strings) and the newest version of
+    // every other type.
+    for (name, _) in all_samples() {
+        let now = golden(&format!("{name}.json"));
+        let back = reread(name, &now).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(back + "\n", now, "{name}: reads back as another value");
+    }
+    let account = golden("points_account.json");
+    assert!(account.starts_with("{\n  \"version\": 4,"));
+    assert!(account.contains("\"earned\": \"627\","), "totals are decimal strings");
 }
 
 #[test]
@@ -154,10 +199,7 @@ fn newer_or_unknown_versions_are_refused() {
 
 #[test]
 fn every_stored_type_writes_its_version_first() {
-    // Not yet versioned: a policy set is stored as a bare JSON array, and a care
-    // configuration's serialized form is derived on the public struct.
-    let pending = ["sla_policies", "care_config"];
-    for (name, json) in golden_samples().into_iter().filter(|(n, _)| !pending.contains(n)) {
+    for (name, json) in all_samples() {
         assert!(json.starts_with("{\n  \"version\": "), "{name} has no version field");
     }
 }

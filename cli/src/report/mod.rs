@@ -60,8 +60,8 @@ pub fn money_f(x: f64) -> String {
 }
 
 /// Counts with thousands separators.
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
+pub fn count(n: impl Into<u128>) -> String {
+    let s = n.into().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
@@ -336,6 +336,6 @@ mod tests {
         assert_eq!(money(Decimal::ZERO), "0.00");
         assert_eq!(money(Decimal::new(999995, 3)), "1,000.00");
         assert_eq!(money_f(12.345), "12.35");
-        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(1234567u64), "1,234,567");
     }
 }

@@ -16,6 +16,7 @@
 use chrono::NaiveDateTime;
 use loyalty::points::{
     liability, Account, Breakage, EarnContext, EarnRequest, MemberId, Order, OrderLine, Points,
+    TotalPoints,
 };
 use loyalty::tiers::{Metric, QualifyingEvent, RefundScope};
 use loyalty::{Money, OpKey, Share};
@@ -163,10 +164,10 @@ pub struct PointsFacts {
     pub source: String,
     /// Customers who earned points.
     pub members: u64,
-    /// Points earned.
-    pub earned: Points,
+    /// Points earned (a lifetime total over every member).
+    pub earned: TotalPoints,
     /// Of those, expired by the observation end.
-    pub expired: Points,
+    pub expired: TotalPoints,
     /// The library's liability of the rest.
     pub liability: loyalty::points::Liability,
     /// Purchases that earned nothing (a refund, a zero amount, below the first point).
@@ -218,12 +219,12 @@ pub fn points(
         account.expire(program, end.date())?;
         accounts.push(account);
     }
-    let mut earned = Points::ZERO;
-    let mut expired = Points::ZERO;
+    let mut earned = TotalPoints::ZERO;
+    let mut expired = TotalPoints::ZERO;
     for a in &accounts {
         let t = a.totals();
-        earned = earned.checked_add(t.earned)?;
-        expired = expired.checked_add(t.expired)?;
+        earned = earned.checked_add_total(t.earned)?;
+        expired = expired.checked_add_total(t.expired)?;
     }
     let liability = liability(&accounts, program.redemption(), Breakage::Given(breakage))?;
     Ok(PointsFacts {

@@ -291,6 +291,7 @@ impl Account {
             .collect();
         let (available, pending) = self.balances_at_cut(&lots)?;
         let debt = d.debt.checked_sub(d.repaid).ok_or_else(|| broken("debt below zero"))?;
+        let debt = u64::try_from(debt).map_err(|_| Error::overflow("debt"))?;
         let balances = Balances {
             available: Points::new(available),
             pending: Points::new(pending),
@@ -423,12 +424,13 @@ impl Account {
         if !b.debt.is_zero() && !b.available.is_zero() {
             return Err(broken("checkpoint has debt and spendable points at once"));
         }
-        let expired = c.lots.iter().try_fold(0u64, |s, m| s.checked_add(m.expired.value()));
-        if expired != Some(c.totals.expired.value()) {
+        // At most 2^32 lots of 2^64 points: no overflow in 128 bits.
+        let expired: u128 = c.lots.iter().map(|m| u128::from(m.expired.value())).sum();
+        if expired != c.totals.expired.value() {
             return Err(broken("checkpoint expired points differ from its lots"));
         }
-        let left = c.totals.credits() + u128::from(b.debt.value());
-        let right = u128::from(b.outstanding()?.value()) + c.totals.debits();
+        let left = c.totals.credits().plus(u128::from(b.debt.value()));
+        let right = c.totals.debits().plus(u128::from(b.outstanding()?.value()));
         if left != right {
             return Err(broken(format!("checkpoint conservation violated: {left} != {right}")));
         }
@@ -487,9 +489,10 @@ struct CheckpointRepr {
     forgotten: Vec<Forgotten>,
 }
 
-/// The newest format version of a stored [`Checkpoint`] (see [`crate::version`]).
+/// The newest format version of a stored [`Checkpoint`] (see [`crate::version`]): 2
+/// writes its totals as decimal strings of `u128` (1: `u64` JSON numbers, still read).
 #[cfg(feature = "serde")]
-const CHECKPOINT_VERSION: u32 = 1;
+const CHECKPOINT_VERSION: u32 = 2;
 
 #[cfg(feature = "serde")]
 impl TryFrom<CheckpointRepr> for Checkpoint {

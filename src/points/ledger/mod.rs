@@ -1,4 +1,9 @@
 //! The member account: an event-sourced points ledger.
+//!
+//! The decisions a host sees are in the public module docs ([`crate::points`]): what is
+//! activity for an inactivity expiry (a manual credit is, a debit is not: see
+//! [`Account::adjust`]), what happens at the bound of a lifetime total
+//! ([`Totals`](crate::points::Totals)), and what reading stored state verifies.
 
 mod compact;
 mod earning;
@@ -21,7 +26,7 @@ use super::entry::{Balances, Entry, EntryKind, ExpiringLot, Totals};
 use super::index::{KeyIndex, SpendIndex};
 use super::lot::{Draw, Lot, LotSource, LotState, Reservation};
 use super::program::Program;
-use super::{LotId, MemberId, OpKey, Points};
+use super::{LotId, MemberId, OpKey, Points, TotalPoints};
 use crate::error::{Error, ErrorKind, Result};
 use crate::money::Money;
 
@@ -391,8 +396,11 @@ impl Account {
         }
         self.take_available(repay);
         self.balances.debt = Points::new(self.balances.debt.value() - repay.value());
-        self.totals.debt_repaid =
-            Points::new(self.totals.debt_repaid.value().saturating_add(repay.value()));
+        // Never saturates in a checked account: repaid <= debt booked <= clawed_back,
+        // a total whose every addition was checked.
+        self.totals.debt_repaid = TotalPoints::new(
+            self.totals.debt_repaid.value().saturating_add(u128::from(repay.value())),
+        );
         repay
     }
 

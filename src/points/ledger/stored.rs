@@ -12,10 +12,11 @@ use crate::points::index::{KeyIndex, SpendIndex};
 use crate::points::lot::{Draw, Lot, LotState, Reservation};
 use crate::points::MemberId;
 
-/// The newest format version of a stored [`Account`] (see [`crate::version`]): 3 adds the
-/// optional `checkpoint` of a compacted account; 2 writes idempotency keys as decimal
-/// strings; 1 wrote them as JSON numbers (still read).
-const ACCOUNT_VERSION: u32 = 3;
+/// The newest format version of a stored [`Account`] (see [`crate::version`]): 4 widens
+/// the lifetime totals to `u128`, written as decimal strings; 3 adds the optional
+/// `checkpoint` of a compacted account; 2 writes idempotency keys as decimal strings; 1
+/// wrote them as JSON numbers (still read).
+const ACCOUNT_VERSION: u32 = 4;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct AccountRepr {
@@ -39,8 +40,9 @@ impl TryFrom<AccountRepr> for Account {
     type Error = Error;
 
     fn try_from(r: AccountRepr) -> Result<Account> {
-        // Versions 1 and 2 differ only in how a key is written, which `OpKey` reads either
-        // way, and neither has a checkpoint, so all three convert the same.
+        // Versions 1 to 3 differ from 4 only in how keys and totals are written (JSON
+        // numbers, u64 totals), which `OpKey` and `TotalPoints` read either way, and in
+        // whether a checkpoint may be present, so all four convert the same.
         let version = crate::version::check("points account", r.version, ACCOUNT_VERSION)?;
         if version < 3 && r.checkpoint.is_some() {
             return Err(broken(format!("a version {version} account has no checkpoint")));

@@ -16,15 +16,16 @@ use crate::points::entry::{
     RefundRequest, Totals,
 };
 use crate::points::lot::{LotSource, LotState, Reservation, ReservationState};
+use crate::points::TotalPoints;
 use crate::points::{Points, ReservationId};
 
 /// What the history says the account must be (from its checkpoint on, if compacted).
 pub(super) struct Derived {
     pub(super) totals: Totals,
-    /// Debt booked by refunds.
-    pub(super) debt: u64,
+    /// Debt booked by refunds (a lifetime flow, like the totals).
+    pub(super) debt: u128,
     /// Debt repaid by credits.
-    pub(super) repaid: u64,
+    pub(super) repaid: u128,
     /// Each lot's refund record: (claw requested, refunded).
     pub(super) refunds: Vec<(Points, Option<Money>)>,
     /// Each reservation.
@@ -84,7 +85,7 @@ fn differs(i: usize) -> Error {
     broken(format!("entry {i} outcome differs from its request"))
 }
 
-fn acc(x: &mut Points, p: Points) -> Result<()> {
+fn acc(x: &mut TotalPoints, p: Points) -> Result<()> {
     *x = x.checked_add(p)?;
     Ok(())
 }
@@ -110,7 +111,7 @@ impl Derived {
             d.repaid = c.totals.debt_repaid.value();
             // Debt booked = debt still owed + debt repaid (checked against the running
             // balance at the end).
-            d.debt = c.balances.debt.value().saturating_add(d.repaid);
+            d.debt = u128::from(c.balances.debt.value()).saturating_add(d.repaid);
             for (i, m) in c.lots.iter().enumerate().take(n) {
                 d.refunds[i] = (m.claw_requested, m.refunded);
                 d.life[i] = Life::of(m.state);
@@ -135,7 +136,7 @@ impl Derived {
         match &e.kind {
             EntryKind::Earn { request, outcome } => rep = self.earn(a, i, e, request, outcome)?,
             EntryKind::Activate { order, outcome } => {
-                self.activate(a, i, e, *order, outcome)?;
+                self.activate(a, i, e, *order, outcome, drawn)?;
                 rep = outcome.debt_repaid;
             }
             EntryKind::Cancel { order, lot, points } => {
@@ -280,8 +281,19 @@ impl Derived {
         e: &Entry,
         order: Option<crate::points::OpKey>,
         outcome: &crate::points::ActivateOutcome,
+        drawn: u64,
     ) -> Result<()> {
         let id = outcome.lot;
+        // The points activated are what the pending lot held: its points less what
+        // refunds took from it before. This entry's own draws (debt repaid from the lot
+        // just activated, the only spendable one while there is debt) come after.
+        let taken_before = self.drawn.get(id.index()).and_then(|x| x.checked_sub(drawn));
+        let held = a.lots.get(id.index()).zip(taken_before).and_then(|(l, t)| {
+            l.points.value().checked_sub(t)?.checked_sub(self.expired[id.index()])
+        });
+        if held != Some(outcome.points.value()) {
+            return Err(differs(i));
+        }
         let ok = match (self.life.get(id.index()), order) {
             (Some(Life::Pending(Some(d))), None) => *d == e.at,
             (Some(Life::Pending(_)), Some(o)) => a.order_lot(o).ok() == Some(id),
@@ -353,8 +365,10 @@ impl Derived {
         }
         acc(&mut self.totals.clawed_back, taken.checked_add(outcome.debt)?)?;
         acc(&mut self.totals.forgiven, outcome.forgiven)?;
-        self.debt =
-            self.debt.checked_add(outcome.debt.value()).ok_or_else(|| Error::overflow("debt"))?;
+        self.debt = self
+            .debt
+            .checked_add(u128::from(outcome.debt.value()))
+            .ok_or_else(|| Error::overflow("debt"))?;
         if drawn != taken.value() {
             return Err(unbalanced(i));
         }
@@ -398,6 +412,74 @@ impl Account {
         self.check_balances(available, pending, reserved)?;
         self.check_conservation()?;
         self.check_keys()
+    }
+
+    /// [`Account::check`], and also that every redemption and reservation in the history
+    /// was worth what `program` says: each recorded money value is re-derived from the
+    /// program's [`RedemptionRules`](crate::points::RedemptionRules) (the request's points
+    /// against its order total, under the minimum, maximum, increment and share rules).
+    ///
+    /// [`Account::check`] cannot do this, since the account does not keep its program: it
+    /// proves that the points add up, and that each reservation's value is its entry's,
+    /// but a stored state whose recorded discount was raised is consistent with itself.
+    /// Pass the program the account was run under (with changed redemption rules, the
+    /// redemptions made under the old ones no longer verify). Entries folded by
+    /// [`Account::compact`] are not there to check; the outcomes kept for replays are.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`Account::check`];
+    /// [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) naming the first
+    /// redemption whose value the program does not give.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use loyalty::points::*;
+    /// use loyalty::{Currency, Money};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let usd = |n: i64| Money::new(Decimal::from(n), Currency::USD);
+    /// let rules = EarnRules::new(Currency::USD, Decimal::ONE)?;
+    /// let program = Program::new(rules, RedemptionRules::new(Points::new(100), usd(10))?)?;
+    /// let day = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    /// let mut account = Account::new(MemberId::new(7), day);
+    /// account.earn(&program, OpKey::new(1), &EarnRequest::new(Points::new(300)), day)?;
+    /// let request = RedeemRequest::new(Points::new(200), usd(50));
+    /// account.redeem(&program, OpKey::new(2), &request, day)?;
+    /// account.check_with(&program)?;
+    ///
+    /// // Under a program where 100 points are worth $5, that redemption was not allowed.
+    /// let cheaper = Program::new(
+    ///     EarnRules::new(Currency::USD, Decimal::ONE)?,
+    ///     RedemptionRules::new(Points::new(100), usd(5))?,
+    /// )?;
+    /// assert!(account.check_with(&cheaper).is_err());
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    pub fn check_with(&self, program: &crate::points::Program) -> Result<()> {
+        self.check()?;
+        let rules = program.redemption();
+        for (i, e) in self.entries.iter().enumerate() {
+            let (EntryKind::Redeem { request, outcome } | EntryKind::Reserve { request, outcome }) =
+                &e.kind
+            else {
+                continue;
+            };
+            let value = rules.validate(request.points, request.order_total);
+            if value.as_ref().ok() != Some(&outcome.value) {
+                let why = match value {
+                    Ok(v) => format!("the program gives {v}"),
+                    Err(e) => format!("the program refuses it: {e}"),
+                };
+                return Err(broken(format!(
+                    "entry {i} redemption value {} differs from the program's ({why})",
+                    outcome.value
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Walks the entries once: dates in order, draws in range and adding up, and what the
@@ -487,9 +569,12 @@ impl Account {
             if (credit && drawn != rep.value()) || (closed && drawn != 0) {
                 return Err(unbalanced(i));
             }
-            d.repaid = d.repaid.checked_add(rep.value()).ok_or_else(|| Error::overflow("debt"))?;
+            d.repaid = d
+                .repaid
+                .checked_add(u128::from(rep.value()))
+                .ok_or_else(|| Error::overflow("debt"))?;
         }
-        d.totals.debt_repaid = Points::new(d.repaid);
+        d.totals.debt_repaid = TotalPoints::new(d.repaid);
         Ok((d, next_draw))
     }
 
@@ -498,7 +583,7 @@ impl Account {
         if d.totals != self.totals {
             return Err(broken("running totals differ from the history"));
         }
-        if d.debt.checked_sub(d.repaid) != Some(self.balances.debt.value()) {
+        if d.debt.checked_sub(d.repaid) != Some(u128::from(self.balances.debt.value())) {
             return Err(broken("debt differs from the history"));
         }
         Ok(())
@@ -510,7 +595,8 @@ impl Account {
         let (mut available, mut pending) = (0u64, 0u64);
         let mut spendable = 0usize;
         let mut scheduled = 0usize;
-        let mut lot_expired = 0u64;
+        // Up to 2^32 lots of up to 2^64 points each: no overflow in 128 bits.
+        let mut lot_expired = 0u128;
         for (i, lot) in self.lots.iter().enumerate() {
             let held = lot.remaining.value().checked_add(lot.expired.value());
             if lot.id.index() != i || !matches!(held, Some(h) if h <= lot.points.value()) {
@@ -555,9 +641,7 @@ impl Account {
             {
                 return Err(broken(format!("lot {i} is spendable past its last valid day")));
             }
-            lot_expired = lot_expired
-                .checked_add(lot.expired.value())
-                .ok_or_else(|| Error::overflow("expired"))?;
+            lot_expired += u128::from(lot.expired.value());
             let sum = |x: &mut u64| {
                 x.checked_add(lot.remaining.value()).ok_or_else(|| Error::overflow("balance"))
             };
@@ -649,13 +733,12 @@ impl Account {
     /// Credits equal what is held plus what left, less debt.
     fn check_conservation(&self) -> Result<()> {
         let (t, b) = (self.totals, self.balances);
-        // Lifetime flows may pass u64::MAX while no balance does: compare in u128.
-        let left = t.credits();
-        let right = u128::from(b.outstanding()?.value()) + t.debits();
-        if left + u128::from(b.debt.value()) != right {
+        // Lifetime flows are u128 each: their sums carry past 128 bits, never wrap.
+        let left = t.credits().plus(u128::from(b.debt.value()));
+        let right = t.debits().plus(u128::from(b.outstanding()?.value()));
+        if left != right {
             return Err(broken(format!(
-                "conservation violated: credits {left} + debt {} != held and debited {right}",
-                b.debt
+                "conservation violated: credits and debt {left} != held and debited {right}"
             )));
         }
         Ok(())
