@@ -8,8 +8,7 @@ use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg,
-    Real,
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg, Real,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;

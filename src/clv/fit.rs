@@ -1,33 +1,44 @@
 //! Maximum-likelihood fitting shared by the models: options, report, and the driver that runs
-//! BFGS on log-parameters with exact gradients, falls back to Nelder–Mead, and derives standard
-//! errors from the Hessian.
+//! Newton's method on log-parameters where a model supplies its exact Hessian (BG/NBD, MBG/NBD,
+//! Gamma-Gamma), BFGS with exact gradients otherwise (Pareto/NBD) or when Newton fails, falls
+//! back to Nelder–Mead, and derives standard errors from the Hessian.
 //!
 //! # Where a fit's time goes
 //!
 //! A whole fit is three parts: the input laid out once (a sort of the customers into the
 //! histogram of distinct `(x, t_x, T)` patterns, or for Gamma-Gamma of distinct `(x, m)` pairs
-//! grouped by frequency); the optimiser, about 18 (Gamma-Gamma) to 30 (Pareto/NBD) BFGS
-//! iterations from the default start, each one evaluation of value and gradient and rarely a
-//! second; and `N` more gradient evaluations for the Hessian behind the standard errors. The
-//! log-likelihood reported is the optimiser's last value, not a second pass over the data.
-//! Per evaluation, what each model cannot avoid and what it does beyond that:
+//! grouped by frequency); the optimiser; and the Hessian behind the standard errors. With an
+//! exact Hessian the optimiser takes 5 to 9 Newton iterations from the default start (for
+//! Gamma-Gamma a start from moments), each one pass over the data for value, gradient and
+//! Hessian together, and the last Hessian is the one the standard errors use. Pareto/NBD takes
+//! about 30 BFGS iterations, each one evaluation of value and gradient and rarely a second,
+//! and `N` more gradient evaluations for its Hessian. The log-likelihood reported is the
+//! optimiser's last value, not a second pass over the data. Per evaluation, what each model
+//! cannot avoid and what it does beyond that:
 //!
-//! - BG/NBD and MBG/NBD: one `exp` and one `ln` per pattern (the log-sum-exp of its two
-//!   terms), which is the floor of this likelihood, plus per distinct time one `ln` and one
-//!   reciprocal, and per distinct frequency the ratios `ln Γ(y + x)/Γ(y)` walked once up to the
-//!   largest frequency (one `ln` per step) instead of `ln Γ` and `ψ` per frequency.
+//! - BG/NBD and MBG/NBD: one `exp` and one `ln` per pattern (the softplus of its two terms),
+//!   which is the floor of this likelihood, plus about twenty multiply-adds for the gradient
+//!   and Hessian sums per frequency; per distinct time one `ln` and one reciprocal, and per
+//!   distinct frequency the ratios `ln Γ(y + x)/Γ(y)` with their first and second derivatives,
+//!   walked once up to the largest frequency (one `ln` per step).
 //! - Gamma-Gamma: one `ln` and one reciprocal per distinct `(x, m)` pair, the floor, since
-//!   `ln(γ + x m)` mixes the parameter with every pair; the `ln Γ` terms are taken once per
-//!   distinct frequency and `Σ ln m` once per frequency for the whole fit.
-//! - Pareto/NBD: above the floor of one `exp` and one `ln_1p` per pattern with `t_x < T`, one
+//!   `ln(γ + x m)` mixes the parameter with every pair; `ln Γ`, `ψ` and `ψ'` once per distinct
+//!   frequency and `Σ ln m` once per frequency for the whole fit.
+//! - Pareto/NBD: above the floor of one `exp` and one `ln` per pattern with `t_x < T`, one
 //!   Gauss hypergeometric series (with its derivatives) per distinct (frequency, time) pair,
 //!   which is most of its time: a series needs about `ln(1e-17)/ln z` terms, so few near the
 //!   optimum on weekly data (`z` about 0.1) and hundreds where the optimiser passes through
-//!   parameters with very different `α` and `β`.
+//!   parameters with very different `α` and `β`. Sharing the series coefficients per frequency
+//!   (no divisions in the term loop) was measured and left out: the loop is bound by its chain
+//!   of dependent additions, not by the divisions, and its share of the time did not move.
 //!
-//! So the purchase models sit within a small factor of one pass of two transcendental calls per
-//! pattern and evaluation; what remains to gain is fewer evaluations (an analytic Hessian and
-//! Newton steps would need about 8 instead of about 30), not cheaper ones.
+//! So each evaluation sits within a small factor of one pass of two transcendental calls per
+//! pattern; what remains to gain for Pareto/NBD is fewer evaluations (the exact Hessian of its
+//! series would let it take Newton steps too), and for the others the number of iterations
+//! from the start.
+//!
+//! Measured with `python3 benches/peers/compare_clv.py --fits-only` (ratios to lifetimes 0.11.3
+//! in the same run; README, "Predictive CLV against lifetimes 0.11.3").
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -262,11 +273,7 @@ fn value_grad_hess<const N: usize, O: Objective<N>>(
     }
     let gl: Vec<f64> = g.iter().zip(p).map(|(gi, q)| gi * q).collect();
     let hl: Vec<Vec<f64>> = (0..N)
-        .map(|i| {
-            (0..N)
-                .map(|j| p[i] * p[j] * h[i][j] + if i == j { gl[i] } else { 0.0 })
-                .collect()
-        })
+        .map(|i| (0..N).map(|j| p[i] * p[j] * h[i][j] + if i == j { gl[i] } else { 0.0 }).collect())
         .collect();
     let finite = f.is_finite()
         && gl.iter().all(|v| v.is_finite())
@@ -467,7 +474,11 @@ pub(crate) mod checks {
             for i in 0..N {
                 let fd = (gu[i] - gd[i]) / (2.0 * step);
                 let scale = fd.abs().max(h[i][i].abs().sqrt() * h[j][j].abs().sqrt()).max(1e-3);
-                assert!((h[i][j] - fd).abs() <= 1e-6 * scale, "{p:?} ({i}, {j}): {} vs {fd}", h[i][j]);
+                assert!(
+                    (h[i][j] - fd).abs() <= 1e-6 * scale,
+                    "{p:?} ({i}, {j}): {} vs {fd}",
+                    h[i][j]
+                );
                 assert_eq!(h[i][j], h[j][i]);
             }
         }

@@ -2,15 +2,14 @@
 
 use crate::error::Result;
 
-use super::bgnbd::A_ONE_STEP;
 use super::bg_family;
+use super::bgnbd::A_ONE_STEP;
 use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
 use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus,
-    Real,
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus, Real,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
