@@ -3,12 +3,12 @@
 use crate::error::Result;
 
 use super::bg_family;
-use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
+use super::fit::{fit_model, Estimable, Fit, FitOptions};
 use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg, Real,
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
@@ -244,10 +244,10 @@ impl BgNbd {
 formulas!(BgNbd);
 
 impl Estimable for BgNbd {
-    type Objective<'a> = Likelihood<'a>;
+    type Objective<'a> = bg_family::Likelihood<'a>;
 
-    fn objective(prep: &Prepared) -> Likelihood<'_> {
-        Likelihood { prep }
+    fn objective(prep: &Prepared) -> bg_family::Likelihood<'_> {
+        bg_family::Likelihood::new(prep, bg_family::BG)
     }
 
     fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<BgNbd> {
@@ -266,62 +266,6 @@ fn ll(m: &BgNbd, x: f64, tx: f64, t: f64) -> f64 {
         a1 + a2 + log_add_exp(a3, a4)
     } else {
         a1 + a2 + a3
-    }
-}
-
-/// The fit objective on prepared data.
-pub(crate) struct Likelihood<'a> {
-    pub prep: &'a Prepared,
-}
-
-impl Objective<4> for Likelihood<'_> {
-    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
-        let [r, alpha, a, b] = p;
-        let prep = self.prep;
-        let lg_r = r.ln_gamma();
-        let lg_b = b.ln_gamma();
-        let lg_ab = (a + b).ln_gamma();
-        let r_ln_alpha = r * alpha.ln();
-        let ln_a = a.ln();
-        // Per distinct frequency: A1 + A2, r + x and ln a − ln(b + x − 1).
-        let mut per_x = Vec::with_capacity(prep.xs.len());
-        for &x in &prep.xs {
-            let rx = r + x;
-            let a12 = if x == 0.0 {
-                r_ln_alpha
-            } else {
-                rx.ln_gamma() - lg_r + r_ln_alpha + lg_ab + (b + x).ln_gamma()
-                    - lg_b
-                    - (a + b + x).ln_gamma()
-            };
-            let c4 = if x > 0.0 { ln_a - (b + (x - 1.0)).ln() } else { D::cst(0.0) };
-            per_x.push((a12, rx, c4));
-        }
-        let ln_at: Vec<D> = prep.times.iter().map(|&u| (alpha + u).ln()).collect();
-        let mut total = D::cst(0.0);
-        for row in &prep.rows {
-            let (a12, rx, c4) = *per_x.get(row.x as usize)?;
-            let a3 = -(rx * *ln_at.get(row.t as usize)?);
-            let l = if row.xf > 0.0 {
-                let a4 = c4 - rx * *ln_at.get(row.tx as usize)?;
-                a12 + log_add_exp(a3, a4)
-            } else {
-                a12 + a3
-            };
-            total = total + l * row.w;
-        }
-        let f = -(total / prep.weight);
-        f.val().is_finite().then_some(f)
-    }
-
-    /// Hand-derived gradient (checked against finite differences and against the dual-number
-    /// form by the tests), from the one pass shared with MBG/NBD.
-    fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
-        bg_family::mean_nll_hessian(self.prep, p, bg_family::BG).map(|(f, g, _)| (f, g))
-    }
-
-    fn mean_nll_hessian(&self, p: [f64; 4]) -> Option<(f64, [f64; 4], [[f64; 4]; 4])> {
-        bg_family::mean_nll_hessian(self.prep, p, bg_family::BG)
     }
 }
 
@@ -356,7 +300,10 @@ mod tests {
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
         let p = [0.3, 0.12, 0.8, 2.4];
-        let g = checks::gradient_matches_finite_differences(&Likelihood { prep: &prep }, p);
+        let g = checks::gradient_matches_finite_differences(
+            &bg_family::Likelihood::new(&prep, bg_family::BG),
+            p,
+        );
         // And the objective equals the direct per-customer likelihood.
         let m = BgNbd::new(p[0], p[1] * prep.scale, p[2], p[3], Period::WEEK).unwrap();
         let direct = -m.total_log_likelihood(&h).unwrap() / 4.0;
@@ -377,8 +324,14 @@ mod tests {
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
         for p in [[0.3, 0.12, 0.8, 2.4], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            checks::hand_gradient_equals_dual_gradient(&Likelihood { prep: &prep }, p);
-            checks::hessian_matches_gradient_differences(&Likelihood { prep: &prep }, p);
+            checks::hand_gradient_equals_dual_gradient(
+                &bg_family::Likelihood::new(&prep, bg_family::BG),
+                p,
+            );
+            checks::hessian_matches_gradient_differences(
+                &bg_family::Likelihood::new(&prep, bg_family::BG),
+                p,
+            );
         }
     }
 

@@ -4,13 +4,11 @@ use crate::error::Result;
 
 use super::bg_family;
 use super::bgnbd::A_ONE_STEP;
-use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
+use super::fit::{fit_model, Estimable, Fit, FitOptions};
 use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
-use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus, Real,
-};
+use super::special::{hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus};
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
 
@@ -223,10 +221,10 @@ impl MbgNbd {
 formulas!(MbgNbd);
 
 impl Estimable for MbgNbd {
-    type Objective<'a> = Likelihood<'a>;
+    type Objective<'a> = bg_family::Likelihood<'a>;
 
-    fn objective(prep: &Prepared) -> Likelihood<'_> {
-        Likelihood { prep }
+    fn objective(prep: &Prepared) -> bg_family::Likelihood<'_> {
+        bg_family::Likelihood::new(prep, bg_family::MBG)
     }
 
     fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<MbgNbd> {
@@ -241,51 +239,6 @@ fn ll(m: &MbgNbd, x: f64, tx: f64, t: f64) -> f64 {
     let a3 = -(r + x) * (alpha + t).ln();
     let a4 = a.ln() - (b + x).ln() + (r + x) * ((alpha + t).ln() - (alpha + tx).ln());
     a1 + a2 + a3 + softplus(a4)
-}
-
-pub(crate) struct Likelihood<'a> {
-    pub prep: &'a Prepared,
-}
-
-impl Objective<4> for Likelihood<'_> {
-    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
-        let [r, alpha, a, b] = p;
-        let prep = self.prep;
-        let lg_r = r.ln_gamma();
-        let lg_b = b.ln_gamma();
-        let lg_ab = (a + b).ln_gamma();
-        let r_ln_alpha = r * alpha.ln();
-        let ln_a = a.ln();
-        let mut per_x = Vec::with_capacity(prep.xs.len());
-        for &x in &prep.xs {
-            let rx = r + x;
-            let a12 = rx.ln_gamma() - lg_r + r_ln_alpha + lg_ab + (b + (x + 1.0)).ln_gamma()
-                - lg_b
-                - (a + b + (x + 1.0)).ln_gamma();
-            per_x.push((a12, rx, ln_a - (b + x).ln()));
-        }
-        let ln_at: Vec<D> = prep.times.iter().map(|&u| (alpha + u).ln()).collect();
-        let mut total = D::cst(0.0);
-        for row in &prep.rows {
-            let (a12, rx, c4) = *per_x.get(row.x as usize)?;
-            let lt = *ln_at.get(row.t as usize)?;
-            let ltx = *ln_at.get(row.tx as usize)?;
-            let l = a12 - rx * lt + softplus(c4 + rx * (lt - ltx));
-            total = total + l * row.w;
-        }
-        let f = -(total / prep.weight);
-        f.val().is_finite().then_some(f)
-    }
-
-    /// Hand-derived gradient (checked against finite differences and against the dual-number
-    /// form by the tests), from the one pass shared with BG/NBD.
-    fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
-        bg_family::mean_nll_hessian(self.prep, p, bg_family::MBG).map(|(f, g, _)| (f, g))
-    }
-
-    fn mean_nll_hessian(&self, p: [f64; 4]) -> Option<(f64, [f64; 4], [[f64; 4]; 4])> {
-        bg_family::mean_nll_hessian(self.prep, p, bg_family::MBG)
-    }
 }
 
 #[cfg(test)]
@@ -307,7 +260,7 @@ mod tests {
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
         checks::gradient_matches_finite_differences(
-            &Likelihood { prep: &prep },
+            &bg_family::Likelihood::new(&prep, bg_family::MBG),
             [0.5, 0.16, 0.9, 1.6],
         );
     }
@@ -323,8 +276,14 @@ mod tests {
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
         for p in [[0.5, 0.16, 0.9, 1.6], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            checks::hand_gradient_equals_dual_gradient(&Likelihood { prep: &prep }, p);
-            checks::hessian_matches_gradient_differences(&Likelihood { prep: &prep }, p);
+            checks::hand_gradient_equals_dual_gradient(
+                &bg_family::Likelihood::new(&prep, bg_family::MBG),
+                p,
+            );
+            checks::hessian_matches_gradient_differences(
+                &bg_family::Likelihood::new(&prep, bg_family::MBG),
+                p,
+            );
         }
     }
 

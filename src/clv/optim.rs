@@ -77,26 +77,8 @@ where
             p = g.iter().map(|v| -v).collect();
             slope = dot(&p, &g);
         }
-        // Keep the first steps from jumping far in log space.
-        let pn = norm_inf(&p);
-        let mut step = if pn > 2.0 { 2.0 / pn } else { 1.0 };
-        let mut accepted = None;
-        for _ in 0..60 {
-            let xn: Vec<f64> = x.iter().zip(&p).map(|(a, b)| a + step * b).collect();
-            if let Some(next) = f(&xn).filter(ok) {
-                // Armijo; or, once decreases are lost in rounding, a step that does not raise
-                // the value beyond rounding and shrinks the directional derivative.
-                let noise = 1e-13 * fx.abs().max(1.0);
-                if next.0 <= fx + 1e-4 * step * slope
-                    || (next.0 <= fx + noise && dot(&next.1, &p).abs() < 0.5 * slope.abs())
-                {
-                    accepted = Some((xn, next));
-                    break;
-                }
-            }
-            step *= 0.5;
-        }
-        let Some((xn, (fn_, gn, hn))) = accepted else {
+        let accepted = line_search(&x, fx, &p, slope, |xn| f(xn).filter(ok));
+        let Some((xn, fn_, gn, hn)) = accepted else {
             // No decrease along the direction: either converged to rounding or stuck.
             let converged = norm_inf(&g) <= gtol * 1e3;
             return done(x, fx, iterations, converged, g, h);
@@ -208,26 +190,10 @@ where
             p = g.iter().map(|v| -v).collect();
             slope = dot(&p, &g);
         }
-        // Keep the first steps from jumping far in log space.
-        let pn = norm_inf(&p);
-        let mut step = if pn > 2.0 { 2.0 / pn } else { 1.0 };
-        let mut accepted = None;
-        for _ in 0..60 {
-            let xn: Vec<f64> = x.iter().zip(&p).map(|(a, b)| a + step * b).collect();
-            if let Some((fn_, gn)) = f(&xn).filter(|(v, g)| finite(*v, g)) {
-                // Armijo; or, once decreases are lost in rounding, a step that does not raise
-                // the value beyond rounding and shrinks the directional derivative.
-                let noise = 1e-13 * fx.abs().max(1.0);
-                if fn_ <= fx + 1e-4 * step * slope
-                    || (fn_ <= fx + noise && dot(&gn, &p).abs() < 0.5 * slope.abs())
-                {
-                    accepted = Some((xn, fn_, gn));
-                    break;
-                }
-            }
-            step *= 0.5;
-        }
-        let Some((xn, fn_, gn)) = accepted else {
+        let accepted = line_search(&x, fx, &p, slope, |xn| {
+            f(xn).filter(|(v, g)| finite(*v, g)).map(|(v, g)| (v, g, ()))
+        });
+        let Some((xn, fn_, gn, ())) = accepted else {
             // No decrease along the direction: either converged to rounding or stuck.
             let ok = norm_inf(&g) <= gtol * 1e3;
             return Minimum { x, f: fx, iterations, converged: ok, grad: Some(g), hess: None };
@@ -263,6 +229,35 @@ where
     }
     let converged = norm_inf(&g) <= gtol;
     Minimum { x, f: fx, iterations, converged, grad: Some(g), hess: None }
+}
+
+/// Backtracking along `p` from `x` (value `fx`, directional derivative `slope < 0`): the first
+/// of the steps 1, 1/2, 1/4, … (at most 2 in any coordinate, so the first steps do not jump far
+/// in log space) whose point `eval` accepts and which passes Armijo's test, or, once decreases
+/// are lost in rounding, does not raise the value beyond rounding and shrinks the directional
+/// derivative. Returns the point, its value, gradient and whatever else `eval` gave.
+fn line_search<T>(
+    x: &[f64],
+    fx: f64,
+    p: &[f64],
+    slope: f64,
+    eval: impl Fn(&[f64]) -> Option<(f64, Vec<f64>, T)>,
+) -> Option<(Vec<f64>, f64, Vec<f64>, T)> {
+    let pn = norm_inf(p);
+    let mut step = if pn > 2.0 { 2.0 / pn } else { 1.0 };
+    let noise = 1e-13 * fx.abs().max(1.0);
+    for _ in 0..60 {
+        let xn: Vec<f64> = x.iter().zip(p).map(|(a, b)| a + step * b).collect();
+        if let Some((fn_, gn, extra)) = eval(&xn) {
+            if fn_ <= fx + 1e-4 * step * slope
+                || (fn_ <= fx + noise && dot(&gn, p).abs() < 0.5 * slope.abs())
+            {
+                return Some((xn, fn_, gn, extra));
+            }
+        }
+        step *= 0.5;
+    }
+    None
 }
 
 /// Nelder–Mead with the standard coefficients; converged when the simplex's function values
