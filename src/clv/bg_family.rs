@@ -240,3 +240,36 @@ pub(crate) fn mean_nll_hessian(
         && hess.iter().flatten().all(|v| v.is_finite());
     finite.then_some((f, g, hess))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::fit::checks;
+    use crate::clv::{Customer, Histogram};
+    use crate::rfm::Period;
+
+    /// The one pass's gradient equals the dual-number gradient of the generic value, and its
+    /// Hessian equals differences of that gradient, for both models: rows with `x = 0` (with
+    /// and without the bracket), `t_x < T`, and large frequencies (the `ln Γ` path of the
+    /// rising tables).
+    #[test]
+    fn hand_gradient_and_hessian_equal_the_dual_forms() {
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(0.0, 0.0, 30.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap(),
+            Customer::new(500.0, 20.0, 38.0, Period::WEEK).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        for family in [BG, MBG] {
+            let obj = Likelihood::new(&prep, family);
+            for p in [[0.3, 0.12, 0.8, 2.4], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
+                checks::hand_gradient_equals_dual_gradient(&obj, p);
+                checks::hessian_matches_gradient_differences(&obj, p);
+            }
+        }
+    }
+}

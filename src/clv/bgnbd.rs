@@ -312,30 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn hand_gradient_equals_dual_gradient() {
-        let customers = [
-            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(0.0, 0.0, 30.0, Period::WEEK).unwrap(),
-            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
-            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
-            Customer::new(26.0, 30.85714, 31.0, Period::WEEK).unwrap(),
-            Customer::new(500.0, 20.0, 38.0, Period::WEEK).unwrap(),
-        ];
-        let h = Histogram::from_customers(&customers).unwrap();
-        let prep = Prepared::new(&h).unwrap();
-        for p in [[0.3, 0.12, 0.8, 2.4], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            checks::hand_gradient_equals_dual_gradient(
-                &bg_family::Likelihood::new(&prep, bg_family::BG),
-                p,
-            );
-            checks::hessian_matches_gradient_differences(
-                &bg_family::Likelihood::new(&prep, bg_family::BG),
-                p,
-            );
-        }
-    }
-
-    #[test]
     fn p_alive_extremes() {
         let m = BgNbd::new(0.243, 4.414, 0.793, 2.426, Period::WEEK).unwrap();
         assert_eq!(

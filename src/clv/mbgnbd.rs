@@ -266,28 +266,6 @@ mod tests {
     }
 
     #[test]
-    fn hand_gradient_equals_dual_gradient() {
-        let customers = [
-            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
-            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
-            Customer::new(300.0, 20.0, 38.0, Period::WEEK).unwrap(),
-        ];
-        let h = Histogram::from_customers(&customers).unwrap();
-        let prep = Prepared::new(&h).unwrap();
-        for p in [[0.5, 0.16, 0.9, 1.6], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            checks::hand_gradient_equals_dual_gradient(
-                &bg_family::Likelihood::new(&prep, bg_family::MBG),
-                p,
-            );
-            checks::hessian_matches_gradient_differences(
-                &bg_family::Likelihood::new(&prep, bg_family::MBG),
-                p,
-            );
-        }
-    }
-
-    #[test]
     fn unconditional_equals_direct_formula() {
         // b/(a−1) · [1 − (α/(α+t))^r 2F1(r, b+1; a+b; t/(α+t))], untransformed.
         let m = MbgNbd::new(0.525, 6.183, 0.891, 1.614, Period::WEEK).unwrap();

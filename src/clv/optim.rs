@@ -28,6 +28,13 @@ pub(crate) struct Minimum {
     pub hess: Option<Vec<Vec<f64>>>,
 }
 
+impl Minimum {
+    /// No minimum: the start `x` is outside the domain.
+    fn outside(x: Vec<f64>) -> Minimum {
+        Minimum { x, f: f64::INFINITY, iterations: 0, converged: false, grad: None, hess: None }
+    }
+}
+
 /// Value, gradient and Hessian at a point; `None` outside the domain.
 pub(crate) type Second = Option<(f64, Vec<f64>, Vec<Vec<f64>>)>;
 
@@ -46,14 +53,7 @@ where
         finite(r.0, &r.1) && r.2.iter().flatten().all(|v| v.is_finite())
     };
     let Some((mut fx, mut g, mut h)) = f(&x).filter(ok) else {
-        return Minimum {
-            x,
-            f: f64::INFINITY,
-            iterations: 0,
-            converged: false,
-            grad: None,
-            hess: None,
-        };
+        return Minimum::outside(x);
     };
     let mut iterations = 0;
     let done = |x, fx, iterations, converged, g, h| Minimum {
@@ -162,14 +162,7 @@ where
     let n = x0.len();
     let mut x = x0.to_vec();
     let Some((mut fx, mut g)) = f(&x).filter(|(v, g)| finite(*v, g)) else {
-        return Minimum {
-            x,
-            f: f64::INFINITY,
-            iterations: 0,
-            converged: false,
-            grad: None,
-            hess: None,
-        };
+        return Minimum::outside(x);
     };
     let mut h = identity(n);
     let mut iterations = 0;
