@@ -124,6 +124,7 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
         );
     }
     let method = match report.method {
+        Method::Newton => "newton",
         Method::Bfgs => "bfgs",
         Method::NelderMead => "nelder-mead",
         _ => "other",

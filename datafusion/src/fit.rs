@@ -431,6 +431,7 @@ impl Accumulator for FitAccumulator {
         values.extend(params.iter().map(|v| ScalarValue::Float64(Some(*v))));
         values.extend(report.standard_errors.iter().map(|v| ScalarValue::Float64(Some(*v))));
         let method = match report.method {
+            Method::Newton => "newton",
             Method::Bfgs => "bfgs",
             Method::NelderMead => "nelder_mead",
             _ => "other",

@@ -138,7 +138,7 @@ impl GammaGamma {
             ));
         }
         let data = Data::new(rows);
-        let est = estimate(&data, [1.0; 3], options)?;
+        let est = estimate(&data, data.moment_start(), options)?;
         let [p, q, v] = est.params;
         // Spend was fitted in units of its mean (so that the start γ = 1 is near): γ scales
         // with the unit, and each buyer's density of m carries a factor 1/scale.
@@ -258,6 +258,42 @@ impl Data {
         data
     }
 
+    /// A start for the optimiser from moments, `[1, 1, 1]` when they do not give one. Given
+    /// `ν`, a buyer's mean `m` of `x` spends has mean `p/ν` and variance `p/(x ν²)`; over
+    /// `ν ~ Gamma(q, γ)` that makes `E[m] = pγ/(q−1)` (1 in the fit's unit) and
+    /// `E[m²] = A + B/x` with `A = (q−1)/(q−2)` and `B = A/p`. A least-squares line of `m²`
+    /// on `1/x` gives `A` and `B`, hence `q = (2A−1)/(A−1)`, `p = A/B` and `γ = (q−1)/p`.
+    /// Only the number of iterations depends on it, not the optimum.
+    fn moment_start(&self) -> [f64; 3] {
+        let (mut s, mut su, mut sy, mut suu, mut suy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for g in &self.groups {
+            let u = 1.0 / g.x;
+            let (Some(xm), Some(count)) =
+                (self.xm.get(g.start..g.end), self.count.get(g.start..g.end))
+            else {
+                continue;
+            };
+            for (&xm, &c) in xm.iter().zip(count) {
+                let m = xm * u;
+                s += c;
+                su += c * u;
+                sy += c * m * m;
+                suu += c * u * u;
+                suy += c * u * m * m;
+            }
+        }
+        let b = (s * suy - su * sy) / (s * suu - su * su);
+        let a = (sy - b * su) / s;
+        let q = (2.0 * a - 1.0) / (a - 1.0);
+        let p = a / b;
+        let start = [p, q, (q - 1.0) / p];
+        if a > 1.0 && b > 0.0 && start.iter().all(|v| v.is_finite() && *v > 0.0) {
+            start
+        } else {
+            [1.0; 3]
+        }
+    }
+
     /// Per group, `ln Γ(px + q) − ln Γ(px) + px ln x` with its gradient.
     fn per_x<'a, D: Real + 'a>(
         &'a self,
@@ -320,6 +356,64 @@ impl Objective<3> for Data {
         let g = [-g[0] / n, -(g[1] / n + v.ln() - dg_q), -(g[2] / n + q / v)];
         (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
     }
+
+    /// Value, gradient and Hessian in one pass: per group the `ψ` and `ψ'` of `px + q` and
+    /// `px`, per pair one logarithm and one reciprocal (its square is the curvature in `γ`).
+    fn mean_nll_hessian(&self, prm: [f64; 3]) -> Option<(f64, [f64; 3], [[f64; 3]; 3])> {
+        use super::special::trigamma;
+        use statrs::function::gamma::digamma;
+        let [p, q, v] = prm;
+        let mut ll = 0.0;
+        let mut g = [0.0; 3];
+        let mut h = [[0.0; 3]; 3];
+        for grp in &self.groups {
+            let xm = self.xm.get(grp.start..grp.end)?;
+            let count = self.count.get(grp.start..grp.end)?;
+            let (mut sum_ln, mut sum_inv, mut sum_inv2) = (0.0, 0.0, 0.0);
+            for (&xm, &c) in xm.iter().zip(count) {
+                let u = v + xm;
+                let inv = 1.0 / u;
+                sum_ln += c * u.ln();
+                sum_inv += c * inv;
+                sum_inv2 += c * inv * inv;
+            }
+            let (x, n) = (grp.x, grp.count);
+            let px = p * x;
+            let pxq = px + q;
+            let ln_x = x.ln();
+            // ln Γ(px+q) − ln Γ(px) + px ln x and its derivatives in p and q.
+            let lg = ln_gamma(pxq) - ln_gamma(px) + px * ln_x;
+            let (dg_pxq, dg_px) = (digamma(pxq), digamma(px));
+            let (tg_pxq, tg_px) = (trigamma(pxq), trigamma(px));
+            ll += n * lg + (px - 1.0) * grp.sum_ln_m - pxq * sum_ln;
+            g[0] += n * x * (dg_pxq - dg_px + ln_x) + x * (grp.sum_ln_m - sum_ln);
+            g[1] += n * dg_pxq - sum_ln;
+            g[2] -= pxq * sum_inv;
+            h[0][0] += n * x * x * (tg_pxq - tg_px);
+            h[0][1] += n * x * tg_pxq;
+            h[1][1] += n * tg_pxq;
+            h[0][2] -= x * sum_inv;
+            h[1][2] -= sum_inv;
+            h[2][2] += pxq * sum_inv2;
+        }
+        let n = self.weight;
+        // The head q ln γ − ln Γ(q), once per buyer.
+        let f = -(ll / n + q * v.ln() - ln_gamma(q));
+        let g = [-g[0] / n, -(g[1] / n + v.ln() - digamma(q)), -(g[2] / n + q / v)];
+        let head = [[0.0, 0.0, 0.0], [0.0, -trigamma(q), 1.0 / v], [0.0, 1.0 / v, -q / (v * v)]];
+        let mut hess = [[0.0; 3]; 3];
+        for i in 0..3 {
+            for j in i..3 {
+                let val = -(h[i][j] / n + head[i][j]);
+                hess[i][j] = val;
+                hess[j][i] = val;
+            }
+        }
+        let finite = f.is_finite()
+            && g.iter().all(|v| v.is_finite())
+            && hess.iter().flatten().all(|v| v.is_finite());
+        finite.then_some((f, g, hess))
+    }
 }
 
 #[cfg(test)]
@@ -372,6 +466,7 @@ mod tests {
         for p in [[6.25, 3.74, 15.44], [0.5, 1.5, 0.2], [40.0, 12.0, 300.0]] {
             checks::gradient_matches_finite_differences(&d, p);
             checks::hand_gradient_equals_dual_gradient(&d, p);
+            checks::hessian_matches_gradient_differences(&d, p);
         }
     }
 }

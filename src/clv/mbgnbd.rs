@@ -2,15 +2,13 @@
 
 use crate::error::Result;
 
+use super::bg_family;
 use super::bgnbd::A_ONE_STEP;
-use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
+use super::fit::{fit_model, Estimable, Fit, FitOptions};
 use super::histogram::{Histogram, Prepared};
 use super::params::model_params;
 use super::purchase::formulas;
-use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, ln_rising_table, logistic_of_neg, softplus,
-    Real,
-};
+use super::special::{hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, logistic_of_neg, softplus};
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
 
@@ -223,10 +221,10 @@ impl MbgNbd {
 formulas!(MbgNbd);
 
 impl Estimable for MbgNbd {
-    type Objective<'a> = Likelihood<'a>;
+    type Objective<'a> = bg_family::Likelihood<'a>;
 
-    fn objective(prep: &Prepared) -> Likelihood<'_> {
-        Likelihood { prep }
+    fn objective(prep: &Prepared) -> bg_family::Likelihood<'_> {
+        bg_family::Likelihood::new(prep, bg_family::MBG)
     }
 
     fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<MbgNbd> {
@@ -241,95 +239,6 @@ fn ll(m: &MbgNbd, x: f64, tx: f64, t: f64) -> f64 {
     let a3 = -(r + x) * (alpha + t).ln();
     let a4 = a.ln() - (b + x).ln() + (r + x) * ((alpha + t).ln() - (alpha + tx).ln());
     a1 + a2 + a3 + softplus(a4)
-}
-
-pub(crate) struct Likelihood<'a> {
-    pub prep: &'a Prepared,
-}
-
-impl Objective<4> for Likelihood<'_> {
-    fn mean_nll<D: Real>(&self, p: [D; 4]) -> Option<D> {
-        let [r, alpha, a, b] = p;
-        let prep = self.prep;
-        let lg_r = r.ln_gamma();
-        let lg_b = b.ln_gamma();
-        let lg_ab = (a + b).ln_gamma();
-        let r_ln_alpha = r * alpha.ln();
-        let ln_a = a.ln();
-        let mut per_x = Vec::with_capacity(prep.xs.len());
-        for &x in &prep.xs {
-            let rx = r + x;
-            let a12 = rx.ln_gamma() - lg_r + r_ln_alpha + lg_ab + (b + (x + 1.0)).ln_gamma()
-                - lg_b
-                - (a + b + (x + 1.0)).ln_gamma();
-            per_x.push((a12, rx, ln_a - (b + x).ln()));
-        }
-        let ln_at: Vec<D> = prep.times.iter().map(|&u| (alpha + u).ln()).collect();
-        let mut total = D::cst(0.0);
-        for row in &prep.rows {
-            let (a12, rx, c4) = *per_x.get(row.x as usize)?;
-            let lt = *ln_at.get(row.t as usize)?;
-            let ltx = *ln_at.get(row.tx as usize)?;
-            let l = a12 - rx * lt + softplus(c4 + rx * (lt - ltx));
-            total = total + l * row.w;
-        }
-        let f = -(total / prep.weight);
-        f.val().is_finite().then_some(f)
-    }
-
-    /// Hand-derived gradient, as BG/NBD's (the softplus term applies to every row here).
-    fn mean_nll_grad(&self, p: [f64; 4]) -> Option<(f64, [f64; 4])> {
-        let [r, alpha, a, b] = p;
-        let prep = self.prep;
-        // Per distinct x: ln[Γ(r+x)/Γ(r)] + r ln α + ln[Γ(b+x+1)/Γ(b)] − ln[Γ(a+b+x+1)/Γ(a+b)]
-        // with its gradient, and ln a − ln(b+x).
-        let (mut rise_r, mut rise_b, mut rise_ab) = (Vec::new(), Vec::new(), Vec::new());
-        ln_rising_table(r, &prep.xs, 0.0, &mut rise_r);
-        ln_rising_table(b, &prep.xs, 1.0, &mut rise_b);
-        ln_rising_table(a + b, &prep.xs, 1.0, &mut rise_ab);
-        let ln_alpha = alpha.ln();
-        let mut per_x = Vec::with_capacity(prep.xs.len());
-        for (((&x, gr), gb), gab) in prep.xs.iter().zip(&rise_r).zip(&rise_b).zip(&rise_ab) {
-            let a12 = gr.0 + r * ln_alpha + gb.0 - gab.0;
-            let d = [gr.1 + ln_alpha, r / alpha, -gab.1, gb.1 - gab.1];
-            per_x.push(((a12, d), a.ln() - (b + x).ln()));
-        }
-        let lq: Vec<(f64, f64)> =
-            prep.times.iter().map(|&u| ((alpha + u).ln(), 1.0 / (alpha + u))).collect();
-        let mut sums = vec![[0.0_f64; 7]; prep.xs.len()];
-        for row in &prep.rows {
-            let s = sums.get_mut(row.x as usize)?;
-            let &(l_t, q_t) = lq.get(row.t as usize)?;
-            let &(l_tx, q_tx) = lq.get(row.tx as usize)?;
-            let c4 = per_x.get(row.x as usize)?.1;
-            let w = row.w;
-            let dl = l_tx - l_t;
-            let d = c4 - (r + row.xf) * dl;
-            let e = (-d.abs()).exp();
-            let sp = d.max(0.0) + (1.0 + e).ln();
-            let sigma = if d > 0.0 { 1.0 / (1.0 + e) } else { e / (1.0 + e) };
-            s[0] += w;
-            s[1] += w * l_t;
-            s[2] += w * q_t;
-            s[3] += w * sp;
-            s[4] += w * sigma;
-            s[5] += w * sigma * dl;
-            s[6] += w * sigma * (q_tx - q_t);
-        }
-        let mut ll = 0.0;
-        let mut g = [0.0; 4];
-        for ((&x, ((a12, d12), _)), s) in prep.xs.iter().zip(&per_x).zip(&sums) {
-            let rx = r + x;
-            ll += s[0] * a12 - rx * s[1] + s[3];
-            g[0] += s[0] * d12[0] - s[1] - s[5];
-            g[1] += s[0] * d12[1] - rx * s[2] - rx * s[6];
-            g[2] += s[0] * d12[2] + s[4] / a;
-            g[3] += s[0] * d12[3] - s[4] / (b + x);
-        }
-        let f = -ll / prep.weight;
-        let g = g.map(|v| -v / prep.weight);
-        (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
-    }
 }
 
 #[cfg(test)]
@@ -351,24 +260,9 @@ mod tests {
         let h = Histogram::from_customers(&customers).unwrap();
         let prep = Prepared::new(&h).unwrap();
         checks::gradient_matches_finite_differences(
-            &Likelihood { prep: &prep },
+            &bg_family::Likelihood::new(&prep, bg_family::MBG),
             [0.5, 0.16, 0.9, 1.6],
         );
-    }
-
-    #[test]
-    fn hand_gradient_equals_dual_gradient() {
-        let customers = [
-            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
-            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
-            Customer::new(300.0, 20.0, 38.0, Period::WEEK).unwrap(),
-        ];
-        let h = Histogram::from_customers(&customers).unwrap();
-        let prep = Prepared::new(&h).unwrap();
-        for p in [[0.5, 0.16, 0.9, 1.6], [2.0, 3.0, 0.2, 0.1], [0.01, 0.5, 5.0, 30.0]] {
-            checks::hand_gradient_equals_dual_gradient(&Likelihood { prep: &prep }, p);
-        }
     }
 
     #[test]

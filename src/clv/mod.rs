@@ -112,6 +112,7 @@
 //! - lifetimes 0.11.3 (Python), whose API, parameter names and CLV convention are mirrored.
 
 mod batch;
+mod bg_family;
 mod bgnbd;
 mod checks;
 mod fit;

@@ -461,6 +461,8 @@ impl Objective<4> for Likelihood<'_> {
         let t = self.tables(vars)?;
         // Per distinct x: Σw, Σw ln(α+T), Σw/(α+T), Σw ln(β+T), Σw/(β+T).
         let mut sums = vec![[0.0_f64; 5]; prep.xs.len()];
+        // Per distinct x: s/(r+s+x), not an `exp` per row.
+        let cs: Vec<f64> = t.per_x.iter().map(|(_, _, ln_c)| ln_c.v.exp()).collect();
         let mut ll = 0.0;
         let mut g = [0.0; 4];
         for (row, &pair) in prep.rows.iter().zip(&self.row_pairs) {
@@ -498,10 +500,13 @@ impl Objective<4> for Likelihood<'_> {
                 continue;
             }
             let de = [dla, rx.v * (qa_t - la_tx.d[1]), dlb, s * (qb_t - lb_tx.d[3])];
-            let c = ln_c.v.exp();
+            let c = *cs.get(row.x as usize)?;
             let y = c * k;
             let inv = w / (1.0 + y);
-            ll += w * y.ln_1p();
+            // ln of 1 + y rather than ln_1p(y): the same absolute accuracy (2.3e-16, see
+            // `log_add_exp`), which is what a sum of log-likelihoods needs, at a third of the
+            // cost of glibc's log1p (a sixth of this fit's time).
+            ll += w * (1.0 + y).ln();
             for i in 0..4 {
                 let dk = h_tx.d[i] * ee + h_tx.v * ee * de[i] - h_t.d[i];
                 g[i] += inv * (c * ln_c.d[i] * k + c * dk);

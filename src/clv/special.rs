@@ -490,38 +490,64 @@ pub(crate) fn ln_rising_ratio(b: f64, c: f64, n: u32) -> f64 {
     }
 }
 
-/// `ln Γ(y + x + offset) − ln Γ(y)` and its derivative in `y`, `ψ(y + x + offset) − ψ(y)`, for
-/// each of the ascending non-negative integers `xs`, written into `out`.
+/// `ln Γ(y + x + offset) − ln Γ(y)` with its first and second derivatives in `y`,
+/// `ψ(y + x + offset) − ψ(y)` and `ψ'(y + x + offset) − ψ'(y)`, for each of the ascending
+/// non-negative integers `xs`, written into `out`.
 ///
 /// The likelihoods need these for every distinct frequency at every evaluation. Frequencies
-/// are small integers in practice, so walking `k = 0, 1, …` once and summing `ln(y + k)` and
-/// `1/(y + k)` costs one logarithm per step, where `ln Γ` and `ψ` cost tens of operations
-/// each per frequency; the walk is taken when it has at most about eight steps per distinct
-/// frequency, and `ln Γ` / `ψ` differences otherwise (a few large frequencies). The sums carry an
-/// absolute rounding error of about `k · 1e-16 |ln(y + k)|`, below what the differences of large
-/// `ln Γ` values lose.
-pub(crate) fn ln_rising_table(y: f64, xs: &[f64], offset: f64, out: &mut Vec<(f64, f64)>) {
+/// are small integers in practice, so walking `k = 0, 1, …` once and summing `ln(y + k)`,
+/// `1/(y + k)` and `−1/(y + k)²` costs one logarithm per step, where `ln Γ`, `ψ` and `ψ'` cost
+/// tens of operations each per frequency; the walk is taken when it has at most about eight
+/// steps per distinct frequency, and `ln Γ` / `ψ` / `ψ'` differences otherwise (a few large
+/// frequencies). The sums carry an absolute rounding error of about `k · 1e-16 |ln(y + k)|`,
+/// below what the differences of large `ln Γ` values lose.
+pub(crate) fn ln_rising_table(y: f64, xs: &[f64], offset: f64, out: &mut Vec<[f64; 3]>) {
     out.clear();
     let last = xs.last().map_or(0.0, |x| x + offset);
     if last <= 64.0 + 8.0 * xs.len() as f64 {
-        let (mut k, mut value, mut slope) = (0.0, 0.0, 0.0);
+        let (mut k, mut value, mut slope, mut curvature) = (0.0, 0.0, 0.0, 0.0);
         for &x in xs {
             let stop = x + offset;
             while k < stop {
                 let u = y + k;
+                let inv = 1.0 / u;
                 value += u.ln();
-                slope += 1.0 / u;
+                slope += inv;
+                curvature -= inv * inv;
                 k += 1.0;
             }
-            out.push((value, slope));
+            out.push([value, slope, curvature]);
         }
     } else {
-        let (lg, dg) = (ln_gamma(y), statrs::function::gamma::digamma(y));
+        let (lg, dg, tg) = (ln_gamma(y), statrs::function::gamma::digamma(y), trigamma(y));
         for &x in xs {
             let u = y + x + offset;
-            out.push((ln_gamma(u) - lg, statrs::function::gamma::digamma(u) - dg));
+            out.push([
+                ln_gamma(u) - lg,
+                statrs::function::gamma::digamma(u) - dg,
+                trigamma(u) - tg,
+            ]);
         }
     }
+}
+
+/// The trigamma function `ψ'(y) = Σ_k 1/(y + k)²` for `y > 0`: the recurrence
+/// `ψ'(y) = ψ'(y + 1) + 1/y²` up to `y ≥ 10`, then the asymptotic expansion
+/// `1/y + 1/(2y²) + Σ B_2k / y^(2k+1)` (A&S 6.4.12) through `B_12`, whose first omitted term
+/// is below `1e-15` relative there.
+pub(crate) fn trigamma(y: f64) -> f64 {
+    let (mut y, mut acc) = (y, 0.0);
+    while y < 10.0 {
+        acc += 1.0 / (y * y);
+        y += 1.0;
+    }
+    let w = 1.0 / (y * y);
+    // B2 = 1/6, B4 = −1/30, B6 = 1/42, B8 = −1/30, B10 = 5/66, B12 = −691/2730.
+    let series = w
+        * (1.0 / 6.0
+            + w * (-1.0 / 30.0
+                + w * (1.0 / 42.0 + w * (-1.0 / 30.0 + w * (5.0 / 66.0 + w * (-691.0 / 2730.0))))));
+    acc + 1.0 / y + 0.5 * w + series / y
 }
 
 /// `ln Σ_k t_k` for a hypergeometric-type series `t_0 = 1`,
@@ -576,11 +602,13 @@ mod tests {
                 for offset in [0.0, 1.0] {
                     ln_rising_table(y, &xs, offset, &mut out);
                     assert_eq!(out.len(), xs.len());
-                    for (&x, &(v, d)) in xs.iter().zip(&out) {
+                    for (&x, &[v, d, c]) in xs.iter().zip(&out) {
                         let want = ln_gamma(y + x + offset) - ln_gamma(y);
                         let dwant = digamma(y + x + offset) - digamma(y);
+                        let cwant = trigamma(y + x + offset) - trigamma(y);
                         assert!((v - want).abs() <= 1e-11 * want.abs().max(1.0), "{y} {x}: {v}");
                         assert!((d - dwant).abs() <= 1e-11 * dwant.abs().max(1.0), "{y} {x}: {d}");
+                        assert!((c - cwant).abs() <= 1e-11 * cwant.abs().max(1.0), "{y} {x}: {c}");
                     }
                 }
             }
@@ -588,6 +616,18 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn trigamma_known_values() {
+        // ψ'(1) = π²/6, ψ'(1/2) = π²/2 (A&S 6.4.2, 6.4.4); ψ'(y) − ψ'(y+1) = 1/y².
+        let pi2 = std::f64::consts::PI * std::f64::consts::PI;
+        assert!((trigamma(1.0) / (pi2 / 6.0) - 1.0).abs() < 1e-14, "{}", trigamma(1.0));
+        assert!((trigamma(0.5) / (pi2 / 2.0) - 1.0).abs() < 1e-14, "{}", trigamma(0.5));
+        for y in [0.01, 3.7, 9.5, 10.0, 250.0, 1e6] {
+            let step = trigamma(y) - trigamma(y + 1.0);
+            assert!((step * y * y - 1.0).abs() < 1e-9, "{y}: {step}");
+        }
+    }
 
     #[test]
     fn hyp2f1_closed_forms() {
