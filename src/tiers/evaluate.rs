@@ -373,10 +373,12 @@ pub struct Standing {
     pub events: Vec<TierEvent>,
 }
 
+// Version 1 (no `version` field) held one figure of the ladder's only metric and explanations
+// of one threshold; it is not read (see the table in `crate::version`).
 versioned_serde!(Standing, "tier standing", 2, {
     tier: Option<usize>,
     since: Option<NaiveDateTime>,
-    figure: Decimal,
+    figures: Figures,
     period: Period,
     floor: Option<usize>,
     pending: Option<PendingDemotion>,

@@ -104,6 +104,12 @@ fn version_1_golden_files_read_back_as_the_same_values() {
     }
     // Types versioned later: version 1 is what the crate wrote before (commit 763a19a).
     for (name, json) in stored_samples() {
+        if name == "tiers_standing" {
+            // One metric's figure, without the metric: not read (see `loyalty::version`).
+            let e = reread(name, &golden(&format!("{name}.v1.json"))).unwrap_err();
+            assert!(e.to_string().contains("missing field `figures`"), "{e}");
+            continue;
+        }
         let old = reread(name, &golden(&format!("{name}.v1.json")))
             .unwrap_or_else(|e| panic!("{name} v1: {e}"));
         assert_eq!(old, json, "{name}: v1 reads back as another value");

@@ -474,7 +474,7 @@ proptest! {
             let bal = a.balances();
             let held = u128::from(bal.available.value() + bal.pending.value() + bal.reserved.value());
             prop_assert_eq!(
-                t.earned.value() + t.adjusted_in.value() + t.transferred_in.value() + u128::from(bal.debt().value()),
+                t.earned.value() + t.adjusted_in.value() + t.transferred_in.value() + u128::from(bal.debt.value()),
                 held + t.redeemed.value() + t.expired.value() + t.clawed_back.value() + t.cancelled.value()
                     + t.adjusted_out.value() + t.transferred_out.value()
             );
