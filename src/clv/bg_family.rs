@@ -18,6 +18,7 @@
 
 use super::fit::Objective;
 use super::histogram::Prepared;
+use super::optim::second_order;
 use super::special::{ln_rising_table, softplus, Real};
 
 /// Which of the two models.
@@ -225,20 +226,7 @@ pub(crate) fn mean_nll_hessian(
         h[3][3] += cb * cb * (s.v + s.s);
     }
     let n = prep.weight;
-    let f = -ll / n;
-    let g = g.map(|v| -v / n);
-    let mut hess = [[0.0; 4]; 4];
-    for i in 0..4 {
-        for j in i..4 {
-            let v = -h[i][j] / n;
-            hess[i][j] = v;
-            hess[j][i] = v;
-        }
-    }
-    let finite = f.is_finite()
-        && g.iter().all(|v| v.is_finite())
-        && hess.iter().flatten().all(|v| v.is_finite());
-    finite.then_some((f, g, hess))
+    second_order(-ll / n, g.map(|v| -v / n), |i, j| -h[i][j] / n)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 
 use super::fit::{estimate, Fit, FitOptions, Objective};
+use super::optim::second_order;
 use super::special::{ln_gamma, Real};
 use super::{check_param, finite, Customer, Problem};
 
@@ -401,18 +402,7 @@ impl Objective<3> for Data {
         let f = -(ll / n + q * v.ln() - ln_gamma(q));
         let g = [-g[0] / n, -(g[1] / n + v.ln() - digamma(q)), -(g[2] / n + q / v)];
         let head = [[0.0, 0.0, 0.0], [0.0, -trigamma(q), 1.0 / v], [0.0, 1.0 / v, -q / (v * v)]];
-        let mut hess = [[0.0; 3]; 3];
-        for i in 0..3 {
-            for j in i..3 {
-                let val = -(h[i][j] / n + head[i][j]);
-                hess[i][j] = val;
-                hess[j][i] = val;
-            }
-        }
-        let finite = f.is_finite()
-            && g.iter().all(|v| v.is_finite())
-            && hess.iter().flatten().all(|v| v.is_finite());
-        finite.then_some((f, g, hess))
+        second_order(f, g, |i, j| -(h[i][j] / n + head[i][j]))
     }
 }
 

@@ -38,6 +38,28 @@ impl Minimum {
 /// Value, gradient and Hessian at a point; `None` outside the domain.
 pub(crate) type Second = Option<(f64, Vec<f64>, Vec<Vec<f64>>)>;
 
+/// An objective's value, gradient and Hessian as Newton's method takes them, the Hessian
+/// filled from its upper triangle `upper(i, j)` (`i <= j`); `None` when any of them is not
+/// finite, which Newton's method treats as a failed step.
+pub(crate) fn second_order<const N: usize>(
+    f: f64,
+    g: [f64; N],
+    upper: impl Fn(usize, usize) -> f64,
+) -> Option<(f64, [f64; N], [[f64; N]; N])> {
+    let mut hess = [[0.0; N]; N];
+    for i in 0..N {
+        for j in i..N {
+            let v = upper(i, j);
+            hess[i][j] = v;
+            hess[j][i] = v;
+        }
+    }
+    let finite = f.is_finite()
+        && g.iter().all(|v| v.is_finite())
+        && hess.iter().flatten().all(|v| v.is_finite());
+    finite.then_some((f, g, hess))
+}
+
 /// Newton's method with a backtracking Armijo line search, for objectives with an exact
 /// Hessian: near the optimum each step doubles the correct digits, so a fit takes a handful of
 /// evaluations where BFGS, which learns the curvature from gradients, takes dozens. Where the
