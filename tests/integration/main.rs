@@ -14,6 +14,7 @@ mod economics;
 mod golden;
 mod points;
 mod points_compact;
+mod points_transfer;
 mod referral;
 mod rfm;
 mod rfm_keys;
