@@ -19,6 +19,7 @@ mod referral;
 mod rfm;
 mod rfm_keys;
 mod sla;
+mod sla_frozen;
 mod sla_oracle;
 mod sla_promise;
 mod tiers;
