@@ -332,4 +332,26 @@ mod tests {
             "invalid redemption minimum `301 pts`: is above the maximum (300 pts)"
         );
     }
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_minimum_above_the_maximum_is_refused_when_read_back() {
+        let rules = RedemptionRules::new(Points::new(100), usd(1000))
+            .unwrap()
+            .minimum(Points::new(300))
+            .unwrap()
+            .maximum(Points::new(300))
+            .unwrap();
+        let mut json = serde_json::to_value(&rules).unwrap();
+        // Equal limits read back as written.
+        let back: RedemptionRules = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, rules);
+        // One point above the maximum: refused with the typed error's text.
+        json["minimum"] = serde_json::to_value(Points::new(301)).unwrap();
+        let text = serde_json::to_string(&json).unwrap();
+        let e = serde_json::from_str::<RedemptionRules>(&text).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid redemption minimum `301 pts`: is above the maximum (300 pts)"
+        );
+    }
 }

@@ -22,16 +22,29 @@ use crate::points::{insufficient, MemberId, OpKey, Points};
 /// that loads rows one by one needs none of this: load both accounts, call [`transfer`],
 /// and write both back in one database transaction (on an error neither changed).
 pub trait AccountMap {
-    /// The accounts of two different members, or `None` when either is missing. Never
-    /// called with the same member twice.
-    fn pair_mut(&mut self, a: MemberId, b: MemberId) -> Option<[&mut Account; 2]>;
+    /// The accounts of two different members, or the first of them that has no account.
+    /// Never called with the same member twice.
+    ///
+    /// # Errors
+    ///
+    /// The member (`a` before `b`) whose account is missing, so the error names it.
+    fn pair_mut(
+        &mut self,
+        a: MemberId,
+        b: MemberId,
+    ) -> std::result::Result<[&mut Account; 2], MemberId>;
 }
 
 impl<S: BuildHasher> AccountMap for HashMap<MemberId, Account, S> {
-    fn pair_mut(&mut self, a: MemberId, b: MemberId) -> Option<[&mut Account; 2]> {
+    fn pair_mut(
+        &mut self,
+        a: MemberId,
+        b: MemberId,
+    ) -> std::result::Result<[&mut Account; 2], MemberId> {
         match self.get_disjoint_mut([&a, &b]) {
-            [Some(x), Some(y)] => Some([x, y]),
-            _ => None,
+            [Some(x), Some(y)] => Ok([x, y]),
+            [None, _] => Err(a),
+            [Some(_), None] => Err(b),
         }
     }
 }
@@ -40,8 +53,8 @@ impl<S: BuildHasher> AccountMap for HashMap<MemberId, Account, S> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) when either member has no account in
-/// the map; [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) when the map keeps an
+/// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) naming the member (`from` before
+/// `to`) that has no account in the map; [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) when the map keeps an
 /// account under another member's id; otherwise as [`transfer`] (the same member on both
 /// sides is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput)).
 ///
@@ -82,13 +95,12 @@ pub fn transfer_between<M: AccountMap + ?Sized>(
     if from == to {
         return Err(Error::invalid("transfer", from, "sender and receiver are the same member"));
     }
-    let Some([a, b]) = accounts.pair_mut(from, to) else {
-        return Err(crate::error::ErrorKind::NotFound {
+    let [a, b] = accounts.pair_mut(from, to).map_err(|missing| {
+        Error::from(crate::error::ErrorKind::NotFound {
             what: "account",
-            id: format!("{} or {}", from.value(), to.value()),
-        }
-        .into());
-    };
+            id: missing.value().to_string(),
+        })
+    })?;
     if a.member != from || b.member != to {
         return Err(super::broken("the map keeps an account under another member's id"));
     }
