@@ -46,14 +46,8 @@ pub(crate) fn second_order<const N: usize>(
     g: [f64; N],
     upper: impl Fn(usize, usize) -> f64,
 ) -> Option<(f64, [f64; N], [[f64; N]; N])> {
-    let mut hess = [[0.0; N]; N];
-    for i in 0..N {
-        for j in i..N {
-            let v = upper(i, j);
-            hess[i][j] = v;
-            hess[j][i] = v;
-        }
-    }
+    let hess: [[f64; N]; N] =
+        std::array::from_fn(|i| std::array::from_fn(|j| upper(i.min(j), i.max(j))));
     let finite = f.is_finite()
         && g.iter().all(|v| v.is_finite())
         && hess.iter().flatten().all(|v| v.is_finite());
