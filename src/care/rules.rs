@@ -382,20 +382,8 @@ struct CareConfigRepr {
 #[cfg(feature = "serde")]
 impl Default for CareConfigRepr {
     fn default() -> CareConfigRepr {
-        let c = CareConfig::default();
         // A missing field means a configuration written before versions were recorded.
-        CareConfigRepr {
-            version: 1,
-            birthday: c.birthday,
-            festival: c.festival,
-            check_in: c.check_in,
-            care_tip: c.care_tip,
-            replenish: c.replenish,
-            preference: c.preference,
-            win_back: c.win_back,
-            review: c.review,
-            pressure: c.pressure,
-        }
+        CareConfigRepr { version: 1, ..CareConfigRepr::from(CareConfig::default()) }
     }
 }
 

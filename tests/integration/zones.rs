@@ -4,6 +4,21 @@
 use chrono::{DateTime, NaiveDateTime, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// Zones with unusual offset changes and a year in which each changes its offset (2021 for
+/// Tehran, 2018 for São Paulo, 2011 for Samoa): the quiet-hour and greeting oracles' zones.
+pub const ZONE_YEARS: [(&str, i32); 10] = [
+    ("Europe/Berlin", 2026),
+    ("America/New_York", 2026),
+    ("Africa/Casablanca", 2026),
+    ("Antarctica/Troll", 2026),
+    ("Pacific/Chatham", 2026),
+    ("Australia/Lord_Howe", 2026),
+    ("America/St_Johns", 2026),
+    ("Asia/Tehran", 2021),
+    ("America/Sao_Paulo", 2018),
+    ("Pacific/Apia", 2011),
+];
+
 /// The UTC offset of `tz` at the Unix second `u`, in seconds.
 pub fn offset(tz: Tz, u: i64) -> i32 {
     tz.offset_from_utc_datetime(&DateTime::from_timestamp(u, 0).unwrap().naive_utc())
