@@ -252,14 +252,7 @@ async fn check_summary(
 ) {
     let as_of_t = NaiveDate::parse_from_str(as_of, "%Y-%m-%d").unwrap();
     // The table reads amounts as DECIMAL(12, 2): the library sees the same decimals.
-    let log: Log = log
-        .iter()
-        .map(|t| {
-            let mut amount = t.amount;
-            amount.rescale(2);
-            Transaction::new(t.customer, t.at, amount)
-        })
-        .collect();
+    let log = at_table_scale(log);
     let expected = expected_rows(&summarize(&log, as_of_t, library).unwrap());
     // (1, 2 and 8 partitions; 4 partitions without the partial aggregation.)
     for (partitions, skip_partial) in [(1, false), (2, false), (8, false), (4, true)] {
@@ -578,14 +571,7 @@ async fn null_customer_ids_obey_the_nulls_option_on_every_partitioning() {
     std::fs::write(dir.join("part-nul.csv"), nulls).unwrap();
 
     let as_of = NaiveDate::from_ymd_opt(2021, 6, 30).unwrap();
-    let log: Log = log
-        .iter()
-        .map(|t| {
-            let mut amount = t.amount;
-            amount.rescale(2);
-            Transaction::new(t.customer, t.at, amount)
-        })
-        .collect();
+    let log = at_table_scale(&log);
     let expected = expected_rows(&summarize(&log, as_of, SummaryOptions::default()).unwrap());
     // Every customer's transactions as one customer's: the summary without `GROUP BY`.
     let as_one: Log = log.iter().map(|t| Transaction::new(0, t.at, t.amount)).collect();
@@ -913,4 +899,16 @@ async fn readme_pipeline_runs() {
     }
     assert_eq!(n, scored);
     assert!(scored > 23_000);
+}
+
+/// `log` with amounts at the scale the tables read them (DECIMAL(12, 2)), so that the library
+/// sees the same decimals as the engine.
+fn at_table_scale(log: &[Transaction<i64>]) -> Log {
+    log.iter()
+        .map(|t| {
+            let mut amount = t.amount;
+            amount.rescale(2);
+            Transaction::new(t.customer, t.at, amount)
+        })
+        .collect()
 }
