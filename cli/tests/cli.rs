@@ -248,6 +248,92 @@ fn score_columns_and_values() {
 }
 
 #[test]
+fn score_defaults_equal_lifetimes_and_mbgnbd_is_one_flag_away() {
+    // lifetimes 0.11.3's defaults-only workflow on the CDNOW master log (daily, BG/NBD,
+    // Gamma-Gamma, 12 months, 1 % a month): tests/data/clv_cdnow_master_daily_lifetimes.csv.
+    let want: std::collections::HashMap<u32, Vec<f64>> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/clv_cdnow_master_daily_lifetimes.csv"),
+    )
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|l| {
+        let mut f = l.split(',');
+        let id = f.next().unwrap().parse().unwrap();
+        (id, f.map(|v| v.parse().unwrap()).collect())
+    })
+    .collect();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/cdnow_transactions.csv");
+    let p = p.to_str().unwrap();
+    // customer_id, frequency, ..., monetary_value (4), ..., p_alive (9), expected_purchases,
+    // expected_spend, clv (12).
+    let rows = |args: &[&str]| -> Vec<Vec<String>> {
+        let o = run(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    };
+    let num = |s: &str| s.parse::<f64>().unwrap();
+    let defaults = rows(&["score", "--quiet", p]);
+    assert_eq!(defaults.len(), 23_570);
+    let mut stand_ins = 0;
+    for r in &defaults {
+        assert_eq!(r.len(), 13, "{r:?}");
+        let w = &want[&r[0].parse::<u32>().unwrap()];
+        // A repeat buyer whose repeat purchases cost nothing is valued at the mean spend by
+        // the command (a note says so), at m_x = 0 by lifetimes: P(alive) and purchases only.
+        let columns = if r[1] != "0" && num(&r[4]) <= 0.0 {
+            stand_ins += 1;
+            2
+        } else {
+            4
+        };
+        for k in 0..columns {
+            let (got, want) = (num(&r[9 + k]), w[k]);
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1e-6),
+                "customer {} column {}: {got} vs lifetimes {want}",
+                r[0],
+                9 + k
+            );
+        }
+    }
+    assert_eq!(stand_ins, 1);
+    // BG/NBD gives every one-time buyer P(alive) 1; --model mbgnbd does not.
+    let mbg = rows(&["score", "--quiet", "--model", "mbgnbd", p]);
+    let once: Vec<usize> = (0..defaults.len()).filter(|&i| defaults[i][1] == "0").collect();
+    assert_eq!(once.len(), 12_054);
+    assert!(once.iter().all(|&i| num(&defaults[i][9]) == 1.0));
+    assert!(once.iter().all(|&i| mbg[i][0] == defaults[i][0] && num(&mbg[i][9]) < 1.0));
+}
+
+#[test]
+fn bad_clv_flags_fail_before_reading() {
+    // Checked before the input is read (it does not exist): the flag, its value and why.
+    for (args, expected) in [
+        (&["score", "--horizon-months", "0"][..], "--horizon-months 0: must be at least 1"),
+        (&["score", "--discount-rate=-1"][..], "--discount-rate -1: must be a number above -1"),
+        (&["score", "--discount-rate=NaN"][..], "--discount-rate NaN: must be a number above -1"),
+        (
+            &["report", "--discount-rate=-1.5"][..],
+            "--discount-rate -1.5: must be a number above -1",
+        ),
+        (
+            &["score", "--summary-input", "--horizon-months", "0"][..],
+            "--horizon-months 0: must be at least 1",
+        ),
+    ] {
+        let mut all = args.to_vec();
+        all.push("no-such-file.csv");
+        fails(&run(&all), expected);
+    }
+}
+
+#[test]
 fn missing_file() {
     let o = run(&["summary", "/nonexistent/x.csv"]);
     fails(&o, "/nonexistent/x.csv: no such file or directory");

@@ -194,8 +194,17 @@ fn validate_json() -> serde_json::Value {
 
 #[test]
 fn validation_tables_and_bars_equal_loyalty_validate() {
-    let (_, html) = report();
+    let (text, html) = report();
     let v = validate_json();
+    // The text gives the holdout accuracy per customer too.
+    let h = &v["holdout"];
+    let accuracy = format!(
+        "  per customer: mean absolute error {:.3}, root mean squared error {:.3}, correlation {:.3}",
+        h["mean_absolute_error"].as_f64().unwrap(),
+        h["root_mean_squared_error"].as_f64().unwrap(),
+        h["correlation"].as_f64().unwrap()
+    );
+    assert!(text.lines().any(|l| l == accuracy), "{accuracy}\n{text}");
     assert!(html.contains("fitted on purchases up to 1997-12-30 and compared with what customers did from then to 1998-06-30"));
     let f = |x: &serde_json::Value| x.as_f64().unwrap();
     let thousands = |n: u64| {

@@ -226,7 +226,9 @@ struct Ctx {
 
 impl Ctx {
     fn new(o: &ClvOptions, period: Period) -> Result<Ctx> {
-        let months = o.horizon().whole_months()?;
+        // Months of the model's period, so that the horizon is as long here as in the model's
+        // other predictions (`Horizon::in_periods`).
+        let months = o.horizon().months_in(period)?;
         // The per-month buffers are allocated per call: a bound keeps a typo from asking for
         // gigabytes (10,000 years is beyond any use of a retention model).
         if months > MAX_MONTHS {

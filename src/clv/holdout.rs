@@ -66,7 +66,8 @@ pub struct HoldoutEvaluation<K> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for a split without customers;
+/// [`ErrorKind::EmptyInput`](crate::ErrorKind::EmptyInput) for a split without customers or
+/// a holdout window 0 periods long (both ends in one period of the model);
 /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming `period` when the split
 /// is not in the model's period; numerical errors of the model.
 ///
@@ -115,6 +116,12 @@ pub fn evaluate_holdout<K: Clone>(
         ));
     }
     let d = split.duration_holdout;
+    // The calibration and observation ends in one period of the model (a week ending on
+    // Wednesday and the Sunday after, say) leave holdout purchases but no time to predict
+    // them in: every prediction would be 0 and the errors would only measure that.
+    if d.in_periods(period)? == 0.0 {
+        return Err(Error::empty("holdout window (0 periods of the model long)"));
+    }
     let mut customers = Vec::with_capacity(split.rows.len());
     for r in &split.rows {
         let c = Customer::from(r.calibration.clv_inputs());

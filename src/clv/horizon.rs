@@ -117,8 +117,9 @@ impl Horizon {
         convert(f64::from(self.count), self.period, model)
     }
 
-    /// The horizon as a whole number of months, which lifetimes' monthly discounted CLV sums
-    /// over.
+    /// The horizon as a whole number of months, counted by lifetimes' table in the horizon's
+    /// own unit (90 days are 3 months). Scoring counts them in the model's period instead
+    /// ([`Horizon::months_in`]), where the two tables can disagree.
     ///
     /// # Errors
     ///
@@ -141,6 +142,52 @@ impl Horizon {
             ));
         }
         // `whole` <= count <= u32::MAX (a month is at least one period of any unit but month).
+        Ok(whole as u32)
+    }
+
+    /// The horizon as a whole number of lifetimes months of a model in `model` periods, which
+    /// its monthly discounted CLV sums over: the horizon's length in model periods
+    /// ([`Horizon::in_periods`], exact between hours, days and weeks) divided by lifetimes'
+    /// periods per month of the model ([`periods_per_month`]).
+    ///
+    /// So the horizon means the same length to the CLV as to the model's other predictions:
+    /// 90 days are 3 months of a daily model, but 12.86 weeks, not a whole number of the
+    /// 4.345-week months, of a weekly one (3 lifetimes months of a weekly model are 13.035
+    /// weeks, 91.2 days).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming `horizon` when it is
+    /// not a whole number of the model's months.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use loyalty::clv::Horizon;
+    /// use loyalty::rfm::Period;
+    ///
+    /// let quarter = Horizon::new(90, Period::DAY)?;
+    /// assert_eq!(quarter.months_in(Period::DAY)?, 3);
+    /// assert!(quarter.months_in(Period::WEEK).is_err());
+    /// assert_eq!(Horizon::months(12)?.months_in(Period::WEEK)?, 12);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    pub fn months_in(self, model: Period) -> Result<u32> {
+        let months = self.in_periods(model) / periods_per_month(model);
+        let whole = months.round();
+        if (months - whole).abs() > 1e-9 * whole.max(1.0) || whole < 1.0 {
+            return Err(Error::invalid(
+                "horizon",
+                format!("{} x {}", self.count, self.period),
+                format!(
+                    "is {months} months of a model in periods of {model}; monthly CLV needs a \
+                     whole number of months"
+                ),
+            ));
+        }
+        if whole > f64::from(u32::MAX) {
+            return Err(Error::invalid("horizon", self.count, "too many months"));
+        }
         Ok(whole as u32)
     }
 }
@@ -182,5 +229,37 @@ mod tests {
         assert!(Horizon::new(52, Period::WEEK).unwrap().whole_months().is_err());
         assert!(Horizon::new(10, Period::DAY).unwrap().whole_months().is_err());
         assert!(Horizon::new(0, Period::DAY).is_err());
+    }
+
+    #[test]
+    fn months_in_the_models_period() {
+        let day_in_hours = Period::new(PeriodUnit::Hour, 24).unwrap();
+        let fortnight = Period::new(PeriodUnit::Week, 2).unwrap();
+        let two_months = Period::new(PeriodUnit::Month, 2).unwrap();
+        let year = Horizon::months(12).unwrap();
+        for model in
+            [Period::HOUR, Period::DAY, Period::WEEK, Period::MONTH, day_in_hours, fortnight]
+        {
+            assert_eq!(year.months_in(model).unwrap(), 12, "{model}");
+            assert_eq!(Horizon::new(6, two_months).unwrap().months_in(model).unwrap(), 12);
+        }
+        // Hours and days share lifetimes' 30-day month.
+        let quarter = Horizon::new(90, Period::DAY).unwrap();
+        assert_eq!(quarter.months_in(Period::DAY).unwrap(), 3);
+        assert_eq!(quarter.months_in(Period::HOUR).unwrap(), 3);
+        assert_eq!(Horizon::new(2160, Period::HOUR).unwrap().months_in(Period::DAY).unwrap(), 3);
+        // Weeks do not: 90 days are 12.857 weeks, 2.959 of the 4.345-week months.
+        for e in [
+            quarter.months_in(Period::WEEK).unwrap_err(),
+            Horizon::new(869, Period::WEEK).unwrap().months_in(Period::DAY).unwrap_err(),
+            Horizon::new(10, Period::DAY).unwrap().months_in(Period::DAY).unwrap_err(),
+        ] {
+            assert!(
+                matches!(e.kind(), crate::ErrorKind::InvalidInput { field: "horizon", .. }),
+                "{e}"
+            );
+        }
+        // 869 weeks are 200 months of a weekly model.
+        assert_eq!(Horizon::new(869, Period::WEEK).unwrap().months_in(Period::WEEK).unwrap(), 200);
     }
 }

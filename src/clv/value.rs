@@ -74,7 +74,8 @@ impl Default for ClvOptions {
 
 impl ClvOptions {
     /// The horizon (lifetimes' `time`, in months). Default 12 months. CLV needs a whole number
-    /// of months ([`Horizon::whole_months`]); scoring checks it.
+    /// of months of the model's period ([`Horizon::months_in`]: 90 days are 3 months of a
+    /// daily model but not of a weekly one); scoring checks it.
     #[must_use]
     pub fn with_horizon(self, horizon: Horizon) -> Self {
         ClvOptions { horizon, ..self }

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use loyalty::clv::{
-    predict, predict_summary, BgNbd, ClvModel, ClvOptions, Customer, GammaGamma, Horizon,
-    ModelKind, PredictOptions, PurchaseModel, Span,
+    predict, predict_summary, BgNbd, ClvModel, ClvOptions, Customer, FitOptions, GammaGamma,
+    Histogram, Horizon, ModelKind, PredictOptions, PurchaseModel, Span,
 };
 use loyalty::rfm::{summarize, FirstPurchase, Period, SummaryOptions};
 use loyalty::ErrorKind;
@@ -39,7 +39,8 @@ fn defaults_only_pipeline_equals_lifetimes_daily_clv_on_cdnow_master() {
     // 1998-06-30, BetaGeoFitter, GammaGammaFitter on the repeat buyers, P(alive), expected
     // purchases over 360 days, expected spend, customer_lifetime_value(time=12,
     // discount_rate=0.01, freq="D"), for all 23,570 customers.
-    let p = predict(&crate::cdnow::master(), d("1998-06-30"), &PredictOptions::default()).unwrap();
+    let log = crate::cdnow::master();
+    let p = predict(&log, d("1998-06-30"), &PredictOptions::default()).unwrap();
     assert_eq!(p.model.period(), Period::DAY);
     let params: Vec<f64> = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -73,6 +74,50 @@ fn defaults_only_pipeline_equals_lifetimes_daily_clv_on_cdnow_master() {
         }
     }
     eprintln!("worst relative differences (p_alive, E[Y], spend, clv): {worst:?}");
+    // The same by the parts, as the new user went: summarize with
+    // `SummaryOptions::default()`, fit both models with `FitOptions::default()`, score with
+    // `ClvOptions::default()` (once a weekly default, which made this CLV 6.3x too low).
+    let summary = summarize(&log, d("1998-06-30"), SummaryOptions::default()).unwrap();
+    let customers: Vec<Customer> =
+        summary.rows().iter().map(|r| Customer::from(r.clv_inputs())).collect();
+    let histogram = Histogram::from_customers(&customers).unwrap();
+    let bg = BgNbd::fit(&histogram, &FitOptions::default()).unwrap().params;
+    let spenders: Vec<Customer> =
+        customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect();
+    let gg = GammaGamma::fit(&spenders, &FitOptions::default()).unwrap().params;
+    let scores = ClvModel::new(bg, gg).score(&customers, &ClvOptions::default()).unwrap();
+    assert_eq!(scores.len(), 23_570);
+    for (s, r) in scores.iter().zip(&p.rows) {
+        assert_eq!(
+            (s.p_alive, s.expected_purchases, s.expected_spend, s.clv),
+            (r.p_alive, r.expected_purchases, r.expected_spend, r.clv),
+            "customer {}",
+            r.customer
+        );
+    }
+}
+
+#[test]
+fn one_time_buyers_are_alive_under_bgnbd_only() {
+    // BG/NBD lets customers drop out only after a repeat purchase: every one-time buyer has
+    // P(alive) = 1 (documented on `Score::p_alive`). MBG/NBD and Pareto/NBD, one option away,
+    // give the long-gone ones a P(alive) below 1.
+    let log = crate::cdnow::sample();
+    let end = d("1998-06-30");
+    let summary = summarize(&log, end, SummaryOptions::default()).unwrap();
+    let once: Vec<usize> =
+        (0..summary.len()).filter(|&i| summary.rows()[i].frequency() == 0).collect();
+    assert_eq!(once.len(), 1_218);
+    let bg = predict(&log, end, &PredictOptions::default()).unwrap();
+    assert!(once.iter().all(|&i| bg.rows[i].p_alive == 1.0));
+    for kind in [ModelKind::MbgNbd, ModelKind::ParetoNbd] {
+        let p = predict(&log, end, &PredictOptions::default().with_model(kind)).unwrap();
+        assert!(once.iter().all(|&i| p.rows[i].p_alive < 1.0), "{kind:?}");
+        let mean = once.iter().map(|&i| p.rows[i].p_alive).sum::<f64>() / once.len() as f64;
+        assert!(mean < 0.6, "{kind:?}: mean P(alive) of one-time buyers {mean}");
+        // Repeat buyers are scored by the chosen model too, and still rank by CLV.
+        assert!(p.rows.iter().all(|r| r.clv.is_finite() && r.clv >= 0.0));
+    }
 }
 
 #[test]
@@ -207,10 +252,25 @@ fn bad_horizons_and_rates_are_typed_errors() {
     let weeks = ClvOptions::default().with_horizon(Horizon::new(52, Period::WEEK).unwrap());
     let e = model.score(&[c], &weeks).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "horizon", .. }), "{e}");
-    // 90 days are 3 months.
+    // Nor are 90 days, to a weekly model: they are 12.857 weeks (as its other predictions
+    // take them), 2.96 of lifetimes' 4.345-week months. Scoring them as 3 months would count
+    // 13.035 weeks of purchases where `conditional_expected_purchases` counts 12.857.
     let days = ClvOptions::default().with_horizon(Horizon::new(90, Period::DAY).unwrap());
+    let e = model.score(&[c], &days).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "horizon", .. }), "{e}");
+    // To a daily model 90 days are 3 months (30 days each), and the score's expected
+    // purchases are the model's over the same 90 days.
+    let daily =
+        ClvModel::new(BgNbd::new(0.243, 7.0 * 4.414, 0.793, 2.426, Period::DAY).unwrap(), gg);
+    let cd = Customer::new(2.0, 210.0, 266.0, Period::DAY).unwrap().with_monetary_value(20.0);
     let three = ClvOptions::default().with_horizon(Horizon::months(3).unwrap());
-    assert_eq!(model.score(&[c], &days).unwrap(), model.score(&[c], &three).unwrap());
+    let s = daily.score(&[cd], &days).unwrap();
+    assert_eq!(s, daily.score(&[cd], &three).unwrap());
+    let e90 = daily.conditional_expected_purchases(&cd, Horizon::new(90, Period::DAY).unwrap());
+    assert!(rel(s[0].expected_purchases, e90.unwrap()) < 1e-12);
+    // 2,160 hours are the same 90 days.
+    let hours = ClvOptions::default().with_horizon(Horizon::new(2160, Period::HOUR).unwrap());
+    assert_eq!(daily.score(&[cd], &hours).unwrap(), s);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use loyalty::clv::{
     evaluate_holdout, frequency_recency_matrix, period_transactions, predict_summary, tracking,
     BgNbd, ClvModel, GammaGamma, Horizon, PredictOptions, TransactionModel,
 };
-use loyalty::rfm::{calibration_and_holdout, summarize, Period, SummaryOptions};
+use loyalty::rfm::{calibration_and_holdout, summarize, Period, PeriodUnit, SummaryOptions};
 use loyalty::ErrorKind;
 
 fn d(s: &str) -> NaiveDate {
@@ -97,8 +97,16 @@ fn holdout_evaluation_equals_lifetimes() {
     close(eval.total_predicted, total_predicted, "total predicted");
     close(eval.mae, mae, "mae");
     close(eval.rmse, rmse, "rmse");
-    let r = eval.correlation.unwrap();
-    assert!(r > 0.5 && r < 1.0, "{r}");
+    // Pearson's r of lifetimes' per-customer predictions and the actual holdout purchases.
+    let (ma, mp) = (total_actual / n, total_predicted / n);
+    let (mut sap, mut saa, mut spp) = (0.0, 0.0, 0.0);
+    for w in &want {
+        let (a, p) = (w[4] - ma, w[5] - mp);
+        sap += a * p;
+        saa += a * a;
+        spp += p * p;
+    }
+    close(eval.correlation.unwrap(), sap / (saa * spp).sqrt(), "correlation");
 }
 
 #[test]
@@ -108,12 +116,13 @@ fn tracking_equals_lifetimes() {
     assert_eq!(points.len(), 546);
     assert_eq!(want.len(), 546);
     assert_eq!(points[0].period_start, d("1997-01-01").into());
-    let mut previous = 0.0;
+    let (mut previous, mut previous_actual) = (0.0, 0.0);
     for (p, w) in points.iter().zip(&want) {
         assert_eq!(p.actual_cumulative as f64, w[1], "day {}", w[0]);
+        assert_eq!(p.actual as f64, w[1] - previous_actual, "day {}", w[0]);
         close(p.expected_cumulative, w[2], "expected cumulative");
         close(p.expected, w[2] - previous, "expected incremental");
-        previous = w[2];
+        (previous, previous_actual) = (w[2], w[1]);
     }
 }
 
@@ -172,4 +181,42 @@ fn validation_refuses_a_summary_in_another_period() {
     assert!(matches!(e.kind(), ErrorKind::EmptyInput { .. }), "{e}");
     let e = tracking(&model, &log, d("1996-12-31")).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::EmptyInput { .. }), "{e}");
+}
+
+#[test]
+fn an_empty_holdout_and_an_unusable_period_are_typed_errors() {
+    let log = crate::cdnow::sample();
+    // Calibration to Wednesday 1998-06-24, observation to the Sunday after: 21 purchases in
+    // the holdout, but both ends in one Monday-to-Sunday week, so a weekly model has no time
+    // to predict them in.
+    let weekly = SummaryOptions::default().period(Period::WEEK);
+    let split = calibration_and_holdout(&log, d("1998-06-24"), d("1998-06-28"), weekly).unwrap();
+    assert_eq!(split.holdout_transactions, 21);
+    assert_eq!(split.duration_holdout.count(), 0.0);
+    let TransactionModel::BgNbd(daily) = lifetimes_model().purchases().to_owned() else { panic!() };
+    let bg = BgNbd::new(daily.r(), daily.alpha() / 7.0, daily.a(), daily.b(), Period::WEEK);
+    let model = ClvModel::new(bg.unwrap(), GammaGamma::new(6.0, 4.0, 15.0).unwrap());
+    let e = evaluate_holdout(&model, &split).unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::EmptyInput { what } if what.contains("0 periods")),
+        "{e}"
+    );
+    // The same ends with daily periods are 4 days apart: evaluated.
+    let daily_split =
+        calibration_and_holdout(&log, d("1998-06-24"), d("1998-06-28"), SummaryOptions::default())
+            .unwrap();
+    let eval = evaluate_holdout(&lifetimes_model(), &daily_split).unwrap();
+    assert_eq!(eval.total_actual, 21);
+    assert!(eval.total_predicted > 0.0);
+    // A split without customers.
+    let mut none = daily_split.clone();
+    none.rows.clear();
+    let e = evaluate_holdout(&lifetimes_model(), &none).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::EmptyInput { .. }), "{e}");
+    // Tracking counts periods of one unit: a model in periods of two days is refused.
+    let two_days = Period::new(PeriodUnit::Day, 2).unwrap();
+    let bg2 = BgNbd::new(daily.r(), daily.alpha() / 2.0, daily.a(), daily.b(), two_days);
+    let model2 = ClvModel::new(bg2.unwrap(), GammaGamma::new(6.0, 4.0, 15.0).unwrap());
+    let e = tracking(&model2, &log, d("1998-06-30")).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "period", .. }), "{e}");
 }

@@ -236,6 +236,14 @@ pub fn text(f: &Facts) -> String {
                 count(v.holdout.total_predicted.round() as u64),
                 count(v.holdout.total_actual)
             );
+            let _ = writeln!(
+                s,
+                "  per customer: mean absolute error {:.3}, root mean squared error {:.3}, \
+                 correlation {}",
+                v.holdout.mae,
+                v.holdout.rmse,
+                v.holdout.correlation.map_or("n/a".to_string(), |r| format!("{r:.3}"))
+            );
         }
         Err(e) => {
             let _ = writeln!(s, "Model check: not available ({e})");
