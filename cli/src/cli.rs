@@ -218,10 +218,10 @@ pub struct ClvArgs {
     #[arg(long, value_enum, default_value_t)]
     pub model: ModelArg,
     /// Months of value counted in CLV and expected purchases.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 12, value_parser = parse_horizon)]
     pub horizon_months: u32,
     /// Monthly discount rate of CLV.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, value_parser = parse_rate)]
     pub discount_rate: f64,
 }
 
@@ -256,4 +256,22 @@ impl ClvArgs {
 fn parse_day(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| format!("`{s}` is not a YYYY-MM-DD date: {e}"))
+}
+
+/// A CLV horizon in months, checked by the library: a bad one is a usage error at once,
+/// not model columns left empty after the whole log was read.
+fn parse_horizon(s: &str) -> Result<u32, String> {
+    let months: u32 =
+        s.trim().parse().map_err(|e| format!("`{s}` is not a whole number of months: {e}"))?;
+    loyalty::clv::Horizon::months(months).map_err(|e| e.to_string())?;
+    Ok(months)
+}
+
+/// A monthly discount rate, checked by the library (finite, above -1).
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let rate: f64 = s.trim().parse().map_err(|e| format!("`{s}` is not a number: {e}"))?;
+    loyalty::clv::ClvOptions::default()
+        .with_monthly_discount_rate(rate)
+        .map_err(|e| e.to_string())?;
+    Ok(rate)
 }

@@ -114,6 +114,17 @@ fn json_lines_in_and_out() {
         first,
         "{\"T\":5.0,\"customer_id\":\"1\",\"frequency\":1,\"monetary_value\":1,\"recency\":5.0}"
     );
+    // Two ids beyond 64 bits are the same float: refused rather than merged into one customer.
+    let text = "{\"customer_id\":123456789012345678901234,\"date\":\"2015-01-01\",\"amount\":1}\n\
+                {\"customer_id\":123456789012345678901235,\"date\":\"2015-01-02\",\"amount\":1}\n";
+    let p = file(&d, "big_ids.jsonl", text);
+    let o = run(&["summary", &p]);
+    fails(
+        &o,
+        &format!(
+            "{p}:1: customer_id: 1.2345678901234567e+23: a number id must be a 64-bit integer (quote longer ids as strings)"
+        ),
+    );
 }
 
 /// The pinned log as Parquet: ids as `id_type`, dates as Date32, amounts as Decimal128(10, 2),
@@ -199,6 +210,73 @@ fn parquet_with_wrong_column_types() {
             log.display()
         ),
     );
+}
+
+/// A zone-aware timestamp column holds UTC instants; pandas reads it zone-aware and lifetimes
+/// floors the clock time in its zone. Purchases at 22:00 on 1 March, 23:30 on 5 March and
+/// 01:00 on 8 March (local time) are days 0, 4 and 7 there: lifetimes 0.11.3 gives
+/// frequency 2, recency 7, T 7 and monetary value 2.625 in every zone, where the UTC dates
+/// (2, 6 and 8 March in New York) would give recency 6.
+#[test]
+fn zoned_timestamps_are_read_in_their_zone() {
+    use arrow_array::{ArrayRef, Float64Array, Int64Array, TimestampMicrosecondArray};
+    use std::sync::Arc;
+    let d = dir("zoned");
+    // The instants (Unix seconds) of the three local times, from Python's zoneinfo.
+    let cases: [(&str, [i64; 3]); 4] = [
+        ("America/New_York", [1583118000, 1583469000, 1583647200]),
+        ("Asia/Kathmandu", [1583079300, 1583430300, 1583608500]),
+        ("+05:45", [1583079300, 1583430300, 1583608500]),
+        ("Pacific/Chatham", [1583050500, 1583401500, 1583579700]),
+    ];
+    let batch = |zone: &str, seconds: [i64; 3]| {
+        let micros = seconds.map(|s| s * 1_000_000).to_vec();
+        let dates: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(micros).with_timezone(zone.to_string()));
+        arrow_array::RecordBatch::try_from_iter([
+            ("customer_id", Arc::new(Int64Array::from(vec![1i64; 3])) as ArrayRef),
+            ("date", dates),
+            ("amount", Arc::new(Float64Array::from(vec![1.5, 2.0, 3.25])) as ArrayRef),
+        ])
+        .unwrap()
+    };
+    let write = |zone: &str, seconds: [i64; 3], name: &str| {
+        let b = batch(zone, seconds);
+        let pq = d.join(format!("{name}.parquet"));
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&pq).unwrap(),
+            b.schema(),
+            None,
+        )
+        .unwrap();
+        w.write(&b).unwrap();
+        w.close().unwrap();
+        let ipc = d.join(format!("{name}.arrow"));
+        let f = std::fs::File::create(&ipc).unwrap();
+        let mut w = arrow_ipc::writer::FileWriter::try_new(f, &b.schema()).unwrap();
+        w.write(&b).unwrap();
+        w.finish().unwrap();
+        [pq, ipc]
+    };
+    let expected = "customer_id,frequency,recency,T,monetary_value\n1,2,7,7,2.625\n";
+    for (i, (zone, seconds)) in cases.into_iter().enumerate() {
+        for p in write(zone, seconds, &format!("z{i}")) {
+            let o = run(&["summary", p.to_str().unwrap()]);
+            assert!(o.status.success(), "{zone}: {}", stderr(&o));
+            assert_eq!(stdout(&o), expected, "{zone} {}", p.display());
+        }
+    }
+    // An unknown zone is refused, not read as UTC.
+    for p in write("Mars/Olympus_Mons", cases[0].1, "mars") {
+        let o = run(&["summary", p.to_str().unwrap()]);
+        fails(
+            &o,
+            &format!(
+                "{}: column `date` has time zone `Mars/Olympus_Mons`, which is not known",
+                p.display()
+            ),
+        );
+    }
 }
 
 #[test]
@@ -359,6 +437,11 @@ fn unparsable_date_and_amount() {
     let p = file(&d, "log3.csv", "customer_id,date,amount\n,2015-01-01,1\n");
     let o = run(&["summary", &p]);
     fails(&o, &format!("{p}:2: customer_id: (empty): empty customer id"));
+    // An unquoted thousands separator makes a fourth field: refused, not read as 1.
+    let p =
+        file(&d, "log4.csv", "customer_id,date,amount\n1,2015-01-01,1\n1,2015-01-02,1,234.50\n");
+    let o = run(&["summary", &p]);
+    fails(&o, &format!("{p}:3: 4 fields where the header has 3"));
 }
 
 #[test]
@@ -464,7 +547,7 @@ fn a_broken_pipe_fails_with_one_line_for_every_command() {
 
 #[test]
 fn usage_errors_exit_2_with_one_line_and_help_works() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["summary"], "the following required arguments were not provided: <INPUT>: see --help"),
         (
             &["fit", "--model", "nope", "x.csv"],
@@ -479,6 +562,20 @@ fn usage_errors_exit_2_with_one_line_and_help_works() {
             "invalid value '1997-13-01' for '--calibration-end <CALIBRATION_END>': `1997-13-01` is not a YYYY-MM-DD date: input is out of range: see --help",
         ),
         (&["sumary", "x.csv"], "unrecognized subcommand 'sumary' tip: a similar subcommand exists: 'summary': see --help"),
+        // A CLV option the library refuses is a usage error before the log is read, not
+        // empty model columns with exit status 0.
+        (
+            &["score", "--horizon-months", "0", "x.csv"],
+            "invalid value '0' for '--horizon-months <HORIZON_MONTHS>': invalid horizon `0`: must be at least one period: see --help",
+        ),
+        (
+            &["report", "--discount-rate=-1", "x.csv"],
+            "invalid value '-1' for '--discount-rate <DISCOUNT_RATE>': invalid discount rate `-1`: must be finite and > -1: see --help",
+        ),
+        (
+            &["score", "--discount-rate", "NaN", "x.csv"],
+            "invalid value 'NaN' for '--discount-rate <DISCOUNT_RATE>': invalid discount rate `NaN`: must be finite and > -1: see --help",
+        ),
     ];
     for (args, want) in cases {
         let o = run(args);
@@ -510,6 +607,15 @@ fn cdnow_text_format_matches_the_csv() {
     let strip =
         |s: String| s.lines().map(|l| l.trim_start_matches('0').to_string()).collect::<Vec<_>>();
     assert_eq!(strip(stdout(&a)), strip(stdout(&b)));
+    // Text ids: the first line is a purchase, not a header to skip.
+    let d = dir("cdnow_text_ids");
+    let p = file(&d, "log.txt", "A1 19970101 1 10.00\nA1 19970105 2 30.00\nB2 19970103 1 5.00\n");
+    let o = run(&["summary", "--input-format", "cdnow", &p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "customer_id,frequency,recency,T,monetary_value\nA1,1,4,4,30\nB2,0,0,2,0\n"
+    );
 }
 
 #[test]

@@ -38,8 +38,9 @@ pub enum MonthLength {
     Calendar,
 }
 
-/// Days in NumPy's `timedelta64(1, "M")`: 365.2425 / 12.
-pub(crate) const MEAN_GREGORIAN_MONTH_DAYS: f64 = 30.436875;
+/// Seconds in NumPy's `timedelta64(1, "M")`: 365.2425 / 12 = 30.436875 days, an exact
+/// integer number of seconds.
+const MEAN_GREGORIAN_MONTH_SECONDS: f64 = 2_629_746.0;
 
 /// The time grid of a summary: a unit and a multiple (lifetimes' `freq` and `freq_multiplier`).
 ///
@@ -197,12 +198,19 @@ impl Period {
         let multiple = f64::from(self.multiple);
         match (self.unit, months) {
             (PeriodUnit::Month, MonthLength::MeanGregorian) => {
-                let days = match (self.start(from), self.start(from + i64::from(units))) {
-                    (Some(a), Some(b)) => (b - a).num_days() as f64,
+                match (self.start(from), self.start(from + i64::from(units))) {
+                    // pandas divides two integer nanosecond counts, which is the correctly
+                    // rounded quotient of the seconds: both are exact in an f64 (a day count
+                    // times 86,400 is far below 2^53). `days / 30.436875` is not, as
+                    // 30.436875 has no exact f64, and differs from lifetimes in the last bit
+                    // for about one day count in four (181 days: 5.946734019179038 against
+                    // lifetimes' 5.946734019179039).
+                    (Some(a), Some(b)) => {
+                        (b - a).num_seconds() as f64 / MEAN_GREGORIAN_MONTH_SECONDS / multiple
+                    }
                     // Outside chrono's range the calendar count is the only one available.
-                    _ => f64::from(units) * MEAN_GREGORIAN_MONTH_DAYS,
-                };
-                days / MEAN_GREGORIAN_MONTH_DAYS / multiple
+                    _ => f64::from(units) / multiple,
+                }
             }
             _ => f64::from(units) / multiple,
         }
@@ -255,6 +263,12 @@ mod tests {
         // 2015-01-01 to 2015-05-01 is 120 days: lifetimes reports 120 / 30.436875 months.
         let d = p.duration(jan, 4, MonthLength::MeanGregorian);
         assert!((d - 120.0 / 30.436875).abs() < 1e-12);
+        // To the last bit: pandas' `Timedelta(days=181) / np.timedelta64(1, "M")` is
+        // 5.946734019179039 (lifetimes 0.11.3's recency for 2019-01-15 to 2019-07-03), where
+        // 181 / 30.436875 rounds to 5.946734019179038.
+        let d = p.duration(p.index(at(2019, 1, 15, 0)), 6, MonthLength::MeanGregorian);
+        assert_eq!(d, 5.946_734_019_179_039);
+        assert_ne!(d, 181.0 / 30.436875);
         assert_eq!(p.duration(jan, 4, MonthLength::Calendar), 4.0);
     }
 

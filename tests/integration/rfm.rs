@@ -400,6 +400,27 @@ fn cutoff_end_of_period_versus_instant() {
     assert_eq!((s.rows()[0].frequency(), s.excluded_after_as_of()), (0, 1));
 }
 
+/// Mean-Gregorian months to the last bit of lifetimes 0.11.3's (freq="M",
+/// observation_period_end="2021-09-30"): pandas divides nanosecond counts, so 181 days are
+/// 5.946734019179039 months, not 181 / 30.436875 = 5.946734019179038.
+#[test]
+fn month_durations_equal_lifetimes_bit_for_bit() {
+    let log = vec![
+        tx(1, "2019-01-15", dec!(1)),
+        tx(1, "2019-07-03", dec!(2)),
+        tx(2, "2020-01-20", dec!(3)),
+        tx(2, "2021-06-09", dec!(4)),
+    ];
+    let s =
+        summarize(&log, d("2021-09-30"), SummaryOptions::default().period(Period::MONTH)).unwrap();
+    let got: Vec<(u32, f64, f64)> =
+        s.rows().iter().map(|r| (r.frequency(), r.recency(), r.t())).collect();
+    assert_eq!(
+        got,
+        [(1, 5.946734019179039, 32.000657097681675), (1, 16.9859750713567, 20.008624407072013)]
+    );
+}
+
 #[test]
 fn month_periods_and_lengths() {
     let log = vec![

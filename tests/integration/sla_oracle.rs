@@ -184,6 +184,24 @@ fn brute_force_oracle_around_every_offset_change() {
     }
 }
 
+/// Offsets off the half hour: Chatham's 45-minute-offset changes at 02:45/03:45 local
+/// (2024), and Kathmandu's one change, +05:30 to +05:45 at midnight on 1986-01-01 (a
+/// 15-minute gap at the start of a day: 18:30 UTC on 1985-12-31).
+#[test]
+fn brute_force_oracle_at_chatham_and_kathmandu() {
+    for (zone, year, changes) in [("Pacific/Chatham", 2024, 2), ("Asia/Kathmandu", 1985, 1)] {
+        let tz: Tz = zone.parse().unwrap();
+        let ts = transitions(tz, year);
+        assert_eq!(ts.len(), changes, "{zone} {year}");
+        for tau in ts {
+            let d = local(tz, tau).date();
+            for spec in specs(d) {
+                check(zone, &spec, tau);
+            }
+        }
+    }
+}
+
 #[test]
 fn st_johns_fold_across_midnight_is_open_where_next_open_says_so() {
     // Issue 18 item 1: 1992-10-25T03:08Z is 23:38 NST on Saturday (second pass), inside

@@ -40,6 +40,9 @@ struct Plan<'a> {
     columns: [usize; 3],
     /// Fields a row needs: one more than the last wanted.
     need: usize,
+    /// Fields of the header: a row with more is left to the `csv` crate's pass, which
+    /// refuses it (a stray comma in an amount, `1,234.50`, must not shift the columns).
+    width: usize,
     ids: &'a Ids,
     date_format: Option<&'a str>,
 }
@@ -65,7 +68,7 @@ fn read(sink: &mut Sink<'_>, delimiter: u8) -> Result<(), Declined> {
     let mut buf = Vec::with_capacity(BLOCK + (64 << 10));
     let mut eof = fill(&mut file, &mut buf)?;
     let header_end = memchr::memchr(b'\n', &buf).ok_or(Declined)? + 1;
-    let columns = header(sink, &buf[..header_end], delimiter)?;
+    let (columns, width) = header(sink, &buf[..header_end], delimiter)?;
     sink.header_seen = true;
     // The first id sets the style of every id (plain numbers or zero-padded to one width).
     let first = buf[header_end..].split(|&c| c == b'\n').next().unwrap_or_default();
@@ -86,6 +89,7 @@ fn read(sink: &mut Sink<'_>, delimiter: u8) -> Result<(), Declined> {
             delimiter,
             columns,
             need,
+            width,
             ids: &sink.ids,
             date_format: sink.options.date_format.as_deref(),
         };
@@ -114,8 +118,9 @@ fn fill(file: &mut File, buf: &mut Vec<u8>) -> Result<bool, Declined> {
     Ok(got < want)
 }
 
-/// The positions of the three wanted columns in a plain header line (no quotes).
-fn header(sink: &Sink<'_>, line: &[u8], delimiter: u8) -> Result<[usize; 3], Declined> {
+/// The positions of the three wanted columns in a plain header line (no quotes), and the
+/// number of its fields.
+fn header(sink: &Sink<'_>, line: &[u8], delimiter: u8) -> Result<([usize; 3], usize), Declined> {
     let line = strip_cr(line.strip_suffix(b"\n").unwrap_or(line));
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     if line.contains(&b'"') || line.contains(&b'\r') {
@@ -127,7 +132,7 @@ fn header(sink: &Sink<'_>, line: &[u8], delimiter: u8) -> Result<[usize; 3], Dec
     for (slot, name) in out.iter_mut().zip([&c.customer, &c.date, &c.amount]) {
         *slot = names.iter().position(|n| *n == name.as_bytes()).ok_or(Declined)?;
     }
-    Ok(out)
+    Ok((out, names.len()))
 }
 
 /// `text` cut into at most `n` runs of whole lines.
@@ -196,6 +201,11 @@ fn fields<'a>(line: &'a [u8], plan: &Plan<'_>) -> Result<[&'a [u8]; 3], Declined
             index += 1;
             start = i + 1;
             if index == plan.need {
+                // The rest is not read, only its fields counted: no more than the header's.
+                let rest = memchr::memchr_iter(plan.delimiter, &line[start..]).count();
+                if index + rest >= plan.width {
+                    return Err(Declined);
+                }
                 return Ok(out);
             }
         }
@@ -475,6 +485,34 @@ mod tests {
             assert_eq!(fast.ids, slow.ids);
             assert_eq!(fast.ids, IdBook::Padded(7));
         }
+    }
+
+    #[test]
+    fn rows_with_more_fields_than_the_header_are_refused() {
+        // An unquoted thousands separator: read as 1 it would be a silently wrong amount.
+        for text in [
+            "customer_id,date,amount\n1,2024-01-01,5\n1,2024-01-02,1,234.50\n",
+            // Extra columns after the wanted ones count too.
+            "customer_id,date,amount,note\n1,2024-01-01,5,x\n1,2024-01-02,7,y,z\n",
+        ] {
+            let mut f = tempfile::NamedTempFile::new().unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            let path = f.path().to_str().unwrap().to_string();
+            let o = options(None);
+            let mut fast = Sink::new(&path, &o, text.len() as u64);
+            assert!(csv(&mut fast, b',').is_err(), "{text}");
+            let mut slow = Sink::new(&path, &o, text.len() as u64);
+            let e = text::csv(&mut slow, b',').unwrap_err();
+            let width = text.lines().next().unwrap().split(',').count();
+            assert_eq!(
+                e.to_string(),
+                format!("{path}:3: {} fields where the header has {width}", width + 1)
+            );
+        }
+        // As many fields as the header, or fewer with every wanted one: read in parallel.
+        let (fast, slow) =
+            both("customer_id,date,amount,note\n1,2024-01-01,5,x\n1,2024-01-02,7\n", None);
+        assert_eq!(fast.map(|l| l.transactions), Some(slow.transactions));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use arrow_array::{
     Int64Array, UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Schema, TimeUnit};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 use rust_decimal::Decimal;
@@ -57,6 +57,14 @@ pub(super) fn columns(sink: &Sink<'_>, schema: &Schema) -> Result<[usize; 3]> {
                     )
             }
         };
+        if let DataType::Timestamp(_, Some(tz)) = ty {
+            if zone(ty).is_none() {
+                return Err(Failure::in_file(
+                    sink.path,
+                    format!("column `{name}` has time zone `{tz}`, which is not known"),
+                ));
+            }
+        }
         if !ok {
             let want =
                 ["text or integer ids", "dates, timestamps or text", "decimals, numbers or text"]
@@ -150,6 +158,8 @@ fn batch_rows(
     let (ids, dates, amounts) =
         (batch.column(cols[0]), batch.column(cols[1]), batch.column(cols[2]));
     let names = sink.options.columns.clone();
+    // Checked by `columns`: an unknown zone never gets here.
+    let zone = zone(dates.data_type()).unwrap_or(Zone::Utc);
     let mut id_text = String::new();
     for i in 0..batch.num_rows() {
         *row += 1;
@@ -169,7 +179,7 @@ fn batch_rows(
                 id_text.as_bytes()
             }
         };
-        let at = match date(dates, i) {
+        let at = match date(dates, zone, i) {
             Some(Ok(at)) => at,
             Some(Err(text)) => sink.date(r, text.as_bytes())?,
             None => {
@@ -227,8 +237,68 @@ fn value_text(a: &dyn Array, i: usize) -> String {
     .unwrap_or_default()
 }
 
-/// The date at `i`: typed (`Ok`), text to parse (`Err`), or `None` out of range.
-pub(super) fn date(a: &dyn Array, i: usize) -> Option<std::result::Result<NaiveDateTime, String>> {
+/// The zone of a timestamp column, in which its instants are read as clock times.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Zone {
+    /// No zone (the stored value is the clock time) or UTC.
+    Utc,
+    /// A fixed offset (`+05:45`).
+    Fixed(FixedOffset),
+    /// An IANA zone (`America/New_York`).
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    /// The clock time in this zone of the UTC instant `utc`.
+    fn local(self, utc: NaiveDateTime) -> NaiveDateTime {
+        match self {
+            Zone::Utc => utc,
+            Zone::Fixed(o) => o.from_utc_datetime(&utc).naive_local(),
+            Zone::Named(z) => z.from_utc_datetime(&utc).naive_local(),
+        }
+    }
+}
+
+/// The zone of a column of type `ty`: [`Zone::Utc`] for anything but a zoned timestamp,
+/// `None` for a zone that is neither an offset (`+05:45`, `-0330`, `+05`) nor an IANA name.
+///
+/// A zoned timestamp stores UTC instants; pandas reads such a column as zone-aware and
+/// lifetimes' `to_period` floors the clock time in that zone, so a purchase at 22:00 in New
+/// York belongs to its New York day, not to the next day in UTC.
+pub(super) fn zone(ty: &DataType) -> Option<Zone> {
+    let DataType::Timestamp(_, Some(tz)) = ty else { return Some(Zone::Utc) };
+    let tz = tz.trim();
+    if let Some(rest) = tz.strip_prefix(['+', '-']) {
+        let digits: Vec<i32> = rest
+            .bytes()
+            .filter(|&c| c != b':')
+            .map(|c| c.is_ascii_digit().then(|| i32::from(c - b'0')))
+            .collect::<Option<_>>()?;
+        let (h, m) = match digits[..] {
+            [h1, h2] => (h1 * 10 + h2, 0),
+            [h1, h2, m1, m2] => (h1 * 10 + h2, m1 * 10 + m2),
+            _ => return None,
+        };
+        if m >= 60 {
+            return None;
+        }
+        let seconds = (h * 60 + m) * 60;
+        let seconds = if tz.starts_with('-') { -seconds } else { seconds };
+        return FixedOffset::east_opt(seconds).map(Zone::Fixed);
+    }
+    if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
+        return Some(Zone::Utc);
+    }
+    tz.parse::<chrono_tz::Tz>().ok().map(Zone::Named)
+}
+
+/// The date at `i`: typed (`Ok`), text to parse (`Err`), or `None` out of range. `zone` is
+/// the column's ([`zone`]).
+pub(super) fn date(
+    a: &dyn Array,
+    zone: Zone,
+    i: usize,
+) -> Option<std::result::Result<NaiveDateTime, String>> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
     let ts = |v: i64, unit: &TimeUnit| -> Option<NaiveDateTime> {
         let t = match unit {
@@ -262,7 +332,7 @@ pub(super) fn date(a: &dyn Array, i: usize) -> Option<std::result::Result<NaiveD
                     a.as_primitive::<arrow_array::types::TimestampNanosecondType>().value(i)
                 }
             };
-            ts(v, unit)?
+            zone.local(ts(v, unit)?)
         }
         _ => return text(a, i).map(Err),
     }))

@@ -278,7 +278,8 @@ pub fn parse_date(raw: &[u8], format: Option<&str>) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.naive_local())
 }
 
-/// A decimal amount, as written (`12.5`, `-3`, `1e3` is refused: money is not scientific).
+/// A decimal amount, as written (`12.5`, `-3`; `1e3` is 1000, as pandas reads it). `NaN`,
+/// `inf` and values beyond `Decimal`'s 28 digits are refused.
 pub fn parse_amount(raw: &[u8]) -> Option<Decimal> {
     let s = std::str::from_utf8(raw).ok()?.trim();
     if s.is_empty() {
@@ -315,6 +316,10 @@ mod tests {
         assert_eq!(parse_amount(b"11.77"), Some(Decimal::new(1177, 2)));
         assert_eq!(parse_amount(b"-3"), Some(Decimal::from(-3)));
         assert_eq!(parse_amount(b"ten"), None);
+        assert_eq!(parse_amount(b"1e3"), Some(Decimal::from(1000)));
+        for bad in [&b"NaN"[..], b"inf", b"-inf", b"1000000000000000000000000000000"] {
+            assert_eq!(parse_amount(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
         assert_eq!(parse_amount(b""), None);
     }
 

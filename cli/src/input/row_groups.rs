@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::chunked::Declined;
-use super::columnar::{amount, columns, date};
+use super::columnar::{amount, columns, date, zone};
 use super::{parse_amount, parse_date, Sink};
 use crate::ids::{Id, Ids};
 
@@ -227,8 +227,9 @@ fn datetimes(plan: &Plan<'_>, a: &Arc<dyn Array>) -> Result<Vec<NaiveDateTime>, 
             })
             .collect();
     }
+    let zone = zone(a.data_type()).ok_or(Declined)?;
     (0..a.len())
-        .map(|i| match date(a.as_ref(), i) {
+        .map(|i| match date(a.as_ref(), zone, i) {
             Some(Ok(at)) => Ok(at),
             Some(Err(text)) => parse_date(text.as_bytes(), plan.date_format).ok_or(Declined),
             None => Err(Declined),

@@ -87,6 +87,14 @@ pub(super) fn csv(sink: &mut Sink<'_>, delimiter: u8) -> Result<()> {
                 format!("{} fields where the header has {}", record.len(), header.len()),
             ));
         }
+        if record.len() > header.len() {
+            // A stray delimiter (`1,234.50` unquoted) would shift the columns after it.
+            return Err(Failure::at_line(
+                sink.path,
+                line,
+                format!("{} fields where the header has {}", record.len(), header.len()),
+            ));
+        }
         sink.push(line, &record[ci], &record[di], &record[ai])?;
         rows += 1;
         if rows.is_multiple_of(TICK) {
@@ -115,11 +123,15 @@ pub(super) fn cdnow(sink: &mut Sink<'_>) -> Result<()> {
         let mut fields = buf.split(|c| c.is_ascii_whitespace()).filter(|f| !f.is_empty());
         let Some(id) = fields.next() else { continue };
         sink.header_seen = true;
-        if line == 1 && !id.iter().all(u8::is_ascii_digit) {
+        let (date, cds, amount) = (fields.next(), fields.next(), fields.next());
+        // The first line is a header when neither its id is a number nor its second field a
+        // date: judging by the id alone would drop the first purchase of a file with text
+        // ids, by the date alone would skip a first row whose date is bad.
+        let not_date = date.is_none_or(|d| super::parse_date(d, Some("%Y%m%d")).is_none());
+        if line == 1 && !id.iter().all(u8::is_ascii_digit) && not_date {
             continue;
         }
-        let (Some(date), Some(_cds), Some(amount)) = (fields.next(), fields.next(), fields.next())
-        else {
+        let (Some(date), Some(_cds), Some(amount)) = (date, cds, amount) else {
             return Err(Failure::at_line(
                 sink.path,
                 line,
@@ -193,6 +205,19 @@ pub(super) fn jsonl(sink: &mut Sink<'_>) -> Result<()> {
                 )),
             }
         };
+        // A number id beyond 64-bit integers (or with a fraction) has already lost digits
+        // to a float: two customers could become one, so it must be written as a string.
+        if let Some(Value::Number(n)) = object.get(&c.customer) {
+            if !(n.is_u64() || n.is_i64()) {
+                return Err(Failure::at(
+                    sink.path,
+                    line,
+                    &c.customer,
+                    &n.to_string(),
+                    "a number id must be a 64-bit integer (quote longer ids as strings)",
+                ));
+            }
+        }
         let id = field(&c.customer, "--customer-col")?;
         let date = field(&c.date, "--date-col")?;
         let amount = field(&c.amount, "--amount-col")?;
