@@ -118,6 +118,7 @@
 
 mod facts;
 mod festival;
+mod plan;
 mod pressure;
 mod rules;
 
@@ -125,8 +126,6 @@ use std::cmp::Reverse;
 use std::fmt;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-
-use self::pressure::local_or_err;
 
 pub use self::facts::{
     parse_time_zone, Birthday, Channel, Contact, Customer, CustomerId, LeapDayPolicy, Order,
@@ -552,199 +551,18 @@ impl<'a> CareInput<'a> {
 pub fn due(now: DateTime<Utc>, config: &CareConfig, input: &CareInput<'_>) -> Result<CarePlan> {
     config.validate()?;
     validate_input(config, now, input)?;
-
-    // Index by sorting, never by hashing: outputs must not depend on iteration order.
-    // Sort keys are kept inline next to the references, so sorting does not chase pointers;
-    // the full comparison only breaks exact key ties.
-    let mut customers: Vec<(CustomerId, &Customer)> =
-        input.customers.iter().map(|c| (c.id, c)).collect();
-    customers.sort_unstable_by_key(|c| c.0);
-    let mut keyed: Vec<((CustomerId, NaiveDate), &Order)> =
-        input.orders.iter().map(|o| ((o.customer, o.ordered), o)).collect();
-    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-    let order_keys: Vec<CustomerId> = keyed.iter().map(|k| k.0 .0).collect();
-    let orders: Vec<&Order> = keyed.into_iter().map(|k| k.1).collect();
-    let mut contacts: Vec<Contact> = input.contacts.to_vec();
-    contacts.sort_unstable();
-    let mut promotions: Vec<&Promotion> = input.promotions.iter().collect();
-    promotions.sort_unstable_by(|a, b| a.valid_until.cmp(&b.valid_until).then_with(|| a.cmp(b)));
-    let mut promotion_tags: Vec<(&str, usize)> = promotions
-        .iter()
-        .enumerate()
-        .flat_map(|(i, p)| p.tags.iter().map(move |t| (t.as_str(), i)))
-        .collect();
-    promotion_tags.sort_unstable();
-
-    let pressure = &config.pressure;
-    // A period reaching before the start of representable time counts all history.
-    let period_start = |days: u32| {
-        now.checked_sub_signed(Duration::days(i64::from(days))).unwrap_or(DateTime::<Utc>::MIN_UTC)
-    };
-    // The overall cap first, then the scoped ones: (scope, cap, start of its period).
-    let caps: Vec<(Scope, ContactCap, DateTime<Utc>)> =
-        std::iter::once((Scope::all(), pressure.cap))
-            .chain(pressure.caps.iter().map(|c| (c.scope, c.cap)))
-            .map(|(scope, cap)| (scope, cap, period_start(cap.period_days)))
-            .collect();
-    let mut plan = CarePlan::default();
-    let mut cands = Vec::new();
-    let mut passed = Vec::new();
-    let mut recent = vec![0u32; caps.len()];
-    let mut used = vec![0u32; caps.len()];
-    let (mut o_next, mut c_next) = (0, 0);
-    for (id, customer) in customers {
-        // Customers, orders and contacts are all sorted by customer id: walk them together
-        // (a merge join, sequential in memory) instead of searching per customer.
-        let (o_lo, o_hi) = run_of(&order_keys, &mut o_next, |k| *k, id);
-        let (c_lo, c_hi) = run_of(&contacts, &mut c_next, |c| c.customer, id);
-        let tz = customer.time_zone;
-        let local = local_or_err(now, tz, "now")?;
-        // The first channel of a rule the customer consented to for its purpose.
-        let channel_of = |kind: ActionKind| {
-            let purpose = kind.purpose();
-            config.base(kind).channels.iter().copied().find(|&ch| customer.consents(ch, purpose))
-        };
-        // When a message may go out: the end of the quiet hours of its channel and purpose.
-        let send_time = |channel: Option<Channel>, purpose: Purpose| {
-            let quiet = match channel {
-                Some(ch) => pressure.quiet_hours_for(ch, purpose),
-                None => pressure.quiet_hours,
-            };
-            match quiet {
-                Some(q) => q.next_allowed(now, tz),
-                None => Ok(now),
-            }
-        };
-        let greeting_day = |kind: ActionKind| -> Result<NaiveDate> {
-            Ok(match pressure.greeting_day {
-                GreetingDay::OnTheDay => {
-                    local_or_err(send_time(channel_of(kind), kind.purpose())?, tz, "now")?.date()
-                }
-                GreetingDay::RunDate => local.date(),
-            })
-        };
-        let view = rules::View {
-            today: local.date(),
-            greeting_day: greeting_day(ActionKind::Birthday)?,
-            festival_day: greeting_day(ActionKind::Festival)?,
-            customer,
-            orders: &orders[o_lo..o_hi],
-            contacts: &contacts[c_lo..c_hi],
-            calendar: input.calendar,
-            promotions: &promotions,
-            promotion_tags: &promotion_tags,
-        };
-        cands.clear();
-        rules::candidates(config, &view, &mut cands)?;
-        if cands.is_empty() {
-            continue;
-        }
-
-        let hold = |c: rules::Candidate, hold: HoldReason| Held {
-            customer: id,
-            kind: c.kind,
-            reason: c.reason,
-            trigger: c.trigger,
-            hold,
-        };
-        passed.clear();
-        for c in cands.drain(..) {
-            let base = config.base(c.kind);
-            let Some(channel) = channel_of(c.kind) else {
-                plan.held.push(hold(c, HoldReason::NoConsent));
-                continue;
-            };
-            if let Some(last) = view.last(c.kind) {
-                // A cool-down past the end of representable time never ends.
-                let until = last
-                    .checked_add_signed(Duration::days(i64::from(base.cool_down_days)))
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
-                if now < until {
-                    plan.held.push(hold(c, HoldReason::CoolDown { last, until }));
-                    continue;
-                }
-            }
-            let send_at = send_time(Some(channel), c.kind.purpose())?;
-            if send_at != now && pressure.quiet_policy == QuietHoursPolicy::Hold {
-                plan.held.push(hold(c, HoldReason::QuietHours { until: send_at }));
-                continue;
-            }
-            passed.push((c, channel, base.priority, send_at));
-        }
-        if passed.is_empty() {
-            continue;
-        }
-
-        for (k, (scope, _, start)) in caps.iter().enumerate() {
-            let n = view
-                .contacts
-                .iter()
-                .filter(|c| c.at > *start && scope.covers(c.channel, c.kind.purpose()))
-                .count();
-            recent[k] = u32::try_from(n).unwrap_or(u32::MAX);
-            used[k] = recent[k];
-        }
-        passed.sort_by_key(|(c, _, p, _)| (Reverse(*p), c.kind));
-        for (c, channel, priority, send_at) in passed.drain(..) {
-            let purpose = c.kind.purpose();
-            let applies = |k: usize| caps[k].0.covers(Some(channel), purpose);
-            if let Some(k) =
-                (0..caps.len()).find(|&k| applies(k) && used[k] >= caps[k].1.max_contacts)
-            {
-                plan.held.push(hold(
-                    c,
-                    HoldReason::CapReached {
-                        max_contacts: caps[k].1.max_contacts,
-                        recent_contacts: recent[k],
-                    },
-                ));
-                continue;
-            }
-            for (k, u) in used.iter_mut().enumerate() {
-                if applies(k) {
-                    *u = u.saturating_add(1);
-                }
-            }
-            plan.actions.push(Action {
-                customer: id,
-                kind: c.kind,
-                reason: c.reason,
-                trigger: c.trigger,
-                channel,
-                purpose,
-                priority,
-                language: customer.language.clone(),
-                local_date: view.today,
-                timing: if send_at == now { Timing::Now } else { Timing::Deferred },
-                send_at,
-            });
-        }
+    let mut sorted = plan::Sorted::new(input);
+    let mut caps = plan::Caps::new(&config.pressure, now);
+    let mut scratch = plan::Scratch::default();
+    let mut out = CarePlan::default();
+    for customer in std::mem::take(&mut sorted.customers) {
+        plan::customer(now, config, &mut sorted, customer, &mut caps, &mut scratch, &mut out)?;
     }
     // Customers were visited in id order, so a stable sort keeps id then kind order inside
     // each priority.
-    plan.actions.sort_by_key(|a| (Reverse(a.priority), a.customer, a.kind));
-    plan.held.sort_by_key(|h| (h.customer, h.kind));
-    Ok(plan)
-}
-
-/// The range of `items[*next..]` whose key is `id`, skipping smaller keys; advances `next`
-/// past it. `items` is sorted by key and successive calls use increasing ids.
-fn run_of<T>(
-    items: &[T],
-    next: &mut usize,
-    key: impl Fn(&T) -> CustomerId,
-    id: CustomerId,
-) -> (usize, usize) {
-    let mut lo = *next;
-    while lo < items.len() && key(&items[lo]) < id {
-        lo += 1;
-    }
-    let mut hi = lo;
-    while hi < items.len() && key(&items[hi]) == id {
-        hi += 1;
-    }
-    *next = hi;
-    (lo, hi)
+    out.actions.sort_by_key(|a| (Reverse(a.priority), a.customer, a.kind));
+    out.held.sort_by_key(|h| (h.customer, h.kind));
+    Ok(out)
 }
 
 /// Moves an [`ErrorKind::InvalidInput`] about one record of a slice to an

@@ -760,13 +760,28 @@ impl Ctx<'_> {
                 b
             }
         };
+        self.warn(dim, group, values, &counts[..usize::from(k)], parent, score);
+        breaks
+    }
+
+    /// Warns of a group whose values are all equal and of each empty bin (`counts` per
+    /// ascending bin, `score` turning an ascending bin into the score shown).
+    fn warn(
+        &mut self,
+        dim: Dimension,
+        group: &[u32],
+        values: &[f64],
+        counts: &[usize],
+        parent: Option<(u8, Option<u8>)>,
+        score: impl Fn(u8) -> u8,
+    ) {
         if group.len() > 1 {
             let first = values[group[0] as usize];
             if group.iter().all(|&i| values[i as usize] == first) {
                 self.warnings.push(ScoreWarning::IdenticalValues { dimension: dim, parent });
             }
         }
-        for (a, &c) in counts.iter().enumerate().take(usize::from(k)) {
+        for (a, &c) in counts.iter().enumerate() {
             if c == 0 && !group.is_empty() {
                 self.warnings.push(ScoreWarning::EmptyBin {
                     dimension: dim,
@@ -775,7 +790,6 @@ impl Ctx<'_> {
                 });
             }
         }
-        breaks
     }
 }
 

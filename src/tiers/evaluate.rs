@@ -611,6 +611,9 @@ impl Program {
         }
     }
 
+    /// Walks the member's history to `until`: events, reviews, the end of a grace period and
+    /// refunds leaving a rolling window, in time order. One loop over the four kinds of
+    /// instant, whose cursors (`i`, `k`, `drop_at`, `next_review`) each step reads and moves.
     pub(crate) fn run(
         &self,
         joined: NaiveDate,
@@ -691,6 +694,18 @@ impl Program {
                 }
             }
         }
+        self.standing(m, p, joined, until)
+    }
+
+    /// The member's standing at `until` once the machine has walked the history: the
+    /// figures of the window then, and a promotion due at the next period.
+    fn standing(
+        &self,
+        m: Machine<'_>,
+        p: &Prepared,
+        joined: NaiveDate,
+        until: NaiveDateTime,
+    ) -> Result<Standing> {
         let lower = self.window.lower_at(until, joined)?;
         let figures = p.sum(lower, p.len())?;
         let promotion_due = match self.policy.promotion {

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 
+use super::verify::Derived;
 use super::{broken, Account};
 use crate::error::{Error, ErrorKind, Result};
 use crate::money::Money;
@@ -276,19 +277,7 @@ impl Account {
         if d.held.iter().any(|r| r.state == ReservationState::Held) {
             return Err(broken("a reservation open at the cut"));
         }
-        let lots: Vec<LotMark> = (0..d.created)
-            .map(|i| {
-                let (claw_requested, refunded) = d.refunds[i];
-                LotMark {
-                    state: d.life[i].state(),
-                    drawn: Points::new(d.drawn[i]),
-                    cancelled: Points::new(d.cancelled[i]),
-                    expired: Points::new(d.expired[i]),
-                    claw_requested,
-                    refunded,
-                }
-            })
-            .collect();
+        let lots = lot_marks(&d);
         let (available, pending) = self.balances_at_cut(&lots)?;
         let debt = d.debt.checked_sub(d.repaid).ok_or_else(|| broken("debt below zero"))?;
         let debt = u64::try_from(debt).map_err(|_| Error::overflow("debt"))?;
@@ -300,21 +289,10 @@ impl Account {
         };
         let old = self.checkpoint.as_deref();
         let mut forgotten: Vec<Forgotten> = old.map(|c| c.forgotten.clone()).unwrap_or_default();
-        let mut retained: Vec<Entry> = Vec::new();
-        let mut compaction = Compaction::default();
-        for e in &self.entries[..n] {
-            let Some(key) = e.key else { continue };
-            if e.at >= replay_from {
-                retained.push(Entry { draws_start: 0, draws_len: 0, ..e.clone() });
-            } else {
-                let lot = match &e.kind {
-                    EntryKind::Earn { outcome, .. } => Some(outcome.lot),
-                    _ => None,
-                };
-                forgotten.push(Forgotten { key, lot });
-                compaction.forgotten += 1;
-            }
-        }
+        let before_fold = forgotten.len();
+        let retained = fold_keys(&self.entries[..n], replay_from, &mut forgotten);
+        let mut compaction =
+            Compaction { forgotten: forgotten.len() - before_fold, ..Compaction::default() };
         forgotten.sort_unstable_by_key(|f| f.key);
         compaction.replayable = retained.len();
         compaction.entries = n - r0;
@@ -532,4 +510,44 @@ impl From<Checkpoint> for CheckpointRepr {
             forgotten: c.forgotten,
         }
     }
+}
+
+/// Each lot's state at the cut, as the history up to it derived.
+fn lot_marks(d: &Derived) -> Vec<LotMark> {
+    (0..d.created)
+        .map(|i| {
+            let (claw_requested, refunded) = d.refunds[i];
+            LotMark {
+                state: d.life[i].state(),
+                drawn: Points::new(d.drawn[i]),
+                cancelled: Points::new(d.cancelled[i]),
+                expired: Points::new(d.expired[i]),
+                claw_requested,
+                refunded,
+            }
+        })
+        .collect()
+}
+
+/// The keyed entries of `folded` still replayable (on or after `replay_from`), kept
+/// without their draws; the older keys go to `forgotten`, with the lot each earn made.
+fn fold_keys(
+    folded: &[Entry],
+    replay_from: NaiveDate,
+    forgotten: &mut Vec<Forgotten>,
+) -> Vec<Entry> {
+    let mut retained = Vec::new();
+    for e in folded {
+        let Some(key) = e.key else { continue };
+        if e.at >= replay_from {
+            retained.push(Entry { draws_start: 0, draws_len: 0, ..e.clone() });
+        } else {
+            let lot = match &e.kind {
+                EntryKind::Earn { outcome, .. } => Some(outcome.lot),
+                _ => None,
+            };
+            forgotten.push(Forgotten { key, lot });
+        }
+    }
+    retained
 }

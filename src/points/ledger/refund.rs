@@ -5,11 +5,11 @@ use rust_decimal::Decimal;
 
 use super::{broken, Account};
 use crate::error::{Error, Result};
-use crate::money::Rounding;
+use crate::money::{Money, Rounding};
 use crate::points::entry::{EntryKind, RefundOutcome, RefundRequest};
 use crate::points::lot::{Draw, LotState};
 use crate::points::program::{ClawbackPolicy, Program};
-use crate::points::{OpKey, Points};
+use crate::points::{LotId, OpKey, Points};
 
 impl Account {
     /// Claws back the points of a refunded (part of an) order: in proportion to the
@@ -59,6 +59,37 @@ impl Account {
         now: NaiveDate,
     ) -> Result<RefundOutcome> {
         let id = self.order_lot(req.order)?;
+        let (after, total) = self.refunded_after(id, req)?;
+        let claw = self.plan_claw(program, id, after, total)?;
+        // Every total is checked before anything changes.
+        let clawed = claw
+            .from_pending
+            .checked_add(claw.own_available)?
+            .checked_add(claw.others)?
+            .checked_add(claw.debt)?;
+        let clawed_back = self.totals.clawed_back.checked_add(clawed)?;
+        let forgiven_total = self.totals.forgiven.checked_add(claw.forgiven)?;
+        let new_debt = self.balances.debt.checked_add(claw.debt)?;
+        self.room(0, self.spendable.len() + 1)?;
+        let start = self.draws.len();
+        self.apply_claw(id, after, &claw);
+        self.balances.debt = new_debt;
+        self.totals.clawed_back = clawed_back;
+        self.totals.forgiven = forgiven_total;
+        let outcome = RefundOutcome {
+            requested: claw.requested,
+            from_pending: claw.from_pending,
+            from_available: Points::new(claw.own_available.value() + claw.others.value()),
+            debt: claw.debt,
+            forgiven: claw.forgiven,
+        };
+        self.push_entry(Some(key), now, EntryKind::Refund { request: *req, outcome }, start);
+        Ok(outcome)
+    }
+
+    /// The order's refunded amount after `req`, checked against the order total (also
+    /// returned).
+    fn refunded_after(&self, id: LotId, req: &RefundRequest) -> Result<(Money, Money)> {
         let lot = self.lot(id)?;
         let (Some(total), Some(before)) = (lot.order_total, lot.refunded) else {
             return Err(Error::invalid("refund", req.order, "the earn was not tied to an order"));
@@ -75,6 +106,14 @@ impl Account {
                 format!("refunds would exceed the order total {total}"),
             ));
         }
+        Ok((after, total))
+    }
+
+    /// Where the points to claw back come from under the program's policy, planned without
+    /// changing anything: the lot's own pending or available points first, then the
+    /// member's other available points, then debt or forgiveness.
+    fn plan_claw(&self, program: &Program, id: LotId, after: Money, total: Money) -> Result<Claw> {
+        let lot = self.lot(id)?;
         let target = if lot.state == LotState::Cancelled {
             lot.claw_requested
         } else {
@@ -92,7 +131,6 @@ impl Account {
         };
         let requested = target.saturating_sub(lot.claw_requested);
         let policy = program.0.clawback;
-        // Plan (no mutation yet).
         let mut rest = requested;
         let (from_pending, own_available) = match lot.state {
             LotState::Pending(_) => (rest.min(lot.remaining), Points::ZERO),
@@ -125,47 +163,47 @@ impl Account {
                 self.balances.reserved
             )));
         }
-        let clawed =
-            from_pending.checked_add(own_available)?.checked_add(others)?.checked_add(debt)?;
-        let clawed_back = self.totals.clawed_back.checked_add(clawed)?;
-        let forgiven_total = self.totals.forgiven.checked_add(forgiven)?;
-        let new_debt = self.balances.debt.checked_add(debt)?;
-        self.room(0, self.spendable.len() + 1)?;
-        // Apply.
-        let start = self.draws.len();
+        Ok(Claw { target, requested, from_pending, own_available, others, debt, forgiven })
+    }
+
+    /// Takes the planned points: from the lot (pending, then its own available points),
+    /// then from the member's other lots in spend order.
+    fn apply_claw(&mut self, id: LotId, after: Money, claw: &Claw) {
         let lot = &mut self.lots[id.index()];
         lot.refunded = Some(after);
-        lot.claw_requested = target;
-        if !from_pending.is_zero() {
-            lot.remaining = Points::new(lot.remaining.value() - from_pending.value());
+        lot.claw_requested = claw.target;
+        if !claw.from_pending.is_zero() {
+            lot.remaining = Points::new(lot.remaining.value() - claw.from_pending.value());
             self.balances.pending =
-                Points::new(self.balances.pending.value() - from_pending.value());
-            self.draws.push(Draw { lot: id, points: from_pending });
+                Points::new(self.balances.pending.value() - claw.from_pending.value());
+            self.draws.push(Draw { lot: id, points: claw.from_pending });
         }
-        if !own_available.is_zero() {
+        if !claw.own_available.is_zero() {
             let k = lot.spend_key();
-            lot.remaining = Points::new(lot.remaining.value() - own_available.value());
+            lot.remaining = Points::new(lot.remaining.value() - claw.own_available.value());
             if lot.remaining.is_zero() {
                 self.spendable.remove(&k);
             }
             self.balances.available =
-                Points::new(self.balances.available.value() - own_available.value());
-            self.draws.push(Draw { lot: id, points: own_available });
+                Points::new(self.balances.available.value() - claw.own_available.value());
+            self.draws.push(Draw { lot: id, points: claw.own_available });
         }
-        self.take_available(others);
-        self.balances.debt = new_debt;
-        self.totals.clawed_back = clawed_back;
-        self.totals.forgiven = forgiven_total;
-        let outcome = RefundOutcome {
-            requested,
-            from_pending,
-            from_available: Points::new(own_available.value() + others.value()),
-            debt,
-            forgiven,
-        };
-        self.push_entry(Some(key), now, EntryKind::Refund { request: *req, outcome }, start);
-        Ok(outcome)
+        self.take_available(claw.others);
     }
+}
+
+/// A refund's clawback, planned before the account changes.
+struct Claw {
+    /// The lot's clawback target after this refund (what all its refunds claw together).
+    target: Points,
+    /// What this refund claws.
+    requested: Points,
+    from_pending: Points,
+    own_available: Points,
+    /// From the member's other available lots.
+    others: Points,
+    debt: Points,
+    forgiven: Points,
 }
 
 /// `points x part / whole`, rounded with `mode`, computed exactly in 256-bit integers.

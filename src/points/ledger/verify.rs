@@ -12,12 +12,13 @@ use super::{broken, sum_draws, to_u32, Account};
 use crate::error::{Error, Result};
 use crate::money::Money;
 use crate::points::entry::{
-    Adjustment, Direction, EarnOutcome, EarnRequest, Entry, EntryKind, RefundOutcome,
-    RefundRequest, Totals,
+    AdjustOutcome, Adjustment, Direction, EarnOutcome, EarnRequest, Entry, EntryKind,
+    RedeemOutcome, RedeemRequest, RefundOutcome, RefundRequest, ReleaseOutcome, Totals,
+    TransferOutcome,
 };
-use crate::points::lot::{LotSource, LotState, Reservation, ReservationState};
+use crate::points::lot::{Lot, LotSource, LotState, Reservation, ReservationState};
 use crate::points::TotalPoints;
-use crate::points::{Points, ReservationId};
+use crate::points::{LotId, OpKey, Points, ReservationId};
 
 /// What the history says the account must be (from its checkpoint on, if compacted).
 pub(super) struct Derived {
@@ -139,35 +140,10 @@ impl Derived {
                 self.activate(a, i, e, *order, outcome, drawn)?;
                 rep = outcome.debt_repaid;
             }
-            EntryKind::Cancel { order, lot, points } => {
-                acc(&mut t.cancelled, *points)?;
-                let earned = a.order_lot(*order).ok();
-                let slot = self.life.get_mut(lot.index());
-                match slot {
-                    Some(l @ Life::Pending(_)) if earned == Some(*lot) => *l = Life::Cancelled,
-                    _ => {
-                        return Err(broken(format!("entry {i} cancels a lot that was not pending")))
-                    }
-                }
-                self.cancelled[lot.index()] = points.value();
-            }
+            EntryKind::Cancel { order, lot, points } => self.cancel(a, i, *order, *lot, *points)?,
             EntryKind::Reserve { request, outcome } => {
                 debit(outcome.points)?;
-                if request.points != outcome.points {
-                    return Err(differs(i));
-                }
-                let id = ReservationId::new(to_u32(self.held.len(), "reservations")?);
-                if outcome.reservation != Some(id) {
-                    return Err(unbalanced(i));
-                }
-                self.held.push(Reservation {
-                    id,
-                    points: outcome.points,
-                    value: outcome.value,
-                    draws_start: e.draws_start,
-                    draws_len: e.draws_len,
-                    state: ReservationState::Held,
-                });
+                self.reserve(i, e, request, outcome)?;
             }
             EntryKind::Commit { points, reservation } => {
                 acc(&mut t.redeemed, *points)?;
@@ -176,27 +152,7 @@ impl Derived {
                 }
             }
             EntryKind::Release { outcome, reservation } => {
-                acc(&mut t.expired, outcome.expired)?;
-                let points = self.resolve(*reservation, ReservationState::Released)?;
-                if outcome.returned.checked_add(outcome.expired)? != points {
-                    return Err(broken(format!("entry {i} releases other points")));
-                }
-                // The reservation's draws went back into their lots.
-                if let Some(r) = self.held.get(reservation.value() as usize) {
-                    let s = r.draws_start as usize;
-                    for d in a.draws.get(s..s + r.draws_len as usize).unwrap_or(&[]) {
-                        let slot = self.drawn.get_mut(d.lot.index());
-                        if let Some(x) = slot {
-                            *x = x.wrapping_sub(d.points.value());
-                        }
-                        // Points whose lot passed its last valid day expire on release.
-                        let late = a.lots.get(d.lot.index()).and_then(|l| l.valid_through);
-                        if late.is_some_and(|t| t < e.at) {
-                            let slot = &mut self.expired[d.lot.index()];
-                            *slot = slot.wrapping_add(d.points.value());
-                        }
-                    }
-                }
+                self.release(a, i, e, outcome, *reservation)?;
                 rep = outcome.debt_repaid;
             }
             EntryKind::Redeem { request, outcome } => {
@@ -212,25 +168,7 @@ impl Derived {
             }
             EntryKind::Refund { request, outcome } => self.refund(a, i, request, outcome, drawn)?,
             EntryKind::Adjust { adjustment, outcome } => {
-                if outcome.points != adjustment.points {
-                    return Err(differs(i));
-                }
-                match adjustment.direction {
-                    Direction::Credit => {
-                        acc(&mut t.adjusted_in, adjustment.points)?;
-                        let lot = self.born(a, i, e, LotSource::Adjustment, e.key)?;
-                        if outcome.lot != Some(lot.id) || lot.points != adjustment.points {
-                            return Err(differs(i));
-                        }
-                    }
-                    Direction::Debit => {
-                        acc(&mut t.adjusted_out, adjustment.points)?;
-                        debit(adjustment.points)?;
-                        if outcome.lot.is_some() || !outcome.debt_repaid.is_zero() {
-                            return Err(differs(i));
-                        }
-                    }
-                }
+                self.adjust(a, i, e, adjustment, outcome, drawn)?;
                 rep = outcome.debt_repaid;
             }
             EntryKind::TransferOut { points, .. } => {
@@ -238,19 +176,140 @@ impl Derived {
                 debit(*points)?;
             }
             EntryKind::TransferIn { outcome, .. } => {
-                acc(&mut self.totals.transferred_in, outcome.points)?;
-                let mut sum = Points::ZERO;
-                for j in 0..outcome.lots {
-                    let key = if j == 0 { e.key } else { None };
-                    sum = sum.checked_add(self.born(a, i, e, LotSource::Transfer, key)?.points)?;
-                }
-                if sum != outcome.points {
-                    return Err(differs(i));
-                }
+                self.transfer_in(a, i, e, outcome)?;
                 rep = outcome.debt_repaid;
             }
         }
         Ok(rep)
+    }
+
+    /// A cancelled order's lot: it must have been pending, and be the order's lot.
+    fn cancel(
+        &mut self,
+        a: &Account,
+        i: usize,
+        order: OpKey,
+        lot: LotId,
+        points: Points,
+    ) -> Result<()> {
+        acc(&mut self.totals.cancelled, points)?;
+        let earned = a.order_lot(order).ok();
+        match self.life.get_mut(lot.index()) {
+            Some(l @ Life::Pending(_)) if earned == Some(lot) => *l = Life::Cancelled,
+            _ => return Err(broken(format!("entry {i} cancels a lot that was not pending"))),
+        }
+        self.cancelled[lot.index()] = points.value();
+        Ok(())
+    }
+
+    /// A reservation: all the points asked for, held under the next reservation id.
+    fn reserve(
+        &mut self,
+        i: usize,
+        e: &Entry,
+        request: &RedeemRequest,
+        outcome: &RedeemOutcome,
+    ) -> Result<()> {
+        if request.points != outcome.points {
+            return Err(differs(i));
+        }
+        let id = ReservationId::new(to_u32(self.held.len(), "reservations")?);
+        if outcome.reservation != Some(id) {
+            return Err(unbalanced(i));
+        }
+        self.held.push(Reservation {
+            id,
+            points: outcome.points,
+            value: outcome.value,
+            draws_start: e.draws_start,
+            draws_len: e.draws_len,
+            state: ReservationState::Held,
+        });
+        Ok(())
+    }
+
+    /// A released reservation: its points returned or expired, its draws back in their lots.
+    fn release(
+        &mut self,
+        a: &Account,
+        i: usize,
+        e: &Entry,
+        outcome: &ReleaseOutcome,
+        reservation: ReservationId,
+    ) -> Result<()> {
+        acc(&mut self.totals.expired, outcome.expired)?;
+        let points = self.resolve(reservation, ReservationState::Released)?;
+        if outcome.returned.checked_add(outcome.expired)? != points {
+            return Err(broken(format!("entry {i} releases other points")));
+        }
+        let Some(r) = self.held.get(reservation.value() as usize) else { return Ok(()) };
+        let s = r.draws_start as usize;
+        for d in a.draws.get(s..s + r.draws_len as usize).unwrap_or(&[]) {
+            if let Some(x) = self.drawn.get_mut(d.lot.index()) {
+                *x = x.wrapping_sub(d.points.value());
+            }
+            // Points whose lot passed its last valid day expire on release.
+            let late = a.lots.get(d.lot.index()).and_then(|l| l.valid_through);
+            if late.is_some_and(|t| t < e.at) {
+                let slot = &mut self.expired[d.lot.index()];
+                *slot = slot.wrapping_add(d.points.value());
+            }
+        }
+        Ok(())
+    }
+
+    /// A manual adjustment: a credit makes an adjustment lot, a debit draws its points.
+    fn adjust(
+        &mut self,
+        a: &Account,
+        i: usize,
+        e: &Entry,
+        adjustment: &Adjustment,
+        outcome: &AdjustOutcome,
+        drawn: u64,
+    ) -> Result<()> {
+        if outcome.points != adjustment.points {
+            return Err(differs(i));
+        }
+        match adjustment.direction {
+            Direction::Credit => {
+                acc(&mut self.totals.adjusted_in, adjustment.points)?;
+                let lot = self.born(a, i, e, LotSource::Adjustment, e.key)?;
+                if outcome.lot != Some(lot.id) || lot.points != adjustment.points {
+                    return Err(differs(i));
+                }
+            }
+            Direction::Debit => {
+                acc(&mut self.totals.adjusted_out, adjustment.points)?;
+                if drawn != adjustment.points.value() {
+                    return Err(unbalanced(i));
+                }
+                if outcome.lot.is_some() || !outcome.debt_repaid.is_zero() {
+                    return Err(differs(i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Transferred-in points: as many lots as the outcome says, summing to its points.
+    fn transfer_in(
+        &mut self,
+        a: &Account,
+        i: usize,
+        e: &Entry,
+        outcome: &TransferOutcome,
+    ) -> Result<()> {
+        acc(&mut self.totals.transferred_in, outcome.points)?;
+        let mut sum = Points::ZERO;
+        for j in 0..outcome.lots {
+            let key = if j == 0 { e.key } else { None };
+            sum = sum.checked_add(self.born(a, i, e, LotSource::Transfer, key)?.points)?;
+        }
+        if sum != outcome.points {
+            return Err(differs(i));
+        }
+        Ok(())
     }
 
     /// The next lot, created by entry `i` as a spendable lot from `source`: it must say so.
@@ -598,49 +657,7 @@ impl Account {
         // Up to 2^32 lots of up to 2^64 points each: no overflow in 128 bits.
         let mut lot_expired = 0u128;
         for (i, lot) in self.lots.iter().enumerate() {
-            let held = lot.remaining.value().checked_add(lot.expired.value());
-            if lot.id.index() != i || !matches!(held, Some(h) if h <= lot.points.value()) {
-                return Err(broken(format!("lot {i} is malformed")));
-            }
-            let history = d.refunds.get(i).copied().unwrap_or((Points::ZERO, None));
-            let refunded_ok = match (lot.refunded, history.1) {
-                (None, None) => true,
-                (Some(a), Some(b)) => a == b,
-                _ => false,
-            };
-            if lot.claw_requested != history.0
-                || !refunded_ok
-                || lot.claw_requested > lot.points
-                || lot.refunded.zip(lot.order_total).is_some_and(|(r, o)| r.amount() > o.amount())
-            {
-                return Err(broken(format!("lot {i} refund record differs from the history")));
-            }
-            // Every point of the lot is held, expired, drawn or cancelled.
-            let accounted = u128::from(lot.remaining.value())
-                + u128::from(lot.expired.value())
-                + u128::from(d.drawn[i])
-                + u128::from(d.cancelled[i]);
-            if accounted != u128::from(lot.points.value()) {
-                return Err(broken(format!("lot {i} points differ from the history")));
-            }
-            if d.expired[i] != lot.expired.value() {
-                return Err(broken(format!("lot {i} expired points differ from the history")));
-            }
-            let life_ok = match (d.life[i], lot.state) {
-                (Life::Pending(a), LotState::Pending(b)) => a == b,
-                (Life::Active, LotState::Active | LotState::Expired) => true,
-                (Life::Cancelled, LotState::Cancelled) => true,
-                _ => false,
-            };
-            if !life_ok {
-                return Err(broken(format!("lot {i} state differs from the history")));
-            }
-            if lot.state == LotState::Active
-                && !lot.remaining.is_zero()
-                && lot.valid_through.is_some_and(|t| t < self.clock)
-            {
-                return Err(broken(format!("lot {i} is spendable past its last valid day")));
-            }
+            self.check_lot(d, i, lot)?;
             lot_expired += u128::from(lot.expired.value());
             let sum = |x: &mut u64| {
                 x.checked_add(lot.remaining.value()).ok_or_else(|| Error::overflow("balance"))
@@ -680,6 +697,55 @@ impl Account {
             return Err(broken("index holds closed lots"));
         }
         Ok((available, pending))
+    }
+
+    /// Lot `i` against the history: its shape, refund record, every point accounted for,
+    /// its state, and no spendable points past its last valid day.
+    fn check_lot(&self, d: &Derived, i: usize, lot: &Lot) -> Result<()> {
+        let held = lot.remaining.value().checked_add(lot.expired.value());
+        if lot.id.index() != i || !matches!(held, Some(h) if h <= lot.points.value()) {
+            return Err(broken(format!("lot {i} is malformed")));
+        }
+        let history = d.refunds.get(i).copied().unwrap_or((Points::ZERO, None));
+        let refunded_ok = match (lot.refunded, history.1) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        };
+        if lot.claw_requested != history.0
+            || !refunded_ok
+            || lot.claw_requested > lot.points
+            || lot.refunded.zip(lot.order_total).is_some_and(|(r, o)| r.amount() > o.amount())
+        {
+            return Err(broken(format!("lot {i} refund record differs from the history")));
+        }
+        // Every point of the lot is held, expired, drawn or cancelled.
+        let accounted = u128::from(lot.remaining.value())
+            + u128::from(lot.expired.value())
+            + u128::from(d.drawn[i])
+            + u128::from(d.cancelled[i]);
+        if accounted != u128::from(lot.points.value()) {
+            return Err(broken(format!("lot {i} points differ from the history")));
+        }
+        if d.expired[i] != lot.expired.value() {
+            return Err(broken(format!("lot {i} expired points differ from the history")));
+        }
+        let life_ok = match (d.life[i], lot.state) {
+            (Life::Pending(a), LotState::Pending(b)) => a == b,
+            (Life::Active, LotState::Active | LotState::Expired) => true,
+            (Life::Cancelled, LotState::Cancelled) => true,
+            _ => false,
+        };
+        if !life_ok {
+            return Err(broken(format!("lot {i} state differs from the history")));
+        }
+        if lot.state == LotState::Active
+            && !lot.remaining.is_zero()
+            && lot.valid_through.is_some_and(|t| t < self.clock)
+        {
+            return Err(broken(format!("lot {i} is spendable past its last valid day")));
+        }
+        Ok(())
     }
 
     /// Reservations against the history; returns the points held.
