@@ -225,33 +225,6 @@ pub struct ClvArgs {
     pub discount_rate: f64,
 }
 
-impl ClvArgs {
-    /// The CLV options of the flags. Checked before any input is read: a horizon of 0 months
-    /// or a discount rate of -1 or below (or NaN) fails the command, where an error of the
-    /// models would only empty its model columns (`score`) or section (`report`).
-    ///
-    /// # Errors
-    ///
-    /// The flag and its value.
-    pub fn options(&self) -> crate::error::Result<loyalty::clv::ClvOptions> {
-        let horizon = loyalty::clv::Horizon::months(self.horizon_months).map_err(|_| {
-            crate::error::Failure::new(format!(
-                "--horizon-months {}: must be at least 1",
-                self.horizon_months
-            ))
-        })?;
-        loyalty::clv::ClvOptions::default()
-            .with_horizon(horizon)
-            .with_monthly_discount_rate(self.discount_rate)
-            .map_err(|_| {
-                crate::error::Failure::new(format!(
-                    "--discount-rate {}: must be a number above -1",
-                    self.discount_rate
-                ))
-            })
-    }
-}
-
 /// A `YYYY-MM-DD` day.
 fn parse_day(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")

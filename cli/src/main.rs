@@ -41,10 +41,10 @@ fn main() -> ExitCode {
             commands::fit(*model, *summary_input, input)
         }
         Command::Score { summary_input: false, input, clv, output } => {
-            clv.options().and_then(|_| commands::score(input, clv, output))
+            commands::score(input, clv, output)
         }
         Command::Score { summary_input: true, input, clv, output } => {
-            clv.options().and_then(|_| commands::score_summary(input, clv, output))
+            commands::score_summary(input, clv, output)
         }
         Command::Validate { calibration_end, model, input } => {
             validation::command(*calibration_end, *model, input)
@@ -59,18 +59,16 @@ fn main() -> ExitCode {
             tiers,
             input,
             clv,
-        } => clv.options().and_then(|_| {
-            report::command(&report::ReportArgs {
-                html: html.clone(),
-                calibration_end: *calibration_end,
-                margin: *margin,
-                cac: *cac,
-                points_program: points_program.clone(),
-                breakage: *breakage,
-                tiers: tiers.clone(),
-                input,
-                clv,
-            })
+        } => report::command(&report::ReportArgs {
+            html: html.clone(),
+            calibration_end: *calibration_end,
+            margin: *margin,
+            cac: *cac,
+            points_program: points_program.clone(),
+            breakage: *breakage,
+            tiers: tiers.clone(),
+            input,
+            clv,
         }),
         Command::Sql(args) => sql::command(args),
     };

@@ -390,28 +390,6 @@ fn score_defaults_equal_lifetimes_and_mbgnbd_is_one_flag_away() {
 }
 
 #[test]
-fn bad_clv_flags_fail_before_reading() {
-    // Checked before the input is read (it does not exist): the flag, its value and why.
-    for (args, expected) in [
-        (&["score", "--horizon-months", "0"][..], "--horizon-months 0: must be at least 1"),
-        (&["score", "--discount-rate=-1"][..], "--discount-rate -1: must be a number above -1"),
-        (&["score", "--discount-rate=NaN"][..], "--discount-rate NaN: must be a number above -1"),
-        (
-            &["report", "--discount-rate=-1.5"][..],
-            "--discount-rate -1.5: must be a number above -1",
-        ),
-        (
-            &["score", "--summary-input", "--horizon-months", "0"][..],
-            "--horizon-months 0: must be at least 1",
-        ),
-    ] {
-        let mut all = args.to_vec();
-        all.push("no-such-file.csv");
-        fails(&run(&all), expected);
-    }
-}
-
-#[test]
 fn missing_file() {
     let o = run(&["summary", "/nonexistent/x.csv"]);
     fails(&o, "/nonexistent/x.csv: no such file or directory");
