@@ -28,6 +28,7 @@
 
 mod acc;
 mod aggregate;
+mod bytekey;
 mod customer;
 mod direct;
 mod grouped;
