@@ -13,6 +13,7 @@
 //! order), and `summarize_par` the same summary as `summarize`; the summary is written as CSV
 //! (`customer_id,frequency,recency,T,monetary_value`) to `--out` for the script to compare
 //! with polars'. Without a file, a small generated log is summarised instead.
+//! `--only-strings` times the `String` ids alone (for a profiler).
 
 use std::error::Error;
 use std::time::Instant;
@@ -44,15 +45,6 @@ fn main() -> Res<()> {
     drop(text);
     let as_of = ints.iter().map(|t| t.at).max().ok_or("empty log")?;
 
-    if std::env::var("SPARSE").is_ok() {
-        let sparse: Vec<_> = ints
-            .iter()
-            .map(|t| {
-                Transaction::new(t.customer.wrapping_mul(0x9E37_79B9_7F4A_7C15), t.at, t.amount)
-            })
-            .collect();
-        println!("sparse {}", time_both(&sparse, as_of, rounds)?.0);
-    }
     if only_strings {
         println!("{}", time_both(&strings, as_of, rounds)?.0);
         return Ok(());
