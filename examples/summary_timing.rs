@@ -113,32 +113,56 @@ where
     K: Ord + std::hash::Hash + Clone + Send + Sync + std::fmt::Debug,
 {
     let o = SummaryOptions::default();
-    let (seq, summary) = best(rounds, || summarize(log, as_of, o))?;
+    let (seq, seq_cpu, summary) = best(rounds, || summarize(log, as_of, o))?;
     #[cfg(feature = "rayon")]
     {
-        let (par, p) = best(rounds, || loyalty::rfm::summarize_par(log, as_of, o))?;
+        let (par, par_cpu, p) = best(rounds, || loyalty::rfm::summarize_par(log, as_of, o))?;
         if p != summary {
             return Err("summarize_par differs from summarize".into());
         }
-        Ok((format!("{{\"summarize\": {seq:.6}, \"summarize_par\": {par:.6}}}"), summary))
+        let json = format!(
+            "{{\"summarize\": {seq:.6}, \"summarize_par\": {par:.6}, \"cpu\": \
+             {{\"summarize\": {seq_cpu:.3}, \"summarize_par\": {par_cpu:.3}}}}}"
+        );
+        Ok((json, summary))
     }
     #[cfg(not(feature = "rayon"))]
-    Ok((format!("{{\"summarize\": {seq:.6}, \"summarize_par\": null}}"), summary))
+    Ok((
+        format!(
+            "{{\"summarize\": {seq:.6}, \"summarize_par\": null, \"cpu\": \
+             {{\"summarize\": {seq_cpu:.3}, \"summarize_par\": null}}}}"
+        ),
+        summary,
+    ))
 }
 
-/// The fastest of `rounds` calls, in seconds, and the last call's result.
-fn best<T>(rounds: usize, mut f: impl FnMut() -> loyalty::Result<T>) -> Res<(f64, T)> {
+/// The fastest of `rounds` calls, in seconds, the mean processor time of a call (all
+/// threads, from `/proc/self/stat`, 0 where it cannot be read), and the last call's result.
+/// The processor time tells what a call costs on a busy machine, where the wall time
+/// depends on what else runs.
+fn best<T>(rounds: usize, mut f: impl FnMut() -> loyalty::Result<T>) -> Res<(f64, f64, T)> {
     let mut fastest = f64::INFINITY;
-    let mut last = None;
+    let (mut last, mut cpu) = (None, 0.0);
     for _ in 0..rounds.max(1) {
         // The previous result is dropped before the clock starts.
         drop(last.take());
-        let t0 = Instant::now();
+        let (t0, c0) = (Instant::now(), cpu_seconds());
         let r = f()?;
         fastest = fastest.min(t0.elapsed().as_secs_f64());
+        cpu += cpu_seconds() - c0;
         last = Some(r);
     }
-    Ok((fastest, last.ok_or("no round")?))
+    Ok((fastest, cpu / rounds.max(1) as f64, last.ok_or("no round")?))
+}
+
+/// The process's user and system time so far, in seconds (Linux; ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 /// Whether two summaries have the same rows, in the same order, keys mapped by `ka`, `kb`.

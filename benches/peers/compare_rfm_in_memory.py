@@ -154,13 +154,25 @@ def report(a, results):
                  for k in ["u64", "String", "bytes"] for f in ["summarize", "summarize_par"]]
         print(f"| {layout} | {p_text:.4f} | {p_int:.4f} | " + " | ".join(cells) + " |")
     print()
+    print("Processor seconds of a call (user + system, all threads, mean of the rounds, from "
+          "/proc; 10 ms ticks): what a call costs when the machine is busy. On an idle machine "
+          "`par` takes about its processor time divided by the threads it keeps busy.")
+    print()
+    print("| layout | u64 seq | u64 par | String seq | String par | bytes seq | bytes par |")
+    print("|---|---|---|---|---|---|---|")
+    for layout, _, _, o, _, _ in results:
+        cells = [f"{o[k]['cpu'][f]:.3f}" if o[k]['cpu'][f] is not None else "-"
+                 for k in ["u64", "String", "bytes"] for f in ["summarize", "summarize_par"]]
+        print(f"| {layout} | " + " | ".join(cells) + " |")
+    print()
     print("Ratios (a key type's time is the faster of seq and par):")
     print()
     print("| layout | u64 vs polars text | u64 vs polars Int64 | String vs polars text | "
           "bytes vs polars text | String / u64 | bytes / u64 | agree |")
     print("|---|---|---|---|---|---|---|---|")
     for layout, p_text, p_int, o, ok, n in results:
-        t = {k: min(v for v in o[k].values() if v is not None) for k in ["u64", "String", "bytes"]}
+        t = {k: min(o[k][f] for f in ["summarize", "summarize_par"] if o[k][f] is not None)
+             for k in ["u64", "String", "bytes"]}
         print(f"| {layout} | {p_text / t['u64']:.1f}x | {p_int / t['u64']:.1f}x | "
               f"{p_text / t['String']:.1f}x | {p_text / t['bytes']:.1f}x | "
               f"{t['String'] / t['u64']:.2f} | {t['bytes'] / t['u64']:.2f} | "
