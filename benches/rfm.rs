@@ -7,8 +7,9 @@
 //! one (`by_customer_unordered`; the grouped pass, sorting each customer's periods), in time
 //! order (`time_ordered`, an append-only log; the radix-partitioned path) and shuffled
 //! (`shuffled`, the partitioned path with nearly every customer out of time order, so
-//! recounted). Target: 0.10 s or less on one
-//! thread. Measured numbers are in the `# Performance` section of `summarize`.
+//! recounted), then the same three layouts with the ids as zero-padded text (`String`).
+//! Target: 0.10 s or less on one thread. Measured numbers are in the `# Performance` section
+//! of `summarize`.
 //!
 //! `cargo bench --bench rfm -- --warm-up-time 1 --measurement-time 2`
 
@@ -112,6 +113,46 @@ fn bench(c: &mut Criterion) {
     g.bench_function("summary/5m_tx_400k_customers/shuffled", |b| {
         b.iter(|| summarize(black_box(&shuffled), as_of, SummaryOptions::default()).unwrap())
     });
+    #[cfg(feature = "rayon")]
+    g.bench_function("summary_par/5m_tx_400k_customers/shuffled", |b| {
+        b.iter(|| {
+            loyalty::rfm::summarize_par(black_box(&shuffled), as_of, SummaryOptions::default())
+                .unwrap()
+        })
+    });
+    g.finish();
+    text_ids(c, shuffled);
+}
+
+/// The same logs with the ids as zero-padded text (`String`, allocated in the log's order,
+/// as a host reading the log would have them): within 2x of the integer ids is the goal.
+fn text_ids(c: &mut Criterion, shuffled: Vec<Transaction<u64>>) {
+    let as_of = NaiveDate::from_ymd_opt(2024, 12, 31).unwrap();
+    let text = |log: &[Transaction<u64>]| -> Vec<Transaction<String>> {
+        log.iter().map(|t| Transaction::new(format!("{:07}", t.customer), t.at, t.amount)).collect()
+    };
+    let mut time_ordered = shuffled;
+    time_ordered.sort_by_key(|t| t.at);
+    let mut by_customer = time_ordered.clone();
+    by_customer.sort_by_key(|t| t.customer);
+    let shuffled = self::shuffled(time_ordered.clone());
+    let mut g = c.benchmark_group("rfm");
+    g.sample_size(10);
+    for (name, log) in
+        [("by_customer", by_customer), ("time_ordered", time_ordered), ("shuffled", shuffled)]
+    {
+        let log = text(&log);
+        g.bench_function(format!("summary/5m_tx_400k_customers_text_ids/{name}"), |b| {
+            b.iter(|| summarize(black_box(&log), as_of, SummaryOptions::default()).unwrap())
+        });
+        #[cfg(feature = "rayon")]
+        g.bench_function(format!("summary_par/5m_tx_400k_customers_text_ids/{name}"), |b| {
+            b.iter(|| {
+                loyalty::rfm::summarize_par(black_box(&log), as_of, SummaryOptions::default())
+                    .unwrap()
+            })
+        });
+    }
     g.finish();
 }
 

@@ -1336,6 +1336,40 @@ fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
         let sequential = summarize(&named, as_of, weekly).unwrap();
         let parallel = pool.install(|| loyalty::rfm::summarize_par(&named, as_of, weekly)).unwrap();
         assert_eq!(parallel, sequential);
+        // In time order and shuffled: text ids short enough to be held in the records, longer
+        // ones referenced, byte strings, and sparse integer ids (the hash partitions).
+        let n = time_ordered.len();
+        let shuffled: Vec<_> = (0..n).map(|i| time_ordered[i * 7919 % n].clone()).collect();
+        for log in [&time_ordered, &shuffled] {
+            let keyed = |f: &dyn Fn(u64) -> String| -> Vec<Transaction<String>> {
+                log.iter().map(|t| Transaction::new(f(t.customer), t.at, t.amount)).collect()
+            };
+            let bytes: Vec<_> = keyed(&|c| format!("{c:07}"))
+                .into_iter()
+                .map(|t| Transaction::new(t.customer.into_bytes(), t.at, t.amount))
+                .collect();
+            let sparse: Vec<_> = log
+                .iter()
+                .map(|t| {
+                    Transaction::new(t.customer.wrapping_mul(0x9E37_79B9_7F4A_7C15), t.at, t.amount)
+                })
+                .collect();
+            for options in [SummaryOptions::default(), weekly] {
+                for text in [keyed(&|c| format!("{c:07}")), keyed(&|c| format!("customer-{c:08}"))]
+                {
+                    let parallel =
+                        pool.install(|| loyalty::rfm::summarize_par(&text, as_of, options));
+                    assert_eq!(parallel.unwrap(), summarize(&text, as_of, options).unwrap());
+                }
+                let parallel = pool.install(|| loyalty::rfm::summarize_par(&bytes, as_of, options));
+                assert_eq!(parallel.unwrap(), summarize(&bytes, as_of, options).unwrap());
+                let parallel =
+                    pool.install(|| loyalty::rfm::summarize_par(&sparse, as_of, options));
+                assert_eq!(parallel.unwrap(), summarize(&sparse, as_of, options).unwrap());
+                let parallel = pool.install(|| loyalty::rfm::summarize_par(log, as_of, options));
+                assert_eq!(parallel.unwrap(), summarize(log, as_of, options).unwrap());
+            }
+        }
         // The first bad row is the sequential one, wherever the pieces are cut.
         let reject = SummaryOptions::default().negative_amounts(NegativeAmounts::Reject);
         for log in [&time_ordered, &grouped] {

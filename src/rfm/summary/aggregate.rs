@@ -94,10 +94,11 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
         Aggregator { hasher, index: Index::new(), slots, starts, backs }
     }
 
-    /// One exact accumulator per customer of the partition `recs`, in first-arrival order.
+    /// One exact accumulator per customer of the partition `recs` (its records from each
+    /// piece of the log, in order), in first-arrival order.
     pub(super) fn aggregate<'a, K, H, R>(
         &mut self,
-        recs: &[R],
+        recs: &[&[R]],
         scale: u32,
         end_p: i64,
         accs: &mut Vec<(H, Acc)>,
@@ -111,7 +112,7 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
         slots.clear();
         accs.clear();
         index.clear();
-        for r in recs {
+        for r in recs.iter().flat_map(|p| p.iter()) {
             let (period, amount) = unpack(r, scale, end_p)?;
             let slot = match index.find(hasher.hash_one(r.key()), r.key(), accs) {
                 Ok(slot) => {
@@ -143,7 +144,7 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
     /// ([`distinct`]).
     pub(super) fn recount<H, R: Record<H>>(
         &mut self,
-        recs: &[R],
+        recs: &[&[R]],
         end_p: i64,
         slot: impl Fn(usize, &R) -> usize,
         accs: &mut [(H, Acc)],
@@ -160,7 +161,7 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
         backs.clear();
         backs.resize(total, 0);
         // `starts` becomes each group's end as the group fills.
-        for (i, r) in recs.iter().enumerate() {
+        for (i, r) in recs.iter().flat_map(|p| p.iter()).enumerate() {
             let s = slot(i, r);
             if accs[s].1.out_of_order {
                 backs[starts[s]] = r.fields().2;

@@ -275,7 +275,7 @@ impl<K: Ord + Hash + Clone> Table<K> {
         // partitions build their rows, so that the first error is the same.
         let mut aggregator = Aggregator::new(hasher);
         let mut accs = Vec::new();
-        aggregator.aggregate(&self.side.below, last, end_p, &mut accs)?;
+        aggregator.aggregate(&[&self.side.below], last, end_p, &mut accs)?;
         let most = self.customers + accs.len() + self.side.above.len();
         let mut rows = Rows::new(most, last, end_p, *span.options);
         accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -285,7 +285,7 @@ impl<K: Ord + Hash + Clone> Table<K> {
         for e in self.entries.iter().filter(|e| e.acc.orders != 0) {
             rows.push(e.key.clone(), &e.acc.widen(widen)?)?;
         }
-        aggregator.aggregate(&self.side.above, last, end_p, &mut accs)?;
+        aggregator.aggregate(&[&self.side.above], last, end_p, &mut accs)?;
         accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (h, acc) in accs {
             rows.push(h.0, &acc)?;

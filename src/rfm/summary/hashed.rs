@@ -11,14 +11,21 @@
 //! log's order, so the accumulators see the same sequence of transactions per customer as a
 //! sequential pass would.
 
-use std::hash::{BuildHasher, Hash};
+use std::hash::BuildHasher;
 use std::mem;
+use std::ops::Range;
 
 use super::acc::Acc;
 use super::aggregate::Aggregator;
+use super::bytekey::{self, Inline};
+use super::options::Transaction;
 use super::pass::{Key, Pass};
-use super::records::{scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
+#[cfg(feature = "rayon")]
+use super::records::scatter_par;
+use super::records::{part, scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
 use super::rows::finish;
+#[cfg(feature = "rayon")]
+use super::table::concatenate;
 use super::table::Summary;
 use super::window::Span;
 use crate::error::{Error, Result};
@@ -51,6 +58,11 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     pass: &Pass<'_, K, F, S>,
     bits: u32,
 ) -> Result<Option<Summary<K>>> {
+    if bytekey::fits(pass.log) {
+        if let Some(summary) = summarize_with::<K, Inline, F, S>(pass, bits)? {
+            return Ok(Some(summary));
+        }
+    }
     if mem::needs_drop::<K>() {
         summarize_with::<K, Borrowed<'_, K>, F, S>(pass, bits)
     } else {
@@ -64,58 +76,85 @@ fn summarize_with<'a, K: Key + 'a, H: Handle<'a, K>, F: Fn(&K) -> bool, S: Build
     bits: u32,
 ) -> Result<Option<Summary<K>>> {
     let (transactions, span, hasher) = (pass.log, &pass.span, pass.hasher);
-    let mask = (1usize << bits) - 1;
-    // The high half of the hash: not the bits a partition's index uses (the low bits), so its
-    // table stays well spread.
-    let route = |k: &K| Some(((hasher.hash_one(k) >> 32) as usize) & mask);
-    let parts = 1usize << bits;
-    // Sized once; only a very skewed log (one customer holding a large share) grows a partition.
-    let per = transactions.len() / parts;
-    let parts = (parts, per + per / 16 + 16);
-    match scatter::<K, H, Packed<H>, F, S, _>(pass, parts, &route)? {
+    let route = router::<K, H, S>(hasher, bits);
+    let all = 0..transactions.len();
+    let parts = sizes(transactions.len(), bits);
+    let scattered = match scatter::<K, H, Packed<H>, F, S, _>(pass, all.clone(), parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
-            reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
+            let sorted = sorted_runs(&[buckets], 0..1 << bits, scale, span.end_p, hasher)?;
+            (sorted, scale, excluded, negatives)
         }
-        Scatter::Unfit => match scatter::<K, H, Wide<H>, F, S, _>(pass, parts, &route)? {
+        Scatter::Unfit => match scatter::<K, H, Wide<H>, F, S, _>(pass, all, parts, &route)? {
             Scatter::Done(buckets, scale, excluded, negatives) => {
-                reduce(buckets, scale, (excluded, negatives), span, hasher).map(Some)
+                let sorted = sorted_runs(&[buckets], 0..1 << bits, scale, span.end_p, hasher)?;
+                (sorted, scale, excluded, negatives)
             }
-            Scatter::Unfit => Ok(None),
+            Scatter::Unfit => return Ok(None),
         },
-    }
+    };
+    let ((all, mut order), scale, excluded, negatives) = scattered;
+    // The stable sort finds the sorted runs and merges them.
+    order.sort_by(|a, b| a.0.cmp(&b.0));
+    let len = order.len();
+    let keyed = Gathered::<K, H> {
+        order: order.into_iter(),
+        all: &all,
+        block: Vec::new(),
+        log: transactions,
+    };
+    let Span { options, as_of, end_p } = *span;
+    finish(keyed, len, scale, as_of, end_p, *options, excluded, negatives).map(Some)
 }
 
-/// Aggregates each partition in cache, orders the customers by key and builds the summary.
-fn reduce<'a, K, H, R, S>(
-    buckets: Vec<Vec<R>>,
-    scale: u32,
-    (excluded, negatives): (u64, u64),
-    span: &Span<'_>,
+/// The partition of a key: the high half of its hash, not the bits a partition's index uses
+/// (the low bits), so that its table stays well spread.
+fn router<'a, K: 'a, H: Handle<'a, K>, S: BuildHasher>(
     hasher: &S,
-) -> Result<Summary<K>>
+    bits: u32,
+) -> impl Fn(&K, &H) -> Option<usize> + '_ {
+    let mask = (1usize << bits) - 1;
+    move |_: &K, h: &H| Some(((hasher.hash_one(h) >> 32) as usize) & mask)
+}
+
+/// The partitions of `n` transactions and the records each is made with room for: sized
+/// once, only a very skewed log (one customer holding a large share) grows a partition.
+fn sizes(n: usize, bits: u32) -> (usize, usize) {
+    let parts = 1usize << bits;
+    let per = n / parts;
+    (parts, per + per / 16 + 16)
+}
+
+/// Every customer's accumulator of the partitions `parts`, partition after partition, and its
+/// `(key, index)` entry (the key or its stand-in in the same order), sorted within each
+/// partition: 16 bytes for an integer key, so ordering moves a quarter of what sorting the
+/// accumulators would.
+type Runs<S> = (Vec<Acc>, Vec<(S, u32)>);
+
+/// Aggregates each partition of `parts` in cache (its records from every piece of the log
+/// in `chunks`) and sorts its customers by key while they are there.
+fn sorted_runs<'a, K, H, R, S>(
+    chunks: &[Vec<Vec<R>>],
+    parts: Range<usize>,
+    scale: u32,
+    end_p: i64,
+    hasher: &S,
+) -> Result<Runs<H::Sorted>>
 where
-    K: Ord + Hash + Clone + 'a,
+    K: 'a,
     H: Handle<'a, K>,
     R: Record<H>,
     S: BuildHasher,
 {
-    let end_p = span.end_p;
     let mut aggregator = Aggregator::new(hasher);
     let mut accs: Vec<(H, Acc)> = Vec::new();
-    // Every customer's accumulator, partition after partition, and its `(key, index)` entry:
-    // 16 bytes for an integer key, so ordering moves a quarter of what sorting the
-    // accumulators would.
     let mut all: Vec<Acc> = Vec::new();
-    // Owned keys: a borrowed one (a `String` in the log, say) would send every comparison of
-    // the sort to its place in the log, while the clones the rows need anyway sit together.
-    let mut order: Vec<(K, u32)> = Vec::new();
-    let parts = buckets.len();
-    for (i, recs) in buckets.into_iter().enumerate() {
-        aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
-        drop(recs);
+    let mut order: Vec<(H::Sorted, u32)> = Vec::new();
+    let count = parts.len();
+    for (i, p) in parts.enumerate() {
+        aggregator.aggregate(&part(chunks, p), scale, end_p, &mut accs)?;
         if i == 0 {
             // Partitions hold about equally many customers: size the outputs once.
-            let expect = accs.len().saturating_mul(parts + parts / 8).saturating_add(64);
+            let expect = accs.len().saturating_mul(count + count / 8).saturating_add(64);
             all.reserve(expect);
             order.reserve(expect);
         }
@@ -123,36 +162,128 @@ where
         for (h, acc) in accs.drain(..) {
             let index = u32::try_from(all.len()).map_err(|_| Error::overflow("customers"))?;
             all.push(acc);
-            order.push((h.into_key(), index));
+            order.push((h.sorted(), index));
         }
         order[start..].sort_unstable_by(|a, b| a.0.cmp(&b.0));
     }
-    // The stable sort finds the sorted runs and merges them.
-    order.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((all, order))
+}
+
+/// [`summarize`] on `threads` threads: each scatters a piece of the log into partitions of
+/// its own, then aggregates a share of the partitions (the records of every piece), the
+/// sorted runs are merged, and the rows built, on all threads. `None` when a record does not
+/// fit (the caller takes the sequential passes).
+#[cfg(feature = "rayon")]
+pub(super) fn summarize_par<K, F, S>(
+    pass: &Pass<'_, K, F, S>,
+    bits: u32,
+    threads: usize,
+) -> Result<Option<Summary<K>>>
+where
+    K: Key + Send + Sync,
+    F: Fn(&K) -> bool + Sync,
+    S: BuildHasher + Sync,
+{
+    if bytekey::fits(pass.log) {
+        if let Some(summary) = par_with::<K, Inline, F, S>(pass, bits, threads)? {
+            return Ok(Some(summary));
+        }
+    }
+    if mem::needs_drop::<K>() {
+        par_with::<K, Borrowed<'_, K>, F, S>(pass, bits, threads)
+    } else {
+        par_with::<K, Owned<K>, F, S>(pass, bits, threads)
+    }
+}
+
+/// [`summarize_par`] with keys held in records as `H`.
+#[cfg(feature = "rayon")]
+fn par_with<'a, K, H, F, S>(
+    pass: &Pass<'a, K, F, S>,
+    bits: u32,
+    threads: usize,
+) -> Result<Option<Summary<K>>>
+where
+    K: Key + Send + Sync + 'a,
+    H: Handle<'a, K> + Send + Sync,
+    H::Sorted: Send,
+    F: Fn(&K) -> bool + Sync,
+    S: BuildHasher + Sync,
+{
+    use rayon::prelude::*;
+
+    let (transactions, span, hasher) = (pass.log, &pass.span, pass.hasher);
+    let route = router::<K, H, S>(hasher, bits);
+    let parts = sizes(transactions.len(), bits);
+    let Scatter::Done(chunks, scale, excluded, negatives) =
+        scatter_par::<K, H, Packed<H>, F, S, _>(pass, threads, parts, &route)?
+    else {
+        return Ok(None);
+    };
+    let p = 1usize << bits;
+    let runs: Vec<Result<Runs<H::Sorted>>> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            sorted_runs(&chunks, p * t / threads..p * (t + 1) / threads, scale, span.end_p, hasher)
+        })
+        .collect();
+    drop(chunks);
+    let (mut all, mut order) = (Vec::new(), Vec::new());
+    for run in runs {
+        let (a, o) = run?;
+        let base = u32::try_from(all.len()).map_err(|_| Error::overflow("customers"))?;
+        order.extend(o.into_iter().map(|(k, i)| (k, i + base)));
+        all.extend(a);
+    }
+    order.par_sort_by(|a, b| a.0.cmp(&b.0));
+    // The rows of each share of the order on a thread of its own, concatenated.
     let len = order.len();
-    let block = Vec::with_capacity(GATHER);
-    let keyed = Gathered { order: order.into_iter(), all: &all, block };
-    let Span { options, as_of, .. } = *span;
-    finish(keyed, len, scale, as_of, end_p, *options, excluded, negatives)
+    let mut shares = Vec::with_capacity(threads);
+    for t in (1..threads).rev() {
+        shares.push(order.split_off(len * t / threads));
+    }
+    shares.push(order);
+    shares.reverse();
+    let Span { options, as_of, end_p } = *span;
+    let pieces: Vec<Result<Summary<K>>> = shares
+        .into_par_iter()
+        .enumerate()
+        .map(|(t, share)| {
+            let n = share.len();
+            let keyed = Gathered::<K, H> {
+                order: share.into_iter(),
+                all: &all,
+                block: Vec::new(),
+                log: transactions,
+            };
+            // The counts of the whole log go with the first piece.
+            let counts = if t == 0 { (excluded, negatives) } else { (0, 0) };
+            finish(keyed, n, scale, as_of, end_p, *options, counts.0, counts.1)
+        })
+        .collect();
+    let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
+    concatenate(pieces, as_of, *options).map(Some)
 }
 
 /// The accumulators in the order of `order`, loaded [`GATHER`] at a time: a short loop of
 /// independent loads keeps many cache misses in flight, where loading each one as its row is
 /// built would wait for them one by one.
-struct Gathered<'s, K> {
-    order: std::vec::IntoIter<(K, u32)>,
+struct Gathered<'s, 'a, K, H: Handle<'a, K>> {
+    order: std::vec::IntoIter<(H::Sorted, u32)>,
     all: &'s [Acc],
     block: Vec<(K, Acc)>,
+    log: &'a [Transaction<K>],
 }
 
-impl<K> Iterator for Gathered<'_, K> {
+impl<'a, K: 'a, H: Handle<'a, K>> Iterator for Gathered<'_, 'a, K, H> {
     type Item = (K, Acc);
 
     fn next(&mut self) -> Option<(K, Acc)> {
         if self.block.is_empty() {
-            let all = self.all;
+            let (all, log) = (self.all, self.log);
             // The indices were assigned from `all`'s own positions.
-            self.block.extend(self.order.by_ref().take(GATHER).map(|(k, i)| (k, all[i as usize])));
+            let keyed = |(k, i): (H::Sorted, u32)| (H::key(k, log), all[i as usize]);
+            self.block.extend(self.order.by_ref().take(GATHER).map(keyed));
             // Handed out from the back.
             self.block.reverse();
         }
@@ -163,6 +294,7 @@ impl<K> Iterator for Gathered<'_, K> {
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
+    use std::hash::Hash;
 
     use chrono::{NaiveDate, NaiveDateTime};
     use proptest::prelude::*;

@@ -19,7 +19,8 @@
 //! 4. **What strategies share**: `pass` (a strategy's input: the log, the window, the
 //!    customers kept and the key hasher, built once by the entry points), `layout` (which
 //!    integer ids are dense, over what range),
-//!    `records` (the scatter of a log into partitions of compact records), `aggregate` (one
+//!    `records` (the scatter of a log into partitions of compact records, on one thread
+//!    or several), `bytekey` (short byte-string keys held in the records), `aggregate` (one
 //!    partition's customers in a small hash index), `runs` (a customer's consecutive
 //!    transactions).
 //! 5. **At the bottom**: `rows` (a row from an accumulator, rows into a summary), `acc` (a
@@ -28,6 +29,7 @@
 
 mod acc;
 mod aggregate;
+mod bytekey;
 mod customer;
 mod direct;
 mod grouped;

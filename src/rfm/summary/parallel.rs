@@ -5,12 +5,13 @@ use std::hash::{BuildHasher, Hash};
 use chrono::NaiveDateTime;
 
 use super::keyhash::KeyHasher;
+use super::layout::Layout;
 use super::options::{SummaryOptions, Transaction};
 use super::pass::{Key, Pass};
 use super::summarize::summarize_where;
 use super::table::{concatenate, Summary};
 use super::window::Span;
-use super::{direct, grouped};
+use super::{direct, grouped, hashed, ranges};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Multi-core [`summarize`](crate::rfm::summarize), with the same result.
@@ -18,13 +19,18 @@ use crate::error::{Error, ErrorKind, Result};
 /// A log grouped by customer (keys ascending) is cut into one contiguous piece per rayon
 /// thread at customer boundaries; each piece takes the grouped pass, and the pieces' rows are
 /// concatenated. A log of dense integer ids in time order takes the direct pass of
-/// [`summarize`](crate::rfm::summarize) on one thread (shards were slower there). Any other log is split by key
-/// ranges instead, from splitters picked out of an evenly spaced sample of the keys: each
-/// shard reads the whole log, takes the transactions of its own customers (two key
-/// comparisons each) through the radix-partitioned path, and the shards' rows, in ascending
-/// key ranges, are concatenated. Either way no sort follows, and
-/// amounts are brought to the finest scale among the pieces. Logs of fewer than 65,536
-/// transactions, or a pool of one thread, take [`summarize`](crate::rfm::summarize). Timings are in the
+/// [`summarize`](crate::rfm::summarize) on one thread (shards were slower there). Any other
+/// log takes the partitioned passes on every thread: each thread scatters a contiguous piece
+/// of the log into partitions of its own (by key range for dense integer ids, by hash
+/// otherwise), then aggregates a share of the partitions, reading each partition's records
+/// from every piece in the log's order. Range partitions build their rows in key order
+/// directly, and the shares' rows are concatenated; hash partitions' sorted runs are merged
+/// by a parallel sort, and the rows built a share per thread. When those passes decline (an
+/// amount or a window their records cannot hold, two keys with one view), the log is split
+/// by key ranges instead, from splitters picked out of an evenly spaced sample of the keys:
+/// each shard reads the whole log and takes the transactions of its own customers. Amounts
+/// are brought to the finest scale among the pieces. Logs of fewer than 65,536 transactions,
+/// or a pool of one thread, take [`summarize`](crate::rfm::summarize). Timings are in the
 /// `# Performance` section of [`summarize`](crate::rfm::summarize).
 ///
 /// # Errors
@@ -69,7 +75,28 @@ where
     if direct::takes(transactions, as_of, &options) {
         return summarize_where(transactions, (as_of, options), |_| true, hasher);
     }
+    if let Some(summary) = partitioned(transactions, (as_of, options), threads, hasher)? {
+        return Ok(summary);
+    }
     key_range_shards(transactions, (as_of, options), threads, hasher)
+}
+
+/// The partitioned passes on all threads: range partitions for dense integer ids, hash
+/// partitions otherwise, each thread scattering a piece of the log and then aggregating a
+/// share of the partitions. `None` when they decline (a record that does not fit, two keys
+/// with one view).
+fn partitioned<K: Key + Send + Sync, S: BuildHasher + Sync>(
+    transactions: &[Transaction<K>],
+    (as_of, options): (NaiveDateTime, SummaryOptions),
+    threads: usize,
+    hasher: &S,
+) -> Result<Option<Summary<K>>> {
+    let keep = |_: &K| true;
+    let pass = Pass { log: transactions, span: Span::new(&options, as_of), keep: &keep, hasher };
+    if let Some(layout) = Layout::sample(transactions, &keep) {
+        return ranges::summarize_par(&pass, &layout, threads);
+    }
+    hashed::summarize_par(&pass, hashed::partition_bits(transactions.len()), threads)
 }
 
 /// The grouped pass on one contiguous piece per thread, cut where the customer changes;

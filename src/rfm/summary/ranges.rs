@@ -13,13 +13,18 @@
 //! to two side partitions, which are aggregated by hashing and sorted.
 
 use std::hash::{BuildHasher, Hash};
+use std::ops::Range;
 
 use super::acc::Acc;
 use super::aggregate::Aggregator;
 use super::layout::{view, Layout};
 use super::pass::{Key, Pass};
-use super::records::{scatter, unpack, Handle, Owned, Packed, Record, Scatter};
+#[cfg(feature = "rayon")]
+use super::records::scatter_par;
+use super::records::{part, scatter, unpack, Handle, Owned, Packed, Record, Scatter};
 use super::rows::Rows;
+#[cfg(feature = "rayon")]
+use super::table::concatenate;
 use super::table::Summary;
 use super::window::Span;
 use crate::error::Result;
@@ -30,45 +35,111 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     pass: &Pass<'_, K, F, S>,
     layout: &Layout,
 ) -> Result<Option<Summary<K>>> {
-    let route = |k: &K| view(k).map(|v| layout.part(v));
+    let route = |k: &K, _: &Owned<K>| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
-    match scatter::<K, Owned<K>, Packed<Owned<K>>, F, S, _>(pass, parts, &route)? {
+    let all = 0..pass.log.len();
+    match scatter::<K, Owned<K>, Packed<Owned<K>>, F, S, _>(pass, all, parts, &route)? {
         Scatter::Done(buckets, scale, excluded, negatives) => {
-            reduce(buckets, layout, scale, (excluded, negatives), &pass.span, pass.hasher)
+            let chunks = [buckets];
+            let span = &pass.span;
+            let Some(rows) =
+                reduce(&chunks, 0..layout.parts + 2, layout, scale, span, pass.hasher)?
+            else {
+                return Ok(None);
+            };
+            Ok(Some(rows.into_summary(span.as_of, excluded, negatives)))
         }
         Scatter::Unfit => Ok(None),
     }
 }
 
-/// Aggregates the partitions in key order and builds their rows. `None` when two different
-/// keys share a view.
+/// [`summarize`] on `threads` threads: each scatters a piece of the log into range
+/// partitions of its own, then aggregates a contiguous share of the partitions (the records
+/// of every piece) into rows, and the shares' rows, in ascending key ranges, are
+/// concatenated.
+#[cfg(feature = "rayon")]
+pub(super) fn summarize_par<K, F, S>(
+    pass: &Pass<'_, K, F, S>,
+    layout: &Layout,
+    threads: usize,
+) -> Result<Option<Summary<K>>>
+where
+    K: Key + Send + Sync,
+    F: Fn(&K) -> bool + Sync,
+    S: BuildHasher + Sync,
+{
+    use rayon::prelude::*;
+
+    let route = |k: &K, _: &Owned<K>| view(k).map(|v| layout.part(v));
+    let parts = (layout.parts + 2, layout.cap);
+    let Scatter::Done(chunks, scale, excluded, negatives) =
+        scatter_par::<K, Owned<K>, Packed<Owned<K>>, F, S, _>(pass, threads, parts, &route)?
+    else {
+        return Ok(None);
+    };
+    let (p, span) = (layout.parts + 2, &pass.span);
+    let shares: Vec<Result<Option<Rows<K>>>> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            reduce(
+                &chunks,
+                p * t / threads..p * (t + 1) / threads,
+                layout,
+                scale,
+                span,
+                pass.hasher,
+            )
+        })
+        .collect();
+    drop(chunks);
+    let mut pieces = Vec::with_capacity(threads);
+    for (t, share) in shares.into_iter().enumerate() {
+        let Some(rows) = share? else { return Ok(None) };
+        // The counts of the whole log go with the first piece.
+        let counts = if t == 0 { (excluded, negatives) } else { (0, 0) };
+        pieces.push(rows.into_summary(span.as_of, counts.0, counts.1));
+    }
+    let mut summary = concatenate(pieces, span.as_of, *span.options)?;
+    // Each piece is in key order; their concatenation too unless a key's order disagrees
+    // with its view's.
+    if !summary.rows.windows(2).all(|w| w[0].customer < w[1].customer) {
+        summary.rows.sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
+    }
+    Ok(Some(summary))
+}
+
+/// Aggregates the partitions `parts` (their records from every piece of the log in
+/// `chunks`) in key order and builds their rows. `None` when two different keys share a
+/// view.
 fn reduce<K, S: BuildHasher>(
-    buckets: Vec<Vec<Packed<Owned<K>>>>,
+    chunks: &[Vec<Vec<Packed<Owned<K>>>>],
+    parts: Range<usize>,
     layout: &Layout,
     scale: u32,
-    (excluded, negatives): (u64, u64),
     span: &Span<'_>,
     hasher: &S,
-) -> Result<Option<Summary<K>>>
+) -> Result<Option<Rows<K>>>
 where
     K: Ord + Hash + Clone,
 {
     let end_p = span.end_p;
     let size = 1usize << layout.shift;
-    let last = buckets.len() - 1;
+    let last = layout.parts + 1;
     // A partition holds at most as many customers as records, and as slots.
-    let most = |(p, recs): (usize, &Vec<_>)| {
+    let most = |p: usize| {
+        let recs = chunks.iter().map(|c| c[p].len()).sum::<usize>();
         if p == 0 || p == last {
-            recs.len()
+            recs
         } else {
-            recs.len().min(size)
+            recs.min(size)
         }
     };
-    let customers = buckets.iter().enumerate().map(most).sum();
+    let customers = parts.clone().map(most).sum();
     let mut rows = Rows::new(customers, scale, end_p, *span.options);
     let mut table: Vec<(Owned<K>, Acc)> = Vec::new();
     let (mut aggregator, mut accs) = (Aggregator::new(hasher), Vec::new());
-    for (p, recs) in buckets.into_iter().enumerate() {
+    for p in parts {
+        let recs = part(chunks, p);
         if p == 0 || p == last {
             // Keys outside the range, by hashing; they sort before and after the others.
             aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
@@ -78,7 +149,7 @@ where
             }
             continue;
         }
-        let Some(first) = recs.first() else { continue };
+        let Some(first) = recs.iter().find_map(|r| r.first()) else { continue };
         if table.is_empty() {
             // Empty slots hold a placeholder key and no orders.
             table = vec![(first.key().dup(), vacant()); size];
@@ -89,7 +160,7 @@ where
             view(&r.key().0).map_or(usize::MAX, |v| v.wrapping_sub(base) as usize)
         };
         let mut out_of_order = false;
-        for r in &recs {
+        for r in recs.iter().flat_map(|r| r.iter()) {
             let (period, amount) = unpack(r, scale, end_p)?;
             // Routed here, so the offset is below `size`.
             let Some(e) = table.get_mut(offset(r)) else { return Ok(None) };
@@ -105,13 +176,12 @@ where
         if out_of_order {
             aggregator.recount(&recs, end_p, |_, r| offset(r), &mut table);
         }
-        drop(recs);
         for e in table.iter_mut().filter(|e| e.1.orders != 0) {
             rows.push(e.0.dup().into_key(), &e.1)?;
             e.1 = vacant();
         }
     }
-    Ok(Some(rows.into_summary(span.as_of, excluded, negatives)))
+    Ok(Some(rows))
 }
 
 /// The accumulator of an empty slot.

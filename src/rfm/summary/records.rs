@@ -2,35 +2,55 @@
 //! a compact record appended to the partition its key is routed to.
 
 use std::hash::Hash;
+use std::ops::Range;
 
 use super::mantissa::POW10;
+use super::options::Transaction;
 use super::pass::{Key, Pass};
 use super::window::Window;
 use crate::error::{Error, Result};
 
 /// How a record refers to its customer: a copy of the key when copying it is cheap (no drop
-/// glue, so no heap allocation to duplicate), a reference into the log otherwise.
-pub(super) trait Handle<'a, K: 'a>: Hash + Eq + Ord {
-    fn of(key: &'a K) -> Self;
-    /// A second handle to the same key (cheap for both kinds).
+/// glue, so no heap allocation to duplicate), a reference into the log otherwise, or the
+/// bytes of a short byte-string key ([`Inline`](super::bytekey::Inline)).
+pub(super) trait Handle<'a, K: 'a>: Hash + Eq + Sized {
+    /// What the rows are ordered by: the key itself, or a stand-in in the key's order.
+    type Sorted: Ord;
+    /// The handle of `key`, the customer of transaction `at` of the log, or `None` when the
+    /// handle cannot hold it.
+    fn of(key: &'a K, at: usize) -> Option<Self>;
+    /// A second handle to the same key (cheap for every kind).
     fn dup(&self) -> Self;
-    fn into_key(self) -> K;
+    /// What the customer's row is ordered by.
+    fn sorted(self) -> Self::Sorted;
+    /// The key, from what [`Handle::sorted`] gave and the log.
+    fn key(sorted: Self::Sorted, log: &'a [Transaction<K>]) -> K;
 }
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) struct Owned<K>(pub(super) K);
 
+impl<K> Owned<K> {
+    pub(super) fn into_key(self) -> K {
+        self.0
+    }
+}
+
 impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Owned<K> {
+    type Sorted = K;
     #[inline]
-    fn of(key: &'a K) -> Self {
-        Owned(key.clone())
+    fn of(key: &'a K, _: usize) -> Option<Self> {
+        Some(Owned(key.clone()))
     }
     #[inline]
     fn dup(&self) -> Self {
         Owned(self.0.clone())
     }
-    fn into_key(self) -> K {
+    fn sorted(self) -> K {
         self.0
+    }
+    fn key(sorted: K, _: &'a [Transaction<K>]) -> K {
+        sorted
     }
 }
 
@@ -38,16 +58,22 @@ impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Owned<K> {
 pub(super) struct Borrowed<'a, K>(&'a K);
 
 impl<'a, K: Ord + Hash + Clone + 'a> Handle<'a, K> for Borrowed<'a, K> {
+    // Owned keys: a borrowed one (a `String` in the log, say) would send every comparison of
+    // the sort to its place in the log, while the clones the rows need anyway sit together.
+    type Sorted = K;
     #[inline]
-    fn of(key: &'a K) -> Self {
-        Borrowed(key)
+    fn of(key: &'a K, _: usize) -> Option<Self> {
+        Some(Borrowed(key))
     }
     #[inline]
     fn dup(&self) -> Self {
         Borrowed(self.0)
     }
-    fn into_key(self) -> K {
+    fn sorted(self) -> K {
         self.0.clone()
+    }
+    fn key(sorted: K, _: &'a [Transaction<K>]) -> K {
+        sorted
     }
 }
 
@@ -125,29 +151,32 @@ impl<H> Record<H> for Wide<H> {
     }
 }
 
-/// The outcome of a scatter pass.
-pub(super) enum Scatter<R> {
+/// The outcome of a scatter pass: `B` is the partitions' records (per piece of the log, for
+/// the parallel pass).
+pub(super) enum Scatter<B> {
     /// The partitions' records, the largest scale among them, and the transactions after the
     /// window and with a negative amount.
-    Done(Vec<Vec<R>>, u32, u64, u64),
+    Done(B, u32, u64, u64),
     /// A transaction does not fit the record type, or its key has no partition.
     Unfit,
 }
 
 /// The pass over the log: the checks of the sequential pass in the same order (so errors are
-/// the same), then a record appended to the partition `route` gives the key (below `parts`,
-/// each made with room for `cap` records).
+/// the same), then a record appended to the partition `route` gives the key and its handle
+/// (below `parts`, each made with room for `cap` records). Over the positions `rows` of the
+/// log.
 pub(super) fn scatter<'a, K, H, R, F, S, P>(
     pass: &Pass<'a, K, F, S>,
+    rows: Range<usize>,
     (parts, cap): (usize, usize),
     route: &P,
-) -> Result<Scatter<R>>
+) -> Result<Scatter<Vec<Vec<R>>>>
 where
     K: Key + 'a,
     H: Handle<'a, K>,
     R: Record<H>,
     F: Fn(&K) -> bool,
-    P: Fn(&K) -> Option<usize>,
+    P: Fn(&K, &H) -> Option<usize>,
 {
     let (transactions, span, keep) = (pass.log, &pass.span, pass.keep);
     let mut buckets: Vec<Vec<R>> = (0..parts).map(|_| Vec::with_capacity(cap)).collect();
@@ -155,7 +184,8 @@ where
     let mut filter = Window::new(span.as_of, span.options);
     let end_p = span.end_p;
     let mut scale = 0u32;
-    for (i, tx) in transactions.iter().enumerate() {
+    let Some(piece) = transactions.get(rows.clone()) else { return Ok(Scatter::Unfit) };
+    for (i, tx) in rows.zip(piece) {
         if !keep(&tx.customer) {
             continue;
         }
@@ -169,15 +199,63 @@ where
         let Ok(back) = u32::try_from(end_p - i64::from(p)) else {
             return Ok(Scatter::Unfit);
         };
+        let Some(handle) = H::of(&tx.customer, i) else { return Ok(Scatter::Unfit) };
         let (Some(bucket), Some(record)) = (
-            route(&tx.customer).and_then(|part| buckets.get_mut(part)),
-            R::pack(H::of(&tx.customer), amount, s, back),
+            route(&tx.customer, &handle).and_then(|part| buckets.get_mut(part)),
+            R::pack(handle, amount, s, back),
         ) else {
             return Ok(Scatter::Unfit);
         };
         bucket.push(record);
     }
     Ok(Scatter::Done(buckets, scale, filter.excluded, filter.negatives))
+}
+
+/// [`scatter`] on `pieces` threads, each over a contiguous piece of the log into partitions
+/// of its own; the first error of the log is reported (a piece's error counts only when the
+/// pieces before it were scattered whole), and the pass is unfit when the first piece that
+/// is not done is unfit.
+#[cfg(feature = "rayon")]
+pub(super) fn scatter_par<'a, K, H, R, F, S, P>(
+    pass: &Pass<'a, K, F, S>,
+    pieces: usize,
+    (parts, cap): (usize, usize),
+    route: &P,
+) -> Result<Scatter<Vec<Vec<Vec<R>>>>>
+where
+    K: Key + Sync + 'a,
+    H: Handle<'a, K>,
+    R: Record<H> + Send,
+    F: Fn(&K) -> bool + Sync,
+    S: Sync,
+    P: Fn(&K, &H) -> Option<usize> + Sync,
+{
+    use rayon::prelude::*;
+
+    let n = pass.log.len();
+    let done: Vec<Result<Scatter<Vec<Vec<R>>>>> = (0..pieces)
+        .into_par_iter()
+        .map(|t| {
+            let rows = n * t / pieces..n * (t + 1) / pieces;
+            scatter::<K, H, R, F, S, P>(pass, rows, (parts, cap / pieces + 16), route)
+        })
+        .collect();
+    let (mut chunks, mut scale, mut excluded, mut negatives) = (Vec::new(), 0, 0, 0);
+    for piece in done {
+        match piece? {
+            Scatter::Done(buckets, s, e, neg) => {
+                chunks.push(buckets);
+                (scale, excluded, negatives) = (scale.max(s), excluded + e, negatives + neg);
+            }
+            Scatter::Unfit => return Ok(Scatter::Unfit),
+        }
+    }
+    Ok(Scatter::Done(chunks, scale, excluded, negatives))
+}
+
+/// The records of partition `p` of every piece of the log, in the log's order.
+pub(super) fn part<R>(chunks: &[Vec<Vec<R>>], p: usize) -> Vec<&[R]> {
+    chunks.iter().map(|c| c[p].as_slice()).collect()
 }
 
 /// A record's period and its amount's mantissa at the pass's `scale`.

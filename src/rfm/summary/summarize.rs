@@ -67,10 +67,14 @@ use crate::error::{Error, Result};
 ///     [`KeyHasher`]: see [`summarize_with_hasher`]), a small linear-probing index per partition, the partition's
 ///     keys sorted in cache, and the sorted `(key, index)` runs merged. Scratch memory: the
 ///     records, plus 72 bytes per customer. Sparse 64-bit ids in time order take 0.12 to
-///     0.2 s on the log below. Keys that own heap memory (`String`) are much slower: a
-///     record refers to its key in the log, so each hash and comparison of the aggregation
-///     reads memory far from the last (1.25 s for the log below with 8-character `String`
-///     ids). Mapping such ids to integers first, or to an inline key type, avoids that.
+///     0.2 s on the log below. Byte-string keys (`String`, `&str`, `Vec<u8>`, `Box<str>`,
+///     `Arc<str>`, ...) of up to 11 bytes are held in the records themselves (their bytes,
+///     in their order, and the position of one of their transactions to clone the key from
+///     for the row), so the aggregation and the sort never leave the partition. Longer
+///     ones, and keys of other types that own heap memory, are referred to in the log,
+///     which sends each hash and comparison to memory far from the last (1.25 s for the log
+///     below with 8-character `String` ids referred to that way). Mapping such ids to
+///     integers first, or to an inline key type, avoids that.
 ///
 ///   Customers whose transactions arrive out of time order have their distinct periods
 ///   counted again within their partition, with a bitset over their span (most customers of

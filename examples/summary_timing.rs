@@ -1,0 +1,215 @@
+//! Times the in-memory RFM summary on a transaction log, for the peer script
+//! `benches/peers/compare_rfm.py --in-memory`.
+//!
+//! `cargo run --release --features rayon --example summary_timing -- [FILE.csv] [--rounds N]
+//! [--out SUMMARY.csv]`
+//!
+//! Loads a `customer_id,date,amount` CSV (as `gen_transactions.py` writes it: dates
+//! `YYYY-MM-DD`, decimal amounts) three times, with the customer ids as `u64`, as `String`
+//! and as bytes (`Vec<u8>`), outside any timing. Then times `summarize` and (with the
+//! `rayon` feature) `summarize_par`, best of `--rounds`, for each key type, as of the
+//! log's last date with daily periods, and prints the seconds as one line of JSON. The three
+//! key types must give the same rows (the ids are zero-padded, so text order is numeric
+//! order), and `summarize_par` the same summary as `summarize`; the summary is written as CSV
+//! (`customer_id,frequency,recency,T,monetary_value`) to `--out` for the script to compare
+//! with polars'. Without a file, a small generated log is summarised instead.
+//! `--only-strings` times the `String` ids alone (for a profiler).
+
+use std::error::Error;
+use std::time::Instant;
+
+use chrono::{Duration, NaiveDate};
+use loyalty::rfm::{summarize, Summary, SummaryOptions, Transaction};
+use rust_decimal::Decimal;
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+fn main() -> Res<()> {
+    let mut args = std::env::args().skip(1);
+    let (mut file, mut rounds, mut out) = (None, 3usize, None);
+    // For profiling the text keys alone.
+    let mut only_strings = false;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse()?,
+            "--out" => out = Some(args.next().ok_or("--out needs a value")?),
+            "--only-strings" => only_strings = true,
+            _ => file = Some(a),
+        }
+    }
+    let text = match &file {
+        Some(path) => std::fs::read_to_string(path)?,
+        None => generated(20_000, 2_000),
+    };
+    let (ints, strings, bytes) = parse(&text)?;
+    drop(text);
+    let as_of = ints.iter().map(|t| t.at).max().ok_or("empty log")?;
+
+    if only_strings {
+        println!("{}", time_both(&strings, as_of, rounds)?.0);
+        return Ok(());
+    }
+    let (t_int, s_int) = time_both(&ints, as_of, rounds)?;
+    let (t_str, s_str) = time_both(&strings, as_of, rounds)?;
+    let (t_bytes, s_bytes) = time_both(&bytes, as_of, rounds)?;
+    let same_keys = same_rows(&s_int, &s_str, |k| format!("{k:07}"), |k| k.clone())
+        && same_rows(&s_int, &s_bytes, |k| format!("{k:07}").into_bytes(), |k| k.clone());
+    if let Some(path) = out {
+        std::fs::write(path, csv(&s_str))?;
+    }
+    println!(
+        "{{\"rows\": {}, \"customers\": {}, \"threads\": {}, \"rounds\": {rounds}, \
+         \"u64\": {t_int}, \"String\": {t_str}, \"bytes\": {t_bytes}, \"same_keys\": {same_keys}}}",
+        ints.len(),
+        s_int.len(),
+        threads(),
+    );
+    if !same_keys {
+        return Err("the key types' summaries differ".into());
+    }
+    Ok(())
+}
+
+/// The log with the three key types.
+type Logs = (Vec<Transaction<u64>>, Vec<Transaction<String>>, Vec<Transaction<Vec<u8>>>);
+
+fn parse(text: &str) -> Res<Logs> {
+    let mut lines = text.lines();
+    if lines.next() != Some("customer_id,date,amount") {
+        return Err("expected the header customer_id,date,amount".into());
+    }
+    let mut ints = Vec::new();
+    let mut ids = Vec::new();
+    for line in lines {
+        let mut f = line.split(',');
+        let (Some(id), Some(date), Some(amount)) = (f.next(), f.next(), f.next()) else {
+            return Err(format!("bad line {line:?}").into());
+        };
+        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")?;
+        let amount: Decimal = amount.parse()?;
+        ints.push(Transaction::on(id.parse::<u64>()?, date, amount));
+        ids.push(id);
+    }
+    // Each log's keys allocated together, in the log's order, as a host reading the log
+    // would have them (interleaved with the other log's, each would read twice the memory).
+    let strings =
+        ints.iter().zip(&ids).map(|(t, id)| Transaction::new(id.to_string(), t.at, t.amount));
+    let bytes = ints
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| Transaction::new(id.as_bytes().to_vec(), t.at, t.amount));
+    let (strings, bytes) = (strings.collect(), bytes.collect());
+    Ok((ints, strings, bytes))
+}
+
+/// Best-of-`rounds` seconds of `summarize` and `summarize_par` as a JSON object, and the
+/// summary (checked to be the same from both).
+fn time_both<K>(
+    log: &[Transaction<K>],
+    as_of: chrono::NaiveDateTime,
+    rounds: usize,
+) -> Res<(String, Summary<K>)>
+where
+    K: Ord + std::hash::Hash + Clone + Send + Sync + std::fmt::Debug,
+{
+    let o = SummaryOptions::default();
+    let (seq, seq_cpu, summary) = best(rounds, || summarize(log, as_of, o))?;
+    #[cfg(feature = "rayon")]
+    {
+        let (par, par_cpu, p) = best(rounds, || loyalty::rfm::summarize_par(log, as_of, o))?;
+        if p != summary {
+            return Err("summarize_par differs from summarize".into());
+        }
+        let json = format!(
+            "{{\"summarize\": {seq:.6}, \"summarize_par\": {par:.6}, \"cpu\": \
+             {{\"summarize\": {seq_cpu:.3}, \"summarize_par\": {par_cpu:.3}}}}}"
+        );
+        Ok((json, summary))
+    }
+    #[cfg(not(feature = "rayon"))]
+    Ok((
+        format!(
+            "{{\"summarize\": {seq:.6}, \"summarize_par\": null, \"cpu\": \
+             {{\"summarize\": {seq_cpu:.3}, \"summarize_par\": null}}}}"
+        ),
+        summary,
+    ))
+}
+
+/// The fastest of `rounds` calls, in seconds, the mean processor time of a call (all
+/// threads, from `/proc/self/stat`, 0 where it cannot be read), and the last call's result.
+/// The processor time tells what a call costs on a busy machine, where the wall time
+/// depends on what else runs.
+fn best<T>(rounds: usize, mut f: impl FnMut() -> loyalty::Result<T>) -> Res<(f64, f64, T)> {
+    let mut fastest = f64::INFINITY;
+    let (mut last, mut cpu) = (None, 0.0);
+    for _ in 0..rounds.max(1) {
+        // The previous result is dropped before the clock starts.
+        drop(last.take());
+        let (t0, c0) = (Instant::now(), cpu_seconds());
+        let r = f()?;
+        fastest = fastest.min(t0.elapsed().as_secs_f64());
+        cpu += cpu_seconds() - c0;
+        last = Some(r);
+    }
+    Ok((fastest, cpu / rounds.max(1) as f64, last.ok_or("no round")?))
+}
+
+/// The process's user and system time so far, in seconds (Linux; ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// Whether two summaries have the same rows, in the same order, keys mapped by `ka`, `kb`.
+fn same_rows<A, B, C: PartialEq>(
+    a: &Summary<A>,
+    b: &Summary<B>,
+    ka: impl Fn(&A) -> C,
+    kb: impl Fn(&B) -> C,
+) -> bool {
+    a.len() == b.len()
+        && a.rows().iter().zip(b.rows()).all(|(x, y)| {
+            ka(x.customer()) == kb(y.customer())
+                && (x.frequency(), x.recency_periods(), x.t_periods(), x.total_spend())
+                    == (y.frequency(), y.recency_periods(), y.t_periods(), y.total_spend())
+                && x.monetary_value() == y.monetary_value()
+        })
+}
+
+fn csv(s: &Summary<String>) -> String {
+    let mut out = String::from("customer_id,frequency,recency,T,monetary_value\n");
+    for r in s.rows() {
+        let m = r.monetary_value();
+        out += &format!("{},{},{},{},{m}\n", r.customer(), r.frequency(), r.recency(), r.t());
+    }
+    out
+}
+
+fn threads() -> usize {
+    #[cfg(feature = "rayon")]
+    return rayon::current_num_threads();
+    #[cfg(not(feature = "rayon"))]
+    1
+}
+
+/// A small log as `gen_transactions.py` writes it (same generator, time order).
+fn generated(n: u64, customers: u64) -> String {
+    let mut state = 42u64;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let start = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap_or_default();
+    let mut out = String::from("customer_id,date,amount\n");
+    for i in 0..n {
+        let day = Duration::days((730 * i / n) as i64);
+        let (c, cents) = (next() % customers, 100 + next() % 20_000);
+        out += &format!("{c:07},{},{}.{:02}\n", start + day, cents / 100, cents % 100);
+    }
+    out
+}
