@@ -313,7 +313,7 @@ impl Data {
 /// integer keys sort fastest); by one sort on both keys otherwise. The same order either way.
 fn sort_rows(rows: &mut Vec<(f64, f64)>) {
     let max_x = rows.iter().fold(0.0_f64, |m, r| m.max(r.0));
-    if !(max_x <= (4 * rows.len() + 64) as f64) {
+    if max_x.is_nan() || max_x > (4 * rows.len() + 64) as f64 {
         rows.sort_unstable_by_key(|&(x, m)| (x.to_bits(), m.to_bits()));
         return;
     }

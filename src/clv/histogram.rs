@@ -102,7 +102,6 @@ impl Histogram {
             return Err(Error::empty("customers"));
         };
         let period = first.period;
-        let mut patterns = Vec::with_capacity(customers.len());
         for (i, c) in customers.iter().enumerate() {
             c.check_for_fit().map_err(|p| p.at(i))?;
             if c.period != period {
@@ -113,14 +112,17 @@ impl Histogram {
                     format!("differs from the first row's ({period})"),
                 ));
             }
-            patterns.push(Pattern {
-                frequency: c.frequency as u32,
-                recency: c.recency,
-                t: c.t,
-                count: 1,
-            });
         }
-        Ok(Histogram { patterns: compress(patterns), period })
+        let pattern = |c: &Customer| Pattern {
+            frequency: c.frequency as u32,
+            recency: c.recency,
+            t: c.t,
+            count: 1,
+        };
+        // Ranked straight from the customers, one key each, without a pattern per customer.
+        let patterns = compress_keys(customers.iter().map(pattern))
+            .unwrap_or_else(|| compress(customers.iter().map(pattern).collect()));
+        Ok(Histogram { patterns, period })
     }
 
     /// A histogram from patterns with times in `period`, which may repeat (their counts add up) and come in any order.
@@ -225,21 +227,30 @@ fn compress_by_sort(mut patterns: Vec<Pattern>) -> Vec<Pattern> {
 /// a few linear passes, in the same order as the values. `None` (the caller sorts the
 /// patterns) when the times or frequencies do not fit the key.
 fn compress_by_rank(patterns: &[Pattern]) -> Option<Vec<Pattern>> {
-    let times = TimeRanks::new(patterns.iter().flat_map(|p| [p.recency, p.t]))?;
+    compress_keys(patterns.iter().copied())
+}
+
+/// [`compress_by_rank`] of patterns given by an iterator (walked three times).
+fn compress_keys<I>(patterns: I) -> Option<Vec<Pattern>>
+where
+    I: Iterator<Item = Pattern> + Clone,
+{
+    // Validated times are non-negative; + 0.0 turns −0 into +0, whose bits order the same.
+    let times = TimeRanks::new(patterns.clone().flat_map(|p| [p.recency + 0.0, p.t + 0.0]))?;
     let bits = u64::BITS - (times.values.len().max(2) as u64 - 1).leading_zeros();
-    let max_x = patterns.iter().map(|p| p.frequency).max()?;
+    let max_x = patterns.clone().map(|p| p.frequency).max()?;
     let x_bits = u64::BITS - u64::from(max_x).leading_zeros();
     if 2 * bits + x_bits > 64 {
         return None;
     }
-    let mut keyed: Vec<(u64, u64)> = Vec::with_capacity(patterns.len());
+    let mut keyed: Vec<(u64, u64)> = Vec::with_capacity(patterns.size_hint().0);
     for p in patterns {
-        let (r, t) = (times.rank(p.recency)?, times.rank(p.t)?);
+        let (r, t) = (times.rank(p.recency + 0.0)?, times.rank(p.t + 0.0)?);
         keyed.push(((u64::from(p.frequency) << (2 * bits)) | (r << bits) | t, p.count));
     }
     radix_sort(&mut keyed, 2 * bits + x_bits);
     let mask = (1u64 << bits) - 1;
-    let mut out: Vec<Pattern> = Vec::with_capacity(keyed.len());
+    let mut out: Vec<Pattern> = Vec::new();
     let mut last_key = None;
     for (key, count) in keyed {
         if last_key == Some(key) {

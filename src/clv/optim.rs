@@ -33,11 +33,6 @@ impl Minimum {
     fn outside(x: Vec<f64>) -> Minimum {
         Minimum { x, f: f64::INFINITY, iterations: 0, converged: false, grad: None, hess: None }
     }
-
-    /// A point with its value and gradient, before any iteration.
-    pub(crate) fn at(x: Vec<f64>, f: f64, grad: Vec<f64>) -> Minimum {
-        Minimum { x, f, iterations: 0, converged: false, grad: Some(grad), hess: None }
-    }
 }
 
 /// Value, gradient and Hessian at a point; `None` outside the domain.
@@ -180,28 +175,12 @@ pub(crate) fn bfgs<F>(f: F, x0: &[f64], max_iter: usize, gtol: f64) -> Minimum
 where
     F: Fn(&[f64]) -> Option<(f64, Vec<f64>)>,
 {
-    bfgs_from(f, x0, None, max_iter, gtol)
-}
-
-/// [`bfgs`] from an inverse-Hessian guess `h0` (symmetric positive definite; the scaled
-/// identity of the first step otherwise).
-pub(crate) fn bfgs_from<F>(
-    f: F,
-    x0: &[f64],
-    h0: Option<Vec<Vec<f64>>>,
-    max_iter: usize,
-    gtol: f64,
-) -> Minimum
-where
-    F: Fn(&[f64]) -> Option<(f64, Vec<f64>)>,
-{
     let n = x0.len();
     let mut x = x0.to_vec();
     let Some((mut fx, mut g)) = f(&x).filter(|(v, g)| finite(*v, g)) else {
         return Minimum::outside(x);
     };
-    let guessed = h0.is_some();
-    let mut h = h0.unwrap_or_else(|| identity(n));
+    let mut h = identity(n);
     let mut iterations = 0;
     let mut stalls = 0;
     while iterations < max_iter {
@@ -232,7 +211,7 @@ where
         let y: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
         let sy = dot(&s, &y);
         if sy > 1e-300 {
-            if iterations == 1 && !guessed {
+            if iterations == 1 {
                 // Scale the first inverse-Hessian guess (Nocedal & Wright eq. 6.20).
                 let scale = sy / dot(&y, &y);
                 for (i, row) in h.iter_mut().enumerate() {
@@ -400,34 +379,6 @@ pub(crate) fn spd_inverse_diagonal(a: &[Vec<f64>]) -> Option<Vec<f64>> {
     } else {
         None
     }
-}
-
-/// The inverse of a symmetric positive-definite matrix by Cholesky; `None` when not positive
-/// definite.
-#[allow(clippy::needless_range_loop)] // dense index arithmetic
-pub(crate) fn spd_inverse(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
-    let n = a.len();
-    let l = cholesky(a)?;
-    let mut inv = vec![vec![0.0; n]; n];
-    for col in 0..n {
-        // A x = e_col: L y = e_col, then Lᵀ x = y.
-        let mut y = vec![0.0; n];
-        for i in 0..n {
-            let mut v = if i == col { 1.0 } else { 0.0 };
-            for k in 0..i {
-                v -= l[i][k] * y[k];
-            }
-            y[i] = v / l[i][i];
-        }
-        for i in (0..n).rev() {
-            let mut v = y[i];
-            for k in i + 1..n {
-                v -= l[k][i] * inv[k][col];
-            }
-            inv[i][col] = v / l[i][i];
-        }
-    }
-    inv.iter().flatten().all(|v| v.is_finite()).then_some(inv)
 }
 
 fn bfgs_update(h: &mut [Vec<f64>], s: &[f64], y: &[f64], sy: f64) {
