@@ -165,9 +165,21 @@ pub fn fit_model(
 ///
 /// Fewer repeat buyers than the model needs, no maximum.
 pub fn fit_spend(customers: &[clv::Customer]) -> Result<clv::Fit<GammaGamma>> {
-    let spenders: Vec<clv::Customer> =
-        customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect();
-    GammaGamma::fit(&spenders, &FitOptions::default())
+    fit_spenders(&spenders(customers))
+}
+
+/// The repeat buyers with a positive mean repeat spend: what the spend model is fitted on.
+pub fn spenders(customers: &[clv::Customer]) -> Vec<clv::Customer> {
+    customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect()
+}
+
+/// Fits the spend model on [`spenders`].
+///
+/// # Errors
+///
+/// As [`fit_spend`].
+pub fn fit_spenders(spenders: &[clv::Customer]) -> Result<clv::Fit<GammaGamma>> {
+    GammaGamma::fit(spenders, &FitOptions::default())
         .map_err(|e| Failure::new(format!("spend model: {e}")))
 }
 

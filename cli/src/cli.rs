@@ -44,6 +44,11 @@ pub enum Command {
         /// gamma-gamma, monetary_value; or CDNOW's x, t_x, T, zbar), not a transaction log.
         #[arg(long)]
         summary_input: bool,
+        /// Fit this many times on the rows in memory and report the fastest fit in `seconds`
+        /// (for timing a warm fit, as a peer timed in a running interpreter is); the result is
+        /// the same every time.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
         #[command(flatten)]
         input: InputArgs,
     },

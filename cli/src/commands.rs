@@ -141,8 +141,9 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
     })
 }
 
-/// `loyalty fit`.
-pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()> {
+/// `loyalty fit`; with `repeat` above 1 the fit runs that many times and `seconds` is the
+/// fastest.
+pub fn fit(model: FitModel, summary_input: bool, repeat: u32, input: &InputArgs) -> Result<()> {
     let customers = if summary_input {
         read_summary(&input.input, input.period)?.1
     } else {
@@ -152,11 +153,35 @@ pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()
         note(input.quiet, &s);
         analysis::customers(&s)
     };
-    // The fit alone, without reading the file: for the peer comparison of fit times.
-    let start = std::time::Instant::now();
-    let mut value = match model {
+    // The spend model's rows, chosen before the clock starts, as the peer script hands
+    // lifetimes its repeat buyers.
+    let customers = match model {
+        FitModel::GammaGamma => analysis::spenders(&customers),
+        _ => customers,
+    };
+    let mut best: Option<(f64, Value)> = None;
+    for _ in 0..repeat.max(1) {
+        // The fit alone, without reading the file: for the peer comparison of fit times.
+        let start = std::time::Instant::now();
+        let value = fit_once(model, &customers)?;
+        let seconds = start.elapsed().as_secs_f64();
+        if best.as_ref().is_none_or(|(s, _)| seconds < *s) {
+            best = Some((seconds, value));
+        }
+    }
+    let Some((seconds, mut value)) = best else {
+        return Err(Failure::new("no fit was run"));
+    };
+    value["seconds"] = json!(seconds);
+    output::print(&format!("{value}\n"))
+}
+
+/// One fit of `model` on `customers` (for the spend model, its [`analysis::spenders`]), as
+/// JSON.
+fn fit_once(model: FitModel, customers: &[clv::Customer]) -> Result<Value> {
+    Ok(match model {
         FitModel::GammaGamma => {
-            let f = analysis::fit_spend(&customers)?;
+            let f = analysis::fit_spenders(customers)?;
             let p = f.params;
             fit_json("gamma-gamma", &[("p", p.p()), ("q", p.q()), ("v", p.v())], &f.report)
         }
@@ -166,12 +191,10 @@ pub fn fit(model: FitModel, summary_input: bool, input: &InputArgs) -> Result<()
                 FitModel::Mbgnbd => (ModelArg::Mbgnbd, "mbgnbd"),
                 _ => (ModelArg::ParetoNbd, "pareto-nbd"),
             };
-            let (model, report) = analysis::fit_model(arg, &customers)?;
+            let (model, report) = analysis::fit_model(arg, customers)?;
             fit_json(name, &params(&model), &report)
         }
-    };
-    value["seconds"] = json!(start.elapsed().as_secs_f64());
-    output::print(&format!("{value}\n"))
+    })
 }
 
 /// A per-customer summary CSV: `frequency`, `recency`, `T` and (optional)

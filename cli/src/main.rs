@@ -37,8 +37,8 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Summary { input, output } => commands::summary(input, output),
-        Command::Fit { model, summary_input, input } => {
-            commands::fit(*model, *summary_input, input)
+        Command::Fit { model, summary_input, repeat, input } => {
+            commands::fit(*model, *summary_input, *repeat, input)
         }
         Command::Score { summary_input: false, input, clv, output } => {
             commands::score(input, clv, output)

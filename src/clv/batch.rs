@@ -3,6 +3,7 @@
 use crate::error::{Error, Result};
 use crate::rfm::Period;
 
+use super::bg_family::Variant;
 use super::purchase::sealed::Formulas;
 use super::value::ClvOptions;
 use super::{BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd, PurchaseModel};
@@ -158,8 +159,8 @@ impl TransactionModel {
         out: &mut [f64],
     ) -> Result<()> {
         match self {
-            TransactionModel::BgNbd(m) => m.conditional_means(x, t, ts, zs, out),
-            TransactionModel::MbgNbd(m) => m.conditional_means(x, t, ts, zs, out),
+            TransactionModel::BgNbd(m) => m.shape().conditional_means(x, t, ts, zs, out),
+            TransactionModel::MbgNbd(m) => m.shape().conditional_means(x, t, ts, zs, out),
             TransactionModel::ParetoNbd(m) => {
                 for (o, h) in out.iter_mut().zip(ts) {
                     *o = m.alive_mean(x, t, *h);

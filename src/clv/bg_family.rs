@@ -1,5 +1,7 @@
-//! The likelihood BG/NBD and MBG/NBD share, with its exact gradient and Hessian in one pass
-//! over the histogram.
+//! What BG/NBD and MBG/NBD share: the per-customer formulas (likelihood, P(alive), the
+//! conditional expectation and both PMFs), the fit, and the likelihood with its exact gradient
+//! and Hessian in one pass over the histogram. The two models differ only by the [`Family`]
+//! constants below; each model's file keeps its parameters, docs and `E[X(t)]`.
 //!
 //! Both models give a customer `(x, t_x, T)` the log-likelihood
 //!
@@ -16,10 +18,18 @@
 //! taken once per frequency. The Hessian of the bracket is `σ(1−σ) ∇d ∇dᵀ + σ ∇²d` with
 //! `σ = softplus'(d)`, so it needs per row only products of quantities already at hand.
 
-use super::fit::Objective;
+use crate::error::Result;
+use crate::rfm::Period;
+
+use super::fit::{Estimable, Objective};
 use super::histogram::Prepared;
 use super::optim::second_order;
-use super::special::{ln_rising_table, softplus, Real};
+use super::purchase::sealed::Formulas;
+use super::special::{
+    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, ln_rising_table, logistic_of_neg, numerical,
+    softplus, Real,
+};
+use super::{finite, probability, Customer, PurchaseModel};
 
 /// Which of the two models.
 #[derive(Clone, Copy, Debug)]
@@ -34,6 +44,246 @@ pub(crate) struct Family {
 pub(crate) const BG: Family = Family { offset: 0.0, dropout_at_zero: false };
 /// MBG/NBD's shape of the likelihood.
 pub(crate) const MBG: Family = Family { offset: 1.0, dropout_at_zero: true };
+
+/// Half-width of the symmetric average used at the removable singularities `a = 1` and
+/// `a + b + x − 1 = 0`.
+pub(crate) const A_ONE_STEP: f64 = 1e-5;
+
+/// A model of the family: its parameters and which of the two it is. Implementing it gives the
+/// model its formulas ([`Formulas`], hence the provided methods of
+/// [`PurchaseModel`]) and its fit ([`Estimable`]).
+pub(crate) trait Variant: PurchaseModel {
+    /// The model's family constants.
+    const FAMILY: Family;
+
+    /// The model at `[r, α, a, b]` in `period`, validated.
+    fn at(params: [f64; 4], period: Period) -> Result<Self>;
+
+    /// The shared formulas at this model's parameters.
+    fn shape(&self) -> Shape {
+        let [r, alpha, a, b] = self.parameters();
+        Shape { r, alpha, a, b, family: Self::FAMILY }
+    }
+
+    /// `E[X(t)]`, the one formula the models do not share in form (each model's file).
+    fn unconditional_mean(&self, t: f64) -> Result<f64>;
+}
+
+impl<M: Variant> Formulas for M {
+    fn ll_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        Ok(self.shape().ll(x, tx, t))
+    }
+    fn p_alive_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
+        Ok(self.shape().p_alive(x, tx, t))
+    }
+    fn expected_at(&self, t: f64) -> Result<f64> {
+        self.unconditional_mean(t)
+    }
+    fn conditional_expected_at(&self, c: &Customer, t: f64) -> Result<f64> {
+        self.shape().conditional_expected(c, t)
+    }
+    fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
+        self.shape().pmf(n, t)
+    }
+    fn conditional_pmf_at(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
+        self.shape().conditional_pmf(c, n, t)
+    }
+}
+
+impl<M: Variant> Estimable for M {
+    type Objective<'a> = Likelihood<'a>;
+
+    fn objective(prep: &Prepared) -> Likelihood<'_> {
+        Likelihood::new(prep, M::FAMILY)
+    }
+
+    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<M> {
+        M::at([r, alpha * scale, a, b], period)
+    }
+}
+
+/// Parameters `r, α, a, b` of either model with its family: the formulas written once. `o` in
+/// the comments is the family's offset.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    r: f64,
+    alpha: f64,
+    a: f64,
+    b: f64,
+    family: Family,
+}
+
+impl Shape {
+    /// ln L of one customer (the module docs' form, with `ln Γ` directly).
+    pub(crate) fn ll(&self, x: f64, tx: f64, t: f64) -> f64 {
+        let Shape { r, alpha, a, b, family } = *self;
+        let o = family.offset;
+        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+        let a2 = ln_gamma(a + b) + ln_gamma(b + x + o) - ln_gamma(b) - ln_gamma(a + b + x + o);
+        let a3 = -(r + x) * (alpha + t).ln();
+        if x > 0.0 || family.dropout_at_zero {
+            let d =
+                a.ln() - (b + x - 1.0 + o).ln() + (r + x) * ((alpha + t).ln() - (alpha + tx).ln());
+            a1 + a2 + a3 + softplus(d)
+        } else {
+            a1 + a2 + a3
+        }
+    }
+
+    /// `P(alive | x, t_x, T) = 1/(1 + a/(b+x−1+o) · ((α+T)/(α+t_x))^(r+x))` (Fader & Hardie
+    /// note 021 for BG/NBD); exactly 1 for BG/NBD at `x = 0`, whose customers drop out only
+    /// right after a repeat purchase.
+    pub(crate) fn p_alive(&self, x: f64, tx: f64, t: f64) -> f64 {
+        if x == 0.0 && !self.family.dropout_at_zero {
+            return 1.0;
+        }
+        let d = (self.r + x) * ((self.alpha + t) / (self.alpha + tx)).ln()
+            + (self.a / (self.b + x - 1.0 + self.family.offset)).ln();
+        logistic_of_neg(d)
+    }
+
+    /// `E[Y(t) | x, t_x, T]`: expected purchases in `(T, T+t]` (FHL 2005 eq. 10, lifetimes'
+    /// `conditional_expected_number_of_purchases_up_to_time`).
+    pub(crate) fn conditional_expected(&self, c: &Customer, t: f64) -> Result<f64> {
+        let pa = self.p_alive(c.frequency, c.recency, c.t);
+        finite("conditional expected purchases", self.conditional_mean(c.frequency, c.t, t)? * pa)
+    }
+
+    /// `(k+x)/(a−1) · [1 − ((α+T)/(α+T+t))^(a−1) · 2F1(k−r, a−1; k+x; z)]` with
+    /// `k = a+b−1+o` and `z = t/(α+T+t)`: the conditional expectation of an alive customer.
+    pub(crate) fn conditional_mean(&self, x: f64, big_t: f64, t: f64) -> Result<f64> {
+        if t == 0.0 {
+            return Ok(0.0);
+        }
+        let (o, r) = (self.family.offset, self.r);
+        let z = t / (self.alpha + big_t + t);
+        let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
+        let g = |a: f64, b: f64| -> Result<f64> {
+            let k = a + b - 1.0 + o;
+            let h = hyp2f1(k - r, a - 1.0, k + x, z)?;
+            let bracket = -(((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
+            Ok((k + x) / (a - 1.0) * bracket)
+        };
+        // a + b + x − 1 = 0 (BG/NBD at x = 0, a + b = 1) is a pole of the 2F1 cancelled by the
+        // prefactor: the value is smooth in b, so average b ± h there, as for a = 1 below.
+        let f = |a: f64| -> Result<f64> {
+            if o == 0.0 && (a + self.b + x - 1.0).abs() < A_ONE_STEP {
+                Ok(0.5 * (g(a, self.b + A_ONE_STEP)? + g(a, self.b - A_ONE_STEP)?))
+            } else {
+                g(a, self.b)
+            }
+        };
+        if (self.a - 1.0).abs() < A_ONE_STEP {
+            // Removable singularity: the value is smooth in a, so the mean of a ± h is exact to
+            // O(h²).
+            Ok(0.5 * (f(1.0 + A_ONE_STEP)? + f(1.0 - A_ONE_STEP)?))
+        } else {
+            f(self.a)
+        }
+    }
+
+    /// [`Shape::conditional_mean`] at several horizons for one alive customer (the CLV inner
+    /// loop: one batch of 2F1 series sharing their parameters); `zs` is scratch space.
+    pub(crate) fn conditional_means(
+        &self,
+        x: f64,
+        big_t: f64,
+        ts: &[f64],
+        zs: &mut [f64],
+        out: &mut [f64],
+    ) -> Result<()> {
+        let (a, o) = (self.a, self.family.offset);
+        let k = a + self.b - 1.0 + o;
+        if (a - 1.0).abs() < A_ONE_STEP || (o == 0.0 && (k + x).abs() < 2.0 * A_ONE_STEP) {
+            for (out, t) in out.iter_mut().zip(ts) {
+                *out = self.conditional_mean(x, big_t, *t)?;
+            }
+            return Ok(());
+        }
+        for (z, t) in zs.iter_mut().zip(ts) {
+            *z = t / (self.alpha + big_t + t);
+        }
+        hyp2f1_many(k - self.r, a - 1.0, k + x, zs, out)?;
+        let scale = (k + x) / (a - 1.0);
+        for (out, t) in out.iter_mut().zip(ts) {
+            let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
+            let h = *out;
+            *out = -scale * (((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
+        }
+        Ok(())
+    }
+
+    /// `P(X(t) = n)` for a customer just acquired. The customer survives the dropout chances
+    /// (after each of the first `n` purchases, and at time 0 under MBG/NBD) and makes no
+    /// `(n+1)`-th purchase by `t`, or drops out right after the `n`-th purchase (at time 0 when
+    /// `n = 0`, MBG/NBD only), which needs that purchase by `t`:
+    ///
+    /// ```text
+    /// P(X(t)=n) = B(a, b+n+o)/B(a,b) · Γ(r+n)/(Γ(r) n!) · (α/(α+t))^r · (t/(α+t))^n
+    ///           + B(a+1, b+n−1+o)/B(a,b) · I_{t/(α+t)}(n, r)      (the second for n−1+o ≥ 0)
+    /// ```
+    ///
+    /// FHL 2005 eq. 8 for BG/NBD; for MBG/NBD the expression of lifetimes'
+    /// `ModifiedBetaGeoFitter.probability_of_n_purchases_up_to_time` (Batislam, Denizel &
+    /// Filiztekin 2007). The negative binomial tail `1 − (α/(α+t))^r Σ_{j<n} …` is the
+    /// regularised incomplete beta `I_{t/(α+t)}(n, r)` (1 for `n = 0`), so no `1 − Σ`
+    /// cancellation; the Gamma and Beta ratios are taken in log space. A numerical error if the
+    /// incomplete beta fails.
+    pub(crate) fn pmf(&self, n: u32, t: f64) -> Result<f64> {
+        if t == 0.0 {
+            // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
+            return Ok(if n == 0 { 1.0 } else { 0.0 });
+        }
+        let Shape { r, alpha, a, b, family } = *self;
+        let survive = if family.dropout_at_zero { n.saturating_add(1) } else { n };
+        let nf = f64::from(n);
+        let nq = if n == 0 { 0.0 } else { nf * (t / (alpha + t)).ln() };
+        // B(a, b+m)/B(a,b) = Π_{k<m} (b+k)/(a+b+k); Γ(r+n)/(Γ(r) n!) = Π_{k<n} (r+k)/(1+k).
+        let first = (ln_rising_ratio(b, a + b, survive)
+            + ln_rising_ratio(r, 1.0, n)
+            + r * (alpha / (alpha + t)).ln()
+            + nq)
+            .exp();
+        // B(a+1, b+m)/B(a,b) = a/(a+b) · Π_{k<m} (b+k)/(a+b+1+k), m = n−1+o.
+        let Some(m) = survive.checked_sub(1) else {
+            return probability("purchase probability", first);
+        };
+        let tail = if n == 0 {
+            1.0
+        } else {
+            statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
+                .map_err(|e| numerical("incomplete beta", e.to_string()))?
+        };
+        let second = ((a / (a + b)).ln() + ln_rising_ratio(b, a + b + 1.0, m)).exp() * tail;
+        probability("purchase probability", first + second)
+    }
+
+    /// `P(Y(t) = n | x, t_x, T)`: probability of `n` purchases in `(T, T+t]` for a customer
+    /// with history `(x, t_x, T)`.
+    ///
+    /// A customer who has dropped out makes no more purchases; given alive at `T`, the
+    /// posterior of the purchase rate is `Gamma(r+x, α+T)` (the Poisson likelihood
+    /// `λ^x e^(−λT)`), the dropout probability's is `Beta(a, b+x+o)` (the dropout chances
+    /// survived; the next comes after the next purchase under both models), and by
+    /// memorylessness the purchases in `(T, T+t]` follow the unconditional BG/NBD PMF with
+    /// those parameters:
+    ///
+    /// ```text
+    /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
+    /// ```
+    ///
+    /// `P'` being the BG/NBD [`Shape::pmf`] at `(r+x, α+T, a, b+x+o)` (FHL 2005's conditional
+    /// argument, eq. 10, applied to the PMF). Its mean is exactly
+    /// [`Shape::conditional_expected`], which the tests check.
+    pub(crate) fn conditional_pmf(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
+        let pa = self.p_alive(c.frequency, c.recency, c.t);
+        let x = c.frequency;
+        let after = [self.r + x, self.alpha + c.t, self.a, self.b + x + self.family.offset];
+        // The updated parameters are checked as a model's would be.
+        let p = super::BgNbd::at(after, c.period)?.shape().pmf(n, t)?;
+        probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
+    }
+}
 
 /// The fit objective of either model on prepared data.
 pub(crate) struct Likelihood<'a> {

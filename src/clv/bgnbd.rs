@@ -2,15 +2,11 @@
 
 use crate::error::Result;
 
-use super::bg_family;
-use super::fit::{fit_model, Estimable, Fit, FitOptions};
-use super::histogram::{Histogram, Prepared};
+use super::bg_family::{self, Family, Variant};
+use super::finite;
+use super::fit::{fit_model, Fit, FitOptions};
+use super::histogram::Histogram;
 use super::params::model_params;
-use super::purchase::formulas;
-use super::special::{
-    hyp2f1, hyp2f1_many, ln_gamma, ln_rising_ratio, log_add_exp, logistic_of_neg,
-};
-use super::{finite, probability, Customer};
 use crate::rfm::Period;
 
 model_params! {
@@ -57,9 +53,6 @@ model_params! {
     serde BgNbdRepr;
 }
 
-/// Half-width of the symmetric average used at the removable singularity `a = 1`.
-pub(crate) const A_ONE_STEP: f64 = 1e-5;
-
 impl BgNbd {
     model_params! {
         /// Parameters `r, α, a, b` (lifetimes' names), all finite and positive, with `α` per
@@ -91,181 +84,20 @@ impl BgNbd {
     pub fn fit(histogram: &Histogram, options: &FitOptions) -> Result<Fit<BgNbd>> {
         fit_model(histogram, options)
     }
+}
 
-    /// Log-likelihood of one customer (FHL 2005 eq. 6, log-sum-exp form).
-    pub(crate) fn ll_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
-        Ok(ll(self, x, tx, t))
-    }
+impl Variant for BgNbd {
+    const FAMILY: Family = bg_family::BG;
 
-    /// `P(alive | x, t_x, T)` (note 021; see the type's docs).
-    pub(crate) fn p_alive_at(&self, x: f64, tx: f64, t: f64) -> Result<f64> {
-        Ok(self.p_alive_unchecked(x, tx, t))
-    }
-
-    pub(crate) fn p_alive_unchecked(&self, x: f64, tx: f64, t: f64) -> f64 {
-        if x == 0.0 {
-            return 1.0;
-        }
-        let d = (self.r + x) * ((self.alpha + t) / (self.alpha + tx)).ln()
-            + (self.a / (self.b + x - 1.0)).ln();
-        logistic_of_neg(d)
+    fn at([r, alpha, a, b]: [f64; 4], period: Period) -> Result<BgNbd> {
+        BgNbd::new(r, alpha, a, b, period)
     }
 
     /// Unconditional `E[X(t)]`: expected purchases in `(0, t]` of a customer just acquired
-    /// (FHL 2005 eq. 9, Euler-transformed); no convergence when `t/(α+t)` is so close to 1
-    /// that the series cannot be summed.
-    pub(crate) fn expected_at(&self, t: f64) -> Result<f64> {
-        finite("expected purchases", self.conditional_mean(0.0, 0.0, t)?)
-    }
-
-    /// `E[Y(t) | x, t_x, T]`: expected purchases in `(T, T+t]` (FHL 2005 eq. 10, lifetimes'
-    /// `conditional_expected_number_of_purchases_up_to_time`).
-    pub(crate) fn conditional_expected_at(&self, c: &Customer, t: f64) -> Result<f64> {
-        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
-        finite("conditional expected purchases", self.conditional_mean(c.frequency, c.t, t)? * pa)
-    }
-
-    /// `(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z)]`, the
-    /// conditional expectation of an alive customer.
-    fn conditional_mean(&self, x: f64, big_t: f64, t: f64) -> Result<f64> {
-        if t == 0.0 {
-            return Ok(0.0);
-        }
-        let z = t / (self.alpha + big_t + t);
-        let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
-        let g = |a: f64, b: f64| -> Result<f64> {
-            let h = hyp2f1(a + b - 1.0 - self.r, a - 1.0, a + b + x - 1.0, z)?;
-            let bracket = -(((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
-            Ok((a + b + x - 1.0) / (a - 1.0) * bracket)
-        };
-        // a + b + x − 1 = 0 (x = 0, a + b = 1) is a pole of the 2F1 cancelled by the prefactor:
-        // the value is smooth in b, so average b ± h there, as for a = 1 below.
-        let f = |a: f64| -> Result<f64> {
-            if (a + self.b + x - 1.0).abs() < A_ONE_STEP {
-                Ok(0.5 * (g(a, self.b + A_ONE_STEP)? + g(a, self.b - A_ONE_STEP)?))
-            } else {
-                g(a, self.b)
-            }
-        };
-        if (self.a - 1.0).abs() < A_ONE_STEP {
-            // Removable singularity: the value is smooth in a, so the mean of a ± h is exact to
-            // O(h²).
-            Ok(0.5 * (f(1.0 + A_ONE_STEP)? + f(1.0 - A_ONE_STEP)?))
-        } else {
-            f(self.a)
-        }
-    }
-
-    /// Conditional expectations at several horizons for one alive customer (CLV inner loop).
-    pub(crate) fn conditional_means(
-        &self,
-        x: f64,
-        big_t: f64,
-        ts: &[f64],
-        zs: &mut [f64],
-        out: &mut [f64],
-    ) -> Result<()> {
-        if (self.a - 1.0).abs() < A_ONE_STEP || (self.a + self.b + x - 1.0).abs() < 2.0 * A_ONE_STEP
-        {
-            for (o, t) in out.iter_mut().zip(ts) {
-                *o = self.conditional_mean(x, big_t, *t)?;
-            }
-            return Ok(());
-        }
-        let a = self.a;
-        for (z, t) in zs.iter_mut().zip(ts) {
-            *z = t / (self.alpha + big_t + t);
-        }
-        hyp2f1_many(a + self.b - 1.0 - self.r, a - 1.0, a + self.b + x - 1.0, zs, out)?;
-        let k = (a + self.b + x - 1.0) / (a - 1.0);
-        for (o, t) in out.iter_mut().zip(ts) {
-            let ln1z = ((self.alpha + big_t) / (self.alpha + big_t + t)).ln();
-            let h = *o;
-            *o = -k * (((a - 1.0) * ln1z).exp_m1() * h + (h - 1.0));
-        }
-        Ok(())
-    }
-
-    /// `P(X(t) = n)` for a customer just acquired (FHL 2005 eq. 8); the tail of the negative
-    /// binomial is the regularised incomplete beta `I_{t/(α+t)}(n, r)`, so no `1 − Σ`
-    /// cancellation.
-    ///
-    /// A numerical error if the incomplete beta fails.
-    pub(crate) fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
-        if t == 0.0 {
-            // X(0) = 0 surely; exact, rather than a sum of rounded exponentials.
-            return Ok(if n == 0 { 1.0 } else { 0.0 });
-        }
-        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
-        let nf = f64::from(n);
-        let nq = if n == 0 { 0.0 } else { nf * (t / (alpha + t)).ln() };
-        // B(a, b+n)/B(a,b) = Π_{k<n} (b+k)/(a+b+k); Γ(r+n)/(Γ(r) n!) = Π_{k<n} (r+k)/(1+k).
-        let first = (ln_rising_ratio(b, a + b, n)
-            + ln_rising_ratio(r, 1.0, n)
-            + r * (alpha / (alpha + t)).ln()
-            + nq)
-            .exp();
-        let second = if n == 0 {
-            0.0
-        } else {
-            let tail = statrs::function::beta::checked_beta_reg(nf, r, t / (alpha + t))
-                .map_err(|e| super::special::numerical("incomplete beta", e.to_string()))?;
-            // B(a+1, b+n−1)/B(a,b) = a/(a+b) · Π_{k<n−1} (b+k)/(a+b+1+k).
-            ((a / (a + b)).ln() + ln_rising_ratio(b, a + b + 1.0, n - 1)).exp() * tail
-        };
-        probability("purchase probability", first + second)
-    }
-
-    /// `P(Y(t) = n | x, t_x, T)`: probability of `n` purchases in `(T, T+t]` for a customer
-    /// with history `(x, t_x, T)`.
-    ///
-    /// A customer who has dropped out makes no more purchases; given alive at `T`, the
-    /// posterior of the purchase rate is `Gamma(r+x, α+T)` (the Poisson likelihood
-    /// `λ^x e^(−λT)`), the dropout probability's is `Beta(a, b+x)` (x purchases
-    /// survived), and by memorylessness the purchases in `(T, T+t]` follow the
-    /// unconditional PMF with those parameters:
-    ///
-    /// ```text
-    /// P(Y(t)=n | x, t_x, T) = (1 − P(alive)) · 1[n=0] + P(alive) · P'(X(t)=n)
-    /// ```
-    ///
-    /// `P'` being [`BgNbd::pmf_at`] at `(r+x, α+T, a, b+x)` (FHL 2005's conditional
-    /// argument, eq. 10, applied to the PMF). Its mean is exactly
-    /// [`BgNbd::conditional_expected_at`], which the tests check.
-    pub(crate) fn conditional_pmf_at(&self, c: &Customer, n: u32, t: f64) -> Result<f64> {
-        let pa = self.p_alive_unchecked(c.frequency, c.recency, c.t);
-        let x = c.frequency;
-        let p = BgNbd::new(self.r + x, self.alpha + c.t, self.a, self.b + x, self.period)?
-            .pmf_at(n, t)?;
-        probability("purchase probability", if n == 0 { (1.0 - pa) + pa * p } else { pa * p })
-    }
-}
-
-formulas!(BgNbd);
-
-impl Estimable for BgNbd {
-    type Objective<'a> = bg_family::Likelihood<'a>;
-
-    fn objective(prep: &Prepared) -> bg_family::Likelihood<'_> {
-        bg_family::Likelihood::new(prep, bg_family::BG)
-    }
-
-    fn from_estimate([r, alpha, a, b]: [f64; 4], scale: f64, period: Period) -> Result<BgNbd> {
-        BgNbd::new(r, alpha * scale, a, b, period)
-    }
-}
-
-/// ln L for one customer (lifetimes' A1..A4 form).
-fn ll(m: &BgNbd, x: f64, tx: f64, t: f64) -> f64 {
-    let BgNbd { r, alpha, a, b, .. } = *m;
-    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-    let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
-    let a3 = -(r + x) * (alpha + t).ln();
-    if x > 0.0 {
-        let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + tx).ln();
-        a1 + a2 + log_add_exp(a3, a4)
-    } else {
-        a1 + a2 + a3
+    /// (FHL 2005 eq. 9, Euler-transformed): the conditional mean at `x = 0`, `T = 0`; no
+    /// convergence when `t/(α+t)` is so close to 1 that the series cannot be summed.
+    fn unconditional_mean(&self, t: f64) -> Result<f64> {
+        finite("expected purchases", self.shape().conditional_mean(0.0, 0.0, t)?)
     }
 }
 
@@ -273,10 +105,8 @@ fn ll(m: &BgNbd, x: f64, tx: f64, t: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::clv::fit::checks;
-    #[allow(unused_imports)]
-    use crate::clv::{PurchaseModel, Span};
-    #[allow(unused_imports)]
-    use crate::rfm::Period;
+    use crate::clv::histogram::Prepared;
+    use crate::clv::{Customer, PurchaseModel, Span};
 
     // Note 027's example, PyMC-Marketing / btyd reference (decimal 5).
     #[test]

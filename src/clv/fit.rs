@@ -5,37 +5,55 @@
 //!
 //! # Where a fit's time goes
 //!
-//! A whole fit is three parts: the input laid out once (a sort of the customers into the
-//! histogram of distinct `(x, t_x, T)` patterns, or for Gamma-Gamma of distinct `(x, m)` pairs
-//! grouped by frequency); the optimiser; and the Hessian behind the standard errors. With an
-//! exact Hessian the optimiser takes 5 to 9 Newton iterations from the default start (for
-//! Gamma-Gamma a start from moments), each one pass over the data for value, gradient and
+//! A whole fit is three parts: the input laid out once (the customers ordered into the
+//! histogram of distinct `(x, t_x, T)` patterns, or for Gamma-Gamma the distinct `(x, m)`
+//! pairs grouped by frequency); the optimiser; and the Hessian behind the standard errors.
+//! With an exact Hessian the optimiser takes 5 to 9 Newton iterations from the default start
+//! (for Gamma-Gamma a start from moments), each one pass over the data for value, gradient and
 //! Hessian together, and the last Hessian is the one the standard errors use. Pareto/NBD takes
 //! about 30 BFGS iterations, each one evaluation of value and gradient and rarely a second,
 //! and `N` more gradient evaluations for its Hessian. The log-likelihood reported is the
-//! optimiser's last value, not a second pass over the data. Per evaluation, what each model
-//! cannot avoid and what it does beyond that:
+//! optimiser's last value, not a second pass over the data.
+//!
+//! Laying out the input: a summary's times take few distinct values (whole days or weeks: 274
+//! on the peer script's 20,000 customers), so each time is replaced by its rank among the
+//! distinct ones (a small hash table, given up for a comparison sort past 2^16 values or when
+//! its probes pass a linear budget) and the patterns, one integer key each, are ordered by a
+//! three-pass radix sort; the likelihood's tables of distinct times come from the same ranks.
+//! On 20,000 customers that is about 0.35 ms of a BG/NBD fit's 1.2 ms, measured in one
+//! process (warm); it cannot go below one validation and one table lookup per customer.
+//! Gamma-Gamma's rows are grouped by a counting sort on frequency and each group's spends
+//! sorted by their bits.
+//!
+//! Per evaluation, what each model cannot avoid and what it does beyond that:
 //!
 //! - BG/NBD and MBG/NBD: one `exp` and one `ln` per pattern (the softplus of its two terms),
 //!   which is the floor of this likelihood, plus about twenty multiply-adds for the gradient
 //!   and Hessian sums per frequency; per distinct time one `ln` and one reciprocal, and per
 //!   distinct frequency the ratios `ln Γ(y + x)/Γ(y)` with their first and second derivatives,
-//!   walked once up to the largest frequency (one `ln` per step).
+//!   walked once up to the largest frequency (one `ln` per step). On the 20,000-customer
+//!   summary the six to eight evaluations are about two thirds of the fit, the layout the
+//!   rest.
 //! - Gamma-Gamma: one `ln` and one reciprocal per distinct `(x, m)` pair, the floor, since
 //!   `ln(γ + x m)` mixes the parameter with every pair; `ln Γ`, `ψ` and `ψ'` once per distinct
-//!   frequency and `Σ ln m` once per frequency for the whole fit.
+//!   frequency and `Σ ln m` once per frequency for the whole fit. On 7,816 repeat buyers
+//!   (6,750 distinct pairs) the logarithms are about a quarter of the fit, the validation and
+//!   grouping of the rows (one `ln` each for `Σ ln m`) and the sort most of the rest.
 //! - Pareto/NBD: above the floor of one `exp` and one `ln` per pattern with `t_x < T`, one
 //!   Gauss hypergeometric series (with its derivatives) per distinct (frequency, time) pair,
 //!   which is most of its time: a series needs about `ln(1e-17)/ln z` terms, so few near the
 //!   optimum on weekly data (`z` about 0.1) and hundreds where the optimiser passes through
-//!   parameters with very different `α` and `β`. Sharing the series coefficients per frequency
-//!   (no divisions in the term loop) was measured and left out: the loop is bound by its chain
-//!   of dependent additions, not by the divisions, and its share of the time did not move.
+//!   parameters with very different `α` and `β`. The series of one frequency at all its times
+//!   share their coefficients and run together (`special::hyp2f1_one_many`): three divisions
+//!   per term for all of them, and independent sums the processor overlaps, which made the
+//!   CDNOW fit 1.8x faster than one series at a time.
 //!
 //! So each evaluation sits within a small factor of one pass of two transcendental calls per
 //! pattern; what remains to gain for Pareto/NBD is fewer evaluations (the exact Hessian of its
-//! series would let it take Newton steps too), and for the others the number of iterations
-//! from the start.
+//! series would let it take Newton steps, about 8 evaluations instead of about 34), and for the
+//! others the number of iterations from the start. Starting BFGS from a Hessian by differences
+//! of the gradient at the start was tried and left out: the CDNOW fit still took 30
+//! iterations, and paid the 4 gradients.
 //!
 //! Measured with `python3 benches/peers/compare_clv.py --fits-only` (ratios to lifetimes 0.11.3
 //! in the same run; README, "Predictive CLV against lifetimes 0.11.3").

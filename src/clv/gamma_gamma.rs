@@ -230,8 +230,7 @@ struct Group {
 impl Data {
     /// From validated `(x, m)` rows with `x > 0` and `m > 0`.
     fn new(mut rows: Vec<(f64, f64)>) -> Data {
-        // Non-negative values: bit order is value order, and integer keys sort fastest.
-        rows.sort_unstable_by_key(|&(x, m)| (x.to_bits(), m.to_bits()));
+        sort_rows(&mut rows);
         let scale = rows.iter().map(|r| r.1).sum::<f64>() / rows.len().max(1) as f64;
         let mut data =
             Data { groups: Vec::new(), xm: Vec::new(), count: Vec::new(), weight: 0.0, scale };
@@ -306,6 +305,44 @@ impl Data {
             (g, px, (px + q).ln_gamma() - px.ln_gamma() + px * g.x.ln())
         })
     }
+}
+
+/// Sorts validated `(x, m)` rows (whole `x > 0`, `m > 0`) by `x`, then `m`: by a counting
+/// sort on `x` when the frequencies are small whole numbers, as they are, then each
+/// frequency's spends by their bits (for non-negative values, bit order is value order, and
+/// integer keys sort fastest); by one sort on both keys otherwise. The same order either way.
+fn sort_rows(rows: &mut Vec<(f64, f64)>) {
+    let max_x = rows.iter().fold(0.0_f64, |m, r| m.max(r.0));
+    if max_x.is_nan() || max_x > (4 * rows.len() + 64) as f64 {
+        rows.sort_unstable_by_key(|&(x, m)| (x.to_bits(), m.to_bits()));
+        return;
+    }
+    let slot = |x: f64| x as usize;
+    let mut starts = vec![0usize; slot(max_x) + 2];
+    for r in rows.iter() {
+        if let Some(c) = starts.get_mut(slot(r.0) + 1) {
+            *c += 1;
+        }
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let bounds = starts.clone();
+    let mut out = vec![(0.0, 0.0); rows.len()];
+    for &r in rows.iter() {
+        if let Some(s) = starts.get_mut(slot(r.0)) {
+            if let Some(o) = out.get_mut(*s) {
+                *o = r;
+            }
+            *s += 1;
+        }
+    }
+    for w in bounds.windows(2) {
+        if let Some(group) = out.get_mut(w[0]..w[1]) {
+            group.sort_unstable_by_key(|r| r.1.to_bits());
+        }
+    }
+    *rows = out;
 }
 
 impl Objective<3> for Data {

@@ -102,7 +102,6 @@ impl Histogram {
             return Err(Error::empty("customers"));
         };
         let period = first.period;
-        let mut patterns = Vec::with_capacity(customers.len());
         for (i, c) in customers.iter().enumerate() {
             c.check_for_fit().map_err(|p| p.at(i))?;
             if c.period != period {
@@ -113,14 +112,17 @@ impl Histogram {
                     format!("differs from the first row's ({period})"),
                 ));
             }
-            patterns.push(Pattern {
-                frequency: c.frequency as u32,
-                recency: c.recency,
-                t: c.t,
-                count: 1,
-            });
         }
-        Ok(Histogram { patterns: compress(patterns), period })
+        let pattern = |c: &Customer| Pattern {
+            frequency: c.frequency as u32,
+            recency: c.recency,
+            t: c.t,
+            count: 1,
+        };
+        // Ranked straight from the customers, one key each, without a pattern per customer.
+        let patterns = compress_keys(customers.iter().map(pattern))
+            .unwrap_or_else(|| compress(customers.iter().map(pattern).collect()));
+        Ok(Histogram { patterns, period })
     }
 
     /// A histogram from patterns with times in `period`, which may repeat (their counts add up) and come in any order.
@@ -192,11 +194,20 @@ fn key_cmp(a: &Pattern, b: &Pattern) -> std::cmp::Ordering {
 
 fn compress(mut patterns: Vec<Pattern>) -> Vec<Pattern> {
     // Validated times are non-negative, where the bit patterns order like the values (after
-    // turning −0 into +0), and integer keys sort faster than `total_cmp` chains.
+    // turning −0 into +0).
     for p in &mut patterns {
         p.recency += 0.0;
         p.t += 0.0;
     }
+    match compress_by_rank(&patterns) {
+        Some(out) => out,
+        None => compress_by_sort(patterns),
+    }
+}
+
+/// [`compress`] by a comparison sort of the patterns.
+fn compress_by_sort(mut patterns: Vec<Pattern>) -> Vec<Pattern> {
+    // Integer keys sort faster than `total_cmp` chains.
     patterns.sort_unstable_by_key(|p| (p.frequency, p.recency.to_bits(), p.t.to_bits()));
     let mut out: Vec<Pattern> = Vec::with_capacity(patterns.len());
     for p in patterns {
@@ -208,6 +219,168 @@ fn compress(mut patterns: Vec<Pattern>) -> Vec<Pattern> {
         }
     }
     out
+}
+
+/// [`compress`] where the times take few distinct values (a summary's times are whole days or
+/// periods, a few hundred of them): each time is replaced by its rank among the distinct ones,
+/// so a pattern becomes one integer `(x, rank of t_x, rank of T)` that a radix sort orders in
+/// a few linear passes, in the same order as the values. `None` (the caller sorts the
+/// patterns) when the times or frequencies do not fit the key.
+fn compress_by_rank(patterns: &[Pattern]) -> Option<Vec<Pattern>> {
+    compress_keys(patterns.iter().copied())
+}
+
+/// [`compress_by_rank`] of patterns given by an iterator (walked three times).
+fn compress_keys<I>(patterns: I) -> Option<Vec<Pattern>>
+where
+    I: Iterator<Item = Pattern> + Clone,
+{
+    // Validated times are non-negative; + 0.0 turns −0 into +0, whose bits order the same.
+    let times = TimeRanks::new(patterns.clone().flat_map(|p| [p.recency + 0.0, p.t + 0.0]))?;
+    let bits = u64::BITS - (times.values.len().max(2) as u64 - 1).leading_zeros();
+    let max_x = patterns.clone().map(|p| p.frequency).max()?;
+    let x_bits = u64::BITS - u64::from(max_x).leading_zeros();
+    if 2 * bits + x_bits > 64 {
+        return None;
+    }
+    let mut keyed: Vec<(u64, u64)> = Vec::with_capacity(patterns.size_hint().0);
+    for p in patterns {
+        let (r, t) = (times.rank(p.recency + 0.0)?, times.rank(p.t + 0.0)?);
+        keyed.push(((u64::from(p.frequency) << (2 * bits)) | (r << bits) | t, p.count));
+    }
+    radix_sort(&mut keyed, 2 * bits + x_bits);
+    let mask = (1u64 << bits) - 1;
+    let mut out: Vec<Pattern> = Vec::new();
+    let mut last_key = None;
+    for (key, count) in keyed {
+        if last_key == Some(key) {
+            if let Some(last) = out.last_mut() {
+                last.count = last.count.saturating_add(count);
+            }
+            continue;
+        }
+        last_key = Some(key);
+        out.push(Pattern {
+            frequency: u32::try_from(key >> (2 * bits)).ok()?,
+            recency: *times.values.get(usize::try_from((key >> bits) & mask).ok()?)?,
+            t: *times.values.get(usize::try_from(key & mask).ok()?)?,
+            count,
+        });
+    }
+    Some(out)
+}
+
+/// Least-significant-digit radix sort of `(key, payload)` on the low `bits` bits of the key,
+/// 8 bits a pass (stable, so equal keys keep their order).
+fn radix_sort(v: &mut Vec<(u64, u64)>, bits: u32) {
+    let mut buf = vec![(0u64, 0u64); v.len()];
+    let mut shift = 0;
+    while shift < bits {
+        let mut starts = [0usize; 257];
+        for &(k, _) in v.iter() {
+            starts[((k >> shift) & 0xff) as usize + 1] += 1;
+        }
+        for i in 1..257 {
+            starts[i] += starts[i - 1];
+        }
+        for &item in v.iter() {
+            let d = ((item.0 >> shift) & 0xff) as usize;
+            buf[starts[d]] = item;
+            starts[d] += 1;
+        }
+        std::mem::swap(v, &mut buf);
+        shift += 8;
+    }
+}
+
+/// The distinct values of a set of non-negative times and each one's rank among them, found
+/// with a small open-addressing table keyed by the values' bits. Gives up (`None`) beyond
+/// 2^16 distinct values, or when the table's probes pass a linear budget, as keys chosen to
+/// collide would make them: the caller then sorts, so the worst case stays `O(n log n)`.
+struct TimeRanks {
+    /// Distinct values, ascending.
+    values: Vec<f64>,
+    /// Open-addressing table of `(bits + 1, rank)`, 0 marking an empty slot.
+    slots: Vec<(u64, u32)>,
+    shift: u32,
+}
+
+impl TimeRanks {
+    const MAX_DISTINCT: usize = 1 << 16;
+
+    fn new(times: impl Iterator<Item = f64>) -> Option<TimeRanks> {
+        // Grown as values arrive, at most half full, so a few hundred distinct values stay
+        // in a few kilobytes.
+        let mut ranks = TimeRanks { values: Vec::new(), slots: vec![(0, 0); 1024], shift: 54 };
+        let (mut probes, mut seen) = (0usize, 0usize);
+        for v in times {
+            seen += 1;
+            let key = v.to_bits().wrapping_add(1);
+            let (found, steps) = ranks.find(key)?;
+            probes += steps;
+            if probes > 8 * seen + 4096 {
+                return None;
+            }
+            let slot = ranks.slots.get_mut(found)?;
+            if slot.0 == 0 {
+                *slot = (key, 0);
+                ranks.values.push(v);
+                if ranks.values.len() > Self::MAX_DISTINCT {
+                    return None;
+                }
+                if 2 * ranks.values.len() > ranks.slots.len() {
+                    ranks.rehash(ranks.slots.len() * 2)?;
+                }
+            }
+        }
+        ranks.values.sort_unstable_by_key(|v| v.to_bits());
+        for rank in 0..ranks.values.len() {
+            let key = ranks.values.get(rank)?.to_bits().wrapping_add(1);
+            let (i, _) = ranks.find(key)?;
+            *ranks.slots.get_mut(i)? = (key, u32::try_from(rank).ok()?);
+        }
+        Some(ranks)
+    }
+
+    /// The slot holding `key`, or the empty slot where it goes, with the probes it took.
+    fn find(&self, key: u64) -> Option<(usize, usize)> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.slot(key);
+        for steps in 1..=self.slots.len() {
+            let slot = self.slots.get(i)?;
+            if slot.0 == key || slot.0 == 0 {
+                return Some((i, steps));
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+
+    /// Moves the keys into a table of `size` slots (a power of two).
+    fn rehash(&mut self, size: usize) -> Option<()> {
+        let old = std::mem::replace(&mut self.slots, vec![(0, 0); size]);
+        self.shift = 64 - size.trailing_zeros();
+        for (key, rank) in old {
+            if key != 0 {
+                let (i, _) = self.find(key)?;
+                *self.slots.get_mut(i)? = (key, rank);
+            }
+        }
+        Some(())
+    }
+
+    fn slot(&self, key: u64) -> usize {
+        // Fibonacci hashing: the top bits of the product mix every bit of the key.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    /// The rank of a value that was among the times.
+    fn rank(&self, v: f64) -> Option<u64> {
+        let key = v.to_bits().wrapping_add(1);
+        let (i, _) = self.find(key)?;
+        let slot = self.slots.get(i)?;
+        (slot.0 == key).then_some(u64::from(slot.1))
+    }
 }
 
 /// A histogram laid out for fast likelihood evaluation: distinct frequencies and distinct
@@ -260,6 +433,16 @@ impl Prepared {
         }
         let mut xs: Vec<f64> = h.patterns.iter().map(|p| f64::from(p.frequency)).collect();
         xs.dedup();
+        let (times, rows) = match Self::rows_by_rank(h, &xs, scale) {
+            Some(found) => found,
+            None => Self::rows_by_search(h, &xs, scale),
+        };
+        let weight = h.customers() as f64;
+        Ok(Prepared { xs, times, rows, weight, scale })
+    }
+
+    /// The distinct scaled times and the rows, with each time's index found by binary search.
+    fn rows_by_search(h: &Histogram, xs: &[f64], scale: f64) -> (Vec<f64>, Vec<Row>) {
         let mut times: Vec<f64> =
             h.patterns.iter().flat_map(|p| [p.recency / scale, p.t / scale]).collect();
         // Non-negative: bit order is value order.
@@ -270,15 +453,44 @@ impl Prepared {
             .patterns
             .iter()
             .map(|p| Row {
-                x: find(&xs, f64::from(p.frequency)),
+                x: find(xs, f64::from(p.frequency)),
                 tx: find(&times, p.recency / scale),
                 t: find(&times, p.t / scale),
                 w: p.count as f64,
                 xf: f64::from(p.frequency),
             })
             .collect();
-        let weight = h.customers() as f64;
-        Ok(Prepared { xs, times, rows, weight, scale })
+        (times, rows)
+    }
+
+    /// As [`Prepared::rows_by_search`], with the indices from [`TimeRanks`] (the same result:
+    /// dividing by the scale keeps the order, and times it makes equal share an index).
+    fn rows_by_rank(h: &Histogram, xs: &[f64], scale: f64) -> Option<(Vec<f64>, Vec<Row>)> {
+        let ranks = TimeRanks::new(h.patterns.iter().flat_map(|p| [p.recency, p.t]))?;
+        let mut times: Vec<f64> = Vec::with_capacity(ranks.values.len());
+        // The index in `times` of each distinct unscaled time.
+        let mut index = Vec::with_capacity(ranks.values.len());
+        for v in &ranks.values {
+            let u = v / scale;
+            if times.last() != Some(&u) {
+                times.push(u);
+            }
+            index.push(u32::try_from(times.len() - 1).ok()?);
+        }
+        let mut rows = Vec::with_capacity(h.patterns.len());
+        let mut x = 0u32;
+        for p in &h.patterns {
+            let xf = f64::from(p.frequency);
+            // The patterns are sorted by frequency, so its index only moves forward.
+            while *xs.get(x as usize)? < xf {
+                x += 1;
+            }
+            let at = |v: f64| -> Option<u32> {
+                index.get(usize::try_from(ranks.rank(v)?).ok()?).copied()
+            };
+            rows.push(Row { x, tx: at(p.recency)?, t: at(p.t)?, w: p.count as f64, xf });
+        }
+        Some((times, rows))
     }
 }
 
@@ -297,6 +509,51 @@ mod tests {
         assert_eq!(ha.patterns().len(), 3);
         assert_eq!(ha.customers(), 4);
         assert_eq!(ha.patterns()[2], Pattern { frequency: 1, recency: 2.0, t: 5.0, count: 2 });
+    }
+
+    /// The rank path of `compress` gives what sorting the patterns gives, with few and with
+    /// many distinct times, repeated patterns and ties on every key; and keys chosen to collide
+    /// in its table make it give up rather than slow down.
+    #[test]
+    fn rank_path_equals_sort_path() {
+        let mut state = 7u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for distinct in [1u64, 5, 300, 100_000] {
+            let patterns: Vec<Pattern> = (0..5000)
+                .map(|_| {
+                    let t = (next() % distinct) as f64 / 7.0 + 1.0;
+                    let recency = t * ((next() % 8) as f64 / 8.0);
+                    let frequency = (next() % 40) as u32;
+                    Pattern { frequency, recency, t, count: 1 + next() % 3 }
+                })
+                .collect();
+            let by_rank = compress_by_rank(&patterns).expect("few enough distinct times");
+            let by_sort = compress_by_sort(patterns.clone());
+            assert_eq!(by_rank, by_sort, "{distinct} distinct times");
+            if distinct <= 300 {
+                assert!(by_sort.len() < patterns.len(), "repeated patterns merge");
+            }
+        }
+        // Times whose keys the multiplier sends to small products hash to slot 0 at every
+        // table size: the probe budget gives up, and the sort gives the answer.
+        let c = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut inv = c;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(c.wrapping_mul(inv)));
+        }
+        assert_eq!(c.wrapping_mul(inv), 1);
+        let colliding: Vec<Pattern> = (1..200_000u64)
+            .map(|i| f64::from_bits(i.wrapping_mul(inv).wrapping_sub(1)))
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .take(5000)
+            .map(|t| Pattern { frequency: 1, recency: t, t, count: 1 })
+            .collect();
+        assert_eq!(colliding.len(), 5000);
+        assert!(TimeRanks::new(colliding.iter().map(|p| p.t)).is_none());
+        assert_eq!(compress(colliding.clone()), compress_by_sort(colliding));
     }
 
     #[test]

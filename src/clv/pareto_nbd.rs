@@ -7,8 +7,8 @@ use super::histogram::{Histogram, Prepared, Row};
 use super::params::model_params;
 use super::purchase::formulas;
 use super::special::{
-    hyp2f1_one, ln_beta, ln_gamma, ln_positive_series, ln_rising_ratio, logistic_of_neg, numerical,
-    softplus, Dual, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
+    hyp2f1_one, hyp2f1_one_many, ln_beta, ln_gamma, ln_positive_series, ln_rising_ratio,
+    logistic_of_neg, numerical, softplus, Dual, Real, FIT_SERIES_TERMS, MAX_SERIES_TERMS,
 };
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
@@ -398,12 +398,20 @@ impl Likelihood<'_> {
                 ((alpha + u).ln(), (beta + u).ln())
             })
             .collect();
+        // The pairs come sorted by frequency, then time: one batch of series per frequency,
+        // its larger z (earlier times) first.
         let mut hs = Vec::with_capacity(self.pairs.len());
-        for &(ix, it) in &self.pairs {
-            let &(b_series, c_series) = series.get(ix as usize)?;
-            let z = *zs.get(it as usize)?;
-            let f = hyp2f1_one(b_series, c_series, z, FIT_SERIES_TERMS).ok()?;
-            hs.push(if ge { f } else { (D::cst(1.0) - z) * f });
+        let (mut group_z, mut group_h) = (Vec::new(), Vec::new());
+        for group in self.pairs.chunk_by(|p, q| p.0 == q.0) {
+            let &(b_series, c_series) = series.get(group.first()?.0 as usize)?;
+            group_z.clear();
+            for &(_, it) in group {
+                group_z.push(*zs.get(it as usize)?);
+            }
+            hyp2f1_one_many(b_series, c_series, &group_z, FIT_SERIES_TERMS, &mut group_h).ok()?;
+            for (&f, &z) in group_h.iter().zip(&group_z) {
+                hs.push(if ge { f } else { (D::cst(1.0) - z) * f });
+            }
         }
         Some(Tables { head, per_x, per_t, hs })
     }
@@ -504,7 +512,7 @@ impl Objective<4> for Likelihood<'_> {
             let y = c * k;
             let inv = w / (1.0 + y);
             // ln of 1 + y rather than ln_1p(y): the same absolute accuracy (2.3e-16, see
-            // `log_add_exp`), which is what a sum of log-likelihoods needs, at a third of the
+            // `softplus`), which is what a sum of log-likelihoods needs, at a third of the
             // cost of glibc's log1p (a sixth of this fit's time).
             ll += w * (1.0 + y).ln();
             for i in 0..4 {
