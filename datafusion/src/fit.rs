@@ -217,10 +217,10 @@ struct FitAccumulator {
 
 /// The period label of a fit's rows. SQL columns carry no unit: recency and T are counts of
 /// the table's own periods, and a fitted model's parameters are per that period, whatever it
-/// is. The fit labels them with one period so the library's checks pair like with like (weeks,
-/// the scoring functions' default); the scoring functions read horizons in the same table
+/// is. The fit labels them with one period so the library's checks pair like with like (days,
+/// `rfm_summary`'s and the scoring functions' default); the scoring functions read horizons in the same table
 /// periods, and `clv`'s `period` option says what that period is.
-const TABLE_PERIOD: loyalty::rfm::Period = loyalty::rfm::Period::WEEK;
+const TABLE_PERIOD: loyalty::rfm::Period = loyalty::rfm::Period::DAY;
 
 /// Bytes of a histogram pattern in the state: x (u32), t_x, T (f64) and the count (u64).
 const PATTERN: usize = 28;

@@ -189,13 +189,18 @@ fn spend(function: &str, argument: &str, m: Parsed) -> Result<GammaGamma> {
     }
 }
 
-/// Parses `'horizon_months=12, discount_rate=0.01, period=week'`: `period` is the period the
+/// The period a summary's columns are counted in when `clv`'s options do not say:
+/// `rfm_summary`'s default.
+const DEFAULT_PERIOD: Period = Period::DAY;
+
+/// Parses `'horizon_months=12, discount_rate=0.01, period=day'`: `period` is the period the
 /// purchase model was fitted in (the summary's), which converts months to model periods with
-/// lifetimes' table (4.345 weeks, 30 days a month).
+/// lifetimes' table (30 days or 4.345 weeks a month). Its default is `rfm_summary`'s (and
+/// lifetimes' `freq="D"`), so a pipeline left at its defaults pairs days with days.
 fn parse_clv_options(text: &str) -> Result<(ClvOptions, Period)> {
     let f = "clv";
     let mut o = ClvOptions::default();
-    let mut period = Period::WEEK;
+    let mut period = DEFAULT_PERIOD;
     for (key, value) in options(f, text, &["horizon_months", "discount_rate", "period"])? {
         let bad = |reason: String| bad_arg(f, "options", format!("{key}={value}"), reason);
         match key {
@@ -255,15 +260,15 @@ impl ScalarUDFImpl for Score {
                     let a = a.as_string::<i32>();
                     // One set of options per call: the first row's (it is a constant in SQL).
                     if a.is_empty() || a.is_null(0) {
-                        (ClvOptions::default(), Period::WEEK)
+                        (ClvOptions::default(), DEFAULT_PERIOD)
                     } else {
                         parse_clv_options(a.value(0))?
                     }
                 }
-                None => (ClvOptions::default(), Period::WEEK),
+                None => (ClvOptions::default(), DEFAULT_PERIOD),
             }
         } else {
-            (ClvOptions::default(), Period::WEEK)
+            (ClvOptions::default(), DEFAULT_PERIOD)
         };
         let mut first_models = Models::new(f, names[0], &arrays[0])?;
         let mut second_models =

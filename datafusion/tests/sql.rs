@@ -792,7 +792,7 @@ async fn fits_and_scores_equal_the_library() {
             &ctx,
             "WITH m AS (SELECT bgnbd_fit(x, t_x, \"T\") AS bg, gamma_gamma_fit(x, zbar) AS gg FROM summary) \
              SELECT \"ID\", p_alive(bg, x, t_x, \"T\"), expected_purchases(bg, 10, x, t_x, \"T\"), \
-             expected_spend(gg, x, zbar), clv(bg, gg, x, t_x, \"T\", zbar, 'horizon_months=6') \
+             expected_spend(gg, x, zbar), clv(bg, gg, x, t_x, \"T\", zbar, 'horizon_months=6, period=week') \
              FROM summary CROSS JOIN m ORDER BY \"ID\"",
         )
         .await
@@ -865,12 +865,9 @@ async fn readme_pipeline_runs() {
         .unwrap();
     let batches = sql(&ctx, "SELECT customer_id, p_alive, clv FROM scores").await.unwrap();
 
-    let summary = summarize(
-        &log,
-        NaiveDate::from_ymd_opt(1998, 6, 30).unwrap(),
-        SummaryOptions::default().period(Period::WEEK),
-    )
-    .unwrap();
+    let summary =
+        summarize(&log, NaiveDate::from_ymd_opt(1998, 6, 30).unwrap(), SummaryOptions::default())
+            .unwrap();
     let customers: HashMap<i64, Customer> =
         summary.rows().iter().map(|r| (*r.customer(), r.clv_inputs().into())).collect();
     let all: Vec<Customer> = customers.values().copied().collect();
@@ -899,6 +896,34 @@ async fn readme_pipeline_runs() {
     }
     assert_eq!(n, scored);
     assert!(scored > 23_000);
+
+    // Left at its defaults (daily periods, 12 months, 0.01 a month), the SQL pipeline is
+    // lifetimes' daily workflow: CLV equal to lifetimes' `customer_lifetime_value(...,
+    // freq="D")` output for every customer scored (committed with its script in tests/data).
+    let lifetimes =
+        std::fs::read_to_string(repo("tests/data/clv_cdnow_master_daily_lifetimes.csv")).unwrap();
+    let want: HashMap<i64, (f64, f64)> = lifetimes
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let v: Vec<&str> = l.split(',').collect();
+            (v[0].parse().unwrap(), (v[1].parse().unwrap(), v[4].parse().unwrap()))
+        })
+        .collect();
+    assert_eq!(want.len(), 23_570);
+    for b in &batches {
+        let id = b.column(0).as_primitive::<Int64Type>();
+        for r in 0..b.num_rows() {
+            let (p_alive, clv) = want[&id.value(r)];
+            for (got, want) in [
+                (b.column(1).as_primitive::<Float64Type>().value(r), p_alive),
+                (b.column(2).as_primitive::<Float64Type>().value(r), clv),
+            ] {
+                let e = (got - want).abs() / want.abs().max(1e-6);
+                assert!(e < 1e-6, "customer {}: {got} vs lifetimes {want}", id.value(r));
+            }
+        }
+    }
 }
 
 /// `log` with amounts at the scale the tables read them (DECIMAL(12, 2)), so that the library
