@@ -150,8 +150,10 @@ where
     let mut all: Vec<Acc> = Vec::new();
     let mut order: Vec<(H::Sorted, u32)> = Vec::new();
     let count = parts.len();
+    let mut recs = Vec::with_capacity(chunks.len());
     for (i, p) in parts.enumerate() {
-        aggregator.aggregate(&part(chunks, p), scale, end_p, &mut accs)?;
+        part(chunks, p, &mut recs);
+        aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
         if i == 0 {
             // Partitions hold about equally many customers: size the outputs once.
             let expect = accs.len().saturating_mul(count + count / 8).saturating_add(64);

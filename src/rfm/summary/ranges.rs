@@ -138,8 +138,9 @@ where
     let mut rows = Rows::new(customers, scale, end_p, *span.options);
     let mut table: Vec<(Owned<K>, Acc)> = Vec::new();
     let (mut aggregator, mut accs) = (Aggregator::new(hasher), Vec::new());
+    let mut recs = Vec::with_capacity(chunks.len());
     for p in parts {
-        let recs = part(chunks, p);
+        part(chunks, p, &mut recs);
         if p == 0 || p == last {
             // Keys outside the range, by hashing; they sort before and after the others.
             aggregator.aggregate(&recs, scale, end_p, &mut accs)?;

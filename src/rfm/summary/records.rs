@@ -253,9 +253,12 @@ where
     Ok(Scatter::Done(chunks, scale, excluded, negatives))
 }
 
-/// The records of partition `p` of every piece of the log, in the log's order.
-pub(super) fn part<R>(chunks: &[Vec<Vec<R>>], p: usize) -> Vec<&[R]> {
-    chunks.iter().map(|c| c[p].as_slice()).collect()
+/// The records of partition `p` of every piece of the log, in the log's order, into `out`
+/// (cleared first): one buffer reused for every partition, so a pass makes no allocation
+/// per partition.
+pub(super) fn part<'a, R>(chunks: &'a [Vec<Vec<R>>], p: usize, out: &mut Vec<&'a [R]>) {
+    out.clear();
+    out.extend(chunks.iter().map(|c| c[p].as_slice()));
 }
 
 /// A record's period and its amount's mantissa at the pass's `scale`.
