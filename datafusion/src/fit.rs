@@ -220,7 +220,7 @@ struct FitAccumulator {
 /// is. The fit labels them with one period so the library's checks pair like with like (days,
 /// `rfm_summary`'s and the scoring functions' default); the scoring functions read horizons in the same table
 /// periods, and `clv`'s `period` option says what that period is.
-const TABLE_PERIOD: loyalty::rfm::Period = loyalty::rfm::Period::DAY;
+const TABLE_PERIOD: loyalty::rfm::Period = crate::summary::DEFAULT_PERIOD;
 
 /// Bytes of a histogram pattern in the state: x (u32), t_x, T (f64) and the count (u64).
 const PATTERN: usize = 28;

@@ -22,6 +22,7 @@ use loyalty::rfm::Period;
 
 use crate::args::{bad_arg, bad_type, check_count, coerce_f64, coerce_text, library_arg, options};
 use crate::fit::Model;
+use crate::summary::DEFAULT_PERIOD;
 
 /// Which score a function computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,10 +190,6 @@ fn spend(function: &str, argument: &str, m: Parsed) -> Result<GammaGamma> {
     }
 }
 
-/// The period a summary's columns are counted in when `clv`'s options do not say:
-/// `rfm_summary`'s default.
-const DEFAULT_PERIOD: Period = Period::DAY;
-
 /// Parses `'horizon_months=12, discount_rate=0.01, period=day'`: `period` is the period the
 /// purchase model was fitted in (the summary's), which converts months to model periods with
 /// lifetimes' table (30 days or 4.345 weeks a month). Its default is `rfm_summary`'s (and
@@ -254,21 +251,15 @@ impl ScalarUDFImpl for Score {
         let n = args.number_rows;
         let arrays: Vec<ArrayRef> =
             args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
-        let (options, period) = if self.kind == Kind::Clv {
-            match arrays.get(6) {
-                Some(a) => {
-                    let a = a.as_string::<i32>();
-                    // One set of options per call: the first row's (it is a constant in SQL).
-                    if a.is_empty() || a.is_null(0) {
-                        (ClvOptions::default(), DEFAULT_PERIOD)
-                    } else {
-                        parse_clv_options(a.value(0))?
-                    }
-                }
-                None => (ClvOptions::default(), DEFAULT_PERIOD),
-            }
-        } else {
-            (ClvOptions::default(), DEFAULT_PERIOD)
+        // `clv`'s options: one set per call, the first row's (it is a constant in SQL).
+        let text = arrays
+            .get(6)
+            .filter(|_| self.kind == Kind::Clv)
+            .map(|a| a.as_string::<i32>())
+            .filter(|a| !a.is_empty() && !a.is_null(0));
+        let (options, period) = match text {
+            Some(a) => parse_clv_options(a.value(0))?,
+            None => (ClvOptions::default(), DEFAULT_PERIOD),
         };
         let mut first_models = Models::new(f, names[0], &arrays[0])?;
         let mut second_models =

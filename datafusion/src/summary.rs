@@ -51,6 +51,9 @@ const OPTIONS: [&str; 7] =
     ["first_purchase", "frequency", "monetary", "negative", "cutoff", "month_length", "nulls"];
 /// Bytes of one transaction in a partial state: microseconds (i64) and a serialized `Decimal`.
 const RECORD: usize = 24;
+/// The period of `rfm_summary` without its `period` argument (lifetimes' `freq="D"`), and so
+/// what the fit and scoring functions take a summary's columns to count when not told.
+pub(crate) const DEFAULT_PERIOD: Period = Period::DAY;
 
 /// The fields of the summary struct, in this order.
 pub(crate) fn summary_fields() -> Fields {
@@ -181,7 +184,7 @@ impl Config {
                 Some(text) => parse_period(&text)?,
                 None => return Err(bad_arg(NAME, "period", "NULL", "must be a period name")),
             },
-            None => Period::DAY,
+            None => DEFAULT_PERIOD,
         };
         let defaults = SummaryOptions::default().period(period);
         let (options, nulls) = match exprs.get(4) {
