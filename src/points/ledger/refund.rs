@@ -7,7 +7,7 @@ use super::{broken, Account};
 use crate::error::{Error, Result};
 use crate::money::{Money, Rounding};
 use crate::points::entry::{EntryKind, RefundOutcome, RefundRequest};
-use crate::points::lot::{Draw, LotState};
+use crate::points::lot::{Draw, Lot, LotState};
 use crate::points::program::{ClawbackPolicy, Program};
 use crate::points::{LotId, OpKey, Points};
 
@@ -59,8 +59,9 @@ impl Account {
         now: NaiveDate,
     ) -> Result<RefundOutcome> {
         let id = self.order_lot(req.order)?;
-        let (after, total) = self.refunded_after(id, req)?;
-        let claw = self.plan_claw(program, id, after, total)?;
+        let lot = self.lot(id)?;
+        let (after, total) = refunded_after(lot, req)?;
+        let claw = self.plan_claw(program, lot, after, total)?;
         // Every total is checked before anything changes.
         let clawed = claw
             .from_pending
@@ -87,33 +88,10 @@ impl Account {
         Ok(outcome)
     }
 
-    /// The order's refunded amount after `req`, checked against the order total (also
-    /// returned).
-    fn refunded_after(&self, id: LotId, req: &RefundRequest) -> Result<(Money, Money)> {
-        let lot = self.lot(id)?;
-        let (Some(total), Some(before)) = (lot.order_total, lot.refunded) else {
-            return Err(Error::invalid("refund", req.order, "the earn was not tied to an order"));
-        };
-        req.refunded.ensure_same_currency(total.currency())?;
-        if !req.refunded.is_positive() {
-            return Err(Error::invalid("refunded amount", req.refunded, "must be positive"));
-        }
-        let after = before.checked_add(req.refunded)?;
-        if after.amount() > total.amount() {
-            return Err(Error::invalid(
-                "refunded amount",
-                req.refunded,
-                format!("refunds would exceed the order total {total}"),
-            ));
-        }
-        Ok((after, total))
-    }
-
     /// Where the points to claw back come from under the program's policy, planned without
     /// changing anything: the lot's own pending or available points first, then the
     /// member's other available points, then debt or forgiveness.
-    fn plan_claw(&self, program: &Program, id: LotId, after: Money, total: Money) -> Result<Claw> {
-        let lot = self.lot(id)?;
+    fn plan_claw(&self, program: &Program, lot: &Lot, after: Money, total: Money) -> Result<Claw> {
         let target = if lot.state == LotState::Cancelled {
             lot.claw_requested
         } else {
@@ -190,6 +168,27 @@ impl Account {
         }
         self.take_available(claw.others);
     }
+}
+
+/// The order's refunded amount after `req`, checked against the order total (also
+/// returned).
+fn refunded_after(lot: &Lot, req: &RefundRequest) -> Result<(Money, Money)> {
+    let (Some(total), Some(before)) = (lot.order_total, lot.refunded) else {
+        return Err(Error::invalid("refund", req.order, "the earn was not tied to an order"));
+    };
+    req.refunded.ensure_same_currency(total.currency())?;
+    if !req.refunded.is_positive() {
+        return Err(Error::invalid("refunded amount", req.refunded, "must be positive"));
+    }
+    let after = before.checked_add(req.refunded)?;
+    if after.amount() > total.amount() {
+        return Err(Error::invalid(
+            "refunded amount",
+            req.refunded,
+            format!("refunds would exceed the order total {total}"),
+        ));
+    }
+    Ok((after, total))
 }
 
 /// A refund's clawback, planned before the account changes.

@@ -80,6 +80,15 @@ fn unbalanced(i: usize) -> Error {
     broken(format!("entry {i} draws do not add up"))
 }
 
+/// A debit (entry `i`, which drew `drawn` points) must draw exactly the `points` it records.
+fn debited(i: usize, drawn: u64, points: Points) -> Result<()> {
+    if drawn == points.value() {
+        Ok(())
+    } else {
+        Err(unbalanced(i))
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn differs(i: usize) -> Error {
@@ -132,8 +141,7 @@ impl Derived {
     fn entry(&mut self, a: &Account, i: usize, e: &Entry, drawn: u64) -> Result<Points> {
         let t = &mut self.totals;
         let mut rep = Points::ZERO;
-        // Debits must draw exactly what they record.
-        let debit = |p: Points| if drawn == p.value() { Ok(()) } else { Err(unbalanced(i)) };
+        let debit = |p: Points| debited(i, drawn, p);
         match &e.kind {
             EntryKind::Earn { request, outcome } => rep = self.earn(a, i, e, request, outcome)?,
             EntryKind::Activate { order, outcome } => {
@@ -281,9 +289,7 @@ impl Derived {
             }
             Direction::Debit => {
                 acc(&mut self.totals.adjusted_out, adjustment.points)?;
-                if drawn != adjustment.points.value() {
-                    return Err(unbalanced(i));
-                }
+                debited(i, drawn, adjustment.points)?;
                 if outcome.lot.is_some() || !outcome.debt_repaid.is_zero() {
                     return Err(differs(i));
                 }
