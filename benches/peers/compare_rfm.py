@@ -140,37 +140,51 @@ def agree(a, b):
     return bool(np.allclose(a["monetary_value"].to_numpy(), b["monetary_value"].to_numpy(), rtol=1e-6))
 
 
-def main():
-    ensure_venv()
-    import polars as pl
 
+def log_arguments(rounds):
+    """The options both RFM peer scripts take: the generated log's size and layouts, the
+    rounds (best kept), and `--short` (20,000 rows, one round, agreement only)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--transactions", type=int, default=5_000_000)
     ap.add_argument("--customers", type=int, default=400_000)
     ap.add_argument("--layouts", default="by_customer,time,shuffled")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--short", action="store_true")
     a = ap.parse_args()
     if a.short:
         a.transactions, a.customers, a.rounds = 20_000, 2_000, 1
+    return a
+
+
+def generated_log(a, layout):
+    """The CSV log of `a`'s size in `layout` (benches/peers/out/), generated on first use."""
+    os.makedirs(OUT, exist_ok=True)
+    csv = os.path.join(OUT, f"tx_{a.transactions}_{a.customers}_{layout}.csv")
+    if not os.path.exists(csv):
+        subprocess.check_call([
+            sys.executable, os.path.join(HERE, "gen_transactions.py"), csv,
+            "--transactions", str(a.transactions), "--customers", str(a.customers),
+            "--layout", layout,
+        ])
+    return csv
+
+
+def main():
+    ensure_venv()
+    import polars as pl
+
+    a = log_arguments(rounds=3)
 
     subprocess.check_call(["cargo", "build", "--release", "--quiet", "-p", "loyalty-cli"], cwd=ROOT)
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     loyalty = os.path.join(target, "release", "loyalty")
-    os.makedirs(OUT, exist_ok=True)
     env = dict(os.environ, POLARS_MAX_THREADS="2")
 
     print(f"load average before: {os.getloadavg()}")
     results = []
     failed = False
     for layout in a.layouts.split(","):
-        csv = os.path.join(OUT, f"tx_{a.transactions}_{a.customers}_{layout}.csv")
-        if not os.path.exists(csv):
-            subprocess.check_call([
-                sys.executable, os.path.join(HERE, "gen_transactions.py"), csv,
-                "--transactions", str(a.transactions), "--customers", str(a.customers),
-                "--layout", layout,
-            ])
+        csv = generated_log(a, layout)
         pq = csv[:-4] + ".parquet"
         if not os.path.exists(pq):
             (pl.read_csv(csv, schema_overrides={"customer_id": pl.Utf8})

@@ -26,11 +26,9 @@ and `summarize_par`. `--short` runs 20,000 transactions once and only checks the
 (for CI; its times mean nothing).
 """
 
-import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 
 # Before polars is imported (in the venv this script re-runs in).
@@ -88,29 +86,14 @@ def main():
     peer_venv.ensure_venv()
     import polars as pl
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--transactions", type=int, default=5_000_000)
-    ap.add_argument("--customers", type=int, default=400_000)
-    ap.add_argument("--layouts", default="by_customer,time,shuffled")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--short", action="store_true")
-    a = ap.parse_args()
-    if a.short:
-        a.transactions, a.customers, a.rounds = 20_000, 2_000, 1
+    a = compare_rfm.log_arguments(rounds=5)
 
     example = build(a.short)
-    os.makedirs(OUT, exist_ok=True)
     env = dict(os.environ, RAYON_NUM_THREADS="2")
     print(f"load average before: {os.getloadavg()}", flush=True)
     results, failed = [], False
     for layout in a.layouts.split(","):
-        csv = os.path.join(OUT, f"tx_{a.transactions}_{a.customers}_{layout}.csv")
-        if not os.path.exists(csv):
-            subprocess.check_call([
-                sys.executable, os.path.join(HERE, "gen_transactions.py"), csv,
-                "--transactions", str(a.transactions), "--customers", str(a.customers),
-                "--layout", layout,
-            ])
+        csv = compare_rfm.generated_log(a, layout)
         df = (pl.read_csv(csv, schema_overrides={"customer_id": pl.Utf8})
                 .with_columns(pl.col("date").str.to_date("%Y-%m-%d")))
         p_text, theirs = best_of(a.rounds, lambda: polars_summary(df))
