@@ -6,25 +6,28 @@
 //! column as the key) is how a NULL customer id obeys the `nulls` option like a NULL order time
 //! or amount: an error naming the argument, or the row skipped and counted.
 //!
-//! The partial state of a group is its transactions inside the engine's memory (24 bytes each:
-//! the timestamp and the amount as an exact decimal), so partial states from any partitions
-//! concatenate, and the final state of a customer holds all their transactions whatever the
-//! order of the files. The row is then made by [`loyalty::rfm::summarize`] itself on that
-//! customer's transactions, so every field equals the library's to the bit. (A state of
-//! counters alone would not merge: the distinct purchase periods of two partitions overlap.)
+//! The partial state of a group is its transactions inside the summary's window (24 bytes
+//! each: the timestamp and the amount as an exact decimal) and the counts of what it skipped
+//! or found after the window, so partial states from any partitions concatenate, and the final
+//! state of a customer holds all their transactions whatever the order of the files. (A state
+//! of counters alone would not merge: the distinct purchase periods of two partitions
+//! overlap.) The accumulator holds every group's transactions in one list, tagged with the
+//! group, and makes all its rows with one call of [`loyalty::rfm::summarize`] keyed by group,
+//! so every field equals the library's to the bit and the rows cost what the library's
+//! summary costs, not one small summary per customer.
 
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, NaiveDateTime};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, LargeBinaryArray, StructArray,
-    TimestampMicrosecondArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, LargeBinaryArray, PrimitiveArray,
+    StructArray, TimestampMicrosecondArray, UInt32Array, UInt64Array,
 };
-use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::datatypes::{
     DataType, Decimal128Type, Field, FieldRef, Fields, Float64Type, Int64Type, TimeUnit,
-    TimestampMicrosecondType,
+    TimestampMicrosecondType, UInt64Type,
 };
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
@@ -96,6 +99,20 @@ struct Config {
     as_of: NaiveDateTime,
     options: SummaryOptions,
     nulls: Nulls,
+    /// The first microsecond after the window ([`SummaryOptions::window_end`], rounded up):
+    /// a transaction at or after it is counted in `excluded_after_as_of` and not held.
+    end: i64,
+}
+
+impl Config {
+    fn new(as_of: NaiveDateTime, options: SummaryOptions, nulls: Nulls) -> Config {
+        let end = options.window_end(as_of).map_or(i64::MAX, |e| {
+            let whole = e.and_utc().timestamp_micros();
+            // Up to the next microsecond: the order times are whole microseconds.
+            whole.saturating_add(i64::from(e.and_utc().timestamp_subsec_nanos() % 1000 != 0))
+        });
+        Config { as_of, options, nulls, end }
+    }
 }
 
 /// Parses a period such as `'day'`, `'week'`, `'2 weeks'` or `'24 hours'`.
@@ -194,7 +211,7 @@ impl Config {
             },
             None => (defaults, Nulls::Error),
         };
-        Ok(Config { as_of, options, nulls })
+        Ok(Config::new(as_of, options, nulls))
     }
 }
 
@@ -205,8 +222,60 @@ enum Read {
     Filtered,
     /// A NULL order time, amount or customer id, skipped and counted.
     Null,
-    /// A transaction: microseconds (little-endian `i64`) and `Decimal::serialize`.
-    Record([u8; RECORD]),
+    /// A transaction after the summary's window, counted and dropped.
+    After,
+    /// A transaction inside the window: microseconds and the exact amount.
+    Inside(i64, Decimal),
+}
+
+/// An amount column after coercion, its type matched once a batch rather than once a row.
+enum Amounts<'a> {
+    Decimal(&'a PrimitiveArray<Decimal128Type>, u32),
+    Int(&'a PrimitiveArray<Int64Type>),
+    Float(&'a PrimitiveArray<Float64Type>),
+}
+
+impl<'a> Amounts<'a> {
+    fn new(column: &'a ArrayRef) -> Result<Amounts<'a>> {
+        Ok(match column.data_type() {
+            DataType::Decimal128(_, scale) => Amounts::Decimal(
+                column.as_primitive::<Decimal128Type>(),
+                u32::try_from(*scale).unwrap_or(u32::MAX),
+            ),
+            DataType::Int64 => Amounts::Int(column.as_primitive::<Int64Type>()),
+            DataType::Float64 => Amounts::Float(column.as_primitive::<Float64Type>()),
+            other => return Err(bad_type(NAME, "amount", other, "a decimal, integer or float")),
+        })
+    }
+
+    /// The exact decimal of row `i`, or `None` for NULL.
+    fn get(&self, column: &ArrayRef, i: usize) -> Result<Option<Decimal>> {
+        if column.is_null(i) {
+            return Ok(None);
+        }
+        let d = match self {
+            Amounts::Decimal(a, scale) => {
+                let v = a.value(i);
+                Decimal::try_from_i128_with_scale(v, *scale).map_err(|_| {
+                    bad_arg(
+                        NAME,
+                        "amount",
+                        format!("{v}e-{scale}"),
+                        "beyond the range of a decimal",
+                    )
+                })?
+            }
+            Amounts::Int(a) => Decimal::from(a.value(i)),
+            Amounts::Float(a) => {
+                let v = a.value(i);
+                // The shortest decimal that reads back as the same float: what a CSV file said.
+                Decimal::from_str(&v.to_string()).map_err(|_| {
+                    bad_arg(NAME, "amount", v, "not a finite amount within the range of a decimal")
+                })?
+            }
+        };
+        Ok(Some(d))
+    }
 }
 
 impl Config {
@@ -214,7 +283,7 @@ impl Config {
     /// id) before anything changes.
     fn read(&self, values: &[ArrayRef], filter: Option<&BooleanArray>) -> Result<Vec<Read>> {
         let times = values[0].as_primitive::<TimestampMicrosecondType>();
-        let amounts = &values[1];
+        let amounts = Amounts::new(&values[1])?;
         // Logical: a NULL literal's array and a dictionary's NULL values have no null buffer.
         let null_keys = values.get(CUSTOMER_ID).map(|k| k.logical_nulls());
         let reject = self.options.negative_amounts == NegativeAmounts::Reject;
@@ -230,7 +299,7 @@ impl Config {
                 Some(Some(nulls)) => nulls.is_null(i),
                 _ => false,
             };
-            let row = if null_key { None } else { at.zip(amount(amounts, i)?) };
+            let row = if null_key { None } else { at.zip(amounts.get(&values[1], i)?) };
             let Some((at, amount)) = row else {
                 if self.nulls == Nulls::Skip {
                     out.push(Read::Null);
@@ -254,6 +323,8 @@ impl Config {
             if civil(at).is_none() {
                 return Err(bad_arg(NAME, "order_time", at, "outside the supported calendar"));
             }
+            // Checked before the window, as the library does: a rejected refund is an error
+            // wherever it lies.
             if reject && amount.is_sign_negative() && !amount.is_zero() {
                 return Err(bad_arg(
                     NAME,
@@ -262,10 +333,7 @@ impl Config {
                     "negative amounts are rejected by the option negative=reject",
                 ));
             }
-            let mut r = [0u8; RECORD];
-            r[..8].copy_from_slice(&at.to_le_bytes());
-            r[8..].copy_from_slice(&amount.serialize());
-            out.push(Read::Record(r));
+            out.push(if at < self.end { Read::Inside(at, amount) } else { Read::After });
         }
         Ok(out)
     }
@@ -336,6 +404,11 @@ impl AggregateUDFImpl for RfmSummary {
                 false,
             )),
             Arc::new(Field::new(format!("{}[skipped_nulls]", args.name), DataType::UInt64, false)),
+            Arc::new(Field::new(
+                format!("{}[excluded_after_as_of]", args.name),
+                DataType::UInt64,
+                false,
+            )),
         ])
     }
 
@@ -355,92 +428,144 @@ impl AggregateUDFImpl for RfmSummary {
     }
 }
 
-/// The transactions of each group, packed, and the NULL rows skipped.
-struct Groups {
-    config: Config,
-    records: Vec<Vec<u8>>,
-    skipped: Vec<u64>,
+/// One transaction inside the window, held for its group until the rows are made.
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    group: usize,
+    at: i64,
+    amount: Decimal,
 }
 
-/// The exact decimal of row `i` of an amount column (after coercion), or `None` for NULL.
-fn amount(column: &ArrayRef, i: usize) -> Result<Option<Decimal>> {
-    if column.is_null(i) {
-        return Ok(None);
-    }
-    let d = match column.data_type() {
-        DataType::Decimal128(_, scale) => {
-            let v = column.as_primitive::<Decimal128Type>().value(i);
-            let scale = u32::try_from(*scale).unwrap_or(u32::MAX);
-            Decimal::try_from_i128_with_scale(v, scale).map_err(|_| {
-                bad_arg(NAME, "amount", format!("{v}e-{scale}"), "beyond the range of a decimal")
-            })?
-        }
-        DataType::Int64 => Decimal::from(column.as_primitive::<Int64Type>().value(i)),
-        DataType::Float64 => {
-            let v = column.as_primitive::<Float64Type>().value(i);
-            // The shortest decimal that reads back as the same float: what a CSV file said.
-            Decimal::from_str(&v.to_string()).map_err(|_| {
-                bad_arg(NAME, "amount", v, "not a finite amount within the range of a decimal")
-            })?
-        }
-        other => return Err(bad_type(NAME, "amount", other, "a decimal, integer or float")),
-    };
-    Ok(Some(d))
+/// What a group counted and did not hold.
+#[derive(Clone, Copy, Debug, Default)]
+struct Counts {
+    skipped: u64,
+    excluded: u64,
+}
+
+/// The transactions inside the window of every group, in one list in arrival order (one
+/// append a row, where a list a group would pay an allocation and a cache miss a row), and
+/// each group's counts.
+struct Groups {
+    config: Config,
+    held: Vec<Held>,
+    counts: Vec<Counts>,
 }
 
 impl Groups {
     fn new(config: Config) -> Groups {
-        Groups { config, records: Vec::new(), skipped: Vec::new() }
+        Groups { config, held: Vec::new(), counts: Vec::new() }
     }
 
     fn resize(&mut self, groups: usize) {
-        if self.records.len() < groups {
-            self.records.resize_with(groups, Vec::new);
-            self.skipped.resize(groups, 0);
+        if self.counts.len() < groups {
+            self.counts.resize(groups, Counts::default());
         }
     }
 
-    /// One group's row of the struct, or `None` when none of its transactions is inside the
-    /// window (lifetimes leaves such customers out).
-    fn row(&self, records: &[u8], skipped: u64) -> Result<Option<Row>> {
-        if records.is_empty() {
-            return Ok(None);
-        }
-        let log: Vec<Transaction<()>> = records
-            .chunks_exact(RECORD)
-            .map(|r| {
-                let mut t = [0u8; 8];
-                t.copy_from_slice(&r[..8]);
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&r[8..]);
-                // Written by `update_batch` from valid times; checked again on merge.
-                let at = civil(i64::from_le_bytes(t)).unwrap_or_default();
-                Transaction::new((), at, Decimal::deserialize(a))
+    /// Takes the transactions and counts of the groups `emit_to` names; the groups left are
+    /// numbered from 0 again, as DataFusion numbers them after an emit.
+    fn take(&mut self, emit_to: EmitTo) -> (Vec<Held>, Vec<Counts>) {
+        let counts = emit_to.take_needed(&mut self.counts);
+        let held = match emit_to {
+            EmitTo::All => std::mem::take(&mut self.held),
+            EmitTo::First(n) => {
+                let (first, rest): (Vec<Held>, Vec<Held>) =
+                    self.held.iter().partition(|h| h.group < n);
+                self.held = rest.into_iter().map(|h| Held { group: h.group - n, ..h }).collect();
+                first
+            }
+        };
+        (held, counts)
+    }
+
+    /// The rows of groups `0..counts.len()`: one call of the library's [`summarize`] over
+    /// all their transactions, keyed by group, so every field is the library's to the bit.
+    /// A group none of whose transactions is inside the window has no row (lifetimes leaves
+    /// such customers out).
+    fn rows(&self, held: &[Held], counts: &[Counts]) -> Result<Vec<Option<Row>>> {
+        let mut negatives = vec![0u64; counts.len()];
+        let log: Vec<Transaction<u64>> = held
+            .iter()
+            .map(|h| {
+                negatives[h.group] += u64::from(h.amount.is_sign_negative() && !h.amount.is_zero());
+                // Written from valid times by `update_batch`, checked again on merge.
+                let at = civil(h.at).unwrap_or_default();
+                Transaction::new(h.group as u64, at, h.amount)
             })
             .collect();
+        let mut rows: Vec<Option<Row>> = counts.iter().map(|_| None).collect();
+        if log.is_empty() {
+            return Ok(rows);
+        }
         let summary = summarize(&log, self.config.as_of, self.config.options)
             .map_err(|e| library(NAME, e))?;
-        let Some(r) = summary.rows().first() else { return Ok(None) };
-        Ok(Some(Row {
-            frequency: r.frequency(),
-            recency: r.recency(),
-            t: r.t(),
-            monetary_value: r.clv_inputs().monetary_value,
-            recency_periods: r.recency_periods(),
-            t_periods: r.t_periods(),
-            since_last: r.periods_since_last_purchase(),
-            purchase_periods: r.purchase_periods(),
-            orders: r.orders(),
-            // A `Decimal` always converts (at most 7.9e28).
-            total_spend: r.total_spend().to_f64().unwrap_or_default(),
-            first_amount: r.first_purchase_amount().to_f64().unwrap_or_default(),
-            first: micros(r.first_purchase()),
-            last: micros(r.last_purchase()),
-            excluded: summary.excluded_after_as_of(),
-            negatives: summary.negative_amounts(),
-            skipped,
-        }))
+        for r in summary.rows() {
+            // The keys are the groups' indices, below `counts.len()`.
+            let g = usize::try_from(*r.customer()).unwrap_or(usize::MAX);
+            let Some(slot) = rows.get_mut(g) else { continue };
+            *slot = Some(Row {
+                frequency: r.frequency(),
+                recency: r.recency(),
+                t: r.t(),
+                monetary_value: r.clv_inputs().monetary_value,
+                recency_periods: r.recency_periods(),
+                t_periods: r.t_periods(),
+                since_last: r.periods_since_last_purchase(),
+                purchase_periods: r.purchase_periods(),
+                orders: r.orders(),
+                // A `Decimal` always converts (at most 7.9e28).
+                total_spend: r.total_spend().to_f64().unwrap_or_default(),
+                first_amount: r.first_purchase_amount().to_f64().unwrap_or_default(),
+                first: micros(r.first_purchase()),
+                last: micros(r.last_purchase()),
+                excluded: counts[g].excluded,
+                negatives: negatives[g],
+                skipped: counts[g].skipped,
+            });
+        }
+        Ok(rows)
     }
+}
+
+/// The partial state of groups `0..counts.len()`: each group's transactions as one binary
+/// value of 24-byte records (gathered by a counting sort on the group), its skipped NULLs
+/// and its transactions after the window.
+fn state_arrays(held: &[Held], counts: &[Counts]) -> Result<Vec<ArrayRef>> {
+    let mut offsets = vec![0i64; counts.len() + 1];
+    for h in held {
+        offsets[h.group + 1] += RECORD as i64;
+    }
+    for g in 0..counts.len() {
+        offsets[g + 1] += offsets[g];
+    }
+    // The offsets are byte positions in `values`, so they fit a `usize`.
+    let mut next: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
+    let mut values = vec![0u8; held.len() * RECORD];
+    for h in held {
+        let at = &mut next[h.group];
+        values[*at..*at + 8].copy_from_slice(&h.at.to_le_bytes());
+        values[*at + 8..*at + RECORD].copy_from_slice(&h.amount.serialize());
+        *at += RECORD;
+    }
+    let records = LargeBinaryArray::try_new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(values),
+        None,
+    )?;
+    let skipped: UInt64Array = counts.iter().map(|c| Some(c.skipped)).collect();
+    let excluded: UInt64Array = counts.iter().map(|c| Some(c.excluded)).collect();
+    Ok(vec![Arc::new(records), Arc::new(skipped), Arc::new(excluded)])
+}
+
+/// The transaction of one 24-byte record of a partial state, or `None` when the bytes are
+/// not one (a state from elsewhere than [`state_arrays`]).
+fn record(bytes: &[u8]) -> Option<(i64, Decimal)> {
+    let at = i64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
+    let amount: [u8; 16] = bytes.get(8..RECORD)?.try_into().ok()?;
+    // `Decimal::serialize`'s flags: zero low bytes, scale <= 28, sign bit.
+    let flags_ok = amount[0] == 0 && amount[1] == 0 && amount[2] <= 28 && amount[3] & 0x7f == 0;
+    (civil(at).is_some() && flags_ok).then(|| (at, Decimal::deserialize(amount)))
 }
 
 /// One customer's values, before they go into columns.
@@ -511,32 +636,25 @@ impl GroupsAccumulator for Groups {
         // Checked in full before any group changes: a failed batch leaves the state as it was.
         let staged = self.config.read(values, opt_filter)?;
         self.resize(total_num_groups);
-        for (&g, record) in group_indices.iter().zip(staged) {
-            match record {
+        for (&group, read) in group_indices.iter().zip(staged) {
+            match read {
                 Read::Filtered => {}
-                Read::Null => self.skipped[g] += 1,
-                Read::Record(r) => self.records[g].extend_from_slice(&r),
+                Read::Null => self.counts[group].skipped += 1,
+                Read::After => self.counts[group].excluded += 1,
+                Read::Inside(at, amount) => self.held.push(Held { group, at, amount }),
             }
         }
         Ok(())
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let records = emit_to.take_needed(&mut self.records);
-        let skipped = emit_to.take_needed(&mut self.skipped);
-        let rows = records
-            .iter()
-            .zip(&skipped)
-            .map(|(r, &s)| self.row(r, s))
-            .collect::<Result<Vec<_>>>()?;
-        struct_array(&rows)
+        let (held, counts) = self.take(emit_to);
+        struct_array(&self.rows(&held, &counts)?)
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
-        let records = emit_to.take_needed(&mut self.records);
-        let skipped = emit_to.take_needed(&mut self.skipped);
-        let records: LargeBinaryArray = records.iter().map(|r| Some(r.as_slice())).collect();
-        Ok(vec![Arc::new(records), Arc::new(UInt64Array::from(skipped))])
+        let (held, counts) = self.take(emit_to);
+        state_arrays(&held, &counts)
     }
 
     fn merge_batch(
@@ -545,32 +663,26 @@ impl GroupsAccumulator for Groups {
         group_indices: &[usize],
         total_num_groups: usize,
     ) -> Result<()> {
-        self.resize(total_num_groups);
         let records = values[0].as_binary::<i64>();
-        let skipped = values[1].as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
-        for i in 0..group_indices.len() {
+        let skipped = values[1].as_primitive::<UInt64Type>();
+        let excluded = values[2].as_primitive::<UInt64Type>();
+        // Read in full before any group changes, as `update_batch`.
+        let mut staged = Vec::with_capacity(records.value_data().len() / RECORD);
+        for (i, &group) in group_indices.iter().enumerate() {
             let r = records.value(i);
-            let corrupt = r.len() % RECORD != 0
-                || r.chunks_exact(RECORD).any(|c| {
-                    let mut t = [0u8; 8];
-                    t.copy_from_slice(&c[..8]);
-                    // `Decimal::serialize`'s flags: zero low bytes, scale <= 28, sign bit.
-                    civil(i64::from_le_bytes(t)).is_none()
-                        || c[8] != 0
-                        || c[9] != 0
-                        || c[10] > 28
-                        || c[11] & 0x7f != 0
-                });
-            if corrupt {
-                return Err(DataFusionError::Internal(format!(
-                    "{NAME}: a partial state of {} bytes is not a list of transactions",
-                    r.len()
-                )));
+            if r.len() % RECORD != 0 {
+                return Err(corrupt(r.len()));
+            }
+            for c in r.chunks_exact(RECORD) {
+                let (at, amount) = record(c).ok_or_else(|| corrupt(r.len()))?;
+                staged.push(Held { group, at, amount });
             }
         }
+        self.resize(total_num_groups);
+        self.held.append(&mut staged);
         for (i, &g) in group_indices.iter().enumerate() {
-            self.records[g].extend_from_slice(records.value(i));
-            self.skipped[g] += skipped.value(i);
+            self.counts[g].skipped += skipped.value(i);
+            self.counts[g].excluded += excluded.value(i);
         }
         Ok(())
     }
@@ -584,19 +696,30 @@ impl GroupsAccumulator for Groups {
         opt_filter: Option<&BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let staged = self.config.read(values, opt_filter)?;
-        let records: LargeBinaryArray = staged
-            .iter()
-            .map(|r| Some(if let Read::Record(r) = r { r.as_slice() } else { &[] }))
-            .collect();
-        let skipped: UInt64Array = staged.iter().map(|r| u64::from(*r == Read::Null)).collect();
-        Ok(vec![Arc::new(records), Arc::new(skipped)])
+        let mut held = Vec::with_capacity(staged.len());
+        let mut counts = vec![Counts::default(); staged.len()];
+        for (group, read) in staged.into_iter().enumerate() {
+            match read {
+                Read::Filtered => {}
+                Read::Null => counts[group].skipped = 1,
+                Read::After => counts[group].excluded = 1,
+                Read::Inside(at, amount) => held.push(Held { group, at, amount }),
+            }
+        }
+        state_arrays(&held, &counts)
     }
 
     fn size(&self) -> usize {
-        self.records.iter().map(Vec::capacity).sum::<usize>()
-            + self.records.capacity() * std::mem::size_of::<Vec<u8>>()
-            + self.skipped.capacity() * 8
+        self.held.capacity() * std::mem::size_of::<Held>()
+            + self.counts.capacity() * std::mem::size_of::<Counts>()
     }
+}
+
+/// The error for a partial state that is not one [`state_arrays`] wrote.
+fn corrupt(len: usize) -> DataFusionError {
+    DataFusionError::Internal(format!(
+        "{NAME}: a partial state of {len} bytes is not a list of transactions"
+    ))
 }
 
 /// The accumulator of one group (an aggregate without `GROUP BY`, or a window).
@@ -616,7 +739,7 @@ impl Accumulator for OneGroup {
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
         self.0.resize(1);
-        let rows = [self.0.row(&self.0.records[0], self.0.skipped[0])?];
+        let rows = self.0.rows(&self.0.held, &self.0.counts)?;
         ScalarValue::try_from_array(&struct_array(&rows)?, 0)
     }
 
@@ -626,10 +749,10 @@ impl Accumulator for OneGroup {
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         self.0.resize(1);
-        Ok(vec![
-            ScalarValue::LargeBinary(Some(self.0.records[0].clone())),
-            ScalarValue::UInt64(Some(self.0.skipped[0])),
-        ])
+        state_arrays(&self.0.held, &self.0.counts)?
+            .iter()
+            .map(|a| ScalarValue::try_from_array(a, 0))
+            .collect()
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
@@ -655,8 +778,8 @@ mod tests {
 
     #[test]
     fn a_null_customer_id_is_an_error_or_skipped_by_the_nulls_option() {
-        let config =
-            |nulls| Config { as_of: civil(0).unwrap(), options: SummaryOptions::default(), nulls };
+        // The times below (1 to 3 microseconds) are inside the window.
+        let config = |nulls| Config::new(civil(0).unwrap(), SummaryOptions::default(), nulls);
         let times: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![1, 2, 3]));
         // Row 1 has no customer and an amount no decimal holds: the key decides first.
         let amounts: ArrayRef =
@@ -678,17 +801,64 @@ mod tests {
              (filter it out, or pass the option nulls=skip to skip and count it)"
         );
         let read = config(Nulls::Skip).read(&args(Some(&keys)), None).unwrap();
-        assert!(matches!(read[..], [Read::Record(_), Read::Null, Read::Record(_)]), "{read:?}");
+        assert!(matches!(read[..], [Read::Inside(..), Read::Null, Read::Inside(..)]), "{read:?}");
         // A FILTER clause that leaves the row out comes before its key.
         let filter = BooleanArray::from(vec![true, false, true]);
         let read = config(Nulls::Error).read(&args(Some(&keys)), Some(&filter)).unwrap();
-        assert!(matches!(read[..], [Read::Record(_), Read::Filtered, Read::Record(_)]));
+        assert!(matches!(read[..], [Read::Inside(..), Read::Filtered, Read::Inside(..)]));
         // `customer_id` given as a NULL literal: every row has no customer.
         let e = config(Nulls::Error).read(&args(Some(&none)), None).unwrap_err().to_string();
         assert!(e.contains("argument customer_id = NULL"), "{e}");
         // Without the argument the key is not read: the amount is the error, as before.
         let e = config(Nulls::Skip).read(&args(None), None).unwrap_err().to_string();
         assert!(e.contains("rfm_summary: argument amount = NaN"), "{e}");
+    }
+
+    #[test]
+    fn groups_emit_in_parts_count_what_they_drop_and_merge_their_states() {
+        let day = |d: i64| 1_577_836_800_000_000 + d * 86_400_000_000; // 2020-01-01 + d days
+        let config = Config::new(civil(day(9)).unwrap(), SummaryOptions::default(), Nulls::Skip);
+        let times: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![
+            Some(day(0)),
+            Some(day(2)),
+            Some(day(0)),
+            Some(day(20)),
+            Some(day(1)),
+            Some(day(3)),
+            None,
+        ]));
+        let amounts: ArrayRef = Arc::new(
+            datafusion::arrow::array::Decimal128Array::from(vec![100, 250, 300, 400, -50, 700, 1])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        );
+        let mut g = Groups::new(config);
+        g.update_batch(&[times, amounts], &[0, 0, 1, 1, 2, 2, 2], None, 3).unwrap();
+        assert_eq!(g.held.len(), 5, "the transaction after the window is counted, not held");
+
+        // The first group leaves as a partial state; the others are numbered from 0 again.
+        let state = state_arrays(&g.take(EmitTo::First(1)).0, &[Counts::default()]).unwrap();
+        assert_eq!(state[0].as_binary::<i64>().value(0).len(), 2 * RECORD);
+        let (held, counts) = g.take(EmitTo::All);
+        let rows = g.rows(&held, &counts).unwrap();
+        let [Some(a), Some(b)] = &rows[..] else { panic!("two rows") };
+        assert_eq!((a.frequency, a.orders, a.excluded, a.negatives, a.skipped), (0, 1, 1, 0, 0));
+        assert_eq!((b.frequency, b.orders, b.excluded, b.negatives, b.skipped), (1, 2, 0, 1, 1));
+        assert_eq!((b.recency, b.t, b.monetary_value), (2.0, 8.0, 7.0));
+
+        // Merged into another accumulator, the state makes the first group's row.
+        let mut h = Groups::new(config);
+        h.merge_batch(&state, &[0], 1).unwrap();
+        let (held, counts) = h.take(EmitTo::All);
+        let [Some(r)] = &h.rows(&held, &counts).unwrap()[..] else { panic!("one row") };
+        assert_eq!((r.frequency, r.recency, r.t, r.monetary_value), (1, 2.0, 9.0, 2.5));
+
+        // A state that is not a list of records is refused and changes nothing.
+        let bad: ArrayRef = Arc::new(LargeBinaryArray::from(vec![&[0u8; RECORD - 1][..]]));
+        let zeros: ArrayRef = Arc::new(UInt64Array::from(vec![0]));
+        let e = h.merge_batch(&[bad, zeros.clone(), zeros], &[0], 1).unwrap_err().to_string();
+        assert!(e.contains("a partial state of 23 bytes is not a list of transactions"), "{e}");
+        assert!(h.held.is_empty());
     }
 
     #[test]

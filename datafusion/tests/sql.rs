@@ -254,6 +254,24 @@ async fn check_summary(
     // The table reads amounts as DECIMAL(12, 2): the library sees the same decimals.
     let log = at_table_scale(log);
     let expected = expected_rows(&summarize(&log, as_of_t, library).unwrap());
+    // Each customer's transactions after the window and refunds inside it, from the library's
+    // summary of that customer alone (the summary's counts are the whole log's).
+    let mut by_customer: HashMap<i64, Log> = HashMap::new();
+    for t in &log {
+        by_customer.entry(t.customer).or_default().push(t.clone());
+    }
+    let counts: HashMap<i64, (u64, u64)> = by_customer
+        .iter()
+        .filter(|(id, _)| expected.contains_key(id))
+        .map(|(id, own)| {
+            let s = summarize(own, as_of_t, library).unwrap();
+            (*id, (s.excluded_after_as_of(), s.negative_amounts()))
+        })
+        .collect();
+    if as_of == "2021-06-30" {
+        // The generated log has both, so the comparison below has something to catch.
+        assert!(counts.values().any(|c| c.0 > 0) && counts.values().any(|c| c.1 > 0));
+    }
     // (1, 2 and 8 partitions; 4 partitions without the partial aggregation.)
     for (partitions, skip_partial) in [(1, false), (2, false), (8, false), (4, true)] {
         for dir in dirs {
@@ -269,6 +287,22 @@ async fn check_summary(
             for (id, row) in &expected {
                 assert_eq!(got.get(id), Some(row), "customer {id}, {partitions} partitions");
             }
+            let query = format!(
+                "SELECT customer_id, s['excluded_after_as_of'], s['negative_amounts'] FROM \
+                 (SELECT customer_id, \
+                 rfm_summary(order_time, amount, DATE '{as_of}', '{period}', '{options}') AS s \
+                 FROM tx GROUP BY customer_id) WHERE s IS NOT NULL"
+            );
+            let mut got = HashMap::new();
+            for b in sql(&ctx, &query).await.unwrap() {
+                let id = b.column(0).as_primitive::<Int64Type>();
+                let (x, n) = (b.column(1).as_primitive::<UInt64Type>(), b.column(2));
+                for r in 0..b.num_rows() {
+                    let n = n.as_primitive::<UInt64Type>().value(r);
+                    got.insert(id.value(r), (x.value(r), n));
+                }
+            }
+            assert_eq!(got, counts, "{partitions} partitions, {dir:?}");
         }
     }
 }

@@ -193,6 +193,41 @@ impl SummaryOptions {
         self.cutoff = cutoff;
         self
     }
+
+    /// The first instant after the window of a summary at `as_of`: [`summarize`] counts a
+    /// transaction at `at` when `at < window_end(as_of)` and leaves it out (counting it in
+    /// [`Summary::excluded_after_as_of`]) otherwise. Under [`Cutoff::EndOfPeriod`] it is the
+    /// start of the unit period after the one holding `as_of`; under [`Cutoff::Instant`], one
+    /// nanosecond after `as_of`. `None` when that instant is beyond the calendar, so that
+    /// every transaction is inside.
+    ///
+    /// For callers that aggregate in pieces (an engine's partial states): what lies after the
+    /// window can be counted and dropped before it is held.
+    ///
+    /// [`summarize`]: crate::rfm::summarize
+    /// [`Summary::excluded_after_as_of`]: crate::rfm::Summary::excluded_after_as_of
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use loyalty::rfm::{Cutoff, Period, SummaryOptions};
+    ///
+    /// let as_of = NaiveDate::from_ymd_opt(2024, 6, 5).unwrap().and_hms_opt(9, 30, 0).unwrap();
+    /// let weekly = SummaryOptions::default().period(Period::WEEK);
+    /// // 2024-06-05 is a Wednesday: the week ends with Sunday the 9th.
+    /// let monday = NaiveDate::from_ymd_opt(2024, 6, 10).unwrap().and_hms_opt(0, 0, 0);
+    /// assert_eq!(weekly.window_end(as_of), monday);
+    /// let instant = SummaryOptions::default().cutoff(Cutoff::Instant);
+    /// assert_eq!(instant.window_end(as_of), as_of.checked_add_signed(chrono::TimeDelta::nanoseconds(1)));
+    /// ```
+    #[must_use]
+    pub fn window_end(&self, as_of: NaiveDateTime) -> Option<NaiveDateTime> {
+        match self.cutoff {
+            Cutoff::EndOfPeriod => self.period.start(self.period.index(as_of).checked_add(1)?),
+            Cutoff::Instant => as_of.checked_add_signed(chrono::TimeDelta::nanoseconds(1)),
+        }
+    }
 }
 
 #[cfg(all(test, feature = "serde"))]
@@ -206,5 +241,44 @@ mod tests {
         let json = serde_json::to_string(&o).unwrap();
         assert!(json.contains(r#""negative":"Reject""#), "{json}");
         assert_eq!(serde_json::from_str::<SummaryOptions>(&json).unwrap(), o);
+    }
+}
+
+#[cfg(test)]
+mod window_end_tests {
+    use chrono::{NaiveDate, TimeDelta};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::rfm::{summarize, PeriodUnit};
+
+    proptest! {
+        /// `window_end` is the boundary `summarize` itself draws, to the nanosecond, for every
+        /// unit, multiple and cutoff.
+        #[test]
+        fn window_end_is_where_summarize_starts_excluding(
+            days in 0i64..20_000,
+            as_of_ns in 0i64..86_400_000_000_000,
+            offset_ns in -3_000_000_000_000_000i64..3_000_000_000_000_000,
+            unit in 0usize..4,
+            multiple in 1u32..30,
+            instant in any::<bool>(),
+        ) {
+            let unit = [PeriodUnit::Hour, PeriodUnit::Day, PeriodUnit::Week, PeriodUnit::Month][unit];
+            let cutoff = if instant { Cutoff::Instant } else { Cutoff::EndOfPeriod };
+            let options = SummaryOptions::default()
+                .period(Period::new(unit, multiple).unwrap())
+                .cutoff(cutoff);
+            let base = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+            let as_of = base + TimeDelta::days(days) + TimeDelta::nanoseconds(as_of_ns);
+            let end = options.window_end(as_of).unwrap();
+            // Around the boundary as often as anywhere.
+            for at in [as_of + TimeDelta::nanoseconds(offset_ns / 1_000_000_000), end,
+                       end - TimeDelta::nanoseconds(1), as_of + TimeDelta::nanoseconds(offset_ns)] {
+                let s = summarize(&[Transaction::new(1u64, at, Decimal::ONE)], as_of, options)
+                    .unwrap();
+                prop_assert_eq!(s.excluded_after_as_of() == 1, at >= end, "at {}", at);
+            }
+        }
     }
 }
