@@ -19,7 +19,7 @@
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, LargeBinaryArray, PrimitiveArray,
     StructArray, TimestampMicrosecondArray, UInt32Array, UInt64Array,
@@ -180,6 +180,38 @@ fn civil(micros: i64) -> Option<NaiveDateTime> {
     DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
 }
 
+/// Microseconds in a day.
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// [`civil`] for a stream of times: the date of the last day is kept, since logs come in runs
+/// of times on the same day and the calendar arithmetic is the costly part.
+struct Civil {
+    day: i64,
+    date: NaiveDate,
+}
+
+impl Civil {
+    fn new() -> Civil {
+        Civil { day: 0, date: DateTime::UNIX_EPOCH.date_naive() }
+    }
+
+    /// The same as [`civil`]`(micros)`.
+    #[inline]
+    fn at(&mut self, micros: i64) -> Option<NaiveDateTime> {
+        let day = micros.div_euclid(MICROS_PER_DAY);
+        if day != self.day {
+            // 719,163 days from 0001-01-01 (day 1) to 1970-01-01.
+            let from_ce = i32::try_from(day.checked_add(719_163)?).ok()?;
+            self.date = NaiveDate::from_num_days_from_ce_opt(from_ce)?;
+            self.day = day;
+        }
+        let rem = micros.rem_euclid(MICROS_PER_DAY);
+        // Below a day's seconds and a second's nanoseconds, so both fit a u32.
+        let (secs, nanos) = ((rem / 1_000_000) as u32, (rem % 1_000_000) as u32 * 1000);
+        Some(self.date.and_time(NaiveTime::from_num_seconds_from_midnight_opt(secs, nanos)?))
+    }
+}
+
 /// Microseconds since 1970-01-01T00:00 of a civil time (within chrono's range, always).
 fn micros(t: NaiveDateTime) -> i64 {
     t.and_utc().timestamp_micros()
@@ -224,8 +256,8 @@ enum Read {
     Null,
     /// A transaction after the summary's window, counted and dropped.
     After,
-    /// A transaction inside the window: microseconds and the exact amount.
-    Inside(i64, Decimal),
+    /// A transaction inside the window: its time and exact amount.
+    Inside(NaiveDateTime, Decimal),
 }
 
 /// An amount column after coercion, its type matched once a batch rather than once a row.
@@ -288,6 +320,7 @@ impl Config {
         let null_keys = values.get(CUSTOMER_ID).map(|k| k.logical_nulls());
         let reject = self.options.negative_amounts == NegativeAmounts::Reject;
         let mut out = Vec::with_capacity(times.len());
+        let mut civil = Civil::new();
         for i in 0..times.len() {
             if filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) {
                 out.push(Read::Filtered);
@@ -320,9 +353,9 @@ impl Config {
                      and count it)",
                 ));
             };
-            if civil(at).is_none() {
+            let Some(time) = civil.at(at) else {
                 return Err(bad_arg(NAME, "order_time", at, "outside the supported calendar"));
-            }
+            };
             // Checked before the window, as the library does: a rejected refund is an error
             // wherever it lies.
             if reject && amount.is_sign_negative() && !amount.is_zero() {
@@ -333,7 +366,7 @@ impl Config {
                     "negative amounts are rejected by the option negative=reject",
                 ));
             }
-            out.push(if at < self.end { Read::Inside(at, amount) } else { Read::After });
+            out.push(if at < self.end { Read::Inside(time, amount) } else { Read::After });
         }
         Ok(out)
     }
@@ -428,14 +461,6 @@ impl AggregateUDFImpl for RfmSummary {
     }
 }
 
-/// One transaction inside the window, held for its group until the rows are made.
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    group: usize,
-    at: i64,
-    amount: Decimal,
-}
-
 /// What a group counted and did not hold.
 #[derive(Clone, Copy, Debug, Default)]
 struct Counts {
@@ -443,13 +468,19 @@ struct Counts {
     excluded: u64,
 }
 
-/// The transactions inside the window of every group, in one list in arrival order (one
-/// append a row, where a list a group would pay an allocation and a cache miss a row), and
-/// each group's counts.
+/// The transactions inside the window of every group, in one list in arrival order keyed by
+/// the group's index (one append a row, where a list a group would pay an allocation and a
+/// cache miss a row, and already the library's input), and each group's counts.
 struct Groups {
     config: Config,
-    held: Vec<Held>,
+    held: Vec<Transaction<u64>>,
     counts: Vec<Counts>,
+}
+
+/// The group of a held transaction (an index below the group count, so it fits a `usize`).
+#[inline]
+fn group(t: &Transaction<u64>) -> usize {
+    t.customer as usize
 }
 
 impl Groups {
@@ -465,14 +496,17 @@ impl Groups {
 
     /// Takes the transactions and counts of the groups `emit_to` names; the groups left are
     /// numbered from 0 again, as DataFusion numbers them after an emit.
-    fn take(&mut self, emit_to: EmitTo) -> (Vec<Held>, Vec<Counts>) {
+    fn take(&mut self, emit_to: EmitTo) -> (Vec<Transaction<u64>>, Vec<Counts>) {
         let counts = emit_to.take_needed(&mut self.counts);
         let held = match emit_to {
             EmitTo::All => std::mem::take(&mut self.held),
             EmitTo::First(n) => {
-                let (first, rest): (Vec<Held>, Vec<Held>) =
-                    self.held.iter().partition(|h| h.group < n);
-                self.held = rest.into_iter().map(|h| Held { group: h.group - n, ..h }).collect();
+                let (first, mut rest): (Vec<_>, Vec<_>) =
+                    std::mem::take(&mut self.held).into_iter().partition(|t| group(t) < n);
+                for t in &mut rest {
+                    t.customer -= n as u64;
+                }
+                self.held = rest;
                 first
             }
         };
@@ -483,22 +517,16 @@ impl Groups {
     /// all their transactions, keyed by group, so every field is the library's to the bit.
     /// A group none of whose transactions is inside the window has no row (lifetimes leaves
     /// such customers out).
-    fn rows(&self, held: &[Held], counts: &[Counts]) -> Result<Vec<Option<Row>>> {
+    fn rows(&self, held: &[Transaction<u64>], counts: &[Counts]) -> Result<Vec<Option<Row>>> {
         let mut negatives = vec![0u64; counts.len()];
-        let log: Vec<Transaction<u64>> = held
-            .iter()
-            .map(|h| {
-                negatives[h.group] += u64::from(h.amount.is_sign_negative() && !h.amount.is_zero());
-                // Written from valid times by `update_batch`, checked again on merge.
-                let at = civil(h.at).unwrap_or_default();
-                Transaction::new(h.group as u64, at, h.amount)
-            })
-            .collect();
+        for t in held {
+            negatives[group(t)] += u64::from(t.amount.is_sign_negative() && !t.amount.is_zero());
+        }
         let mut rows: Vec<Option<Row>> = counts.iter().map(|_| None).collect();
-        if log.is_empty() {
+        if held.is_empty() {
             return Ok(rows);
         }
-        let summary = summarize(&log, self.config.as_of, self.config.options)
+        let summary = summarize(held, self.config.as_of, self.config.options)
             .map_err(|e| library(NAME, e))?;
         for r in summary.rows() {
             // The keys are the groups' indices, below `counts.len()`.
@@ -531,10 +559,10 @@ impl Groups {
 /// The partial state of groups `0..counts.len()`: each group's transactions as one binary
 /// value of 24-byte records (gathered by a counting sort on the group), its skipped NULLs
 /// and its transactions after the window.
-fn state_arrays(held: &[Held], counts: &[Counts]) -> Result<Vec<ArrayRef>> {
+fn state_arrays(held: &[Transaction<u64>], counts: &[Counts]) -> Result<Vec<ArrayRef>> {
     let mut offsets = vec![0i64; counts.len() + 1];
-    for h in held {
-        offsets[h.group + 1] += RECORD as i64;
+    for t in held {
+        offsets[group(t) + 1] += RECORD as i64;
     }
     for g in 0..counts.len() {
         offsets[g + 1] += offsets[g];
@@ -542,10 +570,10 @@ fn state_arrays(held: &[Held], counts: &[Counts]) -> Result<Vec<ArrayRef>> {
     // The offsets are byte positions in `values`, so they fit a `usize`.
     let mut next: Vec<usize> = offsets.iter().map(|&o| o as usize).collect();
     let mut values = vec![0u8; held.len() * RECORD];
-    for h in held {
-        let at = &mut next[h.group];
-        values[*at..*at + 8].copy_from_slice(&h.at.to_le_bytes());
-        values[*at + 8..*at + RECORD].copy_from_slice(&h.amount.serialize());
+    for t in held {
+        let at = &mut next[group(t)];
+        values[*at..*at + 8].copy_from_slice(&micros(t.at).to_le_bytes());
+        values[*at + 8..*at + RECORD].copy_from_slice(&t.amount.serialize());
         *at += RECORD;
     }
     let records = LargeBinaryArray::try_new(
@@ -560,12 +588,13 @@ fn state_arrays(held: &[Held], counts: &[Counts]) -> Result<Vec<ArrayRef>> {
 
 /// The transaction of one 24-byte record of a partial state, or `None` when the bytes are
 /// not one (a state from elsewhere than [`state_arrays`]).
-fn record(bytes: &[u8]) -> Option<(i64, Decimal)> {
+fn record(bytes: &[u8], civil: &mut Civil) -> Option<(NaiveDateTime, Decimal)> {
     let at = i64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
     let amount: [u8; 16] = bytes.get(8..RECORD)?.try_into().ok()?;
     // `Decimal::serialize`'s flags: zero low bytes, scale <= 28, sign bit.
     let flags_ok = amount[0] == 0 && amount[1] == 0 && amount[2] <= 28 && amount[3] & 0x7f == 0;
-    (civil(at).is_some() && flags_ok).then(|| (at, Decimal::deserialize(amount)))
+    let at = civil.at(at)?;
+    flags_ok.then(|| (at, Decimal::deserialize(amount)))
 }
 
 /// One customer's values, before they go into columns.
@@ -641,7 +670,9 @@ impl GroupsAccumulator for Groups {
                 Read::Filtered => {}
                 Read::Null => self.counts[group].skipped += 1,
                 Read::After => self.counts[group].excluded += 1,
-                Read::Inside(at, amount) => self.held.push(Held { group, at, amount }),
+                Read::Inside(at, amount) => {
+                    self.held.push(Transaction::new(group as u64, at, amount))
+                }
             }
         }
         Ok(())
@@ -668,14 +699,15 @@ impl GroupsAccumulator for Groups {
         let excluded = values[2].as_primitive::<UInt64Type>();
         // Read in full before any group changes, as `update_batch`.
         let mut staged = Vec::with_capacity(records.value_data().len() / RECORD);
+        let mut civil = Civil::new();
         for (i, &group) in group_indices.iter().enumerate() {
             let r = records.value(i);
             if r.len() % RECORD != 0 {
                 return Err(corrupt(r.len()));
             }
             for c in r.chunks_exact(RECORD) {
-                let (at, amount) = record(c).ok_or_else(|| corrupt(r.len()))?;
-                staged.push(Held { group, at, amount });
+                let (at, amount) = record(c, &mut civil).ok_or_else(|| corrupt(r.len()))?;
+                staged.push(Transaction::new(group as u64, at, amount));
             }
         }
         self.resize(total_num_groups);
@@ -703,14 +735,14 @@ impl GroupsAccumulator for Groups {
                 Read::Filtered => {}
                 Read::Null => counts[group].skipped = 1,
                 Read::After => counts[group].excluded = 1,
-                Read::Inside(at, amount) => held.push(Held { group, at, amount }),
+                Read::Inside(at, amount) => held.push(Transaction::new(group as u64, at, amount)),
             }
         }
         state_arrays(&held, &counts)
     }
 
     fn size(&self) -> usize {
-        self.held.capacity() * std::mem::size_of::<Held>()
+        self.held.capacity() * std::mem::size_of::<Transaction<u64>>()
             + self.counts.capacity() * std::mem::size_of::<Counts>()
     }
 }
@@ -812,6 +844,25 @@ mod tests {
         // Without the argument the key is not read: the amount is the error, as before.
         let e = config(Nulls::Skip).read(&args(None), None).unwrap_err().to_string();
         assert!(e.contains("rfm_summary: argument amount = NaN"), "{e}");
+    }
+
+    #[test]
+    fn the_day_cache_reads_every_time_as_chrono_does() {
+        let mut c = Civil::new();
+        let edges = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let random = (0..20_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // From beyond chrono's range down to days around 1970.
+            (x as i64) >> (x % 24)
+        });
+        for m in edges.into_iter().chain(random) {
+            for m in [m, m.saturating_add(1), m.saturating_sub(MICROS_PER_DAY)] {
+                assert_eq!(c.at(m), civil(m), "{m}");
+            }
+        }
     }
 
     #[test]
