@@ -13,6 +13,8 @@ use super::special::{
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
 
+mod hessian;
+
 /// Cap on the Poisson-tail terms of [`ParetoNbd::probability_of_purchases`].
 const PMF_TAIL_TERMS: usize = 10_000;
 
@@ -535,6 +537,11 @@ impl Objective<4> for Likelihood<'_> {
         let g = g.map(|v| -v / prep.weight);
         (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
     }
+
+    /// The exact Hessian (module `hessian`), so the fit takes Newton steps.
+    fn mean_nll_hessian(&self, p: [f64; 4]) -> Option<(f64, [f64; 4], [[f64; 4]; 4])> {
+        self.value_grad_hessian(p)
+    }
 }
 
 #[cfg(test)]
@@ -614,6 +621,33 @@ mod tests {
         let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1], [1.5, 0.05, 2.0, 0.05]] {
             checks::hand_gradient_equals_dual_gradient(&obj, p);
+        }
+    }
+
+    #[test]
+    fn hessian_equals_gradient_differences() {
+        // As hand_gradient_equals_dual_gradient's rows (both branches of the row term), at
+        // α > β, α < β and α = β (every series argument 0).
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(7.0, 12.0, 30.0, Period::WEEK).unwrap(),
+            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(1000.0, 5.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood::new(&prep);
+        for p in [
+            [0.55, 0.27, 0.6, 0.3],
+            [0.55, 0.4, 0.6, 0.1],
+            [1.5, 0.05, 2.0, 0.05],
+            [0.8, 0.3, 1.2, 0.9],
+            [1.0, 1.0, 1.0, 1.0],
+        ] {
+            checks::hessian_matches_gradient_differences(&obj, p);
         }
     }
 
