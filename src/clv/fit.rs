@@ -225,7 +225,9 @@ pub(crate) fn fit_model<M: Estimable>(
     options: &FitOptions,
 ) -> Result<Fit<M>> {
     let prep = Prepared::new(histogram)?;
-    let est = estimate(&M::objective(&prep), [1.0; 4], options)?;
+    let (start, first_pass) = coarse_start::<M>(&prep, options);
+    let mut est = estimate(&M::objective(&prep), start, options)?;
+    est.iterations += first_pass;
     let params = M::from_estimate(est.params, prep.scale, histogram.period())?;
     // The likelihood of `x` purchase times carries the unit time^−x, so on the data's own axis
     // it is the scaled one less Σ x ln(scale): no second pass over the patterns.
@@ -235,6 +237,43 @@ pub(crate) fn fit_model<M: Estimable>(
     let report =
         est.report(&params.parameters(), prep.weight, log_likelihood, histogram.customers());
     Ok(Fit { params, report })
+}
+
+/// Patterns above which a fit first finds the optimum of a sample of them
+/// ([`Prepared::sample`]).
+const SAMPLE_ABOVE: usize = 800;
+
+/// One pattern in this many goes into the first pass.
+const SAMPLE_STEP: usize = 8;
+
+/// The first pass's tolerance: the sample's optimum is only a start, and its distance from
+/// the whole data's is far above what a tighter tolerance would resolve.
+const SAMPLE_TOLERANCE: f64 = 1e-4;
+
+/// Where the optimiser starts on the whole data, with the iterations it took to get there:
+/// for a histogram of more than [`SAMPLE_ABOVE`] patterns the optimum, to a loose tolerance,
+/// of every [`SAMPLE_STEP`]-th pattern (the early iterations from the default start, where
+/// Newton's steps are damped or cut short, cost an eighth as much there), from which Newton's
+/// method reaches the whole data's optimum in about three iterations; otherwise, or when the
+/// sample's fit fails, the default start, all parameters 1 on the scaled axis. Only the
+/// number of iterations depends on the start, not the optimum: the whole data's fit runs to
+/// the caller's tolerance either way.
+///
+/// Measured (`loyalty fit --repeat 100`, under load, alternating runs): on the peer script's
+/// 20,000-customer summary (7,395 patterns) BG/NBD went from 1.23 to 0.95 ms, MBG/NBD from
+/// 1.46 to 0.99 ms and Pareto/NBD from 3.84 to 3.17 ms; on CDNOW (1,016 patterns) Pareto/NBD
+/// from 0.78 to 0.63 ms, with BG/NBD and MBG/NBD within ±10 %. Every 4th pattern gained less
+/// on both; every 16th took Pareto/NBD on CDNOW (64 patterns) to 7 iterations on the whole
+/// data instead of 3.
+fn coarse_start<M: Estimable>(prep: &Prepared, options: &FitOptions) -> ([f64; 4], usize) {
+    let default = ([1.0; 4], 0);
+    if prep.rows.len() <= SAMPLE_ABOVE {
+        return default;
+    }
+    let sample = prep.sample(SAMPLE_STEP);
+    let loose = options.tolerance(options.tolerance.max(SAMPLE_TOLERANCE));
+    let found = estimate(&M::objective(&sample), [1.0; 4], &loose);
+    found.map_or(default, |est| (est.params, est.iterations))
 }
 
 pub(crate) struct Estimate<const N: usize> {
