@@ -1,29 +1,32 @@
 //! Maximum-likelihood fitting shared by the models: options, report, and the driver that runs
-//! Newton's method on log-parameters where a model supplies its exact Hessian (BG/NBD, MBG/NBD,
-//! Gamma-Gamma), BFGS with exact gradients otherwise (Pareto/NBD) or when Newton fails, falls
-//! back to Nelder–Mead, and derives standard errors from the Hessian.
+//! Newton's method on log-parameters with each model's exact Hessian (BG/NBD, MBG/NBD,
+//! Pareto/NBD, Gamma-Gamma), BFGS with exact gradients when Newton fails, falls back to
+//! Nelder–Mead, and derives standard errors from the Hessian.
 //!
 //! # Where a fit's time goes
 //!
 //! A whole fit is three parts: the input laid out once (the customers ordered into the
 //! histogram of distinct `(x, t_x, T)` patterns, or for Gamma-Gamma the distinct `(x, m)`
-//! pairs grouped by frequency); the optimiser; and the Hessian behind the standard errors.
-//! With an exact Hessian the optimiser takes 5 to 9 Newton iterations from the default start
-//! (for Gamma-Gamma a start from moments), each one pass over the data for value, gradient and
-//! Hessian together, and the last Hessian is the one the standard errors use. Pareto/NBD takes
-//! about 30 BFGS iterations, each one evaluation of value and gradient and rarely a second,
-//! and `N` more gradient evaluations for its Hessian. The log-likelihood reported is the
-//! optimiser's last value, not a second pass over the data.
+//! pairs grouped by frequency); the optimiser; and the Hessian behind the standard errors,
+//! which is Newton's last one, so it costs nothing extra. Every model takes Newton steps,
+//! each one pass over the data for value, gradient and Hessian together. A purchase model on
+//! more than 800 patterns first finds the optimum of every 8th pattern (to gradient 1e-4,
+//! 4 to 6 iterations at an eighth of the cost each) and from there needs 3 Newton iterations
+//! on the whole data, 4 evaluations with the last; from the default start (all parameters 1
+//! on the scaled axis) it needed 6 to 8 (see `coarse_start`). The log-likelihood reported is
+//! the optimiser's last value, not a second pass over the data.
 //!
 //! Laying out the input: a summary's times take few distinct values (whole days or weeks: 274
 //! on the peer script's 20,000 customers), so each time is replaced by its rank among the
 //! distinct ones (a small hash table, given up for a comparison sort past 2^16 values or when
 //! its probes pass a linear budget) and the patterns, one integer key each, are ordered by a
 //! three-pass radix sort; the likelihood's tables of distinct times come from the same ranks.
-//! On 20,000 customers that is about 0.35 ms of a BG/NBD fit's 1.2 ms, measured in one
-//! process (warm); it cannot go below one validation and one table lookup per customer.
-//! Gamma-Gamma's rows are grouped by a counting sort on frequency and each group's spends
-//! sorted by their bits.
+//! On 20,000 customers that is about 0.4 ms, measured in one process (warm, under load): 40 %
+//! of a BG/NBD or MBG/NBD fit there now that the optimiser takes about five evaluations'
+//! worth. It cannot go below one validation and one table lookup per customer; a single walk
+//! over the customers instead of three, and one hash lookup per time instead of two, were
+//! tried and gained nothing measurable. Gamma-Gamma's rows are grouped by a counting sort on
+//! frequency and each group's spends sorted by their bits.
 //!
 //! Per evaluation, what each model cannot avoid and what it does beyond that:
 //!
@@ -32,31 +35,35 @@
 //!   and Hessian sums per frequency; per distinct time one `ln` and one reciprocal, and per
 //!   distinct frequency the ratios `ln Γ(y + x)/Γ(y)` with their first and second derivatives,
 //!   walked once up to the largest frequency (one `ln` per step). On the 20,000-customer
-//!   summary the six to eight evaluations are about two thirds of the fit, the layout the
-//!   rest.
+//!   summary (7,395 patterns) the evaluations are about half of an MBG/NBD fit (`perf`), of
+//!   which the `exp` and `ln` are two fifths: the fit is within about 2.5x of its floor of
+//!   four whole passes of two transcendental calls per pattern plus the layout. MBG/NBD took
+//!   longer than BG/NBD there (1.46 against 1.23 ms) because from the default start its first
+//!   Newton step overshoots (`r` from 1 to 5.4, the optimum 1.1) and it needed 8 iterations to
+//!   BG/NBD's 6; from the sample's optimum both take 3.
 //! - Gamma-Gamma: one `ln` and one reciprocal per distinct `(x, m)` pair, the floor, since
 //!   `ln(γ + x m)` mixes the parameter with every pair; `ln Γ`, `ψ` and `ψ'` once per distinct
 //!   frequency and `Σ ln m` once per frequency for the whole fit. On 7,816 repeat buyers
 //!   (6,750 distinct pairs) the logarithms are about a quarter of the fit, the validation and
 //!   grouping of the rows (one `ln` each for `Σ ln m`) and the sort most of the rest.
 //! - Pareto/NBD: above the floor of one `exp` and one `ln` per pattern with `t_x < T`, one
-//!   Gauss hypergeometric series (with its derivatives) per distinct (frequency, time) pair,
-//!   which is most of its time: a series needs about `ln(1e-17)/ln z` terms, so few near the
-//!   optimum on weekly data (`z` about 0.1) and hundreds where the optimiser passes through
-//!   parameters with very different `α` and `β`. The series of one frequency at all its times
-//!   share their coefficients and run together (`special::hyp2f1_one_many`): three divisions
-//!   per term for all of them, and independent sums the processor overlaps, which made the
-//!   CDNOW fit 1.8x faster than one series at a time.
+//!   Gauss hypergeometric series per distinct (frequency, time) pair, summed with its first
+//!   and second derivatives in its three arguments (ten running sums; the series of one
+//!   frequency at all its times share their coefficients and run together,
+//!   `special::hyp2f1_one_many_second`). A series needs about `ln(1e-17)/ln z` terms, so few
+//!   near the optimum on weekly data (`z` below 0.1). The Hessian's row terms are summed per
+//!   frequency and per series (`pareto_nbd::hessian`), so a row costs two outer products of
+//!   4-vectors beyond its gradient. On CDNOW (1,016 patterns, 940 series) the row pass is a
+//!   quarter of the fit, the series a fifth, `exp` and `ln` a tenth and the layout and the
+//!   pairs' sort about a sixth (`perf`): within about 3x of four passes of two
+//!   transcendental calls per pattern and one series per pair. Until the exact Hessian, BFGS
+//!   took about 30 iterations and the standard errors 4 more gradients (about 35 evaluations,
+//!   1.6 ms under load); Newton's method takes 6 from the default start and 3 (4 evaluations)
+//!   from the sample's optimum (0.6 ms under load).
 //!
-//! So each evaluation sits within a small factor of one pass of two transcendental calls per
-//! pattern; what remains to gain for Pareto/NBD is fewer evaluations (the exact Hessian of its
-//! series would let it take Newton steps, about 8 evaluations instead of about 34), and for the
-//! others the number of iterations from the start. Starting BFGS from a Hessian by differences
-//! of the gradient at the start was tried and left out: the CDNOW fit still took 30
-//! iterations, and paid the 4 gradients.
-//!
-//! Measured with `python3 benches/peers/compare_clv.py --fits-only` (ratios to lifetimes 0.11.3
-//! in the same run; README, "Predictive CLV against lifetimes 0.11.3").
+//! Measured with `python3 benches/peers/compare_clv.py --fits-only` and `loyalty fit
+//! --repeat` (ratios to lifetimes 0.11.3 in the same run; README, "Predictive CLV against
+//! lifetimes 0.11.3").
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -154,7 +161,9 @@ pub struct FitReport {
     /// Total log-likelihood at the estimate, in the data's own time unit (comparable with
     /// published values such as −9582.43 for BG/NBD on CDNOW).
     pub log_likelihood: f64,
-    /// Optimiser iterations (BFGS, plus Nelder–Mead when it was needed).
+    /// Optimiser iterations in all: on a sample of the patterns first for a large histogram
+    /// of a purchase model, then on the whole data (Newton, or BFGS and Nelder–Mead when
+    /// they were needed).
     pub iterations: usize,
     /// The optimiser that converged.
     pub method: Method,
