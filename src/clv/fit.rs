@@ -54,8 +54,8 @@
 //!   near the optimum on weekly data (`z` below 0.1). The Hessian's row terms are summed per
 //!   frequency and per series (`pareto_nbd::hessian`), so a row costs two outer products of
 //!   4-vectors beyond its gradient. On CDNOW (1,016 patterns, 940 series) the row pass is a
-//!   quarter of the fit, the series a fifth, `exp` and `ln` a tenth and the layout and the
-//!   pairs' sort about a sixth (`perf`): within about 3x of four passes of two
+//!   quarter of the fit, the series a fifth, `exp` and `ln` a tenth and the layout about a
+//!   tenth (`perf`): within about 3x of four passes of two
 //!   transcendental calls per pattern and one series per pair. Until the exact Hessian, BFGS
 //!   took about 30 iterations and the standard errors 4 more gradients (about 35 evaluations,
 //!   1.6 ms under load); Newton's method takes 6 from the default start and 3 (4 evaluations)

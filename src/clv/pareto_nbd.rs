@@ -343,17 +343,45 @@ pub(crate) struct Likelihood<'a> {
 }
 
 impl<'a> Likelihood<'a> {
+    /// The pairs of each frequency's rows, found by marking their times in a table over the
+    /// distinct times and reading it in order: the rows come sorted by frequency, so this
+    /// yields the pairs sorted and unique, where sorting the rows' pairs and searching each
+    /// row's in them made a Pareto/NBD fit take 0.59 ms instead of 0.555 ms on CDNOW and
+    /// 3.13 ms instead of 2.50 ms on the peer script's 20,000 customers (`loyalty fit
+    /// --repeat`, under load, alternating runs; the same estimates to the bit).
     pub(crate) fn new(prep: &'a Prepared) -> Self {
-        let mut pairs: Vec<(u32, u32)> = prep
-            .rows
-            .iter()
-            .filter(|r| r.tx != r.t)
-            .flat_map(|r| [(r.x, r.tx), (r.x, r.t)])
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let find = |p: (u32, u32)| pairs.partition_point(|q| *q < p) as u32;
-        let row_pairs = prep.rows.iter().map(|r| (find((r.x, r.tx)), find((r.x, r.t)))).collect();
+        const EMPTY: u32 = u32::MAX;
+        const MARKED: u32 = u32::MAX - 1;
+        let mut index = vec![EMPTY; prep.times.len()];
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut row_pairs = Vec::with_capacity(prep.rows.len());
+        for group in prep.rows.chunk_by(|a, b| a.x == b.x) {
+            let alive = || group.iter().filter(|r| r.tx != r.t);
+            for r in alive() {
+                for it in [r.tx, r.t] {
+                    if let Some(slot) = index.get_mut(it as usize) {
+                        *slot = MARKED;
+                    }
+                }
+            }
+            let x = group.first().map_or(0, |r| r.x);
+            for (it, slot) in (0u32..).zip(index.iter_mut()) {
+                if *slot == MARKED {
+                    *slot = pairs.len() as u32;
+                    pairs.push((x, it));
+                }
+            }
+            let at = |it: u32| index.get(it as usize).copied().unwrap_or(EMPTY);
+            // Rows with t_x = T have no pair (their index is never read).
+            row_pairs.extend(group.iter().map(|r| (at(r.tx), at(r.t))));
+            for r in alive() {
+                for it in [r.tx, r.t] {
+                    if let Some(slot) = index.get_mut(it as usize) {
+                        *slot = EMPTY;
+                    }
+                }
+            }
+        }
         Likelihood { prep, pairs, row_pairs }
     }
 }
