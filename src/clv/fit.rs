@@ -1,29 +1,32 @@
 //! Maximum-likelihood fitting shared by the models: options, report, and the driver that runs
-//! Newton's method on log-parameters where a model supplies its exact Hessian (BG/NBD, MBG/NBD,
-//! Gamma-Gamma), BFGS with exact gradients otherwise (Pareto/NBD) or when Newton fails, falls
-//! back to Nelder–Mead, and derives standard errors from the Hessian.
+//! Newton's method on log-parameters with each model's exact Hessian (BG/NBD, MBG/NBD,
+//! Pareto/NBD, Gamma-Gamma), BFGS with exact gradients when Newton fails, falls back to
+//! Nelder–Mead, and derives standard errors from the Hessian.
 //!
 //! # Where a fit's time goes
 //!
 //! A whole fit is three parts: the input laid out once (the customers ordered into the
 //! histogram of distinct `(x, t_x, T)` patterns, or for Gamma-Gamma the distinct `(x, m)`
-//! pairs grouped by frequency); the optimiser; and the Hessian behind the standard errors.
-//! With an exact Hessian the optimiser takes 5 to 9 Newton iterations from the default start
-//! (for Gamma-Gamma a start from moments), each one pass over the data for value, gradient and
-//! Hessian together, and the last Hessian is the one the standard errors use. Pareto/NBD takes
-//! about 30 BFGS iterations, each one evaluation of value and gradient and rarely a second,
-//! and `N` more gradient evaluations for its Hessian. The log-likelihood reported is the
-//! optimiser's last value, not a second pass over the data.
+//! pairs grouped by frequency); the optimiser; and the Hessian behind the standard errors,
+//! which is Newton's last one, so it costs nothing extra. Every model takes Newton steps,
+//! each one pass over the data for value, gradient and Hessian together. A purchase model on
+//! more than 800 patterns first finds the optimum of every 8th pattern (to gradient 1e-4,
+//! 4 to 6 iterations at an eighth of the cost each) and from there needs 3 Newton iterations
+//! on the whole data, 4 evaluations with the last; from the default start (all parameters 1
+//! on the scaled axis) it needed 6 to 8 (see `coarse_start`). The log-likelihood reported is
+//! the optimiser's last value, not a second pass over the data.
 //!
 //! Laying out the input: a summary's times take few distinct values (whole days or weeks: 274
 //! on the peer script's 20,000 customers), so each time is replaced by its rank among the
 //! distinct ones (a small hash table, given up for a comparison sort past 2^16 values or when
 //! its probes pass a linear budget) and the patterns, one integer key each, are ordered by a
 //! three-pass radix sort; the likelihood's tables of distinct times come from the same ranks.
-//! On 20,000 customers that is about 0.35 ms of a BG/NBD fit's 1.2 ms, measured in one
-//! process (warm); it cannot go below one validation and one table lookup per customer.
-//! Gamma-Gamma's rows are grouped by a counting sort on frequency and each group's spends
-//! sorted by their bits.
+//! On 20,000 customers that is about 0.4 ms, measured in one process (warm, under load): 40 %
+//! of a BG/NBD or MBG/NBD fit there now that the optimiser takes about five evaluations'
+//! worth. It cannot go below one validation and one table lookup per customer; a single walk
+//! over the customers instead of three, and one hash lookup per time instead of two, were
+//! tried and gained nothing measurable. Gamma-Gamma's rows are grouped by a counting sort on
+//! frequency and each group's spends sorted by their bits.
 //!
 //! Per evaluation, what each model cannot avoid and what it does beyond that:
 //!
@@ -32,31 +35,35 @@
 //!   and Hessian sums per frequency; per distinct time one `ln` and one reciprocal, and per
 //!   distinct frequency the ratios `ln Γ(y + x)/Γ(y)` with their first and second derivatives,
 //!   walked once up to the largest frequency (one `ln` per step). On the 20,000-customer
-//!   summary the six to eight evaluations are about two thirds of the fit, the layout the
-//!   rest.
+//!   summary (7,395 patterns) the evaluations are about half of an MBG/NBD fit (`perf`), of
+//!   which the `exp` and `ln` are two fifths: the fit is within about 2.5x of its floor of
+//!   four whole passes of two transcendental calls per pattern plus the layout. MBG/NBD took
+//!   longer than BG/NBD there (1.46 against 1.23 ms) because from the default start its first
+//!   Newton step overshoots (`r` from 1 to 5.4, the optimum 1.1) and it needed 8 iterations to
+//!   BG/NBD's 6; from the sample's optimum both take 3.
 //! - Gamma-Gamma: one `ln` and one reciprocal per distinct `(x, m)` pair, the floor, since
 //!   `ln(γ + x m)` mixes the parameter with every pair; `ln Γ`, `ψ` and `ψ'` once per distinct
 //!   frequency and `Σ ln m` once per frequency for the whole fit. On 7,816 repeat buyers
 //!   (6,750 distinct pairs) the logarithms are about a quarter of the fit, the validation and
 //!   grouping of the rows (one `ln` each for `Σ ln m`) and the sort most of the rest.
 //! - Pareto/NBD: above the floor of one `exp` and one `ln` per pattern with `t_x < T`, one
-//!   Gauss hypergeometric series (with its derivatives) per distinct (frequency, time) pair,
-//!   which is most of its time: a series needs about `ln(1e-17)/ln z` terms, so few near the
-//!   optimum on weekly data (`z` about 0.1) and hundreds where the optimiser passes through
-//!   parameters with very different `α` and `β`. The series of one frequency at all its times
-//!   share their coefficients and run together (`special::hyp2f1_one_many`): three divisions
-//!   per term for all of them, and independent sums the processor overlaps, which made the
-//!   CDNOW fit 1.8x faster than one series at a time.
+//!   Gauss hypergeometric series per distinct (frequency, time) pair, summed with its first
+//!   and second derivatives in its three arguments (ten running sums; the series of one
+//!   frequency at all its times share their coefficients and run together,
+//!   `special::hyp2f1_one_many_second`). A series needs about `ln(1e-17)/ln z` terms, so few
+//!   near the optimum on weekly data (`z` below 0.1). The Hessian's row terms are summed per
+//!   frequency and per series (`pareto_nbd::hessian`), so a row costs two outer products of
+//!   4-vectors beyond its gradient. On CDNOW (1,016 patterns, 940 series) the row pass is a
+//!   quarter of the fit, the series a fifth, `exp` and `ln` a tenth and the layout about a
+//!   tenth (`perf`): within about 3x of four passes of two
+//!   transcendental calls per pattern and one series per pair. Until the exact Hessian, BFGS
+//!   took about 30 iterations and the standard errors 4 more gradients (about 35 evaluations,
+//!   1.6 ms under load); Newton's method takes 6 from the default start and 3 (4 evaluations)
+//!   from the sample's optimum (0.6 ms under load).
 //!
-//! So each evaluation sits within a small factor of one pass of two transcendental calls per
-//! pattern; what remains to gain for Pareto/NBD is fewer evaluations (the exact Hessian of its
-//! series would let it take Newton steps, about 8 evaluations instead of about 34), and for the
-//! others the number of iterations from the start. Starting BFGS from a Hessian by differences
-//! of the gradient at the start was tried and left out: the CDNOW fit still took 30
-//! iterations, and paid the 4 gradients.
-//!
-//! Measured with `python3 benches/peers/compare_clv.py --fits-only` (ratios to lifetimes 0.11.3
-//! in the same run; README, "Predictive CLV against lifetimes 0.11.3").
+//! Measured with `python3 benches/peers/compare_clv.py --fits-only` and `loyalty fit
+//! --repeat` (ratios to lifetimes 0.11.3 in the same run; README, "Predictive CLV against
+//! lifetimes 0.11.3").
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -154,7 +161,9 @@ pub struct FitReport {
     /// Total log-likelihood at the estimate, in the data's own time unit (comparable with
     /// published values such as −9582.43 for BG/NBD on CDNOW).
     pub log_likelihood: f64,
-    /// Optimiser iterations (BFGS, plus Nelder–Mead when it was needed).
+    /// Optimiser iterations in all: on a sample of the patterns first for a large histogram
+    /// of a purchase model, then on the whole data (Newton, or BFGS and Nelder–Mead when
+    /// they were needed).
     pub iterations: usize,
     /// The optimiser that converged.
     pub method: Method,
@@ -225,7 +234,15 @@ pub(crate) fn fit_model<M: Estimable>(
     options: &FitOptions,
 ) -> Result<Fit<M>> {
     let prep = Prepared::new(histogram)?;
-    let est = estimate(&M::objective(&prep), [1.0; 4], options)?;
+    let (start, first_pass) = coarse_start::<M>(&prep, options);
+    let objective = M::objective(&prep);
+    let mut est = match estimate(&objective, start, options) {
+        Ok(est) => est,
+        // Where the sample led astray, the default start decides.
+        Err(_) if start != [1.0; 4] => estimate(&objective, [1.0; 4], options)?,
+        Err(e) => return Err(e),
+    };
+    est.iterations += first_pass;
     let params = M::from_estimate(est.params, prep.scale, histogram.period())?;
     // The likelihood of `x` purchase times carries the unit time^−x, so on the data's own axis
     // it is the scaled one less Σ x ln(scale): no second pass over the patterns.
@@ -235,6 +252,65 @@ pub(crate) fn fit_model<M: Estimable>(
     let report =
         est.report(&params.parameters(), prep.weight, log_likelihood, histogram.customers());
     Ok(Fit { params, report })
+}
+
+/// Patterns above which a fit first finds the optimum of a sample of them
+/// ([`Prepared::sample`]).
+const SAMPLE_ABOVE: usize = 800;
+
+/// One pattern in this many goes into the first pass.
+const SAMPLE_STEP: usize = 8;
+
+/// The first pass's tolerance: the sample's optimum is only a start, and its distance from
+/// the whole data's is far above what a tighter tolerance would resolve.
+const SAMPLE_TOLERANCE: f64 = 1e-4;
+
+/// Newton iterations allowed on the sample (it takes 4 to 6).
+const SAMPLE_MAX_ITERATIONS: usize = 30;
+
+/// Where the optimiser starts on the whole data, with the iterations it took to get there:
+/// for a histogram of more than [`SAMPLE_ABOVE`] patterns the optimum, to a loose tolerance,
+/// of every [`SAMPLE_STEP`]-th pattern (the early iterations from the default start, where
+/// Newton's steps are damped or cut short, cost an eighth as much there), from which Newton's
+/// method reaches the whole data's optimum in about three iterations; otherwise, or when the
+/// sample's fit fails, the default start, all parameters 1 on the scaled axis. Only the
+/// number of iterations depends on the start, not the optimum: the whole data's fit runs to
+/// the caller's tolerance either way.
+///
+/// Measured (`loyalty fit --repeat 100`, under load, alternating runs): on the peer script's
+/// 20,000-customer summary (7,395 patterns) BG/NBD went from 1.23 to 0.95 ms, MBG/NBD from
+/// 1.46 to 0.99 ms and Pareto/NBD from 3.84 to 3.17 ms; on CDNOW (1,016 patterns) Pareto/NBD
+/// from 0.78 to 0.63 ms, with BG/NBD and MBG/NBD within ±10 %. Every 4th pattern gained less
+/// on both; every 16th took Pareto/NBD on CDNOW (64 patterns) to 7 iterations on the whole
+/// data instead of 3.
+fn coarse_start<M: Estimable>(prep: &Prepared, options: &FitOptions) -> ([f64; 4], usize) {
+    let default = ([1.0; 4], 0);
+    if prep.rows.len() <= SAMPLE_ABOVE {
+        return default;
+    }
+    let sample = prep.sample(SAMPLE_STEP);
+    let objective = M::objective(&sample);
+    let pen = options.penalizer;
+    // Newton's method alone, with few iterations: a sample on which it fails (one that does
+    // not identify the parameters, say) only costs those, not the fallbacks' thousands.
+    let tolerance = options.tolerance.max(SAMPLE_TOLERANCE);
+    let found = newton(
+        |th| value_grad_hess(&objective, th, pen),
+        &[0.0; 4],
+        options.max_iterations.min(SAMPLE_MAX_ITERATIONS),
+        tolerance,
+    );
+    // A sample that does not identify the parameters (no repeat buyers in it, say) can let
+    // Newton's method stop on a plateau; its Hessian there is not positive definite.
+    let identified = found.hess.as_deref().and_then(spd_inverse_diagonal).is_some();
+    if !found.converged || !identified {
+        return ([1.0; 4], found.iterations);
+    }
+    let mut start = [1.0; 4];
+    for (p, th) in start.iter_mut().zip(&found.x) {
+        *p = th.exp();
+    }
+    (start, found.iterations)
 }
 
 pub(crate) struct Estimate<const N: usize> {
@@ -519,5 +595,69 @@ pub(crate) mod checks {
         for (i, (gi, wi)) in g.iter().zip(want.d).enumerate() {
             assert!((gi - wi).abs() < 1e-10 * wi.abs().max(1.0), "{p:?} {i}: {gi} vs {wi}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clv::{BgNbd, Customer, MbgNbd, ParetoNbd};
+
+    fn cdnow() -> Histogram {
+        let customers: Vec<Customer> = include_str!("../../tests/data/cdnow_customers_summary.csv")
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let v: Vec<f64> = line.split(',').skip(1).map(|f| f.parse().unwrap()).collect();
+                Customer::new(v[0], v[1], v[2], Period::WEEK).unwrap()
+            })
+            .collect();
+        Histogram::from_customers(&customers).unwrap()
+    }
+
+    /// The fit from the sample's optimum against Newton's method from the default start on
+    /// the same objective: the same estimate, to well below the 1e-6 the peers are held to.
+    fn same_optimum<M: Estimable>(h: &Histogram) {
+        let prep = Prepared::new(h).unwrap();
+        assert!(prep.rows.len() > SAMPLE_ABOVE, "the sample pass must run");
+        let (start, first) = coarse_start::<M>(&prep, &FitOptions::default());
+        assert!(first > 0 && start != [1.0; 4], "{first} {start:?}");
+        let from_sample = estimate(&M::objective(&prep), start, &FitOptions::default()).unwrap();
+        let plain = estimate(&M::objective(&prep), [1.0; 4], &FitOptions::default()).unwrap();
+        for (a, b) in from_sample.params.iter().zip(plain.params) {
+            // Both runs stop at gradient 1e-10, which leaves the flattest direction free to
+            // about 1e-8 (MBG/NBD's r: 4e-9).
+            assert!((a / b - 1.0).abs() < 1e-7, "{a} vs {b}");
+        }
+        for (a, b) in from_sample.inv_hessian_diag.iter().zip(plain.inv_hessian_diag) {
+            assert!((a / b - 1.0).abs() < 1e-6, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn the_sample_start_changes_only_the_path() {
+        let h = cdnow();
+        same_optimum::<BgNbd>(&h);
+        same_optimum::<MbgNbd>(&h);
+        same_optimum::<ParetoNbd>(&h);
+    }
+
+    #[test]
+    fn a_sample_without_repeat_buyers_falls_back_to_the_default_start() {
+        // 801 patterns without repeat purchases (positions 0 to 800 once sorted), then 7 with
+        // (801 to 807): every 8th pattern has none, so the sample's likelihood has no optimum.
+        let mut customers = Vec::new();
+        for i in 0..808u32 {
+            let t = 10.0 + f64::from(i) * 0.01;
+            let (x, tx) = if i < 801 { (0.0, 0.0) } else { (2.0, t * 0.5) };
+            customers.push(Customer::new(x, tx, t, Period::WEEK).unwrap());
+        }
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        assert!(prep.rows.len() > SAMPLE_ABOVE);
+        assert!(prep.sample(SAMPLE_STEP).rows.iter().all(|r| r.xf == 0.0));
+        let (start, iterations) = coarse_start::<BgNbd>(&prep, &FitOptions::default());
+        assert_eq!(start, [1.0; 4]);
+        assert!(iterations <= SAMPLE_MAX_ITERATIONS);
     }
 }

@@ -13,6 +13,8 @@ use super::special::{
 use super::{finite, probability, Customer};
 use crate::rfm::Period;
 
+mod hessian;
+
 /// Cap on the Poisson-tail terms of [`ParetoNbd::probability_of_purchases`].
 const PMF_TAIL_TERMS: usize = 10_000;
 
@@ -341,17 +343,45 @@ pub(crate) struct Likelihood<'a> {
 }
 
 impl<'a> Likelihood<'a> {
+    /// The pairs of each frequency's rows, found by marking their times in a table over the
+    /// distinct times and reading it in order: the rows come sorted by frequency, so this
+    /// yields the pairs sorted and unique, where sorting the rows' pairs and searching each
+    /// row's in them made a Pareto/NBD fit take 0.59 ms instead of 0.555 ms on CDNOW and
+    /// 3.13 ms instead of 2.50 ms on the peer script's 20,000 customers (`loyalty fit
+    /// --repeat`, under load, alternating runs; the same estimates to the bit).
     pub(crate) fn new(prep: &'a Prepared) -> Self {
-        let mut pairs: Vec<(u32, u32)> = prep
-            .rows
-            .iter()
-            .filter(|r| r.tx != r.t)
-            .flat_map(|r| [(r.x, r.tx), (r.x, r.t)])
-            .collect();
-        pairs.sort_unstable();
-        pairs.dedup();
-        let find = |p: (u32, u32)| pairs.partition_point(|q| *q < p) as u32;
-        let row_pairs = prep.rows.iter().map(|r| (find((r.x, r.tx)), find((r.x, r.t)))).collect();
+        const EMPTY: u32 = u32::MAX;
+        const MARKED: u32 = u32::MAX - 1;
+        let mut index = vec![EMPTY; prep.times.len()];
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut row_pairs = Vec::with_capacity(prep.rows.len());
+        for group in prep.rows.chunk_by(|a, b| a.x == b.x) {
+            let alive = || group.iter().filter(|r| r.tx != r.t);
+            for r in alive() {
+                for it in [r.tx, r.t] {
+                    if let Some(slot) = index.get_mut(it as usize) {
+                        *slot = MARKED;
+                    }
+                }
+            }
+            let x = group.first().map_or(0, |r| r.x);
+            for (it, slot) in (0u32..).zip(index.iter_mut()) {
+                if *slot == MARKED {
+                    *slot = pairs.len() as u32;
+                    pairs.push((x, it));
+                }
+            }
+            let at = |it: u32| index.get(it as usize).copied().unwrap_or(EMPTY);
+            // Rows with t_x = T have no pair (their index is never read).
+            row_pairs.extend(group.iter().map(|r| (at(r.tx), at(r.t))));
+            for r in alive() {
+                for it in [r.tx, r.t] {
+                    if let Some(slot) = index.get_mut(it as usize) {
+                        *slot = EMPTY;
+                    }
+                }
+            }
+        }
         Likelihood { prep, pairs, row_pairs }
     }
 }
@@ -535,6 +565,11 @@ impl Objective<4> for Likelihood<'_> {
         let g = g.map(|v| -v / prep.weight);
         (f.is_finite() && g.iter().all(|v| v.is_finite())).then_some((f, g))
     }
+
+    /// The exact Hessian (module `hessian`), so the fit takes Newton steps.
+    fn mean_nll_hessian(&self, p: [f64; 4]) -> Option<(f64, [f64; 4], [[f64; 4]; 4])> {
+        self.value_grad_hessian(p)
+    }
 }
 
 #[cfg(test)]
@@ -614,6 +649,33 @@ mod tests {
         let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1], [1.5, 0.05, 2.0, 0.05]] {
             checks::hand_gradient_equals_dual_gradient(&obj, p);
+        }
+    }
+
+    #[test]
+    fn hessian_equals_gradient_differences() {
+        // As hand_gradient_equals_dual_gradient's rows (both branches of the row term), at
+        // α > β, α < β and α = β (every series argument 0).
+        let customers = [
+            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
+            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
+            Customer::new(7.0, 12.0, 30.0, Period::WEEK).unwrap(),
+            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(1000.0, 5.0, 38.0, Period::WEEK).unwrap(),
+            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
+        ];
+        let h = Histogram::from_customers(&customers).unwrap();
+        let prep = Prepared::new(&h).unwrap();
+        let obj = Likelihood::new(&prep);
+        for p in [
+            [0.55, 0.27, 0.6, 0.3],
+            [0.55, 0.4, 0.6, 0.1],
+            [1.5, 0.05, 2.0, 0.05],
+            [0.8, 0.3, 1.2, 0.9],
+            [1.0, 1.0, 1.0, 1.0],
+        ] {
+            checks::hessian_matches_gradient_differences(&obj, p);
         }
     }
 

@@ -509,6 +509,93 @@ pub(crate) fn hyp2f1_one_many<D: Real>(
     Ok(())
 }
 
+/// `2F1(1, b; c; z)` with its first and second partial derivatives in `b`, `c` and `z`, in the
+/// order `[F, F_b, F_c, F_z, F_bb, F_bc, F_bz, F_cc, F_cz, F_zz]`: what the Pareto/NBD
+/// Hessian needs of its series.
+pub(crate) type Series2 = [f64; 10];
+
+/// [`hyp2f1_one_many`] with second derivatives, for plain parameters: the Pareto/NBD series of
+/// one frequency at every time, for Newton's method.
+///
+/// With `t_k = z^k Π_{j<k} (b+j)/(c+j)`, `ln t_k` has the partials `B_k = Σ_{j<k} 1/(b+j)`,
+/// `−C_k = −Σ_{j<k} 1/(c+j)` and `k/z`, and second partials `−Σ 1/(b+j)²`, `+Σ 1/(c+j)²` and
+/// `−k/z²` (no mixed ones), so `∂²t_k/∂u∂v = t_k (∂_u ln t_k ∂_v ln t_k + ∂²_uv ln t_k)`:
+/// ten running sums per `z` over the same terms, in the same order and rounding, as
+/// [`hyp2f1_one_many`] (so the values agree bit for bit). The `k`-dependent factors are shared
+/// by every `z`. At `z = 0` (and below `1e-100`, where `t_2/z²` would underflow) the
+/// derivatives come from the series' first two coefficients.
+///
+/// # Errors
+///
+/// As [`hyp2f1_one`].
+pub(crate) fn hyp2f1_one_many_second(
+    b: f64,
+    c: f64,
+    zs: &[f64],
+    cap: usize,
+    out: &mut Vec<Series2>,
+) -> Result<()> {
+    // Per z: the term and its ten sums [Σt, ΣtB, ΣtC, Σtk, Σt(B²−B₂), Σt(C²+C₂), ΣtBC, ΣtBk,
+    // ΣtCk, Σtk(k−1)].
+    let mut acc = Vec::with_capacity(zs.len());
+    for &z in zs {
+        if !(0.0..1.0).contains(&z) {
+            return Err(Error::invalid("z", z, "must be in [0, 1)"));
+        }
+        acc.push((1.0, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
+    }
+    let (mut hb, mut hc, mut hb2, mut hc2) = (0.0, 0.0, 0.0, 0.0);
+    let mut k = 0.0;
+    let mut active = zs.len();
+    let mut steps = 0;
+    while active > 0 {
+        if steps == cap.min(MAX_SERIES_TERMS) {
+            return Err(
+                ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: steps }.into()
+            );
+        }
+        steps += 1;
+        let ib = 1.0 / (b + k);
+        let ic = 1.0 / (c + k);
+        let ratio = (b + k) * ic;
+        hb += ib;
+        hc += ic;
+        hb2 += ib * ib;
+        hc2 += ic * ic;
+        k += 1.0;
+        let f = [hb, hc, k, hb * hb - hb2, hc * hc + hc2, hb * hc, hb * k, hc * k, k * (k - 1.0)];
+        for ((term, sums), &z) in acc.iter_mut().zip(zs).take(active) {
+            let t = *term * ratio * z;
+            *term = t;
+            sums[0] += t;
+            for (s, fi) in sums[1..].iter_mut().zip(f) {
+                *s += t * fi;
+            }
+        }
+        while let Some((t, sums)) = active.checked_sub(1).and_then(|i| acc.get(i)) {
+            if *t > SERIES_EPS * sums[0] {
+                break;
+            }
+            active -= 1;
+        }
+    }
+    out.clear();
+    for ((_, s), &z) in acc.iter().zip(zs) {
+        if !s.iter().all(|v| v.is_finite()) {
+            return Err(numerical("hyp2f1 series", "sum overflowed"));
+        }
+        out.push(if z > 1e-100 {
+            let (iz, iz2) = (1.0 / z, 1.0 / (z * z));
+            [s[0], s[1], -s[2], s[3] * iz, s[4], -s[6], s[7] * iz, s[5], -s[8] * iz, s[9] * iz2]
+        } else {
+            // F = 1 + (b/c) z + b(b+1)/(c(c+1)) z² + …
+            let t2 = b * (b + 1.0) / (c * (c + 1.0));
+            [s[0], 0.0, 0.0, b / c, 0.0, 0.0, 1.0 / c, 0.0, -b / (c * c), 2.0 * t2]
+        });
+    }
+    Ok(())
+}
+
 fn check_hyp2f1_args(a: f64, b: f64, c: f64, z: f64) -> Result<()> {
     for (name, v) in [("a", a), ("b", b), ("c", c)] {
         if !v.is_finite() {
@@ -744,6 +831,52 @@ mod tests {
         let g = hyp2f1_one(Dual::cst(2.5), Dual::cst(4.0), z, MAX_SERIES_TERMS).unwrap();
         let want_d = 2.5 / 4.0 * hyp2f1(2.0, 3.5, 5.0, 0.7).unwrap();
         assert!((g.d[0] / want_d - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn hyp2f1_second_derivatives_match_differences() {
+        let (b, c) = (1.7, 3.4);
+        let zs = [0.8, 0.3, 0.0];
+        let mut out = Vec::new();
+        hyp2f1_one_many_second(b, c, &zs, MAX_SERIES_TERMS, &mut out).unwrap();
+        // First derivatives from the dual-number series; second by central differences of them.
+        let first = |b: f64, c: f64, z: f64| -> [f64; 4] {
+            let d = hyp2f1_one(
+                Dual::<3>::var(b, 0, 1.0),
+                Dual::var(c, 1, 1.0),
+                Dual::var(z, 2, 1.0),
+                MAX_SERIES_TERMS,
+            )
+            .unwrap();
+            [d.v, d.d[0], d.d[1], d.d[2]]
+        };
+        for (&z, got) in zs.iter().zip(&out) {
+            let f = first(b, c, z);
+            for i in 0..4 {
+                assert!((got[i] - f[i]).abs() <= 1e-13 * f[i].abs().max(1.0), "z {z} {i}");
+            }
+            let h = 1e-5;
+            let d = |i: usize| -> [f64; 4] {
+                let (mut bu, mut cu, mut zu) = (b, c, z);
+                let (mut bd, mut cd, mut zd) = (b, c, z);
+                match i {
+                    0 => (bu, bd) = (b + h, b - h),
+                    1 => (cu, cd) = (c + h, c - h),
+                    // One-sided at z = 0 (z may not go negative).
+                    _ => (zu, zd) = (z + h, if z > h { z - h } else { z }),
+                }
+                let (u, v) = (first(bu, cu, zu), first(bd, cd, zd));
+                let span = if i == 2 { zu - zd } else { 2.0 * h };
+                std::array::from_fn(|j| (u[j] - v[j]) / span)
+            };
+            let (db, dc, dz) = (d(0), d(1), d(2));
+            // [F_bb, F_bc, F_bz, F_cc, F_cz, F_zz] against differences of [F_b, F_c, F_z].
+            let want = [db[1], db[2], db[3], dc[2], dc[3], dz[3]];
+            for (j, (g, w)) in got[4..].iter().zip(want).enumerate() {
+                let tol = if z == 0.0 { 1e-4 } else { 1e-6 };
+                assert!((g - w).abs() <= tol * w.abs().max(1.0), "z {z} {j}: {g} vs {w}");
+            }
+        }
     }
 
     #[test]
