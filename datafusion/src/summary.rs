@@ -697,21 +697,26 @@ impl GroupsAccumulator for Groups {
         let records = values[0].as_binary::<i64>();
         let skipped = values[1].as_primitive::<UInt64Type>();
         let excluded = values[2].as_primitive::<UInt64Type>();
-        // Read in full before any group changes, as `update_batch`.
-        let mut staged = Vec::with_capacity(records.value_data().len() / RECORD);
+        // Appended straight to the held list and cut back on a bad record, so that a failed
+        // batch leaves the state as it was without a staging copy of every transaction.
+        let before = self.held.len();
+        self.held.reserve(records.value_data().len() / RECORD);
         let mut civil = Civil::new();
         for (i, &group) in group_indices.iter().enumerate() {
             let r = records.value(i);
-            if r.len() % RECORD != 0 {
+            let read = (r.len() % RECORD == 0).then_some(()).and_then(|()| {
+                r.chunks_exact(RECORD).try_for_each(|c| {
+                    let (at, amount) = record(c, &mut civil)?;
+                    self.held.push(Transaction::new(group as u64, at, amount));
+                    Some(())
+                })
+            });
+            if read.is_none() {
+                self.held.truncate(before);
                 return Err(corrupt(r.len()));
-            }
-            for c in r.chunks_exact(RECORD) {
-                let (at, amount) = record(c, &mut civil).ok_or_else(|| corrupt(r.len()))?;
-                staged.push(Transaction::new(group as u64, at, amount));
             }
         }
         self.resize(total_num_groups);
-        self.held.append(&mut staged);
         for (i, &g) in group_indices.iter().enumerate() {
             self.counts[g].skipped += skipped.value(i);
             self.counts[g].excluded += excluded.value(i);
@@ -900,16 +905,19 @@ mod tests {
         // Merged into another accumulator, the state makes the first group's row.
         let mut h = Groups::new(config);
         h.merge_batch(&state, &[0], 1).unwrap();
-        let (held, counts) = h.take(EmitTo::All);
-        let [Some(r)] = &h.rows(&held, &counts).unwrap()[..] else { panic!("one row") };
+        let [Some(r)] = &h.rows(&h.held, &h.counts).unwrap()[..] else { panic!("one row") };
         assert_eq!((r.frequency, r.recency, r.t, r.monetary_value), (1, 2.0, 9.0, 2.5));
 
-        // A state that is not a list of records is refused and changes nothing.
-        let bad: ArrayRef = Arc::new(LargeBinaryArray::from(vec![&[0u8; RECORD - 1][..]]));
-        let zeros: ArrayRef = Arc::new(UInt64Array::from(vec![0]));
-        let e = h.merge_batch(&[bad, zeros.clone(), zeros], &[0], 1).unwrap_err().to_string();
+        // A state that is not a list of records is refused and changes nothing, even after a
+        // good value in the same batch.
+        let good = state[0].as_binary::<i64>().value(0);
+        let bad: ArrayRef =
+            Arc::new(LargeBinaryArray::from(vec![good, &[0u8; RECORD - 1][..], good]));
+        let zeros: ArrayRef = Arc::new(UInt64Array::from(vec![0, 0, 0]));
+        let e = h.merge_batch(&[bad, zeros.clone(), zeros], &[0, 0, 0], 1).unwrap_err();
+        let e = e.to_string();
         assert!(e.contains("a partial state of 23 bytes is not a list of transactions"), "{e}");
-        assert!(h.held.is_empty());
+        assert_eq!(h.held.len(), 2);
     }
 
     #[test]
