@@ -42,28 +42,24 @@ impl<S: Sum> Acc<S> {
         }
     }
 
+    /// Adds a transaction in period `p`. Written without branches on the period: in a
+    /// shuffled log whether `p` is later, earlier or the same as the customer's latest and
+    /// first periods is a coin toss, and mispredicted branches took a third of the update.
     #[inline]
     pub(super) fn add(&mut self, p: i32, amount: S::Amount) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
         self.total = add_sum(self.total, amount)?;
-        if p > self.last_p {
-            self.runs += 1;
-            self.last_p = p;
-        } else if p < self.last_p {
-            // Counted again exactly by `recount_out_of_order`.
-            self.out_of_order = true;
-            self.runs += 1;
-        }
-        if p <= self.first_p {
-            if p < self.first_p {
-                self.first_p = p;
-                self.first_sum = S::start(amount);
-                self.first_orders = 1;
-            } else {
-                self.first_sum = add_sum(self.first_sum, amount)?;
-                self.first_orders += 1;
-            }
-        }
+        // A period other than the latest is one more run; an earlier one makes the count
+        // inexact (counted again exactly by the recount).
+        self.runs += u32::from(p != self.last_p);
+        self.out_of_order |= p < self.last_p;
+        self.last_p = self.last_p.max(p);
+        let (before, same) = (p < self.first_p, p == self.first_p);
+        // Adding nothing cannot overflow, so only the first period's own amounts can.
+        let added = add_sum(self.first_sum, if same { amount } else { S::Amount::default() })?;
+        self.first_sum = if before { S::start(amount) } else { added };
+        self.first_orders = if before { 1 } else { self.first_orders + u32::from(same) };
+        self.first_p = self.first_p.min(p);
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ use super::records::scatter_par;
 use super::records::{part, scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
 use super::rows::finish;
 #[cfg(feature = "rayon")]
-use super::table::concatenate;
+use super::table::join;
 use super::table::Summary;
 use super::window::Span;
 use crate::error::{Error, Result};
@@ -214,6 +214,7 @@ where
 {
     use rayon::prelude::*;
 
+    let t0 = std::time::Instant::now();
     let (transactions, span, hasher) = (pass.log, &pass.span, pass.hasher);
     let route = router::<K, H, S>(hasher, bits);
     let parts = sizes(transactions.len(), bits);
@@ -223,6 +224,7 @@ where
         return Ok(None);
     };
     let p = 1usize << bits;
+    eprintln!("T scatter {:?}", t0.elapsed());
     let runs: Vec<Result<Runs<H::Sorted>>> = (0..threads)
         .into_par_iter()
         .map(|t| {
@@ -237,7 +239,9 @@ where
         order.extend(o.into_iter().map(|(k, i)| (k, i + base)));
         all.extend(a);
     }
+    eprintln!("T runs+extend {:?}", t0.elapsed());
     order.par_sort_by(|a, b| a.0.cmp(&b.0));
+    eprintln!("T sort {:?}", t0.elapsed());
     // The rows of each share of the order on a thread of its own, concatenated.
     let len = order.len();
     let mut shares = Vec::with_capacity(threads);
@@ -264,7 +268,10 @@ where
         })
         .collect();
     let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
-    concatenate(pieces, as_of, *options).map(Some)
+    eprintln!("T rows {:?}", t0.elapsed());
+    let r = join(pieces, as_of, *options).map(Some);
+    eprintln!("T concat {:?}", t0.elapsed());
+    r
 }
 
 /// The accumulators in the order of `order`, loaded [`GATHER`] at a time: a short loop of

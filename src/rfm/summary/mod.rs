@@ -38,6 +38,7 @@ mod keyhash;
 mod layout;
 mod mantissa;
 mod map;
+mod narrow;
 mod options;
 #[cfg(feature = "rayon")]
 mod parallel;
