@@ -214,7 +214,6 @@ where
 {
     use rayon::prelude::*;
 
-    let t0 = std::time::Instant::now();
     let (transactions, span, hasher) = (pass.log, &pass.span, pass.hasher);
     let route = router::<K, H, S>(hasher, bits);
     let parts = sizes(transactions.len(), bits);
@@ -224,7 +223,6 @@ where
         return Ok(None);
     };
     let p = 1usize << bits;
-    eprintln!("T scatter {:?}", t0.elapsed());
     let runs: Vec<Result<Runs<H::Sorted>>> = (0..threads)
         .into_par_iter()
         .map(|t| {
@@ -239,9 +237,7 @@ where
         order.extend(o.into_iter().map(|(k, i)| (k, i + base)));
         all.extend(a);
     }
-    eprintln!("T runs+extend {:?}", t0.elapsed());
     order.par_sort_by(|a, b| a.0.cmp(&b.0));
-    eprintln!("T sort {:?}", t0.elapsed());
     // The rows of each share of the order on a thread of its own, concatenated.
     let len = order.len();
     let mut shares = Vec::with_capacity(threads);
@@ -268,10 +264,7 @@ where
         })
         .collect();
     let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
-    eprintln!("T rows {:?}", t0.elapsed());
-    let r = join(pieces, as_of, *options).map(Some);
-    eprintln!("T concat {:?}", t0.elapsed());
-    r
+    join(pieces, as_of, *options).map(Some)
 }
 
 /// The accumulators in the order of `order`, loaded [`GATHER`] at a time: a short loop of
