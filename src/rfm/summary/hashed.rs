@@ -20,6 +20,7 @@ use super::aggregate::Aggregator;
 use super::bytekey::{self, Inline};
 use super::options::Transaction;
 use super::pass::{Key, Pass};
+use super::prefixes;
 #[cfg(feature = "rayon")]
 use super::records::scatter_par;
 use super::records::{part, scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
@@ -59,6 +60,9 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     bits: u32,
 ) -> Result<Option<Summary<K>>> {
     if bytekey::fits(pass.log) {
+        if let Some(summary) = prefixes::summarize(pass, bits)? {
+            return Ok(Some(summary));
+        }
         if let Some(summary) = summarize_with::<K, Inline, F, S>(pass, bits)? {
             return Ok(Some(summary));
         }
@@ -187,6 +191,9 @@ where
     S: BuildHasher + Sync,
 {
     if bytekey::fits(pass.log) {
+        if let Some(summary) = prefixes::summarize_par(pass, bits, threads)? {
+            return Ok(Some(summary));
+        }
         if let Some(summary) = par_with::<K, Inline, F, S>(pass, bits, threads)? {
             return Ok(Some(summary));
         }

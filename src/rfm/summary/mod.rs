@@ -43,6 +43,7 @@ mod options;
 #[cfg(feature = "rayon")]
 mod parallel;
 mod pass;
+mod prefixes;
 mod ranges;
 mod records;
 mod rows;

@@ -183,7 +183,12 @@ where
         }
         if out_of_order {
             let back = |r: &Packed<Owned<K>>| r.fields().2;
-            aggregator.recount(&recs, end_p, (|_, r: &Packed<Owned<K>>| offset(r), back), &mut table);
+            aggregator.recount(
+                &recs,
+                end_p,
+                (|_, r: &Packed<Owned<K>>| offset(r), back),
+                &mut table,
+            );
         }
         for e in table.iter_mut().filter(|e| e.1.orders != 0) {
             rows.push(e.0.dup().into_key(), &e.1)?;

@@ -47,6 +47,11 @@ impl<K: Ord> Rows<K> {
         Rows { rows, scale: Scale { scale }, end_p, options, orders: 0, ascending: true }
     }
 
+    /// Room for `more` rows (a pass that learns its number of customers as it goes).
+    pub(super) fn reserve(&mut self, more: usize) {
+        self.rows.reserve(more);
+    }
+
     /// Adds the row of `customer` from its accumulator.
     #[inline]
     pub(super) fn push(&mut self, customer: K, acc: &Acc) -> Result<()> {
