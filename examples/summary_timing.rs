@@ -132,7 +132,13 @@ where
 {
     let o = SummaryOptions::default();
     let fmt = |t: Option<(f64, f64)>, i: usize| {
-        t.map_or("null".to_string(), |t| if i == 0 { format!("{:.6}", t.0) } else { format!("{:.3}", t.1) })
+        t.map_or("null".to_string(), |t| {
+            if i == 0 {
+                format!("{:.6}", t.0)
+            } else {
+                format!("{:.3}", t.1)
+            }
+        })
     };
     let mut summary = None;
     let mut seq = None;
@@ -140,16 +146,19 @@ where
         let (t, cpu, s) = best(rounds, || summarize(log, as_of, o))?;
         (seq, summary) = (Some((t, cpu)), Some(s));
     }
-    let mut par = None;
     #[cfg(feature = "rayon")]
-    if which != Which::Seq {
+    let par = if which == Which::Seq {
+        None
+    } else {
         let (t, cpu, p) = best(rounds, || loyalty::rfm::summarize_par(log, as_of, o))?;
         if summary.as_ref().is_some_and(|s| *s != p) {
             return Err("summarize_par differs from summarize".into());
         }
-        par = Some((t, cpu));
         summary = Some(p);
-    }
+        Some((t, cpu))
+    };
+    #[cfg(not(feature = "rayon"))]
+    let par: Option<(f64, f64)> = None;
     let summary = match summary {
         Some(s) => s,
         None => summarize(log, as_of, o)?,
