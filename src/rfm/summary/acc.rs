@@ -45,7 +45,8 @@ impl<S: Sum> Acc<S> {
     /// Adds a transaction in period `p`. Written without branches on the period: in a
     /// shuffled log whether `p` is later, earlier or the same as the customer's latest and
     /// first periods is a coin toss, and mispredicted branches took a third of the update.
-    #[inline]
+    /// Always inlined: called apart, it was a tenth of the partitions' aggregation.
+    #[inline(always)]
     pub(super) fn add(&mut self, p: i32, amount: S::Amount) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
         self.total = add_sum(self.total, amount)?;
