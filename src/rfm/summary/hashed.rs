@@ -9,7 +9,8 @@
 //! The sorted runs of `(key, index)` entries are merged, and the rows are built in key order
 //! from the accumulators, gathered a block at a time. The records of a partition keep the
 //! log's order, so the accumulators see the same sequence of transactions per customer as a
-//! sequential pass would.
+//! sequential pass would. Short byte-string keys try the [`prefixes`](super::prefixes)
+//! partitions first, which route by key instead of hash and need no merge.
 
 use std::hash::BuildHasher;
 use std::mem;
