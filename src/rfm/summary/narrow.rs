@@ -360,7 +360,7 @@ impl<K: Key> Partition<K> {
                     e.0 = Owned(piece.keys[base + slot].clone());
                     e.1 = Acc::new(period, amount);
                 } else {
-                    e.1.add(period, amount)?;
+                    e.1.add_unordered(period, amount)?;
                     out_of_order |= e.1.out_of_order;
                 }
                 let b = r.back() as usize;

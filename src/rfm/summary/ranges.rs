@@ -175,7 +175,7 @@ where
             if e.1.orders == 0 {
                 *e = (r.key().dup(), Acc::new(period, amount));
             } else if e.0 == *r.key() {
-                e.1.add(period, amount)?;
+                e.1.add_unordered(period, amount)?;
                 out_of_order |= e.1.out_of_order;
             } else {
                 return Ok(None);
