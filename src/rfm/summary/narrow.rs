@@ -31,9 +31,9 @@ use super::layout::{view, Layout};
 use super::mantissa::POW10;
 use super::pass::{Key, Pass};
 use super::records::{Owned, Packed, Record};
-use super::rows::Rows;
 #[cfg(feature = "rayon")]
-use super::table::join;
+use super::rows::join_shares;
+use super::rows::Rows;
 use super::table::Summary;
 use super::window::{Span, Window};
 use crate::error::Result;
@@ -187,13 +187,7 @@ where
     let excluded = pieces.iter().map(|p| p.excluded).sum();
     let negatives = pieces.iter().map(|p| p.negatives).sum();
     drop(pieces);
-    let mut out = Vec::with_capacity(threads);
-    for (t, share) in shares.into_iter().enumerate() {
-        // The counts of the whole log go with the first share.
-        let counts = if t == 0 { (excluded, negatives) } else { (0, 0) };
-        out.push(share?.into_summary(span.as_of, counts.0, counts.1));
-    }
-    join(out, span.as_of, *span.options).map(Some)
+    join_shares(shares, span, (excluded, negatives)).map(Some)
 }
 
 /// Whether keys of type `K` in `layout` take this pass, for a log of `n` transactions: a

@@ -28,9 +28,9 @@ use super::pass::{prefetch, Key, Pass};
 #[cfg(feature = "rayon")]
 use super::records::scatter_par;
 use super::records::{part, scatter, Handle, Packed, Scatter};
-use super::rows::Rows;
 #[cfg(feature = "rayon")]
-use super::table::join;
+use super::rows::join_shares;
+use super::rows::Rows;
 use super::table::Summary;
 use super::window::Span;
 use crate::error::{Error, Result};
@@ -166,13 +166,7 @@ where
         })
         .collect();
     drop(chunks);
-    let mut out = Vec::with_capacity(threads);
-    for (t, share) in shares.into_iter().enumerate() {
-        // The counts of the whole log go with the first share.
-        let counts = if t == 0 { (excluded, negatives) } else { (0, 0) };
-        out.push(share?.into_summary(span.as_of, counts.0, counts.1));
-    }
-    join(out, span.as_of, *span.options).map(Some)
+    join_shares(shares, span, (excluded, negatives)).map(Some)
 }
 
 /// The rows of the partitions `parts` (their records from every piece of the log in
