@@ -13,7 +13,8 @@
 //! order), and `summarize_par` the same summary as `summarize`; the summary is written as CSV
 //! (`customer_id,frequency,recency,T,monetary_value`) to `--out` for the script to compare
 //! with polars'. Without a file, a small generated log is summarised instead.
-//! `--only-strings` times the `String` ids alone (for a profiler).
+//! `--only u64|string|bytes` times one key type alone, and `--seq` or `--par` one of the two
+//! functions alone (for a profiler: `--rounds 50` makes the summary most of the run).
 
 use std::error::Error;
 use std::time::Instant;
@@ -27,13 +28,15 @@ type Res<T> = Result<T, Box<dyn Error>>;
 fn main() -> Res<()> {
     let mut args = std::env::args().skip(1);
     let (mut file, mut rounds, mut out) = (None, 3usize, None);
-    // For profiling the text keys alone.
-    let mut only_strings = false;
+    // For a profiler: one key type, one function.
+    let (mut only, mut which) = (None, Which::Both);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse()?,
             "--out" => out = Some(args.next().ok_or("--out needs a value")?),
-            "--only-strings" => only_strings = true,
+            "--only" => only = Some(args.next().ok_or("--only needs a key type")?),
+            "--seq" => which = Which::Seq,
+            "--par" => which = Which::Par,
             _ => file = Some(a),
         }
     }
@@ -45,13 +48,19 @@ fn main() -> Res<()> {
     drop(text);
     let as_of = ints.iter().map(|t| t.at).max().ok_or("empty log")?;
 
-    if only_strings {
-        println!("{}", time_both(&strings, as_of, rounds)?.0);
+    if let Some(key) = only {
+        let json = match key.as_str() {
+            "u64" => time_both(&ints, as_of, rounds, which)?.0,
+            "string" => time_both(&strings, as_of, rounds, which)?.0,
+            "bytes" => time_both(&bytes, as_of, rounds, which)?.0,
+            _ => return Err("--only takes u64, string or bytes".into()),
+        };
+        println!("{json}");
         return Ok(());
     }
-    let (t_int, s_int) = time_both(&ints, as_of, rounds)?;
-    let (t_str, s_str) = time_both(&strings, as_of, rounds)?;
-    let (t_bytes, s_bytes) = time_both(&bytes, as_of, rounds)?;
+    let (t_int, s_int) = time_both(&ints, as_of, rounds, which)?;
+    let (t_str, s_str) = time_both(&strings, as_of, rounds, which)?;
+    let (t_bytes, s_bytes) = time_both(&bytes, as_of, rounds, which)?;
     let same_keys = same_rows(&s_int, &s_str, |k| format!("{k:07}"), |k| k.clone())
         && same_rows(&s_int, &s_bytes, |k| format!("{k:07}").into_bytes(), |k| k.clone());
     if let Some(path) = out {
@@ -102,38 +111,67 @@ fn parse(text: &str) -> Res<Logs> {
     Ok((ints, strings, bytes))
 }
 
-/// Best-of-`rounds` seconds of `summarize` and `summarize_par` as a JSON object, and the
-/// summary (checked to be the same from both).
+/// Which of `summarize` and `summarize_par` to time.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Both,
+    Seq,
+    Par,
+}
+
+/// Best-of-`rounds` seconds of `summarize` and `summarize_par` (those `which` names; `null`
+/// for the other) as a JSON object, and the summary (checked to be the same from both).
 fn time_both<K>(
     log: &[Transaction<K>],
     as_of: chrono::NaiveDateTime,
     rounds: usize,
+    which: Which,
 ) -> Res<(String, Summary<K>)>
 where
     K: Ord + std::hash::Hash + Clone + Send + Sync + std::fmt::Debug,
 {
     let o = SummaryOptions::default();
-    let (seq, seq_cpu, summary) = best(rounds, || summarize(log, as_of, o))?;
+    let fmt = |t: Option<(f64, f64)>, i: usize| {
+        t.map_or("null".to_string(), |t| {
+            if i == 0 {
+                format!("{:.6}", t.0)
+            } else {
+                format!("{:.3}", t.1)
+            }
+        })
+    };
+    let mut summary = None;
+    let mut seq = None;
+    if which != Which::Par {
+        let (t, cpu, s) = best(rounds, || summarize(log, as_of, o))?;
+        (seq, summary) = (Some((t, cpu)), Some(s));
+    }
     #[cfg(feature = "rayon")]
-    {
-        let (par, par_cpu, p) = best(rounds, || loyalty::rfm::summarize_par(log, as_of, o))?;
-        if p != summary {
+    let par = if which == Which::Seq {
+        None
+    } else {
+        let (t, cpu, p) = best(rounds, || loyalty::rfm::summarize_par(log, as_of, o))?;
+        if summary.as_ref().is_some_and(|s| *s != p) {
             return Err("summarize_par differs from summarize".into());
         }
-        let json = format!(
-            "{{\"summarize\": {seq:.6}, \"summarize_par\": {par:.6}, \"cpu\": \
-             {{\"summarize\": {seq_cpu:.3}, \"summarize_par\": {par_cpu:.3}}}}}"
-        );
-        Ok((json, summary))
-    }
+        summary = Some(p);
+        Some((t, cpu))
+    };
     #[cfg(not(feature = "rayon"))]
-    Ok((
-        format!(
-            "{{\"summarize\": {seq:.6}, \"summarize_par\": null, \"cpu\": \
-             {{\"summarize\": {seq_cpu:.3}, \"summarize_par\": null}}}}"
-        ),
-        summary,
-    ))
+    let par: Option<(f64, f64)> = None;
+    let summary = match summary {
+        Some(s) => s,
+        None => summarize(log, as_of, o)?,
+    };
+    let json = format!(
+        "{{\"summarize\": {}, \"summarize_par\": {}, \"cpu\": \
+         {{\"summarize\": {}, \"summarize_par\": {}}}}}",
+        fmt(seq, 0),
+        fmt(par, 0),
+        fmt(seq, 1),
+        fmt(par, 1)
+    );
+    Ok((json, summary))
 }
 
 /// The fastest of `rounds` calls, in seconds, the mean processor time of a call (all

@@ -42,6 +42,9 @@ impl<S: Sum> Acc<S> {
         }
     }
 
+    /// Adds a transaction in period `p`, for transactions that mostly arrive in time order
+    /// (the direct table, a customer's run, a partition of a time-ordered log): the
+    /// branches are then predicted, and cost less than [`Acc::add_unordered`]'s arithmetic.
     #[inline]
     pub(super) fn add(&mut self, p: i32, amount: S::Amount) -> Result<()> {
         self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
@@ -50,7 +53,7 @@ impl<S: Sum> Acc<S> {
             self.runs += 1;
             self.last_p = p;
         } else if p < self.last_p {
-            // Counted again exactly by `recount_out_of_order`.
+            // Counted again exactly by the recount.
             self.out_of_order = true;
             self.runs += 1;
         }
@@ -64,6 +67,29 @@ impl<S: Sum> Acc<S> {
                 self.first_orders += 1;
             }
         }
+        Ok(())
+    }
+
+    /// [`Acc::add`] without branches on the period, for the range partitions, which take
+    /// the logs that are not in time order: there whether `p` is later, earlier or the same
+    /// as the customer's latest and first periods is a coin toss, and mispredicted branches
+    /// took a third of the update. Always inlined: called apart, it was a tenth of the
+    /// partitions' aggregation. The same result as [`Acc::add`] in every case.
+    #[inline(always)]
+    pub(super) fn add_unordered(&mut self, p: i32, amount: S::Amount) -> Result<()> {
+        self.orders = self.orders.checked_add(1).ok_or_else(|| Error::overflow("order count"))?;
+        self.total = add_sum(self.total, amount)?;
+        // A period other than the latest is one more run; an earlier one makes the count
+        // inexact (counted again exactly by the recount).
+        self.runs += u32::from(p != self.last_p);
+        self.out_of_order |= p < self.last_p;
+        self.last_p = self.last_p.max(p);
+        let (before, same) = (p < self.first_p, p == self.first_p);
+        // Adding nothing cannot overflow, so only the first period's own amounts can.
+        let added = add_sum(self.first_sum, if same { amount } else { S::Amount::default() })?;
+        self.first_sum = if before { S::start(amount) } else { added };
+        self.first_orders = if before { 1 } else { self.first_orders + u32::from(same) };
+        self.first_p = self.first_p.min(p);
         Ok(())
     }
 }
@@ -169,6 +195,27 @@ mod tests {
         c.absorb(&Acc::new(1, 1)).unwrap();
         assert!(c.out_of_order);
         assert_eq!((c.first_p, c.first_sum.get(), c.first_orders), (1, 1, 1));
+    }
+
+    #[test]
+    fn both_updates_agree_in_any_order() {
+        // Periods repeated, earlier, later and equal to the first, amounts of both signs.
+        let periods = [5, 5, 3, 9, 3, 1, 9, 1, 2, 12, 0, 0, 7];
+        let (mut a, mut b) = (Acc::<i64>::new(4, 10), Acc::<i64>::new(4, 10));
+        for (i, &p) in periods.iter().enumerate() {
+            let amount = i as i64 * 7 - 20;
+            a.add(p, amount).unwrap();
+            b.add_unordered(p, amount).unwrap();
+            let fields = |x: &Acc<i64>| {
+                (x.total, x.first_sum, x.first_p, x.last_p, x.runs, x.orders, x.first_orders)
+            };
+            assert_eq!(fields(&a), fields(&b), "after period {p}");
+            assert_eq!(a.out_of_order, b.out_of_order);
+        }
+        // The first period's amounts only, at the limit: neither overflows on the others.
+        let (mut a, mut b) = (Acc::<i64>::new(3, i64::MAX), Acc::<i64>::new(3, i64::MAX));
+        assert!(a.add(5, -1).is_ok() && b.add_unordered(5, -1).is_ok());
+        assert_eq!((a.first_sum, b.first_sum), (i64::MAX, i64::MAX));
     }
 
     #[test]

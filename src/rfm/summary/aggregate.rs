@@ -131,7 +131,8 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
         }
         if accs.iter().any(|(_, a)| a.out_of_order) {
             let slots = mem::take(&mut self.slots);
-            self.recount(recs, end_p, |i, _| slots[i] as usize, accs);
+            let back = |r: &R| r.fields().2;
+            self.recount(recs, end_p, (|i, _: &R| slots[i] as usize, back), accs);
             self.slots = slots;
         }
         Ok(())
@@ -141,13 +142,13 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
     /// out of time order (`slot` gives the accumulator of record `i`): their periods (as
     /// distances back from the end) are grouped by customer with a counting sort (the orders
     /// of each customer are known), and each small group's distinct values are counted
-    /// ([`distinct`]).
-    pub(super) fn recount<H, R: Record<H>>(
+    /// ([`distinct`]). `back` gives a record's periods back from the end.
+    pub(super) fn recount<T, R>(
         &mut self,
         recs: &[&[R]],
         end_p: i64,
-        slot: impl Fn(usize, &R) -> usize,
-        accs: &mut [(H, Acc)],
+        (slot, back): (impl Fn(usize, &R) -> usize, impl Fn(&R) -> u32),
+        accs: &mut [(T, Acc)],
     ) {
         let Aggregator { starts, backs, .. } = self;
         starts.clear();
@@ -164,7 +165,7 @@ impl<'s, S: BuildHasher> Aggregator<'s, S> {
         for (i, r) in recs.iter().flat_map(|p| p.iter()).enumerate() {
             let s = slot(i, r);
             if accs[s].1.out_of_order {
-                backs[starts[s]] = r.fields().2;
+                backs[starts[s]] = back(r);
                 starts[s] += 1;
             }
         }

@@ -20,6 +20,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::options::Transaction;
+use super::pass::prefetch;
 use super::records::Handle;
 
 /// Bytes a key may have to be held inline.
@@ -54,9 +55,45 @@ impl Inline {
         Some(Inline { hi, lo, at })
     }
 
+    /// The key's bytes and length, in the key's order.
     #[inline]
-    fn words(&self) -> (u64, u32) {
+    pub(super) fn words(&self) -> (u64, u32) {
         (self.hi, self.lo)
+    }
+
+    /// The key's first eight bytes, as a big-endian integer (zero-padded).
+    #[inline]
+    pub(super) fn prefix(&self) -> u64 {
+        self.hi
+    }
+
+    /// The position in the log of a transaction of this customer.
+    #[inline]
+    pub(super) fn at(&self) -> usize {
+        self.at as usize
+    }
+}
+
+/// Asks for the bytes of a byte-string key (what its `Hash` writes), ahead of a clone: the
+/// clone of a key far away in memory otherwise waits for the key, then for its bytes.
+#[inline]
+pub(super) fn prefetch_bytes<K: Hash>(key: &K) {
+    key.hash(&mut Prefetch);
+}
+
+/// A hasher that only asks for the cache line of the bytes it is given.
+struct Prefetch;
+
+impl Hasher for Prefetch {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(b) = bytes.first() {
+            prefetch(b);
+        }
     }
 }
 

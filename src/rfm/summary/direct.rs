@@ -32,7 +32,7 @@ use super::mantissa::POW10;
 #[cfg(feature = "rayon")]
 use super::options::SummaryOptions;
 use super::options::Transaction;
-use super::pass::{Key, Pass};
+use super::pass::{prefetch, Key, Pass};
 use super::records::{Owned, Packed, Record};
 use super::rows::Rows;
 use super::table::Summary;
@@ -387,18 +387,6 @@ where
     }
     Ok(())
 }
-
-/// Asks for the cache line holding `x` (a hint: nothing happens where it is not available).
-#[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse"))]
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    safe_arch::prefetch_t0(x);
-}
-
-/// Asks for the cache line holding `x` (a hint: nothing happens where it is not available).
-#[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse")))]
-#[inline(always)]
-fn prefetch<T>(_: &T) {}
 
 #[cfg(test)]
 mod tests {

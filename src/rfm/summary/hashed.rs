@@ -9,7 +9,8 @@
 //! The sorted runs of `(key, index)` entries are merged, and the rows are built in key order
 //! from the accumulators, gathered a block at a time. The records of a partition keep the
 //! log's order, so the accumulators see the same sequence of transactions per customer as a
-//! sequential pass would.
+//! sequential pass would. Short byte-string keys try the [`prefixes`](super::prefixes)
+//! partitions first, which route by key instead of hash and need no merge.
 
 use std::hash::BuildHasher;
 use std::mem;
@@ -20,12 +21,13 @@ use super::aggregate::Aggregator;
 use super::bytekey::{self, Inline};
 use super::options::Transaction;
 use super::pass::{Key, Pass};
+use super::prefixes;
 #[cfg(feature = "rayon")]
 use super::records::scatter_par;
 use super::records::{part, scatter, Borrowed, Handle, Owned, Packed, Record, Scatter, Wide};
 use super::rows::finish;
 #[cfg(feature = "rayon")]
-use super::table::concatenate;
+use super::table::join;
 use super::table::Summary;
 use super::window::Span;
 use crate::error::{Error, Result};
@@ -59,6 +61,9 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     bits: u32,
 ) -> Result<Option<Summary<K>>> {
     if bytekey::fits(pass.log) {
+        if let Some(summary) = prefixes::summarize(pass, bits)? {
+            return Ok(Some(summary));
+        }
         if let Some(summary) = summarize_with::<K, Inline, F, S>(pass, bits)? {
             return Ok(Some(summary));
         }
@@ -187,6 +192,9 @@ where
     S: BuildHasher + Sync,
 {
     if bytekey::fits(pass.log) {
+        if let Some(summary) = prefixes::summarize_par(pass, bits, threads)? {
+            return Ok(Some(summary));
+        }
         if let Some(summary) = par_with::<K, Inline, F, S>(pass, bits, threads)? {
             return Ok(Some(summary));
         }
@@ -264,7 +272,7 @@ where
         })
         .collect();
     let pieces = pieces.into_iter().collect::<Result<Vec<_>>>()?;
-    concatenate(pieces, as_of, *options).map(Some)
+    join(pieces, as_of, *options).map(Some)
 }
 
 /// The accumulators in the order of `order`, loaded [`GATHER`] at a time: a short loop of

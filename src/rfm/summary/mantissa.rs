@@ -88,8 +88,8 @@ impl Wide {
 /// the direct table of [`direct`](super::direct), where a smaller slot means fewer cache lines
 /// per transaction.
 pub(super) trait Sum: Copy {
-    /// The amount a transaction adds.
-    type Amount: Copy;
+    /// The amount a transaction adds (its default is zero).
+    type Amount: Copy + Default;
     fn start(amount: Self::Amount) -> Self;
     /// `None` on overflow.
     fn plus(self, amount: Self::Amount) -> Option<Self>;

@@ -13,11 +13,14 @@
 //!    the keys of the log; `parallel` is its multi-core sibling.
 //! 3. **Strategies**, one file each: `grouped` (a log grouped by customer, streamed),
 //!    `direct` (dense integer ids in time order, one table addressed by id), `ranges` (dense
-//!    integer ids in any order, partitions by key range), `hashed` (any other key,
-//!    partitions by hash), and `map` (one hash map, for amounts the partitions' records
+//!    integer ids in any order, partitions by key range) and below it `narrow` (the same
+//!    with one-word records, for primitive integer ids), `hashed` (any other key,
+//!    partitions by hash) and below it `prefixes` (short byte strings, partitions by key
+//!    prefix, in key order), and `map` (one hash map, for amounts the partitions' records
 //!    cannot hold).
 //! 4. **What strategies share**: `pass` (a strategy's input: the log, the window, the
-//!    customers kept and the key hasher, built once by the entry points), `layout` (which
+//!    customers kept and the key hasher, built once by the entry points; and the prefetch
+//!    hint), `layout` (which
 //!    integer ids are dense, over what range),
 //!    `records` (the scatter of a log into partitions of compact records, on one thread
 //!    or several), `bytekey` (short byte-string keys held in the records), `aggregate` (one
@@ -38,10 +41,12 @@ mod keyhash;
 mod layout;
 mod mantissa;
 mod map;
+mod narrow;
 mod options;
 #[cfg(feature = "rayon")]
 mod parallel;
 mod pass;
+mod prefixes;
 mod ranges;
 mod records;
 mod rows;

@@ -23,9 +23,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// log takes the partitioned passes on every thread: each thread scatters a contiguous piece
 /// of the log into partitions of its own (by key range for dense integer ids, by hash
 /// otherwise), then aggregates a share of the partitions, reading each partition's records
-/// from every piece in the log's order. Range partitions build their rows in key order
-/// directly, and the shares' rows are concatenated; hash partitions' sorted runs are merged
-/// by a parallel sort, and the rows built a share per thread. When those passes decline (an
+/// from every piece in the log's order. Range partitions (and the prefix partitions of short
+/// byte strings) build their rows in key order directly, and the shares' rows are
+/// concatenated; hash partitions' sorted runs are merged by a parallel sort, and the rows
+/// built a share per thread. When those passes decline (an
 /// amount or a window their records cannot hold, two keys with one view), the log is split
 /// by key ranges instead, from splitters picked out of an evenly spaced sample of the keys:
 /// each shard reads the whole log and takes the transactions of its own customers. Amounts

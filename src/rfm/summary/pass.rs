@@ -25,3 +25,15 @@ pub(super) struct Pass<'a, K, F, S> {
     /// The hasher of customer keys.
     pub(super) hasher: &'a S,
 }
+
+/// Asks for the cache line holding `x` (a hint: nothing happens where it is not available).
+#[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse"))]
+#[inline(always)]
+pub(super) fn prefetch<T>(x: &T) {
+    safe_arch::prefetch_t0(x);
+}
+
+/// Asks for the cache line holding `x` (a hint: nothing happens where it is not available).
+#[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse")))]
+#[inline(always)]
+pub(super) fn prefetch<T>(_: &T) {}

@@ -18,13 +18,14 @@ use std::ops::Range;
 use super::acc::Acc;
 use super::aggregate::Aggregator;
 use super::layout::{view, Layout};
+use super::narrow;
 use super::pass::{Key, Pass};
 #[cfg(feature = "rayon")]
 use super::records::scatter_par;
 use super::records::{part, scatter, unpack, Handle, Owned, Packed, Record, Scatter};
 use super::rows::Rows;
 #[cfg(feature = "rayon")]
-use super::table::concatenate;
+use super::table::join;
 use super::table::Summary;
 use super::window::Span;
 use crate::error::Result;
@@ -35,6 +36,9 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     pass: &Pass<'_, K, F, S>,
     layout: &Layout,
 ) -> Result<Option<Summary<K>>> {
+    if let Some(summary) = narrow::summarize(pass, layout)? {
+        return Ok(Some(summary));
+    }
     let route = |k: &K, _: &Owned<K>| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
     let all = 0..pass.log.len();
@@ -70,6 +74,9 @@ where
 {
     use rayon::prelude::*;
 
+    if let Some(summary) = narrow::summarize_par(pass, layout, threads)? {
+        return Ok(Some(summary));
+    }
     let route = |k: &K, _: &Owned<K>| view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
     let Scatter::Done(chunks, scale, excluded, negatives) =
@@ -99,7 +106,7 @@ where
         let counts = if t == 0 { (excluded, negatives) } else { (0, 0) };
         pieces.push(rows.into_summary(span.as_of, counts.0, counts.1));
     }
-    let mut summary = concatenate(pieces, span.as_of, *span.options)?;
+    let mut summary = join(pieces, span.as_of, *span.options)?;
     // Each piece is in key order; their concatenation too unless a key's order disagrees
     // with its view's.
     if !summary.rows.windows(2).all(|w| w[0].customer < w[1].customer) {
@@ -168,14 +175,20 @@ where
             if e.1.orders == 0 {
                 *e = (r.key().dup(), Acc::new(period, amount));
             } else if e.0 == *r.key() {
-                e.1.add(period, amount)?;
+                e.1.add_unordered(period, amount)?;
                 out_of_order |= e.1.out_of_order;
             } else {
                 return Ok(None);
             }
         }
         if out_of_order {
-            aggregator.recount(&recs, end_p, |_, r| offset(r), &mut table);
+            let back = |r: &Packed<Owned<K>>| r.fields().2;
+            aggregator.recount(
+                &recs,
+                end_p,
+                (|_, r: &Packed<Owned<K>>| offset(r), back),
+                &mut table,
+            );
         }
         for e in table.iter_mut().filter(|e| e.1.orders != 0) {
             rows.push(e.0.dup().into_key(), &e.1)?;

@@ -7,7 +7,11 @@ use super::acc::Acc;
 use super::customer::{amounts_fit, beyond_decimal, CustomerSummary, Spend};
 use super::mantissa::Scale;
 use super::options::{FirstPurchase, FrequencyCount, MonetaryMeasure, SummaryOptions};
+#[cfg(feature = "rayon")]
+use super::table::join;
 use super::table::Summary;
+#[cfg(feature = "rayon")]
+use super::window::Span;
 use crate::error::{Error, Result};
 
 /// The rows of the `len` accumulators `keyed` yields in key order (sums at `scale`) and the
@@ -30,6 +34,23 @@ pub(super) fn finish<K: Ord>(
     Ok(rows.into_summary(as_of, excluded, negatives))
 }
 
+/// The summary of the rows of each thread's share of the partitions (ascending key ranges,
+/// at one scale), the counts of the whole log (`excluded`, `negatives`) going with the first
+/// share; the first share's error, if any.
+#[cfg(feature = "rayon")]
+pub(super) fn join_shares<K: Ord + Send>(
+    shares: Vec<Result<Rows<K>>>,
+    span: &Span<'_>,
+    (excluded, negatives): (u64, u64),
+) -> Result<Summary<K>> {
+    let mut out = Vec::with_capacity(shares.len());
+    for (t, share) in shares.into_iter().enumerate() {
+        let counts = if t == 0 { (excluded, negatives) } else { (0, 0) };
+        out.push(share?.into_summary(span.as_of, counts.0, counts.1));
+    }
+    join(out, span.as_of, *span.options)
+}
+
 /// The rows of a summary as a pass builds them, one customer at a time, meant to arrive in
 /// ascending key order (they are sorted at the end if they did not).
 pub(super) struct Rows<K> {
@@ -45,6 +66,11 @@ impl<K: Ord> Rows<K> {
     pub(super) fn new(capacity: usize, scale: u32, end_p: i64, options: SummaryOptions) -> Self {
         let rows = Vec::with_capacity(capacity);
         Rows { rows, scale: Scale { scale }, end_p, options, orders: 0, ascending: true }
+    }
+
+    /// Room for `more` rows (a pass that learns its number of customers as it goes).
+    pub(super) fn reserve(&mut self, more: usize) {
+        self.rows.reserve(more);
     }
 
     /// Adds the row of `customer` from its accumulator.

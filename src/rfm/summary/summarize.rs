@@ -52,35 +52,45 @@ use crate::error::{Error, Result};
 ///   memory: the table, plus 16 bytes per transaction of a key outside the sampled range and
 ///   4 bytes per transaction of a customer counted again.
 /// - **Any other order** (shuffled, newest first, or keys that are not dense integers): a
-///   partitioned aggregation. One pass appends a 16-byte record per transaction for an
-///   integer key (the key, and one word packing a 39-bit amount, its scale and the periods
-///   back from `as_of`) to one of up to 1,024 partitions; each partition is then aggregated
-///   while it fits in cache, and the rows are built in key order. A plain hash map over all
-///   customers would pay a cache miss per transaction instead (0.66 s on the time-ordered log
-///   below). How keys are partitioned:
+///   partitioned aggregation. One pass appends a compact record per transaction to one of
+///   up to 1,024 partitions; each partition is then aggregated while it fits in cache, and
+///   the rows are built in key order. A plain hash map over all customers would pay a cache
+///   miss per transaction instead (0.66 s on the time-ordered log below). How keys are
+///   partitioned:
 ///   - **Dense integer ids** (as above, up to about two ids per transaction): partitions by
 ///     key range, and within one a table addressed by the id itself, so there is no hashing,
 ///     no probing and no sort, and each partition's rows are built from its table while it
-///     is in cache. Keys outside the sampled range take two side partitions. Scratch memory:
-///     the records, and one table of 2,048 or more slots.
-///   - **Other keys** (strings, sparse ids): partitions by hash bits (foldhash, keyed by a
-///     [`KeyHasher`]: see [`summarize_with_hasher`]), a small linear-probing index per partition, the partition's
-///     keys sorted in cache, and the sorted `(key, index)` runs merged. Scratch memory: the
-///     records, plus 72 bytes per customer. Sparse 64-bit ids in time order take 0.12 to
-///     0.2 s on the log below. Byte-string keys (`String`, `&str`, `Vec<u8>`, `Box<str>`,
-///     `Arc<str>`, ...) of up to 11 bytes are held in the records themselves (their bytes,
-///     in their order, and the position of one of their transactions to clone the key from
-///     for the row), so the aggregation and the sort never leave the partition. Longer
-///     ones, and keys of other types that own heap memory, are referred to in the log,
-///     which sends each hash and comparison to memory far from the last (1.25 s for the log
-///     below with 8-character `String` ids referred to that way). Mapping such ids to
-///     integers first, or to an inline key type, avoids that.
+///     is in cache. For a primitive integer type (`u64`, `i32`, `char`, ...) with at most
+///     one id per four transactions a record is one 8-byte word (the customer's slot in its
+///     partition, the periods back from `as_of`, the amount as an `i32` mantissa and its
+///     scale; the keys are kept once per id) and each customer's distinct periods are counted
+///     in a bitset of its slot while the partition is in cache; other keys, and what a word
+///     cannot hold, take 16-byte records (the key, and one word packing a 39-bit amount, its
+///     scale and the periods back). Keys outside the sampled range take two side
+///     partitions. Scratch memory: the records, a table of 2,048 or more slots, and for
+///     8-byte records the keys (one per id of the range, per thread).
+///   - **Short byte strings** (`String`, `&str`, `Vec<u8>`, `Box<str>`, `Arc<str>`, ... of
+///     up to 11 bytes): their bytes are held in the records themselves (24 bytes a record,
+///     with the position of one of their transactions to clone the key from for the row),
+///     and they are partitioned by their first eight bytes against splitters sampled from
+///     the log, so the partitions hold ascending key ranges: each partition's customers are
+///     indexed by hash (foldhash, keyed by a [`KeyHasher`]: see [`summarize_with_hasher`]),
+///     sorted and made rows while in cache, and the partitions' rows follow each other in
+///     key order. Keys that share their first eight bytes in large groups take the hash
+///     partitions below.
+///   - **Other keys** (longer strings, sparse ids): partitions by hash bits (the keyed
+///     hasher), a small linear-probing index per partition, the partition's keys sorted in
+///     cache, and the sorted `(key, index)` runs merged. Scratch memory: the records, plus
+///     72 bytes per customer. Sparse 64-bit ids in time order take 0.12 to 0.2 s on the log
+///     below. Keys of other types that own heap memory, and byte strings longer than 11
+///     bytes, are referred to in the log, which sends each hash and comparison to memory far
+///     from the last (1.25 s for the log below with 8-character `String` ids referred to
+///     that way). Mapping such ids to integers first, or to an inline key type, avoids that.
 ///
 ///   Customers whose transactions arrive out of time order have their distinct periods
 ///   counted again within their partition, with a bitset over their span (most customers of
-///   a shuffled log, hence its extra cost). Amounts beyond 39 bits (token amounts with 18
-///   decimals, say) take 24-byte records, and mantissas beyond an `i64` fall back to a hash
-///   map.
+///   a shuffled log). Amounts beyond 39 bits (token amounts with 18 decimals, say) take
+///   24-byte records, and mantissas beyond an `i64` fall back to a hash map.
 ///
 /// Measured with `benches/rfm.rs` (5,000,000 transactions, 400,000 customers with ids
 /// `0..400_000`; criterion medians on the 2-core machine, each layout in a process of its
@@ -97,8 +107,9 @@ use crate::error::{Error, Result};
 /// the 200 MB log streams by (80 to 100 ms without the prefetch), and the rest to writing
 /// the table and the 32 MB of rows (80 bytes per customer for a 64-bit key) into fresh
 /// pages: a fresh process takes about 0.08 s, as its first call pays for every page, where
-/// the bench's repeated calls reuse pages the allocator kept. A shuffled log writes 80 MB of
-/// records as well, and most of its customers have their periods counted again.
+/// the bench's repeated calls reuse pages the allocator kept. A shuffled log writes 40 MB of
+/// records as well (80 MB with 16-byte records), and most of its customers have their
+/// periods counted in their slots' bitsets.
 ///
 /// # Errors
 ///

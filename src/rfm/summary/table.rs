@@ -264,23 +264,43 @@ impl<K> Summary<K> {
 
 /// The summary of pieces holding ascending, disjoint ranges of customers.
 #[cfg(feature = "rayon")]
-pub(super) fn concatenate<K>(
+pub(super) fn concatenate<K: Send>(
     pieces: Vec<Summary<K>>,
     as_of: NaiveDateTime,
     options: SummaryOptions,
 ) -> Result<Summary<K>> {
+    let mut whole = join(pieces, as_of, options)?;
+    align_scales(&mut whole.rows)?;
+    Ok(whole)
+}
+
+/// [`concatenate`] for pieces whose amounts are at one scale already (the shares of one
+/// partitioned pass): no pass over the rows to align them, which read every row's cache
+/// line once more.
+#[cfg(feature = "rayon")]
+pub(super) fn join<K: Send>(
+    pieces: Vec<Summary<K>>,
+    as_of: NaiveDateTime,
+    options: SummaryOptions,
+) -> Result<Summary<K>> {
+    use rayon::prelude::*;
+
+    let total = pieces.iter().map(|p| p.rows.len()).sum::<usize>();
     let mut pieces = pieces.into_iter();
     let mut whole = match pieces.next() {
         Some(first) => first,
         None => return Err(Error::empty("transaction log")),
     };
+    // One move of the first piece's rows at most, not one per piece.
+    whole.rows.reserve(total - whole.rows.len());
     for p in pieces {
-        whole.rows.extend(p.rows);
+        // Moved on every thread into the room reserved: the rows are tens of megabytes of
+        // fresh pages, each faulted in by whichever thread writes it first.
+        whole.rows.par_extend(p.rows);
         whole.transactions += p.transactions;
         whole.excluded_after_as_of += p.excluded_after_as_of;
         whole.negative_amounts += p.negative_amounts;
     }
-    align_scales(&mut whole.rows)?;
     whole.as_of = as_of;
     whole.options = options;
     Ok(whole)

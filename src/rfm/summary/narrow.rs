@@ -1,0 +1,500 @@
+//! Range partitions with one-word records, for keys of a primitive integer type.
+//!
+//! The [`ranges`](super::ranges) partitions write a 16-byte record per transaction: the key
+//! and a packed word. For a primitive integer the key is its view, and the view is the
+//! first id of the record's partition plus a slot number, so a record need hold only the
+//! slot: here a record is one word (the amount as an `i32` mantissa, its scale, the periods
+//! back from the end and the slot), which halves the memory the scatter writes and the
+//! aggregation reads back (80 MB of fresh pages for a log of 5,000,000 transactions, paid
+//! again on every call). The keys themselves are kept once per id and piece of the log, in a
+//! list addressed by the id and written the first time the piece sees it (a bitset of the
+//! ids seen, small enough for the cache, says when), and cloned from there into the rows.
+//!
+//! A customer's distinct periods are counted exactly while its partition is aggregated, in
+//! a bitset of the periods of each slot when the window is short enough for the bitsets of a
+//! partition to stay in cache (2,048 slots of 12 words for two years of days): a shuffled
+//! log, where most customers' periods arrive out of order, needs no second read of the
+//! records. A longer window counts them again as [`ranges`](super::ranges) does.
+//!
+//! Only the primitive integer types take this pass: their `Hash` writes the integer and
+//! nothing else, so two different keys never share a view. A transaction whose fields do
+//! not fit a word (an amount beyond an `i32` mantissa, a scale above 15, more than 32,767
+//! periods back) or a layout with partitions wider than the slot bits declines it, and the
+//! 16-byte records take the log.
+
+use std::hash::BuildHasher;
+use std::ops::Range;
+
+use super::acc::Acc;
+use super::aggregate::Aggregator;
+use super::layout::{view, Layout};
+use super::mantissa::POW10;
+use super::pass::{Key, Pass};
+use super::records::{Owned, Packed, Record};
+#[cfg(feature = "rayon")]
+use super::rows::join_shares;
+use super::rows::Rows;
+use super::table::Summary;
+use super::window::{Span, Window};
+use crate::error::Result;
+
+/// Bits of a record's slot: partitions of up to 8,192 ids.
+const SLOT_BITS: u32 = 13;
+/// Bits of the periods back from the end.
+const BACK_BITS: u32 = 15;
+/// Bits of the amount's scale.
+const SCALE_BITS: u32 = 4;
+/// Where the scale starts in the word.
+const SCALE_SHIFT: u32 = SLOT_BITS + BACK_BITS;
+
+/// The words of a partition's period bitsets at most: 256 KiB, which stays in the L2 cache
+/// beside the partition's table.
+const BITSET_WORDS: usize = 1 << 15;
+
+/// One transaction: the amount's `i32` mantissa in the high half, then its scale, the
+/// periods back from the end and the slot of the customer in its partition.
+#[derive(Clone, Copy)]
+struct Narrow(u64);
+
+impl Narrow {
+    /// The record, or `None` when a field does not fit (the slot always does: it is below
+    /// the partition's width, at most `2^SLOT_BITS`).
+    #[inline(always)]
+    fn pack(slot: u64, back: u32, amount: i64, scale: u32) -> Option<Narrow> {
+        let small = i32::try_from(amount).ok()?;
+        let fits = back < (1 << BACK_BITS) && scale < (1 << SCALE_BITS);
+        let word = (u64::from(small as u32) << 32)
+            | (u64::from(scale) << SCALE_SHIFT)
+            | (u64::from(back) << SLOT_BITS)
+            | slot;
+        fits.then_some(Narrow(word))
+    }
+
+    #[inline(always)]
+    fn slot(self) -> usize {
+        (self.0 & ((1 << SLOT_BITS) - 1)) as usize
+    }
+
+    #[inline(always)]
+    fn back(self) -> u32 {
+        (self.0 >> SLOT_BITS) as u32 & ((1 << BACK_BITS) - 1)
+    }
+
+    /// The period and the amount's mantissa at the pass's `scale` (at least the record's;
+    /// an `i32` times `10^28` fits an `i128`).
+    #[inline(always)]
+    fn unpack(self, scale: u32, end_p: i64) -> (i32, i128) {
+        let s = (self.0 >> SCALE_SHIFT) as u32 & ((1 << SCALE_BITS) - 1);
+        let amount = i128::from((self.0 as i64) >> 32) * POW10[(scale - s) as usize];
+        // `back` was `end_p - p` for a period `p` that fits an `i32`.
+        ((end_p - i64::from(self.back())) as i32, amount)
+    }
+}
+
+/// Whether `K` is a primitive integer type (or `char`), whose `Hash` writes the integer
+/// alone, so that its view tells keys apart and orders them as `Ord` does.
+fn is_primitive_integer<K>() -> bool {
+    let k = typeid::of::<K>();
+    [
+        typeid::of::<u8>(),
+        typeid::of::<u16>(),
+        typeid::of::<u32>(),
+        typeid::of::<u64>(),
+        typeid::of::<usize>(),
+        typeid::of::<i8>(),
+        typeid::of::<i16>(),
+        typeid::of::<i32>(),
+        typeid::of::<i64>(),
+        typeid::of::<isize>(),
+        typeid::of::<char>(),
+    ]
+    .contains(&k)
+}
+
+/// What one piece of the log scattered.
+struct Piece<K> {
+    /// The records of each partition of the range (the layout's partition `p + 1`).
+    parts: Vec<Vec<Narrow>>,
+    /// The key of each id of the range this piece has seen, by its offset from the range's
+    /// first id (a placeholder elsewhere).
+    keys: Vec<K>,
+    /// The records of keys below and above the range.
+    below: Vec<Packed<Owned<K>>>,
+    above: Vec<Packed<Owned<K>>>,
+    /// The largest scale and the most periods back among the records.
+    scale: u32,
+    back: u32,
+    excluded: u64,
+    negatives: u64,
+}
+
+/// The range partitions with one-word records: `None` when `K` is not a primitive integer,
+/// the layout's partitions are too wide, or a transaction does not fit a record.
+pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
+    layout: &Layout,
+) -> Result<Option<Summary<K>>> {
+    if !takes::<K>(layout, pass.log.len()) {
+        return Ok(None);
+    }
+    let Some(piece) = scatter(pass, 0..pass.log.len(), layout, layout.cap)? else {
+        return Ok(None);
+    };
+    let (excluded, negatives) = (piece.excluded, piece.negatives);
+    let pieces = [piece];
+    let rows = reduce(&pieces, 0..layout.parts + 2, layout, &pass.span, pass.hasher)?;
+    Ok(Some(rows.into_summary(pass.span.as_of, excluded, negatives)))
+}
+
+/// [`summarize`] on `threads` threads: each scatters a piece of the log, then builds the
+/// rows of a contiguous share of the partitions (the records of every piece); the shares'
+/// rows, in ascending key ranges, are joined.
+#[cfg(feature = "rayon")]
+pub(super) fn summarize_par<K, F, S>(
+    pass: &Pass<'_, K, F, S>,
+    layout: &Layout,
+    threads: usize,
+) -> Result<Option<Summary<K>>>
+where
+    K: Key + Send + Sync,
+    F: Fn(&K) -> bool + Sync,
+    S: BuildHasher + Sync,
+{
+    use rayon::prelude::*;
+
+    let n = pass.log.len();
+    if !takes::<K>(layout, n) {
+        return Ok(None);
+    }
+    let cap = layout.cap / threads + 16;
+    let done: Vec<Result<Option<Piece<K>>>> = (0..threads)
+        .into_par_iter()
+        .map(|t| scatter(pass, n * t / threads..n * (t + 1) / threads, layout, cap))
+        .collect();
+    let mut pieces = Vec::with_capacity(threads);
+    // The first error of the log: a piece's counts only when the pieces before it fit.
+    for piece in done {
+        match piece? {
+            Some(p) => pieces.push(p),
+            None => return Ok(None),
+        }
+    }
+    let (p, span) = (layout.parts + 2, &pass.span);
+    let shares: Vec<Result<Rows<K>>> = (0..threads)
+        .into_par_iter()
+        .map(|t| reduce(&pieces, p * t / threads..p * (t + 1) / threads, layout, span, pass.hasher))
+        .collect();
+    let excluded = pieces.iter().map(|p| p.excluded).sum();
+    let negatives = pieces.iter().map(|p| p.negatives).sum();
+    drop(pieces);
+    join_shares(shares, span, (excluded, negatives)).map(Some)
+}
+
+/// Whether keys of type `K` in `layout` take this pass, for a log of `n` transactions: a
+/// primitive integer, partitions no wider than the slot bits, and at most one id per four
+/// transactions (each piece keeps a list of keys as long as the range).
+fn takes<K>(layout: &Layout, n: usize) -> bool {
+    let ids = layout.hi - layout.lo;
+    layout.shift <= SLOT_BITS && ids <= n as u64 / 4 + 4096 && is_primitive_integer::<K>()
+}
+
+/// The scatter of the transactions at positions `rows`: the checks of the sequential pass in
+/// its order (so errors are the same), then a record appended to its partition. `None` when
+/// a transaction does not fit.
+fn scatter<K: Key, F: Fn(&K) -> bool, S>(
+    pass: &Pass<'_, K, F, S>,
+    rows: Range<usize>,
+    layout: &Layout,
+    cap: usize,
+) -> Result<Option<Piece<K>>> {
+    let (span, keep) = (&pass.span, pass.keep);
+    let (Some(piece), Some(first), Ok(width)) =
+        (pass.log.get(rows.clone()), pass.log.first(), usize::try_from(layout.hi - layout.lo + 1))
+    else {
+        return Ok(None);
+    };
+    let mut parts: Vec<Vec<Narrow>> = (0..layout.parts).map(|_| Vec::with_capacity(cap)).collect();
+    let mut keys = vec![first.customer.clone(); width];
+    let mut seen = vec![0u64; width.div_ceil(64)];
+    let (mut below, mut above) = (Vec::new(), Vec::new());
+    let mut filter = Window::new(span.as_of, span.options);
+    let (lo, hi, shift) = (layout.lo, layout.hi, layout.shift);
+    let (mut scale, mut most_back) = (0u32, 0u32);
+    for (i, tx) in rows.zip(piece) {
+        let key = &tx.customer;
+        if !keep(key) {
+            continue;
+        }
+        let Some(p) = filter.admit(i, tx)? else { continue };
+        let (Ok(amount), s) = (i64::try_from(tx.amount.mantissa()), tx.amount.scale()) else {
+            return Ok(None);
+        };
+        scale = scale.max(s);
+        // Inside the window `p <= end_p`.
+        let (Ok(back), Some(v)) = (u32::try_from(span.end_p - i64::from(p)), view(key)) else {
+            return Ok(None);
+        };
+        if v < lo || v > hi {
+            let Some(r) = Packed::pack(Owned(key.clone()), amount, s, back) else {
+                return Ok(None);
+            };
+            if v < lo {
+                below.push(r)
+            } else {
+                above.push(r)
+            }
+            continue;
+        }
+        most_back = most_back.max(back);
+        let off = v - lo;
+        let slot = off & ((1 << shift) - 1);
+        let (Some(records), Some(word), Some(record)) = (
+            parts.get_mut((off >> shift) as usize),
+            seen.get_mut((off >> 6) as usize),
+            Narrow::pack(slot, back, amount, s),
+        ) else {
+            return Ok(None);
+        };
+        if *word & (1 << (off & 63)) == 0 {
+            *word |= 1 << (off & 63);
+            // `off` is below the range's width.
+            keys[off as usize] = key.clone();
+        }
+        records.push(record);
+    }
+    let (excluded, negatives) = (filter.excluded, filter.negatives);
+    Ok(Some(Piece { parts, keys, below, above, scale, back: most_back, excluded, negatives }))
+}
+
+/// The rows of the partitions `parts` (0 and `layout.parts + 1` are the keys below and
+/// above the range) from the records of every piece, in key order.
+fn reduce<K: Key, S: BuildHasher>(
+    pieces: &[Piece<K>],
+    parts: Range<usize>,
+    layout: &Layout,
+    span: &Span<'_>,
+    hasher: &S,
+) -> Result<Rows<K>> {
+    let scale = pieces.iter().map(|p| p.scale).max().unwrap_or(0);
+    let back = pieces.iter().map(|p| p.back).max().unwrap_or(0);
+    let (size, last, end_p) = (1usize << layout.shift, layout.parts + 1, span.end_p);
+    // A partition holds at most as many customers as records, and as slots.
+    let most = |p: usize| match p {
+        0 => pieces.iter().map(|x| x.below.len()).sum(),
+        _ if p == last => pieces.iter().map(|x| x.above.len()).sum(),
+        _ => pieces.iter().map(|x| x.parts[p - 1].len()).sum::<usize>().min(size),
+    };
+    let mut rows = Rows::new(parts.clone().map(most).sum(), scale, end_p, *span.options);
+    let mut scratch = Partition::new(size, back, pieces);
+    let mut aggregator = Aggregator::new(hasher);
+    let mut accs = Vec::new();
+    for p in parts {
+        if p == 0 || p == last {
+            // Keys outside the range, by hashing; they sort before and after the others.
+            let recs: Vec<&[Packed<Owned<K>>]> = pieces
+                .iter()
+                .map(|x| if p == 0 { x.below.as_slice() } else { x.above.as_slice() })
+                .collect();
+            aggregator.aggregate(&recs, scale, end_p, &mut accs)?;
+            accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (h, acc) in accs.drain(..) {
+                rows.push(h.into_key(), &acc)?;
+            }
+            continue;
+        }
+        let Some(partition) = scratch.as_mut() else { continue };
+        partition.aggregate(pieces, p - 1, layout.shift, (scale, end_p), &mut aggregator)?;
+        partition.rows(&mut rows)?;
+    }
+    Ok(rows)
+}
+
+/// The table of one partition's customers by slot, and their period bitsets.
+struct Partition<K> {
+    table: Vec<(Owned<K>, Acc)>,
+    /// `words` words of period bits per slot, or none when they would not stay in cache.
+    bits: Vec<u64>,
+    words: usize,
+    /// The periods back from the end the first bit of a slot stands for: the last.
+    end_p: i64,
+}
+
+impl<K: Key> Partition<K> {
+    /// The scratch of partitions of `size` slots and periods up to `back` back, or `None`
+    /// when no piece has a key (an empty range).
+    fn new(size: usize, back: u32, pieces: &[Piece<K>]) -> Option<Partition<K>> {
+        let first = pieces.iter().find_map(|p| p.keys.first())?;
+        let words = back as usize / 64 + 1;
+        let bits = if size * words <= BITSET_WORDS { vec![0; size * words] } else { Vec::new() };
+        let table = vec![(Owned(first.clone()), vacant()); size];
+        Some(Partition { table, bits, words, end_p: 0 })
+    }
+
+    /// Aggregates partition `i` (the layout's `i + 1`) of every piece into the table, with
+    /// exact distinct-period counts.
+    fn aggregate<S: BuildHasher>(
+        &mut self,
+        pieces: &[Piece<K>],
+        i: usize,
+        shift: u32,
+        (scale, end_p): (u32, i64),
+        aggregator: &mut Aggregator<'_, S>,
+    ) -> Result<()> {
+        let (table, bits, words) = (&mut self.table, &mut self.bits, self.words);
+        self.end_p = end_p;
+        let base = i << shift;
+        let mut out_of_order = false;
+        for piece in pieces {
+            for r in &piece.parts[i] {
+                let (period, amount) = r.unpack(scale, end_p);
+                let slot = r.slot();
+                let Some(e) = table.get_mut(slot) else { continue };
+                if e.1.orders == 0 {
+                    // The first record of the customer: the key this piece saw for the slot.
+                    e.0 = Owned(piece.keys[base + slot].clone());
+                    e.1 = Acc::new(period, amount);
+                } else {
+                    e.1.add_unordered(period, amount)?;
+                    out_of_order |= e.1.out_of_order;
+                }
+                let b = r.back() as usize;
+                if let Some(w) = bits.get_mut(slot * words + b / 64) {
+                    *w |= 1 << (b % 64);
+                }
+            }
+        }
+        if out_of_order && bits.is_empty() {
+            let recs: Vec<&[Narrow]> = pieces.iter().map(|p| p.parts[i].as_slice()).collect();
+            let by = (|_, r: &Narrow| r.slot(), |r: &Narrow| r.back());
+            aggregator.recount(&recs, end_p, by, table);
+        }
+        Ok(())
+    }
+
+    /// The rows of the table's customers, in slot order, which clears the table and its
+    /// bitsets for the next partition.
+    fn rows(&mut self, rows: &mut Rows<K>) -> Result<()> {
+        let words = self.words;
+        for (slot, e) in self.table.iter_mut().enumerate() {
+            if e.1.orders == 0 {
+                continue;
+            }
+            let a = &mut e.1;
+            if !self.bits.is_empty() {
+                // The customer's bits lie between its last and its first period.
+                let from = (self.end_p - i64::from(a.last_p)) as usize / 64;
+                let to = (self.end_p - i64::from(a.first_p)) as usize / 64;
+                let mine = &mut self.bits[slot * words + from..=slot * words + to];
+                if a.out_of_order {
+                    a.runs = mine.iter().map(|w| w.count_ones()).sum();
+                }
+                mine.fill(0);
+            }
+            rows.push(e.0.clone().into_key(), a)?;
+            *a = vacant();
+        }
+        Ok(())
+    }
+}
+
+/// The accumulator of an empty slot.
+fn vacant() -> Acc {
+    Acc { orders: 0, ..Acc::new(0, 0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::keyhash::KeyHasher;
+    use super::super::map;
+    use super::super::options::{SummaryOptions, Transaction};
+    use super::super::testkit::{at, build, pass, same};
+    use super::*;
+    use crate::rfm::Period;
+
+    /// The one-word records alone, and the hash map as the reference.
+    fn both<K: Key>(
+        log: &[Transaction<K>],
+        o: &SummaryOptions,
+    ) -> (Option<Summary<K>>, Summary<K>) {
+        let (keep, hasher) = (|_: &K| true, KeyHasher::default());
+        let p = pass(log, o, at(), &keep, &hasher);
+        let Some(layout) = Layout::sample(log, &keep) else {
+            return (None, map::summarize(&p).unwrap());
+        };
+        (summarize(&p, &layout).unwrap(), map::summarize(&p).unwrap())
+    }
+
+    fn arb_log() -> impl Strategy<Value = (i64, Vec<(i64, i64, i64, u32)>)> {
+        // Keys in a band anywhere (negative too); in logs longer than the sample, rare keys
+        // far below or above it, which the sample may miss (the side records). Days in any
+        // order, in a third of the logs over eleven years (past the bitsets' reach: the
+        // recount), some after the end; amounts of both signs at mixed scales, a few beyond
+        // an `i32` (the pass declines).
+        let key = prop_oneof![700 => 1000i64..1100, 1 => 0i64..50, 1 => 2900i64..3000];
+        let (near, far) = (0i64..120, -4000i64..200);
+        let amount = prop_oneof![4000 => -300i64..90_000, 1 => (1i64 << 31) - 2..(1i64 << 31) + 2];
+        let log = |day: std::ops::Range<i64>| {
+            prop::collection::vec((key.clone(), day, amount.clone(), 0u32..3), 1..2500)
+        };
+        (-3000i64..3000, prop_oneof![2 => log(near), 1 => log(far)])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn equal_the_hash_map((base, raw) in arb_log(), weekly in any::<bool>()) {
+            let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+            let log = build(&raw, |c| base + c);
+            let (got, want) = both(&log, &o);
+            if let Some(got) = got {
+                prop_assert!(got.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
+                prop_assert!(same(&got, &want));
+            }
+            let log = build(&raw, |c| (base + c) as i16);
+            let (got, want) = both(&log, &o);
+            if let Some(got) = got {
+                prop_assert!(same(&got, &want));
+            }
+        }
+    }
+
+    #[test]
+    fn what_a_word_cannot_hold_declines() {
+        let day = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let log = |amount: rust_decimal::Decimal, back: i64| -> Vec<Transaction<u32>> {
+            let mut log: Vec<_> = (0..2000u32)
+                .map(|i| {
+                    Transaction::on(
+                        i % 200,
+                        day - chrono::Duration::days(i64::from(i % 7)),
+                        1.into(),
+                    )
+                })
+                .collect();
+            log[1000] = Transaction::on(5, day - chrono::Duration::days(back), amount);
+            log
+        };
+        let o = SummaryOptions::default();
+        assert!(both(&log(rust_decimal::Decimal::new(5, 2), 3), &o).0.is_some());
+        for (amount, back) in [
+            (rust_decimal::Decimal::from(1u64 << 31), 3),
+            (rust_decimal::Decimal::new(1, 16), 3),
+            (rust_decimal::Decimal::ONE, 1 << 15),
+        ] {
+            let tx = log(amount, back);
+            assert!(both(&tx, &o).0.is_none());
+            // The summary still takes every transaction, by the 16-byte records.
+            let s = crate::rfm::summarize(&tx, at(), o).unwrap();
+            assert!(same(&s, &both(&tx, &o).1));
+        }
+        // Keys that are not primitive integers keep the 16-byte records.
+        let wrapped: Vec<_> = log(rust_decimal::Decimal::ONE, 3)
+            .into_iter()
+            .map(|t| Transaction::new(std::cmp::Reverse(t.customer), t.at, t.amount))
+            .collect();
+        assert!(both(&wrapped, &o).0.is_none());
+    }
+}
