@@ -15,11 +15,18 @@
 //! group, and makes all its rows with one call of [`loyalty::rfm::summarize`] keyed by group,
 //! so every field equals the library's to the bit and the rows cost what the library's
 //! summary costs, not one small summary per customer.
+//!
+//! Two costs of that design: the library's working memory for that call (about the size of
+//! the held transactions again, at the end) is not reserved from DataFusion's memory pool;
+//! and an emit of the first `n` groups (`EmitTo::First`, which DataFusion uses for input
+//! declared sorted on the grouping key) splits and renumbers every held transaction, so a
+//! long run of such emits costs time in proportion to the emits times the transactions
+//! still held. The plain hash aggregation emits all groups at once.
 
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, LargeBinaryArray, PrimitiveArray,
     StructArray, TimestampMicrosecondArray, UInt32Array, UInt64Array,
@@ -178,6 +185,13 @@ fn parse_options(text: &str, mut o: SummaryOptions) -> Result<(SummaryOptions, N
 /// A civil time from microseconds since 1970-01-01T00:00.
 fn civil(micros: i64) -> Option<NaiveDateTime> {
     DateTime::from_timestamp_micros(micros).map(|d| d.naive_utc())
+}
+
+/// Whether the hour of `t`, counted from 0001-01-01T00 as the library counts hourly periods,
+/// fits the `i32` the library holds it in (about years -245,000 to 245,000).
+fn hour_fits(t: NaiveDateTime) -> bool {
+    let hours = i64::from(t.date().num_days_from_ce()) * 24 + i64::from(t.hour());
+    i32::try_from(hours).is_ok()
 }
 
 /// Microseconds in a day.
@@ -364,6 +378,17 @@ impl Config {
                     "amount",
                     amount,
                     "negative amounts are rejected by the option negative=reject",
+                ));
+            }
+            // The library numbers hours from year 1 in an `i32` and refuses a transaction
+            // beyond it wherever it lies; one after the window is not held here, so it is
+            // checked here.
+            if self.options.period.unit() == PeriodUnit::Hour && !hour_fits(time) {
+                return Err(bad_arg(
+                    NAME,
+                    "order_time",
+                    at,
+                    "too far from year 0 for hourly periods",
                 ));
             }
             out.push(if at < self.end { Read::Inside(time, amount) } else { Read::After });
@@ -700,7 +725,10 @@ impl GroupsAccumulator for Groups {
         // Appended straight to the held list and cut back on a bad record, so that a failed
         // batch leaves the state as it was without a staging copy of every transaction.
         let before = self.held.len();
-        self.held.reserve(records.value_data().len() / RECORD);
+        // The bytes of this array's values, not of a buffer a slice of it may share.
+        let offsets = records.value_offsets();
+        let bytes = offsets.last().copied().unwrap_or(0) - offsets.first().copied().unwrap_or(0);
+        self.held.reserve(usize::try_from(bytes).unwrap_or(0) / RECORD);
         let mut civil = Civil::new();
         for (i, &group) in group_indices.iter().enumerate() {
             let r = records.value(i);
@@ -918,6 +946,24 @@ mod tests {
         let e = e.to_string();
         assert!(e.contains("a partial state of 23 bytes is not a list of transactions"), "{e}");
         assert_eq!(h.held.len(), 2);
+    }
+
+    #[test]
+    fn a_time_beyond_the_hourly_calendar_is_refused_as_the_library_refuses_it() {
+        let as_of = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let far = NaiveDate::from_ymd_opt(250_000, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap();
+        let hourly = SummaryOptions::default().period(Period::new(PeriodUnit::Hour, 1).unwrap());
+        let log = [Transaction::new(1u64, far, Decimal::ONE)];
+        let library = summarize(&log, as_of, hourly).unwrap_err().to_string();
+        assert!(library.contains("too far from year 0 for hourly periods"), "{library}");
+        let times: ArrayRef = Arc::new(TimestampMicrosecondArray::from(vec![micros(far)]));
+        let amounts: ArrayRef = Arc::new(Float64Array::from(vec![1.0]));
+        let config = Config::new(as_of, hourly, Nulls::Error);
+        let e = config.read(&[times.clone(), amounts.clone()], None).unwrap_err().to_string();
+        assert!(e.contains("argument order_time") && e.contains("too far from year 0"), "{e}");
+        // Daily periods have no such limit: the transaction is after the window, counted.
+        let config = Config::new(as_of, SummaryOptions::default(), Nulls::Error);
+        assert_eq!(config.read(&[times, amounts], None).unwrap(), [Read::After]);
     }
 
     #[test]
