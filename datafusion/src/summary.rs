@@ -16,12 +16,11 @@
 //! so every field equals the library's to the bit and the rows cost what the library's
 //! summary costs, not one small summary per customer.
 //!
-//! Two costs of that design: the library's working memory for that call (about the size of
-//! the held transactions again, at the end) is not reserved from DataFusion's memory pool;
-//! and an emit of the first `n` groups (`EmitTo::First`, which DataFusion uses for input
-//! declared sorted on the grouping key) splits and renumbers every held transaction, so a
-//! long run of such emits costs time in proportion to the emits times the transactions
-//! still held. The plain hash aggregation emits all groups at once.
+//! One cost of that design: the library's working memory for that call (about the size of
+//! the held transactions again, at the end) is not reserved from DataFusion's memory pool.
+//! Emits of the first `n` groups (`EmitTo::First`, which DataFusion uses for input declared
+//! sorted on the grouping key) sort what is held by group once and then take prefixes, so a
+//! run of them costs what they take.
 
 use std::str::FromStr;
 use std::sync::{Arc, LazyLock};
@@ -494,11 +493,20 @@ struct Counts {
 }
 
 /// The transactions inside the window of every group, in one list in arrival order keyed by
-/// the group's index (one append a row, where a list a group would pay an allocation and a
-/// cache miss a row, and already the library's input), and each group's counts.
+/// the group (one append a row, where a list a group would pay an allocation and a cache miss
+/// a row, and already the library's input), and each group's counts.
+///
+/// A held transaction's key is its group's index plus `offset`, the groups already emitted
+/// by `EmitTo::First` since the last `EmitTo::All`: DataFusion numbers the groups left from
+/// 0 again after such an emit, and keys that never change spare renumbering what is held.
+/// `held[..cursor]` has been emitted; `held[cursor..sorted]` is in key order, so that each
+/// `First` emit takes a prefix and a run of them costs what they take, not what is held.
 struct Groups {
     config: Config,
     held: Vec<Transaction<u64>>,
+    cursor: usize,
+    sorted: usize,
+    offset: u64,
     counts: Vec<Counts>,
 }
 
@@ -510,7 +518,7 @@ fn group(t: &Transaction<u64>) -> usize {
 
 impl Groups {
     fn new(config: Config) -> Groups {
-        Groups { config, held: Vec::new(), counts: Vec::new() }
+        Groups { config, held: Vec::new(), cursor: 0, sorted: 0, offset: 0, counts: Vec::new() }
     }
 
     fn resize(&mut self, groups: usize) {
@@ -519,23 +527,55 @@ impl Groups {
         }
     }
 
-    /// Takes the transactions and counts of the groups `emit_to` names; the groups left are
-    /// numbered from 0 again, as DataFusion numbers them after an emit.
+    /// The key a transaction of group `group` (DataFusion's current index) is held under.
+    fn key(&self, group: usize) -> u64 {
+        group as u64 + self.offset
+    }
+
+    /// Takes the transactions and counts of the groups `emit_to` names, keyed by their index
+    /// among them; the groups left are numbered from 0 again, as DataFusion numbers them
+    /// after an emit.
     fn take(&mut self, emit_to: EmitTo) -> (Vec<Transaction<u64>>, Vec<Counts>) {
         let counts = emit_to.take_needed(&mut self.counts);
-        let held = match emit_to {
-            EmitTo::All => std::mem::take(&mut self.held),
+        let base = self.offset;
+        let mut taken = match emit_to {
+            EmitTo::All => {
+                let live = if self.cursor == 0 {
+                    std::mem::take(&mut self.held)
+                } else {
+                    let live = self.held.split_off(self.cursor);
+                    self.held = Vec::new();
+                    live
+                };
+                (self.cursor, self.sorted, self.offset) = (0, 0, 0);
+                live
+            }
             EmitTo::First(n) => {
-                let (first, mut rest): (Vec<_>, Vec<_>) =
-                    std::mem::take(&mut self.held).into_iter().partition(|t| group(t) < n);
-                for t in &mut rest {
-                    t.customer -= n as u64;
+                if self.sorted < self.held.len() {
+                    // Stable, and quick on a sorted run followed by what came since.
+                    self.held[self.cursor..].sort_by_key(|t| t.customer);
+                    self.sorted = self.held.len();
                 }
-                self.held = rest;
+                let end = base + n as u64;
+                let live = &self.held[self.cursor..];
+                let k = live.partition_point(|t| t.customer < end);
+                let first = live[..k].to_vec();
+                self.cursor += k;
+                self.offset = end;
+                if self.cursor * 2 > self.held.len() {
+                    self.held.drain(..self.cursor);
+                    self.sorted -= self.cursor;
+                    self.cursor = 0;
+                }
                 first
             }
         };
-        (held, counts)
+        if base > 0 {
+            for t in &mut taken {
+                t.customer -= base;
+            }
+        }
+        (taken, counts)
     }
 
     /// The rows of groups `0..counts.len()`: one call of the library's [`summarize`] over
@@ -696,7 +736,7 @@ impl GroupsAccumulator for Groups {
                 Read::Null => self.counts[group].skipped += 1,
                 Read::After => self.counts[group].excluded += 1,
                 Read::Inside(at, amount) => {
-                    self.held.push(Transaction::new(group as u64, at, amount))
+                    self.held.push(Transaction::new(self.key(group), at, amount));
                 }
             }
         }
@@ -732,10 +772,11 @@ impl GroupsAccumulator for Groups {
         let mut civil = Civil::new();
         for (i, &group) in group_indices.iter().enumerate() {
             let r = records.value(i);
+            let key = self.key(group);
             let read = (r.len() % RECORD == 0).then_some(()).and_then(|()| {
                 r.chunks_exact(RECORD).try_for_each(|c| {
                     let (at, amount) = record(c, &mut civil)?;
-                    self.held.push(Transaction::new(group as u64, at, amount));
+                    self.held.push(Transaction::new(key, at, amount));
                     Some(())
                 })
             });
@@ -964,6 +1005,79 @@ mod tests {
         // Daily periods have no such limit: the transaction is after the window, counted.
         let config = Config::new(as_of, SummaryOptions::default(), Nulls::Error);
         assert_eq!(config.read(&[times, amounts], None).unwrap(), [Read::After]);
+    }
+
+    /// The fields of a row that tell rows apart, floats by their bits.
+    fn fields(r: &Option<Row>) -> Option<[u64; 9]> {
+        r.as_ref().map(|r| {
+            [
+                u64::from(r.frequency),
+                r.recency.to_bits(),
+                r.t.to_bits(),
+                r.monetary_value.to_bits(),
+                u64::from(r.orders),
+                r.total_spend.to_bits(),
+                r.excluded,
+                r.negatives,
+                r.skipped,
+            ]
+        })
+    }
+
+    #[test]
+    fn a_run_of_first_emits_gives_the_rows_one_emit_of_all_gives() {
+        let day = |d: u64| 1_577_836_800_000_000 + d as i64 * 86_400_000_000;
+        let config = Config::new(civil(day(60)).unwrap(), SummaryOptions::default(), Nulls::Skip);
+        // 40 groups of 1 to 5 transactions over 70 days (some after the window), refunds too.
+        let mut x = 7u64;
+        let mut log = Vec::new();
+        for g in 0..40usize {
+            for _ in 0..=g % 5 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                log.push((g, day((x >> 33) % 70), ((x >> 40) % 5000) as i128 - 500));
+            }
+        }
+        let batch = |rows: &[&(usize, i64, i128)], shift: usize| {
+            let times: ArrayRef =
+                Arc::new(TimestampMicrosecondArray::from_iter_values(rows.iter().map(|r| r.1)));
+            let amounts: ArrayRef = Arc::new(
+                datafusion::arrow::array::Decimal128Array::from_iter_values(
+                    rows.iter().map(|r| r.2),
+                )
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+            );
+            (vec![times, amounts], rows.iter().map(|r| r.0 - shift).collect::<Vec<_>>())
+        };
+        let mut all = Groups::new(config);
+        let (values, groups) = batch(&log.iter().collect::<Vec<_>>(), 0);
+        all.update_batch(&values, &groups, None, 40).unwrap();
+        let (held, counts) = all.take(EmitTo::All);
+        let expected: Vec<_> = all.rows(&held, &counts).unwrap().iter().map(fields).collect();
+        assert!(expected.iter().any(|r| r.is_some_and(|f| f[6] > 0 && f[7] > 0)));
+
+        // As a stream sorted on the key sends them: groups 12 to 15 get rows after the first
+        // emit too, and every emit renumbers the groups left from 0.
+        let (one, two): (Vec<_>, Vec<_>) =
+            log.iter().enumerate().partition(|(i, r)| r.0 < 12 || (r.0 < 16 && i % 2 == 0));
+        let one: Vec<_> = one.into_iter().map(|(_, r)| r).collect();
+        let two: Vec<_> = two.into_iter().map(|(_, r)| r).collect();
+        let mut g = Groups::new(config);
+        let mut got = Vec::new();
+        let (values, groups) = batch(&one, 0);
+        g.update_batch(&values, &groups, None, 16).unwrap();
+        let mut emit = |g: &mut Groups, to| {
+            let (held, counts) = g.take(to);
+            got.extend(g.rows(&held, &counts).unwrap().iter().map(fields));
+        };
+        emit(&mut g, EmitTo::First(12));
+        let (values, groups) = batch(&two, 12);
+        g.update_batch(&values, &groups, None, 28).unwrap();
+        emit(&mut g, EmitTo::First(3));
+        emit(&mut g, EmitTo::First(5));
+        emit(&mut g, EmitTo::All);
+        assert_eq!(got, expected);
+        assert!(g.held.is_empty() && (g.cursor, g.sorted, g.offset) == (0, 0, 0));
     }
 
     #[test]
