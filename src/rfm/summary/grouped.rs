@@ -1,6 +1,7 @@
 //! The grouped stream: a log whose customers come in ascending key order, each one's
 //! transactions together (a log sorted by customer, as CDNOW's).
 
+use super::bytekey::is_byte_string;
 use super::customer::CustomerSummary;
 use super::mantissa::Scale;
 use super::pass::{Key, Pass};
@@ -24,13 +25,21 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
     let mut rows: Vec<CustomerSummary<K>> = Vec::new();
     let mut periods: Vec<i32> = Vec::new();
     let mut orders = 0u64;
+    let byte_string = is_byte_string::<K>();
     let mut i = 0;
     while i < transactions.len() {
         // `f` is a power of ten, so its digits count the step to the finer scale.
         let mut widen =
             |f: i128| rows.iter_mut().try_for_each(|r| r.move_to_scale(r.scale() + f.ilog10()));
-        let (j, acc) =
-            run(transactions, i, keep, &mut window, &mut scale, &mut periods, &mut widen)?;
+        let (j, acc) = run(
+            transactions,
+            (i, byte_string),
+            keep,
+            &mut window,
+            &mut scale,
+            &mut periods,
+            &mut widen,
+        )?;
         let key = &transactions[i].customer;
         i = j;
         let Some(mut acc) = acc else { continue };
@@ -49,4 +58,51 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
         excluded_after_as_of: window.excluded,
         negative_amounts: window.negatives,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::keyhash::KeyHasher;
+    use super::super::options::SummaryOptions;
+    use super::super::testkit::{at, build, hashed_where, pass, same};
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Keys of 0 to 14 bytes, so that some are held as words and some compared as
+        /// keys, some sharing their first eight bytes, some the prefix of another or equal
+        /// but for trailing zero bytes: the
+        /// grouped pass over the log sorted by key equals the hash partitions (the hash map
+        /// takes runs as this pass does).
+        #[test]
+        fn byte_keys_of_any_length_equal_the_partitions(
+            raw in prop::collection::vec(
+                ((any::<bool>(), prop::collection::vec(prop_oneof![Just(0u8), Just(b'a'), Just(b'z')], 0..7)),
+                 0i64..120, -300i64..90_000, 0u32..3),
+                1..200),
+        ) {
+            // Half the keys begin with the same eight bytes.
+            let key = |(long, tail): &(bool, Vec<u8>)| {
+                let head: &[u8] = if *long { b"abcdefgh" } else { b"" };
+                [head, tail].concat()
+            };
+            let keys: Vec<Vec<u8>> = raw.iter().map(|r| key(&r.0)).collect();
+            let mut raw: Vec<_> =
+                raw.iter().zip(&keys).map(|((_, d, m, s), k)| (k, *d, *m, *s)).collect();
+            raw.sort_by(|a, b| a.0.cmp(b.0));
+            let o = SummaryOptions::default();
+            let (keep, hasher) = (|_: &_| true, KeyHasher::default());
+            let bytes = build(&raw, |k: &Vec<u8>| k.clone());
+            let p = pass(&bytes, &o, at(), &keep, &hasher);
+            let got = summarize(&p).unwrap().expect("sorted by key");
+            prop_assert!(same(&got, &hashed_where(&bytes, &o, &keep)));
+            let text = build(&raw, |k: &Vec<u8>| String::from_utf8(k.clone()).unwrap());
+            let p = pass(&text, &o, at(), &|_: &String| true, &hasher);
+            let got = summarize(&p).unwrap().expect("sorted by key");
+            prop_assert!(same(&got, &hashed_where(&text, &o, &|_: &String| true)));
+        }
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::acc::Acc;
+use super::bytekey::is_byte_string;
 use super::mantissa::Scale;
 use super::pass::{Key, Pass};
 use super::rows::finish;
@@ -25,11 +26,19 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher + Clone>(
     let mut accs: HashMap<K, Acc, S> = HashMap::with_hasher(hasher.clone());
     let mut periods: Vec<i32> = Vec::new();
     let mut out_of_order = false;
+    let byte_string = is_byte_string::<K>();
     let mut i = 0;
     while i < transactions.len() {
         let mut widen = |f: i128| accs.values_mut().try_for_each(|a| a.rescale(f));
-        let (j, acc) =
-            run(transactions, i, keep, &mut window, &mut scale, &mut periods, &mut widen)?;
+        let (j, acc) = run(
+            transactions,
+            (i, byte_string),
+            keep,
+            &mut window,
+            &mut scale,
+            &mut periods,
+            &mut widen,
+        )?;
         let key = &transactions[i].customer;
         i = j;
         let Some(mut acc) = acc else { continue };

@@ -206,7 +206,8 @@ fn reduce<K: Key, S: BuildHasher>(
             block.iter().for_each(|e| prefetch_bytes(&log[at(e.1)].customer));
             for e in block {
                 let (h, acc) = &accs[e.1 as usize];
-                rows.push(log[h.at()].customer.clone(), acc)?;
+                // Sorted by their bytes, which is the keys' order.
+                rows.push_ascending(log[h.at()].customer.clone(), acc)?;
             }
         }
     }

@@ -85,6 +85,18 @@ impl<K: Ord> Rows<K> {
         Ok(())
     }
 
+    /// [`Rows::push`] for a caller whose keys arrive strictly ascending by construction (the
+    /// prefix partitions, ordered by the keys' bytes), without comparing each key with the
+    /// last: for `String` keys the comparisons were a call of `memcmp` per row.
+    #[inline]
+    pub(super) fn push_ascending(&mut self, customer: K, acc: &Acc) -> Result<()> {
+        debug_assert!(self.rows.last().is_none_or(|last| last.customer < customer));
+        self.orders += u64::from(acc.orders);
+        let row = row(customer, acc, self.end_p, &self.options, &self.scale)?;
+        self.rows.push(row);
+        Ok(())
+    }
+
     pub(super) fn into_summary(
         self,
         as_of: NaiveDateTime,

@@ -1,7 +1,10 @@
 //! A run: the consecutive transactions of one customer, accumulated in registers. The grouped
 //! stream and the hash map take a log run by run.
 
+use std::hash::Hash;
+
 use super::acc::{distinct, Acc};
+use super::bytekey::Matcher;
 use super::mantissa::Scale;
 use super::options::Transaction;
 use super::window::Window;
@@ -11,11 +14,13 @@ use crate::error::Result;
 /// and where the run ends. `None` when `keep` refuses the customer or no transaction of the
 /// run lies in the window. `periods` receives the run's periods. A finer scale than any so far
 /// rescales the run, and `widen` is called with the factor for every other running sum.
+/// `byte_string` says whether `K` is a standard byte-string type
+/// ([`is_byte_string`](super::bytekey::is_byte_string)), whose keys compare as words.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn run<K: PartialEq, F: Fn(&K) -> bool>(
+pub(super) fn run<K: PartialEq + Hash, F: Fn(&K) -> bool>(
     transactions: &[Transaction<K>],
-    i: usize,
+    (i, byte_string): (usize, bool),
     keep: &F,
     window: &mut Window,
     scale: &mut Scale,
@@ -24,10 +29,11 @@ pub(super) fn run<K: PartialEq, F: Fn(&K) -> bool>(
 ) -> Result<(usize, Option<Acc>)> {
     let key = &transactions[i].customer;
     let take = keep(key);
+    let same = Matcher::new(key, byte_string);
     let mut acc: Option<Acc> = None;
     periods.clear();
     let mut j = i;
-    while let Some(tx) = transactions.get(j).filter(|tx| tx.customer == *key) {
+    while let Some(tx) = transactions.get(j).filter(|tx| same.matches(&tx.customer)) {
         j += 1;
         if !take {
             continue;
