@@ -16,6 +16,11 @@
 //! `--only u64|string|bytes` times one key type alone, and `--seq` or `--par` one of the two
 //! functions alone (for a profiler: `--rounds 50` makes the summary most of the run).
 
+// The host's allocator, as a service embedding the library would choose one: with glibc's,
+// repeated calls fault their scratch in afresh each time (see Cargo.toml).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::error::Error;
 use std::time::Instant;
 
