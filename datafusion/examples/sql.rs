@@ -9,7 +9,8 @@
 //! PATH is a CSV or Parquet file or a directory of them. The statements run in order; the last
 //! one's result is printed (a `COPY ... TO` prints its row count). `--threads` sets DataFusion's
 //! target partitions (and the Tokio worker threads); `--remote` (feature `ballista`) runs on a
-//! Ballista scheduler instead.
+//! Ballista scheduler instead. DataFusion's other settings are read from the environment
+//! (`DATAFUSION_EXECUTION_BATCH_SIZE=65536`, say).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -50,7 +51,7 @@ fn parse() -> Result<Args, String> {
 }
 
 async fn context(a: &Args) -> datafusion::error::Result<SessionContext> {
-    let mut config = SessionConfig::new();
+    let mut config = SessionConfig::from_env()?;
     if a.threads > 0 {
         config = config.with_target_partitions(a.threads);
     }
