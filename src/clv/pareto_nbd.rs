@@ -618,34 +618,41 @@ mod tests {
 
     #[test]
     fn gradient_matches_finite_differences() {
-        let customers = [
-            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
-            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
-        ];
-        let h = Histogram::from_customers(&customers).unwrap();
-        let prep = Prepared::new(&h).unwrap();
+        let prep = prepared(&[
+            (0.0, 0.0, 38.0),
+            (2.0, 30.43, 38.86),
+            (400.0, 20.0, 38.0),
+            (3.0, 38.0, 38.0),
+        ]);
         let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1]] {
             checks::gradient_matches_finite_differences(&obj, p);
         }
     }
 
+    /// `(x, t_x, T)` rows with t_x = T, t_x < T, a zero frequency, and (x = 1000 long before
+    /// T) a row whose exponent E passes 300, so both branches of the hand-derived row term
+    /// run.
+    const BOTH_BRANCHES: [(f64, f64, f64); 7] = [
+        (0.0, 0.0, 38.0),
+        (2.0, 30.43, 38.86),
+        (2.0, 10.0, 38.86),
+        (400.0, 20.0, 38.0),
+        (1000.0, 5.0, 38.0),
+        (3.0, 38.0, 38.0),
+        (7.0, 12.0, 30.0),
+    ];
+
+    /// The prepared likelihood data of weekly `(x, t_x, T)` rows.
+    fn prepared(rows: &[(f64, f64, f64)]) -> Prepared {
+        let customers: Vec<_> =
+            rows.iter().map(|&(x, t, n)| Customer::new(x, t, n, Period::WEEK).unwrap()).collect();
+        Prepared::new(&Histogram::from_customers(&customers).unwrap()).unwrap()
+    }
+
     #[test]
     fn hand_gradient_equals_dual_gradient() {
-        // Rows with t_x = T, t_x < T, a zero frequency, and (x = 1000 long before T) a row
-        // whose exponent E passes 300, so both branches of the hand-derived row term run.
-        let customers = [
-            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
-            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
-            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(1000.0, 5.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
-        ];
-        let h = Histogram::from_customers(&customers).unwrap();
-        let prep = Prepared::new(&h).unwrap();
+        let prep = prepared(&BOTH_BRANCHES[..6]);
         let obj = Likelihood::new(&prep);
         for p in [[0.55, 0.27, 0.6, 0.3], [0.55, 0.4, 0.6, 0.1], [1.5, 0.05, 2.0, 0.05]] {
             checks::hand_gradient_equals_dual_gradient(&obj, p);
@@ -654,19 +661,8 @@ mod tests {
 
     #[test]
     fn hessian_equals_gradient_differences() {
-        // As hand_gradient_equals_dual_gradient's rows (both branches of the row term), at
-        // α > β, α < β and α = β (every series argument 0).
-        let customers = [
-            Customer::new(0.0, 0.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(2.0, 30.43, 38.86, Period::WEEK).unwrap(),
-            Customer::new(2.0, 10.0, 38.86, Period::WEEK).unwrap(),
-            Customer::new(7.0, 12.0, 30.0, Period::WEEK).unwrap(),
-            Customer::new(400.0, 20.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(1000.0, 5.0, 38.0, Period::WEEK).unwrap(),
-            Customer::new(3.0, 38.0, 38.0, Period::WEEK).unwrap(),
-        ];
-        let h = Histogram::from_customers(&customers).unwrap();
-        let prep = Prepared::new(&h).unwrap();
+        // Both branches of the row term, at α > β, α < β and α = β (every series argument 0).
+        let prep = prepared(&BOTH_BRANCHES);
         let obj = Likelihood::new(&prep);
         for p in [
             [0.55, 0.27, 0.6, 0.3],

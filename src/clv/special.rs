@@ -456,46 +456,23 @@ pub(crate) fn hyp2f1_one_many<D: Real>(
 ) -> Result<()> {
     let (bv, cv) = (b.val(), c.val());
     // Per z: [term, sum, ∂/∂b, ∂/∂c, Σ k t_k].
-    let mut acc = Vec::with_capacity(zs.len());
-    for z in zs {
-        let zv = z.val();
-        if !(0.0..1.0).contains(&zv) {
-            return Err(Error::invalid("z", zv, "must be in [0, 1)"));
-        }
-        acc.push([1.0, 1.0, 0.0, 0.0, 0.0]);
-    }
     let (mut hb, mut hc) = (0.0, 0.0);
-    let mut k = 0.0;
-    let mut active = zs.len();
-    let mut steps = 0;
-    while active > 0 {
-        if steps == cap.min(MAX_SERIES_TERMS) {
-            return Err(
-                ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: steps }.into()
-            );
-        }
-        steps += 1;
-        let ib = 1.0 / (bv + k);
-        let ic = 1.0 / (cv + k);
-        let ratio = (bv + k) * ic;
-        hb += ib;
-        hc += ic;
-        k += 1.0;
-        for (a, z) in acc.iter_mut().zip(zs).take(active) {
-            let term = a[0] * ratio * z.val();
+    let add = |step: Step, acc: &mut [[f64; 5]]| {
+        hb += step.ib;
+        hc += step.ic;
+        for (a, z) in acc.iter_mut().zip(zs) {
+            let term = a[0] * step.ratio * z.val();
             a[0] = term;
             a[1] += term;
             a[2] += term * hb;
             a[3] -= term * hc;
-            a[4] += term * k;
+            a[4] += term * step.k;
         }
-        while let Some(a) = active.checked_sub(1).and_then(|i| acc.get(i)) {
-            if a[0] > SERIES_EPS * a[1] {
-                break;
-            }
-            active -= 1;
-        }
-    }
+    };
+    let start = [1.0, 1.0, 0.0, 0.0, 0.0];
+    let acc = many_terms((bv, cv), (zs.len(), |i| zs[i].val()), cap, start, add, |a| {
+        a[0] > SERIES_EPS * a[1]
+    })?;
     out.clear();
     for (a, &z) in acc.iter().zip(zs) {
         let [_, sum, sb, sc, sz] = *a;
@@ -507,6 +484,61 @@ pub(crate) fn hyp2f1_one_many<D: Real>(
         out.push(D::lift(sum, [(sb, b), (sc, c), (dz, z)]));
     }
     Ok(())
+}
+
+/// What one step of the many-z series shares among its `z`: `1/(b+k)`, `1/(c+k)`, the ratio
+/// `(b+k)/(c+k)` of consecutive coefficients, and `k + 1` (the term's index after the step).
+#[derive(Clone, Copy)]
+struct Step {
+    ib: f64,
+    ic: f64,
+    ratio: f64,
+    k: f64,
+}
+
+/// The loop [`hyp2f1_one_many`] and [`hyp2f1_one_many_second`] share: checks every `z` (of
+/// `n`, read by `z`) lies in `[0, 1)`, starts one accumulator per `z` at `start`, and calls
+/// `add` with each step's shared factors and the accumulators still running, a prefix of
+/// them: the last ones leave once `going` no longer says their term still counts (the larger
+/// `z`, which converge later, come first; a term that is not a number leaves too, and the
+/// caller's check of the sums reports it). At most `cap` (and [`MAX_SERIES_TERMS`]) steps.
+fn many_terms<A: Clone>(
+    (b, c): (f64, f64),
+    (n, z): (usize, impl Fn(usize) -> f64),
+    cap: usize,
+    start: A,
+    mut add: impl FnMut(Step, &mut [A]),
+    going: impl Fn(&A) -> bool,
+) -> Result<Vec<A>> {
+    for i in 0..n {
+        let zv = z(i);
+        if !(0.0..1.0).contains(&zv) {
+            return Err(Error::invalid("z", zv, "must be in [0, 1)"));
+        }
+    }
+    let mut acc = vec![start; n];
+    let mut k = 0.0;
+    let mut active = n;
+    let mut steps = 0;
+    while active > 0 {
+        if steps == cap.min(MAX_SERIES_TERMS) {
+            return Err(
+                ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: steps }.into()
+            );
+        }
+        steps += 1;
+        let ib = 1.0 / (b + k);
+        let ic = 1.0 / (c + k);
+        let ratio = (b + k) * ic;
+        k += 1.0;
+        if let Some(running) = acc.get_mut(..active) {
+            add(Step { ib, ic, ratio, k }, running);
+        }
+        while active.checked_sub(1).and_then(|i| acc.get(i)).is_some_and(|a| !going(a)) {
+            active -= 1;
+        }
+    }
+    Ok(acc)
 }
 
 /// `2F1(1, b; c; z)` with its first and second partial derivatives in `b`, `c` and `z`, in the
@@ -537,48 +569,27 @@ pub(crate) fn hyp2f1_one_many_second(
 ) -> Result<()> {
     // Per z: the term and its ten sums [Σt, ΣtB, ΣtC, Σtk, Σt(B²−B₂), Σt(C²+C₂), ΣtBC, ΣtBk,
     // ΣtCk, Σtk(k−1)].
-    let mut acc = Vec::with_capacity(zs.len());
-    for &z in zs {
-        if !(0.0..1.0).contains(&z) {
-            return Err(Error::invalid("z", z, "must be in [0, 1)"));
-        }
-        acc.push((1.0, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]));
-    }
     let (mut hb, mut hc, mut hb2, mut hc2) = (0.0, 0.0, 0.0, 0.0);
-    let mut k = 0.0;
-    let mut active = zs.len();
-    let mut steps = 0;
-    while active > 0 {
-        if steps == cap.min(MAX_SERIES_TERMS) {
-            return Err(
-                ErrorKind::NoConvergence { method: "hyp2f1 series", iterations: steps }.into()
-            );
-        }
-        steps += 1;
-        let ib = 1.0 / (b + k);
-        let ic = 1.0 / (c + k);
-        let ratio = (b + k) * ic;
+    let add = |step: Step, acc: &mut [(f64, [f64; 10])]| {
+        let (ib, ic, k) = (step.ib, step.ic, step.k);
         hb += ib;
         hc += ic;
         hb2 += ib * ib;
         hc2 += ic * ic;
-        k += 1.0;
         let f = [hb, hc, k, hb * hb - hb2, hc * hc + hc2, hb * hc, hb * k, hc * k, k * (k - 1.0)];
-        for ((term, sums), &z) in acc.iter_mut().zip(zs).take(active) {
-            let t = *term * ratio * z;
+        for ((term, sums), &z) in acc.iter_mut().zip(zs) {
+            let t = *term * step.ratio * z;
             *term = t;
             sums[0] += t;
             for (s, fi) in sums[1..].iter_mut().zip(f) {
                 *s += t * fi;
             }
         }
-        while let Some((t, sums)) = active.checked_sub(1).and_then(|i| acc.get(i)) {
-            if *t > SERIES_EPS * sums[0] {
-                break;
-            }
-            active -= 1;
-        }
-    }
+    };
+    let start = (1.0, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    let acc = many_terms((b, c), (zs.len(), |i| zs[i]), cap, start, add, |(t, sums)| {
+        *t > SERIES_EPS * sums[0]
+    })?;
     out.clear();
     for ((_, s), &z) in acc.iter().zip(zs) {
         if !s.iter().all(|v| v.is_finite()) {
@@ -831,6 +842,41 @@ mod tests {
         let g = hyp2f1_one(Dual::cst(2.5), Dual::cst(4.0), z, MAX_SERIES_TERMS).unwrap();
         let want_d = 2.5 / 4.0 * hyp2f1(2.0, 3.5, 5.0, 0.7).unwrap();
         assert!((g.d[0] / want_d - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_two_many_z_series_agree_to_the_bit() {
+        // The same terms in the same order: the values are equal bit for bit, so Newton's
+        // steps (second derivatives) and the gradient (dual numbers) see one likelihood.
+        for (b, c, zs) in [
+            (1.7, 3.4, vec![0.8, 0.3, 0.0]),
+            (0.55, 11.2, vec![0.999, 0.5, 1e-120]),
+            (40.0, 2.5, vec![0.97, 0.96, 0.2]),
+        ] {
+            let (mut plain, mut second) = (Vec::new(), Vec::new());
+            hyp2f1_one_many(b, c, &zs, MAX_SERIES_TERMS, &mut plain).unwrap();
+            hyp2f1_one_many_second(b, c, &zs, MAX_SERIES_TERMS, &mut second).unwrap();
+            for (p, s) in plain.iter().zip(&second) {
+                assert_eq!(p.to_bits(), s[0].to_bits(), "b {b} c {c}");
+            }
+            let duals: Vec<_> = zs.iter().map(|&z| Dual::<3>::var(z, 2, 1.0)).collect();
+            let (bd, cd) = (Dual::<3>::var(b, 0, 1.0), Dual::var(c, 1, 1.0));
+            let mut first = Vec::new();
+            hyp2f1_one_many(bd, cd, &duals, MAX_SERIES_TERMS, &mut first).unwrap();
+            for (d, s) in first.iter().zip(&second) {
+                assert_eq!(d.v.to_bits(), s[0].to_bits());
+                // The z-derivative at a tiny z comes from the coefficients in the second.
+                for i in 0..2 {
+                    assert!((d.d[i] - s[i + 1]).abs() <= 1e-12 * s[i + 1].abs().max(1.0));
+                }
+            }
+        }
+        assert!(hyp2f1_one_many(1.0, 2.0, &[1.0], MAX_SERIES_TERMS, &mut Vec::new()).is_err());
+        assert!(
+            hyp2f1_one_many_second(1.0, 2.0, &[-0.1], MAX_SERIES_TERMS, &mut Vec::new()).is_err()
+        );
+        assert!(hyp2f1_one_many_second(1.0, 2.0, &[0.99], 3, &mut Vec::new()).is_err());
+        assert!(hyp2f1_one_many(1.0, 2.0, &[0.99], 3, &mut Vec::new()).is_err());
     }
 
     #[test]

@@ -238,9 +238,7 @@ impl<'k, K: Hash + PartialEq> Matcher<'k, K> {
     pub(super) fn matches(&self, other: &K) -> bool {
         match self {
             // A longer key has no inline form, and differs.
-            Matcher::Words(words) => {
-                Inline::new(other, 0).is_some_and(|o| o == *words)
-            }
+            Matcher::Words(words) => Inline::new(other, 0).is_some_and(|o| o == *words),
             Matcher::Key(key) => other == *key,
         }
     }

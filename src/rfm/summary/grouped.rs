@@ -1,14 +1,11 @@
 //! The grouped stream: a log whose customers come in ascending key order, each one's
 //! transactions together (a log sorted by customer, as CDNOW's).
 
-use super::bytekey::is_byte_string;
 use super::customer::CustomerSummary;
-use super::mantissa::Scale;
 use super::pass::{Key, Pass};
 use super::rows::row;
-use super::runs::{run, settle};
+use super::runs::{run, Runs};
 use super::table::Summary;
-use super::window::Window;
 use crate::error::Result;
 
 /// The pass for a log whose customers come in ascending key order, each one's transactions
@@ -20,43 +17,32 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
 ) -> Result<Option<Summary<K>>> {
     let (transactions, keep) = (pass.log, pass.keep);
     let (as_of, options) = (pass.span.as_of, *pass.span.options);
-    let mut window = Window::new(as_of, &options);
-    let mut scale = Scale { scale: 0 };
+    let mut runs = Runs::new::<K>(as_of, &options);
     let mut rows: Vec<CustomerSummary<K>> = Vec::new();
-    let mut periods: Vec<i32> = Vec::new();
     let mut orders = 0u64;
-    let byte_string = is_byte_string::<K>();
     let mut i = 0;
     while i < transactions.len() {
         // `f` is a power of ten, so its digits count the step to the finer scale.
         let mut widen =
             |f: i128| rows.iter_mut().try_for_each(|r| r.move_to_scale(r.scale() + f.ilog10()));
-        let (j, acc) = run(
-            transactions,
-            (i, byte_string),
-            keep,
-            &mut window,
-            &mut scale,
-            &mut periods,
-            &mut widen,
-        )?;
+        let (j, acc) = run(transactions, i, keep, &mut runs, &mut widen)?;
         let key = &transactions[i].customer;
         i = j;
         let Some(mut acc) = acc else { continue };
         if rows.last().is_some_and(|last| last.customer >= *key) {
             return Ok(None);
         }
-        settle(&mut acc, &mut periods);
+        runs.settle(&mut acc);
         orders += u64::from(acc.orders);
-        rows.push(row(key.clone(), &acc, window.end_p, &options, &scale)?);
+        rows.push(row(key.clone(), &acc, runs.window.end_p, &options, &runs.scale)?);
     }
     Ok(Some(Summary {
         rows,
         as_of,
         options,
         transactions: orders,
-        excluded_after_as_of: window.excluded,
-        negative_amounts: window.negatives,
+        excluded_after_as_of: runs.window.excluded,
+        negative_amounts: runs.window.negatives,
     }))
 }
 

@@ -5,11 +5,9 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use super::acc::Acc;
-use super::bytekey::is_byte_string;
-use super::mantissa::Scale;
 use super::pass::{Key, Pass};
 use super::rows::finish;
-use super::runs::{run, settle};
+use super::runs::{run, Runs};
 use super::table::Summary;
 use super::window::Window;
 use crate::error::Result;
@@ -21,28 +19,17 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher + Clone>(
 ) -> Result<Summary<K>> {
     let (transactions, keep, hasher) = (pass.log, pass.keep, pass.hasher);
     let (as_of, options) = (pass.span.as_of, *pass.span.options);
-    let mut window = Window::new(as_of, &options);
-    let mut scale = Scale { scale: 0 };
+    let mut runs = Runs::new::<K>(as_of, &options);
     let mut accs: HashMap<K, Acc, S> = HashMap::with_hasher(hasher.clone());
-    let mut periods: Vec<i32> = Vec::new();
     let mut out_of_order = false;
-    let byte_string = is_byte_string::<K>();
     let mut i = 0;
     while i < transactions.len() {
         let mut widen = |f: i128| accs.values_mut().try_for_each(|a| a.rescale(f));
-        let (j, acc) = run(
-            transactions,
-            (i, byte_string),
-            keep,
-            &mut window,
-            &mut scale,
-            &mut periods,
-            &mut widen,
-        )?;
+        let (j, acc) = run(transactions, i, keep, &mut runs, &mut widen)?;
         let key = &transactions[i].customer;
         i = j;
         let Some(mut acc) = acc else { continue };
-        settle(&mut acc, &mut periods);
+        runs.settle(&mut acc);
         match accs.get_mut(key) {
             Some(a) => {
                 a.absorb(&acc)?;
@@ -59,8 +46,8 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher + Clone>(
     let mut keyed: Vec<(K, Acc)> = accs.into_iter().collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let len = keyed.len();
-    let (excluded, negatives) = (window.excluded, window.negatives);
-    finish(keyed, len, scale.scale, as_of, window.end_p, options, excluded, negatives)
+    let (excluded, negatives) = (runs.window.excluded, runs.window.negatives);
+    finish(keyed, len, runs.scale.scale, as_of, runs.window.end_p, options, excluded, negatives)
 }
 
 /// Exact distinct-period counts for customers whose transactions arrived out of time order:

@@ -3,30 +3,51 @@
 
 use std::hash::Hash;
 
+use chrono::NaiveDateTime;
+
 use super::acc::{distinct, Acc};
-use super::bytekey::Matcher;
+use super::bytekey::{is_byte_string, Matcher};
 use super::mantissa::Scale;
-use super::options::Transaction;
+use super::options::{SummaryOptions, Transaction};
 use super::window::Window;
 use crate::error::Result;
 
+/// What reading a log run by run keeps from one run to the next: the window's checks and
+/// counts, the scale of the sums so far, the periods of the current run, and whether keys are
+/// standard byte strings ([`is_byte_string`]), which compare as words.
+pub(super) struct Runs {
+    pub(super) window: Window,
+    pub(super) scale: Scale,
+    periods: Vec<i32>,
+    byte_string: bool,
+}
+
+impl Runs {
+    /// The reader of a log of `K` keys for the window ending `as_of`.
+    pub(super) fn new<K>(as_of: NaiveDateTime, options: &SummaryOptions) -> Runs {
+        Runs {
+            window: Window::new(as_of, options),
+            scale: Scale { scale: 0 },
+            periods: Vec::new(),
+            byte_string: is_byte_string::<K>(),
+        }
+    }
+}
+
 /// The accumulator of the run (consecutive transactions of one customer) that starts at `i`,
 /// and where the run ends. `None` when `keep` refuses the customer or no transaction of the
-/// run lies in the window. `periods` receives the run's periods. A finer scale than any so far
-/// rescales the run, and `widen` is called with the factor for every other running sum.
-/// `byte_string` says whether `K` is a standard byte-string type
-/// ([`is_byte_string`](super::bytekey::is_byte_string)), whose keys compare as words.
-#[allow(clippy::too_many_arguments)]
+/// run lies in the window. A finer scale than any so far rescales the run, and `widen` is
+/// called with the factor for every other running sum.
 #[inline(always)]
 pub(super) fn run<K: PartialEq + Hash, F: Fn(&K) -> bool>(
     transactions: &[Transaction<K>],
-    (i, byte_string): (usize, bool),
+    i: usize,
     keep: &F,
-    window: &mut Window,
-    scale: &mut Scale,
-    periods: &mut Vec<i32>,
+    runs: &mut Runs,
     widen: &mut impl FnMut(i128) -> Result<()>,
 ) -> Result<(usize, Option<Acc>)> {
+    let Runs { window, scale, periods, byte_string } = runs;
+    let byte_string = *byte_string;
     let key = &transactions[i].customer;
     let take = keep(key);
     let same = Matcher::new(key, byte_string);
@@ -60,11 +81,14 @@ pub(super) fn run<K: PartialEq + Hash, F: Fn(&K) -> bool>(
     Ok((j, acc))
 }
 
-/// Makes the distinct-period count of a run exact when its periods came out of order.
-pub(super) fn settle(acc: &mut Acc, periods: &mut [i32]) {
-    if acc.out_of_order {
-        let (lo, hi) = (i64::from(acc.first_p), i64::from(acc.last_p));
-        acc.runs = distinct(periods, |&p| i64::from(p) - lo, hi - lo);
-        acc.out_of_order = false;
+impl Runs {
+    /// Makes the distinct-period count of the run just read exact when its periods came out
+    /// of order.
+    pub(super) fn settle(&mut self, acc: &mut Acc) {
+        if acc.out_of_order {
+            let (lo, hi) = (i64::from(acc.first_p), i64::from(acc.last_p));
+            acc.runs = distinct(&mut self.periods, |&p| i64::from(p) - lo, hi - lo);
+            acc.out_of_order = false;
+        }
     }
 }
