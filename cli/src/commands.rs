@@ -17,14 +17,21 @@ pub fn read(args: &InputArgs) -> Result<Log> {
 }
 
 /// The summary columns of lifetimes' `summary_data_from_transaction_data`.
+///
+/// The text ids (a string each) and the monetary values (a `Decimal` division each) are made
+/// on every core: on one they were a tenth of `loyalty summary` on 400,000 customers.
 fn summary_table(ids: &IdBook, summary: &loyalty::rfm::Summary<crate::ids::Id>) -> Table {
+    use rayon::prelude::*;
+
     let rows = summary.rows();
     let mut t = Table::default();
-    t.push("customer_id", Values::Text(rows.iter().map(|r| ids.text(*r.customer())).collect()));
+    let names = rows.par_iter().map(|r| ids.text(*r.customer())).collect();
+    t.push("customer_id", Values::Text(names));
     t.push("frequency", Values::Count(rows.iter().map(|r| r.frequency()).collect()));
     t.push("recency", Values::Real(rows.iter().map(|r| Some(r.recency())).collect()));
     t.push("T", Values::Real(rows.iter().map(|r| Some(r.t())).collect()));
-    t.push("monetary_value", Values::Exact(rows.iter().map(|r| r.monetary_value()).collect()));
+    let monetary = rows.par_iter().map(|r| r.monetary_value()).collect();
+    t.push("monetary_value", Values::Exact(monetary));
     t
 }
 
