@@ -196,6 +196,8 @@ impl Hasher for Bytes {
 /// took a shift and a branch per byte.
 #[inline(always)]
 fn be_word(bytes: &[u8]) -> u128 {
+    // Up to 16 bytes would fit the result; the caller passes at most `CAPACITY`.
+    debug_assert!(bytes.len() <= CAPACITY);
     let n = bytes.len();
     let tail = |k: usize| -> u64 {
         // The last `k < 4` bytes, from the last four (there are at least four).
@@ -227,7 +229,8 @@ impl<'k, K: Hash + PartialEq> Matcher<'k, K> {
     /// The matcher of `key`; `byte_string` is [`is_byte_string`] of `K`.
     #[inline]
     pub(super) fn new(key: &'k K, byte_string: bool) -> Matcher<'k, K> {
-        match Inline::new(key, 0).filter(|_| byte_string) {
+        // Other keys are not read as bytes at all.
+        match byte_string.then(|| Inline::new(key, 0)).flatten() {
             Some(words) => Matcher::Words(words),
             None => Matcher::Key(key),
         }

@@ -88,6 +88,8 @@ impl<K: Ord> Rows<K> {
     /// [`Rows::push`] for a caller whose keys arrive strictly ascending by construction (the
     /// prefix partitions, ordered by the keys' bytes), without comparing each key with the
     /// last: for `String` keys the comparisons were a call of `memcmp` per row.
+    /// A caller that broke the order would get unsorted rows in a release build (the check
+    /// runs in debug builds, and the prefix partitions' tests check the order).
     #[inline]
     pub(super) fn push_ascending(&mut self, customer: K, acc: &Acc) -> Result<()> {
         debug_assert!(self.rows.last().is_none_or(|last| last.customer < customer));
