@@ -21,6 +21,8 @@ use super::aggregate::Aggregator;
 use super::bytekey::{self, Inline};
 use super::options::Transaction;
 use super::pass::{Key, Pass};
+#[cfg(feature = "rayon")]
+use super::pass::{SharedHasher, SharedKeep, SharedKey};
 use super::prefixes;
 #[cfg(feature = "rayon")]
 use super::records::scatter_par;
@@ -181,16 +183,11 @@ where
 /// sorted runs are merged, and the rows built, on all threads. `None` when a record does not
 /// fit (the caller takes the sequential passes).
 #[cfg(feature = "rayon")]
-pub(super) fn summarize_par<K, F, S>(
+pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
     pass: &Pass<'_, K, F, S>,
     bits: u32,
     threads: usize,
-) -> Result<Option<Summary<K>>>
-where
-    K: Key + Send + Sync,
-    F: Fn(&K) -> bool + Sync,
-    S: BuildHasher + Sync,
-{
+) -> Result<Option<Summary<K>>> {
     if bytekey::fits(pass.log) {
         if let Some(summary) = prefixes::summarize_par(pass, bits, threads)? {
             return Ok(Some(summary));
@@ -214,11 +211,11 @@ fn par_with<'a, K, H, F, S>(
     threads: usize,
 ) -> Result<Option<Summary<K>>>
 where
-    K: Key + Send + Sync + 'a,
+    K: SharedKey + 'a,
     H: Handle<'a, K> + Send + Sync,
     H::Sorted: Send,
-    F: Fn(&K) -> bool + Sync,
-    S: BuildHasher + Sync,
+    F: SharedKeep<K>,
+    S: SharedHasher,
 {
     use rayon::prelude::*;
 

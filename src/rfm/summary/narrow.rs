@@ -30,6 +30,8 @@ use super::aggregate::Aggregator;
 use super::layout::{view, Layout};
 use super::mantissa::POW10;
 use super::pass::{Key, Pass};
+#[cfg(feature = "rayon")]
+use super::pass::{SharedHasher, SharedKeep, SharedKey};
 use super::records::{Owned, Packed, Record};
 #[cfg(feature = "rayon")]
 use super::rows::join_shares;
@@ -150,16 +152,11 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
 /// rows of a contiguous share of the partitions (the records of every piece); the shares'
 /// rows, in ascending key ranges, are joined.
 #[cfg(feature = "rayon")]
-pub(super) fn summarize_par<K, F, S>(
+pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
     pass: &Pass<'_, K, F, S>,
     layout: &Layout,
     threads: usize,
-) -> Result<Option<Summary<K>>>
-where
-    K: Key + Send + Sync,
-    F: Fn(&K) -> bool + Sync,
-    S: BuildHasher + Sync,
-{
+) -> Result<Option<Summary<K>>> {
     use rayon::prelude::*;
 
     let n = pass.log.len();

@@ -2,6 +2,8 @@
 //! the hasher of keys, as one value, so that every strategy takes the same input and the
 //! entry points build it once.
 
+#[cfg(feature = "rayon")]
+use std::hash::BuildHasher;
 use std::hash::Hash;
 
 use super::options::Transaction;
@@ -12,6 +14,27 @@ use super::window::Span;
 pub(super) trait Key: Ord + Hash + Clone {}
 
 impl<T: Ord + Hash + Clone> Key for T {}
+
+/// A key the parallel passes share between their threads.
+#[cfg(feature = "rayon")]
+pub(super) trait SharedKey: Key + Send + Sync {}
+
+#[cfg(feature = "rayon")]
+impl<T: Key + Send + Sync> SharedKey for T {}
+
+/// The customers a parallel pass keeps, asked from every thread.
+#[cfg(feature = "rayon")]
+pub(super) trait SharedKeep<K>: Fn(&K) -> bool + Sync {}
+
+#[cfg(feature = "rayon")]
+impl<K, T: Fn(&K) -> bool + Sync> SharedKeep<K> for T {}
+
+/// The hasher of keys, used from every thread of a parallel pass.
+#[cfg(feature = "rayon")]
+pub(super) trait SharedHasher: BuildHasher + Sync {}
+
+#[cfg(feature = "rayon")]
+impl<T: BuildHasher + Sync> SharedHasher for T {}
 
 /// The input of a strategy.
 pub(super) struct Pass<'a, K, F, S> {

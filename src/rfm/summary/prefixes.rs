@@ -26,6 +26,8 @@ use super::bytekey::{prefetch_bytes, Inline};
 use super::options::Transaction;
 use super::pass::{prefetch, Key, Pass};
 #[cfg(feature = "rayon")]
+use super::pass::{SharedHasher, SharedKeep, SharedKey};
+#[cfg(feature = "rayon")]
 use super::records::scatter_par;
 use super::records::{part, scatter, Handle, Packed, Scatter};
 #[cfg(feature = "rayon")]
@@ -136,16 +138,11 @@ pub(super) fn summarize<'a, K: Key + 'a, F: Fn(&K) -> bool, S: BuildHasher>(
 /// rows of a contiguous share of the partitions (the records of every piece); the shares'
 /// rows, in ascending key ranges, are joined.
 #[cfg(feature = "rayon")]
-pub(super) fn summarize_par<'a, K, F, S>(
+pub(super) fn summarize_par<'a, K: SharedKey + 'a, F: SharedKeep<K>, S: SharedHasher>(
     pass: &Pass<'a, K, F, S>,
     bits: u32,
     threads: usize,
-) -> Result<Option<Summary<K>>>
-where
-    K: Key + Send + Sync + 'a,
-    F: Fn(&K) -> bool + Sync,
-    S: BuildHasher + Sync,
-{
+) -> Result<Option<Summary<K>>> {
     use rayon::prelude::*;
 
     let Some(router) = Router::sample(pass.log, 1 << bits) else { return Ok(None) };

@@ -21,6 +21,8 @@ use super::layout::{view, Layout};
 use super::narrow;
 use super::pass::{Key, Pass};
 #[cfg(feature = "rayon")]
+use super::pass::{SharedHasher, SharedKeep, SharedKey};
+#[cfg(feature = "rayon")]
 use super::records::scatter_par;
 use super::records::{part, scatter, unpack, Handle, Owned, Packed, Record, Scatter};
 use super::rows::Rows;
@@ -62,16 +64,11 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
 /// of every piece) into rows, and the shares' rows, in ascending key ranges, are
 /// concatenated.
 #[cfg(feature = "rayon")]
-pub(super) fn summarize_par<K, F, S>(
+pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
     pass: &Pass<'_, K, F, S>,
     layout: &Layout,
     threads: usize,
-) -> Result<Option<Summary<K>>>
-where
-    K: Key + Send + Sync,
-    F: Fn(&K) -> bool + Sync,
-    S: BuildHasher + Sync,
-{
+) -> Result<Option<Summary<K>>> {
     use rayon::prelude::*;
 
     if let Some(summary) = narrow::summarize_par(pass, layout, threads)? {
