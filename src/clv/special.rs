@@ -844,6 +844,18 @@ mod tests {
         assert!((g.d[0] / want_d - 1.0).abs() < 1e-12);
     }
 
+    /// The second-derivative series at `zs` and the first-derivative one through dual numbers
+    /// in `b`, `c` and `z`.
+    fn both_series(b: f64, c: f64, zs: &[f64]) -> (Vec<Series2>, Vec<Dual<3>>) {
+        let mut second = Vec::new();
+        hyp2f1_one_many_second(b, c, zs, MAX_SERIES_TERMS, &mut second).unwrap();
+        let duals: Vec<_> = zs.iter().map(|&z| Dual::<3>::var(z, 2, 1.0)).collect();
+        let (bd, cd) = (Dual::<3>::var(b, 0, 1.0), Dual::var(c, 1, 1.0));
+        let mut first = Vec::new();
+        hyp2f1_one_many(bd, cd, &duals, MAX_SERIES_TERMS, &mut first).unwrap();
+        (second, first)
+    }
+
     /// Pinned output of both many-z series (first derivatives through dual numbers, second
     /// through the ten sums), bit for bit, as the loops before `many_terms` gave them: equal
     /// `z` converge at the same step and must leave together (a convergence check that let
@@ -944,12 +956,7 @@ mod tests {
         for ((b, c, zs, which), (first, second)) in
             cases.into_iter().zip([(first_a, second_a), (first_b, second_b)])
         {
-            let mut got = Vec::new();
-            hyp2f1_one_many_second(b, c, zs, MAX_SERIES_TERMS, &mut got).unwrap();
-            let duals: Vec<_> = zs.iter().map(|&z| Dual::<3>::var(z, 2, 1.0)).collect();
-            let (bd, cd) = (Dual::<3>::var(b, 0, 1.0), Dual::var(c, 1, 1.0));
-            let mut dual = Vec::new();
-            hyp2f1_one_many(bd, cd, &duals, MAX_SERIES_TERMS, &mut dual).unwrap();
+            let (got, dual) = both_series(b, c, zs);
             for ((g, d), &w) in got.iter().zip(&dual).zip(which) {
                 assert_eq!(g.map(f64::to_bits), second[w], "b {b} z {w}");
                 let d = [d.v, d.d[0], d.d[1], d.d[2]].map(f64::to_bits);
@@ -967,16 +974,12 @@ mod tests {
             (0.55, 11.2, vec![0.999, 0.5, 1e-120]),
             (40.0, 2.5, vec![0.97, 0.96, 0.2]),
         ] {
-            let (mut plain, mut second) = (Vec::new(), Vec::new());
+            let mut plain = Vec::new();
             hyp2f1_one_many(b, c, &zs, MAX_SERIES_TERMS, &mut plain).unwrap();
-            hyp2f1_one_many_second(b, c, &zs, MAX_SERIES_TERMS, &mut second).unwrap();
+            let (second, first) = both_series(b, c, &zs);
             for (p, s) in plain.iter().zip(&second) {
                 assert_eq!(p.to_bits(), s[0].to_bits(), "b {b} c {c}");
             }
-            let duals: Vec<_> = zs.iter().map(|&z| Dual::<3>::var(z, 2, 1.0)).collect();
-            let (bd, cd) = (Dual::<3>::var(b, 0, 1.0), Dual::var(c, 1, 1.0));
-            let mut first = Vec::new();
-            hyp2f1_one_many(bd, cd, &duals, MAX_SERIES_TERMS, &mut first).unwrap();
             for (d, s) in first.iter().zip(&second) {
                 assert_eq!(d.v.to_bits(), s[0].to_bits());
                 // The z-derivative at a tiny z comes from the coefficients in the second.

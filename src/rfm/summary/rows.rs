@@ -79,10 +79,7 @@ impl<K: Ord> Rows<K> {
         if let Some(last) = self.rows.last() {
             self.ascending &= last.customer < customer;
         }
-        self.orders += u64::from(acc.orders);
-        let row = row(customer, acc, self.end_p, &self.options, &self.scale)?;
-        self.rows.push(row);
-        Ok(())
+        self.append(customer, acc)
     }
 
     /// [`Rows::push`] for a caller whose keys arrive strictly ascending by construction (the
@@ -93,6 +90,12 @@ impl<K: Ord> Rows<K> {
     #[inline]
     pub(super) fn push_ascending(&mut self, customer: K, acc: &Acc) -> Result<()> {
         debug_assert!(self.rows.last().is_none_or(|last| last.customer < customer));
+        self.append(customer, acc)
+    }
+
+    /// The row of `customer` appended, whatever its order.
+    #[inline(always)]
+    fn append(&mut self, customer: K, acc: &Acc) -> Result<()> {
         self.orders += u64::from(acc.orders);
         let row = row(customer, acc, self.end_p, &self.options, &self.scale)?;
         self.rows.push(row);

@@ -32,6 +32,16 @@ impl Runs {
             byte_string: is_byte_string::<K>(),
         }
     }
+
+    /// Makes the distinct-period count of the run just read exact when its periods came out
+    /// of order.
+    pub(super) fn settle(&mut self, acc: &mut Acc) {
+        if acc.out_of_order {
+            let (lo, hi) = (i64::from(acc.first_p), i64::from(acc.last_p));
+            acc.runs = distinct(&mut self.periods, |&p| i64::from(p) - lo, hi - lo);
+            acc.out_of_order = false;
+        }
+    }
 }
 
 /// The accumulator of the run (consecutive transactions of one customer) that starts at `i`,
@@ -79,16 +89,4 @@ pub(super) fn run<K: PartialEq + Hash, F: Fn(&K) -> bool>(
         }
     }
     Ok((j, acc))
-}
-
-impl Runs {
-    /// Makes the distinct-period count of the run just read exact when its periods came out
-    /// of order.
-    pub(super) fn settle(&mut self, acc: &mut Acc) {
-        if acc.out_of_order {
-            let (lo, hi) = (i64::from(acc.first_p), i64::from(acc.last_p));
-            acc.runs = distinct(&mut self.periods, |&p| i64::from(p) - lo, hi - lo);
-            acc.out_of_order = false;
-        }
-    }
 }
