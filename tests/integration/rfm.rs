@@ -1361,6 +1361,37 @@ fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
                         pool.install(|| loyalty::rfm::summarize_par(&text, as_of, options));
                     assert_eq!(parallel.unwrap(), summarize(&text, as_of, options).unwrap());
                 }
+                // Text ids of digits (read as numbers: the direct table in time order, the
+                // one-word range partitions shuffled), zero-padded or of one to four digits,
+                // against the integer ids' summary.
+                let integers = summarize(log, as_of, options).unwrap();
+                for (f, padded) in
+                    [(&|c| format!("{c:07}")) as &dyn Fn(u64) -> String, &|c| c.to_string()]
+                        .into_iter()
+                        .zip([true, false])
+                {
+                    let text = keyed(f);
+                    let sequential = summarize(&text, as_of, options).unwrap();
+                    let parallel = pool
+                        .install(|| loyalty::rfm::summarize_par(&text, as_of, options))
+                        .unwrap();
+                    assert_eq!(parallel, sequential);
+                    let mut want: Vec<_> =
+                        integers.rows().iter().map(|r| (f(*r.customer()), r)).collect();
+                    if !padded {
+                        want.sort_by(|a, b| a.0.cmp(&b.0));
+                    }
+                    assert_eq!(sequential.len(), want.len());
+                    for (got, (key, row)) in sequential.rows().iter().zip(&want) {
+                        assert_eq!(got.customer(), key);
+                        assert_eq!(
+                            (got.frequency(), got.recency(), got.t(), got.orders()),
+                            (row.frequency(), row.recency(), row.t(), row.orders())
+                        );
+                        assert_eq!(got.total_spend(), row.total_spend());
+                        assert_eq!(got.total_spend().scale(), row.total_spend().scale());
+                    }
+                }
                 let parallel = pool.install(|| loyalty::rfm::summarize_par(&bytes, as_of, options));
                 assert_eq!(parallel.unwrap(), summarize(&bytes, as_of, options).unwrap());
                 let parallel =

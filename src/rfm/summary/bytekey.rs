@@ -195,7 +195,7 @@ impl Hasher for Bytes {
 /// bytes and one of the last four (which may overlap the first), instead of a loop, which
 /// took a shift and a branch per byte.
 #[inline(always)]
-fn be_word(bytes: &[u8]) -> u128 {
+pub(super) fn be_word(bytes: &[u8]) -> u128 {
     // Up to 16 bytes would fit the result; the caller passes at most `CAPACITY`.
     debug_assert!(bytes.len() <= CAPACITY);
     let n = bytes.len();

@@ -1,8 +1,11 @@
-//! One pass over a log in time order, with one accumulator per dense integer id in a table
-//! addressed by the id.
+//! One pass over a log in time order, with one accumulator per dense id in a table
+//! addressed by the id: integer ids, and text ids of decimal digits read as numbers
+//! ([`digits`](super::digits)).
 //!
 //! An append-only log (transactions in the order they happened) of a shop with auto-increment
-//! customer ids is the common case this pass is for. The partitioned passes write every
+//! customer ids (as integers, or as text such as `"0004711"`) is the common case this pass
+//! is for. A text id is cloned once, when it is first seen, into a list its row takes it
+//! from ([`held`](super::held)); the table's slot holds its place in the list. The partitioned passes write every
 //! transaction out as a record and read it back; here each transaction updates its
 //! customer's accumulator where it sits, so the only memory written besides the rows is the
 //! table: 40 bytes of running totals and the key per id in the range (48 bytes for a 64-bit
@@ -27,7 +30,8 @@ use chrono::NaiveDateTime;
 
 use super::acc::{distinct, Acc};
 use super::aggregate::Aggregator;
-use super::layout::{view, Layout};
+use super::held::{ask_ahead, Held, Listed};
+use super::layout::{Ids, Layout};
 use super::mantissa::POW10;
 #[cfg(feature = "rayon")]
 use super::options::SummaryOptions;
@@ -62,7 +66,7 @@ fn width<K: Hash, F: Fn(&K) -> bool>(
         .ok()
         .filter(|&w| w < transactions.len() / 4 + 4096)?
         + 1;
-    (!disordered(transactions, layout.lo, width, span, keep)).then_some(width)
+    (!disordered(transactions, layout, width, span, keep)).then_some(width)
 }
 
 /// Whether [`summarize`] takes this log, as far as can be told before running it (dense ids,
@@ -83,7 +87,7 @@ pub(super) fn takes<K: Hash>(
 /// sixteenth of the customers' latest periods, spares a shuffled log the direct table.
 fn disordered<K: Hash, F: Fn(&K) -> bool>(
     transactions: &[Transaction<K>],
-    lo: u64,
+    layout: &Layout,
     width: usize,
     span: &Span<'_>,
     keep: &F,
@@ -92,7 +96,7 @@ fn disordered<K: Hash, F: Fn(&K) -> bool>(
     let mut indexer = Indexer::new(span.options.period);
     let (mut seen, mut late) = (0usize, 0usize);
     for tx in &transactions[..transactions.len() / 16] {
-        let j = view(&tx.customer).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize);
+        let j = slot(&tx.customer, layout.ids, layout.lo);
         if j % 16 != 0 || !keep(&tx.customer) {
             continue;
         }
@@ -124,18 +128,31 @@ pub(super) enum Direct<K> {
     Lossy,
 }
 
-/// A slot of the table. `repr(C)` puts the key last, so that prefetching the slot and its key
-/// fetches both cache lines a slot can straddle.
+/// A slot of the table: the running totals and the key ([`Held`]). `repr(C)` puts the key
+/// last, so that prefetching the slot and its key fetches both cache lines a slot can
+/// straddle.
 #[derive(Clone, Copy)]
 #[repr(C)]
-struct Entry<K> {
+struct Entry<H> {
     acc: Acc<i64>,
-    key: K,
+    key: H,
 }
 
 /// Summarises the transactions `keep` accepts by one pass with a table over `layout`'s
-/// range.
+/// range: integer keys copied into the table, text ids of digits kept as a position in the
+/// log.
 pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
+    layout: &Layout,
+) -> Result<Direct<K>> {
+    match layout.ids {
+        Ids::Integers => run::<K, Owned<K>, F, S>(pass, layout),
+        Ids::Digits => run::<K, Listed, F, S>(pass, layout),
+    }
+}
+
+/// [`summarize`] with keys held as `H`.
+fn run<K: Key, H: Held<K>, F: Fn(&K) -> bool, S: BuildHasher>(
     pass: &Pass<'_, K, F, S>,
     layout: &Layout,
 ) -> Result<Direct<K>> {
@@ -145,35 +162,48 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     else {
         return Ok(Direct::Declined);
     };
-    let mut table = Table::new(width, layout.lo, first.customer.clone());
+    let mut table = Table::<K, H>::new(width, layout, &first.customer);
     let mut window = Window::new(span.as_of, span.options);
+    // The slots of the next `AHEAD` transactions, found when they were prefetched (a text
+    // id's view is worth finding once).
+    let mut ahead = [usize::MAX; AHEAD];
+    for (slot, t) in ahead.iter_mut().zip(transactions) {
+        *slot = table.slot(&t.customer);
+    }
     for (i, tx) in transactions.iter().enumerate() {
-        table.prefetch(transactions.get(i + AHEAD));
+        let j = ahead[i % AHEAD];
+        if let Some(t) = transactions.get(i + AHEAD) {
+            ahead[i % AHEAD] = table.prefetch(t);
+        }
         if !keep(&tx.customer) {
             continue;
         }
         let Some(p) = window.admit(i, tx)? else { continue };
-        if let Err(refusal) = table.add(tx, p, span.end_p) {
+        if let Err(refusal) = table.add((i, j), tx, p, span.end_p) {
             return Ok(refusal);
         }
     }
     if table.late > 0 {
-        let lo = table.lo;
-        recount(transactions, span, keep, &|k| slot(k, lo), &mut table.entries)?;
+        let (ids, lo) = (table.ids, table.lo);
+        recount(transactions, span, keep, &|k| slot(k, ids, lo), &mut table.entries)?;
     }
-    table.into_summary(span, &window, pass.hasher)
+    table.into_summary(span, &window, pass)
 }
 
 /// The slot of key `k` in a table starting at view `lo`; beyond the table for a key outside
 /// the range.
 #[inline(always)]
-fn slot<K: Hash>(k: &K, lo: u64) -> usize {
-    view(k).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize)
+fn slot<K: Hash>(k: &K, ids: Ids, lo: u64) -> usize {
+    ids.view(k).map_or(usize::MAX, |v| v.wrapping_sub(lo) as usize)
 }
 
 /// The table of the pass, the records of keys outside its range, and what the pass has seen.
-struct Table<K> {
-    entries: Vec<Entry<K>>,
+struct Table<K, H: Held<K>> {
+    entries: Vec<Entry<H>>,
+    /// Where the entries' keys live besides the table.
+    store: H::Store,
+    /// What the keys' views are.
+    ids: Ids,
     /// The view of the first slot.
     lo: u64,
     side: Side<K>,
@@ -184,38 +214,53 @@ struct Table<K> {
     /// Transactions in an earlier period than their customer's latest.
     late: usize,
     customers: usize,
+    /// Whether the slots' order is the keys' order ([`Ids::in_key_order`]).
+    in_key_order: bool,
 }
 
-impl<K: Ord + Hash + Clone> Table<K> {
-    /// A table of `width` vacant slots from view `lo`; vacant slots hold `placeholder` and no
-    /// orders.
-    fn new(width: usize, lo: u64, placeholder: K) -> Table<K> {
-        let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: placeholder };
+impl<K: Key, H: Held<K>> Table<K, H> {
+    /// A table of `width` vacant slots from the view `layout.lo`; vacant slots hold what
+    /// `first` makes and no orders.
+    fn new(width: usize, layout: &Layout, first: &K) -> Table<K, H> {
+        let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: H::vacant(first) };
         Table {
             entries: vec![vacant; width],
-            lo,
+            store: H::store(),
+            ids: layout.ids,
+            lo: layout.lo,
             side: Side { below: Vec::new(), above: Vec::new(), scale: 0 },
             scale: 0,
             coarsest: u32::MAX,
             late: 0,
             customers: 0,
+            in_key_order: layout.ids.in_key_order(layout.lo, layout.hi),
         }
     }
 
-    /// Asks for the slot (and its key) of a transaction to come.
+    /// The slot of `key`; beyond the table for a key outside the range.
     #[inline(always)]
-    fn prefetch(&self, ahead: Option<&Transaction<K>>) {
-        if let Some(e) = ahead.and_then(|t| self.entries.get(slot(&t.customer, self.lo))) {
+    fn slot(&self, key: &K) -> usize {
+        slot(key, self.ids, self.lo)
+    }
+
+    /// Asks for the slot (and its key) of a transaction to come, and returns the slot.
+    #[inline(always)]
+    fn prefetch(&self, ahead: &Transaction<K>) -> usize {
+        let j = self.slot(&ahead.customer);
+        if let Some(e) = self.entries.get(j) {
             prefetch(e);
             prefetch(&e.key);
         }
+        j
     }
 
-    /// Adds transaction `tx`, inside the window in period `p`, to its slot or to the side
-    /// records; `Err` with what the pass makes of the log when it cannot take it.
+    /// Adds transaction `tx` (at position `at` of the log, its key in slot `j`), inside the
+    /// window in period `p`, to its slot or to the side records; `Err` with what the pass
+    /// makes of the log when it cannot take it.
     #[inline(always)]
     fn add(
         &mut self,
+        (at, j): (usize, usize),
         tx: &Transaction<K>,
         p: i32,
         end_p: i64,
@@ -224,9 +269,9 @@ impl<K: Ord + Hash + Clone> Table<K> {
             return Err(Direct::Declined);
         };
         self.coarsest = self.coarsest.min(s);
-        let j = slot(&tx.customer, self.lo);
         if j >= self.entries.len() {
-            return match self.side.push(&tx.customer, self.lo, m, s, end_p - i64::from(p)) {
+            let (ids, lo) = (self.ids, self.lo);
+            return match self.side.push(&tx.customer, (ids, lo), m, s, end_p - i64::from(p)) {
                 true => Ok(()),
                 false => Err(Direct::Declined),
             };
@@ -244,9 +289,12 @@ impl<K: Ord + Hash + Clone> Table<K> {
         let Some(amount) = amount else { return Err(Direct::Declined) };
         let e = &mut self.entries[j];
         if e.acc.orders == 0 {
-            *e = Entry { acc: Acc::new(p, amount), key: tx.customer.clone() };
+            let Some(key) = H::new(&tx.customer, at, &mut self.store) else {
+                return Err(Direct::Declined);
+            };
+            *e = Entry { acc: Acc::new(p, amount), key };
             self.customers += 1;
-        } else if e.key == tx.customer {
+        } else if e.key.holds(&tx.customer) {
             self.late += usize::from(p < e.acc.last_p);
             if e.acc.add(p, amount).is_err() {
                 return Err(Direct::Declined);
@@ -259,12 +307,13 @@ impl<K: Ord + Hash + Clone> Table<K> {
 
     /// The rows of the side records and the table, at one scale: the finest of the table's
     /// and the side records'.
-    fn into_summary<S: BuildHasher>(
+    fn into_summary<F, S: BuildHasher>(
         self,
         span: &Span<'_>,
         window: &Window,
-        hasher: &S,
+        pass: &Pass<'_, K, F, S>,
     ) -> Result<Direct<K>> {
+        let (hasher, log) = (pass.hasher, pass.log);
         let last = self.scale.max(self.side.scale);
         if last.saturating_sub(self.coarsest) > MAX_SPREAD {
             return Ok(Direct::Declined);
@@ -282,8 +331,24 @@ impl<K: Ord + Hash + Clone> Table<K> {
         for (h, acc) in accs.drain(..) {
             rows.push(h.0, &acc)?;
         }
-        for e in self.entries.iter().filter(|e| e.acc.orders != 0) {
-            rows.push(e.key.clone(), &e.acc.widen(widen)?)?;
+        let (entries, mut store) = (self.entries, self.store);
+        // The slots' rows in view order, which is the keys' order for ids of digits of one
+        // length: those need not be compared (each text comparison is a call).
+        let mut compare = true;
+        for (i, e) in entries.iter().enumerate() {
+            ask_ahead(&entries, i, |e| &e.key, (&store, log));
+            if e.acc.orders == 0 {
+                continue;
+            }
+            // Each slot's key is taken once; the store holds them all.
+            let Some(key) = e.key.key(&mut store, log) else { return Ok(Direct::Declined) };
+            let acc = e.acc.widen(widen)?;
+            if compare {
+                rows.push(key, &acc)?;
+                compare = !self.in_key_order;
+            } else {
+                rows.push_ascending(key, &acc)?;
+            }
         }
         aggregator.aggregate(&[&self.side.above], last, end_p, &mut accs)?;
         accs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -305,8 +370,8 @@ struct Side<K> {
 impl<K: Hash + Clone> Side<K> {
     /// Adds a transaction `back` periods before the end; `false` when its key has no view or
     /// its record does not fit.
-    fn push(&mut self, key: &K, lo: u64, amount: i64, scale: u32, back: i64) -> bool {
-        let (Some(v), Ok(back)) = (view(key), u32::try_from(back)) else { return false };
+    fn push(&mut self, key: &K, (ids, lo): (Ids, u64), amount: i64, scale: u32, back: i64) -> bool {
+        let (Some(v), Ok(back)) = (ids.view(key), u32::try_from(back)) else { return false };
         let Some(record) = Packed::pack(Owned(key.clone()), amount, scale, back) else {
             return false;
         };
@@ -326,7 +391,7 @@ fn factor(k: u32) -> Option<i64> {
 }
 
 /// Multiplies every running sum by `f`; `false` on overflow (the table is then abandoned).
-fn rescale<K>(table: &mut [Entry<K>], f: i64) -> bool {
+fn rescale<H>(table: &mut [Entry<H>], f: i64) -> bool {
     table.iter_mut().filter(|e| e.acc.orders != 0).all(|e| {
         match (e.acc.total.checked_mul(f), e.acc.first_sum.checked_mul(f)) {
             (Some(total), Some(first)) => {
@@ -342,12 +407,12 @@ fn rescale<K>(table: &mut [Entry<K>], f: i64) -> bool {
 /// order: their periods are gathered by a second read of the log into one group per customer
 /// (a counting sort: each one's order count is known) and each group's distinct values are
 /// counted ([`distinct`]).
-fn recount<K, F>(
+fn recount<K, H, F>(
     transactions: &[Transaction<K>],
     span: &Span<'_>,
     keep: &F,
     slot: &impl Fn(&K) -> usize,
-    table: &mut [Entry<K>],
+    table: &mut [Entry<H>],
 ) -> Result<()>
 where
     F: Fn(&K) -> bool,
@@ -394,6 +459,7 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::super::keyhash::KeyHasher;
+    use super::super::layout::Ids;
     use super::super::testkit::{at, build, hashed_where as hashed, pass, same};
     use super::*;
     use crate::rfm::{Period, SummaryOptions};
@@ -474,6 +540,86 @@ mod tests {
                 prop_assert!(same(&d, &hashed(&log, &o, &all)));
             }
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Text ids of digits: zero-padded to one length (rows in view order, not compared),
+        /// or of two lengths (`"950"`, `"1000"`: rows sorted at the end), as `String` and as
+        /// bytes.
+        #[test]
+        fn ids_of_digits_equal_the_hash_partitions((raw, disorder) in arb_time_log(), padded in any::<bool>()) {
+            let o = SummaryOptions::default();
+            let text = |c: i64| if padded { format!("{c:06}") } else { c.to_string() };
+            let log = build(&raw, text);
+            let all = |_: &String| true;
+            prop_assert_eq!(Layout::sample(&log, &all).map(|l| l.ids), Some(Ids::Digits));
+            match done(direct(&log, &o, &all)) {
+                Some(d) => {
+                    prop_assert!(d.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
+                    prop_assert!(same(&d, &hashed(&log, &o, &all)));
+                }
+                None => prop_assert!(disorder),
+            }
+            let log = build(&raw, |c| text(c).into_bytes());
+            if let Some(d) = done(direct(&log, &o, &|_: &Vec<u8>| true)) {
+                prop_assert!(same(&d, &hashed(&log, &o, &|_: &Vec<u8>| true)));
+            }
+        }
+    }
+
+    /// The first key of each row, as text.
+    fn keys(s: &Summary<String>) -> Vec<&str> {
+        s.rows().iter().map(|r| r.customer().as_str()).collect()
+    }
+
+    #[test]
+    fn ids_of_digits_take_the_table_in_key_order() {
+        let o = SummaryOptions::default();
+        let all = |_: &String| true;
+        // One length: the range's margins stay among ids of four digits.
+        let log = build(&in_time_order(), |c| format!("{c:04}"));
+        let layout = Layout::sample(&log, &all).unwrap();
+        assert_eq!(layout.ids, Ids::Digits);
+        assert!(layout.ids.in_key_order(layout.lo, layout.hi));
+        let d = done(direct(&log, &o, &all)).unwrap();
+        assert!(same(&d, &hashed(&log, &o, &all)));
+        assert_eq!(d.len(), 200);
+        assert_eq!(keys(&d)[..2], ["0100", "0101"]);
+        assert_eq!(d.get(&"0100".to_string()).unwrap().orders(), 20);
+        // Ids of one to three digits ("5" to "204"): their views' order is not the keys'
+        // ("10" comes before "9"), so the rows are sorted.
+        let log = build(&in_time_order(), |c| (c - 95).to_string());
+        let layout = Layout::sample(&log, &all).unwrap();
+        assert!(!layout.ids.in_key_order(layout.lo, layout.hi));
+        let d = done(direct(&log, &o, &all)).unwrap();
+        assert!(same(&d, &hashed(&log, &o, &all)));
+        assert_eq!(keys(&d)[..4], ["10", "100", "101", "102"]);
+        assert_eq!(keys(&d).last(), Some(&"99"));
+    }
+
+    #[test]
+    fn an_id_that_is_not_digits_declines_the_table() {
+        let o = SummaryOptions::default();
+        let all = |_: &String| true;
+        let free = unsampled();
+        let mut log = build(&in_time_order(), |c| format!("{c:04}"));
+        // Outside the sample: one id with a letter, one of another length below the range.
+        log[free[0]].customer = "01a5".into();
+        log[free[1]].customer = "7".into();
+        assert!(Layout::sample(&log, &all).is_some());
+        assert!(matches!(direct(&log, &o, &all), Direct::Declined));
+        let s = crate::rfm::summarize(&log, at(), o).unwrap();
+        assert!(same(&s, &hashed(&log, &o, &all)));
+        assert_eq!(s.get(&"01a5".to_string()).unwrap().orders(), 1);
+        assert_eq!(keys(&s)[0], "0100");
+        // Without the letter, the short id is a side record, and its row comes last ("7"
+        // after "0299").
+        log[free[0]].customer = "0105".into();
+        let d = done(direct(&log, &o, &all)).unwrap();
+        assert!(same(&d, &hashed(&log, &o, &all)));
+        assert_eq!(keys(&d).last(), Some(&"7"));
     }
 
     /// 4,000 transactions of 200 customers in turn, 50 a day over 80 days before `at()`

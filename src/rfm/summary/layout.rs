@@ -1,9 +1,12 @@
-//! Which integer ids are dense, and over what range: a key whose `Hash` writes one integer
-//! has that integer as its *view*; a sample of the log gives the range of the views.
+//! Which ids are dense, and over what range: a key whose `Hash` writes one integer has that
+//! integer as its *view*, and so has a byte-string key of decimal digits
+//! ([`digits`](super::digits)); a sample of the log gives the range of the views.
 
 use std::hash::{Hash, Hasher};
 use std::mem;
 
+use super::bytekey::is_byte_string;
+use super::digits::{block, digits, one_length};
 use super::options::Transaction;
 
 /// Transactions sampled for the range of the keys.
@@ -17,10 +20,63 @@ const MIN_SHIFT: u32 = 11;
 /// than that defeat the write-combining of the scatter pass).
 const MAX_BITS: u32 = 10;
 
+/// What the views of a log's keys are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Ids {
+    /// The one integer the key's `Hash` writes. Two different keys may share one (a type
+    /// whose `Hash` leaves a field out), so the strategies compare keys.
+    Integers,
+    /// The number a byte string of decimal digits spells ([`digits`]): never shared by two
+    /// different keys, and in the keys' order among keys of one length.
+    Digits,
+}
+
+impl Ids {
+    /// The views of keys of type `K`, or `None` for a type that owns memory and is not a
+    /// byte string (the strategies would clone it into their records).
+    fn of<K>() -> Option<Ids> {
+        if is_byte_string::<K>() {
+            Some(Ids::Digits)
+        } else if mem::needs_drop::<K>() {
+            None
+        } else {
+            Some(Ids::Integers)
+        }
+    }
+
+    /// The view of `key`, or `None` when it has none.
+    #[inline(always)]
+    pub(super) fn view<K: Hash>(self, key: &K) -> Option<u64> {
+        match self {
+            Ids::Integers => view(key),
+            Ids::Digits => digits(key),
+        }
+    }
+
+    /// The first and last view of the ids of one length, when `lo..=hi` are views of ids of
+    /// digits of one length.
+    fn block(self, lo: u64, hi: u64) -> Option<(u64, u64)> {
+        match self {
+            Ids::Integers => None,
+            Ids::Digits => one_length(lo, hi).then(|| block(lo)),
+        }
+    }
+
+    /// Whether the keys with views in `lo..=hi` are known to be in the order of their views:
+    /// ids of digits of one length (an integer type's `Ord` may disagree with its view).
+    pub(super) fn in_key_order(self, lo: u64, hi: u64) -> bool {
+        match self {
+            Ids::Integers => false,
+            Ids::Digits => one_length(lo, hi),
+        }
+    }
+}
+
 /// The range partitions: views `lo..=hi` in `parts` partitions of `2^shift` ids (numbered
 /// from 1), with partition 0 for views below `lo` and `parts + 1` for views above `hi`, each
-/// made with room for `cap` records.
+/// made with room for `cap` records; `ids` says what the views are.
 pub(super) struct Layout {
+    pub(super) ids: Ids,
     pub(super) lo: u64,
     pub(super) hi: u64,
     pub(super) shift: u32,
@@ -30,16 +86,13 @@ pub(super) struct Layout {
 
 impl Layout {
     /// The layout for the range of an evenly spaced sample of the keys `keep` accepts (the
-    /// first and the last included), or `None` when the key type owns memory (it is not an
-    /// integer), a sampled key has no view, the keys are sparse, or none sampled is kept.
+    /// first and the last included), or `None` when the key type owns memory and is not a
+    /// byte string, a sampled key has no view, the keys are sparse, or none sampled is kept.
     pub(super) fn sample<K: Hash>(
         transactions: &[Transaction<K>],
         keep: &impl Fn(&K) -> bool,
     ) -> Option<Layout> {
-        // Keys are copied into the records and the tables, which suits integers only.
-        if mem::needs_drop::<K>() {
-            return None;
-        }
+        let ids = Ids::of::<K>()?;
         let n = transactions.len();
         let m = n.min(SAMPLE);
         let (mut lo, mut hi) = (u64::MAX, u64::MIN);
@@ -48,7 +101,7 @@ impl Layout {
                 if m < 2 { 0 } else { (j as u128 * (n - 1) as u128 / (m - 1) as u128) as usize };
             let key = &transactions.get(i)?.customer;
             if keep(key) {
-                let v = view(key)?;
+                let v = ids.view(key)?;
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
@@ -60,7 +113,14 @@ impl Layout {
         // keeps most of them out of the side partitions.
         let sampled = hi - lo;
         let margin = sampled / 8 + 64;
-        let (lo, hi) = (lo.saturating_sub(margin), hi.saturating_add(margin));
+        let (lo, hi) = match ids.block(lo, hi) {
+            // Sampled ids of digits of one length: the margins stay among ids of that length,
+            // so that the range is in key order ([`Ids::in_key_order`]).
+            Some((first, last)) => {
+                (lo.saturating_sub(margin).max(first), hi.saturating_add(margin).min(last))
+            }
+            None => (lo.saturating_sub(margin), hi.saturating_add(margin)),
+        };
         let width = hi - lo;
         // Dense: about two ids or fewer per transaction, so the tables' empty slots cost
         // no more than the transactions.
@@ -73,7 +133,13 @@ impl Layout {
         // as they grow (capacity not written to is never touched).
         let per = n / ((sampled >> shift) as usize + 1);
         let cap = per + per / 8 + 16;
-        Some(Layout { lo, hi, shift, parts: (width >> shift) as usize + 1, cap })
+        Some(Layout { ids, lo, hi, shift, parts: (width >> shift) as usize + 1, cap })
+    }
+
+    /// The view of `key`, or `None` when it has none.
+    #[inline(always)]
+    pub(super) fn view<K: Hash>(&self, key: &K) -> Option<u64> {
+        self.ids.view(key)
     }
 
     #[inline]

@@ -12,16 +12,17 @@
 //! 2. **Entry points**: `summarize` ([`summarize()`]) picks a strategy from the order and
 //!    the keys of the log; `parallel` is its multi-core sibling.
 //! 3. **Strategies**, one file each: `grouped` (a log grouped by customer, streamed),
-//!    `direct` (dense integer ids in time order, one table addressed by id), `ranges` (dense
+//!    `direct` (dense ids in time order, one table addressed by id), `ranges` (dense
 //!    integer ids in any order, partitions by key range) and below it `narrow` (the same
-//!    with one-word records, for primitive integer ids), `hashed` (any other key,
+//!    with one-word records, for primitive integer ids and text ids of digits), `hashed` (any other key,
 //!    partitions by hash) and below it `prefixes` (short byte strings, partitions by key
 //!    prefix, in key order), and `map` (one hash map, for amounts the partitions' records
 //!    cannot hold).
 //! 4. **What strategies share**: `pass` (a strategy's input: the log, the window, the
 //!    customers kept and the key hasher, built once by the entry points; and the prefetch
-//!    hint), `layout` (which
-//!    integer ids are dense, over what range),
+//!    hint), `layout` (which ids are dense, over what range), `digits` (text ids of
+//!    decimal digits read as numbers), `held` (how the dense strategies keep each id's
+//!    key),
 //!    `records` (the scatter of a log into partitions of compact records, on one thread
 //!    or several), `bytekey` (short byte-string keys held in the records), `aggregate` (one
 //!    partition's customers in a small hash index), `runs` (a customer's consecutive
@@ -34,9 +35,11 @@ mod acc;
 mod aggregate;
 mod bytekey;
 mod customer;
+mod digits;
 mod direct;
 mod grouped;
 mod hashed;
+mod held;
 mod keyhash;
 mod layout;
 mod mantissa;

@@ -16,19 +16,24 @@
 //! log, where most customers' periods arrive out of order, needs no second read of the
 //! records. A longer window counts them again as [`ranges`](super::ranges) does.
 //!
-//! Only the primitive integer types take this pass: their `Hash` writes the integer and
-//! nothing else, so two different keys never share a view. A transaction whose fields do
-//! not fit a word (an amount beyond an `i32` mantissa, a scale above 15, more than 32,767
-//! periods back) or a layout with partitions wider than the slot bits declines it, and the
-//! 16-byte records take the log.
+//! Only the primitive integer types and text ids of decimal digits
+//! ([`digits`](super::digits)) take this pass: two different keys of those never share a
+//! view. A text id is kept as the position of one of its transactions and cloned from the
+//! log for its row ([`held`](super::held)); ids of digits of different lengths are not in
+//! their views' order, and their rows are sorted. A transaction whose fields do not fit a
+//! word (an amount beyond an `i32` mantissa, a scale above 15, more than 32,767 periods
+//! back) or a layout with partitions wider than the slot bits declines it, and the 16-byte
+//! records take the log (integers) or the prefix partitions (text ids).
 
 use std::hash::BuildHasher;
 use std::ops::Range;
 
 use super::acc::Acc;
 use super::aggregate::Aggregator;
-use super::layout::{view, Layout};
+use super::held::{ask_ahead, At, Held};
+use super::layout::{Ids, Layout};
 use super::mantissa::POW10;
+use super::options::Transaction;
 use super::pass::{Key, Pass};
 #[cfg(feature = "rayon")]
 use super::pass::{SharedHasher, SharedKeep, SharedKey};
@@ -37,7 +42,7 @@ use super::records::{Owned, Packed, Record};
 use super::rows::join_shares;
 use super::rows::Rows;
 use super::table::Summary;
-use super::window::{Span, Window};
+use super::window::Window;
 use crate::error::Result;
 
 /// Bits of a record's slot: partitions of up to 8,192 ids.
@@ -113,13 +118,13 @@ fn is_primitive_integer<K>() -> bool {
     .contains(&k)
 }
 
-/// What one piece of the log scattered.
-struct Piece<K> {
+/// What one piece of the log scattered, with keys held as `H`.
+struct Piece<K, H> {
     /// The records of each partition of the range (the layout's partition `p + 1`).
     parts: Vec<Vec<Narrow>>,
     /// The key of each id of the range this piece has seen, by its offset from the range's
     /// first id (a placeholder elsewhere).
-    keys: Vec<K>,
+    keys: Vec<H>,
     /// The records of keys below and above the range.
     below: Vec<Packed<Owned<K>>>,
     above: Vec<Packed<Owned<K>>>,
@@ -130,21 +135,35 @@ struct Piece<K> {
     negatives: u64,
 }
 
-/// The range partitions with one-word records: `None` when `K` is not a primitive integer,
-/// the layout's partitions are too wide, or a transaction does not fit a record.
+/// The range partitions with one-word records: `None` when `K` is not a primitive integer
+/// or a text id of digits, the layout's partitions are too wide, or a transaction does not
+/// fit a record.
 pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
+    pass: &Pass<'_, K, F, S>,
+    layout: &Layout,
+) -> Result<Option<Summary<K>>> {
+    match layout.ids {
+        Ids::Integers => run::<K, Owned<K>, F, S>(pass, layout),
+        Ids::Digits => run::<K, At, F, S>(pass, layout),
+    }
+}
+
+/// [`summarize`] with keys held as `H`.
+fn run<K: Key, H: Held<K, Store = ()>, F: Fn(&K) -> bool, S: BuildHasher>(
     pass: &Pass<'_, K, F, S>,
     layout: &Layout,
 ) -> Result<Option<Summary<K>>> {
     if !takes::<K>(layout, pass.log.len()) {
         return Ok(None);
     }
-    let Some(piece) = scatter(pass, 0..pass.log.len(), layout, layout.cap)? else {
+    let Some(piece) = scatter::<K, H, F, S>(pass, 0..pass.log.len(), layout, layout.cap)? else {
         return Ok(None);
     };
     let (excluded, negatives) = (piece.excluded, piece.negatives);
     let pieces = [piece];
-    let rows = reduce(&pieces, 0..layout.parts + 2, layout, &pass.span, pass.hasher)?;
+    let Some(rows) = reduce(&pieces, 0..layout.parts + 2, layout, pass)? else {
+        return Ok(None);
+    };
     Ok(Some(rows.into_summary(pass.span.as_of, excluded, negatives)))
 }
 
@@ -157,6 +176,24 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
     layout: &Layout,
     threads: usize,
 ) -> Result<Option<Summary<K>>> {
+    match layout.ids {
+        Ids::Integers => run_par::<K, Owned<K>, F, S>(pass, layout, threads),
+        Ids::Digits => run_par::<K, At, F, S>(pass, layout, threads),
+    }
+}
+
+/// [`summarize_par`] with keys held as `H`.
+#[cfg(feature = "rayon")]
+fn run_par<
+    K: SharedKey,
+    H: Held<K, Store = ()> + Send + Sync,
+    F: SharedKeep<K>,
+    S: SharedHasher,
+>(
+    pass: &Pass<'_, K, F, S>,
+    layout: &Layout,
+    threads: usize,
+) -> Result<Option<Summary<K>>> {
     use rayon::prelude::*;
 
     let n = pass.log.len();
@@ -164,9 +201,9 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
         return Ok(None);
     }
     let cap = layout.cap / threads + 16;
-    let done: Vec<Result<Option<Piece<K>>>> = (0..threads)
+    let done: Vec<Result<Option<Piece<K, H>>>> = (0..threads)
         .into_par_iter()
-        .map(|t| scatter(pass, n * t / threads..n * (t + 1) / threads, layout, cap))
+        .map(|t| scatter::<K, H, F, S>(pass, n * t / threads..n * (t + 1) / threads, layout, cap))
         .collect();
     let mut pieces = Vec::with_capacity(threads);
     // The first error of the log: a piece's counts only when the pieces before it fit.
@@ -177,33 +214,59 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
         }
     }
     let (p, span) = (layout.parts + 2, &pass.span);
-    let shares: Vec<Result<Rows<K>>> = (0..threads)
+    let shares: Vec<Result<Option<Rows<K>>>> = (0..threads)
         .into_par_iter()
-        .map(|t| reduce(&pieces, p * t / threads..p * (t + 1) / threads, layout, span, pass.hasher))
+        .map(|t| reduce(&pieces, p * t / threads..p * (t + 1) / threads, layout, pass))
         .collect();
     let excluded = pieces.iter().map(|p| p.excluded).sum();
     let negatives = pieces.iter().map(|p| p.negatives).sum();
     drop(pieces);
-    join_shares(shares, span, (excluded, negatives)).map(Some)
+    let (mut done, mut ends) = (Vec::with_capacity(shares.len()), Vec::new());
+    for share in shares {
+        match share {
+            Ok(None) => return Ok(None),
+            Ok(Some(rows)) => {
+                ends.push(ends.last().unwrap_or(&0) + rows.len());
+                done.push(Ok(rows));
+            }
+            Err(e) => done.push(Err(e)),
+        }
+    }
+    let mut summary = join_shares(done, span, (excluded, negatives))?;
+    // Each share's rows are in key order; so is their concatenation for integers. Ids of
+    // digits of other lengths than their neighbours' (`"7"` below `"0100"`) can break it
+    // where one share meets the next.
+    let rows = &mut summary.rows;
+    let meet =
+        |&end: &usize| end == 0 || end >= rows.len() || rows[end - 1].customer < rows[end].customer;
+    if layout.ids == Ids::Digits && !ends.iter().all(meet) {
+        rows.sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
+    }
+    Ok(Some(summary))
 }
 
 /// Whether keys of type `K` in `layout` take this pass, for a log of `n` transactions: a
-/// primitive integer, partitions no wider than the slot bits, and at most one id per four
-/// transactions (each piece keeps a list of keys as long as the range).
+/// primitive integer or a text id of digits (whose views tell keys apart), partitions no
+/// wider than the slot bits, and at most one id per four transactions (each piece keeps a
+/// list of keys as long as the range).
 fn takes<K>(layout: &Layout, n: usize) -> bool {
     let ids = layout.hi - layout.lo;
-    layout.shift <= SLOT_BITS && ids <= n as u64 / 4 + 4096 && is_primitive_integer::<K>()
+    let distinct = match layout.ids {
+        Ids::Integers => is_primitive_integer::<K>(),
+        Ids::Digits => true,
+    };
+    layout.shift <= SLOT_BITS && ids <= n as u64 / 4 + 4096 && distinct
 }
 
 /// The scatter of the transactions at positions `rows`: the checks of the sequential pass in
 /// its order (so errors are the same), then a record appended to its partition. `None` when
 /// a transaction does not fit.
-fn scatter<K: Key, F: Fn(&K) -> bool, S>(
+fn scatter<K: Key, H: Held<K, Store = ()>, F: Fn(&K) -> bool, S>(
     pass: &Pass<'_, K, F, S>,
     rows: Range<usize>,
     layout: &Layout,
     cap: usize,
-) -> Result<Option<Piece<K>>> {
+) -> Result<Option<Piece<K, H>>> {
     let (span, keep) = (&pass.span, pass.keep);
     let (Some(piece), Some(first), Ok(width)) =
         (pass.log.get(rows.clone()), pass.log.first(), usize::try_from(layout.hi - layout.lo + 1))
@@ -211,11 +274,11 @@ fn scatter<K: Key, F: Fn(&K) -> bool, S>(
         return Ok(None);
     };
     let mut parts: Vec<Vec<Narrow>> = (0..layout.parts).map(|_| Vec::with_capacity(cap)).collect();
-    let mut keys = vec![first.customer.clone(); width];
+    let mut keys = vec![H::vacant(&first.customer); width];
     let mut seen = vec![0u64; width.div_ceil(64)];
     let (mut below, mut above) = (Vec::new(), Vec::new());
     let mut filter = Window::new(span.as_of, span.options);
-    let (lo, hi, shift) = (layout.lo, layout.hi, layout.shift);
+    let (ids, lo, hi, shift) = (layout.ids, layout.lo, layout.hi, layout.shift);
     let (mut scale, mut most_back) = (0u32, 0u32);
     for (i, tx) in rows.zip(piece) {
         let key = &tx.customer;
@@ -228,7 +291,7 @@ fn scatter<K: Key, F: Fn(&K) -> bool, S>(
         };
         scale = scale.max(s);
         // Inside the window `p <= end_p`.
-        let (Ok(back), Some(v)) = (u32::try_from(span.end_p - i64::from(p)), view(key)) else {
+        let (Ok(back), Some(v)) = (u32::try_from(span.end_p - i64::from(p)), ids.view(key)) else {
             return Ok(None);
         };
         if v < lo || v > hi {
@@ -255,7 +318,8 @@ fn scatter<K: Key, F: Fn(&K) -> bool, S>(
         if *word & (1 << (off & 63)) == 0 {
             *word |= 1 << (off & 63);
             // `off` is below the range's width.
-            keys[off as usize] = key.clone();
+            let Some(held) = H::new(key, i, &mut ()) else { return Ok(None) };
+            keys[off as usize] = held;
         }
         records.push(record);
     }
@@ -264,14 +328,15 @@ fn scatter<K: Key, F: Fn(&K) -> bool, S>(
 }
 
 /// The rows of the partitions `parts` (0 and `layout.parts + 1` are the keys below and
-/// above the range) from the records of every piece, in key order.
-fn reduce<K: Key, S: BuildHasher>(
-    pieces: &[Piece<K>],
+/// above the range) from the records of every piece, in key order; `None` when a held key
+/// is not found (which its making rules out).
+fn reduce<K: Key, H: Held<K, Store = ()>, F, S: BuildHasher>(
+    pieces: &[Piece<K, H>],
     parts: Range<usize>,
     layout: &Layout,
-    span: &Span<'_>,
-    hasher: &S,
-) -> Result<Rows<K>> {
+    pass: &Pass<'_, K, F, S>,
+) -> Result<Option<Rows<K>>> {
+    let (span, hasher) = (&pass.span, pass.hasher);
     let scale = pieces.iter().map(|p| p.scale).max().unwrap_or(0);
     let back = pieces.iter().map(|p| p.back).max().unwrap_or(0);
     let (size, last, end_p) = (1usize << layout.shift, layout.parts + 1, span.end_p);
@@ -301,37 +366,41 @@ fn reduce<K: Key, S: BuildHasher>(
         }
         let Some(partition) = scratch.as_mut() else { continue };
         partition.aggregate(pieces, p - 1, layout.shift, (scale, end_p), &mut aggregator)?;
-        partition.rows(&mut rows)?;
+        if !partition.rows(&mut rows, pass.log)? {
+            return Ok(None);
+        }
     }
-    Ok(rows)
+    Ok(Some(rows))
 }
 
-/// The table of one partition's customers by slot, and their period bitsets.
-struct Partition<K> {
-    table: Vec<(Owned<K>, Acc)>,
+/// The table of one partition's customers by slot (keys held as `H`), and their period
+/// bitsets.
+struct Partition<K, H> {
+    table: Vec<(H, Acc)>,
     /// `words` words of period bits per slot, or none when they would not stay in cache.
     bits: Vec<u64>,
     words: usize,
     /// The periods back from the end the first bit of a slot stands for: the last.
     end_p: i64,
+    key: std::marker::PhantomData<fn() -> K>,
 }
 
-impl<K: Key> Partition<K> {
+impl<K: Key, H: Held<K, Store = ()>> Partition<K, H> {
     /// The scratch of partitions of `size` slots and periods up to `back` back, or `None`
     /// when no piece has a key (an empty range).
-    fn new(size: usize, back: u32, pieces: &[Piece<K>]) -> Option<Partition<K>> {
+    fn new(size: usize, back: u32, pieces: &[Piece<K, H>]) -> Option<Partition<K, H>> {
         let first = pieces.iter().find_map(|p| p.keys.first())?;
         let words = back as usize / 64 + 1;
         let bits = if size * words <= BITSET_WORDS { vec![0; size * words] } else { Vec::new() };
-        let table = vec![(Owned(first.clone()), vacant()); size];
-        Some(Partition { table, bits, words, end_p: 0 })
+        let table = vec![(first.clone(), vacant()); size];
+        Some(Partition { table, bits, words, end_p: 0, key: std::marker::PhantomData })
     }
 
     /// Aggregates partition `i` (the layout's `i + 1`) of every piece into the table, with
     /// exact distinct-period counts.
     fn aggregate<S: BuildHasher>(
         &mut self,
-        pieces: &[Piece<K>],
+        pieces: &[Piece<K, H>],
         i: usize,
         shift: u32,
         (scale, end_p): (u32, i64),
@@ -348,7 +417,7 @@ impl<K: Key> Partition<K> {
                 let Some(e) = table.get_mut(slot) else { continue };
                 if e.1.orders == 0 {
                     // The first record of the customer: the key this piece saw for the slot.
-                    e.0 = Owned(piece.keys[base + slot].clone());
+                    e.0 = piece.keys[base + slot].clone();
                     e.1 = Acc::new(period, amount);
                 } else {
                     e.1.add_unordered(period, amount)?;
@@ -369,10 +438,12 @@ impl<K: Key> Partition<K> {
     }
 
     /// The rows of the table's customers, in slot order, which clears the table and its
-    /// bitsets for the next partition.
-    fn rows(&mut self, rows: &mut Rows<K>) -> Result<()> {
+    /// bitsets for the next partition; `false` when a held key is not found.
+    fn rows(&mut self, rows: &mut Rows<K>, log: &[Transaction<K>]) -> Result<bool> {
         let words = self.words;
-        for (slot, e) in self.table.iter_mut().enumerate() {
+        for slot in 0..self.table.len() {
+            ask_ahead(&self.table, slot, |e| &e.0, (&(), log));
+            let e = &mut self.table[slot];
             if e.1.orders == 0 {
                 continue;
             }
@@ -387,10 +458,11 @@ impl<K: Key> Partition<K> {
                 }
                 mine.fill(0);
             }
-            rows.push(e.0.clone().into_key(), a)?;
+            let Some(key) = e.0.key(&mut (), log) else { return Ok(false) };
+            rows.push(key, a)?;
             *a = vacant();
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -405,7 +477,7 @@ mod tests {
 
     use super::super::keyhash::KeyHasher;
     use super::super::map;
-    use super::super::options::{SummaryOptions, Transaction};
+    use super::super::options::SummaryOptions;
     use super::super::testkit::{at, build, pass, same};
     use super::*;
     use crate::rfm::Period;
@@ -455,6 +527,50 @@ mod tests {
             if let Some(got) = got {
                 prop_assert!(same(&got, &want));
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Text ids of digits, of one length or of two (`"9990"`, `"10000"`), as `String`
+        /// and as bytes: the pass takes them as it takes integers, its rows in key order.
+        #[test]
+        fn ids_of_digits_equal_the_hash_map((base, raw) in arb_log(), padded in any::<bool>()) {
+            let o = SummaryOptions::default();
+            let text = |c: i64| {
+                let id = base + c + 7_000;
+                if padded { format!("{id:06}") } else { id.to_string() }
+            };
+            let log = build(&raw, text);
+            let (got, want) = both(&log, &o);
+            if let Some(got) = got {
+                prop_assert!(got.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
+                prop_assert!(same(&got, &want));
+            }
+            let log = build(&raw, |c| text(c).into_bytes());
+            let (got, want) = both(&log, &o);
+            if let Some(got) = got {
+                prop_assert!(same(&got, &want));
+            }
+        }
+    }
+
+    #[test]
+    fn shuffled_ids_of_digits_take_one_word_records() {
+        // 3,000 transactions of 300 customers ("00400" to "00699", and "5" to "299" unpadded)
+        // in a shuffled order, over 90 days.
+        let raw: Vec<_> =
+            (0..3000i64).map(|i| (400 + i * 7 % 300, i * 31 % 90, 100 + i, 2)).collect();
+        let o = SummaryOptions::default();
+        for text in [|c: i64| format!("{c:05}"), |c: i64| (c - 395).to_string()] {
+            let log = build(&raw, text);
+            let (got, want) = both(&log, &o);
+            let got = got.expect("taken");
+            assert!(same(&got, &want));
+            assert_eq!(got.len(), 300);
+            assert!(got.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
+            assert_eq!(got.get(&text(400)).unwrap().orders(), 10);
         }
     }
 

@@ -95,7 +95,9 @@ fn partitioned<K: Key + Send + Sync, S: BuildHasher + Sync>(
     let keep = |_: &K| true;
     let pass = Pass { log: transactions, span: Span::new(&options, as_of), keep: &keep, hasher };
     if let Some(layout) = Layout::sample(transactions, &keep) {
-        return ranges::summarize_par(&pass, &layout, threads);
+        if let Some(summary) = ranges::summarize_par(&pass, &layout, threads)? {
+            return Ok(Some(summary));
+        }
     }
     hashed::summarize_par(&pass, hashed::partition_bits(transactions.len()), threads)
 }

@@ -10,14 +10,18 @@
 //! disagrees, the rows are sorted at the end). Every record's key is compared with its slot's
 //! key, so a `Hash` that writes one integer for two different keys sends the log to the hash
 //! partitions instead. Keys outside the sampled range (widened by an eighth on each side) go
-//! to two side partitions, which are aggregated by hashing and sorted.
+//! to two side partitions, which are aggregated by hashing and sorted. Text ids of digits
+//! take the one-word records of [`narrow`](super::narrow) or none: a 16-byte record would
+//! hold a clone of the text.
 
 use std::hash::{BuildHasher, Hash};
 use std::ops::Range;
 
 use super::acc::Acc;
 use super::aggregate::Aggregator;
-use super::layout::{view, Layout};
+#[cfg(test)]
+use super::layout::view;
+use super::layout::{Ids, Layout};
 use super::narrow;
 use super::pass::{Key, Pass};
 #[cfg(feature = "rayon")]
@@ -41,7 +45,11 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     if let Some(summary) = narrow::summarize(pass, layout)? {
         return Ok(Some(summary));
     }
-    let route = |k: &K, _: &Owned<K>| view(k).map(|v| layout.part(v));
+    if layout.ids == Ids::Digits {
+        // A record would hold a clone of the text.
+        return Ok(None);
+    }
+    let route = |k: &K, _: &Owned<K>| layout.view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
     let all = 0..pass.log.len();
     match scatter::<K, Owned<K>, Packed<Owned<K>>, F, S, _>(pass, all, parts, &route)? {
@@ -74,7 +82,10 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
     if let Some(summary) = narrow::summarize_par(pass, layout, threads)? {
         return Ok(Some(summary));
     }
-    let route = |k: &K, _: &Owned<K>| view(k).map(|v| layout.part(v));
+    if layout.ids == Ids::Digits {
+        return Ok(None);
+    }
+    let route = |k: &K, _: &Owned<K>| layout.view(k).map(|v| layout.part(v));
     let parts = (layout.parts + 2, layout.cap);
     let Scatter::Done(chunks, scale, excluded, negatives) =
         scatter_par::<K, Owned<K>, Packed<Owned<K>>, F, S, _>(pass, threads, parts, &route)?
@@ -162,7 +173,7 @@ where
         // The view of the partition's first slot.
         let base = layout.lo + (((p - 1) as u64) << layout.shift);
         let offset = |r: &Packed<Owned<K>>| {
-            view(&r.key().0).map_or(usize::MAX, |v| v.wrapping_sub(base) as usize)
+            layout.view(&r.key().0).map_or(usize::MAX, |v| v.wrapping_sub(base) as usize)
         };
         let mut out_of_order = false;
         for r in recs.iter().flat_map(|r| r.iter()) {

@@ -68,6 +68,12 @@ impl<K: Ord> Rows<K> {
         Rows { rows, scale: Scale { scale }, end_p, options, orders: 0, ascending: true }
     }
 
+    /// The number of rows.
+    #[cfg(feature = "rayon")]
+    pub(super) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
     /// Room for `more` rows (a pass that learns its number of customers as it goes).
     pub(super) fn reserve(&mut self, more: usize) {
         self.rows.reserve(more);
