@@ -460,9 +460,9 @@ mod tests {
 
     use super::super::keyhash::KeyHasher;
     use super::super::layout::Ids;
-    use super::super::testkit::{at, build, hashed_where as hashed, pass, same};
+    use super::super::testkit::{at, build, daily_or_weekly, hashed_where as hashed, pass, same};
     use super::*;
-    use crate::rfm::{Period, SummaryOptions};
+    use crate::rfm::SummaryOptions;
 
     fn direct<K: Ord + Hash + Clone>(
         log: &[Transaction<K>],
@@ -512,7 +512,7 @@ mod tests {
 
         #[test]
         fn time_ordered_logs_equal_the_hash_partitions((raw, disorder) in arb_time_log(), weekly in any::<bool>()) {
-            let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+            let o = daily_or_weekly(weekly);
             let all = |_: &u32| true;
             let log = build(&raw, |c| c as u32);
             match done(direct(&log, &o, &all)) {

@@ -309,9 +309,8 @@ mod tests {
 
     use super::super::keyhash::KeyHasher;
     use super::super::options::{SummaryOptions, Transaction};
-    use super::super::testkit::{build, pass};
+    use super::super::testkit::{build, daily_or_weekly, pass};
     use super::*;
-    use crate::rfm::Period;
 
     /// Per customer: orders, distinct periods, periods from first to last and from first to
     /// the end, total spend and the spend of the first period.
@@ -367,8 +366,7 @@ mod tests {
         weekly: bool,
     ) -> std::result::Result<(), TestCaseError> {
         let as_of = NaiveDate::from_ymd_opt(2024, 4, 1).unwrap().into();
-        let options =
-            SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+        let options = daily_or_weekly(weekly);
         let summary = run(log, as_of, &options, bits).unwrap();
         let expected = naive(log, as_of, &options);
         let got: BTreeMap<K, Naive> = summary

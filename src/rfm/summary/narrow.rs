@@ -172,8 +172,7 @@ fn run<K: Key, H: Held<K, Store = ()>, F: Fn(&K) -> bool, S: BuildHasher>(
 /// rows, in ascending key ranges, are joined.
 #[cfg(feature = "rayon")]
 pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
-    pass: &Pass<'_, K, F, S>,
-    layout: &Layout,
+    (pass, layout): (&Pass<'_, K, F, S>, &Layout),
     threads: usize,
 ) -> Result<Option<Summary<K>>> {
     match layout.ids {
@@ -478,9 +477,8 @@ mod tests {
     use super::super::keyhash::KeyHasher;
     use super::super::map;
     use super::super::options::SummaryOptions;
-    use super::super::testkit::{at, build, pass, same};
+    use super::super::testkit::{at, build, daily_or_weekly, pass, same};
     use super::*;
-    use crate::rfm::Period;
 
     /// The one-word records alone, and the hash map as the reference.
     fn both<K: Key>(
@@ -495,7 +493,11 @@ mod tests {
         (summarize(&p, &layout).unwrap(), map::summarize(&p).unwrap())
     }
 
-    fn arb_log() -> impl Strategy<Value = (i64, Vec<(i64, i64, i64, u32)>)> {
+    /// Raw rows of a log (see `build`).
+    type Raw = Vec<(i64, i64, i64, u32)>;
+
+    /// A base key, the log's raw rows, and a flag (weekly periods, padded ids).
+    fn arb_log() -> impl Strategy<Value = (i64, Raw, bool)> {
         // Keys in a band anywhere (negative too); in logs longer than the sample, rare keys
         // far below or above it, which the sample may miss (the side records). Days in any
         // order, in a third of the logs over eleven years (past the bitsets' reach: the
@@ -507,15 +509,15 @@ mod tests {
         let log = |day: std::ops::Range<i64>| {
             prop::collection::vec((key.clone(), day, amount.clone(), 0u32..3), 1..2500)
         };
-        (-3000i64..3000, prop_oneof![2 => log(near), 1 => log(far)])
+        (-3000i64..3000, prop_oneof![2 => log(near), 1 => log(far)], any::<bool>())
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
 
         #[test]
-        fn equal_the_hash_map((base, raw) in arb_log(), weekly in any::<bool>()) {
-            let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+        fn equal_the_hash_map((base, raw, weekly) in arb_log()) {
+            let o = daily_or_weekly(weekly);
             let log = build(&raw, |c| base + c);
             let (got, want) = both(&log, &o);
             if let Some(got) = got {
@@ -536,7 +538,7 @@ mod tests {
         /// Text ids of digits, of one length or of two (`"9990"`, `"10000"`), as `String`
         /// and as bytes: the pass takes them as it takes integers, its rows in key order.
         #[test]
-        fn ids_of_digits_equal_the_hash_map((base, raw) in arb_log(), padded in any::<bool>()) {
+        fn ids_of_digits_equal_the_hash_map((base, raw, padded) in arb_log()) {
             let o = SummaryOptions::default();
             let text = |c: i64| {
                 let id = base + c + 7_000;

@@ -218,9 +218,8 @@ mod tests {
     use super::super::keyhash::KeyHasher;
     use super::super::map;
     use super::super::options::SummaryOptions;
-    use super::super::testkit::{at, build, pass, same};
+    use super::super::testkit::{at, build, daily_or_weekly, pass, same};
     use super::*;
-    use crate::rfm::Period;
 
     /// The partitions by prefix alone, and the hash map (which shares none of their code
     /// but the accumulator) as the reference.
@@ -248,7 +247,7 @@ mod tests {
 
         #[test]
         fn equal_the_hash_map(raw in arb_log(), bits in 0u32..6, weekly in any::<bool>()) {
-            let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+            let o = daily_or_weekly(weekly);
             let raw: Vec<_> = raw.iter().map(|(k, d, m, s)| (k, *d, *m, *s)).collect();
             let log = build(&raw, |k: &Vec<u8>| k.clone());
             let (got, want) = both(&log, &o, bits);

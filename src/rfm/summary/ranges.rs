@@ -79,7 +79,7 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
 ) -> Result<Option<Summary<K>>> {
     use rayon::prelude::*;
 
-    if let Some(summary) = narrow::summarize_par(pass, layout, threads)? {
+    if let Some(summary) = narrow::summarize_par((pass, layout), threads)? {
         return Ok(Some(summary));
     }
     if layout.ids == Ids::Digits {
@@ -225,9 +225,8 @@ mod tests {
     use super::super::keyhash::KeyHasher;
     use super::super::options::SummaryOptions;
     use super::super::options::Transaction;
-    use super::super::testkit::{at, build, hashed_where, pass, same};
+    use super::super::testkit::{at, build, daily_or_weekly, hashed_where, pass, same};
     use super::*;
-    use crate::rfm::Period;
 
     /// The range partitions alone (small logs would take the direct pass).
     fn dense<K: Ord + Hash + Clone>(
@@ -274,7 +273,7 @@ mod tests {
 
         #[test]
         fn equals_the_hash_partitions((base, raw) in arb_log(), weekly in any::<bool>()) {
-            let o = SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY });
+            let o = daily_or_weekly(weekly);
             let log = build(&raw, |c| base + c);
             prop_assert!(same(&dense(&log, &o).unwrap(), &hash_partitions(&log, &o)));
             let log = build(&raw, |c| (base + c) as i16);

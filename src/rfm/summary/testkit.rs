@@ -12,6 +12,7 @@ use super::options::{SummaryOptions, Transaction};
 use super::pass::Pass;
 use super::table::Summary;
 use super::window::Span;
+use crate::rfm::Period;
 
 /// The log of `(customer, day from 2024-01-01, mantissa, scale)` tuples, keys made by `key`.
 pub(super) fn build<C: Copy, K>(
@@ -24,6 +25,11 @@ pub(super) fn build<C: Copy, K>(
             Transaction::on(key(c), base + chrono::Duration::days(day), Decimal::new(m, s))
         })
         .collect()
+}
+
+/// The default options with daily or weekly periods.
+pub(super) fn daily_or_weekly(weekly: bool) -> SummaryOptions {
+    SummaryOptions::default().period(if weekly { Period::WEEK } else { Period::DAY })
 }
 
 /// The end of observation of the strategies' tests.
