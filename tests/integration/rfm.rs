@@ -1416,6 +1416,46 @@ fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
     }
 }
 
+/// Text ids of digits of several lengths are summarised in the order of their numbers, not
+/// of their text (`"9"` before `"10"`): when two customers' rows fail differently, the error
+/// reported is still the first in key order, as for a key type that takes none of the
+/// digit strategies (found by an adversarial review).
+#[test]
+fn errors_of_ids_of_digits_come_in_key_order() {
+    #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    struct Text(String);
+    let base = d("2024-01-01").and_hms_opt(0, 0, 0).unwrap();
+    let mut log: Vec<Transaction<String>> = (0..4000i64)
+        .map(|i| {
+            let at = base + chrono::Duration::days(i / 50);
+            Transaction::new((5 + i % 200).to_string(), at, Decimal::new(100 + i, 0))
+        })
+        .collect();
+    // Three positions the strategies' sample of 1,024 evenly spaced rows does not read.
+    let sampled: Vec<usize> = (0..1024).map(|j| j * 3999 / 1023).collect();
+    let free: Vec<usize> = (2500..).filter(|i| !sampled.contains(i)).take(3).collect();
+    // "9": a spend beyond `Decimal` once "7000" (above the range) brings ten decimals.
+    log[free[0]].customer = "9".into();
+    log[free[0]].amount = Decimal::new(9_000_000_000_000_000_000, 0);
+    log[free[1]].customer = "7000".into();
+    log[free[1]].amount = Decimal::new(1, 10);
+    // "10": a first week that starts before the calendar does.
+    log[free[2]].customer = "10".into();
+    log[free[2]].at = NaiveDateTime::MIN;
+    let weekly = SummaryOptions::default().period(Period::WEEK);
+    let as_of = d("2024-04-01");
+    let text: Vec<_> =
+        log.iter().map(|t| Transaction::new(Text(t.customer.clone()), t.at, t.amount)).collect();
+    let want = summarize(&text, as_of, weekly).err().unwrap().to_string();
+    assert!(want.contains("period start outside the calendar"), "{want}");
+    assert_eq!(summarize(&log, as_of, weekly).err().unwrap().to_string(), want);
+    let bytes: Vec<_> = log
+        .iter()
+        .map(|t| Transaction::new(t.customer.clone().into_bytes(), t.at, t.amount))
+        .collect();
+    assert_eq!(summarize(&bytes, as_of, weekly).err().unwrap().to_string(), want);
+}
+
 #[test]
 fn amounts_beyond_i64_take_the_hash_map_and_agree_with_the_grouped_pass() {
     // One mantissa beyond i64 sends an unsorted log past the partitioned path to the hash map,

@@ -43,7 +43,7 @@ use super::rows::join_shares;
 use super::rows::Rows;
 use super::table::Summary;
 use super::window::Window;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Bits of a record's slot: partitions of up to 8,192 ids.
 const SLOT_BITS: u32 = 13;
@@ -161,10 +161,11 @@ fn run<K: Key, H: Held<K, Store = ()>, F: Fn(&K) -> bool, S: BuildHasher>(
     };
     let (excluded, negatives) = (piece.excluded, piece.negatives);
     let pieces = [piece];
-    let Some(rows) = reduce(&pieces, 0..layout.parts + 2, layout, pass)? else {
-        return Ok(None);
-    };
-    Ok(Some(rows.into_summary(pass.span.as_of, excluded, negatives)))
+    match reduce(&pieces, 0..layout.parts + 2, layout, pass) {
+        Ok(Some(rows)) => Ok(Some(rows.into_summary(pass.span.as_of, excluded, negatives))),
+        Ok(None) => Ok(None),
+        Err(e) => in_key_order(e, layout),
+    }
 }
 
 /// [`summarize`] on `threads` threads: each scatters a piece of the log, then builds the
@@ -231,7 +232,10 @@ fn run_par<
             Err(e) => done.push(Err(e)),
         }
     }
-    let mut summary = join_shares(done, span, (excluded, negatives))?;
+    let mut summary = match join_shares(done, span, (excluded, negatives)) {
+        Ok(summary) => summary,
+        Err(e) => return in_key_order(e, layout),
+    };
     // Each share's rows are in key order; so is their concatenation for integers. Ids of
     // digits of other lengths than their neighbours' (`"7"` below `"0100"`) can break it
     // where one share meets the next.
@@ -242,6 +246,16 @@ fn run_par<
         rows.sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
     }
     Ok(Some(summary))
+}
+
+/// An error met while the rows were built: for ids of digits (not always in their views'
+/// order, so the first error could be another customer's than in key order), `None`, and a
+/// pass that builds the rows in key order reports it.
+fn in_key_order<K>(e: Error, layout: &Layout) -> Result<Option<Summary<K>>> {
+    match layout.ids {
+        Ids::Integers => Err(e),
+        Ids::Digits => Ok(None),
+    }
 }
 
 /// Whether keys of type `K` in `layout` take this pass, for a log of `n` transactions: a
