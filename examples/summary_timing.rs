@@ -15,6 +15,7 @@
 //! with polars'. Without a file, a small generated log is summarised instead.
 //! `--only u64|string|bytes` times one key type alone, and `--seq` or `--par` one of the two
 //! functions alone (for a profiler: `--rounds 50` makes the summary most of the run).
+//! `--id-prefix C` gives the text ids a prefix (`C0004711`), to time ids of that shape.
 
 // The host's allocator, as a service embedding the library would choose one: with glibc's,
 // repeated calls fault their scratch in afresh each time (see Cargo.toml).
@@ -35,11 +36,14 @@ fn main() -> Res<()> {
     let (mut file, mut rounds, mut out) = (None, 3usize, None);
     // For a profiler: one key type, one function.
     let (mut only, mut which) = (None, Which::Both);
+    // Text ids as `C0004711` rather than `0004711`, to time ids with a shared prefix.
+    let mut prefix = String::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse()?,
             "--out" => out = Some(args.next().ok_or("--out needs a value")?),
             "--only" => only = Some(args.next().ok_or("--only needs a key type")?),
+            "--id-prefix" => prefix = args.next().ok_or("--id-prefix needs a value")?,
             "--seq" => which = Which::Seq,
             "--par" => which = Which::Par,
             _ => file = Some(a),
@@ -49,7 +53,7 @@ fn main() -> Res<()> {
         Some(path) => std::fs::read_to_string(path)?,
         None => generated(20_000, 2_000),
     };
-    let (ints, strings, bytes) = parse(&text)?;
+    let (ints, strings, bytes) = parse(&text, &prefix)?;
     drop(text);
     let as_of = ints.iter().map(|t| t.at).max().ok_or("empty log")?;
 
@@ -66,8 +70,9 @@ fn main() -> Res<()> {
     let (t_int, s_int) = time_both(&ints, as_of, rounds, which)?;
     let (t_str, s_str) = time_both(&strings, as_of, rounds, which)?;
     let (t_bytes, s_bytes) = time_both(&bytes, as_of, rounds, which)?;
-    let same_keys = same_rows(&s_int, &s_str, |k| format!("{k:07}"), |k| k.clone())
-        && same_rows(&s_int, &s_bytes, |k| format!("{k:07}").into_bytes(), |k| k.clone());
+    let text_id = |k: &u64| format!("{prefix}{k:07}");
+    let same_keys = same_rows(&s_int, &s_str, text_id, |k| k.clone())
+        && same_rows(&s_int, &s_bytes, |k| text_id(k).into_bytes(), |k| k.clone());
     if let Some(path) = out {
         std::fs::write(path, csv(&s_str))?;
     }
@@ -87,7 +92,8 @@ fn main() -> Res<()> {
 /// The log with the three key types.
 type Logs = (Vec<Transaction<u64>>, Vec<Transaction<String>>, Vec<Transaction<Vec<u8>>>);
 
-fn parse(text: &str) -> Res<Logs> {
+/// The log with `u64` ids, and with text ids that are `prefix` and the file's ids.
+fn parse(text: &str, prefix: &str) -> Res<Logs> {
     let mut lines = text.lines();
     if lines.next() != Some("customer_id,date,amount") {
         return Err("expected the header customer_id,date,amount".into());
@@ -106,12 +112,14 @@ fn parse(text: &str) -> Res<Logs> {
     }
     // Each log's keys allocated together, in the log's order, as a host reading the log
     // would have them (interleaved with the other log's, each would read twice the memory).
-    let strings =
-        ints.iter().zip(&ids).map(|(t, id)| Transaction::new(id.to_string(), t.at, t.amount));
+    let strings = ints
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| Transaction::new(format!("{prefix}{id}"), t.at, t.amount));
     let bytes = ints
         .iter()
         .zip(&ids)
-        .map(|(t, id)| Transaction::new(id.as_bytes().to_vec(), t.at, t.amount));
+        .map(|(t, id)| Transaction::new(format!("{prefix}{id}").into_bytes(), t.at, t.amount));
     let (strings, bytes) = (strings.collect(), bytes.collect());
     Ok((ints, strings, bytes))
 }

@@ -1355,21 +1355,21 @@ fn parallel_summaries_of_large_logs_equal_the_sequential_ones() {
                 })
                 .collect();
             for options in [SummaryOptions::default(), weekly] {
-                for text in [keyed(&|c| format!("{c:07}")), keyed(&|c| format!("customer-{c:08}"))]
-                {
+                // Short text (digits, and digits with a letter after them: held in the
+                // records), and long text (referred to in the log).
+                let short = [keyed(&|c| format!("{c:07}")), keyed(&|c| format!("{c:06}z"))];
+                for text in short.into_iter().chain([keyed(&|c| format!("customer-{c:08}"))]) {
                     let parallel =
                         pool.install(|| loyalty::rfm::summarize_par(&text, as_of, options));
                     assert_eq!(parallel.unwrap(), summarize(&text, as_of, options).unwrap());
                 }
                 // Text ids of digits (read as numbers: the direct table in time order, the
-                // one-word range partitions shuffled), zero-padded or of one to four digits,
-                // against the integer ids' summary.
+                // one-word range partitions shuffled), zero-padded, after a prefix or of one
+                // to four digits, against the integer ids' summary.
                 let integers = summarize(log, as_of, options).unwrap();
-                for (f, padded) in
-                    [(&|c| format!("{c:07}")) as &dyn Fn(u64) -> String, &|c| c.to_string()]
-                        .into_iter()
-                        .zip([true, false])
-                {
+                let styles: [&dyn Fn(u64) -> String; 3] =
+                    [&|c| format!("{c:07}"), &|c| format!("ORD-{c:07}"), &|c| c.to_string()];
+                for (f, padded) in styles.into_iter().zip([true, true, false]) {
                     let text = keyed(f);
                     let sequential = summarize(&text, as_of, options).unwrap();
                     let parallel = pool

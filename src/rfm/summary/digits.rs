@@ -15,6 +15,12 @@
 //! them sorted ([`Rows`](super::rows::Rows) notices). Any other byte (a sign, a space, a
 //! letter), an empty id or one of more than 16 digits has no view (ids that long are
 //! rarely dense).
+//!
+//! Ids that all begin with the same bytes other than digits (`"C0004711"`, `"ORD-4711"`:
+//! a [`Prefix`] of up to eight bytes, taken from the log's first sampled id) are read as the
+//! number after it, when the whole id has at most 16 bytes: one prefix for all keys keeps
+//! the views distinct and in the ids' order as above. An id with another prefix has no
+//! view.
 
 use std::hash::{Hash, Hasher};
 
@@ -23,17 +29,52 @@ use super::bytekey::be_word;
 /// Digits an id may have to have a view.
 const MAX_DIGITS: usize = 16;
 
+/// The bytes before the digits that every id of a log begins with (none, or up to eight
+/// bytes that are not digits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Prefix {
+    /// The bytes as a big-endian integer.
+    bytes: u64,
+    len: u8,
+}
+
+impl Prefix {
+    /// The prefix of byte-string key `key`: its bytes before the first digit, when there are
+    /// at most eight of them and a digit follows; `None` otherwise.
+    pub(super) fn of<K: Hash>(key: &K) -> Option<Prefix> {
+        let (word, n) = bytes_of(key)?;
+        let byte = |i: usize| (word >> (8 * (n - 1 - i))) as u8;
+        let len = (0..n).find(|&i| byte(i).is_ascii_digit())?;
+        let bytes = (0..len).fold(0u64, |b, i| b << 8 | u64::from(byte(i)));
+        (len <= 8).then_some(Prefix { bytes, len: len as u8 })
+    }
+}
+
 /// The view of a byte-string key (a type for which
-/// [`is_byte_string`](super::bytekey::is_byte_string) holds) made of decimal digits, or
-/// `None`.
+/// [`is_byte_string`](super::bytekey::is_byte_string) holds) made of `prefix` and decimal
+/// digits, or `None`.
 #[inline(always)]
-pub(super) fn digits<K: Hash>(key: &K) -> Option<u64> {
+pub(super) fn digits<K: Hash>(key: &K, prefix: Prefix) -> Option<u64> {
+    let (word, n) = bytes_of(key)?;
+    let p = usize::from(prefix.len);
+    let rest = n.checked_sub(p)?;
+    if p > 0 {
+        // `rest < n <= MAX_DIGITS`: the shifts stay below 128 bits.
+        if (word >> (8 * rest)) as u64 != prefix.bytes {
+            return None;
+        }
+        return view_of_word(word & ((1u128 << (8 * rest)) - 1), rest);
+    }
+    view_of_word(word, rest)
+}
+
+/// The bytes of a byte-string key as a big-endian integer, and their number, or `None`
+/// when there are more than [`MAX_DIGITS`] or its `Hash` is not one write of bytes.
+#[inline(always)]
+fn bytes_of<K: Hash>(key: &K) -> Option<(u128, usize)> {
     let mut d = Digits { word: 0, len: 0, writes: 0 };
     key.hash(&mut d);
-    if d.writes != 1 {
-        return None;
-    }
-    view_of_word(d.word, d.len)
+    (d.writes == 1 && d.len <= MAX_DIGITS).then_some((d.word, d.len))
 }
 
 /// What a byte string's `Hash` writes: its bytes once (up to [`MAX_DIGITS`] of them, as a
@@ -202,12 +243,13 @@ mod tests {
         assert_eq!(block(109), (10, 109));
         assert_eq!(block(view(b"0000123").unwrap()), (1_111_110, 11_111_109));
         assert_eq!(block(u64::MAX), (1_111_111_111_111_110, u64::MAX));
-        assert_eq!(digits(&"12345678901234567"), None);
+        assert_eq!(digits(&"12345678901234567", Prefix::of(&"1").unwrap()), None);
         // Through the keys' `Hash`: `str` writes a terminator, `[u8]` a length prefix.
-        assert_eq!(digits(&"042"), Some(110 + 42));
-        assert_eq!(digits(&String::from("042")), Some(110 + 42));
-        assert_eq!(digits(&b"042".to_vec()), Some(110 + 42));
-        assert_eq!(digits(&"4x2"), None);
+        let none = Prefix::of(&"1").unwrap();
+        assert_eq!(digits(&"042", none), Some(110 + 42));
+        assert_eq!(digits(&String::from("042"), none), Some(110 + 42));
+        assert_eq!(digits(&b"042".to_vec(), none), Some(110 + 42));
+        assert_eq!(digits(&"4x2", none), None);
     }
 
     /// Every length, with each position in turn replaced by each byte that is not a digit
@@ -227,7 +269,45 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_prefix_is_read_past() {
+        let c = Prefix::of(&"C0004711").unwrap();
+        assert_eq!(c, Prefix { bytes: u64::from(b'C'), len: 1 });
+        assert_eq!(digits(&"C0004711", c), view(b"0004711"));
+        assert_eq!(digits(&"C7", c), Some(7));
+        for other in ["D0004711", "0004711", "C", "", "CC1", "C1x", "C1234567890123456", "c1"] {
+            assert_eq!(digits(&other, c), None, "{other}");
+        }
+        // The longest: fifteen digits after one byte, eight bytes before eight digits.
+        assert_eq!(digits(&"C999999999999999", c), view(b"999999999999999"));
+        let long = Prefix::of(&"CUSTOMER00000042").unwrap();
+        assert_eq!(usize::from(long.len), 8);
+        assert_eq!(digits(&"CUSTOMER00000042".as_bytes().to_vec(), long), view(b"00000042"));
+        assert_eq!(digits(&"CUSTOMEX00000042", long), None);
+        // Nine bytes before the digits, or none at all, is no prefix.
+        assert_eq!(Prefix::of(&"CUSTOMERS1"), None);
+        assert_eq!(Prefix::of(&"C-X"), None);
+        assert_eq!(Prefix::of(&""), None);
+        assert_eq!(Prefix::of(&"0042").map(|p| p.len), Some(0));
+        // More than 16 bytes in all have no view.
+        assert_eq!(
+            digits(&"ORD-000000000042", Prefix::of(&"ORD-1").unwrap()),
+            view(b"000000000042")
+        );
+        assert_eq!(digits(&"ORD-0000000000042", Prefix::of(&"ORD-1").unwrap()), None);
+    }
+
     proptest! {
+        /// Ids with one prefix are told apart and ordered as their digits are; ids with
+        /// another prefix have no view.
+        #[test]
+        fn prefixed_ids_are_their_digits(p in "[A-Z_-]{0,8}", q in "[A-Z_-]{0,8}", a in "[0-9]{1,8}") {
+            let prefix = Prefix::of(&format!("{p}1")).unwrap();
+            let id = format!("{q}{a}");
+            let want = if p == q { view(a.as_bytes()) } else { None };
+            prop_assert_eq!(digits(&id, prefix), want);
+        }
+
         #[test]
         fn the_view_is_the_definition(bytes in prop::collection::vec(
             prop_oneof![10 => b'0'..=b'9', 1 => any::<u8>()], 0..22)) {

@@ -147,7 +147,7 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
 ) -> Result<Direct<K>> {
     match layout.ids {
         Ids::Integers => run::<K, Owned<K>, F, S>(pass, layout),
-        Ids::Digits => run::<K, Listed, F, S>(pass, layout),
+        Ids::Digits(_) => run::<K, Listed, F, S>(pass, layout),
     }
 }
 
@@ -192,7 +192,7 @@ fn run<K: Key, H: Held<K>, F: Fn(&K) -> bool, S: BuildHasher>(
         // Ids of digits of several lengths are not in their views' order, and the rows'
         // first error would be another customer's than in key order: a pass that builds the
         // rows in key order reports it.
-        Err(_) if ids == Ids::Digits => Ok(Direct::Declined),
+        Err(_) if ids.digits() => Ok(Direct::Declined),
         done => done,
     }
 }
@@ -466,7 +466,6 @@ mod tests {
     use rust_decimal::Decimal;
 
     use super::super::keyhash::KeyHasher;
-    use super::super::layout::Ids;
     use super::super::testkit::{at, build, daily_or_weekly, hashed_where as hashed, pass, same};
     use super::*;
     use crate::rfm::SummaryOptions;
@@ -553,15 +552,19 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Text ids of digits: zero-padded to one length (rows in view order, not compared),
-        /// or of two lengths (`"950"`, `"1000"`: rows sorted at the end), as `String` and as
-        /// bytes.
+        /// after a prefix, or of two lengths (`"950"`, `"1000"`: rows sorted at the end), as
+        /// `String` and as bytes.
         #[test]
-        fn ids_of_digits_equal_the_hash_partitions((raw, disorder) in arb_time_log(), padded in any::<bool>()) {
+        fn ids_of_digits_equal_the_hash_partitions((raw, disorder) in arb_time_log(), style in 0..3u8) {
             let o = SummaryOptions::default();
-            let text = |c: i64| if padded { format!("{c:06}") } else { c.to_string() };
+            let text = |c: i64| match style {
+                0 => format!("{c:06}"),
+                1 => format!("ORD-{c:06}"),
+                _ => c.to_string(),
+            };
             let log = build(&raw, text);
             let all = |_: &String| true;
-            prop_assert_eq!(Layout::sample(&log, &all).map(|l| l.ids), Some(Ids::Digits));
+            prop_assert!(Layout::sample(&log, &all).is_some_and(|l| l.ids.digits()));
             match done(direct(&log, &o, &all)) {
                 Some(d) => {
                     prop_assert!(d.rows().windows(2).all(|w| w[0].customer() < w[1].customer()));
@@ -588,7 +591,7 @@ mod tests {
         // One length: the range's margins stay among ids of four digits.
         let log = build(&in_time_order(), |c| format!("{c:04}"));
         let layout = Layout::sample(&log, &all).unwrap();
-        assert_eq!(layout.ids, Ids::Digits);
+        assert!(layout.ids.digits());
         assert!(layout.ids.in_key_order(layout.lo, layout.hi));
         let d = done(direct(&log, &o, &all)).unwrap();
         assert!(same(&d, &hashed(&log, &o, &all)));

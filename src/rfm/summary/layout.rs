@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::mem;
 
 use super::bytekey::is_byte_string;
-use super::digits::{block, digits, one_length};
+use super::digits::{block, digits, one_length, Prefix};
 use super::options::Transaction;
 
 /// Transactions sampled for the range of the keys.
@@ -26,17 +26,19 @@ pub(super) enum Ids {
     /// The one integer the key's `Hash` writes. Two different keys may share one (a type
     /// whose `Hash` leaves a field out), so the strategies compare keys.
     Integers,
-    /// The number a byte string of decimal digits spells ([`digits`]): never shared by two
-    /// different keys, and in the keys' order among keys of one length.
-    Digits,
+    /// The number a byte string of decimal digits spells after a prefix all keys share
+    /// ([`digits`]): never shared by two different keys, and in the keys' order among keys
+    /// of one length.
+    Digits(Prefix),
 }
 
 impl Ids {
-    /// The views of keys of type `K`, or `None` for a type that owns memory and is not a
-    /// byte string (the strategies would clone it into their records).
-    fn of<K>() -> Option<Ids> {
+    /// The views of keys of type `K` like `first`, or `None` for a type that owns memory and
+    /// is not a byte string (the strategies would clone it into their records), or a byte
+    /// string that is not digits after a short prefix.
+    fn of<K: Hash>(first: &K) -> Option<Ids> {
         if is_byte_string::<K>() {
-            Some(Ids::Digits)
+            Prefix::of(first).map(Ids::Digits)
         } else if mem::needs_drop::<K>() {
             None
         } else {
@@ -44,12 +46,17 @@ impl Ids {
         }
     }
 
+    /// Whether the views are those of text ids of digits.
+    pub(super) fn digits(self) -> bool {
+        matches!(self, Ids::Digits(_))
+    }
+
     /// The view of `key`, or `None` when it has none.
     #[inline(always)]
     pub(super) fn view<K: Hash>(self, key: &K) -> Option<u64> {
         match self {
             Ids::Integers => view(key),
-            Ids::Digits => digits(key),
+            Ids::Digits(prefix) => digits(key, prefix),
         }
     }
 
@@ -58,7 +65,7 @@ impl Ids {
     fn block(self, lo: u64, hi: u64) -> Option<(u64, u64)> {
         match self {
             Ids::Integers => None,
-            Ids::Digits => one_length(lo, hi).then(|| block(lo)),
+            Ids::Digits(_) => one_length(lo, hi).then(|| block(lo)),
         }
     }
 
@@ -67,7 +74,7 @@ impl Ids {
     pub(super) fn in_key_order(self, lo: u64, hi: u64) -> bool {
         match self {
             Ids::Integers => false,
-            Ids::Digits => one_length(lo, hi),
+            Ids::Digits(_) => one_length(lo, hi),
         }
     }
 }
@@ -92,7 +99,8 @@ impl Layout {
         transactions: &[Transaction<K>],
         keep: &impl Fn(&K) -> bool,
     ) -> Option<Layout> {
-        let ids = Ids::of::<K>()?;
+        // Every key must have the first one's prefix, if they are text.
+        let ids = Ids::of(&transactions.first()?.customer)?;
         let n = transactions.len();
         let m = n.min(SAMPLE);
         let (mut lo, mut hi) = (u64::MAX, u64::MIN);

@@ -21,8 +21,8 @@
 //! 4. **What strategies share**: `pass` (a strategy's input: the log, the window, the
 //!    customers kept and the key hasher, built once by the entry points; and the prefetch
 //!    hint), `layout` (which ids are dense, over what range), `digits` (text ids of
-//!    decimal digits read as numbers), `held` (how the dense strategies keep each id's
-//!    key),
+//!    decimal digits, after an optional shared prefix, read as numbers), `held` (how the
+//!    dense strategies keep each id's key),
 //!    `records` (the scatter of a log into partitions of compact records, on one thread
 //!    or several), `bytekey` (short byte-string keys held in the records), `aggregate` (one
 //!    partition's customers in a small hash index), `runs` (a customer's consecutive

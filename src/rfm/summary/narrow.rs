@@ -144,7 +144,7 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
 ) -> Result<Option<Summary<K>>> {
     match layout.ids {
         Ids::Integers => run::<K, Owned<K>, F, S>(pass, layout),
-        Ids::Digits => run::<K, At, F, S>(pass, layout),
+        Ids::Digits(_) => run::<K, At, F, S>(pass, layout),
     }
 }
 
@@ -178,7 +178,7 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
 ) -> Result<Option<Summary<K>>> {
     match layout.ids {
         Ids::Integers => run_par::<K, Owned<K>, F, S>(pass, layout, threads),
-        Ids::Digits => run_par::<K, At, F, S>(pass, layout, threads),
+        Ids::Digits(_) => run_par::<K, At, F, S>(pass, layout, threads),
     }
 }
 
@@ -242,7 +242,7 @@ fn run_par<
     let rows = &mut summary.rows;
     let meet =
         |&end: &usize| end == 0 || end >= rows.len() || rows[end - 1].customer < rows[end].customer;
-    if layout.ids == Ids::Digits && !ends.iter().all(meet) {
+    if layout.ids.digits() && !ends.iter().all(meet) {
         rows.sort_unstable_by(|a, b| a.customer.cmp(&b.customer));
     }
     Ok(Some(summary))
@@ -254,7 +254,7 @@ fn run_par<
 fn in_key_order<K>(e: Error, layout: &Layout) -> Result<Option<Summary<K>>> {
     match layout.ids {
         Ids::Integers => Err(e),
-        Ids::Digits => Ok(None),
+        Ids::Digits(_) => Ok(None),
     }
 }
 
@@ -266,7 +266,7 @@ fn takes<K>(layout: &Layout, n: usize) -> bool {
     let ids = layout.hi - layout.lo;
     let distinct = match layout.ids {
         Ids::Integers => is_primitive_integer::<K>(),
-        Ids::Digits => true,
+        Ids::Digits(_) => true,
     };
     layout.shift <= SLOT_BITS && ids <= n as u64 / 4 + 4096 && distinct
 }
@@ -556,7 +556,11 @@ mod tests {
             let o = SummaryOptions::default();
             let text = |c: i64| {
                 let id = base + c + 7_000;
-                if padded { format!("{id:06}") } else { id.to_string() }
+                match (padded, base % 2 == 0) {
+                    (true, true) => format!("{id:06}"),
+                    (true, false) => format!("C{id:06}"),
+                    (false, _) => id.to_string(),
+                }
             };
             let log = build(&raw, text);
             let (got, want) = both(&log, &o);

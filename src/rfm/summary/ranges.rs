@@ -21,7 +21,7 @@ use super::acc::Acc;
 use super::aggregate::Aggregator;
 #[cfg(test)]
 use super::layout::view;
-use super::layout::{Ids, Layout};
+use super::layout::Layout;
 use super::narrow;
 use super::pass::{Key, Pass};
 #[cfg(feature = "rayon")]
@@ -45,7 +45,7 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S: BuildHasher>(
     if let Some(summary) = narrow::summarize(pass, layout)? {
         return Ok(Some(summary));
     }
-    if layout.ids == Ids::Digits {
+    if layout.ids.digits() {
         // A record would hold a clone of the text.
         return Ok(None);
     }
@@ -82,7 +82,7 @@ pub(super) fn summarize_par<K: SharedKey, F: SharedKeep<K>, S: SharedHasher>(
     if let Some(summary) = narrow::summarize_par((pass, layout), threads)? {
         return Ok(Some(summary));
     }
-    if layout.ids == Ids::Digits {
+    if layout.ids.digits() {
         return Ok(None);
     }
     let route = |k: &K, _: &Owned<K>| layout.view(k).map(|v| layout.part(v));
@@ -349,9 +349,16 @@ mod tests {
         let sparse: Vec<_> =
             (0..100u64).map(|i| Transaction::on(i << 40, day, Decimal::ONE)).collect();
         assert!(Layout::sample(&sparse, &|_: &u64| true).is_none());
-        let text: Vec<_> =
-            (0..100).map(|i| Transaction::on(format!("c{i}"), day, Decimal::ONE)).collect();
-        assert!(Layout::sample(&text, &|_: &String| true).is_none());
+        // Text that is not digits after one prefix (`"c7"` is: the prefix `c`).
+        let text = |f: &dyn Fn(i32) -> String| -> Vec<_> {
+            (0..100).map(|i| Transaction::on(f(i), day, Decimal::ONE)).collect()
+        };
+        let all = |_: &String| true;
+        // A letter after the digits; prefixes that alternate (`"a0"`, `"b1"`).
+        assert!(Layout::sample(&text(&|i| format!("c{i}x")), &all).is_none());
+        let letter = |i: i32| if i % 2 == 0 { 'a' } else { 'b' };
+        assert!(Layout::sample(&text(&|i| format!("{}{i}", letter(i))), &all).is_none());
+        assert!(Layout::sample(&text(&|i| format!("c{i}")), &all).is_some_and(|l| l.ids.digits()));
         let wide: Vec<_> = (0..100u128).map(|i| Transaction::on(i, day, Decimal::ONE)).collect();
         assert!(Layout::sample(&wide, &|_: &u128| true).is_none());
     }

@@ -52,12 +52,14 @@ use crate::error::{Error, Result};
 ///   memory: the table, plus 16 bytes per transaction of a key outside the sampled range and
 ///   4 bytes per transaction of a customer counted again.
 /// - **Text ids of decimal digits** (`"0004711"`, or `"4711"`: order and account numbers
-///   as text, up to 16 digits) are read as numbers: in time order they take the table
-///   above, and in any other order the range partitions with one-word records below, as
-///   integer ids do. Each id is cloned once, when it is first seen, for its row. Ids of one
-///   length keep their order as numbers; ids of several lengths (`"9"`, `"10"`) have their
-///   rows sorted at the end. An id with any other byte, or a sampled range too wide, sends
-///   the log to the partitions of short byte strings below.
+///   as text, up to 16 digits), optionally after a prefix all ids share (`"C0004711"`,
+///   `"ORD-4711"`: up to eight bytes that are not digits, 16 bytes in all), are read as
+///   numbers: in time order they take the table above, and in any other order the range
+///   partitions with one-word records below, as integer ids do. Each id is cloned once,
+///   when it is first seen, for its row. Ids of one length keep their order as numbers; ids
+///   of several lengths (`"9"`, `"10"`) have their rows sorted at the end. An id with any
+///   other byte or another prefix, or a sampled range too wide, sends the log to the
+///   partitions of short byte strings below.
 /// - **Any other order** (shuffled, newest first, or keys that are not dense integers): a
 ///   partitioned aggregation. One pass appends a compact record per transaction to one of
 ///   up to 1,024 partitions; each partition is then aggregated while it fits in cache, and
