@@ -81,8 +81,8 @@ const EPOCH_CE_DAYS: i64 = 719_163;
 ///
 /// `end <= start` crosses midnight (an overnight shift belonging to the day it starts on);
 /// `end == start` is a 24-hour shift; `end` may be written as 24:00 (86 400 s). There is no
-/// empty shift: equal ends mean a full day (reference §8.2 rule 3), and a start of 24:00 is
-/// rejected.
+/// empty shift: equal ends mean a full day (as `workclock` and `rickar/cal` read them), and
+/// a start of 24:00 is rejected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(try_from = "ShiftRepr", into = "ShiftRepr"))]
@@ -1061,13 +1061,16 @@ impl Calendar {
     }
 
     pub(crate) fn deadline_secs(&self, u: i64, target: Target) -> Result<i64> {
-        Ok(match target {
+        Ok(match target.checked()? {
             Target::Calendar(s) => u
                 .checked_add(s.as_secs())
                 .filter(|&e| e < RANGE_END)
                 .ok_or_else(|| out_of_range(u))?,
             Target::Working(s) => self.add_secs(u, s.as_secs())?,
             Target::BusinessDays(n) => self.add_business_days_secs(u, n)?,
+            // No days is the start itself: the round trip through wall time would move a
+            // start in a DST fold's second pass to its first (an hour earlier).
+            Target::CalendarDays(0) => u,
             Target::CalendarDays(n) => {
                 let local = u + self.table.offset(u) + i64::from(n) * DAY;
                 let end = self.table.resolve(local);

@@ -158,6 +158,17 @@ impl Target {
     pub fn same_or_next_business_day(min: TimeSpan) -> Result<Target> {
         non_negative(min).map(Target::SameOrNextBusinessDay)
     }
+
+    /// The target when its span is not negative. The variants are public, so a target can
+    /// be built without the constructors' check; everything that uses one checks it here.
+    pub(crate) fn checked(self) -> Result<Target> {
+        match self {
+            Target::Calendar(s) | Target::Working(s) | Target::SameOrNextBusinessDay(s) => {
+                non_negative(s).map(|_| self)
+            }
+            Target::BusinessDays(_) | Target::CalendarDays(_) => Ok(self),
+        }
+    }
 }
 
 /// The policy cap: an absolute bound on every deadline of a cycle ("never later than three
@@ -199,6 +210,14 @@ impl Cap {
     #[must_use]
     pub const fn calendar_days(n: u32) -> Cap {
         Cap::CalendarDays(n)
+    }
+
+    /// The cap when its span is not negative (the variants are public, as [`Target`]'s).
+    pub(crate) fn checked(self) -> Result<Cap> {
+        match self {
+            Cap::Elapsed(span) => Cap::elapsed(span),
+            Cap::CalendarDays(_) => Ok(self),
+        }
     }
 
     /// The same bound as a target, for computing it on a calendar.
@@ -320,6 +339,13 @@ mod tests {
         assert!(Target::calendar(TimeSpan::seconds(-1)).is_err());
         assert!(Target::working(TimeSpan::ZERO).is_ok());
         assert!(Cap::elapsed(TimeSpan::seconds(-1)).is_err());
+        // Built from the public variants, past the constructors.
+        assert!(Target::Calendar(TimeSpan::seconds(-1)).checked().is_err());
+        assert!(Target::Working(TimeSpan::seconds(-1)).checked().is_err());
+        assert!(Target::SameOrNextBusinessDay(TimeSpan::seconds(-5)).checked().is_err());
+        assert_eq!(Target::BusinessDays(0).checked().unwrap(), Target::BusinessDays(0));
+        assert!(Cap::Elapsed(TimeSpan::seconds(-1)).checked().is_err());
+        assert!(Cap::CalendarDays(0).checked().is_ok());
     }
 
     #[cfg(feature = "serde")]

@@ -1,30 +1,40 @@
 //! Evaluation: a conversation's events and `now` → the state of every metric cycle.
 //!
 //! [`evaluate`] is a pure function of (events, policy, calendars, now). Each metric is a
-//! sequence of cycles (reference §6): first reply has one cycle; a next-reply cycle starts at
-//! the **oldest** unanswered customer message after a reply; a periodic-update cycle runs from
-//! each qualifying reply to the next; a resolution cycle runs from the first (or a reopening)
-//! customer message to `Solved`.
+//! sequence of cycles, as in Zendesk's metric events: first reply has one cycle; a
+//! next-reply cycle starts at the **oldest** unanswered customer message after a reply; a
+//! periodic-update cycle runs from each qualifying reply to the next; a resolution cycle
+//! runs from the first (or a reopening) customer message to `Solved`.
 //!
 //! Rules pinned here:
 //!
 //! - A message fulfils reply metrics only when its kind is one of the policy's reply kinds.
+//! - Before any customer message, a qualifying reply opens the conversation as a customer
+//!   message would (a conversation the agent started: the first reply is the agent's next
+//!   one, as Zendesk measures a ticket an agent created), and any other agent-side message (a bot greeting, a note) is not
+//!   measured. The first message opens the conversation whatever status came before it.
+//! - A second qualifying reply in the same second as the reply that started the running
+//!   periodic-update cycle neither ends it nor starts another (an event delivered twice).
 //! - Entering a status the policy pauses on pauses every running cycle; leaving it (or a
 //!   customer message, which ends the wait and sets the status back to open) resumes them. The
 //!   deadline moves forward by the paused time measured in the target's own time: a working-
 //!   time target re-counts its remaining working time from the resume (Appfire's rule).
-//! - `Solved` fulfils every open cycle; a later customer message reopens the conversation.
+//! - `Solved` fulfils every open cycle; a later customer message, or a status change out of
+//!   `Solved`, reopens the conversation and starts a resolution cycle (paused when the new
+//!   status pauses the clock).
 //! - A calendar change keeps the time already used by an open cycle and measures the rest on
 //!   the new calendar from the change. A fulfilled cycle is frozen: its deadline and remaining
 //!   time stay as they were at fulfilment, measured on the calendar in force then. Calendars
 //!   are named ([`Calendar::name`]); [`EventKind::CalendarChange`] refers to one by name.
 //! - A targets change keeps the time used and records a breach it causes at
-//!   the change, never earlier (Zendesk); a manual due date replaces the computed deadline of
-//!   the open cycle and survives later target changes (Freshdesk).
+//!   the change, never earlier (Zendesk); a breach that happened before the change stands
+//!   at its time, and a cycle whose target the change leaves as it was is not touched. A
+//!   manual due date replaces the computed deadline of the open cycle and survives later
+//!   target changes (Freshdesk); a breach before it stands too.
 //! - A [`Target::BusinessDays`] or [`Target::SameOrNextBusinessDay`] target is turned into
-//!   working time at the cycle start (the working time from the start to the business-day
-//!   deadline), and a [`Target::CalendarDays`] target into elapsed time, so pauses work the
-//!   same way.
+//!   working time at the cycle start on the calendar in force then (the working time from
+//!   the start to the business-day deadline), also when a targets change applies it later,
+//!   and a [`Target::CalendarDays`] target into elapsed time, so pauses work the same way.
 //! - The policy cap bounds every deadline at `start + cap` in calendar time, pauses included:
 //!   a computed deadline, a manual due date (a due date five days out under a three-day cap
 //!   is due at three days), and a metric with no target at all (a policy with a cap and no
@@ -164,11 +174,28 @@ pub enum Risk {
     Breached,
 }
 
-/// Options of [`evaluate`].
+/// Options of [`evaluate`]. Read back through serde, they are checked as
+/// [`EvaluateOptions::warn_within`] checks them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "EvaluateOptionsRepr"))]
 pub struct EvaluateOptions {
     warn_within: TimeSpan,
+}
+
+/// Wire form of [`EvaluateOptions`], validated on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct EvaluateOptionsRepr {
+    warn_within: TimeSpan,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<EvaluateOptionsRepr> for EvaluateOptions {
+    type Error = Error;
+    fn try_from(r: EvaluateOptionsRepr) -> Result<EvaluateOptions> {
+        EvaluateOptions::default().warn_within(r.warn_within)
+    }
 }
 
 impl Default for EvaluateOptions {
@@ -278,8 +305,13 @@ struct Cycle {
     metric: Metric,
     number: u32,
     start: i64,
+    /// The calendar in force at the start: business-day and calendar-day targets are
+    /// turned into time on it, whenever they are (re)applied.
+    start_cal: usize,
     target: Option<Clock>,
     applied_at: i64,
+    /// A breach recorded under targets (or a due date) since replaced: it stands.
+    breached_before: Option<i64>,
     /// Closed stretches of running clock: (from, to, calendar).
     stretches: Vec<(i64, i64, usize)>,
     /// The running stretch: (from, calendar).
@@ -316,7 +348,8 @@ fn measure(clock: Clock, cal: &Calendar, a: i64, b: i64) -> Result<i64> {
 
 fn advance(clock: Clock, cal: &Calendar, a: i64, d: i64) -> Result<i64> {
     match clock {
-        Clock::Calendar(_) => a.checked_add(d).ok_or_else(|| Error::overflow("deadline")),
+        // Through the calendar for its range check: a deadline past 2100 is an error.
+        Clock::Calendar(_) => cal.deadline_secs(a, Target::Calendar(TimeSpan::seconds(d))),
         Clock::Working(_) => cal.add_secs(a, d),
     }
 }
@@ -361,6 +394,36 @@ impl Cycle {
         let (from, ci) = self.running.unwrap_or((resume_at, self.fulfilled_on.unwrap_or(cal_now)));
         Ok(Some(advance(clock, calendar(cals, ci)?, from, target - used)?))
     }
+
+    /// The deadline at `end` (now, or the fulfilment): the manual due date or the computed
+    /// one, bounded by the cap; the cap alone for a metric with neither.
+    fn deadline(&self, cals: &[Calendar], cal_now: usize, end: i64) -> Result<Option<i64>> {
+        let own = match self.manual_due {
+            Some(d) => Some(d),
+            None => self.computed_deadline(cals, cal_now, end)?,
+        };
+        Ok(match (own, self.cap_at) {
+            (Some(d), Some(b)) => Some(d.min(b)),
+            (d, b) => d.or(b),
+        })
+    }
+
+    /// When the cycle is breached at `end` under what is in force: the deadline, or the
+    /// time it was applied if later (never back-dated); a breach recorded before stands.
+    fn breach(&self, deadline: Option<i64>, end: i64) -> Option<i64> {
+        self.breached_before.or(match deadline {
+            Some(d) if end > d => Some(d.max(self.applied_at)),
+            _ => None,
+        })
+    }
+
+    /// Keeps a breach that happened before `t` under what is in force, before a targets
+    /// change or a due date replaces it.
+    fn record_breach(&mut self, cals: &[Calendar], cal_now: usize, t: i64) -> Result<()> {
+        let deadline = self.deadline(cals, cal_now, t)?;
+        self.breached_before = self.breach(deadline, t);
+        Ok(())
+    }
 }
 
 fn calendar(cals: &[Calendar], i: usize) -> Result<&Calendar> {
@@ -377,10 +440,11 @@ fn calendar(cals: &[Calendar], i: usize) -> Result<&Calendar> {
 /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for two calendars with the
 ///   same non-empty name;
 /// - [`ErrorKind::InvalidRecord`](crate::ErrorKind::InvalidRecord) naming the event: out of
-///   time order, after `now`, an agent-side message before any customer message, an unknown
-///   calendar name, a due date with no open cycle of its metric;
+///   time order, after `now`, an unknown calendar name, a due date with no open cycle of its
+///   metric, a targets change with a negative target;
 /// - [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for instants outside
-///   1970..2100 or deadlines past 2100.
+///   1970..2100, deadlines past 2100, or a negative target in the policy (one built from
+///   [`Target`]'s variants past its constructors).
 pub fn evaluate(
     events: &[Event],
     policy: &Policy,
@@ -475,8 +539,10 @@ impl<'a> Conversation<'a> {
             metric,
             number: n,
             start: t,
+            start_cal: self.cal_idx,
             target,
             applied_at: t,
+            breached_before: None,
             stretches: Vec::new(),
             running: if paused { None } else { Some((t, self.cal_idx)) },
             fulfilled: None,
@@ -497,13 +563,10 @@ impl<'a> Conversation<'a> {
     fn apply(&mut self, i: usize, t: i64, kind: &EventKind) -> Result<()> {
         match kind {
             EventKind::Message(MessageKind::Customer) => self.customer_message(t),
-            EventKind::Message(kind) => self.reply(i, t, *kind),
-            EventKind::Status(s) => {
-                self.status_change(t, *s);
-                Ok(())
-            }
+            EventKind::Message(kind) => self.reply(t, *kind),
+            EventKind::Status(s) => self.status_change(t, *s),
             EventKind::CalendarChange(name) => self.calendar_change(i, t, name),
-            EventKind::TargetsChange(new) => self.targets_change(t, *new),
+            EventKind::TargetsChange(new) => self.targets_change(i, t, *new),
             EventKind::DueDate { metric, due } => self.due_date(i, t, *metric, *due),
         }
     }
@@ -521,6 +584,8 @@ impl<'a> Conversation<'a> {
         }
         if !self.seen_customer {
             self.seen_customer = true;
+            // The first message opens the conversation whatever status came before it.
+            self.status = Status::Open;
             self.start_cycle(Metric::FirstReply, t, false)?;
             return self.start_cycle(Metric::Resolution, t, false);
         }
@@ -539,34 +604,48 @@ impl<'a> Conversation<'a> {
     }
 
     /// An agent-side message: a qualifying reply fulfils the reply cycles and starts the
-    /// next periodic-update cycle (paused when the status pauses the clock).
-    fn reply(&mut self, i: usize, t: i64, kind: MessageKind) -> Result<()> {
-        if !self.seen_customer {
-            return Err(Error::invalid_record(
-                i,
-                "kind",
-                format!("{kind:?}"),
-                "an agent-side message before any customer message",
-            ));
-        }
+    /// next periodic-update cycle (paused when the status pauses the clock). Before any
+    /// customer message, a qualifying reply opens the conversation as a customer message
+    /// would (an agent-created conversation: the first reply is the agent's next one), and
+    /// any other agent-side message (a bot greeting, a note) is not measured.
+    fn reply(&mut self, t: i64, kind: MessageKind) -> Result<()> {
         if !self.policy.counts_as_reply(kind) {
             return Ok(());
         }
+        if !self.seen_customer {
+            return self.customer_message(t);
+        }
+        // A second reply in the second that started the running periodic-update cycle
+        // neither ends it nor starts another: a cycle of no length measures nothing, and
+        // an event delivered twice would count twice.
+        let repeat = |c: &Cycle| c.metric == Metric::PeriodicUpdate && c.start == t;
         let cal_idx = self.cal_idx;
+        let mut again = false;
         for c in self.open_cycles() {
-            if c.metric != Metric::Resolution {
+            if repeat(c) {
+                again = true;
+            } else if c.metric != Metric::Resolution {
                 Conversation::fulfil(c, t, cal_idx);
             }
         }
-        if self.status != Status::Solved && self.targets.of(Metric::PeriodicUpdate).is_some() {
+        if !again
+            && self.status != Status::Solved
+            && self.targets.of(Metric::PeriodicUpdate).is_some()
+        {
             let paused = self.policy.pauses(self.status);
             self.start_cycle(Metric::PeriodicUpdate, t, paused)?;
         }
         Ok(())
     }
 
-    fn status_change(&mut self, t: i64, s: Status) {
+    fn status_change(&mut self, t: i64, s: Status) -> Result<()> {
         let cal_idx = self.cal_idx;
+        if self.status == Status::Solved && s != Status::Solved && self.seen_customer {
+            // Reopened by the agent's side: resolution runs again from the reopening, as
+            // from a customer's reopening message.
+            self.status = s;
+            return self.start_cycle(Metric::Resolution, t, self.policy.pauses(s));
+        }
         if s == Status::Solved {
             for c in self.open_cycles() {
                 Conversation::fulfil(c, t, cal_idx);
@@ -583,6 +662,7 @@ impl<'a> Conversation<'a> {
             }
         }
         self.status = s;
+        Ok(())
     }
 
     fn calendar_change(&mut self, i: usize, t: i64, name: &str) -> Result<()> {
@@ -600,11 +680,20 @@ impl<'a> Conversation<'a> {
         Ok(())
     }
 
-    fn targets_change(&mut self, t: i64, new: Targets) -> Result<()> {
-        self.targets = new;
-        let cal = calendar(self.calendars, self.cal_idx)?;
+    /// New targets for the open cycles whose target they change; a breach already
+    /// recorded stands, and one the change causes is recorded at the change.
+    fn targets_change(&mut self, i: usize, t: i64, new: Targets) -> Result<()> {
+        let new = new
+            .checked()
+            .map_err(|e| Error::invalid_record(i, "targets", e, "a target must not be negative"))?;
+        let old = std::mem::replace(&mut self.targets, new);
+        let (cals, cal_now) = (self.calendars, self.cal_idx);
         for c in self.cycles.iter_mut().filter(|c| c.is_open()) {
-            c.target = resolve_target(new.of(c.metric), cal, c.start)?;
+            if new.of(c.metric) == old.of(c.metric) {
+                continue;
+            }
+            c.record_breach(cals, cal_now, t)?;
+            c.target = resolve_target(new.of(c.metric), calendar(cals, c.start_cal)?, c.start)?;
             c.applied_at = t;
         }
         Ok(())
@@ -617,6 +706,7 @@ impl<'a> Conversation<'a> {
         else {
             return Err(Error::invalid_record(i, "metric", format!("{metric:?}"), "no open cycle"));
         };
+        c.record_breach(self.calendars, self.cal_idx, t)?;
         c.manual_due = Some(due_s);
         c.applied_at = t;
         Ok(())
@@ -627,16 +717,7 @@ impl<'a> Conversation<'a> {
         let mut reports = Vec::with_capacity(self.cycles.len());
         for c in &self.cycles {
             let end = c.fulfilled.unwrap_or(now_s);
-            let own = match c.manual_due {
-                Some(d) => Some(d),
-                None => c.computed_deadline(self.calendars, self.cal_idx, end)?,
-            };
-            // The cap bounds every deadline: computed, manual, or none at all.
-            let bound = c.cap_at;
-            let deadline = match (own, bound) {
-                (Some(d), Some(b)) => Some(d.min(b)),
-                (d, b) => d.or(b),
-            };
+            let deadline = c.deadline(self.calendars, self.cal_idx, end)?;
             let state = if c.fulfilled.is_some() {
                 CycleState::Fulfilled
             } else if c.running.is_some() {
@@ -644,10 +725,7 @@ impl<'a> Conversation<'a> {
             } else {
                 CycleState::Paused
             };
-            let breached_at = match deadline {
-                Some(d) if end > d => Some(from_secs(d.max(c.applied_at))?),
-                _ => None,
-            };
+            let breached_at = c.breach(deadline, end).map(from_secs).transpose()?;
             let remaining = deadline.map(|d| TimeSpan::seconds(d - end));
             let risk = match (breached_at, remaining) {
                 (Some(_), _) => Risk::Breached,

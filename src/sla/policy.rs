@@ -65,7 +65,7 @@ pub enum Priority {
     Urgent,
 }
 
-/// Who wrote a message and how it reaches the customer (reference §2.3).
+/// Who wrote a message and how it reaches the customer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -100,7 +100,7 @@ pub enum Status {
     Solved,
 }
 
-/// What is measured (reference §2).
+/// What is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
@@ -274,6 +274,17 @@ impl Targets {
         self
     }
 
+    /// Checks every target (see `Target::checked`).
+    pub(crate) fn checked(self) -> Result<Targets> {
+        for m in [Metric::FirstReply, Metric::NextReply, Metric::PeriodicUpdate, Metric::Resolution]
+        {
+            if let Some(t) = self.of(m) {
+                t.checked()?;
+            }
+        }
+        Ok(self)
+    }
+
     /// The target of `metric`, if any.
     #[must_use]
     pub fn of(&self, metric: Metric) -> Option<Target> {
@@ -306,7 +317,8 @@ impl Policy {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty name.
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for an empty name or a
+    /// negative target (one built from [`Target`]'s variants past its constructors).
     pub fn new(name: impl Into<String>, filter: Filter, targets: Targets) -> Result<Policy> {
         let name = name.into();
         if name.trim().is_empty() {
@@ -315,7 +327,7 @@ impl Policy {
         Ok(Policy {
             name,
             filter,
-            targets,
+            targets: targets.checked()?,
             cap: None,
             reply_kinds: [MessageKind::AgentReply, MessageKind::PublicNote].into_iter().collect(),
             pause_on: [Status::WaitingOnCustomer].into_iter().collect(),
@@ -330,11 +342,7 @@ impl Policy {
     ///
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) for a negative cap.
     pub fn cap(mut self, cap: impl Into<Cap>) -> Result<Policy> {
-        let cap = cap.into();
-        if let Cap::Elapsed(span) = cap {
-            Cap::elapsed(span)?;
-        }
-        self.cap = Some(cap);
+        self.cap = Some(cap.into().checked()?);
         Ok(self)
     }
 

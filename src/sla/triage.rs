@@ -82,12 +82,31 @@ impl TriageItem {
     }
 }
 
-/// The triage policy (see the module docs).
+/// The triage policy (see the module docs). Read back through serde, it is checked as
+/// [`TriageOptions::urgent_within`] checks it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "TriageOptionsRepr"))]
 pub struct TriageOptions {
     urgent_within: TimeSpan,
     priority_value: Option<Decimal>,
+}
+
+/// Wire form of [`TriageOptions`], validated on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Deserialize)]
+struct TriageOptionsRepr {
+    urgent_within: TimeSpan,
+    priority_value: Option<Decimal>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<TriageOptionsRepr> for TriageOptions {
+    type Error = Error;
+    fn try_from(r: TriageOptionsRepr) -> Result<TriageOptions> {
+        let o = TriageOptions::default().urgent_within(r.urgent_within)?;
+        Ok(TriageOptions { priority_value: r.priority_value, ..o })
+    }
 }
 
 impl Default for TriageOptions {

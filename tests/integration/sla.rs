@@ -906,13 +906,6 @@ fn evaluation_bad_input() -> R {
         matches!(out_of_order.kind(), ErrorKind::InvalidRecord { index: 1, field: "at", .. }),
         "{out_of_order}"
     );
-    let early_reply =
-        evaluate(&[reply(t(4)), customer(t(5))], &p, std::slice::from_ref(&cal), t(6), &opts())
-            .unwrap_err();
-    assert!(
-        matches!(early_reply.kind(), ErrorKind::InvalidRecord { index: 0, field: "kind", .. }),
-        "{early_reply}"
-    );
     let future =
         evaluate(&[customer(t(7))], &p, std::slice::from_ref(&cal), t(6), &opts()).unwrap_err();
     assert!(matches!(future.kind(), ErrorKind::InvalidRecord { index: 0, .. }));
@@ -1210,4 +1203,267 @@ mod props {
             prop_assert!(deadline(t, h1) <= deadline(now, h1));
         }
     }
+}
+
+// Cases from an adversarial review of evaluation (each failed before its fix).
+
+fn calendar_hours(n: i64) -> Target {
+    Target::calendar(h(n)).unwrap()
+}
+
+fn cycles_of(e: &loyalty::sla::Evaluation, metric: Metric) -> Vec<&loyalty::sla::CycleReport> {
+    e.cycles.iter().filter(|c| c.metric == metric).collect()
+}
+
+#[test]
+fn a_targets_change_does_not_move_a_breach_it_did_not_cause() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 6, 3, 9, 0, 0);
+    let targets = Targets::none().first_reply(calendar_hours(1));
+    let p = policy(targets);
+    let at = |e: &[Event]| -> Result<_, loyalty::Error> {
+        let e =
+            evaluate(e, &p, std::slice::from_ref(&cal), m + chrono::TimeDelta::hours(3), &opts())?;
+        Ok(e.current(Metric::FirstReply).unwrap().breached_at)
+    };
+    let change =
+        |t: Targets| Event::new(m + chrono::TimeDelta::hours(2), EventKind::TargetsChange(t));
+    assert_eq!(at(&[customer(m)])?, Some(m + chrono::TimeDelta::hours(1)));
+    // The same targets again, or only another metric's: the 10:00 breach stands.
+    assert_eq!(at(&[customer(m), change(targets)])?, Some(m + chrono::TimeDelta::hours(1)));
+    let other = targets.resolution(calendar_hours(48));
+    assert_eq!(at(&[customer(m), change(other)])?, Some(m + chrono::TimeDelta::hours(1)));
+    // A longer target after the breach: the breach that happened stands.
+    let longer = Targets::none().first_reply(calendar_hours(5));
+    assert_eq!(at(&[customer(m), change(longer)])?, Some(m + chrono::TimeDelta::hours(1)));
+    // A change that causes the breach records it at the change, never earlier.
+    let p3 = policy(Targets::none().first_reply(calendar_hours(3)));
+    let e = evaluate(
+        &[customer(m), change(targets)],
+        &p3,
+        std::slice::from_ref(&cal),
+        m + chrono::TimeDelta::hours(3),
+        &opts(),
+    )?;
+    assert_eq!(
+        e.current(Metric::FirstReply).unwrap().breached_at,
+        Some(m + chrono::TimeDelta::hours(2))
+    );
+    // A due date set after a breach does not move it either.
+    let due = Event::new(
+        m + chrono::TimeDelta::hours(2),
+        EventKind::DueDate { metric: Metric::FirstReply, due: m + chrono::TimeDelta::hours(4) },
+    );
+    assert_eq!(at(&[customer(m), due])?, Some(m + chrono::TimeDelta::hours(1)));
+    Ok(())
+}
+
+#[test]
+fn business_days_reapplied_after_a_calendar_change_use_the_start_calendar() -> R {
+    let office = Calendar::builder("UTC").name("a").weekdays(&[Shift::hm(9, 0, 17, 0)?]).build()?;
+    let always_on = Calendar::builder("UTC").name("b").every_day(&[Shift::full_day()]).build()?;
+    let cals = [office, always_on];
+    let mon = |hh| utc(2024, 6, 3, hh, 0, 0);
+    let p = policy(Targets::none().first_reply(Target::business_days(0)));
+    let base = [customer(mon(9)), Event::new(mon(10), EventKind::CalendarChange("b".into()))];
+    // Monday's close on the office calendar: 8 h of working time, 1 h used on it, 7 h left
+    // on the always-open calendar from 10:00.
+    let e = evaluate(&base, &p, &cals, mon(11), &opts())?;
+    assert_eq!(e.current(Metric::FirstReply).unwrap().deadline, Some(mon(17)));
+    // Re-applied as one business day: Tuesday's close on the office calendar is 16 h from
+    // the start; 15 h left from 10:00 on the always-open calendar: Tuesday 01:00.
+    let mut events = base.to_vec();
+    events.push(Event::new(
+        mon(11),
+        EventKind::TargetsChange(Targets::none().first_reply(Target::business_days(1))),
+    ));
+    let e = evaluate(&events, &p, &cals, mon(12), &opts())?;
+    assert_eq!(e.current(Metric::FirstReply).unwrap().deadline, Some(utc(2024, 6, 4, 1, 0, 0)));
+    Ok(())
+}
+
+#[test]
+fn solved_before_the_first_message_does_not_leave_the_conversation_solved() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 6, 3, 9, 0, 0);
+    let hours = |n| m + chrono::TimeDelta::hours(n);
+    let all = Targets::none()
+        .first_reply(calendar_hours(4))
+        .next_reply(calendar_hours(4))
+        .periodic_update(calendar_hours(24))
+        .resolution(calendar_hours(48));
+    let p = policy(all);
+    let events = [
+        Event::status(m - chrono::TimeDelta::hours(1), Status::Solved),
+        customer(m),
+        reply(hours(1)),
+        customer(hours(2)),
+    ];
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), hours(3), &opts())?;
+    let resolution = cycles_of(&e, Metric::Resolution);
+    assert_eq!(resolution.len(), 1);
+    assert_eq!(resolution[0].state, CycleState::Active);
+    let updates = cycles_of(&e, Metric::PeriodicUpdate);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].started_at, hours(1));
+    Ok(())
+}
+
+#[test]
+fn a_conversation_reopened_by_a_status_change_runs_resolution_again() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 6, 3, 9, 0, 0);
+    let hours = |n| m + chrono::TimeDelta::hours(n);
+    let p = policy(Targets::none().resolution(calendar_hours(10)));
+    let events = [
+        customer(m),
+        reply(hours(1)),
+        Event::status(hours(2), Status::Solved),
+        Event::status(hours(3), Status::Open),
+        customer(hours(4)),
+    ];
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), hours(5), &opts())?;
+    let resolution = cycles_of(&e, Metric::Resolution);
+    assert_eq!(resolution.len(), 2);
+    assert_eq!(resolution[0].fulfilled_at, Some(hours(2)));
+    assert_eq!(resolution[1].started_at, hours(3));
+    assert_eq!(resolution[1].state, CycleState::Active);
+    assert_eq!(resolution[1].deadline, Some(hours(13)));
+    // Reopened into a status that pauses the clock: the cycle starts paused, and the
+    // customer's message at 14:00 starts it; 10 h from then.
+    let events = [
+        customer(m),
+        Event::status(hours(2), Status::Solved),
+        Event::status(hours(3), Status::WaitingOnCustomer),
+        customer(hours(5)),
+    ];
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), hours(6), &opts())?;
+    let resolution = cycles_of(&e, Metric::Resolution);
+    assert_eq!(resolution.len(), 2);
+    assert_eq!(resolution[1].started_at, hours(3));
+    assert_eq!(resolution[1].deadline, Some(hours(15)));
+    Ok(())
+}
+
+#[test]
+fn negative_targets_built_from_the_variants_are_refused() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 6, 3, 9, 0, 0);
+    let minus = Target::Calendar(TimeSpan::seconds(-3600));
+    let e = Policy::new("p", Filter::any(), Targets::none().first_reply(minus)).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { field: "target", .. }), "{e}");
+    assert!(cal.deadline(m, minus).is_err());
+    assert!(cal.deadline(m, Target::SameOrNextBusinessDay(TimeSpan::seconds(-5))).is_err());
+    let p = policy(Targets::none().first_reply(calendar_hours(1)));
+    let events =
+        [customer(m), Event::new(m, EventKind::TargetsChange(Targets::none().first_reply(minus)))];
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), m, &opts()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidRecord { index: 1, field: "targets", .. }), "{e}");
+    assert!(policy(Targets::none())
+        .cap(loyalty::sla::Cap::Elapsed(TimeSpan::seconds(-1)))
+        .is_err());
+    Ok(())
+}
+
+#[test]
+fn calendar_time_deadlines_past_2100_are_an_error() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 11, 3, 6, 30, 0);
+    let p = policy(Targets::none().first_reply(Target::calendar(TimeSpan::days(60_000)?)?));
+    let e = evaluate(&[customer(m)], &p, std::slice::from_ref(&cal), m, &opts()).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::InvalidInput { .. }), "{e}");
+    // Just inside the range is fine.
+    let p = policy(Targets::none().first_reply(Target::calendar(TimeSpan::days(27_000)?)?));
+    let e = evaluate(&[customer(m)], &p, std::slice::from_ref(&cal), m, &opts())?;
+    assert_eq!(
+        e.current(Metric::FirstReply).unwrap().deadline,
+        Some(m + chrono::TimeDelta::days(27_000))
+    );
+    Ok(())
+}
+
+#[test]
+fn zero_calendar_days_from_a_fold_is_the_start() -> R {
+    let cal = always("America/New_York");
+    // 01:30 EST, the second pass through 01:30 on 2024-11-03.
+    let t = utc(2024, 11, 3, 6, 30, 0);
+    assert_eq!(cal.deadline(t, Target::calendar_days(0))?, t);
+    assert_eq!(cal.deadline(t, Target::calendar_days(1))?, t + chrono::TimeDelta::hours(24));
+    let p = policy(Targets::none()).cap(loyalty::sla::Cap::calendar_days(0))?;
+    let e = evaluate(&[customer(t)], &p, std::slice::from_ref(&cal), t, &opts())?;
+    let first = e.current(Metric::FirstReply).unwrap();
+    assert_eq!(first.deadline, Some(t));
+    assert_eq!(first.remaining, Some(TimeSpan::ZERO));
+    assert!(!first.is_breached());
+    Ok(())
+}
+
+#[test]
+fn a_reply_delivered_twice_starts_one_periodic_update() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 6, 3, 9, 0, 0);
+    let hours = |n| m + chrono::TimeDelta::hours(n);
+    let p = policy(Targets::none().periodic_update(calendar_hours(24)));
+    let e = evaluate(
+        &[customer(m), reply(hours(1)), reply(hours(1))],
+        &p,
+        std::slice::from_ref(&cal),
+        hours(2),
+        &opts(),
+    )?;
+    let updates = cycles_of(&e, Metric::PeriodicUpdate);
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0].state, CycleState::Active);
+    // A reply a second later is a reply: it ends the cycle and starts the next.
+    let e = evaluate(
+        &[customer(m), reply(hours(1)), reply(hours(1) + chrono::TimeDelta::seconds(1))],
+        &p,
+        std::slice::from_ref(&cal),
+        hours(2),
+        &opts(),
+    )?;
+    assert_eq!(cycles_of(&e, Metric::PeriodicUpdate).len(), 2);
+    Ok(())
+}
+
+#[test]
+fn a_conversation_the_agent_started_measures_to_the_agents_next_reply() -> R {
+    let cal = always("UTC");
+    let m = utc(2024, 6, 3, 9, 0, 0);
+    let minutes = |n| m + chrono::TimeDelta::minutes(n);
+    let p = policy(Targets::none().first_reply(calendar_hours(2)).resolution(calendar_hours(48)));
+    // Reference §2.1: an agent-created ticket's first reply timer ends at the agent's next
+    // public comment; the customer's message in between does not start another cycle.
+    let events = [reply(m), customer(minutes(30)), reply(minutes(90))];
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), minutes(120), &opts())?;
+    let first = e.current(Metric::FirstReply).unwrap();
+    assert_eq!(first.started_at, m);
+    assert_eq!(first.fulfilled_at, Some(minutes(90)));
+    assert_eq!(cycles_of(&e, Metric::Resolution)[0].started_at, m);
+    assert!(cycles_of(&e, Metric::NextReply).is_empty());
+    // A bot greeting or an internal note before the customer writes is not measured.
+    let events = [
+        Event::new(m, EventKind::Message(MessageKind::Bot)),
+        Event::new(minutes(5), EventKind::Message(MessageKind::InternalNote)),
+        customer(minutes(60)),
+    ];
+    let e = evaluate(&events, &p, std::slice::from_ref(&cal), minutes(120), &opts())?;
+    assert_eq!(e.current(Metric::FirstReply).unwrap().started_at, minutes(60));
+    Ok(())
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn options_read_back_are_checked() {
+    let warn: Result<EvaluateOptions, _> = serde_json::from_str(r#"{"warn_within":-100}"#);
+    assert!(warn.unwrap_err().to_string().contains("must not be negative"));
+    let triage: Result<TriageOptions, _> =
+        serde_json::from_str(r#"{"urgent_within":-100,"priority_value":null}"#);
+    assert!(triage.unwrap_err().to_string().contains("must not be negative"));
+    let ok = TriageOptions::default().urgent_within(h(2)).unwrap().priority_value(dec!(100));
+    let back: TriageOptions = serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
+    assert_eq!(back, ok);
+    let ok = EvaluateOptions::default().warn_within(m(30)).unwrap();
+    let back: EvaluateOptions = serde_json::from_str(&serde_json::to_string(&ok).unwrap()).unwrap();
+    assert_eq!(back, ok);
 }
