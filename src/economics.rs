@@ -179,14 +179,63 @@ impl ChannelCac {
     }
 }
 
-/// CAC per channel and blended over all channels.
+/// CAC per channel and blended over all channels. Read back through serde, its figures
+/// must be the ones [`cac_by_channel`] computes from its channels' spend.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "CacReportRepr", into = "CacReportRepr")
+)]
 pub struct CacReport {
     channels: Vec<ChannelCac>,
     total_cost: Money,
     new_customers: u64,
     blended: Money,
+}
+
+/// Wire form of [`CacReport`], recomputed and compared on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CacReportRepr {
+    channels: Vec<ChannelCac>,
+    total_cost: Money,
+    new_customers: u64,
+    blended: Money,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<CacReportRepr> for CacReport {
+    type Error = Error;
+    fn try_from(r: CacReportRepr) -> Result<CacReport> {
+        let spend: Vec<ChannelSpend> = r.channels.iter().map(|c| c.spend.clone()).collect();
+        let report = cac_by_channel(&spend)?;
+        let stored = CacReport {
+            channels: r.channels,
+            total_cost: r.total_cost,
+            new_customers: r.new_customers,
+            blended: r.blended,
+        };
+        if stored != report {
+            return Err(crate::ErrorKind::InvalidState {
+                reason: "cac report: its figures are not those of its channels' spend".into(),
+            }
+            .into());
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<CacReport> for CacReportRepr {
+    fn from(r: CacReport) -> CacReportRepr {
+        CacReportRepr {
+            channels: r.channels,
+            total_cost: r.total_cost,
+            new_customers: r.new_customers,
+            blended: r.blended,
+        }
+    }
 }
 
 impl CacReport {
@@ -627,13 +676,46 @@ impl VerdictThresholds {
     }
 }
 
-/// The CLV:CAC ratio.
+/// The CLV:CAC ratio. Read back through serde, it is checked as [`ClvToCac::new`] checks
+/// its inputs, and its ratio must be theirs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "ClvToCacRepr", into = "ClvToCacRepr")
+)]
 pub struct ClvToCac {
     clv: Money,
     cac: Money,
     ratio: Decimal,
+}
+
+/// Wire form of [`ClvToCac`], validated on the way in.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClvToCacRepr {
+    clv: Money,
+    cac: Money,
+    ratio: Decimal,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ClvToCacRepr> for ClvToCac {
+    type Error = Error;
+    fn try_from(r: ClvToCacRepr) -> Result<ClvToCac> {
+        let c = ClvToCac::new(r.clv, r.cac)?;
+        if c.ratio != r.ratio {
+            return Err(Error::invalid("clv to cac ratio", r.ratio, "must be clv / cac"));
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ClvToCac> for ClvToCacRepr {
+    fn from(c: ClvToCac) -> ClvToCacRepr {
+        ClvToCacRepr { clv: c.clv, cac: c.cac, ratio: c.ratio }
+    }
 }
 
 impl ClvToCac {

@@ -631,10 +631,52 @@ impl ExchangeRate {
 /// # Ok::<(), loyalty::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "ExchangeRatesRepr", into = "ExchangeRatesRepr")
+)]
 pub struct ExchangeRates {
     base: Currency,
     rates: Vec<ExchangeRate>,
+}
+
+/// Wire form of [`ExchangeRates`], with its format version; read back through
+/// [`ExchangeRates::insert`]'s checks, and a currency given two rates is refused.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ExchangeRatesRepr {
+    #[serde(default = "crate::version::v1")]
+    version: u32,
+    base: Currency,
+    rates: Vec<ExchangeRate>,
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<ExchangeRatesRepr> for ExchangeRates {
+    type Error = Error;
+    fn try_from(r: ExchangeRatesRepr) -> Result<ExchangeRates> {
+        crate::version::check("exchange rates", r.version, 2)?;
+        let mut table = ExchangeRates::new(r.base);
+        for rate in r.rates {
+            if table.rate_for(rate.from).is_some() {
+                return Err(Error::invalid(
+                    "exchange rates",
+                    rate.from,
+                    "two rates for one currency",
+                ));
+            }
+            table.insert(rate)?;
+        }
+        Ok(table)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl From<ExchangeRates> for ExchangeRatesRepr {
+    fn from(t: ExchangeRates) -> ExchangeRatesRepr {
+        ExchangeRatesRepr { version: 2, base: t.base, rates: t.rates }
+    }
 }
 
 impl ExchangeRates {

@@ -29,6 +29,7 @@
 //! | [`tiers::Standing`](crate::tiers::Standing) (a member's tier history) | 2 | 2: the `version` field, the `figures` of every metric the ladder measures and explanations by criterion (either-or tiers); 1 (no field) held one metric's `figure` without naming the metric and is **not read**: a standing is derived state, so re-evaluate it from the stored history and program |
 //! | [`care::CarePlan`](crate::care::CarePlan) | 2 | 2: the `version` field (1: none) |
 //! | [`rfm::LoyaltyIndex`](crate::rfm::LoyaltyIndex), [`rfm::SegmentMap`](crate::rfm::SegmentMap), [`rfm::RfmScores`](crate::rfm::RfmScores) | 2 | 2: the `version` field (1: none) |
+//! | [`ExchangeRates`](crate::ExchangeRates) | 2 | 2: the `version` field (1: none) |
 //!
 //! A type whose first version has no `version` field got the field as version 2, so that
 //! "absent" keeps meaning version 1. Values nested inside a stored type (a fit's report,

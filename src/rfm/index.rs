@@ -121,7 +121,12 @@ impl Default for Saturation {
 pub struct LoyaltyIndex {
     weights: LoyaltyWeights,
     saturation: Saturation,
-    /// Σ wᵢ, cached.
+    /// The weights divided by the largest, cached: in `[0, 1]`, so that neither huge
+    /// weights (1e307: Σ wᵢ·cᵢ·100 overflows) nor subnormal ones (5e-324: wᵢ·cᵢ rounds to
+    /// a multiple of the smallest double) change the index, which depends on their ratios
+    /// alone.
+    scaled: LoyaltyWeights,
+    /// Σ of the scaled weights, in `[1, 7]`.
     total: f64,
     tips_half: f64,
 }
@@ -175,10 +180,31 @@ impl LoyaltyIndex {
                 return Err(Error::invalid(name, v, "must be finite and not negative"));
             }
         }
-        let total: f64 = named.iter().map(|(_, v)| v).sum();
-        if !(total > 0.0 && total.is_finite()) {
-            return Err(Error::invalid("weights", total, "must not all be zero"));
+        let max = named.iter().map(|(_, v)| *v).fold(0.0, f64::max);
+        if max == 0.0 {
+            return Err(Error::invalid("weights", max, "must not all be zero"));
         }
+        let scale = |v: f64| v / max;
+        let scaled = LoyaltyWeights {
+            recency: scale(w.recency),
+            frequency: scale(w.frequency),
+            monetary: scale(w.monetary),
+            referrals: scale(w.referrals),
+            reviews: scale(w.reviews),
+            mentions: scale(w.mentions),
+            tips: scale(w.tips),
+        };
+        let total: f64 = [
+            scaled.recency,
+            scaled.frequency,
+            scaled.monetary,
+            scaled.referrals,
+            scaled.reviews,
+            scaled.mentions,
+            scaled.tips,
+        ]
+        .iter()
+        .sum();
         let s = saturation;
         for (name, v) in [
             ("referrals saturation", s.referrals),
@@ -193,7 +219,7 @@ impl LoyaltyIndex {
             return Err(Error::invalid("tips saturation", s.tips, "must be positive"));
         }
         let tips_half = s.tips.to_f64().unwrap_or(f64::MAX);
-        Ok(LoyaltyIndex { weights, saturation, total, tips_half })
+        Ok(LoyaltyIndex { weights, saturation, scaled, total, tips_half })
     }
 
     /// The weights.
@@ -216,7 +242,7 @@ impl LoyaltyIndex {
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) when a score exceeds its
     /// bins, a bin count is outside `1..=9`, or tips are negative.
     pub fn value(&self, score: RfmScore, bins: [u8; 3], behaviour: &Derivative) -> Result<f64> {
-        let w = &self.weights;
+        let w = &self.scaled;
         let mut sum = 0.0;
         for ((s, k), weight) in [score.r(), score.f(), score.m()].into_iter().zip(bins).zip([
             w.recency,

@@ -369,6 +369,9 @@ impl TryFrom<RfmScoresRepr> for RfmScores {
             }
             .into());
         }
+        check_thresholds(r.bins, &r.thresholds, &r.scores).map_err(|e| {
+            Error::from(crate::ErrorKind::InvalidState { reason: format!("thresholds: {e}") })
+        })?;
         Ok(RfmScores {
             scores: r.scores,
             bins: r.bins,
@@ -671,6 +674,43 @@ fn check_breaks(dim: Dimension, k: u8, breaks: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// Checks stored thresholds against the bins and scores they came with: each list as
+/// [`ScoreMethod::Fixed`]'s breaks are checked, one list per dimension (independent binning)
+/// or one per parent cell (nested), and a list empty exactly where no customer was binned.
+#[cfg(feature = "serde")]
+fn check_thresholds(bins: [u8; 3], t: &Thresholds, scores: &[RfmScore]) -> Result<()> {
+    let [kr, kf, km] = bins;
+    let shape =
+        |what: &str| Error::invalid("thresholds", what.to_string(), "do not fit the scores");
+    let list = |dim: Dimension, k: u8, breaks: &[f64], binned: bool| -> Result<()> {
+        match (breaks.is_empty(), binned) {
+            (true, false) => Ok(()),
+            (true, true) if k == 1 => Ok(()),
+            (true, true) => Err(shape("an empty list for binned customers")),
+            (false, false) => Err(shape("breaks for a group with no customer")),
+            (false, true) => check_breaks(dim, k, breaks),
+        }
+    };
+    list(Dimension::Recency, kr, &t.recency, !scores.is_empty())?;
+    let (nf, nm) = (t.frequency.len(), t.monetary.len());
+    if nf == 1 && nm == 1 {
+        list(Dimension::Frequency, kf, &t.frequency[0], !scores.is_empty())?;
+        return list(Dimension::Monetary, km, &t.monetary[0], !scores.is_empty());
+    }
+    if nf != usize::from(kr) || nm != usize::from(kr) * usize::from(kf) {
+        return Err(shape("a list count that is neither one nor one per parent cell"));
+    }
+    for (r, breaks) in (1..=kr).zip(&t.frequency) {
+        list(Dimension::Frequency, kf, breaks, scores.iter().any(|s| s.r == r))?;
+    }
+    for (c, breaks) in t.monetary.iter().enumerate() {
+        let (r, f) = (c / usize::from(kf) + 1, c % usize::from(kf) + 1);
+        let binned = scores.iter().any(|s| usize::from(s.r) == r && usize::from(s.f) == f);
+        list(Dimension::Monetary, km, breaks, binned)?;
+    }
+    Ok(())
+}
+
 /// Splits `items` into `groups` lists by `key` (a counting sort; order kept within a group).
 fn group_by(items: &[u32], groups: u8, key: impl Fn(usize) -> u8) -> Vec<Vec<u32>> {
     let mut out: Vec<Vec<u32>> = vec![Vec::new(); usize::from(groups)];
@@ -811,7 +851,11 @@ fn quantile_breaks(sorted: &[f64], k: u8) -> Vec<f64> {
             let num = (n as u64 - 1) * i;
             let lo = (num / u64::from(k)) as usize;
             let h = (num % u64::from(k)) as f64 / f64::from(k);
-            let q = if h == 0.0 { sorted[lo] } else { (1.0 - h) * sorted[lo] + h * sorted[lo + 1] };
+            // R's `quantile` (type 7) interpolates only between two different values: in
+            // floating point `(1 − h)·a + h·a` is often not `a` (15.000000000000002 for
+            // a = 15, h = 0.4), which would move customers at `a + 1` down a bin.
+            let (a, b) = (sorted[lo], sorted.get(lo + 1).copied().unwrap_or(sorted[lo]));
+            let q = if h == 0.0 || a == b { a } else { (1.0 - h) * a + h * b };
             q + 1.0
         })
         .collect()
@@ -841,6 +885,24 @@ mod tests {
         assert_eq!(ascending_bin(&[2.0, 4.0], 4.0), 3);
         assert!(quantile_breaks(&[], 5).is_empty());
         assert_eq!(quantile_breaks(&[7.0], 3), [8.0, 8.0]);
+        // Ties at a fractional position give the tied value exactly (R skips the
+        // interpolation there): breaks 15, 15.4, 16, 16, so the 14s score 1 and the 15s 2.
+        let ties = [14.0, 14.0, 14.0, 15.0, 15.0, 15.0, 15.0];
+        let b = quantile_breaks(&ties, 5);
+        assert_eq!(b[0], 15.0);
+        assert_eq!(b[2..], [16.0, 16.0]);
+        assert!((b[1] - 15.4).abs() < 1e-12, "{b:?}");
+        assert_eq!([14.0, 15.0].map(|x| ascending_bin(&b, x)), [1, 2]);
+        // Every tie of whole numbers up to 2,000 at every bin count.
+        for a in 0..2_000 {
+            let a = f64::from(a);
+            for k in 2..=9u8 {
+                for n in 2..=12 {
+                    let v = vec![a; n];
+                    assert!(quantile_breaks(&v, k).iter().all(|&q| q == a + 1.0), "{a} {k} {n}");
+                }
+            }
+        }
     }
 
     #[test]

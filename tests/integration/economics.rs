@@ -59,3 +59,63 @@ fn business_is_sustainable_only_when_clv_covers_cac() {
     assert!(five.amount() < high.amount());
     assert_eq!(payback_periods(cac, margin).unwrap(), dec!(3));
 }
+
+/// Stored tables and reports read back only when they are what the library would have
+/// made (an adversarial review read back a USD table holding a EUR → GBP rate, whose
+/// `to_base` then answered in GBP, and a CLV:CAC of a zero CAC).
+#[cfg(feature = "serde")]
+#[test]
+fn stored_rates_and_reports_are_checked_on_the_way_in() {
+    use serde_json::{json, Value};
+    let mut rates = ExchangeRates::new(Currency::USD);
+    rates.insert(ExchangeRate::new(Currency::EUR, Currency::USD, dec!(1.10)).unwrap()).unwrap();
+    let json = serde_json::to_value(&rates).unwrap();
+    assert_eq!(json["version"], 2);
+    assert_eq!(serde_json::from_value::<ExchangeRates>(json.clone()).unwrap(), rates);
+    let mut v1 = json.clone();
+    v1.as_object_mut().unwrap().remove("version");
+    assert_eq!(serde_json::from_value::<ExchangeRates>(v1).unwrap(), rates);
+    let gbp = serde_json::to_value(Currency::GBP).unwrap();
+    let mut wrong_base = json.clone();
+    wrong_base["rates"][0]["to"] = gbp;
+    let e = serde_json::from_value::<ExchangeRates>(wrong_base).unwrap_err().to_string();
+    assert!(e.contains("mismatch"), "{e}");
+    let mut twice = json.clone();
+    let again = twice["rates"][0].clone();
+    twice["rates"].as_array_mut().unwrap().push(again);
+    assert!(serde_json::from_value::<ExchangeRates>(twice).is_err());
+    let mut future = json.clone();
+    future["version"] = json!(3);
+    assert!(serde_json::from_value::<ExchangeRates>(future).is_err());
+
+    let usd = |x| Money::new(x, Currency::USD);
+    let ratio = ClvToCac::new(usd(dec!(300)), usd(dec!(100))).unwrap();
+    let json = serde_json::to_value(ratio).unwrap();
+    assert_eq!(serde_json::from_value::<ClvToCac>(json.clone()).unwrap(), ratio);
+    let tamper = |field: &str, to: Value| {
+        let mut t = json.clone();
+        t[field] = to;
+        serde_json::from_value::<ClvToCac>(t)
+    };
+    assert!(tamper("ratio", json!("0.5")).is_err());
+    let mut zero_cac = json["cac"].clone();
+    zero_cac["amount"] = json!("0");
+    assert!(tamper("cac", zero_cac).is_err());
+
+    let spend = [
+        ChannelSpend::new("a", usd(dec!(500)), 10).unwrap(),
+        ChannelSpend::new("b", usd(dec!(300)), 0).unwrap(),
+    ];
+    let report = cac_by_channel(&spend).unwrap();
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        serde_json::from_value::<loyalty::economics::CacReport>(json.clone()).unwrap(),
+        report
+    );
+    let mut forged = json.clone();
+    forged["blended"]["amount"] = json!("-7");
+    assert!(serde_json::from_value::<loyalty::economics::CacReport>(forged).is_err());
+    let mut forged = json;
+    forged["new_customers"] = json!(11);
+    assert!(serde_json::from_value::<loyalty::economics::CacReport>(forged).is_err());
+}

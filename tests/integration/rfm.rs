@@ -979,6 +979,19 @@ fn loyalty_index_combines_scores_and_derivative_behaviour() {
         r_only.value(RfmScore::new(5, 1, 1).unwrap(), [5, 5, 5], &Derivative::default()).unwrap(),
         100.0
     );
+    // Only the weights' ratios count, however large or small they are (an adversarial
+    // review found 1e307 giving 100 for R = 3 of 5, and subnormal weights 50 for 75).
+    let r3 = RfmScore::new(3, 1, 1).unwrap();
+    let f5 = RfmScore::new(3, 5, 1).unwrap();
+    let value = |w: LoyaltyWeights, s: RfmScore| {
+        LoyaltyIndex::new(w, Saturation::default())
+            .unwrap()
+            .value(s, [5, 5, 5], &Derivative::default())
+            .unwrap()
+    };
+    assert_eq!(value(LoyaltyWeights { recency: 1e307, ..w }, r3), 50.0);
+    assert_eq!(value(LoyaltyWeights { recency: 5e-324, frequency: 5e-324, ..w }, f5), 75.0);
+    assert_eq!(value(LoyaltyWeights { recency: 1e308, frequency: 1e308, ..w }, f5), 75.0);
     // Errors.
     assert!(
         LoyaltyIndex::new(LoyaltyWeights { recency: -1.0, ..w }, Saturation::default()).is_err()
@@ -1643,4 +1656,62 @@ fn calendar_months_with_a_huge_multiple_round_trip() {
         assert_eq!(back.rows()[0].recency().to_bits(), s.rows()[0].recency().to_bits());
         assert_eq!(serde_json::to_string(&back).unwrap(), json);
     }
+}
+
+/// Stored scores read back only with thresholds that fit them (an adversarial review read
+/// back a 5-bin scoring with `99, -5` prepended to its recency breaks): every method and
+/// binning round-trips, nested cells without customers included, and a tampered list is
+/// refused.
+#[cfg(feature = "serde")]
+#[test]
+fn stored_scores_are_checked_against_their_thresholds() {
+    use serde_json::{json, Value};
+    let mut state = 7u64;
+    let mut next = |m: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % m
+    };
+    let values: Vec<RfmValues> = (0..40)
+        .map(|_| RfmValues {
+            recency: next(6) as f64,
+            frequency: next(4) as f64,
+            monetary: next(1000) as f64 / 10.0,
+        })
+        .collect();
+    let keys: Vec<u32> = (0..40).collect();
+    let options = [
+        ScoreOptions::default(),
+        ScoreOptions::default().binning(Binning::Nested),
+        ScoreOptions::default().method(ScoreMethod::RankFirst).binning(Binning::Nested),
+        ScoreOptions::default().bins_per_dimension(3, 1, 4),
+    ];
+    for o in options {
+        let scores = RfmScorer::new(o).unwrap().score(&keys, &values).unwrap();
+        let json = serde_json::to_value(&scores).unwrap();
+        let back: loyalty::rfm::RfmScores = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, scores);
+        let read = |v: &Value| serde_json::from_value::<loyalty::rfm::RfmScores>(v.clone());
+        let mut t = json.clone();
+        let mut recency = vec![json!(99.0), json!(-5.0)];
+        recency.extend(t["thresholds"]["recency"].as_array().unwrap().iter().cloned());
+        t["thresholds"]["recency"] = Value::Array(recency);
+        assert!(read(&t).unwrap_err().to_string().contains("thresholds"));
+        let mut t = json.clone();
+        t["thresholds"]["frequency"].as_array_mut().unwrap().push(json!([1.0]));
+        assert!(read(&t).is_err());
+        let mut t = json.clone();
+        let m = t["thresholds"]["monetary"].as_array_mut().unwrap();
+        if let Some(list) = m
+            .iter_mut()
+            .find(|l| l.as_array().is_some_and(|l| l.len() >= 2 && l[0] != l[l.len() - 1]))
+        {
+            list.as_array_mut().unwrap().reverse();
+            assert!(read(&t).is_err());
+        }
+    }
+    // No customers: empty lists read back.
+    let none = RfmScorer::new(ScoreOptions::default()).unwrap().score(&[] as &[u32], &[]).unwrap();
+    let back: loyalty::rfm::RfmScores =
+        serde_json::from_str(&serde_json::to_string(&none).unwrap()).unwrap();
+    assert_eq!(back, none);
 }
