@@ -6,7 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_array::{ArrayRef, Decimal128Array, Float64Array, StringArray, UInt32Array};
+use arrow_array::{
+    ArrayRef, Decimal128Array, Decimal256Array, Float64Array, StringArray, UInt32Array,
+};
+use arrow_buffer::i256;
 use arrow_schema::{DataType, Field, Schema};
 use clap::ValueEnum;
 use rust_decimal::Decimal;
@@ -167,18 +170,7 @@ impl Table {
                 Values::Text(v) => (DataType::Utf8, Arc::new(StringArray::from_iter_values(v))),
                 Values::Count(v) => (DataType::UInt32, Arc::new(UInt32Array::from(v.clone()))),
                 Values::Real(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
-                Values::Exact(v) => {
-                    // One scale for the column: the finest among its values.
-                    let scale = v.iter().map(Decimal::scale).max().unwrap_or(0);
-                    let m = v.iter().map(|d| {
-                        let mut d = *d;
-                        d.rescale(scale);
-                        d.mantissa()
-                    });
-                    let a = Decimal128Array::from_iter_values(m)
-                        .with_precision_and_scale(38, scale as i8)?;
-                    (DataType::Decimal128(38, scale as i8), Arc::new(a))
-                }
+                Values::Exact(v) => exact_column(v)?,
             };
             fields.push(Field::new(c.name, ty, matches!(c.values, Values::Real(_))));
             arrays.push(a);
@@ -193,6 +185,42 @@ impl Table {
         writer.write(&batch).map_err(|e| e.to_string())?;
         writer.close().map_err(|e| e.to_string())?;
         Ok(())
+    }
+}
+
+/// A column of exact amounts as one Arrow decimal type that holds every value exactly.
+///
+/// Arrow gives a column one scale, so every value is written as its digits at the finest
+/// scale among them (after dropping trailing zeros, as the CSV writes them). `Decimal128(38, s)`
+/// holds that when the longest integer part plus `s` is at most 38 digits: always, unless
+/// the column mixes amounts beyond ten digits before the point with means of 27 or more
+/// decimals. Otherwise the column is `Decimal256(76, s)`: a `Decimal` has at most 29 digits
+/// before the point and 28 after, 57 in all, so every value is still exact; rounding the
+/// fine values to fit 38 digits would silently change them. (`Decimal::rescale` is no way to
+/// get there: beyond 96 bits of mantissa it keeps a smaller scale without saying so, and the
+/// digits written under the column's scale were then off by powers of ten.)
+fn exact_column(
+    v: &[Decimal],
+) -> std::result::Result<(DataType, ArrayRef), arrow_schema::ArrowError> {
+    let v: Vec<Decimal> = v.iter().map(Decimal::normalize).collect();
+    let scale = v.iter().map(Decimal::scale).max().unwrap_or(0);
+    let whole_digits = |d: &Decimal| -> u32 {
+        let whole = d.mantissa().unsigned_abs() / 10u128.pow(d.scale());
+        whole.checked_ilog10().map_or(0, |l| l + 1)
+    };
+    let widest = v.iter().map(whole_digits).max().unwrap_or(0);
+    // The digits of each value at the column's scale: `mantissa * 10^(scale - its scale)`.
+    if widest + scale <= 38 {
+        // Fewer than 39 digits: below 10^38 < i128::MAX, so the products cannot overflow.
+        let m = v.iter().map(|d| d.mantissa() * 10i128.pow(scale - d.scale()));
+        let a = Decimal128Array::from_iter_values(m).with_precision_and_scale(38, scale as i8)?;
+        Ok((DataType::Decimal128(38, scale as i8), Arc::new(a)))
+    } else {
+        let ten = i256::from_i128(10);
+        let m =
+            v.iter().map(|d| i256::from_i128(d.mantissa()) * ten.wrapping_pow(scale - d.scale()));
+        let a = Decimal256Array::from_iter_values(m).with_precision_and_scale(76, scale as i8)?;
+        Ok((DataType::Decimal256(76, scale as i8), Arc::new(a)))
     }
 }
 
