@@ -8,8 +8,8 @@ use loyalty::clv::{
     TransactionModel,
 };
 use loyalty::rfm::{
-    summarize_par, Period, RfmMeasures, RfmScore, RfmScorer, ScoreOptions, SegmentId, SegmentMap,
-    Summary, SummaryOptions,
+    summarize_par, Cutoff, Period, RfmMeasures, RfmScore, RfmScorer, ScoreOptions, SegmentId,
+    SegmentMap, Summary, SummaryOptions,
 };
 
 use crate::error::{Failure, Result};
@@ -96,6 +96,19 @@ pub fn observation_end(log: &Log, as_of: Option<NaiveDate>, input: &str) -> Resu
 /// The library's (a spend overflow, say).
 pub fn summary(log: &Log, end: NaiveDateTime, period: PeriodArg) -> Result<Summary<Id>> {
     Ok(summarize_par(&log.transactions, end, SummaryOptions::default().period(period.period()))?)
+}
+
+/// The library's summary of the purchases at or before the instant `end` (not the rest of
+/// its week or month), in `period`s: the calibration summary of lifetimes'
+/// `calibration_and_holdout_data`, which keeps `transactions[date] <= calibration_period_end`
+/// before it summarises with `freq`. Recency and `T` keep the period arithmetic.
+///
+/// # Errors
+///
+/// As [`summary`].
+pub fn summary_to(log: &Log, end: NaiveDateTime, period: PeriodArg) -> Result<Summary<Id>> {
+    let options = SummaryOptions::default().period(period.period()).cutoff(Cutoff::Instant);
+    Ok(summarize_par(&log.transactions, end, options)?)
 }
 
 /// R/F/M scores (R `rfm`'s quantile bins on the RFM measures) and the eleven named segments.

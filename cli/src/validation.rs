@@ -80,7 +80,9 @@ pub fn validate(
     }
     let options = SummaryOptions::default().period(period.period());
     let split = calibration_and_holdout(&log.transactions, cal_end, end, options)?;
-    let calibration = analysis::summary(log, cal_end, period)?;
+    // The purchases up to the calibration end only, as `split` and lifetimes take them: the
+    // default cutoff would also take the rest of a weekly or monthly period.
+    let calibration = analysis::summary_to(log, cal_end, period)?;
     let (purchases, _) = analysis::fit_model(model, &analysis::customers(&calibration))?;
     // The checks read the purchase model only; `ClvModel` carries a spend model as well,
     // which they never consult, so any valid one does (fitting Gamma-Gamma here could only

@@ -761,6 +761,62 @@ fn validate_on_the_cdnow_sample_equals_the_library_and_lifetimes() {
     }
 }
 
+/// Weekly validation with a calibration end on a Wednesday fits on the purchases up to that
+/// day, not the rest of its week: lifetimes' `calibration_and_holdout_data` keeps
+/// `date <= calibration_period_end` before it summarises by week. The reference is
+/// `cli/tests/data/generate_validate_weekly.py`'s (lifetimes 0.11.3); with the rest of the
+/// week in calibration, r was 0.35114 against lifetimes' 0.35044 and the calibration groups
+/// counted other customers.
+#[test]
+fn weekly_validation_calibrates_on_purchases_up_to_the_calibration_end() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let log = data.join("validate_weekly_log.csv");
+    let o = run(&[
+        "validate",
+        "--calibration-end",
+        "2022-06-15",
+        "--period",
+        "week",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(f(&v["holdout_periods"]), 53.0);
+    let rows = |name: &str| -> Vec<Vec<String>> {
+        std::fs::read_to_string(data.join(name))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let params = rows("validate_weekly_params.csv");
+    assert_eq!(params.len(), 4);
+    for p in &params {
+        near(f(&v["params"][&p[0]]), p[1].parse().unwrap(), &p[0]);
+    }
+    let groups = v["holdout"]["by_calibration_frequency"].as_array().unwrap();
+    let want = rows("validate_weekly_holdout_by_frequency.csv");
+    assert_eq!(groups.len(), want.len());
+    let mut customers = 0;
+    for (g, w) in groups.iter().zip(&want) {
+        assert_eq!(g["frequency_cal"].as_u64().unwrap().to_string(), w[0]);
+        assert_eq!(g["customers"].as_u64().unwrap().to_string(), w[1], "group {}", w[0]);
+        let actual: f64 = w[2].parse().unwrap();
+        assert!((f(&g["actual_mean"]) - actual).abs() < 1e-12, "group {}", w[0]);
+        near(f(&g["predicted_mean"]), w[3].parse().unwrap(), "predicted mean");
+        customers += g["customers"].as_u64().unwrap();
+    }
+    assert_eq!(v["holdout"]["customers"].as_u64(), Some(customers));
+    // The period-transactions table counts the same calibration customers.
+    let pt = v["period_transactions"].as_array().unwrap();
+    for p in pt.iter().filter(|p| p["or_more"] == false) {
+        let n = p["repeat_purchases"].as_u64().unwrap().to_string();
+        let w = want.iter().find(|w| w[0] == n).map_or(0, |w| w[1].parse().unwrap());
+        assert_eq!(p["actual_customers"].as_u64(), Some(w), "{n} repeat purchases");
+    }
+}
+
 #[test]
 fn bad_program_files_name_the_file_line_and_column() {
     let d = dir("bad_programs");
