@@ -2,14 +2,15 @@
 //! batch. Rows are numbered from 1 in the errors, as these files have no lines.
 
 use std::fs::File;
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::RecordBatch;
 use arrow_array::{
     Array, Date32Array, Date64Array, Decimal128Array, Float32Array, Float64Array, Int32Array,
     Int64Array, UInt32Array, UInt64Array,
 };
-use arrow_schema::{DataType, Schema, TimeUnit};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Schema, TimeUnit};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
@@ -41,7 +42,9 @@ pub(super) fn columns(sink: &Sink<'_>, schema: &Schema) -> Result<[usize; 3]> {
                 ),
             )
         })?;
-        let ty = schema.field(out[i]).data_type();
+        let declared = schema.field(out[i]).data_type();
+        // A dictionary column is read as its values (see [`plain`]).
+        let ty = value_type(declared);
         let ok = match i {
             0 => is_text(ty) || is_integer(ty),
             1 => {
@@ -71,7 +74,7 @@ pub(super) fn columns(sink: &Sink<'_>, schema: &Schema) -> Result<[usize; 3]> {
                     [i];
             return Err(Failure::in_file(
                 sink.path,
-                format!("column `{name}` has type {ty}: expected {want}"),
+                format!("column `{name}` has type {declared}: expected {want}"),
             ));
         }
     }
@@ -83,7 +86,52 @@ fn is_text(ty: &DataType) -> bool {
 }
 
 fn is_integer(ty: &DataType) -> bool {
-    matches!(ty, DataType::Int32 | DataType::Int64 | DataType::UInt32 | DataType::UInt64)
+    matches!(
+        ty,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+    )
+}
+
+/// The type of a column's values: a dictionary's value type, any other type itself.
+pub(super) fn value_type(ty: &DataType) -> &DataType {
+    match ty {
+        DataType::Dictionary(_, values) => value_type(values),
+        other => other,
+    }
+}
+
+/// A column in the types the readers convert: a dictionary (pandas' Categorical,
+/// `dictionary_encode()`) as the values its keys point at, and integers of 8 and 16 bits
+/// widened to 64 (the readers convert 32- and 64-bit ones). Any other column as it is.
+///
+/// # Errors
+///
+/// A dictionary key beyond its values (a corrupt file).
+pub(super) fn plain(a: &ArrayRef) -> std::result::Result<ArrayRef, ArrowError> {
+    use arrow_array::types::{Int16Type, Int64Type, Int8Type, UInt16Type, UInt64Type, UInt8Type};
+    Ok(match a.data_type() {
+        DataType::Dictionary(..) => {
+            let d = a.as_any_dictionary();
+            // A null key gives a null value, which the readers report as missing.
+            plain(&arrow_select::take::take(d.values().as_ref(), d.keys(), None)?)?
+        }
+        DataType::Int8 => Arc::new(a.as_primitive::<Int8Type>().unary::<_, Int64Type>(i64::from)),
+        DataType::Int16 => Arc::new(a.as_primitive::<Int16Type>().unary::<_, Int64Type>(i64::from)),
+        DataType::UInt8 => {
+            Arc::new(a.as_primitive::<UInt8Type>().unary::<_, UInt64Type>(u64::from))
+        }
+        DataType::UInt16 => {
+            Arc::new(a.as_primitive::<UInt16Type>().unary::<_, UInt64Type>(u64::from))
+        }
+        _ => Arc::clone(a),
+    })
 }
 
 /// A Parquet file.
@@ -155,8 +203,10 @@ fn batch_rows(
     cols: [usize; 3],
     row: &mut u64,
 ) -> Result<()> {
-    let (ids, dates, amounts) =
-        (batch.column(cols[0]), batch.column(cols[1]), batch.column(cols[2]));
+    let plain = |c: usize| {
+        plain(batch.column(c)).map_err(|e| Failure::in_file(sink.path, format!("reading: {e}")))
+    };
+    let (ids, dates, amounts) = (&plain(cols[0])?, &plain(cols[1])?, &plain(cols[2])?);
     let names = sink.options.columns.clone();
     // Checked by `columns`: an unknown zone never gets here.
     let zone = zone(dates.data_type()).unwrap_or(Zone::Utc);

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 use super::chunked::Declined;
-use super::columnar::{amount, columns, date, zone};
+use super::columnar::{amount, columns, date, plain, zone};
 use super::{parse_amount, parse_date, Sink};
 use crate::ids::{Id, Ids};
 
@@ -123,12 +123,12 @@ fn first_id(
         .map_err(|_| Declined)?;
     let Some(batch) = reader.next() else { return Ok(()) };
     let batch = batch.map_err(|_| Declined)?;
-    let ids = batch.column(column);
+    let ids = plain(batch.column(column)).map_err(|_| Declined)?;
     if ids.is_empty() || ids.is_null(0) {
         return Err(Declined);
     }
     let mut digits = [0u8; 20];
-    let id = id_bytes(ids, 0, &mut digits).ok_or(Declined)?;
+    let id = id_bytes(&ids, 0, &mut digits).ok_or(Declined)?;
     sink.ids.key(id, &mut []).ok_or(Declined)?;
     Ok(())
 }
@@ -139,7 +139,9 @@ fn convert(
     batch: &RecordBatch,
     out: &mut Vec<Transaction<Id>>,
 ) -> Result<(), Declined> {
-    let [ids, dates, amounts] = plan.projected.map(|c| batch.column(c).clone());
+    let [ids, dates, amounts] = plan.projected.map(|c| plain(batch.column(c)));
+    let (ids, dates, amounts) =
+        (ids.map_err(|_| Declined)?, dates.map_err(|_| Declined)?, amounts.map_err(|_| Declined)?);
     if ids.null_count() + dates.null_count() + amounts.null_count() > 0 {
         return Err(Declined);
     }
