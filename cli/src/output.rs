@@ -1,5 +1,6 @@
 //! Writing a table of per-customer results as CSV, JSON lines or Parquet, to stdout or to a
-//! file that appears whole or not at all (written beside its destination, then renamed).
+//! file that appears whole or not at all (written beside its destination, then renamed), or
+//! straight into a FIFO or a device.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -294,39 +295,78 @@ pub fn print(text: &str) -> Result<()> {
     stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
 
-/// Writes a file through `fill` into a temporary file in the destination's directory and
-/// renames it into place: a failure leaves nothing at `path` (and no temporary file).
+/// Writes the output `path` through `fill`.
+///
+/// A regular file (or a new one) is written into a temporary file beside it and renamed into
+/// place, so a failure leaves nothing at `path` (and no temporary file). Symlinks are
+/// followed: the temporary file goes beside the link's final target and replaces that, so
+/// the link stays a link to the new output. A new file gets the mode a shell's `>` gives
+/// (0666 less the umask); an existing file keeps its permissions.
+///
+/// Anything else that is not a directory — a FIFO, a character device such as `/dev/null`,
+/// `/dev/stdout`, the `/dev/fd/N` of a process substitution `>(gzip > x.gz)` — is opened and
+/// written in place: renaming a file over it would replace the node (as root, `/dev/null`
+/// itself), and there is no file whose partial contents could be left behind.
 ///
 /// # Errors
 ///
-/// A directory that cannot be written, or `fill`'s error.
+/// A directory, a path that cannot be written, or `fill`'s error.
 pub fn atomic_write(
     path: &str,
     fill: impl FnOnce(std::fs::File) -> std::result::Result<(), String>,
 ) -> Result<()> {
-    let p = Path::new(path);
-    let dir = match p.parent() {
+    let cannot =
+        |reason: String| Failure::in_file(path, format!("cannot write the output: {reason}"));
+    let os = |e: io::Error| cannot(os_reason(&e));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(cannot("is a directory".to_string())),
+        Ok(m) if !m.is_file() => {
+            let file = std::fs::OpenOptions::new().write(true).open(path).map_err(os)?;
+            return fill(file).map_err(cannot);
+        }
+        _ => {}
+    }
+    let target = follow_links(Path::new(path)).map_err(os)?;
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    if p.is_dir() {
-        return Err(Failure::in_file(path, "cannot write the output: is a directory"));
-    }
-    let tmp = tempfile::Builder::new().prefix(".loyalty-").tempfile_in(dir).map_err(|e| {
-        Failure::in_file(path, format!("cannot write the output: {}", os_reason(&e)))
-    })?;
-    let file = tmp.reopen().map_err(|e| {
-        Failure::in_file(path, format!("cannot write the output: {}", os_reason(&e)))
-    })?;
-    fill(file).map_err(|e| Failure::in_file(path, format!("cannot write the output: {e}")))?;
-    // A temporary file is private (0600); the output gets an ordinary file's mode.
+    let existing = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".loyalty-");
+    // tempfile's own default is 0600; 0666 is what `open(2)` is given for a new file, which
+    // the kernel narrows by the umask as it does for any program's output.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    tmp.persist(path).map_err(|e| {
-        Failure::in_file(path, format!("cannot write the output: {}", os_reason(&e.error)))
-    })?;
+    let tmp = builder.tempfile_in(dir).map_err(os)?;
+    let file = tmp.reopen().map_err(os)?;
+    fill(file).map_err(cannot)?;
+    if let Some(permissions) = existing {
+        std::fs::set_permissions(tmp.path(), permissions).map_err(os)?;
+    }
+    tmp.persist(&target).map_err(|e| os(e.error))?;
     Ok(())
+}
+
+/// The path that `path` leads to through symlinks, each target read relative to its link's
+/// directory; the last one may not exist yet (a dangling link is written through, as a
+/// shell's `>` does).
+fn follow_links(path: &Path) -> io::Result<std::path::PathBuf> {
+    // Linux's own limit (ELOOP after 40 links).
+    const MAX_LINKS: usize = 40;
+    let mut p = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&p)?;
+                // `join` keeps an absolute target as it is.
+                p = p.parent().map_or_else(|| next.clone(), |dir| dir.join(&next));
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(io::Error::other("too many levels of symbolic links"))
 }

@@ -106,3 +106,120 @@ fn parquet_money_is_the_csv_money_exactly() {
     // Some means are long fractions (the case that went wrong).
     assert!(csv.iter().any(|m| m.split('.').nth(1).is_some_and(|f| f.len() >= 20)));
 }
+
+/// lifetimes' first pinned case and its summary.
+const LOG: &str = "customer_id,date,amount\n1,2015-02-01,1\n1,2015-02-06,1\n2,2015-01-01,1\n3,2015-01-01,1\n3,2015-01-02,1\n3,2015-01-05,1\n";
+const SUMMARY: &str =
+    "customer_id,frequency,recency,T,monetary_value\n1,1,5,5,1\n2,0,0,36,0\n3,2,4,36,1\n";
+
+/// `-o` through a symlink writes the link's target and leaves the link a link (before, the
+/// temporary file was renamed over the link, replacing it with a plain file).
+#[cfg(unix)]
+#[test]
+fn output_through_a_symlink_writes_its_target() {
+    use std::os::unix::fs::symlink;
+    let d = dir("out_symlink");
+    let log = file(&d, "log.csv", LOG);
+    std::fs::create_dir_all(d.join("real")).unwrap();
+    std::fs::create_dir_all(d.join("links")).unwrap();
+    let target = file(&d, "real/out.csv", "before\n");
+    // A relative link, read from its own directory, and a link to that link.
+    symlink("../real/out.csv", d.join("links/out.csv")).unwrap();
+    symlink(d.join("links/out.csv"), d.join("chain.csv")).unwrap();
+    for link in [d.join("links/out.csv"), d.join("chain.csv")] {
+        std::fs::write(&target, "before\n").unwrap();
+        ok(&run(&["summary", "-o", link.to_str().unwrap(), &log]));
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), SUMMARY, "{}", link.display());
+    }
+    // No temporary file is left in either directory.
+    for sub in ["real", "links", "."] {
+        let left: Vec<_> = std::fs::read_dir(d.join(sub))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".loyalty-"))
+            .collect();
+        assert!(left.is_empty(), "{sub}: {left:?}");
+    }
+    // A dangling link is written through: its target is created.
+    symlink("real/new.csv", d.join("dangling.csv")).unwrap();
+    ok(&run(&["summary", "-o", d.join("dangling.csv").to_str().unwrap(), &log]));
+    assert_eq!(std::fs::read_to_string(d.join("real/new.csv")).unwrap(), SUMMARY);
+    assert!(std::fs::symlink_metadata(d.join("dangling.csv")).unwrap().file_type().is_symlink());
+}
+
+/// A FIFO is written in place, and stays a FIFO (before, a file was renamed over it and the
+/// reader waited for ever).
+#[cfg(unix)]
+#[test]
+fn output_to_a_fifo_is_written_in_place() {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let d = dir("out_fifo");
+    let log = file(&d, "log.csv", LOG);
+    let fifo = d.join("out.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let fifo = fifo.clone();
+        // Opening a FIFO to read blocks until a writer opens it: a command that never opens
+        // it leaves this thread waiting, and the test fails on the timeout below.
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            std::fs::File::open(fifo).unwrap().read_to_string(&mut text).unwrap();
+            let _ = tx.send(text);
+        });
+    }
+    let o = common::run(&["summary", "-o", fifo.to_str().unwrap(), &log]);
+    ok(&o);
+    let text = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the command never wrote into the FIFO");
+    assert_eq!(text, SUMMARY);
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    // `/dev/stdout` when stdout is a pipe (as `/dev/fd/63` of `>(gzip > x.gz)` is): written
+    // through it.
+    let o = common::bin()
+        .args(["summary", "--format", "jsonl", "-o", "/dev/stdout", &log])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(common::stdout(&o).lines().count(), 3, "{}", common::stderr(&o));
+}
+
+/// A new output gets 0666 less the umask, as a shell's `>` gives; an existing one keeps its
+/// permissions (before, every output was forced to 0644).
+#[cfg(unix)]
+#[test]
+fn output_permissions_follow_the_umask_or_the_existing_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir("out_mode");
+    let log = file(&d, "log.csv", LOG);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let with_umask = |umask: &str, out: &Path| {
+        let o = std::process::Command::new("sh")
+            .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_loyalty"))
+            .args(["summary", "-o", out.to_str().unwrap(), &log])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        ok(&o);
+    };
+    for (umask, want) in [("077", 0o600), ("022", 0o644), ("002", 0o664)] {
+        let out = d.join(format!("new_{umask}.csv"));
+        with_umask(umask, &out);
+        assert_eq!(mode(&out), want, "umask {umask}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), SUMMARY);
+    }
+    // An existing file keeps its mode whatever the umask, Parquet too.
+    for (name, m) in [("kept.csv", 0o640), ("kept.parquet", 0o604)] {
+        let out = d.join(name);
+        std::fs::write(&out, "before").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(m)).unwrap();
+        with_umask("077", &out);
+        assert_eq!(mode(&out), m, "{name}");
+        assert_ne!(std::fs::read(&out).unwrap(), b"before");
+    }
+}
