@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch};
-use common::{dir, fails, ok, run, write_parquet};
+use common::{dir, fails, file, ok, run, write_parquet};
 
 /// lifetimes' first pinned case (tests of `summary_data_from_transaction_data`).
 const IDS: [i64; 6] = [1, 1, 2, 3, 3, 3];
@@ -154,5 +154,42 @@ fn dictionary_and_small_integer_columns_are_read() {
             "{}: column `amount` has type Boolean: expected decimals, numbers or text",
             p.display()
         ),
+    );
+}
+
+/// Spaces around an id are trimmed as around the header names, dates and amounts: the
+/// review's `1 , 2024-01-01 , 10.5` and `1,2024-01-09,20` are one customer, in the parallel
+/// CSV pass, the `csv` crate's pass (a quoted field sends the file there), JSON lines and
+/// Parquet. Before, they were two customers, `1` and `1 `.
+#[test]
+fn spaces_around_ids_are_trimmed() {
+    let d = dir("trimmed_ids");
+    let one = "customer_id,frequency,recency,T,monetary_value\n1,1,8,8,20\n";
+    let plain = "customer_id , date , amount\n1 , 2024-01-01 , 10.5\n1,2024-01-09,20\n";
+    assert_eq!(ok(&run(&["summary", &file(&d, "plain.csv", plain)])), one);
+    let quoted = "customer_id , date , amount\n\"1 \" , 2024-01-01 , 10.5\n\t1,2024-01-09,\"20\"\n";
+    assert_eq!(ok(&run(&["summary", &file(&d, "quoted.csv", quoted)])), one);
+    let tsv = "customer_id\tdate\tamount\n 1 \t2024-01-01\t10.5\n1\t2024-01-09\t20\n";
+    assert_eq!(ok(&run(&["summary", &file(&d, "log.tsv", tsv)])), one);
+    let jsonl = "{\"customer_id\":\" 1 \",\"date\":\"2024-01-01\",\"amount\":10.5}\n\
+                 {\"customer_id\":1,\"date\":\"2024-01-09\",\"amount\":20}\n";
+    assert_eq!(ok(&run(&["summary", &file(&d, "log.jsonl", jsonl)])), one);
+    // Text ids too, and a Parquet column of them.
+    let text = "customer_id,date,amount\n ann ,2024-01-01,10.5\nann,2024-01-09,20\n";
+    let ann = "customer_id,frequency,recency,T,monetary_value\nann,1,8,8,20\n";
+    assert_eq!(ok(&run(&["summary", &file(&d, "text.csv", text)])), ann);
+    let b = batch(
+        Arc::new(arrow_array::StringArray::from(vec!["1 ", " 1"])),
+        Arc::new(arrow_array::StringArray::from(vec!["2024-01-01", "2024-01-09"])),
+        Arc::new(arrow_array::Float64Array::from(vec![10.5, 20.0])),
+    );
+    let p = d.join("log.parquet");
+    write_parquet(&p, &b);
+    assert_eq!(ok(&run(&["summary", p.to_str().unwrap()])), one);
+    // An id of spaces only is empty.
+    let blank = file(&d, "blank.csv", "customer_id,date,amount\n1,2024-01-01,1\n  ,2024-01-02,1\n");
+    fails(
+        &run(&["summary", &blank]),
+        &format!("{blank}:3: customer_id: (empty): empty customer id"),
     );
 }

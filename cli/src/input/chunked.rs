@@ -72,7 +72,7 @@ fn read(sink: &mut Sink<'_>, delimiter: u8) -> Result<(), Declined> {
     sink.header_seen = true;
     // The first id sets the style of every id (plain numbers or zero-padded to one width).
     let first = buf[header_end..].split(|&c| c == b'\n').next().unwrap_or_default();
-    let first = field(strip_cr(first), delimiter, columns[0]).ok_or(Declined)?;
+    let first = field(strip_cr(first), delimiter, columns[0]).ok_or(Declined)?.trim_ascii();
     sink.ids.key(first, &mut []).ok_or(Declined)?;
     let need = columns.iter().max().copied().unwrap_or(0) + 1;
     let threads = rayon::current_num_threads().max(1);
@@ -175,7 +175,8 @@ fn rows(plan: &Plan<'_>, part: &[u8], out: &mut Vec<Transaction<Id>>) -> Result<
             continue;
         }
         let [id, date, amount] = fields(line, plan)?;
-        let id = plan.ids.numeric(id).ok_or(Declined)?;
+        // Trimmed as [`Sink::push_parsed`] trims it.
+        let id = plan.ids.numeric(id.trim_ascii()).ok_or(Declined)?;
         let at = dates.parse(date, plan.date_format).ok_or(Declined)?;
         let amount = amount_fast(amount).or_else(|| parse_amount(amount)).ok_or(Declined)?;
         out.push(Transaction::new(id, at, amount));

@@ -192,6 +192,9 @@ impl<'a> Sink<'a> {
         at: NaiveDateTime,
         amount: Decimal,
     ) -> Result<()> {
+        // Spaces around an id are not part of it, as around a date or an amount
+        // (`1 , 2024-01-01 , 10.5` is customer `1`).
+        let id = id.trim_ascii();
         let Some(key) = self.ids.key(id, &mut self.log) else {
             let c = &self.options.columns.customer;
             let reason =

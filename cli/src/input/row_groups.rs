@@ -129,7 +129,7 @@ fn first_id(
     }
     let mut digits = [0u8; 20];
     let id = id_bytes(&ids, 0, &mut digits).ok_or(Declined)?;
-    sink.ids.key(id, &mut []).ok_or(Declined)?;
+    sink.ids.key(id.trim_ascii(), &mut []).ok_or(Declined)?;
     Ok(())
 }
 
@@ -164,7 +164,8 @@ fn convert(
 
 /// The key of every id of a column.
 fn keys(ids: &Ids, a: &Arc<dyn Array>) -> Result<Vec<Id>, Declined> {
-    let key = |raw: &[u8]| ids.numeric(raw).ok_or(Declined);
+    // Trimmed as [`Sink::push_parsed`] trims it.
+    let key = |raw: &[u8]| ids.numeric(raw.trim_ascii()).ok_or(Declined);
     match a.data_type() {
         DataType::Utf8 => {
             a.as_string::<i32>().iter().flatten().map(|s| key(s.as_bytes())).collect()
