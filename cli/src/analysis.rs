@@ -178,22 +178,28 @@ pub fn fit_model(
 ///
 /// Fewer repeat buyers than the model needs, no maximum.
 pub fn fit_spend(customers: &[clv::Customer]) -> Result<clv::Fit<GammaGamma>> {
-    fit_spenders(&spenders(customers))
+    let chosen = spender_indices(customers);
+    let spenders: Vec<clv::Customer> = chosen.iter().map(|&i| customers[i]).collect();
+    // A refused record is named by its place in `customers`, not among the spenders.
+    fit_spenders(&spenders).map_err(|f| f.reindex(|i| chosen.get(i).copied()))
 }
 
-/// The repeat buyers with a positive mean repeat spend: what the spend model is fitted on.
-pub fn spenders(customers: &[clv::Customer]) -> Vec<clv::Customer> {
-    customers.iter().filter(|c| c.frequency > 0.0 && c.monetary_value > 0.0).copied().collect()
+/// The positions in `customers` of the repeat buyers with a positive mean repeat spend: what
+/// the spend model is fitted on.
+pub fn spender_indices(customers: &[clv::Customer]) -> Vec<usize> {
+    (0..customers.len())
+        .filter(|&i| customers[i].frequency > 0.0 && customers[i].monetary_value > 0.0)
+        .collect()
 }
 
-/// Fits the spend model on [`spenders`].
+/// Fits the spend model on the customers [`spender_indices`] chooses.
 ///
 /// # Errors
 ///
 /// As [`fit_spend`].
 pub fn fit_spenders(spenders: &[clv::Customer]) -> Result<clv::Fit<GammaGamma>> {
     GammaGamma::fit(spenders, &FitOptions::default())
-        .map_err(|e| Failure::new(format!("spend model: {e}")))
+        .map_err(|e| Failure::from(e).context("spend model"))
 }
 
 /// The models' inputs of a summary.

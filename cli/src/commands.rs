@@ -4,7 +4,7 @@ use loyalty::clv::{self, FitReport, Method, TransactionModel};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
 
-use crate::analysis::{self, ModelArg, PeriodArg};
+use crate::analysis::{self, ModelArg};
 use crate::cli::{ClvArgs, FitModel, InputArgs, OutputArgs};
 use crate::error::{Failure, Result};
 use crate::ids::IdBook;
@@ -151,26 +151,38 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
 /// `loyalty fit`; with `repeat` above 1 the fit runs that many times and `seconds` is the
 /// fastest.
 pub fn fit(model: FitModel, summary_input: bool, repeat: u32, input: &InputArgs) -> Result<()> {
-    let customers = if summary_input {
-        read_summary(&input.input, input.period)?.1
+    // The lines of a summary file's rows: a row the models refuse is reported at its line.
+    let (customers, lines) = if summary_input {
+        let s = read_summary(input)?;
+        (s.customers, Some(s.lines))
     } else {
         let log = read(input)?;
         let end = analysis::observation_end(&log, input.as_of, &input.input)?;
         let s = analysis::summary(&log, end, input.period)?;
         note(input.quiet, &s);
-        analysis::customers(&s)
+        (analysis::customers(&s), None)
     };
     // The spend model's rows, chosen before the clock starts, as the peer script hands
     // lifetimes its repeat buyers.
-    let customers = match model {
-        FitModel::GammaGamma => analysis::spenders(&customers),
-        _ => customers,
+    let (customers, chosen) = match model {
+        FitModel::GammaGamma => {
+            let chosen = analysis::spender_indices(&customers);
+            (chosen.iter().map(|&i| customers[i]).collect(), Some(chosen))
+        }
+        _ => (customers, None),
+    };
+    let located = |f: Failure| match (&lines, &chosen) {
+        (Some(lines), Some(chosen)) => {
+            f.reindex(|i| chosen.get(i).copied()).at_rows(&input.input, lines)
+        }
+        (Some(lines), None) => f.at_rows(&input.input, lines),
+        (None, _) => f,
     };
     let mut best: Option<(f64, Value)> = None;
     for _ in 0..repeat.max(1) {
         // The fit alone, without reading the file: for the peer comparison of fit times.
         let start = std::time::Instant::now();
-        let value = fit_once(model, &customers)?;
+        let value = fit_once(model, &customers).map_err(located)?;
         let seconds = start.elapsed().as_secs_f64();
         if best.as_ref().is_none_or(|(s, _)| seconds < *s) {
             best = Some((seconds, value));
@@ -183,7 +195,7 @@ pub fn fit(model: FitModel, summary_input: bool, repeat: u32, input: &InputArgs)
     output::print(&format!("{value}\n"))
 }
 
-/// One fit of `model` on `customers` (for the spend model, its [`analysis::spenders`]), as
+/// One fit of `model` on `customers` (for the spend model, those of [`analysis::spender_indices`]), as
 /// JSON.
 fn fit_once(model: FitModel, customers: &[clv::Customer]) -> Result<Value> {
     Ok(match model {
@@ -204,63 +216,64 @@ fn fit_once(model: FitModel, customers: &[clv::Customer]) -> Result<Value> {
     })
 }
 
-/// A per-customer summary CSV: `frequency`, `recency`, `T` and (optional)
-/// `monetary_value`, or CDNOW's `x`, `t_x`, `T`, `zbar`.
-fn read_summary(path: &str, period: PeriodArg) -> Result<(Vec<String>, Vec<clv::Customer>)> {
-    let file =
-        std::fs::File::open(path).map_err(|e| Failure::in_file(path, input::os_reason(&e)))?;
-    let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(file);
-    let header: Vec<String> = r
-        .headers()
-        .map_err(|e| Failure::in_file(path, e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(Failure::in_file(path, "empty file: no header"));
+/// A per-customer summary read from a file.
+struct SummaryInput {
+    /// Customer ids (the row number when the file has none).
+    ids: Vec<String>,
+    /// The models' inputs, one per row.
+    customers: Vec<clv::Customer>,
+    /// Each row's line (text formats) or row (Parquet, Arrow), for the errors the models
+    /// find in a row.
+    lines: Vec<u64>,
+}
+
+/// A per-customer summary: columns `frequency`, `recency`, `T` and (optional)
+/// `monetary_value` and `customer_id`, or CDNOW's `x`, `t_x`, `T`, `zbar` and `ID`; in the
+/// format of `--input-format` or the file's extension, as a log is.
+fn read_summary(input: &InputArgs) -> Result<SummaryInput> {
+    use crate::input::summaries::{self, Wanted};
+    let path = input.input.as_str();
+    let meta = std::fs::metadata(path).map_err(|e| Failure::in_file(path, input::os_reason(&e)))?;
+    if meta.is_dir() {
+        return Err(Failure::in_file(path, "is a directory, not a file"));
     }
-    let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
-    let need = |names: &[&str]| {
-        find(names).ok_or_else(|| {
-            Failure::at_line(
-                path,
-                1,
-                format!("no column `{}`; the header has: {}", names[0], header.join(", ")),
-            )
-        })
-    };
-    let (fi, ri, ti) = (need(&["frequency", "x"])?, need(&["recency", "t_x"])?, need(&["T"])?);
-    let mi = find(&["monetary_value", "zbar"]);
-    let ii = find(&["customer_id", "ID", "id"]);
-    let mut ids = Vec::new();
-    let mut out = Vec::new();
-    for rec in r.records() {
-        let rec = rec.map_err(|e| Failure::in_file(path, e.to_string()))?;
-        let line = rec.position().map_or(0, csv::Position::line);
-        let num = |i: usize| -> Result<f64> {
-            let v = rec.get(i).unwrap_or("");
+    let format = input.input_format.unwrap_or_else(|| input::InputFormat::from_path(path));
+    let wanted = [
+        Wanted { names: &["frequency", "x"], required: true },
+        Wanted { names: &["recency", "t_x"], required: true },
+        Wanted { names: &["T"], required: true },
+        Wanted { names: &["monetary_value", "zbar"], required: false },
+        Wanted { names: &["customer_id", "ID", "id"], required: false },
+    ];
+    let period = input.period.period();
+    let mut out = SummaryInput { ids: Vec::new(), customers: Vec::new(), lines: Vec::new() };
+    summaries::read(path, format, &wanted, &mut |line, cells| {
+        let num = |(name, v): (&str, Option<&str>)| -> Result<f64> {
+            let v = v.unwrap_or("");
             v.trim()
                 .parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| Failure::at(path, line, &header[i], v, "not a number"))
+                .ok_or_else(|| Failure::at(path, line, name, v, "not a number"))
         };
-        let c = clv::Customer::new(num(fi)?, num(ri)?, num(ti)?, period.period())
+        let c = clv::Customer::new(num(cells[0])?, num(cells[1])?, num(cells[2])?, period)
             .map_err(|e| Failure::at_line(path, line, e.to_string()))?;
-        let c = match mi {
-            Some(i) => c.with_monetary_value(num(i)?),
-            None => c,
+        let c = match cells[3] {
+            (_, None) => c,
+            m => c.with_monetary_value(num(m)?),
         };
-        out.push(c);
-        ids.push(match ii {
-            Some(i) => rec.get(i).unwrap_or("").to_string(),
-            None => out.len().to_string(),
+        out.customers.push(c);
+        out.lines.push(line);
+        out.ids.push(match cells[4] {
+            (_, Some(id)) => id.trim().to_string(),
+            (_, None) => out.customers.len().to_string(),
         });
-    }
-    if out.is_empty() {
+        Ok(())
+    })?;
+    if out.customers.is_empty() {
         return Err(Failure::in_file(path, "no customers: the file has a header only"));
     }
-    Ok((ids, out))
+    Ok(out)
 }
 
 /// Money as `f64` for charts and model arithmetic.
@@ -270,7 +283,7 @@ pub fn to_f64(d: rust_decimal::Decimal) -> f64 {
 
 /// `loyalty score --summary-input`: the model columns for a summary read from a file.
 pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) -> Result<()> {
-    let (ids, customers) = read_summary(&input.input, input.period)?;
+    let SummaryInput { ids, customers, lines } = read_summary(input)?;
     let mut t = Table::default();
     t.push("customer_id", Values::Text(ids));
     t.push("frequency", Values::Real(customers.iter().map(|c| Some(c.frequency)).collect()));
@@ -285,7 +298,8 @@ pub fn score_summary(input: &InputArgs, clv_args: &ClvArgs, out: &OutputArgs) ->
         clv_args.model,
         clv_args.horizon_months,
         clv_args.discount_rate,
-    )?;
+    )
+    .map_err(|f| f.at_rows(&input.input, &lines))?;
     t.push("p_alive", Values::Real(m.scores.iter().map(|s| Some(s.p_alive)).collect()));
     t.push(
         "expected_purchases",

@@ -24,18 +24,30 @@ pub struct Place {
 pub struct Failure {
     place: Option<Place>,
     reason: String,
+    /// The library's bad record (a customer the models refused), by its index in the slice
+    /// the library was given: [`Failure::at_rows`] turns it into a line of the input.
+    record: Option<Box<Record>>,
+}
+
+/// A record the library refused: its index in the slice given, field, value and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Record {
+    index: usize,
+    field: &'static str,
+    value: String,
+    reason: String,
 }
 
 impl Failure {
     /// A failure with no place in an input (an option, the output, the models).
     pub fn new(reason: impl Into<String>) -> Failure {
-        Failure { place: None, reason: reason.into() }
+        Failure { place: None, reason: reason.into(), record: None }
     }
 
     /// A failure of the file `file` as a whole (missing, empty, wrong type of column).
     pub fn in_file(file: &str, reason: impl Into<String>) -> Failure {
         let place = Place { file: file.to_string(), line: None, column: None, value: None };
-        Failure { place: Some(place), reason: reason.into() }
+        Failure { place: Some(place), reason: reason.into(), record: None }
     }
 
     /// A bad value at a line and column of `file`.
@@ -56,18 +68,44 @@ impl Failure {
             column: Some(column.to_string()),
             value: Some(value),
         };
-        Failure { place: Some(place), reason: reason.into() }
+        Failure { place: Some(place), reason: reason.into(), record: None }
     }
 
     /// A problem at a line of `file` that is not one value's (a short row).
     pub fn at_line(file: &str, line: u64, reason: impl Into<String>) -> Failure {
         let place = Place { file: file.to_string(), line: Some(line), column: None, value: None };
-        Failure { place: Some(place), reason: reason.into() }
+        Failure { place: Some(place), reason: reason.into(), record: None }
     }
 
     /// The reason alone, without the place.
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+
+    /// The same failure with `context: ` before its reason (the record it came from kept).
+    pub fn context(mut self, context: &str) -> Failure {
+        self.reason = format!("{context}: {}", self.reason);
+        self
+    }
+
+    /// A failure about the library's record `i` as one about record `index(i)` of the
+    /// same input (the records it was given were a selection of those).
+    pub fn reindex(mut self, index: impl Fn(usize) -> Option<usize>) -> Failure {
+        self.record =
+            self.record.and_then(|r| Some(Box::new(Record { index: index(r.index)?, ..*r })));
+        self
+    }
+
+    /// A failure about the library's record `i` as one at line `lines[i]` of `file`, in the
+    /// form of the reader's own errors (`file:line: column: value: reason`); any other
+    /// failure as it is.
+    pub fn at_rows(self, file: &str, lines: &[u64]) -> Failure {
+        match &self.record {
+            Some(r) if self.place.is_none() && r.index < lines.len() => {
+                Failure::at(file, lines[r.index], r.field, &r.value, r.reason.clone())
+            }
+            _ => self,
+        }
     }
 }
 
@@ -93,7 +131,18 @@ impl fmt::Display for Failure {
 
 impl From<loyalty::Error> for Failure {
     fn from(e: loyalty::Error) -> Failure {
-        Failure::new(e.to_string())
+        let record = match e.kind() {
+            loyalty::ErrorKind::InvalidRecord { index, field, value, reason } => {
+                Some(Box::new(Record {
+                    index: *index,
+                    field,
+                    value: value.clone(),
+                    reason: reason.clone(),
+                }))
+            }
+            _ => None,
+        };
+        Failure { record, ..Failure::new(e.to_string()) }
     }
 }
 

@@ -193,3 +193,91 @@ fn spaces_around_ids_are_trimmed() {
         &format!("{blank}:3: customer_id: (empty): empty customer id"),
     );
 }
+
+/// `--summary-input` reads a summary in the formats a log is read in, by extension or
+/// `--input-format`: the command's own Parquet and JSON-lines summaries give the fits and
+/// scores its CSV summary gives (before, every file was read as CSV: "not UTF-8 text").
+#[test]
+fn summary_input_in_every_format() {
+    let d = dir("summary_formats");
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/data/cdnow_transactions.csv");
+    let log = log.to_str().unwrap();
+    let mut files = Vec::new();
+    for ext in ["csv", "parquet"] {
+        let p = d.join(format!("summary.{ext}"));
+        ok(&run(&["summary", "--quiet", log, "-o", p.to_str().unwrap()]));
+        files.push((p.to_str().unwrap().to_string(), None));
+    }
+    // The CSV's rows as JSON lines (numbers with every digit the CSV has, ids as strings),
+    // and the same under another extension, named by --input-format.
+    let csv = std::fs::read_to_string(&files[0].0).unwrap();
+    let mut jsonl = String::new();
+    for l in csv.lines().skip(1) {
+        let c: Vec<&str> = l.split(',').collect();
+        jsonl.push_str(&format!(
+            "{{\"customer_id\":\"{}\",\"frequency\":{},\"recency\":{},\"T\":{},\"monetary_value\":{}}}\n",
+            c[0], c[1], c[2], c[3], c[4]
+        ));
+    }
+    files.push((file(&d, "summary.jsonl", &jsonl), None));
+    files.push((file(&d, "summary.txt", &jsonl), Some("jsonl")));
+    let without_seconds = |o: &std::process::Output| {
+        let mut v: serde_json::Value = serde_json::from_str(&ok(o)).unwrap();
+        v.as_object_mut().unwrap().remove("seconds");
+        v
+    };
+    let mut fits = Vec::new();
+    let mut scores = Vec::new();
+    for (p, format) in &files {
+        let mut args = vec!["--summary-input", p.as_str()];
+        if let Some(f) = format {
+            args.extend(["--input-format", f]);
+        }
+        fn with<'a>(head: &[&'a str], args: &[&'a str]) -> Vec<&'a str> {
+            [head, args].concat()
+        }
+        fits.push((
+            without_seconds(&run(&with(&["fit", "--model", "bgnbd"], &args))),
+            without_seconds(&run(&with(&["fit", "--model", "gamma-gamma"], &args))),
+        ));
+        scores.push(ok(&run(&with(&["score"], &args))));
+    }
+    assert_eq!(fits[0].0["customers"], 23570);
+    assert_eq!(fits[0].1["customers"], 11515);
+    for (i, (fit, score)) in fits.iter().zip(&scores).enumerate().skip(1) {
+        assert_eq!(fit, &fits[0], "{}", files[i].0);
+        assert_eq!(score, &scores[0], "{}", files[i].0);
+    }
+}
+
+/// A summary row that only the models refuse is reported at its line (or row), as the
+/// reader's own errors are (before: "record 0: invalid recency `5`: must be 0 when frequency
+/// is 0", with no file or line).
+#[test]
+fn summary_rows_refused_by_the_models_name_their_line() {
+    use arrow_array::Float64Array;
+    let d = dir("summary_rows");
+    let csv = file(&d, "badsum.csv", "frequency,recency,T\n2,3,6\n0,5,6\n");
+    let want =
+        |p: &str, line: u64| format!("{p}:{line}: recency: 5: must be 0 when frequency is 0");
+    for cmd in [&["fit", "--model", "bgnbd"][..], &["fit", "--model", "pareto-nbd"], &["score"]] {
+        let args = [cmd, &["--summary-input", &csv]].concat();
+        fails(&run(&args), &want(&csv, 3));
+    }
+    let jsonl = file(
+        &d,
+        "badsum.jsonl",
+        "{\"frequency\":2,\"recency\":3,\"T\":6}\n\n{\"frequency\":0,\"recency\":5,\"T\":6}\n",
+    );
+    fails(&run(&["fit", "--model", "bgnbd", "--summary-input", &jsonl]), &want(&jsonl, 3));
+    let b = RecordBatch::try_from_iter([
+        ("frequency", Arc::new(Float64Array::from(vec![2.0, 0.0])) as ArrayRef),
+        ("recency", Arc::new(Float64Array::from(vec![3.0, 5.0])) as ArrayRef),
+        ("T", Arc::new(Float64Array::from(vec![6.0, 6.0])) as ArrayRef),
+    ])
+    .unwrap();
+    let pq = d.join("badsum.parquet");
+    write_parquet(&pq, &b);
+    let pq = pq.to_str().unwrap();
+    fails(&run(&["fit", "--model", "bgnbd", "--summary-input", pq]), &want(pq, 2));
+}

@@ -81,11 +81,11 @@ pub(super) fn columns(sink: &Sink<'_>, schema: &Schema) -> Result<[usize; 3]> {
     Ok(out)
 }
 
-fn is_text(ty: &DataType) -> bool {
+pub(super) fn is_text(ty: &DataType) -> bool {
     matches!(ty, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
 }
 
-fn is_integer(ty: &DataType) -> bool {
+pub(super) fn is_integer(ty: &DataType) -> bool {
     matches!(
         ty,
         DataType::Int8
@@ -166,26 +166,28 @@ pub(super) fn parquet(sink: &mut Sink<'_>) -> Result<()> {
     Ok(())
 }
 
-/// An Arrow IPC file (or, failing that, stream).
-pub(super) fn arrow_ipc(sink: &mut Sink<'_>) -> Result<()> {
+/// The batches of an Arrow IPC file or stream, one at a time.
+pub(super) type Batches =
+    Box<dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>>;
+
+/// The schema and batches of the Arrow IPC file (or, failing that, stream) at `path`.
+pub(super) fn ipc_batches(path: &str) -> Result<(arrow_schema::SchemaRef, Batches)> {
     use arrow_ipc::reader::{FileReader, StreamReader};
-    let batches: Box<
-        dyn Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
-    >;
-    let schema;
-    match FileReader::try_new(open(sink)?, None) {
-        Ok(r) => {
-            schema = r.schema();
-            batches = Box::new(r);
-        }
+    let open = || File::open(path).map_err(|e| Failure::in_file(path, os_reason(&e)));
+    match FileReader::try_new(open()?, None) {
+        Ok(r) => Ok((r.schema(), Box::new(r))),
         Err(_) => {
-            let r = StreamReader::try_new(open(sink)?, None).map_err(|e| {
-                Failure::in_file(sink.path, format!("not an Arrow IPC file or stream: {e}"))
+            let r = StreamReader::try_new(open()?, None).map_err(|e| {
+                Failure::in_file(path, format!("not an Arrow IPC file or stream: {e}"))
             })?;
-            schema = r.schema();
-            batches = Box::new(r);
+            Ok((r.schema(), Box::new(r)))
         }
     }
+}
+
+/// An Arrow IPC file (or, failing that, stream).
+pub(super) fn arrow_ipc(sink: &mut Sink<'_>) -> Result<()> {
+    let (schema, batches) = ipc_batches(sink.path)?;
     sink.header_seen = true;
     let cols = columns(sink, &schema)?;
     let mut row = 0u64;
@@ -255,7 +257,7 @@ fn batch_rows(
     Ok(())
 }
 
-fn integer(a: &dyn Array, i: usize) -> Option<i128> {
+pub(super) fn integer(a: &dyn Array, i: usize) -> Option<i128> {
     Some(match a.data_type() {
         DataType::Int32 => i128::from(a.as_any().downcast_ref::<Int32Array>()?.value(i)),
         DataType::Int64 => i128::from(a.as_any().downcast_ref::<Int64Array>()?.value(i)),
@@ -265,7 +267,7 @@ fn integer(a: &dyn Array, i: usize) -> Option<i128> {
     })
 }
 
-fn text(a: &dyn Array, i: usize) -> Option<String> {
+pub(super) fn text(a: &dyn Array, i: usize) -> Option<String> {
     Some(match a.data_type() {
         DataType::Utf8 => a.as_string::<i32>().value(i).to_string(),
         DataType::LargeUtf8 => a.as_string::<i64>().value(i).to_string(),

@@ -9,6 +9,7 @@
 mod chunked;
 mod columnar;
 mod row_groups;
+pub mod summaries;
 mod text;
 
 use std::path::Path;
@@ -138,6 +139,12 @@ pub fn read(path: &str, options: &ReadOptions) -> Result<Log> {
         InputFormat::Arrow => columnar::arrow_ipc(&mut sink)?,
     }
     sink.finish()
+}
+
+/// `line` without a UTF-8 byte-order mark at its start (as spreadsheets and some editors
+/// write one before the first line).
+pub(crate) fn strip_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
 }
 
 /// An OS error without Rust's `(os error 2)` suffix, lowercase.
