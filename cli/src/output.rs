@@ -141,24 +141,42 @@ impl Table {
         out.into_inner().map_err(|e| io::Error::other(e.to_string()))
     }
 
+    /// One object per row, keys in column order. Each object is written here rather than
+    /// built as a `serde_json::Value`: a `Map` orders its keys by name (without the
+    /// `preserve_order` feature, which would reorder every other JSON the workspace writes),
+    /// and a `Number` holds an exact amount only as an `f64`. Keys, text and model outputs
+    /// still go through serde_json's serializer; an exact amount is its decimal digits, as
+    /// the CSV writes it (`Decimal`'s `Display` never uses an exponent, so it is a JSON
+    /// number).
     fn jsonl(&self, w: &mut dyn Write) -> io::Result<()> {
-        use serde_json::{Map, Value};
+        use serde_json::Value;
+        let keys = self
+            .columns
+            .iter()
+            .map(|c| serde_json::to_string(c.name))
+            .collect::<std::result::Result<Vec<String>, _>>()?;
+        let mut line: Vec<u8> = Vec::new();
         for i in 0..self.rows() {
-            let mut m = Map::new();
-            for c in &self.columns {
-                let v = match &c.values {
-                    Values::Text(v) => Value::from(v[i].clone()),
-                    Values::Count(v) => Value::from(v[i]),
-                    Values::Real(v) => v[i].map_or(Value::Null, Value::from),
-                    // Exact amounts as JSON numbers in their decimal form (no float detour).
-                    Values::Exact(v) => {
-                        serde_json::from_str(&v[i].normalize().to_string()).unwrap_or(Value::Null)
+            line.clear();
+            line.push(b'{');
+            for (k, (key, c)) in keys.iter().zip(&self.columns).enumerate() {
+                if k > 0 {
+                    line.push(b',');
+                }
+                line.extend_from_slice(key.as_bytes());
+                line.push(b':');
+                match &c.values {
+                    Values::Text(v) => serde_json::to_writer(&mut line, &v[i])?,
+                    Values::Count(v) => write!(line, "{}", v[i])?,
+                    // A non-finite value (none is expected) is null, as serde_json writes it.
+                    Values::Real(v) => {
+                        serde_json::to_writer(&mut line, &v[i].map_or(Value::Null, Value::from))?
                     }
-                };
-                m.insert(c.name.to_string(), v);
+                    Values::Exact(v) => write!(line, "{}", v[i].normalize())?,
+                }
             }
-            serde_json::to_writer(&mut *w, &Value::Object(m))?;
-            w.write_all(b"\n")?;
+            line.extend_from_slice(b"}\n");
+            w.write_all(&line)?;
         }
         w.flush()
     }

@@ -112,7 +112,7 @@ fn json_lines_in_and_out() {
     let first = stdout(&o).lines().next().unwrap().to_string();
     assert_eq!(
         first,
-        "{\"T\":5.0,\"customer_id\":\"1\",\"frequency\":1,\"monetary_value\":1,\"recency\":5.0}"
+        "{\"customer_id\":\"1\",\"frequency\":1,\"recency\":5.0,\"T\":5.0,\"monetary_value\":1}"
     );
     // Two ids beyond 64 bits are the same float: refused rather than merged into one customer.
     let text = "{\"customer_id\":123456789012345678901234,\"date\":\"2015-01-01\",\"amount\":1}\n\

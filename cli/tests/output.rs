@@ -223,3 +223,57 @@ fn output_permissions_follow_the_umask_or_the_existing_file() {
         assert_ne!(std::fs::read(&out).unwrap(), b"before");
     }
 }
+
+/// JSON lines carry the exact amounts the CSV carries, as JSON numbers with every digit
+/// (before, `33.333333333333333333333333333` went through an `f64` and came out as
+/// `33.333333333333336`), with the keys in the CSV's column order (before, sorted by name).
+#[test]
+fn json_lines_money_is_exact_and_keys_keep_the_column_order() {
+    let d = dir("jsonl_exact");
+    let log = file(
+        &d,
+        "log.csv",
+        "customer_id,date,amount\n1,2024-01-01,1\n1,2024-01-02,100\n1,2024-01-03,0\n\
+         1,2024-01-04,0\n2,2024-01-01,1\n2,2024-01-02,12345678901.5\n\"x\"\"y\",2024-01-01,1\n",
+    );
+    let out = ok(&run(&["summary", "--format", "jsonl", &log]));
+    assert_eq!(
+        out,
+        "{\"customer_id\":\"1\",\"frequency\":3,\"recency\":3.0,\"T\":3.0,\"monetary_value\":33.333333333333333333333333333}\n\
+         {\"customer_id\":\"2\",\"frequency\":1,\"recency\":1.0,\"T\":3.0,\"monetary_value\":12345678901.5}\n\
+         {\"customer_id\":\"x\\\"y\",\"frequency\":0,\"recency\":0.0,\"T\":3.0,\"monetary_value\":0}\n"
+    );
+    // Every line is JSON, and each amount's text is the CSV's.
+    let csv = ok(&run(&["summary", &log]));
+    for (json, row) in out.lines().zip(csv.lines().skip(1)) {
+        let _: serde_json::Value = serde_json::from_str(json).unwrap();
+        let money = json.rsplit(':').next().unwrap().trim_end_matches('}');
+        assert_eq!(money, row.rsplit(',').next().unwrap());
+    }
+    // The model columns of score too: keys in column order.
+    let scored = ok(&run(&["score", "--quiet", "--format", "jsonl", &log]));
+    let first = scored.lines().next().unwrap();
+    let keys: Vec<&str> = first
+        .trim_matches(['{', '}'])
+        .split(',')
+        .filter_map(|kv| kv.split_once("\":").map(|(k, _)| k.trim_start_matches('"')))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "customer_id",
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+            "r_score",
+            "f_score",
+            "m_score",
+            "segment",
+            "p_alive",
+            "expected_purchases",
+            "expected_spend",
+            "clv"
+        ]
+    );
+}
