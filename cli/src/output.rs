@@ -261,6 +261,9 @@ pub fn write(table: &Table, dest: &Destination) -> Result<()> {
     match &dest.path {
         None => {
             let format = dest.format.unwrap_or(OutputFormat::Csv);
+            if format != OutputFormat::Parquet {
+                stdout_open()?;
+            }
             let stdout = io::stdout();
             let mut w = BufWriter::with_capacity(1 << 16, stdout.lock());
             let r = match format {
@@ -287,6 +290,35 @@ pub fn write(table: &Table, dest: &Destination) -> Result<()> {
     }
 }
 
+/// Fails when stdout was closed when the command started (`loyalty summary x.csv >&-`): the
+/// output would be lost while the command reports success.
+///
+/// Rust's runtime puts `/dev/null`, opened read-write, on a standard descriptor it finds
+/// closed at start, so every write to it "succeeds". That descriptor is recognised by its
+/// target and mode (Linux's /proc): a shell's `> /dev/null`, a request to discard the
+/// output, opens `/dev/null` write-only and passes. Elsewhere nothing is checked.
+///
+/// # Errors
+///
+/// `writing to stdout: stdout is closed`.
+pub fn stdout_open() -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let on_null =
+            std::fs::read_link("/proc/self/fd/1").is_ok_and(|p| p == Path::new("/dev/null"));
+        let read_write = || {
+            let info = std::fs::read_to_string("/proc/self/fdinfo/1").ok()?;
+            let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
+            // O_ACCMODE is 0o3; O_RDWR is 0o2.
+            Some(u32::from_str_radix(flags.trim(), 8).ok()? & 0o3 == 0o2)
+        };
+        if on_null && read_write() == Some(true) {
+            return Err(Failure::new("writing to stdout: stdout is closed"));
+        }
+    }
+    Ok(())
+}
+
 /// The result of a write to stdout as the command's: a reader that went away (`| head`)
 /// is a failure like any other (the output is incomplete), reported as one line.
 ///
@@ -309,6 +341,7 @@ pub fn note(line: std::fmt::Arguments<'_>) {
 ///
 /// As [`stdout_result`].
 pub fn print(text: &str) -> Result<()> {
+    stdout_open()?;
     let mut out = io::stdout().lock();
     stdout_result(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }

@@ -111,6 +111,7 @@ mod engine {
                 if format == OutputFormat::Parquet {
                     return Err(Failure::new("parquet output needs a file: give -o PATH.parquet"));
                 }
+                output::stdout_open()?;
                 // `Stdout`, not its lock: the writers want a `Send` sink.
                 let w = BufWriter::with_capacity(1 << 16, std::io::stdout());
                 match runtime.block_on(write(format, &schema, &mut stream, w)) {

@@ -277,3 +277,45 @@ fn json_lines_money_is_exact_and_keys_keep_the_column_order() {
         ]
     );
 }
+
+/// Runs the command through `sh` with stdout redirected by `redirect` (`>&-` closes it).
+#[cfg(target_os = "linux")]
+fn with_stdout(redirect: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("exec \"$0\" \"$@\" {redirect}")])
+        .arg(env!("CARGO_BIN_EXE_loyalty"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// With stdout closed (`>&-`) every command that writes there fails with one line instead of
+/// exiting 0 with its output lost; `> /dev/null` still discards quietly, and `-o` needs no
+/// stdout.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_stdout_fails() {
+    let d = dir("closed_stdout");
+    let log = file(&d, "log.csv", LOG);
+    let runs: [&[&str]; 5] = [
+        &["summary", &log],
+        &["summary", "--format", "jsonl", &log],
+        &["score", "--quiet", &log],
+        &["fit", "--model", "bgnbd", &log],
+        &["report", "--quiet", &log],
+    ];
+    for args in runs {
+        let o = with_stdout(">&-", args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        // (score's model columns are empty on this log: a warning line comes first.)
+        let e = common::stderr(&o);
+        assert_eq!(e.lines().last(), Some("writing to stdout: stdout is closed"), "{args:?}");
+        let o = with_stdout("> /dev/null", args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", common::stderr(&o));
+    }
+    let out = d.join("out.csv");
+    let o = with_stdout(">&-", &["summary", &log, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert_eq!(std::fs::read_to_string(out).unwrap(), SUMMARY);
+}
