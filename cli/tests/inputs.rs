@@ -281,3 +281,21 @@ fn summary_rows_refused_by_the_models_name_their_line() {
     let pq = pq.to_str().unwrap();
     fails(&run(&["fit", "--model", "bgnbd", "--summary-input", pq]), &want(pq, 2));
 }
+
+/// JSON lines with a UTF-8 byte-order mark before the first object are read (before: "line
+/// 1: not a JSON object: expected value").
+#[test]
+fn json_lines_with_a_byte_order_mark() {
+    let d = dir("jsonl_bom");
+    let mut text = String::from("\u{feff}");
+    for (id, date) in IDS.iter().zip(DATES) {
+        text.push_str(&format!("{{\"customer_id\":{id},\"date\":\"{date}\",\"amount\":1}}\r\n"));
+    }
+    assert_eq!(ok(&run(&["summary", &file(&d, "bom.jsonl", &text)])), SUMMARY);
+    // A mark anywhere else is still an error at its line.
+    let lines: Vec<&str> = text["\u{feff}".len()..].split_inclusive('\n').collect();
+    let later = format!("{}\u{feff}{}", lines[0], lines[1..].concat());
+    let p = file(&d, "later.jsonl", &later);
+    let e = common::stderr(&run(&["summary", &p]));
+    assert!(e.starts_with(&format!("{p}:2: not a JSON object")), "{e}");
+}

@@ -180,12 +180,14 @@ pub(super) fn jsonl(sink: &mut Sink<'_>) -> Result<()> {
         }
         line += 1;
         done += n as u64;
-        if buf.iter().all(u8::is_ascii_whitespace) {
+        // A byte-order mark before the first object (as some editors save) is not JSON.
+        let text = if line == 1 { super::strip_bom(&buf) } else { &buf[..] };
+        if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         // JSON lines has no header: the first object stands for one.
         sink.header_seen = true;
-        let object: serde_json::Map<String, Value> = serde_json::from_slice(&buf)
+        let object: serde_json::Map<String, Value> = serde_json::from_slice(text)
             .map_err(|e| Failure::at_line(sink.path, line, format!("not a JSON object: {e}")))?;
         let field = |name: &str, flag: &str| -> Result<String> {
             match object.get(name) {
