@@ -51,7 +51,7 @@ pub struct Validation {
 }
 
 /// Fits `model` on the log up to `calibration_end` (the whole day) and checks it on the rest
-/// up to `end`.
+/// up to `end` (the `--as-of` day when `as_of`, else the last purchase).
 ///
 /// # Errors
 ///
@@ -61,15 +61,21 @@ pub fn validate(
     log: &Log,
     calibration_end: NaiveDate,
     end: NaiveDateTime,
+    as_of: bool,
     period: PeriodArg,
     model: ModelArg,
 ) -> Result<Validation> {
     // The whole calibration end day is calibration.
     let cal_end = calibration_end.and_hms_opt(23, 59, 59).map_or(end, |t| t);
     if cal_end >= end {
+        // The observation end is the --as-of day when one is given, not the data's end.
+        let why = if as_of {
+            format!("--as-of is {}", end.date())
+        } else {
+            format!("the data end on {}", end.date())
+        };
         return Err(Failure::new(format!(
-            "--calibration-end {calibration_end} leaves no holdout: the data end on {}",
-            end.date()
+            "--calibration-end {calibration_end} leaves no holdout: {why}"
         )));
     }
     if let Some(first) = log.first().filter(|f| cal_end < *f) {
@@ -158,7 +164,7 @@ impl Validation {
 pub fn command(calibration_end: NaiveDate, model: ModelArg, input: &InputArgs) -> Result<()> {
     let log = crate::commands::read(input)?;
     let end = analysis::observation_end(&log, input.as_of, &input.input)?;
-    let v = validate(&log, calibration_end, end, input.period, model)?;
+    let v = validate(&log, calibration_end, end, input.as_of.is_some(), input.period, model)?;
     // One write of the whole text: a reader that leaves early sees a broken pipe at most once.
     let mut text = serde_json::to_string_pretty(&v.to_json())
         .map_err(|e| Failure::new(format!("writing JSON: {e}")))?;

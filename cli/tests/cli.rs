@@ -858,6 +858,11 @@ fn a_calibration_end_outside_the_data() {
     fails(&o, "--calibration-end 2014-12-31 leaves no calibration: the data start on 2015-01-01");
     let o = run(&["validate", "--calibration-end", "2015-02-06", &p]);
     fails(&o, "--calibration-end 2015-02-06 leaves no holdout: the data end on 2015-02-06");
+    // With --as-of the observation ends there, not where the data end.
+    let o = run(&["validate", "--as-of", "2015-01-15", "--calibration-end", "2015-01-31", &p]);
+    fails(&o, "--calibration-end 2015-01-31 leaves no holdout: --as-of is 2015-01-15");
+    let o = run(&["validate", "--as-of", "2015-02-03", "--calibration-end", "2015-02-03", &p]);
+    fails(&o, "--calibration-end 2015-02-03 leaves no holdout: --as-of is 2015-02-03");
     // The report says so in its model check and goes on.
     let o = run(&["report", "--quiet", "--calibration-end", "2014-12-31", &p]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -97,8 +97,9 @@ pub fn facts(args: &ReportArgs<'_>) -> Result<Facts> {
     // Two thirds of the way through by default, as a common calibration split.
     let first = headline.first;
     let cal = args.calibration_end.unwrap_or_else(|| first + (end.date() - first) * 2 / 3);
-    let validation = validation::validate(&log, cal, end, input.period, args.clv.model)
-        .map_err(|e| e.reason().to_string());
+    let validation =
+        validation::validate(&log, cal, end, input.as_of.is_some(), input.period, args.clv.model)
+            .map_err(|e| e.reason().to_string());
     let margin = args.margin.to_f64().unwrap_or(0.0);
     if !(0.0..=1.0).contains(&margin) || args.margin <= Decimal::ZERO {
         return Err(Failure::new(format!("--margin {}: must be a share in (0, 1]", args.margin)));
