@@ -95,7 +95,7 @@ pub fn observation_end(log: &Log, as_of: Option<NaiveDate>, input: &str) -> Resu
 ///
 /// The library's (a spend overflow, say).
 pub fn summary(log: &Log, end: NaiveDateTime, period: PeriodArg) -> Result<Summary<Id>> {
-    Ok(summarize_par(&log.transactions, end, SummaryOptions::default().period(period.period()))?)
+    summarized(log, end, SummaryOptions::default().period(period.period()))
 }
 
 /// The library's summary of the purchases at or before the instant `end` (not the rest of
@@ -108,7 +108,45 @@ pub fn summary(log: &Log, end: NaiveDateTime, period: PeriodArg) -> Result<Summa
 /// As [`summary`].
 pub fn summary_to(log: &Log, end: NaiveDateTime, period: PeriodArg) -> Result<Summary<Id>> {
     let options = SummaryOptions::default().period(period.period()).cutoff(Cutoff::Instant);
-    Ok(summarize_par(&log.transactions, end, options)?)
+    summarized(log, end, options)
+}
+
+/// The library's summary; a spend sum beyond `Decimal` is reported with the file and the
+/// customer (the library's error names neither).
+fn summarized(log: &Log, end: NaiveDateTime, options: SummaryOptions) -> Result<Summary<Id>> {
+    summarize_par(&log.transactions, end, options).map_err(|e| match e.kind() {
+        loyalty::ErrorKind::Overflow { .. } => overflowing(log, end, options, &e),
+        _ => e.into(),
+    })
+}
+
+/// The library's overflow `e` with the file and the first customer (in file order) whose
+/// spend in the summary's window cannot be added up in a `Decimal`. Only on that error
+/// path: a second pass over the log is no cost there.
+pub fn overflowing(
+    log: &Log,
+    end: NaiveDateTime,
+    options: SummaryOptions,
+    e: &loyalty::Error,
+) -> Failure {
+    let window_end = options.window_end(end);
+    let mut sums: std::collections::HashMap<Id, rust_decimal::Decimal> =
+        std::collections::HashMap::new();
+    for t in &log.transactions {
+        if window_end.is_some_and(|w| t.at >= w) {
+            continue;
+        }
+        let sum = sums.entry(t.customer).or_default();
+        match sum.checked_add(t.amount) {
+            Some(s) => *sum = s,
+            None => {
+                let id = log.ids.text(t.customer);
+                return Failure::in_file(&log.source, format!("customer {id}: {e}"));
+            }
+        }
+    }
+    // The library added in another order (refunds first, say): the file at least.
+    Failure::in_file(&log.source, e.to_string())
 }
 
 /// R/F/M scores (R `rfm`'s quantile bins on the RFM measures) and the eleven named segments.

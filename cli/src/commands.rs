@@ -53,7 +53,7 @@ pub fn summary(input: &InputArgs, out: &OutputArgs) -> Result<()> {
     note(input.quiet, &s);
     // The transactions go before the output's columns are built: the peak memory is the
     // log's or the output's, not both.
-    let Log { transactions, ids } = log;
+    let Log { transactions, ids, .. } = log;
     drop(transactions);
     output::write(&summary_table(&ids, &s), &out.destination())
 }

@@ -16,7 +16,7 @@ use loyalty::clv::{
     evaluate_holdout, period_transactions, tracking, ClvModel, GammaGamma, HoldoutEvaluation,
     RepeatCount, TrackingPoint,
 };
-use loyalty::rfm::{calibration_and_holdout, SummaryOptions};
+use loyalty::rfm::{calibration_and_holdout, Cutoff, SummaryOptions};
 use serde_json::{json, Map, Value};
 
 use crate::analysis::{self, ModelArg, PeriodArg};
@@ -84,11 +84,20 @@ pub fn validate(
             first.date()
         )));
     }
-    let options = SummaryOptions::default().period(period.period());
-    let split = calibration_and_holdout(&log.transactions, cal_end, end, options)?;
     // The purchases up to the calibration end only, as `split` and lifetimes take them: the
-    // default cutoff would also take the rest of a weekly or monthly period.
+    // default cutoff would also take the rest of a weekly or monthly period. First, so that
+    // a spend overflow there names its customer.
     let calibration = analysis::summary_to(log, cal_end, period)?;
+    let options = SummaryOptions::default().period(period.period());
+    let split = calibration_and_holdout(&log.transactions, cal_end, end, options).map_err(|e| {
+        match e.kind() {
+            // A holdout spend: the customer whose spend up to the observation end overflows.
+            loyalty::ErrorKind::Overflow { .. } => {
+                analysis::overflowing(log, end, options.cutoff(Cutoff::Instant), &e)
+            }
+            _ => e.into(),
+        }
+    })?;
     let (purchases, _) = analysis::fit_model(model, &analysis::customers(&calibration))?;
     // The checks read the purchase model only; `ClvModel` carries a spend model as well,
     // which they never consult, so any valid one does (fitting Gamma-Gamma here could only

@@ -299,3 +299,30 @@ fn json_lines_with_a_byte_order_mark() {
     let e = common::stderr(&run(&["summary", &p]));
     assert!(e.starts_with(&format!("{p}:2: not a JSON object")), "{e}");
 }
+
+/// A customer whose spend cannot be added up in a `Decimal` is named, with the file (before:
+/// "arithmetic overflow in spend sum beyond the range of Decimal", neither file nor
+/// customer). Every command that summarises a log says the same.
+#[test]
+fn a_spend_overflow_names_the_file_and_the_customer() {
+    let d = dir("spend_overflow");
+    let big = "50000000000000000000000000000";
+    let text = format!(
+        "customer_id,date,amount\nann,2024-01-01,5\nbob,2024-01-01,{big}\nann,2024-01-02,7\n\
+         bob,2024-01-02,{big}\nbob,2024-01-03,1\n"
+    );
+    let p = file(&d, "overflow.csv", &text);
+    let want =
+        format!("{p}: customer bob: arithmetic overflow in spend sum beyond the range of Decimal");
+    for args in [
+        &["summary", &p][..],
+        &["score", "--quiet", &p],
+        &["fit", "--model", "bgnbd", &p],
+        &["validate", "--calibration-end", "2024-01-02", &p],
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let e = common::stderr(&o);
+        assert_eq!(e.trim_end(), want, "{args:?}");
+    }
+}

@@ -91,6 +91,8 @@ pub struct Log {
     pub transactions: Vec<Transaction<Id>>,
     /// How the keys are written back.
     pub ids: IdBook,
+    /// The file as named on the command line, for the errors found after reading.
+    pub source: String,
 }
 
 impl Log {
@@ -252,7 +254,7 @@ impl<'a> Sink<'a> {
             return Err(Failure::in_file(self.path, "no transactions: the file has a header only"));
         }
         let ids = self.ids.finish(&mut self.log);
-        Ok(Log { transactions: self.log, ids })
+        Ok(Log { transactions: self.log, ids, source: self.path.to_string() })
     }
 }
 
