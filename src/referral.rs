@@ -15,9 +15,11 @@
 //!   spend it on the first order itself; [`ReferralBook::refer`] then returns it.
 //!
 //! Fraud limits (after the referral checks Smile, Talon.One and Setono document): no
-//! self-referral, one referral (hence one reward) per referee, a cap of referrer rewards per
-//! period, a minimum first order, only the friend's first order counts, and a return inside
-//! the window that takes the order below the minimum cancels the reward. Refusals carry a
+//! self-referral, one referral (hence one reward) per referee, a referee who is already in
+//! the book as a referrer is no new customer (so no referral cycle such as ann refers bob,
+//! then bob refers ann, pays both members twice), a cap of referrer rewards per period, a
+//! minimum first order, only the friend's first order counts, and a return inside the
+//! window that takes the order below the minimum cancels the reward. Refusals carry a
 //! typed [`RejectionReason`]; a refused call is an
 //! [`ErrorKind::RuleViolation`] whose rule is
 //! [`RejectionReason::rule`] (recover it with [`RejectionReason::of`]).
@@ -49,7 +51,7 @@
 //! # Ok::<(), loyalty::Error>(())
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::num::NonZeroU32;
 
@@ -517,6 +519,11 @@ pub enum RejectionReason {
     SelfReferral,
     /// The friend was already referred (one reward per referee).
     AlreadyReferred,
+    /// The friend is already in the book as a referrer: an existing member, not a new
+    /// customer. This refuses referral cycles (ann refers bob, then bob refers ann; or
+    /// a refers b, b refers c, c refers a), which would otherwise pay each member of the
+    /// cycle both the referrer's and the welcome reward.
+    RefereeIsReferrer,
     /// The friend had ordered before the referral: not a new customer.
     OrderBeforeReferral,
     /// The first order was below the minimum.
@@ -530,9 +537,10 @@ pub enum RejectionReason {
 }
 
 impl RejectionReason {
-    const ALL: [RejectionReason; 7] = [
+    const ALL: [RejectionReason; 8] = [
         RejectionReason::SelfReferral,
         RejectionReason::AlreadyReferred,
+        RejectionReason::RefereeIsReferrer,
         RejectionReason::OrderBeforeReferral,
         RejectionReason::FirstOrderTooSmall,
         RejectionReason::FirstOrderReturned,
@@ -546,6 +554,7 @@ impl RejectionReason {
         match self {
             RejectionReason::SelfReferral => "no self-referral",
             RejectionReason::AlreadyReferred => "one referral per referee",
+            RejectionReason::RefereeIsReferrer => "referee must not be a referrer",
             RejectionReason::OrderBeforeReferral => "referee must be a new customer",
             RejectionReason::FirstOrderTooSmall => "minimum first order",
             RejectionReason::FirstOrderReturned => "first order returned",
@@ -680,6 +689,9 @@ pub struct Settlement {
 pub struct ReferralBook {
     rules: ReferralRules,
     referrals: BTreeMap<MemberId, Referral>,
+    /// Every member who referred someone (derived from `referrals`; rebuilt on reading),
+    /// so refusing a referee who is already a referrer does not scan the book.
+    referrers: BTreeSet<MemberId>,
 }
 
 #[cfg(feature = "serde")]
@@ -729,6 +741,7 @@ impl TryFrom<BookRepr> for ReferralBook {
                         reason,
                         RejectionReason::SelfReferral
                             | RejectionReason::AlreadyReferred
+                            | RejectionReason::RefereeIsReferrer
                             | RejectionReason::ReferrerCapReached
                     ) {
                         return Err(bad("refusals of that kind are never stored").into());
@@ -739,7 +752,30 @@ impl TryFrom<BookRepr> for ReferralBook {
             if book.referrals.contains_key(&referral.referee) {
                 return Err(bad("referee listed twice").into());
             }
+            book.referrers.insert(referral.referrer.clone());
             book.referrals.insert(referral.referee.clone(), referral);
+        }
+        // A referee who was a referrer strictly before being referred could not have been
+        // recorded (a stored cycle always has such a member: someone in it referred first).
+        // Equal times leave the order open, so they are read as the order `refer` allows.
+        let mut first: BTreeMap<&MemberId, NaiveDateTime> = BTreeMap::new();
+        for r in book.referrals.values() {
+            let t = first.entry(&r.referrer).or_insert(r.referred_at);
+            *t = (*t).min(r.referred_at);
+        }
+        for r in book.referrals.values() {
+            let refused = first.get(&r.referee).is_some_and(|&t| {
+                t < r.referred_at || (t == r.referred_at && book.cycle_from(&r.referee))
+            });
+            if refused {
+                return Err(ErrorKind::InvalidState {
+                    reason: format!(
+                        "referral of {}: the referee was already a referrer",
+                        r.referee
+                    ),
+                }
+                .into());
+            }
         }
         Ok(book)
     }
@@ -756,7 +792,7 @@ impl ReferralBook {
     /// An empty book.
     #[must_use]
     pub fn new(rules: ReferralRules) -> ReferralBook {
-        ReferralBook { rules, referrals: BTreeMap::new() }
+        ReferralBook { rules, referrals: BTreeMap::new(), referrers: BTreeSet::new() }
     }
 
     /// The rules.
@@ -782,8 +818,10 @@ impl ReferralBook {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::RuleViolation`] with [`RejectionReason::SelfReferral`] or
-    /// [`RejectionReason::AlreadyReferred`]; the book is unchanged.
+    /// [`ErrorKind::RuleViolation`] with [`RejectionReason::SelfReferral`],
+    /// [`RejectionReason::AlreadyReferred`] or [`RejectionReason::RefereeIsReferrer`] (the
+    /// friend has referred someone in this book before, whatever became of that referral);
+    /// the book is unchanged.
     pub fn refer(
         &mut self,
         referrer: MemberId,
@@ -798,12 +836,18 @@ impl ReferralBook {
             return Err(RejectionReason::AlreadyReferred
                 .error(format!("member {referee} was already referred by {}", existing.referrer)));
         }
+        if self.referrers.contains(&referee) {
+            return Err(RejectionReason::RefereeIsReferrer.error(format!(
+                "member {referee} already referred someone, so is not a new customer"
+            )));
+        }
         let referral = Referral {
             referrer,
             referee: referee.clone(),
             referred_at: at,
             status: ReferralStatus::AwaitingFirstOrder,
         };
+        self.referrers.insert(referral.referrer.clone());
         self.referrals.insert(referee, referral);
         Ok((self.rules.welcome == WelcomeTiming::AtReferral).then_some(self.rules.referee_reward))
     }
@@ -987,6 +1031,22 @@ impl ReferralBook {
             }
         }
         Ok(Settlement { payouts, expired })
+    }
+
+    /// Whether following referrers up from `start` comes back to it. Each member has at
+    /// most one referrer, so the walk is a chain: it ends, or it loops within as many steps
+    /// as there are referrals.
+    #[cfg(feature = "serde")]
+    fn cycle_from(&self, start: &MemberId) -> bool {
+        let mut at = start;
+        for _ in 0..self.referrals.len() {
+            match self.referrals.get(at) {
+                Some(r) if r.referrer == *start => return true,
+                Some(r) => at = &r.referrer,
+                None => return false,
+            }
+        }
+        false
     }
 
     fn referral_mut(&mut self, referee: &MemberId) -> Result<&mut Referral> {
@@ -1211,6 +1271,87 @@ mod tests {
             assert!(s.payouts[0].referrer_reward.is_some());
             assert_eq!(s.payouts[1].referrer_reward.is_some(), second_paid, "{per:?}");
         }
+    }
+
+    /// The review's repro: ann refers bob, then bob refers ann. Before the fix the second
+    /// referral was accepted and, after both first orders, settle paid each of them 500
+    /// (referrer) + 250 (welcome): 1,500 points for two members who recruited nobody new.
+    #[test]
+    fn referral_cycles_are_refused() {
+        let refused = |r: Result<Option<Reward>>| RejectionReason::of(&r.unwrap_err());
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("ann"), id("bob"), at(1, 1)).unwrap();
+        let before = book.clone();
+        let r = book.refer(id("bob"), id("ann"), at(1, 2));
+        assert_eq!(refused(r), Some(RejectionReason::RefereeIsReferrer));
+        assert_eq!(book, before, "a refused referral changes nothing");
+        // Orders of both: only ann's referral of bob pays, once, 500 + 250.
+        book.first_order(&id("bob"), usd(30), at(1, 3)).unwrap();
+        assert!(matches!(
+            book.first_order(&id("ann"), usd(30), at(1, 3)).unwrap_err().kind(),
+            ErrorKind::NotFound { .. }
+        ));
+        let s = book.settle(at(3, 1)).unwrap();
+        assert_eq!(s.payouts.len(), 1);
+        assert_eq!((&s.payouts[0].referrer, &s.payouts[0].referee), (&id("ann"), &id("bob")));
+        assert_eq!(s.payouts[0].referrer_reward, Some(Reward::Points(500)));
+        assert_eq!(s.payouts[0].referee_reward, Some(Reward::Points(250)));
+
+        // Three members: a refers b, b refers c (a chain is fine), c refers a closes a cycle.
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.refer(id("b"), id("c"), at(1, 2)).unwrap();
+        assert_eq!(
+            refused(book.refer(id("c"), id("a"), at(1, 3))),
+            Some(RejectionReason::RefereeIsReferrer)
+        );
+        assert_eq!(book.referrals().count(), 2);
+    }
+
+    /// Someone who referred a friend earlier (whatever became of that referral: here it
+    /// was refused for a small first order) is a member, not a new customer.
+    #[test]
+    fn an_earlier_referrer_cannot_be_referred() {
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("dan"), id("eve"), at(1, 1)).unwrap();
+        book.first_order(&id("eve"), usd(1), at(1, 2)).unwrap();
+        let e = book.refer(id("fay"), id("dan"), at(2, 1)).unwrap_err();
+        assert_eq!(RejectionReason::of(&e), Some(RejectionReason::RefereeIsReferrer));
+        assert_eq!(
+            e.to_string(),
+            "rejected by rule referee must not be a referrer: member dan already referred \
+             someone, so is not a new customer"
+        );
+        // A referred member may go on to refer others (and is still not referable again).
+        book.refer(id("eve"), id("gus"), at(2, 2)).unwrap();
+        let e = book.refer(id("fay"), id("eve"), at(2, 3)).unwrap_err();
+        assert_eq!(RejectionReason::of(&e), Some(RejectionReason::AlreadyReferred));
+    }
+
+    /// A stored book holding a cycle, or a referee who had referred someone before, is
+    /// refused on reading; a chain recorded at one instant still reads.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn stored_cycles_are_refused() {
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.refer(id("b"), id("c"), at(1, 1)).unwrap();
+        let json = serde_json::to_value(&book).unwrap();
+        let back: ReferralBook = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(back, book);
+        // c refers a at the same instant: a cycle no order of calls allows.
+        let mut cyc = json.clone();
+        let mut extra = cyc["referrals"][0].clone();
+        extra["referrer"] = "c".into();
+        extra["referee"] = "a".into();
+        cyc["referrals"].as_array_mut().unwrap().push(extra.clone());
+        let e = serde_json::from_value::<ReferralBook>(cyc).unwrap_err();
+        assert!(e.to_string().contains("the referee was already a referrer"), "{e}");
+        // No cycle, but b is referred (by a) after b referred c: refused too.
+        let mut late = json;
+        late["referrals"][0]["referred_at"] = "2025-01-05T12:00:00".into();
+        let e = serde_json::from_value::<ReferralBook>(late).unwrap_err();
+        assert!(e.to_string().contains("the referee was already a referrer"), "{e}");
     }
 
     #[test]
