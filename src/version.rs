@@ -15,7 +15,7 @@
 //! | Type | Newest | Changes |
 //! |---|---|---|
 //! | [`points::Account`](crate::points::Account) | 4 | 4: lifetime totals are `u128` decimal strings (1-3: `u64` JSON numbers); 3: optional `checkpoint` of a compacted account; 2: idempotency keys are decimal strings (1: JSON numbers) |
-//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 2 | 2: totals as in account version 4 |
+//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 3 | 3: the last activity of the folded history (absent before: the cut bounds it); 2: totals as in account version 4 |
 //! | [`points::Program`](crate::points::Program) | 1 | |
 //! | [`tiers::Program`](crate::tiers::Program) | 1 | |
 //! | [`referral::ReferralBook`](crate::referral::ReferralBook) | 1 | |

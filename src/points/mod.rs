@@ -90,8 +90,18 @@
 //! `remaining + expired <= points`, with the lots' expired points adding up to the
 //! expired total), and re-derives from the entries each lot's points (`points =
 //! remaining + expired + drawn + cancelled`), creation (source, key, date), state, refund
-//! record and dates, each reservation, and each outcome against its request, so
-//! deserialized state that breaks any of them is rejected.
+//! record and dates, each reservation, each outcome against its request, and the
+//! account's [`Account::last_activity`] (the latest activity entry), so deserialized state
+//! that breaks any of them is rejected.
+//!
+//! Dates: an immediate earn's lot is valid through the date its entry recorded, an
+//! activated lot through the date its activation recorded; pending and cancelled lots have
+//! none; no lot is valid through a day before it was credited, and no debit draws from a
+//! lot past its last valid day. Manual credits and transfers record no date in their
+//! entries: [`Account::check_with`] re-derives those from the program (under
+//! [`TransferExpiry::KeepSource`] the sender's lot decided it, so it is bounded: from the
+//! transfer day to what the program gives on that day), re-derives every recorded date
+//! too, and checks that at the account's clock the program has nothing left to expire.
 //!
 //! # Activity
 //!
@@ -130,8 +140,9 @@
 //! accounts are at version 4, where idempotency keys and lifetime totals
 //! ([`TotalPoints`], `u128`) are decimal strings; versions 1 to 3 (keys or totals as JSON
 //! numbers, no checkpoint before 3) still read. Reading runs [`Account::check`], so a
-//! forged account is refused; [`Account::check_with`] also re-derives what redemptions
-//! were worth from the program.
+//! forged account is refused; [`Account::check_with`] also re-derives from the program
+//! what redemptions were worth and the dates the program decides. A host that keeps the
+//! program runs [`Account::check_with`] on what it reads.
 //!
 //! # Performance and history
 //!

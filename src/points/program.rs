@@ -188,4 +188,10 @@ impl Program {
     pub fn clawback_policy(&self) -> ClawbackPolicy {
         self.0.clawback
     }
+
+    /// The expiry of points received by transfer.
+    #[must_use]
+    pub fn transfer_expiry_policy(&self) -> TransferExpiry {
+        self.0.transfer_expiry
+    }
 }

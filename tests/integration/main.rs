@@ -14,6 +14,8 @@ mod economics;
 mod golden;
 mod points;
 mod points_compact;
+#[cfg(feature = "serde")]
+mod points_forged;
 mod points_transfer;
 mod referral;
 mod rfm;

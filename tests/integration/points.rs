@@ -465,6 +465,9 @@ proptest! {
             }
             for acc in [&a, &b] {
                 prop_assert!(acc.check().is_ok(), "{:?}", acc.check());
+                // Dates the program decides (lots, activations, nothing left due at the
+                // clock) re-derive too.
+                prop_assert!(acc.check_with(&program).is_ok(), "{:?}", acc.check_with(&program));
                 if !debt_allowed {
                     prop_assert_eq!(acc.balances().debt, Points::ZERO);
                 }

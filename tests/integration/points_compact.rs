@@ -134,11 +134,11 @@ fn a_tampered_checkpoint_is_refused() {
     a.compact(d(2026, 3, 1), d(2026, 2, 1)).unwrap();
     let v = serde_json::to_value(&a).unwrap();
     assert_eq!(v["version"], 4);
-    assert_eq!(v["checkpoint"]["version"], 2);
+    assert_eq!(v["checkpoint"]["version"], 3);
     let back: Account = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(back, a);
     type Edit = fn(&mut serde_json::Value);
-    let edits: [(&str, Edit); 12] = [
+    let edits: [(&str, Edit); 13] = [
         ("earned total", |c| c["totals"]["earned"] = 301.into()),
         ("redeemed total", |c| c["totals"]["redeemed"] = 99.into()),
         ("available at the cut", |c| c["balances"]["available"] = 201.into()),
@@ -150,7 +150,8 @@ fn a_tampered_checkpoint_is_refused() {
         ("a kept entry dropped", |c| c["retained"] = 0.into()),
         ("a forgotten key dropped", |c| c["forgotten"] = serde_json::json!([])),
         ("a forgotten key naming another lot", |c| c["forgotten"][0]["lot"] = 1.into()),
-        ("a newer version", |c| c["version"] = 3.into()),
+        ("a newer version", |c| c["version"] = 4.into()),
+        ("last activity after the cut", |c| c["last_activity"] = "2026-03-02".into()),
     ];
     for (what, edit) in edits {
         let mut forged = v.clone();
@@ -161,6 +162,23 @@ fn a_tampered_checkpoint_is_refused() {
     let mut forged = v.clone();
     forged["version"] = 2.into();
     assert!(serde_json::from_value::<Account>(forged).is_err());
+    // The account's last activity is re-derived from the checkpoint's record of it.
+    // The folded history's last activity is the redemption of 1 February; the account's
+    // is the earn of 5 March after the cut.
+    assert_eq!(v["checkpoint"]["last_activity"], "2026-02-01");
+    assert_eq!(a.last_activity(), d(2026, 3, 5));
+    let mut forged = v.clone();
+    forged["last_activity"] = "2026-01-01".into();
+    let e = serde_json::from_value::<Account>(forged).unwrap_err();
+    assert!(e.to_string().contains("last activity 2026-01-01 differs"), "{e}");
+    // A version-2 checkpoint (no record of it) still reads; the cut then bounds it.
+    let mut old = v.clone();
+    old["checkpoint"]["version"] = 2.into();
+    old["checkpoint"].as_object_mut().unwrap().remove("last_activity");
+    let back: Account = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(back.last_activity(), a.last_activity());
+    old["last_activity"] = "2026-03-02".into();
+    assert!(serde_json::from_value::<Account>(old).is_err());
 }
 
 proptest! {

@@ -100,6 +100,10 @@ pub struct Checkpoint {
     pub(crate) reservations: Vec<ReservationState>,
     /// Keys whose outcomes were dropped, sorted.
     pub(crate) forgotten: Vec<Forgotten>,
+    /// The last activity of the folded history, so the check can re-derive the
+    /// account's [`Account::last_activity`] (`None` in checkpoints written before
+    /// version 3, or when an older checkpoint did not know it either).
+    pub(crate) last_activity: Option<NaiveDate>,
 }
 
 /// A lot as the folded history left it.
@@ -201,6 +205,9 @@ impl Checkpoint {
         if !self.balances.reserved.is_zero() {
             return Err(broken("checkpoint balances differ from its lots"));
         }
+        if self.last_activity.is_some_and(|d| d > self.at) {
+            return Err(broken("checkpoint last activity is after its cut"));
+        }
         Ok(())
     }
 }
@@ -278,6 +285,11 @@ impl Account {
             return Err(broken("a reservation open at the cut"));
         }
         let lots = lot_marks(&d);
+        // With no activity after the cut, the account's last activity is the folded one.
+        let last_activity = d.last_activity.or_else(|| {
+            (!self.entries[n..].iter().any(|e| super::verify::is_activity(&e.kind)))
+                .then_some(self.last_activity)
+        });
         let (available, pending) = self.balances_at_cut(&lots)?;
         let debt = d.debt.checked_sub(d.repaid).ok_or_else(|| broken("debt below zero"))?;
         let debt = u64::try_from(debt).map_err(|_| Error::overflow("debt"))?;
@@ -325,6 +337,7 @@ impl Account {
             lots,
             reservations: d.held.iter().map(|r| r.state).collect(),
             forgotten,
+            last_activity,
         }));
         next.rebuild_keys()?;
         next.check()?;
@@ -465,12 +478,16 @@ struct CheckpointRepr {
     lots: Vec<LotMark>,
     reservations: Vec<ReservationState>,
     forgotten: Vec<Forgotten>,
+    /// Absent before version 3.
+    #[serde(default)]
+    last_activity: Option<NaiveDate>,
 }
 
-/// The newest format version of a stored [`Checkpoint`] (see [`crate::version`]): 2
-/// writes its totals as decimal strings of `u128` (1: `u64` JSON numbers, still read).
+/// The newest format version of a stored [`Checkpoint`] (see [`crate::version`]): 3
+/// records the last activity of the folded history; 2 writes its totals as decimal
+/// strings of `u128` (1: `u64` JSON numbers, still read).
 #[cfg(feature = "serde")]
-const CHECKPOINT_VERSION: u32 = 2;
+const CHECKPOINT_VERSION: u32 = 3;
 
 #[cfg(feature = "serde")]
 impl TryFrom<CheckpointRepr> for Checkpoint {
@@ -488,6 +505,7 @@ impl TryFrom<CheckpointRepr> for Checkpoint {
             lots: r.lots,
             reservations: r.reservations,
             forgotten: r.forgotten,
+            last_activity: r.last_activity,
         };
         c.validate()?;
         Ok(c)
@@ -508,6 +526,7 @@ impl From<Checkpoint> for CheckpointRepr {
             lots: c.lots,
             reservations: c.reservations,
             forgotten: c.forgotten,
+            last_activity: c.last_activity,
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::points::entry::{
     TransferOutcome,
 };
 use crate::points::lot::{Lot, LotSource, LotState, Reservation, ReservationState};
+use crate::points::program::TransferExpiry;
 use crate::points::TotalPoints;
 use crate::points::{LotId, OpKey, Points, ReservationId};
 
@@ -42,6 +43,29 @@ pub(super) struct Derived {
     pub(super) cancelled: Vec<u64>,
     /// Points of each lot that expired (by an expiry entry, or released after its date).
     pub(super) expired: Vec<u64>,
+    /// The date of the last activity (see [`Account::last_activity`]) the history shows:
+    /// the checkpoint's, then each activity entry's; `None` when neither says.
+    pub(super) last_activity: Option<NaiveDate>,
+}
+
+/// Whether an entry is activity for an inactivity expiry: an earn, a redemption, a
+/// reservation, a release, an activation, a transfer (either side) or a manual credit;
+/// manual debits, refunds, cancellations, commits and expiries are not.
+pub(super) fn is_activity(kind: &EntryKind) -> bool {
+    match kind {
+        EntryKind::Earn { .. }
+        | EntryKind::Activate { .. }
+        | EntryKind::Reserve { .. }
+        | EntryKind::Release { .. }
+        | EntryKind::Redeem { .. }
+        | EntryKind::TransferOut { .. }
+        | EntryKind::TransferIn { .. } => true,
+        EntryKind::Adjust { adjustment, .. } => adjustment.direction == Direction::Credit,
+        EntryKind::Cancel { .. }
+        | EntryKind::Commit { .. }
+        | EntryKind::Expire { .. }
+        | EntryKind::Refund { .. } => false,
+    }
 }
 
 /// A lot's state as the history tells it.
@@ -71,6 +95,22 @@ impl Life {
             LotState::Active | LotState::Expired => Life::Active,
             LotState::Cancelled => Life::Cancelled,
         }
+    }
+}
+
+fn show_date(d: Option<NaiveDate>) -> String {
+    d.map_or_else(|| "none".to_string(), |d| d.to_string())
+}
+
+/// `expected`, written so that it reads differently from `found` when the two differ
+/// only where `Money`'s display does not show (the currency's minor units: a forged
+/// precision shows as "3.00 USD" either way).
+fn money_difference(expected: Money, found: Money) -> String {
+    let (a, b) = (expected.currency(), found.currency());
+    if a.code() == b.code() && a.minor_units() != b.minor_units() {
+        format!("{expected} with {} minor units, not {}", a.minor_units(), b.minor_units())
+    } else {
+        expected.to_string()
     }
 }
 
@@ -115,9 +155,11 @@ impl Derived {
             drawn: vec![0; n],
             cancelled: vec![0; n],
             expired: vec![0; n],
+            last_activity: None,
         };
         if let Some(c) = a.checkpoint.as_deref() {
             d.totals = c.totals;
+            d.last_activity = c.last_activity;
             d.repaid = c.totals.debt_repaid.value();
             // Debt booked = debt still owed + debt repaid (checked against the running
             // balance at the end).
@@ -385,6 +427,12 @@ impl Derived {
         if outcome.points != request.points {
             return Err(broken(format!("entry {i} earn outcome differs from its request")));
         }
+        // Immediate points are valid through the date the earn recorded; pending points
+        // get theirs when they activate (checked there), so the earn records none.
+        let immediate = request.pending == crate::points::Pending::Immediate;
+        if !immediate && outcome.valid_through.is_some() {
+            return Err(broken(format!("entry {i} dates pending points")));
+        }
         let lot = a.lots.get(outcome.lot.index());
         let matches = lot.is_some_and(|l| {
             l.source == LotSource::Earn
@@ -392,6 +440,7 @@ impl Derived {
                 && l.earned_on == e.at
                 && l.points == request.points
                 && l.order_total == request.order_total
+                && (!immediate || l.valid_through == outcome.valid_through)
         });
         let next = outcome.lot.index() == self.created;
         let Some(slot) = self.refunds.get_mut(outcome.lot.index()).filter(|_| matches && next)
@@ -460,7 +509,9 @@ impl Account {
     /// - balances equal the sums over lots (available: active lots; pending: pending lots)
     ///   and held reservations; every draw range is in bounds and adds up;
     /// - conservation (see [`Totals`]) holds; debt exists only while nothing is spendable;
-    /// - the spend and activation indexes hold exactly the lots they should; keys are unique.
+    /// - the spend and activation indexes hold exactly the lots they should; keys are unique;
+    /// - every lot's dates agree with the entries (see the [module documentation](super::super)),
+    ///   and [`Account::last_activity`] is the date of the latest activity entry.
     ///
     /// Cost: linear in the history. Deserialization runs it.
     ///
@@ -483,6 +534,11 @@ impl Account {
     /// was worth what `program` says: each recorded money value is re-derived from the
     /// program's [`RedemptionRules`](crate::points::RedemptionRules) (the request's points
     /// against its order total, under the minimum, maximum, increment and share rules).
+    /// Dates too: the last valid day of every immediate earn, activation, manual credit
+    /// and transfer under [`TransferExpiry::Reset`] is re-derived from the program's
+    /// [`Expiry`](crate::points::Expiry) (a lot received under
+    /// [`TransferExpiry::KeepSource`] is bounded by it), and at the account's clock the
+    /// program must have nothing left to expire or activate.
     ///
     /// [`Account::check`] cannot do this, since the account does not keep its program: it
     /// proves that the points add up, and that each reservation's value is its entry's,
@@ -495,7 +551,10 @@ impl Account {
     ///
     /// The errors of [`Account::check`];
     /// [`ErrorKind::InvalidState`](crate::ErrorKind::InvalidState) naming the first
-    /// redemption whose value the program does not give.
+    /// redemption whose value, or entry or lot whose date, the program does not give, or
+    /// saying that points the program expires are still spendable;
+    /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) when a date the program gives
+    /// leaves the calendar.
     ///
     /// # Example
     ///
@@ -526,23 +585,91 @@ impl Account {
     pub fn check_with(&self, program: &crate::points::Program) -> Result<()> {
         self.check()?;
         let rules = program.redemption();
+        let expiry = &program.0.expiry;
         for (i, e) in self.entries.iter().enumerate() {
-            let (EntryKind::Redeem { request, outcome } | EntryKind::Reserve { request, outcome }) =
-                &e.kind
-            else {
-                continue;
+            // The last valid day the program gives points that become spendable on `e.at`.
+            let dated = |recorded: Option<NaiveDate>| -> Result<()> {
+                let due = expiry.valid_through(e.at)?;
+                if recorded != due {
+                    return Err(broken(format!(
+                        "entry {i} last valid day {} differs from the program's ({})",
+                        show_date(recorded),
+                        show_date(due)
+                    )));
+                }
+                Ok(())
             };
-            let value = rules.validate(request.points, request.order_total);
-            if value.as_ref().ok() != Some(&outcome.value) {
-                let why = match value {
-                    Ok(v) => format!("the program gives {v}"),
-                    Err(e) => format!("the program refuses it: {e}"),
+            match &e.kind {
+                EntryKind::Earn { request, outcome }
+                    if request.pending == crate::points::Pending::Immediate =>
+                {
+                    dated(outcome.valid_through)?;
+                }
+                EntryKind::Activate { outcome, .. } => dated(outcome.valid_through)?,
+                EntryKind::Redeem { request, outcome }
+                | EntryKind::Reserve { request, outcome } => {
+                    let value = rules.validate(request.points, request.order_total);
+                    if value.as_ref().ok() != Some(&outcome.value) {
+                        let why = match value {
+                            Ok(v) => {
+                                format!("the program gives {}", money_difference(v, outcome.value))
+                            }
+                            Err(e) => format!("the program refuses it: {e}"),
+                        };
+                        return Err(broken(format!(
+                            "entry {i} redemption value {} differs from the program's ({why})",
+                            outcome.value
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Lots whose date no entry records: manual credits, and transfers under
+        // `TransferExpiry::Reset` (under `KeepSource` the sender's lots decided it).
+        for lot in &self.lots {
+            let keep = program.0.transfer_expiry == TransferExpiry::KeepSource;
+            let due = match lot.source {
+                LotSource::Adjustment | LotSource::Transfer => {
+                    expiry.valid_through(lot.earned_on)?
+                }
+                _ => continue,
+            };
+            if lot.source == LotSource::Transfer && keep {
+                // The sender's lot was credited on or before the transfer day, so the
+                // program dated it no later than it dates points credited that day (its
+                // dates only move forward with the credit date); and it was still valid.
+                let late = match (lot.valid_through, due) {
+                    (Some(t), Some(u)) => t > u,
+                    // Under a program that dates nothing, no lot has a date.
+                    (Some(_), None) => true,
+                    (None, due) => due.is_some(),
                 };
+                if late {
+                    return Err(broken(format!(
+                        "{} last valid day {} is later than the program gives ({})",
+                        lot.id,
+                        show_date(lot.valid_through),
+                        show_date(due)
+                    )));
+                }
+            } else if lot.valid_through != due {
                 return Err(broken(format!(
-                    "entry {i} redemption value {} differs from the program's ({why})",
-                    outcome.value
+                    "{} last valid day {} differs from the program's ({})",
+                    lot.id,
+                    show_date(lot.valid_through),
+                    show_date(due)
                 )));
             }
+        }
+        // Every operation brings the account up to its date first, so at its clock time
+        // has nothing left to do (a clock moved past an expiry, or a last activity moved
+        // back, would leave points spendable that the program expires).
+        if self.due(program, self.clock) {
+            return Err(broken(format!(
+                "points the program expires by {} are still spendable",
+                self.clock
+            )));
         }
         Ok(())
     }
@@ -561,7 +688,33 @@ impl Account {
         if last.is_some_and(|p| p > self.clock) || self.last_activity > self.clock {
             return Err(broken("the clock is before the last operation"));
         }
+        self.check_last_activity(d.last_activity)?;
         Ok(d)
+    }
+
+    /// The last activity against the history: the latest activity entry (or the
+    /// checkpoint's record of it). An inactivity expiry counts from it, so a date moved
+    /// earlier would expire points early, and one moved later would keep them too long.
+    fn check_last_activity(&self, derived: Option<NaiveDate>) -> Result<()> {
+        let ok = match derived {
+            Some(x) => self.last_activity == x,
+            // No activity on record: an account with no entries (the opening date is not
+            // recorded, and there is nothing to expire), or a checkpoint written before it
+            // recorded the date, which bounds it.
+            None => {
+                let bound =
+                    self.checkpoint.as_ref().map(|c| c.at).or(self.entries.first().map(|e| e.at));
+                bound.is_none_or(|b| self.last_activity <= b)
+            }
+        };
+        if !ok {
+            return Err(broken(format!(
+                "last activity {} differs from the history ({})",
+                self.last_activity,
+                derived.map_or_else(|| "none recorded".to_string(), |x| x.to_string())
+            )));
+        }
+        Ok(())
     }
 
     /// What the history says the account was after its first `upto` entries (from the
@@ -600,6 +753,17 @@ impl Account {
                 .ok_or_else(|| broken(format!("entry {i} draws out of range")))?;
             if draws.iter().any(|d| d.lot.index() >= self.lots.len()) {
                 return Err(broken(format!("entry {i} draws from an unknown lot")));
+            }
+            // Time expires a lot before anything else happens on the day after its last
+            // valid day, so only an expiry draws from a lot past its date.
+            let stale = |x: &crate::points::lot::Draw| {
+                self.lots[x.lot.index()].valid_through.is_some_and(|t| t < e.at)
+            };
+            if !matches!(e.kind, EntryKind::Expire { .. }) && draws.iter().any(stale) {
+                return Err(broken(format!("entry {i} draws from a lot past its last valid day")));
+            }
+            if is_activity(&e.kind) {
+                d.last_activity = Some(d.last_activity.map_or(e.at, |x| x.max(e.at)));
             }
             let drawn = sum_draws(draws)?;
             if matches!(e.kind, EntryKind::Expire { .. }) {
@@ -744,6 +908,14 @@ impl Account {
         };
         if !life_ok {
             return Err(broken(format!("lot {i} state differs from the history")));
+        }
+        // A lot's expiry clock starts when it becomes spendable: pending (and cancelled)
+        // lots have no date, and no lot is valid through a day before it was credited.
+        let undated = matches!(lot.state, LotState::Pending(_) | LotState::Cancelled);
+        if (undated && lot.valid_through.is_some())
+            || lot.valid_through.is_some_and(|t| t < lot.earned_on)
+        {
+            return Err(broken(format!("lot {i} dates differ from the history")));
         }
         if lot.state == LotState::Active
             && !lot.remaining.is_zero()
