@@ -14,8 +14,8 @@
 //!
 //! | Type | Newest | Changes |
 //! |---|---|---|
-//! | [`points::Account`](crate::points::Account) | 4 | 4: lifetime totals are `u128` decimal strings (1-3: `u64` JSON numbers); 3: optional `checkpoint` of a compacted account; 2: idempotency keys are decimal strings (1: JSON numbers) |
-//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 3 | 3: the last activity of the folded history (absent before: the cut bounds it); 2: totals as in account version 4 |
+//! | [`points::Account`](crate::points::Account) | 5 | 5: rollback entries and the `rolled_back` total (absent before: zero); 4: lifetime totals are `u128` decimal strings (1-3: `u64` JSON numbers); 3: optional `checkpoint` of a compacted account; 2: idempotency keys are decimal strings (1: JSON numbers) |
+//! | [`points::Checkpoint`](crate::points::Checkpoint) (inside an account) | 3 | 3: the last activity of the folded history (absent before: the cut bounds it) and the `rolled_back` total (absent before: zero); 2: totals as in account version 4 |
 //! | [`points::Program`](crate::points::Program) | 1 | |
 //! | [`tiers::Program`](crate::tiers::Program) | 1 | |
 //! | [`referral::ReferralBook`](crate::referral::ReferralBook) | 1 | |
@@ -50,10 +50,10 @@
 //!
 //! let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
 //! let json = serde_json::to_string(&Account::new(MemberId::new(7), day)).unwrap();
-//! assert!(json.starts_with(r#"{"version":4,"#));
-//! let newer = json.replace(r#""version":4"#, r#""version":5"#);
+//! assert!(json.starts_with(r#"{"version":5,"#));
+//! let newer = json.replace(r#""version":5"#, r#""version":6"#);
 //! let err = serde_json::from_str::<Account>(&newer).unwrap_err();
-//! assert!(err.to_string().contains("unsupported points account format version 5"));
+//! assert!(err.to_string().contains("unsupported points account format version 6"));
 //! # }
 //! ```
 

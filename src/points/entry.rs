@@ -182,6 +182,57 @@ pub struct RefundOutcome {
     pub forgiven: Points,
 }
 
+/// A rollback of (part of) a redemption whose order was refunded: the points spent on
+/// it come back, in proportion to the refunded share of the order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RollbackRequest {
+    pub(crate) redemption: OpKey,
+    pub(crate) refunded: Money,
+}
+
+impl RollbackRequest {
+    /// `refunded` of the order the points were redeemed on, where `redemption` is the key
+    /// of the [`Account::redeem`](super::Account::redeem) call, or of the
+    /// [`Account::commit`](super::Account::commit) of a reservation (same currency as the
+    /// order total of that redemption).
+    #[must_use]
+    pub fn new(redemption: OpKey, refunded: Money) -> RollbackRequest {
+        RollbackRequest { redemption, refunded }
+    }
+
+    /// The key of the redemption rolled back.
+    #[must_use]
+    pub fn redemption(&self) -> OpKey {
+        self.redemption
+    }
+
+    /// The order amount this rollback refunds.
+    #[must_use]
+    pub fn refunded(&self) -> Money {
+        self.refunded
+    }
+}
+
+/// The result of a rollback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct RollbackOutcome {
+    /// Points this rollback returned to the lots they were redeemed from (the expired ones
+    /// included).
+    pub points: Points,
+    /// Of them, points whose lot had passed its last valid day: they came back expired.
+    pub expired: Points,
+    /// Returned points that went to repay a debt.
+    pub debt_repaid: Points,
+    /// The order amount refunded so far, this rollback included.
+    pub refunded: Money,
+    /// The redemption's points returned so far, this rollback included (never more than
+    /// it redeemed).
+    pub rolled_back: Points,
+}
+
 /// Direction of a manual adjustment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -333,6 +384,13 @@ pub enum EntryKind {
         /// Points expired.
         points: Points,
     },
+    /// Points of a redemption came back after its order was refunded.
+    Rollback {
+        /// The request.
+        request: RollbackRequest,
+        /// The outcome.
+        outcome: RollbackOutcome,
+    },
     /// A refund clawed points back.
     Refund {
         /// The request.
@@ -425,9 +483,9 @@ impl Balances {
 
 /// Lifetime flows of an account, derived from its entries.
 ///
-/// Conservation ([`Account::check`](super::Account::check)): `earned + adjusted_in + transferred_in = available +
-/// pending + reserved + redeemed + expired + clawed_back + cancelled + adjusted_out +
-/// transferred_out - debt`. `forgiven` and `debt_repaid` are informational.
+/// Conservation ([`Account::check`](super::Account::check)): `earned + adjusted_in +
+/// transferred_in + rolled_back = available + pending + reserved + redeemed + expired +
+/// clawed_back + cancelled + adjusted_out + transferred_out - debt`. `forgiven` and `debt_repaid` are informational.
 ///
 /// # Bounds
 ///
@@ -449,6 +507,10 @@ pub struct Totals {
     pub adjusted_in: TotalPoints,
     /// Points received by transfer.
     pub transferred_in: TotalPoints,
+    /// Redeemed points returned by rollbacks (those that came back expired included:
+    /// they are in `expired` too). A credit: `redeemed` stays the gross figure.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub rolled_back: TotalPoints,
     /// Points redeemed.
     pub redeemed: TotalPoints,
     /// Points expired.
@@ -470,7 +532,7 @@ pub struct Totals {
 impl Totals {
     /// Credits, as a sum that cannot overflow (a carry count and the low 128 bits).
     pub(crate) fn credits(&self) -> WideSum {
-        WideSum::of(&[self.earned, self.adjusted_in, self.transferred_in])
+        WideSum::of(&[self.earned, self.adjusted_in, self.transferred_in, self.rolled_back])
     }
 
     /// Debits, as a sum that cannot overflow.

@@ -37,7 +37,9 @@ pub struct Liability {
 
 /// Estimates breakage from history: of the points whose fate is settled by the member,
 /// the share that expired, `expired / (expired + redeemed)` (points clawed back, cancelled
-/// or moved by hand or by transfer are not a member's choice and are left out).
+/// or moved by hand or by transfer are not a member's choice and are left out). Redeemed
+/// points are counted net of rollbacks: points returned from a refunded order were not
+/// redeemed in the end (those that came back expired count as expired).
 ///
 /// This "resolved points" estimate is unbiased only once cohorts have fully matured; on a
 /// young program it understates breakage, since the points still outstanding are the ones
@@ -54,7 +56,11 @@ pub fn estimate_breakage<'a>(accounts: impl IntoIterator<Item = &'a Account>) ->
         let ov = || Error::overflow("breakage totals");
         let dec = |t: crate::points::TotalPoints| Decimal::from_u128(t.value()).ok_or_else(ov);
         expired = expired.checked_add(dec(t.expired)?).ok_or_else(ov)?;
-        redeemed = redeemed.checked_add(dec(t.redeemed)?).ok_or_else(ov)?;
+        // A checked account never rolls back more than it redeemed.
+        let net = crate::points::TotalPoints::new(
+            t.redeemed.value().saturating_sub(t.rolled_back.value()),
+        );
+        redeemed = redeemed.checked_add(dec(net)?).ok_or_else(ov)?;
     }
     let settled =
         expired.checked_add(redeemed).ok_or_else(|| Error::overflow("breakage totals"))?;

@@ -14,7 +14,8 @@
 //!   points held in [`Lot`]s, and running balances that [`Account::check`] proves against the
 //!   history. Operations: earn (immediately, pending until a date or until activated),
 //!   activate, cancel pending, redeem (directly, or reserve then commit or release), expire,
-//!   refund clawback, manual adjustment and [`transfer`] between members.
+//!   refund clawback, rollback of a refunded redemption, manual adjustment and
+//!   [`transfer`] between members.
 //! - Every operation carries an [`OpKey`] from the host: an exact replay returns the original
 //!   outcome and changes nothing; the same key with a different payload is
 //!   [`ErrorKind::IdempotencyConflict`].
@@ -27,6 +28,12 @@
 //!   points of the order that expired unused are not chased again, and under
 //!   [`ClawbackPolicy::WithinBalance`] a refund that would forgive points while a
 //!   reservation is open is refused until the checkout is committed or released.
+//! - Points spent on a refunded order come back through [`Account::rollback`], a separate
+//!   operation from the clawback (so a refund never deducts the redeemed points a second
+//!   time): in proportion to the refunded share of the order, rounded down on the
+//!   cumulative amount so partial rollbacks never return more than was redeemed, into the
+//!   lots they were drawn from with those lots' own last valid day; points whose lot has
+//!   passed it come back expired.
 //! - [`RedemptionRules`] value points as money; [`liability`] prices outstanding points net
 //!   of [`Breakage`].
 //!
@@ -70,7 +77,7 @@
 //! For every account, after every operation (see [`Totals`] and [`Account::check`]):
 //!
 //! ```text
-//! earned + adjusted in + transferred in
+//! earned + adjusted in + transferred in + rolled back
 //!   = available + pending + reserved
 //!   + redeemed + expired + clawed back + cancelled + adjusted out + transferred out
 //!   - debt
@@ -78,14 +85,18 @@
 //!
 //! This is the issue's form (`earned = available + pending + reserved + redeemed + expired +
 //! clawed back + transferred out - transferred in - debt`) with cancelled pending points and
-//! manual adjustments written out. A clawback is counted in full, including the part that
-//! became debt; later credits repay debt before they become available, which moves neither
-//! side.
+//! manual adjustments written out, and rollbacks as a credit of their own (`redeemed`
+//! stays the gross figure; points that came back expired are in `rolled back` and in
+//! `expired`). A clawback is counted in full, including the part that became debt; later
+//! credits repay debt before they become available, which moves neither side.
 //!
 //! Per lot, `points = remaining + expired + drawn`, where `drawn` is what debits took from
 //! it (redemptions, reservations, transfers, manual debits, clawbacks, debt repayments)
-//! less the points of released reservations (which go back into the lot, or into `expired`
-//! when its last valid day has passed); a cancelled lot's remainder counts as cancelled.
+//! less the points of released reservations and of rollbacks (which go back into the lot,
+//! or into `expired` when its last valid day has passed); a cancelled lot's remainder
+//! counts as cancelled. A rollback is verified like every other entry: its points are
+//! re-derived from the redemption it names, the refunded amounts so far and that
+//! redemption's draws, so a forged rollback is refused.
 //! [`Account::check`] verifies the account-level sums against the history (and, per lot,
 //! `remaining + expired <= points`, with the lots' expired points adding up to the
 //! expired total), and re-derives from the entries each lot's points (`points =
@@ -106,7 +117,8 @@
 //! # Activity
 //!
 //! Under [`Expiry::inactivity`] the window counts from the last earn, redemption,
-//! reservation, release, activation, transfer or manual credit ([`Account::last_activity`]).
+//! reservation, release, activation, transfer or manual credit ([`Account::last_activity`]);
+//! refunds and rollbacks are not activity.
 //! A manual credit is activity: goodwill given after a lapse stays spendable for a full
 //! window. Reserved points are never idle: a lapse while a checkout holds them expires only
 //! the spendable remainder, and releasing them makes them spendable again.
@@ -137,9 +149,10 @@
 //! # Stored state
 //!
 //! `Account` and `Program` serialize with a format version (see [`crate::version`]):
-//! accounts are at version 4, where idempotency keys and lifetime totals
-//! ([`TotalPoints`], `u128`) are decimal strings; versions 1 to 3 (keys or totals as JSON
-//! numbers, no checkpoint before 3) still read. Reading runs [`Account::check`], so a
+//! accounts are at version 5, where idempotency keys and lifetime totals
+//! ([`TotalPoints`], `u128`) are decimal strings and rollbacks may appear; versions 1 to 4
+//! (keys or totals as JSON numbers, no checkpoint before 3, no rollback before 5) still
+//! read. Reading runs [`Account::check`], so a
 //! forged account is refused; [`Account::check_with`] also re-derives from the program
 //! what redemptions were worth and the dates the program decides. A host that keeps the
 //! program runs [`Account::check_with`] on what it reads.
@@ -180,7 +193,8 @@ mod total;
 pub use entry::{
     ActivateOutcome, AdjustOutcome, Adjustment, Balances, Direction, EarnOutcome, EarnRequest,
     Entry, EntryKind, ExpireOutcome, ExpiringLot, Pending, RedeemOutcome, RedeemRequest,
-    RefundOutcome, RefundRequest, ReleaseOutcome, Totals, TransferOutcome,
+    RefundOutcome, RefundRequest, ReleaseOutcome, RollbackOutcome, RollbackRequest, Totals,
+    TransferOutcome,
 };
 pub use expiry::{Expiry, MonthDay, PeriodEnd, Span};
 pub use ledger::{transfer, transfer_between, Account, AccountMap, Checkpoint, Compaction};

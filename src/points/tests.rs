@@ -1417,3 +1417,186 @@ fn a_forged_redemption_value_is_refused_given_the_program() {
     // Rounded to the cent, an equal value passes.
     forge("/entries/1/kind/Redeem/outcome/value/amount", "20.0").check_with(&prog).unwrap();
 }
+
+// ----- rollback of redemptions -----------------------------------------------------
+
+fn thirty_days() -> Program {
+    program().expiry(Expiry::rolling(Span::Days(30)).unwrap())
+}
+
+fn rollback_of(key: u128, cents: i64) -> RollbackRequest {
+    RollbackRequest::new(k(key), usd(cents))
+}
+
+#[test]
+fn rollback_returns_a_refunded_share_to_the_lots_it_came_from() {
+    let prog = thirty_days();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap(); // lot 0, valid through 31 Jan
+    a.earn(&prog, k(2), &earn(100), d(2026, 1, 10)).unwrap(); // lot 1, valid through 9 Feb
+                                                              // 150 points on a $90 order: 100 from lot 0 (soonest expiring), 50 from lot 1.
+    a.redeem(&prog, k(3), &RedeemRequest::new(p(150), usd(9000)), d(2026, 1, 12)).unwrap();
+    assert_eq!(a.balances().available, p(50));
+
+    // $30 of $90 refunded: floor(150 x 30 / 90) = 50 points, the last drawn first: lot 1.
+    let o = a.rollback(&prog, k(4), &rollback_of(3, 3000), d(2026, 1, 15)).unwrap();
+    assert_eq!((o.points, o.expired, o.rolled_back, o.refunded), (p(50), p(0), p(50), usd(3000)));
+    assert_eq!((a.lots()[0].remaining(), a.lots()[1].remaining()), (p(0), p(100)));
+    assert_eq!(a.lots()[1].valid_through(), Some(d(2026, 2, 9)), "its own date, not a new one");
+    assert_eq!(a.balances().available, p(100));
+    // An exact replay returns the outcome and changes nothing; another payload conflicts.
+    let before = a.clone();
+    assert_eq!(a.rollback(&prog, k(4), &rollback_of(3, 3000), d(2026, 1, 15)).unwrap(), o);
+    assert_eq!(a, before);
+    let e = kind(a.rollback(&prog, k(4), &rollback_of(3, 2000), d(2026, 1, 15)));
+    assert!(matches!(e, ErrorKind::IdempotencyConflict { .. }), "{e:?}");
+    assert_eq!(a, before);
+
+    // Another $30 on 5 February, after lot 0's last valid day: 100 - 50 = 50 more, from
+    // lot 0, which come back expired.
+    let o = a.rollback(&prog, k(5), &rollback_of(3, 3000), d(2026, 2, 5)).unwrap();
+    assert_eq!((o.points, o.expired, o.rolled_back, o.refunded), (p(50), p(50), p(100), usd(6000)));
+    assert_eq!((a.lots()[0].remaining(), a.lots()[0].expired()), (p(0), p(50)));
+    assert_eq!(a.balances().available, p(100));
+    // Refunds beyond the order total are refused and change nothing.
+    let before = a.clone();
+    let e = kind(a.rollback(&prog, k(6), &rollback_of(3, 3001), d(2026, 2, 5)));
+    assert!(matches!(e, ErrorKind::InvalidInput { .. }), "{e:?}");
+    let e = kind(a.rollback(&prog, k(6), &rollback_of(3, 0), d(2026, 2, 5)));
+    assert!(matches!(e, ErrorKind::InvalidInput { .. }), "{e:?}");
+    let eur = RollbackRequest::new(k(3), Money::new(Decimal::TEN, Currency::EUR));
+    let e = kind(a.rollback(&prog, k(6), &eur, d(2026, 2, 5)));
+    assert!(matches!(e, ErrorKind::CurrencyMismatch { .. }), "{e:?}");
+    assert_eq!(a, before);
+    // The rest: every redeemed point is back, never more.
+    let o = a.rollback(&prog, k(6), &rollback_of(3, 3000), d(2026, 2, 6)).unwrap();
+    assert_eq!((o.points, o.expired, o.rolled_back), (p(50), p(50), p(150)));
+    let t = a.totals();
+    assert_eq!((t.redeemed.value(), t.rolled_back.value(), t.expired.value()), (150, 150, 100));
+    // Conservation: 200 earned + 150 rolled back = 100 available + 150 redeemed + 100 expired.
+    assert_eq!(t.earned.value() + t.rolled_back.value(), 100 + 150 + 100);
+    a.check_with(&prog).unwrap();
+    let e = kind(a.rollback(&prog, k(7), &rollback_of(3, 1), d(2026, 2, 6)));
+    assert!(matches!(e, ErrorKind::InvalidInput { .. }), "{e:?}");
+}
+
+#[test]
+fn rollback_of_a_committed_reservation_and_what_is_not_a_redemption() {
+    let prog = program().clawback(ClawbackPolicy::CarryDebt);
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100).for_order(usd(10_000)), d(2026, 1, 1)).unwrap();
+    let r = a.reserve(&prog, k(2), &RedeemRequest::new(p(80), usd(5000)), d(2026, 1, 2));
+    let id = r.unwrap().reservation.unwrap();
+    a.commit(&prog, k(3), id, d(2026, 1, 2)).unwrap();
+    let r = a.reserve(&prog, k(4), &RedeemRequest::new(p(10), usd(5000)), d(2026, 1, 2));
+    a.release(&prog, k(5), r.unwrap().reservation.unwrap(), d(2026, 1, 3)).unwrap();
+    // Only redeems and commits are redemptions.
+    for key in [2, 4, 5, 1, 99] {
+        let e = kind(a.rollback(&prog, k(10), &rollback_of(key, 100), d(2026, 1, 4)));
+        assert!(matches!(e, ErrorKind::NotFound { what: "redemption", .. }), "{key}: {e:?}");
+    }
+    // The earn's order is refunded in full: 100 clawed back, 20 available, 80 debt.
+    let refund = RefundRequest::new(k(1), usd(10_000));
+    let o = a.refund(&prog, k(6), &refund, d(2026, 1, 4)).unwrap();
+    assert_eq!((o.from_available, o.debt), (p(20), p(80)));
+    // Half the $50 order: 40 points back, and they repay debt first.
+    let o = a.rollback(&prog, k(7), &rollback_of(3, 2500), d(2026, 1, 5)).unwrap();
+    assert_eq!((o.points, o.debt_repaid), (p(40), p(40)));
+    assert_eq!((a.balances().available, a.balances().debt), (p(0), p(40)));
+    a.check_with(&prog).unwrap();
+}
+
+#[test]
+fn rollback_after_an_inactivity_lapse_expires_what_comes_back() {
+    let prog = program().expiry(Expiry::inactivity(30).unwrap());
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(60), usd(6000)), d(2026, 1, 2)).unwrap();
+    // 2 March: the 40 left lapsed; the 60 returned are idle too (a rollback is not
+    // activity), so they expire at once.
+    let o = a.rollback(&prog, k(3), &rollback_of(2, 6000), d(2026, 3, 2)).unwrap();
+    assert_eq!((o.points, o.expired), (p(60), p(0)));
+    assert_eq!(a.balances().available, p(0));
+    assert_eq!(a.totals().expired.value(), 100);
+    assert_eq!(a.last_activity(), d(2026, 1, 2));
+    assert!(
+        matches!(a.entries().last().unwrap().kind(), EntryKind::Expire { points } if *points == p(60))
+    );
+    a.check_with(&prog).unwrap();
+}
+
+#[test]
+fn rollback_needs_its_redemption_uncompacted() {
+    let prog = thirty_days();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(50), usd(5000)), d(2026, 1, 2)).unwrap();
+    a.rollback(&prog, k(3), &rollback_of(2, 1000), d(2026, 1, 5)).unwrap();
+    a.earn(&prog, k(4), &earn(10), d(2026, 1, 6)).unwrap();
+    // A kept rollback holds the cut back to its redemption.
+    let c = a.compact(d(2026, 1, 4), d(2026, 1, 1)).unwrap();
+    assert_eq!(c.entries, 1);
+    a.check().unwrap();
+    let again = a.rollback(&prog, k(5), &rollback_of(2, 1000), d(2026, 1, 7)).unwrap();
+    assert_eq!(again.rolled_back, p(20));
+    // Folded, it can no longer be rolled back: a typed error, nothing changes.
+    a.compact(d(2026, 1, 8), d(2026, 1, 1)).unwrap();
+    let before = a.clone();
+    let e = kind(a.rollback(&prog, k(6), &rollback_of(2, 1000), d(2026, 1, 9)));
+    assert!(matches!(e, ErrorKind::InvalidState { .. }), "{e:?}");
+    assert_eq!(a, before);
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn forged_rollbacks_are_refused_on_reading() {
+    use serde_json::json;
+    let prog = thirty_days();
+    let mut a = Account::new(MemberId::new(1), d(2026, 1, 1));
+    a.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    a.redeem(&prog, k(2), &RedeemRequest::new(p(60), usd(6000)), d(2026, 1, 2)).unwrap();
+    // A second redemption whose order is three times its points' worth: the same refund
+    // of it would return a third of what the first returns.
+    a.redeem(&prog, k(3), &RedeemRequest::new(p(30), usd(9000)), d(2026, 1, 2)).unwrap();
+    a.rollback(&prog, k(4), &rollback_of(2, 3000), d(2026, 1, 3)).unwrap();
+    let good = serde_json::to_value(&a).unwrap();
+    assert_eq!(good["version"], 5);
+    assert_eq!(serde_json::from_value::<Account>(good.clone()).unwrap(), a);
+    let rb = "/entries/3/kind/Rollback";
+    let forgeries: Vec<(&str, &str, serde_json::Value)> = vec![
+        ("more points back", "/outcome/points", json!(31)),
+        ("fewer expired", "/outcome/expired", json!(1)),
+        ("more rolled back so far", "/outcome/rolled_back", json!(31)),
+        ("another amount refunded", "/outcome/refunded/amount", json!("31")),
+        ("another request", "/request/refunded/amount", json!("40")),
+        ("another redemption", "/request/redemption", json!("3")),
+        ("not a redemption", "/request/redemption", json!("1")),
+    ];
+    for (what, path, value) in forgeries {
+        let mut v = good.clone();
+        *v.pointer_mut(&format!("{rb}{path}")).unwrap() = value;
+        let e = serde_json::from_value::<Account>(v).unwrap_err();
+        assert!(e.to_string().contains("invalid state"), "{what}: {e}");
+    }
+    // The points put back, and the total, raised alike.
+    let mut v = good.clone();
+    v["lots"][0]["remaining"] = json!(41);
+    v["balances"]["available"] = json!(41);
+    v["totals"]["rolled_back"] = json!("31");
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    // The rollback deleted: its points are then in the lot from nowhere.
+    let mut v = good.clone();
+    v["entries"].as_array_mut().unwrap().remove(3);
+    assert!(serde_json::from_value::<Account>(v).is_err());
+    // Version 4 had no rollbacks; an account without one still reads at version 4.
+    let mut v = good.clone();
+    v["version"] = json!(4);
+    let e = serde_json::from_value::<Account>(v).unwrap_err();
+    assert!(e.to_string().contains("a version 4 account has no rollback"), "{e}");
+    let mut plain = Account::new(MemberId::new(1), d(2026, 1, 1));
+    plain.earn(&prog, k(1), &earn(100), d(2026, 1, 1)).unwrap();
+    let mut v = serde_json::to_value(&plain).unwrap();
+    v["version"] = json!(4);
+    v["totals"].as_object_mut().unwrap().remove("rolled_back");
+    assert_eq!(serde_json::from_value::<Account>(v).unwrap(), plain);
+}

@@ -113,6 +113,7 @@ pub(crate) enum Op {
     Commit { acct: bool, pick: usize },
     Release { acct: bool, pick: usize },
     Refund { acct: bool, pick: usize, cents: i64 },
+    Rollback { acct: bool, pick: usize, cents: i64 },
     Adjust { acct: bool, credit: bool, points: u64 },
     Transfer { a_to_b: bool, points: u64 },
     Expire { acct: bool },
@@ -132,6 +133,7 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
         1 => (acct, any::<usize>()).prop_map(|(acct, pick)| Op::Commit { acct, pick }),
         1 => (acct, any::<usize>()).prop_map(|(acct, pick)| Op::Release { acct, pick }),
         4 => (acct, any::<usize>(), -500i64..20_000).prop_map(|(acct, pick, cents)| Op::Refund { acct, pick, cents }),
+        4 => (acct, any::<usize>(), -500i64..60_000).prop_map(|(acct, pick, cents)| Op::Rollback { acct, pick, cents }),
         1 => (acct, any::<bool>(), 0u64..200).prop_map(|(acct, credit, points)| Op::Adjust { acct, credit, points }),
         2 => (any::<bool>(), 0u64..200).prop_map(|(a_to_b, points)| Op::Transfer { a_to_b, points }),
         1 => acct.prop_map(|acct| Op::Expire { acct }),
@@ -152,6 +154,7 @@ pub(crate) enum Call {
     Commit(bool, ReservationId),
     Release(bool, ReservationId),
     Refund(bool, RefundRequest),
+    Rollback(bool, RollbackRequest),
     Adjust(bool, Adjustment),
     Transfer(bool, Points),
 }
@@ -182,6 +185,7 @@ pub(crate) fn run(
         Call::Commit(x, id) => format!("{:?}", on!(*x).commit(program, key, *id, now)?),
         Call::Release(x, id) => format!("{:?}", on!(*x).release(program, key, *id, now)?),
         Call::Refund(x, r) => format!("{:?}", on!(*x).refund(program, key, r, now)?),
+        Call::Rollback(x, r) => format!("{:?}", on!(*x).rollback(program, key, r, now)?),
         Call::Adjust(x, adj) => format!("{:?}", on!(*x).adjust(program, key, adj, now)?),
         Call::Transfer(a_to_b, p) => {
             if *a_to_b {
@@ -344,6 +348,8 @@ proptest! {
         let mut earns: [Vec<OpKey>; 2] = [Vec::new(), Vec::new()];
         let mut orders: [Vec<OpKey>; 2] = [Vec::new(), Vec::new()];
         let mut reservations: [Vec<ReservationId>; 2] = [Vec::new(), Vec::new()];
+        // Keys of redeems and commits, and of earns (not redemptions: refused).
+        let mut redemptions: [Vec<OpKey>; 2] = [Vec::new(), Vec::new()];
         let ix = |x: bool| usize::from(!x);
         for op in ops {
             let (before_a, before_b) = (a.clone(), b.clone());
@@ -381,7 +387,7 @@ proptest! {
                         Call::Earn(x, r) => (x, EarnRequest::new(Points::new(r.points().value() + 1))),
                         Call::Activate(x, _) | Call::Cancel(x, _) | Call::Redeem(x, _) | Call::Reserve(x, _)
                         | Call::Commit(x, _) | Call::Release(x, _) | Call::Refund(x, _) | Call::Adjust(x, _)
-                        | Call::Transfer(x, _) => (x, EarnRequest::new(Points::new(1))),
+                        | Call::Rollback(x, _) | Call::Transfer(x, _) => (x, EarnRequest::new(Points::new(1))),
                     };
                     let r = run(&program, &mut a, &mut b, &Call::Earn(x, other), key, now);
                     let is_conflict = matches!(r.as_ref().map_err(|e| e.kind()), Err(ErrorKind::IdempotencyConflict { .. }));
@@ -408,6 +414,10 @@ proptest! {
                 Op::Release { acct, pick: i } => Call::Release(acct, pick(&reservations[ix(acct)], i).unwrap_or(ReservationId::new(7))),
                 Op::Refund { acct, pick: i, cents } => match pick(&orders[ix(acct)], i) {
                     Some(k) => Call::Refund(acct, RefundRequest::new(k, usd(Decimal::new(cents, 2)))),
+                    None => continue,
+                },
+                Op::Rollback { acct, pick: i, cents } => match pick(&redemptions[ix(acct)], i) {
+                    Some(k) => Call::Rollback(acct, RollbackRequest::new(k, usd(Decimal::new(cents, 2)))),
                     None => continue,
                 },
                 Op::Adjust { acct, credit, points } => Call::Adjust(acct, if credit {
@@ -442,13 +452,26 @@ proptest! {
                             }
                         }
                     }
+                    // A rollback never mints: it returns at most what was redeemed, only
+                    // to this account, and takes nothing.
+                    if let Call::Rollback(x, _) = &call {
+                        let (was, is) = if *x { (&before_a, &a) } else { (&before_b, &b) };
+                        let t = is.totals();
+                        prop_assert!(t.rolled_back.value() <= t.redeemed.value());
+                        prop_assert_eq!(t.redeemed, was.totals().redeemed);
+                        prop_assert!(is.balances().debt <= was.balances().debt);
+                        prop_assert_eq!(if *x { &b } else { &a }, if *x { &before_b } else { &before_a });
+                    }
                     match &call {
                         Call::Earn(x, _) => {
                             // Earns without an order total stay in the list: refunding one
-                            // is a failing operation worth exercising.
+                            // is a failing operation worth exercising, and so is rolling
+                            // back an earn now and then.
                             earns[ix(*x)].push(key);
                             orders[ix(*x)].push(key);
+                            if key.value().is_multiple_of(5) { redemptions[ix(*x)].push(key); }
                         }
+                        Call::Redeem(x, _) | Call::Commit(x, _) => redemptions[ix(*x)].push(key),
                         Call::Reserve(x, _) => {
                             let acc = if *x { &a } else { &b };
                             if let Some(r) = acc.reservations().last() { reservations[ix(*x)].push(r.id()); }
@@ -477,7 +500,8 @@ proptest! {
             let bal = a.balances();
             let held = u128::from(bal.available.value() + bal.pending.value() + bal.reserved.value());
             prop_assert_eq!(
-                t.earned.value() + t.adjusted_in.value() + t.transferred_in.value() + u128::from(bal.debt.value()),
+                t.earned.value() + t.adjusted_in.value() + t.transferred_in.value() + t.rolled_back.value()
+                    + u128::from(bal.debt.value()),
                 held + t.redeemed.value() + t.expired.value() + t.clawed_back.value() + t.cancelled.value()
                     + t.adjusted_out.value() + t.transferred_out.value()
             );

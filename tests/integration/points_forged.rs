@@ -58,6 +58,8 @@ fn rich(p: &Program) -> Account {
     transfer(p, &mut other, &mut a, k(15), Points::new(12), d(1, 20)).unwrap();
     transfer(p, &mut a, &mut other, k(16), Points::new(5), d(1, 21)).unwrap();
     a.earn(p, k(17), &e(50), d(2, 6)).unwrap();
+    // Half the order of the redemption of 16 January comes back.
+    a.rollback(p, k(18), &RollbackRequest::new(k(9), usd(50)), d(2, 6)).unwrap();
     a.check_with(p).unwrap();
     a
 }
@@ -86,7 +88,7 @@ fn dates(v: &Value, path: &str, out: &mut Vec<String>) {
 fn future(a: &Account, p: &Program, start: NaiveDate) -> Vec<String> {
     let mut a = a.clone();
     let mut out = Vec::new();
-    for key in 1..=17 {
+    for key in 1..=18 {
         out.push(format!("{:?}", a.entry_for(OpKey::new(key)).map(Entry::kind)));
     }
     out.push(format!("{:?}", a.expiring_before(p, start.checked_add_days(Days::new(90)).unwrap())));
@@ -99,6 +101,8 @@ fn future(a: &Account, p: &Program, start: NaiveDate) -> Vec<String> {
             let spend = a.balances().available.min(Points::new(7));
             let r = RedeemRequest::new(spend, usd(100));
             out.push(format!("{:?}", a.redeem(p, OpKey::new(1000), &r, now)));
+            let rest = RollbackRequest::new(OpKey::new(9), usd(50));
+            out.push(format!("{:?}", a.rollback(p, OpKey::new(1001), &rest, now)));
         }
         out.push(format!("{:?} {:?}", a.balances(), a.totals()));
     }

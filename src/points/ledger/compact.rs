@@ -345,8 +345,9 @@ impl Account {
         Ok(compaction)
     }
 
-    /// The largest cut at or before `cut` that no reservation open at it straddles: every
-    /// reservation made before the cut is committed or released before it.
+    /// The largest cut at or before `cut` that no reservation open at it straddles (every
+    /// reservation made before the cut is committed or released before it), and that
+    /// keeps every redemption a kept rollback returns points of (with its reservation).
     fn open_reservation_bound(&self, r0: usize, mut cut: usize) -> usize {
         // (entry that made it, entry that closed it), by reservation id.
         let mut life: Vec<(Option<usize>, Option<usize>)> =
@@ -366,12 +367,27 @@ impl Account {
                 *s = Some(i);
             }
         }
+        // A rollback needs the draws of its redemption: (first entry the redemption
+        // needs, the rollback's entry).
+        let rollbacks: Vec<(usize, usize)> = self
+            .entries
+            .iter()
+            .enumerate()
+            .skip(r0)
+            .filter_map(|(i, e)| match &e.kind {
+                EntryKind::Rollback { request, .. } => {
+                    self.redeemed(request.redemption).ok().map(|r| (r.anchor, i))
+                }
+                _ => None,
+            })
+            .collect();
         loop {
             let open = life
                 .iter()
                 .filter_map(|&(made, closed)| {
                     made.filter(|&m| m < cut && closed.is_none_or(|c| c >= cut))
                 })
+                .chain(rollbacks.iter().filter(|&&(a, r)| a < cut && r >= cut).map(|&(a, _)| a))
                 .min();
             match open {
                 Some(m) if m < cut => cut = m,

@@ -8,6 +8,7 @@
 mod compact;
 mod earning;
 mod refund;
+mod rollback;
 mod spending;
 #[cfg(feature = "serde")]
 mod stored;
@@ -186,7 +187,7 @@ impl Account {
 
     /// The date of the last earn, redemption, reservation, release, activation, transfer or
     /// manual credit (the clock of [`Expiry::inactivity`](super::Expiry::inactivity)).
-    /// Manual debits, refunds, cancellations and commits are not activity.
+    /// Manual debits, refunds, rollbacks, cancellations and commits are not activity.
     #[must_use]
     pub fn last_activity(&self) -> NaiveDate {
         self.last_activity

@@ -212,7 +212,12 @@ struct Claw {
 /// `whole = w / 10^sw` (96-bit mantissas, scales up to 28), the share is
 /// `a x 10^sw x points / (w x 10^sa)`: a numerator below 2^96 x 2^64 x 10^28 < 2^254 and a
 /// denominator below 2^190, so four 64-bit limbs hold both.
-fn share_of_points(part: Decimal, whole: Decimal, points: u64, mode: Rounding) -> Result<u64> {
+pub(super) fn share_of_points(
+    part: Decimal,
+    whole: Decimal,
+    points: u64,
+    mode: Rounding,
+) -> Result<u64> {
     if part.is_sign_negative() || whole <= Decimal::ZERO || part > whole {
         return Err(Error::invalid("refunded amount", part, "must be within the order total"));
     }

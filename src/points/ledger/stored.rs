@@ -7,16 +7,17 @@ use chrono::NaiveDate;
 
 use super::{broken, Account, Checkpoint};
 use crate::error::{Error, Result};
-use crate::points::entry::{Balances, Entry, Totals};
+use crate::points::entry::{Balances, Entry, EntryKind, Totals};
 use crate::points::index::{KeyIndex, SpendIndex};
 use crate::points::lot::{Draw, Lot, LotState, Reservation};
 use crate::points::MemberId;
 
-/// The newest format version of a stored [`Account`] (see [`crate::version`]): 4 widens
-/// the lifetime totals to `u128`, written as decimal strings; 3 adds the optional
+/// The newest format version of a stored [`Account`] (see [`crate::version`]): 5 adds
+/// rollback entries and the `rolled_back` total (absent before: zero); 4 widens the
+/// lifetime totals to `u128`, written as decimal strings; 3 adds the optional
 /// `checkpoint` of a compacted account; 2 writes idempotency keys as decimal strings; 1
 /// wrote them as JSON numbers (still read).
-const ACCOUNT_VERSION: u32 = 4;
+const ACCOUNT_VERSION: u32 = 5;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct AccountRepr {
@@ -40,12 +41,17 @@ impl TryFrom<AccountRepr> for Account {
     type Error = Error;
 
     fn try_from(r: AccountRepr) -> Result<Account> {
-        // Versions 1 to 3 differ from 4 only in how keys and totals are written (JSON
-        // numbers, u64 totals), which `OpKey` and `TotalPoints` read either way, and in
-        // whether a checkpoint may be present, so all four convert the same.
+        // Versions 1 to 4 differ from 5 only in how keys and totals are written (JSON
+        // numbers, u64 totals), which `OpKey` and `TotalPoints` read either way, in
+        // whether a checkpoint may be present, and in having no rollbacks (the total
+        // reads as zero when absent), so all five convert the same.
         let version = crate::version::check("points account", r.version, ACCOUNT_VERSION)?;
         if version < 3 && r.checkpoint.is_some() {
             return Err(broken(format!("a version {version} account has no checkpoint")));
+        }
+        let rollback = r.entries.iter().any(|e| matches!(e.kind, EntryKind::Rollback { .. }));
+        if version < 5 && (rollback || !r.totals.rolled_back.is_zero()) {
+            return Err(broken(format!("a version {version} account has no rollback")));
         }
         let mut a = Account {
             member: r.member,

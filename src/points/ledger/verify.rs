@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::money::Money;
 use crate::points::entry::{
     AdjustOutcome, Adjustment, Direction, EarnOutcome, EarnRequest, Entry, EntryKind,
-    RedeemOutcome, RedeemRequest, RefundOutcome, RefundRequest, ReleaseOutcome, Totals,
-    TransferOutcome,
+    RedeemOutcome, RedeemRequest, RefundOutcome, RefundRequest, ReleaseOutcome, RollbackOutcome,
+    RollbackRequest, Totals, TransferOutcome,
 };
 use crate::points::lot::{Lot, LotSource, LotState, Reservation, ReservationState};
 use crate::points::program::TransferExpiry;
@@ -46,6 +46,9 @@ pub(super) struct Derived {
     /// The date of the last activity (see [`Account::last_activity`]) the history shows:
     /// the checkpoint's, then each activity entry's; `None` when neither says.
     pub(super) last_activity: Option<NaiveDate>,
+    /// Per redemption rolled back: the order amount refunded and the points returned so
+    /// far.
+    pub(super) rolled: std::collections::BTreeMap<OpKey, (Money, u64)>,
 }
 
 /// Whether an entry is activity for an inactivity expiry: an earn, a redemption, a
@@ -64,7 +67,8 @@ pub(super) fn is_activity(kind: &EntryKind) -> bool {
         EntryKind::Cancel { .. }
         | EntryKind::Commit { .. }
         | EntryKind::Expire { .. }
-        | EntryKind::Refund { .. } => false,
+        | EntryKind::Refund { .. }
+        | EntryKind::Rollback { .. } => false,
     }
 }
 
@@ -156,6 +160,7 @@ impl Derived {
             cancelled: vec![0; n],
             expired: vec![0; n],
             last_activity: None,
+            rolled: std::collections::BTreeMap::new(),
         };
         if let Some(c) = a.checkpoint.as_deref() {
             d.totals = c.totals;
@@ -217,6 +222,10 @@ impl Derived {
                 debit(*points)?;
             }
             EntryKind::Refund { request, outcome } => self.refund(a, i, request, outcome, drawn)?,
+            EntryKind::Rollback { request, outcome } => {
+                self.rollback(a, i, e, request, outcome)?;
+                rep = outcome.debt_repaid;
+            }
             EntryKind::Adjust { adjustment, outcome } => {
                 self.adjust(a, i, e, adjustment, outcome, drawn)?;
                 rep = outcome.debt_repaid;
@@ -486,6 +495,55 @@ impl Derived {
         if drawn != taken.value() {
             return Err(unbalanced(i));
         }
+        Ok(())
+    }
+
+    /// A rollback: the points a redemption before it drew, unwound from its last draw by
+    /// the refunded share of its order, back in their lots (expired where the lot had
+    /// passed its last valid day).
+    fn rollback(
+        &mut self,
+        a: &Account,
+        i: usize,
+        e: &Entry,
+        request: &RollbackRequest,
+        outcome: &RollbackOutcome,
+    ) -> Result<()> {
+        let key = request.redemption;
+        let r = a.redeemed(key).ok().filter(|r| r.index < i);
+        let Some(r) = r else {
+            return Err(broken(format!("entry {i} rolls back no redemption before it")));
+        };
+        let zero = (Money::zero(r.order_total.currency()), 0);
+        let (before, returned) = self.rolled.get(&key).copied().unwrap_or(zero);
+        let (after, target) =
+            super::rollback::cumulative(r.order_total, r.points, before, request.refunded)
+                .map_err(|_| differs(i))?;
+        let (s, n) = r.draws;
+        let draws = a.draws.get(s..s + n).ok_or_else(|| unbalanced(i))?;
+        let mut late = 0u64;
+        for d in super::rollback::unwind(draws, returned, target) {
+            let x = d.lot.index();
+            let slot = self.drawn.get_mut(x).ok_or_else(|| unbalanced(i))?;
+            // Never more back into a lot than debits took from it.
+            *slot = slot.checked_sub(d.points.value()).ok_or_else(|| unbalanced(i))?;
+            if a.lots[x].valid_through.is_some_and(|t| t < e.at) {
+                late += d.points.value();
+                let slot = &mut self.expired[x];
+                *slot = slot.checked_add(d.points.value()).ok_or_else(|| unbalanced(i))?;
+            }
+        }
+        let points = target - returned;
+        if outcome.points.value() != points
+            || outcome.expired.value() != late
+            || outcome.rolled_back.value() != target
+            || outcome.refunded != after
+        {
+            return Err(differs(i));
+        }
+        acc(&mut self.totals.rolled_back, outcome.points)?;
+        acc(&mut self.totals.expired, outcome.expired)?;
+        self.rolled.insert(key, (after, target));
         Ok(())
     }
 
@@ -788,6 +846,7 @@ impl Account {
                 EntryKind::Earn { .. }
                     | EntryKind::Activate { .. }
                     | EntryKind::Release { .. }
+                    | EntryKind::Rollback { .. }
                     | EntryKind::TransferIn { .. }
                     | EntryKind::Adjust {
                         adjustment: Adjustment { direction: Direction::Credit, .. },
