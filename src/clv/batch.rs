@@ -242,6 +242,9 @@ impl Ctx {
         })
     }
 
+    // One function over ~80 lines: the per-horizon buffers (on the stack up to
+    // STACK_HORIZONS) are borrowed by the loop over customers that fills them, and
+    // splitting the two would pass eight slices around.
     fn run(
         &self,
         model: &TransactionModel,

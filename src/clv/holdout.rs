@@ -133,29 +133,7 @@ pub fn evaluate_holdout<K: Clone>(
             predicted,
         });
     }
-    let mut order: Vec<(u32, u32, f64)> =
-        customers.iter().map(|c| (c.calibration_frequency, c.actual, c.predicted)).collect();
-    order.sort_by_key(|o| o.0);
-    let mut by_frequency: Vec<FrequencyGroup> = Vec::new();
-    for (x, actual, predicted) in order {
-        match by_frequency.last_mut() {
-            Some(g) if g.calibration_frequency == x => {
-                g.customers += 1;
-                g.actual += f64::from(actual);
-                g.predicted += predicted;
-            }
-            _ => by_frequency.push(FrequencyGroup {
-                calibration_frequency: x,
-                customers: 1,
-                actual: f64::from(actual),
-                predicted,
-            }),
-        }
-    }
-    for g in &mut by_frequency {
-        g.actual /= g.customers as f64;
-        g.predicted /= g.customers as f64;
-    }
+    let by_frequency = by_calibration_frequency(&customers);
     let n = customers.len() as f64;
     let total_actual: u64 = customers.iter().map(|c| u64::from(c.actual)).sum();
     let total_predicted: f64 = customers.iter().map(|c| c.predicted).sum();
@@ -180,4 +158,33 @@ pub fn evaluate_holdout<K: Clone>(
         total_predicted,
         correlation,
     })
+}
+
+/// Mean actual and predicted holdout purchases per calibration frequency, in ascending
+/// frequency (lifetimes' `plot_calibration_purchases_vs_holdout_purchases` table).
+fn by_calibration_frequency<K>(customers: &[HoldoutPrediction<K>]) -> Vec<FrequencyGroup> {
+    let mut order: Vec<(u32, u32, f64)> =
+        customers.iter().map(|c| (c.calibration_frequency, c.actual, c.predicted)).collect();
+    order.sort_by_key(|o| o.0);
+    let mut by_frequency: Vec<FrequencyGroup> = Vec::new();
+    for (x, actual, predicted) in order {
+        match by_frequency.last_mut() {
+            Some(g) if g.calibration_frequency == x => {
+                g.customers += 1;
+                g.actual += f64::from(actual);
+                g.predicted += predicted;
+            }
+            _ => by_frequency.push(FrequencyGroup {
+                calibration_frequency: x,
+                customers: 1,
+                actual: f64::from(actual),
+                predicted,
+            }),
+        }
+    }
+    for g in &mut by_frequency {
+        g.actual /= g.customers as f64;
+        g.predicted /= g.customers as f64;
+    }
+    by_frequency
 }

@@ -271,6 +271,8 @@ fn line_search<T>(
 
 /// Nelder–Mead with the standard coefficients; converged when the simplex's function values
 /// and extent are both below the tolerances.
+// Over ~80 lines: the reflect, expand, contract and shrink steps share the sorted simplex
+// and read as the textbook iteration only together.
 pub(crate) fn nelder_mead<F>(f: F, x0: &[f64], max_iter: usize, ftol: f64) -> Minimum
 where
     F: Fn(&[f64]) -> f64,

@@ -189,6 +189,8 @@ impl ParetoNbd {
     ///
     /// No convergence or a numerical error when a hypergeometric series cannot be summed
     /// (`min(α, β)/max(α, β)` within about `2e-4` of 0) or the result is not a probability.
+    // Over ~80 lines because it is the formula above term by term, with both ways of
+    // summing the bracket side by side so that the choice between them reads in one place.
     pub(crate) fn pmf_at(&self, n: u32, t: f64) -> Result<f64> {
         if t == 0.0 {
             return Ok(if n == 0 { 1.0 } else { 0.0 });

@@ -861,6 +861,7 @@ mod tests {
     /// `z` converge at the same step and must leave together (a convergence check that let
     /// one leave per step would give the later ones extra terms), and a `z` of 1e-120 takes
     /// its derivatives from the series' coefficients.
+    // A long test: one table of cases, each compared bit for bit with the loop it replaced.
     #[test]
     fn many_z_series_keep_their_bits() {
         let first_a: [[u64; 4]; 3] = [

@@ -642,6 +642,22 @@ impl Account {
     /// ```
     pub fn check_with(&self, program: &crate::points::Program) -> Result<()> {
         self.check()?;
+        self.entries_follow(program)?;
+        self.lot_dates_follow(program)?;
+        // Every operation brings the account up to its date first, so at its clock time
+        // has nothing left to do (a clock moved past an expiry, or a last activity moved
+        // back, would leave points spendable that the program expires).
+        if self.due(program, self.clock) {
+            return Err(broken(format!(
+                "points the program expires by {} are still spendable",
+                self.clock
+            )));
+        }
+        Ok(())
+    }
+
+    /// The dates and redemption values the entries record are those `program` gives.
+    fn entries_follow(&self, program: &crate::points::Program) -> Result<()> {
         let rules = program.redemption();
         let expiry = &program.0.expiry;
         for (i, e) in self.entries.iter().enumerate() {
@@ -683,8 +699,14 @@ impl Account {
                 _ => {}
             }
         }
-        // Lots whose date no entry records: manual credits, and transfers under
-        // `TransferExpiry::Reset` (under `KeepSource` the sender's lots decided it).
+        Ok(())
+    }
+
+    /// Lots whose date no entry records are dated as `program` dates them: manual credits,
+    /// and transfers under `TransferExpiry::Reset` (under `KeepSource` the sender's lots
+    /// decided it, so the date is only bounded).
+    fn lot_dates_follow(&self, program: &crate::points::Program) -> Result<()> {
+        let expiry = &program.0.expiry;
         for lot in &self.lots {
             let keep = program.0.transfer_expiry == TransferExpiry::KeepSource;
             let due = match lot.source {
@@ -719,15 +741,6 @@ impl Account {
                     show_date(due)
                 )));
             }
-        }
-        // Every operation brings the account up to its date first, so at its clock time
-        // has nothing left to do (a clock moved past an expiry, or a last activity moved
-        // back, would leave points spendable that the program expires).
-        if self.due(program, self.clock) {
-            return Err(broken(format!(
-                "points the program expires by {} are still spendable",
-                self.clock
-            )));
         }
         Ok(())
     }
@@ -799,27 +812,8 @@ impl Account {
             if timed == e.key.is_some() {
                 return Err(broken(format!("entry {i} has a key it should not, or lacks one")));
             }
-            // Entries' draws tile the draw array in order.
-            let s = e.draws_start as usize;
-            if s != next_draw {
-                return Err(broken(format!("entry {i} draws out of range")));
-            }
-            next_draw = s + e.draws_len as usize;
-            let draws = self
-                .draws
-                .get(s..next_draw)
-                .ok_or_else(|| broken(format!("entry {i} draws out of range")))?;
-            if draws.iter().any(|d| d.lot.index() >= self.lots.len()) {
-                return Err(broken(format!("entry {i} draws from an unknown lot")));
-            }
-            // Time expires a lot before anything else happens on the day after its last
-            // valid day, so only an expiry draws from a lot past its date.
-            let stale = |x: &crate::points::lot::Draw| {
-                self.lots[x.lot.index()].valid_through.is_some_and(|t| t < e.at)
-            };
-            if !matches!(e.kind, EntryKind::Expire { .. }) && draws.iter().any(stale) {
-                return Err(broken(format!("entry {i} draws from a lot past its last valid day")));
-            }
+            let draws = self.entry_draws(i, e, next_draw)?;
+            next_draw += draws.len();
             if is_activity(&e.kind) {
                 d.last_activity = Some(d.last_activity.map_or(e.at, |x| x.max(e.at)));
             }
@@ -864,6 +858,37 @@ impl Account {
         }
         d.totals.debt_repaid = TotalPoints::new(d.repaid);
         Ok((d, next_draw))
+    }
+
+    /// The draws of entry `i`, `e`, which must start at `next_draw` (entries' draws tile
+    /// the draw array in order), from known lots, and from lots still valid unless `e` is an
+    /// expiry.
+    fn entry_draws(
+        &self,
+        i: usize,
+        e: &Entry,
+        next_draw: usize,
+    ) -> Result<&[crate::points::lot::Draw]> {
+        let s = e.draws_start as usize;
+        if s != next_draw {
+            return Err(broken(format!("entry {i} draws out of range")));
+        }
+        let draws = self
+            .draws
+            .get(s..s + e.draws_len as usize)
+            .ok_or_else(|| broken(format!("entry {i} draws out of range")))?;
+        if draws.iter().any(|d| d.lot.index() >= self.lots.len()) {
+            return Err(broken(format!("entry {i} draws from an unknown lot")));
+        }
+        // Time expires a lot before anything else happens on the day after its last
+        // valid day, so only an expiry draws from a lot past its date.
+        let stale = |x: &crate::points::lot::Draw| {
+            self.lots[x.lot.index()].valid_through.is_some_and(|t| t < e.at)
+        };
+        if !matches!(e.kind, EntryKind::Expire { .. }) && draws.iter().any(stale) {
+            return Err(broken(format!("entry {i} draws from a lot past its last valid day")));
+        }
+        Ok(draws)
     }
 
     /// Running totals and debt against the history.
