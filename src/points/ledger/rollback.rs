@@ -8,7 +8,7 @@ use super::{broken, not_found, Account};
 use crate::error::{Error, Result};
 use crate::money::{Money, Rounding};
 use crate::points::entry::{EntryKind, RollbackOutcome, RollbackRequest};
-use crate::points::lot::{Draw, LotState};
+use crate::points::lot::Draw;
 use crate::points::program::Program;
 use crate::points::{OpKey, Points};
 
@@ -197,22 +197,8 @@ impl Account {
         expired.checked_add(available)?;
         self.room(0, 2 * self.spendable.len() + back.len())?;
         for d in &back {
-            let lot = &mut self.lots[d.lot.index()];
-            if lot.valid_through.is_some_and(|t| t < now) {
-                if lot.remaining.is_zero() && lot.state != LotState::Expired {
-                    lot.state = LotState::Expired;
-                }
-                // The points left the lot when redeemed: remaining + expired stays <= points.
-                lot.expired = Points::new(lot.expired.value() + d.points.value());
-                continue;
-            }
-            let was_empty = lot.remaining.is_zero();
-            lot.state = LotState::Active;
-            lot.remaining = Points::new(lot.remaining.value() + d.points.value());
-            let k = lot.spend_key();
-            if was_empty {
-                self.spendable.insert(k);
-            }
+            // Counted above: `late` and `live` split the draws by the same date test.
+            self.put_back(d, now);
         }
         self.balances.available = available;
         self.totals.rolled_back = rolled_back;

@@ -19,6 +19,30 @@ enum Spend {
 }
 
 impl Account {
+    /// Puts drawn points back into their lot: as expired when the lot is past its last
+    /// valid day at `now` (the points left the lot when drawn, so remaining + expired stays
+    /// at most its points), spendable otherwise (a lot whose remainder expired by inactivity
+    /// is spendable again). Whether they came back spendable; the caller counts them in the
+    /// balances and totals, and has checked the room in `spendable` beforehand.
+    pub(super) fn put_back(&mut self, d: &Draw, now: NaiveDate) -> bool {
+        let lot = &mut self.lots[d.lot.index()];
+        if lot.valid_through.is_some_and(|t| t < now) {
+            if lot.remaining.is_zero() && lot.state != LotState::Expired {
+                lot.state = LotState::Expired;
+            }
+            lot.expired = Points::new(lot.expired.value() + d.points.value());
+            return false;
+        }
+        let was_empty = lot.remaining.is_zero();
+        lot.state = LotState::Active;
+        lot.remaining = Points::new(lot.remaining.value() + d.points.value());
+        let k = lot.spend_key();
+        if was_empty {
+            self.spendable.insert(k);
+        }
+        true
+    }
+
     pub(super) fn check_spend(&self, program: &Program, req: &RedeemRequest) -> Result<Money> {
         let value = program.0.redemption.validate(req.points, req.order_total)?;
         if req.points > self.balances.available {
@@ -203,28 +227,14 @@ impl Account {
             let expired = a.totals.expired.checked_add(late)?;
             a.room(0, a.spendable.len())?;
             for d in &draws {
-                let lot = &mut a.lots[d.lot.index()];
                 // Only a lot's own last valid day expires reserved points. Reserved points
                 // are not idle (the checkout holds them), so an inactivity lapse while they
-                // were held does not touch them, whatever happened to the lot's remainder.
-                if lot.valid_through.is_some_and(|t| t < now) {
-                    if lot.remaining.is_zero() && lot.state != LotState::Expired {
-                        lot.state = LotState::Expired;
-                    }
-                    // The drawn points left the lot, so remaining + expired stays <= points.
-                    lot.expired = Points::new(lot.expired.value() + d.points.value());
-                    continue;
+                // were held does not touch them, whatever happened to the lot's remainder;
+                // and the release is activity, so points back in such a lot are fresh.
+                if a.put_back(d, now) {
+                    a.balances.available =
+                        Points::new(a.balances.available.value() + d.points.value());
                 }
-                let was_empty = lot.remaining.is_zero();
-                // A lot whose remainder expired by inactivity is spendable again: the
-                // release is activity, so its returned points are fresh.
-                lot.state = LotState::Active;
-                lot.remaining = Points::new(lot.remaining.value() + d.points.value());
-                let k = lot.spend_key();
-                if was_empty {
-                    a.spendable.insert(k);
-                }
-                a.balances.available = Points::new(a.balances.available.value() + d.points.value());
             }
             a.balances.reserved = Points::new(a.balances.reserved.value() - points.value());
             a.totals.expired = expired;
