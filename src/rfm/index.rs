@@ -194,17 +194,7 @@ impl LoyaltyIndex {
             mentions: scale(w.mentions),
             tips: scale(w.tips),
         };
-        let total: f64 = [
-            scaled.recency,
-            scaled.frequency,
-            scaled.monetary,
-            scaled.referrals,
-            scaled.reviews,
-            scaled.mentions,
-            scaled.tips,
-        ]
-        .iter()
-        .sum();
+        let total: f64 = named.iter().map(|(_, v)| scale(*v)).sum();
         let s = saturation;
         for (name, v) in [
             ("referrals saturation", s.referrals),

@@ -299,12 +299,13 @@ impl TryFrom<TargetRepr> for Target {
     type Error = Error;
     fn try_from(r: TargetRepr) -> Result<Target> {
         match r {
-            TargetRepr::Calendar(s) => Target::calendar(s),
-            TargetRepr::Working(s) => Target::working(s),
-            TargetRepr::BusinessDays(n) => Ok(Target::BusinessDays(n)),
-            TargetRepr::CalendarDays(n) => Ok(Target::CalendarDays(n)),
-            TargetRepr::SameOrNextBusinessDay(s) => Target::same_or_next_business_day(s),
+            TargetRepr::Calendar(s) => Target::Calendar(s),
+            TargetRepr::Working(s) => Target::Working(s),
+            TargetRepr::BusinessDays(n) => Target::BusinessDays(n),
+            TargetRepr::CalendarDays(n) => Target::CalendarDays(n),
+            TargetRepr::SameOrNextBusinessDay(s) => Target::SameOrNextBusinessDay(s),
         }
+        .checked()
     }
 }
 

@@ -276,12 +276,10 @@ impl Targets {
 
     /// Checks every target (see `Target::checked`).
     pub(crate) fn checked(self) -> Result<Targets> {
-        for m in [Metric::FirstReply, Metric::NextReply, Metric::PeriodicUpdate, Metric::Resolution]
-        {
-            if let Some(t) = self.of(m) {
-                t.checked()?;
-            }
-        }
+        [self.first_reply, self.next_reply, self.periodic_update, self.resolution]
+            .into_iter()
+            .flatten()
+            .try_for_each(|t| t.checked().map(|_| ()))?;
         Ok(self)
     }
 
