@@ -45,8 +45,20 @@ fn note(quiet: bool, summary: &loyalty::rfm::Summary<crate::ids::Id>) {
     }
 }
 
-/// `loyalty summary`.
+/// `loyalty summary`: straight from the file into the library's stream when the file allows
+/// (a plain CSV with each customer's purchases in time order, see [`input::summary_streamed`]),
+/// otherwise from the log read whole.
 pub fn summary(input: &InputArgs, out: &OutputArgs) -> Result<()> {
+    let options = loyalty::rfm::SummaryOptions::default().period(input.period.period());
+    let as_of = input.as_of.map(chrono::NaiveDateTime::from);
+    if let Some(s) = input::summary_streamed(&input.input, &input.read_options(), (as_of, options))
+    {
+        // An as-of before the first purchase is an error, which the whole read reports.
+        if input.as_of.is_none_or(|d| d >= s.first.date()) {
+            note(input.quiet, &s.summary);
+            return output::write(&summary_table(&s.ids, &s.summary), &out.destination());
+        }
+    }
     let log = read(input)?;
     let end = analysis::observation_end(&log, input.as_of, &input.input)?;
     let s = analysis::summary(&log, end, input.period)?;

@@ -326,3 +326,37 @@ fn a_spend_overflow_names_the_file_and_the_customer() {
         assert_eq!(e.trim_end(), want, "{args:?}");
     }
 }
+
+/// `loyalty summary` reads a time-ordered CSV straight into the library's stream and any
+/// other order whole: the two give the same rows, to every amount's digits, with and without
+/// `--as-of`, daily and weekly; and an as-of before the first purchase is the same error.
+#[test]
+fn a_streamed_summary_equals_the_whole_read_s() {
+    let d = dir("streamed");
+    let mut rows: Vec<String> = Vec::new();
+    let mut x = 7u64;
+    for i in 0..3000u64 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let day = 1 + i / 20;
+        let date = format!("2024-{:02}-{:02}", 1 + (day - 1) / 28, 1 + (day - 1) % 28);
+        rows.push(format!("{},{date},{}.{:02}", 100 + (x >> 40) % 250, (x >> 20) % 300, x % 100));
+    }
+    let ordered =
+        file(&d, "ordered.csv", &format!("customer_id,date,amount\n{}\n", rows.join("\n")));
+    // Newest first: every customer out of time order, so the file is read whole.
+    rows.reverse();
+    let reversed =
+        file(&d, "reversed.csv", &format!("customer_id,date,amount\n{}\n", rows.join("\n")));
+    for extra in [&[][..], &["--as-of", "2024-03-10"], &["--period", "week"]] {
+        let a = ok(&run(&[&["summary", ordered.as_str()][..], extra].concat()));
+        let b = ok(&run(&[&["summary", reversed.as_str()][..], extra].concat()));
+        assert_eq!(a, b, "{extra:?}");
+        // 250 customers and the header; one has no purchase by 2024-03-10.
+        let customers = if extra.first() == Some(&"--as-of") { 250 } else { 251 };
+        assert_eq!(a.lines().count(), customers, "{extra:?}");
+    }
+    for f in [&ordered, &reversed] {
+        let e = format!("--as-of 2023-12-31 is before the first transaction in {f} (2024-01-01)");
+        fails(&run(&["summary", f, "--as-of", "2023-12-31"]), &e);
+    }
+}

@@ -95,7 +95,7 @@ pub use span::{periods_per_month, Span};
 pub use summary::{
     summarize, summarize_with_hasher, ClvInputs, CustomerSummary, Cutoff, FirstPurchase,
     FrequencyCount, KeyHasher, MonetaryMeasure, NegativeAmounts, Summary, SummaryOptions,
-    Transaction,
+    SummaryStream, Transaction,
 };
 #[cfg(feature = "rayon")]
 pub use summary::{summarize_par, summarize_par_with_hasher};

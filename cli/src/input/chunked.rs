@@ -22,29 +22,29 @@ use loyalty::rfm::Transaction;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 
-use super::{parse_amount, parse_date, Sink};
+use super::{parse_amount, parse_date, ReadOptions, Sink};
 use crate::ids::{Id, Ids};
 
 /// Bytes read at a time: a few hundred thousand rows, whose transactions (40 bytes each)
 /// the parts write while the block is still in cache.
-const BLOCK: usize = 4 << 20;
+pub(super) const BLOCK: usize = 4 << 20;
 
 /// Why the parallel pass stopped: the file is left to the `csv` crate's pass.
 #[derive(Debug)]
 pub(super) struct Declined;
 
 /// What every part needs to read its rows.
-struct Plan<'a> {
-    delimiter: u8,
+pub(super) struct Plan<'a> {
+    pub(super) delimiter: u8,
     /// Positions of the customer, date and amount fields.
-    columns: [usize; 3],
+    pub(super) columns: [usize; 3],
     /// Fields a row needs: one more than the last wanted.
-    need: usize,
+    pub(super) need: usize,
     /// Fields of the header: a row with more is left to the `csv` crate's pass, which
     /// refuses it (a stray comma in an amount, `1,234.50`, must not shift the columns).
-    width: usize,
-    ids: &'a Ids,
-    date_format: Option<&'a str>,
+    pub(super) width: usize,
+    pub(super) ids: &'a Ids,
+    pub(super) date_format: Option<&'a str>,
 }
 
 /// Reads a CSV (or TSV) log into `sink` in parallel, or declines (leaving `sink` as it was
@@ -68,7 +68,7 @@ fn read(sink: &mut Sink<'_>, delimiter: u8) -> Result<(), Declined> {
     let mut buf = Vec::with_capacity(BLOCK + (64 << 10));
     let mut eof = fill(&mut file, &mut buf)?;
     let header_end = memchr::memchr(b'\n', &buf).ok_or(Declined)? + 1;
-    let (columns, width) = header(sink, &buf[..header_end], delimiter)?;
+    let (columns, width) = header(sink.options, &buf[..header_end], delimiter)?;
     sink.header_seen = true;
     // The first id sets the style of every id (plain numbers or zero-padded to one width).
     let first = buf[header_end..].split(|&c| c == b'\n').next().unwrap_or_default();
@@ -120,14 +120,18 @@ fn fill(file: &mut File, buf: &mut Vec<u8>) -> Result<bool, Declined> {
 
 /// The positions of the three wanted columns in a plain header line (no quotes), and the
 /// number of its fields.
-fn header(sink: &Sink<'_>, line: &[u8], delimiter: u8) -> Result<([usize; 3], usize), Declined> {
+pub(super) fn header(
+    options: &ReadOptions,
+    line: &[u8],
+    delimiter: u8,
+) -> Result<([usize; 3], usize), Declined> {
     let line = strip_cr(line.strip_suffix(b"\n").unwrap_or(line));
     let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     if line.contains(&b'"') || line.contains(&b'\r') {
         return Err(Declined);
     }
     let names: Vec<&[u8]> = line.split(|&c| c == delimiter).map(<[u8]>::trim_ascii).collect();
-    let c = &sink.options.columns;
+    let c = &options.columns;
     let mut out = [0; 3];
     for (slot, name) in out.iter_mut().zip([&c.customer, &c.date, &c.amount]) {
         *slot = names.iter().position(|n| *n == name.as_bytes()).ok_or(Declined)?;
@@ -156,6 +160,19 @@ fn split(text: &[u8], n: usize) -> Vec<&[u8]> {
 
 /// Parses the lines of `part` into `out`.
 fn rows(plan: &Plan<'_>, part: &[u8], out: &mut Vec<Transaction<Id>>) -> Result<(), Declined> {
+    out.reserve(part.len() / 24);
+    each_row(plan, part, |tx| {
+        out.push(tx);
+        Ok(())
+    })
+}
+
+/// Parses the lines of `part` (whole lines) and hands each row's transaction to `row`.
+pub(super) fn each_row(
+    plan: &Plan<'_>,
+    part: &[u8],
+    mut row: impl FnMut(Transaction<Id>) -> Result<(), Declined>,
+) -> Result<(), Declined> {
     // A quote may hide a newline inside a field; a lone carriage return ends a row for the
     // `csv` crate but not here.
     for i in memchr::memchr2_iter(b'"', b'\r', part) {
@@ -163,7 +180,6 @@ fn rows(plan: &Plan<'_>, part: &[u8], out: &mut Vec<Transaction<Id>>) -> Result<
             return Err(Declined);
         }
     }
-    out.reserve(part.len() / 24);
     let mut dates = DateCache::default();
     let mut start = 0;
     while start < part.len() {
@@ -179,7 +195,7 @@ fn rows(plan: &Plan<'_>, part: &[u8], out: &mut Vec<Transaction<Id>>) -> Result<
         let id = plan.ids.numeric(id.trim_ascii()).ok_or(Declined)?;
         let at = dates.parse(date, plan.date_format).ok_or(Declined)?;
         let amount = amount_fast(amount).or_else(|| parse_amount(amount)).ok_or(Declined)?;
-        out.push(Transaction::new(id, at, amount));
+        row(Transaction::new(id, at, amount))?;
     }
     Ok(())
 }
@@ -220,11 +236,11 @@ fn fields<'a>(line: &'a [u8], plan: &Plan<'_>) -> Result<[&'a [u8]; 3], Declined
 }
 
 /// Field `index` of a plain line.
-fn field(line: &[u8], delimiter: u8, index: usize) -> Option<&[u8]> {
+pub(super) fn field(line: &[u8], delimiter: u8, index: usize) -> Option<&[u8]> {
     line.split(|&c| c == delimiter).nth(index)
 }
 
-fn strip_cr(line: &[u8]) -> &[u8] {
+pub(super) fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 

@@ -9,8 +9,11 @@
 mod chunked;
 mod columnar;
 mod row_groups;
+mod streamed;
 pub mod summaries;
 mod text;
+
+pub(crate) use streamed::Streamed;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -141,6 +144,26 @@ pub fn read(path: &str, options: &ReadOptions) -> Result<Log> {
         InputFormat::Arrow => columnar::arrow_ipc(&mut sink)?,
     }
     sink.finish()
+}
+
+/// The summary at `as_of` (the latest purchase for `None`) of the log at `path`, read
+/// without holding its transactions, when it is a plain CSV or TSV with each customer's
+/// purchases in time order (see `streamed`); `None` for any other file, which
+/// [`read`] reads whole (and reports the errors of).
+pub(crate) fn summary_streamed(
+    path: &str,
+    options: &ReadOptions,
+    summary: (Option<NaiveDateTime>, loyalty::rfm::SummaryOptions),
+) -> Option<Streamed> {
+    let format = options.format.unwrap_or_else(|| InputFormat::from_path(path));
+    let delimiter = match format {
+        InputFormat::Csv => b',',
+        InputFormat::Tsv => b'\t',
+        _ => return None,
+    };
+    let size = std::fs::metadata(path).ok().filter(|m| m.is_file())?.len();
+    let progress = crate::progress::Progress::new(size, options.quiet);
+    streamed::summary(path, options, delimiter, summary, &progress).ok()
 }
 
 /// `line` without a UTF-8 byte-order mark at its start (as spreadsheets and some editors

@@ -54,6 +54,8 @@ mod ranges;
 mod records;
 mod rows;
 mod runs;
+mod slots;
+mod stream;
 mod summarize;
 mod table;
 #[cfg(test)]
@@ -68,5 +70,6 @@ pub use options::{
 };
 #[cfg(feature = "rayon")]
 pub use parallel::{summarize_par, summarize_par_with_hasher};
+pub use stream::SummaryStream;
 pub use summarize::{summarize, summarize_with_hasher};
 pub use table::Summary;

@@ -61,6 +61,20 @@ impl Window {
         }
     }
 
+    /// A window with no end: every transaction lies inside it (a stream that ends at its
+    /// latest purchase, which no purchase can lie after).
+    pub(super) fn open(options: &SummaryOptions) -> Window {
+        Window {
+            as_of: NaiveDateTime::MAX,
+            end_p: i64::MAX,
+            reject: options.negative_amounts == NegativeAmounts::Reject,
+            cutoff: options.cutoff,
+            indexer: Indexer::new(options.period),
+            excluded: 0,
+            negatives: 0,
+        }
+    }
+
     /// The period of transaction `i` when it lies inside the window, `None` (and counted)
     /// when it lies after it.
     #[inline(always)]

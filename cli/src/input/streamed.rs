@@ -1,0 +1,301 @@
+//! `loyalty summary` of a plain CSV without holding its transactions: each core reads one
+//! stretch of the file straight into the library's [`SummaryStream`], and the stretches'
+//! streams are appended in file order.
+//!
+//! A stream keeps each customer's running totals only (tens of bytes a customer, against
+//! 40 bytes a transaction for the log the other commands hold), so the memory no longer grows
+//! with the file. It needs each customer's purchases in time order, which an append-only log
+//! in the order it was written, and a log grouped by customer and dated within, have; a file
+//! without that order (a customer's purchase in an earlier day than one already read, in one
+//! stretch or across two) is declined and read whole, as are the files the parallel pass of
+//! [`chunked`](super::chunked) declines (quotes, text ids, any value it cannot read) and any
+//! log the library refuses, so that every error is reported by the same pass, with its line.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::NaiveDateTime;
+use loyalty::rfm::{Summary, SummaryOptions, SummaryStream};
+use rayon::prelude::*;
+
+use super::chunked::{each_row, field, header, strip_cr, Declined, Plan, BLOCK};
+use super::ReadOptions;
+use crate::ids::{Id, IdBook, Ids};
+use crate::progress::Progress;
+
+/// Bytes of rows parsed at a time before they are pushed: their transactions (about
+/// 10,000, 40 bytes each) stay in the core's cache between the two.
+const PIECE: usize = 256 << 10;
+
+/// Transactions between a customer's prefetch and its push: about the memory's latency over
+/// the time a push takes.
+const AHEAD: usize = 32;
+
+/// What the streamed read makes of a file.
+pub(crate) struct Streamed {
+    /// The summary of every row.
+    pub(crate) summary: Summary<Id>,
+    /// How the keys are written back.
+    pub(crate) ids: IdBook,
+    /// The earliest purchase.
+    pub(crate) first: NaiveDateTime,
+}
+
+/// The summary at `as_of` (the latest purchase for `None`) of the CSV (or TSV) at `path`.
+///
+/// # Errors
+///
+/// [`Declined`] for a file this pass does not read (see the module docs); the caller reads it
+/// whole.
+pub(super) fn summary(
+    path: &str,
+    read: &ReadOptions,
+    delimiter: u8,
+    (as_of, options): (Option<NaiveDateTime>, SummaryOptions),
+    progress: &Progress,
+) -> Result<Streamed, Declined> {
+    let mut file = File::open(path).map_err(|_| Declined)?;
+    let size = file.metadata().map_err(|_| Declined)?.len();
+    // The header and the first row, to learn the columns and the ids' style.
+    let mut head = Vec::new();
+    (&mut file).take(1 << 16).read_to_end(&mut head).map_err(|_| Declined)?;
+    let header_end = memchr::memchr(b'\n', &head).ok_or(Declined)? + 1;
+    let (columns, width) = header(read, &head[..header_end], delimiter)?;
+    let first = head[header_end..].split(|&c| c == b'\n').next().unwrap_or_default();
+    let first = field(strip_cr(first), delimiter, columns[0]).ok_or(Declined)?.trim_ascii();
+    let mut ids = Ids::default();
+    ids.key(first, &mut []).ok_or(Declined)?;
+    let plan = Plan {
+        delimiter,
+        columns,
+        need: columns.iter().max().copied().unwrap_or(0) + 1,
+        width,
+        ids: &ids,
+        date_format: read.date_format.as_deref(),
+    };
+    let threads = rayon::current_num_threads().max(1);
+    let bounds = stretches(&mut file, header_end as u64, size, threads)?;
+    let done = AtomicU64::new(0);
+    let streams: Vec<_> = bounds
+        .par_windows(2)
+        .map(|w| stretch(path, &plan, (w[0], w[1]), (as_of, options), (&done, progress)))
+        .collect::<Result<_, Declined>>()?;
+    let mut whole: Option<SummaryStream<Id>> = None;
+    let mut earliest: Option<NaiveDateTime> = None;
+    for (stream, first) in streams {
+        match &mut whole {
+            Some(w) => w.append(stream).map_err(|_| Declined)?,
+            None => whole = Some(stream),
+        }
+        earliest = match (earliest, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let first = earliest.ok_or(Declined)?;
+    let summary = whole.ok_or(Declined)?.finish().map_err(|_| Declined)?;
+    Ok(Streamed { summary, ids: ids.finish(&mut []), first })
+}
+
+/// The byte offsets that cut the body of the file (from `start` to `size`) into `n`
+/// stretches of whole lines, each cut just after a newline.
+fn stretches(file: &mut File, start: u64, size: u64, n: usize) -> Result<Vec<u64>, Declined> {
+    let mut bounds = vec![start];
+    let mut window = vec![0u8; 1 << 16];
+    for k in 1..n as u64 {
+        let mut at = (start + (size - start) * k / n as u64).max(start).saturating_sub(1);
+        let cut = loop {
+            file.seek(SeekFrom::Start(at)).map_err(|_| Declined)?;
+            let got = file.read(&mut window).map_err(|_| Declined)?;
+            if got == 0 {
+                break size;
+            }
+            if let Some(i) = memchr::memchr(b'\n', &window[..got]) {
+                break at + i as u64 + 1;
+            }
+            at += got as u64;
+        };
+        let last = bounds.last().copied().unwrap_or(start);
+        bounds.push(cut.max(last));
+    }
+    bounds.push(size);
+    Ok(bounds)
+}
+
+/// The stream of the rows between the offsets `from` and `to`, and their earliest purchase.
+fn stretch(
+    path: &str,
+    plan: &Plan<'_>,
+    (from, to): (u64, u64),
+    (as_of, options): (Option<NaiveDateTime>, SummaryOptions),
+    (done, progress): (&AtomicU64, &Progress),
+) -> Result<(SummaryStream<Id>, Option<NaiveDateTime>), Declined> {
+    let mut file = File::open(path).map_err(|_| Declined)?;
+    file.seek(SeekFrom::Start(from)).map_err(|_| Declined)?;
+    let mut rest = (&mut file).take(to - from);
+    let mut stream = SummaryStream::new(as_of, options);
+    let mut first: Option<NaiveDateTime> = None;
+    let mut buf = Vec::with_capacity(BLOCK + (64 << 10));
+    let mut batch = Vec::new();
+    loop {
+        let want = BLOCK.saturating_sub(buf.len()).max(1 << 16);
+        let got = (&mut rest).take(want as u64).read_to_end(&mut buf).map_err(|_| Declined)?;
+        let eof = got < want;
+        let end = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
+        let mut rows = &buf[..end];
+        while !rows.is_empty() {
+            let cut = match rows.get(PIECE..) {
+                Some(after) => memchr::memchr(b'\n', after).map_or(rows.len(), |i| PIECE + i + 1),
+                None => rows.len(),
+            };
+            let (piece, rest) = rows.split_at(cut);
+            rows = rest;
+            batch.clear();
+            each_row(plan, piece, |tx| {
+                batch.push(tx);
+                Ok(())
+            })?;
+            for (i, tx) in batch.iter().enumerate() {
+                if let Some(ahead) = batch.get(i + AHEAD) {
+                    stream.prefetch(&ahead.customer);
+                }
+                first = Some(first.map_or(tx.at, |f| f.min(tx.at)));
+                stream.push(tx).map_err(|_| Declined)?;
+            }
+        }
+        let total = done.fetch_add(end as u64, Ordering::Relaxed) + end as u64;
+        progress.set(total);
+        if eof {
+            return Ok((stream, first));
+        }
+        buf.drain(..end);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use loyalty::rfm::{summarize, Period};
+
+    use super::*;
+    use crate::input::{read as read_whole, Columns};
+
+    fn options() -> ReadOptions {
+        ReadOptions {
+            columns: Columns {
+                customer: "customer_id".into(),
+                date: "date".into(),
+                amount: "amount".into(),
+            },
+            format: None,
+            date_format: None,
+            quiet: true,
+        }
+    }
+
+    fn csv(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    /// A log in time order (LCG draws: 300 customers, 4,000 rows, amounts at mixed scales),
+    /// with an extra column, CRLF line ends, blank lines and no newline at the end.
+    fn ordered_log() -> String {
+        let mut out = String::from("amount,customer_id,note,date\r\n");
+        let mut x = 12345u64;
+        let mut draw = |n: u64| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for i in 0..4000u64 {
+            let day = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap()
+                + chrono::Duration::days((i / 12) as i64);
+            let (id, cents, scale) = (draw(300), draw(50_000), draw(3));
+            let amount = match scale {
+                0 => format!("{}", cents / 100),
+                1 => format!("{}.{}", cents / 100, cents % 10),
+                _ => format!("{}.{:02}", cents / 100, cents % 100),
+            };
+            out.push_str(&format!("{amount},{:05},x,{day}\r\n", id + 7));
+            if i % 997 == 0 {
+                out.push_str("\r\n");
+            }
+        }
+        out.truncate(out.len() - 2);
+        out
+    }
+
+    fn streamed(path: &str, as_of: Option<NaiveDateTime>, threads: usize) -> Option<Streamed> {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let o = (as_of, SummaryOptions::default().period(Period::WEEK));
+        let progress = Progress::new(0, true);
+        pool.install(|| summary(path, &options(), b',', o, &progress)).ok()
+    }
+
+    #[test]
+    fn an_ordered_log_on_any_number_of_threads_is_the_whole_log_s_summary() {
+        let f = csv(&ordered_log());
+        let path = f.path().to_str().unwrap();
+        let log = read_whole(path, &options()).unwrap();
+        let weekly = SummaryOptions::default().period(Period::WEEK);
+        let first = log.first().unwrap();
+        for as_of in [None, Some(first + chrono::Duration::days(200))] {
+            let whole =
+                summarize(&log.transactions, as_of.unwrap_or(log.last().unwrap()), weekly).unwrap();
+            for threads in [1, 2, 3, 7] {
+                let s = streamed(path, as_of, threads).expect("streamed");
+                // `Debug` shows every amount's scale, which `==` on `Decimal` ignores.
+                assert_eq!(format!("{:?}", s.summary), format!("{whole:?}"), "{threads}");
+                assert_eq!((s.first, &s.ids), (first, &IdBook::Padded(5)));
+            }
+        }
+        // Rows after as-of's week were left out and counted: day 200 is a Thursday
+        // (2023-07-20), its week ends on day 203, and the log has 12 rows a day.
+        let s = streamed(path, Some(first + chrono::Duration::days(200)), 2).unwrap();
+        assert_eq!(s.summary.excluded_after_as_of(), 4000 - 204 * 12);
+    }
+
+    #[test]
+    fn logs_the_stream_cannot_take_are_declined() {
+        let head = "customer_id,date,amount\n";
+        for body in [
+            // A customer's purchase on an earlier day than one already read.
+            // (Weekly periods: the same week would be no disorder.)
+            "1,2024-01-20,1\n2,2024-01-21,1\n1,2024-01-04,1\n",
+            // A quoted field, text ids, a bad amount, a row with too many fields.
+            "1,2024-01-05,\"1\"\n",
+            "a1,2024-01-05,1\n",
+            "1,2024-01-05,ten\n",
+            "1,2024-01-05,1,2\n",
+            // No rows.
+            "",
+        ] {
+            let f = csv(&format!("{head}{body}"));
+            assert!(streamed(f.path().to_str().unwrap(), None, 2).is_none(), "{body}");
+        }
+        let f = csv(&format!("{head}1,2024-01-05,1\n"));
+        assert!(streamed(f.path().to_str().unwrap(), None, 2).is_some());
+    }
+
+    #[test]
+    fn stretches_cut_just_after_newlines_and_cover_the_body() {
+        let text = ordered_log();
+        let f = csv(&text);
+        let bytes = text.as_bytes();
+        let start = text.find('\n').unwrap() as u64 + 1;
+        for n in 1..=9 {
+            let mut file = File::open(f.path()).unwrap();
+            let b = stretches(&mut file, start, bytes.len() as u64, n).unwrap();
+            assert_eq!((b.len(), b[0], b[n]), (n + 1, start, bytes.len() as u64));
+            for w in b.windows(2) {
+                assert!(w[0] <= w[1]);
+            }
+            for &cut in &b[1..n] {
+                assert_eq!(bytes[cut as usize - 1], b'\n', "{n}: {cut}");
+            }
+        }
+    }
+}
