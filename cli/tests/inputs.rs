@@ -359,4 +359,38 @@ fn a_streamed_summary_equals_the_whole_read_s() {
         let e = format!("--as-of 2023-12-31 is before the first transaction in {f} (2024-01-01)");
         fails(&run(&["summary", f, "--as-of", "2023-12-31"]), &e);
     }
+    // The same as Parquet in row groups of 500 rows (the streamed read gives each thread a
+    // run of consecutive groups): the same rows as the CSV, ordered or not.
+    let whole = ok(&run(&["summary", ordered.as_str()]));
+    for (name, rows) in [
+        ("reversed.parquet", rows.clone()),
+        ("ordered.parquet", {
+            rows.reverse();
+            rows
+        }),
+    ] {
+        let fields: Vec<Vec<&str>> = rows.iter().map(|r| r.split(',').collect()).collect();
+        let column = |i: usize| -> ArrayRef {
+            Arc::new(arrow_array::StringArray::from(
+                fields.iter().map(|f| f[i]).collect::<Vec<_>>(),
+            ))
+        };
+        let b = batch(column(0), column(1), column(2));
+        let path = d.join(name);
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(500))
+            .build();
+        let f = std::fs::File::create(&path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(f, b.schema(), Some(props)).unwrap();
+        w.write(&b).unwrap();
+        w.close().unwrap();
+        for threads in ["1", "2", "3"] {
+            let o = common::bin()
+                .env("RAYON_NUM_THREADS", threads)
+                .args(["summary", path.to_str().unwrap()])
+                .output()
+                .unwrap();
+            assert_eq!(ok(&o), whole, "{name} on {threads} threads");
+        }
+    }
 }

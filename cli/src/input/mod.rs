@@ -147,21 +147,27 @@ pub fn read(path: &str, options: &ReadOptions) -> Result<Log> {
 }
 
 /// The summary at `as_of` (the latest purchase for `None`) of the log at `path`, read
-/// without holding its transactions, when it is a plain CSV or TSV with each customer's
-/// purchases in time order (see `streamed`); `None` for any other file, which
-/// [`read`] reads whole (and reports the errors of).
+/// without holding its transactions, when it is a plain CSV or TSV (see `streamed`) or a
+/// Parquet file (see `row_groups`) with each customer's purchases in time order; `None` for
+/// any other file, which [`read`] reads whole (and reports the errors of).
 pub(crate) fn summary_streamed(
     path: &str,
     options: &ReadOptions,
     summary: (Option<NaiveDateTime>, loyalty::rfm::SummaryOptions),
 ) -> Option<Streamed> {
     let format = options.format.unwrap_or_else(|| InputFormat::from_path(path));
+    let size = std::fs::metadata(path).ok().filter(|m| m.is_file())?.len();
     let delimiter = match format {
         InputFormat::Csv => b',',
         InputFormat::Tsv => b'\t',
+        InputFormat::Parquet => {
+            let mut sink = Sink::new(path, options, size);
+            // The stream holds no transaction: no room for them either.
+            sink.log = Vec::new();
+            return row_groups::summary(&mut sink, summary).ok();
+        }
         _ => return None,
     };
-    let size = std::fs::metadata(path).ok().filter(|m| m.is_file())?.len();
     let progress = crate::progress::Progress::new(size, options.quiet);
     streamed::summary(path, options, delimiter, summary, &progress).ok()
 }

@@ -8,6 +8,12 @@
 //! read again by the sequential reader, which reports the row and column of a bad value, so
 //! errors read the same whichever pass ran.
 //!
+//! `loyalty summary` holds no log ([`summary`]): the row groups are cut into one run of
+//! consecutive groups per thread, each run is pushed into a
+//! [`SummaryStream`](loyalty::rfm::SummaryStream) batch by batch, and the runs' streams are
+//! appended in file order (a run per thread, not a group: each append walks the customers
+//! of the stream appended, and a time-ordered file's groups each hold most customers).
+//!
 //! Floating-point amounts (as polars and pandas write money) become the decimal their
 //! shortest text gives, as in the sequential reader, without formatting the text: the
 //! fewest decimals `k` at which `round(v * 10^k) / 10^k` gives `v` back are the digits of
@@ -22,7 +28,7 @@ use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use chrono::{NaiveDate, NaiveDateTime};
-use loyalty::rfm::Transaction;
+use loyalty::rfm::{SummaryOptions, SummaryStream, Transaction};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
@@ -30,7 +36,8 @@ use rust_decimal::Decimal;
 
 use super::chunked::Declined;
 use super::columnar::{amount, columns, date, plain, zone};
-use super::{parse_amount, parse_date, Sink};
+use super::streamed::sooner;
+use super::{parse_amount, parse_date, Sink, Streamed};
 use crate::ids::{Id, Ids};
 
 /// What every thread needs to convert its batches.
@@ -57,16 +64,11 @@ pub(super) fn parquet(sink: &mut Sink<'_>) -> Result<(), Declined> {
     result
 }
 
+/// The row groups taken one per thread at a time, in file order, into the log.
 fn read(sink: &mut Sink<'_>) -> Result<(), Declined> {
     let file = File::open(sink.path).map_err(|_| Declined)?;
     let meta = ArrowReaderMetadata::load(&file, Default::default()).map_err(|_| Declined)?;
-    let schema = meta.schema().clone();
-    let cols = columns(sink, &schema).map_err(|_| Declined)?;
-    let mut roots = cols.to_vec();
-    roots.sort_unstable();
-    roots.dedup();
-    let at = |c: usize| roots.iter().position(|&r| r == c).unwrap_or(0);
-    let projected = [at(cols[0]), at(cols[1]), at(cols[2])];
+    let (roots, projected) = projection(sink, &meta)?;
     let groups = meta.metadata().num_row_groups();
     let total = meta.metadata().file_metadata().num_rows().max(1) as u64;
     sink.header_seen = true;
@@ -84,15 +86,7 @@ fn read(sink: &mut Sink<'_>) -> Result<(), Declined> {
             if group >= groups {
                 return Ok(());
             }
-            let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
-            let file = File::open(sink.path).map_err(|_| Declined)?;
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
-                .with_projection(mask)
-                .with_row_groups(vec![group])
-                .with_batch_size(64 * 1024)
-                .build()
-                .map_err(|_| Declined)?;
-            for batch in reader {
+            for batch in reader(sink.path, &meta, &roots, vec![group])? {
                 convert(&plan, &batch.map_err(|_| Declined)?, out)?;
             }
             Ok(())
@@ -104,6 +98,128 @@ fn read(sink: &mut Sink<'_>) -> Result<(), Declined> {
         sink.progress.set(sink.size * rows_done / total);
     }
     Ok(())
+}
+
+/// A reader of the columns `roots` of the row groups `groups` of the file at `path`.
+fn reader(
+    path: &str,
+    meta: &ArrowReaderMetadata,
+    roots: &[usize],
+    groups: Vec<usize>,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader, Declined> {
+    let mask = ProjectionMask::roots(meta.parquet_schema(), roots.iter().copied());
+    let file = File::open(path).map_err(|_| Declined)?;
+    ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
+        .with_projection(mask)
+        .with_row_groups(groups)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|_| Declined)
+}
+
+/// The summary at `as_of` (the latest purchase for `None`) of the Parquet log of `sink`:
+/// the row groups cut into one run of consecutive groups per thread, each run read into a
+/// [`SummaryStream`], and the streams appended in file order, so that no transaction is held
+/// past its batch.
+///
+/// # Errors
+///
+/// [`Declined`] for a file this pass does not read, or whose customers' purchases are not
+/// in time order across it (see [`super::streamed`]); the caller reads it whole.
+pub(super) fn summary(
+    sink: &mut Sink<'_>,
+    (as_of, options): (Option<NaiveDateTime>, SummaryOptions),
+) -> Result<Streamed, Declined> {
+    let file = File::open(sink.path).map_err(|_| Declined)?;
+    let meta = ArrowReaderMetadata::load(&file, Default::default()).map_err(|_| Declined)?;
+    let (roots, projected) = projection(sink, &meta)?;
+    first_id(sink, &meta, &roots, projected[0])?;
+    let groups = meta.metadata().num_row_groups();
+    let total = meta.metadata().file_metadata().num_rows().max(1) as u64;
+    let threads = rayon::current_num_threads().max(1);
+    let plan = Plan { projected, ids: &sink.ids, date_format: sink.options.date_format.as_deref() };
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let (path, progress, size) = (sink.path, &sink.progress, sink.size);
+    let runs: Vec<RunStream> = (0..threads)
+        .into_par_iter()
+        .map(|t| {
+            let mut out = RunStream {
+                stream: SummaryStream::new(as_of, options),
+                batch: Vec::new(),
+                first: None,
+                rows: 0,
+            };
+            let run: Vec<usize> = (groups * t / threads..groups * (t + 1) / threads).collect();
+            if run.is_empty() {
+                return Ok(out);
+            }
+            for batch in reader(path, &meta, &roots, run)? {
+                let batch = batch.map_err(|_| Declined)?;
+                out.take(&plan, &batch)?;
+                let rows = batch.num_rows() as u64;
+                let all = done.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
+                progress.set(size * all / total);
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, Declined>>()?;
+    sink.header_seen = true;
+    let mut whole: Option<SummaryStream<Id>> = None;
+    let mut first: Option<NaiveDateTime> = None;
+    for run in runs {
+        if run.rows == 0 {
+            continue;
+        }
+        first = sooner(first, run.first);
+        match &mut whole {
+            Some(w) => w.append(run.stream).map_err(|_| Declined)?,
+            None => whole = Some(run.stream),
+        }
+    }
+    let (Some(whole), Some(first)) = (whole, first) else { return Err(Declined) };
+    let summary = whole.finish().map_err(|_| Declined)?;
+    Ok(Streamed { summary, ids: std::mem::take(&mut sink.ids).finish(&mut []), first })
+}
+
+/// A run of row groups' stream, the batch being pushed, and the run's earliest purchase.
+struct RunStream {
+    stream: SummaryStream<Id>,
+    batch: Vec<Transaction<Id>>,
+    first: Option<NaiveDateTime>,
+    rows: u64,
+}
+
+impl RunStream {
+    /// Pushes the rows of `batch`.
+    fn take(&mut self, plan: &Plan<'_>, batch: &RecordBatch) -> Result<(), Declined> {
+        self.batch.clear();
+        convert(plan, batch, &mut self.batch)?;
+        self.rows += self.batch.len() as u64;
+        for (i, tx) in self.batch.iter().enumerate() {
+            // The customers' totals, fetched ahead (see [`super::streamed`]).
+            if let Some(ahead) = self.batch.get(i + 32) {
+                self.stream.prefetch(&ahead.customer);
+            }
+            self.first = Some(self.first.map_or(tx.at, |f| f.min(tx.at)));
+            self.stream.push(tx).map_err(|_| Declined)?;
+        }
+        Ok(())
+    }
+}
+
+/// The file's columns that are read (sorted, for the projection) and the positions of the
+/// customer, date and amount columns among them.
+fn projection(
+    sink: &Sink<'_>,
+    meta: &ArrowReaderMetadata,
+) -> Result<(Vec<usize>, [usize; 3]), Declined> {
+    let cols = columns(sink, meta.schema()).map_err(|_| Declined)?;
+    let mut roots = cols.to_vec();
+    roots.sort_unstable();
+    roots.dedup();
+    let at = |c: usize| roots.iter().position(|&r| r == c).unwrap_or(0);
+    let projected = [at(cols[0]), at(cols[1]), at(cols[2])];
+    Ok((roots, projected))
 }
 
 /// Sets the style of the ids from the file's first id.
@@ -288,6 +404,74 @@ fn float_decimal(v: f64) -> Option<Decimal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs of row groups on 1 to 5 threads: the summary of the whole log, streamed (not
+    /// declined); a customer out of time order across two groups is declined.
+    #[test]
+    fn runs_of_row_groups_stream_into_the_whole_log_s_summary() {
+        use arrow_array::{ArrayRef, Int64Array, StringArray};
+        use loyalty::rfm::{summarize, Period};
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, rows: &[(i64, String, &str)]| {
+            let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.0)));
+            let dates: ArrayRef =
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.1)));
+            let amounts: ArrayRef =
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.2)));
+            let b = RecordBatch::try_from_iter([
+                ("customer_id", ids),
+                ("date", dates),
+                ("amount", amounts),
+            ])
+            .unwrap();
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_max_row_group_row_count(Some(7))
+                .build();
+            let path = dir.path().join(name);
+            let f = File::create(&path).unwrap();
+            let mut w = parquet::arrow::ArrowWriter::try_new(f, b.schema(), Some(props)).unwrap();
+            w.write(&b).unwrap();
+            w.close().unwrap();
+            path.to_str().unwrap().to_string()
+        };
+        let rows: Vec<(i64, String, &str)> = (0..100)
+            .map(|i| {
+                (
+                    i % 13,
+                    format!("2024-{:02}-{:02}", 1 + i / 28, 1 + i % 28),
+                    ["1.5", "2", "0.25"][i as usize % 3],
+                )
+            })
+            .collect();
+        let path = write("ordered.parquet", &rows);
+        let options = super::super::ReadOptions {
+            columns: super::super::Columns {
+                customer: "customer_id".into(),
+                date: "date".into(),
+                amount: "amount".into(),
+            },
+            format: None,
+            date_format: None,
+            quiet: true,
+        };
+        let log = super::super::read(&path, &options).unwrap();
+        let weekly = SummaryOptions::default().period(Period::WEEK);
+        let whole = summarize(&log.transactions, log.last().unwrap(), weekly).unwrap();
+        for threads in 1..=5 {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut sink = Sink::new(&path, &options, 0);
+            let s = pool.install(|| summary(&mut sink, (None, weekly))).expect("streamed");
+            assert_eq!(format!("{:?}", s.summary), format!("{whole:?}"), "{threads}");
+            assert_eq!(s.first, log.first().unwrap());
+        }
+        // Customer 0's last purchase moved to the start: out of time order across groups.
+        let mut late = rows.clone();
+        let last = late.remove(91);
+        late.insert(0, last);
+        let path = write("late.parquet", &late);
+        let mut sink = Sink::new(&path, &options, 0);
+        assert!(summary(&mut sink, (None, weekly)).is_err());
+    }
 
     /// The decimal the sequential reader makes of a float: its shortest text, parsed.
     fn by_text(v: f64) -> Decimal {

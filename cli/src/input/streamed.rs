@@ -88,14 +88,19 @@ pub(super) fn summary(
             Some(w) => w.append(stream).map_err(|_| Declined)?,
             None => whole = Some(stream),
         }
-        earliest = match (earliest, first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        earliest = sooner(earliest, first);
     }
     let first = earliest.ok_or(Declined)?;
     let summary = whole.ok_or(Declined)?.finish().map_err(|_| Declined)?;
     Ok(Streamed { summary, ids: ids.finish(&mut []), first })
+}
+
+/// The earlier of two optional times.
+pub(super) fn sooner(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The byte offsets that cut the body of the file (from `start` to `size`) into `n`

@@ -2,16 +2,16 @@
 //! table addressed by the id for integer keys that fill a range, a hash map otherwise.
 //!
 //! A customer's totals and key sit together in one entry (64 bytes for a 64-bit key, one
-//! cache line), in the order the customers first came. Integer ids of a shop are mostly
-//! dense, so a table of 4-byte entry numbers addressed by the id (the key's
-//! [`view`](super::layout::view)) finds an entry with one load of a table that stays in
-//! cache, and a host that knows the next customers can have their entries fetched ahead
-//! ([`Slots::prefetch`]); the hash map's probe would wait for memory instead. Keys without a
-//! view, ids too sparse for the table (more than four slots per customer), or two keys with
-//! one view move every entry to the hash map. The first customers of a log are few and
-//! their ids spread over the range, so the hash map looks again each time the customers
-//! double whether their ids have become dense enough for the table (keys without a view or
-//! sharing one keep it for good).
+//! cache line). Integer ids of a shop are mostly dense, so the entries are laid out by the
+//! id (the key's [`view`](super::layout::view)), vacant where no customer has the id: a
+//! key's entry is found with no load at all, and a host that knows the next customers can
+//! have their entries fetched ahead ([`Slots::prefetch`]), which keeps that many fetches in
+//! flight where a probe of an index would wait for memory first. Keys without a view, ids
+//! too sparse for the table (more than four slots a customer), or two keys with one view
+//! move the entries to a hash map (in the order the customers came). The first customers of
+//! a log are few and their ids spread over the range, so the hash map looks again each time
+//! its customers double whether their ids have become dense enough for the table (keys
+//! without a view or sharing one keep the hash map for good).
 
 use std::hash::{BuildHasher, Hash};
 
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 
 /// A customer's running totals and key, on a cache line of their own (two for keys over 8
 /// bytes): unaligned, most entries straddled two lines, and the prefetch of the first left
-/// the update waiting for the second.
+/// the update waiting for the second. A vacant entry of the table has no orders.
 #[derive(Clone)]
 #[repr(align(64))]
 pub(super) struct Entry<K> {
@@ -30,50 +30,71 @@ pub(super) struct Entry<K> {
     pub(super) key: K,
 }
 
-const EMPTY: u32 = u32::MAX;
+impl<K> Entry<K> {
+    /// Whether a customer holds the entry.
+    #[inline(always)]
+    pub(super) fn held(&self) -> bool {
+        self.acc.orders > 0
+    }
+}
 
 /// Slots of the table a customer count allows beyond four a customer: room for the ids of a
 /// small shop's first days, when its customers are still few.
 const SLACK: u64 = 1 << 16;
 
+/// The most customers: positions are `u32`s.
+const MOST: usize = u32::MAX as usize;
+
 /// How entries are found by key.
 enum Index<K, S> {
-    /// `slots[v - lo]` is the entry of the key of view `v`.
-    Table {
-        lo: u64,
-        slots: Vec<u32>,
-    },
+    /// `entries[v - lo]` is the entry of the key of view `v`.
+    Table { lo: u64 },
+    /// The entries in the order the customers came.
     Hashed(hashbrown::HashMap<K, u32, S>),
 }
 
 /// The entries of a stream's customers and how they are found.
 pub(super) struct Slots<K, S> {
+    /// Held entries, and in the table vacant ones.
     pub(super) entries: Vec<Entry<K>>,
+    /// Held entries.
+    len: usize,
     index: Index<K, S>,
     hasher: S,
     /// The least and greatest view of the keys so far; `None` once a key had none or two
     /// keys shared one, which keeps the hash map for good.
     views: Option<(u64, u64)>,
     /// The number of customers at which the hash map next looks whether the ids have
-    /// become dense enough for the table (the first customers of a log are few, and their
-    /// ids spread over the whole range).
+    /// become dense enough for the table.
     next_look: usize,
+}
+
+impl<K, S> Slots<K, S> {
+    /// The number of customers.
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
 }
 
 impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
     pub(super) fn new(hasher: S) -> Slots<K, S> {
-        let index = Index::Table { lo: 0, slots: Vec::new() };
-        Slots { entries: Vec::new(), index, hasher, views: None, next_look: 0 }
+        let index = Index::Table { lo: 0 };
+        Slots { entries: Vec::new(), len: 0, index, hasher, views: None, next_look: 0 }
     }
 
-    /// The entry of `key`, if it has one.
+    /// Whether no customer can be added.
+    pub(super) fn full(&self) -> bool {
+        self.len >= MOST
+    }
+
+    /// The position of `key`'s entry, if it has one.
     #[inline(always)]
     pub(super) fn find(&self, key: &K) -> Option<usize> {
         match &self.index {
-            Index::Table { lo, slots } => {
-                let s = *slots.get(view(key)?.wrapping_sub(*lo) as usize)?;
-                let e = self.entries.get(s as usize)?;
-                (e.key == *key).then_some(s as usize)
+            Index::Table { lo } => {
+                let j = view(key)?.wrapping_sub(*lo) as usize;
+                let e = self.entries.get(j)?;
+                (e.held() && e.key == *key).then_some(j)
             }
             Index::Hashed(map) => map.get(key).map(|&s| s as usize),
         }
@@ -83,133 +104,200 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
     /// hash map.
     #[inline(always)]
     pub(super) fn prefetch(&self, key: &K) {
-        if let Index::Table { lo, slots } = &self.index {
-            let s = view(key).and_then(|v| slots.get(v.wrapping_sub(*lo) as usize));
-            if let Some(e) = s.and_then(|&s| self.entries.get(s as usize)) {
+        if let (Index::Table { lo }, Some(v)) = (&self.index, view(key)) {
+            if let Some(e) = self.entries.get(v.wrapping_sub(*lo) as usize) {
                 prefetch(e);
             }
         }
-    }
-
-    /// Whether no customer can be added.
-    pub(super) fn full(&self) -> bool {
-        self.entries.len() >= EMPTY as usize
     }
 
     /// Adds the entry of `key`, which has none.
     ///
     /// # Errors
     ///
-    /// An overflow past `u32::MAX - 1` customers; the slots are then as they were.
+    /// An overflow past `u32::MAX` customers; the slots are then as they were.
     pub(super) fn insert(&mut self, key: K, acc: Acc) -> Result<()> {
-        let s = u32::try_from(self.entries.len())
-            .ok()
-            .filter(|&s| s != EMPTY)
-            .ok_or_else(|| Error::overflow("customer count"))?;
-        let view = view(&key);
-        self.views = match (self.entries.is_empty(), self.views, view) {
-            (true, _, Some(v)) => Some((v, v)),
-            (false, Some((lo, hi)), Some(v)) => Some((lo.min(v), hi.max(v))),
+        if self.full() {
+            return Err(Error::overflow("customer count"));
+        }
+        let v = view(&key);
+        self.views = match (self.len, self.views, v) {
+            (0, _, Some(v)) => Some((v, v)),
+            (_, Some((lo, hi)), Some(v)) => Some((lo.min(v), hi.max(v))),
             _ => None,
         };
-        if !self.place(&key, s) {
-            self.hash();
-            if let Index::Hashed(map) = &mut self.index {
-                map.insert(key.clone(), s);
+        let entry = Entry { acc, key };
+        let entry = match v {
+            Some(v) if matches!(self.index, Index::Table { .. }) => match self.place(v, entry) {
+                Ok(()) => {
+                    self.len += 1;
+                    return Ok(());
+                }
+                Err(entry) => {
+                    self.hash();
+                    entry
+                }
+            },
+            _ => {
+                self.hash();
+                entry
             }
+        };
+        if let Index::Hashed(map) = &mut self.index {
+            map.insert(entry.key.clone(), self.entries.len() as u32);
         }
-        self.entries.push(Entry { acc, key });
-        if matches!(self.index, Index::Hashed(_)) && self.entries.len() >= self.next_look {
-            self.next_look = self.entries.len() * 2;
+        self.entries.push(entry);
+        self.len += 1;
+        if self.len >= self.next_look {
+            self.next_look = self.len * 2;
             self.tabulate();
         }
         Ok(())
     }
 
-    /// Moves the entries from the hash map to a table, when their ids have views that now
-    /// fill their range densely enough.
-    #[cold]
-    fn tabulate(&mut self) {
-        let Some((lo, hi)) = self.views else { return };
-        let limit = (self.entries.len() as u64).saturating_mul(4).saturating_add(SLACK);
-        if hi - lo >= limit {
-            return;
-        }
-        let mut slots = vec![EMPTY; (hi - lo + 1) as usize];
-        for (s, e) in self.entries.iter().enumerate() {
-            let Some(slot) = view(&e.key).and_then(|v| slots.get_mut((v - lo) as usize)) else {
-                return;
-            };
-            if *slot != EMPTY {
-                // Two keys with one view: the hash map for good.
-                self.views = None;
-                return;
-            }
-            *slot = s as u32;
-        }
-        self.index = Index::Table { lo, slots };
-    }
-
-    /// Puts entry `s` in the table at `key`'s view, growing the table; `false` when the
-    /// table cannot take it (no view, too sparse, a view already taken) or is a hash map.
-    fn place(&mut self, key: &K, s: u32) -> bool {
-        let limit = (self.entries.len() as u64 + 1).saturating_mul(4).saturating_add(SLACK);
-        let (Index::Table { lo, slots }, Some(v)) = (&mut self.index, view(key)) else {
-            return false;
-        };
-        if slots.is_empty() {
+    /// Puts `entry` in the table at view `v`, growing the table; `Err` with it when the
+    /// table cannot take it (too sparse, the view already held).
+    fn place(&mut self, v: u64, entry: Entry<K>) -> std::result::Result<(), Entry<K>> {
+        let limit = (self.len as u64 + 1).saturating_mul(4).saturating_add(SLACK);
+        let Index::Table { lo } = &mut self.index else { return Err(entry) };
+        if self.entries.is_empty() {
             *lo = v;
         }
-        let len = slots.len() as u64;
+        let len = self.entries.len() as u64;
         if v < *lo || v - *lo >= len {
             // The last view the table covers, in 128 bits: a table may end at `u64::MAX`.
             let last = (u128::from(*lo) + u128::from(len)).saturating_sub(1);
             let (from, to) = (v.min(*lo), v.max(u64::try_from(last).unwrap_or(u64::MAX)));
             let need = to - from + 1;
             if need > limit {
-                return false;
+                return Err(entry);
             }
             // Twice the width (within the limit) towards the side that grew, so that ids
             // arriving in ascending order move the table a logarithmic number of times.
             let width = need.max(len * 2).max(1024).min(limit);
             let new_lo = if v < *lo { to.saturating_sub(width - 1) } else { from };
-            let width = width.min((u64::MAX - new_lo).saturating_add(1));
-            let mut grown = vec![EMPTY; width as usize];
+            let width = width.min((u64::MAX - new_lo).saturating_add(1)) as usize;
+            let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: entry.key.clone() };
             let at = (*lo - new_lo) as usize;
-            grown[at..at + slots.len()].copy_from_slice(slots);
-            (*lo, *slots) = (new_lo, grown);
+            let old = std::mem::take(&mut self.entries);
+            let mut grown = Vec::with_capacity(width);
+            grown.resize(at, vacant.clone());
+            grown.extend(old);
+            grown.resize(width, vacant);
+            (*lo, self.entries) = (new_lo, grown);
         }
-        let slot = &mut slots[(v - *lo) as usize];
-        if *slot != EMPTY {
+        let slot = &mut self.entries[(v - *lo) as usize];
+        if slot.held() {
             // Two keys with one view: the hash map for good.
             self.views = None;
-            return false;
+            return Err(entry);
         }
-        *slot = s;
-        true
+        *slot = entry;
+        Ok(())
     }
 
-    /// Moves every entry's key into a hash map.
+    /// Moves the table's held entries, in view order, to a hash map.
     fn hash(&mut self) {
         if matches!(self.index, Index::Hashed(_)) {
             return;
         }
-        let hasher = self.hasher.clone();
-        let mut map = hashbrown::HashMap::with_capacity_and_hasher(self.entries.len(), hasher);
+        self.entries.retain(Entry::held);
+        let mut map = hashbrown::HashMap::with_capacity_and_hasher(self.len, self.hasher.clone());
         for (s, e) in self.entries.iter().enumerate() {
             map.insert(e.key.clone(), s as u32);
         }
         self.index = Index::Hashed(map);
     }
 
-    /// The entries' positions in the order of their keys' views (for the table, a walk of
-    /// its slots) or in no order (for the hash map); `true` with the first.
-    pub(super) fn order(&self) -> (Vec<u32>, bool) {
-        match &self.index {
-            Index::Table { slots, .. } => {
-                (slots.iter().copied().filter(|&s| s != EMPTY).collect(), true)
+    /// Moves the entries from the hash map to a table, when their ids have views that now
+    /// fill their range densely enough.
+    #[cold]
+    fn tabulate(&mut self) {
+        let (Some((lo, hi)), Some(first)) = (self.views, self.entries.first()) else { return };
+        let limit = (self.len as u64).saturating_mul(4).saturating_add(SLACK);
+        if hi - lo >= limit {
+            return;
+        }
+        let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: first.key.clone() };
+        let mut table = vec![vacant; (hi - lo + 1) as usize];
+        for e in &self.entries {
+            let Some(slot) = view(&e.key).and_then(|v| table.get_mut((v - lo) as usize)) else {
+                return;
+            };
+            if slot.held() {
+                // Two keys with one view: the hash map for good.
+                self.views = None;
+                return;
             }
-            Index::Hashed(_) => ((0..self.entries.len() as u32).collect(), false),
+            *slot = e.clone();
+        }
+        (self.entries, self.index) = (table, Index::Table { lo });
+    }
+
+    /// The positions of the held entries in the order of their keys' views (for the table,
+    /// a walk of its slots) or in the order the customers came (for the hash map); `true`
+    /// with the first.
+    pub(super) fn order(&self) -> (Vec<u32>, bool) {
+        let held = self.entries.iter().enumerate().filter(|(_, e)| e.held());
+        let positions = held.map(|(s, _)| s as u32).collect();
+        (positions, matches!(self.index, Index::Table { .. }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rfm::summary::keyhash::KeyHasher;
+
+    fn acc(p: i32) -> Acc {
+        Acc::new(p, 1)
+    }
+
+    fn tabled<K, S>(s: &Slots<K, S>) -> bool {
+        matches!(s.index, Index::Table { .. })
+    }
+
+    /// Ids far apart at first take the hash map; once enough customers fill the range, the
+    /// entries move to the table, and every key is found in both.
+    #[test]
+    fn spread_first_ids_take_the_hash_map_then_the_table() {
+        let mut s: Slots<u64, KeyHasher> = Slots::new(KeyHasher::default());
+        s.insert(0, acc(0)).unwrap();
+        s.insert(300_000, acc(1)).unwrap();
+        assert!(!tabled(&s));
+        for id in 1..=120_000u64 {
+            s.insert(id, acc(2)).unwrap();
+        }
+        assert!(tabled(&s), "300,001 ids for 120,002 customers fit the table");
+        assert_eq!(s.len(), 120_002);
+        for id in (0..=120_000).chain([300_000]) {
+            let j = s.find(&id).unwrap_or_else(|| panic!("{id}"));
+            assert_eq!(s.entries[j].key, id);
+        }
+        assert_eq!(s.find(&200_000), None);
+        let (order, by_view) = s.order();
+        assert!(by_view);
+        let keys: Vec<u64> = order.iter().map(|&j| s.entries[j as usize].key).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]) && keys.len() == 120_002);
+    }
+
+    /// Two keys with one view move the entries to the hash map for good.
+    #[test]
+    fn a_shared_view_keeps_the_hash_map() {
+        #[derive(Clone, PartialEq, Eq)]
+        struct Half(u64);
+        impl Hash for Half {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                state.write_u64(self.0 / 2);
+            }
+        }
+        let mut s: Slots<Half, KeyHasher> = Slots::new(KeyHasher::default());
+        for id in 0..10_000u64 {
+            s.insert(Half(id), acc(0)).unwrap();
+            assert_eq!(tabled(&s), id == 0, "{id}");
+        }
+        for id in 0..10_000u64 {
+            assert_eq!(s.find(&Half(id)).map(|j| s.entries[j].key.0), Some(id));
         }
     }
 }

@@ -111,7 +111,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
     /// The number of customers so far.
     #[must_use]
     pub fn customers(&self) -> usize {
-        self.slots.entries.len()
+        self.slots.len()
     }
 
     /// Asks the memory for `customer`'s running totals, for a host that parses ahead: called
@@ -252,6 +252,9 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
             if let Some(ahead) = later.get(k + 32) {
                 self.slots.prefetch(&ahead.key);
             }
+            if !e.held() {
+                continue;
+            }
             let mut acc = e.acc;
             acc.rescale(there)?;
             match self.slots.find(&e.key) {
@@ -270,7 +273,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
                 None => fresh.push((k, acc)),
             }
         }
-        if u32::try_from(accs.len() + fresh.len()).map_or(true, |n| n == u32::MAX) {
+        if self.slots.len() + fresh.len() > u32::MAX as usize {
             return Err(Error::overflow("customer count"));
         }
         for (e, acc) in self.slots.entries.iter_mut().zip(accs) {
@@ -337,7 +340,7 @@ impl<K, S> std::fmt::Debug for SummaryStream<K, S> {
         f.debug_struct("SummaryStream")
             .field("options", &self.options)
             .field("as_of", &self.as_of)
-            .field("customers", &self.slots.entries.len())
+            .field("customers", &self.slots.len())
             .field("pushed", &self.pushed)
             .field("scale", &self.scale)
             .field("latest", &self.latest)
