@@ -414,19 +414,10 @@ mod tests {
 
     use std::io::Write;
 
-    use super::super::{text, Columns, IdBook, ReadOptions};
+    use super::super::{text, IdBook, ReadOptions};
 
     fn options(date_format: Option<&str>) -> ReadOptions {
-        ReadOptions {
-            columns: Columns {
-                customer: "customer_id".into(),
-                date: "date".into(),
-                amount: "amount".into(),
-            },
-            format: None,
-            date_format: date_format.map(str::to_string),
-            quiet: true,
-        }
+        ReadOptions { date_format: date_format.map(str::to_string), ..ReadOptions::default() }
     }
 
     /// The log both ways: (parallel pass or `None` if it declined, the `csv` crate's pass).

@@ -87,6 +87,23 @@ pub struct ReadOptions {
     pub quiet: bool,
 }
 
+impl Default for ReadOptions {
+    /// The command's defaults: columns `customer_id`, `date` and `amount`, the format from
+    /// the extension, the default date forms, and a progress bar where one shows.
+    fn default() -> ReadOptions {
+        ReadOptions {
+            columns: Columns {
+                customer: "customer_id".into(),
+                date: "date".into(),
+                amount: "amount".into(),
+            },
+            format: None,
+            date_format: None,
+            quiet: false,
+        }
+    }
+}
+
 /// A transaction log as read.
 #[derive(Debug)]
 pub struct Log {

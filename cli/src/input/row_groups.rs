@@ -424,14 +424,8 @@ mod tests {
                 ("amount", amounts),
             ])
             .unwrap();
-            let props = parquet::file::properties::WriterProperties::builder()
-                .set_max_row_group_row_count(Some(7))
-                .build();
             let path = dir.path().join(name);
-            let f = File::create(&path).unwrap();
-            let mut w = parquet::arrow::ArrowWriter::try_new(f, b.schema(), Some(props)).unwrap();
-            w.write(&b).unwrap();
-            w.close().unwrap();
+            write_groups(&path, &b, 7);
             path.to_str().unwrap().to_string()
         };
         let rows: Vec<(i64, String, &str)> = (0..100)
@@ -444,16 +438,7 @@ mod tests {
             })
             .collect();
         let path = write("ordered.parquet", &rows);
-        let options = super::super::ReadOptions {
-            columns: super::super::Columns {
-                customer: "customer_id".into(),
-                date: "date".into(),
-                amount: "amount".into(),
-            },
-            format: None,
-            date_format: None,
-            quiet: true,
-        };
+        let options = super::super::ReadOptions::default();
         let log = super::super::read(&path, &options).unwrap();
         let weekly = SummaryOptions::default().period(Period::WEEK);
         let whole = summarize(&log.transactions, log.last().unwrap(), weekly).unwrap();
@@ -524,6 +509,18 @@ mod tests {
         assert_eq!(id_bytes(&a, 3, &mut d), None);
     }
 
+    /// Writes `batch` as Parquet in row groups of `group` rows.
+    fn write_groups(path: &std::path::Path, batch: &RecordBatch, group: usize) {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(group))
+            .build();
+        let file = File::create(path).unwrap();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+        w.write(batch).unwrap();
+        w.close().unwrap();
+    }
+
     /// A log of `rows` rows in row groups of `group` rows: zero-padded text ids (or integer
     /// ids), Date32 days, float amounts at cents and mills; the same rows as the LCG gives.
     fn write_log(path: &std::path::Path, rows: usize, group: usize, text_ids: bool) {
@@ -553,29 +550,13 @@ mod tests {
             ("date", Arc::new(Date32Array::from(days)) as ArrayRef),
         ])
         .unwrap();
-        let props = parquet::file::properties::WriterProperties::builder()
-            .set_max_row_group_row_count(Some(group))
-            .build();
-        let file = File::create(path).unwrap();
-        let mut w =
-            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        write_groups(path, &batch, group);
     }
 
     #[test]
     fn row_groups_on_every_core_read_what_the_sequential_reader_reads() {
         let dir = tempfile::tempdir().unwrap();
-        let o = super::super::ReadOptions {
-            columns: super::super::Columns {
-                customer: "customer_id".into(),
-                date: "date".into(),
-                amount: "amount".into(),
-            },
-            format: None,
-            date_format: None,
-            quiet: true,
-        };
+        let o = super::super::ReadOptions::default();
         for (text_ids, group) in [(true, 7_000), (false, 30_000), (true, 1_000_000)] {
             let path = dir.path().join(format!("log_{text_ids}_{group}.parquet"));
             write_log(&path, 50_000, group, text_ids);

@@ -185,19 +185,10 @@ mod tests {
     use loyalty::rfm::{summarize, Period};
 
     use super::*;
-    use crate::input::{read as read_whole, Columns};
+    use crate::input::read as read_whole;
 
     fn options() -> ReadOptions {
-        ReadOptions {
-            columns: Columns {
-                customer: "customer_id".into(),
-                date: "date".into(),
-                amount: "amount".into(),
-            },
-            format: None,
-            date_format: None,
-            quiet: true,
-        }
+        ReadOptions { quiet: true, ..ReadOptions::default() }
     }
 
     fn csv(text: &str) -> tempfile::NamedTempFile {
