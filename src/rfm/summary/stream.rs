@@ -239,15 +239,29 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
         let scale = self.scale.max(later.scale);
         let here = POW10[(scale - self.scale) as usize];
         let there = POW10[(scale - later.scale) as usize];
-        // Built aside and moved in, so that an error leaves this stream untouched.
-        let mut accs: Vec<Acc> = self.slots.entries.iter().map(|e| e.acc).collect();
+        // A customer of both: this stream's totals (at the shared scale) followed by
+        // `later`'s, when they follow in time.
+        let merged = |mut mine: Acc, theirs: &Acc| -> Result<Acc> {
+            if theirs.first_p < mine.last_p {
+                return Err(Error::invalid(
+                    "later",
+                    format!("period {}", theirs.first_p),
+                    "a customer's purchases in the later stream start before its latest \
+                     period in this one: streams must follow each other in time",
+                ));
+            }
+            mine.absorb(theirs)?;
+            Ok(mine)
+        };
+        let later = later.slots.entries;
+        // First every check, with nothing changed (so that an error leaves this stream as it
+        // was, without a copy of its totals), then the same steps again, applied.
         if here != 1 {
-            for acc in &mut accs {
-                acc.rescale(here)?;
+            for e in &self.slots.entries {
+                e.acc.clone().rescale(here)?;
             }
         }
-        let mut fresh = Vec::new();
-        let later = later.slots.entries;
+        let mut fresh = 0usize;
         for (k, e) in later.iter().enumerate() {
             if let Some(ahead) = later.get(k + 32) {
                 self.slots.prefetch(&ahead.key);
@@ -255,32 +269,38 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
             if !e.held() {
                 continue;
             }
-            let mut acc = e.acc;
-            acc.rescale(there)?;
+            let mut theirs = e.acc;
+            theirs.rescale(there)?;
             match self.slots.find(&e.key) {
                 Some(i) => {
-                    let mine = &mut accs[i];
-                    if acc.first_p < mine.last_p {
-                        return Err(Error::invalid(
-                            "later",
-                            format!("period {}", acc.first_p),
-                            "a customer's purchases in the later stream start before its \
-                             latest period in this one: streams must follow each other in time",
-                        ));
-                    }
-                    mine.absorb(&acc)?;
+                    let mut mine = self.slots.entries[i].acc;
+                    mine.rescale(here)?;
+                    merged(mine, &theirs)?;
                 }
-                None => fresh.push((k, acc)),
+                None => fresh += 1,
             }
         }
-        if self.slots.len() + fresh.len() > u32::MAX as usize {
+        if self.slots.len() + fresh > u32::MAX as usize {
             return Err(Error::overflow("customer count"));
         }
-        for (e, acc) in self.slots.entries.iter_mut().zip(accs) {
-            e.acc = acc;
+        if here != 1 {
+            for e in &mut self.slots.entries {
+                e.acc.rescale(here)?;
+            }
         }
-        for (k, acc) in fresh {
-            self.slots.insert(later[k].key.clone(), acc)?;
+        for (k, e) in later.iter().enumerate() {
+            if let Some(ahead) = later.get(k + 32) {
+                self.slots.prefetch(&ahead.key);
+            }
+            if !e.held() {
+                continue;
+            }
+            let mut theirs = e.acc;
+            theirs.rescale(there)?;
+            match self.slots.find(&e.key) {
+                Some(i) => self.slots.entries[i].acc = merged(self.slots.entries[i].acc, &theirs)?,
+                None => self.slots.insert(e.key.clone(), theirs)?,
+            }
         }
         self.scale = scale;
         self.window.excluded += counts.0;
@@ -578,8 +598,19 @@ mod tests {
         b.push(&Transaction::on(2u32, day(4), Decimal::TEN)).unwrap();
         assert!(a.append(b).unwrap_err().to_string().contains("follow each other in time"));
         // `a` is as it was: one customer, one transaction.
+        assert_eq!((a.customers(), a.pushed), (1, 1));
+        // A refusal after a customer that would merge: nothing merged either.
+        a.push(&Transaction::on(3u32, day(5), Decimal::ONE)).unwrap();
+        let mut b = SummaryStream::new(None, o);
+        b.push(&Transaction::on(1u32, day(6), Decimal::new(5, 2))).unwrap();
+        b.push(&Transaction::on(3u32, day(2), Decimal::TEN)).unwrap();
+        assert!(a.append(b).is_err());
         let s = a.finish().unwrap();
-        assert_eq!((s.len(), s.transactions()), (1, 1));
+        assert_eq!((s.len(), s.transactions()), (2, 2));
+        assert_eq!(
+            s.get(&1).map(|r| (r.frequency(), r.total_spend().to_string())),
+            Some((0, "1".into()))
+        );
         // A finer scale later rescales what came before; the sum stays exact.
         let mut s = SummaryStream::new(None, o);
         s.push(&Transaction::on(1u32, day(1), Decimal::new(3, 0))).unwrap();
