@@ -30,7 +30,7 @@ use chrono::{Duration, NaiveDate};
 use criterion::{criterion_group, criterion_main, Criterion};
 use loyalty::rfm::{
     summarize, RfmMeasures, RfmScorer, ScoreMethod, ScoreOptions, SegmentMap, SummaryOptions,
-    Transaction,
+    SummaryStream, Transaction,
 };
 use rust_decimal::Decimal;
 
@@ -110,6 +110,20 @@ fn bench(c: &mut Criterion) {
         b.iter_with_large_drop(|| {
             loyalty::rfm::summarize_par(black_box(&sorted), as_of, SummaryOptions::default())
                 .unwrap()
+        })
+    });
+    // The same log pushed one transaction at a time, with the prefetch hint a host that
+    // parses ahead gives (the `loyalty` command's streamed read).
+    g.bench_function("stream/5m_tx_400k_customers/time_ordered", |b| {
+        b.iter_with_large_drop(|| {
+            let mut s = SummaryStream::new(Some(as_of.into()), SummaryOptions::default());
+            for (i, tx) in black_box(&sorted).iter().enumerate() {
+                if let Some(ahead) = sorted.get(i + 32) {
+                    s.prefetch(&ahead.customer);
+                }
+                s.push(tx).unwrap();
+            }
+            s.finish().unwrap()
         })
     });
     let summary = summarize(&sorted, as_of, SummaryOptions::default()).unwrap();
