@@ -177,7 +177,7 @@ pub(super) fn summary(
         }
     }
     let (Some(whole), Some(first)) = (whole, first) else { return Err(Declined) };
-    let summary = whole.finish().map_err(|_| Declined)?;
+    let summary = whole.finish_par().map_err(|_| Declined)?;
     Ok(Streamed { summary, ids: std::mem::take(&mut sink.ids).finish(&mut []), first })
 }
 

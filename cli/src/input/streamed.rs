@@ -91,7 +91,7 @@ pub(super) fn summary(
         earliest = sooner(earliest, first);
     }
     let first = earliest.ok_or(Declined)?;
-    let summary = whole.ok_or(Declined)?.finish().map_err(|_| Declined)?;
+    let summary = whole.ok_or(Declined)?.finish_par().map_err(|_| Declined)?;
     Ok(Streamed { summary, ids: ids.finish(&mut []), first })
 }
 

@@ -25,8 +25,12 @@ use super::keyhash::KeyHasher;
 use super::mantissa::POW10;
 use super::options::{SummaryOptions, Transaction};
 use super::rows;
+#[cfg(feature = "rayon")]
+use super::rows::Rows;
 use super::slots::Slots;
 use super::table::Summary;
+#[cfg(feature = "rayon")]
+use super::window::Span;
 use super::window::Window;
 use crate::error::{Error, Result};
 
@@ -322,18 +326,8 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
     where
         K: Ord,
     {
-        let as_of = match (self.as_of, self.latest) {
-            (Some(at), _) | (None, Some(at)) => at,
-            (None, None) => return Err(Error::empty("transaction log")),
-        };
-        if self.pushed == 0 {
-            return Err(Error::empty("transaction log"));
-        }
-        let (mut order, by_view) = self.slots.order();
+        let (as_of, order) = self.ended()?;
         let entries = &self.slots.entries;
-        if !by_view {
-            order.sort_unstable_by(|&a, &b| entries[a as usize].key.cmp(&entries[b as usize].key));
-        }
         let len = order.len();
         // Keys are cloned (once each, as `summarize` clones them): taking them out of the
         // entries in another order than theirs would need a second copy of the entries.
@@ -352,6 +346,65 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
             self.window.excluded,
             self.window.negatives,
         )
+    }
+
+    /// [`SummaryStream::finish`] with the rows made on every core (a tenth of a second for
+    /// 400,000 customers on one).
+    ///
+    /// # Errors
+    ///
+    /// As [`SummaryStream::finish`].
+    #[cfg(feature = "rayon")]
+    pub fn finish_par(self) -> Result<Summary<K>>
+    where
+        K: Ord + Send + Sync,
+        S: Sync,
+    {
+        use rayon::prelude::*;
+
+        if self.slots.len() == 0 {
+            // No customer (every purchase after as-of): no share to join.
+            return self.finish();
+        }
+        let (as_of, order) = self.ended()?;
+        let entries = &self.slots.entries;
+        let span = Span::new(&self.options, as_of);
+        let share = order.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let shares: Vec<Result<Rows<K>>> = order
+            .par_chunks(share)
+            .map(|part| {
+                let mut rows = Rows::new(part.len(), self.scale, span.end_p, self.options);
+                for &s in part {
+                    let e = &entries[s as usize];
+                    rows.push(e.key.clone(), &e.acc)?;
+                }
+                Ok(rows)
+            })
+            .collect();
+        rows::join_shares(shares, &span, (self.window.excluded, self.window.negatives))
+    }
+
+    /// The end of observation and the positions of the customers' entries in key order.
+    fn ended(&self) -> Result<(NaiveDateTime, Vec<u32>)>
+    where
+        K: Ord,
+    {
+        let as_of = match (self.as_of, self.latest) {
+            (Some(at), _) | (None, Some(at)) => at,
+            (None, None) => return Err(Error::empty("transaction log")),
+        };
+        if self.pushed == 0 {
+            return Err(Error::empty("transaction log"));
+        }
+        let (mut order, by_view) = self.slots.order();
+        let key = |s: u32| &self.slots.entries[s as usize].key;
+        // The table's order is the views', which is the keys' for the integer types (a
+        // comparison a key, to be sure: a key's `Ord` may disagree with the integer its
+        // `Hash` writes).
+        if !by_view || !order.windows(2).all(|w| key(w[0]) < key(w[1])) {
+            order.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+        }
+        Ok((as_of, order))
     }
 }
 
@@ -440,17 +493,47 @@ mod tests {
         }
     }
 
+    /// A key whose `Hash` writes its integer and whose order is the reverse: the table's
+    /// order (the views') is not the keys'.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Rev(u32);
+
+    impl PartialOrd for Rev {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+
+    impl Ord for Rev {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            other.0.cmp(&self.0)
+        }
+    }
+
     /// The stream against `summarize` for one key type.
-    fn agrees<K: Ord + Hash + Clone + std::fmt::Debug>(
+    fn agrees<K: Ord + Hash + Clone + Send + Sync + std::fmt::Debug>(
         log: &[Transaction<K>],
         as_of: Option<NaiveDateTime>,
         o: SummaryOptions,
     ) -> std::result::Result<(), TestCaseError> {
         let latest = log.iter().map(|t| t.at).max().unwrap();
-        match (streamed(log, as_of, o), summarize(log, as_of.unwrap_or(latest), o)) {
-            (Ok(s), Ok(w)) => prop_assert!(same(&s, &w), "{s:?}\n{w:?}"),
+        let whole = summarize(log, as_of.unwrap_or(latest), o);
+        match (streamed(log, as_of, o), &whole) {
+            (Ok(s), Ok(w)) => prop_assert!(same(&s, w), "{s:?}\n{w:?}"),
             (Err(a), Err(b)) => prop_assert_eq!(a.kind().to_string(), b.kind().to_string()),
             (a, b) => prop_assert!(false, "stream {a:?}, summarize {b:?}"),
+        }
+        #[cfg(feature = "rayon")]
+        {
+            // The rows on 3 threads: the same, or the same error.
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+            let mut s = SummaryStream::new(as_of, o);
+            let pushed = log.iter().try_for_each(|t| s.push(t));
+            match (pushed.and_then(|()| pool.install(|| s.finish_par())), &whole) {
+                (Ok(s), Ok(w)) => prop_assert!(same(&s, w), "{s:?}\n{w:?}"),
+                (Err(a), Err(b)) => prop_assert_eq!(a.kind().to_string(), b.kind().to_string()),
+                (a, b) => prop_assert!(false, "finish_par {a:?}, summarize {b:?}"),
+            }
         }
         Ok(())
     }
@@ -476,6 +559,8 @@ mod tests {
             agrees(&build(&raw, |c| u64::MAX - u64::from(c)), as_of, o)?;
             agrees(&build(&raw, |c| format!("c{c}")), as_of, o)?;
             agrees(&build(&raw, Shared), as_of, o)?;
+            agrees(&build(&raw, Rev), as_of, o)?;
+            agrees(&build(&raw, |c| c), as_of, o)?;
             // Ids that descend from the first: the table grows downwards.
             agrees(&build(&raw, |c| 1_000_000 - u64::from(c) * 997), as_of, o)?;
         }
