@@ -231,7 +231,8 @@ pub struct ReplenishRule {
     /// Common settings (default priority 60, cool-down 7 days).
     pub base: RuleBase,
     /// Categories that run out, each with its nominal cycle in days when known
-    /// (`"coffee-beans" -> Some(30)`); empty: the rule never fires.
+    /// (`"coffee-beans" -> Some(30)`); empty: the rule never fires. A run reminds of the
+    /// most overdue category not yet reminded since its last purchase.
     pub categories: BTreeMap<String, Option<u32>>,
     /// Own interval or nominal cycle first.
     pub prefer: IntervalPreference,
@@ -711,6 +712,11 @@ fn replenish(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
         if since < 0 || since < due_from || since > give_up {
             continue;
         }
+        // A category already reminded since its last purchase is done with; it must not
+        // hide another that is due (reminders are kept per kind, not per category).
+        if v.contacted_since(ActionKind::Replenish, last) {
+            continue;
+        }
         let overdue = since - i64::from(interval);
         // Most overdue first; categories iterate in name order, so ties keep the first name.
         if best.as_ref().is_none_or(|b| overdue > b.0) {
@@ -718,9 +724,6 @@ fn replenish(cfg: &CareConfig, v: &View<'_>, out: &mut Vec<Candidate>) {
         }
     }
     let Some((_, cat, last, interval, source, purchases)) = best else { return };
-    if v.contacted_since(ActionKind::Replenish, last) {
-        return;
-    }
     out.push(Candidate {
         kind: ActionKind::Replenish,
         reason: match source {

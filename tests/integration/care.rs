@@ -333,6 +333,27 @@ fn replenish_from_own_interval_and_nominal_cycle() {
     assert!(kinds_of(&w.due(utc(2026, 3, 19, 12, 0), &cfg), 1).contains(&ActionKind::Replenish));
 }
 
+#[test]
+fn a_category_already_reminded_does_not_mask_another_that_is_due() {
+    // Coffee beans (10-day cycle) bought on 1 Mar and reminded on 9 Mar; filters (5-day
+    // cycle) bought on 10 Mar. On 17 Mar the beans are the more overdue (6 days against 2)
+    // but were already reminded since their purchase; the filters were never reminded.
+    let mut w = World::new(vec![cust(1, "UTC")]);
+    w.orders.push(Order::new("b", CustomerId(1), d(2026, 3, 1), None).unwrap().category("beans"));
+    w.orders
+        .push(Order::new("f", CustomerId(1), d(2026, 3, 10), None).unwrap().category("filters"));
+    w.contacts.push(Contact::new(CustomerId(1), ActionKind::Replenish, utc(2026, 3, 9, 12, 0)));
+    let mut cfg = open_config();
+    cfg.replenish.categories.insert("beans".into(), Some(10));
+    cfg.replenish.categories.insert("filters".into(), Some(5));
+    let plan = w.due(utc(2026, 3, 17, 12, 0), &cfg);
+    let a = plan.actions.iter().find(|a| a.kind == ActionKind::Replenish);
+    let Some(Action { trigger: Trigger::Replenish { category, .. }, .. }) = a else {
+        panic!("no replenishment reminder for the filters: {plan:?}");
+    };
+    assert_eq!(category, "filters");
+}
+
 // ---------------------------------------------------------------- preference and win-back
 
 #[test]
