@@ -720,8 +720,11 @@ impl TryFrom<BookRepr> for ReferralBook {
             match referral.status {
                 ReferralStatus::Clearing { order_at, amount, clears_at } => {
                     amount.ensure_same_currency(book.rules.min_first_order.currency())?;
+                    // The window closes a fixed time after the order (the rules of a book
+                    // never change): an earlier close would pay inside the return window.
+                    let window_end = order_at.checked_add_signed(book.rules.return_window());
                     if order_at < referral.referred_at
-                        || clears_at < order_at
+                        || window_end != Some(clears_at)
                         || amount.amount() < book.rules.min_first_order.amount()
                         || amount.is_zero()
                     {
@@ -1352,6 +1355,25 @@ mod tests {
         late["referrals"][0]["referred_at"] = "2025-01-05T12:00:00".into();
         let e = serde_json::from_value::<ReferralBook>(late).unwrap_err();
         assert!(e.to_string().contains("the referee was already a referrer"), "{e}");
+    }
+
+    /// A stored first order whose return window closes anywhere but the rules' window
+    /// after the order is refused on reading: closing at the order itself would pay the
+    /// rewards before any return could be recorded.
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_stored_clearing_closes_exactly_one_return_window_after_the_order() {
+        let mut book = ReferralBook::new(rules());
+        book.refer(id("a"), id("b"), at(1, 1)).unwrap();
+        book.first_order(&id("b"), usd(40), at(1, 5)).unwrap();
+        let json = serde_json::to_value(&book).unwrap();
+        assert_eq!(serde_json::from_value::<ReferralBook>(json.clone()).unwrap(), book);
+        for forged_end in ["2025-01-05T12:00:00", "2025-01-18T12:00:00", "2025-03-01T12:00:00"] {
+            let mut forged = json.clone();
+            forged["referrals"][0]["status"]["clearing"]["clears_at"] = forged_end.into();
+            let e = serde_json::from_value::<ReferralBook>(forged).unwrap_err();
+            assert!(e.to_string().contains("inconsistent first order"), "{forged_end}: {e}");
+        }
     }
 
     #[test]
