@@ -21,11 +21,21 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
     let mut rows: Vec<CustomerSummary<K>> = Vec::new();
     let mut orders = 0u64;
     let mut i = 0;
+    // Whether moving the rows so far to a finer scale failed: a row that no longer fits is
+    // an error only once the log is known to be grouped (a later run of the same customer,
+    // a refund, may bring its sum back), so the other passes decide.
+    let mut unmoved = false;
     while i < transactions.len() {
         // `f` is a power of ten, so its digits count the step to the finer scale.
-        let mut widen =
-            |f: i128| rows.iter_mut().try_for_each(|r| r.move_to_scale(r.scale() + f.ilog10()));
-        let (j, acc) = run(transactions, i, keep, &mut runs, &mut widen)?;
+        let mut widen = |f: i128| {
+            let moved = rows.iter_mut().try_for_each(|r| r.move_to_scale(r.scale() + f.ilog10()));
+            unmoved |= moved.is_err();
+            moved
+        };
+        let (j, acc) = match run(transactions, i, keep, &mut runs, &mut widen) {
+            Err(_) if unmoved => return Ok(None),
+            ran => ran?,
+        };
         let key = &transactions[i].customer;
         i = j;
         let Some(mut acc) = acc else { continue };
@@ -34,7 +44,11 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
         }
         runs.settle(&mut acc);
         orders += u64::from(acc.orders);
-        rows.push(row(key.clone(), &acc, runs.window.end_p, &options, &runs.scale)?);
+        // The same: a run's sum beyond `Decimal` may be the first of several runs.
+        let Ok(r) = row(key.clone(), &acc, runs.window.end_p, &options, &runs.scale) else {
+            return Ok(None);
+        };
+        rows.push(r);
     }
     Ok(Some(Summary {
         rows,
@@ -48,12 +62,35 @@ pub(super) fn summarize<K: Key, F: Fn(&K) -> bool, S>(
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
     use proptest::prelude::*;
+    use rust_decimal::Decimal;
 
     use super::super::keyhash::KeyHasher;
     use super::super::options::SummaryOptions;
     use super::super::testkit::{at, build, hashed_where, pass, same};
     use super::*;
+
+    /// A customer's sum beyond `Decimal` at the finer scale a later customer brings, taken
+    /// back by the first customer's refund further on: the log is not grouped, and its
+    /// summary is that of the same log grouped, as for any order.
+    #[test]
+    fn a_row_beyond_decimal_in_a_log_that_is_not_grouped_is_no_error() {
+        let day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let x = Decimal::from_i128_with_scale(79_228_162_514_264_337_593_543_950_335, 1);
+        let tx = |c: u32, amount| crate::rfm::Transaction::on(c, day, amount);
+        let log = [tx(1, -x), tx(0, Decimal::new(0, 2)), tx(1, x)];
+        let grouped = [tx(0, Decimal::new(0, 2)), tx(1, -x), tx(1, x)];
+        let o = SummaryOptions::default();
+        let (keep, hasher) = (|_: &u32| true, KeyHasher::default());
+        let p = pass(&log, &o, day.into(), &keep, &hasher);
+        assert!(summarize(&p).unwrap().is_none());
+        let (a, b) = (crate::rfm::summarize(&log, day, o), crate::rfm::summarize(&grouped, day, o));
+        assert!(same(&a.unwrap(), &b.unwrap()));
+        // A grouped log whose row is beyond `Decimal` at the finest scale is still refused.
+        let over = [tx(1, x), tx(2, Decimal::new(1, 2))];
+        assert!(crate::rfm::summarize(&over, day, o).is_err());
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
