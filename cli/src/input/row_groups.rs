@@ -36,7 +36,7 @@ use rust_decimal::Decimal;
 
 use super::chunked::Declined;
 use super::columnar::{amount, columns, date, plain, zone};
-use super::streamed::sooner;
+use super::streamed::{sooner, Amounts};
 use super::{parse_amount, parse_date, Sink, Streamed};
 use crate::ids::{Id, Ids};
 
@@ -148,6 +148,7 @@ pub(super) fn summary(
                 batch: Vec::new(),
                 first: None,
                 rows: 0,
+                amounts: Amounts::default(),
             };
             let run: Vec<usize> = (groups * t / threads..groups * (t + 1) / threads).collect();
             if run.is_empty() {
@@ -166,10 +167,12 @@ pub(super) fn summary(
     sink.header_seen = true;
     let mut whole: Option<SummaryStream<Id>> = None;
     let mut first: Option<NaiveDateTime> = None;
+    let mut amounts = Amounts::default();
     for run in runs {
         if run.rows == 0 {
             continue;
         }
+        amounts.join(&run.amounts);
         first = sooner(first, run.first);
         match &mut whole {
             Some(w) => w.append(run.stream).map_err(|_| Declined)?,
@@ -177,6 +180,10 @@ pub(super) fn summary(
         }
     }
     let (Some(whole), Some(first)) = (whole, first) else { return Err(Declined) };
+    // Sums that may leave an `i64` at the finest scale: see [`Amounts::small`].
+    if !amounts.small() {
+        return Err(Declined);
+    }
     let summary = whole.finish_par().map_err(|_| Declined)?;
     Ok(Streamed { summary, ids: std::mem::take(&mut sink.ids).finish(&mut []), first })
 }
@@ -187,6 +194,7 @@ struct RunStream {
     batch: Vec<Transaction<Id>>,
     first: Option<NaiveDateTime>,
     rows: u64,
+    amounts: Amounts,
 }
 
 impl RunStream {
@@ -201,6 +209,7 @@ impl RunStream {
                 self.stream.prefetch(&ahead.customer);
             }
             self.first = Some(self.first.map_or(tx.at, |f| f.min(tx.at)));
+            self.amounts.add(tx.amount);
             self.stream.push(tx).map_err(|_| Declined)?;
         }
         Ok(())
@@ -456,6 +465,24 @@ mod tests {
         let path = write("late.parquet", &late);
         let mut sink = Sink::new(&path, &options, 0);
         assert!(summary(&mut sink, (None, weekly)).is_err());
+        // Sums that may leave an `i64` at the finest scale are left to the whole read.
+        let big = [
+            (1, "2024-01-01".to_string(), "1000000000000000000"),
+            (1, "2024-01-01".to_string(), "-1000000000000000000"),
+            (2, "2024-01-02".to_string(), "0.0000000000000000000000000001"),
+        ];
+        let path = write("big.parquet", &big);
+        let mut sink = Sink::new(&path, &options, 0);
+        assert!(summary(&mut sink, (None, weekly)).is_err());
+        let path = write("small.parquet", &big[1..]);
+        let mut sink = Sink::new(&path, &options, 0);
+        assert!(summary(&mut sink, (None, weekly)).is_err());
+        let path = write(
+            "cents.parquet",
+            &[(1, "2024-01-01".into(), "-10.5"), (2, "2024-01-02".into(), "0.01")],
+        );
+        let mut sink = Sink::new(&path, &options, 0);
+        assert!(summary(&mut sink, (None, weekly)).is_ok());
     }
 
     /// The decimal the sequential reader makes of a float: its shortest text, parsed.

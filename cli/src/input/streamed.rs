@@ -83,7 +83,9 @@ pub(super) fn summary(
         .collect::<Result<_, Declined>>()?;
     let mut whole: Option<SummaryStream<Id>> = None;
     let mut earliest: Option<NaiveDateTime> = None;
-    for (stream, first) in streams {
+    let mut amounts = Amounts::default();
+    for (stream, first, more) in streams {
+        amounts.join(&more);
         match &mut whole {
             Some(w) => w.append(stream).map_err(|_| Declined)?,
             None => whole = Some(stream),
@@ -91,6 +93,9 @@ pub(super) fn summary(
         earliest = sooner(earliest, first);
     }
     let first = earliest.ok_or(Declined)?;
+    if !amounts.small() {
+        return Err(Declined);
+    }
     let summary = whole.ok_or(Declined)?.finish_par().map_err(|_| Declined)?;
     Ok(Streamed { summary, ids: ids.finish(&mut []), first })
 }
@@ -100,6 +105,42 @@ pub(super) fn sooner(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Opti
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// The amounts of a stretch, for the bound on every sum ([`Amounts::small`]).
+#[derive(Default)]
+pub(super) struct Amounts {
+    /// The sum of the amounts' mantissas, without their signs.
+    weight: u128,
+    /// The coarsest and finest scale; `None` before the first amount.
+    scales: Option<(u32, u32)>,
+}
+
+impl Amounts {
+    pub(super) fn add(&mut self, amount: rust_decimal::Decimal) {
+        let s = amount.scale();
+        self.weight = self.weight.saturating_add(amount.mantissa().unsigned_abs());
+        self.scales = Some(self.scales.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))));
+    }
+
+    pub(super) fn join(&mut self, o: &Amounts) {
+        self.weight = self.weight.saturating_add(o.weight);
+        self.scales = match (self.scales, o.scales) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// Whether every amount and every running sum, at any scale up to the finest, fits an
+    /// `i64`. The library's passes then agree with the stream's sums; beyond that they may
+    /// not (the partitioned passes move each amount to the finest scale in 128 bits, and
+    /// refuse a purchase and its refund in whole units beside an amount with 28 decimals,
+    /// whose running sum the stream keeps at zero), so the file is read whole.
+    pub(super) fn small(&self) -> bool {
+        let spread = self.scales.map_or(0, |(lo, hi)| hi - lo);
+        let bound = 10u128.checked_pow(spread).and_then(|f| self.weight.checked_mul(f));
+        bound.is_some_and(|b| b <= i64::MAX as u128)
     }
 }
 
@@ -135,12 +176,13 @@ fn stretch(
     (from, to): (u64, u64),
     (as_of, options): (Option<NaiveDateTime>, SummaryOptions),
     (done, progress): (&AtomicU64, &Progress),
-) -> Result<(SummaryStream<Id>, Option<NaiveDateTime>), Declined> {
+) -> Result<(SummaryStream<Id>, Option<NaiveDateTime>, Amounts), Declined> {
     let mut file = File::open(path).map_err(|_| Declined)?;
     file.seek(SeekFrom::Start(from)).map_err(|_| Declined)?;
     let mut rest = (&mut file).take(to - from);
     let mut stream = SummaryStream::new(as_of, options);
     let mut first: Option<NaiveDateTime> = None;
+    let mut amounts = Amounts::default();
     let mut buf = Vec::with_capacity(BLOCK + (64 << 10));
     let mut batch = Vec::new();
     loop {
@@ -166,13 +208,14 @@ fn stretch(
                     stream.prefetch(&ahead.customer);
                 }
                 first = Some(first.map_or(tx.at, |f| f.min(tx.at)));
+                amounts.add(tx.amount);
                 stream.push(tx).map_err(|_| Declined)?;
             }
         }
         let total = done.fetch_add(end as u64, Ordering::Relaxed) + end as u64;
         progress.set(total);
         if eof {
-            return Ok((stream, first));
+            return Ok((stream, first, amounts));
         }
         buf.drain(..end);
     }
@@ -273,6 +316,34 @@ mod tests {
             assert!(streamed(f.path().to_str().unwrap(), None, 2).is_none(), "{body}");
         }
         let f = csv(&format!("{head}1,2024-01-05,1\n"));
+        assert!(streamed(f.path().to_str().unwrap(), None, 2).is_some());
+    }
+
+    /// A purchase and its refund in whole units beside an amount with 28 decimals: the
+    /// stream's running sum stays at zero, but the whole read moves each amount to scale 28
+    /// in 128 bits and reports an overflow, so the file must be read whole. Likewise a
+    /// customer's sum beyond `Decimal` at a finer scale a later customer brings, taken back
+    /// by a refund: the whole read's grouped pass refused it.
+    #[test]
+    fn amounts_whose_sums_leave_an_i64_are_read_whole() {
+        let head = "customer_id,date,amount\n";
+        for body in [
+            "1,2024-01-01,1000000000000000000\n1,2024-01-01,-1000000000000000000\n\
+             2,2024-01-02,0.0000000000000000000000000001\n",
+            "1,2024-01-01,-7922816251426433759354395033.5\n0,2024-01-01,0.00\n\
+             1,2024-01-01,7922816251426433759354395033.5\n",
+        ] {
+            let f = csv(&format!("{head}{body}"));
+            let path = f.path().to_str().unwrap();
+            assert!(read_whole(path, &options()).is_ok(), "{body}");
+            for threads in [1, 2, 3] {
+                assert!(streamed(path, None, threads).is_none(), "{body}");
+            }
+        }
+        // Cents of an ordinary log, or amounts of 18 digits at one scale, are streamed.
+        let f = csv(&format!("{head}1,2024-01-01,999999999999999999\n2,2024-01-02,1.25\n"));
+        assert!(streamed(f.path().to_str().unwrap(), None, 2).is_none());
+        let f = csv(&format!("{head}1,2024-01-01,99999999999999999\n2,2024-01-02,1\n"));
         assert!(streamed(f.path().to_str().unwrap(), None, 2).is_some());
     }
 
