@@ -14,7 +14,13 @@
 //!
 //! Streams of consecutive stretches of one log, read on several threads, join with
 //! [`SummaryStream::append`]; the rows equal [`summarize`](super::summarize())'s for the
-//! whole log, to the scale of every amount.
+//! whole log, to the scale of every amount. One difference at the edge of `Decimal`: the
+//! stream keeps each running sum at the finest scale seen so far, while `summarize`'s
+//! partitioned passes move every amount to the finest scale of the whole log in 128 bits
+//! first, so a log whose amounts, so moved, leave 128 bits (a purchase and its refund of
+//! 10^18 beside an amount with 28 decimals) may be summed by the stream and refused by
+//! `summarize`. Below 2^63 for the sum of the amounts' mantissas at the finest scale, both
+//! always agree (the `loyalty` command checks this bound before it trusts a stream).
 
 use std::hash::{BuildHasher, Hash};
 
