@@ -164,6 +164,21 @@ pub enum ErrorKind {
         /// Iterations performed.
         iterations: usize,
     },
+    /// A model fit converged to the boundary of the parameter space (see
+    /// [`FitStatus::AtBoundary`](crate::clv::FitStatus::AtBoundary)): the data do not
+    /// identify the named parameters, so values computed from the fit would rest on
+    /// numbers the optimiser merely stopped at.
+    #[error(
+        "{model} fit at the boundary of the parameter space: {} ran beyond a factor of 1e6 of \
+         the data's scale, so the data do not identify them",
+        .parameters.join(", ")
+    )]
+    AtBoundary {
+        /// The model (for example `bg/nbd`).
+        model: &'static str,
+        /// The parameters at the boundary, by name.
+        parameters: Vec<String>,
+    },
     /// A numerical computation produced a non-finite or otherwise unusable value.
     #[error("numerical failure in {what}: {detail}")]
     Numerical {

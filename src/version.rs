@@ -25,7 +25,8 @@
 //! | [`clv::GammaGamma`](crate::clv::GammaGamma) | 1 | |
 //! | [`sla::PolicySet`](crate::sla::PolicySet) | 2 | 2: an object `{"version", "policies"}` (1: the bare JSON array of policies) |
 //! | [`care::CareConfig`](crate::care::CareConfig) | 2 | 2: the `version` field (1: none) |
-//! | [`clv::Fit`](crate::clv::Fit), [`clv::ClvModel`](crate::clv::ClvModel), [`clv::Prediction`](crate::clv::Prediction), [`clv::Histogram`](crate::clv::Histogram) | 2 | 2: the `version` field (1: none) |
+//! | [`clv::Fit`](crate::clv::Fit), [`clv::Prediction`](crate::clv::Prediction) | 3 | 3: the fit reports' `status`, converged or at the boundary of the parameter space (absent before: converged); 2: the `version` field (1: none) |
+//! | [`clv::ClvModel`](crate::clv::ClvModel), [`clv::Histogram`](crate::clv::Histogram) | 2 | 2: the `version` field (1: none) |
 //! | [`tiers::Standing`](crate::tiers::Standing) (a member's tier history) | 2 | 2: the `version` field, the `figures` of every metric the ladder measures and explanations by criterion (either-or tiers); 1 (no field) held one metric's `figure` without naming the metric and is **not read**: a standing is derived state, so re-evaluate it from the stored history and program |
 //! | [`care::CarePlan`](crate::care::CarePlan) | 2 | 2: the `version` field (1: none) |
 //! | [`rfm::LoyaltyIndex`](crate::rfm::LoyaltyIndex), [`rfm::SegmentMap`](crate::rfm::SegmentMap), [`rfm::RfmScores`](crate::rfm::RfmScores) | 2 | 2: the `version` field (1: none) |

@@ -61,6 +61,15 @@ pub enum ModelArg {
 }
 
 impl ModelArg {
+    /// The model's name in the library's messages.
+    pub fn key(self) -> &'static str {
+        match self {
+            ModelArg::Bgnbd => "bg/nbd",
+            ModelArg::Mbgnbd => "mbg/nbd",
+            ModelArg::ParetoNbd => "pareto/nbd",
+        }
+    }
+
     /// The model's name in outputs.
     pub fn name(self) -> &'static str {
         match self {
@@ -183,7 +192,24 @@ pub struct Models {
     pub discount: f64,
 }
 
-/// Fits `model` on the customers' inputs.
+/// Fits `model` on the customers' inputs and refuses a fit at the boundary of the parameter
+/// space: what the commands that score customers use.
+///
+/// # Errors
+///
+/// As [`fit_model`], and a fit at the boundary, naming the parameters the data do not
+/// identify.
+pub fn fit_model_interior(
+    model: ModelArg,
+    customers: &[clv::Customer],
+) -> Result<(TransactionModel, FitReport)> {
+    let (m, report) = fit_model(model, customers)?;
+    report.ensure_interior(model.key())?;
+    Ok((m, report))
+}
+
+/// Fits `model` on the customers' inputs; the report says whether the optimum is at the
+/// boundary of the parameter space.
 ///
 /// # Errors
 ///
@@ -271,8 +297,14 @@ pub fn models_of(
     horizon_months: u32,
     discount: f64,
 ) -> Result<Models> {
-    let (m, _) = fit_model(model, &customers)?;
+    // A fit at the boundary leaves the model columns empty, with the reason on stderr, as a
+    // fit that fails does: its predictions would rest on parameters the data do not identify.
+    let (m, _) = fit_model_interior(model, &customers)?;
     let spend_fit = fit_spend(&customers)?;
+    spend_fit
+        .report
+        .ensure_interior("gamma-gamma")
+        .map_err(|e| Failure::from(e).context("spend model"))?;
     let spend = spend_fit.params;
     let mean = spend.mean_spend();
     let mut stand_ins = 0;

@@ -1,6 +1,6 @@
 //! `summary`, `score` and `fit`: per-customer tables and model fits.
 
-use loyalty::clv::{self, FitReport, Method, TransactionModel};
+use loyalty::clv::{self, FitReport, FitStatus, Method, TransactionModel};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::{json, Map, Value};
 
@@ -148,6 +148,13 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
         Method::NelderMead => "nelder-mead",
         _ => "other",
     };
+    // The optimiser converged either way; `status` says whether at an interior optimum or at
+    // the boundary of the parameter space, where the standard errors are null.
+    let (status, boundary): (&str, &[String]) = match &report.status {
+        FitStatus::Converged => ("converged", &[]),
+        FitStatus::AtBoundary { parameters } => ("boundary", parameters),
+        _ => ("other", &[]),
+    };
     json!({
         "model": model,
         "params": p,
@@ -156,6 +163,8 @@ pub fn fit_json(model: &str, params: &[(&str, f64)], report: &FitReport) -> Valu
         "iterations": report.iterations,
         "method": method,
         "converged": true,
+        "status": status,
+        "boundary_parameters": boundary,
         "customers": report.customers,
     })
 }
@@ -190,31 +199,48 @@ pub fn fit(model: FitModel, summary_input: bool, repeat: u32, input: &InputArgs)
         (Some(lines), None) => f.at_rows(&input.input, lines),
         (None, _) => f,
     };
-    let mut best: Option<(f64, Value)> = None;
+    let mut best: Option<(f64, Fitted)> = None;
     for _ in 0..repeat.max(1) {
         // The fit alone, without reading the file: for the peer comparison of fit times.
         let start = std::time::Instant::now();
-        let value = fit_once(model, &customers).map_err(located)?;
+        let fitted = fit_once(model, &customers).map_err(located)?;
         let seconds = start.elapsed().as_secs_f64();
         if best.as_ref().is_none_or(|(s, _)| seconds < *s) {
-            best = Some((seconds, value));
+            best = Some((seconds, fitted));
         }
     }
-    let Some((seconds, mut value)) = best else {
+    let Some((seconds, Fitted { mut json, boundary })) = best else {
         return Err(Failure::new("no fit was run"));
     };
-    value["seconds"] = json!(seconds);
-    output::print(&format!("{value}\n"))
+    // The JSON is the fit as found; stderr says in words that it is not an estimate to use.
+    if let Some(e) = boundary {
+        crate::output::note(format_args!("warning: {e} (standard errors null)"));
+    }
+    json["seconds"] = json!(seconds);
+    output::print(&format!("{json}\n"))
+}
+
+/// A fit as JSON, with the library's error for a fit at the boundary of the parameter space.
+struct Fitted {
+    json: Value,
+    boundary: Option<loyalty::Error>,
 }
 
 /// One fit of `model` on `customers` (for the spend model, those of [`analysis::spender_indices`]), as
 /// JSON.
-fn fit_once(model: FitModel, customers: &[clv::Customer]) -> Result<Value> {
+fn fit_once(model: FitModel, customers: &[clv::Customer]) -> Result<Fitted> {
     Ok(match model {
         FitModel::GammaGamma => {
             let f = analysis::fit_spenders(customers)?;
             let p = f.params;
-            fit_json("gamma-gamma", &[("p", p.p()), ("q", p.q()), ("v", p.v())], &f.report)
+            Fitted {
+                json: fit_json(
+                    "gamma-gamma",
+                    &[("p", p.p()), ("q", p.q()), ("v", p.v())],
+                    &f.report,
+                ),
+                boundary: f.report.ensure_interior("gamma-gamma").err(),
+            }
         }
         m => {
             let (arg, name) = match m {
@@ -223,7 +249,10 @@ fn fit_once(model: FitModel, customers: &[clv::Customer]) -> Result<Value> {
                 _ => (ModelArg::ParetoNbd, "pareto-nbd"),
             };
             let (model, report) = analysis::fit_model(arg, customers)?;
-            fit_json(name, &params(&model), &report)
+            Fitted {
+                json: fit_json(name, &params(&model), &report),
+                boundary: report.ensure_interior(arg.key()).err(),
+            }
         }
     })
 }

@@ -98,7 +98,7 @@ pub fn validate(
             _ => e.into(),
         }
     })?;
-    let (purchases, _) = analysis::fit_model(model, &analysis::customers(&calibration))?;
+    let (purchases, _) = analysis::fit_model_interior(model, &analysis::customers(&calibration))?;
     // The checks read the purchase model only; `ClvModel` carries a spend model as well,
     // which they never consult, so any valid one does (fitting Gamma-Gamma here could only
     // make the check fail for a reason that is not the check's).

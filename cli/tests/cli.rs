@@ -903,3 +903,68 @@ fn every_command_reports_bad_input_the_same_way() {
         );
     }
 }
+
+/// 30 customers who bought only in the first days of January 2024 (the even ones once, the
+/// odd ones twice, two days apart), read as of 1 June: BG/NBD's likelihood rises all the way
+/// to the boundary b = 0 (every repeat buyer dropped out at the repeat purchase).
+fn early_january_log(d: &Path) -> String {
+    let mut csv = String::from("customer_id,date,amount\n");
+    for i in 0..30u32 {
+        let day = 1 + i % 5;
+        csv.push_str(&format!("c{i},2024-01-{day:02},20.00\n"));
+        if i % 2 == 1 {
+            csv.push_str(&format!("c{i},2024-01-{:02},20.00\n", day + 2));
+        }
+    }
+    file(d, "early_january.csv", &csv)
+}
+
+const BOUNDARY_REASON: &str = "bg/nbd fit at the boundary of the parameter space: b ran beyond \
+                               a factor of 1e6 of the data's scale, so the data do not identify them";
+
+#[test]
+fn fit_reports_a_fit_at_the_boundary_in_its_json_and_on_stderr() {
+    let d = dir("boundary_fit");
+    let log = early_january_log(&d);
+    let o = run(&["fit", "--model", "bgnbd", "--as-of", "2024-06-01", &log]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["status"], "boundary");
+    assert_eq!(v["boundary_parameters"], serde_json::json!(["b"]));
+    assert!(v["params"]["b"].as_f64().unwrap() < 1e-6, "{v}");
+    for p in ["r", "alpha", "a", "b"] {
+        assert_eq!(v["standard_errors"][p], serde_json::Value::Null, "{p}");
+    }
+    assert_eq!(v["customers"], 30);
+    assert_eq!(stderr(&o), format!("warning: {BOUNDARY_REASON} (standard errors null)\n"));
+    // An interior fit says so too.
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/cdnow_customers_summary.csv");
+    let o = run(&["fit", "--model", "bgnbd", "--summary-input", p.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (&v["status"], &v["boundary_parameters"]),
+        (&"converged".into(), &serde_json::json!([]))
+    );
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn score_and_report_do_not_use_a_fit_at_the_boundary() {
+    let d = dir("boundary_score");
+    let log = early_january_log(&d);
+    let o = run(&["score", "--quiet", "--as-of", "2024-06-01", &log]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), format!("warning: model columns left empty: {BOUNDARY_REASON}\n"));
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let clv = header.iter().position(|h| *h == "clv").unwrap();
+    let p_alive = header.iter().position(|h| *h == "p_alive").unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 30);
+    assert!(rows.iter().all(|r| r[clv].is_empty() && r[p_alive].is_empty()), "{out}");
+    let o = run(&["report", "--quiet", "--as-of", "2024-06-01", &log]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(&format!("Predictive CLV: not available ({BOUNDARY_REASON})")), "{text}");
+}

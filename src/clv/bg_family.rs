@@ -21,7 +21,7 @@
 use crate::error::Result;
 use crate::rfm::Period;
 
-use super::fit::{Estimable, Objective};
+use super::fit::{Estimable, Names, Objective};
 use super::histogram::Prepared;
 use super::optim::second_order;
 use super::purchase::sealed::Formulas;
@@ -55,6 +55,9 @@ pub(crate) const A_ONE_STEP: f64 = 1e-5;
 pub(crate) trait Variant: PurchaseModel {
     /// The model's family constants.
     const FAMILY: Family;
+
+    /// The model's name in messages (`bg/nbd`).
+    const NAME: &'static str;
 
     /// The model at `[r, α, a, b]` in `period`, validated.
     fn at(params: [f64; 4], period: Period) -> Result<Self>;
@@ -91,6 +94,8 @@ impl<M: Variant> Formulas for M {
 }
 
 impl<M: Variant> Estimable for M {
+    const NAMES: Names<4> = Names { model: M::NAME, parameters: ["r", "alpha", "a", "b"] };
+
     type Objective<'a> = Likelihood<'a>;
 
     fn objective(prep: &Prepared) -> Likelihood<'_> {

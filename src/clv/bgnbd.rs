@@ -88,6 +88,7 @@ impl BgNbd {
 
 impl Variant for BgNbd {
     const FAMILY: Family = bg_family::BG;
+    const NAME: &'static str = "bg/nbd";
 
     fn at([r, alpha, a, b]: [f64; 4], period: Period) -> Result<BgNbd> {
         BgNbd::new(r, alpha, a, b, period)

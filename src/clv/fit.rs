@@ -153,8 +153,75 @@ pub enum Method {
     NelderMead,
 }
 
+/// Parameters beyond this factor of the data's own scale, up or down, are at the boundary of
+/// the parameter space (see [`FitStatus::AtBoundary`]). The fit measures times in units of
+/// the longest `T` and spend in units of the mean spend, so every parameter is a pure number
+/// of order 1 when the data determine it; a shape parameter of 10⁶ is a mixing distribution
+/// with a coefficient of variation of 0.001, which no sample tells from none at all.
+pub(crate) const BOUNDARY: f64 = 1e6;
+
+/// Where a converged fit's optimum lies: inside the parameter space, where the standard errors
+/// apply, or at its boundary, where the data do not determine the parameters.
+///
+/// A likelihood that keeps rising as some parameters run to 0 or to infinity (all customers
+/// of a log bought only in its first days, say, so nothing tells the spread of their dropout
+/// probabilities) lets the optimiser stop, its gradient vanishing, at values such as
+/// `a ≈ 3e9`: numbers that look like an estimate but only say "as large as the optimiser
+/// went", and on which predictions can overflow. Such a fit is reported as
+/// [`AtBoundary`](FitStatus::AtBoundary), with no standard errors, rather than as an
+/// ordinary estimate. [`FitReport::ensure_interior`] turns it into an error for callers
+/// that must not go on with it.
+///
+/// # Example
+///
+/// ```
+/// use loyalty::clv::{BgNbd, Customer, FitOptions, FitStatus, Histogram};
+/// use loyalty::rfm::Period;
+///
+/// // Ten customers who each bought twice in the first days of a 150-day log and never again.
+/// let customers: Vec<Customer> = (0..10)
+///     .map(|i| Customer::new(1.0, 2.0 + f64::from(i % 3), 150.0 - f64::from(i % 5), Period::DAY))
+///     .collect::<Result<_, _>>()?;
+/// let fit = BgNbd::fit(&Histogram::from_customers(&customers)?, &FitOptions::default())?;
+/// assert!(matches!(&fit.report.status, FitStatus::AtBoundary { parameters } if !parameters.is_empty()));
+/// assert!(fit.report.standard_errors.is_empty());
+/// assert!(fit.report.ensure_interior("bg/nbd").is_err());
+/// # Ok::<(), loyalty::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub enum FitStatus {
+    /// An interior optimum: every parameter within a factor of 10⁶ of the data's scale
+    /// and a positive-definite Hessian, whose inverse gives the standard errors.
+    #[default]
+    Converged,
+    /// The optimum lies at the boundary of the parameter space: the named parameters ran
+    /// beyond a factor of 10⁶ of the data's scale (times in units of the longest `T`, spend
+    /// in units of the mean spend) towards 0 or infinity, where the likelihood no longer
+    /// changes with them. The data do not identify them; the parameters are the optimiser's
+    /// last point, standard errors are undefined (the report has none), and predictions may
+    /// fail or mean little. Typical causes: too few customers, or a log too short for the
+    /// model's spread to show (nobody bought again after the first days).
+    AtBoundary {
+        /// The parameters at the boundary, by their names
+        /// ([`PurchaseModel::parameter_names`], or `p`, `q`, `v` for Gamma-Gamma), in the
+        /// model's order.
+        parameters: Vec<String>,
+    },
+}
+
+impl FitStatus {
+    /// Whether the optimum is an interior one ([`FitStatus::Converged`]).
+    #[must_use]
+    pub fn is_converged(&self) -> bool {
+        matches!(self, FitStatus::Converged)
+    }
+}
+
 /// What a fit reports besides the parameters. A fit that did not converge is an error, so a
-/// report always describes a converged optimum with a positive-definite Hessian.
+/// report always describes a converged optimum; [`status`](FitReport::status) says whether
+/// it lies inside the parameter space (with a positive-definite Hessian) or at its boundary.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct FitReport {
@@ -169,17 +236,66 @@ pub struct FitReport {
     pub method: Method,
     /// Asymptotic standard errors of the parameters, in the order of the model's parameters,
     /// from the inverse Hessian of the total negative log-likelihood (delta method from
-    /// log-parameters; equal to the natural-parameter Hessian at the optimum).
+    /// log-parameters; equal to the natural-parameter Hessian at the optimum). Empty for a
+    /// fit [at the boundary](FitStatus::AtBoundary), where they are undefined.
     pub standard_errors: Vec<f64>,
     /// Customers (or repeat buyers for Gamma-Gamma) in the fit.
     pub customers: u64,
+    /// Whether the optimum is an interior one or lies at the boundary of the parameter space.
+    /// Stored fits of format versions 1 and 2, which had no status, read as
+    /// [`FitStatus::Converged`].
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub status: FitStatus,
+}
+
+impl FitReport {
+    /// `Ok` for a fit at an interior optimum; an error for one at the boundary of the
+    /// parameter space, for callers that must not go on with it (as [`predict`](super::predict)
+    /// does not). `model` names the model in the message (for example `"bg/nbd"`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AtBoundary`] naming `model` and the parameters when the status is
+    /// [`FitStatus::AtBoundary`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use loyalty::clv::{FitReport, FitStatus, Method};
+    ///
+    /// let mut report = FitReport {
+    ///     log_likelihood: -120.5,
+    ///     iterations: 9,
+    ///     method: Method::Newton,
+    ///     standard_errors: Vec::new(),
+    ///     customers: 30,
+    ///     status: FitStatus::AtBoundary { parameters: vec!["a".into(), "b".into()] },
+    /// };
+    /// let e = report.ensure_interior("bg/nbd").unwrap_err();
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "bg/nbd fit at the boundary of the parameter space: a, b ran beyond a factor of \
+    ///      1e6 of the data's scale, so the data do not identify them",
+    /// );
+    /// report.status = FitStatus::Converged;
+    /// assert!(report.ensure_interior("bg/nbd").is_ok());
+    /// ```
+    pub fn ensure_interior(&self, model: &'static str) -> Result<()> {
+        match &self.status {
+            FitStatus::AtBoundary { parameters } => {
+                Err(ErrorKind::AtBoundary { model, parameters: parameters.clone() }.into())
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Fitted parameters and the report of the fit.
 ///
-/// Stored with a format version (see [`crate::version`]): a `version` field (2) before
-/// `params` and `report`; a fit without it, as written before versions were recorded,
-/// reads as version 1 (the same fields).
+/// Stored with a format version (see [`crate::version`]): a `version` field (3) before
+/// `params` and `report`; version 2 had no [`FitReport::status`] (it reads as converged),
+/// and a fit without the field, as written before versions were recorded, reads as
+/// version 1 (the fields of version 2).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fit<P> {
     /// The estimate.
@@ -188,7 +304,7 @@ pub struct Fit<P> {
     pub report: FitReport,
 }
 
-versioned_serde!(Fit<P>, "clv fit", 2, { params: P, report: FitReport });
+versioned_serde!(Fit<P>, "clv fit", 3, { params: P, report: FitReport });
 
 /// A negative log-likelihood over `N` parameters on prepared data.
 pub(crate) trait Objective<const N: usize> {
@@ -216,6 +332,9 @@ pub(crate) trait Objective<const N: usize> {
 
 /// A four-parameter purchase model (BG/NBD, MBG/NBD, Pareto/NBD), fitted by [`fit_model`].
 pub(crate) trait Estimable: PurchaseModel + Sized {
+    /// The model's name and its parameters' names ([`PurchaseModel::parameter_names`]).
+    const NAMES: Names<4>;
+
     /// The model's likelihood as the optimiser sees it.
     type Objective<'a>: Objective<4>;
 
@@ -236,10 +355,10 @@ pub(crate) fn fit_model<M: Estimable>(
     let prep = Prepared::new(histogram)?;
     let (start, first_pass) = coarse_start::<M>(&prep, options);
     let objective = M::objective(&prep);
-    let mut est = match estimate(&objective, start, options) {
+    let mut est = match estimate(&objective, start, options, &M::NAMES) {
         Ok(est) => est,
         // Where the sample led astray, the default start decides.
-        Err(_) if start != [1.0; 4] => estimate(&objective, [1.0; 4], options)?,
+        Err(_) if start != [1.0; 4] => estimate(&objective, [1.0; 4], options, &M::NAMES)?,
         Err(e) => return Err(e),
     };
     est.iterations += first_pass;
@@ -249,8 +368,13 @@ pub(crate) fn fit_model<M: Estimable>(
     let purchases: f64 = prep.rows.iter().map(|r| r.w * r.xf).sum();
     let log_likelihood =
         finite("log-likelihood", -est.nll * prep.weight - purchases * prep.scale.ln())?;
-    let report =
-        est.report(&params.parameters(), prep.weight, log_likelihood, histogram.customers());
+    let report = est.report(
+        &params.parameters(),
+        &M::NAMES,
+        prep.weight,
+        log_likelihood,
+        histogram.customers(),
+    );
     Ok(Fit { params, report })
 }
 
@@ -301,8 +425,10 @@ fn coarse_start<M: Estimable>(prep: &Prepared, options: &FitOptions) -> ([f64; 4
         tolerance,
     );
     // A sample that does not identify the parameters (no repeat buyers in it, say) can let
-    // Newton's method stop on a plateau; its Hessian there is not positive definite.
-    let identified = found.hess.as_deref().and_then(spd_inverse_diagonal).is_some();
+    // Newton's method stop on a plateau, where its Hessian is not positive definite, or run
+    // to the boundary, from where the whole data's flat likelihood could not lead back.
+    let identified = found.hess.as_deref().and_then(spd_inverse_diagonal).is_some()
+        && beyond_bound(&found.x).is_empty();
     if !found.converged || !identified {
         return ([1.0; 4], found.iterations);
     }
@@ -318,10 +444,38 @@ pub(crate) struct Estimate<const N: usize> {
     pub params: [f64; N],
     pub iterations: usize,
     pub method: Method,
-    /// `diag(H⁻¹)` of the mean NLL in log space (multiply by `p²/weight` for variances).
-    pub inv_hessian_diag: [f64; N],
+    /// Where the optimum lies, with what the standard errors need at an interior one.
+    pub curvature: Curvature<N>,
     /// The unpenalized mean negative log-likelihood at `params`.
     pub nll: f64,
+}
+
+/// A model's name and its parameters' names, in the order of its estimate, for the reports
+/// and errors of its fit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Names<const N: usize> {
+    /// As in the library's messages (`bg/nbd`).
+    pub model: &'static str,
+    pub parameters: [&'static str; N],
+}
+
+/// Where an estimate lies in the parameter space.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Curvature<const N: usize> {
+    /// Inside, with a positive-definite Hessian.
+    Interior {
+        /// `diag(H⁻¹)` of the mean NLL in log space (multiply by `p²/weight` for variances).
+        inv_hessian_diag: [f64; N],
+    },
+    /// At the boundary: the positions of the parameters beyond a factor of [`BOUNDARY`] of 1.
+    Boundary { parameters: Vec<usize> },
+}
+
+/// The positions of the log-parameters `theta` (on the scaled axis) beyond a factor of
+/// [`BOUNDARY`] of 1, up or down.
+fn beyond_bound(theta: &[f64]) -> Vec<usize> {
+    let limit = BOUNDARY.ln();
+    theta.iter().enumerate().filter(|(_, t)| t.abs() > limit).map(|(i, _)| i).collect()
 }
 
 fn value_grad<const N: usize, O: Objective<N>>(
@@ -401,6 +555,7 @@ pub(crate) fn estimate<const N: usize, O: Objective<N>>(
     o: &O,
     start: [f64; N],
     options: &FitOptions,
+    names: &Names<N>,
 ) -> Result<Estimate<N>> {
     options.validate()?;
     let pen = options.penalizer;
@@ -429,7 +584,29 @@ pub(crate) fn estimate<const N: usize, O: Objective<N>>(
         }
     }
     if !m.converged || !m.f.is_finite() {
+        // Still descending where the search gave up, with parameters beyond the bound (up to
+        // the edge of the box `|θ| <= 40` it searches): the likelihood's supremum lies at the
+        // boundary, which no number of iterations reaches. The value there is not reported:
+        // so far out, it can be rounding.
+        let beyond = if m.f.is_finite() { beyond_bound(&m.x) } else { Vec::new() };
+        if !beyond.is_empty() {
+            let parameters = beyond.iter().map(|&i| names.parameters[i].to_string()).collect();
+            return Err(ErrorKind::AtBoundary { model: names.model, parameters }.into());
+        }
         return Err(ErrorKind::NoConvergence { method: "bfgs and nelder-mead", iterations }.into());
+    }
+    let mut params = [0.0; N];
+    for (p, th) in params.iter_mut().zip(&m.x) {
+        *p = th.exp();
+    }
+    // At the boundary the likelihood is flat along the parameters that ran off: the Hessian
+    // there is singular (or positive only by rounding) and no standard errors exist.
+    let parameters = beyond_bound(&m.x);
+    if !parameters.is_empty() {
+        let nll = if pen == 0.0 { m.f } else { value(o, &m.x, 0.0) };
+        let nll = finite("log-likelihood", nll)?;
+        let curvature = Curvature::Boundary { parameters };
+        return Ok(Estimate { params, iterations, method, curvature, nll });
     }
     // The Hessian of the unpenalized mean NLL in log space: exact where the model has one
     // (Newton's last one, without a penalty), else by differences of the exact gradient.
@@ -442,13 +619,9 @@ pub(crate) fn estimate<const N: usize, O: Objective<N>>(
         None => finite_difference_hessian(o, &m, pen)?,
     };
     let diag = spd_inverse_diagonal(&hess).ok_or_else(hessian_error)?;
-    let mut params = [0.0; N];
-    let mut inv_hessian_diag = [0.0; N];
-    for i in 0..N {
-        params[i] = m.x[i].exp();
-        inv_hessian_diag[i] = diag[i];
-    }
-    Ok(Estimate { params, iterations, method, inv_hessian_diag, nll })
+    let inv_hessian_diag: [f64; N] = std::array::from_fn(|i| diag[i]);
+    let curvature = Curvature::Interior { inv_hessian_diag };
+    Ok(Estimate { params, iterations, method, curvature, nll })
 }
 
 /// The log-space Hessian of the unpenalized mean NLL at `m.x` by forward differences of the
@@ -498,26 +671,50 @@ fn hessian_error() -> Error {
 }
 
 impl<const N: usize> Estimate<N> {
-    /// The report of a fit at natural parameters `natural` on `weight` customers.
+    /// The report of a fit at natural parameters `natural`, named `names`, on `weight`
+    /// customers.
     pub(crate) fn report(
         &self,
         natural: &[f64; N],
+        names: &Names<N>,
         weight: f64,
         log_likelihood: f64,
         customers: u64,
     ) -> FitReport {
+        let at_boundary = |positions: &[usize]| {
+            let parameters = positions.iter().map(|&i| names.parameters[i].to_string()).collect();
+            (Vec::new(), FitStatus::AtBoundary { parameters })
+        };
+        let (standard_errors, status) = match &self.curvature {
+            Curvature::Interior { inv_hessian_diag } => {
+                // A parameter whose log-space standard error exceeds ln BOUNDARY is one the
+                // data leave free over more than that factor either way: as good as at the
+                // boundary, short of which the optimiser stopped only because the likelihood
+                // there is too flat for its tolerance to tell (a loose tolerance, say).
+                let limit = BOUNDARY.ln();
+                let free: Vec<usize> =
+                    (0..N).filter(|&i| (inv_hessian_diag[i] / weight).sqrt() > limit).collect();
+                if free.is_empty() {
+                    let se = natural
+                        .iter()
+                        .zip(inv_hessian_diag)
+                        .map(|(p, d)| p * (d / weight).sqrt())
+                        .collect();
+                    (se, FitStatus::Converged)
+                } else {
+                    at_boundary(&free)
+                }
+            }
+            Curvature::Boundary { parameters } => at_boundary(parameters),
+        };
         FitReport {
             log_likelihood,
             iterations: self.iterations,
             method: self.method,
-            standard_errors: self.standard_errors(natural, weight),
+            standard_errors,
             customers,
+            status,
         }
-    }
-
-    /// Standard errors of natural parameters `natural`, for `weight` customers.
-    pub(crate) fn standard_errors(&self, natural: &[f64; N], weight: f64) -> Vec<f64> {
-        natural.iter().zip(&self.inv_hessian_diag).map(|(p, d)| p * (d / weight).sqrt()).collect()
     }
 }
 
@@ -601,7 +798,7 @@ pub(crate) mod checks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clv::{BgNbd, Customer, MbgNbd, ParetoNbd};
+    use crate::clv::{BgNbd, Customer, GammaGamma, MbgNbd, ParetoNbd};
 
     fn cdnow() -> Histogram {
         let customers: Vec<Customer> = include_str!("../../tests/data/cdnow_customers_summary.csv")
@@ -622,14 +819,22 @@ mod tests {
         assert!(prep.rows.len() > SAMPLE_ABOVE, "the sample pass must run");
         let (start, first) = coarse_start::<M>(&prep, &FitOptions::default());
         assert!(first > 0 && start != [1.0; 4], "{first} {start:?}");
-        let from_sample = estimate(&M::objective(&prep), start, &FitOptions::default()).unwrap();
-        let plain = estimate(&M::objective(&prep), [1.0; 4], &FitOptions::default()).unwrap();
+        let o = FitOptions::default();
+        let from_sample = estimate(&M::objective(&prep), start, &o, &M::NAMES).unwrap();
+        let plain = estimate(&M::objective(&prep), [1.0; 4], &o, &M::NAMES).unwrap();
         for (a, b) in from_sample.params.iter().zip(plain.params) {
             // Both runs stop at gradient 1e-10, which leaves the flattest direction free to
             // about 1e-8 (MBG/NBD's r: 4e-9).
             assert!((a / b - 1.0).abs() < 1e-7, "{a} vs {b}");
         }
-        for (a, b) in from_sample.inv_hessian_diag.iter().zip(plain.inv_hessian_diag) {
+        let (
+            Curvature::Interior { inv_hessian_diag: from_sample },
+            Curvature::Interior { inv_hessian_diag: plain },
+        ) = (from_sample.curvature, plain.curvature)
+        else {
+            panic!("an optimum at the boundary");
+        };
+        for (a, b) in from_sample.iter().zip(plain) {
             assert!((a / b - 1.0).abs() < 1e-6, "{a} vs {b}");
         }
     }
@@ -640,6 +845,133 @@ mod tests {
         same_optimum::<BgNbd>(&h);
         same_optimum::<MbgNbd>(&h);
         same_optimum::<ParetoNbd>(&h);
+    }
+
+    /// 30 customers of a log as of 1 June whose purchases all fell in the first days of
+    /// January (days 0 to 4): the even ones bought once, the odd ones twice, two days apart.
+    fn early_january() -> Vec<Customer> {
+        (0..30u32)
+            .map(|i| {
+                let t = 152.0 - f64::from(i % 5);
+                let (x, tx) = if i % 2 == 1 { (1.0, 2.0) } else { (0.0, 0.0) };
+                Customer::new(x, tx, t, Period::DAY).unwrap()
+            })
+            .collect()
+    }
+
+    /// `Σ ln L` of BG/NBD at `(r, α, a, b)` over `customers`.
+    fn bgnbd_log_likelihood(customers: &[Customer], [r, alpha, a, b]: [f64; 4]) -> f64 {
+        let m = BgNbd::new(r, alpha, a, b, Period::DAY).unwrap();
+        customers.iter().map(|c| m.log_likelihood(c).unwrap()).sum()
+    }
+
+    #[test]
+    fn bgnbd_on_early_january_buyers_runs_b_to_the_boundary() {
+        // With at most one repeat purchase each, `a` and `b` enter the likelihood only as
+        // p = a/(a + b) (B(a, b + 1)/B(a, b) = 1 − p, B(a + 1, b)/B(a, b) = p), and a repeat
+        // buyer's likelihood r α^r [(1 − p)/(α + T)^(r+1) + p/(α + 2)^(r+1)] rises with p as
+        // 2 < T: every repeat buyer dropped out at the repeat purchase, so the supremum is
+        // p = 1, b = 0, outside the parameter space.
+        let customers = early_january();
+        let fit =
+            BgNbd::fit(&Histogram::from_customers(&customers).unwrap(), &FitOptions::default())
+                .unwrap();
+        let p = fit.params;
+        assert_eq!(fit.report.status, FitStatus::AtBoundary { parameters: vec!["b".into()] });
+        assert!(p.b() < 1e-6 && p.a() > 1.0, "{p:?}");
+        assert_eq!(fit.report.standard_errors, Vec::<f64>::new());
+        assert_eq!(fit.report.customers, 30);
+        // The likelihood rises as b falls towards 0, whatever the other parameters.
+        let mut last = f64::NEG_INFINITY;
+        for b in [1.0, 0.1, 0.01, 1e-4, 1e-8] {
+            let ll = bgnbd_log_likelihood(&customers, [p.r(), p.alpha(), p.a(), b]);
+            assert!(ll > last, "b {b}: {ll} after {last}");
+            last = ll;
+        }
+        assert!((fit.report.log_likelihood - last).abs() < 1e-6, "{}", fit.report.log_likelihood);
+        let e = fit.report.ensure_interior("bg/nbd").unwrap_err();
+        assert_eq!(
+            e.kind(),
+            &ErrorKind::AtBoundary { model: "bg/nbd", parameters: vec!["b".into()] }
+        );
+    }
+
+    #[test]
+    fn a_loose_tolerance_stopping_short_of_the_boundary_is_reported_too() {
+        // At tolerance 1e-6 the optimiser stops at a ≈ 560, b ≈ 1e-3, inside the bound, but
+        // only p = a/(a + b) is identified (see above): a and b are free along a+b, their
+        // log-space standard errors in the millions.
+        let h = Histogram::from_customers(&early_january()).unwrap();
+        let fit = BgNbd::fit(&h, &FitOptions::default().tolerance(1e-6)).unwrap();
+        let p = fit.params;
+        assert!(p.a() < BOUNDARY && p.b() > 1.0 / BOUNDARY, "{p:?}");
+        let parameters = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(fit.report.status, FitStatus::AtBoundary { parameters });
+        assert!(fit.report.standard_errors.is_empty());
+    }
+
+    #[test]
+    fn the_other_purchase_models_on_early_january_buyers_stop_at_the_boundary() {
+        // Their likelihoods keep rising towards the edge of the optimiser's box without
+        // settling: no estimate, a typed error naming the parameters that ran off.
+        let h = Histogram::from_customers(&early_january()).unwrap();
+        let e = MbgNbd::fit(&h, &FitOptions::default()).unwrap_err();
+        let parameters = ["r", "a", "b"].map(String::from).to_vec();
+        assert_eq!(e.kind(), &ErrorKind::AtBoundary { model: "mbg/nbd", parameters });
+        let e = ParetoNbd::fit(&h, &FitOptions::default()).unwrap_err();
+        let parameters = ["r", "s"].map(String::from).to_vec();
+        assert_eq!(e.kind(), &ErrorKind::AtBoundary { model: "pareto/nbd", parameters });
+        assert_eq!(
+            e.to_string(),
+            "pareto/nbd fit at the boundary of the parameter space: r, s ran beyond a factor \
+             of 1e6 of the data's scale, so the data do not identify them"
+        );
+    }
+
+    #[test]
+    fn gamma_gamma_on_equal_spends_runs_to_the_boundary() {
+        // Twelve repeat buyers spending 20.00 or 20.01 a purchase: no spread between
+        // customers, so the spend distribution's shapes p and q run to infinity.
+        let buyers: Vec<Customer> = (0..12)
+            .map(|i| {
+                let c = Customer::new(1.0 + f64::from(i % 3), 1.0, 5.0, Period::WEEK).unwrap();
+                c.with_monetary_value(20.0 + f64::from(i % 2) * 0.01)
+            })
+            .collect();
+        let e = GammaGamma::fit(&buyers, &FitOptions::default()).unwrap_err();
+        let parameters = vec!["p".to_string(), "q".to_string()];
+        assert_eq!(e.kind(), &ErrorKind::AtBoundary { model: "gamma-gamma", parameters });
+    }
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn a_fit_at_the_boundary_is_stored_with_its_status() {
+        let h = Histogram::from_customers(&early_january()).unwrap();
+        let fit = BgNbd::fit(&h, &FitOptions::default()).unwrap();
+        let json = serde_json::to_string(&fit).unwrap();
+        assert!(json.starts_with(r#"{"version":3,"#), "{json}");
+        assert!(json.contains(r#""standard_errors":[],"#), "{json}");
+        assert!(json.ends_with(r#""status":{"AtBoundary":{"parameters":["b"]}}}}"#), "{json}");
+        let back: Fit<BgNbd> = serde_json::from_str(&json).unwrap();
+        // serde_json's default float parsing may move the last bit of a parameter.
+        assert_eq!(back.report, fit.report);
+    }
+
+    #[test]
+    fn fits_on_cdnow_are_interior() {
+        let h = cdnow();
+        let o = FitOptions::default();
+        let reports = [
+            BgNbd::fit(&h, &o).unwrap().report,
+            MbgNbd::fit(&h, &o).unwrap().report,
+            ParetoNbd::fit(&h, &o).unwrap().report,
+        ];
+        for r in reports {
+            assert_eq!(r.status, FitStatus::Converged);
+            assert!(r.status.is_converged());
+            assert_eq!(r.standard_errors.len(), 4);
+            r.ensure_interior("cdnow").unwrap();
+        }
     }
 
     #[test]

@@ -2,10 +2,13 @@
 
 use crate::error::{Error, Result};
 
-use super::fit::{estimate, Fit, FitOptions, Objective};
+use super::fit::{estimate, Fit, FitOptions, Names, Objective};
 use super::optim::second_order;
 use super::special::{ln_gamma, Real};
 use super::{check_param, finite, Customer, Problem};
+
+/// The names in the fit's reports and errors.
+const NAMES: Names<3> = Names { model: "gamma-gamma", parameters: ["p", "q", "v"] };
 
 /// Gamma-Gamma parameters: each transaction value `z ~ Gamma(p, ν)`, and `ν ~ Gamma(q, γ)`
 /// across customers (lifetimes calls `γ` `v`).
@@ -139,7 +142,7 @@ impl GammaGamma {
             ));
         }
         let data = Data::new(rows);
-        let est = estimate(&data, data.moment_start(), options)?;
+        let est = estimate(&data, data.moment_start(), options, &NAMES)?;
         let [p, q, v] = est.params;
         // Spend was fitted in units of its mean (so that the start γ = 1 is near): γ scales
         // with the unit, and each buyer's density of m carries a factor 1/scale.
@@ -147,7 +150,7 @@ impl GammaGamma {
         let params = GammaGamma::new(p, q, v)?;
         let n = data.weight;
         let log_likelihood = finite("log-likelihood", -(est.nll + data.scale.ln()) * n)?;
-        let report = est.report(&[p, q, v], n, log_likelihood, n as u64);
+        let report = est.report(&[p, q, v], &NAMES, n, log_likelihood, n as u64);
         Ok(Fit { params, report })
     }
 

@@ -71,6 +71,7 @@ impl MbgNbd {
 
 impl Variant for MbgNbd {
     const FAMILY: Family = bg_family::MBG;
+    const NAME: &'static str = "mbg/nbd";
 
     fn at([r, alpha, a, b]: [f64; 4], period: Period) -> Result<MbgNbd> {
         MbgNbd::new(r, alpha, a, b, period)

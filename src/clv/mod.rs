@@ -138,7 +138,7 @@ pub use bgnbd::BgNbd;
 pub use checks::{
     frequency_recency_matrix, period_transactions, FrequencyRecencyMatrix, RepeatCount,
 };
-pub use fit::{Fit, FitOptions, FitReport, Method};
+pub use fit::{Fit, FitOptions, FitReport, FitStatus, Method};
 pub use gamma_gamma::GammaGamma;
 pub use generate::generate;
 pub use histogram::{Histogram, Pattern};

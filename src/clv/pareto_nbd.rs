@@ -2,7 +2,7 @@
 
 use crate::error::{ErrorKind, Result};
 
-use super::fit::{fit_model, Estimable, Fit, FitOptions, Objective};
+use super::fit::{fit_model, Estimable, Fit, FitOptions, Names, Objective};
 use super::histogram::{Histogram, Prepared, Row};
 use super::params::model_params;
 use super::purchase::formulas;
@@ -320,6 +320,8 @@ impl ParetoNbd {
 formulas!(ParetoNbd);
 
 impl Estimable for ParetoNbd {
+    const NAMES: Names<4> = Names { model: "pareto/nbd", parameters: ["r", "alpha", "s", "beta"] };
+
     type Objective<'a> = Likelihood<'a>;
 
     fn objective(prep: &Prepared) -> Likelihood<'_> {

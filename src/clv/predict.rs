@@ -148,8 +148,10 @@ pub struct PredictionRow<K> {
 /// What [`predict`] returns: the fitted models with their reports, the options used and one
 /// row per customer in customer key order.
 ///
-/// Stored with a format version (see [`crate::version`]): a `version` field (2) first; a
-/// prediction without it, as written before versions were recorded, reads as version 1.
+/// Stored with a format version (see [`crate::version`]): a `version` field (3) first;
+/// version 2 had no [`FitReport::status`] in its fit reports (they read as converged), and a
+/// prediction without the field, as written before versions were recorded, reads as version
+/// 1 (the fields of version 2).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prediction<K> {
     /// The fitted purchase and spend models, in the summary's period.
@@ -165,7 +167,7 @@ pub struct Prediction<K> {
     pub rows: Vec<PredictionRow<K>>,
 }
 
-versioned_serde!(Prediction<K>, "clv prediction", 2, {
+versioned_serde!(Prediction<K>, "clv prediction", 3, {
     model: ClvModel,
     purchase_fit: FitReport,
     spend_fit: FitReport,
@@ -192,7 +194,12 @@ versioned_serde!(Prediction<K>, "clv prediction", 2, {
 ///   [`predict_summary`]).
 /// - The errors of the fits ([`ErrorKind::NoConvergence`], or [`ErrorKind::InvalidInput`] when no
 ///   customer is a repeat buyer) and of scoring (for example a negative mean spend).
+/// - [`ErrorKind::AtBoundary`] when either fit's optimum lies at the boundary of the parameter
+///   space ([`FitStatus::AtBoundary`](super::FitStatus::AtBoundary)): values computed from
+///   parameters the data do not identify are not returned as predictions. Fit the models
+///   directly ([`BgNbd::fit`], [`GammaGamma::fit`], ...) to see such a fit's report.
 ///
+/// [`ErrorKind::AtBoundary`]: crate::ErrorKind::AtBoundary
 /// [`ErrorKind::EmptyInput`]: crate::ErrorKind::EmptyInput
 /// [`ErrorKind::InvalidInput`]: crate::ErrorKind::InvalidInput
 /// [`ErrorKind::NoConvergence`]: crate::ErrorKind::NoConvergence
@@ -258,14 +265,17 @@ where
     let (purchases, purchase_fit): (TransactionModel, FitReport) = match options.model {
         ModelKind::BgNbd => {
             let f = BgNbd::fit(&histogram, &options.fit)?;
+            f.report.ensure_interior("bg/nbd")?;
             (f.params.into(), f.report)
         }
         ModelKind::MbgNbd => {
             let f = MbgNbd::fit(&histogram, &options.fit)?;
+            f.report.ensure_interior("mbg/nbd")?;
             (f.params.into(), f.report)
         }
         ModelKind::ParetoNbd => {
             let f = ParetoNbd::fit(&histogram, &options.fit)?;
+            f.report.ensure_interior("pareto/nbd")?;
             (f.params.into(), f.report)
         }
     };
@@ -281,6 +291,7 @@ where
         ));
     }
     let spend = GammaGamma::fit(&spenders, &options.fit)?;
+    spend.report.ensure_interior("gamma-gamma")?;
     let model = ClvModel::new(purchases, spend.params);
     let scores = model.score(&customers, &options.clv)?;
     let rows = summary

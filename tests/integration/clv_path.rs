@@ -306,3 +306,43 @@ fn defaults_fit_every_calibration_window_of_cdnow() {
         }
     }
 }
+
+#[test]
+fn a_log_of_early_january_buyers_is_refused_as_a_fit_at_the_boundary() {
+    // 30 customers who bought only in the first days of January, summarized as of 1 June:
+    // the even ones once, the odd ones twice, two days apart, each repeat spend 20. With at
+    // most one repeat purchase each, BG/NBD's likelihood rises with the dropout probability
+    // p = a/(a + b) all the way to p = 1 (b = 0); before the boundary check the fit reported
+    // success at such a point and scoring then failed with "hyp2f1 series: sum overflowed".
+    use loyalty::rfm::Transaction;
+    use rust_decimal::Decimal;
+    let mut log = Vec::new();
+    for i in 0..30u32 {
+        let first = d("2024-01-01") + chrono::Days::new(u64::from(i % 5));
+        log.push(Transaction::on(i, first, Decimal::new(2000, 2)));
+        if i % 2 == 1 {
+            log.push(Transaction::on(i, first + chrono::Days::new(2), Decimal::new(2000, 2)));
+        }
+    }
+    let e = predict(&log, d("2024-06-01"), &PredictOptions::default()).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        &ErrorKind::AtBoundary { model: "bg/nbd", parameters: vec!["b".to_string()] }
+    );
+    assert_eq!(
+        e.to_string(),
+        "bg/nbd fit at the boundary of the parameter space: b ran beyond a factor of 1e6 of the \
+         data's scale, so the data do not identify them"
+    );
+    // The fit itself returns, its report saying where it stopped.
+    let summary = summarize(&log, d("2024-06-01"), SummaryOptions::default()).unwrap();
+    let customers: Vec<Customer> =
+        summary.rows().iter().map(|r| Customer::from(r.clv_inputs())).collect();
+    let fit = BgNbd::fit(&Histogram::from_customers(&customers).unwrap(), &FitOptions::default())
+        .unwrap();
+    assert_eq!(
+        fit.report.status,
+        loyalty::clv::FitStatus::AtBoundary { parameters: vec!["b".to_string()] }
+    );
+    assert!(fit.report.standard_errors.is_empty());
+}

@@ -136,6 +136,21 @@ fn version_2_golden_files_read_back_as_the_same_values() {
     }
 }
 
+#[test]
+fn version_2_clv_golden_files_read_back_as_converged_fits() {
+    // A fit and a prediction before fit reports had a status (version 2): they read back as
+    // the same values with the status `Converged`, and are written as version 3.
+    for name in ["clv_fit", "clv_prediction"] {
+        let json = all_samples().into_iter().find(|(n, _)| *n == name).unwrap().1;
+        let old = golden(&format!("{name}.v2.json"));
+        assert!(old.starts_with("{\n  \"version\": 2,") && !old.contains("status"), "{name}");
+        let back = reread(name, &old).unwrap_or_else(|e| panic!("{name} v2: {e}"));
+        assert_eq!(back, json, "{name}: v2 reads back as another value");
+        assert!(back.starts_with("{\n  \"version\": 3,"), "{name}");
+        assert!(back.contains("\"status\": \"Converged\""), "{name}");
+    }
+}
+
 /// The sample as an account of an older version reads back: a checkpoint written before
 /// version 3 of checkpoints did not record the last activity of the folded history.
 fn without_folded_activity(json: &str) -> String {

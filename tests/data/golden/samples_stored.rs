@@ -21,8 +21,8 @@ fn stored_samples() -> Vec<(&'static str, String)> {
     // published), the model it makes with Gamma-Gamma, a prediction and a histogram.
     {
         use loyalty::clv::{
-            BgNbd, ClvModel, ClvOptions, Customer, Fit, FitReport, GammaGamma, Histogram, Method,
-            Prediction, PredictionRow,
+            BgNbd, ClvModel, ClvOptions, Customer, Fit, FitReport, FitStatus, GammaGamma,
+            Histogram, Method, Prediction, PredictionRow,
         };
         use loyalty::rfm::Period;
         let params = BgNbd::new(0.2426, 4.4135, 0.7929, 2.4258, Period::WEEK).unwrap();
@@ -32,6 +32,7 @@ fn stored_samples() -> Vec<(&'static str, String)> {
             method: Method::Bfgs,
             standard_errors: vec![0.0126, 0.3783, 0.1853, 0.7057],
             customers: 2357,
+            status: FitStatus::Converged,
         };
         out.push(("clv_fit", json(&Fit { params, report: report.clone() })));
         let model = ClvModel::new(params, GammaGamma::new(6.25, 3.74, 15.45).unwrap());
@@ -42,6 +43,7 @@ fn stored_samples() -> Vec<(&'static str, String)> {
             method: Method::Bfgs,
             standard_errors: vec![1.19, 0.44, 3.98],
             customers: 946,
+            status: FitStatus::Converged,
         };
         let rows = vec![PredictionRow {
             customer: 18u32,
