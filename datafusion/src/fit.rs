@@ -8,7 +8,10 @@
 //! every row at once. Gamma-Gamma's state is the list of its repeat buyers' `(x, m_x)`. The
 //! result is a struct: the model's name, its parameters, their standard errors, the
 //! log-likelihood and how the optimiser converged (a fit that does not converge is an error,
-//! never a start point returned as an estimate).
+//! never a start point returned as an estimate), and its `status`: `converged` at an interior
+//! optimum, or `boundary` when the optimum lies at the boundary of the parameter space
+//! (`boundary_parameters` names the parameters the data do not identify, comma-separated,
+//! and the standard errors are null).
 
 use std::sync::Arc;
 
@@ -18,7 +21,8 @@ use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDFImpl, Signature, Volatility};
 use loyalty::clv::{
-    BgNbd, Customer, Fit, FitOptions, GammaGamma, Histogram, MbgNbd, Method, ParetoNbd, Pattern,
+    BgNbd, Customer, Fit, FitOptions, FitStatus, GammaGamma, Histogram, MbgNbd, Method, ParetoNbd,
+    Pattern,
 };
 
 use crate::args::{
@@ -83,14 +87,17 @@ impl Model {
         for p in self.params() {
             fields.push(Field::new(*p, DataType::Float64, false));
         }
+        // Null for a fit at the boundary of the parameter space, where they are undefined.
         for p in self.params() {
-            fields.push(Field::new(format!("se_{p}"), DataType::Float64, false));
+            fields.push(Field::new(format!("se_{p}"), DataType::Float64, true));
         }
         fields.extend([
             Field::new("log_likelihood", DataType::Float64, false),
             Field::new("iterations", DataType::UInt64, false),
             Field::new("method", DataType::Utf8, false),
             Field::new("converged", DataType::Boolean, false),
+            Field::new("status", DataType::Utf8, false),
+            Field::new("boundary_parameters", DataType::Utf8, false),
             Field::new("customers", DataType::UInt64, false),
             Field::new("skipped_nulls", DataType::UInt64, false),
         ]);
@@ -429,7 +436,16 @@ impl Accumulator for FitAccumulator {
         };
         let mut values = vec![ScalarValue::Utf8(Some(self.model.key().into()))];
         values.extend(params.iter().map(|v| ScalarValue::Float64(Some(*v))));
-        values.extend(report.standard_errors.iter().map(|v| ScalarValue::Float64(Some(*v))));
+        let (status, boundary) = match &report.status {
+            FitStatus::Converged => ("converged", String::new()),
+            FitStatus::AtBoundary { parameters } => ("boundary", parameters.join(", ")),
+            _ => ("other", String::new()),
+        };
+        // None at the boundary: one null per parameter.
+        let se = report.standard_errors.iter().map(|v| Some(*v));
+        let se: Vec<Option<f64>> =
+            if report.status.is_converged() { se.collect() } else { vec![None; params.len()] };
+        values.extend(se.into_iter().map(ScalarValue::Float64));
         let method = match report.method {
             Method::Newton => "newton",
             Method::Bfgs => "bfgs",
@@ -441,6 +457,8 @@ impl Accumulator for FitAccumulator {
             ScalarValue::UInt64(Some(report.iterations as u64)),
             ScalarValue::Utf8(Some(method.into())),
             ScalarValue::Boolean(Some(true)),
+            ScalarValue::Utf8(Some(status.into())),
+            ScalarValue::Utf8(Some(boundary)),
             ScalarValue::UInt64(Some(report.customers)),
             ScalarValue::UInt64(Some(self.skipped)),
         ]);

@@ -22,6 +22,11 @@
 //! | `clv(model, spend_model, frequency, recency, t, monetary_value [, options])` | scalar | lifetimes' CLV |
 //! | `rfm_segment(r, f, m [, map])` | scalar | segment name of an R/F/M score |
 //!
+//! A fit struct's `status` is `converged` at an interior optimum and `boundary` when the
+//! optimum lies at the boundary of the parameter space (see the library's `FitStatus`):
+//! `boundary_parameters` then names the parameters the data do not identify and the
+//! standard errors are null.
+//!
 //! The summary struct's fields are `frequency`, `recency`, `t`, `monetary_value` (lifetimes'
 //! columns), `recency_periods`, `t_periods`, `periods_since_last_purchase`,
 //! `purchase_periods`, `orders`, `total_spend`, `first_purchase_amount`, `first_purchase`,

@@ -768,6 +768,41 @@ fn cdnow_customers() -> Vec<Customer> {
 }
 
 #[tokio::test]
+async fn a_fit_at_the_boundary_says_so_in_its_status() {
+    // 30 customers who bought only in the first days of a 152-day log (the odd ones again two
+    // days later): BG/NBD's likelihood rises all the way to b = 0 (see the library's tests).
+    let rows: Vec<String> = (0..30)
+        .map(|i| {
+            let (x, tx) = if i % 2 == 1 { (1.0, 2.0) } else { (0.0, 0.0) };
+            format!("({x:.1}, {tx:.1}, {:.1})", 152 - i % 5)
+        })
+        .collect();
+    let ctx = context(1).await;
+    let query = format!(
+        "SELECT f['status'], f['boundary_parameters'], f['se_b'], f['b'], f['converged'] FROM \
+         (SELECT bgnbd_fit(x, t_x, t) AS f FROM (VALUES {}) AS s(x, t_x, t))",
+        rows.join(", ")
+    );
+    let b = &sql(&ctx, &query).await.unwrap()[0];
+    assert_eq!(b.column(0).as_string::<i32>().value(0), "boundary");
+    assert_eq!(b.column(1).as_string::<i32>().value(0), "b");
+    assert!(b.column(2).is_null(0));
+    assert!(b.column(3).as_primitive::<Float64Type>().value(0) < 1e-6);
+    assert!(b.column(4).as_boolean().value(0));
+    // On CDNOW: an interior optimum.
+    cdnow_summary_table(&ctx).await;
+    let b = &sql(
+        &ctx,
+        "SELECT f['status'], f['boundary_parameters'] FROM \
+         (SELECT bgnbd_fit(x, t_x, \"T\") AS f FROM summary)",
+    )
+    .await
+    .unwrap()[0];
+    assert_eq!(b.column(0).as_string::<i32>().value(0), "converged");
+    assert_eq!(b.column(1).as_string::<i32>().value(0), "");
+}
+
+#[tokio::test]
 async fn fits_and_scores_equal_the_library() {
     let customers = cdnow_customers();
     let h = Histogram::from_customers(&customers).unwrap();
