@@ -312,8 +312,9 @@ fn a_log_of_early_january_buyers_is_refused_as_a_fit_at_the_boundary() {
     // 30 customers who bought only in the first days of January, summarized as of 1 June:
     // the even ones once, the odd ones twice, two days apart, each repeat spend 20. With at
     // most one repeat purchase each, BG/NBD's likelihood rises with the dropout probability
-    // p = a/(a + b) all the way to p = 1 (b = 0); before the boundary check the fit reported
-    // success at such a point and scoring then failed with "hyp2f1 series: sum overflowed".
+    // p = a/(a + b) all the way to p = 1 (b = 0). Before the boundary check this failed with
+    // a numerical error about the Hessian that did not say why; on similar data the fit was
+    // reported as converged and scoring failed with "hyp2f1 series: sum overflowed".
     use loyalty::rfm::Transaction;
     use rust_decimal::Decimal;
     let mut log = Vec::new();
