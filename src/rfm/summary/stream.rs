@@ -33,7 +33,7 @@ use super::options::{SummaryOptions, Transaction};
 use super::rows;
 #[cfg(feature = "rayon")]
 use super::rows::Rows;
-use super::slots::Slots;
+use super::slots::{Entry, Slots};
 use super::table::Summary;
 #[cfg(feature = "rayon")]
 use super::window::Span;
@@ -272,16 +272,9 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
             }
         }
         let mut fresh = 0usize;
-        for (k, e) in later.iter().enumerate() {
-            if let Some(ahead) = later.get(k + 32) {
-                self.slots.prefetch(&ahead.key);
-            }
-            if !e.held() {
-                continue;
-            }
-            let mut theirs = e.acc;
-            theirs.rescale(there)?;
-            match self.slots.find(&e.key) {
+        for k in 0..later.len() {
+            let Some((at, theirs)) = placed(&self.slots, &later, k, there)? else { continue };
+            match at {
                 Some(i) => {
                     let mut mine = self.slots.entries[i].acc;
                     mine.rescale(here)?;
@@ -298,18 +291,11 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
                 e.acc.rescale(here)?;
             }
         }
-        for (k, e) in later.iter().enumerate() {
-            if let Some(ahead) = later.get(k + 32) {
-                self.slots.prefetch(&ahead.key);
-            }
-            if !e.held() {
-                continue;
-            }
-            let mut theirs = e.acc;
-            theirs.rescale(there)?;
-            match self.slots.find(&e.key) {
+        for k in 0..later.len() {
+            let Some((at, theirs)) = placed(&self.slots, &later, k, there)? else { continue };
+            match at {
                 Some(i) => self.slots.entries[i].acc = merged(self.slots.entries[i].acc, &theirs)?,
-                None => self.slots.insert(e.key.clone(), theirs)?,
+                None => self.slots.insert(later[k].key.clone(), theirs)?,
             }
         }
         self.scale = scale;
@@ -412,6 +398,28 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
         }
         Ok((as_of, order))
     }
+}
+
+/// Entry `k` of a later stream's `later`, when a customer holds it: its place among
+/// `slots` (`None` for a customer new to them) and its totals moved to the shared scale by
+/// `factor`. Asks the memory for the entry 32 places on, as [`SummaryStream::prefetch`] does
+/// for a host: both passes of [`SummaryStream::append`] walk `later` in order.
+fn placed<K: Hash + Eq + Clone, S: BuildHasher + Clone>(
+    slots: &Slots<K, S>,
+    later: &[Entry<K>],
+    k: usize,
+    factor: i128,
+) -> Result<Option<(Option<usize>, Acc)>> {
+    if let Some(ahead) = later.get(k + 32) {
+        slots.prefetch(&ahead.key);
+    }
+    let e = &later[k];
+    if !e.held() {
+        return Ok(None);
+    }
+    let mut theirs = e.acc;
+    theirs.rescale(factor)?;
+    Ok(Some((slots.find(&e.key), theirs)))
 }
 
 impl<K, S> std::fmt::Debug for SummaryStream<K, S> {
