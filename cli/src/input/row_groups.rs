@@ -28,7 +28,7 @@ use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
 use chrono::{NaiveDate, NaiveDateTime};
-use loyalty::rfm::{SummaryOptions, SummaryStream, Transaction};
+use loyalty::rfm::{SummaryOptions, Transaction};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use rayon::prelude::*;
@@ -36,7 +36,7 @@ use rust_decimal::Decimal;
 
 use super::chunked::Declined;
 use super::columnar::{amount, columns, date, plain, zone};
-use super::streamed::{sooner, Amounts};
+use super::streamed::{join, Run};
 use super::{parse_amount, parse_date, Sink, Streamed};
 use crate::ids::{Id, Ids};
 
@@ -140,80 +140,29 @@ pub(super) fn summary(
     let plan = Plan { projected, ids: &sink.ids, date_format: sink.options.date_format.as_deref() };
     let done = std::sync::atomic::AtomicU64::new(0);
     let (path, progress, size) = (sink.path, &sink.progress, sink.size);
-    let runs: Vec<RunStream> = (0..threads)
+    let runs: Vec<Run> = (0..threads)
         .into_par_iter()
         .map(|t| {
-            let mut out = RunStream {
-                stream: SummaryStream::new(as_of, options),
-                batch: Vec::new(),
-                first: None,
-                rows: 0,
-                amounts: Amounts::default(),
-            };
-            let run: Vec<usize> = (groups * t / threads..groups * (t + 1) / threads).collect();
-            if run.is_empty() {
-                return Ok(out);
+            let mut run = Run::new(as_of, options);
+            let groups: Vec<usize> = (groups * t / threads..groups * (t + 1) / threads).collect();
+            if groups.is_empty() {
+                return Ok(run);
             }
-            for batch in reader(path, &meta, &roots, run)? {
+            let mut transactions = Vec::new();
+            for batch in reader(path, &meta, &roots, groups)? {
                 let batch = batch.map_err(|_| Declined)?;
-                out.take(&plan, &batch)?;
+                transactions.clear();
+                convert(&plan, &batch, &mut transactions)?;
+                run.push(&transactions)?;
                 let rows = batch.num_rows() as u64;
                 let all = done.fetch_add(rows, std::sync::atomic::Ordering::Relaxed) + rows;
                 progress.set(size * all / total);
             }
-            Ok(out)
+            Ok(run)
         })
         .collect::<Result<_, Declined>>()?;
     sink.header_seen = true;
-    let mut whole: Option<SummaryStream<Id>> = None;
-    let mut first: Option<NaiveDateTime> = None;
-    let mut amounts = Amounts::default();
-    for run in runs {
-        if run.rows == 0 {
-            continue;
-        }
-        amounts.join(&run.amounts);
-        first = sooner(first, run.first);
-        match &mut whole {
-            Some(w) => w.append(run.stream).map_err(|_| Declined)?,
-            None => whole = Some(run.stream),
-        }
-    }
-    let (Some(whole), Some(first)) = (whole, first) else { return Err(Declined) };
-    // Sums that may leave an `i64` at the finest scale: see [`Amounts::small`].
-    if !amounts.small() {
-        return Err(Declined);
-    }
-    let summary = whole.finish_par().map_err(|_| Declined)?;
-    Ok(Streamed { summary, ids: std::mem::take(&mut sink.ids).finish(&mut []), first })
-}
-
-/// A run of row groups' stream, the batch being pushed, and the run's earliest purchase.
-struct RunStream {
-    stream: SummaryStream<Id>,
-    batch: Vec<Transaction<Id>>,
-    first: Option<NaiveDateTime>,
-    rows: u64,
-    amounts: Amounts,
-}
-
-impl RunStream {
-    /// Pushes the rows of `batch`.
-    fn take(&mut self, plan: &Plan<'_>, batch: &RecordBatch) -> Result<(), Declined> {
-        self.batch.clear();
-        convert(plan, batch, &mut self.batch)?;
-        self.rows += self.batch.len() as u64;
-        for (i, tx) in self.batch.iter().enumerate() {
-            // The customers' totals, fetched ahead (see [`super::streamed`]).
-            if let Some(ahead) = self.batch.get(i + 32) {
-                self.stream.prefetch(&ahead.customer);
-            }
-            self.first = Some(self.first.map_or(tx.at, |f| f.min(tx.at)));
-            self.amounts.add(tx.amount);
-            self.stream.push(tx).map_err(|_| Declined)?;
-        }
-        Ok(())
-    }
+    join(runs, std::mem::take(&mut sink.ids).finish(&mut []))
 }
 
 /// The file's columns that are read (sorted, for the projection) and the positions of the

@@ -16,7 +16,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::NaiveDateTime;
-use loyalty::rfm::{Summary, SummaryOptions, SummaryStream};
+use loyalty::rfm::{Summary, SummaryOptions, SummaryStream, Transaction};
 use rayon::prelude::*;
 
 use super::chunked::{each_row, field, header, strip_cr, Declined, Plan, BLOCK};
@@ -77,31 +77,73 @@ pub(super) fn summary(
     let threads = rayon::current_num_threads().max(1);
     let bounds = stretches(&mut file, header_end as u64, size, threads)?;
     let done = AtomicU64::new(0);
-    let streams: Vec<_> = bounds
+    let runs: Vec<Run> = bounds
         .par_windows(2)
         .map(|w| stretch(path, &plan, (w[0], w[1]), (as_of, options), (&done, progress)))
         .collect::<Result<_, Declined>>()?;
-    let mut whole: Option<SummaryStream<Id>> = None;
-    let mut earliest: Option<NaiveDateTime> = None;
-    let mut amounts = Amounts::default();
-    for (stream, first, more) in streams {
-        amounts.join(&more);
-        match &mut whole {
-            Some(w) => w.append(stream).map_err(|_| Declined)?,
-            None => whole = Some(stream),
-        }
-        earliest = sooner(earliest, first);
+    join(runs, ids.finish(&mut []))
+}
+
+/// One stretch of a file (or run of row groups) read into a stream, with what the whole
+/// needs of it besides: its earliest purchase and its amounts (for [`Amounts::small`]).
+pub(super) struct Run {
+    stream: SummaryStream<Id>,
+    first: Option<NaiveDateTime>,
+    amounts: Amounts,
+}
+
+impl Run {
+    pub(super) fn new(as_of: Option<NaiveDateTime>, options: SummaryOptions) -> Run {
+        Run { stream: SummaryStream::new(as_of, options), first: None, amounts: Amounts::default() }
     }
-    let first = earliest.ok_or(Declined)?;
+
+    /// Pushes the transactions of `batch`, each customer's totals asked for [`AHEAD`]
+    /// transactions before its push.
+    pub(super) fn push(&mut self, batch: &[Transaction<Id>]) -> Result<(), Declined> {
+        for (i, tx) in batch.iter().enumerate() {
+            if let Some(ahead) = batch.get(i + AHEAD) {
+                self.stream.prefetch(&ahead.customer);
+            }
+            self.first = Some(self.first.map_or(tx.at, |f| f.min(tx.at)));
+            self.amounts.add(tx.amount);
+            self.stream.push(tx).map_err(|_| Declined)?;
+        }
+        Ok(())
+    }
+}
+
+/// The summary of a file's `runs`, in file order, its ids written back by `ids`.
+///
+/// # Errors
+///
+/// [`Declined`] when a customer's purchases are out of time order across two runs, the file
+/// had no row, its sums may leave an `i64` ([`Amounts::small`]) or the library refuses it.
+pub(super) fn join(runs: Vec<Run>, ids: IdBook) -> Result<Streamed, Declined> {
+    let mut whole: Option<SummaryStream<Id>> = None;
+    let mut first: Option<NaiveDateTime> = None;
+    let mut amounts = Amounts::default();
+    for run in runs {
+        if run.first.is_none() {
+            // No row in this run.
+            continue;
+        }
+        amounts.join(&run.amounts);
+        first = sooner(first, run.first);
+        match &mut whole {
+            Some(w) => w.append(run.stream).map_err(|_| Declined)?,
+            None => whole = Some(run.stream),
+        }
+    }
+    let (Some(whole), Some(first)) = (whole, first) else { return Err(Declined) };
     if !amounts.small() {
         return Err(Declined);
     }
-    let summary = whole.ok_or(Declined)?.finish_par().map_err(|_| Declined)?;
-    Ok(Streamed { summary, ids: ids.finish(&mut []), first })
+    let summary = whole.finish_par().map_err(|_| Declined)?;
+    Ok(Streamed { summary, ids, first })
 }
 
 /// The earlier of two optional times.
-pub(super) fn sooner(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
+fn sooner(a: Option<NaiveDateTime>, b: Option<NaiveDateTime>) -> Option<NaiveDateTime> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -169,20 +211,18 @@ fn stretches(file: &mut File, start: u64, size: u64, n: usize) -> Result<Vec<u64
     Ok(bounds)
 }
 
-/// The stream of the rows between the offsets `from` and `to`, and their earliest purchase.
+/// The run of the rows between the offsets `from` and `to`.
 fn stretch(
     path: &str,
     plan: &Plan<'_>,
     (from, to): (u64, u64),
     (as_of, options): (Option<NaiveDateTime>, SummaryOptions),
     (done, progress): (&AtomicU64, &Progress),
-) -> Result<(SummaryStream<Id>, Option<NaiveDateTime>, Amounts), Declined> {
+) -> Result<Run, Declined> {
     let mut file = File::open(path).map_err(|_| Declined)?;
     file.seek(SeekFrom::Start(from)).map_err(|_| Declined)?;
     let mut rest = (&mut file).take(to - from);
-    let mut stream = SummaryStream::new(as_of, options);
-    let mut first: Option<NaiveDateTime> = None;
-    let mut amounts = Amounts::default();
+    let mut run = Run::new(as_of, options);
     let mut buf = Vec::with_capacity(BLOCK + (64 << 10));
     let mut batch = Vec::new();
     loop {
@@ -203,19 +243,12 @@ fn stretch(
                 batch.push(tx);
                 Ok(())
             })?;
-            for (i, tx) in batch.iter().enumerate() {
-                if let Some(ahead) = batch.get(i + AHEAD) {
-                    stream.prefetch(&ahead.customer);
-                }
-                first = Some(first.map_or(tx.at, |f| f.min(tx.at)));
-                amounts.add(tx.amount);
-                stream.push(tx).map_err(|_| Declined)?;
-            }
+            run.push(&batch)?;
         }
         let total = done.fetch_add(end as u64, Ordering::Relaxed) + end as u64;
         progress.set(total);
         if eof {
-            return Ok((stream, first, amounts));
+            return Ok(run);
         }
         buf.drain(..end);
     }
