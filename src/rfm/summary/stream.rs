@@ -230,6 +230,34 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
     /// start in an earlier period than its latest one here;
     /// [`ErrorKind::Overflow`](crate::ErrorKind::Overflow) when a sum or the number of
     /// customers no longer fits. This stream is then as it was.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use loyalty::rfm::{summarize, SummaryOptions, SummaryStream, Transaction};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let day = |d| NaiveDate::from_ymd_opt(2024, 3, d).unwrap();
+    /// let log: Vec<_> = [(1u64, 1), (2, 2), (1, 4), (1, 9), (3, 9), (2, 12)]
+    ///     .map(|(c, d)| Transaction::on(c, day(d), Decimal::TEN))
+    ///     .to_vec();
+    /// // Two consecutive stretches, as two threads would read them, then joined in order.
+    /// let (early, late) = log.split_at(3);
+    /// let stream_of = |part: &[Transaction<u64>]| {
+    ///     let mut s = SummaryStream::new(None, SummaryOptions::default());
+    ///     part.iter().try_for_each(|tx| s.push(tx)).map(|()| s)
+    /// };
+    /// let mut whole = stream_of(early)?;
+    /// whole.append(stream_of(late)?)?;
+    /// assert_eq!(whole.customers(), 3);
+    /// assert_eq!(whole.finish()?, summarize(&log, day(12), SummaryOptions::default())?);
+    ///
+    /// // The other way round, customer 1's day-4 purchase would come before its day 9.
+    /// let mut late_first = stream_of(late)?;
+    /// assert!(late_first.append(stream_of(early)?).is_err());
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
     pub fn append(&mut self, later: SummaryStream<K, S>) -> Result<()> {
         if self.as_of != later.as_of {
             return Err(Error::invalid(
@@ -346,6 +374,25 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
     /// # Errors
     ///
     /// As [`SummaryStream::finish`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use loyalty::rfm::{SummaryOptions, SummaryStream, Transaction};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let day = |d| NaiveDate::from_ymd_opt(2024, 3, d).unwrap();
+    /// let mut a = SummaryStream::new(None, SummaryOptions::default());
+    /// let mut b = SummaryStream::new(None, SummaryOptions::default());
+    /// for (c, d) in [(7u64, 1), (8, 2), (7, 5)] {
+    ///     let tx = Transaction::on(c, day(d), Decimal::ONE);
+    ///     a.push(&tx)?;
+    ///     b.push(&tx)?;
+    /// }
+    /// assert_eq!(a.finish_par()?, b.finish()?);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
     #[cfg(feature = "rayon")]
     pub fn finish_par(self) -> Result<Summary<K>>
     where
