@@ -184,6 +184,12 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
         } else {
             (m, Some(POW10[(s - self.scale) as usize]))
         };
+        if let (Some(j), None) = (j, finer) {
+            // The common case, in place: `Acc::add` writes nothing when it fails.
+            self.slots.entries[j].acc.add(p, amount)?;
+            self.latest = self.latest.max(Some(tx.at));
+            return Ok(());
+        }
         let acc = match j {
             Some(j) => {
                 let mut acc = self.slots.entries[j].acc;
@@ -411,8 +417,12 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
         let share = order.len().div_ceil(rayon::current_num_threads().max(1)).max(1);
         let shares: Vec<Result<Rows<K>>> = order
             .par_chunks(share)
-            .map(|part| {
-                let mut rows = Rows::new(part.len(), self.scale, span.end_p, self.options);
+            .enumerate()
+            .map(|(t, part)| {
+                // The first share has room for every row, which the others are moved into:
+                // no copy of its own rows to a larger table then.
+                let room = if t == 0 { order.len() } else { part.len() };
+                let mut rows = Rows::new(room, self.scale, span.end_p, self.options);
                 for &s in part {
                     let e = &entries[s as usize];
                     rows.push(e.key.clone(), &e.acc)?;
