@@ -244,11 +244,22 @@ pub(super) fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-/// The last date read: a log's neighbouring rows mostly share their date.
-#[derive(Default)]
+/// Dates read so far: the last one by its text (a log's neighbouring rows mostly share
+/// their date), and the rest in a small table by day of year of their last two years (a log
+/// grouped by customer changes date at every row, and checking and converting a date was a
+/// tenth of reading it).
 struct DateCache {
     text: [u8; 10],
     at: Option<NaiveDateTime>,
+    /// `(year << 9 | month << 5 | day, date)` at slot `(year & 1) << 9 | month << 5 | day`;
+    /// a key of 0 is an empty slot (no date has month 0).
+    seen: [(u32, NaiveDateTime); 1024],
+}
+
+impl Default for DateCache {
+    fn default() -> DateCache {
+        DateCache { text: [0; 10], at: None, seen: [(0, NaiveDateTime::MIN); 1024] }
+    }
 }
 
 impl DateCache {
@@ -261,15 +272,33 @@ impl DateCache {
                 return Some(at);
             }
         }
-        let at = iso_date(raw).or_else(|| parse_date(raw, None))?;
+        let at = match iso_parts(raw) {
+            Some((y, m, d)) => {
+                let key = y << 9 | m << 5 | d;
+                let slot = &mut self.seen[((y & 1) << 9 | m << 5 | d) as usize];
+                if slot.0 == key {
+                    slot.1
+                } else {
+                    // Not a date (`2023-02-30`): the general parser says so, or reads it.
+                    let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d) else {
+                        return parse_date(raw, None);
+                    };
+                    *slot = (key, date.into());
+                    date.into()
+                }
+            }
+            None => parse_date(raw, None)?,
+        };
         self.text.copy_from_slice(raw);
         self.at = Some(at);
         Some(at)
     }
 }
 
-/// `YYYY-MM-DD`, or `None` for anything else (left to [`parse_date`]).
-fn iso_date(b: &[u8]) -> Option<NaiveDateTime> {
+/// The year, month and day of `YYYY-MM-DD` (a month of 1 to 12 and a day below 32, not yet
+/// checked as a date: no key of [`DateCache`] is then 0), or `None` for anything else (left
+/// to [`parse_date`]).
+fn iso_parts(b: &[u8]) -> Option<(u32, u32, u32)> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
@@ -277,8 +306,8 @@ fn iso_date(b: &[u8]) -> Option<NaiveDateTime> {
         b[r].iter()
             .try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
     };
-    let y = i32::try_from(num(0..4)?).ok()?;
-    NaiveDate::from_ymd_opt(y, num(5..7)?, num(8..10)?).map(NaiveDate::into)
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    ((1..=12).contains(&m) && d < 32).then_some((y, m, d))
 }
 
 /// An amount `-?D+(.D+)?` of at most 18 digits as the `Decimal` its text parses to (the
@@ -410,6 +439,29 @@ mod tests {
         assert_eq!(c.parse(b"2024-03-01", None), Some(d(2024, 3, 1)));
         assert_eq!(c.parse(b"20240301", None), Some(d(2024, 3, 1)));
         assert_eq!(c.parse(b"01/03/2024", Some("%d/%m/%Y")), Some(d(2024, 3, 1)));
+    }
+
+    /// Dates in a scattered order (as a log grouped by customer has them), days that are no
+    /// dates, and dates two years apart that share a slot of the table: always what the
+    /// general parser reads.
+    #[test]
+    fn scattered_dates_read_as_the_parser_reads_them() {
+        let mut c = DateCache::default();
+        let start = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+        let mut x = 5u64;
+        for _ in 0..20_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let text = match (x >> 60) % 8 {
+                // Day 0, day 31 of a 30-day month, month 0 and 13: left to the parser.
+                0 => format!("2022-{:02}-{:02}", (x >> 40) % 14, (x >> 20) % 33),
+                _ => (start + chrono::Days::new((x >> 33) % 2_000)).to_string(),
+            };
+            let want = parse_date(text.as_bytes(), None);
+            assert_eq!(c.parse(text.as_bytes(), None), want, "{text}");
+        }
+        for text in ["0000-00-00", "2024-06-15", "2026-06-15", "2024-06-15", "2022-06-15"] {
+            assert_eq!(c.parse(text.as_bytes(), None), parse_date(text.as_bytes(), None));
+        }
     }
 
     use std::io::Write;
