@@ -19,14 +19,16 @@ use chrono::NaiveDateTime;
 use loyalty::rfm::{Summary, SummaryOptions, SummaryStream, Transaction};
 use rayon::prelude::*;
 
-use super::chunked::{each_row, field, header, strip_cr, Declined, Plan, BLOCK};
+use super::chunked::{each_row, field, header, strip_cr, Declined, Plan};
 use super::ReadOptions;
 use crate::ids::{Id, IdBook, Ids};
 use crate::progress::Progress;
 
-/// Bytes of rows parsed at a time before they are pushed: their transactions (about
-/// 10,000, 40 bytes each) stay in the core's cache between the two.
-const PIECE: usize = 256 << 10;
+/// Bytes read, parsed and pushed at a time: the block (and its 10,000 or so transactions, 40
+/// bytes each) stays in the core's cache from the copy out of the kernel to the push. Blocks
+/// of 4 MB, parsed a piece of this size at a time, were copied to memory first and read back
+/// from it.
+const BLOCK: usize = 256 << 10;
 
 /// Transactions between a customer's prefetch and its push: about the memory's latency over
 /// the time a push takes.
@@ -230,21 +232,12 @@ fn stretch(
         let got = (&mut rest).take(want as u64).read_to_end(&mut buf).map_err(|_| Declined)?;
         let eof = got < want;
         let end = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
-        let mut rows = &buf[..end];
-        while !rows.is_empty() {
-            let cut = match rows.get(PIECE..) {
-                Some(after) => memchr::memchr(b'\n', after).map_or(rows.len(), |i| PIECE + i + 1),
-                None => rows.len(),
-            };
-            let (piece, rest) = rows.split_at(cut);
-            rows = rest;
-            batch.clear();
-            each_row(plan, piece, |tx| {
-                batch.push(tx);
-                Ok(())
-            })?;
-            run.push(&batch)?;
-        }
+        batch.clear();
+        each_row(plan, &buf[..end], |tx| {
+            batch.push(tx);
+            Ok(())
+        })?;
+        run.push(&batch)?;
         let total = done.fetch_add(end as u64, Ordering::Relaxed) + end as u64;
         progress.set(total);
         if eof {
