@@ -16,7 +16,12 @@ use clap::ValueEnum;
 use rust_decimal::Decimal;
 
 use crate::error::{Failure, Result};
+use crate::ids::{Id, IdBook};
 use crate::input::os_reason;
+
+mod csv_cells;
+#[cfg(test)]
+mod tests;
 
 /// An output layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,42 +50,106 @@ impl OutputFormat {
     }
 }
 
+/// A column's values of one type: stored, or worked out from the row's index as they are
+/// written. A column drawn from a large table (the summary's rows) is then never stored, and
+/// its arithmetic (a `Decimal` division per monetary value) runs on every core in the CSV
+/// writer's pass rather than in a pass of its own.
+pub enum Cells<'a, T> {
+    /// The values, one per row.
+    Stored(Vec<T>),
+    /// Computed values.
+    Computed {
+        /// Rows.
+        len: usize,
+        /// Row `i`'s value.
+        at: Box<dyn Fn(usize) -> T + Sync + 'a>,
+    },
+}
+
+impl<'a, T: Copy> Cells<'a, T> {
+    /// `len` values, row `i`'s being `at(i)`.
+    pub fn computed(len: usize, at: impl Fn(usize) -> T + Sync + 'a) -> Self {
+        Cells::Computed { len, at: Box::new(at) }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Cells::Stored(v) => v.len(),
+            Cells::Computed { len, .. } => *len,
+        }
+    }
+
+    /// Row `i`'s value.
+    fn at(&self, i: usize) -> T {
+        match self {
+            Cells::Stored(v) => v[i],
+            Cells::Computed { at, .. } => at(i),
+        }
+    }
+
+    /// The values in row order.
+    fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        (0..self.len()).map(|i| self.at(i))
+    }
+}
+
+impl<T> From<Vec<T>> for Cells<'_, T> {
+    fn from(v: Vec<T>) -> Self {
+        Cells::Stored(v)
+    }
+}
+
+impl<T> FromIterator<T> for Cells<'_, T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        Cells::Stored(iter.into_iter().collect())
+    }
+}
+
 /// One column's values.
-pub enum Values {
+pub enum Values<'a> {
     /// Text.
     Text(Vec<String>),
+    /// Customer ids: keys written as `book` gives them, without a `String` per row (the CSV
+    /// writes them straight into its text; JSON lines and Parquet ask the book for each).
+    Ids {
+        /// One key per row.
+        keys: Cells<'a, Id>,
+        /// How the keys are written.
+        book: &'a IdBook,
+    },
     /// Counts.
-    Count(Vec<u32>),
+    Count(Cells<'a, u32>),
     /// Model outputs; `None` is an empty cell (a model that could not be fitted).
-    Real(Vec<Option<f64>>),
+    Real(Cells<'a, Option<f64>>),
     /// Money and other exact amounts.
-    Exact(Vec<Decimal>),
+    Exact(Cells<'a, Decimal>),
 }
 
 /// A named column.
-pub struct Column {
+pub struct Column<'a> {
     /// Header.
     pub name: &'static str,
     /// Values, one per row.
-    pub values: Values,
+    pub values: Values<'a>,
 }
 
 /// Columns of equal length.
 #[derive(Default)]
-pub struct Table {
+pub struct Table<'a> {
     /// The columns in output order.
-    pub columns: Vec<Column>,
+    pub columns: Vec<Column<'a>>,
 }
 
-impl Table {
+impl<'a> Table<'a> {
     /// Adds a column.
-    pub fn push(&mut self, name: &'static str, values: Values) {
+    pub fn push(&mut self, name: &'static str, values: Values<'a>) {
         self.columns.push(Column { name, values });
     }
 
     fn rows(&self) -> usize {
         self.columns.first().map_or(0, |c| match &c.values {
             Values::Text(v) => v.len(),
+            Values::Ids { keys, .. } => keys.len(),
             Values::Count(v) => v.len(),
             Values::Real(v) => v.len(),
             Values::Exact(v) => v.len(),
@@ -94,41 +163,64 @@ impl Table {
         let header = self.csv_text(|out| out.write_record(self.columns.iter().map(|c| c.name)))?;
         w.write_all(&header)?;
         // Formatting numbers is most of the work: blocks of rows are formatted on every core,
-        // a few at a time, and written in order.
+        // a few at a time, and written in order. Each wave is written by this thread while
+        // the pool formats the next one (the writer, stdout's lock, cannot move to the pool).
         let blocks: Vec<std::ops::Range<usize>> =
             (0..self.rows()).step_by(ROWS).map(|i| i..(i + ROWS).min(self.rows())).collect();
-        for wave in blocks.chunks(2 * rayon::current_num_threads().max(1)) {
-            let texts: Vec<io::Result<Vec<u8>>> =
-                wave.par_iter().map(|rows| self.csv_rows(rows.clone())).collect();
-            for text in texts {
-                w.write_all(&text?)?;
+        let format = |wave: &[std::ops::Range<usize>]| -> Vec<io::Result<Vec<u8>>> {
+            wave.par_iter().map(|rows| self.csv_rows(rows.clone())).collect()
+        };
+        let mut waves = blocks.chunks(2 * rayon::current_num_threads().max(1));
+        let mut texts = waves.next().map(format).unwrap_or_default();
+        loop {
+            let wave = waves.next();
+            let mut next = Vec::new();
+            let written = rayon::in_place_scope(|s| {
+                if let Some(wave) = wave {
+                    s.spawn(|_| next = format(wave));
+                }
+                texts.drain(..).try_for_each(|text| w.write_all(&text?))
+            });
+            written?;
+            if wave.is_none() {
+                return w.flush();
             }
+            texts = next;
         }
-        w.flush()
     }
 
-    /// The CSV text of `rows`.
+    /// The CSV text of `rows`, as the `csv` crate's writer writes the cells' `Display`
+    /// (see [`csv_cells`]): each cell goes straight into the block's bytes.
     fn csv_rows(&self, rows: std::ops::Range<usize>) -> io::Result<Vec<u8>> {
-        self.csv_text(|out| {
-            let mut cells: Vec<String> = vec![String::new(); self.columns.len()];
-            for i in rows {
-                for (cell, c) in cells.iter_mut().zip(&self.columns) {
-                    cell.clear();
-                    use std::fmt::Write as _;
-                    let _ = match &c.values {
-                        Values::Text(v) => write!(cell, "{}", v[i]),
-                        Values::Count(v) => write!(cell, "{}", v[i]),
-                        Values::Real(v) => match v[i] {
-                            Some(x) => write!(cell, "{x}"),
-                            None => Ok(()),
-                        },
-                        Values::Exact(v) => write!(cell, "{}", v[i].normalize()),
-                    };
+        /// Bytes guessed per cell, so that a block's text is seldom copied as it grows.
+        const CELL: usize = 16;
+        let mut out = Vec::with_capacity(rows.len() * self.columns.len() * CELL);
+        for i in rows {
+            let start = out.len();
+            for (k, c) in self.columns.iter().enumerate() {
+                if k > 0 {
+                    out.push(b',');
                 }
-                out.write_record(&cells)?;
+                match &c.values {
+                    Values::Text(v) => csv_cells::text(&mut out, &v[i])?,
+                    Values::Ids { keys, book } => csv_cells::id(&mut out, book, keys.at(i))?,
+                    Values::Count(v) => csv_cells::count(&mut out, v.at(i)),
+                    Values::Real(v) => {
+                        if let Some(x) = v.at(i) {
+                            csv_cells::real(&mut out, x);
+                        }
+                    }
+                    Values::Exact(v) => csv_cells::exact(&mut out, v.at(i)),
+                }
             }
-            Ok(())
-        })
+            // A record of one empty field is written `""`, as the `csv` crate does: an empty
+            // line would be no record at all to a reader.
+            if out.len() == start {
+                out.extend_from_slice(b"\"\"");
+            }
+            out.push(b'\n');
+        }
+        Ok(out)
     }
 
     /// The text `fill` writes through a CSV writer (quoting as RFC 4180 asks).
@@ -167,12 +259,15 @@ impl Table {
                 line.push(b':');
                 match &c.values {
                     Values::Text(v) => serde_json::to_writer(&mut line, &v[i])?,
-                    Values::Count(v) => write!(line, "{}", v[i])?,
+                    Values::Ids { keys, book } => {
+                        serde_json::to_writer(&mut line, &book.text(keys.at(i)))?
+                    }
+                    Values::Count(v) => write!(line, "{}", v.at(i))?,
                     // A non-finite value (none is expected) is null, as serde_json writes it.
                     Values::Real(v) => {
-                        serde_json::to_writer(&mut line, &v[i].map_or(Value::Null, Value::from))?
+                        serde_json::to_writer(&mut line, &v.at(i).map_or(Value::Null, Value::from))?
                     }
-                    Values::Exact(v) => write!(line, "{}", v[i].normalize())?,
+                    Values::Exact(v) => write!(line, "{}", v.at(i).normalize())?,
                 }
             }
             line.extend_from_slice(b"}\n");
@@ -187,8 +282,14 @@ impl Table {
         for c in &self.columns {
             let (ty, a): (DataType, ArrayRef) = match &c.values {
                 Values::Text(v) => (DataType::Utf8, Arc::new(StringArray::from_iter_values(v))),
-                Values::Count(v) => (DataType::UInt32, Arc::new(UInt32Array::from(v.clone()))),
-                Values::Real(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
+                Values::Ids { keys, book } => (
+                    DataType::Utf8,
+                    Arc::new(StringArray::from_iter_values(keys.iter().map(|k| book.text(k)))),
+                ),
+                Values::Count(v) => {
+                    (DataType::UInt32, Arc::new(UInt32Array::from_iter_values(v.iter())))
+                }
+                Values::Real(v) => (DataType::Float64, Arc::new(Float64Array::from_iter(v.iter()))),
                 Values::Exact(v) => exact_column(v)?,
             };
             fields.push(Field::new(c.name, ty, matches!(c.values, Values::Real(_))));
@@ -219,9 +320,9 @@ impl Table {
 /// get there: beyond 96 bits of mantissa it keeps a smaller scale without saying so, and the
 /// digits written under the column's scale were then off by powers of ten.)
 fn exact_column(
-    v: &[Decimal],
+    v: &Cells<'_, Decimal>,
 ) -> std::result::Result<(DataType, ArrayRef), arrow_schema::ArrowError> {
-    let v: Vec<Decimal> = v.iter().map(Decimal::normalize).collect();
+    let v: Vec<Decimal> = v.iter().map(|d| d.normalize()).collect();
     let scale = v.iter().map(Decimal::scale).max().unwrap_or(0);
     let whole_digits = |d: &Decimal| -> u32 {
         let whole = d.mantissa().unsigned_abs() / 10u128.pow(d.scale());
@@ -257,7 +358,7 @@ pub struct Destination {
 /// # Errors
 ///
 /// An output that cannot be written (nothing is left at its path), or Parquet to stdout.
-pub fn write(table: &Table, dest: &Destination) -> Result<()> {
+pub fn write(table: &Table<'_>, dest: &Destination) -> Result<()> {
     match &dest.path {
         None => {
             let format = dest.format.unwrap_or(OutputFormat::Csv);
