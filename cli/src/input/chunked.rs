@@ -340,8 +340,12 @@ fn amount_fast(raw: &[u8]) -> Option<Decimal> {
     if negative && mantissa == 0 {
         return None;
     }
-    let mantissa = if negative { -mantissa } else { mantissa };
-    Some(Decimal::new(mantissa, u32::try_from(fraction.len()).ok()?))
+    // The parts straight (at most 18 digits: below 2^60, so no high word), with the inlined
+    // constructor: `Decimal::new`, called out of line, handed the value back in two
+    // registers that were stored and read back as one 16-byte word, a stalled load a row.
+    let abs = mantissa as u64;
+    let scale = u32::try_from(fraction.len()).ok()?;
+    Some(Decimal::from_parts(abs as u32, (abs >> 32) as u32, 0, negative, scale))
 }
 
 #[cfg(test)]
