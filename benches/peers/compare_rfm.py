@@ -201,6 +201,11 @@ def main():
             best = {t: (float("inf"), 0) for t in cmds}
             for _ in range(a.rounds):
                 for t, cmd in cmds.items():
+                    # Every tool writes a new file: replacing an existing one costs some
+                    # filesystems a flush (ext4 forces the data of a file renamed over
+                    # another to disk, as `loyalty` replaces its output), others nothing.
+                    if os.path.exists(outs[t]):
+                        os.unlink(outs[t])
                     dt, rss = timed(cmd, env)
                     if dt < best[t][0]:
                         best[t] = (dt, rss)
