@@ -132,7 +132,7 @@ pub(super) fn join(runs: Vec<Run>, ids: IdBook) -> Result<Streamed, Declined> {
         amounts.join(&run.amounts);
         first = sooner(first, run.first);
         match &mut whole {
-            Some(w) => w.append(run.stream).map_err(|_| Declined)?,
+            Some(w) => w.append_par(run.stream).map_err(|_| Declined)?,
             None => whole = Some(run.stream),
         }
     }

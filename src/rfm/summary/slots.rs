@@ -274,6 +274,43 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
         (self.entries, self.index) = (table, Index::Table { lo });
     }
 
+    /// Where `later`'s entries begin among these when both lie in tables and `later`'s
+    /// (non-empty) begins no earlier than this one's and ends at most an eighth of its width
+    /// past it: entry `k` of `later` then has the view of slot `offset + k` here.
+    #[cfg(feature = "rayon")]
+    pub(super) fn aligned(&self, later: &Slots<K, S>) -> Option<usize> {
+        let (Index::Table { lo }, Index::Table { lo: theirs }) = (&self.index, &later.index) else {
+            return None;
+        };
+        let offset = usize::try_from(theirs.checked_sub(*lo)?).ok()?;
+        let end = offset.checked_add(later.entries.len())?;
+        let reach = self.entries.len() + (self.entries.len() / 8).max(1024);
+        (self.len > 0 && later.len > 0 && end <= reach).then_some(offset)
+    }
+
+    /// Vacant slots up to `end` (a table's end moved on), for [`Slots::aligned`] streams.
+    #[cfg(feature = "rayon")]
+    pub(super) fn cover(&mut self, end: usize) {
+        if let Some(first) = self.entries.first() {
+            if end > self.entries.len() {
+                let key = first.key.clone();
+                let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key };
+                self.entries.resize(end, vacant);
+            }
+        }
+    }
+
+    /// Counts `fresh` customers that `later`'s entries brought into vacant slots of this
+    /// table, with the views of `later`'s keys.
+    #[cfg(feature = "rayon")]
+    pub(super) fn took(&mut self, fresh: usize, later: &Slots<K, S>) {
+        self.len += fresh;
+        self.views = match (self.views, later.views) {
+            (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+            _ => None,
+        };
+    }
+
     /// The positions of the held entries in the order of their keys' views (for the table,
     /// a walk of its slots) or in the order the customers came (for the hash map); `true`
     /// with the first.

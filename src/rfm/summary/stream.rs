@@ -265,38 +265,11 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
     /// # Ok::<(), loyalty::Error>(())
     /// ```
     pub fn append(&mut self, later: SummaryStream<K, S>) -> Result<()> {
-        if self.as_of != later.as_of {
-            return Err(Error::invalid(
-                "as_of",
-                format!("{:?}", later.as_of),
-                format!("streams to append must share as_of {:?}", self.as_of),
-            ));
-        }
-        if self.options != later.options {
-            return Err(Error::invalid(
-                "options",
-                format!("{:?}", later.options),
-                "streams to append must share their options",
-            ));
-        }
+        self.joinable(&later)?;
         let counts = (later.window.excluded, later.window.negatives, later.pushed, later.latest);
         let scale = self.scale.max(later.scale);
         let here = POW10[(scale - self.scale) as usize];
         let there = POW10[(scale - later.scale) as usize];
-        // A customer of both: this stream's totals (at the shared scale) followed by
-        // `later`'s, when they follow in time.
-        let merged = |mut mine: Acc, theirs: &Acc| -> Result<Acc> {
-            if theirs.first_p < mine.last_p {
-                return Err(Error::invalid(
-                    "later",
-                    format!("period {}", theirs.first_p),
-                    "a customer's purchases in the later stream start before its latest \
-                     period in this one: streams must follow each other in time",
-                ));
-            }
-            mine.absorb(theirs)?;
-            Ok(mine)
-        };
         let later = later.slots.entries;
         // First every check, with nothing changed (so that an error leaves this stream as it
         // was, without a copy of its totals), then the same steps again, applied.
@@ -332,12 +305,155 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
                 None => self.slots.insert(later[k].key.clone(), theirs)?,
             }
         }
+        self.joined(scale, counts);
+        Ok(())
+    }
+
+    /// [`SummaryStream::append`] with its passes over the two streams made on every core,
+    /// when both keep their customers in tables laid out by id and `later`'s ids lie within
+    /// this one's (or not far past its end): the streams of consecutive stretches of a log
+    /// whose customers the first stretch has mostly seen. Otherwise `append` itself. The
+    /// same result and the same errors, and on an error this stream is as it was.
+    ///
+    /// # Errors
+    ///
+    /// As [`SummaryStream::append`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use loyalty::rfm::{SummaryOptions, SummaryStream, Transaction};
+    /// use rust_decimal::Decimal;
+    ///
+    /// let day = |d| NaiveDate::from_ymd_opt(2024, 3, d).unwrap();
+    /// let stream_of = |part: &[(u64, u32)]| {
+    ///     let mut s = SummaryStream::new(None, SummaryOptions::default());
+    ///     for &(c, d) in part {
+    ///         s.push(&Transaction::on(c, day(d), Decimal::TEN))?;
+    ///     }
+    ///     Ok::<_, loyalty::Error>(s)
+    /// };
+    /// let (early, late) = ([(1, 1), (2, 2), (1, 4)], [(1, 9), (3, 9), (2, 12)]);
+    /// let (mut a, mut b) = (stream_of(&early)?, stream_of(&early)?);
+    /// a.append(stream_of(&late)?)?;
+    /// b.append_par(stream_of(&late)?)?;
+    /// assert_eq!(a.finish()?, b.finish()?);
+    /// # Ok::<(), loyalty::Error>(())
+    /// ```
+    #[cfg(feature = "rayon")]
+    pub fn append_par(&mut self, later: SummaryStream<K, S>) -> Result<()>
+    where
+        K: Send + Sync,
+    {
+        use rayon::prelude::*;
+
+        let Some(offset) = self.slots.aligned(&later.slots) else { return self.append(later) };
+        self.joinable(&later)?;
+        let counts = (later.window.excluded, later.window.negatives, later.pushed, later.latest);
+        let scale = self.scale.max(later.scale);
+        let here = POW10[(scale - self.scale) as usize];
+        let there = POW10[(scale - later.scale) as usize];
+        let theirs = &later.slots.entries;
+        // First every check, in the order `append` makes them (the chunks' results are
+        // read in order), with nothing changed.
+        if here != 1 {
+            let checks: Vec<Result<()>> = (self.slots.entries.par_chunks(PAR_CHUNK))
+                .map(|part| part.iter().try_for_each(|e| e.acc.clone().rescale(here)))
+                .collect();
+            checks.into_iter().collect::<Result<()>>()?;
+        }
+        let mine = &self.slots.entries;
+        let checks: Vec<Result<Option<usize>>> = theirs
+            .par_chunks(PAR_CHUNK)
+            .enumerate()
+            .map(|(c, part)| {
+                let mut fresh = 0;
+                for (i, t) in part.iter().enumerate().filter(|(_, t)| t.held()) {
+                    let mut acc = t.acc;
+                    acc.rescale(there)?;
+                    match mine.get(offset + c * PAR_CHUNK + i) {
+                        Some(m) if m.held() && m.key != t.key => return Ok(None),
+                        Some(m) if m.held() => {
+                            let mut own = m.acc;
+                            own.rescale(here)?;
+                            merged(own, &acc)?;
+                        }
+                        _ => fresh += 1,
+                    }
+                }
+                Ok(Some(fresh))
+            })
+            .collect();
+        let mut fresh = 0usize;
+        for check in checks {
+            match check? {
+                Some(n) => fresh += n,
+                // Two keys with one view: the hash map's way, which `append` takes.
+                None => return self.append(later),
+            }
+        }
+        if self.slots.len() + fresh > u32::MAX as usize {
+            return Err(Error::overflow("customer count"));
+        }
+        // Then the same steps, applied: none can fail now.
+        if here != 1 {
+            self.slots.entries.par_iter_mut().for_each(|e| {
+                let checked = e.acc.rescale(here);
+                debug_assert!(checked.is_ok());
+            });
+        }
+        let end = offset + theirs.len();
+        self.slots.cover(end);
+        self.slots.entries[offset..end]
+            .par_chunks_mut(PAR_CHUNK)
+            .zip(theirs.par_chunks(PAR_CHUNK))
+            .for_each(|(mine, part)| {
+                for (m, t) in mine.iter_mut().zip(part).filter(|(_, t)| t.held()) {
+                    let mut acc = t.acc;
+                    let checked = acc.rescale(there);
+                    debug_assert!(checked.is_ok());
+                    if m.held() {
+                        if let Ok(both) = merged(m.acc, &acc) {
+                            m.acc = both;
+                        }
+                    } else {
+                        *m = Entry { acc, key: t.key.clone() };
+                    }
+                }
+            });
+        self.slots.took(fresh, &later.slots);
+        self.joined(scale, counts);
+        Ok(())
+    }
+
+    /// Whether `later` may follow this stream: the same end of observation and options.
+    fn joinable(&self, later: &SummaryStream<K, S>) -> Result<()> {
+        if self.as_of != later.as_of {
+            return Err(Error::invalid(
+                "as_of",
+                format!("{:?}", later.as_of),
+                format!("streams to append must share as_of {:?}", self.as_of),
+            ));
+        }
+        if self.options != later.options {
+            return Err(Error::invalid(
+                "options",
+                format!("{:?}", later.options),
+                "streams to append must share their options",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The scale and the counts of a stream appended: (left out after as-of, negative
+    /// amounts, pushed, latest purchase).
+    fn joined(&mut self, scale: u32, counts: (u64, u64, u64, Option<NaiveDateTime>)) {
         self.scale = scale;
         self.window.excluded += counts.0;
         self.window.negatives += counts.1;
         self.pushed += counts.2;
         self.latest = self.latest.max(counts.3);
-        Ok(())
     }
 
     /// The summary of every transaction pushed: the same as
@@ -455,6 +571,25 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
         }
         Ok((as_of, order))
     }
+}
+
+/// Entries of a later stream a thread of [`SummaryStream::append_par`] takes at a time.
+#[cfg(feature = "rayon")]
+const PAR_CHUNK: usize = 1 << 14;
+
+/// A customer of both streams: this stream's totals (at the shared scale) followed by
+/// `later`'s, when they follow in time.
+fn merged(mut mine: Acc, theirs: &Acc) -> Result<Acc> {
+    if theirs.first_p < mine.last_p {
+        return Err(Error::invalid(
+            "later",
+            format!("period {}", theirs.first_p),
+            "a customer's purchases in the later stream start before its latest period in \
+             this one: streams must follow each other in time",
+        ));
+    }
+    mine.absorb(theirs)?;
+    Ok(mine)
 }
 
 /// Entry `k` of a later stream's `later`, when a customer holds it: its place among
@@ -613,6 +748,78 @@ mod tests {
         NaiveDate::from_ymd_opt(2024, 1, 1).unwrap()
     }
 
+    /// `append` and `append_par` (on 3 threads) of the streams of `first` and `second`:
+    /// the same result or the same error, and the same stream after it.
+    #[cfg(feature = "rayon")]
+    fn appends_agree<K: Ord + Hash + Clone + Send + Sync + std::fmt::Debug>(
+        first: &[Transaction<K>],
+        second: &[Transaction<K>],
+        as_of: Option<NaiveDateTime>,
+        o: SummaryOptions,
+    ) -> std::result::Result<(), TestCaseError> {
+        let stream = |part: &[Transaction<K>]| {
+            let mut s = SummaryStream::new(as_of, o);
+            part.iter().try_for_each(|t| s.push(t)).map(|()| s)
+        };
+        let (Ok(mut a), Ok(b), Ok(mut c), Ok(d)) =
+            (stream(first), stream(second), stream(first), stream(second))
+        else {
+            return Ok(());
+        };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
+        let (ra, rc) = (a.append(b), pool.install(|| c.append_par(d)));
+        prop_assert_eq!(format!("{ra:?}"), format!("{rc:?}"));
+        prop_assert_eq!(format!("{a:?}"), format!("{c:?}"));
+        // `Debug` of the rows shows every amount's scale.
+        prop_assert_eq!(format!("{:?}", a.finish()), format!("{:?}", c.finish()));
+        if ra.is_err() {
+            // As it was.
+            let fresh = stream(first).unwrap().finish();
+            let again = stream(first).unwrap();
+            prop_assert_eq!(format!("{:?}", again.finish()), format!("{fresh:?}"));
+        }
+        Ok(())
+    }
+
+    /// 100,000 customers in tables (several chunks of `append_par`), amounts at a finer
+    /// scale in one stream than the other (each way round), customers new to the second
+    /// stream inside the first's table and past its end, and a customer out of time order
+    /// late in the table: `append_par` is `append`, result and error alike.
+    #[cfg(feature = "rayon")]
+    #[test]
+    fn append_par_is_append_across_chunks_scales_and_errors() {
+        let day = |d: i64| NaiveDateTime::from(base() + chrono::Duration::days(d));
+        let log = |ids: std::ops::Range<u64>, d: i64, scale: u32| -> Vec<Transaction<u64>> {
+            ids.map(|c| {
+                Transaction::new(
+                    c * 2,
+                    day(d + (c % 3) as i64),
+                    Decimal::new(1_234 + c as i64, scale),
+                )
+            })
+            .collect()
+        };
+        let o = SummaryOptions::default();
+        for (s1, s2) in [(2, 2), (2, 4), (4, 0)] {
+            let first = log(0..100_000, 0, s1);
+            // New customers between the first's ids (odd ones) and past its end.
+            let mut second = log(50_000..105_000, 10, s2);
+            second.extend((0..500).map(|c| Transaction::new(2 * c + 1, day(12), Decimal::ONE)));
+            let stream = |part: &[Transaction<u64>]| {
+                let mut s = SummaryStream::new(None, o);
+                part.iter().try_for_each(|t| s.push(t)).map(|()| s).unwrap()
+            };
+            // The parallel passes, not `append` in their place.
+            assert!(stream(&first).slots.aligned(&stream(&second).slots).is_some());
+            appends_agree(&first, &second, None, o).unwrap();
+            // Customer 180,000 (id 90,000 * 2) bought on day 30 in the first stretch, before
+            // its purchase in the second: refused, in the table's last chunks.
+            let mut late = first.clone();
+            late.push(Transaction::new(180_000, day(30), Decimal::ONE));
+            appends_agree(&late, &second, None, o).unwrap();
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -662,6 +869,22 @@ mod tests {
                     std::mem::discriminant(a.kind()), std::mem::discriminant(b.kind())),
                 (a, b) => prop_assert!(false, "appended {a:?}, summarize {b:?}"),
             }
+        }
+
+        /// `append_par` is `append` for streams of every kind of key (tables, tables with
+        /// gaps, views shared by keys, the hash map), in order or the wrong way round.
+        #[cfg(feature = "rayon")]
+        #[test]
+        fn append_par_is_append(raw in arb_ordered_log(), o in arb_options(),
+                                end in prop::option::of(0i64..260), cut in any::<prop::sample::Index>(),
+                                swap in any::<bool>()) {
+            let as_of = end.map(|d| NaiveDateTime::from(base() + chrono::Duration::days(d)));
+            let k = cut.index(raw.len() + 1);
+            let (a, b) = if swap { (&raw[k..], &raw[..k]) } else { (&raw[..k], &raw[k..]) };
+            appends_agree(&build(a, |c| c), &build(b, |c| c), as_of, o)?;
+            appends_agree(&build(a, |c| u64::from(c) * 97), &build(b, |c| u64::from(c) * 97), as_of, o)?;
+            appends_agree(&build(a, Shared), &build(b, Shared), as_of, o)?;
+            appends_agree(&build(a, |c| format!("c{c}")), &build(b, |c| format!("c{c}")), as_of, o)?;
         }
 
         /// A log in any order: the stream refuses a late purchase and, skipping it, goes on
