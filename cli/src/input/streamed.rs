@@ -269,13 +269,19 @@ mod tests {
     /// A log in time order (LCG draws: 300 customers, 4,000 rows, amounts at mixed scales),
     /// with an extra column, CRLF line ends, blank lines and no newline at the end.
     fn ordered_log() -> String {
+        ordered_log_of(4000, None)
+    }
+
+    /// [`ordered_log`] of `rows` rows, the note of row `long` (if any) 300 KB long: longer
+    /// than a block of the streamed read.
+    fn ordered_log_of(rows: u64, long: Option<u64>) -> String {
         let mut out = String::from("amount,customer_id,note,date\r\n");
         let mut x = 12345u64;
         let mut draw = |n: u64| {
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (x >> 33) % n
         };
-        for i in 0..4000u64 {
+        for i in 0..rows {
             let day = chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap()
                 + chrono::Duration::days((i / 12) as i64);
             let (id, cents, scale) = (draw(300), draw(50_000), draw(3));
@@ -284,7 +290,8 @@ mod tests {
                 1 => format!("{}.{}", cents / 100, cents % 10),
                 _ => format!("{}.{:02}", cents / 100, cents % 100),
             };
-            out.push_str(&format!("{amount},{:05},x,{day}\r\n", id + 7));
+            let note = if Some(i) == long { "n".repeat(300 << 10) } else { "x".into() };
+            out.push_str(&format!("{amount},{:05},{note},{day}\r\n", id + 7));
             if i % 997 == 0 {
                 out.push_str("\r\n");
             }
@@ -321,6 +328,24 @@ mod tests {
         // (2023-07-20), its week ends on day 203, and the log has 12 rows a day.
         let s = streamed(path, Some(first + chrono::Duration::days(200)), 2).unwrap();
         assert_eq!(s.summary.excluded_after_as_of(), 4000 - 204 * 12);
+    }
+
+    /// A log of many blocks (CRLF line ends, so a block could end between the two), one
+    /// row longer than a block: every stretch and block boundary reads as the whole read.
+    #[test]
+    fn a_log_of_many_blocks_and_a_row_longer_than_one_is_the_whole_log_s_summary() {
+        let text = ordered_log_of(60_000, Some(31_000));
+        assert!(text.len() > 6 * BLOCK);
+        let f = csv(&text);
+        let path = f.path().to_str().unwrap();
+        let log = read_whole(path, &options()).unwrap();
+        let weekly = SummaryOptions::default().period(Period::WEEK);
+        let whole = summarize(&log.transactions, log.last().unwrap(), weekly).unwrap();
+        assert_eq!(whole.transactions(), 60_000);
+        for threads in [1, 2, 3, 5] {
+            let s = streamed(path, None, threads).expect("streamed");
+            assert_eq!(format!("{:?}", s.summary), format!("{whole:?}"), "{threads}");
+        }
     }
 
     #[test]
