@@ -25,7 +25,9 @@ made on first use, as by compare_rfm.py; the `loyalty` command is built in relea
 `--fits-only` stops after the fits. `--skip-slow` skips lifetimes' Pareto/NBD fit on the synthetic summary (about 17 s here). `--short` (run by .ci/run)
 checks agreement only: BG/NBD, MBG/NBD and Gamma-Gamma on CDNOW and Pareto/NBD on a
 300-customer synthetic summary, each estimate within 1e-4 relative of lifetimes' (Pareto/NBD, whose likelihood is flat on that small sample, 1e-3) (whose
-optimiser stops at a looser tolerance than ours), and exits non-zero otherwise.
+optimiser stops at a looser tolerance than ours; for Pareto/NBD, an estimate further off
+passes only where lifetimes' own objective is lower at ours than at lifetimes' estimate),
+and exits non-zero otherwise.
 """
 import json
 import math
@@ -178,6 +180,20 @@ def pareto_converged(cols, theirs, ours):
     return objective(scaled(theirs)), objective(scaled(ours)), objective(tight), params
 
 
+def pareto_objective(cols, params):
+    """lifetimes' own Pareto/NBD objective (its negative log-likelihood per customer, no
+    penalty) at `params`."""
+    import numpy as np
+    from lifetimes import ParetoNBDFitter
+    from lifetimes.utils import _scale_time
+
+    freq, rec, t = (np.asarray(c, dtype=float) for c in cols)
+    scale = _scale_time(t)
+    x = np.array([params["r"], params["alpha"] * scale, params["s"], params["beta"] * scale])
+    return ParetoNBDFitter._negative_log_likelihood(
+        x, freq, rec * scale, t * scale, np.ones(len(freq), dtype=np.int64), 0.0)
+
+
 def ours_score(n, distinct=False):
     """`loyalty score --summary-input` on the CDNOW summary repeated to n rows (with
     --distinct, every row's T shifted by a multiple of 1e-9 weeks, which defeats the scorer's
@@ -229,13 +245,27 @@ def short():
     for model, path, theirs in cases:
         ours = ours_fit(model, path, 1)
         params = theirs().params_
+        off = []
         for name, value in params.items():
             rel = abs(ours[name] - value) / abs(value)
             print(f"{model:12} {name:6} lifetimes {value:.6f} ours {ours[name]:.6f} rel {rel:.1e}")
             # Pareto/NBD on 300 customers: the likelihood is flat along (s, beta), and where
-            # lifetimes' optimiser stops there depends on its SciPy build (seen: 6e-5 to 1e-4).
+            # lifetimes' optimiser stops there varies (seen: 6e-5 to 1e-4 with one SciPy
+            # build, 1e-5 from run to run in one venv).
             if not rel <= (1e-3 if model == "pareto-nbd" else 1e-4):
-                bad.append(f"{model} {name}")
+                off.append(f"{model} {name}")
+        if off and model == "pareto-nbd":
+            # Once in a CI run lifetimes' Nelder-Mead stopped far from any optimum (r 1.10
+            # where repeated runs give 1.419). Our estimate still passes when lifetimes' own
+            # objective is lower there than at lifetimes' estimate: ours is then the better
+            # fit by lifetimes' measure, and lifetimes stopped short.
+            cols = [pd.read_csv(path)[c] for c in ("frequency", "recency", "T")]
+            at_theirs, at_ours = pareto_objective(cols, params), pareto_objective(cols, ours)
+            print(f"pareto-nbd   lifetimes' objective: {at_theirs:.9f} at its estimate, "
+                  f"{at_ours:.9f} at ours")
+            if at_ours < at_theirs:
+                off = []
+        bad += off
     if bad:
         sys.exit("compare_clv: estimates disagree: " + ", ".join(bad))
     print("compare_clv: the four fits agree with lifetimes 0.11.3")
