@@ -174,10 +174,11 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
             // The last view the table covers, in 128 bits: a table may end at `u64::MAX`.
             let last = (u128::from(*lo) + u128::from(len)).saturating_sub(1);
             let (from, to) = (v.min(*lo), v.max(u64::try_from(last).unwrap_or(u64::MAX)));
-            let need = to - from + 1;
-            if need > limit {
+            // Every view from 0 to `u64::MAX` is 2^64 slots, one more than a `u64` counts:
+            // far too sparse, like any width past the limit.
+            let Some(need) = (to - from).checked_add(1).filter(|&n| n <= limit) else {
                 return Err(entry);
-            }
+            };
             let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: entry.key.clone() };
             if len == 0 || v > *lo {
                 // The first id, or past the end: just as wide as the new id needs. `resize`
@@ -420,6 +421,24 @@ mod tests {
         s.insert(n + 1, acc(1)).unwrap();
         assert_eq!(s.entries.as_ptr(), before, "the table was moved");
         assert_eq!(s.len(), n as usize + 2);
+    }
+
+    /// Ids at both ends of the views, 0 and `u64::MAX`: a width of 2^64 slots, which no
+    /// `u64` counts, goes to the hash map (the width wrapped to 0 and the table was indexed
+    /// past its end).
+    #[test]
+    fn ids_at_both_ends_of_the_views_take_the_hash_map() {
+        let mut s: Slots<u64, KeyHasher> = Slots::new(KeyHasher::default());
+        s.insert(0, acc(0)).unwrap();
+        s.insert(u64::MAX, acc(1)).unwrap();
+        assert!(!tabled(&s));
+        assert_eq!(s.find(&u64::MAX).map(|j| s.entries[j].key), Some(u64::MAX));
+        assert_eq!(s.find(&0).map(|j| s.entries[j].key), Some(0));
+        let mut s: Slots<u64, KeyHasher> = Slots::new(KeyHasher::default());
+        s.insert(u64::MAX, acc(0)).unwrap();
+        s.insert(0, acc(1)).unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(!tabled(&s));
     }
 
     /// Two keys with one view move the entries to the hash map for good.

@@ -918,6 +918,30 @@ mod tests {
         }
     }
 
+    /// Customers at both ends of the keys' views (0 and `u64::MAX`, `i64::MIN` and
+    /// `i64::MAX`) in one stream: the summary, not a panic.
+    #[test]
+    fn keys_at_both_ends_of_the_views_are_summarised() {
+        let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
+        let o = SummaryOptions::default();
+        let log = [
+            Transaction::on(0u64, day(1), Decimal::ONE),
+            Transaction::on(u64::MAX, day(2), Decimal::TWO),
+            Transaction::on(0u64, day(5), Decimal::TEN),
+        ];
+        let mut s = SummaryStream::new(None, o);
+        log.iter().try_for_each(|t| s.push(t)).unwrap();
+        assert!(same(&s.finish().unwrap(), &summarize(&log, day(5), o).unwrap()));
+        let log = [
+            Transaction::on(i64::MIN, day(1), Decimal::ONE),
+            Transaction::on(i64::MAX, day(2), Decimal::TWO),
+            Transaction::on(i64::MIN, day(3), Decimal::TEN),
+        ];
+        let mut s = SummaryStream::new(None, o);
+        log.iter().try_for_each(|t| s.push(t)).unwrap();
+        assert!(same(&s.finish().unwrap(), &summarize(&log, day(3), o).unwrap()));
+    }
+
     #[test]
     fn hand_computed_rows_and_scales() {
         let day = |d| NaiveDate::from_ymd_opt(2024, 1, d).unwrap();
