@@ -28,6 +28,11 @@ fn add_sum<S: Sum>(sum: S, amount: S::Amount) -> Result<S> {
 }
 
 impl<S: Sum> Acc<S> {
+    /// The totals of an empty slot of a table: no orders, which is how a slot reads as empty.
+    pub(super) fn vacant() -> Acc<S> {
+        Acc { orders: 0, ..Acc::new(0, S::Amount::default()) }
+    }
+
     #[inline]
     pub(super) fn new(p: i32, amount: S::Amount) -> Acc<S> {
         Acc {

@@ -229,7 +229,7 @@ impl<K: Key, H: Held<K>> Table<K, H> {
     /// A table of `width` vacant slots from the view `layout.lo`; vacant slots hold what
     /// `first` makes and no orders.
     fn new(width: usize, layout: &Layout, first: &K) -> Table<K, H> {
-        let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: H::vacant(first) };
+        let vacant = Entry { acc: Acc::vacant(), key: H::vacant(first) };
         Table {
             entries: vec![vacant; width],
             store: H::store(),

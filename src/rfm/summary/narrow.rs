@@ -405,7 +405,7 @@ impl<K: Key, H: Held<K, Store = ()>> Partition<K, H> {
         let first = pieces.iter().find_map(|p| p.keys.first())?;
         let words = back as usize / 64 + 1;
         let bits = if size * words <= BITSET_WORDS { vec![0; size * words] } else { Vec::new() };
-        let table = vec![(first.clone(), vacant()); size];
+        let table = vec![(first.clone(), Acc::vacant()); size];
         Some(Partition { table, bits, words, end_p: 0, key: std::marker::PhantomData })
     }
 
@@ -473,15 +473,10 @@ impl<K: Key, H: Held<K, Store = ()>> Partition<K, H> {
             }
             let Some(key) = e.0.key(&mut (), log) else { return Ok(false) };
             rows.push(key, a)?;
-            *a = vacant();
+            *a = Acc::vacant();
         }
         Ok(true)
     }
-}
-
-/// The accumulator of an empty slot.
-fn vacant() -> Acc {
-    Acc { orders: 0, ..Acc::new(0, 0) }
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ where
         let Some(first) = recs.iter().find_map(|r| r.first()) else { continue };
         if table.is_empty() {
             // Empty slots hold a placeholder key and no orders.
-            table = vec![(first.key().dup(), vacant()); size];
+            table = vec![(first.key().dup(), Acc::vacant()); size];
         }
         // The view of the partition's first slot.
         let base = layout.lo + (((p - 1) as u64) << layout.shift);
@@ -200,15 +200,10 @@ where
         }
         for e in table.iter_mut().filter(|e| e.1.orders != 0) {
             rows.push(e.0.dup().into_key(), &e.1)?;
-            e.1 = vacant();
+            e.1 = Acc::vacant();
         }
     }
     Ok(Some(rows))
-}
-
-/// The accumulator of an empty slot.
-fn vacant() -> Acc {
-    Acc { orders: 0, ..Acc::new(0, 0) }
 }
 
 #[cfg(test)]

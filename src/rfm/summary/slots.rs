@@ -10,8 +10,8 @@
 //! too sparse for the table (more than four slots a customer), or two keys with one view
 //! move the entries to a hash map (in the order the customers came). The first customers of
 //! a log are few and their ids spread over the range, so the hash map looks again each time
-//! its customers grow by an eighth whether their ids have become dense enough for the table (keys
-//! without a view or sharing one keep the hash map for good).
+//! its customers grow by an eighth whether their ids have become dense enough for the table
+//! (keys without a view or sharing one keep the hash map for good).
 
 use std::hash::{BuildHasher, Hash};
 
@@ -31,6 +31,11 @@ pub(super) struct Entry<K> {
 }
 
 impl<K> Entry<K> {
+    /// An empty slot of the table (its key is any key: only held entries' keys are read).
+    pub(super) fn vacant(key: K) -> Entry<K> {
+        Entry { acc: Acc::vacant(), key }
+    }
+
     /// Whether a customer holds the entry.
     #[inline(always)]
     pub(super) fn held(&self) -> bool {
@@ -179,7 +184,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
             let Some(need) = (to - from).checked_add(1).filter(|&n| n <= limit) else {
                 return Err(entry);
             };
-            let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: entry.key.clone() };
+            let vacant = Entry::vacant(entry.key.clone());
             if len == 0 || v > *lo {
                 // The first id, or past the end: just as wide as the new id needs. `resize`
                 // grows the capacity by doubling, so ids arriving in ascending order move
@@ -249,7 +254,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
         if hi - lo >= limit {
             return;
         }
-        let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key: first.key.clone() };
+        let vacant = Entry::vacant(first.key.clone());
         // Room for a sixteenth of the width more at each end (within the limit): the range
         // of the customers so far is not yet the log's, and a table that covered it exactly
         // was copied whole for the first id below it and again for the first above
@@ -294,8 +299,7 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> Slots<K, S> {
     pub(super) fn cover(&mut self, end: usize) {
         if let Some(first) = self.entries.first() {
             if end > self.entries.len() {
-                let key = first.key.clone();
-                let vacant = Entry { acc: Acc { orders: 0, ..Acc::new(0, 0) }, key };
+                let vacant = Entry::vacant(first.key.clone());
                 self.entries.resize(end, vacant);
             }
         }

@@ -13,7 +13,7 @@
 //! instead (the `loyalty` command does this).
 //!
 //! Streams of consecutive stretches of one log, read on several threads, join with
-//! [`SummaryStream::append`]; the rows equal [`summarize`](super::summarize())'s for the
+//! [`SummaryStream::append`] (or `append_par`, on every core); the rows equal [`summarize`](super::summarize())'s for the
 //! whole log, to the scale of every amount. One difference at the edge of `Decimal`: the
 //! stream keeps each running sum at the finest scale seen so far, while `summarize`'s
 //! partitioned passes move every amount to the finest scale of the whole log in 128 bits
@@ -414,7 +414,9 @@ impl<K: Hash + Eq + Clone, S: BuildHasher + Clone> SummaryStream<K, S> {
                     let checked = acc.rescale(there);
                     debug_assert!(checked.is_ok());
                     if m.held() {
-                        if let Ok(both) = merged(m.acc, &acc) {
+                        let both = merged(m.acc, &acc);
+                        debug_assert!(both.is_ok());
+                        if let Ok(both) = both {
                             m.acc = both;
                         }
                     } else {
